@@ -1,0 +1,41 @@
+# The two commands a newcomer needs: `make run` and `make test`. README.md explains them.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+# The PostgreSQL server on this machine (trust auth); the suite creates and drops its own test_ database.
+POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/ledger
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: venv run test test-sqlite test-postgres bench clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.installed
+
+# A live dashboard at once: migrate, a demo login, a simulated feed beside gunicorn (Ctrl-C stops both).
+run: export DEBUG = 1
+run: venv
+	$(MANAGE) migrate --noinput
+	$(MANAGE) collectstatic --noinput --verbosity 0
+	$(MANAGE) demo_login
+	trap 'kill 0' EXIT INT TERM; \
+	$(MANAGE) simulate & \
+	$(BIN)/gunicorn tradingsite.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile -
+
+# The whole suite on SQLite; `make test-postgres` runs it again on PostgreSQL (CI runs both).
+test: test-sqlite
+
+test-sqlite: venv
+	$(BIN)/pytest --create-db
+
+test-postgres: venv
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest --create-db
+
+clean:
+	rm -rf $(VENV) staticfiles artifacts .pytest_cache db.sqlite3* test-db.sqlite3*

@@ -1,0 +1,40 @@
+"""The one family of domain errors that services raise; each transport maps them to a 4xx with the message."""
+
+
+class LedgerError(Exception):
+    """A request the ledger refuses; nothing was written. `field` names the input at fault, if one is."""
+
+    status_code = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(LedgerError):
+    """A value that breaks a rule: a negative price, an unknown action, levels on the wrong side."""
+
+    status_code = 422
+
+
+class NotFound(LedgerError):
+    status_code = 404
+
+
+class Conflict(LedgerError):
+    """The request is well formed but the ledger's state refuses it."""
+
+    status_code = 409
+
+
+class SignalConflict(Conflict):
+    """A signal_id already recorded with a different body."""
+
+
+class InvalidTransition(Conflict):
+    """A state change the life cycle does not allow, e.g. executing an EXPIRED signal."""
+
+
+class AlreadyClosed(InvalidTransition):
+    """Someone (a tick, the end of day, a person) closed the trade first."""

@@ -1,0 +1,51 @@
+"""End of the trading day, for cron: close every open trade, close their signals, expire stale signals."""
+
+from datetime import date, timedelta
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
+
+from ledger import services
+from ledger.days import today
+from ledger.errors import LedgerError
+
+
+def parse_day(value: str) -> date:
+    """YYYY-MM-DD, or `today` / `yesterday` in the trading day's zone."""
+    if value == "today":
+        return today()
+    if value == "yesterday":
+        return today() - timedelta(days=1)
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"--date must be YYYY-MM-DD, today or yesterday, not {value!r}.") from None
+
+
+class Command(BaseCommand):
+    help = "Close the trading day: every OPEN trade at its current price (EOD_CLOSE), and expire its GENERATED signals."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--date", default="today", help="The trading day to close: YYYY-MM-DD, today (default) or yesterday.")
+        parser.add_argument("--dry-run", action="store_true", help="Print what would be closed and write nothing.")
+
+    def handle(self, *args, date: str, dry_run: bool, **options) -> None:
+        day = parse_day(date)
+        if day > today():
+            raise CommandError(f"--date {day} is in the future; a trading day can be closed once it has begun.")
+        try:
+            result = services.day_close(day=day, dry_run=dry_run)
+        except (LedgerError, DatabaseError) as error:
+            raise CommandError(f"Closing trading day {day} failed, nothing was written: {error}") from error
+        verb = "would close" if dry_run else "closed"
+        for trade in result.closed:
+            self.stdout.write(
+                f"{verb} #{trade.pk} {trade.direction} {trade.symbol} size {trade.position_size} "
+                f"entry {trade.entry_price} exit {trade.exit_price} pnl {trade.realized_pnl:+}"
+            )
+        if not result.closed:
+            self.stdout.write(f"No open trades to close for {day}.")
+        self.stdout.write(
+            f"{'Dry run: ' if dry_run else ''}{day}: {verb} {len(result.closed)} trades, "
+            f"realized pnl {result.realized_pnl:+}, {'would expire' if dry_run else 'expired'} {result.expired} signals."
+        )

@@ -1,0 +1,504 @@
+"""Every write to the ledger. Each service is one transaction and either does all of its work or none.
+
+The rules of paper execution (DESIGN.md) are written here once: sizing, levels, fees and PnL.
+Closing a trade is guarded by `status = OPEN`, so a trade closes exactly once whoever races to close it.
+Lock order, to keep PostgreSQL free of deadlocks: signal rows, then trade rows (by id), then the account row.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Any, Iterable, Sequence
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from . import selectors
+from .days import day_bounds, last_moment, trading_day
+from .errors import AlreadyClosed, InvalidInput, InvalidTransition, NotFound, SignalConflict
+from .models import ZERO, Account, PaperTrade, Signal
+
+QUANTUM = Decimal("0.00000001")  # 8 decimal places, as the columns
+PRICE_MAX = Decimal("1e11")  # below the columns' 12 integer digits, with room for PnL
+SYMBOL_RE = re.compile(r"^[A-Z0-9]{1,12}([/:_.-]?[A-Z0-9]{1,12})?$")
+TIMEFRAME_RE = re.compile(r"^[0-9A-Za-z]{1,8}$")
+SIGNAL_ID_RE = re.compile(r"^[\w.:@/-]{1,64}$")
+CONFLUENCES_MAX = 20
+CONFLUENCE_LENGTH_MAX = 100
+ID_BATCH = 10_000  # ids per `IN (...)` list, well below SQLite's 32,766 variables
+
+
+# --- The rules ---------------------------------------------------------------------------------------
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+def fee(*, price: Decimal, size: Decimal) -> Decimal:
+    """The fee of one side: PAPER_FEE_RATE of the notional."""
+    return money(settings.PAPER_FEE_RATE * price * size)
+
+
+def round_trip_fees(trade: PaperTrade, *, exit_price: Decimal) -> Decimal:
+    return fee(price=trade.entry_price, size=trade.position_size) + fee(price=exit_price, size=trade.position_size)
+
+
+def pnl(trade: PaperTrade, *, price: Decimal, fees: Decimal) -> Decimal:
+    """The one PnL rule: sign * (price - entry) * size, less the entry and exit fees."""
+    return money(trade.sign * (price - trade.entry_price) * trade.position_size) - fees
+
+
+def exit_for_price(trade: PaperTrade, price: Decimal) -> tuple[str, Decimal] | None:
+    """Whether a price reaches the trade's stop or target, and at what price it then fills.
+
+    A stop is a market order, so a gap through it fills at the (worse) tick price; a target is a limit
+    order, so it fills at its own price.
+    """
+    if trade.sign * (price - trade.stop_loss) <= 0:
+        return PaperTrade.Status.STOP_LOSS, price
+    if trade.sign * (price - trade.take_profit) >= 0:
+        return PaperTrade.Status.TAKE_PROFIT, trade.take_profit
+    return None
+
+
+def _mark(trade: PaperTrade, price: Decimal) -> None:
+    """Value the open trade at a price: what closing there now would realize, fees included."""
+    trade.current_price = price
+    trade.fees = round_trip_fees(trade, exit_price=price)
+    trade.unrealized_pnl = pnl(trade, price=price, fees=trade.fees)
+
+
+def _close(trade: PaperTrade, *, price: Decimal, reason: str, at: datetime) -> None:
+    _mark(trade, price)
+    trade.status = reason
+    trade.exit_price = price
+    trade.exit_time = at
+    trade.realized_pnl = trade.unrealized_pnl
+    trade.unrealized_pnl = ZERO
+
+
+def _check_levels(direction: str, *, entry: Decimal, stop: Decimal | None, target: Decimal | None) -> None:
+    """LONG needs stop < entry < target; SHORT needs target < entry < stop."""
+    sign = 1 if direction == PaperTrade.Direction.LONG else -1
+    side = "below" if sign == 1 else "above"
+    other = "above" if sign == 1 else "below"
+    if stop is not None and sign * (entry - stop) <= 0:
+        raise InvalidInput(f"stop_loss {stop} must be {side} the entry price {entry} for a {direction}.", field="stop_loss")
+    if target is not None and sign * (target - entry) <= 0:
+        raise InvalidInput(
+            f"take_profit {target} must be {other} the entry price {entry} for a {direction}.", field="take_profit"
+        )
+
+
+# --- Input checks (every service refuses bad input before it writes anything) ---------------------
+
+
+def clean_price(value: Any, *, field: str, required: bool = True) -> Decimal | None:
+    """A positive, finite Decimal rounded to 8 places. Floats are refused: they cannot hold prices exactly."""
+    if value is None or value == "":
+        if required:
+            raise InvalidInput(f"{field} is required.", field=field)
+        return None
+    if isinstance(value, (float, bool)):
+        raise InvalidInput(f"{field} must be a decimal number given as a string or Decimal, not {value!r}.", field=field)
+    try:
+        price = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise InvalidInput(f"{field} must be a decimal number, not {value!r}.", field=field) from None
+    if not price.is_finite():
+        raise InvalidInput(f"{field} must be a finite number, not {value}.", field=field)
+    if price >= PRICE_MAX:
+        raise InvalidInput(f"{field} {value} is too large (at most {PRICE_MAX:,.0f}).", field=field)
+    price = money(price)
+    if price <= 0:
+        raise InvalidInput(f"{field} must be greater than 0 (at 8 decimal places), not {value}.", field=field)
+    return price
+
+
+def clean_symbol(value: Any) -> str:
+    symbol = str(value or "").strip().upper()
+    if not SYMBOL_RE.match(symbol):
+        raise InvalidInput(
+            f"symbol {value!r} is not a market symbol such as BTCUSDT or BTC/USDT (letters and digits, 20 at most).",
+            field="symbol",
+        )
+    return symbol
+
+
+def clean_time(value: datetime | None, *, field: str) -> datetime:
+    if value is None:
+        return timezone.now()
+    if not isinstance(value, datetime) or timezone.is_naive(value):
+        raise InvalidInput(f"{field} must be a date and time with a time zone, not {value!r}.", field=field)
+    return value
+
+
+def _clean_confidence(value: Any) -> Decimal:
+    if isinstance(value, (float, bool)) or value is None:
+        raise InvalidInput(f"confidence must be a decimal number from 0 to 1, not {value!r}.", field="confidence")
+    try:
+        confidence = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise InvalidInput(f"confidence must be a number from 0 to 1, not {value!r}.", field="confidence") from None
+    if not confidence.is_finite() or not 0 <= confidence <= 1:
+        raise InvalidInput(f"confidence must be from 0 to 1, not {value}.", field="confidence")
+    return confidence.quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
+
+
+def _clean_confluences(value: Iterable[str] | None) -> list[str]:
+    items = list(value or [])
+    if len(items) > CONFLUENCES_MAX or not all(
+        isinstance(item, str) and 0 < len(item.strip()) <= CONFLUENCE_LENGTH_MAX for item in items
+    ):
+        raise InvalidInput(
+            f"confluences must be a list of at most {CONFLUENCES_MAX} non-empty texts of at most "
+            f"{CONFLUENCE_LENGTH_MAX} characters.",
+            field="confluences",
+        )
+    return [item.strip() for item in items]
+
+
+def _clean_signal(
+    *,
+    signal_id: str,
+    symbol: str,
+    action: str,
+    entry_price: Any,
+    confidence: Any,
+    timestamp: datetime | None,
+    timeframe: str,
+    confluences: Iterable[str] | None,
+    stop_loss: Any,
+    take_profit: Any,
+) -> dict[str, Any]:
+    if not isinstance(signal_id, str) or not SIGNAL_ID_RE.match(signal_id):
+        raise InvalidInput(
+            "signal_id must be 1 to 64 letters, digits or . _ - : @ / characters.", field="signal_id"
+        )
+    action_upper = str(action or "").strip().upper()
+    if action_upper not in Signal.Action.values:
+        raise InvalidInput(f"action must be BUY or SELL, not {action!r}.", field="action")
+    timeframe = str(timeframe or "").strip()
+    if timeframe and not TIMEFRAME_RE.match(timeframe):
+        raise InvalidInput(f"timeframe {timeframe!r} must be up to 8 letters or digits, such as 15m or 4h.", field="timeframe")
+    fields = {
+        "signal_id": signal_id,
+        "symbol": clean_symbol(symbol),
+        "action": action_upper,
+        "entry_price": clean_price(entry_price, field="entry_price"),
+        "confidence": _clean_confidence(confidence),
+        "timestamp": clean_time(timestamp, field="timestamp"),
+        "timeframe": timeframe,
+        "confluences": _clean_confluences(confluences),
+        "stop_loss": clean_price(stop_loss, field="stop_loss", required=False),
+        "take_profit": clean_price(take_profit, field="take_profit", required=False),
+    }
+    direction = PaperTrade.Direction.LONG if action_upper == Signal.Action.BUY else PaperTrade.Direction.SHORT
+    _check_levels(direction, entry=fields["entry_price"], stop=fields["stop_loss"], target=fields["take_profit"])
+    return fields
+
+
+def _differences(signal: Signal, fields: dict[str, Any], *, timestamp_given: bool) -> list[str]:
+    """The fields in which a replayed signal differs from the one recorded under its id."""
+    names = [name for name in fields if name != "timestamp" or timestamp_given]
+    return [name for name in names if getattr(signal, name) != fields[name]]
+
+
+# --- Signals --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def signal_record(
+    *,
+    signal_id: str,
+    symbol: str,
+    action: str,
+    entry_price: Any,
+    confidence: Any,
+    timestamp: datetime | None = None,
+    timeframe: str = "",
+    confluences: Iterable[str] | None = None,
+    stop_loss: Any = None,
+    take_profit: Any = None,
+) -> tuple[Signal, bool]:
+    """Record a signal, idempotent on signal_id. Returns (signal, created).
+
+    The same body again returns the recorded signal; a different body under the same id is refused.
+    """
+    fields = _clean_signal(
+        signal_id=signal_id,
+        symbol=symbol,
+        action=action,
+        entry_price=entry_price,
+        confidence=confidence,
+        timestamp=timestamp,
+        timeframe=timeframe,
+        confluences=confluences,
+        stop_loss=stop_loss,
+        take_profit=take_profit,
+    )
+    existing = Signal.objects.filter(signal_id=signal_id).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                return Signal.objects.create(**fields), True
+        except IntegrityError:  # another sender recorded the same id a moment ago
+            existing = Signal.objects.get(signal_id=signal_id)
+    differences = _differences(existing, fields, timestamp_given=timestamp is not None)
+    if differences:
+        raise SignalConflict(
+            f"signal_id {signal_id!r} was already recorded with a different {', '.join(differences)}.",
+            field="signal_id",
+        )
+    return existing, False
+
+
+def _signal_for_update(signal_id: str) -> Signal:
+    signal = Signal.objects.select_for_update().filter(signal_id=signal_id).first()
+    if signal is None:
+        raise NotFound(f"No signal with signal_id {signal_id!r}.", field="signal_id")
+    return signal
+
+
+@transaction.atomic
+def signal_execute(*, signal_id: str, at: datetime | None = None) -> PaperTrade:
+    """Open the paper trade of a GENERATED signal, sized by the account's risk rules; the signal
+    becomes EXECUTED in the same transaction."""
+    at = clean_time(at, field="at")
+    signal = _signal_for_update(signal_id)
+    if signal.status != Signal.Status.GENERATED:
+        raise InvalidTransition(
+            f"Signal {signal_id} is {signal.status}; only a GENERATED signal can be executed.", field="signal_id"
+        )
+    if trading_day(signal.timestamp) < trading_day(at):
+        raise InvalidTransition(
+            f"Signal {signal_id} belongs to trading day {trading_day(signal.timestamp)}, which has ended.",
+            field="signal_id",
+        )
+    direction = PaperTrade.Direction.LONG if signal.action == Signal.Action.BUY else PaperTrade.Direction.SHORT
+    sign = 1 if direction == PaperTrade.Direction.LONG else -1
+    entry = signal.entry_price
+    stop = signal.stop_loss or money(entry * (1 - sign * settings.PAPER_DEFAULT_STOP_PCT))
+    target = signal.take_profit or money(entry + sign * settings.PAPER_REWARD_RISK * abs(entry - stop))
+    _check_levels(direction, entry=entry, stop=stop, target=target)
+
+    equity = selectors.equity()
+    if equity <= 0:
+        raise InvalidTransition(f"Equity is {equity}; there is nothing to risk on a new trade.")
+    risk = money(equity * settings.PAPER_RISK_PER_TRADE)
+    size = (risk / abs(entry - stop)).quantize(QUANTUM, rounding=ROUND_DOWN)
+    affordable = (equity / entry).quantize(QUANTUM, rounding=ROUND_DOWN)
+    if size > affordable:  # never more notional than equity; the risk is then what the smaller size risks
+        size = affordable
+        risk = money(size * abs(entry - stop))
+    if size <= 0:
+        raise InvalidTransition(f"Equity {equity} buys no unit of {signal.symbol} at {entry}.", field="entry_price")
+
+    trade = PaperTrade(
+        signal=signal,
+        symbol=signal.symbol,
+        direction=direction,
+        entry_price=entry,
+        position_size=size,
+        stop_loss=stop,
+        take_profit=target,
+        entry_time=at,
+        risk_amount=risk,
+    )
+    _mark(trade, entry)
+    trade.save()
+    Signal.objects.filter(pk=signal.pk).update(status=Signal.Status.EXECUTED)
+    return trade
+
+
+@transaction.atomic
+def signal_expire(*, signal_id: str, reason: str = "Dismissed by hand.") -> Signal:
+    """GENERATED -> EXPIRED, with the reason kept on the signal."""
+    signal = _signal_for_update(signal_id)
+    if signal.status != Signal.Status.GENERATED:
+        raise InvalidTransition(
+            f"Signal {signal_id} is {signal.status}; only a GENERATED signal can expire.", field="signal_id"
+        )
+    signal.status = Signal.Status.EXPIRED
+    signal.status_reason = reason[:200]
+    signal.save(update_fields=["status", "status_reason"])
+    return signal
+
+
+# --- Trades ---------------------------------------------------------------------------------------
+
+CLOSE_FIELDS = ["status", "exit_price", "exit_time", "realized_pnl", "unrealized_pnl", "current_price", "fees"]
+
+
+def _account_add(amount: Decimal) -> None:
+    """Add realized PnL to the running total, in the closing transaction (read, add in Decimal, write)."""
+    account, _ = Account.objects.select_for_update().get_or_create(pk=1)
+    account.realized_pnl_total += amount
+    account.save(update_fields=["realized_pnl_total"])
+
+
+def _closed_signals(trade_ids: Sequence[int]) -> None:
+    for start in range(0, len(trade_ids), ID_BATCH):
+        Signal.objects.filter(status=Signal.Status.EXECUTED, trade__in=trade_ids[start : start + ID_BATCH]).update(
+            status=Signal.Status.CLOSED
+        )
+
+
+def _save_closes(trades: Sequence[PaperTrade]) -> int:
+    """Write closes computed in memory, each guarded by status OPEN; returns how many this call won."""
+    won = PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).bulk_update(trades, CLOSE_FIELDS)
+    if won:
+        _closed_signals([trade.pk for trade in trades])
+        _account_add(sum((trade.realized_pnl for trade in trades), ZERO))
+    return won
+
+
+@transaction.atomic
+def trade_close(
+    *,
+    trade_id: int,
+    price: Any = None,
+    reason: str = PaperTrade.Status.MANUAL_CLOSE,
+    at: datetime | None = None,
+) -> PaperTrade:
+    """Close an open trade at a price (its current price when none is given); the signal becomes CLOSED."""
+    at = clean_time(at, field="at")
+    trade = PaperTrade.objects.filter(pk=trade_id).first()
+    if trade is None:
+        raise NotFound(f"No trade with id {trade_id}.", field="trade_id")
+    if not trade.is_open:
+        raise AlreadyClosed(f"Trade {trade_id} is already closed ({trade.status}).", field="trade_id")
+    exit_price = clean_price(price, field="price", required=False) or trade.current_price
+    _close(trade, price=exit_price, reason=reason, at=at)
+    if not _save_closes([trade]):
+        raise AlreadyClosed(f"Trade {trade_id} was closed a moment ago by someone else.", field="trade_id")
+    return trade
+
+
+@dataclass(frozen=True)
+class Tick:
+    symbol: str
+    price: Decimal
+    at: datetime
+
+
+@dataclass
+class TicksApplied:
+    marked: list[PaperTrade] = field(default_factory=list)
+    closed: list[PaperTrade] = field(default_factory=list)
+
+
+def clean_ticks(ticks: Iterable[Tick]) -> list[Tick]:
+    cleaned = []
+    for number, tick in enumerate(ticks):
+        try:
+            cleaned.append(
+                Tick(
+                    symbol=clean_symbol(tick.symbol),
+                    price=clean_price(tick.price, field="price"),
+                    at=clean_time(tick.at, field="time"),
+                )
+            )
+        except InvalidInput as error:
+            raise InvalidInput(f"tick {number}: {error.message}", field=f"ticks[{number}].{error.field}") from None
+    return sorted(cleaned, key=lambda tick: tick.at)
+
+
+@transaction.atomic
+def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
+    """Mark every OPEN trade of each tick's symbol, in time order, closing those a tick takes through
+    their stop or target. Ticks older than a trade's entry do not touch it."""
+    ordered = clean_ticks(ticks)
+    open_trades = list(
+        PaperTrade.objects.select_for_update()
+        .filter(status=PaperTrade.Status.OPEN, symbol__in={tick.symbol for tick in ordered})
+        .order_by("pk")
+    )
+    by_symbol: dict[str, list[PaperTrade]] = {}
+    for trade in open_trades:
+        by_symbol.setdefault(trade.symbol, []).append(trade)
+    result = TicksApplied()
+    touched: dict[int, PaperTrade] = {}
+    for tick in ordered:
+        for trade in by_symbol.get(tick.symbol, []):
+            if not trade.is_open or tick.at < trade.entry_time:
+                continue
+            touched[trade.pk] = trade
+            exit = exit_for_price(trade, tick.price)
+            if exit is None:
+                _mark(trade, tick.price)
+            else:
+                reason, exit_price = exit
+                _close(trade, price=exit_price, reason=reason, at=tick.at)
+                result.closed.append(trade)
+    result.marked = [trade for trade in touched.values() if trade.is_open]
+    PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).bulk_update(
+        result.marked, ["current_price", "unrealized_pnl", "fees"]
+    )
+    if result.closed and _save_closes(result.closed) != len(result.closed):
+        # Impossible while the rows are locked; refuse to write a partial batch if it ever happens.
+        raise AlreadyClosed("A trade in this batch was closed by someone else; nothing was applied.")
+    return result
+
+
+@dataclass(frozen=True)
+class DayClosed:
+    day: date
+    closed: list[PaperTrade]
+    expired: int
+    dry_run: bool
+
+    @property
+    def realized_pnl(self) -> Decimal:
+        return sum((trade.realized_pnl for trade in self.closed), ZERO)
+
+
+def _eod_exit(trade: PaperTrade, at: datetime) -> None:
+    """In memory, what the set-based update below writes: close at the last mark, copying its valuation."""
+    trade.status = PaperTrade.Status.EOD_CLOSE
+    trade.exit_price = trade.current_price
+    trade.exit_time = at
+    trade.realized_pnl = trade.unrealized_pnl
+    trade.unrealized_pnl = ZERO
+
+
+@transaction.atomic
+def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -> DayClosed:
+    """End of a trading day: close every OPEN trade opened before the day's end at its current price
+    (EOD_CLOSE), mark their signals CLOSED, and expire the GENERATED signals of the day and before.
+
+    Set-based: one locking read and a fixed number of UPDATEs, however many trades are open. A day
+    that is already over is closed at its last instant, so its PnL counts in that day.
+    """
+    at = min(clean_time(at, field="at"), last_moment(day))
+    end = day_bounds(day)[1]
+    open_trades = PaperTrade.objects.filter(status=PaperTrade.Status.OPEN, entry_time__lt=end).order_by("pk")
+    stale_signals = Signal.objects.filter(status=Signal.Status.GENERATED, timestamp__lt=end)
+    if not dry_run:
+        open_trades = open_trades.select_for_update()
+    trades = list(open_trades)
+    for trade in trades:
+        _eod_exit(trade, at)
+    if dry_run:
+        return DayClosed(day=day, closed=trades, expired=stale_signals.count(), dry_run=True)
+
+    ids = [trade.pk for trade in trades]
+    for start in range(0, len(ids), ID_BATCH):
+        PaperTrade.objects.filter(pk__in=ids[start : start + ID_BATCH], status=PaperTrade.Status.OPEN).update(
+            status=PaperTrade.Status.EOD_CLOSE,
+            exit_price=F("current_price"),
+            exit_time=at,
+            realized_pnl=F("unrealized_pnl"),
+            unrealized_pnl=ZERO,
+        )
+    if trades:
+        _closed_signals(ids)
+        _account_add(sum((trade.realized_pnl for trade in trades), ZERO))
+    expired = stale_signals.update(
+        status=Signal.Status.EXPIRED, status_reason=f"Not executed before the end of trading day {day}."
+    )
+    return DayClosed(day=day, closed=trades, expired=expired, dry_run=False)

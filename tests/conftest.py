@@ -1,0 +1,59 @@
+"""Shared fixtures: signals and trades made through the real services, and a database URL for subprocesses."""
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from ledger import services
+from ledger.models import PaperTrade, Signal
+
+# A fixed trading day, so that numbers and day boundaries never depend on when the suite runs.
+T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+_ids = itertools.count(1)
+
+
+@pytest.fixture
+def make_signal():
+    """Record a signal through the service; BUY 1 BTCUSDT at 100 unless told otherwise."""
+
+    def make(**overrides) -> Signal:
+        fields = {
+            "signal_id": f"sig-{next(_ids)}",
+            "symbol": "BTCUSDT",
+            "action": "BUY",
+            "entry_price": Decimal("100"),
+            "confidence": Decimal("0.8"),
+            "timestamp": T0,
+            "timeframe": "1h",
+            "confluences": ["trend", "volume"],
+        } | overrides
+        signal, _ = services.signal_record(**fields)
+        return signal
+
+    return make
+
+
+@pytest.fixture
+def open_trade(make_signal):
+    """Record and execute a signal, returning its open trade."""
+
+    def make(*, at: datetime | None = None, **overrides) -> PaperTrade:
+        signal = make_signal(**overrides)
+        return services.signal_execute(signal_id=signal.signal_id, at=at or signal.timestamp + timedelta(minutes=1))
+
+    return make
+
+
+def row_counts() -> tuple[int, int]:
+    return Signal.objects.count(), PaperTrade.objects.count()
+
+
+def database_url() -> str:
+    """The URL of the database the tests run on, for a subprocess (a command, gunicorn) to share it."""
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    return f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"

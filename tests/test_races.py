@@ -1,0 +1,101 @@
+"""A trade closes exactly once, whoever races to close it. Real threads on a real database file or server."""
+
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connections
+
+from ledger import services
+from ledger.errors import AlreadyClosed
+from ledger.models import Account, PaperTrade, Signal
+from ledger.services import Tick
+
+from .conftest import T0
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def race(*jobs: Callable[[], object]) -> list[object]:
+    """Start every job at the same instant, each in its own thread with its own connection.
+    Returns what each returned or raised."""
+    barrier = threading.Barrier(len(jobs))
+    results: list[object] = [None] * len(jobs)
+
+    def run(index: int, job: Callable[[], object]) -> None:
+        try:
+            barrier.wait()
+            results[index] = job()
+        except Exception as error:  # noqa: BLE001 - the race's outcome is what the test inspects
+            results[index] = error
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def assert_ledger_consistent() -> None:
+    """Every trade closed at most once: the running total is the sum of realized PnL, and signals agree."""
+    realized = sum((t.realized_pnl for t in PaperTrade.objects.exclude(status=PaperTrade.Status.OPEN)), Decimal(0))
+    assert Account.objects.get().realized_pnl_total == realized
+    assert not Signal.objects.filter(status=Signal.Status.EXECUTED, trade__status__in=PaperTrade.CLOSED_STATUSES)
+    assert not Signal.objects.filter(status=Signal.Status.CLOSED, trade__status=PaperTrade.Status.OPEN)
+
+
+def test_two_people_closing_one_trade_close_it_once(open_trade):
+    trade = open_trade()
+    close = lambda price: lambda: services.trade_close(trade_id=trade.pk, price=Decimal(price), at=T0 + timedelta(minutes=5))  # noqa: E731
+
+    results = race(close("101"), close("99"))
+
+    assert sum(isinstance(r, PaperTrade) for r in results) == 1
+    assert sum(isinstance(r, AlreadyClosed) for r in results) == 1
+    winner = next(r for r in results if isinstance(r, PaperTrade))
+    trade.refresh_from_db()
+    assert (trade.exit_price, trade.realized_pnl) == (winner.exit_price, winner.realized_pnl)
+    assert_ledger_consistent()
+
+
+def test_a_tick_and_the_end_of_day_close_each_trade_once(open_trade):
+    trades = [open_trade(symbol=f"COIN{i}USDT") for i in range(20)]
+    through_stops = [Tick(t.symbol, Decimal("90"), T0 + timedelta(minutes=5)) for t in trades]
+
+    results = race(
+        lambda: services.prices_apply(ticks=through_stops),
+        lambda: services.day_close(day=T0.date()),
+    )
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    ticked, ended = results
+    closed_by_tick, closed_by_eod = {t.pk for t in ticked.closed}, {t.pk for t in ended.closed}
+    assert closed_by_tick.isdisjoint(closed_by_eod)
+    assert closed_by_tick | closed_by_eod == {t.pk for t in trades}
+    assert not PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).exists()
+    assert_ledger_consistent()
+
+
+def test_two_end_of_day_runs_close_each_trade_once(open_trade):
+    trades = [open_trade(symbol=f"COIN{i}USDT") for i in range(10)]
+
+    first, second = race(lambda: services.day_close(day=T0.date()), lambda: services.day_close(day=T0.date()))
+
+    assert sorted(len(r.closed) for r in (first, second)) == [0, len(trades)]
+    assert Account.objects.get().realized_pnl_total == Decimal("-100")  # 10 trades, each paying 5 + 5 in fees
+    assert_ledger_consistent()
+
+
+def test_the_same_signal_sent_twice_at_once_is_recorded_once(make_signal):
+    body = {"signal_id": "twice", "symbol": "BTCUSDT", "action": "BUY", "entry_price": Decimal("100"),
+            "confidence": Decimal("0.5"), "timestamp": T0}
+
+    results = race(lambda: services.signal_record(**body), lambda: services.signal_record(**body))
+
+    assert sorted(created for _, created in results) == [False, True]
+    assert Signal.objects.filter(signal_id="twice").count() == 1

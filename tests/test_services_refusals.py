@@ -1,0 +1,152 @@
+"""Every refusal is a clear LedgerError naming the field, and nothing is written."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from ledger import services
+from ledger.errors import AlreadyClosed, InvalidInput, InvalidTransition, NotFound, SignalConflict
+from ledger.models import Account, PaperTrade, Signal
+from ledger.services import Tick
+
+from .conftest import T0, row_counts
+
+pytestmark = pytest.mark.django_db
+
+GOOD = {
+    "signal_id": "s-1",
+    "symbol": "BTCUSDT",
+    "action": "BUY",
+    "entry_price": Decimal("100"),
+    "confidence": Decimal("0.5"),
+    "timestamp": T0,
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"action": "HOLD"}, "action"),
+        ({"entry_price": Decimal("0")}, "entry_price"),
+        ({"entry_price": Decimal("-5")}, "entry_price"),
+        ({"entry_price": Decimal("NaN")}, "entry_price"),
+        ({"entry_price": Decimal("Infinity")}, "entry_price"),
+        ({"entry_price": Decimal("1e30")}, "entry_price"),
+        ({"entry_price": 100.5}, "entry_price"),  # a float: refused, prices are exact decimals
+        ({"entry_price": "abc"}, "entry_price"),
+        ({"confidence": Decimal("2")}, "confidence"),
+        ({"confidence": Decimal("-0.1")}, "confidence"),
+        ({"symbol": "BTC USDT"}, "symbol"),
+        ({"symbol": ""}, "symbol"),
+        ({"signal_id": ""}, "signal_id"),
+        ({"signal_id": "x" * 65}, "signal_id"),
+        ({"timeframe": "1 hour"}, "timeframe"),
+        ({"confluences": ["ok", ""]}, "confluences"),
+        ({"stop_loss": Decimal("101")}, "stop_loss"),  # a BUY's stop above entry
+        ({"take_profit": Decimal("99")}, "take_profit"),  # a BUY's target below entry
+        ({"action": "SELL", "stop_loss": Decimal("99")}, "stop_loss"),  # a SELL's stop below entry
+        ({"action": "SELL", "take_profit": Decimal("101")}, "take_profit"),
+    ],
+)
+def test_bad_signal_is_refused_naming_the_field(change, field):
+    with pytest.raises(InvalidInput) as refused:
+        services.signal_record(**(GOOD | change))
+
+    assert refused.value.field == field
+    assert field in refused.value.message
+    assert row_counts() == (0, 0)
+
+
+def test_naive_timestamp_is_refused():
+    with pytest.raises(InvalidInput) as refused:
+        services.signal_record(**(GOOD | {"timestamp": T0.replace(tzinfo=None)}))
+
+    assert refused.value.field == "timestamp"
+    assert row_counts() == (0, 0)
+
+
+def test_replayed_signal_id_with_a_different_body_is_a_conflict(make_signal):
+    make_signal(signal_id="dup", entry_price=Decimal("100"))
+
+    with pytest.raises(SignalConflict) as refused:
+        services.signal_record(**(GOOD | {"signal_id": "dup", "entry_price": Decimal("101")}))
+
+    assert "entry_price" in refused.value.message
+    assert Signal.objects.get(signal_id="dup").entry_price == Decimal("100")
+    assert row_counts() == (1, 0)
+
+
+def test_executing_an_expired_signal_is_refused(make_signal):
+    signal = make_signal()
+    services.signal_expire(signal_id=signal.signal_id)
+
+    with pytest.raises(InvalidTransition, match="EXPIRED"):
+        services.signal_execute(signal_id=signal.signal_id, at=T0)
+
+    assert row_counts() == (1, 0)
+    assert Signal.objects.get().status == Signal.Status.EXPIRED
+
+
+def test_executing_a_signal_twice_is_refused(open_trade):
+    trade = open_trade()
+
+    with pytest.raises(InvalidTransition, match="EXECUTED"):
+        services.signal_execute(signal_id=trade.signal_id, at=T0)
+
+    assert row_counts() == (1, 1)
+
+
+def test_executing_a_signal_of_a_day_that_ended_is_refused(make_signal):
+    signal = make_signal()
+
+    with pytest.raises(InvalidTransition, match="has ended"):
+        services.signal_execute(signal_id=signal.signal_id, at=T0 + timedelta(days=1))
+
+    assert row_counts() == (1, 0)
+
+
+def test_executing_an_unknown_signal_is_not_found():
+    with pytest.raises(NotFound):
+        services.signal_execute(signal_id="nope", at=T0)
+
+
+def test_closing_a_closed_trade_is_refused_and_changes_nothing(open_trade):
+    trade = open_trade()
+    services.trade_close(trade_id=trade.pk, price=Decimal("102"), at=T0 + timedelta(minutes=2))
+    before = PaperTrade.objects.values().get(pk=trade.pk), Account.objects.get().realized_pnl_total
+
+    with pytest.raises(AlreadyClosed):
+        services.trade_close(trade_id=trade.pk, price=Decimal("90"), at=T0 + timedelta(minutes=3))
+
+    assert (PaperTrade.objects.values().get(pk=trade.pk), Account.objects.get().realized_pnl_total) == before
+
+
+def test_expiring_an_executed_signal_is_refused(open_trade):
+    trade = open_trade()
+
+    with pytest.raises(InvalidTransition):
+        services.signal_expire(signal_id=trade.signal_id)
+
+    assert Signal.objects.get().status == Signal.Status.EXECUTED
+
+
+def test_a_bad_tick_refuses_the_whole_batch(open_trade):
+    trade = open_trade()
+    ticks = [Tick("BTCUSDT", Decimal("97"), T0 + timedelta(minutes=5)), Tick("BTCUSDT", Decimal("-1"), T0)]
+
+    with pytest.raises(InvalidInput) as refused:
+        services.prices_apply(ticks=ticks)
+
+    assert refused.value.field == "ticks[1].price"
+    trade.refresh_from_db()
+    assert (trade.status, trade.current_price) == (PaperTrade.Status.OPEN, Decimal("100"))
+
+
+def test_database_refuses_a_closed_trade_without_exit(open_trade):
+    trade = open_trade()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PaperTrade.objects.filter(pk=trade.pk).update(status=PaperTrade.Status.MANUAL_CLOSE)
+
+    assert PaperTrade.objects.get().status == PaperTrade.Status.OPEN

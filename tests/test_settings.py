@@ -1,0 +1,51 @@
+"""A bad setting stops start-up with a sentence naming the variable."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def start_with(**env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        capture_output=True,
+        text=True,
+        env=clean | {"DJANGO_SETTINGS_MODULE": "tradingsite.settings", "SECRET_KEY": "x"} | env,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PAPER_RISK_PER_TRADE", "lots"),
+        ("PAPER_RISK_PER_TRADE", "1.5"),
+        ("PAPER_STARTING_BALANCE", "-100"),
+        ("PAPER_DEFAULT_STOP_PCT", "NaN"),
+        ("PAPER_REWARD_RISK", "0"),
+        ("PAPER_FEE_RATE", "-0.001"),
+        ("TRADING_DAY_TZ", "Mars/Olympus"),
+        ("DEBUG", "maybe"),
+        ("DATABASE_URL", "nosuchdb://x"),
+    ],
+)
+def test_bad_value_stops_start_up_naming_the_variable(name, value):
+    done = start_with(**{name: value})
+
+    assert done.returncode != 0
+    assert f"ImproperlyConfigured: {name}" in done.stderr
+
+
+def test_secret_key_is_required_when_debug_is_off():
+    done = start_with(SECRET_KEY="", DEBUG="0")
+
+    assert done.returncode != 0
+    assert "SECRET_KEY must be set" in done.stderr
+
+
+def test_good_values_start():
+    done = start_with(PAPER_RISK_PER_TRADE="0.02", TRADING_DAY_TZ="Europe/Berlin", PAPER_FEE_RATE="0")
+
+    assert done.returncode == 0, done.stderr

@@ -1,0 +1,166 @@
+"""Settings, read from the environment with defaults that work on a laptop.
+
+Every variable the ledger reads is parsed here, once, at start-up; a bad value stops start-up with
+ImproperlyConfigured naming the variable. README.md lists them all.
+"""
+
+import os
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be 1 or 0 (true/false), not {raw!r}.")
+
+
+def env_decimal(name: str, default: str, *, low: Decimal, high: Decimal, low_allowed: bool = False) -> Decimal:
+    """A Decimal in (low, high] ([low, high] with low_allowed); money and rates never pass through float."""
+    raw = os.environ.get(name) or default
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name} must be a decimal number, not {raw!r}.") from None
+    in_range = value.is_finite() and (value >= low if low_allowed else value > low) and value <= high
+    if not in_range:
+        bound = "at least" if low_allowed else "above"
+        raise ImproperlyConfigured(f"{name} must be {bound} {low} and at most {high}, not {raw!r}.")
+    return value
+
+
+def env_zone(name: str, default: str) -> ZoneInfo:
+    raw = os.environ.get(name) or default
+    try:
+        return ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ImproperlyConfigured(f"{name} must be an IANA time zone such as UTC or Europe/Berlin, not {raw!r}.") from None
+
+
+# Off unless asked for: `make run` and the tests turn it on for themselves.
+DEBUG = env_bool("DEBUG", False)
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (make run sets DEBUG=1 for local use).")
+    SECRET_KEY = "insecure-local-only-key"  # noqa: S105 - used only with DEBUG on, on a laptop
+
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h.strip()]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "template_partials",
+    "ledger",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files from gunicorn, no separate server
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "tradingsite.urls"
+WSGI_APPLICATION = "tradingsite.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# SQLite (WAL) by default, PostgreSQL when DATABASE_URL names one.
+try:
+    DATABASES = {"default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=60)}
+except ValueError as error:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a database URL this project knows: {error}") from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        # IMMEDIATE: every transaction takes the write lock at BEGIN, so concurrent writers queue
+        # (for up to `timeout` seconds) instead of failing with "database is locked" mid-transaction.
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # Tests that race threads or processes need a real file, not an in-memory database.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}
+
+# --- The ledger's own settings (DESIGN.md, "Rules of paper execution" and "Days") ---
+# A trading day is a calendar day in this zone; UTC matches crypto exchanges' daily candles.
+TRADING_DAY_TZ = env_zone("TRADING_DAY_TZ", "UTC")
+PAPER_STARTING_BALANCE = env_decimal("PAPER_STARTING_BALANCE", "10000", low=Decimal(0), high=Decimal("1e12"))
+# Fraction of equity risked between entry and stop on each trade.
+PAPER_RISK_PER_TRADE = env_decimal("PAPER_RISK_PER_TRADE", "0.01", low=Decimal(0), high=Decimal(1))
+# Stop distance, as a fraction of entry, when the signal brings no stop.
+PAPER_DEFAULT_STOP_PCT = env_decimal("PAPER_DEFAULT_STOP_PCT", "0.02", low=Decimal(0), high=Decimal("0.99"))
+# Target distance as a multiple of the stop distance, when the signal brings no target.
+PAPER_REWARD_RISK = env_decimal("PAPER_REWARD_RISK", "2", low=Decimal(0), high=Decimal(100))
+# Fee per side, as a fraction of notional (price * size).
+PAPER_FEE_RATE = env_decimal("PAPER_FEE_RATE", "0.001", low=Decimal(0), high=Decimal("0.1"), low_allowed=True)
