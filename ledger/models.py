@@ -165,3 +165,20 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return f"realized total {self.realized_pnl_total}"
+
+
+class ApiToken(models.Model):
+    """A named API credential. Only a SHA-256 hash of the token is stored; the token is shown once."""
+
+    name = models.CharField(max_length=100, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12, help_text="The token's first characters, to recognise it by.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "api_tokens"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…{' revoked' if self.revoked_at else ''})"
