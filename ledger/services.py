@@ -5,7 +5,9 @@ Closing a trade is guarded by `status = OPEN`, so a trade closes exactly once wh
 Lock order, to keep PostgreSQL free of deadlocks: signal rows, then trade rows (by id), then the account row.
 """
 
+import hashlib
 import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -19,7 +21,7 @@ from django.utils import timezone
 from . import selectors
 from .days import day_bounds, last_moment, trading_day
 from .errors import AlreadyClosed, InvalidInput, InvalidTransition, NotFound, SignalConflict
-from .models import ZERO, Account, PaperTrade, Signal
+from .models import ZERO, Account, ApiToken, PaperTrade, Signal
 
 QUANTUM = Decimal("0.00000001")  # 8 decimal places, as the columns
 PRICE_MAX = Decimal("1e11")  # below the columns' 12 integer digits, with room for PnL
@@ -502,3 +504,34 @@ def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -
         status=Signal.Status.EXPIRED, status_reason=f"Not executed before the end of trading day {day}."
     )
     return DayClosed(day=day, closed=trades, expired=expired, dry_run=False)
+
+
+# --- API tokens -----------------------------------------------------------------------------------
+
+
+def api_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_token_create(*, name: str) -> tuple[ApiToken, str]:
+    """Make a named token. Returns the row and the token itself, which is shown once and never stored."""
+    name = name.strip()
+    if not 0 < len(name) <= 100:
+        raise InvalidInput("name must be 1 to 100 characters.", field="name")
+    if ApiToken.objects.filter(name=name).exists():
+        raise InvalidInput(f"A token named {name!r} exists already; revoke it or choose another name.", field="name")
+    token = "pt_" + secrets.token_urlsafe(32)
+    row = ApiToken.objects.create(name=name, key_hash=api_token_hash(token), prefix=token[:10])
+    return row, token
+
+
+@transaction.atomic
+def api_token_revoke(*, name: str) -> ApiToken:
+    row = ApiToken.objects.select_for_update().filter(name=name).first()
+    if row is None:
+        raise NotFound(f"No token named {name!r}.", field="name")
+    if row.revoked_at is None:
+        row.revoked_at = timezone.now()
+        row.save(update_fields=["revoked_at"])
+    return row
