@@ -1,7 +1,28 @@
-from django.urls import path
+from datetime import date
+
+from django.urls import path, register_converter
 
 from . import views
 
+
+class DayConverter:
+    """YYYY-MM-DD in a URL, as a date; anything else is a 404."""
+
+    regex = r"\d{4}-\d{2}-\d{2}"
+
+    def to_python(self, value: str) -> date:
+        return date.fromisoformat(value)  # ValueError (e.g. 2026-02-31) makes the URL not match
+
+    def to_url(self, value: date | str) -> str:
+        return str(value)  # a date's str() is YYYY-MM-DD
+
+
+register_converter(DayConverter, "day")
+
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("day/<day:day>/", views.dashboard, name="dashboard-day"),
+    path("trades/<int:trade_id>/close/", views.trade_close, name="trade-close"),
+    path("signals/<str:signal_id>/execute/", views.signal_execute, name="signal-execute"),
+    path("signals/<str:signal_id>/expire/", views.signal_expire, name="signal-expire"),
 ]

@@ -1,9 +1,119 @@
+"""The trader's dashboard. One view renders the page and, for an HTMX request, any one of its parts
+(`ledger/dashboard.html#<part>`); the action views call one service each and say what happened."""
+
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.middleware import HtmxDetails
+
+from . import selectors, services
+from .days import today
+from .errors import LedgerError
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+# Each part's context, queried only when that part is rendered.
+PARTS: dict[str, Callable[[date], dict]] = {
+    "summary": lambda day: {"summary": selectors.dashboard_summary(day)},
+    "active-trades": lambda day: {"active_trades": selectors.trades_active()},
+    "signals": lambda day: {"signals": selectors.signals_for_day(day)},
+    "journal": lambda day: {"journal": selectors.journal_for_day(day), "journal_day": selectors.pnl_daily(day)},
+}
+
+
+def _render_dashboard(request: HtmxHttpRequest, day: date, *, part: str | None = None, status: int = 200, notice: str = "") -> HttpResponse:
+    current = today()
+    context = {
+        "day": day,
+        "is_today": day == current,
+        "previous_day": day - timedelta(days=1),
+        "next_day": day + timedelta(days=1) if day < current else None,
+        "poll_ms": settings.DASHBOARD_POLL_MS,
+        "trading_tz": settings.TRADING_DAY_TZ,
+        "fee_rate": settings.PAPER_FEE_RATE,
+        "notice": notice,
+        "failed": status >= 400,
+    }
+    for name, build in PARTS.items():
+        live_only = name == "active-trades" and day != current  # a past day's page links to today instead
+        if part in (None, name) and not live_only:
+            context |= build(day)
+    template = "ledger/dashboard.html" + (f"#{part}" if part else "")
+    with timezone.override(settings.TRADING_DAY_TZ):  # times shown in the trading day's zone
+        response = render(request, template, context, status=status)
+    patch_vary_headers(response, ["HX-Request", "HX-Target"])
+    return response
 
 
 @login_required
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("The ledger is running.")
+def dashboard(request: HtmxHttpRequest, day: date | None = None) -> HttpResponse:
+    """Today's dashboard at /, any past day at /day/YYYY-MM-DD/; an HTMX poll gets just its part."""
+    if "date" in request.GET:  # the date picker's plain GET form
+        return _go_to_day(request.GET["date"])
+    day = day or today()
+    if day > today():
+        return _render_dashboard(request, today(), status=404, notice=f"{day} has not happened yet.")
+    part = request.htmx.target if request.htmx and request.htmx.target in PARTS else None
+    return _render_dashboard(request, day, part=part)
+
+
+def _go_to_day(value: str) -> HttpResponse:
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return redirect("dashboard")
+    return redirect("dashboard" if day >= today() else reverse("dashboard-day", args=[day]))
+
+
+def _act(request: HtmxHttpRequest, action: Callable[[], object], *, done: str) -> HttpResponse:
+    """Run one service for a button. HTMX gets the notice and a `ledgerChanged` event that makes the
+    parts refresh themselves; a plain form post is redirected back (or shown the error)."""
+    try:
+        action()
+    except LedgerError as error:
+        if request.htmx:
+            response = render(request, "ledger/dashboard.html#notice", {"notice": error.message, "failed": True}, status=error.status_code)
+            response["HX-Trigger"] = "ledgerChanged"  # the row may have changed under the trader: show it
+            return response
+        return _render_dashboard(request, today(), status=error.status_code, notice=error.message)
+    if request.htmx:
+        response = render(request, "ledger/dashboard.html#notice", {"notice": done})
+        response["HX-Trigger"] = "ledgerChanged"
+        return response
+    messages.success(request, done)
+    return redirect("dashboard")
+
+
+@login_required
+@require_POST
+def trade_close(request: HtmxHttpRequest, trade_id: int) -> HttpResponse:
+    return _act(request, lambda: services.trade_close(trade_id=trade_id), done=f"Closed trade #{trade_id} at its current price.")
+
+
+@login_required
+@require_POST
+def signal_execute(request: HtmxHttpRequest, signal_id: str) -> HttpResponse:
+    return _act(request, lambda: services.signal_execute(signal_id=signal_id), done=f"Executed signal {signal_id}.")
+
+
+@login_required
+@require_POST
+def signal_expire(request: HtmxHttpRequest, signal_id: str) -> HttpResponse:
+    return _act(
+        request,
+        lambda: services.signal_expire(signal_id=signal_id, reason=f"Dismissed by {request.user.get_username()}."),
+        done=f"Expired signal {signal_id}.",
+    )

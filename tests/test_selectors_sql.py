@@ -85,11 +85,11 @@ def test_signals_summary_matches_raw_sql(history):
 def test_journal_matches_raw_sql(history):
     start, end = day_bounds(DAY)
     rows = sql(
-        "SELECT id, realized_pnl FROM paper_trades WHERE exit_time >= %s AND exit_time < %s ORDER BY exit_time, id",
+        "SELECT id, realized_pnl FROM paper_trades WHERE exit_time >= %s AND exit_time < %s ORDER BY exit_time DESC, id DESC",
         start,
         end,
     )
     journal = list(selectors.journal_for_day(DAY))
 
     assert [t.pk for t in journal] == [r[0] for r in rows]
-    assert journal[0].pk == history.pk
+    assert journal[-1].pk == history.pk  # closed first, listed last

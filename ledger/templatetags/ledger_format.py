@@ -1,0 +1,78 @@
+"""Numbers a trader reads at a glance: grouped thousands, signs on PnL, prices without noise."""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django import template
+from django.utils import timezone
+
+register = template.Library()
+
+
+@register.filter
+def money(value: Decimal | None) -> str:
+    """12,345.67 (two places, grouped)."""
+    return "—" if value is None else f"{value:,.2f}"
+
+
+@register.filter
+def signed(value: Decimal | None) -> str:
+    """+12.35 / −4.10 with a true minus sign, for PnL."""
+    if value is None:
+        return "—"
+    text = f"{value:+,.2f}"
+    return text.replace("-", "\u2212")
+
+
+@register.filter
+def price(value: Decimal | None) -> str:
+    """A price or size with as many places as it has (8 at most), at least 2: 64,123.5 -> 64,123.50."""
+    if value is None:
+        return "—"
+    places = max(2, -value.normalize().as_tuple().exponent)
+    return f"{value:,.{min(places, 8)}f}"
+
+
+@register.filter
+def percent(value: Decimal | None) -> str:
+    """A fraction as a whole percentage: 0.3142 -> 31%."""
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+@register.filter
+def rate(value: Decimal) -> str:
+    """A small rate exactly: 0.001 -> 0.1%."""
+    return f"{(value * 100).normalize():f}%"
+
+
+@register.filter
+def pnl_class(value: Decimal | None) -> str:
+    """The CSS class that colours a PnL: gain, loss or flat."""
+    if not value:
+        return "flat"
+    return "gain" if value > 0 else "loss"
+
+
+def _short(span: timedelta) -> str:
+    seconds = max(0, int(span.total_seconds()))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h"
+
+
+@register.filter
+def age(since: datetime) -> str:
+    """How long ago, compactly: 40s, 7m, 3h 05m, 2d 4h."""
+    return _short(timezone.now() - since)
+
+
+@register.filter
+def duration(start: datetime, end: datetime | None) -> str:
+    return "—" if end is None else _short(end - start)

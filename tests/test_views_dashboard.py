@@ -1,0 +1,291 @@
+"""The dashboard page, its HTMX parts and its buttons, through Django's test client."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from ledger import services
+from ledger.days import today
+from ledger.models import PaperTrade, Signal
+from ledger.services import Tick
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def trader(django_user_model):
+    return django_user_model.objects.create_user("trader", password="pw-for-tests")
+
+
+@pytest.fixture
+def client(trader) -> Client:
+    client = Client()
+    client.force_login(trader)
+    return client
+
+
+@pytest.fixture
+def now_trade(open_trade):
+    """A trade opened a minute ago, so it belongs to today's page."""
+    from django.utils import timezone
+
+    def make(**overrides) -> PaperTrade:
+        now = timezone.now()
+        return open_trade(timestamp=now - timedelta(minutes=1), at=now, **overrides)
+
+    return make
+
+
+def part(client: Client, name: str, url: str | None = None):
+    return client.get(url or reverse("dashboard"), HTTP_HX_TARGET=name, **HTMX)
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("get", "/"),
+        ("get", "/day/2026-11-20/"),
+        ("post", "/trades/1/close/"),
+        ("post", "/signals/s-1/execute/"),
+        ("post", "/signals/s-1/expire/"),
+    ],
+)
+def test_every_page_and_button_requires_login(method, url):
+    response = getattr(Client(), method)(url)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_full_page_has_every_part_with_the_selectors_numbers(client, now_trade):
+    trade = now_trade()
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("101"), trade.entry_time + timedelta(seconds=1))])
+
+    html = client.get(reverse("dashboard")).content.decode()
+
+    for name in ("summary", "active-trades", "signals", "journal"):
+        assert f'id="{name}"' in html
+    assert "10,000.00" in html  # equity: nothing realized yet
+    assert "+39.95" in html  # unrealized at 101: (101-100)*50 - (5 + 5.05)
+    assert f'id="trade-{trade.pk}"' in html
+    assert f'id="signal-{trade.signal_id}"' in html
+
+
+def test_htmx_request_renders_only_the_asked_part(client, now_trade):
+    trade = now_trade()
+
+    response = part(client, "active-trades")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<section id="active-trades"')
+    assert f'id="trade-{trade.pk}"' in html
+    assert 'id="journal"' not in html and "<html" not in html
+    assert "HX-Request" in response["Vary"] and "HX-Target" in response["Vary"]
+
+
+def test_summary_part_shows_equity_and_todays_realized_pnl(client, now_trade):
+    trade = now_trade()
+    services.trade_close(trade_id=trade.pk, price=Decimal("103"))
+
+    html = part(client, "summary").content.decode()
+
+    assert "10,139.85" in html  # 10000 + (3*50 - (5 + 5.15))
+    assert "+139.85" in html
+    assert "100%" in html and "1 of 1 closed" in html
+
+
+def test_journal_part_lists_the_days_closed_trades_and_total(client, now_trade):
+    won, lost = now_trade(), now_trade(symbol="ETHUSDT")
+    services.trade_close(trade_id=won.pk, price=Decimal("103"))
+    services.trade_close(trade_id=lost.pk, price=Decimal("99"))
+
+    html = part(client, "journal").content.decode()
+
+    assert f'id="journal-{won.pk}"' in html and f'id="journal-{lost.pk}"' in html
+    # both opened at equity 10000, size 50: won 3*50 - (5 + 5.15) = 139.85; lost -1*50 - (5 + 4.95) = -59.95
+    assert "2 trades, 1 won" in html
+    assert "+79.90" in html  # 139.85 - 59.95
+
+
+def test_signals_part_offers_execute_and_expire_on_a_generated_signal(client, make_signal):
+    from django.utils import timezone
+
+    signal = make_signal(timestamp=timezone.now())
+
+    html = part(client, "signals").content.decode()
+
+    assert reverse("signal-execute", args=[signal.signal_id]) in html
+    assert reverse("signal-expire", args=[signal.signal_id]) in html
+
+
+@pytest.mark.parametrize("name", ["summary", "active-trades", "signals", "journal"])
+def test_a_part_runs_the_same_few_queries_however_many_rows(client, now_trade, name, django_assert_max_num_queries):
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert part(client, name).status_code == 200
+        return len(queries)
+
+    now_trade()
+    few = count()
+    for i in range(15):
+        trade = now_trade(symbol=f"C{i}USDT")
+        if i % 2:
+            services.trade_close(trade_id=trade.pk)
+
+    assert count() == few
+    with django_assert_max_num_queries(6):  # session, user, and at most 4 for the part itself
+        part(client, name)
+
+
+def test_close_button_closes_the_trade_and_tells_the_page(client, now_trade):
+    trade = now_trade()
+
+    response = client.post(reverse("trade-close", args=[trade.pk]), **HTMX)
+
+    assert response.status_code == 200
+    assert response["HX-Trigger"] == "ledgerChanged"
+    assert f"Closed trade #{trade.pk}" in response.content.decode()
+    trade.refresh_from_db()
+    assert (trade.status, trade.exit_price) == (PaperTrade.Status.MANUAL_CLOSE, Decimal("100"))
+
+
+def test_closing_a_trade_a_tick_already_closed_says_so_with_409(client, now_trade):
+    trade = now_trade()
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("90"), trade.entry_time + timedelta(seconds=1))])
+
+    response = client.post(reverse("trade-close", args=[trade.pk]), **HTMX)
+
+    assert response.status_code == 409
+    assert "already closed (STOP_LOSS)" in response.content.decode()
+    assert response["HX-Trigger"] == "ledgerChanged"
+    trade.refresh_from_db()
+    assert (trade.status, trade.exit_price) == (PaperTrade.Status.STOP_LOSS, Decimal("90"))
+
+
+def test_closing_an_unknown_trade_is_404_with_a_message(client):
+    response = client.post(reverse("trade-close", args=[999999]), **HTMX)
+
+    assert response.status_code == 404
+    assert "No trade with id 999999" in response.content.decode()
+
+
+def test_execute_button_opens_the_trade(client, make_signal):
+    from django.utils import timezone
+
+    signal = make_signal(timestamp=timezone.now())
+
+    response = client.post(reverse("signal-execute", args=[signal.signal_id]), **HTMX)
+
+    assert response.status_code == 200
+    assert PaperTrade.objects.get().signal_id == signal.signal_id
+
+
+def test_executing_an_expired_signal_is_409_and_writes_nothing(client, make_signal):
+    from django.utils import timezone
+
+    signal = make_signal(timestamp=timezone.now())
+    services.signal_expire(signal_id=signal.signal_id)
+
+    response = client.post(reverse("signal-execute", args=[signal.signal_id]), **HTMX)
+
+    assert response.status_code == 409
+    assert "only a GENERATED signal can be executed" in response.content.decode()
+    assert not PaperTrade.objects.exists()
+
+
+def test_expire_button_records_who_dismissed_it(client, make_signal):
+    from django.utils import timezone
+
+    signal = make_signal(timestamp=timezone.now())
+
+    client.post(reverse("signal-expire", args=[signal.signal_id]), **HTMX)
+
+    signal.refresh_from_db()
+    assert (signal.status, signal.status_reason) == (Signal.Status.EXPIRED, "Dismissed by trader.")
+
+
+def test_plain_form_post_redirects_back_with_a_message(client, now_trade):
+    trade = now_trade()
+
+    response = client.post(reverse("trade-close", args=[trade.pk]), follow=True)
+
+    assert response.redirect_chain == [(reverse("dashboard"), 302)]
+    assert f"Closed trade #{trade.pk}" in response.content.decode()
+
+
+def test_plain_form_post_that_fails_shows_the_page_with_the_error(client, now_trade):
+    trade = now_trade()
+    services.trade_close(trade_id=trade.pk)
+
+    response = client.post(reverse("trade-close", args=[trade.pk]))
+
+    assert response.status_code == 409
+    assert 'class="notice error"' in response.content.decode()
+
+
+def test_posts_without_the_csrf_token_are_refused(trader, now_trade):
+    trade = now_trade()
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(trader)
+
+    assert strict.post(reverse("trade-close", args=[trade.pk]), **HTMX).status_code == 403
+    assert PaperTrade.objects.get().status == PaperTrade.Status.OPEN
+
+    strict.get(reverse("dashboard"))  # sets the CSRF cookie, as the page does
+    token = strict.cookies["csrftoken"].value
+    assert strict.post(reverse("trade-close", args=[trade.pk]), HTTP_X_CSRFTOKEN=token, **HTMX).status_code == 200
+
+
+def test_a_past_day_shows_its_journal_and_signals_and_does_not_poll(client, open_trade):
+    trade = open_trade()  # on 2026-11-20, the fixed day of the tests
+    services.trade_close(trade_id=trade.pk, price=Decimal("103"), at=trade.entry_time + timedelta(minutes=5))
+
+    html = client.get(reverse("dashboard-day", args=["2026-11-20"])).content.decode()
+
+    assert f'id="journal-{trade.pk}"' in html
+    assert f'id="signal-{trade.signal_id}"' in html
+    assert "+139.85" in html
+    assert "data-poll-ms" not in html and "hx-trigger" not in html
+    assert 'href="/day/2026-11-19/"' in html and 'href="/day/2026-11-21/"' in html
+
+
+def test_an_empty_day_says_so(client):
+    html = client.get(reverse("dashboard-day", args=["2026-01-05"])).content.decode()
+
+    assert "No signals on this day." in html
+    assert "No trades closed on this day." in html
+
+
+def test_today_polls_and_has_no_next_day(client):
+    html = client.get(reverse("dashboard")).content.decode()
+
+    assert "data-poll-ms=" in html
+    assert 'rel="next"' not in html
+
+
+def test_date_picker_redirects_to_the_bookmarkable_day_url(client):
+    response = client.get(reverse("dashboard"), {"date": "2026-11-19"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/day/2026-11-19/"
+
+
+@pytest.mark.parametrize("url", ["/day/2026-02-31/", "/day/20261119/"])
+def test_an_impossible_date_is_404(client, url):
+    assert client.get(url).status_code == 404
+
+
+def test_a_future_day_is_404_with_a_message(client):
+    future = today() + timedelta(days=3)
+
+    response = client.get(reverse("dashboard-day", args=[future]))
+
+    assert response.status_code == 404
+    assert "has not happened yet" in response.content.decode()
