@@ -17,9 +17,11 @@ def money(value: Decimal | None) -> str:
 
 @register.filter
 def signed(value: Decimal | None) -> str:
-    """+12.35 / −4.10 with a true minus sign, for PnL."""
+    """+12.35 / −4.10 with a true minus sign, for PnL; a flat 0.00 has no sign."""
     if value is None:
         return "—"
+    if not value.quantize(Decimal("0.01")):
+        return "0.00"
     text = f"{value:+,.2f}"
     return text.replace("-", "\u2212")
 

@@ -1,0 +1,122 @@
+"""A trader's day in a real browser: log in, watch PnL move, close a trade, execute a signal, look back.
+
+Playwright's clock drives the page's poll timer, so each refresh happens when the test says, not by luck.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from ledger import services
+from ledger.days import day_bounds, today
+from ledger.models import PaperTrade
+from ledger.services import Tick
+
+from .conftest import screenshot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+POLL = 5000  # the dashboard's default poll interval, in ms
+
+
+@pytest.fixture
+def logged_in(page, server_url, django_user_model):
+    django_user_model.objects.create_user("trader", password="pw-for-e2e")
+    page.clock.install()
+    page.goto(f"{server_url}/")
+    page.fill("#id_username", "trader")
+    page.fill("#id_password", "pw-for-e2e")
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_contain_text("Today")
+    page.on("dialog", lambda dialog: dialog.accept())  # the Close and Expire confirmations
+    return page
+
+
+def trade_now(open_trade, **fields) -> PaperTrade:
+    now = timezone.now()
+    return open_trade(timestamp=now - timedelta(seconds=30), at=now, **fields)
+
+
+def test_price_tick_moves_pnl_without_reload_and_close_moves_row_to_journal(logged_in, open_trade):
+    page = logged_in
+    trade = trade_now(open_trade)
+    page.reload()
+    row = page.locator(f"#trade-{trade.pk}")
+    expect(row.locator(".pnl")).to_have_text("\u221210.00")  # entry and exit fee at 100: 5 + 5
+
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("102"), timezone.now())])
+    page.clock.run_for(POLL)
+
+    expect(row.locator(".pnl")).to_have_text("+89.90")  # 2*50 - (5 + 5.10)
+    screenshot(page, "dashboard-live-trade")
+
+    row.get_by_role("button", name="Close").click()
+
+    expect(page.locator("#notice")).to_contain_text(f"Closed trade #{trade.pk}")
+    expect(page.locator(f"#trade-{trade.pk}")).to_have_count(0)
+    journal_row = page.locator(f"#journal-{trade.pk}")
+    expect(journal_row).to_contain_text("Manual Close")
+    expect(journal_row.locator(".pnl")).to_have_text("+89.90")
+    expect(page.locator("#summary")).to_contain_text("10,089.90")
+    screenshot(page, "dashboard-after-close")
+
+
+def test_closing_a_trade_that_a_tick_just_closed_shows_why(logged_in, open_trade):
+    page = logged_in
+    trade = trade_now(open_trade)
+    page.reload()
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("97"), timezone.now())])  # through the stop at 98
+
+    page.locator(f"#trade-{trade.pk}").get_by_role("button", name="Close").click()
+
+    expect(page.locator("#notice .error")).to_contain_text("already closed (STOP_LOSS)")
+    expect(page.locator(f"#journal-{trade.pk}")).to_contain_text("Stop Loss")
+    assert PaperTrade.objects.get(pk=trade.pk).exit_price == Decimal("97")
+    screenshot(page, "dashboard-failed-close")
+
+
+def test_execute_button_opens_a_trade(logged_in, make_signal):
+    page = logged_in
+    signal = make_signal(symbol="ETHUSDT", entry_price=Decimal("3000"), timestamp=timezone.now())
+    page.reload()
+
+    page.locator(f"#signal-{signal.signal_id}").get_by_role("button", name="Execute").click()
+
+    expect(page.locator(f"#signal-{signal.signal_id}")).to_contain_text("EXECUTED")
+    trade = PaperTrade.objects.get(signal=signal)
+    expect(page.locator(f"#trade-{trade.pk}")).to_contain_text("ETHUSDT")
+    expect(page.locator("#summary .stat").nth(3)).to_contain_text("1")
+
+
+def test_previous_day_link_shows_yesterdays_journal(logged_in, open_trade):
+    page = logged_in
+    yesterday = today() - timedelta(days=1)
+    noon = day_bounds(yesterday)[0] + timedelta(hours=12)
+    trade = open_trade(timestamp=noon, at=noon)
+    services.trade_close(trade_id=trade.pk, price=Decimal("103"), at=noon + timedelta(minutes=30))
+
+    page.locator("a[rel=prev]").click()
+
+    expect(page).to_have_url(f"{page.url.split('/day/')[0].rstrip('/')}/day/{yesterday}/")
+    expect(page.locator(f"#journal-{trade.pk} .pnl")).to_have_text("+139.85")  # 3*50 - (5 + 5.15)
+    expect(page.locator("#active-trades")).to_contain_text("today's page")
+    screenshot(page, "dashboard-yesterday")
+
+
+def test_dashboard_fits_a_phone(browser, server_url, django_user_model, open_trade):
+    django_user_model.objects.create_user("phone", password="pw-for-e2e")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    trade_now(open_trade)
+    page.goto(f"{server_url}/login/")
+    page.fill("#id_username", "phone")
+    page.fill("#id_password", "pw-for-e2e")
+    page.click("button[type=submit]")
+
+    expect(page.locator("#summary")).to_be_visible()
+    page_width = page.evaluate("document.documentElement.scrollWidth")
+    assert page_width <= 390  # wide tables scroll inside their card, the page itself does not
+    screenshot(page, "dashboard-phone")
+    context.close()
