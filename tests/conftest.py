@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from ledger import services
-from ledger.models import PaperTrade, Signal
+from ledger.models import Account, PaperTrade, Signal
 
 # A fixed trading day, so that numbers and day boundaries never depend on when the suite runs.
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -45,6 +45,22 @@ def open_trade(make_signal):
         return services.signal_execute(signal_id=signal.signal_id, at=at or signal.timestamp + timedelta(minutes=1))
 
     return make
+
+
+@pytest.fixture
+def api_client(client):
+    """A test client that sends a valid API token (Authorization: Bearer) with every request."""
+    _, token = services.api_token_create(name="tests")
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
+def assert_ledger_consistent() -> None:
+    """Every trade closed at most once: the running total is the sum of realized PnL, and signals agree."""
+    realized = sum((t.realized_pnl for t in PaperTrade.objects.exclude(status=PaperTrade.Status.OPEN)), Decimal(0))
+    assert (Account.objects.values_list("realized_pnl_total", flat=True).first() or 0) == realized
+    assert not Signal.objects.filter(status=Signal.Status.EXECUTED, trade__status__in=PaperTrade.CLOSED_STATUSES)
+    assert not Signal.objects.filter(status=Signal.Status.CLOSED, trade__status=PaperTrade.Status.OPEN)
 
 
 def row_counts() -> tuple[int, int]:

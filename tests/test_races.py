@@ -13,7 +13,7 @@ from ledger.errors import AlreadyClosed
 from ledger.models import Account, PaperTrade, Signal
 from ledger.services import Tick
 
-from .conftest import T0
+from .conftest import T0, assert_ledger_consistent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,14 +39,6 @@ def race(*jobs: Callable[[], object]) -> list[object]:
     for thread in threads:
         thread.join(timeout=60)
     return results
-
-
-def assert_ledger_consistent() -> None:
-    """Every trade closed at most once: the running total is the sum of realized PnL, and signals agree."""
-    realized = sum((t.realized_pnl for t in PaperTrade.objects.exclude(status=PaperTrade.Status.OPEN)), Decimal(0))
-    assert Account.objects.get().realized_pnl_total == realized
-    assert not Signal.objects.filter(status=Signal.Status.EXECUTED, trade__status__in=PaperTrade.CLOSED_STATUSES)
-    assert not Signal.objects.filter(status=Signal.Status.CLOSED, trade__status=PaperTrade.Status.OPEN)
 
 
 def test_two_people_closing_one_trade_close_it_once(open_trade):

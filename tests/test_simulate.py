@@ -1,0 +1,31 @@
+"""`simulate` feeds the demo through the real services."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import F
+
+from ledger.models import PaperTrade, Signal
+
+from .conftest import assert_ledger_consistent
+
+pytestmark = pytest.mark.django_db
+
+
+def test_simulate_records_signals_opens_moves_and_closes_trades():
+    out = StringIO()
+
+    call_command("simulate", steps=300, tick_ms=0, signal_every=3, seed=7, stdout=out)
+
+    assert Signal.objects.count() == 100  # one signal every 3 of 300 ticks
+    assert Signal.objects.filter(status=Signal.Status.GENERATED).exists()  # some wait for the trader
+    assert PaperTrade.objects.filter(status__in=[PaperTrade.Status.STOP_LOSS, PaperTrade.Status.TAKE_PROFIT]).exists()
+    assert PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).exclude(current_price=F("entry_price")).exists()
+    assert "Opened #" in out.getvalue()
+    assert_ledger_consistent()
+
+
+def test_simulate_refuses_nonsense_options():
+    with pytest.raises(CommandError, match="--signal-every"):
+        call_command("simulate", steps=1, signal_every=0)
