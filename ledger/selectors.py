@@ -5,11 +5,13 @@ indexed time column. Nothing here loads a table to filter it in Python.
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Count, F, Q, QuerySet, Sum, Window
+from django.db.models.functions import TruncDate
 
 from .days import day_bounds
 from .models import ZERO, Account, PaperTrade, Signal
@@ -87,3 +89,133 @@ def pnl_daily(day: date) -> DailyPnl:
 
 def unrealized_pnl_open() -> Decimal:
     return trades_active().aggregate(total=Sum("unrealized_pnl"))["total"] or ZERO
+
+
+def pnl_daily_range(start: date, end: date) -> list[DailyPnl]:
+    """One row per trading day from start to end (both included), days without a close as zeros.
+
+    One grouped query over the range of exit times; the day is the exit time's date in TRADING_DAY_TZ.
+    """
+    rows = (
+        PaperTrade.objects.filter(
+            status__in=PaperTrade.CLOSED_STATUSES,
+            exit_time__gte=day_bounds(start)[0],
+            exit_time__lt=day_bounds(end)[1],
+        )
+        .annotate(day=TruncDate("exit_time", tzinfo=settings.TRADING_DAY_TZ))
+        .values("day")
+        .annotate(realized=Sum("realized_pnl"), trades=Count("pk"), wins=Count("pk", filter=Q(realized_pnl__gt=0)))
+        .order_by("day")
+    )
+    by_day = {row["day"]: DailyPnl(row["day"], row["realized"], row["trades"], row["wins"]) for row in rows}
+    days = (start + timedelta(days=n) for n in range((end - start).days + 1))
+    return [by_day.get(day) or DailyPnl(day=day, realized_pnl=ZERO, trades=0, wins=0) for day in days]
+
+
+RATIO = Decimal("0.0001")
+MONEY = Decimal("0.00000001")  # as the columns
+
+
+@dataclass(frozen=True)
+class SymbolPnl:
+    symbol: str
+    realized_pnl: Decimal
+    trades: int
+
+
+@dataclass(frozen=True)
+class Stats:
+    """How the closed trades of a period did (all history when start and end are None).
+
+    A trade with realized PnL exactly 0 is neither a win nor a loss. Ratios are None when undefined.
+    """
+
+    start: date | None
+    end: date | None
+    trades: int
+    wins: int
+    losses: int
+    realized_pnl: Decimal
+    gross_profit: Decimal  # sum of the winning trades' PnL
+    gross_loss: Decimal  # minus the sum of the losing trades' PnL (a positive number)
+    max_drawdown: Decimal  # the deepest fall of cumulative realized PnL from its running peak (>= 0)
+    best_symbol: SymbolPnl | None
+    worst_symbol: SymbolPnl | None
+
+    @property
+    def win_rate(self) -> Decimal | None:
+        """Wins per closed trade, as a fraction rounded to 4 places."""
+        return (Decimal(self.wins) / self.trades).quantize(RATIO) if self.trades else None
+
+    @property
+    def profit_factor(self) -> Decimal | None:
+        """Gross profit per unit of gross loss, rounded to 4 places; None without a loss."""
+        return (self.gross_profit / self.gross_loss).quantize(RATIO) if self.gross_loss else None
+
+    @property
+    def expectancy(self) -> Decimal | None:
+        """The average realized PnL per closed trade."""
+        return (self.realized_pnl / self.trades).quantize(MONEY) if self.trades else None
+
+
+def _closed_between(start: date | None, end: date | None) -> QuerySet[PaperTrade]:
+    trades = PaperTrade.objects.filter(status__in=PaperTrade.CLOSED_STATUSES).order_by()
+    if start is not None:
+        trades = trades.filter(exit_time__gte=day_bounds(start)[0])
+    if end is not None:
+        trades = trades.filter(exit_time__lt=day_bounds(end)[1])
+    return trades
+
+
+def _as_decimal(value: object) -> Decimal:
+    """A number from a raw query: SQLite hands back floats (15 significant digits, as Django's own converter)."""
+    if value is None:
+        return ZERO
+    return (Decimal(repr(value)) if isinstance(value, float) else Decimal(value)).quantize(MONEY)
+
+
+def _max_drawdown(trades: QuerySet[PaperTrade]) -> Decimal:
+    """Peak-to-trough fall of the cumulative realized PnL, in the database: a running sum by exit order, then
+    its running peak. The curve starts at 0, so a fall below 0 before any peak counts too."""
+    in_exit_order = [F("exit_time").asc(), F("pk").asc()]
+    curve = trades.annotate(cum=Window(Sum("realized_pnl"), order_by=in_exit_order)).values("exit_time", "id", "cum")
+    sql, params = curve.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT MAX(peak - cum), MIN(cum) FROM ("
+            f" SELECT cum, MAX(cum) OVER (ORDER BY exit_time, id) AS peak FROM ({sql}) curve"
+            ") peaks",
+            params,
+        )
+        fall, lowest = cursor.fetchone()
+    return max(_as_decimal(fall), -_as_decimal(lowest), ZERO)
+
+
+def stats(start: date | None = None, end: date | None = None) -> Stats:
+    """Counts, sums, drawdown and the best and worst symbol of the trades closed between start and end
+    (trading days, both included): a few aggregate queries, however long the history."""
+    trades = _closed_between(start, end)
+    row = trades.aggregate(
+        trades=Count("pk"),
+        wins=Count("pk", filter=Q(realized_pnl__gt=0)),
+        losses=Count("pk", filter=Q(realized_pnl__lt=0)),
+        realized=Sum("realized_pnl"),
+        profit=Sum("realized_pnl", filter=Q(realized_pnl__gt=0)),
+        loss=Sum("realized_pnl", filter=Q(realized_pnl__lt=0)),
+    )
+    by_symbol = trades.values("symbol").annotate(realized=Sum("realized_pnl"), count=Count("pk"))
+    best = by_symbol.order_by("-realized", "symbol").first()
+    worst = by_symbol.order_by("realized", "symbol").first()
+    return Stats(
+        start=start,
+        end=end,
+        trades=row["trades"],
+        wins=row["wins"],
+        losses=row["losses"],
+        realized_pnl=row["realized"] or ZERO,
+        gross_profit=row["profit"] or ZERO,
+        gross_loss=-(row["loss"] or ZERO),
+        max_drawdown=_max_drawdown(trades),
+        best_symbol=SymbolPnl(best["symbol"], best["realized"], best["count"]) if best else None,
+        worst_symbol=SymbolPnl(worst["symbol"], worst["realized"], worst["count"]) if worst else None,
+    )

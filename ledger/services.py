@@ -9,7 +9,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, Iterable, Sequence
 
@@ -534,4 +534,22 @@ def api_token_revoke(*, name: str) -> ApiToken:
     if row.revoked_at is None:
         row.revoked_at = timezone.now()
         row.save(update_fields=["revoked_at"])
+    return row
+
+
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)  # last_used_at is written at most this often per token
+
+
+def api_token_authenticate(*, token: str) -> ApiToken | None:
+    """The unrevoked token row a presented token belongs to, or None; records when it was last used.
+
+    The lookup is by the token's SHA-256, so its timing says nothing about the token itself.
+    """
+    row = ApiToken.objects.filter(key_hash=api_token_hash(token), revoked_at__isnull=True).first()
+    if row is None:
+        return None
+    now = timezone.now()
+    if row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_RESOLUTION:
+        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+        row.last_used_at = now
     return row

@@ -164,3 +164,7 @@ PAPER_DEFAULT_STOP_PCT = env_decimal("PAPER_DEFAULT_STOP_PCT", "0.02", low=Decim
 PAPER_REWARD_RISK = env_decimal("PAPER_REWARD_RISK", "2", low=Decimal(0), high=Decimal(100))
 # Fee per side, as a fraction of notional (price * size).
 PAPER_FEE_RATE = env_decimal("PAPER_FEE_RATE", "0.001", low=Decimal(0), high=Decimal("0.1"), low_allowed=True)
+
+# --- The JSON API (docs/api.md) ---
+# The shared secret TradingView alerts carry in their body; the webhook answers 403 while it is empty.
+TRADINGVIEW_PASSPHRASE = os.environ.get("TRADINGVIEW_PASSPHRASE", "")

@@ -1,0 +1,474 @@
+"""The JSON API under /api/v1/ (docs/api.md): typed schemas, token auth, and one error shape for every 4xx.
+
+Thin: each endpoint parses its input with a schema, calls one service or selector, and renders rows.
+Numbers arrive as JSON numbers or strings and become Decimal exactly as written, never through a float.
+"""
+
+import functools
+import hmac
+import json
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import Field, NinjaAPI, Query, Schema, Status
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
+from ninja.security import HttpBearer
+
+from . import selectors, services
+from .days import today
+from .errors import InvalidInput, LedgerError, NotFound
+from .models import ApiToken, PaperTrade, Signal
+
+TICKS_MAX = 1000  # ticks per POST prices
+DAYS_MAX = 366  # days per GET pnl/daily?from=&to=
+JOURNAL_LIMIT_MAX = 500
+ID_MAX = 2**63 - 1  # the largest id a BigAutoField holds
+
+# Input types. The services check every rule again; these make the OpenAPI document say what is accepted,
+# and refuse NaN, Infinity and absurd sizes before a service sees them.
+Price = Annotated[Decimal, Field(gt=0, lt=services.PRICE_MAX, allow_inf_nan=False)]
+Confidence = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
+Moment = Annotated[
+    datetime,
+    Field(ge=datetime(1970, 1, 1, tzinfo=UTC), lt=datetime(2200, 1, 1, tzinfo=UTC)),
+]
+Day = Annotated[date, Field(ge=date(1970, 1, 1), lt=date(2200, 1, 1))]
+Text = Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f]*$")]  # no control characters
+SignalId = Annotated[str, Field(pattern=services.SIGNAL_ID_RE.pattern)]
+TradeId = Annotated[int, Field(ge=1, le=ID_MAX)]
+Symbol = Annotated[str, Field(min_length=1, max_length=25)]
+
+
+class DecimalParser(Parser):
+    """JSON with every number as Decimal: 0.1 stays 0.1. NaN and Infinity become Decimal too, so the
+    schema refuses them with 422 naming the field rather than a float slipping through."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return json.loads(request.body, parse_float=Decimal, parse_constant=Decimal)
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        return services.api_token_authenticate(token=token)
+
+
+api = NinjaAPI(
+    title="Paper-trading ledger",
+    version="1",
+    description="Signals, price ticks and every read of the ledger. See docs/api.md.",
+    auth=BearerToken(),
+    parser=DecimalParser(),
+    docs_decorator=login_required,  # the document and its page are for logged-in people, not tokens
+    urls_namespace="api",
+)
+
+
+# --- Errors: one shape for every 4xx -------------------------------------------------------------
+
+
+class ErrorItem(Schema):
+    field: str | None = Field(description="The input at fault, e.g. entry_price or ticks[3].price; null if none.")
+    message: str
+
+
+class ErrorOut(Schema):
+    detail: list[ErrorItem]
+
+
+# The 4xx answers each operation documents (405 for a wrong method comes from ninja before any operation).
+ERRORS = {frozenset({400, 401, 404, 409, 413, 422}): ErrorOut}
+WEBHOOK_ERRORS = {frozenset({400, 403, 409, 413, 422}): ErrorOut}
+
+
+def _error(request: HttpRequest, status: int, message: str, field: str | None = None) -> HttpResponse:
+    return api.create_response(request, {"detail": [{"field": field, "message": message}]}, status=status)
+
+
+def _field(loc: list[Any]) -> str:
+    """ninja's error location as the client wrote it: ("body", "body", "ticks", 3, "price") -> ticks[3].price."""
+    parts = list(loc[1:]) if loc and loc[0] in {"body", "query", "path", "header"} else list(loc)
+    if loc and loc[0] == "body" and len(parts) > 1:
+        parts = parts[1:]  # the handler's parameter name, which the client never sees
+    name = ""
+    for part in parts:
+        name += f"[{part}]" if isinstance(part, int) else f".{part}" if name else str(part)
+    return name or "body"
+
+
+@api.exception_handler(ValidationError)
+def _on_invalid(request: HttpRequest, error: ValidationError) -> HttpResponse:
+    detail = []
+    for item in error.errors:
+        field = _field(item.get("loc", []))
+        detail.append({"field": field, "message": f"{field}: {item.get('msg', 'is not valid')}."})
+    return api.create_response(request, {"detail": detail}, status=422)
+
+
+@api.exception_handler(LedgerError)
+def _on_refused(request: HttpRequest, error: LedgerError) -> HttpResponse:
+    return _error(request, error.status_code, error.message, error.field)
+
+
+@api.exception_handler(AuthenticationError)
+def _on_unauthenticated(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
+    response = _error(request, 401, "A valid API token is required: send the header Authorization: Bearer <token>.")
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@api.exception_handler(HttpError)
+def _on_http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    if error.status_code == 400:  # ninja's only 400: the body is not JSON
+        return _error(request, 400, f"The request body is not valid JSON: {error.__cause__}.", "body")
+    return _error(request, error.status_code, error.message)
+
+
+@api.exception_handler(RequestDataTooBig)
+def _on_too_big(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return _error(request, 413, f"The request body is larger than {limit} bytes.", "body")
+
+
+@api.exception_handler(Http404)
+def _on_not_found(request: HttpRequest, error: Http404) -> HttpResponse:
+    return _error(request, 404, str(error) or "Not found.")
+
+
+# --- Output schemas ------------------------------------------------------------------------------
+
+
+class SignalOut(Schema):
+    signal_id: str
+    symbol: str
+    action: str
+    entry_price: Decimal
+    confidence: Decimal
+    timestamp: datetime
+    status: str
+    status_reason: str
+    timeframe: str
+    confluences: list[str]
+    stop_loss: Decimal | None
+    take_profit: Decimal | None
+
+
+class TradeOut(Schema):
+    id: int
+    signal_id: str | None
+    symbol: str
+    direction: str
+    status: str
+    entry_price: Decimal
+    entry_time: datetime
+    position_size: Decimal
+    stop_loss: Decimal
+    take_profit: Decimal
+    risk_amount: Decimal
+    current_price: Decimal
+    unrealized_pnl: Decimal
+    fees: Decimal = Field(description="Open: entry fee + exit fee at current_price. Closed: what was paid.")
+    exit_price: Decimal | None
+    exit_time: datetime | None
+    realized_pnl: Decimal | None
+
+
+class SignalTradeOut(Schema):
+    signal: SignalOut
+    trade: TradeOut | None
+
+
+class TicksOut(Schema):
+    marked: list[TradeOut] = Field(description="Open trades the ticks re-valued.")
+    closed: list[TradeOut] = Field(description="Trades a tick took through their stop or target.")
+
+
+class JournalOut(Schema):
+    day: date
+    count: int = Field(description="Trades closed in the day, on all pages.")
+    items: list[TradeOut]
+
+
+class DailyPnlOut(Schema):
+    day: date
+    realized_pnl: Decimal
+    trades: int
+    wins: int
+
+
+class SymbolPnlOut(Schema):
+    symbol: str
+    realized_pnl: Decimal
+    trades: int
+
+
+class StatsOut(Schema):
+    start: date | None
+    end: date | None
+    trades: int
+    wins: int
+    losses: int
+    win_rate: Decimal | None
+    realized_pnl: Decimal
+    gross_profit: Decimal
+    gross_loss: Decimal
+    profit_factor: Decimal | None
+    expectancy: Decimal | None
+    max_drawdown: Decimal
+    best_symbol: SymbolPnlOut | None
+    worst_symbol: SymbolPnlOut | None
+
+
+# --- Signals -------------------------------------------------------------------------------------
+
+
+class SignalIn(Schema):
+    signal_id: SignalId = Field(description="Your id for the signal; sending it again is safe (idempotent).")
+    symbol: Symbol
+    action: Literal["BUY", "SELL"]
+    entry_price: Price
+    confidence: Confidence
+    timestamp: Moment | None = Field(None, description="When the signal was made; default: when it arrives.")
+    timeframe: str = Field("", max_length=8)
+    confluences: list[Text] = Field([], max_length=services.CONFLUENCES_MAX)
+    stop_loss: Price | None = None
+    take_profit: Price | None = None
+    execute: bool = Field(True, description="false records the signal without opening its trade.")
+
+
+@transaction.atomic
+def _intake(*, execute: bool, **fields: Any) -> Status:
+    """Record a signal and open its trade in ONE transaction: a refused execution records nothing.
+
+    A replay of a recorded signal (same body) answers its current state with 200 and executes nothing.
+    """
+    signal, created = services.signal_record(**fields)
+    if created and execute:
+        services.signal_execute(signal_id=signal.signal_id)
+        signal.refresh_from_db()
+    trade = PaperTrade.objects.filter(signal=signal).first()
+    return Status(201 if created else 200, {"signal": signal, "trade": trade})
+
+
+@api.post("/signals", response={201: SignalTradeOut, 200: SignalTradeOut, **ERRORS}, tags=["signals"])
+def signal_create(request: HttpRequest, body: SignalIn):
+    """Record a signal and, unless `execute` is false, open its paper trade.
+
+    201 on first receipt; the same body again answers 200 with the signal and trade as they are now;
+    another body under the same signal_id answers 409 and changes nothing."""
+    return _intake(**body.dict())
+
+
+class ExpireIn(Schema):
+    reason: Text = "Expired through the API."
+
+
+@api.post("/signals/{signal_id}/expire", response={200: SignalOut, **ERRORS}, tags=["signals"])
+def signal_expire(request: HttpRequest, signal_id: SignalId, body: ExpireIn | None = None):
+    """A GENERATED signal becomes EXPIRED, with the reason kept on it."""
+    return services.signal_expire(signal_id=signal_id, reason=(body or ExpireIn()).reason)
+
+
+@api.get("/signals", response={200: list[SignalOut], **ERRORS}, tags=["signals"])
+def signal_list(
+    request: HttpRequest,
+    day: Day | None = Query(None, alias="date", description="A trading day, YYYY-MM-DD; default today."),
+    status: Literal["GENERATED", "EXECUTED", "EXPIRED", "CLOSED"] | None = None,
+):
+    """The signals of a trading day, newest first, optionally of one status."""
+    signals = selectors.signals_for_day(day or today())
+    return signals.filter(status=status) if status else signals
+
+
+# --- Prices and trades ---------------------------------------------------------------------------
+
+
+class TickIn(Schema):
+    symbol: Symbol
+    price: Price
+    time: Moment | None = Field(None, description="When the price was seen; default: when it arrives.")
+
+
+class TicksIn(Schema):
+    ticks: list[TickIn] = Field(min_length=1, max_length=TICKS_MAX)
+
+
+@api.post("/prices", response={200: TicksOut, **ERRORS}, tags=["trades"])
+def prices_apply(request: HttpRequest, body: TicksIn):
+    """Mark the open trades of each tick's symbol, in time order, closing those that reach stop or target."""
+    ticks = [services.Tick(symbol=tick.symbol, price=tick.price, at=tick.time) for tick in body.ticks]
+    return services.prices_apply(ticks=ticks)
+
+
+@api.get("/trades/active", response={200: list[TradeOut], **ERRORS}, tags=["trades"])
+def trade_list_active(request: HttpRequest):
+    """The open trades, oldest first."""
+    return selectors.trades_active()
+
+
+@api.get("/trades/{trade_id}", response={200: TradeOut, **ERRORS}, tags=["trades"])
+def trade_detail(request: HttpRequest, trade_id: TradeId):
+    trade = PaperTrade.objects.filter(pk=trade_id).first()
+    if trade is None:
+        raise NotFound(f"No trade with id {trade_id}.", field="trade_id")
+    return trade
+
+
+class CloseIn(Schema):
+    price: Price | None = Field(None, description="The exit price; default: the trade's current price.")
+
+
+@api.post("/trades/{trade_id}/close", response={200: TradeOut, **ERRORS}, tags=["trades"])
+def trade_close(request: HttpRequest, trade_id: TradeId, body: CloseIn | None = None):
+    """Close an open trade by hand (MANUAL_CLOSE). A trade closes once: again answers 409."""
+    return services.trade_close(trade_id=trade_id, price=(body or CloseIn()).price)
+
+
+# --- Reads ---------------------------------------------------------------------------------------
+
+
+@api.get("/journal", response={200: JournalOut, **ERRORS}, tags=["reads"])
+def journal(
+    request: HttpRequest,
+    day: Day | None = Query(None, alias="date", description="A trading day, YYYY-MM-DD; default today."),
+    limit: int = Query(100, ge=1, le=JOURNAL_LIMIT_MAX),
+    offset: int = Query(0, ge=0, le=ID_MAX),
+):
+    """The trades closed during a trading day (in the journal's order, latest first), a page at a time."""
+    day = day or today()
+    trades = selectors.journal_for_day(day)
+    return {"day": day, "count": trades.count(), "items": trades[offset : offset + limit]}
+
+
+@api.get("/pnl/daily", response={200: list[DailyPnlOut], **ERRORS}, tags=["reads"])
+def pnl_daily(
+    request: HttpRequest,
+    day: Day | None = Query(None, alias="date", description="One trading day; default today."),
+    start: Day | None = Query(None, alias="from", description="First day of a range (with `to`)."),
+    end: Day | None = Query(None, alias="to", description="Last day of a range, included."),
+):
+    """Realized PnL, closed trades and wins per trading day: one row for `date`, or one per day of from..to."""
+    if start is None and end is None:
+        return [selectors.pnl_daily(day or today())]
+    if day is not None:
+        raise InvalidInput("Give either date, or from and to; not both.", field="date")
+    if start is None or end is None:
+        raise InvalidInput("from and to go together: give both, as YYYY-MM-DD.", field="from" if start is None else "to")
+    if not timedelta(0) <= end - start < timedelta(days=DAYS_MAX):
+        raise InvalidInput(f"to must be on or after from, and at most {DAYS_MAX} days after it.", field="to")
+    return selectors.pnl_daily_range(start, end)
+
+
+@api.get("/stats", response={200: StatsOut, **ERRORS}, tags=["reads"])
+def stats(
+    request: HttpRequest,
+    start: Day | None = Query(None, alias="from", description="First trading day; default: all history."),
+    end: Day | None = Query(None, alias="to", description="Last trading day, included; default: today."),
+):
+    """Trade count, win rate, profit factor, expectancy, max drawdown, best and worst symbol."""
+    if start is not None and end is not None and end < start:
+        raise InvalidInput("to must be on or after from.", field="to")
+    return selectors.stats(start, end)
+
+
+# --- TradingView ---------------------------------------------------------------------------------
+
+
+# The signal's fields as the alert names them, for errors the services raise.
+ALERT_FIELDS = {
+    "signal_id": "order_id",
+    "symbol": "ticker",
+    "entry_price": "price",
+    "timeframe": "interval",
+    "timestamp": "time",
+    "stop_loss": "sl",
+    "take_profit": "tp",
+}
+
+
+class TradingViewAlert(Schema):
+    passphrase: str = Field(max_length=200)
+    ticker: Symbol
+    action: str = Field(pattern=r"^(?i:buy|sell)$", description="buy or sell ({{strategy.order.action}}).")
+    price: Price
+    order_id: SignalId = Field(description="De-duplicates alerts: the same order_id is the same signal.")
+    interval: str = Field("", max_length=8)
+    time: Moment | None = None
+    sl: Price | None = None
+    tp: Price | None = None
+    confidence: Confidence = Decimal("0.5")
+    execute: bool = True
+
+
+@api.post(
+    "/webhooks/tradingview",
+    auth=None,  # TradingView cannot send headers: the passphrase in the body is the credential
+    response={201: SignalTradeOut, 200: SignalTradeOut, **WEBHOOK_ERRORS},
+    tags=["signals"],
+)
+def tradingview(request: HttpRequest, body: TradingViewAlert):
+    """A TradingView alert (JSON, or text/plain holding JSON) becomes a signal, as POST signals does.
+
+    The body's passphrase must equal TRADINGVIEW_PASSPHRASE; while that setting is empty this answers 403."""
+    expected = settings.TRADINGVIEW_PASSPHRASE
+    if not expected:
+        raise HttpError(403, "The TradingView webhook is off: TRADINGVIEW_PASSPHRASE is not set.")
+    if not hmac.compare_digest(body.passphrase.encode(), expected.encode()):
+        raise HttpError(403, "The passphrase is wrong.")
+    try:
+        return _intake(
+            execute=body.execute,
+            signal_id=body.order_id,
+            symbol=body.ticker,
+            action=body.action.upper(),
+            entry_price=body.price,
+            confidence=body.confidence,
+            timestamp=body.time,
+            timeframe=body.interval,
+            stop_loss=body.sl,
+            take_profit=body.tp,
+        )
+    except LedgerError as error:  # name the alert's own field, not the signal's
+        raise type(error)(error.message, field=ALERT_FIELDS.get(error.field, error.field)) from None
+
+
+# --- URLs ----------------------------------------------------------------------------------------
+
+
+@api.api_operation(
+    ["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", auth=None, include_in_schema=False
+)
+def unknown_path(request: HttpRequest, rest: str):
+    """Last route: a path the API does not have is a JSON 404, not the site's HTML page."""
+    raise Http404(f"The API has no /api/v1/{rest}; see docs/api.md.")
+
+
+def _json_405(view):
+    """ninja answers a method a path does not take with plain text; give it the API's error shape."""
+
+    @functools.wraps(view)  # keeps ninja's csrf_exempt mark
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if response.status_code == 405:
+            allowed = response.get("Allow", "")
+            response = _error(request, 405, f"{request.method} is not allowed here; allowed: {allowed}.")
+            response["Allow"] = allowed
+        return response
+
+    return wrapper
+
+
+def _urls() -> tuple[list, str, str]:
+    patterns, app_name, namespace = api.urls
+    for pattern in patterns:
+        pattern.callback = _json_405(pattern.callback)
+    return patterns, app_name, namespace
+
+
+urls = _urls()  # mounted at api/v1/ by tradingsite/urls.py

@@ -1,0 +1,275 @@
+"""POST /api/v1/signals, signals/{id}/expire and GET signals: answers by hand-computed numbers, refusals
+with their status and nothing written."""
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from ledger.models import PaperTrade, Signal
+
+from .conftest import T0, row_counts
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/signals"
+
+
+def body(**overrides) -> dict:
+    return {"signal_id": "s-1", "symbol": "BTCUSDT", "action": "BUY", "entry_price": "100", "confidence": "0.8"} | overrides
+
+
+def post(client, data, **extra):
+    payload = data if isinstance(data, (str, bytes)) else json.dumps(data)
+    return client.post(URL, payload, content_type="application/json", **extra)
+
+
+def test_signal_opens_long_with_default_levels_size_and_fees(api_client):
+    response = post(api_client, body())
+
+    assert response.status_code == 201
+    signal, trade = response.json()["signal"], response.json()["trade"]
+    assert signal["status"] == "EXECUTED"
+    assert trade["signal_id"] == "s-1"
+    assert trade["direction"] == "LONG"
+    assert Decimal(trade["stop_loss"]) == Decimal("98")  # 100 * (1 - 0.02)
+    assert Decimal(trade["take_profit"]) == Decimal("104")  # 100 + 2 * |100 - 98|
+    assert Decimal(trade["position_size"]) == Decimal("50")  # risk 100 / |100 - 98|
+    assert Decimal(trade["risk_amount"]) == Decimal("100")  # 10000 * 0.01
+    assert Decimal(trade["fees"]) == Decimal("10")  # entry 0.001*100*50 = 5, and 5 to exit at 100
+    assert Decimal(trade["unrealized_pnl"]) == Decimal("-10")  # closing at entry costs both fees
+
+
+def test_json_numbers_are_read_exactly_not_through_float(api_client):
+    response = post(api_client, '{"signal_id": "s-1", "symbol": "BTCUSDT", "action": "SELL", '
+                    '"entry_price": 0.3, "confidence": 0.1, "execute": false}')
+
+    assert response.status_code == 201
+    assert Signal.objects.get().entry_price == Decimal("0.3")  # a float would be 0.299999999999999988...
+    assert Decimal(response.json()["signal"]["entry_price"]) == Decimal("0.3")
+
+
+def test_execute_false_records_the_signal_without_a_trade(api_client):
+    response = post(api_client, body(execute=False))
+
+    assert response.status_code == 201
+    assert response.json()["trade"] is None
+    assert response.json()["signal"]["status"] == "GENERATED"
+    assert row_counts() == (1, 0)
+
+
+def test_same_body_again_answers_200_with_the_same_signal_and_trade(api_client):
+    first = post(api_client, body())
+
+    again = post(api_client, body())
+
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    assert row_counts() == (1, 1)
+
+
+def test_same_signal_id_with_another_body_is_409_and_changes_nothing(api_client):
+    post(api_client, body())
+
+    response = post(api_client, body(entry_price="101"))
+
+    assert response.status_code == 409
+    assert response.json()["detail"][0]["field"] == "signal_id"
+    assert "entry_price" in response.json()["detail"][0]["message"]
+    assert row_counts() == (1, 1)
+    assert Signal.objects.get().entry_price == Decimal("100")
+
+
+def test_refused_execution_records_no_signal_either(api_client):
+    yesterday = (timezone.now() - timedelta(days=1)).isoformat()
+
+    response = post(api_client, body(timestamp=yesterday))
+
+    assert response.status_code == 409  # a signal of a day that has ended cannot be executed
+    assert response.json()["detail"][0]["field"] == "signal_id"
+    assert row_counts() == (0, 0)
+
+
+def test_levels_on_the_wrong_side_are_refused_naming_the_field(api_client):
+    response = post(api_client, body(stop_loss="101"))
+
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["field"] == "stop_loss"
+    assert "must be below the entry price" in error["message"]
+    assert row_counts() == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("raw_entry_price", "why"),
+    [
+        ('"-1"', "negative, as a string"),
+        ("-1", "negative, as a number"),
+        ("0", "zero"),
+        ("NaN", "NaN literal"),
+        ('"NaN"', "NaN as a string"),
+        ("Infinity", "Infinity literal"),
+        ('"-Infinity"', "Infinity as a string"),
+        ("1e400", "beyond any float"),
+        ("123456789012345678901234567890", "more than the columns hold"),
+        ('"abc"', "not a number"),
+        ("true", "a boolean"),
+        ("[1]", "a list"),
+        ("0.000000001", "zero at 8 decimal places"),
+    ],
+)
+def test_bad_entry_price_is_422_naming_the_field(api_client, raw_entry_price, why):
+    raw = f'{{"signal_id": "s-1", "symbol": "BTCUSDT", "action": "BUY", "entry_price": {raw_entry_price}, "confidence": 1}}'
+
+    response = post(api_client, raw)
+
+    assert response.status_code == 422, why
+    assert [item["field"] for item in response.json()["detail"]] == ["entry_price"]
+    assert row_counts() == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"symbol": "BTC USDT!"}, "symbol"),
+        ({"symbol": 42}, "symbol"),
+        ({"action": "HOLD"}, "action"),
+        ({"confidence": "1.5"}, "confidence"),
+        ({"signal_id": "has space"}, "signal_id"),
+        ({"signal_id": "x" * 65}, "signal_id"),
+        ({"timestamp": "2026-11-20T10:00:00"}, "timestamp"),  # no time zone
+        ({"timestamp": "9999-12-31T23:00:00-05:00"}, "timestamp"),  # beyond any sensible date
+        ({"confluences": ["ok", "bad\u0000"]}, "confluences[1]"),
+        ({"confluences": "trend"}, "confluences"),
+        ({"timeframe": "1 hour"}, "timeframe"),
+        ({"execute": "perhaps"}, "execute"),
+    ],
+)
+def test_bad_field_is_422_naming_it(api_client, overrides, field):
+    response = post(api_client, body(**overrides))
+
+    assert response.status_code == 422
+    assert [item["field"] for item in response.json()["detail"]] == [field]
+    assert row_counts() == (0, 0)
+
+
+def test_missing_fields_are_each_named(api_client):
+    response = post(api_client, {"signal_id": "s-1"})
+
+    assert response.status_code == 422
+    fields = sorted(item["field"] for item in response.json()["detail"])
+    assert fields == ["action", "confidence", "entry_price", "symbol"]
+
+
+@pytest.mark.parametrize("raw", ['{"signal_id": ', "not json", '{"a": 1}}'])
+def test_malformed_json_is_400_on_the_body(api_client, raw):
+    response = post(api_client, raw)
+
+    assert response.status_code == 400
+    assert response.json()["detail"][0]["field"] == "body"
+    assert row_counts() == (0, 0)
+
+
+def test_body_that_is_not_an_object_is_422(api_client):
+    response = post(api_client, "[1, 2]")
+
+    assert response.status_code == 422  # read as an object without any of the fields
+    assert "signal_id" in [item["field"] for item in response.json()["detail"]]
+    assert row_counts() == (0, 0)
+
+
+def test_oversized_body_is_413(api_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+
+    response = post(api_client, body(confluences=["x" * 100] * 20))
+
+    assert response.status_code == 413
+    assert response.json()["detail"][0]["field"] == "body"
+    assert row_counts() == (0, 0)
+
+
+def test_wrong_method_is_405_in_the_error_shape(api_client):
+    response = api_client.delete(URL)
+
+    assert response.status_code == 405
+    assert response.json()["detail"][0]["message"] == "DELETE is not allowed here; allowed: GET, POST."
+
+
+def test_unknown_path_is_a_json_404(api_client):
+    response = api_client.get("/api/v1/no/such/thing")
+
+    assert response.status_code == 404
+    assert response.json()["detail"][0]["field"] is None
+
+
+# --- expire --------------------------------------------------------------------------------------
+
+
+def test_expire_marks_a_generated_signal_expired_with_the_reason(api_client):
+    post(api_client, body(execute=False))
+
+    response = api_client.post(f"{URL}/s-1/expire", {"reason": "Setup invalidated."}, content_type="application/json")
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "EXPIRED"
+    assert Signal.objects.get().status_reason == "Setup invalidated."
+
+
+def test_expire_without_a_body_gives_a_default_reason(api_client):
+    post(api_client, body(execute=False))
+
+    response = api_client.post(f"{URL}/s-1/expire", content_type="application/json")
+
+    assert response.status_code == 200
+    assert Signal.objects.get().status_reason == "Expired through the API."
+
+
+def test_expire_of_an_executed_signal_is_409_and_changes_nothing(api_client):
+    post(api_client, body())
+
+    response = api_client.post(f"{URL}/s-1/expire", content_type="application/json")
+
+    assert response.status_code == 409
+    assert Signal.objects.get().status == Signal.Status.EXECUTED
+    assert PaperTrade.objects.get().is_open
+
+
+def test_expire_of_an_unknown_signal_is_404(api_client):
+    response = api_client.post(f"{URL}/nope/expire", content_type="application/json")
+
+    assert response.status_code == 404
+    assert response.json()["detail"][0]["field"] == "signal_id"
+
+
+# --- GET signals ---------------------------------------------------------------------------------
+
+
+def test_signals_of_a_day_filtered_by_status(api_client, make_signal, open_trade):
+    make_signal(signal_id="a", timestamp=T0)
+    open_trade(signal_id="b", timestamp=T0 + timedelta(minutes=1))
+    make_signal(signal_id="other-day", timestamp=T0 + timedelta(days=1))
+
+    every = api_client.get(URL, {"date": "2026-11-20"})
+    executed = api_client.get(URL, {"date": "2026-11-20", "status": "EXECUTED"})
+
+    assert [s["signal_id"] for s in every.json()] == ["b", "a"]  # newest first
+    assert [s["signal_id"] for s in executed.json()] == ["b"]
+
+
+def test_signals_default_to_today(api_client, make_signal):
+    make_signal(signal_id="old", timestamp=T0)
+    post(api_client, body(signal_id="now", execute=False))
+
+    response = api_client.get(URL)
+
+    assert [s["signal_id"] for s in response.json()] == ["now"]
+
+
+@pytest.mark.parametrize(("query", "field"), [({"date": "2026-13-01"}, "date"), ({"status": "OPEN"}, "status")])
+def test_signals_with_a_bad_query_is_422(api_client, query, field):
+    response = api_client.get(URL, query)
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == field

@@ -1,0 +1,197 @@
+"""POST prices, GET trades/active and trades/{id}, POST trades/{id}/close: numbers by hand, refusals with
+their status and nothing written."""
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from ledger.models import Account, PaperTrade, Signal
+
+from .conftest import T0, row_counts
+
+pytestmark = pytest.mark.django_db
+
+TICK_TIME = (T0 + timedelta(minutes=5)).isoformat()
+
+
+def post_prices(client, ticks):
+    return client.post("/api/v1/prices", json.dumps({"ticks": ticks}), content_type="application/json")
+
+
+def close(client, trade_id, data=None):
+    payload = "" if data is None else json.dumps(data)
+    return client.post(f"/api/v1/trades/{trade_id}/close", payload, content_type="application/json")
+
+
+def test_tick_marks_an_open_trade(api_client, open_trade):
+    trade = open_trade()  # BUY 100: size 50, stop 98, target 104
+
+    response = post_prices(api_client, [{"symbol": "BTCUSDT", "price": "101", "time": TICK_TIME}])
+
+    assert response.status_code == 200
+    [marked] = response.json()["marked"]
+    assert response.json()["closed"] == []
+    assert marked["id"] == trade.pk
+    assert Decimal(marked["current_price"]) == Decimal("101")
+    assert Decimal(marked["fees"]) == Decimal("10.05")  # 5 + 0.001*101*50
+    assert Decimal(marked["unrealized_pnl"]) == Decimal("39.95")  # (101-100)*50 - 10.05
+
+
+def test_tick_through_the_stop_answers_the_close_with_reason_and_pnl(api_client, open_trade):
+    trade = open_trade()
+
+    response = post_prices(api_client, [{"symbol": "btcusdt", "price": 97.5, "time": TICK_TIME}])
+
+    [closed] = response.json()["closed"]
+    assert response.json()["marked"] == []
+    assert closed["id"] == trade.pk
+    assert closed["status"] == "STOP_LOSS"
+    assert Decimal(closed["exit_price"]) == Decimal("97.5")  # a stop fills at the gap price
+    assert Decimal(closed["realized_pnl"]) == Decimal("-134.875")  # (97.5-100)*50 - (5 + 4.875)
+    assert Signal.objects.get().status == Signal.Status.CLOSED
+
+
+def test_ticks_of_a_batch_apply_in_time_order(api_client, open_trade):
+    open_trade()
+    later = (T0 + timedelta(minutes=9)).isoformat()
+
+    response = post_prices(
+        api_client,
+        [
+            {"symbol": "BTCUSDT", "price": "105", "time": later},  # sent first, happened last
+            {"symbol": "BTCUSDT", "price": "101", "time": TICK_TIME},
+        ],
+    )
+
+    [closed] = response.json()["closed"]
+    assert closed["status"] == "TAKE_PROFIT"
+    assert Decimal(closed["exit_price"]) == Decimal("104")  # a target fills at its own price
+    assert Decimal(closed["realized_pnl"]) == Decimal("189.8")  # (104-100)*50 - (5 + 0.001*104*50)
+
+
+GOOD = {"symbol": "BTCUSDT", "price": "97", "time": TICK_TIME}  # alone, it would close the trade
+
+
+@pytest.mark.parametrize(
+    ("ticks", "field"),
+    [
+        ([], "ticks"),
+        ([GOOD, {"symbol": "BTCUSDT", "price": "-1"}], "ticks[1].price"),
+        ([GOOD, {"symbol": "BTCUSDT", "price": "NaN"}], "ticks[1].price"),
+        ([GOOD, {"symbol": "BTCUSDT", "price": "1e30"}], "ticks[1].price"),
+        ([GOOD, {"symbol": "BTCUSDT"}], "ticks[1].price"),
+        ([GOOD, {"symbol": "not a symbol", "price": "1"}], "ticks[1].symbol"),
+        ([GOOD, {"symbol": "BTCUSDT", "price": "1", "time": "yesterday"}], "ticks[1].time"),
+    ],
+)
+def test_bad_tick_refuses_the_whole_batch(api_client, open_trade, ticks, field):
+    trade = open_trade()
+
+    response = post_prices(api_client, ticks)
+
+    assert response.status_code == 422
+    assert [item["field"] for item in response.json()["detail"]] == [field]
+    trade.refresh_from_db()
+    assert trade.is_open and trade.current_price == Decimal("100")
+
+
+def test_more_than_a_thousand_ticks_are_refused(api_client):
+    ticks = [{"symbol": "BTCUSDT", "price": "1"}] * 1001
+
+    response = post_prices(api_client, ticks)
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "ticks"
+
+
+def test_active_trades_lists_the_open_ones_oldest_first(api_client, open_trade):
+    first = open_trade()
+    second = open_trade(symbol="ETHUSDT", timestamp=T0 + timedelta(minutes=2))
+    gone = open_trade(symbol="SOLUSDT", timestamp=T0 + timedelta(minutes=3))
+    close(api_client, gone.pk)
+
+    response = api_client.get("/api/v1/trades/active")
+
+    assert [trade["id"] for trade in response.json()] == [first.pk, second.pk]
+
+
+def test_one_trade_by_id(api_client, open_trade):
+    trade = open_trade()
+
+    response = api_client.get(f"/api/v1/trades/{trade.pk}")
+
+    assert response.json()["id"] == trade.pk
+    assert response.json()["signal_id"] == trade.signal_id
+    assert response.json()["status"] == "OPEN"
+
+
+def test_unknown_trade_id_is_404(api_client):
+    response = api_client.get("/api/v1/trades/999")
+
+    assert response.status_code == 404
+    assert response.json()["detail"] == [{"field": "trade_id", "message": "No trade with id 999."}]
+
+
+@pytest.mark.parametrize("trade_id", ["0", "99999999999999999999999"])
+def test_impossible_trade_id_is_422(api_client, trade_id):
+    response = api_client.get(f"/api/v1/trades/{trade_id}")
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "trade_id"
+
+
+def test_close_at_a_given_price_realizes_its_pnl(api_client, open_trade):
+    trade = open_trade()
+
+    response = close(api_client, trade.pk, {"price": "102"})
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "MANUAL_CLOSE"
+    assert Decimal(response.json()["exit_price"]) == Decimal("102")
+    assert Decimal(response.json()["realized_pnl"]) == Decimal("89.9")  # (102-100)*50 - (5 + 0.001*102*50)
+    assert Account.objects.get().realized_pnl_total == Decimal("89.9")
+
+
+def test_close_without_a_price_uses_the_last_mark(api_client, open_trade):
+    trade = open_trade()
+    post_prices(api_client, [{"symbol": "BTCUSDT", "price": "101", "time": TICK_TIME}])
+
+    response = close(api_client, trade.pk)
+
+    assert Decimal(response.json()["exit_price"]) == Decimal("101")
+    assert Decimal(response.json()["realized_pnl"]) == Decimal("39.95")  # the last unrealized PnL
+
+
+def test_closing_a_closed_trade_again_is_409_and_changes_nothing(api_client, open_trade):
+    trade = open_trade()
+    close(api_client, trade.pk, {"price": "102"})
+
+    response = close(api_client, trade.pk, {"price": "90"})
+
+    assert response.status_code == 409
+    assert response.json()["detail"][0]["field"] == "trade_id"
+    trade.refresh_from_db()
+    assert trade.exit_price == Decimal("102")
+    assert Account.objects.get().realized_pnl_total == Decimal("89.9")
+
+
+@pytest.mark.parametrize(("data", "status"), [({"price": "0"}, 422), ({"price": "Infinity"}, 422), ({"price": "x"}, 422)])
+def test_close_at_a_bad_price_is_refused(api_client, open_trade, data, status):
+    trade = open_trade()
+
+    response = close(api_client, trade.pk, data)
+
+    assert response.status_code == status
+    assert response.json()["detail"][0]["field"] == "price"
+    trade.refresh_from_db()
+    assert trade.is_open
+
+
+def test_close_of_an_unknown_trade_is_404(api_client):
+    response = close(api_client, 999)
+
+    assert response.status_code == 404
+    assert row_counts() == (0, 0)
+    assert not PaperTrade.objects.exists()

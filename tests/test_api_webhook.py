@@ -1,0 +1,117 @@
+"""POST /api/v1/webhooks/tradingview: the alert body TradingView sends, as JSON or as text/plain."""
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from ledger.models import Signal
+
+from .conftest import row_counts
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/webhooks/tradingview"
+ALERT = {
+    "passphrase": "let-me-in",
+    "ticker": "BTCUSDT",
+    "action": "buy",
+    "price": 100,
+    "order_id": "Long-2026-11-20T10:00:00Z",
+    "interval": "15",
+}
+
+
+@pytest.fixture(autouse=True)
+def passphrase(settings):
+    settings.TRADINGVIEW_PASSPHRASE = "let-me-in"
+
+
+def send(client, alert, content_type="application/json"):
+    return client.post(URL, json.dumps(alert), content_type=content_type)
+
+
+def test_json_alert_opens_a_trade_with_default_levels(client):
+    response = send(client, ALERT)
+
+    assert response.status_code == 201
+    signal, trade = response.json()["signal"], response.json()["trade"]
+    assert (signal["signal_id"], signal["symbol"], signal["action"], signal["timeframe"]) == (
+        "Long-2026-11-20T10:00:00Z", "BTCUSDT", "BUY", "15"
+    )
+    assert Decimal(signal["confidence"]) == Decimal("0.5")  # TradingView sends none
+    assert Decimal(trade["stop_loss"]) == Decimal("98")  # 100 * (1 - 0.02)
+    assert Decimal(trade["position_size"]) == Decimal("50")  # 100 / 2
+
+
+def test_text_plain_alert_is_read_as_json(client):
+    response = send(client, ALERT, content_type="text/plain")
+
+    assert response.status_code == 201
+    assert Signal.objects.get().signal_id == ALERT["order_id"]
+
+
+def test_sl_and_tp_become_the_trades_levels(client):
+    response = send(client, ALERT | {"action": "SELL", "price": "200", "sl": "210", "tp": "180"})
+
+    trade = response.json()["trade"]
+    assert trade["direction"] == "SHORT"
+    assert (Decimal(trade["stop_loss"]), Decimal(trade["take_profit"])) == (Decimal("210"), Decimal("180"))
+    assert Decimal(trade["position_size"]) == Decimal("10")  # risk 100 / |200 - 210|
+
+
+def test_the_same_alert_again_is_deduplicated_by_order_id(client):
+    first = send(client, ALERT)
+
+    again = send(client, ALERT)
+
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    assert row_counts() == (1, 1)
+
+
+def test_another_alert_with_a_used_order_id_is_409(client):
+    send(client, ALERT)
+
+    response = send(client, ALERT | {"price": 101})
+
+    assert response.status_code == 409
+    assert row_counts() == (1, 1)
+
+
+@pytest.mark.parametrize("wrong", ["let-me-out", "", "let-me-in ", "lét-me-in"])
+def test_wrong_passphrase_is_403_and_writes_nothing(client, wrong):
+    response = send(client, ALERT | {"passphrase": wrong})
+
+    assert response.status_code == 403
+    assert response.json()["detail"][0]["message"] == "The passphrase is wrong."
+    assert row_counts() == (0, 0)
+
+
+def test_webhook_is_off_while_no_passphrase_is_set(client, settings):
+    settings.TRADINGVIEW_PASSPHRASE = ""
+
+    response = send(client, ALERT | {"passphrase": ""})
+
+    assert response.status_code == 403
+    assert "TRADINGVIEW_PASSPHRASE" in response.json()["detail"][0]["message"]
+    assert row_counts() == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [({"action": "hold"}, "action"), ({"price": "NaN"}, "price"), ({"ticker": "no such!"}, "ticker"), ({"sl": "101"}, "sl"), ({"sl": "-1"}, "sl")],
+)
+def test_bad_alert_is_422_naming_the_field(client, changes, field):
+    response = send(client, ALERT | changes)
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == field
+    assert row_counts() == (0, 0)
+
+
+def test_text_plain_that_is_not_json_is_400(client):
+    response = client.post(URL, "BTCUSDT buy 100", content_type="text/plain")
+
+    assert response.status_code == 400
+    assert response.json()["detail"][0]["field"] == "body"
