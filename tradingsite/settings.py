@@ -48,6 +48,13 @@ def env_zone(name: str, default: str) -> ZoneInfo:
         raise ImproperlyConfigured(f"{name} must be an IANA time zone such as UTC or Europe/Berlin, not {raw!r}.") from None
 
 
+def env_int(name: str, default: int, *, low: int, high: int) -> int:
+    raw = os.environ.get(name) or str(default)
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ImproperlyConfigured(f"{name} must be a whole number from {low} to {high}, not {raw!r}.")
+    return int(raw)
+
+
 # Off unless asked for: `make run` and the tests turn it on for themselves.
 DEBUG = env_bool("DEBUG", False)
 
@@ -69,6 +76,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    "simple_history",  # the audit trail: who changed a signal or trade, when, before and after
     "ledger",
 ]
 
@@ -82,6 +90,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",  # history rows name the logged-in user
 ]
 
 ROOT_URLCONF = "tradingsite.urls"
@@ -151,6 +160,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# How often the dashboard's live parts refresh, in milliseconds (the browser tests make it quick).
+DASHBOARD_POLL_MS = env_int("DASHBOARD_POLL_MS", 5000, low=200, high=600_000)
 
 # --- The ledger's own settings (DESIGN.md, "Rules of paper execution" and "Days") ---
 # A trading day is a calendar day in this zone; UTC matches crypto exchanges' daily candles.
