@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 # Prices, sizes and money share one shape: 8 decimal places. SQLite keeps numbers as 64-bit floats, so
 # on SQLite only 15 significant digits round-trip (README, "Numbers"); PostgreSQL's numeric is exact.
@@ -37,6 +38,7 @@ class Signal(models.Model):
     confluences = models.JSONField(default=list, blank=True)
     stop_loss = models.DecimalField(**DECIMAL, null=True, blank=True)
     take_profit = models.DecimalField(**DECIMAL, null=True, blank=True)
+    history = HistoricalRecords()  # state changes and corrections, not price marks (docs/admin.md)
 
     class Meta:
         db_table = "signals"
@@ -106,6 +108,7 @@ class PaperTrade(models.Model):
     risk_amount = models.DecimalField(**DECIMAL)
     fees = models.DecimalField(**DECIMAL, default=ZERO)
     created_date = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()  # state changes and corrections, not price marks (docs/admin.md)
 
     class Meta:
         db_table = "paper_trades"

@@ -14,9 +14,10 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, Iterable, Sequence
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from . import selectors
 from .days import day_bounds, last_moment, trading_day
@@ -312,8 +313,9 @@ def signal_execute(*, signal_id: str, at: datetime | None = None) -> PaperTrade:
         risk_amount=risk,
     )
     _mark(trade, entry)
-    trade.save()
-    Signal.objects.filter(pk=signal.pk).update(status=Signal.Status.EXECUTED)
+    trade.save()  # save() starts the trade's history, and records the signal's execution in its own
+    signal.status = Signal.Status.EXECUTED
+    signal.save(update_fields=["status"])
     return trade
 
 
@@ -343,18 +345,54 @@ def _account_add(amount: Decimal) -> None:
     account.save(update_fields=["realized_pnl_total"])
 
 
-def _closed_signals(trade_ids: Sequence[int]) -> None:
-    for start in range(0, len(trade_ids), ID_BATCH):
-        Signal.objects.filter(status=Signal.Status.EXECUTED, trade__in=trade_ids[start : start + ID_BATCH]).update(
-            status=Signal.Status.CLOSED
-        )
+def _batches(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+    for start in range(0, len(ids), ID_BATCH):
+        yield ids[start : start + ID_BATCH]
+
+
+def _acting_user() -> Any:
+    """The logged-in user of the request being served (simple_history's middleware exposes it); None for
+    commands, the price feed and API token clients."""
+    user = getattr(getattr(HistoricalRecords.context, "request", None), "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
+def _record_history(rows: QuerySet, *, reason: str, by: Any = None) -> None:
+    """Copy the rows' current state into their history table with one INSERT ... SELECT.
+
+    State changes written by set-based UPDATEs (closes, the end of day, recomputes) are kept as save() would
+    keep them, without a statement per row. Price marks are deliberately not recorded (docs/admin.md).
+    """
+    model, history = rows.model, rows.model.history.model
+    columns = [field.column for field in history.tracked_fields]
+    extra = [history._meta.get_field(name).column for name in ("history_date", "history_type", "history_change_reason", "history_user")]
+    user = by or _acting_user()
+    ids_sql, ids_params = rows.order_by().values("pk").query.sql_with_params()
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(history._meta.db_table)} ({', '.join(map(quote, columns + extra))}) "
+        f"SELECT {', '.join(map(quote, columns))}, %s, %s, %s, %s FROM {quote(model._meta.db_table)} "
+        f"WHERE {quote(model._meta.pk.column)} IN ({ids_sql})"
+    )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now, "~", reason[:100], user.pk if user else None, *ids_params])
+
+
+def _record_closes(trade_ids: Sequence[int], *, reason: str) -> None:
+    """After trades closed: their signals become CLOSED, and both new states go into the history.
+    Three statements per batch of ids, however many trades closed."""
+    for batch in _batches(trade_ids):
+        Signal.objects.filter(status=Signal.Status.EXECUTED, trade__in=batch).update(status=Signal.Status.CLOSED)
+        _record_history(PaperTrade.objects.filter(pk__in=batch), reason=reason)
+        _record_history(Signal.objects.filter(trade__in=batch), reason=reason)
 
 
 def _save_closes(trades: Sequence[PaperTrade]) -> int:
     """Write closes computed in memory, each guarded by status OPEN; returns how many this call won."""
     won = PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).bulk_update(trades, CLOSE_FIELDS)
     if won:
-        _closed_signals([trade.pk for trade in trades])
+        _record_closes([trade.pk for trade in trades], reason="closed")
         _account_add(sum((trade.realized_pnl for trade in trades), ZERO))
     return won
 
@@ -379,6 +417,129 @@ def trade_close(
     if not _save_closes([trade]):
         raise AlreadyClosed(f"Trade {trade_id} was closed a moment ago by someone else.", field="trade_id")
     return trade
+
+
+# What an operator may correct on a recorded trade; the PnL fields follow from these by the rules.
+CORRECTABLE = ("entry_price", "position_size", "stop_loss", "take_profit", "exit_price", "exit_time", "fees", "status")
+
+
+def _clean_fees(value: Any) -> Decimal:
+    """Fees paid, corrected by hand: a Decimal of 0 or more (zero is allowed, unlike a price)."""
+    try:
+        fees = None if isinstance(value, (float, bool)) or value is None else Decimal(str(value).strip())
+    except InvalidOperation:
+        fees = None
+    if fees is None or not fees.is_finite() or not ZERO <= fees < PRICE_MAX:
+        raise InvalidInput(f"fees must be a decimal number of 0 or more, not {value!r}.", field="fees")
+    return money(fees)
+
+
+def _corrected(trade: PaperTrade, changes: dict[str, Any]) -> None:
+    """Apply an operator's changes to the trade in memory, refusing any that break the rules."""
+    unknown = sorted(set(changes) - set(CORRECTABLE))
+    if unknown:
+        raise InvalidInput(f"{', '.join(unknown)} cannot be corrected; only {', '.join(CORRECTABLE)}.", field=unknown[0])
+    status = changes.get("status", trade.status)
+    if status != trade.status:
+        if status not in PaperTrade.CLOSED_STATUSES and status != PaperTrade.Status.OPEN:
+            raise InvalidInput(f"status {status!r} is not a trade status.", field="status")
+        if status == PaperTrade.Status.OPEN:
+            raise InvalidTransition(f"A closed trade never reopens (it is {trade.status}).", field="status")
+        if trade.is_open:
+            raise InvalidTransition(
+                "An open trade is closed with the action 'Close selected open trades at their current price', "
+                "not by editing its status.",
+                field="status",
+            )
+    for name in ("entry_price", "position_size", "stop_loss", "take_profit"):
+        if name in changes:
+            setattr(trade, name, clean_price(changes[name], field=name))
+    _check_levels(trade.direction, entry=trade.entry_price, stop=trade.stop_loss, target=trade.take_profit)
+    if {"entry_price", "position_size", "stop_loss"} & set(changes):  # what the corrected size really risks
+        trade.risk_amount = money(trade.position_size * abs(trade.entry_price - trade.stop_loss))
+
+    if trade.is_open:
+        for name, why in (("exit_price", "has no exit price"), ("exit_time", "has no exit time")):
+            if changes.get(name) is not None:
+                raise InvalidInput(f"An open trade {why}; close it with the close action.", field=name)
+        if "fees" in changes:
+            raise InvalidInput("An open trade's fees follow its current price; they cannot be set.", field="fees")
+        _mark(trade, trade.current_price)
+        return
+
+    if "exit_price" in changes:
+        if changes["exit_price"] is None or changes["exit_price"] == "":
+            raise InvalidInput(f"A closed trade ({status}) needs an exit price.", field="exit_price")
+        trade.exit_price = clean_price(changes["exit_price"], field="exit_price")
+    if "exit_time" in changes:
+        if changes["exit_time"] is None:
+            raise InvalidInput(f"A closed trade ({status}) needs an exit time.", field="exit_time")
+        trade.exit_time = clean_time(changes["exit_time"], field="exit_time")
+    if trade.exit_time < trade.entry_time:
+        raise InvalidInput(f"exit_time must not be before the entry time {trade.entry_time}.", field="exit_time")
+    if "fees" in changes:
+        trade.fees = _clean_fees(changes["fees"])  # what was really paid, as given
+    elif {"entry_price", "exit_price", "position_size"} & set(changes):
+        trade.fees = round_trip_fees(trade, exit_price=trade.exit_price)
+    trade.status = status
+    trade.realized_pnl = pnl(trade, price=trade.exit_price, fees=trade.fees)
+
+
+@transaction.atomic
+def trade_correct(*, trade_id: int, changes: dict[str, Any], by: Any = None, dry_run: bool = False) -> PaperTrade:
+    """Correct a recorded trade (an operator's fix); its PnL follows by the same rules as a close.
+
+    A closed trade's realized PnL is recomputed with pnl() from the corrected prices and size, its fees too
+    unless they are corrected themselves, and the account's running total moves by the difference. An open
+    trade is re-marked at its current price. Refused, with the field named: unknown fields, a closed trade
+    without exit, levels on the wrong side, a status change outside the life cycle (closing goes through the
+    close path; a closed trade never reopens). The row is locked first; with dry_run nothing is written, so
+    a form can check the changes inside the transaction in which it then saves them.
+    """
+    trade = PaperTrade.objects.select_for_update().filter(pk=trade_id).first()
+    if trade is None:
+        raise NotFound(f"No trade with id {trade_id}.", field="trade_id")
+    before = trade.realized_pnl or ZERO
+    _corrected(trade, changes)
+    if dry_run:
+        return trade
+    trade._change_reason = "corrected"
+    if by is not None:
+        trade._history_user = by
+    trade.save()
+    _account_add((trade.realized_pnl or ZERO) - before)
+    return trade
+
+
+@dataclass(frozen=True)
+class TradesRecomputed:
+    changed: list[PaperTrade]
+    unchanged: list[PaperTrade]
+
+
+@transaction.atomic
+def trades_recompute(*, trade_ids: Sequence[int], by: Any = None) -> TradesRecomputed:
+    """Recompute the PnL of trades by the rules from what they store: a closed trade's realized PnL from its
+    prices, size and the fees it paid; an open trade's valuation at its current price. The account's running
+    total moves by the difference; trades that were already right are left alone and reported as such."""
+    ids = sorted(set(trade_ids))
+    trades = [t for batch in _batches(ids) for t in PaperTrade.objects.select_for_update().filter(pk__in=batch).order_by("pk")]
+    result = TradesRecomputed(changed=[], unchanged=[])
+    difference = ZERO
+    for trade in trades:
+        before = (trade.realized_pnl, trade.unrealized_pnl, trade.fees)
+        if trade.is_open:
+            _mark(trade, trade.current_price)
+        else:
+            trade.realized_pnl = pnl(trade, price=trade.exit_price, fees=trade.fees)
+            difference += trade.realized_pnl - before[0]
+        same = (trade.realized_pnl, trade.unrealized_pnl, trade.fees) == before
+        (result.unchanged if same else result.changed).append(trade)
+    PaperTrade.objects.bulk_update(result.changed, ["realized_pnl", "unrealized_pnl", "fees"])
+    for batch in _batches([trade.pk for trade in result.changed]):
+        _record_history(PaperTrade.objects.filter(pk__in=batch), reason="PnL recomputed", by=by)
+    _account_add(difference)
+    return result
 
 
 @dataclass(frozen=True)
@@ -498,11 +659,14 @@ def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -
             unrealized_pnl=ZERO,
         )
     if trades:
-        _closed_signals(ids)
+        _record_closes(ids, reason="closed at the end of the day")
         _account_add(sum((trade.realized_pnl for trade in trades), ZERO))
-    expired = stale_signals.update(
-        status=Signal.Status.EXPIRED, status_reason=f"Not executed before the end of trading day {day}."
-    )
+    expired = 0
+    for batch in _batches(list(stale_signals.order_by("pk").values_list("pk", flat=True))):  # ids: history follows
+        expired += Signal.objects.filter(pk__in=batch, status=Signal.Status.GENERATED).update(
+            status=Signal.Status.EXPIRED, status_reason=f"Not executed before the end of trading day {day}."
+        )
+        _record_history(Signal.objects.filter(pk__in=batch, status=Signal.Status.EXPIRED), reason="expired")
     return DayClosed(day=day, closed=trades, expired=expired, dry_run=False)
 
 

@@ -1,0 +1,274 @@
+"""The admin: an operator's tool for looking up records and correcting them (docs/admin.md).
+
+Thin, as every transport: each correction and action calls one service, so the PnL fields follow from the
+same rules the ledger uses and the account's running total stays the sum of realized PnL. Rows are never
+added or deleted here (signals arrive through the API, trades open from signals, history must stay whole).
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+from . import services
+from .errors import LedgerError
+from .models import ApiToken, PaperTrade, Signal
+
+COUNT_CAP = 10_000  # rows a list page counts at most
+ACTION_MAX = 1_000  # rows one action works on; more is a job for a command, not a request
+SHOWN_IDS = 20  # ids named in an action's report
+
+
+class CappedCountPaginator(Paginator):
+    """Counts at most COUNT_CAP matching rows: a full COUNT(*) over a million trades on every page would
+    cost more than the page. Filters, the date hierarchy and search narrow the list below the cap."""
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.order_by()[:COUNT_CAP].count()
+
+
+def _named(ids: list) -> str:
+    shown = ", ".join(str(i) for i in ids[:SHOWN_IDS])
+    return f"{shown}, …" if len(ids) > SHOWN_IDS else shown or "none"
+
+
+def _report(model_admin: admin.ModelAdmin, request, *, done: str, skipped: list, why: str) -> None:
+    """What an action did, and (as a warning) which rows it left alone and why."""
+    model_admin.message_user(request, done)
+    if skipped:
+        model_admin.message_user(request, f"Skipped {len(skipped)} {why}: {_named(skipped)}.", messages.WARNING)
+
+
+class LedgerAdmin(SimpleHistoryAdmin):
+    """What the signal and trade pages share: lists that stay quick on a million rows, a history page per
+    record (who, when, before and after), and no add, delete or revert-from-history."""
+
+    list_per_page = 100
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    search_fields = ("signal_id", "symbol")  # searched by get_search_results, so that an index serves it
+    search_help_text = "An exact signal_id, or the start of a symbol (BTC finds BTCUSDT)."
+
+    def get_search_results(self, request, queryset, search_term):
+        """Exact signal_id or a symbol prefix (symbols are stored upper case): both served by an index,
+        unlike the default case-insensitive LIKE '%term%'."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(Q(signal_id=term) | Q(symbol__startswith=term.upper())), False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def revert_disabled(self, request, obj=None) -> bool:
+        return True  # a correction goes through the change form and its service, never a raw revert
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method != "GET":
+            raise PermissionDenied("Past versions can be looked at, not saved; correct the record instead.")
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def _selected_ids(self, request, queryset) -> list[int] | None:
+        """The selected rows' ids, or None (with a message) when there are more than one action should take."""
+        ids = list(queryset.order_by("pk").values_list("pk", flat=True)[: ACTION_MAX + 1])
+        if len(ids) > ACTION_MAX:
+            self.message_user(request, f"Select at most {ACTION_MAX} rows for one action.", messages.ERROR)
+            return None
+        return ids
+
+
+@admin.register(Signal)
+class SignalAdmin(LedgerAdmin):
+    list_display = ("signal_id", "symbol", "action", "status", "entry_price", "confidence", "timestamp", "trade_link")
+    list_filter = ("status", "action", "symbol")
+    list_select_related = ("trade",)
+    date_hierarchy = "timestamp"
+    ordering = ("-timestamp", "-pk")
+    actions = ["expire_selected"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        """A signal changes only through its actions (expire): the change page shows it read-only."""
+        return obj is None and super().has_change_permission(request)
+
+    @admin.display(description="trade")
+    def trade_link(self, signal: Signal) -> str:
+        trade = getattr(signal, "trade", None)
+        if trade is None:
+            return "-"
+        url = reverse("admin:ledger_papertrade_change", args=[trade.pk])
+        return format_html('<a href="{}">#{} {}</a>', url, trade.pk, trade.status)
+
+    @admin.action(description="Expire selected GENERATED signals", permissions=["change"])
+    def expire_selected(self, request, queryset) -> None:
+        ids = self._selected_ids(request, queryset)
+        if ids is None:
+            return
+        expired, skipped = [], []
+        for signal in Signal.objects.filter(pk__in=ids).order_by("pk").only("signal_id"):
+            try:
+                services.signal_expire(signal_id=signal.signal_id, reason=f"Expired by {request.user} in the admin.")
+                expired.append(signal.signal_id)
+            except LedgerError:  # not GENERATED (any more): executed, closed or expired already
+                skipped.append(signal.signal_id)
+        done = f"Expired {len(expired)} signal(s): {_named(expired)}."
+        _report(self, request, done=done, skipped=skipped, why="that were not GENERATED")
+
+
+class TradeCorrectionForm(forms.ModelForm):
+    """The trade's change form. The correction service checks the edit (locking the row) while the form
+    validates, so a refusal shows on its field and the save that follows cannot be refused."""
+
+    class Meta:
+        model = PaperTrade
+        fields = services.CORRECTABLE
+
+    def changes(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.changed_data}
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.changed_data and not self.errors:
+            try:
+                services.trade_correct(trade_id=self.instance.pk, changes=self.changes(), dry_run=True)
+            except LedgerError as error:
+                self.add_error(error.field if error.field in self.fields else None, error.message)
+        return cleaned
+
+
+@admin.register(PaperTrade)
+class PaperTradeAdmin(LedgerAdmin):
+    form = TradeCorrectionForm
+    list_display = (
+        "id",
+        "symbol",
+        "direction",
+        "status",
+        "entry_price",
+        "exit_price",
+        "position_size",
+        "realized_pnl",
+        "unrealized_pnl",
+        "entry_time",
+        "exit_time",
+        "signal_link",
+    )
+    list_filter = ("status", "direction", "symbol")
+    list_select_related = ("signal",)
+    date_hierarchy = "exit_time"  # indexed (the journal's day); entry_time is indexed only for open trades
+    ordering = ("-pk",)  # newest first, served by the primary key
+    fieldsets = (
+        ("Correctable (the PnL fields follow)", {"fields": services.CORRECTABLE}),
+        ("Follows from the rules", {"fields": ("realized_pnl", "unrealized_pnl", "current_price", "risk_amount")}),
+        ("Recorded", {"fields": ("signal", "symbol", "direction", "entry_time", "created_date")}),
+    )
+    readonly_fields = (
+        "realized_pnl",
+        "unrealized_pnl",
+        "current_price",
+        "risk_amount",
+        "signal",
+        "symbol",
+        "direction",
+        "entry_time",
+        "created_date",
+    )
+    actions = ["close_at_current_price", "recompute_pnl"]
+
+    @admin.display(description="signal", ordering="signal_id")
+    def signal_link(self, trade: PaperTrade) -> str:
+        if trade.signal is None:
+            return "-"
+        url = reverse("admin:ledger_signal_change", args=[trade.signal.pk])
+        return format_html('<a href="{}">{}</a>', url, trade.signal.signal_id)
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not form.changed_data:
+            return
+        trade = services.trade_correct(trade_id=obj.pk, changes=form.changes(), by=request.user)
+        self.message_user(
+            request,
+            f"Trade #{trade.pk} now: realized PnL {trade.realized_pnl}, unrealized PnL {trade.unrealized_pnl}, "
+            f"fees {trade.fees} (was realized {obj.realized_pnl}).",
+        )
+
+    @admin.action(description="Close selected open trades at their current price", permissions=["change"])
+    def close_at_current_price(self, request, queryset) -> None:
+        ids = self._selected_ids(request, queryset)
+        if ids is None:
+            return
+        closed, skipped = [], []
+        for trade_id in ids:
+            try:
+                services.trade_close(trade_id=trade_id, reason=PaperTrade.Status.MANUAL_CLOSE)
+                closed.append(trade_id)
+            except LedgerError:  # closed already, or a moment ago by a tick or the end of day
+                skipped.append(trade_id)
+        done = f"Closed {len(closed)} trade(s) at their current price: {_named(closed)}."
+        _report(self, request, done=done, skipped=skipped, why="that were not open")
+
+    @admin.action(description="Recompute PnL of selected trades", permissions=["change"])
+    def recompute_pnl(self, request, queryset) -> None:
+        ids = self._selected_ids(request, queryset)
+        if ids is None:
+            return
+        result = services.trades_recompute(trade_ids=ids, by=request.user)
+        changed = [trade.pk for trade in result.changed]
+        done = f"Recomputed the PnL of {len(changed)} trade(s): {_named(changed)}."
+        unchanged = [trade.pk for trade in result.unchanged]
+        _report(self, request, done=done, skipped=unchanged, why="whose PnL was already right")
+
+
+class ApiTokenForm(forms.ModelForm):
+    class Meta:
+        model = ApiToken
+        fields = ("name",)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are made by the service, which returns the token once; only its hash is stored."""
+
+    form = ApiTokenForm
+    list_display = ("name", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    search_fields = ("=name",)
+    readonly_fields = ("name", "prefix", "created_at", "last_used_at", "revoked_at")
+    actions = ["revoke_selected"]
+
+    def get_fields(self, request, obj=None):
+        return self.readonly_fields if obj else ("name",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj else ()
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        """A token changes only by its revoke action: the change page shows it read-only."""
+        return obj is None and super().has_change_permission(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # revoke instead, so the name and its last use stay on record
+
+    def save_model(self, request, obj, form, change) -> None:
+        row, token = services.api_token_create(name=form.cleaned_data["name"])
+        obj.pk, obj.prefix, obj.created_at = row.pk, row.prefix, row.created_at
+        self.message_user(
+            request,
+            f"The API token for {row.name} is {token} . Copy it now: it is shown this once and not stored.",
+            messages.WARNING,
+        )
+
+    @admin.action(description="Revoke selected tokens", permissions=["change"])
+    def revoke_selected(self, request, queryset) -> None:
+        skipped = list(queryset.exclude(revoked_at=None).values_list("name", flat=True))
+        live = queryset.filter(revoked_at=None).values_list("name", flat=True)
+        revoked = [services.api_token_revoke(name=name).name for name in live]
+        _report(self, request, done=f"Revoked {len(revoked)} token(s): {_named(revoked)}.", skipped=skipped, why="revoked already")

@@ -1,0 +1,540 @@
+"""The admin: corrections keep PnL and the account's running total consistent, actions close exactly once,
+every change is kept in the history, and only staff (and the read-only group only to look) get in.
+
+Numbers are worked out by hand from DESIGN.md's rules: fee = 0.001 * price * size per side.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.management import call_command
+from django.urls import reverse
+
+from ledger import selectors, services
+from ledger.models import Account, ApiToken, PaperTrade, Signal
+from ledger.services import Tick
+
+from .conftest import T0
+
+pytestmark = pytest.mark.django_db
+
+EXIT_AT = T0 + timedelta(minutes=30)
+TRADE_FIELDS = (
+    "status",
+    "entry_price",
+    "position_size",
+    "stop_loss",
+    "take_profit",
+    "exit_price",
+    "exit_time",
+    "fees",
+    "realized_pnl",
+    "unrealized_pnl",
+    "risk_amount",
+    "current_price",
+)
+
+
+def change_url(trade: PaperTrade) -> str:
+    return reverse("admin:ledger_papertrade_change", args=[trade.pk])
+
+
+def form_data(trade: PaperTrade, **changes) -> dict[str, str]:
+    """The trade's change form as the browser posts it, with some fields changed."""
+    values = {name: getattr(trade, name) for name in services.CORRECTABLE} | changes
+    data = {name: "" if value is None else str(value) for name, value in values.items() if name != "exit_time"}
+    exit_time = values["exit_time"]
+    data["exit_time_0"] = exit_time.strftime("%Y-%m-%d") if exit_time else ""
+    data["exit_time_1"] = exit_time.strftime("%H:%M:%S") if exit_time else ""
+    return data
+
+
+def snapshot(trade: PaperTrade) -> dict:
+    trade.refresh_from_db()
+    return {name: getattr(trade, name) for name in TRADE_FIELDS}
+
+
+def account_total() -> Decimal:
+    return Account.objects.get(pk=1).realized_pnl_total
+
+
+@pytest.fixture
+def closed_trade(open_trade):
+    """LONG 50 BTCUSDT from 100 (stop 98, target 104), closed by hand at 101:
+    fees 5 + 5.05 = 10.05, realized (101-100)*50 - 10.05 = 39.95."""
+    trade = open_trade()
+    return services.trade_close(trade_id=trade.pk, price=Decimal("101"), at=EXIT_AT)
+
+
+def many_trades(count: int) -> None:
+    """Rows enough to show whether a page's queries grow with the table (made in bulk, not via services)."""
+    Signal.objects.bulk_create(
+        Signal(
+            signal_id=f"bulk-{i}",
+            symbol="BTCUSDT" if i % 2 else "ETHUSDT",
+            action="BUY",
+            entry_price=Decimal("100"),
+            confidence=Decimal("0.5"),
+            timestamp=T0 + timedelta(days=i % 40),
+            status=Signal.Status.CLOSED,
+        )
+        for i in range(count)
+    )
+    PaperTrade.objects.bulk_create(
+        PaperTrade(
+            signal_id=f"bulk-{i}",
+            symbol="BTCUSDT" if i % 2 else "ETHUSDT",
+            direction="LONG",
+            entry_price=Decimal("100"),
+            position_size=Decimal("50"),
+            stop_loss=Decimal("98"),
+            take_profit=Decimal("104"),
+            entry_time=T0 + timedelta(days=i % 40),
+            exit_time=T0 + timedelta(days=i % 40, hours=1),
+            exit_price=Decimal("101"),
+            status=PaperTrade.Status.EOD_CLOSE,
+            realized_pnl=Decimal("39.95"),
+            current_price=Decimal("101"),
+            risk_amount=Decimal("100"),
+            fees=Decimal("10.05"),
+        )
+        for i in range(count)
+    )
+
+
+# --- Lists and pages at many rows -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "?status__exact=EOD_CLOSE", "?q=btc", "?q=bulk-7", "?exit_time__year=2026&exit_time__month=12"],
+)
+def test_trade_list_renders_many_rows_in_a_bounded_number_of_queries(admin_client, django_assert_max_num_queries, query):
+    many_trades(300)
+
+    with django_assert_max_num_queries(12):
+        response = admin_client.get(reverse("admin:ledger_papertrade_changelist") + query)
+
+    assert response.status_code == 200
+    assert response.context["cl"].result_list  # rows were shown, not an empty page
+
+
+def test_signal_list_renders_many_rows_in_a_bounded_number_of_queries(admin_client, django_assert_max_num_queries):
+    many_trades(300)
+
+    with django_assert_max_num_queries(12):
+        response = admin_client.get(reverse("admin:ledger_signal_changelist"))
+
+    assert response.status_code == 200
+    assert len(response.context["cl"].result_list) == 100  # one page
+
+
+def test_trade_search_finds_exact_signal_id_and_symbol_prefix_only(admin_client):
+    many_trades(20)
+    url = reverse("admin:ledger_papertrade_changelist")
+
+    by_signal = admin_client.get(url + "?q=bulk-7").context["cl"].result_list
+    by_prefix = admin_client.get(url + "?q=eth").context["cl"].result_list
+    by_middle = admin_client.get(url + "?q=USDT").context["cl"].result_list
+
+    assert [trade.signal_id for trade in by_signal] == ["bulk-7"]  # not bulk-17 as well
+    assert len(by_prefix) == 10 and {trade.symbol for trade in by_prefix} == {"ETHUSDT"}
+    assert list(by_middle) == []  # a prefix, not a LIKE '%USDT%' over the whole table
+
+
+def test_trade_list_counts_no_more_than_the_cap(admin_client, monkeypatch):
+    monkeypatch.setattr("ledger.admin.COUNT_CAP", 50)
+    many_trades(120)
+
+    response = admin_client.get(reverse("admin:ledger_papertrade_changelist"))
+
+    assert response.context["cl"].result_count == 50
+
+
+def test_trade_change_page_renders_in_a_bounded_number_of_queries(admin_client, django_assert_max_num_queries):
+    many_trades(300)
+    trade = PaperTrade.objects.order_by("pk").first()
+
+    with django_assert_max_num_queries(10):
+        response = admin_client.get(change_url(trade))
+
+    assert response.status_code == 200
+    assert b"bulk-0" in response.content  # the signal link
+
+
+# --- Corrections recompute PnL ----------------------------------------------------------------------
+
+
+def test_correcting_exit_price_recomputes_realized_pnl_and_moves_the_account(admin_client, closed_trade):
+    assert account_total() == Decimal("39.95")
+
+    response = admin_client.post(change_url(closed_trade), form_data(closed_trade, exit_price=Decimal("102")))
+
+    assert response.status_code == 302
+    closed_trade.refresh_from_db()
+    assert closed_trade.fees == Decimal("10.1")  # 5 + 0.001*102*50
+    assert closed_trade.realized_pnl == Decimal("89.9")  # (102-100)*50 - 10.1
+    assert account_total() == Decimal("89.9")  # 39.95 + (89.9 - 39.95)
+
+
+def test_correcting_entry_price_recomputes_fees_and_realized_pnl(admin_client, closed_trade):
+    admin_client.post(change_url(closed_trade), form_data(closed_trade, entry_price=Decimal("99.5")))
+
+    closed_trade.refresh_from_db()
+    assert closed_trade.fees == Decimal("10.025")  # 0.001*99.5*50 = 4.975, + 5.05
+    assert closed_trade.realized_pnl == Decimal("64.975")  # (101-99.5)*50 = 75, - 10.025
+    assert closed_trade.risk_amount == Decimal("75")  # 50 * |99.5 - 98|
+    assert account_total() == Decimal("64.975")
+
+
+def test_correcting_size_recomputes_fees_risk_and_realized_pnl(admin_client, closed_trade):
+    admin_client.post(change_url(closed_trade), form_data(closed_trade, position_size=Decimal("40")))
+
+    closed_trade.refresh_from_db()
+    assert closed_trade.fees == Decimal("8.04")  # 0.001*100*40 = 4, + 0.001*101*40 = 4.04
+    assert closed_trade.realized_pnl == Decimal("31.96")  # (101-100)*40 - 8.04
+    assert closed_trade.risk_amount == Decimal("80")  # 40 * |100 - 98|
+    assert account_total() == Decimal("31.96")
+
+
+def test_corrected_fees_are_used_as_given(admin_client, closed_trade):
+    admin_client.post(
+        change_url(closed_trade), form_data(closed_trade, exit_price=Decimal("102"), fees=Decimal("12"))
+    )
+
+    closed_trade.refresh_from_db()
+    assert closed_trade.fees == Decimal("12")  # not the 10.1 the rule would charge at 102
+    assert closed_trade.realized_pnl == Decimal("88")  # (102-100)*50 - 12
+    assert account_total() == Decimal("88")
+
+
+def test_correcting_a_short_uses_its_sign(admin_client, open_trade):
+    short = open_trade(action="SELL", entry_price=Decimal("200"))  # stop 204, target 192, size 100/4 = 25
+    short = services.trade_close(trade_id=short.pk, price=Decimal("196"), at=EXIT_AT)
+    assert short.realized_pnl == Decimal("90.1")  # (200-196)*25 = 100, - (5 + 4.9)
+
+    admin_client.post(change_url(short), form_data(short, exit_price=Decimal("198")))
+
+    short.refresh_from_db()
+    assert short.realized_pnl == Decimal("40.05")  # (200-198)*25 = 50, - (5 + 0.001*198*25 = 4.95)
+    assert account_total() == Decimal("40.05")
+
+
+def test_relabelling_a_closed_trade_keeps_its_pnl(admin_client, closed_trade):
+    admin_client.post(change_url(closed_trade), form_data(closed_trade, status="TAKE_PROFIT"))
+
+    closed_trade.refresh_from_db()
+    assert closed_trade.status == PaperTrade.Status.TAKE_PROFIT
+    assert closed_trade.realized_pnl == Decimal("39.95")
+    assert account_total() == Decimal("39.95")
+
+
+def test_correcting_an_open_trade_re_marks_it_at_its_current_price(admin_client, open_trade):
+    trade = open_trade()
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("101"), T0 + timedelta(minutes=5))])
+    trade.refresh_from_db()
+
+    admin_client.post(change_url(trade), form_data(trade, entry_price=Decimal("100.5")))
+
+    trade.refresh_from_db()
+    assert trade.status == PaperTrade.Status.OPEN
+    assert trade.fees == Decimal("10.075")  # 0.001*100.5*50 = 5.025, + 0.001*101*50 = 5.05
+    assert trade.unrealized_pnl == Decimal("14.925")  # (101-100.5)*50 = 25, - 10.075
+    assert trade.realized_pnl is None
+    assert selectors.equity() == Decimal("10000")  # nothing realized: the running total is untouched
+
+
+def test_correction_message_names_the_new_pnl(admin_client, closed_trade):
+    response = admin_client.post(
+        change_url(closed_trade), form_data(closed_trade, exit_price=Decimal("102")), follow=True
+    )
+
+    assert "realized PnL 89.9" in response.content.decode()
+
+
+# --- Refused corrections leave the row unchanged ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"exit_price": None}, "exit_price", "needs an exit price"),
+        ({"exit_time": None}, "exit_time", "needs an exit time"),
+        ({"exit_time": T0 - timedelta(hours=1)}, "exit_time", "before the entry time"),
+        ({"stop_loss": Decimal("100.5")}, "stop_loss", "must be below the entry price"),
+        ({"take_profit": Decimal("99")}, "take_profit", "must be above the entry price"),
+        ({"entry_price": Decimal("97")}, "stop_loss", "below the entry price"),  # the stop 98 is now above it
+        ({"status": "OPEN"}, "status", "never reopens"),
+        ({"fees": Decimal("-1")}, "fees", ""),
+    ],
+)
+def test_refused_correction_of_a_closed_trade_leaves_it_unchanged(admin_client, closed_trade, changes, field, message):
+    before = snapshot(closed_trade)
+    history = closed_trade.history.count()
+
+    response = admin_client.post(change_url(closed_trade), form_data(closed_trade, **changes))
+
+    assert response.status_code == 200  # the form again, with the error
+    errors = response.context["adminform"].form.errors
+    assert field in errors and message in " ".join(errors[field])
+    assert snapshot(closed_trade) == before
+    assert account_total() == Decimal("39.95")
+    assert closed_trade.history.count() == history
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"status": "MANUAL_CLOSE"}, "status", "Close selected open trades"),
+        ({"exit_price": Decimal("101")}, "exit_price", "has no exit price"),
+        ({"fees": Decimal("3")}, "fees", "follow its current price"),
+        ({"stop_loss": Decimal("0")}, "stop_loss", ""),
+    ],
+)
+def test_refused_correction_of_an_open_trade_leaves_it_unchanged(admin_client, open_trade, changes, field, message):
+    trade = open_trade()
+    before = snapshot(trade)
+
+    response = admin_client.post(change_url(trade), form_data(trade, **changes))
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert field in errors and message in " ".join(errors[field])
+    assert snapshot(trade) == before
+
+
+def test_service_refuses_a_field_that_is_not_correctable(closed_trade):
+    with pytest.raises(services.InvalidInput) as refused:
+        services.trade_correct(trade_id=closed_trade.pk, changes={"realized_pnl": Decimal("1000")})
+
+    assert refused.value.field == "realized_pnl"
+    assert snapshot(closed_trade)["realized_pnl"] == Decimal("39.95")
+
+
+# --- Actions --------------------------------------------------------------------------------------
+
+
+def post_action(client, model: str, action: str, rows) -> object:
+    return client.post(
+        reverse(f"admin:ledger_{model}_changelist"),
+        {"action": action, "_selected_action": [row.pk for row in rows]},
+        follow=True,
+    )
+
+
+def texts(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_close_action_closes_open_trades_once_at_their_current_price(admin_client, open_trade):
+    trade = open_trade(symbol="ETHUSDT")
+    closed_trade = open_trade()  # both sized from 10000: 50 units each
+    services.trade_close(trade_id=closed_trade.pk, price=Decimal("101"), at=EXIT_AT)  # realizes 39.95
+    services.prices_apply(ticks=[Tick("ETHUSDT", Decimal("102"), T0 + timedelta(minutes=5))])
+
+    first = post_action(admin_client, "papertrade", "close_at_current_price", [trade, closed_trade])
+    second = post_action(admin_client, "papertrade", "close_at_current_price", [trade, closed_trade])
+
+    trade.refresh_from_db()
+    assert trade.status == PaperTrade.Status.MANUAL_CLOSE
+    assert trade.exit_price == Decimal("102")
+    assert trade.realized_pnl == Decimal("89.9")  # (102-100)*50 - (5 + 5.1)
+    assert account_total() == Decimal("129.85")  # 39.95 + 89.9, counted once
+    assert Signal.objects.get(signal_id=trade.signal_id).status == Signal.Status.CLOSED
+    assert texts(first) == [f"Closed 1 trade(s) at their current price: {trade.pk}.", f"Skipped 1 that were not open: {closed_trade.pk}."]
+    assert texts(second)[0] == "Closed 0 trade(s) at their current price: none."
+
+
+def test_expire_action_expires_generated_signals_and_skips_the_rest(admin_client, make_signal, open_trade):
+    generated = make_signal()
+    executed = Signal.objects.get(signal_id=open_trade().signal_id)
+
+    response = post_action(admin_client, "signal", "expire_selected", [generated, executed])
+
+    generated.refresh_from_db()
+    executed.refresh_from_db()
+    assert generated.status == Signal.Status.EXPIRED
+    assert generated.status_reason == "Expired by admin in the admin."
+    assert executed.status == Signal.Status.EXECUTED
+    assert texts(response) == [
+        f"Expired 1 signal(s): {generated.signal_id}.",
+        f"Skipped 1 that were not GENERATED: {executed.signal_id}.",
+    ]
+
+
+def test_recompute_action_repairs_pnl_and_moves_the_account_by_the_difference(admin_client, closed_trade, open_trade):
+    right = open_trade(symbol="ETHUSDT")
+    PaperTrade.objects.filter(pk=closed_trade.pk).update(realized_pnl=Decimal("50"))  # drifted, e.g. a raw SQL fix
+
+    response = post_action(admin_client, "papertrade", "recompute_pnl", [closed_trade, right])
+
+    closed_trade.refresh_from_db()
+    assert closed_trade.realized_pnl == Decimal("39.95")  # (101-100)*50 - 10.05 paid
+    assert account_total() == Decimal("29.90")  # 39.95 + (39.95 - 50)
+    assert texts(response) == [
+        f"Recomputed the PnL of 1 trade(s): {closed_trade.pk}.",
+        f"Skipped 1 whose PnL was already right: {right.pk}.",
+    ]
+
+
+def test_action_refuses_more_rows_than_it_takes(admin_client, open_trade, monkeypatch):
+    monkeypatch.setattr("ledger.admin.ACTION_MAX", 1)
+    trades = [open_trade(), open_trade(symbol="ETHUSDT")]
+
+    response = post_action(admin_client, "papertrade", "close_at_current_price", trades)
+
+    assert texts(response) == ["Select at most 1 rows for one action."]
+    assert PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).count() == 2
+
+
+# --- History --------------------------------------------------------------------------------------
+
+
+def test_admin_correction_keeps_before_and_after_with_the_user(admin_client, admin_user, closed_trade):
+    admin_client.post(change_url(closed_trade), form_data(closed_trade, exit_price=Decimal("102")))
+
+    after, before = closed_trade.history.all()[:2]
+    assert (before.exit_price, before.realized_pnl) == (Decimal("101"), Decimal("39.95"))
+    assert (after.exit_price, after.realized_pnl) == (Decimal("102"), Decimal("89.9"))
+    assert after.history_user == admin_user
+    assert after.history_change_reason == "corrected"
+    page = admin_client.get(reverse("admin:ledger_papertrade_history", args=[closed_trade.pk])).content.decode()
+    assert "89.9" in page and "39.95" in page and "admin" in page
+
+
+def test_action_close_is_kept_in_history_with_the_user(admin_client, admin_user, open_trade):
+    trade = open_trade()
+
+    post_action(admin_client, "papertrade", "close_at_current_price", [trade])
+
+    latest = trade.history.first()
+    assert latest.status == PaperTrade.Status.MANUAL_CLOSE
+    assert latest.history_user == admin_user
+    signal = Signal.history.filter(signal_id=trade.signal_id).first()
+    assert signal.status == Signal.Status.CLOSED and signal.history_user == admin_user
+
+
+def test_life_cycle_is_kept_in_history_but_price_marks_are_not(open_trade):
+    trade = open_trade()
+    ticks = [Tick("BTCUSDT", Decimal(p), T0 + timedelta(minutes=m)) for m, p in [(2, "100.5"), (3, "101"), (4, "99")]]
+    services.prices_apply(ticks=ticks)
+    assert trade.history.count() == 1  # opened; three marks added nothing
+
+    services.trade_close(trade_id=trade.pk, at=EXIT_AT)
+
+    assert [h.status for h in trade.history.order_by("history_id")] == ["OPEN", "MANUAL_CLOSE"]
+    statuses = [h.status for h in Signal.history.filter(signal_id=trade.signal_id).order_by("history_id")]
+    assert statuses == ["GENERATED", "EXECUTED", "CLOSED"]
+
+
+def test_day_close_keeps_history_in_a_number_of_queries_that_does_not_grow(open_trade, make_signal):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def close_day(trades: int) -> int:
+        for _ in range(trades):
+            open_trade()
+        make_signal()  # one GENERATED signal to expire
+        with CaptureQueriesContext(connection) as queries:
+            services.day_close(day=T0.date(), at=T0 + timedelta(hours=12))
+        return len(queries)
+
+    Account.objects.create(pk=1)  # so that neither run creates it
+    few = close_day(1)
+    many = close_day(25)
+
+    assert many == few
+    closed = PaperTrade.history.filter(status=PaperTrade.Status.EOD_CLOSE)
+    assert closed.count() == 26 and not closed.filter(history_change_reason__isnull=True).exists()
+    assert Signal.history.filter(status=Signal.Status.EXPIRED).count() == 2
+
+
+# --- Permissions ------------------------------------------------------------------------------------
+
+
+def test_non_staff_user_is_turned_away(client, closed_trade):
+    client.force_login(User.objects.create_user("trader", password="not-used-here"))
+
+    response = client.get(reverse("admin:ledger_papertrade_changelist"))
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("admin:login"))
+
+
+@pytest.fixture
+def viewer(client):
+    call_command("readonly_group", stdout=StringIO())
+    user = User.objects.create_user("viewer", password="not-used-here", is_staff=True)
+    user.groups.add(Group.objects.get(name="ledger read-only"))
+    client.force_login(user)
+    return client
+
+
+def test_read_only_group_can_look_at_lists_pages_and_history(viewer, closed_trade):
+    assert viewer.get(reverse("admin:ledger_papertrade_changelist")).status_code == 200
+    assert viewer.get(reverse("admin:ledger_signal_changelist")).status_code == 200
+    page = viewer.get(change_url(closed_trade))
+    assert page.status_code == 200 and b'name="_save"' not in page.content
+    assert viewer.get(reverse("admin:ledger_papertrade_history", args=[closed_trade.pk])).status_code == 200
+
+
+def test_read_only_group_cannot_change_a_trade(viewer, closed_trade):
+    before = snapshot(closed_trade)
+
+    response = viewer.post(change_url(closed_trade), form_data(closed_trade, exit_price=Decimal("102")))
+
+    assert response.status_code == 403
+    assert snapshot(closed_trade) == before
+
+
+def test_read_only_group_cannot_run_actions(viewer, open_trade):
+    trade = open_trade()
+
+    post_action(viewer, "papertrade", "close_at_current_price", [trade])
+
+    trade.refresh_from_db()
+    assert trade.status == PaperTrade.Status.OPEN
+
+
+def test_nobody_adds_or_deletes_trades_in_the_admin(admin_client, closed_trade):
+    assert admin_client.get(reverse("admin:ledger_papertrade_add")).status_code == 403
+    assert admin_client.post(reverse("admin:ledger_papertrade_delete", args=[closed_trade.pk])).status_code == 403
+    assert PaperTrade.objects.filter(pk=closed_trade.pk).exists()
+
+
+def test_past_version_cannot_be_saved_back(admin_client, closed_trade):
+    version = closed_trade.history.last()
+    url = reverse("admin:ledger_papertrade_simple_history", args=[closed_trade.pk, version.history_id])
+    before = snapshot(closed_trade)
+
+    assert admin_client.get(url).status_code == 200
+    assert admin_client.post(url, form_data(closed_trade, status="OPEN")).status_code == 403
+    assert snapshot(closed_trade) == before
+
+
+# --- API tokens -------------------------------------------------------------------------------------
+
+
+def test_token_add_form_shows_the_token_once_and_stores_only_its_hash(admin_client):
+    response = admin_client.post(reverse("admin:ledger_apitoken_add"), {"name": "feed"}, follow=True)
+
+    shown = [text for text in texts(response) if "Copy it now" in text]
+    token = shown[0].split(" is ")[1].split(" ")[0]
+    row = ApiToken.objects.get(name="feed")
+    assert row.key_hash == services.api_token_hash(token) and token.startswith(row.prefix)
+    assert token not in admin_client.get(reverse("admin:ledger_apitoken_changelist")).content.decode()
+
+
+def test_token_revoke_action_revokes_and_skips_revoked_ones(admin_client):
+    live, _ = services.api_token_create(name="live")
+    old, _ = services.api_token_create(name="old")
+    services.api_token_revoke(name="old")
+
+    response = post_action(admin_client, "apitoken", "revoke_selected", [live, old])
+
+    live.refresh_from_db()
+    assert live.revoked_at is not None
+    assert texts(response) == ["Revoked 1 token(s): live.", "Skipped 1 revoked already: old."]
