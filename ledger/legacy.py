@@ -20,8 +20,8 @@ from django.db import DatabaseError, transaction
 from . import services
 from .errors import InvalidInput
 from .models import ZERO, PaperTrade, Signal
+from .selectors import CENT  # recorded PnL further than this from the rules is reported, as check_ledger does
 
-CENT = Decimal("0.01")  # recorded PnL further than this from the rules is reported
 EXPIRED_REASON = "Expired in the old system."
 
 # The old values, upper-cased, and what they become (docs/legacy-import.md, "Statuses").

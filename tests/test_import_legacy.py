@@ -26,7 +26,7 @@ from ledger import legacy, selectors, services
 from ledger.errors import InvalidInput
 from ledger.models import Account, PaperTrade, Signal
 
-from .conftest import row_counts
+from .conftest import assert_ledger_consistent, row_counts
 
 pytestmark = pytest.mark.django_db
 FIXTURES = Path(__file__).parent / "fixtures" / "legacy"
@@ -352,6 +352,7 @@ def test_account_total_equals_the_sum_of_realized_pnl(old_db, open_trade):
 
     assert Account.objects.get().realized_pnl_total == Decimal("367.972")  # 39.95 + 328.022
     assert selectors.equity() == Decimal("10367.972")
+    assert_ledger_consistent()  # the total is the sum of realized PnL, and signals agree with their trades
 
 
 # --- The model's rules on exits --------------------------------------------------------------------------
