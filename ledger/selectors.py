@@ -23,8 +23,28 @@ def equity() -> Decimal:
     return settings.PAPER_STARTING_BALANCE + (total or ZERO)
 
 
+def ledger_version() -> int:
+    """A number every write bumps: what the dashboard's parts make their ETags of."""
+    return Account.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+
+
 def trades_active() -> QuerySet[PaperTrade]:
     return PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).order_by("entry_time", "pk")
+
+
+def symbols(model: type[Signal] | type[PaperTrade]) -> list[str]:
+    """The distinct symbols of a table, in order: a skip scan that asks its symbol index for the next
+    symbol after the last one (a probe per symbol), not a DISTINCT that reads a million rows."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    column = connection.ops.quote_name(model._meta.get_field("symbol").column)
+    sql = (
+        f"WITH RECURSIVE s(symbol) AS (SELECT MIN({column}) FROM {table} UNION ALL "
+        f"SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > s.symbol) FROM s WHERE s.symbol IS NOT NULL) "
+        "SELECT symbol FROM s WHERE symbol IS NOT NULL"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [symbol for (symbol,) in cursor.fetchall()]
 
 
 def signals_for_day(day: date) -> QuerySet[Signal]:

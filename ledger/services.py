@@ -28,7 +28,7 @@ QUANTUM = Decimal("0.00000001")  # 8 decimal places, as the columns
 PRICE_MAX = Decimal("1e11")  # below the columns' 12 integer digits, with room for PnL
 SYMBOL_RE = re.compile(r"^[A-Z0-9]{1,12}([/:_.-]?[A-Z0-9]{1,12})?$")
 TIMEFRAME_RE = re.compile(r"^[0-9A-Za-z]{1,8}$")
-SIGNAL_ID_RE = re.compile(r"^[\w.:@/-]{1,64}$")
+SIGNAL_ID_RE = re.compile(r"^[\w.:@-]{1,64}$")  # URL-safe: it appears in paths
 CONFLUENCES_MAX = 20
 CONFLUENCE_LENGTH_MAX = 100
 ID_BATCH = 10_000  # ids per `IN (...)` list, well below SQLite's 32,766 variables
@@ -180,7 +180,7 @@ def _clean_signal(
 ) -> dict[str, Any]:
     if not isinstance(signal_id, str) or not SIGNAL_ID_RE.match(signal_id):
         raise InvalidInput(
-            "signal_id must be 1 to 64 letters, digits or . _ - : @ / characters.", field="signal_id"
+            "signal_id must be 1 to 64 letters, digits or . _ - : @ characters.", field="signal_id"
         )
     action_upper = str(action or "").strip().upper()
     if action_upper not in Signal.Action.values:
@@ -248,9 +248,12 @@ def signal_record(
     if existing is None:
         try:
             with transaction.atomic():
-                return Signal.objects.create(**fields), True
+                signal = Signal.objects.create(**fields)
         except IntegrityError:  # another sender recorded the same id a moment ago
             existing = Signal.objects.get(signal_id=signal_id)
+        else:
+            _account_add(ZERO)
+            return signal, True
     differences = _differences(existing, fields, timestamp_given=timestamp is not None)
     if differences:
         raise SignalConflict(
@@ -316,6 +319,7 @@ def signal_execute(*, signal_id: str, at: datetime | None = None) -> PaperTrade:
     trade.save()  # save() starts the trade's history, and records the signal's execution in its own
     signal.status = Signal.Status.EXECUTED
     signal.save(update_fields=["status"])
+    _account_add(ZERO)
     return trade
 
 
@@ -330,6 +334,7 @@ def signal_expire(*, signal_id: str, reason: str = "Dismissed by hand.") -> Sign
     signal.status = Signal.Status.EXPIRED
     signal.status_reason = reason[:200]
     signal.save(update_fields=["status", "status_reason"])
+    _account_add(ZERO)
     return signal
 
 
@@ -339,10 +344,13 @@ CLOSE_FIELDS = ["status", "exit_price", "exit_time", "realized_pnl", "unrealized
 
 
 def _account_add(amount: Decimal) -> None:
-    """Add realized PnL to the running total, in the closing transaction (read, add in Decimal, write)."""
+    """Every write calls this in its transaction: it adds realized PnL (zero for a write that realizes
+    none) to the running total, read and added in Decimal, and bumps the version that the dashboard's
+    ETags are made of, so a poll can tell "nothing changed" from one row."""
     account, _ = Account.objects.select_for_update().get_or_create(pk=1)
     account.realized_pnl_total += amount
-    account.save(update_fields=["realized_pnl_total"])
+    account.version += 1
+    account.save(update_fields=["realized_pnl_total", "version"])
 
 
 def _batches(ids: Sequence[int]) -> Iterable[Sequence[int]]:
@@ -605,6 +613,8 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
     if result.closed and _save_closes(result.closed) != len(result.closed):
         # Impossible while the rows are locked; refuse to write a partial batch if it ever happens.
         raise AlreadyClosed("A trade in this batch was closed by someone else; nothing was applied.")
+    if result.marked and not result.closed:  # closes have counted themselves
+        _account_add(ZERO)
     return result
 
 
@@ -667,6 +677,8 @@ def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -
             status=Signal.Status.EXPIRED, status_reason=f"Not executed before the end of trading day {day}."
         )
         _record_history(Signal.objects.filter(pk__in=batch, status=Signal.Status.EXPIRED), reason="expired")
+    if expired and not trades:  # closes have counted themselves
+        _account_add(ZERO)
     return DayClosed(day=day, closed=trades, expired=expired, dry_run=False)
 
 

@@ -1,6 +1,7 @@
 """The trader's dashboard. One view renders the page and, for an HTMX request, any one of its parts
 (`ledger/dashboard.html#<part>`); the action views call one service each and say what happened."""
 
+import time
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -11,8 +12,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.views.decorators.http import condition, require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
 from . import selectors, services
@@ -54,11 +55,28 @@ def _render_dashboard(request: HtmxHttpRequest, day: date, *, part: str | None =
     with timezone.override(settings.TRADING_DAY_TZ):  # times shown in the trading day's zone
         response = render(request, template, context, status=status)
     patch_vary_headers(response, ["HX-Request", "HX-Target"])
+    if part:
+        patch_cache_control(response, private=True, no_cache=True)  # the browser asks again, with If-None-Match
     return response
+
+
+def _asked_part(request: HtmxHttpRequest) -> str | None:
+    return request.htmx.target if request.htmx and request.htmx.target in PARTS else None
+
+
+def _part_etag(request: HtmxHttpRequest, day: date | None = None) -> str | None:
+    """What a part's content depends on: the ledger's version, the day, the viewer, and for the active
+    trades (whose ages tick on) the minute. A poll that matches it gets 304 from this one small query."""
+    part = _asked_part(request)
+    if part is None:
+        return None
+    minute = int(time.time() // 60) if part == "active-trades" else 0
+    return f"{part}.{day or today()}.{selectors.ledger_version()}.{request.user.pk}.{minute}"
 
 
 @login_required
 @require_GET
+@condition(etag_func=_part_etag)
 def dashboard(request: HtmxHttpRequest, day: date | None = None) -> HttpResponse:
     """Today's dashboard at /, any past day at /day/YYYY-MM-DD/; an HTMX poll gets just its part."""
     if "date" in request.GET:  # the date picker's plain GET form
@@ -66,8 +84,7 @@ def dashboard(request: HtmxHttpRequest, day: date | None = None) -> HttpResponse
     day = day or today()
     if day > today():
         return _render_dashboard(request, today(), status=404, notice=f"{day} has not happened yet.")
-    part = request.htmx.target if request.htmx and request.htmx.target in PARTS else None
-    return _render_dashboard(request, day, part=part)
+    return _render_dashboard(request, day, part=_asked_part(request))
 
 
 def _go_to_day(value: str) -> HttpResponse:

@@ -11,4 +11,10 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # Served straight from the source folders: no collectstatic step before a test run.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 WHITENOISE_USE_FINDERS = True
+# A file (threads and subprocesses share it, unlike an in-memory database) of this run's own, so that
+# runs side by side (two shells, CI and a developer) never share a test database.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f"test-db-{os.getpid()}.sqlite3")}  # noqa: F405
+else:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_ledger_{os.getpid()}"}  # noqa: F405
 STATIC_ROOT = None  # nothing collected

@@ -71,14 +71,16 @@ def test_close_eod_twice_closes_nothing_the_second_time(open_trade):
 def test_dry_run_reports_and_writes_nothing(open_trade, make_signal):
     trade = open_trade()
     make_signal()
-    before = list(PaperTrade.objects.values()), list(Signal.objects.values())
+    def everything():
+        return [list(model.objects.values()) for model in (PaperTrade, Signal, Account)]
+
+    before = everything()
 
     out = close_eod("--date", str(DAY), "--dry-run")
 
     assert f"would close #{trade.pk}" in out
     assert "Dry run" in out and "would expire 1 signals" in out
-    assert (list(PaperTrade.objects.values()), list(Signal.objects.values())) == before
-    assert not Account.objects.exists()
+    assert everything() == before
 
 
 def test_a_past_date_leaves_trades_opened_after_it_alone(open_trade):

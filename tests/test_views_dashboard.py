@@ -289,3 +289,33 @@ def test_a_future_day_is_404_with_a_message(client):
 
     assert response.status_code == 404
     assert "has not happened yet" in response.content.decode()
+
+
+@pytest.mark.parametrize("name", ["summary", "active-trades", "signals", "journal"])
+def test_a_poll_that_finds_nothing_changed_gets_304_from_one_query(client, now_trade, name, django_assert_num_queries):
+    now_trade()
+    first = part(client, name)
+    etag = first["ETag"]
+
+    with django_assert_num_queries(3):  # session, user, and the ledger's version
+        again = client.get(reverse("dashboard"), HTTP_HX_TARGET=name, HTTP_IF_NONE_MATCH=etag, **HTMX)
+
+    assert again.status_code == 304
+    assert "no-cache" in first["Cache-Control"]
+
+
+def test_a_write_changes_every_parts_etag(client, now_trade):
+    trade = now_trade()
+    before = {name: part(client, name)["ETag"] for name in ("summary", "active-trades", "signals", "journal")}
+
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("101"), trade.entry_time + timedelta(seconds=1))])
+
+    for name, etag in before.items():
+        response = client.get(reverse("dashboard"), HTTP_HX_TARGET=name, HTTP_IF_NONE_MATCH=etag, **HTMX)
+        assert response.status_code == 200, name
+
+
+def test_the_full_page_is_never_a_304(client):
+    response = client.get(reverse("dashboard"))
+
+    assert not response.has_header("ETag")

@@ -71,8 +71,9 @@ def _short(span: timedelta) -> str:
 
 @register.filter
 def age(since: datetime) -> str:
-    """How long ago, compactly: 40s, 7m, 3h 05m, 2d 4h."""
-    return _short(timezone.now() - since)
+    """How long ago, to the minute (a part's ETag holds for a minute): <1m, 7m, 3h 05m, 2d 4h."""
+    span = timezone.now() - since
+    return "<1m" if span < timedelta(minutes=1) else _short(span)
 
 
 @register.filter
