@@ -7,6 +7,7 @@ Each trade is a BUY at 100 opened while equity is 10000: size 50 (risk 100 / sto
 """
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 from decimal import Decimal
 
 import pytest
@@ -150,3 +151,14 @@ def test_stats_refuse_an_end_before_the_start(api_client):
 
     assert response.status_code == 422
     assert response.json()["detail"][0]["field"] == "to"
+
+
+def test_daily_pnl_range_counts_a_close_in_the_trading_days_zone(api_client, open_trade, settings):
+    settings.TRADING_DAY_TZ = ZoneInfo("America/New_York")
+    trade = open_trade()  # 2026-11-20 10:00 UTC is 05:00 in New York
+    services.trade_close(trade_id=trade.pk, price=Decimal("102"), at=T0 + timedelta(hours=17))  # 22:00 in New York
+
+    response = api_client.get("/api/v1/pnl/daily", {"from": "2026-11-20", "to": "2026-11-21"})
+
+    rows = [(row["day"], Decimal(row["realized_pnl"]), row["trades"]) for row in response.json()]
+    assert rows == [("2026-11-20", Decimal("89.9"), 1), ("2026-11-21", Decimal("0"), 0)]  # 03:00 UTC on the 21st
