@@ -15,7 +15,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import services
+from . import selectors, services
 from .errors import LedgerError
 from .models import ApiToken, PaperTrade, Signal
 
@@ -43,6 +43,19 @@ def _report(model_admin: admin.ModelAdmin, request, *, done: str, skipped: list,
     model_admin.message_user(request, done)
     if skipped:
         model_admin.message_user(request, f"Skipped {len(skipped)} {why}: {_named(skipped)}.", messages.WARNING)
+
+
+class SymbolFilter(admin.SimpleListFilter):
+    """By symbol, offering the symbols the table holds (read by a skip scan of the symbol index)."""
+
+    title = "symbol"
+    parameter_name = "symbol"
+
+    def lookups(self, request, model_admin):
+        return [(symbol, symbol) for symbol in selectors.symbols(model_admin.model)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(symbol=self.value()) if self.value() else queryset
 
 
 class LedgerAdmin(SimpleHistoryAdmin):
@@ -89,7 +102,7 @@ class LedgerAdmin(SimpleHistoryAdmin):
 @admin.register(Signal)
 class SignalAdmin(LedgerAdmin):
     list_display = ("signal_id", "symbol", "action", "status", "entry_price", "confidence", "timestamp", "trade_link")
-    list_filter = ("status", "action", "symbol")
+    list_filter = ("status", "action", SymbolFilter)
     list_select_related = ("trade",)
     date_hierarchy = "timestamp"
     ordering = ("-timestamp", "-pk")
@@ -161,7 +174,7 @@ class PaperTradeAdmin(LedgerAdmin):
         "exit_time",
         "signal_link",
     )
-    list_filter = ("status", "direction", "symbol")
+    list_filter = ("status", "direction", SymbolFilter)
     list_select_related = ("signal",)
     date_hierarchy = "exit_time"  # indexed (the journal's day); entry_time is indexed only for open trades
     ordering = ("-pk",)  # newest first, served by the primary key

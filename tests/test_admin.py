@@ -110,7 +110,7 @@ def many_trades(count: int) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ["", "?status__exact=EOD_CLOSE", "?q=btc", "?q=bulk-7", "?exit_time__year=2026&exit_time__month=12"],
+    ["", "?status__exact=EOD_CLOSE", "?symbol=ETHUSDT", "?q=btc", "?q=bulk-7", "?exit_time__year=2026&exit_time__month=12"],
 )
 def test_trade_list_renders_many_rows_in_a_bounded_number_of_queries(admin_client, django_assert_max_num_queries, query):
     many_trades(300)
@@ -143,6 +143,16 @@ def test_trade_search_finds_exact_signal_id_and_symbol_prefix_only(admin_client)
     assert [trade.signal_id for trade in by_signal] == ["bulk-7"]  # not bulk-17 as well
     assert len(by_prefix) == 10 and {trade.symbol for trade in by_prefix} == {"ETHUSDT"}
     assert list(by_middle) == []  # a prefix, not a LIKE '%USDT%' over the whole table
+
+
+def test_symbol_filter_offers_each_symbol_once_and_filters_by_it(admin_client):
+    many_trades(20)
+    url = reverse("admin:ledger_papertrade_changelist")
+
+    assert selectors.symbols(PaperTrade) == ["BTCUSDT", "ETHUSDT"]
+    assert selectors.symbols(Signal) == ["BTCUSDT", "ETHUSDT"]
+    shown = admin_client.get(url + "?symbol=BTCUSDT").context["cl"].result_list
+    assert len(shown) == 10 and {trade.symbol for trade in shown} == {"BTCUSDT"}
 
 
 def test_trade_list_counts_no_more_than_the_cap(admin_client, monkeypatch):
