@@ -20,11 +20,12 @@ from ninja import Field, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 from ninja.security import HttpBearer
+from pydantic import AwareDatetime
 
 from . import selectors, services
 from .days import today
 from .errors import InvalidInput, LedgerError, NotFound
-from .models import ApiToken, PaperTrade, Signal
+from .models import ApiToken, PaperTrade
 
 TICKS_MAX = 1000  # ticks per POST prices
 DAYS_MAX = 366  # days per GET pnl/daily?from=&to=
@@ -35,10 +36,7 @@ ID_MAX = 2**63 - 1  # the largest id a BigAutoField holds
 # and refuse NaN, Infinity and absurd sizes before a service sees them.
 Price = Annotated[Decimal, Field(gt=0, lt=services.PRICE_MAX, allow_inf_nan=False)]
 Confidence = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
-Moment = Annotated[
-    datetime,
-    Field(ge=datetime(1970, 1, 1, tzinfo=UTC), lt=datetime(2200, 1, 1, tzinfo=UTC)),
-]
+Moment = Annotated[AwareDatetime, Field(ge=datetime(1970, 1, 1, tzinfo=UTC), lt=datetime(2200, 1, 1, tzinfo=UTC))]
 Day = Annotated[date, Field(ge=date(1970, 1, 1), lt=date(2200, 1, 1))]
 Text = Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f]*$")]  # no control characters
 SignalId = Annotated[str, Field(pattern=services.SIGNAL_ID_RE.pattern)]
@@ -47,8 +45,8 @@ Symbol = Annotated[str, Field(min_length=1, max_length=25)]
 
 
 class DecimalParser(Parser):
-    """JSON with every number as Decimal: 0.1 stays 0.1. NaN and Infinity become Decimal too, so the
-    schema refuses them with 422 naming the field rather than a float slipping through."""
+    """JSON whose fractions are Decimal, never float: 0.1 stays 0.1 (integers are exact already). NaN and
+    Infinity become Decimal too, so the schema refuses them with 422 naming the field."""
 
     def parse_body(self, request: HttpRequest) -> Any:
         return json.loads(request.body, parse_float=Decimal, parse_constant=Decimal)
@@ -456,7 +454,7 @@ def _json_405(view):
     def wrapper(request: HttpRequest, *args, **kwargs):
         response = view(request, *args, **kwargs)
         if response.status_code == 405:
-            allowed = response.get("Allow", "")
+            allowed = ", ".join(sorted(response.get("Allow", "").split(", ")))  # ninja's order is a set's
             response = _error(request, 405, f"{request.method} is not allowed here; allowed: {allowed}.")
             response["Allow"] = allowed
         return response

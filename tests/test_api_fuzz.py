@@ -7,7 +7,6 @@ application with a valid token. Checked after each: no 5xx, the status is docume
 schema, and the ledger is consistent. Bounded in examples: a few seconds.
 """
 
-from decimal import Decimal
 
 import pytest
 import schemathesis
