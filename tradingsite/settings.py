@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    "ninja",  # serves the API docs page's Swagger files from here, not from a CDN
     "simple_history",  # the audit trail: who changed a signal or trade, when, before and after
     "ledger",
 ]
