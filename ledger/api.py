@@ -45,11 +45,11 @@ Symbol = Annotated[str, Field(min_length=1, max_length=25)]
 
 
 class DecimalParser(Parser):
-    """JSON whose fractions are Decimal, never float: 0.1 stays 0.1 (integers are exact already). NaN and
-    Infinity become Decimal too, so the schema refuses them with 422 naming the field."""
+    """JSON whose numbers are all Decimal, never float: 0.1 stays 0.1. NaN, Infinity and integers of any
+    length become Decimal too, so the schema refuses them with 422 naming the field."""
 
     def parse_body(self, request: HttpRequest) -> Any:
-        return json.loads(request.body, parse_float=Decimal, parse_constant=Decimal)
+        return json.loads(request.body, parse_float=Decimal, parse_int=Decimal, parse_constant=Decimal)
 
 
 class BearerToken(HttpBearer):
@@ -206,21 +206,44 @@ class SymbolPnlOut(Schema):
     trades: int
 
 
-class StatsOut(Schema):
-    start: date | None
-    end: date | None
+class FiguresOut(Schema):
     trades: int
-    wins: int
-    losses: int
+    wins: int = Field(description="Trades with realized_pnl > 0.")
+    losses: int = Field(description="Trades with realized_pnl < 0; a trade at exactly 0 is neither.")
     win_rate: Decimal | None
     realized_pnl: Decimal
     gross_profit: Decimal
-    gross_loss: Decimal
+    gross_loss: Decimal = Field(description="Minus the sum of the losing trades' PnL: a positive number.")
     profit_factor: Decimal | None
     expectancy: Decimal | None
+    average_win: Decimal | None
+    average_loss: Decimal | None = Field(description="The average PnL of a losing trade: a negative number.")
+    fees: Decimal
+    average_holding: timedelta | None
+
+
+class GroupOut(FiguresOut):
+    key: str = Field(description="The symbol, direction or exit reason.")
+
+
+class StatsOut(FiguresOut):
+    """The figures are defined in docs/statistics.md."""
+
+    start: date | None
+    end: date | None
+    starting_equity: Decimal
+    ending_equity: Decimal
     max_drawdown: Decimal
+    max_drawdown_percent: Decimal | None = Field(description="Of the equity at the peak it fell from, 2 places.")
+    drawdown_start: datetime | None = Field(description="The close that made the peak; null: the period's start.")
+    drawdown_end: datetime | None
+    best_day: DailyPnlOut | None
+    worst_day: DailyPnlOut | None
     best_symbol: SymbolPnlOut | None
     worst_symbol: SymbolPnlOut | None
+    by_symbol: list[GroupOut]
+    by_direction: list[GroupOut]
+    by_exit_reason: list[GroupOut]
 
 
 # --- Signals -------------------------------------------------------------------------------------
@@ -369,7 +392,8 @@ def stats(
     start: Day | None = Query(None, alias="from", description="First trading day; default: all history."),
     end: Day | None = Query(None, alias="to", description="Last trading day, included; default: today."),
 ):
-    """Trade count, win rate, profit factor, expectancy, max drawdown, best and worst symbol."""
+    """Trade count, win rate, averages, profit factor, expectancy, fees, max drawdown, best and worst day and
+    symbol, holding time, and the same by symbol, direction and exit reason."""
     if start is not None and end is not None and end < start:
         raise InvalidInput("to must be on or after from.", field="to")
     return selectors.stats(start, end)

@@ -5,15 +5,16 @@ indexed time column. Nothing here loads a table to filter it in Python.
 """
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Sum, Window
+from django.db.models import Count, DurationField, F, Max, Min, Q, QuerySet, Sum, Window
 from django.db.models.functions import TruncDate
+from django.utils.dateparse import parse_datetime
 
-from .days import day_bounds
+from .days import day_bounds, today, trading_day
 from .models import ZERO, Account, PaperTrade, Signal
 
 
@@ -149,6 +150,24 @@ def pnl_daily_range(start: date, end: date) -> list[DailyPnl]:
 
 RATIO = Decimal("0.0001")
 MONEY = Decimal("0.00000001")  # as the columns
+PERCENT = Decimal("0.01")
+
+
+def _money(value: object) -> Decimal:
+    """A sum from the database as Decimal to 8 places. SQLite hands raw queries floats (15 significant
+    digits, as Django's own converter) and its Sum of decimals may come back with more places."""
+    if value is None:
+        return ZERO
+    amount = (Decimal(repr(value)) if isinstance(value, float) else Decimal(value)).quantize(MONEY)
+    return amount or ZERO  # 0, not 0E-8
+
+
+def _moment(value: datetime | str | None) -> datetime | None:
+    """A time from a raw query: PostgreSQL gives an aware datetime, SQLite a naive UTC one or its text."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else parse_datetime(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -159,23 +178,21 @@ class SymbolPnl:
 
 
 @dataclass(frozen=True)
-class Stats:
-    """How the closed trades of a period did (all history when start and end are None).
+class Figures:
+    """The core figures of a set of closed trades: a period, or one symbol, direction or exit reason of it.
 
-    A trade with realized PnL exactly 0 is neither a win nor a loss. Ratios are None when undefined.
+    A trade with realized PnL exactly 0 is neither a win nor a loss. Ratios and means are None when
+    undefined (no trade, no win, no loss). docs/statistics.md defines each one.
     """
 
-    start: date | None
-    end: date | None
     trades: int
     wins: int
     losses: int
     realized_pnl: Decimal
     gross_profit: Decimal  # sum of the winning trades' PnL
     gross_loss: Decimal  # minus the sum of the losing trades' PnL (a positive number)
-    max_drawdown: Decimal  # the deepest fall of cumulative realized PnL from its running peak (>= 0)
-    best_symbol: SymbolPnl | None
-    worst_symbol: SymbolPnl | None
+    fees: Decimal  # entry and exit fees paid (already inside realized_pnl)
+    holding_total: timedelta  # the sum of exit_time - entry_time
 
     @property
     def win_rate(self) -> Decimal | None:
@@ -192,6 +209,69 @@ class Stats:
         """The average realized PnL per closed trade."""
         return (self.realized_pnl / self.trades).quantize(MONEY) if self.trades else None
 
+    @property
+    def average_win(self) -> Decimal | None:
+        return (self.gross_profit / self.wins).quantize(MONEY) if self.wins else None
+
+    @property
+    def average_loss(self) -> Decimal | None:
+        """The average PnL of a losing trade: a negative number."""
+        return (-self.gross_loss / self.losses).quantize(MONEY) if self.losses else None
+
+    @property
+    def average_holding(self) -> timedelta | None:
+        """From entry to exit, on average, to the second."""
+        return timedelta(seconds=round(self.holding_total.total_seconds() / self.trades)) if self.trades else None
+
+
+@dataclass(frozen=True)
+class Group(Figures):
+    key: str  # the symbol, direction or exit reason
+
+
+@dataclass(frozen=True)
+class Stats(Figures):
+    """How the closed trades of a period did (all history when start and end are None).
+
+    Equity is PAPER_STARTING_BALANCE plus the realized PnL of every trade closed before; the drawdown is the
+    deepest fall of it, close by close, from its running peak (the equity the period started with counts).
+    """
+
+    start: date | None
+    end: date | None
+    starting_equity: Decimal
+    max_drawdown: Decimal  # >= 0
+    max_drawdown_percent: Decimal | None  # of the peak it fell from, 2 places; None without a drawdown
+    drawdown_start: datetime | None  # the close that made that peak; None: the equity the period started with
+    drawdown_end: datetime | None  # the close at the bottom
+    daily: list[DailyPnl]  # one row per trading day of the period, days without a close as zeros
+    by_symbol: list[Group]
+    by_direction: list[Group]
+    by_exit_reason: list[Group]
+
+    @property
+    def ending_equity(self) -> Decimal:
+        return self.starting_equity + self.realized_pnl
+
+    @property
+    def best_day(self) -> DailyPnl | None:
+        """The day with a close whose realized PnL is highest (the earliest of equals)."""
+        return max((d for d in self.daily if d.trades), key=lambda d: d.realized_pnl, default=None)
+
+    @property
+    def worst_day(self) -> DailyPnl | None:
+        return min((d for d in self.daily if d.trades), key=lambda d: d.realized_pnl, default=None)
+
+    @property
+    def best_symbol(self) -> SymbolPnl | None:
+        best = min(self.by_symbol, key=lambda g: (-g.realized_pnl, g.key), default=None)
+        return SymbolPnl(best.key, best.realized_pnl, best.trades) if best else None
+
+    @property
+    def worst_symbol(self) -> SymbolPnl | None:
+        worst = min(self.by_symbol, key=lambda g: (g.realized_pnl, g.key), default=None)
+        return SymbolPnl(worst.key, worst.realized_pnl, worst.trades) if worst else None
+
 
 def _closed_between(start: date | None, end: date | None) -> QuerySet[PaperTrade]:
     trades = PaperTrade.objects.filter(status__in=PaperTrade.CLOSED_STATUSES).order_by()
@@ -202,57 +282,102 @@ def _closed_between(start: date | None, end: date | None) -> QuerySet[PaperTrade
     return trades
 
 
-def _as_decimal(value: object) -> Decimal:
-    """A number from a raw query: SQLite hands back floats (15 significant digits, as Django's own converter)."""
-    if value is None:
-        return ZERO
-    return (Decimal(repr(value)) if isinstance(value, float) else Decimal(value)).quantize(MONEY)
+def _figure_aggregates() -> dict:
+    won, lost = Q(realized_pnl__gt=0), Q(realized_pnl__lt=0)
+    return {
+        "trades": Count("pk"),
+        "wins": Count("pk", filter=won),
+        "losses": Count("pk", filter=lost),
+        "realized": Sum("realized_pnl"),
+        "profit": Sum("realized_pnl", filter=won),
+        "loss": Sum("realized_pnl", filter=lost),
+        "fees_paid": Sum("fees"),
+        "held": Sum(F("exit_time") - F("entry_time"), output_field=DurationField()),
+    }
 
 
-def _max_drawdown(trades: QuerySet[PaperTrade]) -> Decimal:
-    """Peak-to-trough fall of the cumulative realized PnL, in the database: a running sum by exit order, then
-    its running peak. The curve starts at 0, so a fall below 0 before any peak counts too."""
+def _figures(row: dict) -> dict:
+    return {
+        "trades": row["trades"],
+        "wins": row["wins"],
+        "losses": row["losses"],
+        "realized_pnl": _money(row["realized"]),
+        "gross_profit": _money(row["profit"]),
+        "gross_loss": -_money(row["loss"]),
+        "fees": _money(row["fees_paid"]),
+        "holding_total": row["held"] or timedelta(0),
+    }
+
+
+def _groups(trades: QuerySet[PaperTrade], field: str) -> list[Group]:
+    """The core figures per value of a column: one GROUP BY query."""
+    rows = trades.values(field).annotate(**_figure_aggregates()).order_by(field)
+    return [Group(key=row[field], **_figures(row)) for row in rows]
+
+
+@dataclass(frozen=True)
+class Drawdown:
+    amount: Decimal
+    peak: Decimal  # cumulative realized PnL of the period at the peak
+    start: datetime | None
+    end: datetime | None
+
+
+def _max_drawdown(trades: QuerySet[PaperTrade]) -> Drawdown:
+    """The deepest fall of the period's cumulative realized PnL from its running peak, in the database: a
+    running sum by exit order, its running peak (at least 0, where the period started), the time of that
+    peak, then the row that fell furthest below it."""
     in_exit_order = [F("exit_time").asc(), F("pk").asc()]
     curve = trades.annotate(cum=Window(Sum("realized_pnl"), order_by=in_exit_order)).values("exit_time", "id", "cum")
     sql, params = curve.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT MAX(peak - cum), MIN(cum) FROM ("
-            f" SELECT cum, MAX(cum) OVER (ORDER BY exit_time, id) AS peak FROM ({sql}) curve"
-            ") peaks",
+            "SELECT peak - cum, peak, peak_time, exit_time FROM ("
+            " SELECT cum, peak, exit_time, id,"
+            "  MAX(CASE WHEN cum = peak AND cum > 0 THEN exit_time END) OVER (ORDER BY exit_time, id) AS peak_time"
+            " FROM ("
+            "  SELECT cum, exit_time, id,"
+            "   CASE WHEN MAX(cum) OVER w > 0 THEN MAX(cum) OVER w ELSE 0 END AS peak"
+            f"  FROM ({sql}) curve WINDOW w AS (ORDER BY exit_time, id)"
+            " ) peaks"
+            ") falls ORDER BY peak - cum DESC, exit_time, id",
             params,
         )
-        fall, lowest = cursor.fetchone()
-    return max(_as_decimal(fall), -_as_decimal(lowest), ZERO)
+        row = cursor.fetchone()  # the deepest fall; the cursor is closed before the rest is read
+    if row is None or _money(row[0]) <= 0:
+        return Drawdown(ZERO, ZERO, None, None)
+    fall, peak, peak_time, bottom_time = row
+    return Drawdown(_money(fall), _money(peak), _moment(peak_time), _moment(bottom_time))
 
 
 def stats(start: date | None = None, end: date | None = None) -> Stats:
-    """Counts, sums, drawdown and the best and worst symbol of the trades closed between start and end
-    (trading days, both included): a few aggregate queries, however long the history."""
+    """The figures of the trades closed between start and end (trading days, both included), the same per
+    symbol, direction and exit reason, the drawdown and the daily series: a handful of aggregate queries
+    whatever the number of trades."""
     trades = _closed_between(start, end)
-    row = trades.aggregate(
-        trades=Count("pk"),
-        wins=Count("pk", filter=Q(realized_pnl__gt=0)),
-        losses=Count("pk", filter=Q(realized_pnl__lt=0)),
-        realized=Sum("realized_pnl"),
-        profit=Sum("realized_pnl", filter=Q(realized_pnl__gt=0)),
-        loss=Sum("realized_pnl", filter=Q(realized_pnl__lt=0)),
-    )
-    by_symbol = trades.values("symbol").annotate(realized=Sum("realized_pnl"), count=Count("pk"))
-    best = by_symbol.order_by("-realized", "symbol").first()
-    worst = by_symbol.order_by("realized", "symbol").first()
+    row = trades.aggregate(**_figure_aggregates(), first=Min("exit_time"), last=Max("exit_time"))
+    before = _money(_closed_between(None, start - timedelta(days=1)).aggregate(r=Sum("realized_pnl"))["r"]) if start else ZERO
+    starting_equity = settings.PAPER_STARTING_BALANCE + before
+    drawdown = _max_drawdown(trades)
+    peak_equity = starting_equity + drawdown.peak
+    if row["trades"]:
+        first = start or trading_day(row["first"])
+        daily = pnl_daily_range(first, end or max(today(), trading_day(row["last"])))
+    else:  # an empty period: its days if it has bounds, none for all of an empty history
+        daily = pnl_daily_range(start, end or today()) if start else []
     return Stats(
         start=start,
         end=end,
-        trades=row["trades"],
-        wins=row["wins"],
-        losses=row["losses"],
-        realized_pnl=row["realized"] or ZERO,
-        gross_profit=row["profit"] or ZERO,
-        gross_loss=-(row["loss"] or ZERO),
-        max_drawdown=_max_drawdown(trades),
-        best_symbol=SymbolPnl(best["symbol"], best["realized"], best["count"]) if best else None,
-        worst_symbol=SymbolPnl(worst["symbol"], worst["realized"], worst["count"]) if worst else None,
+        **_figures(row),
+        starting_equity=starting_equity,
+        max_drawdown=drawdown.amount,
+        max_drawdown_percent=(drawdown.amount * 100 / peak_equity).quantize(PERCENT) if drawdown.amount and peak_equity > 0 else None,
+        drawdown_start=drawdown.start,
+        drawdown_end=drawdown.end,
+        daily=daily,
+        by_symbol=_groups(trades, "symbol"),
+        by_direction=_groups(trades, "direction"),
+        by_exit_reason=_groups(trades, "status"),
     )
 
 
