@@ -45,11 +45,11 @@ Symbol = Annotated[str, Field(min_length=1, max_length=25)]
 
 
 class DecimalParser(Parser):
-    """JSON whose fractions are Decimal, never float: 0.1 stays 0.1 (integers are exact already). NaN and
-    Infinity become Decimal too, so the schema refuses them with 422 naming the field."""
+    """JSON whose numbers are all Decimal, never float: 0.1 stays 0.1. NaN, Infinity and integers of any
+    length become Decimal too, so the schema refuses them with 422 naming the field."""
 
     def parse_body(self, request: HttpRequest) -> Any:
-        return json.loads(request.body, parse_float=Decimal, parse_constant=Decimal)
+        return json.loads(request.body, parse_float=Decimal, parse_int=Decimal, parse_constant=Decimal)
 
 
 class BearerToken(HttpBearer):

@@ -114,6 +114,7 @@ def test_levels_on_the_wrong_side_are_refused_naming_the_field(api_client):
         ('"-Infinity"', "Infinity as a string"),
         ("1e400", "beyond any float"),
         ("123456789012345678901234567890", "more than the columns hold"),
+        ("9" * 5000, "more digits than Python reads as an int"),
         ('"abc"', "not a number"),
         ("true", "a boolean"),
         ("[1]", "a list"),
