@@ -70,6 +70,16 @@ def test_same_body_again_answers_200_with_the_same_signal_and_trade(api_client):
     assert row_counts() == (1, 1)
 
 
+def test_replay_never_executes_a_signal_recorded_without_execution(api_client):
+    post(api_client, body(execute=False))
+
+    again = post(api_client, body(execute=True))
+
+    assert again.status_code == 200
+    assert again.json()["trade"] is None
+    assert row_counts() == (1, 0)
+
+
 def test_same_signal_id_with_another_body_is_409_and_changes_nothing(api_client):
     post(api_client, body())
 
