@@ -390,6 +390,20 @@ def test_recompute_action_repairs_pnl_and_moves_the_account_by_the_difference(ad
     ]
 
 
+def test_recompute_action_re_marks_an_open_trade_at_its_current_price(admin_client, open_trade):
+    trade = open_trade()
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("101"), T0 + timedelta(minutes=5))])
+    PaperTrade.objects.filter(pk=trade.pk).update(unrealized_pnl=Decimal("0"), fees=Decimal("0"))  # drifted
+
+    post_action(admin_client, "papertrade", "recompute_pnl", [trade])
+
+    trade.refresh_from_db()
+    assert trade.fees == Decimal("10.05")  # 5 + 0.001*101*50
+    assert trade.unrealized_pnl == Decimal("39.95")  # (101-100)*50 - 10.05
+    assert selectors.equity() == Decimal("10000")  # nothing realized
+    assert trade.history.first().history_change_reason == "PnL recomputed"
+
+
 def test_action_refuses_more_rows_than_it_takes(admin_client, open_trade, monkeypatch):
     monkeypatch.setattr("ledger.admin.ACTION_MAX", 1)
     trades = [open_trade(), open_trade(symbol="ETHUSDT")]
@@ -481,6 +495,24 @@ def viewer(client):
     user.groups.add(Group.objects.get(name="ledger read-only"))
     client.force_login(user)
     return client
+
+
+def test_read_only_group_holds_view_permissions_only():
+    call_command("readonly_group", stdout=StringIO())
+    call_command("readonly_group", stdout=StringIO())  # again: brought up to date, not doubled
+
+    codenames = sorted(Group.objects.get(name="ledger read-only").permissions.values_list("codename", flat=True))
+    assert codenames == ["view_historicalpapertrade", "view_historicalsignal", "view_papertrade", "view_signal"]
+
+
+def test_signal_page_and_history_are_shown_read_only(admin_client, open_trade):
+    signal = Signal.objects.get(signal_id=open_trade().signal_id)
+
+    page = admin_client.get(reverse("admin:ledger_signal_change", args=[signal.pk]))
+    history = admin_client.get(reverse("admin:ledger_signal_history", args=[signal.pk])).content.decode()
+
+    assert page.status_code == 200 and b'name="_save"' not in page.content
+    assert "EXECUTED" in history and "GENERATED" in history
 
 
 def test_read_only_group_can_look_at_lists_pages_and_history(viewer, closed_trade):
