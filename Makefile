@@ -8,7 +8,7 @@ POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/ledger
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: venv run test test-sqlite test-postgres bench clean
+.PHONY: venv run test test-sqlite test-postgres bench loadtest clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ test-sqlite: venv
 
 test-postgres: venv
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest --create-db
+
+# 20 clients for 60 s against gunicorn, on a fresh SQLite file and then a fresh PostgreSQL database;
+# prints throughput and latencies, fails on any 5xx, lock error or inconsistency (docs/operations.md).
+loadtest: venv
+	$(BIN)/python -m loadtest.run --clients 20 --seconds 60 --postgres $(POSTGRES_URL)
 
 clean:
 	rm -rf $(VENV) staticfiles artifacts .pytest_cache db.sqlite3* test-db.sqlite3*
