@@ -34,7 +34,17 @@ PARTS: dict[str, Callable[[date], dict]] = {
 }
 
 
-def _render_dashboard(request: HtmxHttpRequest, day: date, *, part: str | None = None, status: int = 200, notice: str = "") -> HttpResponse:
+def render_dashboard(
+    request: HtmxHttpRequest,
+    day: date,
+    *,
+    part: str | None = None,
+    status: int = 200,
+    notice: str = "",
+    parts: dict[str, Callable[[date], dict]] = PARTS,
+) -> HttpResponse:
+    """The page, or one part of it. `parts` builds each part's context (the benchmark's floor passes
+    rows held in memory, to measure what the database adds)."""
     current = today()
     context = {
         "day": day,
@@ -47,7 +57,7 @@ def _render_dashboard(request: HtmxHttpRequest, day: date, *, part: str | None =
         "notice": notice,
         "failed": status >= 400,
     }
-    for name, build in PARTS.items():
+    for name, build in parts.items():
         live_only = name == "active-trades" and day != current  # a past day's page links to today instead
         if part in (None, name) and not live_only:
             context |= build(day)
@@ -83,8 +93,8 @@ def dashboard(request: HtmxHttpRequest, day: date | None = None) -> HttpResponse
         return _go_to_day(request.GET["date"])
     day = day or today()
     if day > today():
-        return _render_dashboard(request, today(), status=404, notice=f"{day} has not happened yet.")
-    return _render_dashboard(request, day, part=_asked_part(request))
+        return render_dashboard(request, today(), status=404, notice=f"{day} has not happened yet.")
+    return render_dashboard(request, day, part=_asked_part(request))
 
 
 def _go_to_day(value: str) -> HttpResponse:
@@ -105,7 +115,7 @@ def _act(request: HtmxHttpRequest, action: Callable[[], object], *, done: str) -
             response = render(request, "ledger/dashboard.html#notice", {"notice": error.message, "failed": True}, status=error.status_code)
             response["HX-Trigger"] = "ledgerChanged"  # the row may have changed under the trader: show it
             return response
-        return _render_dashboard(request, today(), status=error.status_code, notice=error.message)
+        return render_dashboard(request, today(), status=error.status_code, notice=error.message)
     if request.htmx:
         response = render(request, "ledger/dashboard.html#notice", {"notice": done})
         response["HX-Trigger"] = "ledgerChanged"
