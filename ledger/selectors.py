@@ -273,13 +273,27 @@ class Stats(Figures):
         return SymbolPnl(worst.key, worst.realized_pnl, worst.trades) if worst else None
 
 
-def _closed_between(start: date | None, end: date | None) -> QuerySet[PaperTrade]:
-    trades = PaperTrade.objects.filter(status__in=PaperTrade.CLOSED_STATUSES).order_by()
+def _between(rows: QuerySet, column: str, start: date | None, end: date | None) -> QuerySet:
+    """Rows whose time falls from the start of trading day `start` to the end of `end` (None: unbounded)."""
     if start is not None:
-        trades = trades.filter(exit_time__gte=day_bounds(start)[0])
+        rows = rows.filter(**{f"{column}__gte": day_bounds(start)[0]})
     if end is not None:
-        trades = trades.filter(exit_time__lt=day_bounds(end)[1])
-    return trades
+        rows = rows.filter(**{f"{column}__lt": day_bounds(end)[1]})
+    return rows
+
+
+def _closed_between(start: date | None, end: date | None) -> QuerySet[PaperTrade]:
+    return _between(PaperTrade.objects.filter(status__in=PaperTrade.CLOSED_STATUSES).order_by(), "exit_time", start, end)
+
+
+def journal_between(start: date | None, end: date | None) -> QuerySet[PaperTrade]:
+    """The trades closed from trading day start to end (both included; None: no bound), oldest close first."""
+    return _closed_between(start, end).order_by("exit_time", "pk")
+
+
+def signals_between(start: date | None, end: date | None) -> QuerySet[Signal]:
+    """The signals of trading days start to end (both included; None: no bound), oldest first."""
+    return _between(Signal.objects.all(), "timestamp", start, end).order_by("timestamp", "pk")
 
 
 def _figure_aggregates() -> dict:

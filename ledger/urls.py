@@ -2,7 +2,7 @@ from datetime import date
 
 from django.urls import path, register_converter
 
-from . import views
+from . import exports, stats_views, views
 
 
 class DayConverter:
@@ -25,4 +25,7 @@ urlpatterns = [
     path("trades/<int:trade_id>/close/", views.trade_close, name="trade-close"),
     path("signals/<str:signal_id>/execute/", views.signal_execute, name="signal-execute"),
     path("signals/<str:signal_id>/expire/", views.signal_expire, name="signal-expire"),
+    path("stats/", stats_views.stats_page, name="stats"),
+    path("export/journal.csv", exports.journal_csv, name="export-journal"),
+    path("export/signals.csv", exports.signals_csv, name="export-signals"),
 ]

@@ -77,5 +77,11 @@ def age(since: datetime) -> str:
 
 
 @register.filter
+def span(value: timedelta | None) -> str:
+    """A length of time: 45s, 7m, 3h 05m, 2d 4h."""
+    return "—" if value is None else _short(value)
+
+
+@register.filter
 def duration(start: datetime, end: datetime | None) -> str:
     return "—" if end is None else _short(end - start)

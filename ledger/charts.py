@@ -1,0 +1,197 @@
+"""The statistics page's charts as geometry: pure functions from the daily series to SVG coordinates.
+
+Money stays Decimal and so do the coordinates (formatted to one decimal place for the markup); the
+markup itself is in ledger/templates/ledger/stats.html. A chart has one x position per trading day, the
+day's centre, so the equity curve and the PnL bars line up.
+"""
+
+import calendar
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_CEILING, Decimal
+from typing import ClassVar
+
+from .selectors import DailyPnl
+
+PIXEL = Decimal("0.1")
+
+
+def _px(value: Decimal) -> str:
+    return str(value.quantize(PIXEL))
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A chart's box (a viewBox of width x height with margins for the labels) and the value range it shows."""
+
+    width: ClassVar[int] = 760
+    height: ClassVar[int] = 200
+    left: ClassVar[int] = 72  # room for the value labels
+    right: ClassVar[int] = 750
+    top: ClassVar[int] = 10
+    bottom: ClassVar[int] = 178  # room for the date labels below
+
+    days: int
+    low: Decimal
+    high: Decimal
+
+    @classmethod
+    def around(cls, days: int, values: Sequence[Decimal]) -> "Frame":
+        low, high = min(values), max(values)
+        if low == high:  # a flat line sits in the middle
+            low, high = low - 1, high + 1
+        return cls(days, low, high)
+
+    def x(self, index: int) -> Decimal:
+        """The centre of the index-th day's slot."""
+        return self.left + Decimal((self.right - self.left) * (2 * index + 1)) / (2 * self.days)
+
+    def slot(self) -> Decimal:
+        return Decimal(self.right - self.left) / self.days
+
+    def y(self, value: Decimal) -> Decimal:
+        return self.top + (self.high - value) * (self.bottom - self.top) / (self.high - self.low)
+
+
+@dataclass(frozen=True)
+class Point:
+    day: date
+    value: Decimal
+    x: str
+    y: str
+
+
+@dataclass(frozen=True)
+class Tick:
+    value: Decimal
+    y: str
+
+
+@dataclass(frozen=True)
+class EquityChart:
+    frame: Frame
+    points: list[Point]  # the equity at the end of each day
+    drawdown: str  # a polygon between the running peak and the equity: the area under water
+    baseline: str  # the y of the equity the period started with
+    ticks: list[Tick]
+
+    @property
+    def polyline(self) -> str:
+        return " ".join(f"{p.x},{p.y}" for p in self.points)
+
+
+def equity_chart(daily: Sequence[DailyPnl], starting_equity: Decimal) -> EquityChart | None:
+    """The equity at each day's end (the starting equity plus the realized PnL so far), with the fall from its
+    running peak (which starts at the starting equity) shaded. None without days."""
+    if not daily:
+        return None
+    equity, peaks = [], []
+    value = peak = starting_equity
+    for day in daily:
+        value += day.realized_pnl
+        peak = max(peak, value)
+        equity.append(value)
+        peaks.append(peak)
+    frame = Frame.around(len(daily), [starting_equity, *equity])
+    points = [Point(d.day, v, _px(frame.x(i)), _px(frame.y(v))) for i, (d, v) in enumerate(zip(daily, equity, strict=True))]
+    tops = [f"{p.x},{_px(frame.y(top))}" for p, top in zip(points, peaks, strict=True)]
+    bottoms = [f"{p.x},{p.y}" for p in reversed(points)]
+    return EquityChart(
+        frame=frame,
+        points=points,
+        drawdown=" ".join(tops + bottoms),
+        baseline=_px(frame.y(starting_equity)),
+        ticks=[Tick(frame.high, _px(frame.y(frame.high))), Tick(frame.low, _px(frame.y(frame.low)))],
+    )
+
+
+@dataclass(frozen=True)
+class Bar:
+    day: date
+    value: Decimal
+    trades: int
+    x: str  # the left edge
+    y: str  # the top edge
+    width: str
+    height: str
+    css: str  # gain, loss or flat
+
+
+@dataclass(frozen=True)
+class BarChart:
+    frame: Frame
+    bars: list[Bar]
+    zero: str  # the y of 0
+    ticks: list[Tick]
+
+
+def pnl_bars(daily: Sequence[DailyPnl]) -> BarChart | None:
+    """A bar per day from 0 up to a gain or down to a loss. None without days."""
+    if not daily:
+        return None
+    frame = Frame.around(len(daily), [Decimal(0), *(d.realized_pnl for d in daily)])
+    width = frame.slot() * Decimal("0.8")
+    bars = []
+    for i, day in enumerate(daily):
+        top, bottom = frame.y(max(day.realized_pnl, Decimal(0))), frame.y(min(day.realized_pnl, Decimal(0)))
+        css = "flat" if not day.realized_pnl else "gain" if day.realized_pnl > 0 else "loss"
+        bars.append(Bar(day.day, day.realized_pnl, day.trades, _px(frame.x(i) - width / 2), _px(top), _px(width), _px(bottom - top), css))
+    ticks = [Tick(frame.high, _px(frame.y(frame.high))), Tick(frame.low, _px(frame.y(frame.low)))]
+    return BarChart(frame=frame, bars=bars, zero=_px(frame.y(Decimal(0))), ticks=ticks)
+
+
+@dataclass(frozen=True)
+class Cell:
+    day: date
+    x: int
+    y: int
+    pnl: Decimal
+    trades: int
+    level: str  # none (no close), flat, gain-1..gain-4 or loss-1..loss-4 (a quarter of the month's largest)
+    linked: bool  # a day that has begun has a dashboard page
+
+
+@dataclass(frozen=True)
+class Calendar:
+    CELL: ClassVar[int] = 40
+    STEP: ClassVar[int] = 44  # a cell and the gap after it
+    HEAD: ClassVar[int] = 18  # the weekday names
+    WEEKDAYS: ClassVar[list[tuple[str, int]]] = [(name, i * 44 + 20) for i, name in enumerate(["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"])]
+
+    month: date
+    cells: list[Cell]
+    height: int
+
+    @property
+    def width(self) -> int:
+        return 7 * self.STEP - (self.STEP - self.CELL)
+
+    @property
+    def previous(self) -> date:
+        return (self.month - timedelta(days=1)).replace(day=1)
+
+    @property
+    def next(self) -> date:
+        return (self.month + timedelta(days=31)).replace(day=1)
+
+
+def _level(day: DailyPnl, largest: Decimal) -> str:
+    if not day.trades:
+        return "none"
+    if not day.realized_pnl:
+        return "flat"
+    quarter = int((4 * abs(day.realized_pnl) / largest).to_integral_value(rounding=ROUND_CEILING))
+    return f"{'gain' if day.realized_pnl > 0 else 'loss'}-{quarter}"
+
+
+def month_calendar(month: date, daily: Sequence[DailyPnl], today: date) -> Calendar:
+    """A month's days in weeks from Monday, each coloured by its realized PnL (daily: the month's days)."""
+    largest = max((abs(d.realized_pnl) for d in daily), default=Decimal(0))
+    offset = month.weekday()  # the 1st's column
+    cells = [
+        Cell(d.day, (offset + i) % 7 * Calendar.STEP, Calendar.HEAD + (offset + i) // 7 * Calendar.STEP, d.realized_pnl, d.trades, _level(d, largest), d.day <= today)
+        for i, d in enumerate(daily)
+    ]
+    weeks = (offset + calendar.monthrange(month.year, month.month)[1] + 6) // 7
+    return Calendar(month=month, cells=cells, height=Calendar.HEAD + weeks * Calendar.STEP - (Calendar.STEP - Calendar.CELL))

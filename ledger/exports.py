@@ -1,0 +1,117 @@
+"""CSV exports of the journal and of the signals for a period (docs/statistics.md, "Export").
+
+Streamed: the rows come from the database a chunk at a time (.iterator) and leave as CSV lines one by one,
+so an export of years of history never builds in memory. Times are ISO 8601 in UTC, money and prices
+plain decimal strings exactly as stored.
+"""
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import DurationField, ExpressionWrapper, F
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.views.decorators.http import require_GET
+
+from . import selectors
+from .stats_views import PeriodForm
+
+CHUNK = 2000  # rows per fetch
+
+# (header, column): the journal's columns in its order, then what the page leaves out.
+JOURNAL = [
+    ("closed_at", "exit_time"),
+    ("symbol", "symbol"),
+    ("side", "direction"),
+    ("entry_price", "entry_price"),
+    ("exit_price", "exit_price"),
+    ("reason", "status"),
+    ("size", "position_size"),
+    ("fees", "fees"),
+    ("realized_pnl", "realized_pnl"),
+    ("held_seconds", "held"),
+    ("trade_id", "id"),
+    ("signal_id", "signal_id"),
+    ("opened_at", "entry_time"),
+    ("stop_loss", "stop_loss"),
+    ("take_profit", "take_profit"),
+    ("risk_amount", "risk_amount"),
+]
+# The dashboard's signals table in its order, then the rest.
+SIGNALS = [
+    ("time", "timestamp"),
+    ("symbol", "symbol"),
+    ("action", "action"),
+    ("price", "entry_price"),
+    ("confidence", "confidence"),
+    ("timeframe", "timeframe"),
+    ("confluences", "confluences"),
+    ("status", "status"),
+    ("signal_id", "signal_id"),
+    ("stop_loss", "stop_loss"),
+    ("take_profit", "take_profit"),
+    ("status_reason", "status_reason"),
+    ("trade_id", "trade__id"),
+]
+
+
+class _Echo:
+    """A file whose write() returns the line: csv.writer then hands each row back instead of storing it."""
+
+    def write(self, line: str) -> str:
+        return line
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value, "f")  # never 1E-8
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value // timedelta(seconds=1)
+    if isinstance(value, list):
+        return json.dumps(value)  # the confluences, as a JSON list
+    return value
+
+
+def _lines(columns: list[tuple[str, str]], rows: Iterable[tuple]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow([header for header, _ in columns])
+    for row in rows:
+        yield writer.writerow([_cell(value) for value in row])
+
+
+def _export(request: HttpRequest, name: str, columns: list[tuple[str, str]], rows_between) -> HttpResponse:
+    form = PeriodForm(request.GET)
+    if not form.is_valid():
+        errors = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in form.errors.items())
+        return HttpResponseBadRequest(errors, content_type="text/plain; charset=utf-8")
+    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    rows = rows_between(start, end).values_list(*(column for _, column in columns)).iterator(chunk_size=CHUNK)
+    response = StreamingHttpResponse(_lines(columns, rows), content_type="text/csv; charset=utf-8")
+    period = f"{start}-to-{end}" if start else "all"
+    response["Content-Disposition"] = f'attachment; filename="{name}-{period}.csv"'
+    return response
+
+
+def _journal(start: date | None, end: date | None):
+    return selectors.journal_between(start, end).annotate(held=ExpressionWrapper(F("exit_time") - F("entry_time"), output_field=DurationField()))
+
+
+@login_required
+@require_GET
+def journal_csv(request: HttpRequest) -> HttpResponse:
+    """The trades closed in the period, oldest close first."""
+    return _export(request, "journal", JOURNAL, _journal)
+
+
+@login_required
+@require_GET
+def signals_csv(request: HttpRequest) -> HttpResponse:
+    """The signals of the period, oldest first."""
+    return _export(request, "signals", SIGNALS, selectors.signals_between)

@@ -1,0 +1,105 @@
+"""The statistics page (/stats/): the figures of a period, its charts and a month's calendar (docs/statistics.md).
+
+Thin: PeriodForm reads the period from the query string, selectors.stats computes, ledger.charts places
+the shapes, and ledger/templates/ledger/stats.html draws them as inline SVG (no script).
+"""
+
+import calendar as months
+from datetime import date, timedelta
+from urllib.parse import urlencode
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from . import charts, selectors
+from .days import today
+
+LAST_DAYS = {"7": 7, "30": 30, "90": 90}  # the presets: this many trading days up to today
+DAYS_MAX = 3660  # a from-to period is at most ten years: its daily series is drawn day by day
+EARLIEST, LATEST = date(1970, 1, 1), date(2199, 12, 31)
+DATE_ERRORS = {"invalid": "Enter a date as YYYY-MM-DD."}
+
+
+class PeriodForm(forms.Form):
+    """?period=7|30|90|all, or ?start=YYYY-MM-DD&end=YYYY-MM-DD (both days included); the last 30 days by
+    default. ?month=YYYY-MM picks the calendar's month (default: the period's last)."""
+
+    period = forms.ChoiceField(required=False, choices=[(p, f"Last {p} days") for p in LAST_DAYS] + [("all", "All")])
+    start = forms.DateField(required=False, label="From", error_messages=DATE_ERRORS, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, label="To", error_messages=DATE_ERRORS, widget=forms.DateInput(attrs={"type": "date"}))
+    month = forms.RegexField(r"^\d{4}-\d{2}$", required=False, error_messages={"invalid": "Enter a month as YYYY-MM."})
+
+    def _in_range(self, day: date | None) -> date | None:
+        if day is not None and not EARLIEST <= day <= LATEST:
+            raise ValidationError(f"Enter a day from {EARLIEST} to {LATEST}.")
+        return day
+
+    def clean_start(self) -> date | None:
+        return self._in_range(self.cleaned_data["start"])
+
+    def clean_end(self) -> date | None:
+        return self._in_range(self.cleaned_data["end"])
+
+    def clean_month(self) -> date | None:
+        if not self.cleaned_data["month"]:
+            return None
+        year, month = map(int, self.cleaned_data["month"].split("-"))
+        if not 1 <= month <= 12:
+            raise ValidationError("Enter a month as YYYY-MM.")
+        return self._in_range(date(year, month, 1))
+
+    def clean(self) -> dict:
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if self.errors:
+            return data
+        period = data.get("period") or ("" if start or end else "30")
+        if period in LAST_DAYS:
+            data["start"], data["end"] = today() - timedelta(days=LAST_DAYS[period] - 1), today()
+        elif period == "all":
+            data["start"] = data["end"] = None
+        elif start is None or end is None:
+            self.add_error("start" if start is None else "end", "Give both the first and the last day of the period.")
+        elif end < start:
+            self.add_error("end", "The last day must be on or after the first.")
+        elif (end - start).days >= DAYS_MAX:
+            self.add_error("end", f"A period is at most {DAYS_MAX} days.")
+        data["period"] = period
+        return data
+
+    def query(self) -> str:
+        """The period as a query string, for the export links and the calendar's months."""
+        if self.cleaned_data["period"]:
+            return urlencode({"period": self.cleaned_data["period"]})
+        return urlencode({"start": self.cleaned_data["start"], "end": self.cleaned_data["end"]})
+
+
+@login_required
+@require_GET
+def stats_page(request: HttpRequest) -> HttpResponse:
+    form = PeriodForm(request.GET)
+    if not form.is_valid():
+        return render(request, "ledger/stats.html", {"form": form, "presets": LAST_DAYS}, status=400)
+    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    stats = selectors.stats(start, end)
+    month = form.cleaned_data["month"] or (end or today()).replace(day=1)
+    month_end = month.replace(day=months.monthrange(month.year, month.month)[1])
+    context = {
+        "form": form,
+        "presets": LAST_DAYS,
+        "query": form.query(),
+        "stats": stats,
+        "equity": charts.equity_chart(stats.daily, stats.starting_equity),
+        "bars": charts.pnl_bars(stats.daily),
+        "calendar": charts.month_calendar(month, selectors.pnl_daily_range(month, month_end), today()),
+        "breakdowns": [("By symbol", stats.by_symbol), ("By direction", stats.by_direction), ("By exit reason", stats.by_exit_reason)],
+        "trading_tz": settings.TRADING_DAY_TZ,
+    }
+    with timezone.override(settings.TRADING_DAY_TZ):  # the drawdown's times in the trading day's zone
+        return render(request, "ledger/stats.html", context)

@@ -1,0 +1,124 @@
+"""CSV exports of the journal and the signals: the columns, the round trip through csv, and streaming."""
+
+import csv
+import io
+import json
+import tracemalloc
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.http import StreamingHttpResponse
+from django.test import Client
+
+from ledger import services
+from ledger.models import PaperTrade
+
+from .conftest import T0, closed_trade_row
+
+pytestmark = pytest.mark.django_db
+MEMORY_BOUND = 8 * 1024 * 1024  # bytes: what 100k rows may take at the peak, a small fraction of holding them all
+
+
+@pytest.fixture
+def client(django_user_model) -> Client:
+    client = Client()
+    client.force_login(django_user_model.objects.create_user("trader", password="pw-for-tests"))
+    return client
+
+
+def read_csv(response) -> list[dict]:
+    assert isinstance(response, StreamingHttpResponse)
+    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_journal_round_trips_through_csv_with_iso_times_and_exact_decimals(client, open_trade):
+    trade = open_trade(signal_id="sig-csv", symbol="ETHUSDT")  # BUY at 100: size 50, entry fee 5
+    services.trade_close(trade_id=trade.pk, price=Decimal("102.5"), at=T0 + timedelta(hours=1, minutes=30))
+
+    response = client.get("/export/journal.csv", {"start": "2026-11-20", "end": "2026-11-20"})
+
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="journal-2026-11-20-to-2026-11-20.csv"'
+    [row] = read_csv(response)
+    assert row == {
+        "closed_at": "2026-11-20T11:30:00+00:00",
+        "symbol": "ETHUSDT",
+        "side": "LONG",
+        "entry_price": "100.00000000",
+        "exit_price": "102.50000000",
+        "reason": "MANUAL_CLOSE",
+        "size": "50.00000000",
+        "fees": "10.12500000",  # 5 + 0.001 * 102.5 * 50 = 5 + 5.125
+        "realized_pnl": "114.87500000",  # 2.5 * 50 - 10.125
+        "held_seconds": "5340",  # opened 10:01, closed 11:30: 89 minutes
+        "trade_id": str(trade.pk),
+        "signal_id": "sig-csv",
+        "opened_at": "2026-11-20T10:01:00+00:00",
+        "stop_loss": "98.00000000",
+        "take_profit": "104.00000000",
+        "risk_amount": "100.00000000",
+    }
+
+
+def test_journal_lists_the_periods_closes_oldest_first(client):
+    PaperTrade.objects.bulk_create(
+        closed_trade_row(exit_time=T0 + timedelta(days=d), realized_pnl=Decimal(d), symbol=f"S{d}") for d in (2, -1, 0, 1, 3)
+    )
+
+    rows = read_csv(client.get("/export/journal.csv", {"start": "2026-11-20", "end": "2026-11-22"}))
+
+    assert [row["symbol"] for row in rows] == ["S0", "S1", "S2"]  # the 19th and the 23rd are outside
+
+
+def test_a_tiny_decimal_is_written_plainly(client):
+    PaperTrade.objects.bulk_create([closed_trade_row(exit_time=T0, realized_pnl=Decimal("0.00000001"))])
+
+    [row] = read_csv(client.get("/export/journal.csv", {"period": "all"}))
+
+    assert row["realized_pnl"] == "0.00000001"  # not 1E-8
+
+
+def test_signals_round_trip_through_csv(client, make_signal, open_trade):
+    make_signal(signal_id="sig-a", confluences=["trend", 'say "hi", ok'], stop_loss=Decimal("95"))
+    executed = open_trade(signal_id="sig-b", action="SELL", timestamp=T0 + timedelta(minutes=5))
+
+    rows = read_csv(client.get("/export/signals.csv", {"start": "2026-11-20", "end": "2026-11-20"}))
+
+    assert [(r["signal_id"], r["time"], r["action"], r["status"], r["trade_id"]) for r in rows] == [
+        ("sig-a", "2026-11-20T10:00:00+00:00", "BUY", "GENERATED", ""),
+        ("sig-b", "2026-11-20T10:05:00+00:00", "SELL", "EXECUTED", str(executed.pk)),
+    ]
+    assert json.loads(rows[0]["confluences"]) == ["trend", 'say "hi", ok']  # commas and quotes survive
+    assert (rows[0]["price"], rows[0]["confidence"], rows[0]["stop_loss"], rows[0]["take_profit"]) == ("100.00000000", "0.8000", "95.00000000", "")
+
+
+def test_a_bad_period_is_refused_with_the_reason(client):
+    response = client.get("/export/journal.csv", {"start": "2026-11-31", "end": "2026-12-01"})
+
+    assert response.status_code == 400
+    assert response.content.decode() == "start: Enter a date as YYYY-MM-DD."
+
+
+def test_export_of_100k_rows_streams_in_bounded_memory(client):
+    PaperTrade.objects.bulk_create(
+        (closed_trade_row(exit_time=T0 + timedelta(seconds=i), realized_pnl=Decimal(i % 200 - 100) / 7) for i in range(100_000)),
+        batch_size=5000,
+    )
+    response = client.get("/export/journal.csv", {"period": "all"})
+
+    tracemalloc.start()
+    try:
+        rows = sum(line.count(b"\n") for line in response.streaming_content)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert rows == 100_001  # the header and every trade
+    assert peak < MEMORY_BOUND
+
+
+def test_the_dashboards_journal_links_to_its_days_export(client):
+    html = client.get("/day/2026-11-20/").content.decode()
+
+    assert 'href="/export/journal.csv?start=2026-11-20&amp;end=2026-11-20"' in html

@@ -1,0 +1,185 @@
+"""The statistics page through Django's test client: the period, its figures, the charts and the calendar."""
+
+import re
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from ledger.days import today
+from ledger.models import PaperTrade
+
+from .conftest import closed_trade_row
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client(django_user_model) -> Client:
+    client = Client()
+    client.force_login(django_user_model.objects.create_user("trader", password="pw-for-tests"))
+    return client
+
+
+def closes(*pnls: str, first=datetime(2026, 11, 20, 10, tzinfo=UTC)) -> None:
+    """One close a day from `first`, with these realized PnLs."""
+    PaperTrade.objects.bulk_create(
+        closed_trade_row(exit_time=first + timedelta(days=i), realized_pnl=Decimal(p), fees=Decimal("1")) for i, p in enumerate(pnls)
+    )
+
+
+def page(client, **params) -> str:
+    response = client.get("/stats/", params)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_figures_of_a_from_to_period(client):
+    closes("100", "-40", "30")
+
+    html = page(client, start="2026-11-20", end="2026-11-22")
+
+    figures = html[html.index('id="figures"') :]
+    assert "+90.00" in figures  # realized 100 - 40 + 30
+    assert "67%" in figures  # win rate 2 / 3
+    assert "3.25" in figures  # profit factor 130 / 40
+    assert "40.00" in figures[figures.index('id="drawdown"') :]  # from 100 down to 60
+
+
+def test_the_equity_curve_has_one_point_per_day_of_the_period(client):
+    closes("100", "-40", "30")
+
+    html = page(client, start="2026-11-19", end="2026-11-25")  # 7 days, 3 of them with a close
+
+    points = re.search(r'<polyline class="equity" points="([^"]*)"', html).group(1)
+    assert len(points.split(" ")) == 7
+    assert html.count('<rect class="bar ') == 7
+
+
+def test_an_empty_period_says_so(client):
+    closes("100")
+
+    html = page(client, start="2026-10-01", end="2026-10-31")
+
+    assert "No trades closed in this period." in html
+    assert "<polyline" not in html
+
+
+def test_default_is_the_last_30_days(client):
+    html = page(client)
+
+    assert f"{(today() - timedelta(days=29)):%a %-d %b %Y} – {today():%a %-d %b %Y}" in html
+
+
+def test_a_preset_period_ends_today(client):
+    closes("5", first=datetime.combine(today(), datetime.min.time(), tzinfo=UTC) + timedelta(hours=1))
+
+    html = page(client, period="7")
+
+    assert 'aria-current="page">Last 7 days' in html
+    assert len(re.search(r'class="equity" points="([^"]*)"', html).group(1).split(" ")) == 7
+
+
+def test_all_history_from_the_first_close(client):
+    closes("100", "-40")
+
+    html = page(client, period="all")
+
+    assert "All history" in html and "+60.00" in html
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"start": "2026-13-01", "end": "2026-11-20"}, "From: Enter a date as YYYY-MM-DD."),
+        ({"start": "2026-11-20"}, "To: Give both the first and the last day of the period."),
+        ({"start": "2026-11-20", "end": "2026-11-19"}, "To: The last day must be on or after the first."),
+        ({"start": "1900-01-01", "end": "2026-11-19"}, "From: Enter a day from 1970-01-01 to 2199-12-31."),
+        ({"start": "2000-01-01", "end": "2026-11-19"}, "To: A period is at most 3660 days."),
+        ({"period": "365"}, "Period: Select a valid choice."),
+        ({"month": "2026-13"}, "Month: Enter a month as YYYY-MM."),
+    ],
+)
+def test_a_bad_period_is_a_form_error(client, params, message):
+    response = client.get("/stats/", params)
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+
+
+def test_calendar_shows_the_periods_last_month_with_links_to_each_day(client):
+    closes("100", "-40", first=datetime(2026, 10, 20, 10, tzinfo=UTC))
+
+    html = page(client, start="2026-10-01", end="2026-10-31")
+
+    calendar = html[html.index('id="calendar"') :]
+    assert "October 2026" in calendar
+    assert calendar.count('<a href="/day/2026-10-') == 31  # every day of October has begun
+    assert 'class="day gain-4"' in calendar and 'class="day loss-2"' in calendar  # 40 of 100: up to the 2nd quarter
+
+
+def test_calendar_month_can_be_chosen(client):
+    html = page(client, start="2026-11-01", end="2026-11-30", month="2026-10")
+
+    assert "October 2026" in html
+    assert 'href="?start=2026-11-01&amp;end=2026-11-30&amp;month=2026-09"' in html  # the previous month, same period
+
+
+def test_calendar_does_not_link_days_to_come(client):
+    html = page(client, period="7", month=f"{today():%Y-%m}")
+
+    linked = re.findall(r'<a href="/day/(\d{4}-\d{2}-\d{2})/"><g', html)
+    assert linked and max(linked) == str(today())
+
+
+def test_breakdowns_by_symbol_direction_and_exit_reason(client):
+    closes("100", "-40")
+
+    html = page(client, start="2026-11-20", end="2026-11-21")
+
+    assert [title for title in re.findall(r'<section class="card breakdown">\s*<h2>([^<]+)</h2>', html)] == [
+        "By symbol",
+        "By direction",
+        "By exit reason",
+    ]
+    assert '<th scope="row">MANUAL_CLOSE</th>' in html
+
+
+def test_export_links_carry_the_period(client):
+    html = page(client, start="2026-11-20", end="2026-11-21")
+
+    assert 'href="/export/journal.csv?start=2026-11-20&amp;end=2026-11-21"' in html
+    assert 'href="/export/signals.csv?start=2026-11-20&amp;end=2026-11-21"' in html
+
+
+def queries_for_page(client) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        page(client, start="2026-11-01", end="2026-11-30")
+    return len(captured)
+
+
+def test_the_page_costs_the_same_few_queries_whatever_the_number_of_trades(client):
+    closes("1", "-1")
+    few = queries_for_page(client)
+    PaperTrade.objects.bulk_create(
+        closed_trade_row(exit_time=datetime(2026, 11, 1 + i % 28, 12, tzinfo=UTC), realized_pnl=Decimal(i % 7 - 3), symbol=f"S{i % 9}")
+        for i in range(300)
+    )
+
+    assert queries_for_page(client) == few
+    assert few <= 12  # session and user, the figures, equity before, 3 breakdowns, drawdown, 2 daily series
+
+
+def test_the_nav_bar_links_to_the_statistics(client):
+    assert '<a href="/stats/">Statistics</a>' in page(client)
+
+
+@pytest.mark.parametrize("url", ["/stats/", "/export/journal.csv", "/export/signals.csv"])
+def test_every_new_page_needs_a_login(url):
+    response = Client().get(url)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
