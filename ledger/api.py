@@ -271,8 +271,8 @@ def _intake(*, execute: bool, **fields: Any) -> Status:
     """
     signal, created = services.signal_record(**fields)
     if created and execute:
-        services.signal_execute(signal_id=signal.signal_id)
-        signal.refresh_from_db()
+        trade = services.signal_execute(signal_id=signal.signal_id)
+        return Status(201, {"signal": trade.signal, "trade": trade})  # the service's rows, as written
     trade = PaperTrade.objects.filter(signal=signal).first()
     return Status(201 if created else 200, {"signal": signal, "trade": trade})
 
