@@ -1,0 +1,150 @@
+"""Fill a ledger database with years of closed trades and a live day, fast (bulk inserts, no ORM objects).
+
+History: N closed trades, each with its CLOSED signal, spread evenly over the 3 years before today.
+Today: 100 trades closed (a busy day's journal), 20 open trades, and a day of signals (the executed
+ones plus 30 GENERATED). History is reused between runs; today's rows are made anew each run, so the
+dashboard always has a live day. Numbers follow the ledger's rules (services.pnl, services.fee).
+"""
+
+import random
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from ledger import services
+from ledger.days import day_bounds, today
+from ledger.models import Account, PaperTrade, Signal
+
+HISTORY_DAYS = 3 * 365
+TODAY_CLOSED, TODAY_OPEN, TODAY_WAITING = 100, 20, 30
+SYMBOLS = [f"C{n:02d}USDT" for n in range(40)]
+TODAY_PREFIX = "today-"
+
+SIGNAL_COLUMNS = [
+    "signal_id", "crypto", "action", "entry_price", "confidence", "timestamp", "status", "status_reason",
+    "timeframe", "confluences", "stop_loss", "take_profit",
+]  # fmt: skip
+TRADE_COLUMNS = [
+    "signal_id", "symbol", "direction", "entry_price", "position_size", "stop_loss", "take_profit", "entry_time",
+    "exit_time", "exit_price", "status", "realized_pnl", "unrealized_pnl", "current_price", "risk_amount", "fees",
+    "created_date",
+]  # fmt: skip
+
+
+def rows(
+    rng: random.Random,
+    prefix: str,
+    count: int,
+    times: Iterator[datetime],
+    *,
+    hold: timedelta,
+    open_: bool = False,
+    symbols: list[str] = SYMBOLS,
+    entry: Decimal | None = None,
+):
+    """(signal row, trade row) pairs for `count` trades entered at `times`, closed `hold` later unless open;
+    entry prices are random from 1 to 100 unless `entry` is given."""
+    adapt = connection.ops.adapt_datetimefield_value
+    for n in range(count):
+        entered = next(times)
+        symbol = symbols[n % len(symbols)]
+        long = n % 2 == 0
+        price_in = entry or Decimal(100 + rng.randint(0, 9900)) / 100
+        stop = services.money(price_in * (Decimal("0.98") if long else Decimal("1.02")))
+        target = services.money(price_in + (1 if long else -1) * 2 * abs(price_in - stop))
+        size = Decimal(rng.randint(1, 500)) / 10
+        trade = PaperTrade(direction="LONG" if long else "SHORT", entry_price=price_in, position_size=size)
+        if open_:
+            price, status, exited = price_in, "OPEN", None
+        else:
+            price = stop if rng.randint(0, 1) else target  # a win for a loss: equity stays positive at any size
+            status, exited = ("STOP_LOSS" if price == stop else "TAKE_PROFIT"), entered + hold
+        fees = services.round_trip_fees(trade, exit_price=price)
+        pnl = services.pnl(trade, price=price, fees=fees)
+        signal_id = f"{prefix}{n}"
+        yield (
+            (signal_id, symbol, "BUY" if long else "SELL", str(price_in), "0.75", adapt(entered),
+             "EXECUTED" if open_ else "CLOSED", "", "1h", '["trend", "volume"]', None, None),
+            (signal_id, symbol, trade.direction, str(price_in), str(size), str(stop), str(target), adapt(entered),
+             adapt(exited), None if open_ else str(price), status, None if open_ else str(pnl),
+             str(pnl) if open_ else "0", str(price), str(services.money(size * abs(price_in - stop))), str(fees),
+             adapt(entered)),
+        )  # fmt: skip
+
+
+def _insert(table: str, columns: list[str], rows: list[tuple]) -> None:
+    if connection.vendor == "postgresql":  # COPY: the fastest way into PostgreSQL
+        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join(["%s"] * len(columns))
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
+def write(pairs) -> Decimal:
+    """Insert signals and trades in chunks; returns the realized PnL written."""
+    realized = Decimal(0)
+    chunk: list = []
+    for pair in pairs:
+        chunk.append(pair)
+        if len(chunk) == 50_000:
+            realized += _flush(chunk)
+            chunk = []
+    return realized + _flush(chunk)
+
+
+def _flush(chunk: list) -> Decimal:
+    if not chunk:
+        return Decimal(0)
+    _insert("signals", SIGNAL_COLUMNS, [signal for signal, _ in chunk])
+    _insert("paper_trades", TRADE_COLUMNS, [trade for _, trade in chunk])
+    return sum((Decimal(trade[11]) for _, trade in chunk if trade[11] is not None), Decimal(0))
+
+
+@transaction.atomic
+def clear_today() -> None:
+    """Take out the rows an earlier run made for its day (and their PnL from the running total)."""
+    signals = Signal.objects.filter(signal_id__startswith=TODAY_PREFIX)
+    trades = PaperTrade.objects.filter(signal__in=signals)
+    account, _ = Account.objects.get_or_create(pk=1)
+    account.realized_pnl_total -= sum(trades.exclude(status="OPEN").values_list("realized_pnl", flat=True), Decimal(0))
+    account.save()
+    trades.delete()
+    signals.delete()
+
+
+@transaction.atomic
+def fill_history(closed: int, *, seed: int = 1) -> None:
+    """`closed` trades over the 3 years before today (skipped when the database already holds them)."""
+    rng = random.Random(seed)
+    first = day_bounds(today() - timedelta(days=HISTORY_DAYS))[0]
+    step = timedelta(days=HISTORY_DAYS - 1) / closed
+    times = (first + step * n for n in range(closed))
+    realized = write(rows(rng, "h", closed, times, hold=timedelta(hours=1)))
+    account, _ = Account.objects.get_or_create(pk=1)
+    account.realized_pnl_total += realized
+    account.save()
+
+
+@transaction.atomic
+def add_today(*, seed: int = 2) -> None:
+    """Today's rows: 100 trades closed so far today, 20 open, 30 signals waiting (after clear_today)."""
+    account, _ = Account.objects.get_or_create(pk=1)
+    rng = random.Random(seed)
+    start = day_bounds(today())[0]
+    hold = timedelta(seconds=1)  # so even a run just after midnight has today's closes in the past
+    spread = (timezone.now() - start - hold) / (TODAY_CLOSED + TODAY_OPEN + TODAY_WAITING + 1)
+    times = (start + spread * n for n in range(1, 10**6))
+    account.realized_pnl_total += write(rows(rng, f"{TODAY_PREFIX}c", TODAY_CLOSED, times, hold=hold))
+    write(rows(rng, f"{TODAY_PREFIX}o", TODAY_OPEN, times, hold=hold, open_=True))
+    account.save()  # before the signals below, which bump the account's version themselves
+    for n in range(TODAY_WAITING):
+        services.signal_record(
+            signal_id=f"{TODAY_PREFIX}w{n}", symbol=SYMBOLS[n], action="BUY", entry_price=Decimal(100),
+            confidence=Decimal("0.6"), timestamp=next(times), timeframe="15m", confluences=["breakout"],
+        )  # fmt: skip

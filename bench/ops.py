@@ -1,0 +1,123 @@
+"""The write paths, in process, each beside a floor on the same database (run by bench/run.py).
+
+- Ticks: 10,000 ticks over 100 symbols with 1,000 open trades through services.prices_apply (in API-sized
+  batches of 1,000), against the same rows written with the same values by raw executemany.
+- End of day: closing 10,000 open trades with services.day_close, against closing them one at a time
+  through the ORM (services.trade_close per trade); and day_close's query count at 1,000 and 10,000.
+DATABASE_URL names a scratch database; this empties it.
+"""
+
+import json
+import os
+import random
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+import django
+
+os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from bench import generate  # noqa: E402
+from ledger import services  # noqa: E402
+from ledger.days import today  # noqa: E402
+from ledger.models import PaperTrade, Signal  # noqa: E402
+
+TICKS, TICK_SYMBOLS, TICK_TRADES, TICK_BATCH = 10_000, 100, 1_000, 1_000
+EOD_TRADES = 10_000
+
+
+def _empty() -> None:
+    call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)
+
+
+def _open_trades(count: int, symbols: int) -> None:
+    """`count` open trades (with their EXECUTED signals) spread over `symbols` symbols, entered a minute ago."""
+    entered = timezone.now() - timedelta(minutes=1)
+    rng = random.Random(3)
+    names = [f"S{n:03d}USDT" for n in range(symbols)]
+    pairs = generate.rows(rng, "o", count, iter(lambda: entered, None), hold=timedelta(0), open_=True, symbols=names, entry=Decimal(100))
+    with transaction.atomic():
+        generate.write(pairs)
+
+
+def _tick_batches() -> list[list[services.Tick]]:
+    """Prices that wander within 1% of 100: they mark every trade and close none (levels are 2% away)."""
+    rng = random.Random(4)
+    symbols = [f"S{n:03d}USDT" for n in range(TICK_SYMBOLS)]
+    prices = dict.fromkeys(symbols, Decimal(100))
+    start = timezone.now()
+    ticks = []
+    for n in range(TICKS):
+        symbol = symbols[n % TICK_SYMBOLS]
+        prices[symbol] = min(max(prices[symbol] + Decimal(rng.randint(-5, 5)) / 100, Decimal(99)), Decimal(101))
+        ticks.append(services.Tick(symbol, prices[symbol], start + timedelta(microseconds=n)))
+    return [ticks[i : i + TICK_BATCH] for i in range(0, TICKS, TICK_BATCH)]
+
+
+def ticks() -> dict:
+    _empty()
+    _open_trades(TICK_TRADES, TICK_SYMBOLS)
+    batches = _tick_batches()
+    started = time.perf_counter()
+    writes = []  # what the service wrote, batch by batch: the floor writes the same rows with the same values
+    for batch in batches:
+        result = services.prices_apply(ticks=batch)
+        writes.append([(str(t.current_price), str(t.unrealized_pnl), str(t.fees), t.pk) for t in result.marked])
+    service_s = time.perf_counter() - started
+    assert not PaperTrade.objects.exclude(status="OPEN").exists(), "the benchmark's ticks must not close trades"
+
+    started = time.perf_counter()
+    for rows in writes:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(
+                "UPDATE paper_trades SET current_price = %s, unrealized_pnl = %s, fees = %s WHERE id = %s AND status = 'OPEN'",
+                rows,
+            )
+    floor_s = time.perf_counter() - started
+    return {"ticks": TICKS, "trades": TICK_TRADES, "service_s": service_s, "floor_s": floor_s, "ratio": service_s / floor_s}
+
+
+def _day_close_queries(count: int) -> tuple[float, int]:
+    _empty()
+    _open_trades(count, 40)
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        closed = services.day_close(day=today())
+        seconds = time.perf_counter() - started
+    assert len(closed.closed) == count
+    return seconds, len(queries)
+
+
+def end_of_day() -> dict:
+    small_s, small_queries = _day_close_queries(EOD_TRADES // 10)
+    bulk_s, bulk_queries = _day_close_queries(EOD_TRADES)
+
+    _empty()
+    _open_trades(EOD_TRADES, 40)
+    ids = list(PaperTrade.objects.values_list("pk", flat=True))
+    started = time.perf_counter()
+    for pk in ids:
+        services.trade_close(trade_id=pk, reason=PaperTrade.Status.EOD_CLOSE)
+    loop_s = time.perf_counter() - started
+    assert not Signal.objects.filter(status="EXECUTED").exists()
+    return {
+        "trades": EOD_TRADES,
+        "day_close_s": bulk_s,
+        "one_at_a_time_s": loop_s,
+        "speedup": loop_s / bulk_s,
+        "queries_1k": small_queries,
+        "queries_10k": bulk_queries,
+        "day_close_1k_s": small_s,
+    }
+
+
+if __name__ == "__main__":
+    print("BENCH_JSON " + json.dumps({"ticks": ticks(), "end_of_day": end_of_day()}))

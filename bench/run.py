@@ -1,0 +1,129 @@
+"""`make bench`: speed and memory at 10k, 100k and 1M closed trades, each beside a floor from the same run.
+
+Prints a table of measurements, floors, ratios and targets (PASS/FAIL) and writes bench/results.json
+(one entry per database: SQLite by default, PostgreSQL when DATABASE_URL names one). Generated
+databases are kept in bench/data/ (SQLite) or as ledger_bench_* databases (PostgreSQL) and reused.
+"""
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SCALES = (10_000, 100_000, 1_000_000)
+PARTS = ("summary", "active-trades", "signals", "journal")
+
+
+def database_url(name: str) -> str:
+    """A database of the benchmark's own for `name`, on the server DATABASE_URL names (or SQLite)."""
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith("postgres"):
+        return f"sqlite:///{HERE / 'data' / f'bench-{name}.sqlite3'}"
+    import psycopg
+
+    parts = urlsplit(base)
+    database = f"ledger_bench_{name}"
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as admin:
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone():
+            admin.execute(f'CREATE DATABASE "{database}"')
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+def run(module: str, *args: str, name: str) -> dict:
+    env = os.environ | {"DATABASE_URL": database_url(name), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=env, capture_output=True, text=True)
+    sys.stderr.write(done.stderr if done.returncode else "")
+    if done.returncode:
+        raise SystemExit(f"{module} {' '.join(args)} failed (exit {done.returncode}); its output is above.")
+    return json.loads(done.stdout.split("BENCH_JSON ", 1)[1])
+
+
+def _row(what: str, value: float, unit: str, floor: float | None, ratio: float | None, target: str, ok: bool) -> dict:
+    return {"what": what, "value": round(value, 3), "unit": unit, "floor": None if floor is None else round(floor, 3),
+            "ratio": None if ratio is None else round(ratio, 3), "target": target, "pass": ok}  # fmt: skip
+
+
+def evaluate(scales: dict[int, dict], ops: dict) -> list[dict]:
+    """Each target of the issue beside its measurement."""
+    full, small = scales[SCALES[-1]], scales[SCALES[0]]
+    rows = []
+    for part in PARTS:
+        p50, floor = full[part]["p50_ms"], full[f"{part}:memory"]["p50_ms"]
+        rows.append(_row(f"{part} p50 (1M) vs rows in memory", p50, "ms", floor, p50 / floor, "<= 1.5x", p50 <= 1.5 * floor))
+    hello = full["hello"]["p50_ms"]
+    for part in PARTS:
+        p50 = full[f"{part}:304"]["p50_ms"]
+        rows.append(_row(f"{part} unchanged poll (304) p50 vs hello", p50, "ms", hello, p50 / hello, "<= 3x", p50 <= 3 * hello))
+    for what in (*PARTS, "intake"):
+        p50, base = full[what]["p50_ms"], small[what]["p50_ms"]
+        rows.append(_row(f"{what} p50 at 1M vs 10k", p50, "ms", base, p50 / base, "<= 1.2x", p50 <= 1.2 * base))
+        counts = {s: scales[s]["queries"][what] for s in SCALES}
+        same = len(set(counts.values())) == 1
+        rows.append(_row(f"{what} queries at 10k/100k/1M {'/'.join(map(str, counts.values()))}", counts[SCALES[-1]],
+                         "queries", counts[SCALES[0]], None, "identical", same))  # fmt: skip
+    intake, floor = full["intake"], full["hello_post"]
+    errors = sum(scales[s]["intake"]["errors"] + scales[s]["intake"]["non_2xx_3xx"] + scales[s]["locked"] for s in SCALES)
+    rows.append(_row("intake, 8 clients (1M)", intake["rps"], "signals/s", floor["rps"], intake["rps"] / floor["rps"], ">= 0.25x", intake["rps"] >= 0.25 * floor["rps"]))
+    rows.append(_row("intake errors + 'database is locked'", errors, "count", None, None, "0", errors == 0))
+    ticks = ops["ticks"]
+    rows.append(_row("10,000 ticks, 1,000 open trades", ticks["service_s"], "s", ticks["floor_s"], ticks["ratio"], "<= 3x", ticks["ratio"] <= 3))
+    eod = ops["end_of_day"]
+    rows.append(_row("close_eod, 10,000 trades (floor: one at a time)", eod["day_close_s"], "s", eod["one_at_a_time_s"],
+                     eod["speedup"], ">= 10x faster", eod["speedup"] >= 10))  # fmt: skip
+    rows.append(_row(f"close_eod queries at 1k / 10k trades: {eod['queries_1k']} / {eod['queries_10k']}", eod["queries_10k"],
+                     "queries", eod["queries_1k"], None, "identical", eod["queries_1k"] == eod["queries_10k"]))  # fmt: skip
+    polls = full["polls_served"]
+    rss = full["worker_peak_rss_mb"]
+    rows.append(_row(f"gunicorn worker peak RSS after {polls:,} polls", rss, "MB", None, None, "< 150 MB", rss < 150 and polls >= 10_000))
+    export = full["export_peak_rss_mb"]
+    rows.append(_row(f"export of {full['export_rows']:,} journal rows, worker peak RSS", export, "MB", None, None, "< 100 MB", export < 100))
+    return rows
+
+
+def print_table(rows: list[dict], vendor: str) -> None:
+    print(f"\nBenchmark on {vendor}: {os.cpu_count()} cores\n")
+    print(f"{'measure':62} {'value':>10} {'unit':>10} {'floor':>10} {'ratio':>8}  {'target':14} result")
+    for r in rows:
+        floor = "" if r["floor"] is None else f"{r['floor']:10.3f}"
+        ratio = "" if r["ratio"] is None else f"{r['ratio']:8.2f}"
+        print(f"{r['what']:62} {r['value']:10.3f} {r['unit']:>10} {floor:>10} {ratio:>8}  {r['target']:14} {'PASS' if r['pass'] else 'FAIL'}")
+    print(f"\n{sum(r['pass'] for r in rows)} of {len(rows)} targets met.")
+
+
+def main() -> None:
+    if not shutil.which("wrk"):
+        raise SystemExit("make bench needs wrk, the HTTP load tool: apt-get install -y wrk")
+    (HERE / "data").mkdir(exist_ok=True)
+    vendor = "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
+    started = time.monotonic()
+    scales = {}
+    for closed in SCALES:
+        print(f"measuring {closed:,} closed trades on {vendor} ...", file=sys.stderr)
+        scales[closed] = run("bench.scale", "--closed", str(closed), *(["--full"] if closed == SCALES[-1] else []), name=str(closed))
+    print("measuring ticks and the end of day ...", file=sys.stderr)
+    ops = run("bench.ops", name="ops")
+    rows = evaluate(scales, ops)
+    print_table(rows, vendor)
+    results_file = HERE / "results.json"
+    results = json.loads(results_file.read_text()) if results_file.exists() else {}
+    results[vendor] = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "seconds": round(time.monotonic() - started),
+        "targets": rows,
+        "raw": {"scales": {str(k): v for k, v in scales.items()}, "ops": ops},
+    }
+    results_file.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"Written to {results_file.relative_to(ROOT)} in {results[vendor]['seconds']} s.")
+
+
+if __name__ == "__main__":
+    main()

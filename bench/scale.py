@@ -1,0 +1,184 @@
+"""One scale of the benchmark: a database with N closed trades, served by gunicorn, measured with wrk.
+
+Run by bench/run.py as `python -m bench.scale --closed N` with DATABASE_URL naming the database;
+prints one JSON line with every measurement. Only 127.0.0.1 is ever sent traffic.
+"""
+
+import argparse
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import django
+
+os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from bench import generate  # noqa: E402
+from ledger import services  # noqa: E402
+from ledger.models import PaperTrade, Signal  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+PARTS = ["summary", "active-trades", "signals", "journal"]
+WORKERS = 2  # the same for every endpoint and floor
+INTAKE_CLIENTS = 8
+SECONDS = int(os.environ.get("BENCH_SECONDS", "3"))
+
+
+def _prepare(closed: int) -> tuple[str, str]:
+    """Migrate, fill (or reuse) the history, make today anew; returns a session cookie and an API token."""
+    call_command("migrate", verbosity=0)
+    generate.clear_today()
+    if PaperTrade.objects.count() != closed:
+        call_command("flush", interactive=False, verbosity=0)
+        started = time.monotonic()
+        generate.fill_history(closed)
+        print(f"  generated {closed:,} closed trades in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    generate.add_today()
+    user, _ = get_user_model().objects.get_or_create(username="bench")
+    client = Client()
+    client.force_login(user)
+    services.ApiToken.objects.filter(name="bench").delete()
+    _, token = services.api_token_create(name="bench")
+    return client.cookies["sessionid"].value, token
+
+
+def _query_counts(cookie: str, token: str) -> dict[str, int]:
+    """How many queries each part and one intake run (in this process, through the test client)."""
+    client = Client()
+    client.cookies["sessionid"] = cookie
+    counts = {}
+    for part in PARTS:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET=part).status_code == 200
+        counts[part] = len(queries)
+    body = {"signal_id": "count-1", "symbol": "BTCUSDT", "action": "BUY", "entry_price": "100", "confidence": "0.5"}
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/api/v1/signals", body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert response.status_code == 201, response.content
+    counts["intake"] = len(queries)
+    _remove_intake()
+    return counts
+
+
+def _remove_intake() -> None:
+    """Take the benchmark's own signals and trades out again, so the database can be reused as it was."""
+    mine = Signal.objects.filter(signal_id__regex=r"^(count|intake)-")
+    PaperTrade.objects.filter(signal__in=mine).delete()
+    mine.delete()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wrk(url: str, *, connections: int = 4, headers: dict[str, str] | None = None, script: str = "report.lua", args: list[str] = ()) -> dict:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{SECONDS}s", "--timeout", "10s", "-s", str(HERE / script)]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    subprocess.run(command[:3] + ["-d1s"] + command[4:] + [url, *args], capture_output=True, check=True)  # warm up
+    out = subprocess.run(command + [url, *args], capture_output=True, text=True, check=True).stdout
+    found = re.search(r"^WRK_JSON (.*)$", out, re.M)
+    result = json.loads(found.group(1))
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    return result
+
+
+def _worker_peak_rss_mb(server: subprocess.Popen) -> float:
+    """The largest peak resident size (VmHWM) among the gunicorn workers."""
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    peaks = []
+    for pid in children:
+        status = Path(f"/proc/{pid}/status").read_text()
+        peaks.append(int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024)
+    return max(peaks)
+
+
+def _serve(workers: int) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "tradingsite.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+        env=os.environ | {"DJANGO_SETTINGS_MODULE": "bench.settings"},
+        stdout=subprocess.DEVNULL,
+        stderr=open(HERE / "data" / "gunicorn.log", "a"),  # noqa: SIM115 - lives as long as the server
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"{url}/bench/hello/", timeout=1)
+            return server, url
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("gunicorn did not start; see bench/data/gunicorn.log")
+
+
+def _etag(url: str, cookie: str, part: str) -> str:
+    request = urllib.request.Request(url + "/", headers={"Cookie": f"sessionid={cookie}", "HX-Request": "true", "HX-Target": part})
+    return urllib.request.urlopen(request).headers["ETag"]
+
+
+def _export_peak_rss_mb(cookie: str) -> tuple[float, int]:
+    """Stream the whole journal as CSV from a fresh one-worker gunicorn; its peak RSS and the rows sent."""
+    server, url = _serve(1)
+    try:
+        request = urllib.request.Request(f"{url}/export/journal.csv?period=all", headers={"Cookie": f"sessionid={cookie}"})
+        with urllib.request.urlopen(request, timeout=600) as response:
+            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: response.read(1 << 20), b""))
+        return _worker_peak_rss_mb(server), lines - 1  # less the header
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def measure(closed: int, *, full: bool) -> dict:
+    """Every part and the intake; with `full`, also the floors, the 304 polls, the page and memory."""
+    cookie, token = _prepare(closed)
+    result: dict = {"closed": closed, "queries": _query_counts(cookie, token)}
+    (HERE / "data" / "gunicorn.log").write_text("")
+    server, url = _serve(WORKERS)
+    try:
+        session = {"Cookie": f"sessionid={cookie}"}
+        if full:
+            result["hello"] = _wrk(f"{url}/bench/hello/")
+            result["hello_post"] = _wrk(f"{url}/bench/hello/", connections=INTAKE_CLIENTS, script="post.lua")
+            result["page"] = _wrk(f"{url}/", headers=session)
+        for part in PARTS:
+            htmx = session | {"HX-Request": "true", "HX-Target": part}
+            result[part] = _wrk(f"{url}/", headers=htmx)
+            if full:
+                result[f"{part}:memory"] = _wrk(f"{url}/bench/memory/{part}/", headers=session)
+                result[f"{part}:304"] = _wrk(f"{url}/", headers=htmx | {"If-None-Match": _etag(url, cookie, part)})
+        result["intake"] = _wrk(f"{url}/api/v1/signals", connections=INTAKE_CLIENTS, script="intake.lua", args=[token])
+        result["polls_served"] = sum(result[key]["requests"] for key in result if key.startswith(tuple(PARTS)))
+        result["worker_peak_rss_mb"] = _worker_peak_rss_mb(server)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        _remove_intake()
+    result["locked"] = (HERE / "data" / "gunicorn.log").read_text().count("database is locked")
+    if full:
+        result["export_peak_rss_mb"], result["export_rows"] = _export_peak_rss_mb(cookie)
+    return result
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--closed", type=int, required=True)
+    parser.add_argument("--full", action="store_true")
+    args = parser.parse_args()
+    print("BENCH_JSON " + json.dumps(measure(args.closed, full=args.full)))

@@ -1,0 +1,9 @@
+from django.urls import include, path
+
+from . import views
+
+urlpatterns = [
+    path("bench/hello/", views.hello),
+    path("bench/memory/<str:part>/", views.memory_part),
+    path("", include("tradingsite.urls")),
+]
