@@ -27,7 +27,7 @@ class Frame:
 
     width: ClassVar[int] = 760
     height: ClassVar[int] = 200
-    left: ClassVar[int] = 72  # room for the value labels
+    left: ClassVar[int] = 96  # room for the value labels
     right: ClassVar[int] = 750
     top: ClassVar[int] = 10
     bottom: ClassVar[int] = 178  # room for the date labels below

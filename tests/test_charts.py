@@ -1,7 +1,7 @@
 """The chart geometry: one point or bar per day, placed by hand-computed coordinates.
 
-The box: x from 72 to 750 (678 wide), y from 10 (top) to 178 (bottom, 168 high). Two days give slots of
-339 with centres at 72 + 678 * 1/4 = 241.5 and 72 + 678 * 3/4 = 580.5.
+The box: x from 96 to 750 (654 wide), y from 10 (top) to 178 (bottom, 168 high). Two days give slots of
+327 with centres at 96 + 654 * 1/4 = 259.5 and 96 + 654 * 3/4 = 586.5.
 """
 
 from datetime import date, timedelta
@@ -33,7 +33,7 @@ def test_equity_curve_coordinates():
     chart = equity_chart(series("100", "-50"), Decimal("1000"))  # equity 1100, 1050; the range 1000..1100
 
     # y(1100) = 10; y(1050) = 10 + (1100 - 1050) * 168 / 100 = 94; y(1000) = 178
-    assert chart.polyline == "241.5,10.0 580.5,94.0"
+    assert chart.polyline == "259.5,10.0 586.5,94.0"
     assert chart.baseline == "178.0"
     assert [(t.value, t.y) for t in chart.ticks] == [(Decimal("1100"), "10.0"), (Decimal("1000"), "178.0")]
 
@@ -42,20 +42,20 @@ def test_drawdown_area_runs_along_the_peak_and_back_along_the_equity():
     chart = equity_chart(series("100", "-50"), Decimal("1000"))
 
     # the peak stays at 1100 (y 10): forward along the peak, back along the equity
-    assert chart.drawdown == "241.5,10.0 580.5,10.0 580.5,94.0 241.5,10.0"
+    assert chart.drawdown == "259.5,10.0 586.5,10.0 586.5,94.0 259.5,10.0"
 
 
 def test_drawdown_from_the_starting_equity_when_the_first_day_loses():
     chart = equity_chart(series("-50", "100"), Decimal("1000"))  # equity 950, 1050; range 950..1050
 
     # the peak is 1000 on day 1 (y = 10 + 50 * 168 / 100 = 94) and 1050 on day 2 (y 10); equity y 178, 10
-    assert chart.drawdown == "241.5,94.0 580.5,10.0 580.5,10.0 241.5,178.0"
+    assert chart.drawdown == "259.5,94.0 586.5,10.0 586.5,10.0 259.5,178.0"
 
 
 def test_a_flat_curve_sits_in_the_middle():
     chart = equity_chart(series("0"), Decimal("1000"))  # the range widens to 999..1001
 
-    assert chart.polyline == "411.0,94.0"  # x = 72 + 678 / 2; y = 10 + 1 * 168 / 2
+    assert chart.polyline == "423.0,94.0"  # x = 96 + 654 / 2; y = 10 + 1 * 168 / 2
 
 
 def test_no_days_no_chart():
@@ -66,10 +66,10 @@ def test_no_days_no_chart():
 def test_pnl_bars_rise_from_zero_for_a_gain_and_hang_from_it_for_a_loss():
     chart = pnl_bars(series("100", "-50"))  # range -50..100: y(100) = 10, y(0) = 10 + 100 * 168 / 150 = 122
 
-    # width 339 * 0.8 = 271.2, centred: 241.5 - 135.6 = 105.9 and 580.5 - 135.6 = 444.9
+    # width 327 * 0.8 = 261.6, centred: 259.5 - 130.8 = 128.7 and 586.5 - 130.8 = 455.7
     assert [(b.x, b.y, b.width, b.height, b.css) for b in chart.bars] == [
-        ("105.9", "10.0", "271.2", "112.0", "gain"),  # from 10 down to 122
-        ("444.9", "122.0", "271.2", "56.0", "loss"),  # from 122 down to y(-50) = 178
+        ("128.7", "10.0", "261.6", "112.0", "gain"),  # from 10 down to 122
+        ("455.7", "122.0", "261.6", "56.0", "loss"),  # from 122 down to y(-50) = 178
     ]
     assert chart.zero == "122.0"
 
