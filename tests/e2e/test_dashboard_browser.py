@@ -90,7 +90,7 @@ def test_execute_button_opens_a_trade(logged_in, make_signal):
     expect(page.locator("#summary .stat").nth(3)).to_contain_text("1")
 
 
-def test_previous_day_link_shows_yesterdays_journal(logged_in, open_trade):
+def test_previous_day_link_shows_yesterdays_journal(logged_in, server_url, open_trade):
     page = logged_in
     yesterday = today() - timedelta(days=1)
     noon = day_bounds(yesterday)[0] + timedelta(hours=12)
@@ -99,7 +99,7 @@ def test_previous_day_link_shows_yesterdays_journal(logged_in, open_trade):
 
     page.locator("a[rel=prev]").click()
 
-    expect(page).to_have_url(f"{page.url.split('/day/')[0].rstrip('/')}/day/{yesterday}/")
+    expect(page).to_have_url(f"{server_url}/day/{yesterday}/")
     expect(page.locator(f"#journal-{trade.pk} .pnl")).to_have_text("+139.85")  # 3*50 - (5 + 5.15)
     expect(page.locator("#active-trades")).to_contain_text("today's page")
     screenshot(page, "dashboard-yesterday")
