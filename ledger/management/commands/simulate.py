@@ -25,8 +25,8 @@ START_PRICES = {
     "DOGEUSDT": Decimal("0.15"),
 }
 CONFLUENCES = ["trend", "volume spike", "RSI divergence", "support bounce", "breakout", "VWAP reclaim"]
-STEP_BPS = 12  # each tick moves a price by up to 0.12% either way
-STOP_BPS, TARGET_BPS = 40, 80  # the demo's signals carry tight levels, so trades close within a minute or two
+STEP_BPS = 15  # each tick moves a price by up to 0.15% either way
+STOP_BPS, TARGET_BPS = 30, 60  # the demo's signals carry tight levels, so trades close within about a minute
 
 
 class Command(BaseCommand):
