@@ -20,6 +20,7 @@ from ninja import Field, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 from ninja.security import HttpBearer
+from ninja.throttling import AuthRateThrottle
 from pydantic import AwareDatetime
 
 from . import selectors, services
@@ -62,6 +63,7 @@ api = NinjaAPI(
     version="1",
     description="Signals, price ticks and every read of the ledger. See docs/api.md.",
     auth=BearerToken(),
+    throttle=[AuthRateThrottle(settings.API_RATE_LIMIT)],  # per token; the webhook, without one, per address
     parser=DecimalParser(),
     docs_decorator=login_required,  # the document and its page are for logged-in people, not tokens
     urls_namespace="api",
@@ -81,8 +83,8 @@ class ErrorOut(Schema):
 
 
 # The 4xx answers each operation documents (405 for a wrong method comes from ninja before any operation).
-ERRORS = {frozenset({400, 401, 404, 409, 413, 422}): ErrorOut}
-WEBHOOK_ERRORS = {frozenset({400, 403, 409, 413, 422}): ErrorOut}
+ERRORS = {frozenset({400, 401, 404, 409, 413, 422, 429}): ErrorOut}
+WEBHOOK_ERRORS = {frozenset({400, 403, 409, 413, 422, 429}): ErrorOut}
 
 
 def _error(request: HttpRequest, status: int, message: str, field: str | None = None) -> HttpResponse:

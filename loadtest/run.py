@@ -112,7 +112,8 @@ class Client:
         self.count = 0
 
     def request(self, kind: str, method: str, path: str, body: dict | str | None = None, headers: dict | None = None) -> tuple[int, dict, bytes]:
-        headers = {"Origin": f"http://{HOST}:{self.port}", **(headers or {})}
+        # As the TLS proxy in front of gunicorn would forward it (production settings redirect plain HTTP).
+        headers = {"X-Forwarded-Proto": "https", "Origin": f"https://{HOST}:{self.port}", **(headers or {})}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
         if isinstance(body, dict):
@@ -206,13 +207,16 @@ def manage(env: dict, *args: str, timeout: float = 120) -> subprocess.CompletedP
 
 
 def server_env(database_url: str, settings_module: str) -> dict:
-    """Production settings (DEBUG off) against the given database, with a throwaway secret."""
+    """Production settings (DEBUG off, behind a TLS proxy) against the given database, with a throwaway
+    secret, and an API rate limit the one token of all the clients together stays under."""
     return os.environ | {
         "DJANGO_SETTINGS_MODULE": settings_module,
         "DATABASE_URL": database_url,
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": HOST,
+        "BEHIND_TLS_PROXY": "1",
+        "API_RATE_LIMIT": "100000/min",
     }
 
 

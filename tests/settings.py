@@ -18,3 +18,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_ledger_{os.getpid()}"}  # noqa: F405
 STATIC_ROOT = None  # nothing collected
+# Plain HTTP, as `make run`: the test client and the browser tests talk to 127.0.0.1 without TLS
+# (tests/test_security.py checks the production defaults in a process of their own).
+SECURE_SSL_REDIRECT = SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+SECURE_HSTS_SECONDS = 0
+API_RATE_LIMIT = "100000/min"  # the fuzz tests send thousands of requests with one token

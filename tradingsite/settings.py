@@ -5,11 +5,14 @@ ImproperlyConfigured naming the variable. README.md lists them all.
 """
 
 import os
+import re
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -78,11 +81,13 @@ INSTALLED_APPS = [
     "template_partials",
     "ninja",  # serves the API docs page's Swagger files from here, not from a CDN
     "simple_history",  # the audit trail: who changed a signal or trade, when, before and after
+    "axes",  # login rate limit (see Security below)
     "ledger",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy on every answer
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files from gunicorn, no separate server
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -92,6 +97,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",  # history rows name the logged-in user
+    "axes.middleware.AxesMiddleware",  # answers 429 to a locked-out login; last, as django-axes asks
 ]
 
 ROOT_URLCONF = "tradingsite.urls"
@@ -179,3 +185,49 @@ PAPER_FEE_RATE = env_decimal("PAPER_FEE_RATE", "0.001", low=Decimal(0), high=Dec
 # --- The JSON API (docs/api.md) ---
 # The shared secret TradingView alerts carry in their body; the webhook answers 403 while it is empty.
 TRADINGVIEW_PASSPHRASE = os.environ.get("TRADINGVIEW_PASSPHRASE", "")
+
+# --- Security (docs/operations.md, "Production") ---
+# Secure by default: with DEBUG off, cookies are HTTPS-only, plain HTTP is redirected to HTTPS and browsers
+# are told to use HTTPS for a year (HSTS). `make run` sets DEBUG=1 and stays plain HTTP on loopback.
+HTTPS_ONLY = not DEBUG
+SECURE_SSL_REDIRECT = HTTPS_ONLY
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS_ONLY
+SECURE_HSTS_SECONDS = 365 * 24 * 3600 if HTTPS_ONLY else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = HTTPS_ONLY
+# Behind a reverse proxy that terminates TLS, sets X-Forwarded-Proto and drops any a client sent: set
+# BEHIND_TLS_PROXY=1 so Django knows which requests came in over HTTPS. Never set it without such a proxy.
+if env_bool("BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy (django-csp): scripts, styles, images and requests from this site only; no inline
+# script or style, no eval, no framing. The pages are built for it (templates/base.html, static/ledger/).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
+
+# Login rate limit (django-axes): 5 failed logins for one username from one address lock that pair out
+# for 15 minutes (429); a success resets the count. Failures are rows in the database, so every worker
+# and app server agrees.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no banner on every command's output
+
+# API rate limit per token (django-ninja's throttle; 429 with Retry-After past it). Counted in the cache:
+# per process with the default local-memory cache, so the limit a token meets is this times the workers.
+API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT") or "600/min"
+if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", API_RATE_LIMIT):
+    raise ImproperlyConfigured(f"API_RATE_LIMIT must be requests per period such as 600/min or 20/s, not {API_RATE_LIMIT!r}.")

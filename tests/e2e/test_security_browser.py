@@ -1,0 +1,43 @@
+"""The Content-Security-Policy in a real browser: the pages work under it and it reports no violation."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from ledger import services
+from ledger.services import Tick
+
+from .test_dashboard_browser import POLL, logged_in  # noqa: F401 - the logged-in page fixture
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Registered before any page script runs; the browser fires this event for every blocked script, style,
+# eval or request.
+RECORD_VIOLATIONS = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.cspViolations.push(`${event.violatedDirective} blocked ${event.blockedURI || "inline"}`);
+});
+"""
+
+
+def test_the_dashboard_works_under_its_csp_with_no_violation(logged_in, open_trade):
+    page = logged_in
+    now = timezone.now()
+    trade = open_trade(timestamp=now - timedelta(seconds=30), at=now)
+    console = []
+    page.on("console", lambda message: console.append(message.text))
+    page.add_init_script(RECORD_VIOLATIONS)
+
+    page.reload()
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("102"), timezone.now())])
+    page.clock.run_for(POLL)  # a poll: htmx (from static/) swaps the parts in
+    expect(page.locator(f"#trade-{trade.pk} .pnl")).to_have_text("+89.90")  # 2*50 - (5 + 5.10)
+    page.locator(f"#trade-{trade.pk}").get_by_role("button", name="Close").click()
+    expect(page.locator("#notice")).to_contain_text(f"Closed trade #{trade.pk}")
+
+    assert page.evaluate("window.cspViolations") == []
+    assert [text for text in console if "Content Security Policy" in text] == []

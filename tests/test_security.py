@@ -1,0 +1,228 @@
+"""Secure by default: deploy checks pass with DEBUG off, every page needs a login or a token, logins and
+tokens are rate-limited, and the pages carry a Content-Security-Policy they keep."""
+
+import os
+import re
+import secrets
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from ledger import api, services
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """manage.py with nothing but the given variables set (and PATH), as on a fresh server."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env={"PATH": os.environ["PATH"], **env}, capture_output=True, text=True, timeout=60
+    )
+
+
+PRODUCTION = {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "ledger.example.com"}
+SHOW = "from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS)"
+
+
+# --- Settings -----------------------------------------------------------------------------------
+
+
+def test_the_deploy_checks_pass_with_only_debug_secret_key_and_allowed_hosts_set():
+    checked = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+
+    assert checked.returncode == 0, checked.stderr
+    assert "no issues" in checked.stdout
+
+
+def test_with_debug_off_cookies_are_https_only_and_http_is_redirected():
+    shown = manage("shell", "--no-imports", "-c", SHOW, **PRODUCTION)
+
+    assert shown.stdout.split() == ["True", "True", "True", "31536000"]
+
+
+def test_make_run_with_debug_on_stays_plain_http():
+    shown = manage("shell", "--no-imports", "-c", SHOW, DEBUG="1")
+
+    assert shown.stdout.split() == ["False", "False", "False", "0"]
+
+
+def test_without_a_secret_key_the_site_refuses_to_start():
+    refused = manage("check", DEBUG="0", ALLOWED_HOSTS="ledger.example.com")
+
+    assert refused.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in refused.stderr
+
+
+def test_a_malformed_api_rate_limit_stops_start_up_naming_the_variable():
+    refused = manage("check", **PRODUCTION, API_RATE_LIMIT="lots")
+
+    assert refused.returncode != 0
+    assert "API_RATE_LIMIT must be requests per period" in refused.stderr
+
+
+@override_settings(SECURE_SSL_REDIRECT=True)
+def test_plain_http_is_redirected_to_https_but_the_health_check_is_not(client):
+    assert client.get("/login/").headers["Location"] == "https://testserver/login/"
+    assert client.get("/healthz").status_code == 200
+
+
+@override_settings(SECURE_SSL_REDIRECT=True, SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"))
+def test_behind_a_tls_proxy_a_request_it_forwarded_as_https_is_served(client):
+    assert client.get("/login/", headers={"X-Forwarded-Proto": "https"}).status_code == 200
+
+
+# --- Content-Security-Policy ----------------------------------------------------------------------
+
+
+class InlineCode(HTMLParser):
+    """Collects what a strict CSP would block: inline scripts, style elements and attributes, on* handlers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+        self._script_without_src = False
+
+    def handle_starttag(self, tag, attrs):
+        names = dict(attrs)
+        if tag == "script" and "src" not in names and names.get("type") != "application/json":
+            self._script_without_src = True
+        if tag == "style":
+            self.found.append("<style>")
+        self.found += [f"{tag} {name}=" for name in names if name == "style" or name.startswith("on")]
+
+    def handle_data(self, data):
+        if self._script_without_src and data.strip():
+            self.found.append(f"inline script: {data.strip()[:60]}")
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._script_without_src = False
+
+
+def test_the_dashboard_sends_a_strict_content_security_policy_and_has_no_inline_code(admin_client, open_trade, make_signal):
+    open_trade()
+    make_signal(symbol="ETHUSDT")
+
+    response = admin_client.get("/")
+
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    parser = InlineCode()
+    parser.feed(response.content.decode())
+    assert parser.found == []
+
+
+def test_the_login_page_has_no_inline_code(client):
+    parser = InlineCode()
+    parser.feed(client.get("/login/").content.decode())
+
+    assert parser.found == []
+
+
+# --- Rate limits ----------------------------------------------------------------------------------
+
+
+def login(client, password: str):
+    return client.post("/login/", {"username": "trader", "password": password})
+
+
+def test_five_failed_logins_lock_the_username_out_even_with_the_right_password(client, django_user_model):
+    django_user_model.objects.create_user("trader", password="the-right-one")
+    for _ in range(4):
+        assert login(client, "wrong").status_code == 200  # the form again, with its error
+
+    assert login(client, "wrong").status_code == 429  # the fifth failure locks the pair out
+    assert login(client, "the-right-one").status_code == 429
+
+
+def test_a_successful_login_resets_the_count_of_failures(client, django_user_model):
+    django_user_model.objects.create_user("trader", password="the-right-one")
+    for _ in range(4):
+        login(client, "wrong")
+    assert login(client, "the-right-one").status_code == 302
+    client.logout()
+
+    for _ in range(4):
+        login(client, "wrong")
+    assert login(client, "the-right-one").status_code == 302
+
+
+@pytest.fixture
+def three_requests_a_minute(monkeypatch):
+    (throttle,) = api.api.throttle
+    monkeypatch.setattr(throttle, "num_requests", 3)
+    monkeypatch.setattr(throttle, "duration", 60)
+
+
+def test_a_token_past_its_rate_limit_gets_429_with_retry_after(api_client, three_requests_a_minute):
+    for _ in range(3):
+        assert api_client.get("/api/v1/trades/active").status_code == 200
+
+    response = api_client.get("/api/v1/trades/active")
+
+    assert response.status_code == 429
+    assert response.json() == {"detail": [{"field": None, "message": "Too many requests."}]}
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_each_token_has_its_own_rate_limit(api_client, client, three_requests_a_minute):
+    for _ in range(4):
+        api_client.get("/api/v1/trades/active")
+    _, other = services.api_token_create(name="another bot")
+
+    assert client.get("/api/v1/trades/active", headers={"Authorization": f"Bearer {other}"}).status_code == 200
+
+
+# --- Nobody in without a login or a token ---------------------------------------------------------
+
+PUBLIC = {
+    "login/": "the login page",
+    "logout/": "logging out needs no login",
+    "healthz": "the load balancer's health check",
+    "admin/login/": "the admin's login page",
+    "admin/logout/": "logging out needs no login",
+    "api/v1/<path:rest>": "the API's catch-all: a JSON 404 for a path the API does not have",
+    "api/v1/webhooks/tradingview": "TradingView sends no headers: the passphrase in the body is its credential",
+}
+SAMPLES = {"int": "1", "day": "2026-11-20", "path": "x/y", "str": "x", "slug": "x", "uuid": "00000000-0000-0000-0000-000000000000"}
+
+
+def every_url(resolvers=None, prefix=""):
+    """(route, a concrete path) for every pattern in the URL conf, the admin's and the API's included."""
+    for entry in resolvers if resolvers is not None else get_resolver().url_patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            yield from every_url(entry.url_patterns, route)
+        elif isinstance(entry, URLPattern):
+            path = re.sub(r"<(?:(\w+):)?\w+>", lambda m: SAMPLES.get(m.group(1) or "str", "x"), route)
+            if path.startswith("^"):  # the admin's regex routes
+                path = re.sub(r"\(\?P<\w+>[^)]*\)", "1", path).strip("^$").replace("\\", "")
+            yield route, "/" + path
+
+
+def test_every_url_needs_a_login_or_a_token(client):
+    open_doors = []
+    for route, path in every_url():
+        if route in PUBLIC or route.startswith("admin/") and path in ("/admin/login/", "/admin/logout/"):
+            continue
+        for method in (client.get, client.post):
+            response = method(path)
+            to_login = response.status_code == 302 and "login" in response.headers["Location"]
+            if not (to_login or response.status_code in (401, 403, 404, 405)):
+                open_doors.append(f"{method.__name__.upper()} {path} ({route}): {response.status_code}")
+
+    assert open_doors == []
+
+
+def test_the_walk_covers_the_dashboard_the_admin_and_the_api():
+    routes = {route for route, _ in every_url()}
+
+    assert {"", "trades/<int:trade_id>/close/", "api/v1/prices", "api/v1/signals", "healthz"} <= routes
+    assert any(route.startswith("admin/ledger/papertrade/") for route in routes)
