@@ -152,12 +152,13 @@ class Cell:
     linked: bool  # a day that has begun has a dashboard page
 
 
+CELL, STEP, HEAD = 40, 44, 18  # a calendar day's square, with the gap after it; the row of weekday names
+
+
 @dataclass(frozen=True)
 class Calendar:
-    CELL: ClassVar[int] = 40
-    STEP: ClassVar[int] = 44  # a cell and the gap after it
-    HEAD: ClassVar[int] = 18  # the weekday names
-    WEEKDAYS: ClassVar[list[tuple[str, int]]] = [(name, i * 44 + 20) for i, name in enumerate(["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"])]
+    CELL: ClassVar[int] = CELL
+    WEEKDAYS: ClassVar[list[tuple[str, int]]] = [(name, i * STEP + CELL // 2) for i, name in enumerate(["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"])]
 
     month: date
     cells: list[Cell]
@@ -165,7 +166,7 @@ class Calendar:
 
     @property
     def width(self) -> int:
-        return 7 * self.STEP - (self.STEP - self.CELL)
+        return 7 * STEP - (STEP - CELL)
 
     @property
     def previous(self) -> date:
@@ -190,8 +191,8 @@ def month_calendar(month: date, daily: Sequence[DailyPnl], today: date) -> Calen
     largest = max((abs(d.realized_pnl) for d in daily), default=Decimal(0))
     offset = month.weekday()  # the 1st's column
     cells = [
-        Cell(d.day, (offset + i) % 7 * Calendar.STEP, Calendar.HEAD + (offset + i) // 7 * Calendar.STEP, d.realized_pnl, d.trades, _level(d, largest), d.day <= today)
+        Cell(d.day, (offset + i) % 7 * STEP, HEAD + (offset + i) // 7 * STEP, d.realized_pnl, d.trades, _level(d, largest), d.day <= today)
         for i, d in enumerate(daily)
     ]
     weeks = (offset + calendar.monthrange(month.year, month.month)[1] + 6) // 7
-    return Calendar(month=month, cells=cells, height=Calendar.HEAD + weeks * Calendar.STEP - (Calendar.STEP - Calendar.CELL))
+    return Calendar(month=month, cells=cells, height=HEAD + weeks * STEP - (STEP - CELL))

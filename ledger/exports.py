@@ -7,12 +7,12 @@ plain decimal strings exactly as stored.
 
 import csv
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import DurationField, ExpressionWrapper, F
+from django.db.models import DurationField, ExpressionWrapper, F, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
@@ -86,7 +86,7 @@ def _lines(columns: list[tuple[str, str]], rows: Iterable[tuple]) -> Iterator[st
         yield writer.writerow([_cell(value) for value in row])
 
 
-def _export(request: HttpRequest, name: str, columns: list[tuple[str, str]], rows_between) -> HttpResponse:
+def _export(request: HttpRequest, name: str, columns: list[tuple[str, str]], rows_between: Callable[[date | None, date | None], QuerySet]) -> HttpResponse:
     form = PeriodForm(request.GET)
     if not form.is_valid():
         errors = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in form.errors.items())
@@ -99,7 +99,7 @@ def _export(request: HttpRequest, name: str, columns: list[tuple[str, str]], row
     return response
 
 
-def _journal(start: date | None, end: date | None):
+def _journal(start: date | None, end: date | None) -> QuerySet:
     return selectors.journal_between(start, end).annotate(held=ExpressionWrapper(F("exit_time") - F("entry_time"), output_field=DurationField()))
 
 
