@@ -154,6 +154,26 @@ def test_a_successful_login_resets_the_count_of_failures(client, django_user_mod
     assert login(client, "the-right-one").status_code == 302
 
 
+def test_without_a_proxy_a_forged_x_forwarded_for_does_not_escape_the_lock(client, django_user_model):
+    django_user_model.objects.create_user("trader", password="the-right-one")
+    for n in range(5):
+        client.post("/login/", {"username": "trader", "password": "wrong"}, headers={"X-Forwarded-For": f"10.0.0.{n}"})
+
+    assert client.post("/login/", {"username": "trader", "password": "the-right-one"}, headers={"X-Forwarded-For": "10.0.0.9"}).status_code == 429
+
+
+@override_settings(BEHIND_TLS_PROXY=True)
+def test_behind_the_proxy_the_lock_falls_on_the_address_the_proxy_saw(client, django_user_model):
+    django_user_model.objects.create_user("trader", password="the-right-one")
+    attacker = {"X-Forwarded-For": "6.6.6.6, 10.0.0.1"}  # the client wrote the first, the proxy appended the last
+    for _ in range(5):
+        client.post("/login/", {"username": "trader", "password": "wrong"}, headers=attacker)
+
+    assert client.post("/login/", {"username": "trader", "password": "the-right-one"}, headers=attacker).status_code == 429
+    trader = {"X-Forwarded-For": "6.6.6.6, 10.0.0.2"}
+    assert client.post("/login/", {"username": "trader", "password": "the-right-one"}, headers=trader).status_code == 302
+
+
 @pytest.fixture
 def three_requests_a_minute(monkeypatch):
     (throttle,) = api.api.throttle

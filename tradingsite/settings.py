@@ -197,8 +197,12 @@ SECURE_HSTS_SECONDS = 365 * 24 * 3600 if HTTPS_ONLY else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = HTTPS_ONLY
 # Behind a reverse proxy that terminates TLS, sets X-Forwarded-Proto and drops any a client sent: set
 # BEHIND_TLS_PROXY=1 so Django knows which requests came in over HTTPS. Never set it without such a proxy.
-if env_bool("BEHIND_TLS_PROXY", False):
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The client's address for the rate limits: behind the proxy, the one it appended to X-Forwarded-For (the
+# last); otherwise the connection's, so a forged X-Forwarded-For changes nothing.
+NINJA_NUM_PROXIES = 1 if BEHIND_TLS_PROXY else 0
 
 # Content-Security-Policy (django-csp): scripts, styles, images and requests from this site only; no inline
 # script or style, no eval, no framing. The pages are built for it (templates/base.html, static/ledger/).
@@ -224,6 +228,7 @@ AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "ledger.proxy.client_ip"
 AXES_VERBOSE = False  # no banner on every command's output
 
 # API rate limit per token (django-ninja's throttle; 429 with Retry-After past it). Counted in the cache:
