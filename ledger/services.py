@@ -25,7 +25,7 @@ from .errors import AlreadyClosed, InvalidInput, InvalidTransition, NotFound, Si
 from .models import ZERO, Account, ApiToken, PaperTrade, Signal
 
 QUANTUM = Decimal("0.00000001")  # 8 decimal places, as the columns
-PRICE_MAX = Decimal("1e11")  # below the columns' 12 integer digits, with room for PnL
+PRICE_MAX = Decimal("1e11")  # every price, size and amount stays below the columns' 12 integer digits
 SYMBOL_RE = re.compile(r"^[A-Z0-9]{1,12}([/:_.-]?[A-Z0-9]{1,12})?$")
 TIMEFRAME_RE = re.compile(r"^[0-9A-Za-z]{1,8}$")
 SIGNAL_ID_RE = re.compile(r"^[\w.:@-]{1,64}$")  # URL-safe: it appears in paths
@@ -69,10 +69,19 @@ def exit_for_price(trade: PaperTrade, price: Decimal) -> tuple[str, Decimal] | N
 
 
 def _mark(trade: PaperTrade, price: Decimal) -> None:
-    """Value the open trade at a price: what closing there now would realize, fees included."""
+    """Value the open trade at a price: what closing there now would realize, fees included.
+
+    A price that would make the trade's PnL or fees larger than the columns hold is refused: PostgreSQL
+    would reject the write, and SQLite could not read the number back."""
     trade.current_price = price
     trade.fees = round_trip_fees(trade, exit_price=price)
     trade.unrealized_pnl = pnl(trade, price=price, fees=trade.fees)
+    if max(abs(trade.unrealized_pnl), trade.fees) >= PRICE_MAX:
+        raise InvalidInput(
+            f"price {price} would value trade #{trade.pk or 'new'} of {trade.position_size} {trade.symbol} at "
+            f"{trade.unrealized_pnl:.4E}, beyond what the ledger holds (below {PRICE_MAX:.0E}).",
+            field="price",
+        )
 
 
 def _close(trade: PaperTrade, *, price: Decimal, reason: str, at: datetime) -> None:
@@ -303,6 +312,11 @@ def signal_execute(*, signal_id: str, at: datetime | None = None) -> PaperTrade:
         risk = money(size * abs(entry - stop))
     if size <= 0:
         raise InvalidTransition(f"Equity {equity} buys no unit of {signal.symbol} at {entry}.", field="entry_price")
+    if size >= PRICE_MAX:
+        raise InvalidInput(
+            f"entry_price {entry} is too small: equity {equity} would buy {size:.4E} units, more than the ledger holds.",
+            field="entry_price",
+        )
 
     trade = PaperTrade(
         signal=signal,

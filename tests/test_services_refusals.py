@@ -150,3 +150,26 @@ def test_database_refuses_a_closed_trade_without_exit(open_trade):
         PaperTrade.objects.filter(pk=trade.pk).update(status=PaperTrade.Status.MANUAL_CLOSE)
 
     assert PaperTrade.objects.get().status == PaperTrade.Status.OPEN
+
+
+def test_an_entry_price_that_would_buy_more_units_than_the_ledger_holds_is_refused(settings, make_signal):
+    settings.PAPER_STARTING_BALANCE = Decimal("1000000000")  # risk 1% = 10,000,000
+    signal = make_signal(entry_price=Decimal("0.001"), stop_loss=Decimal("0.00098"))  # 1e7 / 0.00002 = 5e11 units
+
+    with pytest.raises(InvalidInput) as refused:
+        services.signal_execute(signal_id=signal.signal_id, at=T0)
+
+    assert refused.value.field == "entry_price"
+    assert row_counts() == (1, 0)
+
+
+def test_a_tick_that_would_value_a_trade_beyond_the_columns_is_refused(open_trade):
+    trade = open_trade(action="SELL", entry_price=Decimal("0.0001"))  # stop 0.000102: 100 / 0.000002 = 5e7 units
+    gap = Tick("BTCUSDT", Decimal("99999999999"), T0 + timedelta(minutes=5))  # a stop fills at the tick: a loss of ~5e18
+
+    with pytest.raises(InvalidInput) as refused:
+        services.prices_apply(ticks=[gap])
+
+    assert refused.value.field == "price"
+    trade.refresh_from_db()
+    assert (trade.status, trade.current_price) == (PaperTrade.Status.OPEN, Decimal("0.0001"))
