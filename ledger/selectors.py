@@ -50,11 +50,7 @@ def symbols(model: type[Signal] | type[PaperTrade]) -> list[str]:
 
 def signals_for_day(day: date) -> QuerySet[Signal]:
     start, end = day_bounds(day)
-    return (
-        Signal.objects.filter(timestamp__gte=start, timestamp__lt=end)
-        .select_related("trade")
-        .order_by("-timestamp", "-pk")
-    )
+    return Signal.objects.filter(timestamp__gte=start, timestamp__lt=end).order_by("-timestamp", "-pk")
 
 
 def journal_for_day(day: date) -> QuerySet[PaperTrade]:
