@@ -26,7 +26,7 @@ run: venv
 	$(MANAGE) demo_login
 	trap 'kill 0' EXIT INT TERM; \
 	$(MANAGE) simulate & \
-	$(BIN)/gunicorn tradingsite.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile -
+	$(BIN)/gunicorn tradingsite.wsgi --bind $(HOST):$(PORT) --workers 2 --timeout 300 --access-logfile -
 
 # The whole suite on SQLite; `make test-postgres` runs it again on PostgreSQL (CI runs both).
 test: test-sqlite

@@ -49,7 +49,7 @@ def _prepare(closed: int) -> tuple[str, str]:
     generate.add_today()
     user, _ = get_user_model().objects.get_or_create(username="bench")
     client = Client()
-    client.force_login(user)
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
     services.ApiToken.objects.filter(name="bench").delete()
     _, token = services.api_token_create(name="bench")
     return client.cookies["sessionid"].value, token
@@ -108,10 +108,11 @@ def _worker_peak_rss_mb(server: subprocess.Popen) -> float:
     return max(peaks)
 
 
-def _serve(workers: int) -> tuple[subprocess.Popen, str]:
+def _serve(workers: int, *, timeout: int = 30) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "tradingsite.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+        [sys.executable, "-m", "gunicorn", "tradingsite.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "--timeout", str(timeout)],  # fmt: skip
         env=os.environ | {"DJANGO_SETTINGS_MODULE": "bench.settings"},
         stdout=subprocess.DEVNULL,
         stderr=open(HERE / "data" / "gunicorn.log", "a"),  # noqa: SIM115 - lives as long as the server
@@ -134,7 +135,7 @@ def _etag(url: str, cookie: str, part: str) -> str:
 
 def _export_peak_rss_mb(cookie: str) -> tuple[float, int]:
     """Stream the whole journal as CSV from a fresh one-worker gunicorn; its peak RSS and the rows sent."""
-    server, url = _serve(1)
+    server, url = _serve(1, timeout=600)  # a million rows stream for about half a minute
     try:
         request = urllib.request.Request(f"{url}/export/journal.csv?period=all", headers={"Cookie": f"sessionid={cookie}"})
         with urllib.request.urlopen(request, timeout=600) as response:
