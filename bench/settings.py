@@ -13,3 +13,5 @@ LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"handlers":
 # gunicorn, so the app's own work is the same; only the redirect and the cookies' Secure flag are off here.
 SECURE_SSL_REDIRECT = SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
 SECURE_HSTS_SECONDS = 0
+# The intake measurement sends ~300 signals/s on one token: it measures the ledger, not the throttle.
+API_RATE_LIMIT = "1000000/min"
