@@ -361,6 +361,8 @@ def _account_add(amount: Decimal) -> None:
     """Every write calls this in its transaction: it adds realized PnL (zero for a write that realizes
     none) to the running total, read and added in Decimal, and bumps the version that the dashboard's
     ETags are made of, so a poll can tell "nothing changed" from one row."""
+    if not amount and Account.objects.filter(pk=1).update(version=F("version") + 1):
+        return  # nothing realized: one statement, no read (integer arithmetic in SQL is exact)
     account, _ = Account.objects.select_for_update().get_or_create(pk=1)
     account.realized_pnl_total += amount
     account.version += 1
