@@ -294,7 +294,8 @@ def signals_between(start: date | None, end: date | None) -> QuerySet[Signal]:
 
 class _HeldSeconds(Func):
     """exit_time - entry_time in seconds, by the database itself: Django's own duration arithmetic calls a
-    Python function for every row on SQLite, which a million rows feel (seconds, not money: a float is fine)."""
+    Python function for every row on SQLite, which a million rows feel. SQLite answers a float, read back
+    through its repr like every raw number here (_money)."""
 
     arg_joiner = " - "
     template = "EXTRACT(EPOCH FROM (%(expressions)s))"
@@ -330,7 +331,7 @@ def _figures(row: dict) -> dict:
         "gross_profit": _money(row["profit"]),
         "gross_loss": -_money(row["loss"]),
         "fees": _money(row["fees_paid"]),
-        "holding_total": timedelta(seconds=round(float(row["held"] or 0), 3)),
+        "holding_total": timedelta(milliseconds=int(_money(row["held"]) * 1000)),
     }
 
 
