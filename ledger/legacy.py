@@ -263,14 +263,14 @@ def _import_file(source: Source) -> FileReport:
                     raise LegacyFileError(f"{where}: {getattr(error, 'message', error)}") from None
                 report.read += 1
             if created_pnl:
-                services._account_add(created_pnl)  # closes of trades already in the ledger added theirs
+                services.account_add(created_pnl)  # closes of trades already in the ledger added theirs
     except LegacyFileError as error:
         return FileReport(source.label, error=str(error))
     return report
 
 
 def _import_signal(record: dict[str, Any], *, where: str, report: FileReport) -> Decimal:
-    fields = services._clean_signal(
+    fields = services.clean_signal(
         signal_id=text(record.get("signal_id")),
         symbol=record.get("crypto", record.get("symbol")),
         action=to_choice(ACTIONS, record.get("action"), field="action"),
@@ -371,12 +371,12 @@ def _parse_trade(record: dict[str, Any]) -> tuple[PaperTrade, Signal | None]:
         if exits:
             raise InvalidInput(f"an OPEN trade has no exit, but this one has {', '.join(exits)}.", field="status")
         current_price = to_price(record.get("current_price"), field="current_price", required=False)
-        services._mark(trade, current_price or entry_price)
+        services.mark(trade, current_price or entry_price)
         return trade, signal
     exit_time = to_time(record.get("exit_time"), field="exit_time")
     if exit_time < trade.entry_time:
         raise InvalidInput(f"exit_time {exit_time} is before entry_time {trade.entry_time}.", field="exit_time")
-    services._close(trade, price=to_price(record.get("exit_price"), field="exit_price"), reason=status, at=exit_time)
+    services.settle(trade, price=to_price(record.get("exit_price"), field="exit_price"), reason=status, at=exit_time)
     _keep_recorded_pnl(trade, record)
     return trade, signal
 
@@ -442,11 +442,11 @@ def _import_trade(record: dict[str, Any], *, where: str, report: FileReport) -> 
     if existing.is_open and not trade.is_open:
         # Closed here, open in the ledger: close it with this exit, as a close does (guarded by status OPEN,
         # signal CLOSED, running total) in this file's transaction.
-        services._close(existing, price=trade.exit_price, reason=trade.status, at=trade.exit_time)
+        services.settle(existing, price=trade.exit_price, reason=trade.status, at=trade.exit_time)
         _keep_recorded_pnl(existing, record)
         _check_pnl(existing, record, where=where, report=report)
         _follow_trade(signal, existing, where=where, report=report)
-        if not services._save_closes([existing]):
+        if not services.save_closes([existing]):
             raise InvalidInput(f"{name} was closed by someone else during the import.")
         report.advanced += 1
         report.realized_pnl += existing.realized_pnl

@@ -3,6 +3,9 @@
 The rules of paper execution (DESIGN.md) are written here once: sizing, levels, fees and PnL.
 Closing a trade is guarded by `status = OPEN`, so a trade closes exactly once whoever races to close it.
 Lock order, to keep PostgreSQL free of deadlocks: signal rows, then trade rows (by id), then the account row.
+
+Besides the services (`signal_record`, `trade_close`, ...), the import of old records (ledger/legacy.py)
+builds on the same pieces: clean_signal, mark and settle (in memory), save_closes and account_add.
 """
 
 import hashlib
@@ -68,7 +71,7 @@ def exit_for_price(trade: PaperTrade, price: Decimal) -> tuple[str, Decimal] | N
     return None
 
 
-def _mark(trade: PaperTrade, price: Decimal) -> None:
+def mark(trade: PaperTrade, price: Decimal) -> None:
     """Value the open trade at a price: what closing there now would realize, fees included.
 
     A price that would make the trade's PnL or fees larger than the columns hold is refused: PostgreSQL
@@ -84,8 +87,9 @@ def _mark(trade: PaperTrade, price: Decimal) -> None:
         )
 
 
-def _close(trade: PaperTrade, *, price: Decimal, reason: str, at: datetime) -> None:
-    _mark(trade, price)
+def settle(trade: PaperTrade, *, price: Decimal, reason: str, at: datetime) -> None:
+    """Fill in the trade's close at a price, in memory: the values save_closes writes (this writes nothing)."""
+    mark(trade, price)
     trade.status = reason
     trade.exit_price = price
     trade.exit_time = at
@@ -174,7 +178,7 @@ def _clean_confluences(value: Iterable[str] | None) -> list[str]:
     return [item.strip() for item in items]
 
 
-def _clean_signal(
+def clean_signal(
     *,
     signal_id: str,
     symbol: str,
@@ -241,7 +245,7 @@ def signal_record(
 
     The same body again returns the recorded signal; a different body under the same id is refused.
     """
-    fields = _clean_signal(
+    fields = clean_signal(
         signal_id=signal_id,
         symbol=symbol,
         action=action,
@@ -261,7 +265,7 @@ def signal_record(
         except IntegrityError:  # another sender recorded the same id a moment ago
             existing = Signal.objects.get(signal_id=signal_id)
         else:
-            _account_add(ZERO)
+            account_add(ZERO)
             return signal, True
     differences = _differences(existing, fields, timestamp_given=timestamp is not None)
     if differences:
@@ -329,11 +333,11 @@ def signal_execute(*, signal_id: str, at: datetime | None = None) -> PaperTrade:
         entry_time=at,
         risk_amount=risk,
     )
-    _mark(trade, entry)
+    mark(trade, entry)
     trade.save()  # save() starts the trade's history, and records the signal's execution in its own
     signal.status = Signal.Status.EXECUTED
     signal.save(update_fields=["status"])
-    _account_add(ZERO)
+    account_add(ZERO)
     return trade
 
 
@@ -348,7 +352,7 @@ def signal_expire(*, signal_id: str, reason: str = "Dismissed by hand.") -> Sign
     signal.status = Signal.Status.EXPIRED
     signal.status_reason = reason[:200]
     signal.save(update_fields=["status", "status_reason"])
-    _account_add(ZERO)
+    account_add(ZERO)
     return signal
 
 
@@ -357,7 +361,7 @@ def signal_expire(*, signal_id: str, reason: str = "Dismissed by hand.") -> Sign
 CLOSE_FIELDS = ["status", "exit_price", "exit_time", "realized_pnl", "unrealized_pnl", "current_price", "fees"]
 
 
-def _account_add(amount: Decimal) -> None:
+def account_add(amount: Decimal) -> None:
     """Every write calls this in its transaction: it adds realized PnL (zero for a write that realizes
     none) to the running total, read and added in Decimal, and bumps the version that the dashboard's
     ETags are made of, so a poll can tell "nothing changed" from one row."""
@@ -415,12 +419,12 @@ def _record_closes(trades: Sequence[PaperTrade], *, reason: str) -> None:
         _record_history(Signal.objects.filter(signal_id__in=signal_ids), reason=reason)
 
 
-def _save_closes(trades: Sequence[PaperTrade]) -> int:
+def save_closes(trades: Sequence[PaperTrade]) -> int:
     """Write closes computed in memory, each guarded by status OPEN; returns how many this call won."""
     won = PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).bulk_update(trades, CLOSE_FIELDS)
     if won:
         _record_closes(trades, reason="closed")
-        _account_add(sum((trade.realized_pnl for trade in trades), ZERO))
+        account_add(sum((trade.realized_pnl for trade in trades), ZERO))
     return won
 
 
@@ -440,8 +444,8 @@ def trade_close(
     if not trade.is_open:
         raise AlreadyClosed(f"Trade {trade_id} is already closed ({trade.status}).", field="trade_id")
     exit_price = clean_price(price, field="price", required=False) or trade.current_price
-    _close(trade, price=exit_price, reason=reason, at=at)
-    if not _save_closes([trade]):
+    settle(trade, price=exit_price, reason=reason, at=at)
+    if not save_closes([trade]):
         raise AlreadyClosed(f"Trade {trade_id} was closed a moment ago by someone else.", field="trade_id")
     return trade
 
@@ -491,7 +495,7 @@ def _corrected(trade: PaperTrade, changes: dict[str, Any]) -> None:
                 raise InvalidInput(f"An open trade {why}; close it with the close action.", field=name)
         if "fees" in changes:
             raise InvalidInput("An open trade's fees follow its current price; they cannot be set.", field="fees")
-        _mark(trade, trade.current_price)
+        mark(trade, trade.current_price)
         return
 
     if "exit_price" in changes:
@@ -534,7 +538,7 @@ def trade_correct(*, trade_id: int, changes: dict[str, Any], by: Any = None, dry
     if by is not None:
         trade._history_user = by
     trade.save()
-    _account_add((trade.realized_pnl or ZERO) - before)
+    account_add((trade.realized_pnl or ZERO) - before)
     return trade
 
 
@@ -556,7 +560,7 @@ def trades_recompute(*, trade_ids: Sequence[int], by: Any = None) -> TradesRecom
     for trade in trades:
         before = (trade.realized_pnl, trade.unrealized_pnl, trade.fees)
         if trade.is_open:
-            _mark(trade, trade.current_price)
+            mark(trade, trade.current_price)
         else:
             trade.realized_pnl = pnl(trade, price=trade.exit_price, fees=trade.fees)
             difference += trade.realized_pnl - before[0]
@@ -565,7 +569,7 @@ def trades_recompute(*, trade_ids: Sequence[int], by: Any = None) -> TradesRecom
     PaperTrade.objects.bulk_update(result.changed, ["realized_pnl", "unrealized_pnl", "fees"])
     for batch in _batches([trade.pk for trade in result.changed]):
         _record_history(PaperTrade.objects.filter(pk__in=batch), reason="PnL recomputed", by=by)
-    _account_add(difference)
+    account_add(difference)
     return result
 
 
@@ -636,18 +640,18 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
                 last_price[trade.pk] = trade, tick.price
             else:
                 reason, exit_price = exit
-                _close(trade, price=exit_price, reason=reason, at=tick.at)
+                settle(trade, price=exit_price, reason=reason, at=tick.at)
                 result.closed.append(trade)
     for trade, price in last_price.values():
         if trade.is_open:
-            _mark(trade, price)
+            mark(trade, price)
             result.marked.append(trade)
     _write_marks(result.marked)
-    if result.closed and _save_closes(result.closed) != len(result.closed):
+    if result.closed and save_closes(result.closed) != len(result.closed):
         # Impossible while the rows are locked; refuse to write a partial batch if it ever happens.
         raise AlreadyClosed("A trade in this batch was closed by someone else; nothing was applied.")
     if result.marked and not result.closed:  # closes have counted themselves
-        _account_add(ZERO)
+        account_add(ZERO)
     return result
 
 
@@ -703,7 +707,7 @@ def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -
         )
     if trades:
         _record_closes(trades, reason="closed at the end of the day")
-        _account_add(sum((trade.realized_pnl for trade in trades), ZERO))
+        account_add(sum((trade.realized_pnl for trade in trades), ZERO))
     expired = 0
     for batch in _batches(list(stale_signals.order_by("pk").values_list("pk", flat=True))):  # ids: history follows
         expired += Signal.objects.filter(pk__in=batch, status=Signal.Status.GENERATED).update(
@@ -711,7 +715,7 @@ def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -
         )
         _record_history(Signal.objects.filter(pk__in=batch, status=Signal.Status.EXPIRED), reason="expired")
     if expired and not trades:  # closes have counted themselves
-        _account_add(ZERO)
+        account_add(ZERO)
     return DayClosed(day=day, closed=trades, expired=expired, dry_run=False)
 
 
