@@ -14,7 +14,6 @@ from typing import Annotated, Any, Literal
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -265,18 +264,10 @@ class SignalIn(Schema):
     execute: bool = Field(True, description="false records the signal without opening its trade.")
 
 
-@transaction.atomic
-def _intake(*, execute: bool, **fields: Any) -> Status:
-    """Record a signal and open its trade in ONE transaction: a refused execution records nothing.
-
-    A replay of a recorded signal (same body) answers its current state with 200 and executes nothing.
-    """
-    signal, created = services.signal_record(**fields)
-    if created and execute:
-        trade = services.signal_execute(signal_id=signal.signal_id)
-        return Status(201, {"signal": trade.signal, "trade": trade})  # the service's rows, as written
-    trade = PaperTrade.objects.filter(signal=signal).first()
-    return Status(201 if created else 200, {"signal": signal, "trade": trade})
+def _intake(**fields: Any) -> Status:
+    """201 with the signal and its trade on first receipt; 200 with their current state on a replay."""
+    intake = services.signal_intake(**fields)
+    return Status(201 if intake.created else 200, {"signal": intake.signal, "trade": intake.trade})
 
 
 @api.post("/signals", response={201: SignalTradeOut, 200: SignalTradeOut, **ERRORS}, tags=["signals"])

@@ -276,6 +276,24 @@ def signal_record(
     return existing, False
 
 
+@dataclass(frozen=True)
+class Intake:
+    signal: Signal
+    trade: PaperTrade | None
+    created: bool
+
+
+@transaction.atomic
+def signal_intake(*, execute: bool = True, **fields: Any) -> Intake:
+    """Record a signal and, if asked, open its trade, in ONE transaction: a refused execution records
+    nothing. A replay of a recorded signal (same body) returns its current state and executes nothing."""
+    signal, created = signal_record(**fields)
+    if created and execute:
+        trade = signal_execute(signal_id=signal.signal_id)
+        return Intake(signal=trade.signal, trade=trade, created=True)  # the rows as written
+    return Intake(signal=signal, trade=PaperTrade.objects.filter(signal=signal).first(), created=created)
+
+
 def _signal_for_update(signal_id: str) -> Signal:
     signal = Signal.objects.select_for_update().filter(signal_id=signal_id).first()
     if signal is None:

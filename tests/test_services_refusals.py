@@ -173,3 +173,11 @@ def test_a_tick_that_would_value_a_trade_beyond_the_columns_is_refused(open_trad
     assert refused.value.field == "price"
     trade.refresh_from_db()
     assert (trade.status, trade.current_price) == (PaperTrade.Status.OPEN, Decimal("0.0001"))
+
+
+def test_an_intake_whose_execution_is_refused_records_nothing():
+    # GOOD is stamped on the tests' fixed day, which has ended by now: executing it now is refused.
+    with pytest.raises(InvalidTransition, match="has ended"):
+        services.signal_intake(**GOOD)
+
+    assert row_counts() == (0, 0)
