@@ -24,8 +24,8 @@ from pydantic import AwareDatetime
 
 from . import selectors, services
 from .days import today
-from .errors import InvalidInput, LedgerError, NotFound
-from .models import ApiToken, PaperTrade
+from .errors import InvalidInput, LedgerError
+from .models import ApiToken
 
 TICKS_MAX = 1000  # ticks per POST prices
 DAYS_MAX = 366  # days per GET pnl/daily?from=&to=
@@ -328,10 +328,7 @@ def trade_list_active(request: HttpRequest):
 
 @api.get("/trades/{trade_id}", response={200: TradeOut, **ERRORS}, tags=["trades"])
 def trade_detail(request: HttpRequest, trade_id: TradeId):
-    trade = PaperTrade.objects.filter(pk=trade_id).first()
-    if trade is None:
-        raise NotFound(f"No trade with id {trade_id}.", field="trade_id")
-    return trade
+    return selectors.trade(trade_id)
 
 
 class CloseIn(Schema):

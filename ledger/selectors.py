@@ -15,6 +15,7 @@ from django.db.models.functions import TruncDate
 from django.utils.dateparse import parse_datetime
 
 from .days import day_bounds, today, trading_day
+from .errors import NotFound
 from .models import ZERO, Account, PaperTrade, Signal
 
 
@@ -27,6 +28,19 @@ def equity() -> Decimal:
 def ledger_version() -> int:
     """A number every write bumps: what the dashboard's parts make their ETags of."""
     return Account.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+
+
+def trade(trade_id: int) -> PaperTrade:
+    trade = PaperTrade.objects.filter(pk=trade_id).first()
+    if trade is None:
+        raise NotFound(f"No trade with id {trade_id}.", field="trade_id")
+    return trade
+
+
+def last_price(symbol: str) -> Decimal | None:
+    """The price the symbol's latest trade was last marked or closed at."""
+    latest = PaperTrade.objects.filter(symbol=symbol).order_by("-entry_time")
+    return latest.values_list("current_price", flat=True).first()
 
 
 def trades_active() -> QuerySet[PaperTrade]:

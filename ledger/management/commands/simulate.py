@@ -14,7 +14,6 @@ from django.utils import timezone
 from ledger import selectors, services
 from ledger.days import today
 from ledger.errors import LedgerError
-from ledger.models import PaperTrade
 from ledger.services import Tick
 
 START_PRICES = {
@@ -60,11 +59,7 @@ class Command(BaseCommand):
 
     def _last_prices(self) -> dict[str, Decimal]:
         """Carry on from the last marked prices, so a restart does not jump."""
-        prices = {}
-        for symbol, start in START_PRICES.items():
-            latest = PaperTrade.objects.filter(symbol=symbol).order_by("-entry_time")
-            prices[symbol] = latest.values_list("current_price", flat=True).first() or start
-        return prices
+        return {symbol: selectors.last_price(symbol) or start for symbol, start in START_PRICES.items()}
 
     def _tick(self, rng: random.Random, prices: dict[str, Decimal]) -> None:
         now = timezone.now()
