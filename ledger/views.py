@@ -29,7 +29,7 @@ class HtmxHttpRequest(HttpRequest):
 PARTS: dict[str, Callable[[date], dict]] = {
     "summary": lambda day: {"summary": selectors.dashboard_summary(day)},
     "active-trades": lambda day: {"active_trades": selectors.trades_active()},
-    "signals": lambda day: {"signals": selectors.signals_for_day(day)},
+    "signals": lambda day: {"signals": selectors.signals_for_day(day), "signal_counts": selectors.signals_summary(day)},
     "journal": lambda day: {"journal": selectors.journal_for_day(day), "journal_day": selectors.pnl_daily(day)},
 }
 

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import pytest
 from ledger import selectors, services
 from ledger.models import Account, PaperTrade, Signal
 
-from .conftest import T0, database_url
+from .conftest import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,6 +8,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from ledger import services
 from ledger.days import today
@@ -33,8 +34,6 @@ def client(trader) -> Client:
 @pytest.fixture
 def now_trade(open_trade):
     """A trade opened a minute ago, so it belongs to today's page."""
-    from django.utils import timezone
-
     def make(**overrides) -> PaperTrade:
         now = timezone.now()
         return open_trade(timestamp=now - timedelta(minutes=1), at=now, **overrides)
@@ -115,8 +114,6 @@ def test_journal_part_lists_the_days_closed_trades_and_total(client, now_trade):
 
 
 def test_signals_part_offers_execute_and_expire_on_a_generated_signal(client, make_signal):
-    from django.utils import timezone
-
     signal = make_signal(timestamp=timezone.now())
 
     html = part(client, "signals").content.decode()
@@ -177,8 +174,6 @@ def test_closing_an_unknown_trade_is_404_with_a_message(client):
 
 
 def test_execute_button_opens_the_trade(client, make_signal):
-    from django.utils import timezone
-
     signal = make_signal(timestamp=timezone.now())
 
     response = client.post(reverse("signal-execute", args=[signal.signal_id]), **HTMX)
@@ -188,8 +183,6 @@ def test_execute_button_opens_the_trade(client, make_signal):
 
 
 def test_executing_an_expired_signal_is_409_and_writes_nothing(client, make_signal):
-    from django.utils import timezone
-
     signal = make_signal(timestamp=timezone.now())
     services.signal_expire(signal_id=signal.signal_id)
 
@@ -201,8 +194,6 @@ def test_executing_an_expired_signal_is_409_and_writes_nothing(client, make_sign
 
 
 def test_expire_button_records_who_dismissed_it(client, make_signal):
-    from django.utils import timezone
-
     signal = make_signal(timestamp=timezone.now())
 
     client.post(reverse("signal-expire", args=[signal.signal_id]), **HTMX)
@@ -319,3 +310,15 @@ def test_the_full_page_is_never_a_304(client):
     response = client.get(reverse("dashboard"))
 
     assert not response.has_header("ETag")
+
+
+def test_signals_part_counts_the_days_signals_by_status_and_action(client, make_signal, now_trade):
+    now_trade()  # its signal: EXECUTED, BUY
+    make_signal(timestamp=timezone.now(), action="SELL")  # GENERATED
+    services.signal_expire(signal_id=make_signal(timestamp=timezone.now()).signal_id)  # EXPIRED, BUY
+
+    html = part(client, "signals").content.decode()
+
+    assert "3:" in html
+    assert "1 waiting, 1 open, 0 closed, 1 expired" in html
+    assert "2 buy, 1 sell" in html
