@@ -4,7 +4,7 @@ import csv
 import io
 import json
 import tracemalloc
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest

@@ -9,6 +9,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import database_url
 
@@ -27,6 +28,7 @@ CHROMIUM_ARGS = [
 ]
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+POLL = 5000  # the dashboard's default poll interval, in ms; tests advance Playwright's clock by it
 
 
 def pytest_collection_modifyitems(items):
@@ -103,3 +105,16 @@ def page(browser):
 def screenshot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def logged_in(page, server_url, django_user_model):
+    django_user_model.objects.create_user("trader", password="pw-for-e2e")
+    page.clock.install()
+    page.goto(f"{server_url}/")
+    page.fill("#id_username", "trader")
+    page.fill("#id_password", "pw-for-e2e")
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_contain_text("Today")
+    page.on("dialog", lambda dialog: dialog.accept())  # the Close and Expire confirmations
+    return page

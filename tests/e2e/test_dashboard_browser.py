@@ -15,23 +15,9 @@ from ledger.days import day_bounds, today
 from ledger.models import PaperTrade
 from ledger.services import Tick
 
-from .conftest import screenshot
+from .conftest import POLL, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
-POLL = 5000  # the dashboard's default poll interval, in ms
-
-
-@pytest.fixture
-def logged_in(page, server_url, django_user_model):
-    django_user_model.objects.create_user("trader", password="pw-for-e2e")
-    page.clock.install()
-    page.goto(f"{server_url}/")
-    page.fill("#id_username", "trader")
-    page.fill("#id_password", "pw-for-e2e")
-    page.click("button[type=submit]")
-    expect(page.locator("h1")).to_contain_text("Today")
-    page.on("dialog", lambda dialog: dialog.accept())  # the Close and Expire confirmations
-    return page
 
 
 def trade_now(open_trade, **fields) -> PaperTrade:

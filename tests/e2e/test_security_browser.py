@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from ledger import services
 from ledger.services import Tick
 
-from .test_dashboard_browser import POLL, logged_in  # noqa: F401 - the logged-in page fixture
+from .conftest import POLL
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
