@@ -113,20 +113,26 @@ def _check_levels(direction: str, *, entry: Decimal, stop: Decimal | None, targe
 # --- Input checks (every service refuses bad input before it writes anything) ---------------------
 
 
+def _decimal(value: Any, *, field: str) -> Decimal:
+    """A finite Decimal read from its text. Floats (and bools) are refused: they cannot hold prices exactly."""
+    if isinstance(value, (float, bool)) or value is None:
+        raise InvalidInput(f"{field} must be a decimal number given as a string or Decimal, not {value!r}.", field=field)
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise InvalidInput(f"{field} must be a decimal number, not {value!r}.", field=field) from None
+    if not number.is_finite():
+        raise InvalidInput(f"{field} must be a finite number, not {value}.", field=field)
+    return number
+
+
 def clean_price(value: Any, *, field: str, required: bool = True) -> Decimal | None:
-    """A positive, finite Decimal rounded to 8 places. Floats are refused: they cannot hold prices exactly."""
+    """A positive, finite Decimal rounded to 8 places."""
     if value is None or value == "":
         if required:
             raise InvalidInput(f"{field} is required.", field=field)
         return None
-    if isinstance(value, (float, bool)):
-        raise InvalidInput(f"{field} must be a decimal number given as a string or Decimal, not {value!r}.", field=field)
-    try:
-        price = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise InvalidInput(f"{field} must be a decimal number, not {value!r}.", field=field) from None
-    if not price.is_finite():
-        raise InvalidInput(f"{field} must be a finite number, not {value}.", field=field)
+    price = _decimal(value, field=field)
     if price >= PRICE_MAX:
         raise InvalidInput(f"{field} {value} is too large (at most {PRICE_MAX:,.0f}).", field=field)
     price = money(price)
@@ -154,13 +160,8 @@ def clean_time(value: datetime | None, *, field: str) -> datetime:
 
 
 def _clean_confidence(value: Any) -> Decimal:
-    if isinstance(value, (float, bool)) or value is None:
-        raise InvalidInput(f"confidence must be a decimal number from 0 to 1, not {value!r}.", field="confidence")
-    try:
-        confidence = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise InvalidInput(f"confidence must be a number from 0 to 1, not {value!r}.", field="confidence") from None
-    if not confidence.is_finite() or not 0 <= confidence <= 1:
+    confidence = _decimal(value, field="confidence")
+    if not 0 <= confidence <= 1:
         raise InvalidInput(f"confidence must be from 0 to 1, not {value}.", field="confidence")
     return confidence.quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
 
@@ -474,11 +475,8 @@ CORRECTABLE = ("entry_price", "position_size", "stop_loss", "take_profit", "exit
 
 def _clean_fees(value: Any) -> Decimal:
     """Fees paid, corrected by hand: a Decimal of 0 or more (zero is allowed, unlike a price)."""
-    try:
-        fees = None if isinstance(value, (float, bool)) or value is None else Decimal(str(value).strip())
-    except InvalidOperation:
-        fees = None
-    if fees is None or not fees.is_finite() or not ZERO <= fees < PRICE_MAX:
+    fees = _decimal(value, field="fees")
+    if not ZERO <= fees < PRICE_MAX:
         raise InvalidInput(f"fees must be a decimal number of 0 or more, not {value!r}.", field="fees")
     return money(fees)
 
