@@ -62,17 +62,26 @@ def symbols(model: type[Signal] | type[PaperTrade]) -> list[str]:
         return [symbol for (symbol,) in cursor.fetchall()]
 
 
+def _between(rows: QuerySet, column: str, start: date | None, end: date | None) -> QuerySet:
+    """Rows whose time falls from the start of trading day `start` to the end of `end` (None: unbounded)."""
+    if start is not None:
+        rows = rows.filter(**{f"{column}__gte": day_bounds(start)[0]})
+    if end is not None:
+        rows = rows.filter(**{f"{column}__lt": day_bounds(end)[1]})
+    return rows
+
+
+def _closed_between(start: date | None, end: date | None) -> QuerySet[PaperTrade]:
+    return _between(PaperTrade.objects.filter(status__in=PaperTrade.CLOSED_STATUSES).order_by(), "exit_time", start, end)
+
+
 def signals_for_day(day: date) -> QuerySet[Signal]:
-    start, end = day_bounds(day)
-    return Signal.objects.filter(timestamp__gte=start, timestamp__lt=end).order_by("-timestamp", "-pk")
+    return _between(Signal.objects.all(), "timestamp", day, day).order_by("-timestamp", "-pk")
 
 
 def journal_for_day(day: date) -> QuerySet[PaperTrade]:
     """The trades closed during the day, the latest first."""
-    start, end = day_bounds(day)
-    return PaperTrade.objects.filter(
-        status__in=PaperTrade.CLOSED_STATUSES, exit_time__gte=start, exit_time__lt=end
-    ).order_by("-exit_time", "-pk")
+    return _closed_between(day, day).order_by("-exit_time", "-pk")
 
 
 @dataclass(frozen=True)
@@ -85,10 +94,9 @@ class SignalsSummary:
 
 def signals_summary(day: date) -> SignalsSummary:
     """Counts of the day's signals by status and by action, in one aggregate query."""
-    start, end = day_bounds(day)
     counts = {f"status_{s}": Count("pk", filter=Q(status=s)) for s in Signal.Status.values}
     counts |= {f"action_{a}": Count("pk", filter=Q(action=a)) for a in Signal.Action.values}
-    row = Signal.objects.filter(timestamp__gte=start, timestamp__lt=end).aggregate(total=Count("pk"), **counts)
+    row = signals_for_day(day).aggregate(total=Count("pk"), **counts)
     return SignalsSummary(
         day=day,
         total=row["total"],
@@ -143,11 +151,7 @@ def pnl_daily_range(start: date, end: date) -> list[DailyPnl]:
     One grouped query over the range of exit times; the day is the exit time's date in TRADING_DAY_TZ.
     """
     rows = (
-        PaperTrade.objects.filter(
-            status__in=PaperTrade.CLOSED_STATUSES,
-            exit_time__gte=day_bounds(start)[0],
-            exit_time__lt=day_bounds(end)[1],
-        )
+        _closed_between(start, end)
         .annotate(day=TruncDate("exit_time", tzinfo=settings.TRADING_DAY_TZ))
         .values("day")
         .annotate(realized=Sum("realized_pnl"), trades=Count("pk"), wins=Count("pk", filter=Q(realized_pnl__gt=0)))
@@ -281,19 +285,6 @@ class Stats(Figures):
     def worst_symbol(self) -> SymbolPnl | None:
         worst = min(self.by_symbol, key=lambda g: (g.realized_pnl, g.key), default=None)
         return SymbolPnl(worst.key, worst.realized_pnl, worst.trades) if worst else None
-
-
-def _between(rows: QuerySet, column: str, start: date | None, end: date | None) -> QuerySet:
-    """Rows whose time falls from the start of trading day `start` to the end of `end` (None: unbounded)."""
-    if start is not None:
-        rows = rows.filter(**{f"{column}__gte": day_bounds(start)[0]})
-    if end is not None:
-        rows = rows.filter(**{f"{column}__lt": day_bounds(end)[1]})
-    return rows
-
-
-def _closed_between(start: date | None, end: date | None) -> QuerySet[PaperTrade]:
-    return _between(PaperTrade.objects.filter(status__in=PaperTrade.CLOSED_STATUSES).order_by(), "exit_time", start, end)
 
 
 def journal_between(start: date | None, end: date | None) -> QuerySet[PaperTrade]:
