@@ -8,7 +8,6 @@ import argparse
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -29,10 +28,13 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from bench import generate  # noqa: E402
 from ledger import services  # noqa: E402
 from ledger.models import PaperTrade, Signal  # noqa: E402
+from tradingsite.serve import Server, gunicorn  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 PARTS = ["summary", "active-trades", "signals", "journal"]
 WORKERS = 2  # the same for every endpoint and floor
+ENV = os.environ | {"DJANGO_SETTINGS_MODULE": "bench.settings"}
+LOG = HERE / "data" / "gunicorn.log"
 INTAKE_CLIENTS = 8
 SECONDS = int(os.environ.get("BENCH_SECONDS", "4"))  # per measurement, after a 1 s warm-up
 
@@ -80,12 +82,6 @@ def _remove_intake() -> None:
     mine.delete()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _wrk(url: str, *, connections: int = WORKERS, headers: dict[str, str] | None = None, script: str = "report.lua", args: list[str] = ()) -> dict:
     command = ["wrk", "-t2", f"-c{connections}", f"-d{SECONDS}s", "--timeout", "10s", "-s", str(HERE / script)]
     for name, value in (headers or {}).items():
@@ -108,26 +104,6 @@ def _worker_peak_rss_mb(server: subprocess.Popen) -> float:
     return max(peaks)
 
 
-def _serve(workers: int, *, timeout: int = 30) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "tradingsite.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--timeout", str(timeout)],  # fmt: skip
-        env=os.environ | {"DJANGO_SETTINGS_MODULE": "bench.settings"},
-        stdout=subprocess.DEVNULL,
-        stderr=open(HERE / "data" / "gunicorn.log", "a"),  # noqa: SIM115 - lives as long as the server
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"{url}/bench/hello/", timeout=1)
-            return server, url
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("gunicorn did not start; see bench/data/gunicorn.log")
-
-
 def _wait_for_minute_with(seconds: float) -> None:
     """Sleep into the next clock minute if fewer than `seconds` are left of this one."""
     left = 60 - time.time() % 60
@@ -142,48 +118,47 @@ def _etag(url: str, cookie: str, part: str) -> str:
 
 def _export_peak_rss_mb(cookie: str) -> tuple[float, int]:
     """Stream the whole journal as CSV from a fresh one-worker gunicorn; its peak RSS and the rows sent."""
-    server, url = _serve(1, timeout=600)  # a million rows stream for about half a minute
-    try:
-        request = urllib.request.Request(f"{url}/export/journal.csv?period=all", headers={"Cookie": f"sessionid={cookie}"})
+    with gunicorn(env=ENV, log_path=LOG, workers=1, timeout=600) as server:  # 1M rows stream for ~30 s
+        request = urllib.request.Request(f"{server.url}/export/journal.csv?period=all", headers={"Cookie": f"sessionid={cookie}"})
         with urllib.request.urlopen(request, timeout=600) as response:
             lines = sum(chunk.count(b"\n") for chunk in iter(lambda: response.read(1 << 20), b""))
-        return _worker_peak_rss_mb(server), lines - 1  # less the header
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+        return _worker_peak_rss_mb(server.process), lines - 1  # less the header
 
 
 def measure(closed: int, *, full: bool) -> dict:
     """Every part and the intake; with `full`, also the floors, the 304 polls, the page and memory."""
     cookie, token = _prepare(closed)
     result: dict = {"closed": closed, "queries": _query_counts(cookie, token)}
-    (HERE / "data" / "gunicorn.log").write_text("")
-    server, url = _serve(WORKERS)
     try:
-        session = {"Cookie": f"sessionid={cookie}"}
-        if full:
-            result["hello"] = _wrk(f"{url}/bench/hello/")
-            result["hello_post"] = _wrk(f"{url}/bench/hello/", connections=INTAKE_CLIENTS, script="post.lua")
-            result["page"] = _wrk(f"{url}/", headers=session)
-        for part in PARTS:
-            htmx = session | {"HX-Request": "true", "HX-Target": part}
-            result[part] = _wrk(f"{url}/", headers=htmx)
-            if full:
-                result[f"{part}:memory"] = _wrk(f"{url}/bench/memory/{part}/", headers=session)
-                if part == "active-trades":  # its ETag holds for a clock minute (the ages): measure inside one
-                    _wait_for_minute_with(SECONDS + 3)
-                result[f"{part}:304"] = _wrk(f"{url}/", headers=htmx | {"If-None-Match": _etag(url, cookie, part)})
-        result["intake"] = _wrk(f"{url}/api/v1/signals", connections=INTAKE_CLIENTS, script="intake.lua", args=[token])
-        result["polls_served"] = sum(result[key]["requests"] for key in result if key.startswith(tuple(PARTS)))
-        result["worker_peak_rss_mb"] = _worker_peak_rss_mb(server)
+        with gunicorn(env=ENV, log_path=LOG, workers=WORKERS) as server:
+            _measure_served(server, result, cookie, token, full=full)
     finally:
-        server.terminate()
-        server.wait(timeout=20)
         _remove_intake()
-    result["locked"] = (HERE / "data" / "gunicorn.log").read_text().count("database is locked")
+    result["locked"] = LOG.read_text().count("database is locked")
     if full:
         result["export_peak_rss_mb"], result["export_rows"] = _export_peak_rss_mb(cookie)
     return result
+
+
+def _measure_served(server: Server, result: dict, cookie: str, token: str, *, full: bool) -> None:
+    """The wrk measurements against a running server, into `result`."""
+    url = server.url
+    session = {"Cookie": f"sessionid={cookie}"}
+    if full:
+        result["hello"] = _wrk(f"{url}/bench/hello/")
+        result["hello_post"] = _wrk(f"{url}/bench/hello/", connections=INTAKE_CLIENTS, script="post.lua")
+        result["page"] = _wrk(f"{url}/", headers=session)
+    for part in PARTS:
+        htmx = session | {"HX-Request": "true", "HX-Target": part}
+        result[part] = _wrk(f"{url}/", headers=htmx)
+        if full:
+            result[f"{part}:memory"] = _wrk(f"{url}/bench/memory/{part}/", headers=session)
+            if part == "active-trades":  # its ETag holds for a clock minute (the ages): measure inside one
+                _wait_for_minute_with(SECONDS + 3)
+            result[f"{part}:304"] = _wrk(f"{url}/", headers=htmx | {"If-None-Match": _etag(url, cookie, part)})
+    result["intake"] = _wrk(f"{url}/api/v1/signals", connections=INTAKE_CLIENTS, script="intake.lua", args=[token])
+    result["polls_served"] = sum(result[key]["requests"] for key in result if key.startswith(tuple(PARTS)))
+    result["worker_peak_rss_mb"] = _worker_peak_rss_mb(server.process)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import json
 import os
 import random
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,15 +26,14 @@ import threading
 import time
 import urllib.parse
 from collections import Counter, defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http.cookies import SimpleCookie
 from pathlib import Path
 
+from tradingsite.serve import HOST, gunicorn
+
 ROOT = Path(__file__).resolve().parents[1]
-HOST = "127.0.0.1"  # loopback only
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"]
 PARTS = ["summary", "active-trades", "signals", "journal"]
 USERNAME = "loadtest"
@@ -236,46 +234,6 @@ def prepare(env: dict, *, collect_static: bool) -> tuple[str, str]:
     return password, made.stdout.strip()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def gunicorn(env: dict, log_path: Path, workers: int) -> Iterator[int]:
-    """gunicorn on a free loopback port until the block ends. Yields the port."""
-    port = free_port()
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "tradingsite.wsgi", "--bind", f"{HOST}:{port}", "--workers", str(workers)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    connection = http.client.HTTPConnection(HOST, port, timeout=2)
-                    connection.request("GET", "/healthz")
-                    if connection.getresponse().status == 200:
-                        break
-                except OSError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"gunicorn did not start; see {log_path}")
-                time.sleep(0.2)
-            yield port
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-
-
 def drive(port: int, *, token: str, password: str, clients: int, seconds: float, env: dict) -> tuple[Report, subprocess.CompletedProcess]:
     """Run the clients for `seconds`, with close_eod halfway. Returns the report and close_eod's outcome."""
     report, market = Report(), Market(random.Random(0))
@@ -335,8 +293,8 @@ def run(database_url: str, *, clients: int, seconds: float, log_path: Path, sett
     """The whole load test against one database, which should hold no other signals."""
     env = server_env(database_url, settings_module)
     password, token = prepare(env, collect_static=settings_module == "tradingsite.settings")
-    with gunicorn(env, log_path, workers) as port:
-        report, eod = drive(port, token=token, password=password, clients=clients, seconds=seconds, env=env)
+    with gunicorn(env=env, log_path=log_path, workers=workers) as server:
+        report, eod = drive(server.port, token=token, password=password, clients=clients, seconds=seconds, env=env)
     return report, verdict(report, eod, env, log_path)
 
 

@@ -1,17 +1,13 @@
 """A real server and a real browser: gunicorn on a loopback port, Playwright driving Debian's Chromium."""
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import database_url
+from tradingsite.serve import gunicorn
 
 # Playwright's sync API runs an event loop in the test's thread; the ORM calls in these tests are
 # ordinary blocking ones, so Django's guard against async contexts does not apply.
@@ -47,41 +43,13 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server_url(django_db_setup, chromium_path) -> str:
     """gunicorn serving the app against the test database, for the whole session."""
-    port = _free_port()
     env = os.environ | {"DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": database_url()}
     (ROOT / "artifacts").mkdir(exist_ok=True)
-    log = open(ROOT / "artifacts" / "gunicorn-e2e.log", "w")  # noqa: SIM115 - open for the server's lifetime
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "tradingsite.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/login/", timeout=1)
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail(f"gunicorn did not start; see {log.name}")
-            time.sleep(0.2)
-    yield url
-    server.terminate()
-    server.wait(timeout=10)
-    log.close()
+    with gunicorn(env=env, log_path=ROOT / "artifacts" / "gunicorn-e2e.log", workers=2) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")
