@@ -3,7 +3,7 @@
 History: N closed trades, each with its CLOSED signal, spread evenly over the 3 years before today.
 Today: 100 trades closed (a busy day's journal), 20 open trades, and a day of signals (the executed
 ones plus 30 GENERATED). History is reused between runs; today's rows are made anew each run, so the
-dashboard always has a live day. Numbers follow the ledger's rules (services.pnl, services.fee).
+dashboard always has a live day. Numbers follow the ledger's rules (rules.pnl, rules.fee).
 """
 
 import random
@@ -14,8 +14,9 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ledger import services
+from ledger import rules, services
 from ledger.days import day_bounds, today
+from ledger.inputs import SignalFields
 from ledger.models import Account, PaperTrade, Signal
 
 HISTORY_DAYS = 3 * 365
@@ -53,8 +54,8 @@ def rows(
         symbol = symbols[n % len(symbols)]
         long = n % 2 == 0
         price_in = entry or Decimal(100 + rng.randint(0, 9900)) / 100
-        stop = services.money(price_in * (Decimal("0.98") if long else Decimal("1.02")))
-        target = services.money(price_in + (1 if long else -1) * 2 * abs(price_in - stop))
+        stop = rules.money(price_in * (Decimal("0.98") if long else Decimal("1.02")))
+        target = rules.money(price_in + (1 if long else -1) * 2 * abs(price_in - stop))
         size = Decimal(rng.randint(1, 500)) / 10
         trade = PaperTrade(direction="LONG" if long else "SHORT", entry_price=price_in, position_size=size)
         if open_:
@@ -62,15 +63,15 @@ def rows(
         else:
             price = stop if rng.randint(0, 1) else target  # a win for a loss: equity stays positive at any size
             status, exited = ("STOP_LOSS" if price == stop else "TAKE_PROFIT"), entered + hold
-        fees = services.round_trip_fees(trade, exit_price=price)
-        pnl = services.pnl(trade, price=price, fees=fees)
+        fees = rules.round_trip_fees(trade, exit_price=price)
+        pnl = rules.pnl(trade, price=price, fees=fees)
         signal_id = f"{prefix}{n}"
         yield (
             (signal_id, symbol, "BUY" if long else "SELL", str(price_in), "0.75", adapt(entered),
              "EXECUTED" if open_ else "CLOSED", "", "1h", '["trend", "volume"]', None, None),
             (signal_id, symbol, trade.direction, str(price_in), str(size), str(stop), str(target), adapt(entered),
              adapt(exited), None if open_ else str(price), status, None if open_ else str(pnl),
-             str(pnl) if open_ else "0", str(price), str(services.money(size * abs(price_in - stop))), str(fees),
+             str(pnl) if open_ else "0", str(price), str(rules.money(size * abs(price_in - stop))), str(fees),
              adapt(entered)),
         )  # fmt: skip
 
@@ -144,7 +145,7 @@ def add_today(*, seed: int = 2) -> None:
     write(rows(rng, f"{TODAY_PREFIX}o", TODAY_OPEN, times, hold=hold, open_=True))
     account.save()  # before the signals below, which bump the account's version themselves
     for n in range(TODAY_WAITING):
-        services.signal_record(
+        services.signal_record(signal=SignalFields(
             signal_id=f"{TODAY_PREFIX}w{n}", symbol=SYMBOLS[n], action="BUY", entry_price=Decimal(100),
             confidence=Decimal("0.6"), timestamp=next(times), timeframe="15m", confluences=["breakout"],
-        )  # fmt: skip
+        ))  # fmt: skip

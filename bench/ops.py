@@ -27,6 +27,7 @@ from django.utils import timezone  # noqa: E402
 from bench import generate  # noqa: E402
 from ledger import services  # noqa: E402
 from ledger.days import today  # noqa: E402
+from ledger.inputs import Tick  # noqa: E402
 from ledger.models import PaperTrade, Signal  # noqa: E402
 
 TICKS, TICK_SYMBOLS, TICK_TRADES, TICK_BATCH = 10_000, 100, 1_000, 1_000
@@ -48,7 +49,7 @@ def _open_trades(count: int, symbols: int) -> None:
         generate.write(pairs)
 
 
-def _tick_batches() -> list[list[services.Tick]]:
+def _tick_batches() -> list[list[Tick]]:
     """Prices that wander within 1% of 100: they mark every trade and close none (levels are 2% away)."""
     rng = random.Random(4)
     symbols = [f"S{n:03d}USDT" for n in range(TICK_SYMBOLS)]
@@ -58,7 +59,7 @@ def _tick_batches() -> list[list[services.Tick]]:
     for n in range(TICKS):
         symbol = symbols[n % TICK_SYMBOLS]
         prices[symbol] = min(max(prices[symbol] + Decimal(rng.randint(-5, 5)) / 100, Decimal(99)), Decimal(101))
-        ticks.append(services.Tick(symbol, prices[symbol], start + timedelta(microseconds=n)))
+        ticks.append(Tick(symbol, prices[symbol], start + timedelta(microseconds=n)))
     return [ticks[i : i + TICK_BATCH] for i in range(0, TICKS, TICK_BATCH)]
 
 

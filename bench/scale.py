@@ -27,7 +27,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from bench import generate  # noqa: E402
 from ledger import services  # noqa: E402
-from ledger.models import PaperTrade, Signal  # noqa: E402
+from ledger.models import ApiToken, PaperTrade, Signal  # noqa: E402
 from tradingsite.serve import Server, gunicorn  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -52,7 +52,7 @@ def _prepare(closed: int) -> tuple[str, str]:
     user, _ = get_user_model().objects.get_or_create(username="bench")
     client = Client()
     client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    services.ApiToken.objects.filter(name="bench").delete()
+    ApiToken.objects.filter(name="bench").delete()
     _, token = services.api_token_create(name="bench")
     return client.cookies["sessionid"].value, token
 

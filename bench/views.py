@@ -34,6 +34,4 @@ def _rows_in_memory() -> dict:
 
 @login_required
 def memory_part(request: HttpRequest, part: str) -> HttpResponse:
-    held = _rows_in_memory()
-    parts = {name: (lambda day, name=name: held[name]) for name in views.PARTS}
-    return views.render_dashboard(request, today(), part=part, parts=parts)
+    return views.render_page(request, views.page_context(today()) | _rows_in_memory()[part], part=part)

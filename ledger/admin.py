@@ -17,6 +17,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from . import selectors, services
 from .errors import LedgerError
+from .inputs import CORRECTABLE
 from .models import ApiToken, PaperTrade, Signal
 
 COUNT_CAP = 10_000  # rows a list page counts at most
@@ -142,7 +143,7 @@ class TradeCorrectionForm(forms.ModelForm):
 
     class Meta:
         model = PaperTrade
-        fields = services.CORRECTABLE
+        fields = CORRECTABLE
 
     def changes(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.changed_data}
@@ -179,7 +180,7 @@ class PaperTradeAdmin(LedgerAdmin):
     date_hierarchy = "exit_time"  # indexed (the journal's day); entry_time is indexed only for open trades
     ordering = ("-pk",)  # newest first, served by the primary key
     fieldsets = (
-        ("Correctable (the PnL fields follow)", {"fields": services.CORRECTABLE}),
+        ("Correctable (the PnL fields follow)", {"fields": CORRECTABLE}),
         ("Follows from the rules", {"fields": ("realized_pnl", "unrealized_pnl", "current_price", "risk_amount")}),
         ("Recorded", {"fields": ("signal", "symbol", "direction", "entry_time", "created_date")}),
     )

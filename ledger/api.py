@@ -25,21 +25,20 @@ from pydantic import AwareDatetime
 from . import selectors, services
 from .days import today
 from .errors import InvalidInput, LedgerError
+from .inputs import CONFLUENCES_MAX, ID_MAX, RANGE_DAYS_MAX, SIGNAL_ID_RE, TICKS_MAX, SignalFields, Tick
 from .models import ApiToken
+from .rules import PRICE_MAX
 
-TICKS_MAX = 1000  # ticks per POST prices
-DAYS_MAX = 366  # days per GET pnl/daily?from=&to=
 JOURNAL_LIMIT_MAX = 500
-ID_MAX = 2**63 - 1  # the largest id a BigAutoField holds
 
 # Input types. The services check every rule again; these make the OpenAPI document say what is accepted,
 # and refuse NaN, Infinity and absurd sizes before a service sees them.
-Price = Annotated[Decimal, Field(gt=0, lt=services.PRICE_MAX, allow_inf_nan=False)]
+Price = Annotated[Decimal, Field(gt=0, lt=PRICE_MAX, allow_inf_nan=False)]
 Confidence = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
 Moment = Annotated[AwareDatetime, Field(ge=datetime(1970, 1, 1, tzinfo=UTC), lt=datetime(2200, 1, 1, tzinfo=UTC))]
 Day = Annotated[date, Field(ge=date(1970, 1, 1), lt=date(2200, 1, 1))]
 Text = Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f]*$")]  # no control characters
-SignalId = Annotated[str, Field(pattern=services.SIGNAL_ID_RE.pattern)]
+SignalId = Annotated[str, Field(pattern=SIGNAL_ID_RE.pattern)]
 TradeId = Annotated[int, Field(ge=1, le=ID_MAX)]
 Symbol = Annotated[str, Field(min_length=1, max_length=25)]
 
@@ -258,15 +257,15 @@ class SignalIn(Schema):
     confidence: Confidence
     timestamp: Moment | None = Field(None, description="When the signal was made; default: when it arrives.")
     timeframe: str = Field("", max_length=8)
-    confluences: list[Text] = Field([], max_length=services.CONFLUENCES_MAX)
+    confluences: list[Text] = Field([], max_length=CONFLUENCES_MAX)
     stop_loss: Price | None = None
     take_profit: Price | None = None
     execute: bool = Field(True, description="false records the signal without opening its trade.")
 
 
-def _intake(**fields: Any) -> Status:
+def _intake(signal: SignalFields, *, execute: bool) -> Status:
     """201 with the signal and its trade on first receipt; 200 with their current state on a replay."""
-    intake = services.signal_intake(**fields)
+    intake = services.signal_intake(signal=signal, execute=execute)
     return Status(201 if intake.created else 200, {"signal": intake.signal, "trade": intake.trade})
 
 
@@ -276,7 +275,7 @@ def signal_create(request: HttpRequest, body: SignalIn):
 
     201 on first receipt; the same body again answers 200 with the signal and trade as they are now;
     another body under the same signal_id answers 409 and changes nothing."""
-    return _intake(**body.dict())
+    return _intake(SignalFields(**body.dict(exclude={"execute"})), execute=body.execute)
 
 
 class ExpireIn(Schema):
@@ -296,8 +295,7 @@ def signal_list(
     status: Literal["GENERATED", "EXECUTED", "EXPIRED", "CLOSED"] | None = None,
 ):
     """The signals of a trading day, newest first, optionally of one status."""
-    signals = selectors.signals_for_day(day or today())
-    return signals.filter(status=status) if status else signals
+    return selectors.signals_for_day(day or today(), status=status)
 
 
 # --- Prices and trades ---------------------------------------------------------------------------
@@ -316,7 +314,7 @@ class TicksIn(Schema):
 @api.post("/prices", response={200: TicksOut, **ERRORS}, tags=["trades"])
 def prices_apply(request: HttpRequest, body: TicksIn):
     """Mark the open trades of each tick's symbol, in time order, closing those that reach stop or target."""
-    ticks = [services.Tick(symbol=tick.symbol, price=tick.price, at=tick.time) for tick in body.ticks]
+    ticks = [Tick(symbol=tick.symbol, price=tick.price, at=tick.time) for tick in body.ticks]
     return services.prices_apply(ticks=ticks)
 
 
@@ -371,8 +369,8 @@ def pnl_daily(
         raise InvalidInput("Give either date, or from and to; not both.", field="date")
     if start is None or end is None:
         raise InvalidInput("from and to go together: give both, as YYYY-MM-DD.", field="from" if start is None else "to")
-    if not timedelta(0) <= end - start < timedelta(days=DAYS_MAX):
-        raise InvalidInput(f"to must be on or after from, and at most {DAYS_MAX} days after it.", field="to")
+    if not timedelta(0) <= end - start < timedelta(days=RANGE_DAYS_MAX):
+        raise InvalidInput(f"to must be on or after from, and at most {RANGE_DAYS_MAX} days after it.", field="to")
     return selectors.pnl_daily_range(start, end)
 
 
@@ -392,7 +390,7 @@ def stats(
 # --- TradingView ---------------------------------------------------------------------------------
 
 
-# The signal's fields as the alert names them, for errors the services raise.
+# The signal's fields as the alert names them (the alert's confidence and ticker's action keep their names).
 ALERT_FIELDS = {
     "signal_id": "order_id",
     "symbol": "ticker",
@@ -433,19 +431,11 @@ def tradingview(request: HttpRequest, body: TradingViewAlert):
         raise HttpError(403, "The TradingView webhook is off: TRADINGVIEW_PASSPHRASE is not set.")
     if not hmac.compare_digest(body.passphrase.encode(), expected.encode()):
         raise HttpError(403, "The passphrase is wrong.")
+    alert = body.dict()
+    fields = {name: alert[key] for name in SignalFields.names() if (key := ALERT_FIELDS.get(name, name)) in alert}
+    signal = SignalFields(**fields)
     try:
-        return _intake(
-            execute=body.execute,
-            signal_id=body.order_id,
-            symbol=body.ticker,
-            action=body.action.upper(),
-            entry_price=body.price,
-            confidence=body.confidence,
-            timestamp=body.time,
-            timeframe=body.interval,
-            stop_loss=body.sl,
-            take_profit=body.tp,
-        )
+        return _intake(signal, execute=body.execute)
     except LedgerError as error:  # name the alert's own field, not the signal's
         raise type(error)(error.message, field=ALERT_FIELDS.get(error.field, error.field)) from None
 

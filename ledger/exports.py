@@ -8,11 +8,11 @@ plain decimal strings exactly as stored.
 import csv
 import json
 from collections.abc import Callable, Iterable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import DurationField, ExpressionWrapper, F, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
@@ -32,7 +32,7 @@ JOURNAL = [
     ("size", "position_size"),
     ("fees", "fees"),
     ("realized_pnl", "realized_pnl"),
-    ("held_seconds", "held"),
+    ("held_seconds", "held_seconds"),
     ("trade_id", "id"),
     ("signal_id", "signal_id"),
     ("opened_at", "entry_time"),
@@ -72,8 +72,6 @@ def _cell(value: object) -> object:
         return format(value, "f")  # never 1E-8
     if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, timedelta):
-        return value // timedelta(seconds=1)
     if isinstance(value, list):
         return json.dumps(value)  # the confluences, as a JSON list
     return value
@@ -99,15 +97,11 @@ def _export(request: HttpRequest, name: str, columns: list[tuple[str, str]], row
     return response
 
 
-def _journal(start: date | None, end: date | None) -> QuerySet:
-    return selectors.journal_between(start, end).annotate(held=ExpressionWrapper(F("exit_time") - F("entry_time"), output_field=DurationField()))
-
-
 @login_required
 @require_GET
 def journal_csv(request: HttpRequest) -> HttpResponse:
     """The trades closed in the period, oldest close first."""
-    return _export(request, "journal", JOURNAL, _journal)
+    return _export(request, "journal", JOURNAL, selectors.journal_between)
 
 
 @login_required

@@ -5,6 +5,8 @@ archived_signals, trading_journal, active_paper_trades and completed_paper_trade
 file is read, cleaned by the same rules as the services, merged with what the ledger already holds (the
 most advanced state wins) and written in ONE transaction: a bad row stops its file and nothing of that
 file is written. Running it again imports nothing: signals match on signal_id, trades on their key.
+This module reads and decides; the writes are services (ledger/services/imports.py), which keep the audit
+history and bump the ledger's version like every other write.
 """
 
 import json
@@ -17,9 +19,11 @@ from typing import Any
 
 from django.db import DatabaseError, transaction
 
-from . import services
+from . import rules, services
 from .errors import InvalidInput
-from .models import ZERO, PaperTrade, Signal
+from .inputs import SignalFields, clean_price, clean_symbol
+from .models import PaperTrade, Signal
+from .rules import PRICE_MAX, ZERO
 from .selectors import CENT  # recorded PnL further than this from the rules is reported, as check_ledger does
 
 EXPIRED_REASON = "Expired in the old system."
@@ -62,19 +66,19 @@ def to_decimal(value: Any, *, field: str) -> Decimal | None:
         number = Decimal(digits)
     except InvalidOperation:
         raise InvalidInput(f"{field} must be a number, not {value!r}.", field=field) from None
-    if not number.is_finite() or abs(number) >= services.PRICE_MAX:
-        limit = f"{services.PRICE_MAX:,.0f}"
+    if not number.is_finite() or abs(number) >= PRICE_MAX:
+        limit = f"{PRICE_MAX:,.0f}"
         raise InvalidInput(f"{field} must be a finite number below {limit}, not {value!r}.", field=field)
     return number
 
 
 def to_money(value: Any, *, field: str) -> Decimal | None:
     number = to_decimal(value, field=field)
-    return None if number is None else services.money(number)
+    return None if number is None else rules.money(number)
 
 
 def to_price(value: Any, *, field: str, required: bool = True) -> Decimal | None:
-    return services.clean_price(to_decimal(value, field=field), field=field, required=required)
+    return clean_price(to_decimal(value, field=field), field=field, required=required)
 
 
 def to_time(value: Any, *, field: str, required: bool = True) -> datetime | None:
@@ -255,22 +259,19 @@ def _import_file(source: Source) -> FileReport:
     try:
         rows = source.rows()
         with transaction.atomic():
-            created_pnl = ZERO
             for where, record in rows:
                 try:
-                    created_pnl += importer(record, where=where, report=report)
+                    importer(record, where=where, report=report)
                 except (InvalidInput, DatabaseError) as error:
                     raise LegacyFileError(f"{where}: {getattr(error, 'message', error)}") from None
                 report.read += 1
-            if created_pnl:
-                services.account_add(created_pnl)  # closes of trades already in the ledger added theirs
     except LegacyFileError as error:
         return FileReport(source.label, error=str(error))
     return report
 
 
-def _import_signal(record: dict[str, Any], *, where: str, report: FileReport) -> Decimal:
-    fields = services.clean_signal(
+def _import_signal(record: dict[str, Any], *, where: str, report: FileReport) -> None:
+    fields = SignalFields(
         signal_id=text(record.get("signal_id")),
         symbol=record.get("crypto", record.get("symbol")),
         action=to_choice(ACTIONS, record.get("action"), field="action"),
@@ -281,34 +282,31 @@ def _import_signal(record: dict[str, Any], *, where: str, report: FileReport) ->
         confluences=to_confluences(record.get("confluences")),
         stop_loss=to_decimal(record.get("stop_loss"), field="stop_loss"),
         take_profit=to_decimal(record.get("take_profit"), field="take_profit"),
-    )
+    ).clean()
     status = to_choice(SIGNAL_STATUSES, record.get("status"), field="status")
-    signal = Signal.objects.select_for_update().filter(signal_id=fields["signal_id"]).first()
+    signal = Signal.objects.select_for_update().filter(signal_id=fields.signal_id).first()
     if signal is None:
         reason = (text(record.get("status_reason")) or EXPIRED_REASON) if status == Signal.Status.EXPIRED else ""
-        Signal.objects.create(**fields, status=status, status_reason=reason[:200])
+        services.signal_import(signal=fields, status=status, reason=reason)
         report.created += 1
-        return ZERO
+        return
     name = f"signal {signal.signal_id}"
-    report.kept_ledger(where, name, signal, fields)
+    report.kept_ledger(where, name, signal, fields.columns())
     was = signal.status
     if _advance_signal(signal, status):
         report.advanced += 1
         report.conflict(where, name, f"{was} in the ledger, {status} here: set to {status}, the most advanced")
-        return ZERO
+        return
     if status != was:
         report.conflict(where, name, f"{was} in the ledger, {status} here: kept {was}, the most advanced")
     report.unchanged += 1
-    return ZERO
 
 
 def _advance_signal(signal: Signal, status: str) -> bool:
     """Move the signal to a more advanced status; a tie or a step back changes nothing."""
     if SIGNAL_RANK[status] <= SIGNAL_RANK[signal.status]:
         return False
-    reason = EXPIRED_REASON if status == Signal.Status.EXPIRED else ""
-    Signal.objects.filter(pk=signal.pk).update(status=status, status_reason=reason)
-    signal.status = status
+    services.signal_advance(signal=signal, status=status, reason=EXPIRED_REASON if status == Signal.Status.EXPIRED else "")
     return True
 
 
@@ -354,7 +352,7 @@ def _parse_trade(record: dict[str, Any]) -> tuple[PaperTrade, Signal | None]:
         raise InvalidInput(f"risk_amount must not be negative, not {risk_amount}.", field="risk_amount")
     trade = PaperTrade(
         signal_id=signal_id,
-        symbol=services.clean_symbol(record.get("symbol", record.get("crypto"))),
+        symbol=clean_symbol(record.get("symbol", record.get("crypto"))),
         direction=to_choice(DIRECTIONS, record.get("direction"), field="direction"),
         entry_price=entry_price,
         position_size=position_size,
@@ -364,19 +362,19 @@ def _parse_trade(record: dict[str, Any]) -> tuple[PaperTrade, Signal | None]:
         risk_amount=risk_amount,
     )
     if risk_amount is None:  # what the size risks between entry and stop
-        trade.risk_amount = services.money(abs(entry_price - stop_loss) * position_size)
+        trade.risk_amount = rules.money(abs(entry_price - stop_loss) * position_size)
     if status == PaperTrade.Status.OPEN:
         # The old system wrote 0 for "not yet"; anything else is an exit that an OPEN trade cannot have.
         exits = [f"{name} {record[name]}" for name in EXIT_FIELDS if record.get(name) not in (None, "", 0)]
         if exits:
             raise InvalidInput(f"an OPEN trade has no exit, but this one has {', '.join(exits)}.", field="status")
         current_price = to_price(record.get("current_price"), field="current_price", required=False)
-        services.mark(trade, current_price or entry_price)
+        rules.mark(trade, current_price or entry_price)
         return trade, signal
     exit_time = to_time(record.get("exit_time"), field="exit_time")
     if exit_time < trade.entry_time:
         raise InvalidInput(f"exit_time {exit_time} is before entry_time {trade.entry_time}.", field="exit_time")
-    services.settle(trade, price=to_price(record.get("exit_price"), field="exit_price"), reason=status, at=exit_time)
+    rules.settle(trade, price=to_price(record.get("exit_price"), field="exit_price"), reason=status, at=exit_time)
     _keep_recorded_pnl(trade, record)
     return trade, signal
 
@@ -397,7 +395,7 @@ def _check_pnl(trade: PaperTrade, record: dict[str, Any], *, where: str, report:
         settled = "replaced by the rules' value"
     else:
         name, recorded = "realized_pnl", trade.realized_pnl
-        ruled = services.pnl(trade, price=trade.exit_price, fees=trade.fees)
+        ruled = rules.pnl(trade, price=trade.exit_price, fees=trade.fees)
         settled = "kept as recorded"
     if recorded is not None and abs(recorded - ruled) > CENT:
         report.pnl_differences.append(
@@ -421,28 +419,24 @@ def _existing_trade(trade: PaperTrade) -> PaperTrade | None:
     ).first()
 
 
-def _import_trade(record: dict[str, Any], *, where: str, report: FileReport) -> Decimal:
-    """Returns the realized PnL that the running total still needs (a newly created closed trade's)."""
+def _import_trade(record: dict[str, Any], *, where: str, report: FileReport) -> None:
     trade, signal = _parse_trade(record)
     existing = _existing_trade(trade)
     if existing is None:
         _check_pnl(trade, record, where=where, report=report)
-        trade.save()
         created = to_time(record.get("created_date"), field="created_date", required=False) or trade.entry_time
-        PaperTrade.objects.filter(pk=trade.pk).update(created_date=created)  # auto_now_add ignores a given value
+        services.trade_import(trade=trade, created=created)
         _follow_trade(signal, trade, where=where, report=report)
         report.created += 1
-        if trade.is_open:
-            return ZERO
-        report.realized_pnl += trade.realized_pnl
-        return trade.realized_pnl
+        report.realized_pnl += trade.realized_pnl or ZERO
+        return
 
     name = _describe(existing)
     report.kept_ledger(where, name, existing, {key: getattr(trade, key) for key in TRADE_KEY_FIELDS})
     if existing.is_open and not trade.is_open:
         # Closed here, open in the ledger: close it with this exit, as a close does (guarded by status OPEN,
         # signal CLOSED, running total) in this file's transaction.
-        services.settle(existing, price=trade.exit_price, reason=trade.status, at=trade.exit_time)
+        rules.settle(existing, price=trade.exit_price, reason=trade.status, at=trade.exit_time)
         _keep_recorded_pnl(existing, record)
         _check_pnl(existing, record, where=where, report=report)
         _follow_trade(signal, existing, where=where, report=report)
@@ -452,11 +446,10 @@ def _import_trade(record: dict[str, Any], *, where: str, report: FileReport) -> 
         report.realized_pnl += existing.realized_pnl
         here = f"{trade.status} at {trade.exit_price}"
         report.conflict(where, name, f"OPEN in the ledger, {here} here: closed, the most advanced")
-        return ZERO
+        return
     if not existing.is_open and trade.is_open:
         settled = f"kept {existing.status}, a closed trade never reopens"
         report.conflict(where, name, f"{existing.status} in the ledger, OPEN here: {settled}")
     elif not existing.is_open:
         report.kept_ledger(where, name, existing, {key: getattr(trade, key) for key in ["status", *EXIT_FIELDS]})
     report.unchanged += 1
-    return ZERO

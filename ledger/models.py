@@ -1,18 +1,18 @@
-"""The two tables of the ledger (DESIGN.md), plus the one-row running total that sizing reads.
-
-Table and column names are the original design's, so existing SQL keeps working.
+"""The ledger's tables: its two tables of record (DESIGN.md), `signals` and `paper_trades`, whose table and
+column names are the original design's so existing SQL keeps working; the one-row `ledger_account`
+(a running total derived from the trades, and the version every write bumps); and `api_tokens`, the API's
+credentials. The audit history of signals and trades lives in simple_history's tables beside them.
 """
-
-from decimal import Decimal
 
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from .rules import ZERO
+
 # Prices, sizes and money share one shape: 8 decimal places. SQLite keeps numbers as 64-bit floats, so
 # on SQLite only 15 significant digits round-trip (README, "Numbers"); PostgreSQL's numeric is exact.
 DECIMAL = {"max_digits": 20, "decimal_places": 8}
-ZERO = Decimal(0)
 
 
 class Signal(models.Model):
@@ -144,10 +144,6 @@ class PaperTrade(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.direction} {self.symbol} @ {self.entry_price} ({self.status})"
-
-    @property
-    def sign(self) -> int:
-        return 1 if self.direction == self.Direction.LONG else -1
 
     @property
     def is_open(self) -> bool:

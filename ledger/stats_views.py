@@ -19,10 +19,9 @@ from django.views.decorators.http import require_GET
 
 from . import charts, selectors
 from .days import today
+from .inputs import EARLIEST_DAY, LATEST_DAY, PERIOD_DAYS_MAX
 
 LAST_DAYS = {"7": 7, "30": 30, "90": 90}  # the presets: this many trading days up to today
-DAYS_MAX = 3660  # a from-to period is at most ten years: its daily series is drawn day by day
-EARLIEST, LATEST = date(1970, 1, 1), date(2199, 12, 31)
 DATE_ERRORS = {"invalid": "Enter a date as YYYY-MM-DD."}
 
 
@@ -36,8 +35,8 @@ class PeriodForm(forms.Form):
     month = forms.RegexField(r"^\d{4}-\d{2}$", required=False, error_messages={"invalid": "Enter a month as YYYY-MM."})
 
     def _in_range(self, day: date | None) -> date | None:
-        if day is not None and not EARLIEST <= day <= LATEST:
-            raise ValidationError(f"Enter a day from {EARLIEST} to {LATEST}.")
+        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise ValidationError(f"Enter a day from {EARLIEST_DAY} to {LATEST_DAY}.")
         return day
 
     def clean_start(self) -> date | None:
@@ -68,8 +67,8 @@ class PeriodForm(forms.Form):
             self.add_error("start" if start is None else "end", "Give both the first and the last day of the period.")
         elif end < start:
             self.add_error("end", "The last day must be on or after the first.")
-        elif (end - start).days >= DAYS_MAX:
-            self.add_error("end", f"A period is at most {DAYS_MAX} days.")
+        elif (end - start).days >= PERIOD_DAYS_MAX:
+            self.add_error("end", f"A period is at most {PERIOD_DAYS_MAX} days.")
         data["period"] = period
         return data
 

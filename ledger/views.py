@@ -34,19 +34,10 @@ PARTS: dict[str, Callable[[date], dict]] = {
 }
 
 
-def render_dashboard(
-    request: HtmxHttpRequest,
-    day: date,
-    *,
-    part: str | None = None,
-    status: int = 200,
-    notice: str = "",
-    parts: dict[str, Callable[[date], dict]] = PARTS,
-) -> HttpResponse:
-    """The page, or one part of it. `parts` builds each part's context (the benchmark's floor passes
-    rows held in memory, to measure what the database adds)."""
+def page_context(day: date, *, notice: str = "", failed: bool = False) -> dict:
+    """What every part of a day's page needs besides its own rows."""
     current = today()
-    context = {
+    return {
         "day": day,
         "is_today": day == current,
         "previous_day": day - timedelta(days=1),
@@ -55,12 +46,12 @@ def render_dashboard(
         "trading_tz": settings.TRADING_DAY_TZ,
         "fee_rate": settings.PAPER_FEE_RATE,
         "notice": notice,
-        "failed": status >= 400,
+        "failed": failed,
     }
-    for name, build in parts.items():
-        live_only = name == "active-trades" and day != current  # a past day's page links to today instead
-        if part in (None, name) and not live_only:
-            context |= build(day)
+
+
+def render_page(request: HtmxHttpRequest, context: dict, *, part: str | None, status: int = 200) -> HttpResponse:
+    """The page, or one part of it, from a complete context."""
     template = "ledger/dashboard.html" + (f"#{part}" if part else "")
     with timezone.override(settings.TRADING_DAY_TZ):  # times shown in the trading day's zone
         response = render(request, template, context, status=status)
@@ -68,6 +59,16 @@ def render_dashboard(
     if part:
         patch_cache_control(response, private=True, no_cache=True)  # the browser asks again, with If-None-Match
     return response
+
+
+def render_dashboard(request: HtmxHttpRequest, day: date, *, part: str | None = None, status: int = 200, notice: str = "") -> HttpResponse:
+    """The day's page, or one part of it, querying only the parts it renders."""
+    context = page_context(day, notice=notice, failed=status >= 400)
+    for name, build in PARTS.items():
+        live_only = name == "active-trades" and not context["is_today"]  # a past day's page links to today instead
+        if part in (None, name) and not live_only:
+            context |= build(day)
+    return render_page(request, context, part=part, status=status)
 
 
 def _asked_part(request: HtmxHttpRequest) -> str | None:

@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 
 from ledger import services
+from ledger.inputs import SignalFields
 from ledger.models import Account, PaperTrade, Signal
 
 # A fixed trading day, so that numbers and day boundaries never depend on when the suite runs.
@@ -30,7 +31,7 @@ def make_signal():
             "timeframe": "1h",
             "confluences": ["trend", "volume"],
         } | overrides
-        signal, _ = services.signal_record(**fields)
+        signal, _ = services.signal_record(signal=SignalFields(**fields))
         return signal
 
     return make

@@ -14,8 +14,9 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from ledger import selectors, services
+from ledger.errors import InvalidInput
+from ledger.inputs import CORRECTABLE, Tick
 from ledger.models import Account, ApiToken, PaperTrade, Signal
-from ledger.services import Tick
 
 from .conftest import T0
 
@@ -44,7 +45,7 @@ def change_url(trade: PaperTrade) -> str:
 
 def form_data(trade: PaperTrade, **changes) -> dict[str, str]:
     """The trade's change form as the browser posts it, with some fields changed."""
-    values = {name: getattr(trade, name) for name in services.CORRECTABLE} | changes
+    values = {name: getattr(trade, name) for name in CORRECTABLE} | changes
     data = {name: "" if value is None else str(value) for name, value in values.items() if name != "exit_time"}
     exit_time = values["exit_time"]
     data["exit_time_0"] = exit_time.strftime("%Y-%m-%d") if exit_time else ""
@@ -317,7 +318,7 @@ def test_refused_correction_of_an_open_trade_leaves_it_unchanged(admin_client, o
 
 
 def test_service_refuses_a_field_that_is_not_correctable(closed_trade):
-    with pytest.raises(services.InvalidInput) as refused:
+    with pytest.raises(InvalidInput) as refused:
         services.trade_correct(trade_id=closed_trade.pk, changes={"realized_pnl": Decimal("1000")})
 
     assert refused.value.field == "realized_pnl"

@@ -7,8 +7,8 @@ Each trade is a BUY at 100 opened while equity is 10000: size 50 (risk 100 / sto
 """
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 

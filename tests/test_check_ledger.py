@@ -8,8 +8,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from ledger import selectors, services
+from ledger.inputs import Tick
 from ledger.models import Account, PaperTrade, Signal
-from ledger.services import Tick
 
 from .conftest import T0
 

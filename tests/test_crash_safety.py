@@ -35,6 +35,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from ledger import services
+from ledger.inputs import Tick
 
 work, pause, token, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 where, _, number = pause.partition(":")  # "commit:N": before the N-th COMMIT; "write:N": after the N-th write
@@ -66,8 +67,8 @@ with connection.execute_wrapper(count_writes):
     if work == "eod":
         call_command("close_eod", date="2026-11-20")
     elif work == "ticks":  # one batch: a tick at 101 for every symbol, then one through the stop for the even ones
-        ticks = [services.Tick(f"COIN{i}USDT", Decimal("101"), datetime(2026, 11, 20, 10, 5, tzinfo=UTC)) for i in range(count)]
-        ticks += [services.Tick(f"COIN{i}USDT", Decimal("97"), datetime(2026, 11, 20, 10, 6, tzinfo=UTC)) for i in range(0, count, 2)]
+        ticks = [Tick(f"COIN{i}USDT", Decimal("101"), datetime(2026, 11, 20, 10, 5, tzinfo=UTC)) for i in range(count)]
+        ticks += [Tick(f"COIN{i}USDT", Decimal("97"), datetime(2026, 11, 20, 10, 6, tzinfo=UTC)) for i in range(0, count, 2)]
         services.prices_apply(ticks=ticks)
     elif work == "intake":
         client = Client(HTTP_AUTHORIZATION=f"Bearer {token}", SERVER_NAME="127.0.0.1")

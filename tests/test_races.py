@@ -10,8 +10,8 @@ from django.db import connections
 
 from ledger import services
 from ledger.errors import AlreadyClosed
+from ledger.inputs import SignalFields, Tick
 from ledger.models import Account, PaperTrade, Signal
-from ledger.services import Tick
 
 from .conftest import T0, assert_ledger_consistent
 
@@ -87,7 +87,7 @@ def test_the_same_signal_sent_twice_at_once_is_recorded_once(make_signal):
     body = {"signal_id": "twice", "symbol": "BTCUSDT", "action": "BUY", "entry_price": Decimal("100"),
             "confidence": Decimal("0.5"), "timestamp": T0}
 
-    results = race(lambda: services.signal_record(**body), lambda: services.signal_record(**body))
+    results = race(lambda: services.signal_record(signal=SignalFields(**body)), lambda: services.signal_record(signal=SignalFields(**body)))
 
     assert sorted(created for _, created in results) == [False, True]
     assert Signal.objects.filter(signal_id="twice").count() == 1

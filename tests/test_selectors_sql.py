@@ -8,7 +8,7 @@ from django.db import connection
 
 from ledger import selectors, services
 from ledger.days import day_bounds, trading_day
-from ledger.services import Tick
+from ledger.inputs import Tick
 
 from .conftest import T0
 

@@ -12,8 +12,8 @@ from django.core.management import CommandError, call_command
 
 from ledger import selectors, services
 from ledger.days import last_moment, trading_day
+from ledger.inputs import Tick
 from ledger.models import Account, PaperTrade, Signal
-from ledger.services import Tick
 
 from .conftest import T0
 

@@ -7,8 +7,8 @@ import pytest
 
 from ledger import selectors, services
 from ledger.days import trading_day
+from ledger.inputs import SignalFields, Tick
 from ledger.models import PaperTrade, Signal
-from ledger.services import Tick
 
 from .conftest import T0
 
@@ -152,14 +152,16 @@ def test_replayed_signal_returns_the_first_record(make_signal):
     signal = make_signal(signal_id="tv-1")
 
     again, created = services.signal_record(
-        signal_id="tv-1",
-        symbol="btcusdt",
-        action="buy",
-        entry_price="100.00",
-        confidence="0.80",
-        timestamp=T0,
-        timeframe="1h",
-        confluences=["trend", "volume"],
+        signal=SignalFields(
+            signal_id="tv-1",
+            symbol="btcusdt",
+            action="buy",
+            entry_price="100.00",
+            confidence="0.80",
+            timestamp=T0,
+            timeframe="1h",
+            confluences=["trend", "volume"],
+        )
     )
 
     assert (again.pk, created) == (signal.pk, False)

@@ -8,8 +8,8 @@ from django.db import IntegrityError, transaction
 
 from ledger import services
 from ledger.errors import AlreadyClosed, InvalidInput, InvalidTransition, NotFound, SignalConflict
+from ledger.inputs import SignalFields, Tick
 from ledger.models import Account, PaperTrade, Signal
-from ledger.services import Tick
 
 from .conftest import T0, row_counts
 
@@ -52,7 +52,7 @@ GOOD = {
 )
 def test_bad_signal_is_refused_naming_the_field(change, field):
     with pytest.raises(InvalidInput) as refused:
-        services.signal_record(**(GOOD | change))
+        services.signal_record(signal=SignalFields(**(GOOD | change)))
 
     assert refused.value.field == field
     assert field in refused.value.message
@@ -61,7 +61,7 @@ def test_bad_signal_is_refused_naming_the_field(change, field):
 
 def test_naive_timestamp_is_refused():
     with pytest.raises(InvalidInput) as refused:
-        services.signal_record(**(GOOD | {"timestamp": T0.replace(tzinfo=None)}))
+        services.signal_record(signal=SignalFields(**(GOOD | {"timestamp": T0.replace(tzinfo=None)})))
 
     assert refused.value.field == "timestamp"
     assert row_counts() == (0, 0)
@@ -71,7 +71,7 @@ def test_replayed_signal_id_with_a_different_body_is_a_conflict(make_signal):
     make_signal(signal_id="dup", entry_price=Decimal("100"))
 
     with pytest.raises(SignalConflict) as refused:
-        services.signal_record(**(GOOD | {"signal_id": "dup", "entry_price": Decimal("101")}))
+        services.signal_record(signal=SignalFields(**(GOOD | {"signal_id": "dup", "entry_price": Decimal("101")})))
 
     assert "entry_price" in refused.value.message
     assert Signal.objects.get(signal_id="dup").entry_price == Decimal("100")
@@ -178,6 +178,6 @@ def test_a_tick_that_would_value_a_trade_beyond_the_columns_is_refused(open_trad
 def test_an_intake_whose_execution_is_refused_records_nothing():
     # GOOD is stamped on the tests' fixed day, which has ended by now: executing it now is refused.
     with pytest.raises(InvalidTransition, match="has ended"):
-        services.signal_intake(**GOOD)
+        services.signal_intake(signal=SignalFields(**GOOD))
 
     assert row_counts() == (0, 0)

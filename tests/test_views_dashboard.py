@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from ledger import services
 from ledger.days import today
+from ledger.inputs import Tick
 from ledger.models import PaperTrade, Signal
-from ledger.services import Tick
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -12,8 +12,8 @@ from playwright.sync_api import expect
 
 from ledger import services
 from ledger.days import day_bounds, today
+from ledger.inputs import Tick
 from ledger.models import PaperTrade
-from ledger.services import Tick
 
 from .conftest import POLL, screenshot
 

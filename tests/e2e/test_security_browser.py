@@ -8,7 +8,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from ledger import services
-from ledger.services import Tick
+from ledger.inputs import Tick
 
 from .conftest import POLL
 

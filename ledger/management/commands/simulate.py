@@ -14,7 +14,7 @@ from django.utils import timezone
 from ledger import selectors, services
 from ledger.days import today
 from ledger.errors import LedgerError
-from ledger.services import Tick
+from ledger.inputs import SignalFields, Tick
 
 START_PRICES = {
     "BTCUSDT": Decimal("64000"),
@@ -76,7 +76,7 @@ class Command(BaseCommand):
         price = prices[symbol]
         sign = 1 if action == "BUY" else -1
         quantum = Decimal(1).scaleb(_places(price))
-        signal, _ = services.signal_record(
+        signal, _ = services.signal_record(signal=SignalFields(
             signal_id=f"sim-{timezone.now():%Y%m%d%H%M%S}-{step}",
             symbol=symbol,
             action=action,
@@ -86,7 +86,7 @@ class Command(BaseCommand):
             confluences=rng.sample(CONFLUENCES, k=rng.randint(1, 3)),
             stop_loss=(price * (1 - sign * Decimal(STOP_BPS) / 10000)).quantize(quantum),
             take_profit=(price * (1 + sign * Decimal(TARGET_BPS) / 10000)).quantize(quantum),
-        )
+        ))
         if rng.randrange(3) < 2:  # most are executed at once, as a bot would; the rest wait for the trader
             try:
                 trade = services.signal_execute(signal_id=signal.signal_id)

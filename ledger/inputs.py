@@ -1,0 +1,185 @@
+"""What the ledger accepts as input, described once: limits, patterns, and the cleaning of each value.
+
+Every way in (the API, the TradingView webhook, the dashboard, the admin, the legacy import) hands its
+values to the services, which clean them here before they write anything; the API's schemas take their
+limits from here so the OpenAPI document says the same. A refusal is an InvalidInput naming the field.
+"""
+
+import re
+from dataclasses import dataclass, fields, replace
+from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Any, Iterable
+
+from django.utils import timezone
+
+from .errors import InvalidInput
+from .rules import BUY, PRICE_MAX, SELL, ZERO, check_levels, direction_for, money
+
+SYMBOL_RE = re.compile(r"^[A-Z0-9]{1,12}([/:_.-]?[A-Z0-9]{1,12})?$")
+TIMEFRAME_RE = re.compile(r"^[0-9A-Za-z]{1,8}$")
+SIGNAL_ID_RE = re.compile(r"^[\w.:@-]{1,64}$")  # URL-safe: it appears in paths
+CONFLUENCES_MAX = 20
+CONFLUENCE_LENGTH_MAX = 100
+REASON_LENGTH_MAX = 200  # an expiry reason, as signals.status_reason holds
+TICKS_MAX = 1000  # ticks in one batch
+RANGE_DAYS_MAX = 366  # days in one API range of daily PnL
+PERIOD_DAYS_MAX = 3660  # days in one statistics period: its daily series is drawn day by day
+EARLIEST_DAY, LATEST_DAY = date(1970, 1, 1), date(2199, 12, 31)
+ID_MAX = 2**63 - 1  # the largest id a BigAutoField holds
+# What an operator may correct on a recorded trade; the PnL fields follow from these by the rules.
+CORRECTABLE = ("entry_price", "position_size", "stop_loss", "take_profit", "exit_price", "exit_time", "fees", "status")
+
+
+def decimal(value: Any, *, field: str) -> Decimal:
+    """A finite Decimal read from its text. Floats (and bools) are refused: they cannot hold prices exactly."""
+    if isinstance(value, (float, bool)) or value is None:
+        raise InvalidInput(f"{field} must be a decimal number given as a string or Decimal, not {value!r}.", field=field)
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise InvalidInput(f"{field} must be a decimal number, not {value!r}.", field=field) from None
+    if not number.is_finite():
+        raise InvalidInput(f"{field} must be a finite number, not {value}.", field=field)
+    return number
+
+
+def clean_price(value: Any, *, field: str, required: bool = True) -> Decimal | None:
+    """A positive, finite Decimal rounded to 8 places (prices and sizes)."""
+    if value is None or value == "":
+        if required:
+            raise InvalidInput(f"{field} is required.", field=field)
+        return None
+    price = decimal(value, field=field)
+    if price >= PRICE_MAX:
+        raise InvalidInput(f"{field} {value} is too large (at most {PRICE_MAX:,.0f}).", field=field)
+    price = money(price)
+    if price <= 0:
+        raise InvalidInput(f"{field} must be greater than 0 (at 8 decimal places), not {value}.", field=field)
+    return price
+
+
+def clean_fees(value: Any) -> Decimal:
+    """Fees paid, corrected by hand: a Decimal of 0 or more (zero is allowed, unlike a price)."""
+    fees = decimal(value, field="fees")
+    if not ZERO <= fees < PRICE_MAX:
+        raise InvalidInput(f"fees must be a decimal number of 0 or more, not {value!r}.", field="fees")
+    return money(fees)
+
+
+def clean_symbol(value: Any) -> str:
+    symbol = str(value or "").strip().upper()
+    if not SYMBOL_RE.match(symbol):
+        raise InvalidInput(
+            f"symbol {value!r} is not a market symbol such as BTCUSDT or BTC/USDT (letters and digits, 20 at most).",
+            field="symbol",
+        )
+    return symbol
+
+
+def clean_time(value: datetime | None, *, field: str) -> datetime:
+    """An aware datetime; None is now."""
+    if value is None:
+        return timezone.now()
+    if not isinstance(value, datetime) or timezone.is_naive(value):
+        raise InvalidInput(f"{field} must be a date and time with a time zone, not {value!r}.", field=field)
+    return value
+
+
+def clean_confidence(value: Any) -> Decimal:
+    confidence = decimal(value, field="confidence")
+    if not 0 <= confidence <= 1:
+        raise InvalidInput(f"confidence must be from 0 to 1, not {value}.", field="confidence")
+    return confidence.quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
+
+
+def clean_confluences(value: Iterable[str] | None) -> list[str]:
+    items = list(value or [])
+    if len(items) > CONFLUENCES_MAX or not all(
+        isinstance(item, str) and 0 < len(item.strip()) <= CONFLUENCE_LENGTH_MAX for item in items
+    ):
+        raise InvalidInput(
+            f"confluences must be a list of at most {CONFLUENCES_MAX} non-empty texts of at most "
+            f"{CONFLUENCE_LENGTH_MAX} characters.",
+            field="confluences",
+        )
+    return [item.strip() for item in items]
+
+
+def clean_signal_id(value: Any) -> str:
+    if not isinstance(value, str) or not SIGNAL_ID_RE.match(value):
+        raise InvalidInput("signal_id must be 1 to 64 letters, digits or . _ - : @ characters.", field="signal_id")
+    return value
+
+
+@dataclass(frozen=True)
+class SignalFields:
+    """A signal as a sender describes it: the one list of its fields that every way in fills in.
+
+    `clean()` returns the same signal with every value checked and normalised (upper-case symbol and action,
+    Decimals to their places, the time now when none was given), or refuses it naming the field.
+    """
+
+    signal_id: str
+    symbol: str
+    action: str
+    entry_price: Any
+    confidence: Any
+    timestamp: datetime | None = None
+    timeframe: str = ""
+    confluences: Iterable[str] | None = None
+    stop_loss: Any = None
+    take_profit: Any = None
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [field.name for field in fields(cls)]
+
+    def clean(self) -> "SignalFields":
+        action = str(self.action or "").strip().upper()
+        if action not in (BUY, SELL):
+            raise InvalidInput(f"action must be BUY or SELL, not {self.action!r}.", field="action")
+        timeframe = str(self.timeframe or "").strip()
+        if timeframe and not TIMEFRAME_RE.match(timeframe):
+            raise InvalidInput(f"timeframe {timeframe!r} must be up to 8 letters or digits, such as 15m or 4h.", field="timeframe")
+        cleaned = replace(
+            self,
+            signal_id=clean_signal_id(self.signal_id),
+            symbol=clean_symbol(self.symbol),
+            action=action,
+            entry_price=clean_price(self.entry_price, field="entry_price"),
+            confidence=clean_confidence(self.confidence),
+            timestamp=clean_time(self.timestamp, field="timestamp"),
+            timeframe=timeframe,
+            confluences=clean_confluences(self.confluences),
+            stop_loss=clean_price(self.stop_loss, field="stop_loss", required=False),
+            take_profit=clean_price(self.take_profit, field="take_profit", required=False),
+        )
+        check_levels(direction_for(action), entry=cleaned.entry_price, stop=cleaned.stop_loss, target=cleaned.take_profit)
+        return cleaned
+
+    def columns(self) -> dict[str, Any]:
+        """The values as the signals table's columns take them."""
+        return {name: getattr(self, name) for name in self.names()}
+
+
+@dataclass(frozen=True)
+class Tick:
+    """A price seen for a symbol at a moment."""
+
+    symbol: str
+    price: Any
+    at: datetime | None = None
+
+
+def clean_ticks(ticks: Iterable[Tick]) -> list[Tick]:
+    """Each tick checked (its number named in a refusal), in time order."""
+    cleaned = []
+    for number, tick in enumerate(ticks):
+        try:
+            cleaned.append(
+                Tick(symbol=clean_symbol(tick.symbol), price=clean_price(tick.price, field="price"), at=clean_time(tick.at, field="time"))
+            )
+        except InvalidInput as error:
+            raise InvalidInput(f"tick {number}: {error.message}", field=f"ticks[{number}].{error.field}") from None
+    return sorted(cleaned, key=lambda tick: tick.at)

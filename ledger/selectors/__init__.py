@@ -1,0 +1,55 @@
+"""Every read that the pages, the API and the commands share (`selectors.trades_active`, ...).
+
+core: the ledger's rows and the day's figures; stats: a period's statistics; checks: the consistency check.
+Selectors never write and never import the services.
+"""
+
+from .checks import CENT, Violation, ledger_violations
+from .core import (
+    DailyPnl,
+    DashboardSummary,
+    SignalsSummary,
+    dashboard_summary,
+    equity,
+    journal_between,
+    journal_for_day,
+    last_price,
+    ledger_version,
+    pnl_daily,
+    pnl_daily_range,
+    signals_between,
+    signals_for_day,
+    signals_summary,
+    symbols,
+    trade,
+    trades_active,
+)
+from .stats import Figures, Group, Stats, SymbolPnl, stats
+
+__all__ = [
+    "CENT",
+    "DailyPnl",
+    "DashboardSummary",
+    "Figures",
+    "Group",
+    "SignalsSummary",
+    "Stats",
+    "SymbolPnl",
+    "Violation",
+    "dashboard_summary",
+    "equity",
+    "journal_between",
+    "journal_for_day",
+    "last_price",
+    "ledger_version",
+    "ledger_violations",
+    "pnl_daily",
+    "pnl_daily_range",
+    "signals_between",
+    "signals_for_day",
+    "signals_summary",
+    "stats",
+    "symbols",
+    "trade",
+    "trades_active",
+]

@@ -1,0 +1,208 @@
+"""The reads of the dashboard, the API and the commands: one query (or a small aggregate) each over the
+two tables; a day is a [start, end) range on an indexed time column. Nothing here loads a table to filter
+it in Python."""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, F, FloatField, Func, IntegerField, Q, QuerySet, Sum
+from django.db.models.functions import Cast, Round, TruncDate
+from django.utils.dateparse import parse_datetime
+
+from ..days import day_bounds
+from ..errors import NotFound
+from ..models import Account, PaperTrade, Signal
+from ..rules import QUANTUM, ZERO
+
+
+def equity() -> Decimal:
+    """Starting balance plus the realized PnL of every closed trade (kept as a running total)."""
+    total = Account.objects.filter(pk=1).values_list("realized_pnl_total", flat=True).first()
+    return settings.PAPER_STARTING_BALANCE + (total or ZERO)
+
+
+def ledger_version() -> int:
+    """A number every write bumps: what the dashboard's parts make their ETags of."""
+    return Account.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+
+
+def trade(trade_id: int) -> PaperTrade:
+    trade = PaperTrade.objects.filter(pk=trade_id).first()
+    if trade is None:
+        raise NotFound(f"No trade with id {trade_id}.", field="trade_id")
+    return trade
+
+
+def last_price(symbol: str) -> Decimal | None:
+    """The price the symbol's latest trade was last marked or closed at."""
+    latest = PaperTrade.objects.filter(symbol=symbol).order_by("-entry_time")
+    return latest.values_list("current_price", flat=True).first()
+
+
+def trades_active() -> QuerySet[PaperTrade]:
+    return PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).order_by("entry_time", "pk")
+
+
+def symbols(model: type[Signal] | type[PaperTrade]) -> list[str]:
+    """The distinct symbols of a table, in order: a skip scan that asks its symbol index for the next
+    symbol after the last one (a probe per symbol), not a DISTINCT that reads a million rows."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    column = connection.ops.quote_name(model._meta.get_field("symbol").column)
+    sql = (
+        f"WITH RECURSIVE s(symbol) AS (SELECT MIN({column}) FROM {table} UNION ALL "
+        f"SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > s.symbol) FROM s WHERE s.symbol IS NOT NULL) "
+        "SELECT symbol FROM s WHERE symbol IS NOT NULL"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [symbol for (symbol,) in cursor.fetchall()]
+
+
+def _between(rows: QuerySet, column: str, start: date | None, end: date | None) -> QuerySet:
+    """Rows whose time falls from the start of trading day `start` to the end of `end` (None: unbounded)."""
+    if start is not None:
+        rows = rows.filter(**{f"{column}__gte": day_bounds(start)[0]})
+    if end is not None:
+        rows = rows.filter(**{f"{column}__lt": day_bounds(end)[1]})
+    return rows
+
+
+def closed_between(start: date | None, end: date | None) -> QuerySet[PaperTrade]:
+    return _between(PaperTrade.objects.filter(status__in=PaperTrade.CLOSED_STATUSES).order_by(), "exit_time", start, end)
+
+
+def signals_for_day(day: date, *, status: str | None = None) -> QuerySet[Signal]:
+    """The day's signals, the latest first; only those of one status if given."""
+    signals = Signal.objects.filter(status=status) if status else Signal.objects.all()
+    return _between(signals, "timestamp", day, day).order_by("-timestamp", "-pk")
+
+
+def journal_for_day(day: date) -> QuerySet[PaperTrade]:
+    """The trades closed during the day, the latest first."""
+    return closed_between(day, day).order_by("-exit_time", "-pk")
+
+
+@dataclass(frozen=True)
+class SignalsSummary:
+    day: date
+    total: int
+    by_status: dict[str, int]
+    by_action: dict[str, int]
+
+
+def signals_summary(day: date) -> SignalsSummary:
+    """Counts of the day's signals by status and by action, in one aggregate query."""
+    counts = {f"status_{s}": Count("pk", filter=Q(status=s)) for s in Signal.Status.values}
+    counts |= {f"action_{a}": Count("pk", filter=Q(action=a)) for a in Signal.Action.values}
+    row = signals_for_day(day).aggregate(total=Count("pk"), **counts)
+    return SignalsSummary(
+        day=day,
+        total=row["total"],
+        by_status={s: row[f"status_{s}"] for s in Signal.Status.values},
+        by_action={a: row[f"action_{a}"] for a in Signal.Action.values},
+    )
+
+
+@dataclass(frozen=True)
+class DailyPnl:
+    day: date
+    realized_pnl: Decimal
+    trades: int
+    wins: int
+
+    @property
+    def win_rate(self) -> Decimal | None:
+        """Wins per closed trade, as a fraction; None when no trade closed."""
+        return Decimal(self.wins) / Decimal(self.trades) if self.trades else None
+
+
+def pnl_daily(day: date) -> DailyPnl:
+    """Realized PnL of the trades whose exit falls in the day, with counts, in one aggregate query."""
+    row = journal_for_day(day).aggregate(
+        realized=Sum("realized_pnl"), trades=Count("pk"), wins=Count("pk", filter=Q(realized_pnl__gt=0))
+    )
+    return DailyPnl(day=day, realized_pnl=row["realized"] or ZERO, trades=row["trades"], wins=row["wins"])
+
+
+@dataclass(frozen=True)
+class DashboardSummary:
+    equity: Decimal
+    day: DailyPnl
+    open_trades: int
+    unrealized_pnl: Decimal
+
+
+def dashboard_summary(day: date) -> DashboardSummary:
+    """The header of the dashboard: equity, the day's realized PnL and win rate, and the open trades."""
+    open_row = trades_active().aggregate(count=Count("pk"), unrealized=Sum("unrealized_pnl"))
+    return DashboardSummary(
+        equity=equity(),
+        day=pnl_daily(day),
+        open_trades=open_row["count"],
+        unrealized_pnl=open_row["unrealized"] or ZERO,
+    )
+
+
+def pnl_daily_range(start: date, end: date) -> list[DailyPnl]:
+    """One row per trading day from start to end (both included), days without a close as zeros.
+
+    One grouped query over the range of exit times; the day is the exit time's date in TRADING_DAY_TZ.
+    """
+    rows = (
+        closed_between(start, end)
+        .annotate(day=TruncDate("exit_time", tzinfo=settings.TRADING_DAY_TZ))
+        .values("day")
+        .annotate(realized=Sum("realized_pnl"), trades=Count("pk"), wins=Count("pk", filter=Q(realized_pnl__gt=0)))
+        .order_by("day")
+    )
+    by_day = {row["day"]: DailyPnl(row["day"], row["realized"], row["trades"], row["wins"]) for row in rows}
+    days = (start + timedelta(days=n) for n in range((end - start).days + 1))
+    return [by_day.get(day) or DailyPnl(day=day, realized_pnl=ZERO, trades=0, wins=0) for day in days]
+
+
+def money_from_db(value: object) -> Decimal:
+    """A sum from the database as Decimal to 8 places. SQLite hands raw queries floats (15 significant
+    digits, as Django's own converter) and its Sum of decimals may come back with more places."""
+    if value is None:
+        return ZERO
+    amount = (Decimal(repr(value)) if isinstance(value, float) else Decimal(value)).quantize(QUANTUM)
+    return amount or ZERO  # 0, not 0E-8
+
+
+def moment_from_db(value: datetime | str | None) -> datetime | None:
+    """A time from a raw query: PostgreSQL gives an aware datetime, SQLite a naive UTC one or its text."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else parse_datetime(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class HeldSeconds(Func):
+    """exit_time - entry_time in seconds, by the database itself: Django's own duration arithmetic calls a
+    Python function for every row on SQLite, which a million rows feel. SQLite answers a float, read back
+    through its repr like every raw number here (money_from_db)."""
+
+    arg_joiner = " - "
+    template = "EXTRACT(EPOCH FROM (%(expressions)s))"
+    output_field = FloatField()
+
+    def __init__(self) -> None:
+        super().__init__(F("exit_time"), F("entry_time"))
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="((julianday(%(expressions)s)) * 86400)", arg_joiner=") - julianday(", **extra)
+
+
+def journal_between(start: date | None, end: date | None) -> QuerySet[PaperTrade]:
+    """The trades closed from trading day start to end (both included; None: no bound), oldest close first,
+    each with `held_seconds`, how long it was open, to the second."""
+    held = Cast(Round(HeldSeconds()), IntegerField())
+    return closed_between(start, end).annotate(held_seconds=held).order_by("exit_time", "pk")
+
+
+def signals_between(start: date | None, end: date | None) -> QuerySet[Signal]:
+    """The signals of trading days start to end (both included; None: no bound), oldest first."""
+    return _between(Signal.objects.all(), "timestamp", start, end).order_by("timestamp", "pk")

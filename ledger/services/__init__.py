@@ -1,0 +1,42 @@
+"""Every write to the ledger. Each service is one transaction and either does all of its work or none.
+
+The rules they apply live in ledger/rules.py and the cleaning of their input in ledger/inputs.py; a
+service locks, loads, applies the rules and writes. Closing a trade is guarded by `status = OPEN`, so a
+trade closes exactly once whoever races to close it. Lock order, to keep PostgreSQL free of deadlocks:
+trade rows (by id), then their signals, then the account row (docs/design.md, "Concurrency").
+
+One module per subject; every service is importable from here (`services.trade_close`).
+"""
+
+from .base import account_add, save_closes
+from .eod import DayClosed, day_close
+from .imports import signal_advance, signal_import, trade_import
+from .prices import TicksApplied, prices_apply
+from .signals import Intake, signal_execute, signal_expire, signal_intake, signal_record
+from .tokens import api_token_authenticate, api_token_create, api_token_hash, api_token_revoke
+from .trades import TradesRecomputed, trade_close, trade_correct, trades_recompute
+
+__all__ = [
+    "DayClosed",
+    "Intake",
+    "TicksApplied",
+    "TradesRecomputed",
+    "account_add",
+    "api_token_authenticate",
+    "api_token_create",
+    "api_token_hash",
+    "api_token_revoke",
+    "day_close",
+    "prices_apply",
+    "save_closes",
+    "signal_advance",
+    "signal_execute",
+    "signal_expire",
+    "signal_import",
+    "signal_intake",
+    "signal_record",
+    "trade_close",
+    "trade_correct",
+    "trade_import",
+    "trades_recompute",
+]

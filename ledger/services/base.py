@@ -1,0 +1,84 @@
+"""What every write shares: the account row every write bumps, history rows for set-based writes, and
+the guarded write of closes."""
+
+from decimal import Decimal
+from typing import Any, Iterable, Sequence
+
+from django.db import connection
+from django.db.models import F, QuerySet
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from ..models import Account, PaperTrade, Signal
+from ..rules import ZERO
+
+ID_BATCH = 10_000  # ids per `IN (...)` list, well below SQLite's 32,766 variables
+CLOSE_FIELDS = ["status", "exit_price", "exit_time", "realized_pnl", "unrealized_pnl", "current_price", "fees"]
+
+
+def account_add(amount: Decimal) -> None:
+    """Every write calls this in its transaction: it adds realized PnL (zero for a write that realizes
+    none) to the running total, read and added in Decimal, and bumps the version that the dashboard's
+    ETags are made of, so a poll can tell "nothing changed" from one row."""
+    if not amount and Account.objects.filter(pk=1).update(version=F("version") + 1):
+        return  # nothing realized: one statement, no read (integer arithmetic in SQL is exact)
+    account, _ = Account.objects.select_for_update().get_or_create(pk=1)
+    account.realized_pnl_total += amount
+    account.version += 1
+    account.save(update_fields=["realized_pnl_total", "version"])
+
+
+def batches(items: Sequence) -> Iterable[Sequence]:
+    """Slices small enough for one `IN (...)` list."""
+    for start in range(0, len(items), ID_BATCH):
+        yield items[start : start + ID_BATCH]
+
+
+def _acting_user() -> Any:
+    """The logged-in user of the request being served (simple_history's middleware exposes it); None for
+    commands, the price feed and API token clients."""
+    user = getattr(getattr(HistoricalRecords.context, "request", None), "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
+def record_history(rows: QuerySet, *, reason: str, by: Any = None) -> None:
+    """Copy the rows' current state into their history table with one INSERT ... SELECT.
+
+    State changes written by set-based UPDATEs (closes, the end of day, recomputes) are kept as save() would
+    keep them, without a statement per row. Price marks are deliberately not recorded (docs/admin.md).
+    """
+    model, history = rows.model, rows.model.history.model
+    columns = [field.column for field in history.tracked_fields]
+    extra = [history._meta.get_field(name).column for name in ("history_date", "history_type", "history_change_reason", "history_user")]
+    user = by or _acting_user()
+    ids_sql, ids_params = rows.order_by().values("pk").query.sql_with_params()
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(history._meta.db_table)} ({', '.join(map(quote, columns + extra))}) "
+        f"SELECT {', '.join(map(quote, columns))}, %s, %s, %s, %s FROM {quote(model._meta.db_table)} "
+        f"WHERE {quote(model._meta.pk.column)} IN ({ids_sql})"
+    )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now, "~", reason[:100], user.pk if user else None, *ids_params])
+
+
+def record_closes(trades: Sequence[PaperTrade], *, reason: str) -> None:
+    """After trades closed: their signals become CLOSED, and both new states go into the history.
+    Three statements per batch, however many trades closed. Signals are found by their own unique
+    signal_id, which the trades carry (a join through the trades is slow on SQLite at 10,000 ids)."""
+    for batch in batches(trades):
+        signal_ids = [trade.signal_id for trade in batch if trade.signal_id]
+        Signal.objects.filter(status=Signal.Status.EXECUTED, signal_id__in=signal_ids).update(status=Signal.Status.CLOSED)
+        record_history(PaperTrade.objects.filter(pk__in=[trade.pk for trade in batch]), reason=reason)
+        record_history(Signal.objects.filter(signal_id__in=signal_ids), reason=reason)
+
+
+def save_closes(trades: Sequence[PaperTrade], *, reason: str = "closed") -> int:
+    """Write closes computed in memory (rules.settle), each guarded by status OPEN; returns how many this
+    call won. Their signals close with them and the running total takes their realized PnL."""
+    won = PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).bulk_update(trades, CLOSE_FIELDS)
+    if won:
+        record_closes(trades, reason=reason)
+        account_add(sum((trade.realized_pnl for trade in trades), ZERO))
+    return won

@@ -1,0 +1,78 @@
+"""The end of a trading day: open trades close at their last mark, stale signals expire."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+
+from ..days import day_bounds, last_moment
+from ..inputs import REASON_LENGTH_MAX, clean_time
+from ..models import PaperTrade, Signal
+from ..rules import ZERO
+from .base import account_add, batches, record_closes, record_history
+
+
+@dataclass(frozen=True)
+class DayClosed:
+    day: date
+    closed: list[PaperTrade]
+    expired: int
+    dry_run: bool
+
+    @property
+    def realized_pnl(self) -> Decimal:
+        return sum((trade.realized_pnl for trade in self.closed), ZERO)
+
+
+def _eod_exit(trade: PaperTrade, at: datetime) -> None:
+    """In memory, what the set-based update below writes: close at the last mark, copying its valuation."""
+    trade.status = PaperTrade.Status.EOD_CLOSE
+    trade.exit_price = trade.current_price
+    trade.exit_time = at
+    trade.realized_pnl = trade.unrealized_pnl
+    trade.unrealized_pnl = ZERO
+
+
+@transaction.atomic
+def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -> DayClosed:
+    """End of a trading day: close every OPEN trade opened before the day's end at its current price
+    (EOD_CLOSE), mark their signals CLOSED, and expire the GENERATED signals of the day and before.
+
+    Set-based: one locking read and a fixed number of UPDATEs, however many trades are open. A day
+    that is already over is closed at its last instant, so its PnL counts in that day.
+    """
+    at = min(clean_time(at, field="at"), last_moment(day))
+    end = day_bounds(day)[1]
+    open_trades = PaperTrade.objects.filter(status=PaperTrade.Status.OPEN, entry_time__lt=end).order_by("pk")
+    stale_signals = Signal.objects.filter(status=Signal.Status.GENERATED, timestamp__lt=end)
+    if not dry_run:
+        open_trades = open_trades.select_for_update()
+    trades = list(open_trades)
+    for trade in trades:
+        _eod_exit(trade, at)
+    if dry_run:
+        return DayClosed(day=day, closed=trades, expired=stale_signals.count(), dry_run=True)
+
+    for batch in batches([trade.pk for trade in trades]):
+        PaperTrade.objects.filter(pk__in=batch, status=PaperTrade.Status.OPEN).update(
+            status=PaperTrade.Status.EOD_CLOSE,
+            exit_price=F("current_price"),
+            exit_time=at,
+            realized_pnl=F("unrealized_pnl"),
+            unrealized_pnl=ZERO,
+        )
+    if trades:
+        record_closes(trades, reason="closed at the end of the day")
+        account_add(sum((trade.realized_pnl for trade in trades), ZERO))
+    expired = 0
+    reason = f"Not executed before the end of trading day {day}."[:REASON_LENGTH_MAX]
+    for batch in batches(list(stale_signals.order_by("pk").values_list("pk", flat=True))):  # ids: history follows
+        expired += Signal.objects.filter(pk__in=batch, status=Signal.Status.GENERATED).update(
+            status=Signal.Status.EXPIRED, status_reason=reason
+        )
+        record_history(Signal.objects.filter(pk__in=batch, status=Signal.Status.EXPIRED), reason="expired")
+    if expired and not trades:  # closes have counted themselves
+        account_add(ZERO)
+    return DayClosed(day=day, closed=trades, expired=expired, dry_run=False)

@@ -1,0 +1,124 @@
+"""Signals: recorded (idempotent on signal_id), executed into a paper trade, or expired."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+
+from .. import rules, selectors
+from ..days import trading_day
+from ..errors import InvalidTransition, NotFound, SignalConflict
+from ..inputs import REASON_LENGTH_MAX, SignalFields, clean_time
+from ..models import PaperTrade, Signal
+from ..rules import ZERO
+from .base import account_add
+
+
+def _differences(signal: Signal, fields: SignalFields, *, timestamp_given: bool) -> list[str]:
+    """The fields in which a replayed signal differs from the one recorded under its id."""
+    names = [name for name in SignalFields.names() if name != "timestamp" or timestamp_given]
+    return [name for name in names if getattr(signal, name) != getattr(fields, name)]
+
+
+@transaction.atomic
+def signal_record(*, signal: SignalFields) -> tuple[Signal, bool]:
+    """Record a signal, idempotent on signal_id. Returns (signal, created).
+
+    The same body again returns the recorded signal; a different body under the same id is refused.
+    """
+    fields = signal.clean()
+    existing = Signal.objects.filter(signal_id=fields.signal_id).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                recorded = Signal.objects.create(**fields.columns())
+        except IntegrityError:  # another sender recorded the same id a moment ago
+            existing = Signal.objects.get(signal_id=fields.signal_id)
+        else:
+            account_add(ZERO)
+            return recorded, True
+    differences = _differences(existing, fields, timestamp_given=signal.timestamp is not None)
+    if differences:
+        raise SignalConflict(
+            f"signal_id {fields.signal_id!r} was already recorded with a different {', '.join(differences)}.",
+            field="signal_id",
+        )
+    return existing, False
+
+
+@dataclass(frozen=True)
+class Intake:
+    signal: Signal
+    trade: PaperTrade | None
+    created: bool
+
+
+@transaction.atomic
+def signal_intake(*, signal: SignalFields, execute: bool = True) -> Intake:
+    """Record a signal and, if asked, open its trade, in ONE transaction: a refused execution records
+    nothing. A replay of a recorded signal (same body) returns its current state and executes nothing."""
+    recorded, created = signal_record(signal=signal)
+    if created and execute:
+        trade = signal_execute(signal_id=recorded.signal_id)
+        return Intake(signal=trade.signal, trade=trade, created=True)  # the rows as written
+    return Intake(signal=recorded, trade=PaperTrade.objects.filter(signal=recorded).first(), created=created)
+
+
+def _signal_for_update(signal_id: str) -> Signal:
+    signal = Signal.objects.select_for_update().filter(signal_id=signal_id).first()
+    if signal is None:
+        raise NotFound(f"No signal with signal_id {signal_id!r}.", field="signal_id")
+    return signal
+
+
+@transaction.atomic
+def signal_execute(*, signal_id: str, at: datetime | None = None) -> PaperTrade:
+    """Open the paper trade of a GENERATED signal, sized by the account's risk rules; the signal
+    becomes EXECUTED in the same transaction."""
+    at = clean_time(at, field="at")
+    signal = _signal_for_update(signal_id)
+    if signal.status != Signal.Status.GENERATED:
+        raise InvalidTransition(
+            f"Signal {signal_id} is {signal.status}; only a GENERATED signal can be executed.", field="signal_id"
+        )
+    if trading_day(signal.timestamp) < trading_day(at):
+        raise InvalidTransition(
+            f"Signal {signal_id} belongs to trading day {trading_day(signal.timestamp)}, which has ended.",
+            field="signal_id",
+        )
+    direction = rules.direction_for(signal.action)
+    entry = signal.entry_price
+    stop, target = rules.levels(direction, entry=entry, stop=signal.stop_loss, target=signal.take_profit)
+    size, risk = rules.size(equity=selectors.equity(), entry=entry, stop=stop)
+    trade = PaperTrade(
+        signal=signal,
+        symbol=signal.symbol,
+        direction=direction,
+        entry_price=entry,
+        position_size=size,
+        stop_loss=stop,
+        take_profit=target,
+        entry_time=at,
+        risk_amount=risk,
+    )
+    rules.mark(trade, entry)
+    trade.save()  # save() starts the trade's history, and records the signal's execution in its own
+    signal.status = Signal.Status.EXECUTED
+    signal.save(update_fields=["status"])
+    account_add(ZERO)
+    return trade
+
+
+@transaction.atomic
+def signal_expire(*, signal_id: str, reason: str = "Dismissed by hand.") -> Signal:
+    """GENERATED -> EXPIRED, with the reason kept on the signal."""
+    signal = _signal_for_update(signal_id)
+    if signal.status != Signal.Status.GENERATED:
+        raise InvalidTransition(
+            f"Signal {signal_id} is {signal.status}; only a GENERATED signal can expire.", field="signal_id"
+        )
+    signal.status = Signal.Status.EXPIRED
+    signal.status_reason = reason[:REASON_LENGTH_MAX]
+    signal.save(update_fields=["status", "status_reason"])
+    account_add(ZERO)
+    return signal

@@ -1,0 +1,56 @@
+"""API tokens: made (shown once, stored as a hash), revoked, and checked on each request."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..errors import InvalidInput, NotFound
+from ..models import ApiToken
+
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)  # last_used_at is written at most this often per token
+
+
+def api_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_token_create(*, name: str) -> tuple[ApiToken, str]:
+    """Make a named token. Returns the row and the token itself, which is shown once and never stored."""
+    name = name.strip()
+    if not 0 < len(name) <= 100:
+        raise InvalidInput("name must be 1 to 100 characters.", field="name")
+    if ApiToken.objects.filter(name=name).exists():
+        raise InvalidInput(f"A token named {name!r} exists already; revoke it or choose another name.", field="name")
+    token = "pt_" + secrets.token_urlsafe(32)
+    row = ApiToken.objects.create(name=name, key_hash=api_token_hash(token), prefix=token[:10])
+    return row, token
+
+
+@transaction.atomic
+def api_token_revoke(*, name: str) -> ApiToken:
+    row = ApiToken.objects.select_for_update().filter(name=name).first()
+    if row is None:
+        raise NotFound(f"No token named {name!r}.", field="name")
+    if row.revoked_at is None:
+        row.revoked_at = timezone.now()
+        row.save(update_fields=["revoked_at"])
+    return row
+
+
+def api_token_authenticate(*, token: str) -> ApiToken | None:
+    """The unrevoked token row a presented token belongs to, or None; records when it was last used.
+
+    The lookup is by the token's SHA-256, so its timing says nothing about the token itself.
+    """
+    row = ApiToken.objects.filter(key_hash=api_token_hash(token), revoked_at__isnull=True).first()
+    if row is None:
+        return None
+    now = timezone.now()
+    if row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_RESOLUTION:
+        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+        row.last_used_at = now
+    return row

@@ -1,0 +1,144 @@
+"""Trades closed by hand, corrected by an operator, or revalued by the rules."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Sequence
+
+from django.db import transaction
+
+from .. import rules
+from ..errors import AlreadyClosed, InvalidInput, InvalidTransition, NotFound
+from ..inputs import CORRECTABLE, clean_fees, clean_price, clean_time
+from ..models import PaperTrade
+from ..rules import ZERO
+from .base import account_add, batches, record_history, save_closes
+
+
+@transaction.atomic
+def trade_close(
+    *,
+    trade_id: int,
+    price: Any = None,
+    reason: str = PaperTrade.Status.MANUAL_CLOSE,
+    at: datetime | None = None,
+) -> PaperTrade:
+    """Close an open trade at a price (its current price when none is given); the signal becomes CLOSED."""
+    at = clean_time(at, field="at")
+    trade = PaperTrade.objects.filter(pk=trade_id).first()
+    if trade is None:
+        raise NotFound(f"No trade with id {trade_id}.", field="trade_id")
+    if not trade.is_open:
+        raise AlreadyClosed(f"Trade {trade_id} is already closed ({trade.status}).", field="trade_id")
+    exit_price = clean_price(price, field="price", required=False) or trade.current_price
+    rules.settle(trade, price=exit_price, reason=reason, at=at)
+    if not save_closes([trade]):
+        raise AlreadyClosed(f"Trade {trade_id} was closed a moment ago by someone else.", field="trade_id")
+    return trade
+
+
+def _corrected(trade: PaperTrade, changes: dict[str, Any]) -> None:
+    """Apply an operator's changes to the trade in memory, refusing any that break the rules."""
+    unknown = sorted(set(changes) - set(CORRECTABLE))
+    if unknown:
+        raise InvalidInput(f"{', '.join(unknown)} cannot be corrected; only {', '.join(CORRECTABLE)}.", field=unknown[0])
+    status = changes.get("status", trade.status)
+    if status != trade.status:
+        if status not in PaperTrade.CLOSED_STATUSES and status != PaperTrade.Status.OPEN:
+            raise InvalidInput(f"status {status!r} is not a trade status.", field="status")
+        if status == PaperTrade.Status.OPEN:
+            raise InvalidTransition(f"A closed trade never reopens (it is {trade.status}).", field="status")
+        if trade.is_open:
+            raise InvalidTransition(
+                "An open trade is closed with the action 'Close selected open trades at their current price', "
+                "not by editing its status.",
+                field="status",
+            )
+    for name in ("entry_price", "position_size", "stop_loss", "take_profit"):
+        if name in changes:
+            setattr(trade, name, clean_price(changes[name], field=name))
+    rules.check_levels(trade.direction, entry=trade.entry_price, stop=trade.stop_loss, target=trade.take_profit)
+    if {"entry_price", "position_size", "stop_loss"} & set(changes):  # what the corrected size really risks
+        trade.risk_amount = rules.money(trade.position_size * abs(trade.entry_price - trade.stop_loss))
+
+    if trade.is_open:
+        for name, why in (("exit_price", "has no exit price"), ("exit_time", "has no exit time")):
+            if changes.get(name) is not None:
+                raise InvalidInput(f"An open trade {why}; close it with the close action.", field=name)
+        if "fees" in changes:
+            raise InvalidInput("An open trade's fees follow its current price; they cannot be set.", field="fees")
+        rules.mark(trade, trade.current_price)
+        return
+
+    if "exit_price" in changes:
+        if changes["exit_price"] is None or changes["exit_price"] == "":
+            raise InvalidInput(f"A closed trade ({status}) needs an exit price.", field="exit_price")
+        trade.exit_price = clean_price(changes["exit_price"], field="exit_price")
+    if "exit_time" in changes:
+        if changes["exit_time"] is None:
+            raise InvalidInput(f"A closed trade ({status}) needs an exit time.", field="exit_time")
+        trade.exit_time = clean_time(changes["exit_time"], field="exit_time")
+    if trade.exit_time < trade.entry_time:
+        raise InvalidInput(f"exit_time must not be before the entry time {trade.entry_time}.", field="exit_time")
+    if "fees" in changes:
+        trade.fees = clean_fees(changes["fees"])  # what was really paid, as given
+    elif {"entry_price", "exit_price", "position_size"} & set(changes):
+        trade.fees = rules.round_trip_fees(trade, exit_price=trade.exit_price)
+    trade.status = status
+    trade.realized_pnl = rules.pnl(trade, price=trade.exit_price, fees=trade.fees)
+
+
+@transaction.atomic
+def trade_correct(*, trade_id: int, changes: dict[str, Any], by: Any = None, dry_run: bool = False) -> PaperTrade:
+    """Correct a recorded trade (an operator's fix); its PnL follows by the same rules as a close.
+
+    A closed trade's realized PnL is recomputed with rules.pnl from the corrected prices and size, its fees
+    too unless they are corrected themselves, and the account's running total moves by the difference. An
+    open trade is re-marked at its current price. Refused, with the field named: unknown fields, a closed
+    trade without exit, levels on the wrong side, a status change outside the life cycle (closing goes
+    through the close path; a closed trade never reopens). The row is locked first; with dry_run nothing is
+    written, so a form can check the changes inside the transaction in which it then saves them.
+    """
+    trade = PaperTrade.objects.select_for_update().filter(pk=trade_id).first()
+    if trade is None:
+        raise NotFound(f"No trade with id {trade_id}.", field="trade_id")
+    before = trade.realized_pnl or ZERO
+    _corrected(trade, changes)
+    if dry_run:
+        return trade
+    trade._change_reason = "corrected"
+    if by is not None:
+        trade._history_user = by
+    trade.save()
+    account_add((trade.realized_pnl or ZERO) - before)
+    return trade
+
+
+@dataclass(frozen=True)
+class TradesRecomputed:
+    changed: list[PaperTrade]
+    unchanged: list[PaperTrade]
+
+
+@transaction.atomic
+def trades_recompute(*, trade_ids: Sequence[int], by: Any = None) -> TradesRecomputed:
+    """Recompute the PnL of trades by the rules from what they store: a closed trade's realized PnL from its
+    prices, size and the fees it paid; an open trade's valuation at its current price. The account's running
+    total moves by the difference; trades that were already right are left alone and reported as such."""
+    ids = sorted(set(trade_ids))
+    trades = [t for batch in batches(ids) for t in PaperTrade.objects.select_for_update().filter(pk__in=batch).order_by("pk")]
+    result = TradesRecomputed(changed=[], unchanged=[])
+    difference = ZERO
+    for trade in trades:
+        before = (trade.realized_pnl, trade.unrealized_pnl, trade.fees)
+        if trade.is_open:
+            rules.mark(trade, trade.current_price)
+        else:
+            trade.realized_pnl = rules.pnl(trade, price=trade.exit_price, fees=trade.fees)
+            difference += trade.realized_pnl - before[0]
+        same = (trade.realized_pnl, trade.unrealized_pnl, trade.fees) == before
+        (result.unchanged if same else result.changed).append(trade)
+    PaperTrade.objects.bulk_update(result.changed, ["realized_pnl", "unrealized_pnl", "fees"])
+    for batch in batches([trade.pk for trade in result.changed]):
+        record_history(PaperTrade.objects.filter(pk__in=batch), reason="PnL recomputed", by=by)
+    account_add(difference)
+    return result
