@@ -31,7 +31,7 @@ SIGNAL_COLUMNS = [
 TRADE_COLUMNS = [
     "signal_id", "symbol", "direction", "entry_price", "position_size", "stop_loss", "take_profit", "entry_time",
     "exit_time", "exit_price", "status", "realized_pnl", "unrealized_pnl", "current_price", "risk_amount", "fees",
-    "created_date",
+    "created_date", "exit_quote", "entry_slippage", "slippage",
 ]  # fmt: skip
 
 
@@ -72,7 +72,7 @@ def rows(
             (signal_id, symbol, trade.direction, str(price_in), str(size), str(stop), str(target), adapt(entered),
              adapt(exited), None if open_ else str(price), status, None if open_ else str(pnl),
              str(pnl) if open_ else "0", str(price), str(rules.money(size * abs(price_in - stop))), str(fees),
-             adapt(entered)),
+             adapt(entered), str(price), "0", "0"),
         )  # fmt: skip
 
 
@@ -114,6 +114,7 @@ def clear_today() -> None:
     trades = PaperTrade.objects.filter(signal__in=signals)
     account, _ = Account.objects.get_or_create(pk=1)
     account.realized_pnl_total -= sum(trades.exclude(status="OPEN").values_list("realized_pnl", flat=True), Decimal(0))
+    account.open_cost = Decimal(0)  # only today's trades are open
     account.save()
     trades.delete()
     signals.delete()
@@ -143,6 +144,8 @@ def add_today(*, seed: int = 2) -> None:
     times = (start + spread * n for n in range(1, 10**6))
     account.realized_pnl_total += write(rows(rng, f"{TODAY_PREFIX}c", TODAY_CLOSED, times, hold=hold))
     write(rows(rng, f"{TODAY_PREFIX}o", TODAY_OPEN, times, hold=hold, open_=True))
+    opened = PaperTrade.objects.filter(signal_id__startswith=f"{TODAY_PREFIX}o")
+    account.open_cost = sum((rules.entry_cost(price=t.entry_price, size=t.position_size) for t in opened), Decimal(0))
     account.save()  # before the signals below, which bump the account's version themselves
     for n in range(TODAY_WAITING):
         services.signal_record(signal=SignalFields(

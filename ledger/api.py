@@ -20,7 +20,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 from ninja.security import HttpBearer
 from ninja.throttling import AuthRateThrottle
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, PlainSerializer
 
 from . import selectors, services
 from .days import today
@@ -40,6 +40,8 @@ Day = Annotated[date, Field(ge=date(1970, 1, 1), lt=date(2200, 1, 1))]
 Text = Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f]*$")]  # no control characters
 SignalId = Annotated[str, Field(pattern=SIGNAL_ID_RE.pattern)]
 TradeId = Annotated[int, Field(ge=1, le=ID_MAX)]
+# Every number in an answer is a string with 8 decimal places, whichever database it came from.
+Amount = Annotated[Decimal, PlainSerializer(lambda value: f"{value:.8f}", return_type=str)]
 Symbol = Annotated[str, Field(min_length=1, max_length=25)]
 
 
@@ -146,15 +148,15 @@ class SignalOut(Schema):
     signal_id: str
     symbol: str
     action: str
-    entry_price: Decimal
-    confidence: Decimal
+    entry_price: Amount
+    confidence: Amount
     timestamp: datetime
     status: str
     status_reason: str
     timeframe: str
     confluences: list[str]
-    stop_loss: Decimal | None
-    take_profit: Decimal | None
+    stop_loss: Amount | None
+    take_profit: Amount | None
 
 
 class TradeOut(Schema):
@@ -163,28 +165,35 @@ class TradeOut(Schema):
     symbol: str
     direction: str
     status: str
-    entry_price: Decimal
+    entry_price: Amount = Field(description="The fill: the market's price at execution, against the trader.")
+    entry_slippage: Amount = Field(description="entry_price minus the signal's price, per unit, signed against the trader.")
     entry_time: datetime
-    position_size: Decimal
-    stop_loss: Decimal
-    take_profit: Decimal
-    risk_amount: Decimal
-    current_price: Decimal
-    unrealized_pnl: Decimal
-    fees: Decimal = Field(description="Open: entry fee + exit fee at current_price. Closed: what was paid.")
-    exit_price: Decimal | None
+    position_size: Amount
+    stop_loss: Amount
+    take_profit: Amount
+    risk_amount: Amount = Field(description="What the size risked between the fill and the stop at entry: 1R.")
+    current_price: Amount = Field(description="The last traded price seen.")
+    exit_quote: Amount = Field(description="Where a market exit fills at the last mark: bid (LONG) or ask (SHORT).")
+    unrealized_pnl: Amount = Field(description="What a market exit at exit_quote would realize, fees included.")
+    fees: Amount = Field(description="Open: entry fee + exit fee at exit_quote. Closed: what was paid.")
+    slippage: Amount = Field(description="Paid against the signal's price at entry and the last price at a market exit.")
+    exit_price: Amount | None
     exit_time: datetime | None
-    realized_pnl: Decimal | None
+    realized_pnl: Amount | None
+    r_multiple: Amount | None = Field(description="PnL / risk_amount: realized once closed, unrealized while open.")
+    return_pct: Amount | None = Field(description="PnL / entry notional * 100.")
 
 
 class SignalTradeOut(Schema):
     signal: SignalOut
     trade: TradeOut | None
+    refused: str | None = Field(None, description="Why the market or the account refused to execute it (it is EXPIRED).")
 
 
 class TicksOut(Schema):
     marked: list[TradeOut] = Field(description="Open trades the ticks re-valued.")
     closed: list[TradeOut] = Field(description="Trades a tick took through their stop or target.")
+    ignored: int = Field(description="Ticks older than the last one applied for their symbol: prices only move forward.")
 
 
 class JournalOut(Schema):
@@ -195,14 +204,14 @@ class JournalOut(Schema):
 
 class DailyPnlOut(Schema):
     day: date
-    realized_pnl: Decimal
+    realized_pnl: Amount
     trades: int
     wins: int
 
 
 class SymbolPnlOut(Schema):
     symbol: str
-    realized_pnl: Decimal
+    realized_pnl: Amount
     trades: int
 
 
@@ -210,15 +219,15 @@ class FiguresOut(Schema):
     trades: int
     wins: int = Field(description="Trades with realized_pnl > 0.")
     losses: int = Field(description="Trades with realized_pnl < 0; a trade at exactly 0 is neither.")
-    win_rate: Decimal | None
-    realized_pnl: Decimal
-    gross_profit: Decimal
-    gross_loss: Decimal = Field(description="Minus the sum of the losing trades' PnL: a positive number.")
-    profit_factor: Decimal | None
-    expectancy: Decimal | None
-    average_win: Decimal | None
-    average_loss: Decimal | None = Field(description="The average PnL of a losing trade: a negative number.")
-    fees: Decimal
+    win_rate: Amount | None
+    realized_pnl: Amount
+    gross_profit: Amount
+    gross_loss: Amount = Field(description="Minus the sum of the losing trades' PnL: a positive number.")
+    profit_factor: Amount | None
+    expectancy: Amount | None
+    average_win: Amount | None
+    average_loss: Amount | None = Field(description="The average PnL of a losing trade: a negative number.")
+    fees: Amount
     average_holding: timedelta | None
 
 
@@ -231,10 +240,10 @@ class StatsOut(FiguresOut):
 
     start: date | None
     end: date | None
-    starting_equity: Decimal
-    ending_equity: Decimal
-    max_drawdown: Decimal
-    max_drawdown_percent: Decimal | None = Field(description="Of the equity at the peak it fell from, 2 places.")
+    starting_equity: Amount
+    ending_equity: Amount
+    max_drawdown: Amount
+    max_drawdown_percent: Amount | None = Field(description="Of the equity at the peak it fell from, 2 places.")
     drawdown_start: datetime | None = Field(description="The close that made the peak; null: the period's start.")
     drawdown_end: datetime | None
     best_day: DailyPnlOut | None
@@ -266,7 +275,7 @@ class SignalIn(Schema):
 def _intake(signal: SignalFields, *, execute: bool) -> Status:
     """201 with the signal and its trade on first receipt; 200 with their current state on a replay."""
     intake = services.signal_intake(signal=signal, execute=execute)
-    return Status(201 if intake.created else 200, {"signal": intake.signal, "trade": intake.trade})
+    return Status(201 if intake.created else 200, {"signal": intake.signal, "trade": intake.trade, "refused": intake.refused})
 
 
 @api.post("/signals", response={201: SignalTradeOut, 200: SignalTradeOut, **ERRORS}, tags=["signals"])
@@ -303,7 +312,9 @@ def signal_list(
 
 class TickIn(Schema):
     symbol: Symbol
-    price: Price
+    price: Price = Field(description="The last traded price: what stops and targets are compared with.")
+    bid: Price | None = Field(None, description="The best bid: where a market sell fills (optional).")
+    ask: Price | None = Field(None, description="The best ask: where a market buy fills (optional).")
     time: Moment | None = Field(None, description="When the price was seen; default: when it arrives.")
 
 
@@ -314,7 +325,7 @@ class TicksIn(Schema):
 @api.post("/prices", response={200: TicksOut, **ERRORS}, tags=["trades"])
 def prices_apply(request: HttpRequest, body: TicksIn):
     """Mark the open trades of each tick's symbol, in time order, closing those that reach stop or target."""
-    ticks = [Tick(symbol=tick.symbol, price=tick.price, at=tick.time) for tick in body.ticks]
+    ticks = [Tick(symbol=tick.symbol, price=tick.price, at=tick.time, bid=tick.bid, ask=tick.ask) for tick in body.ticks]
     return services.prices_apply(ticks=ticks)
 
 

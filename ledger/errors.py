@@ -36,5 +36,10 @@ class InvalidTransition(Conflict):
     """A state change the life cycle does not allow, e.g. executing an EXPIRED signal."""
 
 
+class NotExecutable(InvalidTransition):
+    """The market or the account refuses an entry now: no recent price, the fill already past a level, no
+    cash, a limit on open trades. A signal that arrives and meets one is recorded EXPIRED with the reason."""
+
+
 class AlreadyClosed(InvalidTransition):
     """Someone (a tick, the end of day, a person) closed the trade first."""

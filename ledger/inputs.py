@@ -14,7 +14,7 @@ from typing import Any, Iterable
 from django.utils import timezone
 
 from .errors import InvalidInput
-from .rules import BUY, PRICE_MAX, SELL, ZERO, check_levels, direction_for, money
+from .rules import BUY, PRICE_MAX, SELL, ZERO, check_levels, direction_for, levels, money
 
 SYMBOL_RE = re.compile(r"^[A-Z0-9]{1,12}([/:_.-]?[A-Z0-9]{1,12})?$")
 TIMEFRAME_RE = re.compile(r"^[0-9A-Za-z]{1,8}$")
@@ -155,7 +155,9 @@ class SignalFields:
             stop_loss=clean_price(self.stop_loss, field="stop_loss", required=False),
             take_profit=clean_price(self.take_profit, field="take_profit", required=False),
         )
-        check_levels(direction_for(action), entry=cleaned.entry_price, stop=cleaned.stop_loss, target=cleaned.take_profit)
+        direction = direction_for(action)
+        check_levels(direction, entry=cleaned.entry_price, stop=cleaned.stop_loss, target=cleaned.take_profit)
+        levels(direction, fill=cleaned.entry_price, stop=cleaned.stop_loss, target=cleaned.take_profit)  # defaults in range
         return cleaned
 
     def columns(self) -> dict[str, Any]:
@@ -165,11 +167,13 @@ class SignalFields:
 
 @dataclass(frozen=True)
 class Tick:
-    """A price seen for a symbol at a moment."""
+    """A price seen for a symbol at a moment, with the book's best bid and ask if known (they price fills)."""
 
     symbol: str
     price: Any
     at: datetime | None = None
+    bid: Any = None
+    ask: Any = None
 
 
 def clean_ticks(ticks: Iterable[Tick]) -> list[Tick]:
@@ -177,8 +181,17 @@ def clean_ticks(ticks: Iterable[Tick]) -> list[Tick]:
     cleaned = []
     for number, tick in enumerate(ticks):
         try:
+            bid, ask = clean_price(tick.bid, field="bid", required=False), clean_price(tick.ask, field="ask", required=False)
+            if bid is not None and ask is not None and bid > ask:
+                raise InvalidInput(f"bid {bid} is above ask {ask}: a crossed book.", field="bid")
             cleaned.append(
-                Tick(symbol=clean_symbol(tick.symbol), price=clean_price(tick.price, field="price"), at=clean_time(tick.at, field="time"))
+                Tick(
+                    symbol=clean_symbol(tick.symbol),
+                    price=clean_price(tick.price, field="price"),
+                    at=clean_time(tick.at, field="time"),
+                    bid=bid,
+                    ask=ask,
+                )
             )
         except InvalidInput as error:
             raise InvalidInput(f"tick {number}: {error.message}", field=f"ticks[{number}].{error.field}") from None

@@ -1,17 +1,21 @@
 """The ledger's tables: its two tables of record (DESIGN.md), `signals` and `paper_trades`, whose table and
 column names are the original design's so existing SQL keeps working; the one-row `ledger_account`
-(a running total derived from the trades, and the version every write bumps); and `api_tokens`, the API's
-credentials. The audit history of signals and trades lives in simple_history's tables beside them.
+(running totals derived from the trades, and the version every write bumps); `market_prices`, each
+symbol's last tick; and `api_tokens`, the API's credentials. The audit history of signals and trades lives in simple_history's tables beside them.
 """
 
+from decimal import Decimal
+
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from . import rules
 from .rules import ZERO
 
-# Prices, sizes and money share one shape: 8 decimal places. SQLite keeps numbers as 64-bit floats, so
-# on SQLite only 15 significant digits round-trip (README, "Numbers"); PostgreSQL's numeric is exact.
+# Prices, sizes and money share one shape: 8 decimal places. SQLite keeps numbers as 64-bit floats, which
+# hold 15 significant digits exactly, so the rules round every value to at most that many (rules.money).
 DECIMAL = {"max_digits": 20, "decimal_places": 8}
 
 
@@ -92,7 +96,10 @@ class PaperTrade(models.Model):
     )
     symbol = models.CharField(max_length=20, db_index=True)
     direction = models.CharField(max_length=5, choices=Direction.choices)
-    entry_price = models.DecimalField(**DECIMAL)
+    entry_price = models.DecimalField(**DECIMAL, help_text="The fill: the market's price at execution, against the trader.")
+    entry_slippage = models.DecimalField(
+        **DECIMAL, default=ZERO, help_text="The fill minus the signal's price, per unit, signed against the trader."
+    )
     position_size = models.DecimalField(**DECIMAL, help_text="Units of the base asset.")
     stop_loss = models.DecimalField(**DECIMAL)
     take_profit = models.DecimalField(**DECIMAL)
@@ -101,12 +108,17 @@ class PaperTrade(models.Model):
     exit_price = models.DecimalField(**DECIMAL, null=True, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
     realized_pnl = models.DecimalField(**DECIMAL, null=True, blank=True)
-    # While open: PnL and fees as if closed at current_price (entry and exit fee), so that closing at the
-    # last mark copies these columns unchanged. Once closed: unrealized is 0 and fees are what was paid.
+    # While open: PnL, fees and slippage as if closed now by a market order at exit_quote (the last tick's bid
+    # for a LONG, ask for a SHORT, or its price moved by slippage), so that closing at the last mark copies
+    # these columns unchanged. Once closed: unrealized is 0, fees and slippage are what was paid.
     unrealized_pnl = models.DecimalField(**DECIMAL, default=ZERO)
-    current_price = models.DecimalField(**DECIMAL)
-    risk_amount = models.DecimalField(**DECIMAL)
+    current_price = models.DecimalField(**DECIMAL, help_text="The last traded price seen.")
+    exit_quote = models.DecimalField(**DECIMAL, help_text="Where a market exit would fill at the last mark.")
+    risk_amount = models.DecimalField(**DECIMAL, help_text="What the size risked between the fill and the stop at entry.")
     fees = models.DecimalField(**DECIMAL, default=ZERO)
+    slippage = models.DecimalField(
+        **DECIMAL, default=ZERO, help_text="Paid against the signal's price at entry and the last price at a market exit."
+    )
     created_date = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()  # state changes and corrections, not price marks (docs/admin.md)
 
@@ -119,6 +131,7 @@ class PaperTrade(models.Model):
             models.CheckConstraint(condition=Q(stop_loss__gt=0), name="trade_stop_loss_positive"),
             models.CheckConstraint(condition=Q(take_profit__gt=0), name="trade_take_profit_positive"),
             models.CheckConstraint(condition=Q(current_price__gt=0), name="trade_current_price_positive"),
+            models.CheckConstraint(condition=Q(exit_quote__gt=0), name="trade_exit_quote_positive"),
             models.CheckConstraint(condition=Q(risk_amount__gte=0), name="trade_risk_amount_not_negative"),
             models.CheckConstraint(condition=Q(fees__gte=0), name="trade_fees_not_negative"),
             models.CheckConstraint(condition=Q(direction__in=["LONG", "SHORT"]), name="trade_direction_valid"),
@@ -149,6 +162,19 @@ class PaperTrade(models.Model):
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
 
+    @property
+    def pnl(self) -> Decimal:
+        """Realized once closed, unrealized while open."""
+        return self.unrealized_pnl if self.is_open else self.realized_pnl
+
+    @property
+    def r_multiple(self) -> Decimal | None:
+        return rules.r_multiple(self.pnl, self.risk_amount)
+
+    @property
+    def return_pct(self) -> Decimal | None:
+        return rules.return_pct(self.pnl, price=self.entry_price, size=self.position_size)
+
 
 class Account(models.Model):
     """One row: the sum of realized PnL of closed trades, kept by every close in the same transaction.
@@ -158,6 +184,9 @@ class Account(models.Model):
     """
 
     realized_pnl_total = models.DecimalField(**DECIMAL, default=ZERO)
+    # What the open trades took out of cash: their entry notional and entry fee (rules.entry_cost), kept by
+    # every open and close, so cash = starting balance + realized_pnl_total - open_cost reads one row.
+    open_cost = models.DecimalField(**DECIMAL, default=ZERO)
     # Bumped by every write: the dashboard's parts answer 304 Not Modified while it stands still.
     version = models.BigIntegerField(default=0)
 
@@ -165,7 +194,39 @@ class Account(models.Model):
         db_table = "ledger_account"
 
     def __str__(self) -> str:
-        return f"realized total {self.realized_pnl_total}"
+        return f"realized total {self.realized_pnl_total}, open cost {self.open_cost}"
+
+    @property
+    def equity(self) -> Decimal:
+        """The starting balance plus the realized PnL of every closed trade."""
+        return settings.PAPER_STARTING_BALANCE + self.realized_pnl_total
+
+    @property
+    def cash(self) -> Decimal:
+        """Equity less what the open trades took out of it: what a new trade may spend."""
+        return self.equity - self.open_cost
+
+
+class MarketPrice(models.Model):
+    """Each symbol's last tick applied, whether or not a trade is open: what entries are priced from, and the
+    time a later tick must not be older than (prices only move forward)."""
+
+    symbol = models.CharField(max_length=20, unique=True)
+    price = models.DecimalField(**DECIMAL)
+    bid = models.DecimalField(**DECIMAL, null=True, blank=True)
+    ask = models.DecimalField(**DECIMAL, null=True, blank=True)
+    at = models.DateTimeField(help_text="When the price was seen.")
+
+    class Meta:
+        db_table = "market_prices"
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gt=0), name="market_price_positive"),
+            models.CheckConstraint(condition=Q(bid__isnull=True) | Q(bid__gt=0), name="market_bid_positive"),
+            models.CheckConstraint(condition=Q(ask__isnull=True) | Q(ask__gt=0), name="market_ask_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.symbol} {self.price} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
 class ApiToken(models.Model):

@@ -1,22 +1,26 @@
-"""The trading rules of DESIGN.md, written once: rounding, fees, PnL, exits, marks, levels and sizing.
+"""The trading rules of DESIGN.md, written once: rounding, fills, fees, PnL, exits, marks, levels, sizing and
+the account's limits (docs/fills.md says how each fill is priced, beside Freqtrade's dry-run).
 
 Pure: values in, values out. Nothing here reads or writes the database (the services lock, load, call these
-and write); the rates are the PAPER_* settings, read when a rule is applied. `mark` and `settle` fill in a
-trade object in memory, which is what the services then save. A value a rule refuses raises the ledger's
-own errors (ledger/errors.py), naming the input at fault.
+and write); the rates are the PAPER_* settings, read when a rule is applied. `mark`, `settle` and
+`close_at_quote` fill in a trade object in memory, which is what the services then save. A value a rule
+refuses raises the ledger's own errors (ledger/errors.py), naming the input at fault.
 """
 
-from datetime import datetime
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Protocol
 
 from django.conf import settings
 
-from .errors import InvalidInput, InvalidTransition
+from .errors import InvalidInput, NotExecutable
 
 ZERO = Decimal(0)
 QUANTUM = Decimal("0.00000001")  # 8 decimal places, as the columns
+DIGITS = 15  # significant digits that both databases keep exactly (SQLite stores 64-bit floats)
 PRICE_MAX = Decimal("1e11")  # every price, size and amount stays below the columns' 12 integer digits
+RATIO = Decimal("0.0001")  # R multiples and percentages, to 4 places
 
 LONG, SHORT = "LONG", "SHORT"
 BUY, SELL = "BUY", "SELL"
@@ -30,16 +34,20 @@ class Position(Protocol):
     symbol: str
     direction: str
     entry_price: Decimal
+    entry_slippage: Decimal
     position_size: Decimal
     stop_loss: Decimal
     take_profit: Decimal
     current_price: Decimal
+    exit_quote: Decimal
     fees: Decimal
+    slippage: Decimal
     unrealized_pnl: Decimal
     realized_pnl: Decimal | None
     exit_price: Decimal | None
     exit_time: datetime | None
     status: str
+    risk_amount: Decimal
 
 
 def direction_for(action: str) -> str:
@@ -52,14 +60,64 @@ def sign(direction: str) -> int:
     return 1 if direction == LONG else -1
 
 
+# --- Numbers ----------------------------------------------------------------------------------------
+
+
+def _round(value: Decimal, rounding: str) -> Decimal:
+    """To the columns' 8 places, and to at most DIGITS significant digits (values of 10,000,000 or more lose
+    decimal places), so that what is answered is what either database stores and reads back."""
+    value = value.quantize(QUANTUM, rounding=rounding)
+    if value.adjusted() + 1 > DIGITS - 8:
+        value = value.quantize(Decimal(1).scaleb(value.adjusted() + 1 - DIGITS), rounding=rounding)
+    return value
+
+
+def plain(value: Decimal) -> str:
+    """A number as a sentence shows it: 105.0525, not 105.05250000 or 1.0E+2."""
+    return f"{value.normalize():f}"
+
+
 def money(value: Decimal) -> Decimal:
-    """Money and prices to the columns' 8 places, half to even."""
-    return value.quantize(QUANTUM, rounding=ROUND_HALF_EVEN)
+    """Money and prices, rounded half to even."""
+    return _round(value, ROUND_HALF_EVEN)
+
+
+def units(value: Decimal) -> Decimal:
+    """A position size: always rounded down, never to more than was sized."""
+    return _round(value, ROUND_DOWN)
+
+
+def against(value: Decimal, *, buying: bool) -> Decimal:
+    """A price rounded against the trader: up when buying, down when selling (never below the smallest price)."""
+    return max(_round(value, ROUND_CEILING if buying else ROUND_FLOOR), QUANTUM)
+
+
+# --- Fills, fees and PnL ----------------------------------------------------------------------------
+
+
+def market_fill(*, buying: bool, price: Decimal, bid: Decimal | None = None, ask: Decimal | None = None) -> Decimal:
+    """Where a market order fills: a buy at the ask, a sell at the bid; without them, at the price moved
+    against the trader by PAPER_SLIPPAGE."""
+    quote = ask if buying else bid
+    if quote is not None:
+        return quote
+    slip = settings.PAPER_SLIPPAGE
+    return against(price * (1 + slip if buying else 1 - slip), buying=buying)
+
+
+def opening_buys(direction: str) -> bool:
+    """A LONG opens with a buy and closes with a sell; a SHORT the other way round."""
+    return direction == LONG
 
 
 def fee(*, price: Decimal, size: Decimal) -> Decimal:
     """The fee of one side: PAPER_FEE_RATE of the notional."""
     return money(settings.PAPER_FEE_RATE * price * size)
+
+
+def entry_cost(*, price: Decimal, size: Decimal) -> Decimal:
+    """What opening a trade takes out of cash: its notional and its entry fee (spot, no leverage)."""
+    return money(price * size) + fee(price=price, size=size)
 
 
 def round_trip_fees(trade: Position, *, exit_price: Decimal) -> Decimal:
@@ -71,48 +129,123 @@ def pnl(trade: Position, *, price: Decimal, fees: Decimal) -> Decimal:
     return money(sign(trade.direction) * (price - trade.entry_price) * trade.position_size) - fees
 
 
-def exit_for_price(trade: Position, price: Decimal) -> tuple[str, Decimal] | None:
-    """Whether a price reaches the trade's stop or target, and at what price it then fills.
-
-    A stop is a market order, so a gap through it fills at the (worse) tick price; a target is a limit
-    order, so it fills at its own price. Were both reached at once, the stop wins.
-    """
-    side = sign(trade.direction)
-    if side * (price - trade.stop_loss) <= 0:
-        return STOP_LOSS, price
-    if side * (price - trade.take_profit) >= 0:
-        return TAKE_PROFIT, trade.take_profit
-    return None
+def r_multiple(pnl: Decimal | None, risk: Decimal) -> Decimal | None:
+    """PnL in units of the risk taken at entry (risk_amount); None without a risk."""
+    return None if pnl is None or not risk else (pnl / risk).quantize(RATIO)
 
 
-def mark(trade: Position, price: Decimal) -> None:
-    """Value the open trade at a price: what closing there now would realize, fees included.
+def return_pct(pnl: Decimal | None, *, price: Decimal, size: Decimal) -> Decimal | None:
+    """PnL as a percentage of the entry notional."""
+    notional = price * size
+    return None if pnl is None or not notional else (pnl * 100 / notional).quantize(RATIO)
 
-    A price that would make its PnL or fees larger than the columns hold is refused: PostgreSQL would refuse
-    the write, and SQLite could not read the number back."""
-    trade.current_price = price
-    trade.fees = round_trip_fees(trade, exit_price=price)
-    trade.unrealized_pnl = pnl(trade, price=price, fees=trade.fees)
-    if max(abs(trade.unrealized_pnl), trade.fees) >= PRICE_MAX:
+
+def _entry_slippage_paid(trade: Position) -> Decimal:
+    return money(trade.entry_slippage * trade.position_size)
+
+
+def _check_bounds(trade: Position, price: Decimal) -> None:
+    """A price that would make a trade's PnL or fees larger than the columns hold is refused: PostgreSQL
+    would refuse the write, and SQLite could not read the number back."""
+    if max(abs(trade.unrealized_pnl), abs(trade.realized_pnl or ZERO), trade.fees, abs(trade.slippage)) >= PRICE_MAX:
+        value = trade.realized_pnl if trade.realized_pnl is not None else trade.unrealized_pnl
         raise InvalidInput(
             f"price {price} would value trade #{trade.pk or 'new'} of {trade.position_size} {trade.symbol} at "
-            f"{trade.unrealized_pnl:.4E}, beyond what the ledger holds (below {PRICE_MAX:.0E}).",
+            f"{value:.4E}, beyond what the ledger holds (below {PRICE_MAX:.0E}).",
             field="price",
         )
 
 
-def settle(trade: Position, *, price: Decimal, reason: str, at: datetime) -> None:
-    """Fill in the trade's close at a price, in memory: the values a close writes."""
-    mark(trade, price)
+def mark(trade: Position, price: Decimal, *, bid: Decimal | None = None, ask: Decimal | None = None) -> None:
+    """Value the open trade at a tick: `exit_quote` is where a market exit would fill now (the bid for a
+    LONG, the ask for a SHORT, or the price moved by slippage); then revalue at it."""
+    trade.current_price = price
+    trade.exit_quote = market_fill(buying=not opening_buys(trade.direction), price=price, bid=bid, ask=ask)
+    revalue(trade)
+
+
+def revalue(trade: Position) -> None:
+    """The open trade's fees, slippage and unrealized PnL: what a market exit at its exit quote would pay
+    and realize. So closing at the last mark realizes exactly the last unrealized PnL."""
+    trade.fees = round_trip_fees(trade, exit_price=trade.exit_quote)
+    exit_slippage = money(sign(trade.direction) * (trade.current_price - trade.exit_quote) * trade.position_size)
+    trade.slippage = _entry_slippage_paid(trade) + exit_slippage
+    trade.unrealized_pnl = pnl(trade, price=trade.exit_quote, fees=trade.fees)
+    _check_bounds(trade, trade.current_price)
+
+
+def close_at_quote(trade: Position, *, reason: str, at: datetime) -> None:
+    """Close the trade by a market order at its last mark's exit quote, in memory: a stop, the end of day, a
+    close by hand without a price. Fees, slippage and PnL are the mark's."""
     trade.status = reason
-    trade.exit_price = price
+    trade.exit_price = trade.exit_quote
     trade.exit_time = at
     trade.realized_pnl = trade.unrealized_pnl
     trade.unrealized_pnl = ZERO
 
 
+def settle(trade: Position, *, price: Decimal, reason: str, at: datetime) -> None:
+    """Close the trade at exactly `price`, in memory: a take-profit's limit order at its target, or a close
+    by hand at a price the trader states. No exit slippage."""
+    trade.current_price = trade.exit_quote = price
+    trade.fees = round_trip_fees(trade, exit_price=price)
+    trade.slippage = _entry_slippage_paid(trade)
+    trade.unrealized_pnl = pnl(trade, price=price, fees=trade.fees)
+    _check_bounds(trade, price)
+    close_at_quote(trade, reason=reason, at=at)
+
+
+def reached(trade: Position, price: Decimal) -> str | None:
+    """Whether a traded price reaches the trade's stop (STOP_LOSS) or target (TAKE_PROFIT).
+
+    A stop is a market order: it then fills at the tick's bid or ask, or the tick's price moved by slippage
+    (a gap through the stop fills at the worse price). A target is a resting limit order: it fills at its own
+    price. Were both reached at once, the stop wins.
+    """
+    side = sign(trade.direction)
+    if side * (price - trade.stop_loss) <= 0:
+        return STOP_LOSS
+    if side * (price - trade.take_profit) >= 0:
+        return TAKE_PROFIT
+    return None
+
+
+# --- Entries ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A symbol's last tick: its traded price, the book's bid and ask if known, and when it was seen."""
+
+    price: Decimal
+    bid: Decimal | None
+    ask: Decimal | None
+    at: datetime
+
+
+def _minutes(span: timedelta) -> str:
+    minutes = span.total_seconds() / 60
+    return f"{minutes:.0f} min" if minutes >= 1 else f"{span.total_seconds():.0f} s"
+
+
+def reference(symbol: str, *, last: Quote | None, signal_price: Decimal, signal_time: datetime, at: datetime) -> Quote:
+    """What an entry at `at` is priced from: the symbol's last tick if it is no older than PAPER_PRICE_MAX_AGE;
+    else the signal's own price while the signal is no older than PAPER_SIGNAL_MAX_AGE; else nothing, and the
+    execution is refused (a trade nobody could have made at that price)."""
+    price_age, signal_age = settings.PAPER_PRICE_MAX_AGE, settings.PAPER_SIGNAL_MAX_AGE
+    if last is not None and timedelta(0) <= at - last.at <= price_age:
+        return last
+    if at - signal_time <= signal_age:
+        return Quote(price=signal_price, bid=None, ask=None, at=signal_time)
+    raise NotExecutable(
+        f"no price for {symbol} in the last {_minutes(price_age)} and the signal is {_minutes(at - signal_time)} old "
+        f"(at most {_minutes(signal_age)}).",
+        field="signal_id",
+    )
+
+
 def check_levels(direction: str, *, entry: Decimal, stop: Decimal | None, target: Decimal | None) -> None:
-    """LONG needs stop < entry < target; SHORT needs target < entry < stop."""
+    """LONG needs stop < entry < target; SHORT needs target < entry < stop (a signal's levels against its price)."""
     side = sign(direction)
     below, above = ("below", "above") if side == 1 else ("above", "below")
     if stop is not None and side * (entry - stop) <= 0:
@@ -121,32 +254,75 @@ def check_levels(direction: str, *, entry: Decimal, stop: Decimal | None, target
         raise InvalidInput(f"take_profit {target} must be {above} the entry price {entry} for a {direction}.", field="take_profit")
 
 
-def levels(direction: str, *, entry: Decimal, stop: Decimal | None, target: Decimal | None) -> tuple[Decimal, Decimal]:
-    """The trade's stop and target: the signal's own, else PAPER_DEFAULT_STOP_PCT from the entry and
-    PAPER_REWARD_RISK times that distance beyond it."""
+def _in_range(level: Decimal, *, field: str, why: str) -> Decimal:
+    if not ZERO < level < PRICE_MAX:
+        raise InvalidInput(f"the default {field} would be {plain(level)}, {why}; send a {field} or a nearer stop.", field=field)
+    return level
+
+
+def levels(direction: str, *, fill: Decimal, stop: Decimal | None, target: Decimal | None) -> tuple[Decimal, Decimal]:
+    """The trade's stop and target. A signal's own levels are absolute prices and kept; the defaults are
+    PAPER_DEFAULT_STOP_PCT from the fill, rounded toward it (never further than that), and PAPER_REWARD_RISK
+    times that distance beyond it, rounded away from it. A default outside (0, PRICE_MAX) is refused."""
     side = sign(direction)
-    stop = stop or money(entry * (1 - side * settings.PAPER_DEFAULT_STOP_PCT))
-    target = target or money(entry + side * settings.PAPER_REWARD_RISK * abs(entry - stop))
-    check_levels(direction, entry=entry, stop=stop, target=target)
+    why = f"outside what a price can be (above 0, below {PRICE_MAX:,.0f})"
+    if stop is None:
+        away = fill * (1 - side * settings.PAPER_DEFAULT_STOP_PCT)
+        stop = _in_range(_round(away, ROUND_CEILING if side == 1 else ROUND_FLOOR), field="stop_loss", why=why)
+    if target is None:
+        beyond = fill + side * settings.PAPER_REWARD_RISK * abs(fill - stop)
+        target = _in_range(_round(beyond, ROUND_CEILING if side == 1 else ROUND_FLOOR), field="take_profit", why=why)
     return stop, target
 
 
-def size(*, equity: Decimal, entry: Decimal, stop: Decimal) -> tuple[Decimal, Decimal]:
-    """(position size, risk amount): PAPER_RISK_PER_TRADE of equity between entry and stop, rounded down,
-    and never more notional than equity; when capped, the risk is what the smaller size really risks."""
+def check_fill_inside(direction: str, *, fill: Decimal, stop: Decimal, target: Decimal) -> None:
+    """An entry whose fill is already at or beyond its stop or target is an opportunity gone: refused."""
+    side = sign(direction)
+    if side * (fill - stop) <= 0:
+        raise NotExecutable(f"price {plain(fill)} is past the stop {plain(stop)}.", field="stop_loss")
+    if side * (target - fill) <= 0:
+        raise NotExecutable(f"price {plain(fill)} is past the target {plain(target)}.", field="take_profit")
+
+
+def check_limits(*, symbol: str, open_trades: int, symbol_open: bool) -> None:
+    """PAPER_MAX_OPEN_TRADES (0: no limit) and PAPER_ONE_TRADE_PER_SYMBOL."""
+    limit = settings.PAPER_MAX_OPEN_TRADES
+    if limit and open_trades >= limit:
+        raise NotExecutable(f"{open_trades} trades are open, the most PAPER_MAX_OPEN_TRADES allows.", field="signal_id")
+    if symbol_open and settings.PAPER_ONE_TRADE_PER_SYMBOL:
+        raise NotExecutable(f"a trade on {symbol} is open already (PAPER_ONE_TRADE_PER_SYMBOL).", field="symbol")
+
+
+def _affordable(*, cash: Decimal, fill: Decimal) -> Decimal:
+    """The largest size whose notional and entry fee fit in cash."""
+    size = units(cash / (fill * (1 + settings.PAPER_FEE_RATE))) if cash > 0 else ZERO
+    while size > 0 and entry_cost(price=fill, size=size) > cash:  # the fee's rounding can tip it over by a unit
+        size -= Decimal(1).scaleb(size.as_tuple().exponent)
+    return max(size, ZERO)
+
+
+def size(*, equity: Decimal, cash: Decimal, fill: Decimal, stop: Decimal) -> tuple[Decimal, Decimal]:
+    """(position size, risk amount): PAPER_RISK_PER_TRADE of equity between the fill and the stop, rounded
+    down, shrunk to what cash pays for (notional and entry fee); then the risk is what the smaller size
+    really risks. Refused when what is left is below PAPER_MIN_NOTIONAL."""
     if equity <= 0:
-        raise InvalidTransition(f"Equity is {equity}; there is nothing to risk on a new trade.")
+        raise NotExecutable(f"Equity is {plain(equity)}; there is nothing to risk on a new trade.", field="signal_id")
     risk = money(equity * settings.PAPER_RISK_PER_TRADE)
-    units = (risk / abs(entry - stop)).quantize(QUANTUM, rounding=ROUND_DOWN)
-    affordable = (equity / entry).quantize(QUANTUM, rounding=ROUND_DOWN)
-    if units > affordable:
-        units = affordable
-        risk = money(units * abs(entry - stop))
-    if units <= 0:
-        raise InvalidTransition(f"Equity {equity} buys no unit at {entry}.", field="entry_price")
-    if units >= PRICE_MAX:
+    sized = units(risk / abs(fill - stop))
+    affordable = _affordable(cash=cash, fill=fill)
+    if sized > affordable:
+        sized = affordable
+        risk = money(sized * abs(fill - stop))
+    if sized >= PRICE_MAX:
         raise InvalidInput(
-            f"entry_price {entry} is too small: equity {equity} would buy {units:.4E} units, more than the ledger holds.",
+            f"entry_price {plain(fill)} is too small: equity {plain(equity)} would buy {sized:.4E} units, more than the ledger holds.",
             field="entry_price",
         )
-    return units, risk
+    notional = money(sized * fill)
+    if sized <= 0 or notional < settings.PAPER_MIN_NOTIONAL:
+        raise NotExecutable(
+            f"cash {plain(cash)} pays for {plain(sized)} at {plain(fill)}, a notional of {plain(notional)}, below "
+            f"PAPER_MIN_NOTIONAL {plain(settings.PAPER_MIN_NOTIONAL)}.",
+            field="signal_id",
+        )
+    return sized, risk

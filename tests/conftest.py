@@ -48,6 +48,33 @@ def open_trade(make_signal):
     return make
 
 
+# An account that holds many trades at once, several per symbol, each sized as on the default account (1% of
+# 10,000 = 100 at risk): for tests about something other than the account's limits.
+ROOMY_ACCOUNT = {
+    "PAPER_STARTING_BALANCE": Decimal("1000000"),
+    "PAPER_RISK_PER_TRADE": Decimal("0.0001"),
+    "PAPER_MAX_OPEN_TRADES": 0,
+    "PAPER_ONE_TRADE_PER_SYMBOL": False,
+}
+
+
+@pytest.fixture
+def many_trades(settings):
+    for name, value in ROOMY_ACCOUNT.items():
+        setattr(settings, name, value)
+
+
+def roomy_environment() -> dict[str, str]:
+    """ROOMY_ACCOUNT as environment variables, for a subprocess (a command, gunicorn) to read the same."""
+    return {name: str(int(value) if isinstance(value, bool) else value) for name, value in ROOMY_ACCOUNT.items()}
+
+
+@pytest.fixture
+def slippage(settings):
+    """The default PAPER_SLIPPAGE, 0.0005, which tests/settings.py turns off for tests about other rules."""
+    settings.PAPER_SLIPPAGE = Decimal("0.0005")
+
+
 @pytest.fixture
 def api_client(client):
     """A test client that sends a valid API token (Authorization: Bearer) with every request."""
@@ -75,6 +102,7 @@ def closed_trade_row(*, exit_time: datetime, realized_pnl: Decimal, held: timede
             "entry_price": Decimal("100"),
             "exit_price": Decimal("101"),
             "current_price": Decimal("101"),
+            "exit_quote": Decimal("101"),
             "position_size": Decimal("1"),
             "stop_loss": Decimal("98"),
             "take_profit": Decimal("104"),

@@ -1,6 +1,7 @@
 """The project's settings, made fast and self-contained for the test suite."""
 
 import os
+from decimal import Decimal
 
 os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
 
@@ -22,4 +23,7 @@ STATIC_ROOT = None  # nothing collected
 # (tests/test_security.py checks the production defaults in a process of their own).
 SECURE_SSL_REDIRECT = SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
 SECURE_HSTS_SECONDS = 0
-API_RATE_LIMIT = "100000/min"  # the fuzz tests send thousands of requests with one token
+API_RATE_LIMIT = "100000/min"
+# A frictionless market unless a test says otherwise: the tests of other rules keep their hand-worked numbers
+# at the signal's price, and tests/test_fills.py sets slippage (the default 0.0005) where fills are the point.
+PAPER_SLIPPAGE = Decimal(0)  # the fuzz tests send thousands of requests with one token

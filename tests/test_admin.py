@@ -99,6 +99,7 @@ def many_trades(count: int) -> None:
             status=PaperTrade.Status.EOD_CLOSE,
             realized_pnl=Decimal("39.95"),
             current_price=Decimal("101"),
+            exit_quote=Decimal("101"),
             risk_amount=Decimal("100"),
             fees=Decimal("10.05"),
         )
@@ -340,7 +341,7 @@ def texts(response) -> list[str]:
     return [str(message) for message in response.context["messages"]]
 
 
-def test_close_action_closes_open_trades_once_at_their_current_price(admin_client, open_trade):
+def test_close_action_closes_open_trades_once_at_their_current_price(admin_client, open_trade, many_trades):
     trade = open_trade(symbol="ETHUSDT")
     closed_trade = open_trade()  # both sized from 10000: 50 units each
     services.trade_close(trade_id=closed_trade.pk, price=Decimal("101"), at=EXIT_AT)  # realizes 39.95
@@ -455,7 +456,7 @@ def test_life_cycle_is_kept_in_history_but_price_marks_are_not(open_trade):
     assert statuses == ["GENERATED", "EXECUTED", "CLOSED"]
 
 
-def test_day_close_keeps_history_in_a_number_of_queries_that_does_not_grow(open_trade, make_signal):
+def test_day_close_keeps_history_in_a_number_of_queries_that_does_not_grow(open_trade, make_signal, many_trades):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 

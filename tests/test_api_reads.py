@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def three_closed(open_trade):
+def three_closed(open_trade, many_trades):
     btc, eth, sol = (open_trade(symbol=symbol) for symbol in ("BTCUSDT", "ETHUSDT", "SOLUSDT"))
     services.trade_close(trade_id=btc.pk, price=Decimal("102"), at=T0 + timedelta(hours=1))
     services.trade_close(trade_id=eth.pk, price=Decimal("99"), at=T0 + timedelta(hours=2))

@@ -92,14 +92,18 @@ def test_same_signal_id_with_another_body_is_409_and_changes_nothing(api_client)
     assert Signal.objects.get().entry_price == Decimal("100")
 
 
-def test_refused_execution_records_no_signal_either(api_client):
+def test_a_signal_of_a_day_that_has_ended_is_recorded_expired_with_the_reason(api_client):
     yesterday = (timezone.now() - timedelta(days=1)).isoformat()
 
     response = post(api_client, body(timestamp=yesterday))
 
-    assert response.status_code == 409  # a signal of a day that has ended cannot be executed
-    assert response.json()["detail"][0]["field"] == "signal_id"
-    assert row_counts() == (0, 0)
+    assert response.status_code == 201  # recorded, so the sender sees it was refused and why
+    answer = response.json()
+    assert answer["trade"] is None
+    assert answer["signal"]["status"] == "EXPIRED"
+    assert "which has ended" in answer["refused"]
+    assert answer["signal"]["status_reason"] == f"Not executed: {answer['refused']}"
+    assert row_counts() == (1, 0)
 
 
 def test_levels_on_the_wrong_side_are_refused_naming_the_field(api_client):

@@ -106,7 +106,7 @@ def test_more_than_a_thousand_ticks_are_refused(api_client):
     assert response.json()["detail"][0]["field"] == "ticks"
 
 
-def test_active_trades_lists_the_open_ones_oldest_first(api_client, open_trade):
+def test_active_trades_lists_the_open_ones_oldest_first(api_client, open_trade, many_trades):
     first = open_trade()
     second = open_trade(symbol="ETHUSDT", timestamp=T0 + timedelta(minutes=2))
     gone = open_trade(symbol="SOLUSDT", timestamp=T0 + timedelta(minutes=3))

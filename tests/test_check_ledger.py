@@ -45,7 +45,7 @@ def without_check_constraints():
             cursor.execute("PRAGMA ignore_check_constraints = OFF")
 
 
-def test_a_ledger_written_by_the_services_is_consistent(open_trade, make_signal, capsys):
+def test_a_ledger_written_by_the_services_is_consistent(open_trade, make_signal, capsys, many_trades):
     open_trade(symbol="ETHUSDT")
     stopped = open_trade(symbol="SOLUSDT")
     manual = open_trade(symbol="BTCUSDT")
@@ -127,11 +127,11 @@ def test_a_realized_pnl_within_a_cent_is_accepted(closed_trade):
     assert kinds() == []
 
 
-def test_an_open_trade_not_valued_at_its_current_price_is_reported(open_trade):
+def test_an_open_trade_not_valued_at_its_exit_quote_is_reported(open_trade):
     trade = open_trade()
-    # Marked at 101 the rules give fees 5 + 0.001 * 101 * 50 = 10.05 and PnL (101 - 100) * 50 - 10.05 = 39.95;
+    # Quoted at 101 the rules give fees 5 + 0.001 * 101 * 50 = 10.05 and PnL (101 - 100) * 50 - 10.05 = 39.95;
     # the row keeps the valuation at its entry price (fees 10, PnL -10).
-    PaperTrade.objects.filter(pk=trade.pk).update(current_price=Decimal("101"))
+    PaperTrade.objects.filter(pk=trade.pk).update(current_price=Decimal("101"), exit_quote=Decimal("101"))
 
     (violation,) = selectors.ledger_violations()
 

@@ -18,7 +18,7 @@ import pytest
 from ledger import selectors, services
 from ledger.models import Account, PaperTrade, Signal
 
-from .conftest import database_url
+from .conftest import database_url, roomy_environment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,7 +86,7 @@ def run_child(work: str, *, pause: str = "-", token: str = "-", count: int = 0) 
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, work, pause, token, str(count)],
         cwd=ROOT,
-        env=os.environ | {"DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": database_url()},
+        env=os.environ | roomy_environment() | {"DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": database_url()},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -118,7 +118,7 @@ def snapshot() -> tuple:
 
 
 @pytest.fixture
-def many_open_trades(open_trade):
+def many_open_trades(open_trade, many_trades):
     return [open_trade(symbol=f"COIN{i}USDT") for i in range(TRADES)]
 
 
@@ -169,7 +169,7 @@ def test_a_tick_batch_killed_inside_its_transaction_writes_nothing_and_a_rerun_a
     assert selectors.ledger_violations() == []
 
 
-def test_a_signal_intake_killed_inside_a_request_keeps_the_signals_before_it_and_a_resend_adds_each_once():
+def test_a_signal_intake_killed_inside_a_request_keeps_the_signals_before_it_and_a_resend_adds_each_once(many_trades):
     _, token = services.api_token_create(name="crash")
 
     run_child("intake", pause=f"commit:{INTAKE // 2 + 1}", token=token, count=INTAKE)

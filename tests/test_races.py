@@ -55,7 +55,7 @@ def test_two_people_closing_one_trade_close_it_once(open_trade):
     assert_ledger_consistent()
 
 
-def test_a_tick_and_the_end_of_day_close_each_trade_once(open_trade):
+def test_a_tick_and_the_end_of_day_close_each_trade_once(open_trade, many_trades):
     trades = [open_trade(symbol=f"COIN{i}USDT") for i in range(20)]
     through_stops = [Tick(t.symbol, Decimal("90"), T0 + timedelta(minutes=5)) for t in trades]
 
@@ -73,7 +73,7 @@ def test_a_tick_and_the_end_of_day_close_each_trade_once(open_trade):
     assert_ledger_consistent()
 
 
-def test_two_end_of_day_runs_close_each_trade_once(open_trade):
+def test_two_end_of_day_runs_close_each_trade_once(open_trade, many_trades):
     trades = [open_trade(symbol=f"COIN{i}USDT") for i in range(10)]
 
     first, second = race(lambda: services.day_close(day=T0.date()), lambda: services.day_close(day=T0.date()))

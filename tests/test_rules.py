@@ -1,12 +1,12 @@
 """The pure trading rules (ledger/rules.py), with numbers alone: no database. Expected values by hand."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from ledger import rules
-from ledger.errors import InvalidInput, InvalidTransition
+from ledger.errors import InvalidInput, NotExecutable
 from ledger.models import PaperTrade
 
 AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -37,23 +37,25 @@ def test_pnl_of_a_long_and_a_short_less_fees():
 @pytest.mark.parametrize(
     ("direction", "price", "reached"),
     [
-        ("LONG", Decimal("98"), ("STOP_LOSS", Decimal("98"))),  # at the stop
-        ("LONG", Decimal("97"), ("STOP_LOSS", Decimal("97"))),  # a gap through it fills at the worse price
-        ("LONG", Decimal("105"), ("TAKE_PROFIT", Decimal("104"))),  # a target fills at its own price
+        ("LONG", Decimal("98"), "STOP_LOSS"),  # at the stop
+        ("LONG", Decimal("97"), "STOP_LOSS"),  # a gap through it
+        ("LONG", Decimal("105"), "TAKE_PROFIT"),
         ("LONG", Decimal("101"), None),
-        ("SHORT", Decimal("103"), ("STOP_LOSS", Decimal("103"))),
-        ("SHORT", Decimal("95"), ("TAKE_PROFIT", Decimal("96"))),
+        ("SHORT", Decimal("103"), "STOP_LOSS"),
+        ("SHORT", Decimal("95"), "TAKE_PROFIT"),
     ],
 )
-def test_exit_for_a_price(direction, price, reached):
+def test_a_price_reaches_the_stop_or_the_target(direction, price, reached):
     trade = position(direction) if direction == "LONG" else position(direction, stop_loss=Decimal("102"), take_profit=Decimal("96"))
-    assert rules.exit_for_price(trade, price) == reached
+    assert rules.reached(trade, price) == reached
 
 
-def test_mark_values_the_trade_as_a_close_there_would():
+def test_mark_values_the_trade_as_a_close_there_would(settings):
+    settings.PAPER_SLIPPAGE = Decimal(0)
     trade = position()
     rules.mark(trade, Decimal("101"))
-    assert (trade.current_price, trade.fees, trade.unrealized_pnl) == (Decimal("101"), Decimal("10.05"), Decimal("39.95"))
+    assert (trade.current_price, trade.exit_quote, trade.fees, trade.unrealized_pnl) == (
+        Decimal("101"), Decimal("101"), Decimal("10.05"), Decimal("39.95"))  # fmt: skip
 
 
 def test_mark_refuses_a_price_that_values_the_trade_beyond_the_columns():
@@ -62,12 +64,72 @@ def test_mark_refuses_a_price_that_values_the_trade_beyond_the_columns():
     assert refused.value.field == "price"
 
 
-def test_settle_realizes_what_the_mark_at_that_price_shows():
+def test_a_long_is_quoted_at_the_bid_and_revalued_there():
     trade = position()
-    rules.settle(trade, price=Decimal("97.5"), reason="STOP_LOSS", at=AT)
-    # (97.5 - 100) * 50 = -125, fees 5 + 4.875
-    assert (trade.status, trade.exit_price, trade.exit_time) == ("STOP_LOSS", Decimal("97.5"), AT)
-    assert (trade.realized_pnl, trade.unrealized_pnl, trade.fees) == (Decimal("-134.875"), 0, Decimal("9.875"))
+    rules.mark(trade, Decimal("101"), bid=Decimal("100.9"), ask=Decimal("101.1"))
+    # a market exit of a LONG sells at the bid: fees 5 + 0.001*100.9*50 = 10.045; PnL 0.9*50 - 10.045 = 34.955;
+    # slippage against the last price: (101 - 100.9) * 50 = 5
+    assert (trade.exit_quote, trade.fees, trade.unrealized_pnl, trade.slippage) == (
+        Decimal("100.9"), Decimal("10.045"), Decimal("34.955"), Decimal("5"))  # fmt: skip
+
+
+def test_without_a_book_a_short_is_quoted_at_the_price_plus_slippage(slippage):
+    trade = position("SHORT", stop_loss=Decimal("102"), take_profit=Decimal("96"))
+    rules.mark(trade, Decimal("99"))  # the default slippage 0.0005: buying back at 99 * 1.0005 = 99.0495
+    assert trade.exit_quote == Decimal("99.0495")
+    assert trade.unrealized_pnl == Decimal("37.572525")  # 0.9505*50 - (5 + 4.952475)
+
+
+def test_closing_at_the_quote_realizes_exactly_the_last_unrealized_pnl():
+    trade = position()
+    rules.mark(trade, Decimal("101"), bid=Decimal("100.9"), ask=Decimal("101.1"))
+    rules.close_at_quote(trade, reason="EOD_CLOSE", at=AT)
+    assert (trade.exit_price, trade.realized_pnl, trade.unrealized_pnl) == (Decimal("100.9"), Decimal("34.955"), 0)
+
+
+def test_settle_fills_exactly_at_the_price_without_exit_slippage():
+    trade = position()
+    rules.settle(trade, price=Decimal("104"), reason="TAKE_PROFIT", at=AT)
+    # a limit order at its target: 4*50 - (5 + 5.2)
+    assert (trade.status, trade.exit_price, trade.exit_time) == ("TAKE_PROFIT", Decimal("104"), AT)
+    assert (trade.realized_pnl, trade.unrealized_pnl, trade.fees, trade.slippage) == (Decimal("189.8"), 0, Decimal("10.2"), 0)
+
+
+@pytest.mark.parametrize(
+    ("buying", "bid", "ask", "fill"),
+    [
+        (True, None, None, Decimal("105.0525")),  # 105 * 1.0005
+        (False, None, None, Decimal("104.9475")),  # 105 * 0.9995
+        (True, Decimal("104.9"), Decimal("105.2"), Decimal("105.2")),  # a buy takes the ask
+        (False, Decimal("104.9"), Decimal("105.2"), Decimal("104.9")),  # a sell hits the bid
+    ],
+)
+def test_a_market_order_fills_against_the_trader(buying, bid, ask, fill, slippage):
+    assert rules.market_fill(buying=buying, price=Decimal("105"), bid=bid, ask=ask) == fill
+
+
+def test_slippage_rounds_against_the_trader(slippage):
+    # 0.33333333 * 1.0005 = 0.333499996...: up to 0.33350000 to buy; * 0.9995 = 0.33316666...: down to 0.33316666
+    assert rules.market_fill(buying=True, price=Decimal("0.33333333")) == Decimal("0.33350000")
+    assert rules.market_fill(buying=False, price=Decimal("0.33333333")) == Decimal("0.33316666")
+
+
+QUOTE = rules.Quote(price=Decimal("105"), bid=Decimal("104.9"), ask=Decimal("105.1"), at=AT)
+
+
+def test_an_entry_is_priced_from_a_recent_tick():
+    assert rules.reference("BTCUSDT", last=QUOTE, signal_price=Decimal("100"), signal_time=AT, at=AT + timedelta(seconds=120)) == QUOTE
+
+
+def test_without_a_recent_tick_a_fresh_signal_is_priced_at_its_own_price():
+    quote = rules.reference("BTCUSDT", last=QUOTE, signal_price=Decimal("100"), signal_time=AT, at=AT + timedelta(seconds=121))
+    assert (quote.price, quote.bid, quote.ask) == (Decimal("100"), None, None)
+
+
+def test_a_stale_signal_without_a_recent_tick_is_not_executed():
+    with pytest.raises(NotExecutable) as refused:
+        rules.reference("BTCUSDT", last=None, signal_price=Decimal("100"), signal_time=AT, at=AT + timedelta(minutes=7))
+    assert refused.value.message.startswith("no price for BTCUSDT in the last 2 min and the signal is 7 min old")
 
 
 @pytest.mark.parametrize(
@@ -86,24 +148,78 @@ def test_levels_on_the_wrong_side_are_refused_naming_the_level(direction, stop, 
 
 
 def test_default_levels_are_two_percent_and_twice_that_beyond():
-    assert rules.levels("LONG", entry=Decimal("100"), stop=None, target=None) == (Decimal("98"), Decimal("104"))
-    assert rules.levels("SHORT", entry=Decimal("200"), stop=None, target=None) == (Decimal("204"), Decimal("192"))
-    assert rules.levels("LONG", entry=Decimal("100"), stop=Decimal("95"), target=None) == (Decimal("95"), Decimal("110"))
+    assert rules.levels("LONG", fill=Decimal("100"), stop=None, target=None) == (Decimal("98"), Decimal("104"))
+    assert rules.levels("SHORT", fill=Decimal("200"), stop=None, target=None) == (Decimal("204"), Decimal("192"))
+    assert rules.levels("LONG", fill=Decimal("100"), stop=Decimal("95"), target=None) == (Decimal("95"), Decimal("110"))
 
 
-def test_size_risks_one_percent_of_equity_between_entry_and_stop():
-    # risk 10000 * 0.01 = 100; 100 / |100 - 98| = 50 units
-    assert rules.size(equity=Decimal("10000"), entry=Decimal("100"), stop=Decimal("98")) == (Decimal("50"), Decimal("100"))
+def test_the_default_stop_is_rounded_toward_the_fill():
+    # 0.12345679 * 0.98 = 0.1209876542: up to 0.12098766 (half-even would give 0.12098765, further than 2%)
+    stop, _ = rules.levels("LONG", fill=Decimal("0.12345679"), stop=None, target=None)
+    assert stop == Decimal("0.12098766")
+    # a SHORT's: 0.12345679 * 1.02 = 0.1259259258: down to 0.12592592
+    stop, _ = rules.levels("SHORT", fill=Decimal("0.12345679"), stop=None, target=None)
+    assert stop == Decimal("0.12592592")
 
 
-def test_size_is_capped_at_equity_and_the_risk_follows():
-    # 100 / 0.1 = 1000 units would cost 100000; 10000 / 100 = 100 units risk 100 * 0.1 = 10
-    assert rules.size(equity=Decimal("10000"), entry=Decimal("100"), stop=Decimal("99.9")) == (Decimal("100"), Decimal("10"))
+def test_a_default_target_at_or_below_zero_is_refused_naming_it():
+    with pytest.raises(InvalidInput) as refused:  # SELL at 100, stop 150: 100 - 2 * 50 = 0
+        rules.levels("SHORT", fill=Decimal("100"), stop=Decimal("150"), target=None)
+    assert refused.value.field == "take_profit"
+
+
+@pytest.mark.parametrize(
+    ("direction", "fill", "field", "message"),
+    [
+        ("LONG", Decimal("105"), "take_profit", "price 105 is past the target 104."),
+        ("LONG", Decimal("98"), "stop_loss", "price 98 is past the stop 98."),
+        ("SHORT", Decimal("96"), "take_profit", "price 96 is past the target 96."),
+    ],
+)
+def test_a_fill_past_a_level_is_not_executed(direction, fill, field, message):
+    stop, target = (Decimal("98"), Decimal("104")) if direction == "LONG" else (Decimal("102"), Decimal("96"))
+    with pytest.raises(NotExecutable) as refused:
+        rules.check_fill_inside(direction, fill=fill, stop=stop, target=target)
+    assert (refused.value.field, refused.value.message) == (field, message)
+
+
+def test_size_risks_one_percent_of_equity_between_the_fill_and_the_stop():
+    # risk 10000 * 0.01 = 100; 100 / |100 - 98| = 50 units, 5000 + 5 fee well within cash
+    assert rules.size(equity=Decimal("10000"), cash=Decimal("10000"), fill=Decimal("100"), stop=Decimal("98")) == (Decimal("50"), Decimal("100"))
+
+
+def test_size_shrinks_to_what_cash_pays_for_with_its_fee():
+    # 50 units cost 5005; cash 3003 pays 3003 / (100 * 1.001) = 30 units (3000 + 3 fee); they risk 30 * 2 = 60
+    assert rules.size(equity=Decimal("10000"), cash=Decimal("3003"), fill=Decimal("100"), stop=Decimal("98")) == (Decimal("30"), Decimal("60"))
+
+
+def test_what_cash_leaves_below_the_minimum_notional_is_not_executed():
+    with pytest.raises(NotExecutable, match="below PAPER_MIN_NOTIONAL 10"):  # 9.99 cash pays < 10 notional
+        rules.size(equity=Decimal("10000"), cash=Decimal("9.99"), fill=Decimal("100"), stop=Decimal("98"))
 
 
 def test_no_equity_no_size():
-    with pytest.raises(InvalidTransition):
-        rules.size(equity=Decimal("0"), entry=Decimal("100"), stop=Decimal("98"))
+    with pytest.raises(NotExecutable):
+        rules.size(equity=Decimal("0"), cash=Decimal("0"), fill=Decimal("100"), stop=Decimal("98"))
+
+
+def test_a_size_keeps_15_significant_digits_rounded_down():
+    # risk 100 / 0.000002 = 50,000,000 units exactly: 16 digits at 8 places, so the last place goes
+    assert rules.units(Decimal("50000000.12345679")) == Decimal("50000000.1234567")
+    assert rules.money(Decimal("12345678.123456785")) == Decimal("12345678.1234568")
+
+
+def test_limits_on_open_trades():
+    rules.check_limits(symbol="BTCUSDT", open_trades=9, symbol_open=False)
+    with pytest.raises(NotExecutable, match="10 trades are open"):
+        rules.check_limits(symbol="BTCUSDT", open_trades=10, symbol_open=False)
+    with pytest.raises(NotExecutable, match="a trade on BTCUSDT is open already"):
+        rules.check_limits(symbol="BTCUSDT", open_trades=1, symbol_open=True)
+
+
+def test_r_multiple_and_return():
+    assert rules.r_multiple(Decimal("150"), Decimal("100")) == Decimal("1.5")
+    assert rules.return_pct(Decimal("150"), price=Decimal("100"), size=Decimal("50")) == Decimal("3")  # 150 / 5000
 
 
 def test_action_and_direction():

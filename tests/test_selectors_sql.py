@@ -24,7 +24,7 @@ def sql(query: str, *params):
 
 
 @pytest.fixture
-def history(open_trade, make_signal):
+def history(open_trade, make_signal, many_trades):
     """Trades closed yesterday, today and still open, and signals in every state."""
     yesterday = open_trade(timestamp=T0 - timedelta(days=1))
     services.trade_close(trade_id=yesterday.pk, price=Decimal("103"), at=T0 - timedelta(days=1, minutes=-5))
@@ -49,10 +49,10 @@ def test_daily_pnl_matches_raw_sql(history):
 
     assert daily.trades == count == 2
     assert daily.realized_pnl == Decimal(str(total)).quantize(Decimal("0.00000001"))
-    # Yesterday's close (+139.85) made equity 10139.85, so risk 101.3985:
-    # won: LONG 50.69925 @ 100, target 104: 4*50.69925 - (5.069925 + 5.272722) = 192.454353
-    # lost: SHORT 101.3985 @ 50 closed 50.7: -0.7*101.3985 - (5.069925 + 5.14090395) = -81.18977895
-    assert daily.realized_pnl == Decimal("111.26457405")
+    # Yesterday's close (+139.85) made equity 1,000,139.85, so risk 0.0001 of it = 100.013985:
+    # won: LONG 50.0069925 @ 100, target 104: 4*50.0069925 - (5.00069925 + 5.20072722) = 189.82654353
+    # lost: SHORT 100.013985 @ 50 closed 50.7: -0.7*100.013985 - (5.00069925 + 5.07070904) = -80.08119779
+    assert daily.realized_pnl == Decimal("109.74534574")
 
 
 def test_active_trades_match_raw_sql(history):

@@ -27,7 +27,7 @@ def close_eod(*args: str) -> str:
     return out.getvalue()
 
 
-def test_close_eod_closes_open_trades_at_their_current_price(open_trade, make_signal):
+def test_close_eod_closes_open_trades_at_their_current_price(open_trade, make_signal, many_trades):
     marked = open_trade()
     never_marked = open_trade(symbol="ETHUSDT", entry_price=Decimal("200"))
     services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("101"), T0 + timedelta(minutes=5))])
@@ -50,7 +50,7 @@ def test_close_eod_closes_open_trades_at_their_current_price(open_trade, make_si
     assert waiting.status == Signal.Status.EXPIRED
     assert str(DAY) in waiting.status_reason
     assert selectors.pnl_daily(DAY).realized_pnl == Decimal("29.95")  # 39.95 - 10
-    assert selectors.equity() == Decimal("10029.95")
+    assert selectors.equity() == Decimal("1000029.95")  # the roomy account's 1,000,000 + 29.95
     assert f"closed #{marked.pk} LONG BTCUSDT" in out
     assert "closed 2 trades, realized pnl +29.95" in out
     assert "expired 1 signals" in out
@@ -83,7 +83,7 @@ def test_dry_run_reports_and_writes_nothing(open_trade, make_signal):
     assert everything() == before
 
 
-def test_a_past_date_leaves_trades_opened_after_it_alone(open_trade):
+def test_a_past_date_leaves_trades_opened_after_it_alone(open_trade, many_trades):
     earlier = open_trade()
     later = open_trade(timestamp=T0 + timedelta(days=1))
 

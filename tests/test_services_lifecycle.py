@@ -83,11 +83,14 @@ def test_short_closes_take_profit_at_its_target_and_equity_adds_up(open_trade):
     assert long.pk != short.pk
 
 
-def test_size_is_capped_so_notional_never_exceeds_equity(open_trade):
+def test_size_is_shrunk_so_notional_and_entry_fee_fit_in_cash(open_trade):
     trade = open_trade(entry_price=Decimal("100"), stop_loss=Decimal("99.9"))
 
-    assert trade.position_size == Decimal("100")  # 100/0.1 = 1000 units would cost 100000; 10000/100 = 100
-    assert trade.risk_amount == Decimal("10")  # what 100 units really risk: 100 * 0.1
+    # 100/0.1 = 1000 units would cost 100,100; cash 10000 pays 10000 / (100 * 1.001) = 99.90009990 (rounded down):
+    # 9990.00999 notional + 9.99000999 fee = 9999.99999999
+    assert trade.position_size == Decimal("99.9000999")
+    assert trade.risk_amount == Decimal("9.99000999")  # what 99.9000999 units really risk: * 0.1
+    assert selectors.account().cash == Decimal("0.00000001")
 
 
 def test_signal_levels_are_used_when_given(open_trade):

@@ -175,9 +175,12 @@ def test_a_tick_that_would_value_a_trade_beyond_the_columns_is_refused(open_trad
     assert (trade.status, trade.current_price) == (PaperTrade.Status.OPEN, Decimal("0.0001"))
 
 
-def test_an_intake_whose_execution_is_refused_records_nothing():
+def test_an_intake_the_market_refuses_is_recorded_expired_with_the_reason():
     # GOOD is stamped on the tests' fixed day, which has ended by now: executing it now is refused.
-    with pytest.raises(InvalidTransition, match="has ended"):
-        services.signal_intake(signal=SignalFields(**GOOD))
+    intake = services.signal_intake(signal=SignalFields(**GOOD))
 
-    assert row_counts() == (0, 0)
+    assert (intake.created, intake.trade) == (True, None)
+    assert "has ended" in intake.refused
+    signal = Signal.objects.get()
+    assert (signal.status, signal.status_reason) == (Signal.Status.EXPIRED, f"Not executed: {intake.refused}")
+    assert row_counts() == (1, 0)

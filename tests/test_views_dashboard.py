@@ -100,7 +100,7 @@ def test_summary_part_shows_equity_and_todays_realized_pnl(client, now_trade):
     assert "100%" in html and "1 of 1 closed" in html
 
 
-def test_journal_part_lists_the_days_closed_trades_and_total(client, now_trade):
+def test_journal_part_lists_the_days_closed_trades_and_total(client, now_trade, many_trades):
     won, lost = now_trade(), now_trade(symbol="ETHUSDT")
     services.trade_close(trade_id=won.pk, price=Decimal("103"))
     services.trade_close(trade_id=lost.pk, price=Decimal("99"))
@@ -123,7 +123,7 @@ def test_signals_part_offers_execute_and_expire_on_a_generated_signal(client, ma
 
 
 @pytest.mark.parametrize("name", ["summary", "active-trades", "signals", "journal"])
-def test_a_part_runs_the_same_few_queries_however_many_rows(client, now_trade, name, django_assert_max_num_queries):
+def test_a_part_runs_the_same_few_queries_however_many_rows(client, now_trade, name, django_assert_max_num_queries, many_trades):
     def count() -> int:
         with CaptureQueriesContext(connection) as queries:
             assert part(client, name).status_code == 200

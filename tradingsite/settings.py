@@ -181,6 +181,16 @@ PAPER_DEFAULT_STOP_PCT = env_decimal("PAPER_DEFAULT_STOP_PCT", "0.02", low=Decim
 PAPER_REWARD_RISK = env_decimal("PAPER_REWARD_RISK", "2", low=Decimal(0), high=Decimal(100))
 # Fee per side, as a fraction of notional (price * size).
 PAPER_FEE_RATE = env_decimal("PAPER_FEE_RATE", "0.001", low=Decimal(0), high=Decimal("0.1"), low_allowed=True)
+# Fills (docs/fills.md). A market order without a bid/ask fills this fraction away from the price, against the
+# trader (0 turns it off); an entry is priced from a tick no older than PAPER_PRICE_MAX_AGE, else from the
+# signal's own price while the signal is no older than PAPER_SIGNAL_MAX_AGE, else refused.
+PAPER_SLIPPAGE = env_decimal("PAPER_SLIPPAGE", "0.0005", low=Decimal(0), high=Decimal("0.1"), low_allowed=True)
+PAPER_PRICE_MAX_AGE = timedelta(seconds=env_int("PAPER_PRICE_MAX_AGE", 120, low=1, high=86_400))
+PAPER_SIGNAL_MAX_AGE = timedelta(seconds=env_int("PAPER_SIGNAL_MAX_AGE", 300, low=1, high=86_400))
+# The account: at most this many open trades (0: no limit), one per symbol, none smaller than this notional.
+PAPER_MAX_OPEN_TRADES = env_int("PAPER_MAX_OPEN_TRADES", 10, low=0, high=100_000)
+PAPER_ONE_TRADE_PER_SYMBOL = env_bool("PAPER_ONE_TRADE_PER_SYMBOL", True)
+PAPER_MIN_NOTIONAL = env_decimal("PAPER_MIN_NOTIONAL", "10", low=Decimal(0), high=Decimal("1e9"), low_allowed=True)
 
 # --- The JSON API (docs/api.md) ---
 # The shared secret TradingView alerts carry in their body; the webhook answers 403 while it is empty.

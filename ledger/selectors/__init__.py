@@ -9,12 +9,13 @@ from .core import (
     DailyPnl,
     DashboardSummary,
     SignalsSummary,
+    account,
     dashboard_summary,
     equity,
     journal_between,
     journal_for_day,
-    last_price,
     ledger_version,
+    market_quote,
     pnl_daily,
     pnl_daily_range,
     signals_between,
@@ -27,6 +28,7 @@ from .core import (
 from .stats import Figures, Group, Stats, SymbolPnl, stats
 
 __all__ = [
+    "account",
     "CENT",
     "DailyPnl",
     "DashboardSummary",
@@ -40,7 +42,7 @@ __all__ = [
     "equity",
     "journal_between",
     "journal_for_day",
-    "last_price",
+    "market_quote",
     "ledger_version",
     "ledger_violations",
     "pnl_daily",

@@ -7,9 +7,9 @@ from decimal import Decimal
 from django.db.models import Q, Sum
 
 from .. import rules
-from ..models import Account, PaperTrade, Signal
+from ..models import PaperTrade, Signal
 from ..rules import ZERO
-from .core import trades_active
+from .core import account, money_from_db, trades_active
 
 CENT = Decimal("0.01")
 CHECK_CHUNK = 2000  # rows per fetch when PnL is recomputed in Python: memory stays flat at any size
@@ -49,27 +49,33 @@ def ledger_violations() -> list[Violation]:
     for pk, status in no_exit.values_list("pk", "status").order_by("pk"):
         found.append(Violation("closed-without-exit", f"trade #{pk}", f"{status} without exit price, time or realized PnL."))
 
-    rule_fields = ["direction", "entry_price", "position_size", "exit_price", "current_price", "fees", "realized_pnl", "unrealized_pnl", "status"]
+    rule_fields = ["direction", "entry_price", "position_size", "exit_price", "exit_quote", "fees", "realized_pnl", "unrealized_pnl", "status"]
     closed_trades = PaperTrade.objects.filter(status__in=PaperTrade.CLOSED_STATUSES, exit_price__isnull=False, realized_pnl__isnull=False)
     for trade in closed_trades.only(*rule_fields).order_by("pk").iterator(chunk_size=CHECK_CHUNK):
         expected = rules.pnl(trade, price=trade.exit_price, fees=trade.fees)
         if abs(trade.realized_pnl - expected) > CENT:
             found.append(Violation("realized-pnl", f"trade #{trade.pk}", f"realized PnL {trade.realized_pnl}, the rules give {expected}."))
+    open_cost = ZERO
     for trade in trades_active().only(*rule_fields).order_by("pk").iterator(chunk_size=CHECK_CHUNK):
-        fees = rules.round_trip_fees(trade, exit_price=trade.current_price)
-        expected = rules.pnl(trade, price=trade.current_price, fees=fees)
+        open_cost += rules.entry_cost(price=trade.entry_price, size=trade.position_size)
+        fees = rules.round_trip_fees(trade, exit_price=trade.exit_quote)
+        expected = rules.pnl(trade, price=trade.exit_quote, fees=fees)
         if abs(trade.fees - fees) > CENT or abs(trade.unrealized_pnl - expected) > CENT:
             found.append(
                 Violation(
                     "unrealized-pnl",
                     f"trade #{trade.pk}",
-                    f"at current price {trade.current_price}: fees {trade.fees} and unrealized PnL "
+                    f"at exit quote {trade.exit_quote}: fees {trade.fees} and unrealized PnL "
                     f"{trade.unrealized_pnl}, the rules give {fees} and {expected}.",
                 )
             )
 
-    total = PaperTrade.objects.filter(status__in=PaperTrade.CLOSED_STATUSES).aggregate(total=Sum("realized_pnl"))["total"] or ZERO
-    kept = Account.objects.filter(pk=1).values_list("realized_pnl_total", flat=True).first() or ZERO
-    if abs(kept - total) > CENT:
-        found.append(Violation("account-total", "account", f"running total {kept}, the closed trades sum to {total}."))
+    total = money_from_db(PaperTrade.objects.filter(status__in=PaperTrade.CLOSED_STATUSES).aggregate(total=Sum("realized_pnl"))["total"])
+    kept = account()
+    if abs(kept.realized_pnl_total - total) > CENT:
+        found.append(Violation("account-total", "account", f"running total {kept.realized_pnl_total}, the closed trades sum to {total}."))
+    if abs(kept.open_cost - open_cost) > CENT:
+        found.append(Violation("open-cost", "account", f"open cost {kept.open_cost}, the open trades' entry costs sum to {open_cost}."))
+    if kept.cash < 0:
+        found.append(Violation("cash", "account", f"cash {kept.cash} is below 0: the open trades cost more than equity."))
     return found

@@ -14,14 +14,18 @@ from django.utils.dateparse import parse_datetime
 
 from ..days import day_bounds
 from ..errors import NotFound
-from ..models import Account, PaperTrade, Signal
-from ..rules import QUANTUM, ZERO
+from ..models import Account, MarketPrice, PaperTrade, Signal
+from ..rules import QUANTUM, RATIO, ZERO, Quote
+
+
+def account() -> Account:
+    """The running totals (an unsaved empty one before the first write): equity and cash."""
+    return Account.objects.filter(pk=1).first() or Account()
 
 
 def equity() -> Decimal:
     """Starting balance plus the realized PnL of every closed trade (kept as a running total)."""
-    total = Account.objects.filter(pk=1).values_list("realized_pnl_total", flat=True).first()
-    return settings.PAPER_STARTING_BALANCE + (total or ZERO)
+    return account().equity
 
 
 def ledger_version() -> int:
@@ -36,10 +40,10 @@ def trade(trade_id: int) -> PaperTrade:
     return trade
 
 
-def last_price(symbol: str) -> Decimal | None:
-    """The price the symbol's latest trade was last marked or closed at."""
-    latest = PaperTrade.objects.filter(symbol=symbol).order_by("-entry_time")
-    return latest.values_list("current_price", flat=True).first()
+def market_quote(symbol: str) -> Quote | None:
+    """The symbol's last tick applied: price, bid, ask and when it was seen."""
+    row = MarketPrice.objects.filter(symbol=symbol).first()
+    return Quote(price=row.price, bid=row.bid, ask=row.ask, at=row.at) if row else None
 
 
 def trades_active() -> QuerySet[PaperTrade]:
@@ -124,25 +128,37 @@ def pnl_daily(day: date) -> DailyPnl:
     row = journal_for_day(day).aggregate(
         realized=Sum("realized_pnl"), trades=Count("pk"), wins=Count("pk", filter=Q(realized_pnl__gt=0))
     )
-    return DailyPnl(day=day, realized_pnl=row["realized"] or ZERO, trades=row["trades"], wins=row["wins"])
+    return DailyPnl(day=day, realized_pnl=money_from_db(row["realized"]), trades=row["trades"], wins=row["wins"])
 
 
 @dataclass(frozen=True)
 class DashboardSummary:
     equity: Decimal
+    cash: Decimal
     day: DailyPnl
     open_trades: int
     unrealized_pnl: Decimal
+    open_notional: Decimal  # the open trades' entry notional
+
+    @property
+    def exposure(self) -> Decimal | None:
+        """Open notional as a fraction of equity."""
+        return (self.open_notional / self.equity).quantize(RATIO) if self.equity > 0 else None
 
 
 def dashboard_summary(day: date) -> DashboardSummary:
-    """The header of the dashboard: equity, the day's realized PnL and win rate, and the open trades."""
-    open_row = trades_active().aggregate(count=Count("pk"), unrealized=Sum("unrealized_pnl"))
+    """The header of the dashboard: equity and cash, the day's realized PnL and win rate, and the open trades."""
+    open_row = trades_active().aggregate(
+        count=Count("pk"), unrealized=Sum("unrealized_pnl"), notional=Sum(F("entry_price") * F("position_size"))
+    )
+    totals = account()
     return DashboardSummary(
-        equity=equity(),
+        equity=totals.equity,
+        cash=totals.cash,
         day=pnl_daily(day),
         open_trades=open_row["count"],
-        unrealized_pnl=open_row["unrealized"] or ZERO,
+        unrealized_pnl=money_from_db(open_row["unrealized"]),
+        open_notional=money_from_db(open_row["notional"]),
     )
 
 
@@ -158,7 +174,7 @@ def pnl_daily_range(start: date, end: date) -> list[DailyPnl]:
         .annotate(realized=Sum("realized_pnl"), trades=Count("pk"), wins=Count("pk", filter=Q(realized_pnl__gt=0)))
         .order_by("day")
     )
-    by_day = {row["day"]: DailyPnl(row["day"], row["realized"], row["trades"], row["wins"]) for row in rows}
+    by_day = {row["day"]: DailyPnl(row["day"], money_from_db(row["realized"]), row["trades"], row["wins"]) for row in rows}
     days = (start + timedelta(days=n) for n in range((end - start).days + 1))
     return [by_day.get(day) or DailyPnl(day=day, realized_pnl=ZERO, trades=0, wins=0) for day in days]
 

@@ -11,10 +11,9 @@ from django.db.models import Count, F, Max, Min, Q, QuerySet, RowRange, Sum, Win
 
 from ..days import today, trading_day
 from ..models import PaperTrade
-from ..rules import QUANTUM, ZERO
+from ..rules import QUANTUM, RATIO, ZERO
 from .core import DailyPnl, HeldSeconds, closed_between, moment_from_db, money_from_db, pnl_daily_range
 
-RATIO = Decimal("0.0001")
 PERCENT = Decimal("0.01")
 
 

@@ -9,23 +9,37 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from .. import rules
 from ..models import Account, PaperTrade, Signal
 from ..rules import ZERO
 
 ID_BATCH = 10_000  # ids per `IN (...)` list, well below SQLite's 32,766 variables
-CLOSE_FIELDS = ["status", "exit_price", "exit_time", "realized_pnl", "unrealized_pnl", "current_price", "fees"]
+CLOSE_FIELDS = ["status", "exit_price", "exit_time", "realized_pnl", "unrealized_pnl", "current_price", "exit_quote", "fees", "slippage"]
 
 
-def account_add(amount: Decimal) -> None:
-    """Every write calls this in its transaction: it adds realized PnL (zero for a write that realizes
-    none) to the running total, read and added in Decimal, and bumps the version that the dashboard's
-    ETags are made of, so a poll can tell "nothing changed" from one row."""
-    if not amount and Account.objects.filter(pk=1).update(version=F("version") + 1):
-        return  # nothing realized: one statement, no read (integer arithmetic in SQL is exact)
+def account_for_update() -> Account:
+    """The account row, locked until the transaction ends: an entry sizes itself from its equity and cash."""
     account, _ = Account.objects.select_for_update().get_or_create(pk=1)
-    account.realized_pnl_total += amount
+    return account
+
+
+def account_add(amount: Decimal, *, open_cost: Decimal = ZERO) -> None:
+    """Every write calls this in its transaction: it adds realized PnL (zero for a write that realizes
+    none) to the running total and what trades opened (+) or closed (-) to the open cost, read and added in
+    Decimal, and bumps the version that the dashboard's ETags are made of, so a poll can tell "nothing
+    changed" from one row."""
+    if not amount and not open_cost and Account.objects.filter(pk=1).update(version=F("version") + 1):
+        return  # nothing realized or spent: one statement, no read (integer arithmetic in SQL is exact)
+    account = account_for_update()
+    account.realized_pnl_total = rules.money(account.realized_pnl_total + amount)
+    account.open_cost = rules.money(account.open_cost + open_cost)
     account.version += 1
-    account.save(update_fields=["realized_pnl_total", "version"])
+    account.save(update_fields=["realized_pnl_total", "open_cost", "version"])
+
+
+def entry_costs(trades: Iterable[PaperTrade]) -> Decimal:
+    """What the trades took out of cash when they opened."""
+    return sum((rules.entry_cost(price=trade.entry_price, size=trade.position_size) for trade in trades), ZERO)
 
 
 def batches(items: Sequence) -> Iterable[Sequence]:
@@ -80,5 +94,5 @@ def save_closes(trades: Sequence[PaperTrade], *, reason: str = "closed") -> int:
     won = PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).bulk_update(trades, CLOSE_FIELDS)
     if won:
         record_closes(trades, reason=reason)
-        account_add(sum((trade.realized_pnl for trade in trades), ZERO))
+        account_add(sum((trade.realized_pnl for trade in trades), ZERO), open_cost=-entry_costs(trades))
     return won

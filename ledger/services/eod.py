@@ -7,11 +7,12 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import F
 
+from .. import rules
 from ..days import day_bounds, last_moment
 from ..inputs import REASON_LENGTH_MAX, clean_time
 from ..models import PaperTrade, Signal
 from ..rules import ZERO
-from .base import account_add, batches, record_closes, record_history
+from .base import account_add, batches, entry_costs, record_closes, record_history
 
 
 @dataclass(frozen=True)
@@ -26,19 +27,11 @@ class DayClosed:
         return sum((trade.realized_pnl for trade in self.closed), ZERO)
 
 
-def _eod_exit(trade: PaperTrade, at: datetime) -> None:
-    """In memory, what the set-based update below writes: close at the last mark, copying its valuation."""
-    trade.status = PaperTrade.Status.EOD_CLOSE
-    trade.exit_price = trade.current_price
-    trade.exit_time = at
-    trade.realized_pnl = trade.unrealized_pnl
-    trade.unrealized_pnl = ZERO
-
-
 @transaction.atomic
 def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -> DayClosed:
-    """End of a trading day: close every OPEN trade opened before the day's end at its current price
-    (EOD_CLOSE), mark their signals CLOSED, and expire the GENERATED signals of the day and before.
+    """End of a trading day: close every OPEN trade opened before the day's end by a market order at its last
+    mark's exit quote (EOD_CLOSE), mark their signals CLOSED, and expire the GENERATED signals of the day and
+    before.
 
     Set-based: one locking read and a fixed number of UPDATEs, however many trades are open. A day
     that is already over is closed at its last instant, so its PnL counts in that day.
@@ -50,22 +43,22 @@ def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -
     if not dry_run:
         open_trades = open_trades.select_for_update()
     trades = list(open_trades)
-    for trade in trades:
-        _eod_exit(trade, at)
+    for trade in trades:  # in memory, what the set-based update below writes
+        rules.close_at_quote(trade, reason=PaperTrade.Status.EOD_CLOSE, at=at)
     if dry_run:
         return DayClosed(day=day, closed=trades, expired=stale_signals.count(), dry_run=True)
 
     for batch in batches([trade.pk for trade in trades]):
         PaperTrade.objects.filter(pk__in=batch, status=PaperTrade.Status.OPEN).update(
             status=PaperTrade.Status.EOD_CLOSE,
-            exit_price=F("current_price"),
+            exit_price=F("exit_quote"),
             exit_time=at,
             realized_pnl=F("unrealized_pnl"),
             unrealized_pnl=ZERO,
         )
     if trades:
         record_closes(trades, reason="closed at the end of the day")
-        account_add(sum((trade.realized_pnl for trade in trades), ZERO))
+        account_add(sum((trade.realized_pnl for trade in trades), ZERO), open_cost=-entry_costs(trades))
     expired = 0
     reason = f"Not executed before the end of trading day {day}."[:REASON_LENGTH_MAX]
     for batch in batches(list(stale_signals.order_by("pk").values_list("pk", flat=True))):  # ids: history follows

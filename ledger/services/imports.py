@@ -11,7 +11,7 @@ from django.db import transaction
 from ..inputs import REASON_LENGTH_MAX, SignalFields
 from ..models import PaperTrade, Signal
 from ..rules import ZERO
-from .base import account_add, record_history
+from .base import account_add, entry_costs, record_history
 
 IMPORTED = "imported"
 
@@ -39,9 +39,10 @@ def signal_advance(*, signal: Signal, status: str, reason: str = "") -> None:
 @transaction.atomic
 def trade_import(*, trade: PaperTrade, created: datetime) -> PaperTrade:
     """Save a trade of the old system as it was there (valued by rules.mark or rules.settle, a recorded
-    realized PnL kept), dated as it was created; a closed one adds its realized PnL to the running total."""
+    realized PnL kept), dated as it was created; a closed one adds its realized PnL to the running total, an
+    open one its entry cost to the cash it holds."""
     trade.save_without_historical_record()
     PaperTrade.objects.filter(pk=trade.pk).update(created_date=created)  # auto_now_add ignores a given value
     record_history(PaperTrade.objects.filter(pk=trade.pk), reason=IMPORTED)
-    account_add(trade.realized_pnl or ZERO)
+    account_add(trade.realized_pnl or ZERO, open_cost=entry_costs([trade]) if trade.is_open else ZERO)
     return trade

@@ -7,11 +7,11 @@ from django.db import IntegrityError, transaction
 
 from .. import rules, selectors
 from ..days import trading_day
-from ..errors import InvalidTransition, NotFound, SignalConflict
+from ..errors import InvalidTransition, NotExecutable, NotFound, SignalConflict
 from ..inputs import REASON_LENGTH_MAX, SignalFields, clean_time
 from ..models import PaperTrade, Signal
 from ..rules import ZERO
-from .base import account_add
+from .base import account_add, account_for_update
 
 
 def _differences(signal: Signal, fields: SignalFields, *, timestamp_given: bool) -> list[str]:
@@ -51,15 +51,22 @@ class Intake:
     signal: Signal
     trade: PaperTrade | None
     created: bool
+    refused: str | None = None  # why the market or the account refused to execute it (it is then EXPIRED)
 
 
 @transaction.atomic
 def signal_intake(*, signal: SignalFields, execute: bool = True) -> Intake:
-    """Record a signal and, if asked, open its trade, in ONE transaction: a refused execution records
-    nothing. A replay of a recorded signal (same body) returns its current state and executes nothing."""
+    """Record a signal and, if asked, open its trade, in ONE transaction. Bad input records nothing; an
+    execution the market or the account refuses (rules: stale, levels passed, no cash, limits) leaves the
+    signal EXPIRED with the reason, so it is visible rather than lost. A replay of a recorded signal (same
+    body) returns its current state and executes nothing."""
     recorded, created = signal_record(signal=signal)
     if created and execute:
-        trade = signal_execute(signal_id=recorded.signal_id)
+        try:
+            trade = signal_execute(signal_id=recorded.signal_id)
+        except NotExecutable as refusal:
+            expired = signal_expire(signal_id=recorded.signal_id, reason=f"Not executed: {refusal.message}")
+            return Intake(signal=expired, trade=None, created=True, refused=refusal.message)
         return Intake(signal=trade.signal, trade=trade, created=True)  # the rows as written
     return Intake(signal=recorded, trade=PaperTrade.objects.filter(signal=recorded).first(), created=created)
 
@@ -73,8 +80,14 @@ def _signal_for_update(signal_id: str) -> Signal:
 
 @transaction.atomic
 def signal_execute(*, signal_id: str, at: datetime | None = None) -> PaperTrade:
-    """Open the paper trade of a GENERATED signal, sized by the account's risk rules; the signal
-    becomes EXECUTED in the same transaction."""
+    """Open the paper trade of a GENERATED signal at the market, sized by the account's risk rules within its
+    cash; the signal becomes EXECUTED in the same transaction (docs/fills.md).
+
+    The fill is the symbol's last tick (its ask to buy, its bid to sell) or, without a recent one, the
+    signal's own price while the signal is fresh, moved by slippage. The account row is locked first, so
+    entries are sized one after another from what is really left. Refused with NotExecutable (nothing
+    written): a stale signal, a fill past a level, no cash, a limit on open trades.
+    """
     at = clean_time(at, field="at")
     signal = _signal_for_update(signal_id)
     if signal.status != Signal.Status.GENERATED:
@@ -82,30 +95,37 @@ def signal_execute(*, signal_id: str, at: datetime | None = None) -> PaperTrade:
             f"Signal {signal_id} is {signal.status}; only a GENERATED signal can be executed.", field="signal_id"
         )
     if trading_day(signal.timestamp) < trading_day(at):
-        raise InvalidTransition(
+        raise NotExecutable(
             f"Signal {signal_id} belongs to trading day {trading_day(signal.timestamp)}, which has ended.",
             field="signal_id",
         )
+    account = account_for_update()
     direction = rules.direction_for(signal.action)
-    entry = signal.entry_price
-    stop, target = rules.levels(direction, entry=entry, stop=signal.stop_loss, target=signal.take_profit)
-    size, risk = rules.size(equity=selectors.equity(), entry=entry, stop=stop)
+    last = selectors.market_quote(signal.symbol)
+    quote = rules.reference(signal.symbol, last=last, signal_price=signal.entry_price, signal_time=signal.timestamp, at=at)
+    fill = rules.market_fill(buying=rules.opening_buys(direction), price=quote.price, bid=quote.bid, ask=quote.ask)
+    stop, target = rules.levels(direction, fill=fill, stop=signal.stop_loss, target=signal.take_profit)
+    rules.check_fill_inside(direction, fill=fill, stop=stop, target=target)
+    open_trades = selectors.trades_active()
+    rules.check_limits(symbol=signal.symbol, open_trades=open_trades.count(), symbol_open=open_trades.filter(symbol=signal.symbol).exists())
+    size, risk = rules.size(equity=account.equity, cash=account.cash, fill=fill, stop=stop)
     trade = PaperTrade(
         signal=signal,
         symbol=signal.symbol,
         direction=direction,
-        entry_price=entry,
+        entry_price=fill,
+        entry_slippage=rules.sign(direction) * (fill - signal.entry_price),
         position_size=size,
         stop_loss=stop,
         take_profit=target,
         entry_time=at,
         risk_amount=risk,
     )
-    rules.mark(trade, entry)
+    rules.mark(trade, quote.price, bid=quote.bid, ask=quote.ask)
     trade.save()  # save() starts the trade's history, and records the signal's execution in its own
     signal.status = Signal.Status.EXECUTED
     signal.save(update_fields=["status"])
-    account_add(ZERO)
+    account_add(ZERO, open_cost=rules.entry_cost(price=fill, size=size))
     return trade
 
 

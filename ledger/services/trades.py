@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Sequence
 
 from django.db import transaction
@@ -22,15 +23,19 @@ def trade_close(
     reason: str = PaperTrade.Status.MANUAL_CLOSE,
     at: datetime | None = None,
 ) -> PaperTrade:
-    """Close an open trade at a price (its current price when none is given); the signal becomes CLOSED."""
+    """Close an open trade; the signal becomes CLOSED. At a stated price exactly; without one, by a market
+    order at the last mark's exit quote (its bid or ask, or its price moved by slippage)."""
     at = clean_time(at, field="at")
     trade = PaperTrade.objects.filter(pk=trade_id).first()
     if trade is None:
         raise NotFound(f"No trade with id {trade_id}.", field="trade_id")
     if not trade.is_open:
         raise AlreadyClosed(f"Trade {trade_id} is already closed ({trade.status}).", field="trade_id")
-    exit_price = clean_price(price, field="price", required=False) or trade.current_price
-    rules.settle(trade, price=exit_price, reason=reason, at=at)
+    exit_price = clean_price(price, field="price", required=False)
+    if exit_price is None:
+        rules.close_at_quote(trade, reason=reason, at=at)
+    else:
+        rules.settle(trade, price=exit_price, reason=reason, at=at)
     if not save_closes([trade]):
         raise AlreadyClosed(f"Trade {trade_id} was closed a moment ago by someone else.", field="trade_id")
     return trade
@@ -66,7 +71,7 @@ def _corrected(trade: PaperTrade, changes: dict[str, Any]) -> None:
                 raise InvalidInput(f"An open trade {why}; close it with the close action.", field=name)
         if "fees" in changes:
             raise InvalidInput("An open trade's fees follow its current price; they cannot be set.", field="fees")
-        rules.mark(trade, trade.current_price)
+        rules.revalue(trade)
         return
 
     if "exit_price" in changes:
@@ -101,7 +106,7 @@ def trade_correct(*, trade_id: int, changes: dict[str, Any], by: Any = None, dry
     trade = PaperTrade.objects.select_for_update().filter(pk=trade_id).first()
     if trade is None:
         raise NotFound(f"No trade with id {trade_id}.", field="trade_id")
-    before = trade.realized_pnl or ZERO
+    before, cost_before = trade.realized_pnl or ZERO, _open_cost(trade)
     _corrected(trade, changes)
     if dry_run:
         return trade
@@ -109,8 +114,13 @@ def trade_correct(*, trade_id: int, changes: dict[str, Any], by: Any = None, dry
     if by is not None:
         trade._history_user = by
     trade.save()
-    account_add((trade.realized_pnl or ZERO) - before)
+    account_add((trade.realized_pnl or ZERO) - before, open_cost=_open_cost(trade) - cost_before)
     return trade
+
+
+def _open_cost(trade: PaperTrade) -> Decimal:
+    """What the trade holds out of cash: its entry cost while open, nothing once closed."""
+    return rules.entry_cost(price=trade.entry_price, size=trade.position_size) if trade.is_open else ZERO
 
 
 @dataclass(frozen=True)
@@ -129,15 +139,15 @@ def trades_recompute(*, trade_ids: Sequence[int], by: Any = None) -> TradesRecom
     result = TradesRecomputed(changed=[], unchanged=[])
     difference = ZERO
     for trade in trades:
-        before = (trade.realized_pnl, trade.unrealized_pnl, trade.fees)
+        before = (trade.realized_pnl, trade.unrealized_pnl, trade.fees, trade.slippage)
         if trade.is_open:
-            rules.mark(trade, trade.current_price)
+            rules.revalue(trade)
         else:
             trade.realized_pnl = rules.pnl(trade, price=trade.exit_price, fees=trade.fees)
             difference += trade.realized_pnl - before[0]
-        same = (trade.realized_pnl, trade.unrealized_pnl, trade.fees) == before
+        same = (trade.realized_pnl, trade.unrealized_pnl, trade.fees, trade.slippage) == before
         (result.unchanged if same else result.changed).append(trade)
-    PaperTrade.objects.bulk_update(result.changed, ["realized_pnl", "unrealized_pnl", "fees"])
+    PaperTrade.objects.bulk_update(result.changed, ["realized_pnl", "unrealized_pnl", "fees", "slippage"])
     for batch in batches([trade.pk for trade in result.changed]):
         record_history(PaperTrade.objects.filter(pk__in=batch), reason="PnL recomputed", by=by)
     account_add(difference)

@@ -8,12 +8,12 @@ import random
 import time
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from ledger import selectors, services
 from ledger.days import today
-from ledger.errors import LedgerError
 from ledger.inputs import SignalFields, Tick
 
 START_PRICES = {
@@ -25,7 +25,10 @@ START_PRICES = {
 }
 CONFLUENCES = ["trend", "volume spike", "RSI divergence", "support bounce", "breakout", "VWAP reclaim"]
 STEP_BPS = 15  # each tick moves a price by up to 0.15% either way
-STOP_BPS, TARGET_BPS = 30, 60  # the demo's signals carry tight levels, so trades close within about a minute
+SPREAD_BPS = 1  # the book's bid and ask sit this far either side of the price
+# A stop five round trips of fees away (1% at the default 0.1% a side), so a trade can pay its fees; the target
+# twice as far. Trades still close within a minute or two at the simulated volatility.
+FEES_PER_STOP = 5
 
 
 class Command(BaseCommand):
@@ -58,44 +61,54 @@ class Command(BaseCommand):
                 time.sleep(tick_ms / 1000)
 
     def _last_prices(self) -> dict[str, Decimal]:
-        """Carry on from the last marked prices, so a restart does not jump."""
-        return {symbol: selectors.last_price(symbol) or start for symbol, start in START_PRICES.items()}
+        """Carry on from the last prices, so a restart does not jump."""
+        quotes = {symbol: selectors.market_quote(symbol) for symbol in START_PRICES}
+        return {symbol: quotes[symbol].price if quotes[symbol] else start for symbol, start in START_PRICES.items()}
 
     def _tick(self, rng: random.Random, prices: dict[str, Decimal]) -> None:
         now = timezone.now()
+        ticks = []
         for symbol, price in prices.items():
-            moved = price * (1 + Decimal(rng.randint(-STEP_BPS, STEP_BPS)) / 10000)
-            prices[symbol] = moved.quantize(Decimal(1).scaleb(_places(price)))
-        result = services.prices_apply(ticks=[Tick(symbol, price, now) for symbol, price in prices.items()])
+            quantum = Decimal(1).scaleb(_places(price))
+            prices[symbol] = moved = (price * (1 + Decimal(rng.randint(-STEP_BPS, STEP_BPS)) / 10000)).quantize(quantum)
+            half_spread = max(quantum, (moved * SPREAD_BPS / 10000).quantize(quantum))
+            ticks.append(Tick(symbol, moved, now, bid=moved - half_spread, ask=moved + half_spread))
+        result = services.prices_apply(ticks=ticks)
         for trade in result.closed:
             self.stdout.write(f"{trade.status} #{trade.pk} {trade.symbol} at {trade.exit_price}: {trade.realized_pnl:+.2f}")
 
     def _signal(self, rng: random.Random, prices: dict[str, Decimal], step: int) -> None:
+        """A signal at the current price, with levels wide enough to pay the fees; two in three executed at
+        once, as a bot sending to the API would (the market or the account may refuse), the rest left for the
+        trader."""
         symbol = rng.choice(list(prices))
         action = rng.choice(["BUY", "SELL"])
         price = prices[symbol]
         sign = 1 if action == "BUY" else -1
         quantum = Decimal(1).scaleb(_places(price))
-        signal, _ = services.signal_record(signal=SignalFields(
-            signal_id=f"sim-{timezone.now():%Y%m%d%H%M%S}-{step}",
-            symbol=symbol,
-            action=action,
-            entry_price=price,
-            confidence=Decimal(rng.randint(50, 95)) / 100,
-            timeframe=rng.choice(["5m", "15m", "1h"]),
-            confluences=rng.sample(CONFLUENCES, k=rng.randint(1, 3)),
-            stop_loss=(price * (1 - sign * Decimal(STOP_BPS) / 10000)).quantize(quantum),
-            take_profit=(price * (1 + sign * Decimal(TARGET_BPS) / 10000)).quantize(quantum),
-        ))
-        if rng.randrange(3) < 2:  # most are executed at once, as a bot would; the rest wait for the trader
-            try:
-                trade = services.signal_execute(signal_id=signal.signal_id)
-            except LedgerError as error:
-                self.stdout.write(f"Signal {signal.signal_id} not executed: {error.message}")
-                return
-            self.stdout.write(f"Opened #{trade.pk} {trade.direction} {symbol} at {price} (equity {selectors.equity():.2f})")
+        stop = FEES_PER_STOP * 2 * settings.PAPER_FEE_RATE or Decimal("0.01")
+        intake = services.signal_intake(
+            signal=SignalFields(
+                signal_id=f"sim-{timezone.now():%Y%m%d%H%M%S}-{step}",
+                symbol=symbol,
+                action=action,
+                entry_price=price,
+                confidence=Decimal(rng.randint(50, 95)) / 100,
+                timeframe=rng.choice(["5m", "15m", "1h"]),
+                confluences=rng.sample(CONFLUENCES, k=rng.randint(1, 3)),
+                stop_loss=(price * (1 - sign * stop)).quantize(quantum),
+                take_profit=(price * (1 + sign * 2 * stop)).quantize(quantum),
+            ),
+            execute=rng.randrange(3) < 2,
+        )
+        name = intake.signal.signal_id
+        if intake.trade:
+            trade = intake.trade
+            self.stdout.write(f"Opened #{trade.pk} {trade.direction} {symbol} at {trade.entry_price} (equity {selectors.equity():.2f})")
+        elif intake.refused:
+            self.stdout.write(f"Signal {name} not executed: {intake.refused}")
         else:
-            self.stdout.write(f"Signal {signal.signal_id}: {action} {symbol} at {price}, waiting for the trader")
+            self.stdout.write(f"Signal {name}: {action} {symbol} at {price}, waiting for the trader")
 
 
 def _places(price: Decimal) -> int:
