@@ -228,6 +228,10 @@ class FiguresOut(Schema):
     average_win: Amount | None
     average_loss: Amount | None = Field(description="The average PnL of a losing trade: a negative number.")
     fees: Amount
+    slippage: Amount = Field(description="Paid against the signals' prices at entry and the last prices at market exits.")
+    expectancy_r: Amount | None = Field(description="The average R multiple (realized_pnl / risk_amount) per trade.")
+    average_win_r: Amount | None
+    average_loss_r: Amount | None = Field(description="A negative number.")
     average_holding: timedelta | None
 
 

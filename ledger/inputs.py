@@ -117,7 +117,7 @@ class SignalFields:
     """A signal as a sender describes it: the one list of its fields that every way in fills in.
 
     `clean()` returns the same signal with every value checked and normalised (upper-case symbol and action,
-    Decimals to their places, the time now when none was given), or refuses it naming the field.
+    Decimals to their places, `now` when no time was given), or refuses it naming the field.
     """
 
     signal_id: str
@@ -135,7 +135,7 @@ class SignalFields:
     def names(cls) -> list[str]:
         return [field.name for field in fields(cls)]
 
-    def clean(self) -> "SignalFields":
+    def clean(self, *, now: datetime | None = None) -> "SignalFields":
         action = str(self.action or "").strip().upper()
         if action not in (BUY, SELL):
             raise InvalidInput(f"action must be BUY or SELL, not {self.action!r}.", field="action")
@@ -149,7 +149,7 @@ class SignalFields:
             action=action,
             entry_price=clean_price(self.entry_price, field="entry_price"),
             confidence=clean_confidence(self.confidence),
-            timestamp=clean_time(self.timestamp, field="timestamp"),
+            timestamp=clean_time(self.timestamp or now, field="timestamp"),
             timeframe=timeframe,
             confluences=clean_confluences(self.confluences),
             stop_loss=clean_price(self.stop_loss, field="stop_loss", required=False),

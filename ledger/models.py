@@ -175,6 +175,14 @@ class PaperTrade(models.Model):
     def return_pct(self) -> Decimal | None:
         return rules.return_pct(self.pnl, price=self.entry_price, size=self.position_size)
 
+    @property
+    def to_stop_pct(self) -> Decimal:
+        return rules.distance_pct(price=self.current_price, level=self.stop_loss)
+
+    @property
+    def to_target_pct(self) -> Decimal:
+        return rules.distance_pct(price=self.current_price, level=self.take_profit)
+
 
 class Account(models.Model):
     """One row: the sum of realized PnL of closed trades, kept by every close in the same transaction.

@@ -140,6 +140,12 @@ def return_pct(pnl: Decimal | None, *, price: Decimal, size: Decimal) -> Decimal
     return None if pnl is None or not notional else (pnl * 100 / notional).quantize(RATIO)
 
 
+def distance_pct(*, price: Decimal, level: Decimal) -> Decimal:
+    """How far a level is from the price, as a percentage of the price (an open trade's price lies between
+    its stop and its target)."""
+    return (abs(level - price) * 100 / price).quantize(RATIO)
+
+
 def _entry_slippage_paid(trade: Position) -> Decimal:
     return money(trade.entry_slippage * trade.position_size)
 

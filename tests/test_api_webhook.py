@@ -70,6 +70,17 @@ def test_the_same_alert_again_is_deduplicated_by_order_id(client):
     assert row_counts() == (1, 1)
 
 
+def test_an_alert_the_account_refuses_is_recorded_expired_with_the_reason(client):
+    send(client, ALERT)
+
+    response = send(client, ALERT | {"order_id": "Short-1", "action": "sell"})  # a trade on BTCUSDT is open
+
+    assert response.status_code == 201
+    assert response.json()["trade"] is None
+    assert response.json()["refused"] == "a trade on BTCUSDT is open already (PAPER_ONE_TRADE_PER_SYMBOL)."
+    assert Signal.objects.get(signal_id="Short-1").status == Signal.Status.EXPIRED
+
+
 def test_another_alert_with_a_used_order_id_is_409(client):
     send(client, ALERT)
 

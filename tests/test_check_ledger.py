@@ -139,6 +139,23 @@ def test_an_open_trade_not_valued_at_its_exit_quote_is_reported(open_trade):
     assert "the rules give 10.05000000 and 39.95000000" in violation.detail
 
 
+def test_an_open_cost_that_differs_from_the_open_trades_is_reported(open_trade):
+    open_trade()  # 50 units at 100: 5000 notional + 5 fee
+    Account.objects.filter(pk=1).update(open_cost=Decimal("4000"))
+
+    (violation,) = selectors.ledger_violations()
+
+    assert violation.kind == "open-cost"
+    assert "open cost 4000" in violation.detail and "sum to 5005" in violation.detail
+
+
+def test_cash_below_zero_is_reported(open_trade):
+    open_trade()
+    Account.objects.filter(pk=1).update(realized_pnl_total=Decimal("-5100"), open_cost=Decimal("5005"))
+
+    assert "cash" in kinds()  # 10000 - 5100 - 5005 = -105
+
+
 def test_a_running_total_that_differs_from_the_trades_is_reported(closed_trade):
     Account.objects.filter(pk=1).update(realized_pnl_total=Decimal("0"))
 

@@ -169,3 +169,12 @@ def test_replayed_signal_returns_the_first_record(make_signal):
 
     assert (again.pk, created) == (signal.pk, False)
     assert Signal.objects.count() == 1
+
+
+def test_a_signal_sent_without_a_time_is_executed_at_the_moment_it_is_stamped():
+    # One moment for both, so a signal arriving a microsecond before midnight is never executed "tomorrow".
+    intake = services.signal_intake(
+        signal=SignalFields(signal_id="now-1", symbol="BTCUSDT", action="BUY", entry_price="100", confidence="0.5")
+    )
+
+    assert intake.trade.entry_time == intake.signal.timestamp

@@ -1,5 +1,6 @@
 """`simulate` feeds the demo through the real services."""
 
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -24,6 +25,18 @@ def test_simulate_records_signals_opens_moves_and_closes_trades():
     assert PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).exclude(current_price=F("entry_price")).exists()
     assert "Opened #" in out.getvalue()
     assert_ledger_consistent()
+
+
+def test_simulated_signals_are_at_the_market_with_stops_that_pay_the_fees():
+    call_command("simulate", steps=60, tick_ms=0, signal_every=3, seed=3, stdout=StringIO())
+
+    for trade in PaperTrade.objects.select_related("signal"):
+        # the fill is the ask or bid a basis point from the signal's price, the price of that moment
+        assert abs(trade.entry_price - trade.signal.entry_price) / trade.signal.entry_price <= Decimal("0.0002")
+        # the stop is 1% away: five round trips of the 0.1% fee
+        assert abs(trade.signal.entry_price - trade.stop_loss) / trade.signal.entry_price >= Decimal("0.0099")
+    refused = Signal.objects.filter(status=Signal.Status.EXPIRED)
+    assert all(signal.status_reason.startswith("Not executed: ") for signal in refused)
 
 
 def test_simulate_refuses_nonsense_options():

@@ -1,13 +1,13 @@
 """selectors.stats over hand-built closed trades (written straight to the table, so the numbers are round).
 
 The six trades of `week` (starting balance 10000, trading days in UTC):
-  A 2026-11-20 10:00  BTCUSDT LONG  TAKE_PROFIT  +100  fees 2  held 1h     cumulative  100  (peak)
-  B 2026-11-20 12:00  ETHUSDT SHORT STOP_LOSS     -40  fees 1  held 30m    cumulative   60
-  C 2026-11-21 09:00  BTCUSDT LONG  STOP_LOSS     -80  fees 2  held 2h     cumulative  -20  (bottom)
-  D 2026-11-21 23:59  ETHUSDT LONG  EOD_CLOSE       0  fees 1  held 6h     cumulative  -20
+  A 2026-11-20 10:00  BTCUSDT LONG  TAKE_PROFIT  +100  fees 2  held 1h   risk 50 (+2R)   slippage 0.5   cumulative  100  (peak)
+  B 2026-11-20 12:00  ETHUSDT SHORT STOP_LOSS     -40  fees 1  held 30m  risk 40 (-1R)   slippage 0.25  cumulative   60
+  C 2026-11-21 09:00  BTCUSDT LONG  STOP_LOSS     -80  fees 2  held 2h   risk 80 (-1R)   slippage 1     cumulative  -20  (bottom)
+  D 2026-11-21 23:59  ETHUSDT LONG  EOD_CLOSE       0  fees 1  held 6h   risk 10 (0R)    slippage 0     cumulative  -20
   (2026-11-22: no close)
-  E 2026-11-23 15:00  SOLUSDT SHORT TAKE_PROFIT  +150  fees 3  held 4h     cumulative  130  (second peak)
-  F 2026-11-23 16:00  BTCUSDT SHORT MANUAL_CLOSE  -30  fees 1  held 30m    cumulative  100
+  E 2026-11-23 15:00  SOLUSDT SHORT TAKE_PROFIT  +150  fees 3  held 4h   risk 50 (+3R)   slippage 0.75  cumulative  130  (second peak)
+  F 2026-11-23 16:00  BTCUSDT SHORT MANUAL_CLOSE  -30  fees 1  held 30m  risk 60 (-0.5R) slippage 0.5   cumulative  100
 """
 
 from datetime import UTC, date, datetime, timedelta
@@ -40,18 +40,33 @@ def close(when: datetime, pnl: str, **fields) -> PaperTrade:
 def week(settings):
     settings.PAPER_STARTING_BALANCE = Decimal("10000")
     h = timedelta(hours=1)
+
+    def costs(fees: str, risk: str, slippage: str) -> dict:
+        return {"fees": Decimal(fees), "risk_amount": Decimal(risk), "slippage": Decimal(slippage)}
+
     return {
-        "A": close(at(20, 10), "100", symbol="BTCUSDT", direction=LONG, status=S.TAKE_PROFIT, fees=Decimal("2"), held=h),
-        "B": close(at(20, 12), "-40", symbol="ETHUSDT", direction=SHORT, status=S.STOP_LOSS, fees=Decimal("1"), held=h / 2),
-        "C": close(at(21, 9), "-80", symbol="BTCUSDT", direction=LONG, status=S.STOP_LOSS, fees=Decimal("2"), held=2 * h),
-        "D": close(at(21, 23, 59), "0", symbol="ETHUSDT", direction=LONG, status=S.EOD_CLOSE, fees=Decimal("1"), held=6 * h),
-        "E": close(at(23, 15), "150", symbol="SOLUSDT", direction=SHORT, status=S.TAKE_PROFIT, fees=Decimal("3"), held=4 * h),
-        "F": close(at(23, 16), "-30", symbol="BTCUSDT", direction=SHORT, status=S.MANUAL_CLOSE, fees=Decimal("1"), held=h / 2),
+        "A": close(at(20, 10), "100", symbol="BTCUSDT", direction=LONG, status=S.TAKE_PROFIT, held=h, **costs("2", "50", "0.5")),
+        "B": close(at(20, 12), "-40", symbol="ETHUSDT", direction=SHORT, status=S.STOP_LOSS, held=h / 2, **costs("1", "40", "0.25")),
+        "C": close(at(21, 9), "-80", symbol="BTCUSDT", direction=LONG, status=S.STOP_LOSS, held=2 * h, **costs("2", "80", "1")),
+        "D": close(at(21, 23, 59), "0", symbol="ETHUSDT", direction=LONG, status=S.EOD_CLOSE, held=6 * h, **costs("1", "10", "0")),
+        "E": close(at(23, 15), "150", symbol="SOLUSDT", direction=SHORT, status=S.TAKE_PROFIT, held=4 * h, **costs("3", "50", "0.75")),
+        "F": close(at(23, 16), "-30", symbol="BTCUSDT", direction=SHORT, status=S.MANUAL_CLOSE, held=h / 2, **costs("1", "60", "0.5")),
     }
 
 
 def week_stats() -> selectors.Stats:
     return selectors.stats(FIRST, LAST)
+
+
+def test_expectancy_and_averages_in_r_and_slippage_paid(week):
+    stats = week_stats()
+
+    assert stats.expectancy_r == Decimal("0.4167")  # (2 - 1 - 1 + 0 + 3 - 0.5) / 6 = 0.41666...
+    assert stats.average_win_r == Decimal("2.5")  # (2 + 3) / 2
+    assert stats.average_loss_r == Decimal("-0.8333")  # (-1 - 1 - 0.5) / 3
+    assert stats.slippage == Decimal("3")  # 0.5 + 0.25 + 1 + 0 + 0.75 + 0.5
+    btc = next(group for group in stats.by_symbol if group.key == "BTCUSDT")
+    assert btc.expectancy_r == Decimal("0.1667")  # A, C, F: (2 - 1 - 0.5) / 3
 
 
 def test_counts_a_zero_pnl_trade_as_neither_win_nor_loss(week):

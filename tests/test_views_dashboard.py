@@ -100,6 +100,27 @@ def test_summary_part_shows_equity_and_todays_realized_pnl(client, now_trade):
     assert "100%" in html and "1 of 1 closed" in html
 
 
+def test_summary_part_shows_cash_and_exposure(client, now_trade):
+    now_trade()  # 50 units at 100: 5000 notional and a 5 fee out of 10000
+
+    html = part(client, "summary").content.decode()
+
+    assert '<span class="value num" id="cash">4,995.00</span>' in html
+    assert "exposure 50% of equity" in html  # 5000 / 10000
+
+
+def test_active_trades_part_shows_return_r_and_the_distance_to_the_levels(client, now_trade):
+    trade = now_trade()
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("100.5"), timezone.now())])
+
+    html = part(client, "active-trades").content.decode()
+
+    # unrealized 0.5 * 50 - (5 + 5.025) = 14.975: 14.975 / 5000 = +0.30%, 14.975 / 100 risked = +0.15R
+    assert "+14.98" in html and "+0.30% &middot; +0.15R" in html
+    assert "2.49%" in html and "3.48%" in html  # to the stop 98: 2.5 / 100.5; to the target 104: 3.5 / 100.5
+    assert f'id="trade-{trade.pk}"' in html
+
+
 def test_journal_part_lists_the_days_closed_trades_and_total(client, now_trade, many_trades):
     won, lost = now_trade(), now_trade(symbol="ETHUSDT")
     services.trade_close(trade_id=won.pk, price=Decimal("103"))

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, Max, Min, Q, QuerySet, RowRange, Sum, Window
+from django.db.models import Count, DecimalField, F, Func, Max, Min, Q, QuerySet, RowRange, Sum, Window
 
 from ..days import today, trading_day
 from ..models import PaperTrade
@@ -39,7 +39,14 @@ class Figures:
     gross_profit: Decimal  # sum of the winning trades' PnL
     gross_loss: Decimal  # minus the sum of the losing trades' PnL (a positive number)
     fees: Decimal  # entry and exit fees paid (already inside realized_pnl)
+    slippage: Decimal  # paid against the signals' prices at entry and the last prices at market exits
     holding_total: timedelta  # the sum of exit_time - entry_time
+    r_trades: int  # trades with a risk at entry (every one the ledger opened), which have an R multiple
+    r_total: Decimal  # the sum of their R multiples, realized_pnl / risk_amount
+    r_won: Decimal  # ... of the winners among them
+    r_lost: Decimal  # ... of the losers among them (a negative number)
+    r_wins: int
+    r_losses: int
 
     @property
     def win_rate(self) -> Decimal | None:
@@ -64,6 +71,20 @@ class Figures:
     def average_loss(self) -> Decimal | None:
         """The average PnL of a losing trade: a negative number."""
         return (-self.gross_loss / self.losses).quantize(QUANTUM) if self.losses else None
+
+    @property
+    def expectancy_r(self) -> Decimal | None:
+        """The average R multiple per closed trade: what a trade is expected to make, in units of its risk."""
+        return (self.r_total / self.r_trades).quantize(RATIO) if self.r_trades else None
+
+    @property
+    def average_win_r(self) -> Decimal | None:
+        return (self.r_won / self.r_wins).quantize(RATIO) if self.r_wins else None
+
+    @property
+    def average_loss_r(self) -> Decimal | None:
+        """A negative number."""
+        return (self.r_lost / self.r_losses).quantize(RATIO) if self.r_losses else None
 
     @property
     def average_holding(self) -> timedelta | None:
@@ -120,8 +141,21 @@ class Stats(Figures):
         return SymbolPnl(worst.key, worst.realized_pnl, worst.trades) if worst else None
 
 
+class Ratio(Func):
+    """a / b in the database. SQLite keeps whole numbers as integers and would divide them as such (-30 / 60
+    is 0 there), so it divides as REAL, read back through money_from_db like every raw number here."""
+
+    arg_joiner = " / "
+    template = "(%(expressions)s)"
+    output_field = DecimalField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="(CAST(%(expressions)s)", arg_joiner=" AS REAL) / ", **extra)
+
+
 def _figure_aggregates() -> dict:
-    won, lost = Q(realized_pnl__gt=0), Q(realized_pnl__lt=0)
+    won, lost, risked = Q(realized_pnl__gt=0), Q(realized_pnl__lt=0), Q(risk_amount__gt=0)
+    r = Ratio(F("realized_pnl"), F("risk_amount"))
     return {
         "trades": Count("pk"),
         "wins": Count("pk", filter=won),
@@ -130,7 +164,14 @@ def _figure_aggregates() -> dict:
         "profit": Sum("realized_pnl", filter=won),
         "loss": Sum("realized_pnl", filter=lost),
         "fees_paid": Sum("fees"),
+        "slippage_paid": Sum("slippage"),
         "held": Sum(HeldSeconds()),
+        "r_trades": Count("pk", filter=risked),
+        "r_total": Sum(r, filter=risked),
+        "r_won": Sum(r, filter=risked & won),
+        "r_lost": Sum(r, filter=risked & lost),
+        "r_wins": Count("pk", filter=risked & won),
+        "r_losses": Count("pk", filter=risked & lost),
     }
 
 
@@ -143,11 +184,18 @@ def _figures(row: dict) -> dict:
         "gross_profit": money_from_db(row["profit"]),
         "gross_loss": -money_from_db(row["loss"]),
         "fees": money_from_db(row["fees_paid"]),
+        "slippage": money_from_db(row["slippage_paid"]),
         "holding_total": timedelta(milliseconds=int(money_from_db(row["held"]) * 1000)),
+        "r_trades": row["r_trades"],
+        "r_total": money_from_db(row["r_total"]),
+        "r_won": money_from_db(row["r_won"]),
+        "r_lost": money_from_db(row["r_lost"]),
+        "r_wins": row["r_wins"],
+        "r_losses": row["r_losses"],
     }
 
 
-NO_FIGURES = _figures({"trades": 0, "wins": 0, "losses": 0, "realized": None, "profit": None, "loss": None, "fees_paid": None, "held": None})
+NO_FIGURES = _figures(dict.fromkeys(_figure_aggregates()) | {"trades": 0, "wins": 0, "losses": 0, "r_trades": 0, "r_wins": 0, "r_losses": 0})
 
 
 def _total(parts: list[dict]) -> dict:

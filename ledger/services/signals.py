@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from .. import rules, selectors
 from ..days import trading_day
@@ -21,12 +22,13 @@ def _differences(signal: Signal, fields: SignalFields, *, timestamp_given: bool)
 
 
 @transaction.atomic
-def signal_record(*, signal: SignalFields) -> tuple[Signal, bool]:
-    """Record a signal, idempotent on signal_id. Returns (signal, created).
+def signal_record(*, signal: SignalFields, now: datetime | None = None) -> tuple[Signal, bool]:
+    """Record a signal, idempotent on signal_id. Returns (signal, created). A signal sent without a time is
+    stamped `now` (default: the clock's now).
 
     The same body again returns the recorded signal; a different body under the same id is refused.
     """
-    fields = signal.clean()
+    fields = signal.clean(now=now)
     existing = Signal.objects.filter(signal_id=fields.signal_id).first()
     if existing is None:
         try:
@@ -60,10 +62,11 @@ def signal_intake(*, signal: SignalFields, execute: bool = True) -> Intake:
     execution the market or the account refuses (rules: stale, levels passed, no cash, limits) leaves the
     signal EXPIRED with the reason, so it is visible rather than lost. A replay of a recorded signal (same
     body) returns its current state and executes nothing."""
-    recorded, created = signal_record(signal=signal)
+    now = timezone.now()  # one moment for both: a signal stamped now is executed in its own trading day
+    recorded, created = signal_record(signal=signal, now=now)
     if created and execute:
         try:
-            trade = signal_execute(signal_id=recorded.signal_id)
+            trade = signal_execute(signal_id=recorded.signal_id, at=now)
         except NotExecutable as refusal:
             expired = signal_expire(signal_id=recorded.signal_id, reason=f"Not executed: {refusal.message}")
             return Intake(signal=expired, trade=None, created=True, refused=refusal.message)

@@ -36,6 +36,24 @@ def price(value: Decimal | None) -> str:
 
 
 @register.filter
+def r_multiple(value: Decimal | None) -> str:
+    """+1.90R / −0.15R: PnL in units of the risk taken."""
+    return "—" if value is None else f"{value:+.2f}R".replace("-", "\u2212")
+
+
+@register.filter
+def signed_pct(value: Decimal | None) -> str:
+    """+1.25% / −0.40%, a percentage already times 100."""
+    return "—" if value is None else f"{value:+.2f}%".replace("-", "\u2212")
+
+
+@register.filter
+def pct(value: Decimal | None) -> str:
+    """1.25%, a percentage already times 100."""
+    return "—" if value is None else f"{value:.2f}%"
+
+
+@register.filter
 def percent(value: Decimal | None) -> str:
     """A fraction as a whole percentage: 0.3142 -> 31%."""
     return "—" if value is None else f"{value * 100:.0f}%"

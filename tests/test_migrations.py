@@ -1,0 +1,43 @@
+"""Existing data moves to the rules of fills and cash (migration 0005): what an operator's database holds
+before the upgrade is revalued, and the account learns what its open trades hold of its cash."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+pytestmark = pytest.mark.django_db(transaction=True)
+BEFORE, AFTER = [("ledger", "0004_account_version")], [("ledger", "0006_exit_quote_required")]
+AT = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+
+def migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.migrate(targets)
+    executor.loader.build_graph()
+    return executor.loader.project_state(targets).apps
+
+
+def test_open_trades_are_revalued_at_a_market_exit_and_the_account_holds_their_cost(settings):
+    settings.PAPER_SLIPPAGE = Decimal("0.0005")
+    old = migrate(BEFORE)
+    PaperTrade, Account = old.get_model("ledger", "PaperTrade"), old.get_model("ledger", "Account")
+    common = {"symbol": "BTCUSDT", "direction": "LONG", "entry_price": Decimal("100"), "position_size": Decimal("50"),
+              "stop_loss": Decimal("98"), "take_profit": Decimal("104"), "entry_time": AT, "risk_amount": Decimal("100")}  # fmt: skip
+    # Valued the old way at 101: fees 5 + 5.05, unrealized 39.95.
+    opened = PaperTrade.objects.create(**common, current_price=Decimal("101"), fees=Decimal("10.05"), unrealized_pnl=Decimal("39.95"))
+    closed = PaperTrade.objects.create(**common, status="TAKE_PROFIT", current_price=Decimal("104"), exit_price=Decimal("104"),
+                                       exit_time=AT, realized_pnl=Decimal("189.8"), fees=Decimal("10.2"))  # fmt: skip
+    Account.objects.create(pk=1, realized_pnl_total=Decimal("189.8"))
+
+    new = migrate(AFTER)
+
+    PaperTrade, Account = new.get_model("ledger", "PaperTrade"), new.get_model("ledger", "Account")
+    opened, closed = PaperTrade.objects.get(pk=opened.pk), PaperTrade.objects.get(pk=closed.pk)
+    assert opened.exit_quote == Decimal("100.9495")  # a market sell at 101 less 0.0005
+    # (100.9495 - 100) * 50 = 47.475; fees 5 + 0.001 * 100.9495 * 50 = 5.0474750; slippage 0.0505 * 50
+    assert (opened.fees, opened.unrealized_pnl, opened.slippage) == (Decimal("10.04747500"), Decimal("37.42752500"), Decimal("2.525"))
+    assert (closed.exit_quote, closed.realized_pnl) == (Decimal("104"), Decimal("189.8"))  # a closed trade is left as it was
+    assert Account.objects.get().open_cost == Decimal("5005")  # 50 * 100 + the 5 entry fee
