@@ -1,18 +1,24 @@
 """Shared fixtures: signals and trades made through the real services, and a database URL for subprocesses."""
 
 import itertools
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from ledger import services
+from ledger.days import day_bounds, today
 from ledger.inputs import SignalFields
 from ledger.models import Account, PaperTrade, Signal
 
 # A fixed trading day, so that numbers and day boundaries never depend on when the suite runs.
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+# "Now" for a test whose answer depends on today or on the minute (`pytest.mark.time_machine(NOW, tick=False)`):
+# a later day than T0's, at the start of a minute, and still, so no request of the test crosses midnight or a minute.
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 _ids = itertools.count(1)
 
 
@@ -90,6 +96,14 @@ def closed_trade_row(*, exit_time: datetime, realized_pnl: Decimal, held: timede
 
 def row_counts() -> tuple[int, int]:
     return Signal.objects.count(), PaperTrade.objects.count()
+
+
+def wait_out_the_day(seconds: float) -> None:
+    """For work that runs in another process (gunicorn, a child) on the real clock, which a freeze in this
+    process does not reach: if the trading day has fewer than `seconds` left, sleep into the next one."""
+    left = (day_bounds(today())[1] - timezone.now()).total_seconds()
+    if left < seconds:
+        time.sleep(left + 0.5)
 
 
 def database_url() -> str:

@@ -15,7 +15,10 @@ from ledger.days import today
 from ledger.inputs import Tick
 from ledger.models import PaperTrade, Signal
 
-pytestmark = pytest.mark.django_db
+from .conftest import NOW
+
+# Today's page and its parts' ETags depend on the day and on the minute: the clock stands still at NOW.
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
