@@ -4,6 +4,8 @@ import itertools
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -19,6 +21,11 @@ T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 # "Now" for a test whose answer depends on today or on the minute (`pytest.mark.time_machine(NOW, tick=False)`):
 # a later day than T0's, at the start of a minute, and still, so no request of the test crosses midnight or a minute.
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+# The last second of a trading day and the first of the next in Asia/Tokyo (UTC+9 all year): 14:59:59 and
+# 15:00:00 UTC, both on 2026-11-20 in UTC, so a day taken in UTC instead of TRADING_DAY_TZ puts them together.
+TOKYO = ZoneInfo("Asia/Tokyo")
+LAST_SECOND = datetime(2026, 11, 20, 23, 59, 59, tzinfo=TOKYO)
+MIDNIGHT = datetime(2026, 11, 21, 0, 0, 0, tzinfo=TOKYO)
 _ids = itertools.count(1)
 
 
@@ -52,6 +59,18 @@ def open_trade(make_signal):
         return services.signal_execute(signal_id=signal.signal_id, at=at or signal.timestamp + timedelta(minutes=1))
 
     return make
+
+
+@pytest.fixture
+def around_midnight(settings, make_signal, open_trade) -> SimpleNamespace:
+    """Trading days in Tokyo, and on each side of midnight a signal and a close: `late` and `won` at
+    LAST_SECOND, `early` and `lost` at MIDNIGHT. Both trades are BUYs at 100 (size 50) opened at 22:01 on the 20th."""
+    settings.TRADING_DAY_TZ = TOKYO
+    evening = datetime(2026, 11, 20, 22, 0, tzinfo=TOKYO)
+    won, lost = open_trade(timestamp=evening), open_trade(symbol="ETHUSDT", timestamp=evening)
+    services.trade_close(trade_id=won.pk, price=Decimal("103"), at=LAST_SECOND)  # 3*50 - (5 + 5.15) = 139.85
+    services.trade_close(trade_id=lost.pk, price=Decimal("99"), at=MIDNIGHT)  # -1*50 - (5 + 4.95) = -59.95
+    return SimpleNamespace(late=make_signal(timestamp=LAST_SECOND), early=make_signal(timestamp=MIDNIGHT), won=won, lost=lost)
 
 
 @pytest.fixture
