@@ -123,9 +123,10 @@ def test_a_signal_and_a_close_at_23_59_59_belong_to_that_day_and_at_midnight_to_
 
     assert [t.pk for t in selectors.journal_for_day(friday)] == [m.won.pk]
     assert [t.pk for t in selectors.journal_for_day(saturday)] == [m.lost.pk]
-    assert selectors.pnl_daily(friday) == DailyPnl(friday, Decimal("139.85"), trades=1, wins=1)  # won alone
-    assert selectors.pnl_daily(saturday) == DailyPnl(saturday, Decimal("-59.95"), trades=1, wins=0)  # lost alone
-    assert selectors.pnl_daily_range(friday, saturday) == [selectors.pnl_daily(friday), selectors.pnl_daily(saturday)]
+    friday_pnl = DailyPnl(friday, Decimal("139.85"), trades=1, wins=1)  # won alone: 3*50 - (5 + 5.15)
+    saturday_pnl = DailyPnl(saturday, Decimal("-59.95"), trades=1, wins=0)  # lost alone: -1*50 - (5 + 4.95)
+    assert [selectors.pnl_daily(friday), selectors.pnl_daily(saturday)] == [friday_pnl, saturday_pnl]
+    assert selectors.pnl_daily_range(friday, saturday) == [friday_pnl, saturday_pnl]
     # newest first: late at 23:59:59, then the trades' own signals of 22:00 (the later id first)
     assert [s.signal_id for s in selectors.signals_for_day(friday)] == [m.late.signal_id, m.lost.signal_id, m.won.signal_id]
     assert [s.signal_id for s in selectors.signals_for_day(saturday)] == [m.early.signal_id]
