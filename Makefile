@@ -37,14 +37,14 @@ test-sqlite: venv
 test-postgres: venv
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest --create-db
 
-# 20 clients for 60 s against gunicorn, on a fresh SQLite file and then a fresh PostgreSQL database;
-# prints throughput and latencies, fails on any 5xx, lock error or inconsistency (docs/operations.md).
-# Speed and memory at 10k, 100k and 1M trades beside floors from the same run (README, "Benchmark").
+# Speed and memory at 10k, 100k and 1M trades beside floors from the same run (bench/README.md).
 # SQLite by default; `make bench DATABASE_URL=postgres://postgres@127.0.0.1:5432/ledger` for PostgreSQL.
 bench: venv
 	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || apt-get install -y -qq wrk >/dev/null
 	$(BIN)/python -m bench.run
 
+# 20 clients for 60 s against gunicorn, on a fresh SQLite file and then a fresh PostgreSQL database;
+# prints throughput and latencies, fails on any 5xx, lock error or inconsistency (docs/operations.md).
 loadtest: venv
 	$(BIN)/python -m loadtest.run --clients 20 --seconds 60 --postgres $(POSTGRES_URL)
 

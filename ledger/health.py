@@ -1,5 +1,6 @@
-"""`/healthz` for a load balancer or monitor: the one public URL besides login. It says only whether the
-process can reach its database, and never why not (that goes to the log)."""
+"""`/healthz` for a load balancer or monitor, public like the login page and the TradingView webhook (whose
+passphrase is its credential). It says only whether the process can reach its database, and never why not
+(that goes to the log)."""
 
 import logging
 

@@ -1,18 +1,31 @@
 """Shared fixtures: signals and trades made through the real services, and a database URL for subprocesses."""
 
 import itertools
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from ledger import services
+from ledger.days import day_bounds, today
 from ledger.inputs import SignalFields
 from ledger.models import Account, PaperTrade, Signal
 
 # A fixed trading day, so that numbers and day boundaries never depend on when the suite runs.
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+# "Now" for a test whose answer depends on today or on the minute (`pytest.mark.time_machine(NOW, tick=False)`):
+# a later day than T0's, at the start of a minute, and still, so no request of the test crosses midnight or a minute.
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+# The last second of a trading day and the first of the next in Asia/Tokyo (UTC+9 all year): 14:59:59 and
+# 15:00:00 UTC, both on 2026-11-20 in UTC, so a day taken in UTC instead of TRADING_DAY_TZ puts them together.
+TOKYO = ZoneInfo("Asia/Tokyo")
+LAST_SECOND = datetime(2026, 11, 20, 23, 59, 59, tzinfo=TOKYO)
+MIDNIGHT = datetime(2026, 11, 21, 0, 0, 0, tzinfo=TOKYO)
 _ids = itertools.count(1)
 
 
@@ -76,6 +89,18 @@ def slippage(settings):
 
 
 @pytest.fixture
+def around_midnight(settings, make_signal, open_trade, many_trades) -> SimpleNamespace:
+    """Trading days in Tokyo, and on each side of midnight a signal and a close: `late` and `won` at
+    LAST_SECOND, `early` and `lost` at MIDNIGHT. Both trades are BUYs at 100 (size 50) opened at 22:01 on the 20th."""
+    settings.TRADING_DAY_TZ = TOKYO
+    evening = datetime(2026, 11, 20, 22, 0, tzinfo=TOKYO)
+    won, lost = open_trade(timestamp=evening), open_trade(symbol="ETHUSDT", timestamp=evening)
+    services.trade_close(trade_id=won.pk, price=Decimal("103"), at=LAST_SECOND)  # 3*50 - (5 + 5.15) = 139.85
+    services.trade_close(trade_id=lost.pk, price=Decimal("99"), at=MIDNIGHT)  # -1*50 - (5 + 4.95) = -59.95
+    return SimpleNamespace(late=make_signal(timestamp=LAST_SECOND), early=make_signal(timestamp=MIDNIGHT), won=won, lost=lost)
+
+
+@pytest.fixture
 def api_client(client):
     """A test client that sends a valid API token (Authorization: Bearer) with every request."""
     _, token = services.api_token_create(name="tests")
@@ -118,6 +143,14 @@ def closed_trade_row(*, exit_time: datetime, realized_pnl: Decimal, held: timede
 
 def row_counts() -> tuple[int, int]:
     return Signal.objects.count(), PaperTrade.objects.count()
+
+
+def wait_out_the_day(seconds: float) -> None:
+    """For work that runs in another process (gunicorn, a child) on the real clock, which a freeze in this
+    process does not reach: if the trading day has fewer than `seconds` left, sleep into the next one."""
+    left = (day_bounds(today())[1] - timezone.now()).total_seconds()
+    if left < seconds:
+        time.sleep(left + 0.5)
 
 
 def database_url() -> str:

@@ -13,9 +13,11 @@ from django.utils import timezone
 from ledger import services
 from ledger.models import ApiToken
 
-from .conftest import row_counts
+from .conftest import NOW, row_counts
 
-pytestmark = pytest.mark.django_db
+# A signal sent without a timestamp is stamped and executed "now", which must stay one trading day; a
+# token's last use is written by the minute.
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
 
 SIGNAL = {"signal_id": "s-1", "symbol": "BTCUSDT", "action": "BUY", "entry_price": "100", "confidence": "0.8"}
 

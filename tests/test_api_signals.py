@@ -10,9 +10,10 @@ from django.utils import timezone
 
 from ledger.models import PaperTrade, Signal
 
-from .conftest import T0, row_counts
+from .conftest import NOW, T0, row_counts
 
-pytestmark = pytest.mark.django_db
+# A signal sent without a timestamp is stamped and executed "now", which must stay one trading day.
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
 
 URL = "/api/v1/signals"
 

@@ -7,9 +7,10 @@ import pytest
 
 from ledger.models import Signal
 
-from .conftest import row_counts
+from .conftest import NOW, row_counts
 
-pytestmark = pytest.mark.django_db
+# An alert is stamped and executed "now", which must stay one trading day.
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
 
 URL = "/api/v1/webhooks/tradingview"
 ALERT = {

@@ -2,10 +2,9 @@
 
 import subprocess
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -14,8 +13,9 @@ from ledger import selectors, services
 from ledger.days import last_moment, trading_day
 from ledger.inputs import Tick
 from ledger.models import Account, PaperTrade, Signal
+from ledger.selectors import DailyPnl
 
-from .conftest import T0
+from .conftest import LAST_SECOND, MIDNIGHT, T0, TOKYO
 
 pytestmark = pytest.mark.django_db
 DAY = trading_day(T0)
@@ -117,19 +117,61 @@ def test_close_eod_exits_non_zero_with_a_sentence_on_failure():
     assert "--date must be YYYY-MM-DD, today or yesterday" in done.stderr
 
 
-def test_day_boundary_follows_trading_day_tz(settings, open_trade):
-    settings.TRADING_DAY_TZ = ZoneInfo("America/New_York")  # EST, UTC-5, in November
-    late = datetime(2026, 11, 20, 4, 30, tzinfo=UTC)  # 23:30 on the 19th in New York
-    trade = open_trade(timestamp=late - timedelta(minutes=5), at=late - timedelta(minutes=4))
-    services.trade_close(trade_id=trade.pk, at=late)
-    after_midnight = open_trade(symbol="ETHUSDT", timestamp=late + timedelta(hours=1))
+def test_a_signal_and_a_close_at_23_59_59_belong_to_that_day_and_at_midnight_to_the_next(around_midnight):
+    m = around_midnight
+    friday, saturday = date(2026, 11, 20), date(2026, 11, 21)
 
-    assert trading_day(late) == date(2026, 11, 19)
-    assert selectors.pnl_daily(date(2026, 11, 19)).trades == 1
-    assert selectors.pnl_daily(date(2026, 11, 20)).trades == 0
-    assert [s.signal_id for s in selectors.signals_for_day(date(2026, 11, 19))] == [trade.signal_id]
+    assert [t.pk for t in selectors.journal_for_day(friday)] == [m.won.pk]
+    assert [t.pk for t in selectors.journal_for_day(saturday)] == [m.lost.pk]
+    friday_pnl = DailyPnl(friday, Decimal("139.85"), trades=1, wins=1)  # won alone: 3*50 - (5 + 5.15)
+    saturday_pnl = DailyPnl(saturday, Decimal("-59.95"), trades=1, wins=0)  # lost alone: -1*50 - (5 + 4.95)
+    assert [selectors.pnl_daily(friday), selectors.pnl_daily(saturday)] == [friday_pnl, saturday_pnl]
+    assert selectors.pnl_daily_range(friday, saturday) == [friday_pnl, saturday_pnl]
+    # newest first: late at 23:59:59, then the trades' own signals of 22:00 (the later id first)
+    assert [s.signal_id for s in selectors.signals_for_day(friday)] == [m.late.signal_id, m.lost.signal_id, m.won.signal_id]
+    assert [s.signal_id for s in selectors.signals_for_day(saturday)] == [m.early.signal_id]
 
-    services.day_close(day=date(2026, 11, 19))
 
-    after_midnight.refresh_from_db()
-    assert after_midnight.status == PaperTrade.Status.OPEN  # opened at 00:30 New York time, the next day
+@pytest.mark.time_machine(LAST_SECOND, tick=False)
+def test_close_eod_today_at_23_59_59_closes_that_day_at_that_second(settings, open_trade, make_signal):
+    settings.TRADING_DAY_TZ = TOKYO
+    trade = open_trade(timestamp=datetime(2026, 11, 20, 22, 0, tzinfo=TOKYO))
+    waiting = make_signal(timestamp=LAST_SECOND)
+
+    out = close_eod("--date", "today")
+
+    trade.refresh_from_db()
+    waiting.refresh_from_db()
+    assert (trade.status, trade.exit_time) == (PaperTrade.Status.EOD_CLOSE, LAST_SECOND)  # now, not the day's last instant
+    assert waiting.status == Signal.Status.EXPIRED
+    assert selectors.pnl_daily(date(2026, 11, 20)).trades == 1
+    assert "2026-11-20: closed 1 trades" in out
+
+
+@pytest.mark.time_machine(MIDNIGHT, tick=False)
+def test_close_eod_yesterday_at_midnight_closes_what_came_by_23_59_59_and_not_what_came_at_midnight(settings, open_trade, make_signal):
+    settings.TRADING_DAY_TZ = TOKYO
+    late, early = open_trade(timestamp=LAST_SECOND, at=LAST_SECOND), open_trade(symbol="ETHUSDT", timestamp=MIDNIGHT, at=MIDNIGHT)
+    waiting_late, waiting_early = make_signal(timestamp=LAST_SECOND), make_signal(timestamp=MIDNIGHT)
+
+    out = close_eod("--date", "yesterday")
+
+    for row in (late, early, waiting_late, waiting_early):
+        row.refresh_from_db()
+    assert (late.status, late.exit_time) == (PaperTrade.Status.EOD_CLOSE, datetime(2026, 11, 20, 23, 59, 59, 999999, tzinfo=TOKYO))
+    assert early.status == PaperTrade.Status.OPEN
+    assert (waiting_late.status, waiting_early.status) == (Signal.Status.EXPIRED, Signal.Status.GENERATED)
+    assert "2026-11-20: closed 1 trades" in out and "expired 1 signals" in out
+
+
+@pytest.mark.time_machine(MIDNIGHT, tick=False)
+def test_close_eod_today_at_midnight_closes_the_new_day(settings, open_trade):
+    settings.TRADING_DAY_TZ = TOKYO
+    trade = open_trade(timestamp=MIDNIGHT, at=MIDNIGHT)
+
+    out = close_eod("--date", "today")
+
+    trade.refresh_from_db()
+    assert (trade.status, trade.exit_time) == (PaperTrade.Status.EOD_CLOSE, MIDNIGHT)
+    assert (selectors.pnl_daily(date(2026, 11, 20)).trades, selectors.pnl_daily(date(2026, 11, 21)).trades) == (0, 1)
+    assert "2026-11-21: closed 1 trades" in out

@@ -9,9 +9,10 @@ from django.db.models import F
 
 from ledger.models import PaperTrade, Signal
 
-from .conftest import assert_ledger_consistent
+from .conftest import NOW, assert_ledger_consistent
 
-pytestmark = pytest.mark.django_db
+# The feed closes the day itself when the day turns, which would close the open trades a test looks for.
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
 
 
 def test_simulate_records_signals_opens_moves_and_closes_trades():

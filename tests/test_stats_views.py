@@ -12,9 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from ledger.days import today
 from ledger.models import PaperTrade
 
-from .conftest import closed_trade_row
+from .conftest import NOW, closed_trade_row
 
-pytestmark = pytest.mark.django_db
+# The default period and the calendar end today: the clock stands still at NOW.
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
 
 
 @pytest.fixture

@@ -15,7 +15,10 @@ from ledger.days import today
 from ledger.inputs import Tick
 from ledger.models import PaperTrade, Signal
 
-pytestmark = pytest.mark.django_db
+from .conftest import LAST_SECOND, MIDNIGHT, NOW
+
+# Today's page and its parts' ETags depend on the day and on the minute: the clock stands still at NOW.
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
@@ -41,8 +44,10 @@ def now_trade(open_trade):
     return make
 
 
-def part(client: Client, name: str, url: str | None = None):
-    return client.get(url or reverse("dashboard"), HTTP_HX_TARGET=name, **HTMX)
+def part(client: Client, name: str, *, etag: str | None = None):
+    """One part of today's page as HTMX asks for it; with an earlier answer's ETag, as a poll does."""
+    poll = {"HTTP_IF_NONE_MATCH": etag} if etag else {}
+    return client.get(reverse("dashboard"), HTTP_HX_TARGET=name, **HTMX, **poll)
 
 
 @pytest.mark.parametrize(
@@ -310,7 +315,7 @@ def test_a_poll_that_finds_nothing_changed_gets_304_from_one_query(client, now_t
     etag = first["ETag"]
 
     with django_assert_num_queries(3):  # session, user, and the ledger's version
-        again = client.get(reverse("dashboard"), HTTP_HX_TARGET=name, HTTP_IF_NONE_MATCH=etag, **HTMX)
+        again = part(client, name, etag=etag)
 
     assert again.status_code == 304
     assert "no-cache" in first["Cache-Control"]
@@ -323,8 +328,53 @@ def test_a_write_changes_every_parts_etag(client, now_trade):
     services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("101"), trade.entry_time + timedelta(seconds=1))])
 
     for name, etag in before.items():
-        response = client.get(reverse("dashboard"), HTTP_HX_TARGET=name, HTTP_IF_NONE_MATCH=etag, **HTMX)
-        assert response.status_code == 200, name
+        assert part(client, name, etag=etag).status_code == 200, name
+
+
+def test_the_active_trades_etag_holds_within_a_minute_and_turns_with_it(client, now_trade, time_machine):
+    now_trade()  # opened at NOW, the start of a minute
+    etag = part(client, "active-trades")["ETag"]
+
+    time_machine.move_to(NOW + timedelta(seconds=59), tick=False)
+    within = part(client, "active-trades", etag=etag)
+    time_machine.move_to(NOW + timedelta(minutes=1), tick=False)
+    turned = part(client, "active-trades", etag=etag)
+
+    assert within.status_code == 304
+    assert turned.status_code == 200 and turned["ETag"] != etag
+    assert ">1m</td>" in turned.content.decode()  # the trade's age: why the minute is in this ETag
+
+
+@pytest.mark.parametrize("name", ["summary", "signals", "journal"])
+def test_the_other_parts_etags_hold_when_the_minute_turns(client, now_trade, name, time_machine):
+    now_trade()
+    etag = part(client, name)["ETag"]
+
+    time_machine.move_to(NOW + timedelta(minutes=1), tick=False)
+
+    assert part(client, name, etag=etag).status_code == 304  # nothing in them ages
+
+
+@pytest.mark.time_machine(LAST_SECOND, tick=False)
+def test_at_23_59_59_todays_parts_show_that_seconds_signal_and_close(client, around_midnight):
+    m = around_midnight
+
+    signals, journal, summary = (part(client, name).content.decode() for name in ("signals", "journal", "summary"))
+
+    assert f'id="signal-{m.late.signal_id}"' in signals and f'id="signal-{m.early.signal_id}"' not in signals
+    assert f'id="journal-{m.won.pk}"' in journal and f'id="journal-{m.lost.pk}"' not in journal
+    assert "+139.85" in summary and "1 of 1 closed" in summary  # won alone: 3*50 - (5 + 5.15)
+
+
+@pytest.mark.time_machine(MIDNIGHT, tick=False)
+def test_at_midnight_todays_parts_hold_only_that_seconds_signal_and_close(client, around_midnight):
+    m = around_midnight
+
+    signals, journal, summary = (part(client, name).content.decode() for name in ("signals", "journal", "summary"))
+
+    assert f'id="signal-{m.early.signal_id}"' in signals and f'id="signal-{m.late.signal_id}"' not in signals
+    assert f'id="journal-{m.lost.pk}"' in journal and f'id="journal-{m.won.pk}"' not in journal
+    assert "\u221259.95" in summary and "0 of 1 closed" in summary  # lost alone: -1*50 - (5 + 4.95)
 
 
 def test_the_full_page_is_never_a_304(client):

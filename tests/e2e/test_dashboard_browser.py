@@ -21,8 +21,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def trade_now(open_trade, **fields) -> PaperTrade:
+    """A signal executed as it comes: an earlier signal could belong to yesterday just after midnight."""
     now = timezone.now()
-    return open_trade(timestamp=now - timedelta(seconds=30), at=now, **fields)
+    return open_trade(timestamp=now, at=now, **fields)
 
 
 def test_price_tick_moves_pnl_without_reload_and_close_moves_row_to_journal(logged_in, open_trade):

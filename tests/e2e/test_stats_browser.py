@@ -18,7 +18,7 @@ PNLS = ["120", "-45.5", "80", "0", "-130", "60", "210", "-20", "-75", "140", "35
 
 
 @pytest.fixture
-def month_of_closes():
+def month_of_closes(one_trading_day):
     """Two closes a day over the last four weeks, cycling through PNLS, a few days without any."""
     first = today() - timedelta(days=27)
     rows = []
