@@ -31,7 +31,7 @@ SIGNAL_COLUMNS = [
 TRADE_COLUMNS = [
     "signal_id", "symbol", "direction", "entry_price", "position_size", "stop_loss", "take_profit", "entry_time",
     "exit_time", "exit_price", "status", "realized_pnl", "unrealized_pnl", "current_price", "risk_amount", "fees",
-    "created_date", "exit_quote", "entry_slippage", "slippage",
+    "created_date", "exit_quote", "entry_slippage", "slippage", "max_price", "min_price",
 ]  # fmt: skip
 
 
@@ -72,7 +72,7 @@ def rows(
             (signal_id, symbol, trade.direction, str(price_in), str(size), str(stop), str(target), adapt(entered),
              adapt(exited), None if open_ else str(price), status, None if open_ else str(pnl),
              str(pnl) if open_ else "0", str(price), str(rules.money(size * abs(price_in - stop))), str(fees),
-             adapt(entered), str(price), "0", "0"),
+             adapt(entered), str(price), "0", "0", str(max(price, price_in)), str(min(price, price_in))),
         )  # fmt: skip
 
 

@@ -368,13 +368,16 @@ def _parse_trade(record: dict[str, Any]) -> tuple[PaperTrade, Signal | None]:
         exits = [f"{name} {record[name]}" for name in EXIT_FIELDS if record.get(name) not in (None, "", 0)]
         if exits:
             raise InvalidInput(f"an OPEN trade has no exit, but this one has {', '.join(exits)}.", field="status")
-        current_price = to_price(record.get("current_price"), field="current_price", required=False)
-        rules.mark(trade, current_price or entry_price)
+        current_price = to_price(record.get("current_price"), field="current_price", required=False) or entry_price
+        trade.max_price, trade.min_price = max(entry_price, current_price), min(entry_price, current_price)  # all it knows
+        rules.mark(trade, current_price)
         return trade, signal
     exit_time = to_time(record.get("exit_time"), field="exit_time")
     if exit_time < trade.entry_time:
         raise InvalidInput(f"exit_time {exit_time} is before entry_time {trade.entry_time}.", field="exit_time")
-    rules.settle(trade, price=to_price(record.get("exit_price"), field="exit_price"), reason=status, at=exit_time)
+    exit_price = to_price(record.get("exit_price"), field="exit_price")
+    trade.max_price, trade.min_price = max(entry_price, exit_price), min(entry_price, exit_price)
+    rules.settle(trade, price=exit_price, reason=status, at=exit_time)
     _keep_recorded_pnl(trade, record)
     return trade, signal
 

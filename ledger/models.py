@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from . import rules
@@ -113,6 +113,10 @@ class PaperTrade(models.Model):
     # these columns unchanged. Once closed: unrealized is 0, fees and slippage are what was paid.
     unrealized_pnl = models.DecimalField(**DECIMAL, default=ZERO)
     current_price = models.DecimalField(**DECIMAL, help_text="The last traded price seen.")
+    # The highest and lowest traded price seen while open (every tick counts), as Freqtrade's max_rate/min_rate:
+    # the trade's excursions (rules.excursions) are measured from them.
+    max_price = models.DecimalField(**DECIMAL, help_text="The highest price traded while open.")
+    min_price = models.DecimalField(**DECIMAL, help_text="The lowest price traded while open.")
     exit_quote = models.DecimalField(**DECIMAL, help_text="Where a market exit would fill at the last mark.")
     risk_amount = models.DecimalField(**DECIMAL, help_text="What the size risked between the fill and the stop at entry.")
     fees = models.DecimalField(**DECIMAL, default=ZERO)
@@ -176,6 +180,10 @@ class PaperTrade(models.Model):
         return rules.return_pct(self.pnl, price=self.entry_price, size=self.position_size)
 
     @property
+    def excursions(self) -> rules.Excursions:
+        return rules.excursions(self)
+
+    @property
     def to_stop_pct(self) -> Decimal:
         return rules.distance_pct(price=self.current_price, level=self.stop_loss)
 
@@ -213,6 +221,32 @@ class Account(models.Model):
     def cash(self) -> Decimal:
         """Equity less what the open trades took out of it: what a new trade may spend."""
         return self.equity - self.open_cost
+
+
+class PriceCandle(models.Model):
+    """One minute of a symbol's applied ticks (open, high, low, close, how many), with the bid and ask of its
+    close: the price history trades are charted and measured on."""
+
+    symbol = models.CharField(max_length=20)
+    minute = models.DateTimeField(help_text="The minute's start, in UTC.")
+    open = models.DecimalField(**DECIMAL)
+    high = models.DecimalField(**DECIMAL)
+    low = models.DecimalField(**DECIMAL)
+    close = models.DecimalField(**DECIMAL)
+    ticks = models.PositiveIntegerField()
+    bid = models.DecimalField(**DECIMAL, null=True, blank=True)
+    ask = models.DecimalField(**DECIMAL, null=True, blank=True)
+
+    class Meta:
+        db_table = "price_candles"
+        constraints = [
+            # Also the index a chart's range query (symbol, minute from .. to) reads.
+            models.UniqueConstraint(fields=["symbol", "minute"], name="candle_symbol_minute"),
+            models.CheckConstraint(condition=Q(low__gt=0, low__lte=F("high")), name="candle_low_high"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.symbol} {self.minute:%Y-%m-%d %H:%M} O {self.open} H {self.high} L {self.low} C {self.close}"
 
 
 class MarketPrice(models.Model):

@@ -39,6 +39,8 @@ class Position(Protocol):
     stop_loss: Decimal
     take_profit: Decimal
     current_price: Decimal
+    max_price: Decimal
+    min_price: Decimal
     exit_quote: Decimal
     fees: Decimal
     slippage: Decimal
@@ -214,6 +216,26 @@ def reached(trade: Position, price: Decimal) -> str | None:
     if side * (price - trade.take_profit) >= 0:
         return TAKE_PROFIT
     return None
+
+
+@dataclass(frozen=True)
+class Excursions:
+    """How far the price went for and against a trade while it was open, in money and in R (before fees)."""
+
+    favourable: Decimal  # MFE, 0 or more
+    adverse: Decimal  # MAE, 0 or less
+    favourable_r: Decimal | None
+    adverse_r: Decimal | None
+
+
+def excursions(trade: Position) -> Excursions:
+    """MFE and MAE from the highest and lowest prices the trade saw (max_price, min_price): a LONG's best is
+    its high and worst its low, a SHORT's the other way round; never better than 0 against, worse than 0 for."""
+    best, worst = (trade.max_price, trade.min_price) if trade.direction == LONG else (trade.min_price, trade.max_price)
+    side = sign(trade.direction)
+    favourable = max(money(side * (best - trade.entry_price) * trade.position_size), ZERO)
+    adverse = min(money(side * (worst - trade.entry_price) * trade.position_size), ZERO)
+    return Excursions(favourable, adverse, r_multiple(favourable, trade.risk_amount), r_multiple(adverse, trade.risk_amount))
 
 
 # --- Entries ----------------------------------------------------------------------------------------

@@ -128,6 +128,8 @@ def closed_trade_row(*, exit_time: datetime, realized_pnl: Decimal, held: timede
             "exit_price": Decimal("101"),
             "current_price": Decimal("101"),
             "exit_quote": Decimal("101"),
+            "max_price": Decimal("101"),
+            "min_price": Decimal("100"),
             "position_size": Decimal("1"),
             "stop_loss": Decimal("98"),
             "take_profit": Decimal("104"),

@@ -100,6 +100,8 @@ def many_trades(count: int) -> None:
             realized_pnl=Decimal("39.95"),
             current_price=Decimal("101"),
             exit_quote=Decimal("101"),
+            max_price=Decimal("101"),
+            min_price=Decimal("100"),
             risk_amount=Decimal("100"),
             fees=Decimal("10.05"),
         )

@@ -20,6 +20,13 @@ def migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
+@pytest.fixture(autouse=True)
+def latest_schema_after():
+    """Every other test expects the latest schema: put it back whatever a test migrated to."""
+    yield
+    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
 def test_open_trades_are_revalued_at_a_market_exit_and_the_account_holds_their_cost(settings):
     settings.PAPER_SLIPPAGE = Decimal("0.0005")
     old = migrate(BEFORE)
@@ -41,3 +48,19 @@ def test_open_trades_are_revalued_at_a_market_exit_and_the_account_holds_their_c
     assert (opened.fees, opened.unrealized_pnl, opened.slippage) == (Decimal("10.04747500"), Decimal("37.42752500"), Decimal("2.525"))
     assert (closed.exit_quote, closed.realized_pnl) == (Decimal("104"), Decimal("189.8"))  # a closed trade is left as it was
     assert Account.objects.get().open_cost == Decimal("5005")  # 50 * 100 + the 5 entry fee
+
+
+def test_trades_get_the_high_and_low_that_are_known():
+    old = migrate([("ledger", "0006_exit_quote_required")])
+    PaperTrade = old.get_model("ledger", "PaperTrade")
+    common = {"symbol": "BTCUSDT", "direction": "LONG", "entry_price": Decimal("100"), "position_size": Decimal("50"),
+              "stop_loss": Decimal("98"), "take_profit": Decimal("104"), "entry_time": AT, "risk_amount": Decimal("100")}  # fmt: skip
+    opened = PaperTrade.objects.create(**common, current_price=Decimal("101"), exit_quote=Decimal("101"))
+    closed = PaperTrade.objects.create(**common, status="STOP_LOSS", current_price=Decimal("97"), exit_quote=Decimal("97"),
+                                       exit_price=Decimal("97"), exit_time=AT, realized_pnl=Decimal("-160"))  # fmt: skip
+
+    new = migrate([("ledger", "0008_excursions_required")])
+
+    PaperTrade = new.get_model("ledger", "PaperTrade")
+    assert PaperTrade.objects.values_list("max_price", "min_price").get(pk=opened.pk) == (Decimal("101"), Decimal("100"))
+    assert PaperTrade.objects.values_list("max_price", "min_price").get(pk=closed.pk) == (Decimal("100"), Decimal("97"))

@@ -217,6 +217,21 @@ def test_limits_on_open_trades():
         rules.check_limits(symbol="BTCUSDT", open_trades=1, symbol_open=True)
 
 
+def test_excursions_of_a_long_and_a_short_in_money_and_r():
+    long = position(max_price=Decimal("103"), min_price=Decimal("99"), risk_amount=Decimal("100"))
+    # best 103: (103 - 100) * 50 = 150 (1.5R); worst 99: (99 - 100) * 50 = -50 (-0.5R)
+    assert rules.excursions(long) == rules.Excursions(Decimal("150"), Decimal("-50"), Decimal("1.5"), Decimal("-0.5"))
+    short = position("SHORT", stop_loss=Decimal("102"), take_profit=Decimal("96"), max_price=Decimal("101"),
+                     min_price=Decimal("97"), risk_amount=Decimal("100"))  # fmt: skip
+    # best 97: (100 - 97) * 50 = 150; worst 101: (100 - 101) * 50 = -50
+    assert rules.excursions(short) == rules.Excursions(Decimal("150"), Decimal("-50"), Decimal("1.5"), Decimal("-0.5"))
+
+
+def test_a_price_that_never_went_against_the_trade_has_no_adverse_excursion():
+    never = position(max_price=Decimal("102"), min_price=Decimal("100"), risk_amount=Decimal("100"))
+    assert (rules.excursions(never).adverse, rules.excursions(never).favourable) == (0, Decimal("100"))
+
+
 def test_r_multiple_and_return():
     assert rules.r_multiple(Decimal("150"), Decimal("100")) == Decimal("1.5")
     assert rules.return_pct(Decimal("150"), price=Decimal("100"), size=Decimal("50")) == Decimal("3")  # 150 / 5000

@@ -10,6 +10,7 @@ from .core import (
     DashboardSummary,
     SignalsSummary,
     account,
+    candles,
     dashboard_summary,
     equity,
     journal_between,
@@ -29,6 +30,7 @@ from .stats import Figures, Group, Stats, SymbolPnl, stats
 
 __all__ = [
     "account",
+    "candles",
     "CENT",
     "DailyPnl",
     "DashboardSummary",

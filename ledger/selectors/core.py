@@ -14,7 +14,7 @@ from django.utils.dateparse import parse_datetime
 
 from ..days import day_bounds
 from ..errors import NotFound
-from ..models import Account, MarketPrice, PaperTrade, Signal
+from ..models import Account, MarketPrice, PaperTrade, PriceCandle, Signal
 from ..rules import QUANTUM, RATIO, ZERO, Quote
 
 
@@ -44,6 +44,12 @@ def market_quote(symbol: str) -> Quote | None:
     """The symbol's last tick applied: price, bid, ask and when it was seen."""
     row = MarketPrice.objects.filter(symbol=symbol).first()
     return Quote(price=row.price, bid=row.bid, ask=row.ask, at=row.at) if row else None
+
+
+def candles(symbol: str, start: datetime, end: datetime) -> QuerySet[PriceCandle]:
+    """The symbol's 1-minute candles from start (included) to end (excluded), oldest first: one range read of
+    the (symbol, minute) index, whatever the table's size."""
+    return PriceCandle.objects.filter(symbol=symbol, minute__gte=start, minute__lt=end).order_by("minute")
 
 
 def trades_active() -> QuerySet[PaperTrade]:

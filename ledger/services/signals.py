@@ -124,6 +124,7 @@ def signal_execute(*, signal_id: str, at: datetime | None = None) -> PaperTrade:
         entry_time=at,
         risk_amount=risk,
     )
+    trade.max_price = trade.min_price = quote.price
     rules.mark(trade, quote.price, bid=quote.bid, ask=quote.ask)
     trade.save()  # save() starts the trade's history, and records the signal's execution in its own
     signal.status = Signal.Status.EXECUTED
