@@ -128,6 +128,9 @@ class PaperTrade(models.Model):
 
     class Meta:
         db_table = "paper_trades"
+        # The ledger's one permission for people: to act on it from the dashboard and the trade page (execute,
+        # expire, close, move a level, write notes). Staff in "ledger read-only" may only look.
+        permissions = [("trade", "Can trade: execute and expire signals, close trades, edit levels and notes")]
         ordering = ["-entry_time"]
         constraints = [
             models.CheckConstraint(condition=Q(entry_price__gt=0), name="trade_entry_price_positive"),
