@@ -7,6 +7,7 @@ added or deleted here (signals arrive through the API, trades open from signals,
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -144,6 +145,8 @@ class TradeCorrectionForm(forms.ModelForm):
     class Meta:
         model = PaperTrade
         fields = CORRECTABLE
+        # The admin's date and time boxes, each with a name of its own (the field's label names only the first).
+        widgets = {"exit_time": AdminSplitDateTime(attrs={"aria-label": "Exit"})}
 
     def changes(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.changed_data}

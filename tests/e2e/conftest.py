@@ -63,12 +63,45 @@ def browser(chromium_path):
         browser.close()
 
 
+# Registered before any page script runs; the browser fires this event for every blocked script, style,
+# eval or request.
+RECORD_VIOLATIONS = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.cspViolations.push(`${event.violatedDirective} blocked ${event.blockedURI || "inline"} (${event.sourceFile || "the page"}:${event.lineNumber})`);
+});
+"""
+# axe-core, vendored for the tests (tests/e2e/vendor/axe-core/README.md). An init script runs through the
+# DevTools protocol, so the page's Content-Security-Policy does not apply to it and the page stays unchanged.
+AXE = (Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js").read_text()
+SERIOUS = ("serious", "critical")
+
+
 @pytest.fixture
 def page(browser):
+    """A fresh browser context whose every document records CSP violations and carries axe-core."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_init_script(RECORD_VIOLATIONS)
+    context.add_init_script(AXE)
     page = context.new_page()
     yield page
     context.close()
+
+
+def assert_accessible(page, part: str | None = None) -> None:
+    """No serious or critical axe-core violation in the page, or in one part of it (a CSS selector)."""
+    result = page.evaluate(
+        "(part) => axe.run(part ? document.querySelector(part) : document, {resultTypes: ['violations']})", part
+    )
+    serious = [v for v in result["violations"] if v["impact"] in SERIOUS]
+    found = [f"{v['id']} ({v['impact']}): {v['help']} at {[node['target'] for node in v['nodes']][:3]}" for v in serious]
+    assert not found, f"{page.url} {part or ''}:\n" + "\n".join(found)
+
+
+def assert_no_csp_violation(page) -> None:
+    """The browser refused nothing under the page's Content-Security-Policy since the page loaded."""
+    violations = page.evaluate("window.cspViolations")
+    assert violations == [], f"{page.url}: {violations}"
 
 
 def screenshot(page, name: str) -> None:

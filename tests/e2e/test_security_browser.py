@@ -9,19 +9,9 @@ from playwright.sync_api import expect
 from ledger import services
 from ledger.inputs import Tick
 
-from .conftest import POLL
+from .conftest import POLL, assert_no_csp_violation
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-# Registered before any page script runs; the browser fires this event for every blocked script, style,
-# eval or request.
-RECORD_VIOLATIONS = """
-window.cspViolations = [];
-document.addEventListener("securitypolicyviolation", (event) => {
-  window.cspViolations.push(`${event.violatedDirective} blocked ${event.blockedURI || "inline"}`);
-});
-"""
-
 
 def test_the_dashboard_works_under_its_csp_with_no_violation(logged_in, open_trade):
     page = logged_in
@@ -29,7 +19,6 @@ def test_the_dashboard_works_under_its_csp_with_no_violation(logged_in, open_tra
     trade = open_trade(timestamp=now, at=now)  # an earlier signal could belong to yesterday just after midnight
     console = []
     page.on("console", lambda message: console.append(message.text))
-    page.add_init_script(RECORD_VIOLATIONS)
 
     page.reload()
     services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("102"), timezone.now())])
@@ -38,5 +27,5 @@ def test_the_dashboard_works_under_its_csp_with_no_violation(logged_in, open_tra
     page.locator(f"#trade-{trade.pk}").get_by_role("button", name="Close").click()
     expect(page.locator("#notice")).to_contain_text(f"Closed trade #{trade.pk}")
 
-    assert page.evaluate("window.cspViolations") == []
+    assert_no_csp_violation(page)
     assert [text for text in console if "Content Security Policy" in text] == []
