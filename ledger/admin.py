@@ -244,7 +244,7 @@ class PaperTradeAdmin(LedgerAdmin):
 class ApiTokenForm(forms.ModelForm):
     class Meta:
         model = ApiToken
-        fields = ("name",)
+        fields = ("name", "scope")
 
 
 @admin.register(ApiToken)
@@ -252,14 +252,14 @@ class ApiTokenAdmin(admin.ModelAdmin):
     """Tokens are made by the service, which returns the token once; only its hash is stored."""
 
     form = ApiTokenForm
-    list_display = ("name", "prefix", "created_at", "last_used_at", "revoked_at")
-    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    list_display = ("name", "scope", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("scope", ("revoked_at", admin.EmptyFieldListFilter))
     search_fields = ("=name",)
-    readonly_fields = ("name", "prefix", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("name", "scope", "prefix", "created_at", "last_used_at", "revoked_at")
     actions = ["revoke_selected"]
 
     def get_fields(self, request, obj=None):
-        return self.readonly_fields if obj else ("name",)
+        return self.readonly_fields if obj else ("name", "scope")
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj else ()
@@ -272,11 +272,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False  # revoke instead, so the name and its last use stay on record
 
     def save_model(self, request, obj, form, change) -> None:
-        row, token = services.api_token_create(name=form.cleaned_data["name"])
+        row, token = services.api_token_create(name=form.cleaned_data["name"], scope=form.cleaned_data["scope"])
         obj.pk, obj.prefix, obj.created_at = row.pk, row.prefix, row.created_at
         self.message_user(
             request,
-            f"The API token for {row.name} is {token} . Copy it now: it is shown this once and not stored.",
+            f"The API token for {row.name} ({row.scope}) is {token} . Copy it now: it is shown this once and not stored.",
             messages.WARNING,
         )
 

@@ -8,13 +8,14 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.utils import timezone
 
 from ledger import services
 from ledger.days import day_bounds, today
 from ledger.inputs import SignalFields
-from ledger.models import Account, PaperTrade, Signal
+from ledger.models import Account, ApiToken, PaperTrade, Signal
 
 # A fixed trading day, so that numbers and day boundaries never depend on when the suite runs.
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -101,9 +102,17 @@ def around_midnight(settings, make_signal, open_trade, many_trades) -> SimpleNam
 
 
 @pytest.fixture
+def trader(django_user_model):
+    """A person who may trade: the `ledger.trade` permission the dashboard's actions require."""
+    user = django_user_model.objects.create_user("trader", password="pw-for-tests")
+    user.user_permissions.add(Permission.objects.get(codename="trade", content_type__app_label="ledger"))
+    return django_user_model.objects.get(pk=user.pk)  # afresh: permissions are cached on the object
+
+
+@pytest.fixture
 def api_client(client):
-    """A test client that sends a valid API token (Authorization: Bearer) with every request."""
-    _, token = services.api_token_create(name="tests")
+    """A test client that sends a valid API token that may trade (Authorization: Bearer) with every request."""
+    _, token = services.api_token_create(name="tests", scope=ApiToken.Scope.TRADE)
     client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
     return client
 

@@ -564,13 +564,14 @@ def test_past_version_cannot_be_saved_back(admin_client, closed_trade):
 # --- API tokens -------------------------------------------------------------------------------------
 
 
-def test_token_add_form_shows_the_token_once_and_stores_only_its_hash(admin_client):
-    response = admin_client.post(reverse("admin:ledger_apitoken_add"), {"name": "feed"}, follow=True)
+def test_token_add_form_shows_the_token_once_and_stores_only_its_hash_and_scope(admin_client):
+    response = admin_client.post(reverse("admin:ledger_apitoken_add"), {"name": "feed", "scope": "trade"}, follow=True)
 
     shown = [text for text in texts(response) if "Copy it now" in text]
     token = shown[0].split(" is ")[1].split(" ")[0]
     row = ApiToken.objects.get(name="feed")
     assert row.key_hash == services.api_token_hash(token) and token.startswith(row.prefix)
+    assert row.scope == ApiToken.Scope.TRADE
     assert token not in admin_client.get(reverse("admin:ledger_apitoken_changelist")).content.decode()
 
 

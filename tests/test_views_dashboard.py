@@ -23,11 +23,6 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture
-def trader(django_user_model):
-    return django_user_model.objects.create_user("trader", password="pw-for-tests")
-
-
-@pytest.fixture
 def client(trader) -> Client:
     client = Client()
     client.force_login(trader)
