@@ -110,6 +110,21 @@ def trader(django_user_model):
 
 
 @pytest.fixture
+def read_only_database():
+    """The database answers reads and refuses writes, as an unwritable SQLite file or a read-only PostgreSQL does."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA query_only = ON")
+        else:  # this test's transaction, rolled back at its end; foreign keys checked now, not at its end
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET TRANSACTION READ ONLY")
+    yield
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA query_only = OFF")
+
+
+@pytest.fixture
 def api_client(client):
     """A test client that sends a valid API token that may trade (Authorization: Bearer) with every request."""
     _, token = services.api_token_create(name="tests", scope=ApiToken.Scope.TRADE)

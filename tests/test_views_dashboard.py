@@ -388,3 +388,14 @@ def test_signals_part_counts_the_days_signals_by_status_and_action(client, make_
     assert "3:" in html
     assert "1 waiting, 1 open, 0 closed, 1 expired" in html
     assert "2 buy, 1 sell" in html
+
+
+def test_a_database_fault_on_a_page_is_a_plain_503_page(client, now_trade, request):
+    trade = now_trade()
+    request.getfixturevalue("read_only_database")  # every write fails from now on, as on a full disk
+
+    response = client.post(f"/trades/{trade.pk}/close/")
+
+    assert response.status_code == 503
+    assert "The database is not answering" in response.content.decode()
+    assert int(response["Retry-After"]) > 0
