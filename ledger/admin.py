@@ -5,9 +5,11 @@ same rules the ledger uses and the account's running total stays the sum of real
 added or deleted here (signals arrive through the API, trades open from signals, history must stay whole).
 """
 
+from datetime import date
+
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.urls import reverse
@@ -17,7 +19,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from . import selectors, services
 from .errors import LedgerError
-from .inputs import CORRECTABLE
+from .inputs import CORRECTABLE, EARLIEST_DAY, LATEST_DAY
 from .models import ApiToken, PaperTrade, Signal
 
 COUNT_CAP = 10_000  # rows a list page counts at most
@@ -76,6 +78,23 @@ class LedgerAdmin(SimpleHistoryAdmin):
         if not term:
             return queryset, False
         return queryset.filter(Q(signal_id=term) | Q(symbol__startswith=term.upper())), False
+
+    def changelist_view(self, request, extra_context=None):
+        self._check_dates(request)
+        return super().changelist_view(request, extra_context)
+
+    def _check_dates(self, request) -> None:
+        """The date hierarchy's year, month and day in the URL must make a day from 1970 to 2199, else 400: a year
+        of 20 digits or past 9999 makes Django's own list fail with a 500."""
+        given = {part: request.GET.get(f"{self.date_hierarchy}__{part}") for part in ("year", "month", "day")}
+        if not any(given.values()):
+            return
+        try:
+            day = date(int(given["year"] or 0), int(given["month"] or 1), int(given["day"] or 1))
+        except (ValueError, OverflowError):
+            day = None
+        if day is None or not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise BadRequest(f"{self.date_hierarchy}: the year, month and day must make a day from {EARLIEST_DAY} to {LATEST_DAY}.")
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -20,6 +20,7 @@ from django_htmx.middleware import HtmxDetails
 from . import selectors, services
 from .days import today
 from .errors import LedgerError, NotPermitted
+from .inputs import EARLIEST_DAY
 
 # The one permission for acting on the ledger from a page (models.PaperTrade.Meta.permissions).
 TRADE_PERMISSION = "ledger.trade"
@@ -107,7 +108,9 @@ def _go_to_day(value: str) -> HttpResponse:
         day = date.fromisoformat(value)
     except ValueError:
         return redirect("dashboard")
-    return redirect("dashboard" if day >= today() else reverse("dashboard-day", args=[day]))
+    if day >= today() or day < EARLIEST_DAY:
+        return redirect("dashboard")
+    return redirect(reverse("dashboard-day", args=[day]))
 
 
 def refused(request: HtmxHttpRequest, error: LedgerError) -> HttpResponse:
