@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
@@ -16,6 +17,14 @@ from ledger import services
 from ledger.days import day_bounds, today
 from ledger.inputs import SignalFields
 from ledger.models import Account, ApiToken, PaperTrade, Signal
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test starts with an empty cache: the API's rate limits (per token, and wrong tokens per address)
+    count there, and one test's wrong tokens must not throttle the next test's."""
+    yield
+    cache.clear()
+
 
 # A fixed trading day, so that numbers and day boundaries never depend on when the suite runs.
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
