@@ -118,7 +118,7 @@ def _digits(value: Any) -> Any:
     return value
 
 
-TradeId = Annotated[int, BeforeValidator(_digits), Field(ge=1, le=ID_MAX)]
+TradeId = Annotated[int, Field(ge=1, le=ID_MAX), BeforeValidator(_digits)]  # in this order, the document says the bounds
 Count = Annotated[int, BeforeValidator(_digits)]
 # Every number in an answer is a string with 8 decimal places, whichever database it came from.
 Amount = Annotated[Decimal, PlainSerializer(lambda value: f"{value:.8f}", return_type=str)]
@@ -448,9 +448,9 @@ class ExpireIn(Body):
 
 
 @api.post("/signals/{signal_id}/expire", auth=TRADE, response={200: SignalOut, **WRITE_ERRORS}, tags=["signals"])
-def signal_expire(request: HttpRequest, signal_id: SignalId, body: ExpireIn | None = None):
+def signal_expire(request: HttpRequest, signal_id: SignalId, body: ExpireIn = ExpireIn()):  # optional, never null
     """A GENERATED signal becomes EXPIRED, with the reason kept on it."""
-    return services.signal_expire(signal_id=signal_id, reason=(body or ExpireIn()).reason)
+    return services.signal_expire(signal_id=signal_id, reason=body.reason)
 
 
 @api.get("/signals", response={200: list[SignalOut], **ERRORS}, tags=["signals"])
@@ -506,9 +506,9 @@ class CloseIn(Body):
 
 
 @api.post("/trades/{trade_id}/close", auth=TRADE, response={200: TradeOut, **WRITE_ERRORS}, tags=["trades"])
-def trade_close(request: HttpRequest, trade_id: TradeId, body: CloseIn | None = None):
+def trade_close(request: HttpRequest, trade_id: TradeId, body: CloseIn = CloseIn()):  # optional, never null
     """Close an open trade by hand (MANUAL_CLOSE). A trade closes once: again answers 409."""
-    return services.trade_close(trade_id=trade_id, price=(body or CloseIn()).price)
+    return services.trade_close(trade_id=trade_id, price=body.price)
 
 
 # --- Reads ---------------------------------------------------------------------------------------
