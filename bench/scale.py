@@ -53,7 +53,7 @@ def _prepare(closed: int) -> tuple[str, str]:
     client = Client()
     client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
     ApiToken.objects.filter(name="bench").delete()
-    _, token = services.api_token_create(name="bench")
+    _, token = services.api_token_create(name="bench", scope=ApiToken.Scope.TRADE)
     return client.cookies["sessionid"].value, token
 
 

@@ -5,10 +5,12 @@ same rules the ledger uses and the account's running total stays the sum of real
 added or deleted here (signals arrive through the API, trades open from signals, history must stay whole).
 """
 
+from datetime import date
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminSplitDateTime
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.urls import reverse
@@ -18,7 +20,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from . import selectors, services
 from .errors import LedgerError
-from .inputs import CORRECTABLE
+from .inputs import CORRECTABLE, EARLIEST_DAY, LATEST_DAY
 from .models import ApiToken, PaperTrade, Signal
 
 COUNT_CAP = 10_000  # rows a list page counts at most
@@ -77,6 +79,23 @@ class LedgerAdmin(SimpleHistoryAdmin):
         if not term:
             return queryset, False
         return queryset.filter(Q(signal_id=term) | Q(symbol__startswith=term.upper())), False
+
+    def changelist_view(self, request, extra_context=None):
+        self._check_dates(request)
+        return super().changelist_view(request, extra_context)
+
+    def _check_dates(self, request) -> None:
+        """The date hierarchy's year, month and day in the URL must make a day from 1970 to 2199, else 400: a year
+        of 20 digits or past 9999 makes Django's own list fail with a 500."""
+        given = {part: request.GET.get(f"{self.date_hierarchy}__{part}") for part in ("year", "month", "day")}
+        if not any(given.values()):
+            return
+        try:
+            day = date(int(given["year"] or 0), int(given["month"] or 1), int(given["day"] or 1))
+        except (ValueError, OverflowError):
+            day = None
+        if day is None or not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise BadRequest(f"{self.date_hierarchy}: the year, month and day must make a day from {EARLIEST_DAY} to {LATEST_DAY}.")
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -247,7 +266,7 @@ class PaperTradeAdmin(LedgerAdmin):
 class ApiTokenForm(forms.ModelForm):
     class Meta:
         model = ApiToken
-        fields = ("name",)
+        fields = ("name", "scope")
 
 
 @admin.register(ApiToken)
@@ -255,14 +274,14 @@ class ApiTokenAdmin(admin.ModelAdmin):
     """Tokens are made by the service, which returns the token once; only its hash is stored."""
 
     form = ApiTokenForm
-    list_display = ("name", "prefix", "created_at", "last_used_at", "revoked_at")
-    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    list_display = ("name", "scope", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("scope", ("revoked_at", admin.EmptyFieldListFilter))
     search_fields = ("=name",)
-    readonly_fields = ("name", "prefix", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("name", "scope", "prefix", "created_at", "last_used_at", "revoked_at")
     actions = ["revoke_selected"]
 
     def get_fields(self, request, obj=None):
-        return self.readonly_fields if obj else ("name",)
+        return self.readonly_fields if obj else ("name", "scope")
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj else ()
@@ -275,11 +294,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False  # revoke instead, so the name and its last use stay on record
 
     def save_model(self, request, obj, form, change) -> None:
-        row, token = services.api_token_create(name=form.cleaned_data["name"])
+        row, token = services.api_token_create(name=form.cleaned_data["name"], scope=form.cleaned_data["scope"])
         obj.pk, obj.prefix, obj.created_at = row.pk, row.prefix, row.created_at
         self.message_user(
             request,
-            f"The API token for {row.name} is {token} . Copy it now: it is shown this once and not stored.",
+            f"The API token for {row.name} ({row.scope}) is {token} . Copy it now: it is shown this once and not stored.",
             messages.WARNING,
         )
 

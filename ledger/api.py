@@ -7,62 +7,189 @@ Numbers arrive as JSON numbers or strings and become Decimal exactly as written,
 import functools
 import hmac
 import json
-from datetime import UTC, date, datetime, timedelta
+import logging
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, NinjaAPI, Query, Schema, Status
-from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.parser import Parser
 from ninja.security import HttpBearer
-from ninja.throttling import AuthRateThrottle
-from pydantic import AwareDatetime, PlainSerializer
+from ninja.throttling import AuthRateThrottle, SimpleRateThrottle
+from pydantic import AwareDatetime, BeforeValidator, ConfigDict, PlainSerializer, StrictBool, WithJsonSchema
 
 from . import selectors, services
 from .days import today
-from .errors import InvalidInput, LedgerError
-from .inputs import CONFLUENCES_MAX, ID_MAX, RANGE_DAYS_MAX, SIGNAL_ID_RE, TICKS_MAX, SignalFields, Tick
+from .errors import InvalidInput, LedgerError, error_body
+from .inputs import (
+    CONFLUENCE_LENGTH_MAX,
+    CONFLUENCES_MAX,
+    CONTROL_TEXT,
+    DAY_RE,
+    DAY_TEXT,
+    DECIMAL_RE,
+    ID_MAX,
+    MOMENT_RE,
+    MOMENT_TEXT,
+    RANGE_DAYS_MAX,
+    REASON_LENGTH_MAX,
+    SIGNAL_ID_TEXT,
+    SYMBOL_LENGTH_MAX,
+    TICKS_MAX,
+    TIMEFRAME_TEXT,
+    SignalFields,
+    Tick,
+)
+from .middleware import RETRY_AFTER
 from .models import ApiToken
-from .rules import PRICE_MAX
+from .proxy import locked_out
+from .rules import PRICE_MAX, PRICE_MIN
 
+log = logging.getLogger(__name__)
 JOURNAL_LIMIT_MAX = 500
 
-# Input types. The services check every rule again; these make the OpenAPI document say what is accepted,
-# and refuse NaN, Infinity and absurd sizes before a service sees them.
-Price = Annotated[Decimal, Field(gt=0, lt=PRICE_MAX, allow_inf_nan=False)]
-Confidence = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
-Moment = Annotated[AwareDatetime, Field(ge=datetime(1970, 1, 1, tzinfo=UTC), lt=datetime(2200, 1, 1, tzinfo=UTC))]
-Day = Annotated[date, Field(ge=date(1970, 1, 1), lt=date(2200, 1, 1))]
-Text = Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f]*$")]  # no control characters
-SignalId = Annotated[str, Field(pattern=SIGNAL_ID_RE.pattern)]
-TradeId = Annotated[int, Field(ge=1, le=ID_MAX)]
+
+# Input types: each refuses what the services would refuse, and says so in the OpenAPI document, so a client
+# (or schemathesis) can tell from the document alone what is accepted. The services check every rule again.
+def _written(pattern, example: str):
+    """A value that must arrive as a string written exactly so (not a number, not a lookalike)."""
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            raise ValueError(f"must be written like {example}")
+        return value
+
+    return BeforeValidator(check)
+
+
+def _number(value: Any) -> Any:
+    """A JSON number (a Decimal, from DecimalParser) as it is; a string only as ASCII digits with an optional
+    fraction: not "1_000", " 100 ", "1e3" or another script's digits."""
+    if isinstance(value, str) and DECIMAL_RE.fullmatch(value) or isinstance(value, Decimal):
+        return value
+    raise ValueError("must be a number, or a string of digits with an optional fraction such as 97250.5")
+
+
+def _either(number: dict, text: str) -> WithJsonSchema:
+    return WithJsonSchema({"anyOf": [{"type": "number", **number}, {"type": "string", "pattern": f"^({text})$"}]})
+
+
+# A price as a string: 1 to 99999999999.x, or 0.x with a digit other than 0 in its first 8 places.
+PRICE_TEXT = r"0*[1-9][0-9]{0,10}(\.[0-9]+)?|0+\.[0-9]{0,7}[1-9][0-9]*"
+CONFIDENCE_TEXT = r"0*1(\.0+)?|0+(\.[0-9]+)?"
+Price = Annotated[
+    Decimal,
+    BeforeValidator(_number),
+    Field(ge=PRICE_MIN, lt=PRICE_MAX, allow_inf_nan=False),
+    _either({"minimum": float(PRICE_MIN), "exclusiveMaximum": float(PRICE_MAX)}, PRICE_TEXT),
+]
+Confidence = Annotated[Decimal, BeforeValidator(_number), Field(ge=0, le=1), _either({"minimum": 0, "maximum": 1}, CONFIDENCE_TEXT)]
+MOMENT_HELP = "ISO 8601 with a zone (2026-11-20T10:00:00Z), from 1970 to 2199, offset within ±14:00"
+Moment = Annotated[
+    AwareDatetime,
+    _written(MOMENT_RE, "2026-11-20T10:00:00Z (from 1970 to 2199, a UTC offset within ±14:00)"),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": f"^{MOMENT_TEXT}$"}),
+]
+Day = Annotated[
+    date,
+    _written(DAY_RE, "2026-11-20 (a day from 1970 to 2199)"),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": f"^{DAY_TEXT}$"}),
+]
+Text = Annotated[str, Field(max_length=REASON_LENGTH_MAX, pattern=f"^[^{CONTROL_TEXT[1:-1]}]*$")]
+Confluence = Annotated[str, Field(max_length=CONFLUENCE_LENGTH_MAX, pattern=f"^ *[^ {CONTROL_TEXT[1:-1]}][^{CONTROL_TEXT[1:-1]}]*$")]
+SignalId = Annotated[str, Field(pattern=f"^{SIGNAL_ID_TEXT}$")]
+Timeframe = Annotated[str, Field(pattern=f"^({TIMEFRAME_TEXT})?$")]
+# Symbols in either case (kept upper case); as long as the symbol columns are wide.
+Symbol = Annotated[str, Field(max_length=SYMBOL_LENGTH_MAX, pattern="^[A-Za-z0-9]{1,12}([/:_.-]?[A-Za-z0-9]{1,12})?$")]
+
+
+def _digits(value: Any) -> Any:
+    """A whole number in a path or query string: ASCII digits only, not "1_0", " 10 " or "+10"."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("must be written as digits, such as 42")
+    return value
+
+
+TradeId = Annotated[int, Field(ge=1, le=ID_MAX), BeforeValidator(_digits)]  # in this order, the document says the bounds
+Count = Annotated[int, BeforeValidator(_digits)]
 # Every number in an answer is a string with 8 decimal places, whichever database it came from.
 Amount = Annotated[Decimal, PlainSerializer(lambda value: f"{value:.8f}", return_type=str)]
-Symbol = Annotated[str, Field(min_length=1, max_length=25)]
+JSON = "application/json"
+
+
+class Body(Schema):
+    """A request body: a field the schema does not have is refused (422 naming it), never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class NotAnObject(ValueError):
+    """A body that is JSON but not an object: every body of this API is one (422, not read as empty)."""
 
 
 class DecimalParser(Parser):
     """JSON whose numbers are all Decimal, never float: 0.1 stays 0.1. NaN, Infinity and integers of any
-    length become Decimal too, so the schema refuses them with 422 naming the field."""
+    length become Decimal too, so the schema refuses them with 422 naming the field. Every body is an object."""
 
     def parse_body(self, request: HttpRequest) -> Any:
-        return json.loads(request.body, parse_float=Decimal, parse_int=Decimal, parse_constant=Decimal)
+        body = json.loads(request.body, parse_float=Decimal, parse_int=Decimal, parse_constant=Decimal)
+        if not isinstance(body, dict):
+            kind = {list: "an array", str: "a string", bool: "true or false", type(None): "null"}.get(type(body), "a number")
+            raise NotAnObject(f"body must be a JSON object ({{...}}), not {kind}.")
+        return body
+
+
+class WrongTokens(SimpleRateThrottle):
+    """Wrong bearer tokens per client address, counted in Django's cache as ninja's throttles count (per process
+    with the default cache): past API_AUTH_FAILURE_LIMIT, the address gets 429 before any token is looked up."""
+
+    def get_cache_key(self, request: HttpRequest) -> str:
+        return f"throttle_wrong_token_{self.get_ident(request)}"
+
+    def refuse_if_over(self, request: HttpRequest) -> None:
+        """Throttled while the address has had its fill of wrong tokens; counts nothing."""
+        self.key, self.now = self.get_cache_key(request), self.timer()
+        self.history = [moment for moment in self.cache.get(self.key, []) if moment > self.now - self.duration]
+        if len(self.history) >= self.num_requests:
+            raise Throttled(wait=self.wait())
+
+    def count(self, request: HttpRequest) -> None:
+        self.allow_request(request)  # records one more wrong token
+
+
+WRONG_TOKENS = WrongTokens(settings.API_AUTH_FAILURE_LIMIT)
 
 
 class BearerToken(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
-        return services.api_token_authenticate(token=token)
+    """A token of the scope the operation needs: `read` for every GET, `trade` for every write."""
 
+    def __init__(self, scope: str) -> None:
+        super().__init__()
+        self.scope = scope
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        WRONG_TOKENS.refuse_if_over(request)
+        row = services.api_token_authenticate(token=token, scope=self.scope)
+        if row is None:
+            WRONG_TOKENS.count(request)
+        return row
+
+
+READ, TRADE = BearerToken(ApiToken.Scope.READ), BearerToken(ApiToken.Scope.TRADE)
 
 api = NinjaAPI(
     title="Paper-trading ledger",
     version="1",
     description="Signals, price ticks and every read of the ledger. See docs/api.md.",
-    auth=BearerToken(),
+    auth=READ,
     throttle=[AuthRateThrottle(settings.API_RATE_LIMIT)],  # per token; the webhook, without one, per address
     parser=DecimalParser(),
     docs_decorator=login_required,  # the document and its page are for logged-in people, not tokens
@@ -82,13 +209,15 @@ class ErrorOut(Schema):
     detail: list[ErrorItem]
 
 
-# The 4xx answers each operation documents (405 for a wrong method comes from ninja before any operation).
-ERRORS = {frozenset({400, 401, 404, 409, 413, 422, 429}): ErrorOut}
-WEBHOOK_ERRORS = {frozenset({400, 403, 409, 413, 422, 429}): ErrorOut}
+# The 4xx and 503 answers each operation documents (405 for a wrong method comes from ninja before any
+# operation; 415 from _checked, below).
+ERRORS = {frozenset({400, 401, 404, 409, 413, 422, 429, 503}): ErrorOut}
+WRITE_ERRORS = {frozenset({400, 401, 403, 404, 409, 413, 415, 422, 429, 503}): ErrorOut}
+WEBHOOK_ERRORS = {frozenset({400, 403, 409, 413, 415, 422, 429, 503}): ErrorOut}
 
 
 def _error(request: HttpRequest, status: int, message: str, field: str | None = None) -> HttpResponse:
-    return api.create_response(request, {"detail": [{"field": field, "message": message}]}, status=status)
+    return api.create_response(request, error_body(message, field), status=status)
 
 
 def _field(loc: list[Any]) -> str:
@@ -107,7 +236,10 @@ def _on_invalid(request: HttpRequest, error: ValidationError) -> HttpResponse:
     detail = []
     for item in error.errors:
         field = _field(item.get("loc", []))
-        detail.append({"field": field, "message": f"{field}: {item.get('msg', 'is not valid')}."})
+        message = item.get("msg", "is not valid").removeprefix("Value error, ")
+        if item.get("type") == "extra_forbidden":
+            message = "is not a field of this body; nothing was done"
+        detail.append({"field": field, "message": f"{field}: {message}."})
     return api.create_response(request, {"detail": detail}, status=422)
 
 
@@ -125,9 +257,14 @@ def _on_unauthenticated(request: HttpRequest, error: AuthenticationError) -> Htt
 
 @api.exception_handler(HttpError)
 def _on_http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
-    if error.status_code == 400:  # ninja's only 400: the body is not JSON
+    if isinstance(error.__cause__, NotAnObject):
+        return _error(request, 422, str(error.__cause__), "body")
+    if error.status_code == 400:  # ninja's only 400: the body could not be parsed
         return _error(request, 400, f"The request body is not valid JSON: {error.__cause__}.", "body")
-    return _error(request, error.status_code, error.message)
+    response = _error(request, error.status_code, error.message)
+    if isinstance(error, Throttled) and error.wait:
+        response["Retry-After"] = str(max(1, round(error.wait)))
+    return response
 
 
 @api.exception_handler(RequestDataTooBig)
@@ -139,6 +276,16 @@ def _on_too_big(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
 @api.exception_handler(Http404)
 def _on_not_found(request: HttpRequest, error: Http404) -> HttpResponse:
     return _error(request, 404, str(error) or "Not found.")
+
+
+@api.exception_handler(DatabaseError)
+def _on_database_fault(request: HttpRequest, error: DatabaseError) -> HttpResponse:
+    """The database failed (unreachable, read-only, full): 503 in the API's shape, to be retried; the
+    transaction was rolled back, so nothing was written. The cause goes to the log, not to the client."""
+    log.error("API: database fault on %s %s", request.method, request.path, exc_info=error)
+    response = _error(request, 503, f"The database could not serve this request; nothing was written. Try again in {RETRY_AFTER} s.")
+    response["Retry-After"] = str(RETRY_AFTER)
+    return response
 
 
 # --- Output schemas ------------------------------------------------------------------------------
@@ -262,18 +409,23 @@ class StatsOut(FiguresOut):
 # --- Signals -------------------------------------------------------------------------------------
 
 
-class SignalIn(Schema):
+class SignalIn(Body):
+    """Also refused, with 422 naming the field, by rules across fields: a BUY needs stop_loss < entry_price <
+    take_profit, a SELL take_profit < entry_price < stop_loss; a default level (PAPER_DEFAULT_STOP_PCT,
+    PAPER_REWARD_RISK) must be a price too; timestamp must not be more than MAX_CLOCK_SKEW (5 s) ahead of the
+    ledger's clock."""
+
     signal_id: SignalId = Field(description="Your id for the signal; sending it again is safe (idempotent).")
     symbol: Symbol
     action: Literal["BUY", "SELL"]
     entry_price: Price
     confidence: Confidence
-    timestamp: Moment | None = Field(None, description="When the signal was made; default: when it arrives.")
-    timeframe: str = Field("", max_length=8)
-    confluences: list[Text] = Field([], max_length=CONFLUENCES_MAX)
-    stop_loss: Price | None = None
-    take_profit: Price | None = None
-    execute: bool = Field(True, description="false records the signal without opening its trade.")
+    timestamp: Moment | None = Field(None, description=f"When the signal was made ({MOMENT_HELP}), at most MAX_CLOCK_SKEW ahead; default: when it arrives.")
+    timeframe: Timeframe = ""
+    confluences: list[Confluence] = Field([], max_length=CONFLUENCES_MAX)
+    stop_loss: Price | None = Field(None, description="Below entry_price for a BUY, above it for a SELL.")
+    take_profit: Price | None = Field(None, description="Above entry_price for a BUY, below it for a SELL.")
+    execute: StrictBool = Field(True, description="false records the signal without opening its trade.")
 
 
 def _intake(signal: SignalFields, *, execute: bool) -> Status:
@@ -282,7 +434,7 @@ def _intake(signal: SignalFields, *, execute: bool) -> Status:
     return Status(201 if intake.created else 200, {"signal": intake.signal, "trade": intake.trade, "refused": intake.refused})
 
 
-@api.post("/signals", response={201: SignalTradeOut, 200: SignalTradeOut, **ERRORS}, tags=["signals"])
+@api.post("/signals", auth=TRADE, response={201: SignalTradeOut, 200: SignalTradeOut, **WRITE_ERRORS}, tags=["signals"])
 def signal_create(request: HttpRequest, body: SignalIn):
     """Record a signal and, unless `execute` is false, open its paper trade.
 
@@ -291,20 +443,20 @@ def signal_create(request: HttpRequest, body: SignalIn):
     return _intake(SignalFields(**body.dict(exclude={"execute"})), execute=body.execute)
 
 
-class ExpireIn(Schema):
+class ExpireIn(Body):
     reason: Text = "Expired through the API."
 
 
-@api.post("/signals/{signal_id}/expire", response={200: SignalOut, **ERRORS}, tags=["signals"])
-def signal_expire(request: HttpRequest, signal_id: SignalId, body: ExpireIn | None = None):
+@api.post("/signals/{signal_id}/expire", auth=TRADE, response={200: SignalOut, **WRITE_ERRORS}, tags=["signals"])
+def signal_expire(request: HttpRequest, signal_id: SignalId, body: ExpireIn = ExpireIn()):  # optional, never null
     """A GENERATED signal becomes EXPIRED, with the reason kept on it."""
-    return services.signal_expire(signal_id=signal_id, reason=(body or ExpireIn()).reason)
+    return services.signal_expire(signal_id=signal_id, reason=body.reason)
 
 
 @api.get("/signals", response={200: list[SignalOut], **ERRORS}, tags=["signals"])
 def signal_list(
     request: HttpRequest,
-    day: Day | None = Query(None, alias="date", description="A trading day, YYYY-MM-DD; default today."),
+    day: Day | None = Query(None, alias="date", description="A trading day, YYYY-MM-DD from 1970 to 2199; default today."),
     status: Literal["GENERATED", "EXECUTED", "EXPIRED", "CLOSED"] | None = None,
 ):
     """The signals of a trading day, newest first, optionally of one status."""
@@ -314,19 +466,22 @@ def signal_list(
 # --- Prices and trades ---------------------------------------------------------------------------
 
 
-class TickIn(Schema):
+class TickIn(Body):
+    """Also refused, with 422 naming the tick: a bid above the ask; a price that would value an open trade at
+    100,000,000,000 or more (docs/api.md, "Numbers")."""
+
     symbol: Symbol
     price: Price = Field(description="The last traded price: what stops and targets are compared with.")
-    bid: Price | None = Field(None, description="The best bid: where a market sell fills (optional).")
+    bid: Price | None = Field(None, description="The best bid: where a market sell fills (optional; not above ask).")
     ask: Price | None = Field(None, description="The best ask: where a market buy fills (optional).")
-    time: Moment | None = Field(None, description="When the price was seen; default: when it arrives.")
+    time: Moment | None = Field(None, description=f"When the price was seen ({MOMENT_HELP}), at most MAX_CLOCK_SKEW ahead; default: when it arrives.")
 
 
-class TicksIn(Schema):
+class TicksIn(Body):
     ticks: list[TickIn] = Field(min_length=1, max_length=TICKS_MAX)
 
 
-@api.post("/prices", response={200: TicksOut, **ERRORS}, tags=["trades"])
+@api.post("/prices", auth=TRADE, response={200: TicksOut, **WRITE_ERRORS}, tags=["trades"])
 def prices_apply(request: HttpRequest, body: TicksIn):
     """Mark the open trades of each tick's symbol, in time order, closing those that reach stop or target."""
     ticks = [Tick(symbol=tick.symbol, price=tick.price, at=tick.time, bid=tick.bid, ask=tick.ask) for tick in body.ticks]
@@ -344,14 +499,16 @@ def trade_detail(request: HttpRequest, trade_id: TradeId):
     return selectors.trade(trade_id)
 
 
-class CloseIn(Schema):
-    price: Price | None = Field(None, description="The exit price; default: the trade's current price.")
+class CloseIn(Body):
+    price: Price | None = Field(
+        None, description="The exit price; default: a market order at the last mark. Refused (422) if it would value the trade at 100,000,000,000 or more."
+    )
 
 
-@api.post("/trades/{trade_id}/close", response={200: TradeOut, **ERRORS}, tags=["trades"])
-def trade_close(request: HttpRequest, trade_id: TradeId, body: CloseIn | None = None):
+@api.post("/trades/{trade_id}/close", auth=TRADE, response={200: TradeOut, **WRITE_ERRORS}, tags=["trades"])
+def trade_close(request: HttpRequest, trade_id: TradeId, body: CloseIn = CloseIn()):  # optional, never null
     """Close an open trade by hand (MANUAL_CLOSE). A trade closes once: again answers 409."""
-    return services.trade_close(trade_id=trade_id, price=(body or CloseIn()).price)
+    return services.trade_close(trade_id=trade_id, price=body.price)
 
 
 # --- Reads ---------------------------------------------------------------------------------------
@@ -360,9 +517,9 @@ def trade_close(request: HttpRequest, trade_id: TradeId, body: CloseIn | None = 
 @api.get("/journal", response={200: JournalOut, **ERRORS}, tags=["reads"])
 def journal(
     request: HttpRequest,
-    day: Day | None = Query(None, alias="date", description="A trading day, YYYY-MM-DD; default today."),
-    limit: int = Query(100, ge=1, le=JOURNAL_LIMIT_MAX),
-    offset: int = Query(0, ge=0, le=ID_MAX),
+    day: Day | None = Query(None, alias="date", description="A trading day, YYYY-MM-DD from 1970 to 2199; default today."),
+    limit: Count = Query(100, ge=1, le=JOURNAL_LIMIT_MAX),
+    offset: Count = Query(0, ge=0, le=ID_MAX),
 ):
     """The trades closed during a trading day (in the journal's order, latest first), a page at a time."""
     day = day or today()
@@ -373,9 +530,11 @@ def journal(
 @api.get("/pnl/daily", response={200: list[DailyPnlOut], **ERRORS}, tags=["reads"])
 def pnl_daily(
     request: HttpRequest,
-    day: Day | None = Query(None, alias="date", description="One trading day; default today."),
-    start: Day | None = Query(None, alias="from", description="First day of a range (with `to`)."),
-    end: Day | None = Query(None, alias="to", description="Last day of a range, included."),
+    day: Day | None = Query(None, alias="date", description="One trading day; default today. Not with from and to."),
+    start: Day | None = Query(None, alias="from", description="First day of a range; only with `to`, not with `date`."),
+    end: Day | None = Query(
+        None, alias="to", description=f"Last day of a range, included; only with `from`, on or after it and less than {RANGE_DAYS_MAX} days after."
+    ),
 ):
     """Realized PnL, closed trades and wins per trading day: one row for `date`, or one per day of from..to."""
     if start is None and end is None:
@@ -393,7 +552,7 @@ def pnl_daily(
 def stats(
     request: HttpRequest,
     start: Day | None = Query(None, alias="from", description="First trading day; default: all history."),
-    end: Day | None = Query(None, alias="to", description="Last trading day, included; default: today."),
+    end: Day | None = Query(None, alias="to", description="Last trading day, included, on or after `from`; default: today."),
 ):
     """Trade count, win rate, averages, profit factor, expectancy, fees, max drawdown, best and worst day and
     symbol, holding time, and the same by symbol, direction and exit reason."""
@@ -405,6 +564,8 @@ def stats(
 # --- TradingView ---------------------------------------------------------------------------------
 
 
+# What django-axes counts the webhook's wrong passphrases under, per address: a name no user can have (it has a space).
+WEBHOOK_CREDENTIALS = {"username": "tradingview webhook"}
 # The signal's fields as the alert names them (the alert's confidence and ticker's action keep their names).
 ALERT_FIELDS = {
     "signal_id": "order_id",
@@ -417,18 +578,20 @@ ALERT_FIELDS = {
 }
 
 
-class TradingViewAlert(Schema):
-    passphrase: str = Field(max_length=200)
+class TradingViewAlert(Body):
+    """Refused across fields as POST /signals is (levels around price, time not ahead of the clock)."""
+
+    passphrase: Text = Field(description="TRADINGVIEW_PASSPHRASE; wrong ones lock the address out (docs/api.md).")
     ticker: Symbol
-    action: str = Field(pattern=r"^(?i:buy|sell)$", description="buy or sell ({{strategy.order.action}}).")
+    action: str = Field(pattern="^([Bb][Uu][Yy]|[Ss][Ee][Ll][Ll])$", description="buy or sell ({{strategy.order.action}}).")
     price: Price
     order_id: SignalId = Field(description="De-duplicates alerts: the same order_id is the same signal.")
-    interval: str = Field("", max_length=8)
-    time: Moment | None = None
+    interval: Timeframe = ""
+    time: Moment | None = Field(None, description=MOMENT_HELP)
     sl: Price | None = None
     tp: Price | None = None
     confidence: Confidence = Decimal("0.5")
-    execute: bool = True
+    execute: StrictBool = True
 
 
 @api.post(
@@ -436,15 +599,21 @@ class TradingViewAlert(Schema):
     auth=None,  # TradingView cannot send headers: the passphrase in the body is the credential
     response={201: SignalTradeOut, 200: SignalTradeOut, **WEBHOOK_ERRORS},
     tags=["signals"],
+    url_name="tradingview",
 )
 def tradingview(request: HttpRequest, body: TradingViewAlert):
     """A TradingView alert (JSON, or text/plain holding JSON) becomes a signal, as POST signals does.
 
-    The body's passphrase must equal TRADINGVIEW_PASSPHRASE; while that setting is empty this answers 403."""
+    The body's passphrase must equal TRADINGVIEW_PASSPHRASE; while that setting is empty this answers 403.
+    Wrong passphrases are counted per address (django-axes, in the database): the AXES_FAILURE_LIMIT-th locks
+    that address out for AXES_COOLOFF_TIME (429), and no other address."""
     expected = settings.TRADINGVIEW_PASSPHRASE
     if not expected:
         raise HttpError(403, "The TradingView webhook is off: TRADINGVIEW_PASSPHRASE is not set.")
+    if AxesProxyHandler.is_locked(request, WEBHOOK_CREDENTIALS):
+        return locked_out(request)
     if not hmac.compare_digest(body.passphrase.encode(), expected.encode()):
+        user_login_failed.send(sender=__name__, credentials=WEBHOOK_CREDENTIALS, request=request)  # axes counts it
         raise HttpError(403, "The passphrase is wrong.")
     alert = body.dict()
     fields = {name: alert[key] for name in SignalFields.names() if (key := ALERT_FIELDS.get(name, name)) in alert}
@@ -466,11 +635,16 @@ def unknown_path(request: HttpRequest, rest: str):
     raise Http404(f"The API has no /api/v1/{rest}; see docs/api.md.")
 
 
-def _json_405(view):
-    """ninja answers a method a path does not take with plain text; give it the API's error shape."""
+def _checked(view):
+    """What ninja does not do for every API URL: a body must be JSON (the webhook's may also be text/plain, as
+    TradingView sends it), else 415 before anything is read; a method the path does not take answers 405 in the
+    API's error shape (ninja answers plain text)."""
 
     @functools.wraps(view)  # keeps ninja's csrf_exempt mark
     def wrapper(request: HttpRequest, *args, **kwargs):
+        accepted = (JSON, "text/plain") if request.resolver_match.url_name == "tradingview" else (JSON,)
+        if int(request.META.get("CONTENT_LENGTH") or 0) and request.content_type not in accepted:
+            return _error(request, 415, f"The body must be sent as {' or '.join(accepted)}, not {request.content_type or 'without a type'}.", "body")
         response = view(request, *args, **kwargs)
         if response.status_code == 405:
             allowed = ", ".join(sorted(response.get("Allow", "").split(", ")))  # ninja's order is a set's
@@ -484,7 +658,7 @@ def _json_405(view):
 def _urls() -> tuple[list, str, str]:
     patterns, app_name, namespace = api.urls
     for pattern in patterns:
-        pattern.callback = _json_405(pattern.callback)
+        pattern.callback = _checked(pattern.callback)
     return patterns, app_name, namespace
 
 

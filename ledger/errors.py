@@ -18,6 +18,13 @@ class InvalidInput(LedgerError):
     status_code = 422
 
 
+class NotPermitted(LedgerError):
+    """The person or token may look but not act: the `ledger.trade` permission, or a token's `trade` scope,
+    is missing."""
+
+    status_code = 403
+
+
 class NotFound(LedgerError):
     status_code = 404
 
@@ -43,3 +50,9 @@ class NotExecutable(InvalidTransition):
 
 class AlreadyClosed(InvalidTransition):
     """Someone (a tick, the end of day, a person) closed the trade first."""
+
+
+def error_body(message: str, field: str | None = None) -> dict:
+    """The API's one error shape (docs/api.md, "Errors"), for every answer outside a view that must speak it."""
+    return {"detail": [{"field": field, "message": message}]}
+

@@ -65,7 +65,14 @@ class _Echo:
         return line
 
 
+# What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: object) -> object:
+    """A value as its CSV cell. Numbers stay numbers (a negative PnL keeps its minus); text that a spreadsheet
+    would run as a formula (an expiry reason "=HYPERLINK(...)", a signal id "-x") gets a leading ' so it is shown
+    as the text it is, as OWASP advises."""
     if value is None:
         return ""
     if isinstance(value, Decimal):
@@ -73,7 +80,9 @@ def _cell(value: object) -> object:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, list):
-        return json.dumps(value)  # the confluences, as a JSON list
+        value = json.dumps(value)  # the confluences, as a JSON list
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return value
 
 

@@ -1,25 +1,41 @@
 """`/healthz` for a load balancer or monitor, public like the login page and the TradingView webhook (whose
-passphrase is its credential). It says only whether the process can reach its database, and never why not
+passphrase is its credential). It says only whether the process can write to its database, and never why not
 (that goes to the log)."""
 
 import logging
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from .models import Account
+
 log = logging.getLogger(__name__)
+PROBE_ID = 0  # the account is row 1; row 0 is written here and always rolled back
+
+
+class _Probed(Exception):
+    """Raised to roll the probe's write back."""
+
+
+def _probe_write() -> None:
+    """A real write in a transaction that is rolled back: a database that answers reads but refuses writes (a
+    read-only file, a full disk, a read-only replica) fails it, and nothing is ever kept."""
+    try:
+        with transaction.atomic():
+            Account.objects.create(pk=PROBE_ID)
+            raise _Probed
+    except _Probed:
+        pass
 
 
 @never_cache
 @require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
+        _probe_write()
     except DatabaseError:
-        log.exception("health check: the database did not answer")
+        log.exception("health check: the database refused a write")
         return JsonResponse({"status": "unavailable"}, status=503)
     return JsonResponse({"status": "ok"})

@@ -7,18 +7,30 @@ limits from here so the OpenAPI document says the same. A refusal is an InvalidI
 
 import re
 from dataclasses import dataclass, fields, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, Iterable
 
+from django.conf import settings
 from django.utils import timezone
 
 from .errors import InvalidInput
-from .rules import BUY, PRICE_MAX, SELL, ZERO, check_levels, direction_for, levels, money
+from .rules import BUY, PRICE_MAX, PRICE_MIN, SELL, ZERO, check_levels, direction_for, levels, money, units
 
-SYMBOL_RE = re.compile(r"^[A-Z0-9]{1,12}([/:_.-]?[A-Z0-9]{1,12})?$")
-TIMEFRAME_RE = re.compile(r"^[0-9A-Za-z]{1,8}$")
-SIGNAL_ID_RE = re.compile(r"^[\w.:@-]{1,64}$")  # URL-safe: it appears in paths
+# Patterns are written once, without anchors, so that Python (fullmatch) and the OpenAPI document (^...$) say the same.
+SYMBOL_TEXT = r"[A-Z0-9]{1,12}([/:_.-]?[A-Z0-9]{1,12})?"
+SYMBOL_LENGTH_MAX = 20  # the symbol columns' width (models.py): the schema and the tables hold the same symbols
+TIMEFRAME_TEXT = r"[0-9A-Za-z]{1,8}"
+SIGNAL_ID_TEXT = r"[A-Za-z0-9_.:@-]{1,64}"  # ASCII and URL-safe: it appears in paths
+DECIMAL_TEXT = r"[0-9]+(\.[0-9]+)?"  # a decimal written as a string: ASCII digits, an optional fraction, nothing else
+CONTROL_TEXT = r"[\x00-\x1f\x7f]"  # control characters, NUL included: refused in every text
+# A trading day from 1970 to 2199, and a time in ISO 8601 on such a day with a UTC offset within ±14:00 (the
+# widest any zone uses; PostgreSQL refuses offsets past ±15:59, which SQLite would keep).
+DAY_TEXT = r"(19[7-9][0-9]|2[01][0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+MOMENT_TEXT = DAY_TEXT + r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9]|[+-]14:00)"
+SYMBOL_RE, TIMEFRAME_RE, SIGNAL_ID_RE = re.compile(SYMBOL_TEXT), re.compile(TIMEFRAME_TEXT), re.compile(SIGNAL_ID_TEXT)
+DECIMAL_RE, CONTROL_RE, DAY_RE, MOMENT_RE = re.compile(DECIMAL_TEXT), re.compile(CONTROL_TEXT), re.compile(DAY_TEXT), re.compile(MOMENT_TEXT)
+OFFSET_MAX = timedelta(hours=14)
 CONFLUENCES_MAX = 20
 CONFLUENCE_LENGTH_MAX = 100
 REASON_LENGTH_MAX = 200  # an expiry reason, as signals.status_reason holds
@@ -32,11 +44,14 @@ CORRECTABLE = ("entry_price", "position_size", "stop_loss", "take_profit", "exit
 
 
 def decimal(value: Any, *, field: str) -> Decimal:
-    """A finite Decimal read from its text. Floats (and bools) are refused: they cannot hold prices exactly."""
+    """A finite Decimal read from its text. Floats (and bools) are refused: they cannot hold prices exactly; a
+    string must be ASCII digits with an optional fraction ("1_000", " 100 " and other scripts' digits are not)."""
     if isinstance(value, (float, bool)) or value is None:
         raise InvalidInput(f"{field} must be a decimal number given as a string or Decimal, not {value!r}.", field=field)
+    if isinstance(value, str) and not DECIMAL_RE.fullmatch(value):
+        raise InvalidInput(f"{field} must be written as digits with an optional fraction, such as 97250.5, not {value!r}.", field=field)
     try:
-        number = Decimal(str(value).strip())
+        number = Decimal(str(value))
     except InvalidOperation:
         raise InvalidInput(f"{field} must be a decimal number, not {value!r}.", field=field) from None
     if not number.is_finite():
@@ -45,18 +60,17 @@ def decimal(value: Any, *, field: str) -> Decimal:
 
 
 def clean_price(value: Any, *, field: str, required: bool = True) -> Decimal | None:
-    """A positive, finite Decimal rounded to 8 places (prices and sizes)."""
+    """A price or size from PRICE_MIN (0.00000001) to below PRICE_MAX, rounded to 8 places and 15 digits (down,
+    at the very top, so that no value below the bound rounds up onto it)."""
     if value is None or value == "":
         if required:
             raise InvalidInput(f"{field} is required.", field=field)
         return None
     price = decimal(value, field=field)
-    if price >= PRICE_MAX:
-        raise InvalidInput(f"{field} {value} is too large (at most {PRICE_MAX:,.0f}).", field=field)
-    price = money(price)
-    if price <= 0:
-        raise InvalidInput(f"{field} must be greater than 0 (at 8 decimal places), not {value}.", field=field)
-    return price
+    if not PRICE_MIN <= price < PRICE_MAX:
+        raise InvalidInput(f"{field} must be from {PRICE_MIN:f} to below {PRICE_MAX:,.0f}, not {value}.", field=field)
+    rounded = money(price)
+    return rounded if rounded < PRICE_MAX else units(price)
 
 
 def clean_fees(value: Any) -> Decimal:
@@ -69,21 +83,40 @@ def clean_fees(value: Any) -> Decimal:
 
 def clean_symbol(value: Any) -> str:
     symbol = str(value or "").strip().upper()
-    if not SYMBOL_RE.match(symbol):
+    if len(symbol) > SYMBOL_LENGTH_MAX or not SYMBOL_RE.fullmatch(symbol):
         raise InvalidInput(
-            f"symbol {value!r} is not a market symbol such as BTCUSDT or BTC/USDT (letters and digits, 20 at most).",
+            f"symbol {value!r} is not a market symbol such as BTCUSDT or BTC/USDT (letters and digits, "
+            f"{SYMBOL_LENGTH_MAX} at most).",
             field="symbol",
         )
     return symbol
 
 
 def clean_time(value: datetime | None, *, field: str) -> datetime:
-    """An aware datetime; None is now."""
+    """An aware datetime on a day from 1970 to 2199, with a UTC offset within ±14:00; None is now."""
     if value is None:
         return timezone.now()
     if not isinstance(value, datetime) or timezone.is_naive(value):
         raise InvalidInput(f"{field} must be a date and time with a time zone, not {value!r}.", field=field)
+    if abs(value.utcoffset()) > OFFSET_MAX:
+        raise InvalidInput(f"{field} has the UTC offset {value:%z}; offsets go from -14:00 to +14:00.", field=field)
+    if not EARLIEST_DAY <= value.date() <= LATEST_DAY:
+        raise InvalidInput(f"{field} must fall from {EARLIEST_DAY} to {LATEST_DAY}, not on {value.date()}.", field=field)
     return value
+
+
+def not_ahead(moment: datetime, *, field: str) -> datetime:
+    """A time a sender stamped (a signal's, a tick's) that is not later than now by more than MAX_CLOCK_SKEW:
+    a tick from the future would close trades at a time no day's journal shows, and a signal would belong to
+    a day that has not begun."""
+    skew = settings.MAX_CLOCK_SKEW
+    if moment > timezone.now() + skew:
+        raise InvalidInput(
+            f"{field} {moment.isoformat()} is in the future (more than {skew.total_seconds():g} s ahead of the "
+            "ledger's clock, MAX_CLOCK_SKEW); check the sender's clock.",
+            field=field,
+        )
+    return moment
 
 
 def clean_confidence(value: Any) -> Decimal:
@@ -96,19 +129,20 @@ def clean_confidence(value: Any) -> Decimal:
 def clean_confluences(value: Iterable[str] | None) -> list[str]:
     items = list(value or [])
     if len(items) > CONFLUENCES_MAX or not all(
-        isinstance(item, str) and 0 < len(item.strip()) <= CONFLUENCE_LENGTH_MAX for item in items
+        isinstance(item, str) and 0 < len(item.strip(" ")) <= CONFLUENCE_LENGTH_MAX and not CONTROL_RE.search(item)
+        for item in items
     ):
         raise InvalidInput(
-            f"confluences must be a list of at most {CONFLUENCES_MAX} non-empty texts of at most "
-            f"{CONFLUENCE_LENGTH_MAX} characters.",
+            f"confluences must be a list of at most {CONFLUENCES_MAX} texts of 1 to {CONFLUENCE_LENGTH_MAX} "
+            "characters, without control characters.",
             field="confluences",
         )
-    return [item.strip() for item in items]
+    return [item.strip(" ") for item in items]
 
 
 def clean_signal_id(value: Any) -> str:
-    if not isinstance(value, str) or not SIGNAL_ID_RE.match(value):
-        raise InvalidInput("signal_id must be 1 to 64 letters, digits or . _ - : @ characters.", field="signal_id")
+    if not isinstance(value, str) or not SIGNAL_ID_RE.fullmatch(value):
+        raise InvalidInput("signal_id must be 1 to 64 ASCII letters, digits or . _ - : @ characters.", field="signal_id")
     return value
 
 
@@ -140,7 +174,7 @@ class SignalFields:
         if action not in (BUY, SELL):
             raise InvalidInput(f"action must be BUY or SELL, not {self.action!r}.", field="action")
         timeframe = str(self.timeframe or "").strip()
-        if timeframe and not TIMEFRAME_RE.match(timeframe):
+        if timeframe and not TIMEFRAME_RE.fullmatch(timeframe):
             raise InvalidInput(f"timeframe {timeframe!r} must be up to 8 letters or digits, such as 15m or 4h.", field="timeframe")
         cleaned = replace(
             self,
@@ -149,7 +183,7 @@ class SignalFields:
             action=action,
             entry_price=clean_price(self.entry_price, field="entry_price"),
             confidence=clean_confidence(self.confidence),
-            timestamp=clean_time(self.timestamp or now, field="timestamp"),
+            timestamp=not_ahead(clean_time(self.timestamp or now, field="timestamp"), field="timestamp"),
             timeframe=timeframe,
             confluences=clean_confluences(self.confluences),
             stop_loss=clean_price(self.stop_loss, field="stop_loss", required=False),
@@ -188,7 +222,7 @@ def clean_ticks(ticks: Iterable[Tick]) -> list[Tick]:
                 Tick(
                     symbol=clean_symbol(tick.symbol),
                     price=clean_price(tick.price, field="price"),
-                    at=clean_time(tick.at, field="time"),
+                    at=not_ahead(clean_time(tick.at, field="time"), field="time"),
                     bid=bid,
                     ask=ask,
                 )

@@ -12,11 +12,14 @@ from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from . import rules
+from .inputs import SYMBOL_LENGTH_MAX
 from .rules import ZERO
 
 # Prices, sizes and money share one shape: 8 decimal places. SQLite keeps numbers as 64-bit floats, which
 # hold 15 significant digits exactly, so the rules round every value to at most that many (rules.money).
+# A trade's numbers stay below rules.AMOUNT_MAX (12 integer digits); the account's totals below rules.TOTAL_MAX.
 DECIMAL = {"max_digits": 20, "decimal_places": 8}
+TOTAL = {"max_digits": 38, "decimal_places": 8}
 
 
 class Signal(models.Model):
@@ -31,7 +34,7 @@ class Signal(models.Model):
         CLOSED = "CLOSED"
 
     signal_id = models.CharField(max_length=64, unique=True, help_text="The sender's id; the idempotency key.")
-    symbol = models.CharField(max_length=20, db_column="crypto", db_index=True)
+    symbol = models.CharField(max_length=SYMBOL_LENGTH_MAX, db_column="crypto", db_index=True)
     action = models.CharField(max_length=4, choices=Action.choices)
     entry_price = models.DecimalField(**DECIMAL)
     confidence = models.DecimalField(max_digits=5, decimal_places=4)
@@ -94,7 +97,7 @@ class PaperTrade(models.Model):
         blank=True,
         help_text="The signal it was opened from; empty for a trade opened by hand.",
     )
-    symbol = models.CharField(max_length=20, db_index=True)
+    symbol = models.CharField(max_length=SYMBOL_LENGTH_MAX, db_index=True)
     direction = models.CharField(max_length=5, choices=Direction.choices)
     entry_price = models.DecimalField(**DECIMAL, help_text="The fill: the market's price at execution, against the trader.")
     entry_slippage = models.DecimalField(
@@ -202,10 +205,10 @@ class Account(models.Model):
     instead of scanning years of history; the consistency check recomputes it.
     """
 
-    realized_pnl_total = models.DecimalField(**DECIMAL, default=ZERO)
+    realized_pnl_total = models.DecimalField(**TOTAL, default=ZERO)
     # What the open trades took out of cash: their entry notional and entry fee (rules.entry_cost), kept by
     # every open and close, so cash = starting balance + realized_pnl_total - open_cost reads one row.
-    open_cost = models.DecimalField(**DECIMAL, default=ZERO)
+    open_cost = models.DecimalField(**TOTAL, default=ZERO)
     # Bumped by every write: the dashboard's parts answer 304 Not Modified while it stands still.
     version = models.BigIntegerField(default=0)
 
@@ -230,7 +233,7 @@ class PriceCandle(models.Model):
     """One minute of a symbol's applied ticks (open, high, low, close, how many), with the bid and ask of its
     close: the price history trades are charted and measured on."""
 
-    symbol = models.CharField(max_length=20)
+    symbol = models.CharField(max_length=SYMBOL_LENGTH_MAX)
     minute = models.DateTimeField(help_text="The minute's start, in UTC.")
     open = models.DecimalField(**DECIMAL)
     high = models.DecimalField(**DECIMAL)
@@ -256,7 +259,7 @@ class MarketPrice(models.Model):
     """Each symbol's last tick applied, whether or not a trade is open: what entries are priced from, and the
     time a later tick must not be older than (prices only move forward)."""
 
-    symbol = models.CharField(max_length=20, unique=True)
+    symbol = models.CharField(max_length=SYMBOL_LENGTH_MAX, unique=True)
     price = models.DecimalField(**DECIMAL)
     bid = models.DecimalField(**DECIMAL, null=True, blank=True)
     ask = models.DecimalField(**DECIMAL, null=True, blank=True)
@@ -275,9 +278,15 @@ class MarketPrice(models.Model):
 
 
 class ApiToken(models.Model):
-    """A named API credential. Only a SHA-256 hash of the token is stored; the token is shown once."""
+    """A named API credential. Only a SHA-256 hash of the token is stored; the token is shown once. Its scope
+    says what it may do: `read` every GET, `trade` also every write (signals, prices, closes, expiries)."""
+
+    class Scope(models.TextChoices):
+        READ = "read", "read: every read"
+        TRADE = "trade", "trade: every read and write"
 
     name = models.CharField(max_length=100, unique=True)
+    scope = models.CharField(max_length=5, choices=Scope.choices, default=Scope.READ)
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=12, help_text="The token's first characters, to recognise it by.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -288,4 +297,4 @@ class ApiToken(models.Model):
         db_table = "api_tokens"
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.prefix}…{' revoked' if self.revoked_at else ''})"
+        return f"{self.name} ({self.scope}, {self.prefix}…{' revoked' if self.revoked_at else ''})"

@@ -1,7 +1,11 @@
-"""The client's address, for the login rate limit (docs/operations.md, "Security")."""
+"""The client's address, for the login and webhook lockouts (docs/operations.md, "Security"), and the answer
+to a locked-out address."""
 
+from axes.helpers import get_lockout_message
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from .errors import error_body
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -9,3 +13,16 @@ def client_ip(request: HttpRequest) -> str | None:
     to X-Forwarded-For. That is the last one: a client can put anything before it, but not after."""
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "") if settings.BEHIND_TLS_PROXY else ""
     return forwarded.rsplit(",", 1)[-1].strip() or request.META.get("REMOTE_ADDR")
+
+
+def locked_out(request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict | None = None) -> HttpResponse:
+    """django-axes's answer to an address it has locked out (AXES_LOCKOUT_CALLABLE), 429 with Retry-After (the
+    cool-off): a login gets axes's own sentence; the TradingView webhook the API's JSON error."""
+    wait = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    if request.path.startswith("/api/"):
+        message = f"Too many wrong passphrases from this address; it is locked out for {wait // 60} minutes."
+        response = JsonResponse(error_body(message, "passphrase"), status=429)
+    else:
+        response = HttpResponse(get_lockout_message(), status=429)
+    response["Retry-After"] = str(wait)
+    return response

@@ -9,8 +9,8 @@ refuses raises the ledger's own errors (ledger/errors.py), naming the input at f
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
-from typing import Protocol
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal
+from typing import Callable, Protocol
 
 from django.conf import settings
 
@@ -19,7 +19,14 @@ from .errors import InvalidInput, NotExecutable
 ZERO = Decimal(0)
 QUANTUM = Decimal("0.00000001")  # 8 decimal places, as the columns
 DIGITS = 15  # significant digits that both databases keep exactly (SQLite stores 64-bit floats)
-PRICE_MAX = Decimal("1e11")  # every price, size and amount stays below the columns' 12 integer digits
+# The numeric envelope (README, "Numbers"). Every price and size is from PRICE_MIN to below PRICE_MAX, and so is
+# every amount of one trade: its notional at its entry, stop and target, its risk, fees, slippage and PnL, which
+# the trades' columns (12 integer digits) hold. The account's running totals add up at most 2**63 trades' PnL
+# and costs, below TOTAL_MAX, which their columns (30 integer digits) hold: no sequence of trades overflows them.
+PRICE_MIN = Decimal("0.00000001")
+PRICE_MAX = AMOUNT_MAX = Decimal("1e11")
+TOTAL_MAX = Decimal("1e30")
+WIDE = Context(prec=60)  # enough digits to round any value below TOTAL_MAX to 8 places without overflowing
 RATIO = Decimal("0.0001")  # R multiples and percentages, to 4 places
 
 LONG, SHORT = "LONG", "SHORT"
@@ -68,9 +75,9 @@ def sign(direction: str) -> int:
 def _round(value: Decimal, rounding: str) -> Decimal:
     """To the columns' 8 places, and to at most DIGITS significant digits (values of 10,000,000 or more lose
     decimal places), so that what is answered is what either database stores and reads back."""
-    value = value.quantize(QUANTUM, rounding=rounding)
+    value = value.quantize(QUANTUM, rounding=rounding, context=WIDE)
     if value.adjusted() + 1 > DIGITS - 8:
-        value = value.quantize(Decimal(1).scaleb(value.adjusted() + 1 - DIGITS), rounding=rounding)
+        value = value.quantize(Decimal(1).scaleb(value.adjusted() + 1 - DIGITS), rounding=rounding, context=WIDE)
     return value
 
 
@@ -152,15 +159,19 @@ def _entry_slippage_paid(trade: Position) -> Decimal:
     return money(trade.entry_slippage * trade.position_size)
 
 
-def _check_bounds(trade: Position, price: Decimal) -> None:
-    """A price that would make a trade's PnL or fees larger than the columns hold is refused: PostgreSQL
-    would refuse the write, and SQLite could not read the number back."""
-    if max(abs(trade.unrealized_pnl), abs(trade.realized_pnl or ZERO), trade.fees, abs(trade.slippage)) >= PRICE_MAX:
-        value = trade.realized_pnl if trade.realized_pnl is not None else trade.unrealized_pnl
+def check_envelope(trade: Position, *, field: str = "price", value: Decimal | None = None) -> None:
+    """A trade whose PnL, fees, slippage or risk would reach AMOUNT_MAX is refused, naming the input that took it
+    there (a tick's or a close's price, a corrected size): PostgreSQL would refuse the write, and SQLite could
+    not read the number back. Sizing keeps a trade's stop and target inside (`size`); only a price beyond them
+    (a gap, a close by hand) or a correction can get here."""
+    amounts = (trade.unrealized_pnl, trade.realized_pnl or ZERO, trade.fees, trade.slippage, trade.risk_amount or ZERO)
+    if max(abs(amount) for amount in amounts) >= AMOUNT_MAX:
+        pnl = trade.realized_pnl if trade.realized_pnl is not None else trade.unrealized_pnl
+        given = f"{field} {plain(value)}" if isinstance(value, Decimal) else field
         raise InvalidInput(
-            f"price {price} would value trade #{trade.pk or 'new'} of {trade.position_size} {trade.symbol} at "
-            f"{value:.4E}, beyond what the ledger holds (below {PRICE_MAX:.0E}).",
-            field="price",
+            f"{given} would value trade #{trade.pk or 'new'} of "
+            f"{plain(trade.position_size)} {trade.symbol} at {pnl:.4E}, beyond what the ledger holds (amounts below {AMOUNT_MAX:.0E}).",
+            field=field,
         )
 
 
@@ -179,7 +190,7 @@ def revalue(trade: Position) -> None:
     exit_slippage = money(sign(trade.direction) * (trade.current_price - trade.exit_quote) * trade.position_size)
     trade.slippage = _entry_slippage_paid(trade) + exit_slippage
     trade.unrealized_pnl = pnl(trade, price=trade.exit_quote, fees=trade.fees)
-    _check_bounds(trade, trade.current_price)
+    check_envelope(trade, value=trade.current_price)
 
 
 def close_at_quote(trade: Position, *, reason: str, at: datetime) -> None:
@@ -199,7 +210,7 @@ def settle(trade: Position, *, price: Decimal, reason: str, at: datetime) -> Non
     trade.fees = round_trip_fees(trade, exit_price=price)
     trade.slippage = _entry_slippage_paid(trade)
     trade.unrealized_pnl = pnl(trade, price=price, fees=trade.fees)
-    _check_bounds(trade, price)
+    check_envelope(trade, value=price)
     close_at_quote(trade, reason=reason, at=at)
 
 
@@ -321,25 +332,37 @@ def check_limits(*, symbol: str, open_trades: int, symbol_open: bool) -> None:
         raise NotExecutable(f"a trade on {symbol} is open already (PAPER_ONE_TRADE_PER_SYMBOL).", field="symbol")
 
 
-def _affordable(*, cash: Decimal, fill: Decimal) -> Decimal:
-    """The largest size whose notional and entry fee fit in cash."""
-    size = units(cash / (fill * (1 + settings.PAPER_FEE_RATE))) if cash > 0 else ZERO
-    while size > 0 and entry_cost(price=fill, size=size) > cash:  # the fee's rounding can tip it over by a unit
+def _largest(size: Decimal, fits: Callable[[Decimal], bool]) -> Decimal:
+    """`size` made smaller by its last unit until it fits (rounding can tip a size over by a unit)."""
+    while size > 0 and not fits(size):
         size -= Decimal(1).scaleb(size.as_tuple().exponent)
     return max(size, ZERO)
 
 
-def size(*, equity: Decimal, cash: Decimal, fill: Decimal, stop: Decimal) -> tuple[Decimal, Decimal]:
+def _affordable(*, cash: Decimal, fill: Decimal) -> Decimal:
+    """The largest size whose notional and entry fee fit in cash."""
+    size = units(cash / (fill * (1 + settings.PAPER_FEE_RATE))) if cash > 0 else ZERO
+    return _largest(size, lambda size: entry_cost(price=fill, size=size) <= cash)
+
+
+def _in_envelope(*, highest: Decimal) -> Decimal:
+    """The largest size whose notional at the trade's highest level (entry, stop or target) stays below
+    AMOUNT_MAX: then its PnL and fees at its stop or target, and its risk, do too."""
+    return _largest(units(AMOUNT_MAX / highest), lambda size: size * highest < AMOUNT_MAX)
+
+
+def size(*, equity: Decimal, cash: Decimal, fill: Decimal, stop: Decimal, target: Decimal) -> tuple[Decimal, Decimal]:
     """(position size, risk amount): PAPER_RISK_PER_TRADE of equity between the fill and the stop, rounded
-    down, shrunk to what cash pays for (notional and entry fee); then the risk is what the smaller size
-    really risks. Refused when what is left is below PAPER_MIN_NOTIONAL."""
+    down, shrunk to what cash pays for (notional and entry fee) and to the numeric envelope (the notional at
+    every level below AMOUNT_MAX); then the risk is what the smaller size really risks. Refused when what is
+    left is below PAPER_MIN_NOTIONAL."""
     if equity <= 0:
         raise NotExecutable(f"Equity is {plain(equity)}; there is nothing to risk on a new trade.", field="signal_id")
     risk = money(equity * settings.PAPER_RISK_PER_TRADE)
     sized = units(risk / abs(fill - stop))
-    affordable = _affordable(cash=cash, fill=fill)
-    if sized > affordable:
-        sized = affordable
+    most = min(_affordable(cash=cash, fill=fill), _in_envelope(highest=max(fill, stop, target)))
+    if sized > most or risk >= AMOUNT_MAX:
+        sized = min(sized, most)
         risk = money(sized * abs(fill - stop))
     if sized >= PRICE_MAX:
         raise InvalidInput(

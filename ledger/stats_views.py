@@ -49,9 +49,11 @@ class PeriodForm(forms.Form):
         if not self.cleaned_data["month"]:
             return None
         year, month = map(int, self.cleaned_data["month"].split("-"))
-        if not 1 <= month <= 12:
-            raise ValidationError("Enter a month as YYYY-MM.")
-        return self._in_range(date(year, month, 1))
+        try:
+            first = date(year, month, 1)
+        except ValueError:  # month 13, year 0
+            raise ValidationError("Enter a month as YYYY-MM.") from None
+        return self._in_range(first)
 
     def clean(self) -> dict:
         data = super().clean()

@@ -3,15 +3,19 @@ from datetime import date
 from django.urls import path, register_converter
 
 from . import exports, stats_views, views
+from .inputs import EARLIEST_DAY, LATEST_DAY
 
 
 class DayConverter:
-    """YYYY-MM-DD in a URL, as a date; anything else is a 404."""
+    """YYYY-MM-DD in a URL, a day from 1970 to 2199, as a date; anything else is a 404."""
 
     regex = r"\d{4}-\d{2}-\d{2}"
 
     def to_python(self, value: str) -> date:
-        return date.fromisoformat(value)  # ValueError (e.g. 2026-02-31) makes the URL not match
+        day = date.fromisoformat(value)  # ValueError (e.g. 2026-02-31) makes the URL not match
+        if not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise ValueError(f"{day} is outside the ledger's days")
+        return day
 
     def to_url(self, value: date | str) -> str:
         return str(value)  # a date's str() is YYYY-MM-DD

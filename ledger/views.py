@@ -1,6 +1,7 @@
 """The trader's dashboard. One view renders the page and, for an HTMX request, any one of its parts
 (`ledger/dashboard.html#<part>`); the action views call one service each and say what happened."""
 
+import functools
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -18,7 +19,11 @@ from django_htmx.middleware import HtmxDetails
 
 from . import selectors, services
 from .days import today
-from .errors import LedgerError
+from .errors import LedgerError, NotPermitted
+from .inputs import EARLIEST_DAY
+
+# The one permission for acting on the ledger from a page (models.PaperTrade.Meta.permissions).
+TRADE_PERMISSION = "ledger.trade"
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -103,7 +108,34 @@ def _go_to_day(value: str) -> HttpResponse:
         day = date.fromisoformat(value)
     except ValueError:
         return redirect("dashboard")
-    return redirect("dashboard" if day >= today() else reverse("dashboard-day", args=[day]))
+    if day >= today() or day < EARLIEST_DAY:
+        return redirect("dashboard")
+    return redirect(reverse("dashboard-day", args=[day]))
+
+
+def refused(request: HtmxHttpRequest, error: LedgerError) -> HttpResponse:
+    """A refused action: HTMX gets the notice (and a `ledgerChanged` event, as the row may have changed under
+    the trader); a plain form post gets today's page with the message, with the error's status."""
+    if request.htmx:
+        response = render(request, "ledger/dashboard.html#notice", {"notice": error.message, "failed": True}, status=error.status_code)
+        response["HX-Trigger"] = "ledgerChanged"
+        return response
+    return render_dashboard(request, today(), status=error.status_code, notice=error.message)
+
+
+def trade_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """For every view that acts on the ledger (the dashboard's buttons, the trade page's edits): without the
+    `ledger.trade` permission the answer is 403 with a sentence and the view does not run. Put it under
+    @login_required; staff in "ledger read-only" have no such permission."""
+
+    @functools.wraps(view)
+    def wrapper(request: HtmxHttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.has_perm(TRADE_PERMISSION):
+            why = f"{request.user.get_username()} may look but not trade: acting needs the permission {TRADE_PERMISSION}."
+            return refused(request, NotPermitted(why))
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def _act(request: HtmxHttpRequest, action: Callable[[], object], *, done: str) -> HttpResponse:
@@ -112,11 +144,7 @@ def _act(request: HtmxHttpRequest, action: Callable[[], object], *, done: str) -
     try:
         action()
     except LedgerError as error:
-        if request.htmx:
-            response = render(request, "ledger/dashboard.html#notice", {"notice": error.message, "failed": True}, status=error.status_code)
-            response["HX-Trigger"] = "ledgerChanged"  # the row may have changed under the trader: show it
-            return response
-        return render_dashboard(request, today(), status=error.status_code, notice=error.message)
+        return refused(request, error)
     if request.htmx:
         response = render(request, "ledger/dashboard.html#notice", {"notice": done})
         response["HX-Trigger"] = "ledgerChanged"
@@ -127,18 +155,21 @@ def _act(request: HtmxHttpRequest, action: Callable[[], object], *, done: str) -
 
 @login_required
 @require_POST
+@trade_required
 def trade_close(request: HtmxHttpRequest, trade_id: int) -> HttpResponse:
     return _act(request, lambda: services.trade_close(trade_id=trade_id), done=f"Closed trade #{trade_id} at its current price.")
 
 
 @login_required
 @require_POST
+@trade_required
 def signal_execute(request: HtmxHttpRequest, signal_id: str) -> HttpResponse:
     return _act(request, lambda: services.signal_execute(signal_id=signal_id), done=f"Executed signal {signal_id}.")
 
 
 @login_required
 @require_POST
+@trade_required
 def signal_expire(request: HtmxHttpRequest, signal_id: str) -> HttpResponse:
     return _act(
         request,

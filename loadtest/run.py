@@ -228,7 +228,7 @@ def prepare(env: dict, *, collect_static: bool) -> tuple[str, str]:
         done = manage(env | {"DJANGO_SUPERUSER_PASSWORD": password}, *step)
         if done.returncode:
             raise RuntimeError(f"manage.py {' '.join(step)} failed:\n{done.stderr}")
-    made = manage(env, "create_api_token", f"loadtest-{secrets.token_hex(4)}")
+    made = manage(env, "create_api_token", f"loadtest-{secrets.token_hex(4)}", "--scope", "trade")
     if made.returncode:
         raise RuntimeError(f"create_api_token failed:\n{made.stderr}")
     return password, made.stdout.strip()

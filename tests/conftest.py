@@ -8,13 +8,24 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.auth.models import Permission
+from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
 from ledger import services
 from ledger.days import day_bounds, today
 from ledger.inputs import SignalFields
-from ledger.models import Account, PaperTrade, Signal
+from ledger.models import Account, ApiToken, PaperTrade, Signal
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test starts with an empty cache: the API's rate limits (per token, and wrong tokens per address)
+    count there, and one test's wrong tokens must not throttle the next test's."""
+    yield
+    cache.clear()
+
 
 # A fixed trading day, so that numbers and day boundaries never depend on when the suite runs.
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -101,9 +112,32 @@ def around_midnight(settings, make_signal, open_trade, many_trades) -> SimpleNam
 
 
 @pytest.fixture
+def trader(django_user_model):
+    """A person who may trade: the `ledger.trade` permission the dashboard's actions require."""
+    user = django_user_model.objects.create_user("trader", password="pw-for-tests")
+    user.user_permissions.add(Permission.objects.get(codename="trade", content_type__app_label="ledger"))
+    return django_user_model.objects.get(pk=user.pk)  # afresh: permissions are cached on the object
+
+
+@pytest.fixture
+def read_only_database():
+    """The database answers reads and refuses writes, as an unwritable SQLite file or a read-only PostgreSQL does."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA query_only = ON")
+        else:  # this test's transaction, rolled back at its end; foreign keys checked now, not at its end
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET TRANSACTION READ ONLY")
+    yield
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA query_only = OFF")
+
+
+@pytest.fixture
 def api_client(client):
-    """A test client that sends a valid API token (Authorization: Bearer) with every request."""
-    _, token = services.api_token_create(name="tests")
+    """A test client that sends a valid API token that may trade (Authorization: Bearer) with every request."""
+    _, token = services.api_token_create(name="tests", scope=ApiToken.Scope.TRADE)
     client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
     return client
 

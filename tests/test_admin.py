@@ -564,13 +564,14 @@ def test_past_version_cannot_be_saved_back(admin_client, closed_trade):
 # --- API tokens -------------------------------------------------------------------------------------
 
 
-def test_token_add_form_shows_the_token_once_and_stores_only_its_hash(admin_client):
-    response = admin_client.post(reverse("admin:ledger_apitoken_add"), {"name": "feed"}, follow=True)
+def test_token_add_form_shows_the_token_once_and_stores_only_its_hash_and_scope(admin_client):
+    response = admin_client.post(reverse("admin:ledger_apitoken_add"), {"name": "feed", "scope": "trade"}, follow=True)
 
     shown = [text for text in texts(response) if "Copy it now" in text]
     token = shown[0].split(" is ")[1].split(" ")[0]
     row = ApiToken.objects.get(name="feed")
     assert row.key_hash == services.api_token_hash(token) and token.startswith(row.prefix)
+    assert row.scope == ApiToken.Scope.TRADE
     assert token not in admin_client.get(reverse("admin:ledger_apitoken_changelist")).content.decode()
 
 
@@ -584,3 +585,30 @@ def test_token_revoke_action_revokes_and_skips_revoked_ones(admin_client):
     live.refresh_from_db()
     assert live.revoked_at is not None
     assert texts(response) == ["Revoked 1 token(s): live.", "Skipped 1 revoked already: old."]
+
+
+# --- Filters in the URL: a 4xx, never a 500 ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["timestamp__year=" + "9" * 20, "timestamp__year=9999", "timestamp__year=1", "timestamp__year=2026&timestamp__month=" + "1" * 20],
+)
+def test_a_date_filter_outside_1970_to_2199_is_a_400(admin_client, query):
+    response = admin_client.get(reverse("admin:ledger_signal_changelist") + "?" + query)
+
+    assert response.status_code == 400
+
+
+def test_a_date_filter_inside_the_range_still_filters(admin_client, closed_trade):
+    response = admin_client.get(reverse("admin:ledger_papertrade_changelist") + "?exit_time__year=2026&exit_time__month=11")
+
+    assert [trade.pk for trade in response.context["cl"].result_list] == [closed_trade.pk]
+
+
+@pytest.mark.parametrize("query", ["status=%00", "q=BTC%00", "symbol=a%01b", "o=1%00"])
+def test_a_control_character_in_a_filter_is_a_400_on_both_databases(admin_client, query):
+    response = admin_client.get(reverse("admin:ledger_papertrade_changelist") + "?" + query)
+
+    assert response.status_code == 400
+    assert b"control character" in response.content

@@ -49,7 +49,7 @@ def test_every_read_needs_a_token_too(client, path):
 
 
 def test_valid_token_is_accepted_and_its_use_recorded(client):
-    row, token = services.api_token_create(name="bot")
+    row, token = services.api_token_create(name="bot", scope=ApiToken.Scope.TRADE)
 
     response = post_signal(client, HTTP_AUTHORIZATION=f"Bearer {token}")
 
@@ -80,7 +80,7 @@ def test_revoked_token_is_401(client):
 
 
 def test_token_posts_without_csrf_even_when_checks_are_enforced():
-    _, token = services.api_token_create(name="bot")
+    _, token = services.api_token_create(name="bot", scope=ApiToken.Scope.TRADE)
     client = Client(enforce_csrf_checks=True)
 
     response = post_signal(client, HTTP_AUTHORIZATION=f"Bearer {token}")

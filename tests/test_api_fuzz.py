@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
 
 from ledger import services
 from ledger.api import api
-from ledger.models import PaperTrade
+from ledger.models import ApiToken, PaperTrade
 from tradingsite.wsgi import application
 
 from .conftest import assert_ledger_consistent
@@ -31,7 +31,7 @@ from .conftest import assert_ledger_consistent
 SCHEMA = schemathesis.openapi.from_dict(api.get_openapi_schema(path_prefix="/api/v1"))
 SCHEMA.app = application
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-PASSPHRASE = "fuzz-passphrase"
+PASSPHRASE = "fuzz-passphrase-of-24-chars"
 
 symbols = st.sampled_from(["BTCUSDT", "ETHUSDT"])
 prices = st.decimals(min_value=90, max_value=110, places=2).map(str)
@@ -82,7 +82,7 @@ def wsgi_in_test_transaction():
 @pytest.fixture
 def token(db, wsgi_in_test_transaction, settings):
     settings.TRADINGVIEW_PASSPHRASE = PASSPHRASE
-    return services.api_token_create(name="fuzz")[1]
+    return services.api_token_create(name="fuzz", scope=ApiToken.Scope.TRADE)[1]
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck), database=None)

@@ -9,7 +9,7 @@ import pytest
 
 from ledger.models import Account, PaperTrade, Signal
 
-from .conftest import T0, row_counts
+from .conftest import NOW, T0, row_counts
 
 pytestmark = pytest.mark.django_db
 
@@ -195,3 +195,16 @@ def test_close_of_an_unknown_trade_is_404(api_client):
     assert response.status_code == 404
     assert row_counts() == (0, 0)
     assert not PaperTrade.objects.exists()
+
+
+@pytest.mark.time_machine(NOW, tick=False)  # the token's last use is written once a minute: before the fault
+def test_a_database_fault_is_503_in_the_api_shape_with_retry_after(api_client, request):
+    assert api_client.get("/api/v1/trades/active").status_code == 200
+    request.getfixturevalue("read_only_database")  # from now on every write fails, as on a full disk
+
+    response = api_client.post("/api/v1/prices", json.dumps({"ticks": [{"symbol": "BTCUSDT", "price": "101"}]}), content_type="application/json")
+
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert response.json()["detail"][0]["message"].startswith("The database could not serve this request; nothing was written.")
+    assert int(response["Retry-After"]) > 0

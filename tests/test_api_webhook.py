@@ -13,8 +13,9 @@ from .conftest import NOW, row_counts
 pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
 
 URL = "/api/v1/webhooks/tradingview"
+PASSPHRASE = "let-me-in-with-24-chars"
 ALERT = {
-    "passphrase": "let-me-in",
+    "passphrase": PASSPHRASE,
     "ticker": "BTCUSDT",
     "action": "buy",
     "price": 100,
@@ -25,7 +26,7 @@ ALERT = {
 
 @pytest.fixture(autouse=True)
 def passphrase(settings):
-    settings.TRADINGVIEW_PASSPHRASE = "let-me-in"
+    settings.TRADINGVIEW_PASSPHRASE = PASSPHRASE
 
 
 def send(client, alert, content_type="application/json"):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ledger import selectors, services
-from ledger.models import Account, PaperTrade, Signal
+from ledger.models import Account, ApiToken, PaperTrade, Signal
 
 from .conftest import database_url, roomy_environment, wait_out_the_day
 
@@ -170,7 +170,7 @@ def test_a_tick_batch_killed_inside_its_transaction_writes_nothing_and_a_rerun_a
 
 
 def test_a_signal_intake_killed_inside_a_request_keeps_the_signals_before_it_and_a_resend_adds_each_once(many_trades):
-    _, token = services.api_token_create(name="crash")
+    _, token = services.api_token_create(name="crash", scope=ApiToken.Scope.TRADE)
     # The children stamp and execute each signal on the real clock, in one request: keep them in one trading day.
     wait_out_the_day(30)
 

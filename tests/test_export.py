@@ -126,3 +126,28 @@ def test_the_dashboards_journal_links_to_its_days_export(client):
     html = client.get("/day/2026-11-20/").content.decode()
 
     assert 'href="/export/journal.csv?start=2026-11-20&amp;end=2026-11-20"' in html
+
+
+# --- Safe for spreadsheets (OWASP "CSV Injection") ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("reason", ['=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0", "-2+3", "\tx", "\rx"])
+def test_a_text_cell_that_a_spreadsheet_would_run_is_shown_as_text(client, make_signal, reason):
+    signal = make_signal()
+    services.signal_expire(signal_id=signal.signal_id, reason=reason)
+
+    [row] = read_csv(client.get("/export/signals.csv", {"period": "all"}))
+
+    assert row["status_reason"] == "'" + reason
+
+
+@pytest.mark.parametrize("signal_id", ["-1", "@x"])
+def test_a_signal_id_starting_with_a_formula_sign_is_neutralised_in_both_exports(client, open_trade, signal_id):
+    trade = open_trade(signal_id=signal_id)
+    services.trade_close(trade_id=trade.pk, price=Decimal("99"), at=T0 + timedelta(hours=1))
+
+    [signal] = read_csv(client.get("/export/signals.csv", {"period": "all"}))
+    [journal] = read_csv(client.get("/export/journal.csv", {"period": "all"}))
+
+    assert signal["signal_id"] == journal["signal_id"] == "'" + signal_id
+    assert journal["realized_pnl"] == "-59.95000000"  # a number keeps its minus: -1 * 50 - (5 + 4.95)

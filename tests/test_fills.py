@@ -116,10 +116,11 @@ def test_a_stop_crossed_by_a_gap_fills_at_the_tick_less_slippage_and_a_target_at
     assert Decimal(long["stop_loss"]) == Decimal("98.049")  # 100.05 * 0.98
     assert Decimal(short["take_profit"]) == Decimal("95.952")  # fill 100 * 0.9995 = 99.95; stop * 1.02 = 101.949; 99.95 - 2*1.999
 
-    answer = post(api_client, "/api/v1/prices", {"ticks": [
-        {"symbol": "BTCUSDT", "price": "97", "time": (NOW + timedelta(minutes=1)).isoformat()},
-        {"symbol": "ETHUSDT", "price": "95", "time": (NOW + timedelta(minutes=1)).isoformat()},
-    ]}).json()  # fmt: skip
+    with time_machine.travel(NOW + timedelta(minutes=1), tick=False):  # a tick is never from the future
+        answer = post(api_client, "/api/v1/prices", {"ticks": [
+            {"symbol": "BTCUSDT", "price": "97", "time": (NOW + timedelta(minutes=1)).isoformat()},
+            {"symbol": "ETHUSDT", "price": "95", "time": (NOW + timedelta(minutes=1)).isoformat()},
+        ]}).json()  # fmt: skip
 
     closed = {trade["symbol"]: trade for trade in answer["closed"]}
     assert closed["BTCUSDT"]["status"] == "STOP_LOSS"
@@ -130,9 +131,10 @@ def test_a_stop_crossed_by_a_gap_fills_at_the_tick_less_slippage_and_a_target_at
 
 def test_a_close_by_hand_without_a_price_sells_at_the_last_bid(api_client):
     trade = post(api_client, "/api/v1/signals", signal()).json()["trade"]
-    tick(api_client, price="101", bid="100.9", ask="101.1", at=NOW + timedelta(minutes=1))
+    with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
+        tick(api_client, price="101", bid="100.9", ask="101.1", at=NOW + timedelta(minutes=1))
 
-    closed = post(api_client, f"/api/v1/trades/{trade['id']}/close", {}).json()
+        closed = post(api_client, f"/api/v1/trades/{trade['id']}/close", {}).json()
 
     assert Decimal(closed["exit_price"]) == Decimal("100.9")
     # size 100 / (100.05 - 98.049) = 49.97501249; (100.9 - 100.05) * 49.97501249 = 42.47876062;
@@ -155,9 +157,10 @@ def test_the_end_of_day_closes_at_the_last_quote(open_trade, slippage):
 
 def test_a_tick_older_than_the_last_applied_for_its_symbol_is_ignored_and_counted(api_client):
     post(api_client, "/api/v1/signals", signal())  # stop 98.049
-    tick(api_client, price="101", at=NOW + timedelta(minutes=2))
+    with time_machine.travel(NOW + timedelta(minutes=2), tick=False):
+        tick(api_client, price="101", at=NOW + timedelta(minutes=2))
 
-    late = tick(api_client, price="97", at=NOW + timedelta(minutes=1))  # a late delivery through the stop
+        late = tick(api_client, price="97", at=NOW + timedelta(minutes=1))  # a late delivery through the stop
 
     assert (late["ignored"], late["closed"], late["marked"]) == (1, [], [])
     assert PaperTrade.objects.get().status == PaperTrade.Status.OPEN
@@ -266,8 +269,8 @@ def test_a_trade_answers_its_r_multiple_and_return(api_client):
 # --- The dashboard's Execute ----------------------------------------------------------------------
 
 
-def test_execute_on_the_dashboard_answers_the_reason_and_leaves_the_signal_waiting(client, django_user_model):
-    client.force_login(django_user_model.objects.create_user("trader"))
+def test_execute_on_the_dashboard_answers_the_reason_and_leaves_the_signal_waiting(client, trader):
+    client.force_login(trader)
     services.signal_record(signal=SignalFields(**signal(timestamp=NOW - timedelta(minutes=7))))
 
     response = client.post("/signals/s-1/execute/", HTTP_HX_REQUEST="true")

@@ -239,7 +239,7 @@ def test_bad_row_is_named_with_its_number_and_reason(old_db, bad_journal):
 
     assert "trading_journal.json (journal): FAILED, nothing of it was written." in out.getvalue()
     assert (
-        "Error: trading_journal.json (journal) row 2: exit_price must be greater than 0 (at 8 decimal places), not -191.0."
+        "Error: trading_journal.json (journal) row 2: exit_price must be from 0.00000001 to below 100,000,000,000, not -191.0."
         in out.getvalue()
     )
 

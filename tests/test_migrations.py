@@ -1,5 +1,6 @@
-"""Existing data moves to the rules of fills and cash (migration 0005): what an operator's database holds
-before the upgrade is revalued, and the account learns what its open trades hold of its cash."""
+"""Existing data moves to new rules: the fills and cash of migration 0005 (what an operator's database holds
+before the upgrade is revalued, and the account learns what its open trades hold of its cash), the known highs
+and lows of 0007, and API tokens that could write before they had scopes (0010)."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -64,3 +65,13 @@ def test_trades_get_the_high_and_low_that_are_known():
     PaperTrade = new.get_model("ledger", "PaperTrade")
     assert PaperTrade.objects.values_list("max_price", "min_price").get(pk=opened.pk) == (Decimal("101"), Decimal("100"))
     assert PaperTrade.objects.values_list("max_price", "min_price").get(pk=closed.pk) == (Decimal("100"), Decimal("97"))
+
+
+def test_tokens_made_before_scopes_keep_writing():
+    old = migrate([("ledger", "0009_trade_permission")])
+    old.get_model("ledger", "ApiToken").objects.create(name="old-bot", key_hash="0" * 64, prefix="pt_old")
+
+    new = migrate([("ledger", "0010_api_token_scope")])
+
+    assert new.get_model("ledger", "ApiToken").objects.get(name="old-bot").scope == "trade"
+

@@ -1,6 +1,7 @@
 """Secure by default: deploy checks pass with DEBUG off, every page needs a login or a token, logins and
 tokens are rate-limited, and the pages carry a Content-Security-Policy they keep."""
 
+import json
 import os
 import re
 import secrets
@@ -14,6 +15,9 @@ from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from ledger import api, services
+from ledger.models import Signal
+
+from .conftest import NOW
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,6 +61,14 @@ def test_without_a_secret_key_the_site_refuses_to_start():
 
     assert refused.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off" in refused.stderr
+
+
+def test_a_short_tradingview_passphrase_stops_start_up_with_a_sentence():
+    refused = manage("check", **PRODUCTION, TRADINGVIEW_PASSPHRASE="fifteen-chars!!")
+
+    assert refused.returncode != 0
+    assert "TRADINGVIEW_PASSPHRASE must be at least 16 characters (it has 15)" in refused.stderr
+    assert manage("check", **PRODUCTION, TRADINGVIEW_PASSPHRASE="sixteen-chars!!!").returncode == 0
 
 
 def test_a_malformed_api_rate_limit_stops_start_up_naming_the_variable():
@@ -235,7 +247,8 @@ def test_every_url_needs_a_login_or_a_token(client):
         for method in (client.get, client.post):
             response = method(path)
             to_login = response.status_code == 302 and "login" in response.headers["Location"]
-            if not (to_login or response.status_code in (401, 403, 404, 405)):
+            # 415: the API refuses a body that is not JSON before anything else, reading and writing nothing.
+            if not (to_login or response.status_code in (401, 403, 404, 405, 415)):
                 open_doors.append(f"{method.__name__.upper()} {path} ({route}): {response.status_code}")
 
     assert open_doors == []
@@ -246,3 +259,86 @@ def test_the_walk_covers_the_dashboard_the_admin_and_the_api():
 
     assert {"", "trades/<int:trade_id>/close/", "api/v1/prices", "api/v1/signals", "healthz"} <= routes
     assert any(route.startswith("admin/ledger/papertrade/") for route in routes)
+
+
+# --- Guessing: webhook passphrases and bearer tokens -------------------------------------------------------
+
+PASSPHRASE = "the-right-passphrase-24c"
+ALERT = {"ticker": "BTCUSDT", "action": "buy", "price": "100", "order_id": "lock-1"}
+
+
+def alert(client, passphrase: str, address: str):
+    body = json.dumps(ALERT | {"passphrase": passphrase})
+    return client.post("/api/v1/webhooks/tradingview", body, content_type="application/json", REMOTE_ADDR=address)
+
+
+@pytest.mark.time_machine(NOW, tick=False)
+def test_wrong_webhook_passphrases_lock_their_address_out_and_no_other(client, settings):
+    settings.TRADINGVIEW_PASSPHRASE = PASSPHRASE
+    for _ in range(4):
+        assert alert(client, "guess", "10.0.0.66").status_code == 403
+
+    locked = alert(client, "guess", "10.0.0.66")  # the fifth failure locks the address out
+
+    assert locked.status_code == 429
+    assert locked.json()["detail"][0] == {"field": "passphrase", "message": "Too many wrong passphrases from this address; it is locked out for 15 minutes."}
+    assert int(locked["Retry-After"]) == 900
+    assert alert(client, PASSPHRASE, "10.0.0.66").status_code == 429  # even the right one, from there
+    assert alert(client, PASSPHRASE, "10.0.0.7").status_code == 201  # TradingView's own address is not locked
+    assert Signal.objects.count() == 1
+
+
+@pytest.fixture
+def three_wrong_tokens_a_minute(monkeypatch):
+    monkeypatch.setattr(api.WRONG_TOKENS, "num_requests", 3)
+    monkeypatch.setattr(api.WRONG_TOKENS, "duration", 60)
+
+
+def test_wrong_bearer_tokens_are_throttled_per_address_before_any_lookup(client, three_wrong_tokens_a_minute, django_assert_num_queries):
+    _, token = services.api_token_create(name="bot")
+    for n in range(3):
+        assert client.get("/api/v1/trades/active", HTTP_AUTHORIZATION=f"Bearer guess-{n}", REMOTE_ADDR="10.0.0.66").status_code == 401
+
+    with django_assert_num_queries(0):  # no token is looked up for the throttled address
+        throttled = client.get("/api/v1/trades/active", HTTP_AUTHORIZATION=f"Bearer {token}", REMOTE_ADDR="10.0.0.66")
+
+    assert throttled.status_code == 429
+    assert int(throttled["Retry-After"]) > 0
+    assert client.get("/api/v1/trades/active", HTTP_AUTHORIZATION=f"Bearer {token}", REMOTE_ADDR="10.0.0.7").status_code == 200
+
+
+def test_right_tokens_are_never_counted_as_wrong_ones(client, three_wrong_tokens_a_minute):
+    _, token = services.api_token_create(name="bot")
+
+    answers = {client.get("/api/v1/trades/active", HTTP_AUTHORIZATION=f"Bearer {token}").status_code for _ in range(5)}
+
+    assert answers == {200}
+
+
+# --- Headers ----------------------------------------------------------------------------------------------
+
+
+def test_logged_in_pages_exports_and_api_answers_are_private_and_never_stored(admin_client, api_client):
+    for response in (
+        admin_client.get("/"),
+        admin_client.get("/stats/"),
+        admin_client.get("/export/journal.csv", {"period": "all"}),
+        admin_client.get("/admin/ledger/papertrade/"),
+        api_client.get("/api/v1/trades/active"),
+        api_client.get("/api/v1/nowhere"),
+    ):
+        assert set(response["Cache-Control"].replace(" ", "").split(",")) >= {"private", "no-store"}, response.request["PATH_INFO"]
+
+
+def test_the_dashboards_live_parts_stay_revalidated_so_a_poll_can_be_304(admin_client):
+    response = admin_client.get("/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="summary")
+
+    assert response["Cache-Control"] == "private, no-cache"
+    assert response.has_header("ETag")
+
+
+def test_every_answer_denies_browser_features_the_app_never_uses(client, admin_client):
+    for response in (client.get("/login/"), admin_client.get("/"), client.get("/healthz")):
+        policy = response["Permissions-Policy"]
+        assert "camera=()" in policy and "geolocation=()" in policy and "microphone=()" in policy and "payment=()" in policy
+

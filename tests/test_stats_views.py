@@ -184,3 +184,11 @@ def test_every_new_page_needs_a_login(url):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
+
+
+@pytest.mark.parametrize("month", ["0000-01", "2026-13", "1969-12", "2200-01"])
+def test_a_month_outside_1970_to_2199_is_a_form_error(client, month):
+    response = client.get("/stats/", {"month": month})
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["month"]

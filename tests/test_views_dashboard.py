@@ -23,11 +23,6 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture
-def trader(django_user_model):
-    return django_user_model.objects.create_user("trader", password="pw-for-tests")
-
-
-@pytest.fixture
 def client(trader) -> Client:
     client = Client()
     client.force_login(trader)
@@ -393,3 +388,30 @@ def test_signals_part_counts_the_days_signals_by_status_and_action(client, make_
     assert "3:" in html
     assert "1 waiting, 1 open, 0 closed, 1 expired" in html
     assert "2 buy, 1 sell" in html
+
+
+def test_a_database_fault_on_a_page_is_a_plain_503_page(client, now_trade, request):
+    trade = now_trade()
+    request.getfixturevalue("read_only_database")  # every write fails from now on, as on a full disk
+
+    response = client.post(f"/trades/{trade.pk}/close/")
+
+    assert response.status_code == 503
+    assert "The database is not answering" in response.content.decode()
+    assert int(response["Retry-After"]) > 0
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "1969-12-31", "9999-12-31"])
+def test_a_day_outside_1970_to_2199_is_a_404(client, day):
+    assert client.get(f"/day/{day}/").status_code == 404
+
+
+def test_the_date_picker_sends_a_day_before_1970_to_today(client):
+    assert client.get("/", {"date": "0001-01-01"})["Location"] == reverse("dashboard")
+
+
+def test_a_control_character_in_a_form_is_refused_before_any_view(client):
+    response = client.post(reverse("login"), {"username": "trader\x00", "password": "x"})
+
+    assert response.status_code == 400
+    assert b"username contains a control character" in response.content

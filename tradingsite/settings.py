@@ -88,7 +88,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # Content-Security-Policy on every answer
+    "django_permissions_policy.PermissionsPolicyMiddleware",  # Permissions-Policy: nothing the app never uses
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files from gunicorn, no separate server
+    "ledger.middleware.refuse_control_characters",  # NUL and the like in a URL or form: 400, never the database
+    "ledger.middleware.private_answers",  # Cache-Control: private, no-store on what a login or token reads
+    "ledger.middleware.DatabaseFaults",  # a page whose database fails: a plain 503 page
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -192,9 +196,18 @@ PAPER_MAX_OPEN_TRADES = env_int("PAPER_MAX_OPEN_TRADES", 10, low=0, high=100_000
 PAPER_ONE_TRADE_PER_SYMBOL = env_bool("PAPER_ONE_TRADE_PER_SYMBOL", True)
 PAPER_MIN_NOTIONAL = env_decimal("PAPER_MIN_NOTIONAL", "10", low=Decimal(0), high=Decimal("1e9"), low_allowed=True)
 
+# A signal or tick stamped later than now by more than this is refused: a sender's clock may run a little ahead.
+MAX_CLOCK_SKEW = timedelta(seconds=env_int("MAX_CLOCK_SKEW", 5, low=0, high=3600))
+
 # --- The JSON API (docs/api.md) ---
-# The shared secret TradingView alerts carry in their body; the webhook answers 403 while it is empty.
+# The shared secret TradingView alerts carry in their body; the webhook answers 403 while it is empty. Long
+# enough not to be guessed within the lockout below (16 characters at least).
 TRADINGVIEW_PASSPHRASE = os.environ.get("TRADINGVIEW_PASSPHRASE", "")
+if 0 < len(TRADINGVIEW_PASSPHRASE) < 16:
+    raise ImproperlyConfigured(
+        f"TRADINGVIEW_PASSPHRASE must be at least 16 characters (it has {len(TRADINGVIEW_PASSPHRASE)}); "
+        'make one with: python -c "import secrets; print(secrets.token_urlsafe(24))"'
+    )
 
 # --- Security (docs/operations.md, "Production") ---
 # Secure by default: with DEBUG off, cookies are HTTPS-only, plain HTTP is redirected to HTTPS and browsers
@@ -239,10 +252,32 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "ledger.proxy.client_ip"
+# The TradingView webhook's wrong passphrases are counted the same way (as failures of a pseudo-user per address,
+# docs/operations.md), and a locked-out webhook caller gets the API's JSON error rather than the login's text.
+AXES_LOCKOUT_CALLABLE = "ledger.proxy.locked_out"
 AXES_VERBOSE = False  # no banner on every command's output
 
 # API rate limit per token (django-ninja's throttle; 429 with Retry-After past it). Counted in the cache:
 # per process with the default local-memory cache, so the limit a token meets is this times the workers.
-API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT") or "600/min"
-if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", API_RATE_LIMIT):
-    raise ImproperlyConfigured(f"API_RATE_LIMIT must be requests per period such as 600/min or 20/s, not {API_RATE_LIMIT!r}.")
+def env_rate(name: str, default: str) -> str:
+    raw = os.environ.get(name) or default
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", raw):
+        raise ImproperlyConfigured(f"{name} must be requests per period such as 600/min or 20/s, not {raw!r}.")
+    return raw
+
+
+API_RATE_LIMIT = env_rate("API_RATE_LIMIT", "600/min")
+# Wrong bearer tokens per client address (cache, like the rate limit): past it, 429 before any token is looked up.
+API_AUTH_FAILURE_LIMIT = env_rate("API_AUTH_FAILURE_LIMIT", "10/min")
+
+# Permissions-Policy (django-permissions-policy): the browser features the pages never use are denied to them and
+# to anything they could embed.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer", "ambient-light-sensor", "autoplay", "bluetooth", "browsing-topics", "camera", "display-capture",
+        "encrypted-media", "fullscreen", "geolocation", "gyroscope", "hid", "idle-detection", "magnetometer",
+        "microphone", "midi", "payment", "picture-in-picture", "publickey-credentials-get", "screen-wake-lock",
+        "serial", "usb", "web-share", "xr-spatial-tracking",
+    )
+}

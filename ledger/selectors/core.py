@@ -15,7 +15,7 @@ from django.utils.dateparse import parse_datetime
 from ..days import day_bounds
 from ..errors import NotFound
 from ..models import Account, MarketPrice, PaperTrade, PriceCandle, Signal
-from ..rules import QUANTUM, RATIO, ZERO, Quote
+from ..rules import RATIO, ZERO, Quote, money
 
 
 def account() -> Account:
@@ -186,11 +186,12 @@ def pnl_daily_range(start: date, end: date) -> list[DailyPnl]:
 
 
 def money_from_db(value: object) -> Decimal:
-    """A sum from the database as Decimal to 8 places. SQLite hands raw queries floats (15 significant
-    digits, as Django's own converter) and its Sum of decimals may come back with more places."""
+    """A sum from the database as Decimal to 8 places and 15 significant digits (rules.money), so that both
+    databases answer the same: SQLite sums in floats (15 digits) and hands raw queries floats, PostgreSQL sums
+    exactly, in more digits than SQLite could."""
     if value is None:
         return ZERO
-    amount = (Decimal(repr(value)) if isinstance(value, float) else Decimal(value)).quantize(QUANTUM)
+    amount = money(Decimal(repr(value)) if isinstance(value, float) else Decimal(value))
     return amount or ZERO  # 0, not 0E-8
 
 

@@ -111,7 +111,7 @@ def signal_execute(*, signal_id: str, at: datetime | None = None) -> PaperTrade:
     rules.check_fill_inside(direction, fill=fill, stop=stop, target=target)
     open_trades = selectors.trades_active()
     rules.check_limits(symbol=signal.symbol, open_trades=open_trades.count(), symbol_open=open_trades.filter(symbol=signal.symbol).exists())
-    size, risk = rules.size(equity=account.equity, cash=account.cash, fill=fill, stop=stop)
+    size, risk = rules.size(equity=account.equity, cash=account.cash, fill=fill, stop=stop, target=target)
     trade = PaperTrade(
         signal=signal,
         symbol=signal.symbol,

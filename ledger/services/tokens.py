@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput, NotFound, NotPermitted
 from ..models import ApiToken
 
 TOKEN_USE_RESOLUTION = timedelta(minutes=1)  # last_used_at is written at most this often per token
@@ -18,15 +18,18 @@ def api_token_hash(token: str) -> str:
 
 
 @transaction.atomic
-def api_token_create(*, name: str) -> tuple[ApiToken, str]:
-    """Make a named token. Returns the row and the token itself, which is shown once and never stored."""
+def api_token_create(*, name: str, scope: str = ApiToken.Scope.READ) -> tuple[ApiToken, str]:
+    """Make a named token that may read (`read`, the default) or also write (`trade`). Returns the row and the
+    token itself, which is shown once and never stored."""
     name = name.strip()
     if not 0 < len(name) <= 100:
         raise InvalidInput("name must be 1 to 100 characters.", field="name")
+    if scope not in ApiToken.Scope.values:
+        raise InvalidInput(f"scope must be one of {', '.join(ApiToken.Scope.values)}, not {scope!r}.", field="scope")
     if ApiToken.objects.filter(name=name).exists():
         raise InvalidInput(f"A token named {name!r} exists already; revoke it or choose another name.", field="name")
     token = "pt_" + secrets.token_urlsafe(32)
-    row = ApiToken.objects.create(name=name, key_hash=api_token_hash(token), prefix=token[:10])
+    row = ApiToken.objects.create(name=name, scope=scope, key_hash=api_token_hash(token), prefix=token[:10])
     return row, token
 
 
@@ -41,14 +44,17 @@ def api_token_revoke(*, name: str) -> ApiToken:
     return row
 
 
-def api_token_authenticate(*, token: str) -> ApiToken | None:
-    """The unrevoked token row a presented token belongs to, or None; records when it was last used.
+def api_token_authenticate(*, token: str, scope: str = ApiToken.Scope.READ) -> ApiToken | None:
+    """The unrevoked token row a presented token belongs to, or None; records when it was last used. A token
+    without the scope asked for (a `read` token, for a write) is refused with NotPermitted.
 
     The lookup is by the token's SHA-256, so its timing says nothing about the token itself.
     """
     row = ApiToken.objects.filter(key_hash=api_token_hash(token), revoked_at__isnull=True).first()
     if row is None:
         return None
+    if scope == ApiToken.Scope.TRADE and row.scope != ApiToken.Scope.TRADE:
+        raise NotPermitted(f"The token {row.name!r} may only read; writing needs a token made with --scope trade.")
     now = timezone.now()
     if row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_RESOLUTION:
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)

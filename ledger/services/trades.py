@@ -90,6 +90,7 @@ def _corrected(trade: PaperTrade, changes: dict[str, Any]) -> None:
         trade.fees = rules.round_trip_fees(trade, exit_price=trade.exit_price)
     trade.status = status
     trade.realized_pnl = rules.pnl(trade, price=trade.exit_price, fees=trade.fees)
+    rules.check_envelope(trade, field=next(iter(changes)))  # the correction that took it there
 
 
 @transaction.atomic

@@ -120,12 +120,11 @@ def one_trading_day():
 
 
 @pytest.fixture
-def logged_in(one_trading_day, page, server_url, django_user_model):
-    django_user_model.objects.create_user("trader", password="pw-for-e2e")
+def logged_in(one_trading_day, page, server_url, trader):
     page.clock.install()
     page.goto(f"{server_url}/")
     page.fill("#id_username", "trader")
-    page.fill("#id_password", "pw-for-e2e")
+    page.fill("#id_password", "pw-for-tests")
     page.click("button[type=submit]")
     expect(page.locator("h1")).to_contain_text("Today")
     page.on("dialog", lambda dialog: dialog.accept())  # the Close and Expire confirmations

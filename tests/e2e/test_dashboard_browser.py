@@ -5,8 +5,11 @@ Playwright's clock drives the page's poll timer, so each refresh happens when th
 
 from datetime import timedelta
 from decimal import Decimal
+from io import StringIO
 
 import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -107,3 +110,23 @@ def test_dashboard_fits_a_phone(browser, server_url, django_user_model, open_tra
     assert page_width <= 390  # wide tables scroll inside their card, the page itself does not
     screenshot(page, "dashboard-phone")
     context.close()
+
+
+def test_a_read_only_person_sees_the_ledger_without_its_buttons(browser, server_url, django_user_model, open_trade, make_signal, one_trading_day):
+    call_command("readonly_group", stdout=StringIO())
+    viewer = django_user_model.objects.create_user("viewer", password="pw-for-e2e", is_staff=True)
+    viewer.groups.add(Group.objects.get(name="ledger read-only"))
+    trade = trade_now(open_trade)
+    make_signal(symbol="ETHUSDT", timestamp=timezone.now())
+    page = browser.new_page()
+    page.goto(f"{server_url}/login/")
+    page.fill("#id_username", "viewer")
+    page.fill("#id_password", "pw-for-e2e")
+    page.click("button[type=submit]")
+
+    expect(page.locator(f"#trade-{trade.pk}")).to_be_visible()
+    expect(page.locator("#signals tbody tr")).to_have_count(2)
+    expect(page.get_by_role("button", name="Close")).to_have_count(0)
+    expect(page.get_by_role("button", name="Execute")).to_have_count(0)
+    screenshot(page, "dashboard-read-only")
+    page.close()

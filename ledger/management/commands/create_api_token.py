@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ledger import services
 from ledger.errors import LedgerError
+from ledger.models import ApiToken
 
 
 class Command(BaseCommand):
@@ -11,11 +12,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", help="Who or what uses the token, e.g. signal-bot.")
+        parser.add_argument(
+            "--scope",
+            choices=ApiToken.Scope.values,
+            default=ApiToken.Scope.READ,
+            help="read (the default): every GET; trade: also send signals and prices, close trades, expire signals.",
+        )
 
-    def handle(self, *args, name: str, **options) -> None:
+    def handle(self, *args, name: str, scope: str, **options) -> None:
         try:
-            row, token = services.api_token_create(name=name)
+            row, token = services.api_token_create(name=name, scope=scope)
         except LedgerError as error:
             raise CommandError(error.message) from error
-        self.stderr.write(f"Token {row.name!r} created. It is shown only now; store it somewhere safe:")
+        self.stderr.write(f"Token {row.name!r} ({row.scope}) created. It is shown only now; store it somewhere safe:")
         self.stdout.write(token)

@@ -1,0 +1,87 @@
+"""What every request passes through besides Django's own: control characters refused at the door, answers
+that a login or a token unlocked kept out of every cache, and a plain 503 page when a page's database fails
+(the API answers its own faults in its JSON shape: ledger/api.py)."""
+
+import logging
+import re
+
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.utils.cache import patch_cache_control
+
+from .errors import error_body
+from .inputs import CONTROL_RE
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
+RETRY_AFTER = 30  # seconds a client is asked to wait after a database fault
+# In a form's values tab and line ends are text (a textarea); every other control character is refused there.
+FORM_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _control_character(request: HttpRequest) -> str | None:
+    """Where the request carries a control character: its path, a query parameter or a form field."""
+    if CONTROL_RE.search(request.path_info):
+        return "path"
+    for name, values in request.GET.lists():
+        if CONTROL_RE.search(name) or any(CONTROL_RE.search(value) for value in values):
+            return name
+    if request.method == "POST" and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        for name, values in request.POST.lists():
+            if FORM_CONTROL_RE.search(name) or any(FORM_CONTROL_RE.search(value) for value in values):
+                return name
+    return None
+
+
+def refuse_control_characters(get_response):
+    """NUL and the other control characters in a URL or a form answer 400 naming where they were, before any
+    view runs: PostgreSQL refuses NUL in text (a 500 deep in a query), and no input of the ledger has them."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        where = _control_character(request)
+        if where is None:
+            return get_response(request)
+        message = f"{where} contains a control character (such as NUL); none is allowed."
+        if request.path.startswith(API_PREFIX):
+            return JsonResponse(error_body(message, where), status=400)
+        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+
+    return middleware
+
+
+def private_answers(get_response):
+    """`Cache-Control: private, no-store` on every answer a login or a token unlocked (pages, exports, the API):
+    no shared cache keeps it and no browser writes it to disk. An answer that says its own Cache-Control keeps
+    it: the dashboard's live parts are `private, no-cache`, so that a poll can be answered 304 from the copy the
+    browser holds, and the health check and the login page say `no-cache` themselves."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        response = get_response(request)
+        user = getattr(request, "user", None)
+        unlocked = request.path.startswith(API_PREFIX) or (user is not None and user.is_authenticated)
+        if unlocked and not response.has_header("Cache-Control"):
+            patch_cache_control(response, private=True, no_store=True)
+        return response
+
+    return middleware
+
+
+class DatabaseFaults:
+    """A page whose database fails (unreachable, read-only, full) answers a plain 503 page with Retry-After, not
+    the 500 of a bug; the fault goes to the log. The page needs no database to render."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, DatabaseError):
+            return None
+        log.error("database fault on %s %s", request.method, request.path, exc_info=exception)
+        response = HttpResponse(render_to_string("503.html", {"retry_after": RETRY_AFTER}), status=503)
+        response["Retry-After"] = str(RETRY_AFTER)
+        return response
