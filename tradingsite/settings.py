@@ -192,6 +192,12 @@ PAPER_MAX_OPEN_TRADES = env_int("PAPER_MAX_OPEN_TRADES", 10, low=0, high=100_000
 PAPER_ONE_TRADE_PER_SYMBOL = env_bool("PAPER_ONE_TRADE_PER_SYMBOL", True)
 PAPER_MIN_NOTIONAL = env_decimal("PAPER_MIN_NOTIONAL", "10", low=Decimal(0), high=Decimal("1e9"), low_allowed=True)
 
+# --- Prices (docs/operations.md, "The price feed") ---
+# Days of 1-minute candles kept: the end of day removes older ones, except for symbols with an open trade.
+PRICE_HISTORY_DAYS = env_int("PRICE_HISTORY_DAYS", 90, low=1, high=36_500)
+# The price feed's watchlist, followed besides the symbols of open trades and of today's waiting signals.
+PRICE_FEED_SYMBOLS = [s.strip().upper() for s in os.environ.get("PRICE_FEED_SYMBOLS", "").split(",") if s.strip()]
+
 # --- The JSON API (docs/api.md) ---
 # The shared secret TradingView alerts carry in their body; the webhook answers 403 while it is empty.
 TRADINGVIEW_PASSPHRASE = os.environ.get("TRADINGVIEW_PASSPHRASE", "")

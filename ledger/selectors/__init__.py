@@ -17,6 +17,7 @@ from .core import (
     journal_for_day,
     ledger_version,
     market_quote,
+    newest_tick_at,
     pnl_daily,
     pnl_daily_range,
     signals_between,
@@ -25,6 +26,7 @@ from .core import (
     symbols,
     trade,
     trades_active,
+    trades_active_with_last_tick,
 )
 from .stats import Figures, Group, Stats, SymbolPnl, stats
 
@@ -45,6 +47,7 @@ __all__ = [
     "journal_between",
     "journal_for_day",
     "market_quote",
+    "newest_tick_at",
     "ledger_version",
     "ledger_violations",
     "pnl_daily",
@@ -56,4 +59,5 @@ __all__ = [
     "symbols",
     "trade",
     "trades_active",
+    "trades_active_with_last_tick",
 ]
