@@ -5,10 +5,11 @@ it in Python."""
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Iterable
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Case, Count, DecimalField, F, FloatField, Func, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import Case, Count, DecimalField, F, FloatField, Func, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Cast, Greatest, Least, NullIf, Round, TruncDate
 from django.utils.dateparse import parse_datetime
 
@@ -61,6 +62,20 @@ def trades_active_with_last_tick() -> QuerySet[PaperTrade]:
     from market_prices by its unique symbol: how old the price the trade is marked at is."""
     last_tick = MarketPrice.objects.filter(symbol=OuterRef("symbol")).values("at")[:1]
     return trades_active().annotate(last_tick_at=Subquery(last_tick))
+
+
+def symbols_followed(day: date, watchlist: Iterable[str]) -> list[str]:
+    """What a price feed follows: the symbols of open trades and of the day's waiting (GENERATED) signals, and
+    a watchlist; two small indexed reads."""
+    trading = trades_active().order_by().values_list("symbol", flat=True).distinct()
+    waiting = signals_for_day(day, status=Signal.Status.GENERATED).order_by().values_list("symbol", flat=True).distinct()
+    return sorted({*trading, *waiting, *watchlist})
+
+
+def open_since() -> dict[str, datetime]:
+    """Each symbol with an open trade, and when the earliest of them opened: the history a backfill fills."""
+    rows = trades_active().order_by().values("symbol").annotate(since=Min("entry_time")).values_list("symbol", "since")
+    return dict(rows)
 
 
 def newest_tick_at() -> datetime | None:

@@ -10,9 +10,9 @@ from typing import Iterable, Sequence
 from django.db import connection, transaction
 
 from .. import rules
-from ..errors import AlreadyClosed
-from ..inputs import Tick, clean_ticks
-from ..models import MarketPrice, PaperTrade
+from ..errors import AlreadyClosed, InvalidInput
+from ..inputs import Candle, Tick, clean_candle, clean_symbol, clean_ticks
+from ..models import MarketPrice, PaperTrade, PriceCandle
 from ..rules import ZERO
 from .base import account_add, save_closes
 
@@ -150,5 +150,57 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
         # Impossible while the rows are locked; refuse to write a partial batch if it ever happens.
         raise AlreadyClosed("A trade in this batch was closed by someone else; nothing was applied.")
     if not result.closed:  # closes have counted themselves
+        account_add(ZERO)
+    return result
+
+
+@dataclass
+class CandlesBackfilled:
+    symbol: str
+    written: int = 0  # minutes that had no candle
+    unreadable: int = 0  # candles refused (not prices, low above high, ...)
+    crossed: list[str] = field(default_factory=list)  # open trades whose stop or target those minutes reached
+
+
+@transaction.atomic
+def candles_backfill(*, symbol: str, candles: Iterable[Candle]) -> CandlesBackfilled:
+    """The exchange's own 1-minute history for the minutes that have no candle (the feed was down): written with
+    0 ticks, so a chart can tell them from minutes the ledger saw. The symbol's open trades widen their high and
+    low with the minutes that began at or after their entry. Nothing is marked or closed on history: a stop those
+    minutes reached is reported, not filled after the fact (docs/fills.md)."""
+    symbol = clean_symbol(symbol)
+    result = CandlesBackfilled(symbol)
+    cleaned = []
+    for candle in candles:
+        try:
+            cleaned.append(clean_candle(candle))
+        except InvalidInput:
+            result.unreadable += 1
+    if not cleaned:
+        return result
+    minutes = [candle.minute for candle in cleaned]
+    known = set(PriceCandle.objects.filter(symbol=symbol, minute__gte=min(minutes), minute__lte=max(minutes)).values_list("minute", flat=True))
+    missing = [candle for candle in cleaned if candle.minute not in known]
+    PriceCandle.objects.bulk_create(
+        [PriceCandle(symbol=symbol, minute=c.minute, open=c.open, high=c.high, low=c.low, close=c.close, ticks=0) for c in missing],
+        ignore_conflicts=True,  # a tick may have written the minute meanwhile: it knows better
+    )
+    result.written = len(missing)
+    trades = PaperTrade.objects.select_for_update().filter(status=PaperTrade.Status.OPEN, symbol=symbol).order_by("pk")
+    for trade in trades:
+        seen = [candle for candle in missing if candle.minute >= trade.entry_time]
+        if not seen:
+            continue
+        high, low = max(c.high for c in seen), min(c.low for c in seen)
+        trade.max_price, trade.min_price = max(trade.max_price, high), min(trade.min_price, low)
+        PaperTrade.objects.filter(pk=trade.pk, status=PaperTrade.Status.OPEN).update(max_price=trade.max_price, min_price=trade.min_price)
+        reached = {rules.reached(trade, low), rules.reached(trade, high)} - {None}
+        if reached:
+            levels = " and ".join(name for reason, name in ((rules.STOP_LOSS, "stop"), (rules.TAKE_PROFIT, "target")) if reason in reached)
+            result.crossed.append(
+                f"#{trade.pk} {trade.direction} {symbol}: its {levels} was reached while the feed was down "
+                f"(low {rules.plain(low)}, high {rules.plain(high)}); it stays open"
+            )
+    if missing:
         account_add(ZERO)
     return result
