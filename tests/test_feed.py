@@ -49,16 +49,16 @@ def run_until(settings: feed.FeedConfig, done: Callable[[feed.Totals], bool], se
     return totals
 
 
-def after_subscribing(fake: FakeBinance, script: Callable[[], None], *, subscriptions: int = 1) -> None:
-    """Run `script` in the background once the feed has subscribed (that many times)."""
+def subscribed(fake: FakeBinance, times: int = 1) -> None:
+    """Wait (10 s at most) until the feed has subscribed that many times."""
+    deadline = time.monotonic() + 10
+    while len(fake.subscriptions) < times and time.monotonic() < deadline:
+        time.sleep(0.01)
 
-    def wait_then_run():
-        deadline = time.monotonic() + 10
-        while len(fake.subscriptions) < subscriptions and time.monotonic() < deadline:
-            time.sleep(0.01)
-        script()
 
-    threading.Thread(target=wait_then_run, daemon=True).start()
+def after_subscribing(fake: FakeBinance, script: Callable[[], None]) -> None:
+    """Run `script` in the background once the feed has subscribed."""
+    threading.Thread(target=lambda: [subscribed(fake), script()], daemon=True).start()
 
 
 def at(seconds: float) -> datetime:
@@ -143,9 +143,7 @@ def test_a_dropped_connection_is_made_again_and_subscribed_anew(fake):
         fake.push("BTCUSDT", "100", at(0))
         time.sleep(0.3)
         fake.drop_connections()
-        deadline = time.monotonic() + 10
-        while len(fake.subscriptions) < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        subscribed(fake, 2)
         fake.push("BTCUSDT", "101", at(5))
 
     after_subscribing(fake, script)
@@ -168,9 +166,7 @@ def test_a_late_tick_after_a_newer_one_is_ignored_and_counted(fake):
 def test_garbage_on_the_socket_is_one_line_then_a_new_connection(fake, caplog):
     def script():
         fake.send_text('{"e": "24hrTicker", "s": "BTC')  # cut off: not JSON
-        deadline = time.monotonic() + 10
-        while len(fake.subscriptions) < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        subscribed(fake, 2)
         fake.push("BTCUSDT", "100", at(0))
 
     after_subscribing(fake, script)

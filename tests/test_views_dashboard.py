@@ -135,8 +135,8 @@ def test_active_trades_show_how_old_each_price_is_and_flag_a_stale_one(client, n
 
     rows = {trade.pk: html.split(f'id="trade-{trade.pk}"')[1].split("</tr>")[0] for trade in (fresh, stale, never)}
     assert '<td class="num price-age">7s</td>' in rows[fresh.pk]
-    assert ">2m stale</span>" in rows[stale.pk]  # 121 s
-    assert ">— stale</span>" in rows[never.pk]  # no tick at all: priced at its signal
+    assert ">stale: 2m</span>" in rows[stale.pk]  # 121 s
+    assert ">stale: no price</span>" in rows[never.pk]  # no tick at all: priced at its signal
 
 
 def test_journal_shows_each_trade_s_excursions_in_money_and_r(client, now_trade):
