@@ -312,8 +312,12 @@ def run(config: FeedConfig, *, until: Callable[[Totals], bool] = lambda totals: 
     try:
         while not until(totals) and stream.alive():
             if time.monotonic() >= next_follow:
-                stream.follow(selectors.symbols_followed(today(), config.watchlist))
                 next_follow = time.monotonic() + config.refresh
+                try:
+                    stream.follow(selectors.symbols_followed(today(), config.watchlist))
+                except DatabaseError as error:  # keep following what it followed; try again next time
+                    log.warning("price feed: the symbols to follow could not be read: %s", _one_line(error))
+                    close_old_connections()
             pending = _apply(pending + _take(stream.ticks, config.interval), [totals, minute])
             if time.monotonic() >= next_report:
                 log.info(

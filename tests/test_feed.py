@@ -14,6 +14,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import OperationalError
 
 from ledger import feed, services
 from ledger.inputs import Tick
@@ -328,3 +329,30 @@ def test_a_bad_watchlist_setting_is_named(settings):
 
     with pytest.raises(CommandError, match="^PRICE_FEED_SYMBOLS: symbol 'BTC\\$USDT'"):
         call_command("price_feed", "--exchange", "binance")
+
+
+@pytest.mark.django_db(transaction=True)  # the feed closes a connection that failed: not the test's own transaction
+def test_the_database_going_away_keeps_the_ticks_for_the_next_round(fake, monkeypatch, caplog):
+    fake.ticker("BTCUSDT", "100", at(0))
+    real_apply, real_followed, calls = services.prices_apply, feed.selectors.symbols_followed, []
+
+    def flaky_apply(*, ticks):
+        calls.append(len(ticks))
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_apply(ticks=ticks)
+
+    def flaky_followed(day, watchlist):
+        if len(calls) == 0 and not getattr(flaky_followed, "failed", False):
+            flaky_followed.failed = True
+            raise OperationalError("could not connect to server")
+        return real_followed(day, watchlist)
+
+    monkeypatch.setattr(feed.services, "prices_apply", flaky_apply)
+    monkeypatch.setattr(feed.selectors, "symbols_followed", flaky_followed)
+    run_until(config(fake, watchlist=["BTCUSDT"], stream=False, refresh=0.05), lambda totals: totals.ticks >= 1)
+
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("the symbols to follow could not be read: OperationalError" in m for m in messages)
+    assert any("ticks not applied yet: OperationalError" in m for m in messages)
+    assert MarketPrice.objects.get().price == D("100")  # the tick that failed went in on the next round
