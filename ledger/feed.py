@@ -129,6 +129,8 @@ class Stream:
         self._unknown: set[str] = set()  # reported once
         self._sent: dict[str, tuple] = {}  # market -> the last ticker queued, so none goes twice
         self._targets_now: dict[str, list[str]] = {}  # what the stream is subscribed to, for the recorder
+        self._index: dict[str, str] = {}  # market_index of the exchange's markets
+        self._mapped: tuple[frozenset[str], dict[str, list[str]]] | None = None  # the last symbols mapped, and how
         self._loop = asyncio.new_event_loop()
         self._loop.set_exception_handler(self._unreadable)
         self._exchange = None
@@ -176,6 +178,7 @@ class Stream:
                     if not exchange.markets:
                         if not await exchange.load_markets(reload=True):  # a garbage answer parses as no markets
                             raise ccxt.BadResponse(f"{exchange.id} listed no markets")
+                        self._index, self._mapped = market_index(exchange.markets), None
                         log.info("price feed: %s lists %d markets; %s", exchange.id, len(exchange.markets),
                                  "streaming tickers" if streaming else f"polling tickers every {self.config.interval:g} s")  # fmt: skip
                     targets = self._targets(exchange)
@@ -219,18 +222,21 @@ class Stream:
             await exchange.close()
 
     def _targets(self, exchange) -> dict[str, list[str]]:
-        """The exchange's markets for the symbols wanted, each with the ledger's spellings of it; a symbol the
-        exchange does not list is reported once and skipped."""
-        index = market_index(exchange.markets)
+        """The exchange's markets for the symbols wanted, each with the ledger's spellings of it (worked out again
+        only when the symbols change); a symbol the exchange does not list is reported once and skipped."""
+        wanted = self.wanted
+        if self._mapped is not None and self._mapped[0] == wanted:
+            return self._mapped[1]
         targets: dict[str, list[str]] = {}
-        for symbol in sorted(self.wanted):
-            market = index.get(symbol) or index.get(_key(symbol))
+        for symbol in sorted(wanted):
+            market = self._index.get(symbol) or self._index.get(_key(symbol))
             if market is None:
                 if symbol not in self._unknown:
                     self._unknown.add(symbol)
                     log.warning("price feed: %s does not list %s; it is skipped", exchange.id, symbol)
                 continue
             targets.setdefault(market, []).append(symbol)
+        self._mapped = wanted, targets
         return targets
 
     async def _poll(self, exchange, markets: list[str]) -> dict[str, dict]:
@@ -321,9 +327,10 @@ def run(config: FeedConfig, *, until: Callable[[Totals], bool] = lambda totals: 
             pending = _apply(pending + _take(stream.ticks, config.interval), [totals, minute])
             if time.monotonic() >= next_report:
                 log.info(
-                    "price feed: %d symbols, %d ticks, %d marks, %d closes, %d ignored, lag %.1f s (max %.1f s), %d errors",
+                    "price feed: %d symbols, %d ticks, %d marks, %d closes, %d ignored, lag %.1f s (max %.1f s), "
+                    "%d errors and %d unreadable tickers so far",
                     len(stream.wanted), minute.ticks, minute.marks, minute.closes, minute.ignored, minute.lag,
-                    minute.lag_max, stream.errors,
+                    minute.lag_max, stream.errors, stream.unparsed,
                 )  # fmt: skip
                 minute, next_report = Totals(), next_report + config.report
     finally:

@@ -73,8 +73,8 @@ def _write_candles(ticks: Sequence[Tick]) -> None:
             candles[key] = [tick.price, tick.price, tick.price, tick.price, 1, tick.bid, tick.ask]
         else:
             candle[1:] = [max(candle[1], tick.price), min(candle[2], tick.price), tick.price, candle[4] + 1, tick.bid, tick.ask]
-    moment = connection.ops.adapt_datetimefield_value
-    rows = [(symbol, moment(minute), *candle) for (symbol, minute), candle in candles.items()]
+    minutes = {minute: connection.ops.adapt_datetimefield_value(minute) for _, minute in candles}  # a few per batch
+    rows = [(symbol, minutes[minute], *candle) for (symbol, minute), candle in candles.items()]
     with connection.cursor() as cursor:
         cursor.executemany(CANDLES_SQL.format(**EXTREMES[connection.vendor]), rows)
 
