@@ -16,11 +16,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import OperationalError
 
-from ledger import feed, services
+from ledger import feed, selectors, services
+from ledger.days import today
 from ledger.inputs import Tick
 from ledger.models import MarketPrice, PaperTrade, PriceCandle
 
-from .conftest import T0
+from .conftest import NOW, T0
 from .fake_exchange import FakeBinance, kline
 
 pytestmark = pytest.mark.django_db
@@ -356,3 +357,29 @@ def test_the_database_going_away_keeps_the_ticks_for_the_next_round(fake, monkey
     assert any("the symbols to follow could not be read: OperationalError" in m for m in messages)
     assert any("ticks not applied yet: OperationalError" in m for m in messages)
     assert MarketPrice.objects.get().price == D("100")  # the tick that failed went in on the next round
+
+
+@pytest.mark.time_machine(NOW, tick=False)
+def test_the_symbols_followed_are_open_trades_today_s_waiting_signals_and_the_watchlist(open_trade, make_signal, many_trades):
+    open_trade(symbol="BTCUSDT", timestamp=NOW - timedelta(days=2), at=NOW - timedelta(days=2))  # open since two days
+    make_signal(symbol="ETHUSDT", timestamp=NOW - timedelta(hours=1))  # waiting, today
+    make_signal(symbol="XRPUSDT", timestamp=NOW - timedelta(days=1))  # waiting, but yesterday's
+    services.signal_expire(signal_id=make_signal(symbol="ADAUSDT", timestamp=NOW).signal_id, reason="no")  # not waiting
+
+    assert selectors.symbols_followed(today(), ["SOL/USDT", "BTCUSDT"]) == ["BTCUSDT", "ETHUSDT", "SOL/USDT"]
+
+
+def test_the_ledger_s_spellings_find_the_spot_market_before_a_swap():
+    markets = {
+        "BTC/USDT:USDT": {"symbol": "BTC/USDT:USDT", "base": "BTC", "quote": "USDT", "id": "BTCUSDT", "spot": False},
+        "BTC/USDT": {"symbol": "BTC/USDT", "base": "BTC", "quote": "USDT", "id": "BTCUSDT", "spot": True},
+        "XBT/EUR": {"symbol": "BTC/EUR", "base": "BTC", "quote": "EUR", "id": "XXBTZEUR", "spot": True},
+        "OLD/USDT": {"symbol": "OLD/USDT", "base": "OLD", "quote": "USDT", "id": "OLDUSDT", "spot": True, "active": False},
+    }
+
+    index = feed.market_index(markets)
+
+    assert [index.get(key) for key in ("BTC/USDT", "BTCUSDT", "BTC/USDT:USDT", "BTCEUR", "XXBTZEUR", "OLDUSDT")] == [
+        "BTC/USDT", "BTC/USDT", "BTC/USDT:USDT", "BTC/EUR", "BTC/EUR", None,
+    ]  # fmt: skip
+    assert feed._key("btc-usdt") == "BTCUSDT"
