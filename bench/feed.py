@@ -108,9 +108,8 @@ def _fill_candles(rows: int) -> None:
                     generate.insert("price_candles", columns, chunk)
                     chunk = []
         generate.insert("price_candles", columns, chunk)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE price_candles")
+    with connection.cursor() as cursor:  # as a live database is: statistics known, the write-ahead log written back
+        cursor.execute("ANALYZE price_candles" if connection.vendor == "postgresql" else "PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def chart(rows: int) -> dict:
