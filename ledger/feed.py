@@ -135,7 +135,8 @@ class Stream:
         self._loop.set_exception_handler(self._unreadable)
         self._exchange = None
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._run(),), name="price-feed", daemon=True)
+        self._task: asyncio.Task | None = None
+        self._thread = threading.Thread(target=self._main, name="price-feed", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -147,8 +148,23 @@ class Stream:
         return self._thread.is_alive()
 
     def stop(self) -> None:
+        """Stop now, even in the middle of a wait for the exchange, and close its connections."""
         self._stopping.set()
-        self._thread.join(timeout=10 + self.config.interval)
+        try:
+            if self._task is not None:
+                self._loop.call_soon_threadsafe(self._task.cancel)
+        except RuntimeError:
+            pass  # its loop has ended already
+        self._thread.join(timeout=10)
+
+    def _main(self) -> None:
+        self._task = self._loop.create_task(self._run())
+        try:
+            self._loop.run_until_complete(self._task)
+        except asyncio.CancelledError:
+            pass  # stopped
+        finally:
+            self._loop.close()
 
     async def _sleep(self, seconds: float) -> None:
         end = time.monotonic() + seconds
