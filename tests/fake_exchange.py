@@ -77,6 +77,7 @@ class FakeBinance:
 
         exchange.urls["api"] = here(exchange.urls["api"])
         exchange.enableRateLimit = False  # ccxt paces real Binance at 50 ms per weight unit: seconds a test here
+        exchange.timeout_on_exit = 0  # ccxt waits 250 ms at close for TLS connections to end; there are none here
 
     def close(self) -> None:
         self._call(self._stop())

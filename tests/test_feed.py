@@ -143,7 +143,7 @@ def test_candles_of_a_ten_minute_stream_are_the_hand_computed_ones(fake):
 def test_a_dropped_connection_is_made_again_and_subscribed_anew(fake):
     def script():
         fake.push("BTCUSDT", "100", at(0))
-        time.sleep(0.3)
+        time.sleep(0.15)
         fake.drop_connections()
         subscribed(fake, 2)
         fake.push("BTCUSDT", "101", at(5))
@@ -157,7 +157,7 @@ def test_a_dropped_connection_is_made_again_and_subscribed_anew(fake):
 
 def test_a_late_tick_after_a_newer_one_is_ignored_and_counted(fake):
     # A reconnect's replay: the 10:02:05 price arrives after the 10:02:09 one was applied.
-    after_subscribing(fake, lambda: [fake.push("BTCUSDT", "101", at(9)), time.sleep(0.5), fake.push("BTCUSDT", "90", at(5))])
+    after_subscribing(fake, lambda: [fake.push("BTCUSDT", "101", at(9)), time.sleep(0.2), fake.push("BTCUSDT", "90", at(5))])
 
     totals = run_until(config(fake, watchlist=["BTCUSDT"]), lambda totals: totals.ticks + totals.ignored == 2)
 
@@ -301,7 +301,7 @@ def test_sigterm_stops_the_command_cleanly_with_the_ticks_received_applied(fake_
 
     def script():
         fake_for_commands.push("BTCUSDT", "101", at(0))
-        time.sleep(0.5)
+        time.sleep(0.2)
         os.kill(os.getpid(), signal.SIGTERM)
 
     after_subscribing(fake_for_commands, script)
