@@ -10,7 +10,6 @@ import json
 import threading
 from collections import deque
 from datetime import datetime
-from decimal import Decimal
 
 from aiohttp import WSMsgType, web
 
@@ -175,5 +174,3 @@ def kline(at: datetime, o: str, h: str, l: str, c: str) -> list:  # noqa: E741 -
     start = millis(at)
     return [start, o, h, l, c, "1.0", start + 59_999, "100.0", 1, "0.5", "50.0", "0"]
 
-
-__all__ = ["FakeBinance", "Decimal", "kline"]
