@@ -95,7 +95,8 @@ def tick_from(symbol: str, ticker: dict, *, received: datetime) -> Tick:
     return clean_ticks([Tick(symbol, price, at, bid=ticker.get("bid"), ask=ticker.get("ask"))])[0]
 
 
-def _one_line(error: BaseException) -> str:
+def one_line(error: BaseException) -> str:
+    """An error as one log line: its kind and its message, whitespace folded, 300 characters at most."""
     text = " ".join(str(error).split()) or "no message"
     return f"{type(error).__name__}: {text[:300]}"
 
@@ -176,7 +177,7 @@ class Stream:
         socket, so say so in one line and drop the connection, which the stream then makes anew."""
         error = context.get("exception") or Exception(context.get("message"))
         self.errors += 1
-        log.warning("price feed: an unreadable message: %s; reconnecting", _one_line(error))
+        log.warning("price feed: an unreadable message: %s; reconnecting", one_line(error))
         if self._exchange is not None:
             loop.create_task(self._exchange.close_ws_clients())
 
@@ -229,7 +230,7 @@ class Stream:
                     self._failures += 1
                     self.errors += 1
                     delay = min(self.config.backoff_cap, self.config.backoff * 2 ** (self._failures - 1)) * random.uniform(0.5, 1)
-                    log.warning("price feed: %s; retrying in %.2f s", _one_line(error), delay)
+                    log.warning("price feed: %s; retrying in %.2f s", one_line(error), delay)
                     if streaming:
                         await exchange.close_ws_clients()  # a fresh connection, subscribed anew
                         subscribed = []
@@ -311,7 +312,7 @@ def _apply(pending: list[Tick], totals: list[Totals]) -> list[Tick]:
         try:
             result = services.prices_apply(ticks=batch)
         except (DatabaseError, AlreadyClosed) as error:
-            log.warning("price feed: %d ticks not applied yet: %s", len(pending) - start, _one_line(error))
+            log.warning("price feed: %d ticks not applied yet: %s", len(pending) - start, one_line(error))
             close_old_connections()
             return pending[start:][-100 * TICKS_MAX :]  # kept for the next round, the newest if it is long
         except LedgerError as error:  # cleaned already: should never happen; never retried
@@ -338,7 +339,7 @@ def run(config: FeedConfig, *, until: Callable[[Totals], bool] = lambda totals: 
                 try:
                     stream.follow(selectors.symbols_followed(today(), config.watchlist))
                 except DatabaseError as error:  # keep following what it followed; try again next time
-                    log.warning("price feed: the symbols to follow could not be read: %s", _one_line(error))
+                    log.warning("price feed: the symbols to follow could not be read: %s", one_line(error))
                     close_old_connections()
             pending = _apply(pending + _take(stream.ticks, config.interval), [totals, minute])
             if time.monotonic() >= next_report:

@@ -383,3 +383,12 @@ def test_the_ledger_s_spellings_find_the_spot_market_before_a_swap():
         "BTC/USDT", "BTC/USDT", "BTC/USDT:USDT", "BTC/EUR", "BTC/EUR", None,
     ]  # fmt: skip
     assert feed._key("btc-usdt") == "BTCUSDT"
+
+
+def test_a_backfill_that_cannot_read_the_history_says_so_and_writes_nothing(fake_for_commands, open_trade):
+    open_trade()
+    fake_for_commands.fail_rest("/api/v3/klines", 502, "Bad Gateway")
+
+    with pytest.raises(CommandError, match="^Reading binance's history failed, nothing was written: ExchangeNotAvailable: "):
+        call_command("price_feed", "--exchange", "binance", "--backfill")
+    assert not PriceCandle.objects.exists()

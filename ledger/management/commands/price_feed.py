@@ -52,7 +52,10 @@ class Command(BaseCommand):
         self.stdout.write(f"Stopped: {totals.ticks} ticks applied, {totals.marks} marks, {totals.closes} closes, {totals.ignored} ignored.")
 
     def _backfill(self, config: feed.FeedConfig) -> None:
-        done, unknown = feed.backfill(config)
+        try:
+            done, unknown = feed.backfill(config)
+        except (ccxt.BaseError, OSError) as error:  # the history is read whole before anything is written
+            raise CommandError(f"Reading {config.exchange}'s history failed, nothing was written: {feed.one_line(error)}") from error
         for symbol in unknown:
             self.stdout.write(f"{config.exchange} does not list {symbol}: skipped.")
         for result in done:
