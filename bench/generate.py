@@ -76,7 +76,7 @@ def rows(
         )  # fmt: skip
 
 
-def _insert(table: str, columns: list[str], rows: list[tuple]) -> None:
+def insert(table: str, columns: list[str], rows: list[tuple]) -> None:
     if connection.vendor == "postgresql":  # COPY: the fastest way into PostgreSQL
         with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
@@ -102,8 +102,8 @@ def write(pairs) -> Decimal:
 def _flush(chunk: list) -> Decimal:
     if not chunk:
         return Decimal(0)
-    _insert("signals", SIGNAL_COLUMNS, [signal for signal, _ in chunk])
-    _insert("paper_trades", TRADE_COLUMNS, [trade for _, trade in chunk])
+    insert("signals", SIGNAL_COLUMNS, [signal for signal, _ in chunk])
+    insert("paper_trades", TRADE_COLUMNS, [trade for _, trade in chunk])
     return sum((Decimal(trade[11]) for _, trade in chunk if trade[11] is not None), Decimal(0))
 
 

@@ -5,6 +5,7 @@ Prints a table of measurements, floors, ratios and targets (PASS/FAIL) and write
 databases are kept in bench/data/ (SQLite) or as ledger_bench_* databases (PostgreSQL) and reused.
 """
 
+import argparse
 import json
 import os
 import platform
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SCALES = (10_000, 100_000, 1_000_000)
+CHART_ROWS = (10_000, 26_280_000)  # candles of 50 symbols: 200 minutes each, and a year of minutes each
 PARTS = ("summary", "active-trades", "signals", "journal")
 
 
@@ -49,6 +51,17 @@ def run(module: str, *args: str, name: str) -> dict:
 def _row(what: str, value: float, unit: str, floor: float | None, ratio: float | None, target: str, ok: bool) -> dict:
     return {"what": what, "value": round(value, 3), "unit": unit, "floor": None if floor is None else round(floor, 3),
             "ratio": None if ratio is None else round(ratio, 3), "target": target, "pass": ok}  # fmt: skip
+
+
+def evaluate_feed(feed: dict, charts: dict[int, dict]) -> list[dict]:
+    """The price feed's targets (issue 16): keeping up with 500 symbols a second, beside the raw-SQL floor; and a
+    trade's chart at a year of candles as quick as at 10k."""
+    ticks = feed["ticks"]
+    rows = [_row(f"feed: {ticks['symbols']} symbols/s, {ticks['trades']} open trades, candles", ticks["ticks_per_s"], "ticks/s",
+                 ticks["floor_ticks_per_s"], ticks["ratio"], ">= 500 ticks/s", ticks["ticks_per_s"] >= 500)]  # fmt: skip
+    big, small = charts[CHART_ROWS[-1]]["p50_ms"], charts[CHART_ROWS[0]]["p50_ms"]
+    rows.append(_row(f"chart candles p50 at {CHART_ROWS[-1]:,} vs {CHART_ROWS[0]:,} rows", big, "ms", small, big / small, "<= 2x", big <= 2 * small))
+    return rows
 
 
 def evaluate(scales: dict[int, dict], ops: dict) -> list[dict]:
@@ -99,19 +112,37 @@ def print_table(rows: list[dict], vendor: str) -> None:
 
 
 def main() -> None:
-    if not shutil.which("wrk"):
+    parser = argparse.ArgumentParser(description="make bench: all parts by default.")
+    parser.add_argument("--only", choices=["ledger", "feed"], help="ledger: the dashboard, intake and the write paths; feed: the price feed and candles")
+    only = parser.parse_args().only
+    if only != "feed" and not shutil.which("wrk"):
         raise SystemExit("make bench needs wrk, the HTTP load tool: apt-get install -y wrk")
     (HERE / "data").mkdir(exist_ok=True)
     vendor = "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
     started = time.monotonic()
-    scales = {}
-    for closed in SCALES:
-        print(f"measuring {closed:,} closed trades on {vendor} ...", file=sys.stderr)
-        scales[closed] = run("bench.scale", "--closed", str(closed), *(["--full"] if closed == SCALES[-1] else []), name=str(closed))
-    print("measuring ticks and the end of day ...", file=sys.stderr)
-    ops = run("bench.ops", name="ops")
-    rows = evaluate(scales, ops)
+    rows, raw = [], {}
+    if only != "feed":
+        scales = {}
+        for closed in SCALES:
+            print(f"measuring {closed:,} closed trades on {vendor} ...", file=sys.stderr)
+            scales[closed] = run("bench.scale", "--closed", str(closed), *(["--full"] if closed == SCALES[-1] else []), name=str(closed))
+        print("measuring ticks and the end of day ...", file=sys.stderr)
+        ops = run("bench.ops", name="ops")
+        rows += evaluate(scales, ops)
+        raw |= {"scales": {str(k): v for k, v in scales.items()}, "ops": ops}
+    if only != "ledger":
+        print("measuring the price feed's path ...", file=sys.stderr)
+        feed = {"ticks": run("bench.feed", "--ticks", name="feed")}
+        charts = {}
+        for count in CHART_ROWS:
+            print(f"measuring a chart's candles among {count:,} (generated once, minutes at 26M) ...", file=sys.stderr)
+            charts[count] = run("bench.feed", "--chart", str(count), name=f"candles{count}")
+        rows += evaluate_feed(feed, charts)
+        raw |= {"feed": feed, "charts": {str(k): v for k, v in charts.items()}}
     print_table(rows, vendor)
+    if only:
+        print("A partial run (--only): printed, not written to bench/results.json.")
+        return
     results_file = HERE / "results.json"
     results = json.loads(results_file.read_text()) if results_file.exists() else {}
     results[vendor] = {
@@ -119,7 +150,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "seconds": round(time.monotonic() - started),
         "targets": rows,
-        "raw": {"scales": {str(k): v for k, v in scales.items()}, "ops": ops},
+        "raw": raw,
     }
     results_file.write_text(json.dumps(results, indent=2) + "\n")
     print(f"Written to {results_file.relative_to(ROOT)} in {results[vendor]['seconds']} s.")

@@ -8,7 +8,7 @@ import functools
 import hmac
 import json
 import logging
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -47,6 +47,7 @@ from .inputs import (
     TIMEFRAME_TEXT,
     SignalFields,
     Tick,
+    clean_symbol,
 )
 from .middleware import RETRY_AFTER
 from .models import ApiToken
@@ -55,6 +56,7 @@ from .rules import PRICE_MAX, PRICE_MIN
 
 log = logging.getLogger(__name__)
 JOURNAL_LIMIT_MAX = 500
+CANDLES_SPAN_MAX = timedelta(days=1)  # 1,440 candles at most in one answer
 
 
 # Input types: each refuses what the services would refuse, and says so in the OpenAPI document, so a client
@@ -329,6 +331,39 @@ class TradeOut(Schema):
     realized_pnl: Amount | None
     r_multiple: Amount | None = Field(description="PnL / risk_amount: realized once closed, unrealized while open.")
     return_pct: Amount | None = Field(description="PnL / entry notional * 100.")
+    max_price: Amount = Field(description="The highest price traded while open (every tick counts).")
+    min_price: Amount = Field(description="The lowest price traded while open.")
+    mfe: Amount = Field(description="Maximum favourable excursion: the most the trade was ahead, in money, before fees (0 or more).")
+    mae: Amount = Field(description="Maximum adverse excursion: the most it was behind, in money, before fees (0 or less).")
+    mfe_r: Amount | None = Field(description="mfe / risk_amount.")
+    mae_r: Amount | None = Field(description="mae / risk_amount.")
+
+    @staticmethod
+    def resolve_mfe(trade) -> Decimal:
+        return trade.excursions.favourable
+
+    @staticmethod
+    def resolve_mae(trade) -> Decimal:
+        return trade.excursions.adverse
+
+    @staticmethod
+    def resolve_mfe_r(trade) -> Decimal | None:
+        return trade.excursions.favourable_r
+
+    @staticmethod
+    def resolve_mae_r(trade) -> Decimal | None:
+        return trade.excursions.adverse_r
+
+
+class CandleOut(Schema):
+    minute: datetime = Field(description="The minute's start, UTC.")
+    open: Amount
+    high: Amount
+    low: Amount
+    close: Amount
+    ticks: int = Field(description="Ticks applied in the minute; 0 for a minute filled from the exchange's history (price_feed --backfill).")
+    bid: Amount | None = Field(description="The best bid with the close, if the feed sent one.")
+    ask: Amount | None
 
 
 class SignalTradeOut(Schema):
@@ -486,6 +521,21 @@ def prices_apply(request: HttpRequest, body: TicksIn):
     """Mark the open trades of each tick's symbol, in time order, closing those that reach stop or target."""
     ticks = [Tick(symbol=tick.symbol, price=tick.price, at=tick.time, bid=tick.bid, ask=tick.ask) for tick in body.ticks]
     return services.prices_apply(ticks=ticks)
+
+
+@api.get("/candles", response={200: list[CandleOut], **ERRORS}, tags=["reads"])
+def candles(
+    request: HttpRequest,
+    symbol: Symbol,
+    start: Moment | None = Query(None, alias="from", description="ISO 8601 with a zone, included; default: `to` less a day."),
+    end: Moment | None = Query(None, alias="to", description="ISO 8601 with a zone, excluded; default: now."),
+):
+    """A symbol's 1-minute candles from `from` to `to`, oldest first: at most a day of minutes per request."""
+    end = end or datetime.now(UTC)
+    start = start or end - CANDLES_SPAN_MAX
+    if not timedelta(0) < end - start <= CANDLES_SPAN_MAX:
+        raise InvalidInput(f"to must be after from, and at most {CANDLES_SPAN_MAX.days} day after it.", field="to")
+    return selectors.candles(clean_symbol(symbol), start, end)
 
 
 @api.get("/trades/active", response={200: list[TradeOut], **ERRORS}, tags=["trades"])

@@ -39,6 +39,10 @@ JOURNAL = [
     ("stop_loss", "stop_loss"),
     ("take_profit", "take_profit"),
     ("risk_amount", "risk_amount"),
+    ("mfe", "mfe"),
+    ("mae", "mae"),
+    ("mfe_r", "mfe_r"),
+    ("mae_r", "mae_r"),
 ]
 # The dashboard's signals table in its order, then the rest.
 SIGNALS = [

@@ -7,7 +7,7 @@ limits from here so the OpenAPI document says the same. A refusal is an InvalidI
 
 import re
 from dataclasses import dataclass, fields, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, Iterable
 
@@ -230,3 +230,26 @@ def clean_ticks(ticks: Iterable[Tick]) -> list[Tick]:
         except InvalidInput as error:
             raise InvalidInput(f"tick {number}: {error.message}", field=f"ticks[{number}].{error.field}") from None
     return sorted(cleaned, key=lambda tick: tick.at)
+
+
+@dataclass(frozen=True)
+class Candle:
+    """A minute of an exchange's price history (its start, open, high, low, close), as price_feed --backfill reads it."""
+
+    minute: datetime
+    open: Any
+    high: Any
+    low: Any
+    close: Any
+
+
+def clean_candle(candle: Candle) -> Candle:
+    """The candle with Decimal prices and its minute in UTC, or refused: prices must be prices, the low the lowest
+    and the high the highest, and the minute a minute's start."""
+    prices = {name: clean_price(getattr(candle, name), field=name) for name in ("open", "high", "low", "close")}
+    if not prices["low"] <= min(prices["open"], prices["close"]) <= max(prices["open"], prices["close"]) <= prices["high"]:
+        raise InvalidInput(f"low {prices['low']} and high {prices['high']} do not hold open and close.", field="low")
+    minute = clean_time(candle.minute, field="minute")
+    if minute.second or minute.microsecond:
+        raise InvalidInput(f"minute {minute.isoformat()} is not the start of a minute.", field="minute")
+    return Candle(minute.astimezone(UTC), **prices)

@@ -205,8 +205,10 @@ def close_at_quote(trade: Position, *, reason: str, at: datetime) -> None:
 
 def settle(trade: Position, *, price: Decimal, reason: str, at: datetime) -> None:
     """Close the trade at exactly `price`, in memory: a take-profit's limit order at its target, or a close
-    by hand at a price the trader states. No exit slippage."""
+    by hand at a price the trader states. No exit slippage. The price traded, so it counts in the trade's high
+    and low."""
     trade.current_price = trade.exit_quote = price
+    trade.max_price, trade.min_price = max(trade.max_price, price), min(trade.min_price, price)
     trade.fees = round_trip_fees(trade, exit_price=price)
     trade.slippage = _entry_slippage_paid(trade)
     trade.unrealized_pnl = pnl(trade, price=price, fees=trade.fees)
@@ -267,12 +269,18 @@ def _minutes(span: timedelta) -> str:
     return f"{minutes:.0f} min" if minutes >= 1 else f"{span.total_seconds():.0f} s"
 
 
+def fresh(seen: datetime, *, at: datetime) -> bool:
+    """Whether a tick seen at `seen` may still price an entry at `at`: no older than PAPER_PRICE_MAX_AGE (and
+    not from after `at`)."""
+    return timedelta(0) <= at - seen <= settings.PAPER_PRICE_MAX_AGE
+
+
 def reference(symbol: str, *, last: Quote | None, signal_price: Decimal, signal_time: datetime, at: datetime) -> Quote:
     """What an entry at `at` is priced from: the symbol's last tick if it is no older than PAPER_PRICE_MAX_AGE;
     else the signal's own price while the signal is no older than PAPER_SIGNAL_MAX_AGE; else nothing, and the
     execution is refused (a trade nobody could have made at that price)."""
     price_age, signal_age = settings.PAPER_PRICE_MAX_AGE, settings.PAPER_SIGNAL_MAX_AGE
-    if last is not None and timedelta(0) <= at - last.at <= price_age:
+    if last is not None and fresh(last.at, at=at):
         return last
     if at - signal_time <= signal_age:
         return Quote(price=signal_price, bid=None, ask=None, at=signal_time)

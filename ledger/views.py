@@ -33,7 +33,7 @@ class HtmxHttpRequest(HttpRequest):
 # Each part's context, queried only when that part is rendered.
 PARTS: dict[str, Callable[[date], dict]] = {
     "summary": lambda day: {"summary": selectors.dashboard_summary(day)},
-    "active-trades": lambda day: {"active_trades": selectors.trades_active()},
+    "active-trades": lambda day: {"active_trades": selectors.trades_active_with_last_tick()},
     "signals": lambda day: {"signals": selectors.signals_for_day(day), "signal_counts": selectors.signals_summary(day)},
     "journal": lambda day: {"journal": selectors.journal_for_day(day), "journal_day": selectors.pnl_daily(day)},
 }
@@ -50,6 +50,7 @@ def page_context(day: date, *, notice: str = "", failed: bool = False) -> dict:
         "poll_ms": settings.DASHBOARD_POLL_MS,
         "trading_tz": settings.TRADING_DAY_TZ,
         "fee_rate": settings.PAPER_FEE_RATE,
+        "price_max_age": int(settings.PAPER_PRICE_MAX_AGE.total_seconds()),
         "notice": notice,
         "failed": failed,
     }

@@ -13,6 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from ledger import services
+from ledger.inputs import Tick
 from ledger.models import PaperTrade
 
 from .conftest import T0, closed_trade_row
@@ -58,6 +59,10 @@ def test_journal_round_trips_through_csv_with_iso_times_and_exact_decimals(clien
         "stop_loss": "98.00000000",
         "take_profit": "104.00000000",
         "risk_amount": "100.00000000",
+        "mfe": "125.00000000",  # it saw 100 and 102.5: (102.5 - 100) * 50
+        "mae": "0.00000000",
+        "mfe_r": "1.2500",  # 125 / 100
+        "mae_r": "0.0000",
     }
 
 
@@ -151,3 +156,23 @@ def test_a_signal_id_starting_with_a_formula_sign_is_neutralised_in_both_exports
 
     assert signal["signal_id"] == journal["signal_id"] == "'" + signal_id
     assert journal["realized_pnl"] == "-59.95000000"  # a number keeps its minus: -1 * 50 - (5 + 4.95)
+
+
+def test_the_journal_s_excursions_are_the_rule_s_to_the_last_place(client, open_trade, many_trades):
+    """The export computes MFE and MAE in SQL; they must be rules.excursions' numbers on either database."""
+    paths = {"BTCUSDT": ("BUY", ["100.13", "97.07", "101.99"]), "ETHUSDT": ("SELL", ["100.33333333", "98.7", "101.1"]),
+             "SOLUSDT": ("BUY", ["99.99999999", "100.00000001"])}  # fmt: skip
+    for symbol, (action, prices) in paths.items():
+        trade = open_trade(symbol=symbol, action=action, stop_loss=Decimal(90 if action == "BUY" else 110),
+                           take_profit=Decimal(110 if action == "BUY" else 90))  # fmt: skip
+        services.prices_apply(ticks=[Tick(symbol, Decimal(p), T0 + timedelta(minutes=2, seconds=n)) for n, p in enumerate(prices)])
+        services.trade_close(trade_id=trade.pk, at=T0 + timedelta(minutes=3))
+
+    rows = read_csv(client.get("/export/journal.csv", {"start": "2026-11-20", "end": "2026-11-20"}))
+
+    expected = {t.symbol: t.excursions for t in PaperTrade.objects.all()}
+    assert {row["symbol"]: [Decimal(row[k]) for k in ("mfe", "mae", "mfe_r", "mae_r")] for row in rows} == {
+        symbol: [e.favourable, e.adverse, e.favourable_r, e.adverse_r] for symbol, e in expected.items()
+    }
+    # By hand, the LONG on BTCUSDT: size 10 (risk 100 / stop distance 10); high 101.99, low 97.07
+    assert expected["BTCUSDT"] == type(expected["BTCUSDT"])(Decimal("19.9"), Decimal("-29.3"), Decimal("0.199"), Decimal("-0.293"))

@@ -1,12 +1,17 @@
 """/healthz: public, answers whether the database takes a write (rolled back), and nothing more."""
 
+from datetime import timedelta
+from decimal import Decimal
 from unittest import mock
 
 import pytest
 from django.db import OperationalError
 
-from ledger import health
+from ledger import health, services
+from ledger.inputs import Tick
 from ledger.models import Account
+
+from .conftest import NOW
 
 pytestmark = pytest.mark.django_db
 
@@ -14,9 +19,17 @@ pytestmark = pytest.mark.django_db
 def test_healthz_answers_ok_without_a_login_and_keeps_nothing(client):
     response = client.get("/healthz")
 
-    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+    assert (response.status_code, response.json()) == (200, {"status": "ok", "feed_lag_s": None})  # no price yet
     assert "no-cache" in response["Cache-Control"]
     assert not Account.objects.filter(pk=health.PROBE_ID).exists()  # the probe's write was rolled back
+
+
+@pytest.mark.time_machine(NOW, tick=False)
+def test_healthz_reports_the_age_of_the_newest_tick_of_any_symbol(client):
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("100"), NOW - timedelta(seconds=95)),
+                                 Tick("ETHUSDT", Decimal("10"), NOW - timedelta(seconds=12.5))])  # fmt: skip
+
+    assert client.get("/healthz").json() == {"status": "ok", "feed_lag_s": 12.5}
 
 
 def test_healthz_answers_503_when_the_database_does_not(client):

@@ -13,9 +13,10 @@ AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 def position(direction: str = "LONG", **values) -> PaperTrade:
-    """An unsaved trade: LONG 50 units at 100, stop 98, target 104 (PaperTrade() touches no database)."""
+    """An unsaved trade: LONG 50 units at 100, stop 98, target 104, seen only at 100 (PaperTrade() touches no database)."""
     fields = {"symbol": "BTCUSDT", "direction": direction, "entry_price": Decimal("100"), "position_size": Decimal("50"),
-              "stop_loss": Decimal("98"), "take_profit": Decimal("104")} | values  # fmt: skip
+              "stop_loss": Decimal("98"), "take_profit": Decimal("104"), "max_price": Decimal("100"),
+              "min_price": Decimal("100")} | values  # fmt: skip
     return PaperTrade(**fields)
 
 
@@ -93,6 +94,7 @@ def test_settle_fills_exactly_at_the_price_without_exit_slippage():
     # a limit order at its target: 4*50 - (5 + 5.2)
     assert (trade.status, trade.exit_price, trade.exit_time) == ("TAKE_PROFIT", Decimal("104"), AT)
     assert (trade.realized_pnl, trade.unrealized_pnl, trade.fees, trade.slippage) == (Decimal("189.8"), 0, Decimal("10.2"), 0)
+    assert (trade.max_price, trade.min_price) == (Decimal("104"), Decimal("100"))  # the exit traded: it widens the high
 
 
 @pytest.mark.parametrize(

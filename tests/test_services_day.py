@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from ledger import selectors, services
 from ledger.days import last_moment, trading_day
 from ledger.inputs import Tick
-from ledger.models import Account, PaperTrade, Signal
+from ledger.models import Account, PaperTrade, PriceCandle, Signal
 from ledger.selectors import DailyPnl
 
 from .conftest import LAST_SECOND, MIDNIGHT, T0, TOKYO
@@ -175,3 +175,18 @@ def test_close_eod_today_at_midnight_closes_the_new_day(settings, open_trade):
     assert (trade.status, trade.exit_time) == (PaperTrade.Status.EOD_CLOSE, MIDNIGHT)
     assert (selectors.pnl_daily(date(2026, 11, 20)).trades, selectors.pnl_daily(date(2026, 11, 21)).trades) == (0, 1)
     assert "2026-11-21: closed 1 trades" in out
+
+
+def test_the_end_of_day_prunes_candles_older_than_the_history_kept_but_not_those_of_an_open_trade(settings, open_trade, many_trades):
+    settings.PRICE_HISTORY_DAYS = 2
+    end = last_moment(DAY) + timedelta(microseconds=1)  # 2026-11-21 00:00 UTC: the cutoff is 2026-11-19 00:00
+    old, kept = end - timedelta(days=2, minutes=1), end - timedelta(days=2)
+    services.prices_apply(ticks=[Tick(s, Decimal("100"), at) for s in ("BTCUSDT", "ETHUSDT") for at in (old, kept)])
+    open_trade(symbol="ETHUSDT", timestamp=end + timedelta(minutes=1), at=end + timedelta(minutes=2))  # opened the next day
+
+    dry = close_eod("--date", str(DAY), "--dry-run")
+    assert "would prune 1 candles older than 2 days" in dry
+    assert "pruned 1 candles" in close_eod("--date", str(DAY))
+
+    # BTCUSDT's 23:59 candle of the 18th went; ETHUSDT has a trade open, so all of its history stays.
+    assert sorted(PriceCandle.objects.values_list("symbol", "minute")) == [("BTCUSDT", kept), ("ETHUSDT", old), ("ETHUSDT", kept)]

@@ -7,7 +7,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import F
 
-from ledger.models import PaperTrade, Signal
+from ledger.management.commands.simulate import START_PRICES
+from ledger.models import PaperTrade, PriceCandle, Signal
 
 from .conftest import NOW, assert_ledger_consistent
 
@@ -26,6 +27,11 @@ def test_simulate_records_signals_opens_moves_and_closes_trades():
     assert PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).exclude(current_price=F("entry_price")).exists()
     assert "Opened #" in out.getvalue()
     assert_ledger_consistent()
+    # the ticks went into candles: the clock stands still, so one candle per symbol, of the 300 ticks less those
+    # that repeated the price before them at the same instant (ignored as the same tick again)
+    candles = {c.symbol: (c.minute, c.ticks) for c in PriceCandle.objects.all()}
+    assert sorted(candles) == sorted(START_PRICES)
+    assert all(minute == NOW and 250 <= ticks <= 300 for minute, ticks in candles.values()), candles
 
 
 def test_simulated_signals_are_at_the_market_with_stops_that_pay_the_fees():

@@ -121,6 +121,32 @@ def test_active_trades_part_shows_return_r_and_the_distance_to_the_levels(client
     assert f'id="trade-{trade.pk}"' in html
 
 
+def test_active_trades_show_how_old_each_price_is_and_flag_a_stale_one(client, now_trade, many_trades, time_machine):
+    fresh, stale, never = now_trade(), now_trade(symbol="ETHUSDT"), now_trade(symbol="SOLUSDT")
+    services.prices_apply(ticks=[Tick("ETHUSDT", Decimal("100"), NOW - timedelta(seconds=121))])  # past the 120 s
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("100"), NOW - timedelta(seconds=7))])
+
+    html = part(client, "active-trades").content.decode()
+
+    rows = {trade.pk: html.split(f'id="trade-{trade.pk}"')[1].split("</tr>")[0] for trade in (fresh, stale, never)}
+    assert '<td class="num price-age">7s</td>' in rows[fresh.pk]
+    assert ">stale: 2m</span>" in rows[stale.pk]  # 121 s
+    assert ">stale: no price</span>" in rows[never.pk]  # no tick at all: priced at its signal
+
+
+def test_journal_shows_each_trade_s_excursions_in_money_and_r(client, now_trade):
+    trade = now_trade()  # LONG 50 at 100: 1R = 100
+    now = timezone.now()
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal(p), now + timedelta(seconds=n)) for n, p in enumerate(["101.2", "99.5"])])
+    services.trade_close(trade_id=trade.pk, at=now + timedelta(seconds=5))
+
+    row = part(client, "journal").content.decode().split(f'id="journal-{trade.pk}"')[1].split("</tr>")[0]
+
+    # MFE (101.2 - 100) * 50 = 60 = 0.6R; MAE (99.5 - 100) * 50 = -25 = -0.25R
+    assert '<td class="num opt mfe">+60.00 &middot; +0.60R</td>' in row
+    assert '<td class="num opt mae">\u221225.00 &middot; \u22120.25R</td>' in row
+
+
 def test_journal_part_lists_the_days_closed_trades_and_total(client, now_trade, many_trades):
     won, lost = now_trade(), now_trade(symbol="ETHUSDT")
     services.trade_close(trade_id=won.pk, price=Decimal("103"))

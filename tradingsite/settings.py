@@ -199,6 +199,12 @@ PAPER_MIN_NOTIONAL = env_decimal("PAPER_MIN_NOTIONAL", "10", low=Decimal(0), hig
 # A signal or tick stamped later than now by more than this is refused: a sender's clock may run a little ahead.
 MAX_CLOCK_SKEW = timedelta(seconds=env_int("MAX_CLOCK_SKEW", 5, low=0, high=3600))
 
+# --- Prices (docs/operations.md, "The price feed") ---
+# Days of 1-minute candles kept: the end of day removes older ones, except for symbols with an open trade.
+PRICE_HISTORY_DAYS = env_int("PRICE_HISTORY_DAYS", 90, low=1, high=36_500)
+# The price feed's watchlist, followed besides the symbols of open trades and of today's waiting signals.
+PRICE_FEED_SYMBOLS = [s.strip().upper() for s in os.environ.get("PRICE_FEED_SYMBOLS", "").split(",") if s.strip()]
+
 # --- The JSON API (docs/api.md) ---
 # The shared secret TradingView alerts carry in their body; the webhook answers 403 while it is empty. Long
 # enough not to be guessed within the lockout below (16 characters at least).

@@ -17,14 +17,18 @@ from .core import (
     journal_for_day,
     ledger_version,
     market_quote,
+    newest_tick_at,
+    open_since,
     pnl_daily,
     pnl_daily_range,
     signals_between,
     signals_for_day,
     signals_summary,
     symbols,
+    symbols_followed,
     trade,
     trades_active,
+    trades_active_with_last_tick,
 )
 from .stats import Figures, Group, Stats, SymbolPnl, stats
 
@@ -45,6 +49,8 @@ __all__ = [
     "journal_between",
     "journal_for_day",
     "market_quote",
+    "newest_tick_at",
+    "open_since",
     "ledger_version",
     "ledger_violations",
     "pnl_daily",
@@ -54,6 +60,8 @@ __all__ = [
     "signals_summary",
     "stats",
     "symbols",
+    "symbols_followed",
     "trade",
     "trades_active",
+    "trades_active_with_last_tick",
 ]

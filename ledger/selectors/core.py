@@ -5,11 +5,29 @@ it in Python."""
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Iterable
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, FloatField, Func, IntegerField, Q, QuerySet, Sum
-from django.db.models.functions import Cast, Round, TruncDate
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Greatest, Least, NullIf, Round, TruncDate
 from django.utils.dateparse import parse_datetime
 
 from ..days import day_bounds
@@ -56,7 +74,33 @@ def trades_active() -> QuerySet[PaperTrade]:
     return PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).order_by("entry_time", "pk")
 
 
-def symbols(model: type[Signal] | type[PaperTrade]) -> list[str]:
+def trades_active_with_last_tick() -> QuerySet[PaperTrade]:
+    """The open trades, each with `last_tick_at`, when its symbol's last tick was applied (None: never), read
+    from market_prices by its unique symbol: how old the price the trade is marked at is."""
+    last_tick = MarketPrice.objects.filter(symbol=OuterRef("symbol")).values("at")[:1]
+    return trades_active().annotate(last_tick_at=Subquery(last_tick))
+
+
+def symbols_followed(day: date, watchlist: Iterable[str]) -> list[str]:
+    """What a price feed follows: the symbols of open trades and of the day's waiting (GENERATED) signals, and
+    a watchlist; two small indexed reads."""
+    trading = trades_active().order_by().values_list("symbol", flat=True).distinct()
+    waiting = signals_for_day(day, status=Signal.Status.GENERATED).order_by().values_list("symbol", flat=True).distinct()
+    return sorted({*trading, *waiting, *watchlist})
+
+
+def open_since() -> dict[str, datetime]:
+    """Each symbol with an open trade, and when the earliest of them opened: the history a backfill fills."""
+    rows = trades_active().order_by().values("symbol").annotate(since=Min("entry_time")).values_list("symbol", "since")
+    return dict(rows)
+
+
+def newest_tick_at() -> datetime | None:
+    """When the newest tick of any symbol was applied: how far behind the price feed is."""
+    return MarketPrice.objects.aggregate(newest=Max("at"))["newest"]
+
+
+def symbols(model: type[Signal] | type[PaperTrade] | type[PriceCandle]) -> list[str]:
     """The distinct symbols of a table, in order: a skip scan that asks its symbol index for the next
     symbol after the last one (a probe per symbol), not a DISTINCT that reads a million rows."""
     table = connection.ops.quote_name(model._meta.db_table)
@@ -219,11 +263,37 @@ class HeldSeconds(Func):
         return self.as_sql(compiler, connection, template="((julianday(%(expressions)s)) * 86400)", arg_joiner=") - julianday(", **extra)
 
 
+class Rounded(Func):
+    """An expression read back as a Decimal rounded half to even to `places`, as rules.money rounds (a Cast
+    would round half away from zero on PostgreSQL, and SQLite would hand back 15 significant digits)."""
+
+    template = "%(expressions)s"
+
+    def __init__(self, expression, *, places: int) -> None:
+        super().__init__(expression, output_field=DecimalField(max_digits=30, decimal_places=places))
+
+    def get_db_converters(self, connection):
+        quantum = Decimal(1).scaleb(-self.output_field.decimal_places)
+        return [*super().get_db_converters(connection), lambda value, *_: None if value is None else value.quantize(quantum)]
+
+
+def _excursions() -> dict[str, Rounded]:
+    """rules.excursions in SQL, so that a streamed export of a million trades computes MFE and MAE (money to 8
+    places, R to 4) without loading each trade (tests/test_export.py holds the two to the same numbers)."""
+    long = Q(direction=PaperTrade.Direction.LONG)
+    best = Case(When(long, then=F("max_price") - F("entry_price")), default=F("entry_price") - F("min_price"))
+    worst = Case(When(long, then=F("min_price") - F("entry_price")), default=F("entry_price") - F("max_price"))
+    mfe, mae = Greatest(best * F("position_size"), Value(0)), Least(worst * F("position_size"), Value(0))
+    risk = NullIf(F("risk_amount"), Value(0))
+    return {"mfe": Rounded(mfe, places=8), "mae": Rounded(mae, places=8),
+            "mfe_r": Rounded(mfe / risk, places=4), "mae_r": Rounded(mae / risk, places=4)}  # fmt: skip
+
+
 def journal_between(start: date | None, end: date | None) -> QuerySet[PaperTrade]:
     """The trades closed from trading day start to end (both included; None: no bound), oldest close first,
-    each with `held_seconds`, how long it was open, to the second."""
+    each with `held_seconds`, how long it was open, to the second, and its excursions (mfe, mae, mfe_r, mae_r)."""
     held = Cast(Round(HeldSeconds()), IntegerField())
-    return closed_between(start, end).annotate(held_seconds=held).order_by("exit_time", "pk")
+    return closed_between(start, end).annotate(held_seconds=held, **_excursions()).order_by("exit_time", "pk")
 
 
 def signals_between(start: date | None, end: date | None) -> QuerySet[Signal]:

@@ -11,12 +11,13 @@ One module per subject; every service is importable from here (`services.trade_c
 from .base import account_add, save_closes
 from .eod import DayClosed, day_close
 from .imports import signal_advance, signal_import, trade_import
-from .prices import TicksApplied, prices_apply
+from .prices import CandlesBackfilled, TicksApplied, candles_backfill, prices_apply
 from .signals import Intake, signal_execute, signal_expire, signal_intake, signal_record
 from .tokens import api_token_authenticate, api_token_create, api_token_hash, api_token_revoke
 from .trades import TradesRecomputed, trade_close, trade_correct, trades_recompute
 
 __all__ = [
+    "CandlesBackfilled",
     "DayClosed",
     "Intake",
     "TicksApplied",
@@ -26,6 +27,7 @@ __all__ = [
     "api_token_create",
     "api_token_hash",
     "api_token_revoke",
+    "candles_backfill",
     "day_close",
     "prices_apply",
     "save_closes",

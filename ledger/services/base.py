@@ -14,7 +14,10 @@ from ..models import Account, PaperTrade, Signal
 from ..rules import ZERO
 
 ID_BATCH = 10_000  # ids per `IN (...)` list, well below SQLite's 32,766 variables
-CLOSE_FIELDS = ["status", "exit_price", "exit_time", "realized_pnl", "unrealized_pnl", "current_price", "exit_quote", "fees", "slippage"]
+CLOSE_FIELDS = [
+    "status", "exit_price", "exit_time", "realized_pnl", "unrealized_pnl", "current_price", "exit_quote", "fees", "slippage",
+    "max_price", "min_price",
+]  # fmt: skip
 
 
 def account_for_update() -> Account:

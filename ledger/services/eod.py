@@ -1,16 +1,17 @@
-"""The end of a trading day: open trades close at their last mark, stale signals expire."""
+"""The end of a trading day: open trades close at their last mark, stale signals expire, old price history goes."""
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
-from .. import rules
+from .. import rules, selectors
 from ..days import day_bounds, last_moment
 from ..inputs import REASON_LENGTH_MAX, clean_time
-from ..models import PaperTrade, Signal
+from ..models import PaperTrade, PriceCandle, Signal
 from ..rules import ZERO
 from .base import account_add, batches, entry_costs, record_closes, record_history
 
@@ -21,6 +22,7 @@ class DayClosed:
     closed: list[PaperTrade]
     expired: int
     dry_run: bool
+    pruned: int = 0  # candles older than PRICE_HISTORY_DAYS removed (or that would be, in a dry run)
 
     @property
     def realized_pnl(self) -> Decimal:
@@ -32,6 +34,9 @@ def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -
     """End of a trading day: close every OPEN trade opened before the day's end by a market order at its last
     mark's exit quote (EOD_CLOSE), mark their signals CLOSED, and expire the GENERATED signals of the day and
     before.
+
+    Then the price history is bounded: candles older than PRICE_HISTORY_DAYS before the day's end go, except
+    those of symbols a trade is still open on.
 
     Set-based: one locking read and a fixed number of UPDATEs, however many trades are open. A day
     that is already over is closed at its last instant, so its PnL counts in that day.
@@ -46,7 +51,8 @@ def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -
     for trade in trades:  # in memory, what the set-based update below writes
         rules.close_at_quote(trade, reason=PaperTrade.Status.EOD_CLOSE, at=at)
     if dry_run:
-        return DayClosed(day=day, closed=trades, expired=stale_signals.count(), dry_run=True)
+        pruned = sum(old.count() for old in _old_candles(end))
+        return DayClosed(day=day, closed=trades, expired=stale_signals.count(), dry_run=True, pruned=pruned)
 
     for batch in batches([trade.pk for trade in trades]):
         PaperTrade.objects.filter(pk__in=batch, status=PaperTrade.Status.OPEN).update(
@@ -68,4 +74,14 @@ def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -
         record_history(Signal.objects.filter(pk__in=batch, status=Signal.Status.EXPIRED), reason="expired")
     if expired and not trades:  # closes have counted themselves
         account_add(ZERO)
-    return DayClosed(day=day, closed=trades, expired=expired, dry_run=False)
+    pruned = sum(old.delete()[0] for old in _old_candles(end))
+    return DayClosed(day=day, closed=trades, expired=expired, dry_run=False, pruned=pruned)
+
+
+def _old_candles(end: datetime) -> list:
+    """Per symbol without a trade left open by the day's close (one opened after `end`), its candles older than
+    PRICE_HISTORY_DAYS before `end`: one range of the (symbol, minute) index each, never a scan of the table."""
+    cutoff = end - timedelta(days=settings.PRICE_HISTORY_DAYS)
+    still_open = set(selectors.trades_active().filter(entry_time__gte=end).values_list("symbol", flat=True))
+    symbols = [symbol for symbol in selectors.symbols(PriceCandle) if symbol not in still_open]
+    return [PriceCandle.objects.filter(symbol=symbol, minute__lt=cutoff) for symbol in symbols]

@@ -1,22 +1,24 @@
-"""Price ticks: each symbol's last price is kept, and every open trade of a tick's symbol is marked, and
-closed when a tick reaches its stop or target. Prices only move forward: a tick older than the last one
-applied for its symbol is ignored."""
+"""Price ticks: each symbol's last price is kept, every applied tick goes into its symbol's 1-minute candle,
+and every open trade of a tick's symbol is marked (its high and low widened by every tick), and closed when a
+tick reaches its stop or target. Prices only move forward: a tick older than the last one applied for its
+symbol is ignored."""
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Iterable, Sequence
 
 from django.db import connection, transaction
 
 from .. import rules
-from ..errors import AlreadyClosed
-from ..inputs import Tick, clean_ticks
-from ..models import MarketPrice, PaperTrade
+from ..errors import AlreadyClosed, InvalidInput
+from ..inputs import Candle, Tick, clean_candle, clean_symbol, clean_ticks
+from ..models import MarketPrice, PaperTrade, PriceCandle
 from ..rules import ZERO
 from .base import account_add, save_closes
 
 MARKS_SQL = (
-    "UPDATE paper_trades SET current_price = %s, exit_quote = %s, unrealized_pnl = %s, fees = %s, slippage = %s "
-    "WHERE id = %s AND status = 'OPEN'"
+    "UPDATE paper_trades SET current_price = %s, exit_quote = %s, unrealized_pnl = %s, fees = %s, slippage = %s, "
+    "max_price = %s, min_price = %s WHERE id = %s AND status = 'OPEN'"
 )
 # One upsert per symbol per batch; the WHERE keeps a newer price that a concurrent batch wrote first.
 LAST_PRICE_SQL = (
@@ -24,6 +26,17 @@ LAST_PRICE_SQL = (
     "ON CONFLICT (symbol) DO UPDATE SET price = excluded.price, bid = excluded.bid, ask = excluded.ask, at = excluded.at "
     "WHERE market_prices.at <= excluded.at"
 )
+# One row per symbol and minute of the batch, its OHLC computed here: a minute that already has a candle keeps
+# its open, widens its high and low, takes the batch's close (with its bid and ask) and adds the ticks.
+CANDLES_SQL = (
+    "INSERT INTO price_candles (symbol, minute, open, high, low, close, ticks, bid, ask) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+    "ON CONFLICT (symbol, minute) DO UPDATE SET high = {greatest}(price_candles.high, excluded.high), "
+    "low = {least}(price_candles.low, excluded.low), close = excluded.close, bid = excluded.bid, ask = excluded.ask, "
+    "ticks = price_candles.ticks + excluded.ticks"
+)
+# SQLite's two-argument MAX and MIN are PostgreSQL's GREATEST and LEAST.
+EXTREMES = {"sqlite": {"greatest": "MAX", "least": "MIN"}, "postgresql": {"greatest": "GREATEST", "least": "LEAST"}}
 
 
 def _write_marks(trades: Sequence[PaperTrade]) -> None:
@@ -33,7 +46,7 @@ def _write_marks(trades: Sequence[PaperTrade]) -> None:
     the batch: profiled at 90% of a 1,000-tick batch (bench/README.md). The values are Decimals already
     rounded by the rules, which both database drivers take as they are.
     """
-    rows = [(t.current_price, t.exit_quote, t.unrealized_pnl, t.fees, t.slippage, t.pk) for t in trades]
+    rows = [(t.current_price, t.exit_quote, t.unrealized_pnl, t.fees, t.slippage, t.max_price, t.min_price, t.pk) for t in trades]
     with connection.cursor() as cursor:
         cursor.executemany(MARKS_SQL, rows)
 
@@ -45,24 +58,55 @@ def _write_last_prices(ticks: dict[str, Tick]) -> None:
         cursor.executemany(LAST_PRICE_SQL, rows)
 
 
+def minute_of(moment: datetime) -> datetime:
+    """The start of the UTC minute a moment falls in: its candle's key."""
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def _write_candles(ticks: Sequence[Tick]) -> None:
+    """Each symbol-minute's open, high, low, close and tick count from the ticks (in time order), with the bid
+    and ask of its close, upserted in one statement per symbol-minute: not one per tick."""
+    candles: dict[tuple[str, datetime], list] = {}
+    for tick in ticks:
+        candle = candles.get(key := (tick.symbol, minute_of(tick.at)))
+        if candle is None:
+            candles[key] = [tick.price, tick.price, tick.price, tick.price, 1, tick.bid, tick.ask]
+        else:
+            candle[1:] = [max(candle[1], tick.price), min(candle[2], tick.price), tick.price, candle[4] + 1, tick.bid, tick.ask]
+    minutes = {minute: connection.ops.adapt_datetimefield_value(minute) for _, minute in candles}  # a few per batch
+    rows = [(symbol, minutes[minute], *candle) for (symbol, minute), candle in candles.items()]
+    with connection.cursor() as cursor:
+        cursor.executemany(CANDLES_SQL.format(**EXTREMES[connection.vendor]), rows)
+
+
 @dataclass
 class TicksApplied:
     marked: list[PaperTrade] = field(default_factory=list)
     closed: list[PaperTrade] = field(default_factory=list)
-    ignored: int = 0  # ticks older than the last one applied for their symbol
+    ignored: int = 0  # ticks older than the last one applied for their symbol, or that one again
 
 
 def _forward(ticks: list[Tick]) -> tuple[list[Tick], int]:
-    """The ticks, in time order, that are not older than their symbol's last applied tick; and how many were."""
+    """The ticks, in time order, that are neither older than their symbol's last applied tick nor that same tick
+    again (a second feed, a re-sent batch); and how many were."""
     symbols = sorted({tick.symbol for tick in ticks})
-    newest = dict(MarketPrice.objects.select_for_update().filter(symbol__in=symbols).order_by("symbol").values_list("symbol", "at"))
-    applied = [tick for tick in ticks if tick.symbol not in newest or tick.at >= newest[tick.symbol]]
+    rows = MarketPrice.objects.select_for_update().filter(symbol__in=symbols).order_by("symbol")
+    newest = {symbol: (at, quote) for symbol, at, *quote in rows.values_list("symbol", "at", "price", "bid", "ask")}
+
+    def forward(tick: Tick) -> bool:
+        if tick.symbol not in newest:
+            return True
+        at, quote = newest[tick.symbol]
+        return tick.at > at or (tick.at == at and [tick.price, tick.bid, tick.ask] != quote)
+
+    applied = [tick for tick in ticks if forward(tick)]
     return applied, len(ticks) - len(applied)
 
 
 @transaction.atomic
 def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
-    """Keep each symbol's last tick and mark every OPEN trade of each tick's symbol, in time order, closing
+    """Keep each symbol's last tick and its 1-minute candles, and mark every OPEN trade of each tick's symbol
+    (every tick widens its high and low, max_price and min_price), in time order, closing
     those a tick takes through their stop (a market order: at the tick's bid or ask, or its price moved by
     slippage) or their target (a limit order: at the target). Ticks older than a trade's entry do not touch
     it; ticks older than their symbol's last applied tick (a late delivery, a replay) are ignored and counted.
@@ -84,6 +128,7 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
         for trade in by_symbol.get(tick.symbol, []):
             if not trade.is_open or tick.at < trade.entry_time:
                 continue
+            trade.max_price, trade.min_price = max(trade.max_price, tick.price), min(trade.min_price, tick.price)
             reason = rules.reached(trade, tick.price)  # a comparison per tick: cheap
             if reason is None:
                 last_tick[trade.pk] = trade, tick
@@ -100,9 +145,62 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
             result.marked.append(trade)
     _write_marks(result.marked)
     _write_last_prices({tick.symbol: tick for tick in applied})  # time order: the last one per symbol wins
+    _write_candles(applied)
     if result.closed and save_closes(result.closed) != len(result.closed):
         # Impossible while the rows are locked; refuse to write a partial batch if it ever happens.
         raise AlreadyClosed("A trade in this batch was closed by someone else; nothing was applied.")
     if not result.closed:  # closes have counted themselves
+        account_add(ZERO)
+    return result
+
+
+@dataclass
+class CandlesBackfilled:
+    symbol: str
+    written: int = 0  # minutes that had no candle
+    unreadable: int = 0  # candles refused (not prices, low above high, ...)
+    crossed: list[str] = field(default_factory=list)  # open trades whose stop or target those minutes reached
+
+
+@transaction.atomic
+def candles_backfill(*, symbol: str, candles: Iterable[Candle]) -> CandlesBackfilled:
+    """The exchange's own 1-minute history for the minutes that have no candle (the feed was down): written with
+    0 ticks, so a chart can tell them from minutes the ledger saw. The symbol's open trades widen their high and
+    low with the minutes that began at or after their entry. Nothing is marked or closed on history: a stop those
+    minutes reached is reported, not filled after the fact (docs/fills.md)."""
+    symbol = clean_symbol(symbol)
+    result = CandlesBackfilled(symbol)
+    cleaned = []
+    for candle in candles:
+        try:
+            cleaned.append(clean_candle(candle))
+        except InvalidInput:
+            result.unreadable += 1
+    if not cleaned:
+        return result
+    minutes = [candle.minute for candle in cleaned]
+    known = set(PriceCandle.objects.filter(symbol=symbol, minute__gte=min(minutes), minute__lte=max(minutes)).values_list("minute", flat=True))
+    missing = [candle for candle in cleaned if candle.minute not in known]
+    PriceCandle.objects.bulk_create(
+        [PriceCandle(symbol=symbol, minute=c.minute, open=c.open, high=c.high, low=c.low, close=c.close, ticks=0) for c in missing],
+        ignore_conflicts=True,  # a tick may have written the minute meanwhile: it knows better
+    )
+    result.written = len(missing)
+    trades = PaperTrade.objects.select_for_update().filter(status=PaperTrade.Status.OPEN, symbol=symbol).order_by("pk")
+    for trade in trades:
+        seen = [candle for candle in missing if candle.minute >= trade.entry_time]
+        if not seen:
+            continue
+        high, low = max(c.high for c in seen), min(c.low for c in seen)
+        trade.max_price, trade.min_price = max(trade.max_price, high), min(trade.min_price, low)
+        PaperTrade.objects.filter(pk=trade.pk, status=PaperTrade.Status.OPEN).update(max_price=trade.max_price, min_price=trade.min_price)
+        reached = {rules.reached(trade, low), rules.reached(trade, high)} - {None}
+        if reached:
+            levels = " and ".join(name for reason, name in ((rules.STOP_LOSS, "stop"), (rules.TAKE_PROFIT, "target")) if reason in reached)
+            result.crossed.append(
+                f"#{trade.pk} {trade.direction} {symbol}: its {levels} was reached while the feed was down "
+                f"(low {rules.plain(low)}, high {rules.plain(high)}); it stays open"
+            )
+    if missing:
         account_add(ZERO)
     return result

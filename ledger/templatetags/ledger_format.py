@@ -6,6 +6,8 @@ from decimal import Decimal
 from django import template
 from django.utils import timezone
 
+from ledger import rules
+
 register = template.Library()
 
 
@@ -103,3 +105,15 @@ def span(value: timedelta | None) -> str:
 @register.filter
 def duration(start: datetime, end: datetime | None) -> str:
     return "—" if end is None else _short(end - start)
+
+
+@register.filter
+def since(moment: datetime | None) -> str:
+    """How long ago, to the second under a minute: 12s, 3m, 1h 05m; — for never."""
+    return "—" if moment is None else _short(timezone.now() - moment)
+
+
+@register.filter
+def stale(seen: datetime | None) -> bool:
+    """Whether a price seen then is too old to price an entry now (PAPER_PRICE_MAX_AGE), or there is none."""
+    return seen is None or not rules.fresh(seen, at=timezone.now())

@@ -53,6 +53,26 @@ def test_price_tick_moves_pnl_without_reload_and_close_moves_row_to_journal(logg
     screenshot(page, "dashboard-after-close")
 
 
+def test_a_trade_without_a_recent_price_is_flagged_stale_until_a_tick_comes(logged_in, open_trade):
+    page = logged_in
+    trade = trade_now(open_trade)  # priced at its signal: no tick for BTCUSDT yet
+    page.reload()
+    age = page.locator(f"#trade-{trade.pk} .price-age")
+    expect(age).to_have_text("stale: no price")
+    screenshot(page, "dashboard-stale-price")
+
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("101"), timezone.now()), Tick("BTCUSDT", Decimal("99.6"), timezone.now())])
+    page.clock.run_for(POLL)
+
+    expect(age).to_have_text("0s")
+    services.trade_close(trade_id=trade.pk)
+    page.clock.run_for(POLL)
+    # MFE (101 - 100) * 50 = 50 = 0.5R; MAE (99.6 - 100) * 50 = -20 = -0.2R
+    expect(page.locator(f"#journal-{trade.pk} .mfe")).to_have_text("+50.00 · +0.50R")
+    expect(page.locator(f"#journal-{trade.pk} .mae")).to_have_text("\u221220.00 · \u22120.20R")
+    screenshot(page, "dashboard-journal-excursions")
+
+
 def test_closing_a_trade_that_a_tick_just_closed_shows_why(logged_in, open_trade):
     page = logged_in
     trade = trade_now(open_trade)

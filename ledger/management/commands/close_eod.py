@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
@@ -47,5 +48,6 @@ class Command(BaseCommand):
             self.stdout.write(f"No open trades to close for {day}.")
         self.stdout.write(
             f"{'Dry run: ' if dry_run else ''}{day}: {verb} {len(result.closed)} trades, "
-            f"realized pnl {result.realized_pnl:+}, {'would expire' if dry_run else 'expired'} {result.expired} signals."
+            f"realized pnl {result.realized_pnl:+}, {'would expire' if dry_run else 'expired'} {result.expired} signals, "
+            f"{'would prune' if dry_run else 'pruned'} {result.pruned} candles older than {settings.PRICE_HISTORY_DAYS} days."
         )

@@ -1,0 +1,176 @@
+"""A fake of Binance's public spot API on a loopback port, for the price feed's tests: REST (markets, tickers,
+1-minute klines) and the market-data websocket, with switches that make it fail the way real ones do.
+
+It runs its own event loop in a thread; the test's thread steers it with the methods below. `point(exchange)`
+rewrites a ccxt exchange's URLs to it, as the feed's `configure` hook.
+"""
+
+import asyncio
+import json
+import threading
+from collections import deque
+from datetime import datetime
+
+from aiohttp import WSMsgType, web
+
+MARKETS = {"BTCUSDT": ("BTC", "USDT"), "ETHUSDT": ("ETH", "USDT"), "SOLUSDT": ("SOL", "USDT")}
+
+
+def millis(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+class FakeBinance:
+    def __init__(self) -> None:
+        self.tickers: dict[str, dict] = {}  # market id -> the 24hr ticker REST answers
+        self.klines: dict[str, list[list]] = {}  # market id -> [[open ms, o, h, l, c, volume, close ms], ...]
+        self.rest_failures: dict[str, deque[tuple[int, str]]] = {}  # path -> (status, body) answered before successes
+        self.requests: list[str] = []  # paths (and queries) asked, in order
+        self.subscriptions: list[list[str]] = []  # the params of every SUBSCRIBE, in order
+        self.sockets: list[web.WebSocketResponse] = []
+        self.loop = asyncio.new_event_loop()
+        self.runner: web.AppRunner | None = None
+        ready = threading.Event()
+        self.thread = threading.Thread(target=self._serve, args=(ready,), daemon=True)
+        self.thread.start()
+        ready.wait(10)
+
+    # --- The test's controls (called from the test's thread) ----------------------------------------
+
+    def ticker(self, market: str, last: str, at: datetime, *, bid: str | None = None, ask: str | None = None) -> None:
+        """What the next REST poll answers for the market."""
+        self.tickers[market] = {"symbol": market, "lastPrice": last, "bidPrice": bid, "askPrice": ask,
+                                "openTime": millis(at) - 86_400_000, "closeTime": millis(at), "count": 1}  # fmt: skip
+
+    def push(self, market: str, last: str, at: datetime, *, bid: str | None = None, ask: str | None = None) -> None:
+        """A 24hr ticker event to every socket."""
+        event = {"e": "24hrTicker", "E": millis(at), "s": market, "c": last, "b": bid, "a": ask, "C": millis(at), "O": millis(at) - 86_400_000}
+        self.send_text(json.dumps(event))
+
+    def send_text(self, text: str) -> None:
+        self._call(self._send_all(text))
+
+    def drop_connections(self) -> None:
+        """Every open socket closed by the server, as an exchange does at maintenance or after 24 hours."""
+        self._call(self._close_all())
+
+    def fail_rest(self, path: str, status: int, body: str = "", times: int = 1) -> None:
+        """The next `times` requests to `path` answer this instead."""
+        self.rest_failures.setdefault(path, deque()).extend([(status, body)] * times)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def point(self, exchange) -> None:
+        """Send a ccxt binance instance's REST and websocket requests here instead of to Binance."""
+
+        def here(value):
+            if isinstance(value, dict):
+                return {key: here(item) for key, item in value.items()}
+            if isinstance(value, str) and "://" in value:
+                scheme, rest = value.split("://", 1)
+                path = rest.split("/", 1)[1] if "/" in rest else ""
+                return f"{'ws' if scheme.startswith('ws') else 'http'}://127.0.0.1:{self.port}/{path}"
+            return value
+
+        exchange.urls["api"] = here(exchange.urls["api"])
+        exchange.enableRateLimit = False  # ccxt paces real Binance at 50 ms per weight unit: seconds a test here
+        exchange.timeout_on_exit = 0  # ccxt waits 250 ms at close for TLS connections to end; there are none here
+
+    def close(self) -> None:
+        self._call(self._stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+    # --- The server (its own thread) ----------------------------------------------------------------
+
+    def _call(self, coroutine) -> None:
+        asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(10)
+
+    def _serve(self, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self.loop)
+        app = web.Application()
+        app.router.add_get("/api/v3/exchangeInfo", self._exchange_info)
+        app.router.add_get("/fapi/v1/exchangeInfo", self._no_markets)
+        app.router.add_get("/dapi/v1/exchangeInfo", self._no_markets)
+        app.router.add_get("/api/v3/ticker/24hr", self._tickers)
+        app.router.add_get("/api/v3/klines", self._klines)
+        app.router.add_get("/ws/{stream}", self._socket)
+        self.runner = web.AppRunner(app, shutdown_timeout=0.1)
+        self.loop.run_until_complete(self.runner.setup())
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        self.loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]
+        ready.set()
+        self.loop.run_forever()
+
+    async def _stop(self) -> None:
+        await self._close_all()
+        await self.runner.cleanup()
+
+    def _failure(self, request: web.Request) -> web.Response | None:
+        self.requests.append(request.path_qs)
+        if self.rest_failures.get(request.path):
+            status, body = self.rest_failures[request.path].popleft()
+            return web.Response(status=status, text=body, headers={"Content-Type": "application/json"})
+        return None
+
+    async def _exchange_info(self, request: web.Request) -> web.Response:
+        symbols = [
+            {"symbol": market, "status": "TRADING", "baseAsset": base, "quoteAsset": quote, "baseAssetPrecision": 8,
+             "quotePrecision": 8, "quoteAssetPrecision": 8, "orderTypes": ["LIMIT", "MARKET"], "isSpotTradingAllowed": True,
+             "isMarginTradingAllowed": False, "permissions": ["SPOT"],
+             "filters": [{"filterType": "PRICE_FILTER", "minPrice": "0.01", "maxPrice": "1000000", "tickSize": "0.01"},
+                         {"filterType": "LOT_SIZE", "minQty": "0.00001", "maxQty": "9000", "stepSize": "0.00001"}]}
+            for market, (base, quote) in MARKETS.items()
+        ]  # fmt: skip
+        return self._failure(request) or web.json_response({"timezone": "UTC", "serverTime": 0, "rateLimits": [], "symbols": symbols})
+
+    async def _no_markets(self, request: web.Request) -> web.Response:
+        return web.json_response({"timezone": "UTC", "serverTime": 0, "rateLimits": [], "symbols": []})
+
+    async def _tickers(self, request: web.Request) -> web.Response:
+        failure = self._failure(request)
+        if failure:
+            return failure
+        wanted = json.loads(request.query.get("symbols", "null")) or list(self.tickers)
+        return web.json_response([self.tickers[market] for market in wanted if market in self.tickers])
+
+    async def _klines(self, request: web.Request) -> web.Response:
+        failure = self._failure(request)
+        if failure:
+            return failure
+        start, limit = int(request.query.get("startTime", 0)), int(request.query.get("limit", 500))
+        end = int(request.query.get("endTime", 2**62))
+        rows = [row for row in self.klines.get(request.query["symbol"], []) if start <= row[0] <= end]
+        return web.json_response(rows[:limit])
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self.sockets.append(socket)
+        async for message in socket:
+            if message.type == WSMsgType.TEXT:
+                command = json.loads(message.data)
+                if command.get("method") == "SUBSCRIBE":
+                    self.subscriptions.append(command["params"])
+                    await socket.send_str(json.dumps({"result": None, "id": command["id"]}))
+        return socket
+
+    async def _send_all(self, text: str) -> None:
+        for socket in list(self.sockets):
+            if not socket.closed:
+                await socket.send_str(text)
+
+    async def _close_all(self) -> None:
+        for socket in list(self.sockets):
+            await socket.close()
+        self.sockets.clear()
+
+
+def kline(at: datetime, o: str, h: str, l: str, c: str) -> list:  # noqa: E741 - the exchange's own letters
+    """One 1-minute kline row as Binance answers it."""
+    start = millis(at)
+    return [start, o, h, l, c, "1.0", start + 59_999, "100.0", 1, "0.5", "50.0", "0"]
+

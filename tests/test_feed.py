@@ -1,0 +1,394 @@
+"""The price feed against a fake Binance on a loopback port (tests/fake_exchange.py): ccxt streams or polls it,
+its failures are retried, and what it says reaches the ledger through services.prices_apply."""
+
+import dataclasses
+import os
+import re
+import signal
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import OperationalError
+
+from ledger import feed, selectors, services
+from ledger.days import today
+from ledger.inputs import Tick
+from ledger.models import MarketPrice, PaperTrade, PriceCandle
+
+from .conftest import NOW, T0
+from .fake_exchange import FakeBinance, kline
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+START = T0 + timedelta(minutes=2)  # exchange times of the streamed ticks: after the fixture's trades open (10:01)
+
+
+@pytest.fixture
+def fake():
+    exchange = FakeBinance()
+    yield exchange
+    exchange.close()
+
+
+def config(fake: FakeBinance, **changes) -> feed.FeedConfig:
+    """Quick: batches every 50 ms, retries from 10 ms, a stream silent for 1 s is dead."""
+    return feed.FeedConfig(
+        **{"exchange": "binance", "interval": 0.05, "refresh": 0.2, "backoff": 0.01, "backoff_cap": 0.1, "stall": 1.0,
+           "configure": fake.point} | changes  # fmt: skip
+    )
+
+
+def run_until(settings: feed.FeedConfig, done: Callable[[feed.Totals], bool], seconds: float = 10) -> feed.Totals:
+    deadline = time.monotonic() + seconds
+    totals = feed.run(settings, until=lambda totals: done(totals) or time.monotonic() > deadline)
+    assert done(totals), f"the feed did not get there in {seconds} s: {totals}"
+    return totals
+
+
+def subscribed(fake: FakeBinance, times: int = 1) -> None:
+    """Wait (10 s at most) until the feed has subscribed that many times."""
+    deadline = time.monotonic() + 10
+    while len(fake.subscriptions) < times and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def after_subscribing(fake: FakeBinance, script: Callable[[], None]) -> None:
+    """Run `script` in the background once the feed has subscribed."""
+    threading.Thread(target=lambda: [subscribed(fake), script()], daemon=True).start()
+
+
+def at(seconds: float) -> datetime:
+    return START + timedelta(seconds=seconds)
+
+
+def test_a_stream_applies_each_ticker_with_its_bid_and_ask_under_the_ledger_s_spelling(fake):
+    def script():
+        fake.push("BTCUSDT", "64000.12", at(0), bid="64000.11", ask="64000.13")
+        fake.push("ETHUSDT", "3200.5", at(1), bid="3200.4", ask="3200.6")
+
+    after_subscribing(fake, script)
+    run_until(config(fake, watchlist=["BTCUSDT", "ETH-USDT"]), lambda totals: totals.ticks == 2)
+
+    assert fake.subscriptions[0] == ["btcusdt@ticker", "ethusdt@ticker"]  # the full ticker: it has the bid and ask
+    prices = {row.symbol: (row.price, row.bid, row.ask, row.at) for row in MarketPrice.objects.all()}
+    assert prices == {
+        "BTCUSDT": (D("64000.12"), D("64000.11"), D("64000.13"), at(0)),
+        "ETH-USDT": (D("3200.5"), D("3200.4"), D("3200.6"), at(1)),  # the exchange's ETHUSDT, under the ledger's name
+    }
+
+
+def test_a_streamed_price_through_the_stop_closes_the_trade_at_the_bid(fake, open_trade):
+    trade = open_trade()  # LONG 50 BTCUSDT at 100, stop 98, target 104
+
+    def script():
+        fake.push("BTCUSDT", "99.1", at(0), bid="99", ask="99.2")
+        fake.push("BTCUSDT", "97.9", at(1), bid="97.85", ask="97.95")
+
+    after_subscribing(fake, script)
+    totals = run_until(config(fake), lambda totals: totals.closes == 1)  # open trades are followed without a watchlist
+
+    trade.refresh_from_db()
+    assert (trade.status, trade.exit_price, trade.exit_time) == (PaperTrade.Status.STOP_LOSS, D("97.85"), at(1))
+    assert trade.realized_pnl == D("-117.3925")  # (97.85 - 100) * 50 - (5 + 0.001 * 97.85 * 50 = 4.8925)
+    assert (trade.max_price, trade.min_price) == (D("100"), D("97.9"))
+    assert totals.ticks == 2
+
+
+def test_mfe_and_mae_of_a_trade_through_a_streamed_path(fake, open_trade):
+    trade = open_trade()  # LONG 50 at 100: 1R = 100
+    path = ["100.6", "101.9", "99.3", "100.2", "102.4", "101"]
+    after_subscribing(fake, lambda: [fake.push("BTCUSDT", price, at(n)) for n, price in enumerate(path)])
+
+    run_until(config(fake), lambda totals: totals.ticks == len(path))
+
+    trade.refresh_from_db()
+    # MFE (102.4 - 100) * 50 = 120 = 1.2R; MAE (99.3 - 100) * 50 = -35 = -0.35R; still open at 101
+    assert (trade.status, trade.current_price) == (PaperTrade.Status.OPEN, D("101"))
+    assert (trade.excursions.favourable, trade.excursions.favourable_r) == (D("120"), D("1.2"))
+    assert (trade.excursions.adverse, trade.excursions.adverse_r) == (D("-35"), D("-0.35"))
+
+
+def test_candles_of_a_ten_minute_stream_are_the_hand_computed_ones(fake):
+    # A tick every 40 s of exchange time for ten minutes: 10:02:00, :40, 10:03:20, ...; price 100 + n/4 - (n % 3)
+    prices = [D(100) + D(n) / 4 - n % 3 for n in range(15)]
+    after_subscribing(fake, lambda: [fake.push("BTCUSDT", str(p), at(40 * n)) for n, p in enumerate(prices)])
+
+    run_until(config(fake, watchlist=["BTCUSDT"]), lambda totals: totals.ticks == 15)
+
+    rows = [(c.minute - START, c.open, c.high, c.low, c.close, c.ticks) for c in PriceCandle.objects.order_by("minute")]
+    minute = timedelta(minutes=1)
+    # n: time, price — 0: 0:00 100; 1: 0:40 99.25; 2: 1:20 98.5; 3: 2:00 100.75; 4: 2:40 100; 5: 3:20 99.25;
+    # 6: 4:00 101.5; 7: 4:40 100.75; 8: 5:20 100; 9: 6:00 102.25; 10: 6:40 101.5; 11: 7:20 100.75; 12: 8:00 103;
+    # 13: 8:40 102.25; 14: 9:20 101.5
+    assert rows == [
+        (0 * minute, D("100"), D("100"), D("99.25"), D("99.25"), 2),
+        (1 * minute, D("98.5"), D("98.5"), D("98.5"), D("98.5"), 1),
+        (2 * minute, D("100.75"), D("100.75"), D("100"), D("100"), 2),
+        (3 * minute, D("99.25"), D("99.25"), D("99.25"), D("99.25"), 1),
+        (4 * minute, D("101.5"), D("101.5"), D("100.75"), D("100.75"), 2),
+        (5 * minute, D("100"), D("100"), D("100"), D("100"), 1),
+        (6 * minute, D("102.25"), D("102.25"), D("101.5"), D("101.5"), 2),
+        (7 * minute, D("100.75"), D("100.75"), D("100.75"), D("100.75"), 1),
+        (8 * minute, D("103"), D("103"), D("102.25"), D("102.25"), 2),
+        (9 * minute, D("101.5"), D("101.5"), D("101.5"), D("101.5"), 1),
+    ]
+
+
+def test_a_dropped_connection_is_made_again_and_subscribed_anew(fake):
+    def script():
+        fake.push("BTCUSDT", "100", at(0))
+        time.sleep(0.15)
+        fake.drop_connections()
+        subscribed(fake, 2)
+        fake.push("BTCUSDT", "101", at(5))
+
+    after_subscribing(fake, script)
+    run_until(config(fake, watchlist=["BTCUSDT"]), lambda totals: totals.ticks == 2)
+
+    assert fake.subscriptions == [["btcusdt@ticker"], ["btcusdt@ticker"]]
+    assert MarketPrice.objects.get().price == D("101")
+
+
+def test_a_late_tick_after_a_newer_one_is_ignored_and_counted(fake):
+    # A reconnect's replay: the 10:02:05 price arrives after the 10:02:09 one was applied.
+    after_subscribing(fake, lambda: [fake.push("BTCUSDT", "101", at(9)), time.sleep(0.2), fake.push("BTCUSDT", "90", at(5))])
+
+    totals = run_until(config(fake, watchlist=["BTCUSDT"]), lambda totals: totals.ticks + totals.ignored == 2)
+
+    assert (totals.ticks, totals.ignored) == (1, 1)
+    assert (MarketPrice.objects.get().price, PriceCandle.objects.get().low) == (D("101"), D("101"))
+
+
+def test_garbage_on_the_socket_is_one_line_then_a_new_connection(fake, caplog):
+    def script():
+        fake.send_text('{"e": "24hrTicker", "s": "BTC')  # cut off: not JSON
+        subscribed(fake, 2)
+        fake.push("BTCUSDT", "100", at(0))
+
+    after_subscribing(fake, script)
+    run_until(config(fake, watchlist=["BTCUSDT"]), lambda totals: totals.ticks == 1)
+
+    warnings = [r.getMessage() for r in caplog.records if r.name == "ledger.feed" and r.levelname == "WARNING"]
+    assert any("an unreadable message: JSONDecodeError" in line and "\n" not in line for line in warnings)
+    assert len(fake.subscriptions) >= 2
+
+
+def test_a_ticker_without_a_price_is_not_applied(fake, caplog):
+    after_subscribing(fake, lambda: [fake.push("BTCUSDT", "-3", at(0)), fake.push("ETHUSDT", "NaN", at(0)), fake.push("BTCUSDT", "100", at(1))])
+
+    totals = run_until(config(fake, watchlist=["BTCUSDT", "ETHUSDT"]), lambda totals: totals.ticks == 1)
+
+    assert list(MarketPrice.objects.values_list("symbol", "price")) == [("BTCUSDT", D("100"))]
+    assert sum("is not a price, not applied" in r.getMessage() for r in caplog.records) == 2
+    assert totals.ignored == 0
+
+
+def test_polling_backs_off_after_a_429_and_a_5xx_and_then_applies(fake, caplog):
+    fake.ticker("BTCUSDT", "100.5", at(0), bid="100.4", ask="100.6")
+    tickers = "/api/v3/ticker/24hr"
+    fake.fail_rest(tickers, 429, '{"code": -1003, "msg": "Too many requests"}')
+    fake.fail_rest(tickers, 503, "Service Unavailable")
+    fake.fail_rest(tickers, 200, "<html>not json")  # a garbage body with a 200
+
+    run_until(config(fake, watchlist=["BTCUSDT"], stream=False), lambda totals: totals.ticks == 1)
+
+    retries = [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()]
+    # ccxt's names: Binance's 429 is DDoSProtection; the HTML body breaks its parser (an AttributeError, one line too)
+    assert [line.split(":")[1].strip() for line in retries] == ["DDoSProtection", "ExchangeNotAvailable", "AttributeError"]
+    delays = [float(line.rsplit("retrying in ", 1)[1].split()[0]) for line in retries]
+    # base 10 ms doubled per failure in a row, each with jitter of up to half: [5, 10], [10, 20], [20, 40] ms
+    assert 0.005 <= delays[0] <= 0.01 and 0.01 <= delays[1] <= 0.02 and 0.02 <= delays[2] <= 0.04
+    assert [path.split("?")[0] for path in fake.requests].count("/api/v3/ticker/24hr") >= 4  # one request for all symbols
+    assert MarketPrice.objects.get().bid == D("100.4")
+
+
+def test_a_symbol_the_exchange_does_not_list_is_reported_once_and_skipped(fake, caplog):
+    fake.ticker("BTCUSDT", "100", at(0))
+
+    run_until(config(fake, watchlist=["BTCUSDT", "NOPEUSDT"], stream=False), lambda totals: totals.ticks >= 1 and len(fake.requests) >= 4)
+
+    assert sum("does not list NOPEUSDT; it is skipped" in r.getMessage() for r in caplog.records) == 1
+    assert list(MarketPrice.objects.values_list("symbol", flat=True)) == ["BTCUSDT"]
+
+
+def test_a_new_open_trade_is_followed_without_a_restart(fake, open_trade):
+    fake.ticker("BTCUSDT", "100", at(0))
+    fake.ticker("ETHUSDT", "100.5", at(0))
+    opened = []
+
+    def open_eth_after_btc(totals: feed.Totals) -> bool:
+        if totals.ticks >= 1 and not opened:
+            opened.append(open_trade(symbol="ETHUSDT"))  # in the feed's own thread, between two batches
+        return MarketPrice.objects.filter(symbol="ETHUSDT").exists()
+
+    run_until(config(fake, watchlist=["BTCUSDT"], stream=False), open_eth_after_btc)
+
+    opened[0].refresh_from_db()
+    assert opened[0].current_price == D("100.5")
+
+
+def test_the_exchange_s_clock_ahead_of_ours_never_stamps_a_tick_in_the_future(fake):
+    after_subscribing(fake, lambda: fake.push("BTCUSDT", "100", datetime.now(UTC) + timedelta(hours=1)))
+
+    run_until(config(fake, watchlist=["BTCUSDT"]), lambda totals: totals.ticks == 1)
+
+    assert MarketPrice.objects.get().at <= datetime.now(UTC)
+
+
+def test_markets_that_fail_to_load_or_come_back_empty_are_asked_for_again(fake, caplog):
+    fake.ticker("BTCUSDT", "100", at(0))
+    fake.fail_rest("/api/v3/exchangeInfo", 502, "Bad Gateway")
+    fake.fail_rest("/api/v3/exchangeInfo", 200, "garbage")  # no markets at all: not an exchange that lists nothing
+
+    run_until(config(fake, watchlist=["BTCUSDT"], stream=False), lambda totals: totals.ticks == 1)
+
+    assert [path.split("?")[0] for path in fake.requests].count("/api/v3/exchangeInfo") == 3
+    assert sum("retrying in" in r.getMessage() for r in caplog.records) == 2
+
+
+@pytest.fixture
+def fake_for_commands(fake, monkeypatch):
+    """`price_feed` itself, pointed at the fake (the command takes no URL: tests are the only ones who need one)."""
+    real = feed.make_exchange
+    monkeypatch.setattr(feed, "make_exchange", lambda settings: real(dataclasses.replace(settings, configure=fake.point)))
+    return fake
+
+
+def test_backfill_fills_the_minutes_an_open_trade_missed_and_widens_it(fake_for_commands, open_trade):
+    trade = open_trade()  # LONG 50 at 100 from 10:01, stop 98, target 104
+    services.prices_apply(ticks=[Tick("BTCUSDT", D("100.2"), T0 + timedelta(minutes=2, seconds=5))])  # 10:02 was seen live
+    minute = [T0 + timedelta(minutes=m) for m in range(7)]
+    fake_for_commands.klines["BTCUSDT"] = [
+        kline(minute[0], "99", "99.5", "98.9", "99.4"),  # 10:00: before the entry, not asked for
+        kline(minute[1], "100", "100.4", "99.8", "100.1"),
+        kline(minute[2], "100.1", "109", "90", "100.2"),  # 10:02 has a candle from live ticks: kept as it is
+        kline(minute[3], "100.2", "101.7", "99.9", "101.5"),
+        kline(minute[4], "101.5", "101.6", "97.6", "98.4"),  # the gap reached the stop (98)
+        kline(minute[5], "98.4", "bad", "98", "98.8"),  # not a price: skipped
+    ]
+
+    out = StringIO()
+    call_command("price_feed", "--exchange", "binance", "--backfill", stdout=out)
+
+    assert out.getvalue().splitlines() == [
+        "BTCUSDT: 3 minutes filled, 1 unreadable.",  # 10:01, 10:03 and 10:04
+        f"  #{trade.pk} LONG BTCUSDT: its stop was reached while the feed was down (low 97.6, high 101.7); it stays open",
+    ]
+    rows = {c.minute: (c.open, c.high, c.low, c.close, c.ticks) for c in PriceCandle.objects.all()}
+    assert rows[minute[2]] == (D("100.2"), D("100.2"), D("100.2"), D("100.2"), 1)  # the live minute wins
+    assert rows[minute[4]] == (D("101.5"), D("101.6"), D("97.6"), D("98.4"), 0)  # 0 ticks: from the exchange's history
+    assert sorted(rows) == minute[1:5]
+    trade.refresh_from_db()
+    # the minutes filled: highs 100.4, 101.7, 101.6; lows 99.8, 99.9, 97.6
+    assert (trade.status, trade.max_price, trade.min_price) == (PaperTrade.Status.OPEN, D("101.7"), D("97.6"))
+
+
+def test_backfill_without_open_trades_has_nothing_to_do(fake_for_commands):
+    out = StringIO()
+    call_command("price_feed", "--exchange", "binance", "--backfill", stdout=out)
+
+    assert out.getvalue() == "No open trades: nothing to fill.\n"
+
+
+def test_sigterm_stops_the_command_cleanly_with_the_ticks_received_applied(fake_for_commands, open_trade):
+    open_trade()
+
+    def script():
+        fake_for_commands.push("BTCUSDT", "101", at(0))
+        time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    after_subscribing(fake_for_commands, script)
+    out = StringIO()
+    call_command("price_feed", "--exchange", "binance", "--interval", "0.05", stdout=out)
+
+    assert out.getvalue().splitlines()[-1] == "Stopped: 1 ticks applied, 1 marks, 0 closes, 0 ignored."
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handed back as it was
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--exchange", "nowhere"], "--exchange 'nowhere' is not an exchange ccxt knows"),
+        (["--exchange", "binance", "--symbols", "BTCUSDT,BTC USDT"], "--symbols: symbol 'BTC USDT' is not a market symbol"),
+        (["--exchange", "binance", "--interval", "0"], "--interval must be from 0.05 to 3600 seconds, not 0."),
+    ],
+)
+def test_bad_arguments_stop_with_a_sentence(arguments, message):
+    with pytest.raises(CommandError, match=re.escape(message)):
+        call_command("price_feed", *arguments)
+
+
+def test_a_bad_watchlist_setting_is_named(settings):
+    settings.PRICE_FEED_SYMBOLS = ["BTC$USDT"]
+
+    with pytest.raises(CommandError, match="^PRICE_FEED_SYMBOLS: symbol 'BTC\\$USDT'"):
+        call_command("price_feed", "--exchange", "binance")
+
+
+@pytest.mark.django_db(transaction=True)  # the feed closes a connection that failed: not the test's own transaction
+def test_the_database_going_away_keeps_the_ticks_for_the_next_round(fake, monkeypatch, caplog):
+    fake.ticker("BTCUSDT", "100", at(0))
+    real_apply, real_followed, calls = services.prices_apply, feed.selectors.symbols_followed, []
+
+    def flaky_apply(*, ticks):
+        calls.append(len(ticks))
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_apply(ticks=ticks)
+
+    def flaky_followed(day, watchlist):
+        if len(calls) == 0 and not getattr(flaky_followed, "failed", False):
+            flaky_followed.failed = True
+            raise OperationalError("could not connect to server")
+        return real_followed(day, watchlist)
+
+    monkeypatch.setattr(feed.services, "prices_apply", flaky_apply)
+    monkeypatch.setattr(feed.selectors, "symbols_followed", flaky_followed)
+    run_until(config(fake, watchlist=["BTCUSDT"], stream=False, refresh=0.05), lambda totals: totals.ticks >= 1)
+
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("the symbols to follow could not be read: OperationalError" in m for m in messages)
+    assert any("ticks not applied yet: OperationalError" in m for m in messages)
+    assert MarketPrice.objects.get().price == D("100")  # the tick that failed went in on the next round
+
+
+@pytest.mark.time_machine(NOW, tick=False)
+def test_the_symbols_followed_are_open_trades_today_s_waiting_signals_and_the_watchlist(open_trade, make_signal, many_trades):
+    open_trade(symbol="BTCUSDT", timestamp=NOW - timedelta(days=2), at=NOW - timedelta(days=2))  # open since two days
+    make_signal(symbol="ETHUSDT", timestamp=NOW - timedelta(hours=1))  # waiting, today
+    make_signal(symbol="XRPUSDT", timestamp=NOW - timedelta(days=1))  # waiting, but yesterday's
+    services.signal_expire(signal_id=make_signal(symbol="ADAUSDT", timestamp=NOW).signal_id, reason="no")  # not waiting
+
+    assert selectors.symbols_followed(today(), ["SOL/USDT", "BTCUSDT"]) == ["BTCUSDT", "ETHUSDT", "SOL/USDT"]
+
+
+def test_the_ledger_s_spellings_find_the_spot_market_before_a_swap():
+    markets = {
+        "BTC/USDT:USDT": {"symbol": "BTC/USDT:USDT", "base": "BTC", "quote": "USDT", "id": "BTCUSDT", "spot": False},
+        "BTC/USDT": {"symbol": "BTC/USDT", "base": "BTC", "quote": "USDT", "id": "BTCUSDT", "spot": True},
+        "XBT/EUR": {"symbol": "BTC/EUR", "base": "BTC", "quote": "EUR", "id": "XXBTZEUR", "spot": True},
+        "OLD/USDT": {"symbol": "OLD/USDT", "base": "OLD", "quote": "USDT", "id": "OLDUSDT", "spot": True, "active": False},
+    }
+
+    index = feed.market_index(markets)
+
+    assert [index.get(key) for key in ("BTC/USDT", "BTCUSDT", "BTC/USDT:USDT", "BTCEUR", "XXBTZEUR", "OLDUSDT")] == [
+        "BTC/USDT", "BTC/USDT", "BTC/USDT:USDT", "BTC/EUR", "BTC/EUR", None,
+    ]  # fmt: skip
+    assert feed._key("btc-usdt") == "BTCUSDT"
+
+
+def test_a_backfill_that_cannot_read_the_history_says_so_and_writes_nothing(fake_for_commands, open_trade):
+    open_trade()
+    fake_for_commands.fail_rest("/api/v3/klines", 502, "Bad Gateway")
+
+    with pytest.raises(CommandError, match="^Reading binance's history failed, nothing was written: ExchangeNotAvailable: "):
+        call_command("price_feed", "--exchange", "binance", "--backfill")
+    assert not PriceCandle.objects.exists()
