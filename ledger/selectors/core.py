@@ -8,14 +8,15 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, FloatField, Func, IntegerField, Q, QuerySet, Sum
-from django.db.models.functions import Cast, Round, TruncDate
+from django.db.models import Count, F, IntegerField, Q, QuerySet, Sum
+from django.db.models.functions import Cast, Round
 from django.utils.dateparse import parse_datetime
 
-from ..days import day_bounds
+from ..days import day_bounds, utc_offsets
 from ..errors import NotFound
 from ..models import Account, MarketPrice, PaperTrade, PriceCandle, Signal
 from ..rules import QUANTUM, RATIO, ZERO, Quote
+from ..sql import HeldSeconds, LocalPart
 
 
 def account() -> Account:
@@ -171,11 +172,13 @@ def dashboard_summary(day: date) -> DashboardSummary:
 def pnl_daily_range(start: date, end: date) -> list[DailyPnl]:
     """One row per trading day from start to end (both included), days without a close as zeros.
 
-    One grouped query over the range of exit times; the day is the exit time's date in TRADING_DAY_TZ.
+    One grouped query over the range of exit times; the day is the exit time's date in TRADING_DAY_TZ, which
+    the database computes (sql.LocalPart; Django's TruncDate in a zone calls Python for every row on SQLite).
     """
+    offsets = utc_offsets(day_bounds(start)[0], day_bounds(end)[1])
     rows = (
         closed_between(start, end)
-        .annotate(day=TruncDate("exit_time", tzinfo=settings.TRADING_DAY_TZ))
+        .annotate(day=LocalPart("exit_time", "date", zone=str(settings.TRADING_DAY_TZ), offsets=offsets))
         .values("day")
         .annotate(realized=Sum("realized_pnl"), trades=Count("pk"), wins=Count("pk", filter=Q(realized_pnl__gt=0)))
         .order_by("day")
@@ -200,22 +203,6 @@ def moment_from_db(value: datetime | str | None) -> datetime | None:
         return None
     moment = value if isinstance(value, datetime) else parse_datetime(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-class HeldSeconds(Func):
-    """exit_time - entry_time in seconds, by the database itself: Django's own duration arithmetic calls a
-    Python function for every row on SQLite, which a million rows feel. SQLite answers a float, read back
-    through its repr like every raw number here (money_from_db)."""
-
-    arg_joiner = " - "
-    template = "EXTRACT(EPOCH FROM (%(expressions)s))"
-    output_field = FloatField()
-
-    def __init__(self) -> None:
-        super().__init__(F("exit_time"), F("entry_time"))
-
-    def as_sqlite(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection, template="((julianday(%(expressions)s)) * 86400)", arg_joiner=") - julianday(", **extra)
 
 
 def journal_between(start: date | None, end: date | None) -> QuerySet[PaperTrade]:
