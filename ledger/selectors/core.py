@@ -16,7 +16,7 @@ from ..days import day_bounds, utc_offsets
 from ..errors import NotFound
 from ..models import Account, MarketPrice, PaperTrade, PriceCandle, Signal
 from ..rules import QUANTUM, RATIO, ZERO, Quote
-from ..sql import HeldSeconds, LocalPart
+from ..sql import HeldSeconds, LocalPart, r_multiple
 
 
 def account() -> Account:
@@ -205,11 +205,16 @@ def moment_from_db(value: datetime | str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def with_export_columns(trades: QuerySet[PaperTrade]) -> QuerySet[PaperTrade]:
+    """Closed trades with what their export adds to the columns: `held_seconds`, how long each was open, to
+    the second, and `r`, its R multiple (None without a risk)."""
+    return trades.annotate(held_seconds=Cast(Round(HeldSeconds()), IntegerField()), r=r_multiple())
+
+
 def journal_between(start: date | None, end: date | None) -> QuerySet[PaperTrade]:
     """The trades closed from trading day start to end (both included; None: no bound), oldest close first,
-    each with `held_seconds`, how long it was open, to the second."""
-    held = Cast(Round(HeldSeconds()), IntegerField())
-    return closed_between(start, end).annotate(held_seconds=held).order_by("exit_time", "pk")
+    with the export's columns."""
+    return with_export_columns(closed_between(start, end)).order_by("exit_time", "pk")
 
 
 def signals_between(start: date | None, end: date | None) -> QuerySet[Signal]:

@@ -12,12 +12,11 @@ from django.db.models import F, Q, QuerySet, Subquery
 from ..models import DayNote, PaperTrade
 from ..sql import HasElement, Tagged, by_element, r_multiple
 from .core import candles as minute_candles
-from .core import closed_between, money_from_db
+from .core import closed_between, money_from_db, with_export_columns
 
 TAG_SUGGESTIONS_FROM = 1000  # the latest tagged trades whose tags the editor suggests
 CHART_CANDLES_MAX = 720  # candles in a chart at most: longer spans take longer candles
 CANDLE_MINUTES = (1, 5, 15, 60, 240, 1440)
-PAGE_SIZE = 50
 
 
 def tags_used() -> list[str]:
@@ -128,8 +127,9 @@ SORTS = {
 
 
 def history(filters: HistoryFilter) -> QuerySet[PaperTrade]:
-    """The closed trades that match, each with its R multiple `r` (None without a risk), in no order."""
-    rows = closed_between(filters.start, filters.end).annotate(r=r_multiple())
+    """The closed trades that match, each with its R multiple `r` (None without a risk) and `held_seconds`,
+    in no order."""
+    rows = with_export_columns(closed_between(filters.start, filters.end))
     conditions = {
         "symbol": filters.symbol,
         "direction": filters.side,
@@ -149,7 +149,7 @@ class HistoryPage:
     before: int | None  # the cursor of the page before (the first row's id), None on the first page
 
 
-def history_page(filters: HistoryFilter, *, sort: str = "-closed", after: int | None = None, before: int | None = None, size: int = PAGE_SIZE) -> HistoryPage:
+def history_page(filters: HistoryFilter, *, sort: str = "-closed", after: int | None = None, before: int | None = None, size: int) -> HistoryPage:
     """One page of the history in the sort's order: the first, the one after the row `after`, or the one
     before the row `before`. Keyset paging: the cursor is a row's id, and the page starts where the index
     holds that row's sort key (read by one primary-key lookup), so a page deep in a million rows costs what
@@ -180,7 +180,7 @@ def history_page(filters: HistoryFilter, *, sort: str = "-closed", after: int | 
 
 
 def history_rows(filters: HistoryFilter, *, sort: str = "-closed") -> QuerySet[PaperTrade]:
-    """Every row of the history in the sort's order, for the export: streamed, never paged."""
+    """Every row of the history in the sort's order, with the export's columns: streamed, never paged."""
     key, descending = SORTS[sort]
     rows = history(filters).filter(r__isnull=False) if key == "r" else history(filters)
     return rows.order_by(*([F(key).desc(), F("pk").desc()] if descending else [F(key).asc(), F("pk").asc()]))

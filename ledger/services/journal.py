@@ -25,11 +25,13 @@ def _locked_trade(trade_id: int) -> PaperTrade:
     return trade
 
 
-def _write(trade: PaperTrade, changes: dict[str, Any], *, reason: str, by: Any) -> PaperTrade:
+def _write(trade: PaperTrade, changes: dict[str, Any], *, reason: str, by: Any, via: str) -> PaperTrade:
     """Write the changed columns only (a tick may have marked the trade since it was read on another
-    connection), keep the new state in the history, bump the version."""
+    connection), keep the new state in the history (`via` names a writer that is not a person, such as an
+    API token, in its reason), bump the version."""
     if not changes:
         return trade
+    reason = f"{reason} ({via})" if via else reason
     if not PaperTrade.objects.filter(pk=trade.pk, status=trade.status).update(**changes):
         raise AlreadyClosed(f"Trade {trade.pk} was closed a moment ago; nothing was changed.", field="trade_id")
     rows = PaperTrade.objects.filter(pk=trade.pk)
@@ -44,7 +46,7 @@ def _known_spelling(tags: list[str]) -> list[str]:
 
 
 @transaction.atomic
-def trade_annotate(*, trade_id: int, notes: str | None = None, tags: Iterable[str] | None = None, by: Any = None) -> PaperTrade:
+def trade_annotate(*, trade_id: int, notes: str | None = None, tags: Iterable[str] | None = None, by: Any = None, via: str = "") -> PaperTrade:
     """Set a trade's notes, its tags, or both (None leaves one as it is), whether it is open or closed.
     A tag in use already under another case keeps its spelling ("fomo" becomes "FOMO"), so the statistics
     by tag do not split it. Writing what is already there writes nothing."""
@@ -56,11 +58,11 @@ def trade_annotate(*, trade_id: int, notes: str | None = None, tags: Iterable[st
         changes["notes"] = cleaned_notes
     if cleaned_tags is not None and cleaned_tags != trade.tags:
         changes["tags"] = cleaned_tags
-    return _write(trade, changes, reason=" and ".join(changes) + " edited", by=by)
+    return _write(trade, changes, reason=" and ".join(changes) + " edited", by=by, via=via)
 
 
 @transaction.atomic
-def trade_move_levels(*, trade_id: int, stop_loss: Any = None, take_profit: Any = None, by: Any = None) -> PaperTrade:
+def trade_move_levels(*, trade_id: int, stop_loss: Any = None, take_profit: Any = None, by: Any = None, via: str = "") -> PaperTrade:
     """Move an open trade's stop, its target, or both (None leaves one where it is).
 
     A level must stay on its side of the trade's last price (rules.check_levels_around): one the price has
@@ -78,7 +80,7 @@ def trade_move_levels(*, trade_id: int, stop_loss: Any = None, take_profit: Any 
     rules.check_levels_around(trade.direction, price=trade.current_price, stop=new["stop_loss"], target=new["take_profit"])
     changes = {name: value for name, value in new.items() if value != getattr(trade, name)}
     moves = [f"{'stop' if name == 'stop_loss' else 'target'} {plain(getattr(trade, name))} to {plain(value)}" for name, value in changes.items()]
-    return _write(trade, changes, reason="moved " + ", ".join(moves), by=by)
+    return _write(trade, changes, reason="moved " + ", ".join(moves), by=by, via=via)
 
 
 @transaction.atomic

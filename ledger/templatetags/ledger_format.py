@@ -6,6 +6,8 @@ from decimal import Decimal
 from django import template
 from django.utils import timezone
 
+from .. import rules
+
 register = template.Library()
 
 
@@ -103,3 +105,9 @@ def span(value: timedelta | None) -> str:
 @register.filter
 def duration(start: datetime, end: datetime | None) -> str:
     return "—" if end is None else _short(end - start)
+
+
+@register.filter
+def plain(value: Decimal | None) -> str:
+    """A number as a form field holds it, exactly and without grouping: 64123.5, not 64,123.50000000."""
+    return "" if value is None else rules.plain(value)
