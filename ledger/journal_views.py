@@ -6,6 +6,7 @@ part. Every write needs the `ledger.trade` permission, and its controls are hidd
 """
 
 import time
+from collections.abc import Callable
 from datetime import date
 from urllib.parse import urlencode
 
@@ -145,6 +146,27 @@ def _tags_from(request: HtmxHttpRequest) -> list[str]:
     return [*request.POST.getlist("tags"), *typed]
 
 
+def _edit(request: HtmxHttpRequest, trade_id: int, write: Callable[[], PaperTrade], *, done: tuple[str, Callable], refused: tuple[str, Callable]) -> HttpResponse:
+    """Run one service for a form of the trade page. HTMX gets a part back, `done` (part, context of the
+    written trade) or `refused` (part, context of the reason), and a ledgerChanged event, so the live parts
+    refresh (the trade may also have changed under the trader); a plain post is redirected to the page, or
+    shown the page with the reason."""
+    try:
+        trade = write()
+    except LedgerError as error:
+        if error.status_code == 404:
+            raise Http404(error.message) from None
+        part, context = refused
+        response = _render(request, f"ledger/trade.html#{part}" if request.htmx else "ledger/trade.html", context(error), status=error.status_code)
+    else:
+        if not request.htmx:
+            return redirect("trade", trade_id=trade_id)
+        part, context = done
+        response = _render(request, f"ledger/trade.html#{part}", context(trade))
+    response["HX-Trigger"] = "ledgerChanged"
+    return response
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def trade_notes(request: HtmxHttpRequest, trade_id: int) -> HttpResponse:
@@ -153,20 +175,20 @@ def trade_notes(request: HtmxHttpRequest, trade_id: int) -> HttpResponse:
         return HttpResponse("You may look at trades but not write in them (the ledger.trade permission).", status=403)
     if request.method == "GET":
         return _render(request, "ledger/trade.html#notes-form", trade_context(_trade(trade_id), editing=True))
-    try:
-        trade = services.trade_annotate(trade_id=trade_id, notes=request.POST.get("notes", ""), tags=_tags_from(request), by=request.user)
-    except LedgerError as error:
-        if error.status_code == 404:
-            raise Http404(error.message) from None
+    notes, tags = request.POST.get("notes", ""), _tags_from(request)
+
+    def as_typed(error: LedgerError) -> dict:
         context = trade_context(_trade(trade_id), editing=True, notice=error.message, failed=True)
-        context["trade"].notes, context["typed_tags"] = request.POST.get("notes", ""), request.POST.get("new_tags", "")
-        template = "ledger/trade.html#notes-form" if request.htmx else "ledger/trade.html"
-        return _render(request, template, context, status=error.status_code)
-    if not request.htmx:
-        return redirect("trade", trade_id=trade_id)
-    response = _render(request, "ledger/trade.html#notes", trade_context(trade))
-    response["HX-Trigger"] = "ledgerChanged"
-    return response
+        context["trade"].notes, context["typed_tags"] = notes, request.POST.get("new_tags", "")
+        return context
+
+    return _edit(
+        request,
+        trade_id,
+        lambda: services.trade_annotate(trade_id=trade_id, notes=notes, tags=tags, by=request.user),
+        done=("notes", trade_context),
+        refused=("notes-form", as_typed),
+    )
 
 
 @login_required
@@ -174,24 +196,14 @@ def trade_notes(request: HtmxHttpRequest, trade_id: int) -> HttpResponse:
 @require_POST
 def trade_levels(request: HtmxHttpRequest, trade_id: int) -> HttpResponse:
     """Move an open trade's stop or target (services.trade_move_levels); a blank field stays where it is."""
-    try:
-        trade = services.trade_move_levels(
-            trade_id=trade_id, stop_loss=request.POST.get("stop_loss") or None, take_profit=request.POST.get("take_profit") or None, by=request.user
-        )
-    except LedgerError as error:
-        if error.status_code == 404:
-            raise Http404(error.message) from None
-        template = "ledger/trade.html#levels" if request.htmx else "ledger/trade.html"
-        context = trade_context(_trade(trade_id), notice=error.message, failed=True)
-        response = _render(request, template, context, status=error.status_code)
-        response["HX-Trigger"] = "ledgerChanged"  # the trade may have closed under the trader: show it
-        return response
-    if not request.htmx:
-        return redirect("trade", trade_id=trade_id)
-    done = f"Stop {rules.plain(trade.stop_loss)}, target {rules.plain(trade.take_profit)}."
-    response = _render(request, "ledger/trade.html#levels", trade_context(trade, notice=done))
-    response["HX-Trigger"] = "ledgerChanged"
-    return response
+    stop, target = request.POST.get("stop_loss") or None, request.POST.get("take_profit") or None
+    return _edit(
+        request,
+        trade_id,
+        lambda: services.trade_move_levels(trade_id=trade_id, stop_loss=stop, take_profit=target, by=request.user),
+        done=("levels", lambda trade: trade_context(trade, notice=f"Stop {rules.plain(trade.stop_loss)}, target {rules.plain(trade.take_profit)}.")),
+        refused=("levels", lambda error: trade_context(_trade(trade_id), notice=error.message, failed=True)),
+    )
 
 
 # --- The diary of a day ---------------------------------------------------------------------------

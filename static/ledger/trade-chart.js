@@ -13,14 +13,14 @@
     exit: { color: colour("--accent"), style: LC.LineStyle.Dotted, title: "exit" },
   };
 
-  function marker(item, direction) {
-    const buying = (item.kind === "entry") === (direction === "LONG");
+  function marker(item, data) {
+    const buying = (item.kind === "entry") === (data.direction === "LONG");
     return {
       time: item.time,
       position: buying ? "belowBar" : "aboveBar",
       shape: buying ? "arrowUp" : "arrowDown",
       color: item.kind === "entry" ? colour("--ink") : colour("--accent"),
-      text: item.kind === "entry" ? `entry ${item.price}` : `${item.reason} ${item.price}`,
+      text: `${item.kind} ${Number(item.price).toFixed(data.precision)}`,
     };
   }
 
@@ -38,16 +38,29 @@
     });
     const markers = LC.createSeriesMarkers(series, []);
     let lines = [];
+    let levels = [];  // the lines' prices: the price scale always reaches the stop and the target
     let fitted = false;
+    series.applyOptions({
+      autoscaleInfoProvider: (original) => {
+        const scale = original();
+        if (scale && levels.length) {
+          scale.priceRange.minValue = Math.min(scale.priceRange.minValue, ...levels);
+          scale.priceRange.maxValue = Math.max(scale.priceRange.maxValue, ...levels);
+        }
+        return scale;
+      },
+    });
 
     async function load() {
       const response = await fetch(element.dataset.url, { headers: { Accept: "application/json" } });
       if (!response.ok) return;
       const data = await response.json();
       const step = 10 ** -data.precision;
-      series.applyOptions({ priceFormat: { type: "price", precision: data.precision, minMove: step } });
+      // The last candle's price line only while the trade is open: once closed, its exit line says it.
+      series.applyOptions({ priceFormat: { type: "price", precision: data.precision, minMove: step }, lastValueVisible: data.open, priceLineVisible: data.open });
       series.setData(data.candles.map((c) => ({ time: c.time, open: Number(c.open), high: Number(c.high), low: Number(c.low), close: Number(c.close) })));
-      markers.setMarkers(data.markers.map((item) => marker(item, data.direction)));
+      markers.setMarkers(data.markers.map((item) => marker(item, data)));
+      levels = data.lines.map((line) => Number(line.price));
       lines.forEach((line) => series.removePriceLine(line));
       lines = data.lines.map((line) => series.createPriceLine({
         price: Number(line.price), color: LINES[line.kind].color, lineStyle: LINES[line.kind].style, lineWidth: 1,
@@ -60,7 +73,7 @@
       // What was drawn, for the browser tests and for anyone reading the page's markup.
       element.dataset.candles = data.candles.length;
       element.dataset.markers = data.markers.map((item) => item.kind).join(" ");
-      element.dataset.lines = data.lines.map((line) => line.kind).join(" ");
+      element.dataset.lines = data.lines.map((line) => `${line.kind}:${Number(line.price)}`).join(" ");
       if (!data.open) document.body.removeEventListener("poll", load);
     }
 
