@@ -42,7 +42,7 @@ def _trade(trade_id: int) -> PaperTrade:
         raise Http404(missing.message) from None
 
 
-def _render(request: HtmxHttpRequest, template: str, context: dict, *, status: int = 200) -> HttpResponse:
+def journal_render(request: HtmxHttpRequest, template: str, context: dict, *, status: int = 200) -> HttpResponse:
     """A page or one of its parts, with times in the trading day's zone, varying with what HTMX asked for."""
     with timezone.override(settings.TRADING_DAY_TZ):
         response = render(request, template, context, status=status)
@@ -63,7 +63,6 @@ def trade_context(trade: PaperTrade, *, now=None, editing: bool = False, notice:
         "excursions": trade.excursions,
         "notional": rules.money(trade.entry_price * trade.position_size),
         "held": (trade.exit_time or now) - trade.entry_time,
-        "signal_price": trade.entry_price - rules.sign(trade.direction) * trade.entry_slippage,
         "chart_from": start,
         "chart_to": min(end, now),
         "has_history": selectors.candles(trade.symbol, start, end).exists(),
@@ -92,7 +91,7 @@ def trade_page(request: HtmxHttpRequest, trade_id: int) -> HttpResponse:
     trade = _trade(trade_id)
     part = request.htmx.target if request.htmx and request.htmx.target in TRADE_PARTS else None
     editing = request.GET.get("edit") == "notes" and request.user.has_perm(TRADE)  # the form without JavaScript
-    response = _render(request, "ledger/trade.html" + (f"#{part}" if part else ""), trade_context(trade, editing=editing))
+    response = journal_render(request, "ledger/trade.html" + (f"#{part}" if part else ""), trade_context(trade, editing=editing))
     if part:
         patch_cache_control(response, private=True, no_cache=True)
     return response
@@ -104,13 +103,10 @@ def _unix(moment) -> int:
     return int(moment.timestamp()) + int(moment.astimezone(settings.TRADING_DAY_TZ).utcoffset().total_seconds())
 
 
-@login_required
-@require_GET
-def trade_chart(request: HtmxHttpRequest, trade_id: int) -> JsonResponse:
+def chart_data(trade: PaperTrade, now) -> dict:
     """The chart's data: candles (prices as strings, exactly as stored), the entry and exit markers at the
-    start of the candle they fall in, and the stop and target lines."""
-    trade = _trade(trade_id)
-    chart = selectors.trade_chart(trade, timezone.now())
+    start of the candle they fall in, and the entry, stop, target and exit lines."""
+    chart = selectors.trade_chart(trade, now)
     step = chart.minutes * 60
 
     def candle_time(moment) -> int:
@@ -122,20 +118,22 @@ def trade_chart(request: HtmxHttpRequest, trade_id: int) -> JsonResponse:
     lines = [{"kind": "entry", "price": str(trade.entry_price)}, {"kind": "stop", "price": str(trade.stop_loss)}, {"kind": "target", "price": str(trade.take_profit)}]
     if trade.exit_price:
         lines.append({"kind": "exit", "price": str(trade.exit_price)})
-    places = min(max(2, -trade.entry_price.normalize().as_tuple().exponent), 8)
-    response = JsonResponse(
-        {
-            "direction": trade.direction,
-            "open": trade.is_open,
-            "minutes": chart.minutes,
-            "precision": places,
-            "candles": [
-                {"time": _unix(c.time), "open": str(c.open), "high": str(c.high), "low": str(c.low), "close": str(c.close)} for c in chart.candles
-            ],
-            "markers": markers,
-            "lines": lines,
-        }
-    )
+    return {
+        "direction": trade.direction,
+        "open": trade.is_open,
+        "minutes": chart.minutes,
+        "precision": min(max(2, -trade.entry_price.normalize().as_tuple().exponent), 8),
+        "candles": [{"time": _unix(c.time), "open": str(c.open), "high": str(c.high), "low": str(c.low), "close": str(c.close)} for c in chart.candles],
+        "markers": markers,
+        "lines": lines,
+    }
+
+
+@login_required
+@require_GET
+def trade_chart(request: HtmxHttpRequest, trade_id: int) -> JsonResponse:
+    """/trades/<id>/chart.json, what trade-chart.js draws."""
+    response = JsonResponse(chart_data(_trade(trade_id), timezone.now()))
     patch_cache_control(response, private=True, no_cache=True)
     return response
 
@@ -157,12 +155,12 @@ def _edit(request: HtmxHttpRequest, trade_id: int, write: Callable[[], PaperTrad
         if error.status_code == 404:
             raise Http404(error.message) from None
         part, context = refused
-        response = _render(request, f"ledger/trade.html#{part}" if request.htmx else "ledger/trade.html", context(error), status=error.status_code)
+        response = journal_render(request, f"ledger/trade.html#{part}" if request.htmx else "ledger/trade.html", context(error), status=error.status_code)
     else:
         if not request.htmx:
             return redirect("trade", trade_id=trade_id)
         part, context = done
-        response = _render(request, f"ledger/trade.html#{part}", context(trade))
+        response = journal_render(request, f"ledger/trade.html#{part}", context(trade))
     response["HX-Trigger"] = "ledgerChanged"
     return response
 
@@ -174,7 +172,7 @@ def trade_notes(request: HtmxHttpRequest, trade_id: int) -> HttpResponse:
     if not request.user.has_perm(TRADE):
         return HttpResponse("You may look at trades but not write in them (the ledger.trade permission).", status=403)
     if request.method == "GET":
-        return _render(request, "ledger/trade.html#notes-form", trade_context(_trade(trade_id), editing=True))
+        return journal_render(request, "ledger/trade.html#notes-form", trade_context(_trade(trade_id), editing=True))
     notes, tags = request.POST.get("notes", ""), _tags_from(request)
 
     def as_typed(error: LedgerError) -> dict:
@@ -221,10 +219,10 @@ def day_diary(request: HtmxHttpRequest, day: date) -> HttpResponse:
         if not request.htmx:
             return render_dashboard(request, min(day, today()), status=error.status_code, notice=error.message)
         context = page_context(day) | {"diary": selectors.day_note(day), "diary_text": text, "diary_notice": error.message, "diary_failed": True}
-        return _render(request, "ledger/dashboard.html#diary", context, status=error.status_code)
+        return journal_render(request, "ledger/dashboard.html#diary", context, status=error.status_code)
     if not request.htmx:
         return redirect("dashboard" if day == today() else reverse("dashboard-day", args=[day]))
-    return _render(request, "ledger/dashboard.html#diary", page_context(day) | {"diary": note, "diary_notice": "Saved."})
+    return journal_render(request, "ledger/dashboard.html#diary", page_context(day) | {"diary": note, "diary_notice": "Saved."})
 
 
 # --- The history of closed trades -----------------------------------------------------------------
@@ -297,8 +295,21 @@ class HistoryForm(forms.Form):
         return urlencode(kept | cursor)
 
 
-def _history_context(form: HistoryForm) -> dict:
-    return {"form": form, "tag_choices": selectors.tags_used(), "symbols": selectors.symbols(PaperTrade), "trading_tz": settings.TRADING_DAY_TZ}
+def history_context(form: HistoryForm) -> dict:
+    """The history page's context: a page of the filters and order of a valid form, or the form's errors."""
+    context = {"form": form, "tag_choices": selectors.tags_used(), "symbols": selectors.symbols(PaperTrade), "trading_tz": settings.TRADING_DAY_TZ}
+    if not form.is_valid():
+        return context
+    data = form.cleaned_data
+    page = selectors.history_page(form.filters(), sort=form.order(), after=data["after"], before=data["before"], size=HISTORY_PAGE)
+    return context | {
+        "page": page,
+        "next_query": form.query(after=page.after) if page.after else "",
+        "previous_query": form.query(before=page.before) if page.before else "",
+        "first_query": form.query() if data["after"] or data["before"] else None,
+        "export_query": form.query(),
+        "r_order": form.order() in ("r", "-r"),
+    }
 
 
 @login_required
@@ -308,20 +319,8 @@ def history_page(request: HtmxHttpRequest) -> HttpResponse:
     the results gets them alone."""
     form = HistoryForm(request.GET)
     partial = request.htmx and request.htmx.target == "history-results"
-    template = "ledger/history.html" + ("#history-results" if partial else "")
-    if not form.is_valid():
-        return _render(request, template, _history_context(form), status=400)
-    data = form.cleaned_data
-    page = selectors.history_page(form.filters(), sort=form.order(), after=data["after"], before=data["before"], size=HISTORY_PAGE)
-    context = _history_context(form) | {
-        "page": page,
-        "next_query": form.query(after=page.after) if page.after else "",
-        "previous_query": form.query(before=page.before) if page.before else "",
-        "first_query": form.query() if data["after"] or data["before"] else None,
-        "export_query": form.query(),
-        "r_order": form.order() in ("r", "-r"),
-    }
-    return _render(request, template, context)
+    context = history_context(form)
+    return journal_render(request, "ledger/history.html" + ("#history-results" if partial else ""), context, status=200 if form.is_valid() else 400)
 
 
 @login_required

@@ -24,7 +24,7 @@ def tags_used() -> list[str]:
     history's filter suggest. A partial index holds the tagged trades only, so this costs the same at any
     size of history."""
     latest = PaperTrade.objects.filter(Tagged()).order_by("-pk").values("pk")[:TAG_SUGGESTIONS_FROM]
-    rows, tag = by_element(PaperTrade.objects.filter(pk__in=Subquery(latest)).order_by(), "tags")
+    rows, tag = by_element(PaperTrade.objects.filter(pk__in=Subquery(latest)).order_by(), "tags", distinct=False)
     found = rows.annotate(tag=tag).filter(tag__isnull=False).values_list("tag", flat=True).distinct()
     return sorted(found, key=str.casefold)
 
@@ -71,29 +71,28 @@ def chart_span(trade: PaperTrade, now: datetime) -> tuple[datetime, datetime, in
 def trade_chart(trade: PaperTrade, now: datetime) -> Chart:
     """The trade's candles, read from the symbol's 1-minute candles (selectors.candles) and merged by the
     database into candles of `minutes` when the span is long: first open, highest high, lowest low, last
-    close of each."""
+    close of each. Read raw and turned into Decimal once (money_from_db): the ORM's converters would cost
+    more than the read itself."""
     start, end, minutes = chart_span(trade, now)
-    rows = minute_candles(trade.symbol, start, end).values("minute", "open", "high", "low", "close")
-    if minutes == 1:
-        return Chart(start, end, 1, [Candle(r["minute"], r["open"], r["high"], r["low"], r["close"]) for r in rows])
-    sql, params = rows.query.sql_with_params()
+    sql, params = minute_candles(trade.symbol, start, end).values("minute", "open", "high", "low", "close").query.sql_with_params()
     seconds = minutes * 60
     epoch = "CAST(strftime('%%s', minute) AS INTEGER)" if connection.vendor == "sqlite" else "CAST(EXTRACT(EPOCH FROM minute) AS BIGINT)"
     whole = "PARTITION BY bucket ORDER BY minute ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"
+    merged = (
+        "SELECT bucket * %s, open, high, low, close FROM ("
+        " SELECT bucket, FIRST_VALUE(open) OVER w AS open, MAX(high) OVER w AS high, MIN(low) OVER w AS low,"
+        "  LAST_VALUE(close) OVER w AS close, ROW_NUMBER() OVER (PARTITION BY bucket ORDER BY minute) AS n"
+        f" FROM (SELECT {epoch} / %s AS bucket, minute, open, high, low, close FROM ({sql}) one) minutes"
+        f" WINDOW w AS ({whole})"
+        ") buckets WHERE n = 1 ORDER BY bucket"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT bucket * %s, open, high, low, close FROM ("
-            " SELECT bucket, FIRST_VALUE(open) OVER w AS open, MAX(high) OVER w AS high, MIN(low) OVER w AS low,"
-            "  LAST_VALUE(close) OVER w AS close, ROW_NUMBER() OVER (PARTITION BY bucket ORDER BY minute) AS n"
-            f" FROM (SELECT {epoch} / %s AS bucket, minute, open, high, low, close FROM ({sql}) one) minutes"
-            f" WINDOW w AS ({whole})"
-            ") buckets WHERE n = 1 ORDER BY bucket",
-            [seconds, seconds, *params],
-        )
-        merged = [
-            Candle(datetime.fromtimestamp(int(at), UTC), *(money_from_db(value) for value in prices)) for at, *prices in cursor.fetchall()
-        ]
-    return Chart(start, end, minutes, merged)
+        if minutes == 1:
+            cursor.execute(f"SELECT {epoch}, open, high, low, close FROM ({sql}) one ORDER BY minute", params)
+        else:
+            cursor.execute(merged, [seconds, seconds, *params])
+        candles = [Candle(datetime.fromtimestamp(int(at), UTC), *(money_from_db(value) for value in prices)) for at, *prices in cursor.fetchall()]
+    return Chart(start, end, minutes, candles)
 
 
 # --- The history -------------------------------------------------------------------------------
@@ -149,39 +148,40 @@ class HistoryPage:
     before: int | None  # the cursor of the page before (the first row's id), None on the first page
 
 
+def _in_order(filters: HistoryFilter, sort: str, *, backwards: bool = False) -> QuerySet[PaperTrade]:
+    """The history in the sort's order (or against it), the id breaking ties; in an R order only the trades
+    that have an R."""
+    key, descending = SORTS[sort]
+    rows = history(filters).filter(r__isnull=False) if key == "r" else history(filters)
+    return rows.order_by(*([F(key).desc(), F("pk").desc()] if descending != backwards else [F(key).asc(), F("pk").asc()]))
+
+
 def history_page(filters: HistoryFilter, *, sort: str = "-closed", after: int | None = None, before: int | None = None, size: int) -> HistoryPage:
     """One page of the history in the sort's order: the first, the one after the row `after`, or the one
     before the row `before`. Keyset paging: the cursor is a row's id, and the page starts where the index
     holds that row's sort key (read by one primary-key lookup), so a page deep in a million rows costs what
     the first does. In the R order, trades without a risk (no R) are left out."""
     key, descending = SORTS[sort]
-    rows = history(filters)
-    if key == "r":
-        rows = rows.filter(r__isnull=False)
-    cursor = after if after is not None else before
     forward = before is None  # reading away from the start of the order
-    newer_first = descending == forward  # the direction this query reads the index in
+    rows = _in_order(filters, sort, backwards=not forward)
+    cursor = after if after is not None else before
     if cursor is not None:
         value = Subquery(PaperTrade.objects.filter(pk=cursor).annotate(r=r_multiple()).order_by().values(key)[:1])
-        beyond, within = ("lt", "lte") if newer_first else ("gt", "gte")
+        beyond, within = ("lt", "lte") if descending == forward else ("gt", "gte")
         # `within` bounds the index range; `beyond` or a tie broken by id keeps the rows past the cursor.
         rows = rows.filter(**{f"{key}__{within}": value}).filter(Q(**{f"{key}__{beyond}": value}) | Q(**{key: value, f"pk__{beyond}": cursor}))
-    order = [F(key).desc(), F("pk").desc()] if newer_first else [F(key).asc(), F("pk").asc()]
-    found = list(rows.order_by(*order)[: size + 1])
+    found = list(rows[: size + 1])
     more = len(found) > size
     found = found[:size]
     if not forward:
         found.reverse()
     if not found:
         return HistoryPage([], None, None)
-    has_next = more if forward else True
+    has_next = more if forward else True  # going back, the cursor's row lies ahead
     has_previous = cursor is not None if forward else more
     return HistoryPage(found, found[-1].pk if has_next else None, found[0].pk if has_previous else None)
 
 
 def history_rows(filters: HistoryFilter, *, sort: str = "-closed") -> QuerySet[PaperTrade]:
     """Every row of the history in the sort's order, with the export's columns: streamed, never paged."""
-    key, descending = SORTS[sort]
-    rows = history(filters).filter(r__isnull=False) if key == "r" else history(filters)
-    return rows.order_by(*([F(key).desc(), F("pk").desc()] if descending else [F(key).asc(), F("pk").asc()]))
-
+    return _in_order(filters, sort)

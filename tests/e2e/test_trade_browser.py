@@ -76,18 +76,6 @@ def test_a_closed_trade_s_chart_is_drawn_with_its_markers_and_lines_under_the_cs
     screenshot(page, "trade-closed-phone")
 
 
-def test_without_price_history_the_page_says_so(trader, server_url, open_trade):
-    page = trader
-    now = timezone.now()
-    trade = open_trade(timestamp=now, at=now)
-
-    page.goto(f"{server_url}/trades/{trade.pk}/")
-
-    expect(page.locator("#no-history")).to_contain_text("No price history of BTCUSDT")
-    expect(page.locator("#trade-chart")).to_have_count(0)
-    no_csp_refusal(page)
-
-
 def test_an_open_trade_s_chart_refreshes_and_a_moved_stop_moves_its_line(trader, server_url, open_trade):
     page = trader
     now = timezone.now()
