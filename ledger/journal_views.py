@@ -297,7 +297,7 @@ class HistoryForm(forms.Form):
 
 def history_context(form: HistoryForm) -> dict:
     """The history page's context: a page of the filters and order of a valid form, or the form's errors."""
-    context = {"form": form, "tag_choices": selectors.tags_used(), "symbols": selectors.symbols(PaperTrade), "trading_tz": settings.TRADING_DAY_TZ}
+    context = {"form": form, "trading_tz": settings.TRADING_DAY_TZ}
     if not form.is_valid():
         return context
     data = form.cleaned_data
@@ -321,6 +321,15 @@ def history_page(request: HtmxHttpRequest) -> HttpResponse:
     partial = request.htmx and request.htmx.target == "history-results"
     context = history_context(form)
     return journal_render(request, "ledger/history.html" + ("#history-results" if partial else ""), context, status=200 if form.is_valid() else 400)
+
+
+@login_required
+@require_GET
+def history_choices(request: HtmxHttpRequest) -> HttpResponse:
+    """The symbols and tags in use, which the history's filters suggest: fetched when the trader first
+    focuses a filter, so the page itself does not read them."""
+    context = {"tag_choices": selectors.tags_used(), "symbols": selectors.symbols(PaperTrade)}
+    return journal_render(request, "ledger/history.html#choices", context)
 
 
 @login_required

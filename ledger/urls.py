@@ -32,6 +32,7 @@ urlpatterns = [
     path("signals/<str:signal_id>/expire/", views.signal_expire, name="signal-expire"),
     path("journal/", journal_views.history_page, name="history"),
     path("journal/export.csv", journal_views.history_csv, name="history-csv"),
+    path("journal/choices/", journal_views.history_choices, name="history-choices"),
     path("stats/", stats_views.stats_page, name="stats"),
     path("export/journal.csv", exports.journal_csv, name="export-journal"),
     path("export/signals.csv", exports.signals_csv, name="export-signals"),

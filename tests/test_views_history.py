@@ -183,6 +183,13 @@ def test_a_bad_filter_in_the_csv_answers_400(client):
     assert response.status_code == 400 and "r_min" in response.content.decode()
 
 
+def test_the_filters_suggestions_are_the_symbols_and_tags_in_use(client, closes):
+    html = client.get(reverse("history-choices"), **{"HTTP_HX_REQUEST": "true"}).content.decode()
+    assert '<datalist id="symbol-choices"><option value="BTCUSDT"><option value="ETHUSDT"></datalist>' in html
+    assert '<datalist id="tag-choices"><option value="A+ setup"><option value="FOMO"><option value="news"></datalist>' in html
+    assert 'option value="FOMO"' not in page(client).content.decode()  # fetched when a filter is focused, not with the page
+
+
 def test_the_history_needs_a_login():
     assert Client().get(reverse("history")).status_code == 302
     assert Client().get(reverse("history-csv")).status_code == 302

@@ -150,6 +150,8 @@ def test_the_history_is_filtered_in_place_and_fits_a_phone(trader, server_url):
     page.locator("select[name=side]").select_option("SHORT")  # n = 4, 8, 12, 16, 20
     expect(rows).to_have_count(5)
     expect(page).to_have_url(f"{server_url}/journal/?start=&end=&symbol=&side=SHORT&reason=&tag=&r_min=&r_max=&q=&sort=-closed")
+    page.locator("input[name=tag]").focus()
+    expect(page.locator("#tag-choices option")).to_have_count(1)  # the tags in use, fetched on the first focus
     page.locator("input[name=tag]").fill("FOMO")
     page.locator("input[name=tag]").press("Enter")  # n = 20 (SHORT, tagged)
     expect(rows).to_have_count(1)
