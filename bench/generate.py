@@ -1,11 +1,13 @@
 """Fill a ledger database with years of closed trades and a live day, fast (bulk inserts, no ORM objects).
 
-History: N closed trades, each with its CLOSED signal, spread evenly over the 3 years before today.
+History: N closed trades, each with its CLOSED signal, spread evenly over the 3 years before today, with
+setups that vary (timeframe, confidence, confluences, tags, notes on one in ten).
 Today: 100 trades closed (a busy day's journal), 20 open trades, and a day of signals (the executed
 ones plus 30 GENERATED). History is reused between runs; today's rows are made anew each run, so the
 dashboard always has a live day. Numbers follow the ledger's rules (rules.pnl, rules.fee).
 """
 
+import json
 import random
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -14,14 +16,18 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ledger import rules, services
+from ledger import rules, selectors, services
 from ledger.days import day_bounds, today
 from ledger.inputs import SignalFields
-from ledger.models import Account, PaperTrade, Signal
+from ledger.models import Account, PaperTrade, PriceCandle, Signal
 
 HISTORY_DAYS = 3 * 365
 TODAY_CLOSED, TODAY_OPEN, TODAY_WAITING = 100, 20, 30
 SYMBOLS = [f"C{n:02d}USDT" for n in range(40)]
+# Setups that vary from trade to trade, so the statistics by setup group real variety (docs/statistics.md).
+TIMEFRAMES = ["15m", "1h", "4h"]
+CONFLUENCES = [["trend"], ["trend", "volume"], ["breakout"], ["breakout", "volume", "news"], []]
+TAGS = [[], ["A+ setup"], ["FOMO"], [], ["news", "A+ setup"], [], ["late entry"]]
 TODAY_PREFIX = "today-"
 
 SIGNAL_COLUMNS = [
@@ -31,7 +37,7 @@ SIGNAL_COLUMNS = [
 TRADE_COLUMNS = [
     "signal_id", "symbol", "direction", "entry_price", "position_size", "stop_loss", "take_profit", "entry_time",
     "exit_time", "exit_price", "status", "realized_pnl", "unrealized_pnl", "current_price", "risk_amount", "fees",
-    "created_date", "exit_quote", "entry_slippage", "slippage", "max_price", "min_price",
+    "created_date", "exit_quote", "entry_slippage", "slippage", "max_price", "min_price", "tags", "notes",
 ]  # fmt: skip
 
 
@@ -67,12 +73,13 @@ def rows(
         pnl = rules.pnl(trade, price=price, fees=fees)
         signal_id = f"{prefix}{n}"
         yield (
-            (signal_id, symbol, "BUY" if long else "SELL", str(price_in), "0.75", adapt(entered),
-             "EXECUTED" if open_ else "CLOSED", "", "1h", '["trend", "volume"]', None, None),
+            (signal_id, symbol, "BUY" if long else "SELL", str(price_in), f"{0.5 + n % 50 / 100:.2f}", adapt(entered),
+             "EXECUTED" if open_ else "CLOSED", "", TIMEFRAMES[n % 3], json.dumps(CONFLUENCES[n % 5]), None, None),
             (signal_id, symbol, trade.direction, str(price_in), str(size), str(stop), str(target), adapt(entered),
              adapt(exited), None if open_ else str(price), status, None if open_ else str(pnl),
              str(pnl) if open_ else "0", str(price), str(rules.money(size * abs(price_in - stop))), str(fees),
-             adapt(entered), str(price), "0", "0", str(max(price, price_in)), str(min(price, price_in))),
+             adapt(entered), str(price), "0", "0", str(max(price, price_in)), str(min(price, price_in)), json.dumps(TAGS[n % 7]),
+             "Entered on the retest; took the target." if n % 10 == 0 else ""),
         )  # fmt: skip
 
 
@@ -134,6 +141,23 @@ def fill_history(closed: int, *, seed: int = 1) -> None:
 
 
 @transaction.atomic
+def add_candles(trade: PaperTrade) -> int:
+    """Minute candles of the trade's symbol over its chart's span (made anew), a zigzag around its entry."""
+    start, end, _ = selectors.chart_span(trade, timezone.now())
+    PriceCandle.objects.filter(symbol=trade.symbol, minute__gte=start, minute__lt=end).delete()
+    minutes = int((end - start).total_seconds() // 60)
+    candles = []
+    for n in range(minutes):
+        drift = trade.entry_price * Decimal((n % 20) - 10) / 1000
+        open_, close = trade.entry_price + drift, trade.entry_price + drift * Decimal("1.1")
+        high, low = max(open_, close) * Decimal("1.001"), min(open_, close) * Decimal("0.999")
+        candles.append(PriceCandle(symbol=trade.symbol, minute=start + timedelta(minutes=n), ticks=10,
+                                   open=rules.money(open_), high=rules.money(high), low=rules.money(low), close=rules.money(close)))  # fmt: skip
+    PriceCandle.objects.bulk_create(candles)
+    return minutes
+
+
+@transaction.atomic
 def add_today(*, seed: int = 2) -> None:
     """Today's rows: 100 trades closed so far today, 20 open, 30 signals waiting (after clear_today)."""
     account, _ = Account.objects.get_or_create(pk=1)
@@ -144,7 +168,7 @@ def add_today(*, seed: int = 2) -> None:
     times = (start + spread * n for n in range(1, 10**6))
     account.realized_pnl_total += write(rows(rng, f"{TODAY_PREFIX}c", TODAY_CLOSED, times, hold=hold))
     write(rows(rng, f"{TODAY_PREFIX}o", TODAY_OPEN, times, hold=hold, open_=True))
-    opened = PaperTrade.objects.filter(signal_id__startswith=f"{TODAY_PREFIX}o")
+    opened = PaperTrade.objects.filter(signal__signal_id__startswith=f"{TODAY_PREFIX}o")  # (signal_id__startswith: not on a relation)
     account.open_cost = sum((rules.entry_cost(price=t.entry_price, size=t.position_size) for t in opened), Decimal(0))
     account.save()  # before the signals below, which bump the account's version themselves
     for n in range(TODAY_WAITING):

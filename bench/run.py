@@ -22,6 +22,8 @@ ROOT = HERE.parent
 SCALES = (10_000, 100_000, 1_000_000)
 CHART_ROWS = (10_000, 26_280_000)  # candles of 50 symbols: 200 minutes each, and a year of minutes each
 PARTS = ("summary", "active-trades", "signals", "journal")
+JOURNAL = ("trade page", "trade chart.json", "history first page", "history deepest page")  # bench/scale.py journal_pages
+SETUPS = ("by tag", "by confluence", "by timeframe and confidence", "by weekday and hour", "R histogram", "streaks")
 
 
 def database_url(name: str) -> str:
@@ -82,6 +84,26 @@ def evaluate(scales: dict[int, dict], ops: dict) -> list[dict]:
         same = len(set(counts.values())) == 1
         rows.append(_row(f"{what} queries at 10k/100k/1M {'/'.join(map(str, counts.values()))}", counts[SCALES[-1]],
                          "queries", counts[SCALES[0]], None, "identical", same))  # fmt: skip
+    for name in JOURNAL:
+        p50, base = full[name]["p50_ms"], small[name]["p50_ms"]
+        if f"{name}:memory" in full:
+            floor = full[f"{name}:memory"]["p50_ms"]
+            limit = 3 if name == "trade chart.json" else 1.5  # the chart's floor only serializes: its candles' read is the work
+            rows.append(_row(f"{name} p50 (1M) vs rows in memory", p50, "ms", floor, p50 / floor, f"<= {limit}x", p50 <= limit * floor))
+        rows.append(_row(f"{name} p50 at 1M vs 10k", p50, "ms", base, p50 / base, "<= 1.2x", p50 <= 1.2 * base))
+    first, deepest = full["history first page"]["p50_ms"], full["history deepest page"]["p50_ms"]
+    rows.append(_row("history deepest page p50 vs its first page (1M)", deepest, "ms", first, deepest / first, "<= 1.2x", deepest <= 1.2 * first))
+    for what in (*JOURNAL, "statistics"):
+        counts = {s: scales[s]["queries"][what] for s in SCALES}
+        same = len(set(counts.values())) == 1
+        rows.append(_row(f"{what} queries at 10k/100k/1M {'/'.join(map(str, counts.values()))}", counts[SCALES[-1]],
+                         "queries", counts[SCALES[0]], None, "identical", same))  # fmt: skip
+    for period, timings in full["statistics"].items():
+        floor = timings["floor_ms"]
+        for name in SETUPS:
+            value = timings[name]
+            what = f"{name}, {period} ({timings['rows']:,} trades of 1M) vs its figures ungrouped"
+            rows.append(_row(what, value, "ms", floor, value / floor, "<= 3x", value <= 3 * floor))
     intake, floor = full["intake"], full["hello_post"]
     errors = sum(scales[s]["intake"]["errors"] + scales[s]["intake"]["non_2xx_3xx"] + scales[s]["locked"] for s in SCALES)
     rows.append(_row("intake, 8 clients (1M)", intake["rps"], "signals/s", floor["rps"], intake["rps"] / floor["rps"], ">= 0.25x", intake["rps"] >= 0.25 * floor["rps"]))

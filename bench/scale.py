@@ -8,10 +8,12 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import time
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 import django
@@ -22,12 +24,25 @@ django.setup()
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.db.models import F, Max, Min  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from bench import generate  # noqa: E402
-from ledger import services  # noqa: E402
+from ledger import selectors, services  # noqa: E402
+from ledger.days import today  # noqa: E402
 from ledger.models import ApiToken, PaperTrade, Signal  # noqa: E402
+
+# The grouped queries selectors.stats runs, timed one by one (`ledger.selectors.stats` the module, not the function).
+from ledger.selectors.stats import (  # noqa: E402
+    _by_elements,
+    _by_entry_time,
+    _cells,
+    _confidence_band,
+    _figure_aggregates,
+    _longest_streaks,
+    _r_histogram,
+)
 from tradingsite.serve import Server, gunicorn  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -40,8 +55,10 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "4"))  # per measurement, after a 
 
 
 def _prepare(closed: int) -> tuple[str, str]:
-    """Migrate, fill (or reuse) the history, make today anew; returns a session cookie and an API token."""
+    """Migrate, collect the static files (the production storage serves pages from its manifest), fill (or
+    reuse) the history, make today anew; returns a session cookie and an API token."""
     call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
     generate.clear_today()
     if PaperTrade.objects.count() != closed:
         call_command("flush", interactive=False, verbosity=0)
@@ -57,8 +74,25 @@ def _prepare(closed: int) -> tuple[str, str]:
     return client.cookies["sessionid"].value, token
 
 
-def _query_counts(cookie: str, token: str) -> dict[str, int]:
-    """How many queries each part and one intake run (in this process, through the test client)."""
+def journal_pages(closed: int) -> dict[str, tuple[str, str | None]]:
+    """The journal's pages measured, each with its floor (the same view rendering rows held in memory): a trade
+    from the middle of the history (two hours of minute candles made for it), its chart data, the history's
+    first page and its deepest one (the 50 oldest closes, after the 51st oldest)."""
+    trade = PaperTrade.objects.get(signal_id=f"h{closed // 2}")
+    generate.add_candles(trade)
+    closes = PaperTrade.objects.filter(status__in=PaperTrade.CLOSED_STATUSES).order_by("exit_time", "pk")
+    deepest = closes.values_list("pk", flat=True)[50]
+    return {
+        "trade page": (f"/trades/{trade.pk}/", f"/bench/memory/trade/{trade.pk}/"),
+        "trade chart.json": (f"/trades/{trade.pk}/chart.json", f"/bench/memory/trade-chart/{trade.pk}/"),
+        "history first page": ("/journal/", None),
+        "history deepest page": (f"/journal/?after={deepest}", f"/bench/memory/history/{deepest}/"),
+    }
+
+
+def _query_counts(cookie: str, token: str, journal: dict[str, tuple[str, str | None]]) -> dict[str, int]:
+    """How many queries each part, each journal page, the statistics and one intake run (in this process,
+    through the test client)."""
     client = Client()
     client.cookies["sessionid"] = cookie
     counts = {}
@@ -66,6 +100,13 @@ def _query_counts(cookie: str, token: str) -> dict[str, int]:
         with CaptureQueriesContext(connection) as queries:
             assert client.get("/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET=part).status_code == 200
         counts[part] = len(queries)
+    for name, (url, _) in journal.items():
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        counts[name] = len(queries)
+    with CaptureQueriesContext(connection) as queries:
+        selectors.stats(today() - timedelta(days=STATS_DAYS - 1), today())
+    counts["statistics"] = len(queries)
     body = {"signal_id": "count-1", "symbol": "BTCUSDT", "action": "BUY", "entry_price": "100", "confidence": "0.5"}
     with CaptureQueriesContext(connection) as queries:
         response = client.post("/api/v1/signals", body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
@@ -125,13 +166,54 @@ def _export_peak_rss_mb(cookie: str) -> tuple[float, int]:
         return _worker_peak_rss_mb(server.process), lines - 1  # less the header
 
 
+STATS_DAYS = 30  # the statistics page's default period
+STATS_RUNS = 3  # each statistic is timed this many times; the median counts
+
+
+def _timed(query, runs: int = STATS_RUNS) -> float:
+    """The median time of a query (a callable that runs it to the end), in ms."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        query()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def _statistics() -> dict:
+    """Each statistic by setup (one grouped query each, as selectors.stats runs them) over the last 30 days and
+    over all history, in this process, beside its floor: the same figures of the same rows in one ungrouped
+    aggregate, so the ratio is what the setup's grouping adds (unnesting a JSON list, joining the signal,
+    the time of day in the trading zone, a window over the closes)."""
+    result = {}
+    for period, start in (("30 days", today() - timedelta(days=STATS_DAYS - 1)), ("all history", None)):
+        trades = selectors.core.closed_between(start, today() if start else None)
+        entered = trades.aggregate(first=Min("entry_time"), last=Max("entry_time"))
+        queries = {
+            "by tag": lambda: _by_elements(trades, "tags", distinct=False),
+            "by confluence": lambda: _by_elements(trades, "signal__confluences", distinct=True),
+            "by timeframe and confidence": lambda: _cells(trades, timeframe=F("signal__timeframe"), band=_confidence_band()),
+            "by weekday and hour": lambda: _by_entry_time(trades, (entered["first"], entered["last"])),
+            "R histogram": lambda: _r_histogram(trades),
+            "streaks": lambda: _longest_streaks(trades),
+        }
+        floor = _timed(lambda: trades.aggregate(**_figure_aggregates()))
+        result[period] = {"rows": trades.count(), "floor_ms": floor} | {name: _timed(query) for name, query in queries.items()}
+        result[period]["whole page's stats"] = _timed(lambda: selectors.stats(start, today() if start else None), runs=1)  # for the record
+    return result
+
+
 def measure(closed: int, *, full: bool) -> dict:
-    """Every part and the intake; with `full`, also the floors, the 304 polls, the page and memory."""
+    """Every part, the journal's pages and the intake; with `full`, also the floors, the 304 polls, the page,
+    the statistics by setup and memory."""
     cookie, token = _prepare(closed)
-    result: dict = {"closed": closed, "queries": _query_counts(cookie, token)}
+    journal = journal_pages(closed)
+    result: dict = {"closed": closed, "queries": _query_counts(cookie, token, journal)}
+    if full:
+        result["statistics"] = _statistics()
     try:
         with gunicorn(env=ENV, log_path=LOG, workers=WORKERS) as server:
-            _measure_served(server, result, cookie, token, full=full)
+            _measure_served(server, result, cookie, token, journal, full=full)
     finally:
         _remove_intake()
     result["locked"] = LOG.read_text().count("database is locked")
@@ -140,7 +222,7 @@ def measure(closed: int, *, full: bool) -> dict:
     return result
 
 
-def _measure_served(server: Server, result: dict, cookie: str, token: str, *, full: bool) -> None:
+def _measure_served(server: Server, result: dict, cookie: str, token: str, journal: dict, *, full: bool) -> None:
     """The wrk measurements against a running server, into `result`."""
     url = server.url
     session = {"Cookie": f"sessionid={cookie}"}
@@ -156,6 +238,10 @@ def _measure_served(server: Server, result: dict, cookie: str, token: str, *, fu
             if part == "active-trades":  # its ETag holds for a clock minute (the ages): measure inside one
                 _wait_for_minute_with(SECONDS + 3)
             result[f"{part}:304"] = _wrk(f"{url}/", headers=htmx | {"If-None-Match": _etag(url, cookie, part)})
+    for name, (path, floor) in journal.items():
+        result[name] = _wrk(f"{url}{path}", headers=session)
+        if full and floor:
+            result[f"{name}:memory"] = _wrk(f"{url}{floor}", headers=session)
     result["intake"] = _wrk(f"{url}/api/v1/signals", connections=INTAKE_CLIENTS, script="intake.lua", args=[token])
     result["polls_served"] = sum(result[key]["requests"] for key in result if key.startswith(tuple(PARTS)))
     result["worker_peak_rss_mb"] = _worker_peak_rss_mb(server.process)

@@ -3,15 +3,18 @@
 - `hello`: the least a Django view can do (GET and POST), no database.
 - `memory_part`: a dashboard part rendered by the same view code and template from rows loaded once per
   worker and held in memory, so the gap to the real part is what the database adds.
+- `memory_page`: the same for the journal's pages: a trade's page and its chart data, and a page of the
+  history (the deepest one, as measured).
 """
 
 from functools import cache
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from ledger import views
+from ledger import journal_views, selectors, views
 from ledger.days import today
 
 
@@ -35,3 +38,22 @@ def _rows_in_memory() -> dict:
 @login_required
 def memory_part(request: HttpRequest, part: str) -> HttpResponse:
     return views.render_page(request, views.page_context(today()) | _rows_in_memory()[part], part=part)
+
+
+@cache
+def _page_in_memory(name: str, key: str) -> tuple[str, dict]:
+    """A journal page's template and complete context, built once per worker (every query run then)."""
+    if name == "history":
+        return "ledger/history.html", journal_views.history_context(journal_views.HistoryForm({"after": key}))
+    trade = selectors.trade(int(key))
+    if name == "trade-chart":
+        return "", journal_views.chart_data(trade, timezone.now())
+    return "ledger/trade.html", journal_views.trade_context(trade)
+
+
+@login_required
+def memory_page(request: HttpRequest, name: str, key: str) -> HttpResponse:
+    template, context = _page_in_memory(name, key)
+    if not template:
+        return JsonResponse(context)
+    return journal_views.journal_render(request, template, context)

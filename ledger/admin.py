@@ -185,6 +185,7 @@ class PaperTradeAdmin(LedgerAdmin):
     form = TradeCorrectionForm
     list_display = (
         "id",
+        "page_link",
         "symbol",
         "direction",
         "status",
@@ -218,6 +219,11 @@ class PaperTradeAdmin(LedgerAdmin):
         "created_date",
     )
     actions = ["close_at_current_price", "recompute_pnl"]
+
+    @admin.display(description="page")
+    def page_link(self, trade: PaperTrade) -> str:
+        """The trade's own page, with its chart, notes and tags."""
+        return format_html('<a href="{}">#{}</a>', reverse("trade", args=[trade.pk]), trade.pk)
 
     @admin.display(description="signal", ordering="signal_id")
     def signal_link(self, trade: PaperTrade) -> str:

@@ -39,10 +39,13 @@ from .inputs import (
     ID_MAX,
     MOMENT_RE,
     MOMENT_TEXT,
+    NOTES_LENGTH_MAX,
     RANGE_DAYS_MAX,
     REASON_LENGTH_MAX,
     SIGNAL_ID_TEXT,
     SYMBOL_LENGTH_MAX,
+    TAG_LENGTH_MAX,
+    TAGS_MAX,
     TICKS_MAX,
     TIMEFRAME_TEXT,
     SignalFields,
@@ -338,6 +341,8 @@ class TradeOut(Schema):
     mfe_r: Amount | None = Field(description="mfe / risk_amount.")
     mae_r: Amount | None = Field(description="mae / risk_amount.")
 
+    notes: str = Field(description="The trader's notes: plain text, paragraphs separated by blank lines.")
+    tags: list[str] = Field(description="The trader's labels, such as 'A+ setup' or 'FOMO'.")
     @staticmethod
     def resolve_mfe(trade) -> Decimal:
         return trade.excursions.favourable
@@ -414,11 +419,31 @@ class FiguresOut(Schema):
     expectancy_r: Amount | None = Field(description="The average R multiple (realized_pnl / risk_amount) per trade.")
     average_win_r: Amount | None
     average_loss_r: Amount | None = Field(description="A negative number.")
+    average_mfe: Amount | None = Field(description="The trades' maximum favourable excursion, on average, in money before fees.")
+    average_mae: Amount | None = Field(description="Their maximum adverse excursion, on average: 0 or a negative number.")
+    average_mfe_r: Amount | None = Field(description="The same in R, over the trades with a risk.")
+    average_mae_r: Amount | None
     average_holding: timedelta | None
 
 
 class GroupOut(FiguresOut):
-    key: str = Field(description="The symbol, direction or exit reason.")
+    key: str | None = Field(description="The symbol, direction, exit reason, tag, confluence, timeframe, confidence band "
+                            "('0.5–0.6'), weekday ('Mon') or hour ('00'); null: the trades without one (no tag, no signal).")  # fmt: skip
+
+
+class PeriodPnlOut(Schema):
+    start: date = Field(description="The week's Monday, or the month's first day (the period may cut the first and last).")
+    trades: int
+    wins: int
+    realized_pnl: Amount
+    starting_equity: Amount
+    return_pct: Amount | None = Field(description="realized_pnl / starting_equity * 100, 2 places.")
+
+
+class RBucketOut(Schema):
+    low: Amount | None = Field(description="R from (included); null: no lower bound.")
+    high: Amount | None = Field(description="R to (excluded); null: no upper bound.")
+    trades: int
 
 
 class StatsOut(FiguresOut):
@@ -439,6 +464,20 @@ class StatsOut(FiguresOut):
     by_symbol: list[GroupOut]
     by_direction: list[GroupOut]
     by_exit_reason: list[GroupOut]
+    by_tag: list[GroupOut] = Field(description="A trade counts once in each of its tags; untagged ones under key null.")
+    by_confluence: list[GroupOut] = Field(description="A trade counts once in each confluence of its signal; none: key null.")
+    by_timeframe: list[GroupOut]
+    by_confidence: list[GroupOut] = Field(description="By the signal's confidence in bands of 0.1: '0.5–0.6' holds 0.5 <= c < 0.6.")
+    by_weekday: list[GroupOut] = Field(description="By the ISO weekday of the entry in TRADING_DAY_TZ, Monday first.")
+    by_hour: list[GroupOut] = Field(description="By the hour of the entry in TRADING_DAY_TZ.")
+    weekly: list[PeriodPnlOut]
+    monthly: list[PeriodPnlOut]
+    r_histogram: list[RBucketOut] = Field(description="The trades with a risk by R multiple, in half-R buckets from -3 to 3.")
+    longest_win_streak: int = Field(description="The most wins in a row, in exit order; a trade at 0 ends a streak.")
+    longest_loss_streak: int
+    return_pct: Amount | None = Field(description="realized_pnl / starting_equity * 100, 2 places.")
+    sharpe: Amount | None = Field(description="Of daily returns: mean / standard deviation * sqrt(365), 4 places.")
+    sortino: Amount | None = Field(description="Of daily returns: mean / downside deviation * sqrt(365), 4 places.")
 
 
 # --- Signals -------------------------------------------------------------------------------------
@@ -561,6 +600,31 @@ def trade_close(request: HttpRequest, trade_id: TradeId, body: CloseIn = CloseIn
     return services.trade_close(trade_id=trade_id, price=body.price)
 
 
+class TradeEditIn(Body):
+    notes: str | None = Field(None, max_length=NOTES_LENGTH_MAX, description="Replaces the notes; null or absent: unchanged.")
+    tags: list[Annotated[str, Field(min_length=1, max_length=TAG_LENGTH_MAX)]] | None = Field(
+        None, max_length=TAGS_MAX, description="Replaces the tags; null or absent: unchanged. A tag in use under another case keeps its spelling."
+    )
+
+
+@api.patch("/trades/{trade_id}", auth=TRADE, response={200: TradeOut, **WRITE_ERRORS}, tags=["trades"])
+def trade_edit(request: HttpRequest, trade_id: TradeId, body: TradeEditIn):
+    """Set a trade's notes, its tags, or both (open or closed). Kept in the trade's history with the token's name."""
+    return services.trade_annotate(trade_id=trade_id, notes=body.notes, tags=body.tags, via=f"API token {request.auth.name}")
+
+
+class LevelsIn(Body):
+    stop_loss: Price | None = Field(None, description="The new stop; absent: unchanged.")
+    take_profit: Price | None = Field(None, description="The new target; absent: unchanged.")
+
+
+@api.post("/trades/{trade_id}/levels", auth=TRADE, response={200: TradeOut, **WRITE_ERRORS}, tags=["trades"])
+def trade_levels(request: HttpRequest, trade_id: TradeId, body: LevelsIn):
+    """Move an open trade's stop, target or both. A level the last price has crossed is refused (422);
+    risk_amount keeps the risk at entry, so R stays measured against it."""
+    return services.trade_move_levels(trade_id=trade_id, stop_loss=body.stop_loss, take_profit=body.take_profit, via=f"API token {request.auth.name}")
+
+
 # --- Reads ---------------------------------------------------------------------------------------
 
 
@@ -605,7 +669,9 @@ def stats(
     end: Day | None = Query(None, alias="to", description="Last trading day, included, on or after `from`; default: today."),
 ):
     """Trade count, win rate, averages, profit factor, expectancy, fees, max drawdown, best and worst day and
-    symbol, holding time, and the same by symbol, direction and exit reason."""
+    symbol, holding time, excursions, streaks, return, Sharpe and Sortino; the same by symbol, direction, exit
+    reason, tag, confluence, timeframe, confidence, weekday and hour; weekly and monthly tables; an R
+    histogram (docs/statistics.md)."""
     if start is not None and end is not None and end < start:
         raise InvalidInput("to must be on or after from.", field="to")
     return selectors.stats(start, end)

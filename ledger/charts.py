@@ -1,4 +1,5 @@
-"""The statistics page's charts as geometry: pure functions from the daily series to SVG coordinates.
+"""The statistics page's charts as geometry: pure functions from the daily series (and the R histogram's buckets)
+to SVG coordinates.
 
 Money stays Decimal and so do the coordinates (formatted to one decimal place for the markup); the
 markup itself is in ledger/templates/ledger/stats.html. A chart has one x position per trading day, the
@@ -12,7 +13,7 @@ from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal
 from typing import ClassVar
 
-from .selectors import DailyPnl
+from .selectors import DailyPnl, RBucket
 
 PIXEL = Decimal("0.1")
 
@@ -196,3 +197,37 @@ def month_calendar(month: date, daily: Sequence[DailyPnl], today: date) -> Calen
     ]
     weeks = (offset + calendar.monthrange(month.year, month.month)[1] + 6) // 7
     return Calendar(month=month, cells=cells, height=HEAD + weeks * STEP - (STEP - CELL))
+
+
+@dataclass(frozen=True)
+class Column:
+    bucket: RBucket
+    x: str  # the left edge
+    y: str  # the top edge
+    width: str
+    height: str
+    centre: str
+    css: str  # loss below 0R, gain from 0R up
+    label: str  # the bucket's low edge, or "<" for the lowest
+
+
+@dataclass(frozen=True)
+class Histogram:
+    frame: Frame
+    columns: list[Column]
+    zero: str  # the y of 0 trades
+
+
+def r_histogram(buckets: Sequence[RBucket]) -> Histogram | None:
+    """A column per R bucket, as tall as its count of trades. None when no trade has a risk."""
+    if not any(bucket.trades for bucket in buckets):
+        return None
+    frame = Frame.around(len(buckets), [Decimal(0), *(Decimal(bucket.trades) for bucket in buckets)])
+    width = frame.slot() * Decimal("0.85")
+    columns = []
+    for i, bucket in enumerate(buckets):
+        top, bottom = frame.y(Decimal(bucket.trades)), frame.y(Decimal(0))
+        css = "loss" if bucket.high is not None and bucket.high <= 0 else "gain"
+        label = "<" if bucket.low is None else f"{bucket.low.normalize():f}"
+        columns.append(Column(bucket, _px(frame.x(i) - width / 2), _px(top), _px(width), _px(bottom - top), _px(frame.x(i)), css, label))
+    return Histogram(frame=frame, columns=columns, zero=_px(frame.y(Decimal(0))))

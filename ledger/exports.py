@@ -17,9 +17,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, Strea
 from django.views.decorators.http import require_GET
 
 from . import selectors
+from .rules import RATIO
 from .stats_views import PeriodForm
 
 CHUNK = 2000  # rows per fetch
+# Columns the database computes (not stored), to the places the API gives them: SQLite hands them back with 15
+# significant digits, PostgreSQL with as many as its division makes.
+PLACES = {"r": RATIO}
 
 # (header, column): the journal's columns in its order, then what the page leaves out.
 JOURNAL = [
@@ -43,6 +47,9 @@ JOURNAL = [
     ("mae", "mae"),
     ("mfe_r", "mfe_r"),
     ("mae_r", "mae_r"),
+    ("r_multiple", "r"),
+    ("tags", "tags"),
+    ("notes", "notes"),
 ]
 # The dashboard's signals table in its order, then the rest.
 SIGNALS = [
@@ -93,8 +100,17 @@ def _cell(value: object) -> object:
 def _lines(columns: list[tuple[str, str]], rows: Iterable[tuple]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow([header for header, _ in columns])
+    places = [PLACES.get(column) for _, column in columns]
     for row in rows:
-        yield writer.writerow([_cell(value) for value in row])
+        yield writer.writerow([_cell(value if value is None or place is None else value.quantize(place)) for value, place in zip(row, places)])
+
+
+def export(rows: QuerySet, columns: list[tuple[str, str]], *, filename: str) -> StreamingHttpResponse:
+    """The rows' columns as a streamed CSV file, read CHUNK rows at a time."""
+    values = rows.values_list(*(column for _, column in columns)).iterator(chunk_size=CHUNK)
+    response = StreamingHttpResponse(_lines(columns, values), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def _export(request: HttpRequest, name: str, columns: list[tuple[str, str]], rows_between: Callable[[date | None, date | None], QuerySet]) -> HttpResponse:
@@ -103,11 +119,8 @@ def _export(request: HttpRequest, name: str, columns: list[tuple[str, str]], row
         errors = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in form.errors.items())
         return HttpResponseBadRequest(errors, content_type="text/plain; charset=utf-8")
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-    rows = rows_between(start, end).values_list(*(column for _, column in columns)).iterator(chunk_size=CHUNK)
-    response = StreamingHttpResponse(_lines(columns, rows), content_type="text/csv; charset=utf-8")
     period = f"{start}-to-{end}" if start else "all"
-    response["Content-Disposition"] = f'attachment; filename="{name}-{period}.csv"'
-    return response
+    return export(rows_between(start, end), columns, filename=f"{name}-{period}.csv")
 
 
 @login_required

@@ -31,6 +31,7 @@ MOMENT_TEXT = DAY_TEXT + r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6
 SYMBOL_RE, TIMEFRAME_RE, SIGNAL_ID_RE = re.compile(SYMBOL_TEXT), re.compile(TIMEFRAME_TEXT), re.compile(SIGNAL_ID_TEXT)
 DECIMAL_RE, CONTROL_RE, DAY_RE, MOMENT_RE = re.compile(DECIMAL_TEXT), re.compile(CONTROL_TEXT), re.compile(DAY_TEXT), re.compile(MOMENT_TEXT)
 OFFSET_MAX = timedelta(hours=14)
+NOTES_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # in notes: control characters but tab and line feed
 CONFLUENCES_MAX = 20
 CONFLUENCE_LENGTH_MAX = 100
 REASON_LENGTH_MAX = 200  # an expiry reason, as signals.status_reason holds
@@ -39,6 +40,9 @@ RANGE_DAYS_MAX = 366  # days in one API range of daily PnL
 PERIOD_DAYS_MAX = 3660  # days in one statistics period: its daily series is drawn day by day
 EARLIEST_DAY, LATEST_DAY = date(1970, 1, 1), date(2199, 12, 31)
 ID_MAX = 2**63 - 1  # the largest id a BigAutoField holds
+NOTES_LENGTH_MAX = 20_000  # a trade's notes or a day's diary: pages of text, not a book
+TAGS_MAX = 20  # tags on one trade
+TAG_LENGTH_MAX = 40
 # What an operator may correct on a recorded trade; the PnL fields follow from these by the rules.
 CORRECTABLE = ("entry_price", "position_size", "stop_loss", "take_profit", "exit_price", "exit_time", "fees", "status")
 
@@ -138,6 +142,40 @@ def clean_confluences(value: Iterable[str] | None) -> list[str]:
             field="confluences",
         )
     return [item.strip(" ") for item in items]
+
+
+def clean_notes(value: Any, *, field: str = "notes") -> str:
+    """Plain text of several paragraphs: line breaks kept (as \\n), other control characters refused, the
+    ends trimmed."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field} must be text, not {value!r}.", field=field)
+    text = value.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if len(text) > NOTES_LENGTH_MAX:
+        raise InvalidInput(f"{field} is {len(text):,} characters long; at most {NOTES_LENGTH_MAX:,}.", field=field)
+    if NOTES_CONTROL_RE.search(text):
+        raise InvalidInput(f"{field} holds a control character; write plain text.", field=field)
+    return text
+
+
+def clean_tags(value: Iterable[Any] | None) -> list[str]:
+    """Short labels the trader invents (`A+ setup`, `FOMO`): inner spaces collapsed, no commas (a form writes
+    tags separated by commas) or control characters, each once whatever its case (the first spelling is
+    kept), in the order given."""
+    if isinstance(value, str) or value is None:
+        raise InvalidInput("tags must be a list of texts.", field="tags")
+    tags: list[str] = []
+    for number, item in enumerate(value):
+        tag = " ".join(item.split()) if isinstance(item, str) else None
+        if not tag or len(tag) > TAG_LENGTH_MAX or "," in tag or CONTROL_RE.search(tag):
+            raise InvalidInput(
+                f"tags[{number}] {item!r} must be 1 to {TAG_LENGTH_MAX} characters, without commas or control characters.",
+                field=f"tags[{number}]",
+            )
+        if tag.casefold() not in {known.casefold() for known in tags}:
+            tags.append(tag)
+    if len(tags) > TAGS_MAX:
+        raise InvalidInput(f"A trade has at most {TAGS_MAX} tags, not {len(tags)}.", field="tags")
+    return tags
 
 
 def clean_signal_id(value: Any) -> str:

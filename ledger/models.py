@@ -1,7 +1,9 @@
 """The ledger's tables: its two tables of record (DESIGN.md), `signals` and `paper_trades`, whose table and
 column names are the original design's so existing SQL keeps working; the one-row `ledger_account`
 (running totals derived from the trades, and the version every write bumps); `market_prices`, each
-symbol's last tick; and `api_tokens`, the API's credentials. The audit history of signals and trades lives in simple_history's tables beside them.
+symbol's last tick; `price_candles`, the price history; `day_notes`, the trader's diary of each day; and
+`api_tokens`, the API's credentials. The audit history of signals, trades and day notes lives in
+simple_history's tables beside them.
 """
 
 from decimal import Decimal
@@ -14,6 +16,7 @@ from simple_history.models import HistoricalRecords
 from . import rules
 from .inputs import SYMBOL_LENGTH_MAX
 from .rules import ZERO
+from .sql import Tagged, r_multiple
 
 # Prices, sizes and money share one shape: 8 decimal places. SQLite keeps numbers as 64-bit floats, which
 # hold 15 significant digits exactly, so the rules round every value to at most that many (rules.money).
@@ -127,6 +130,11 @@ class PaperTrade(models.Model):
         **DECIMAL, default=ZERO, help_text="Paid against the signal's price at entry and the last price at a market exit."
     )
     created_date = models.DateTimeField(auto_now_add=True)
+    # The trader's own account of the trade (docs/journal.md): why it was taken, what went wrong, and labels
+    # such as "A+ setup" or "FOMO" that the statistics group by. Tags are a JSON list, as a signal's
+    # confluences, which both databases unnest in SQL (json_each, jsonb_array_elements_text).
+    notes = models.TextField(blank=True, default="")
+    tags = models.JSONField(default=list, blank=True)
     history = HistoricalRecords()  # state changes and corrections, not price marks (docs/admin.md)
 
     class Meta:
@@ -163,6 +171,11 @@ class PaperTrade(models.Model):
             # The active trades: a small partial index however long the history grows.
             models.Index(fields=["symbol"], condition=Q(status="OPEN"), name="trade_open_by_symbol"),
             models.Index(fields=["entry_time"], condition=Q(status="OPEN"), name="trade_open_by_entry"),
+            # The history's orders besides the exit time's (/journal/ by PnL or by R), paged by keyset however deep.
+            models.Index(fields=["realized_pnl", "id"], name="trade_by_pnl"),
+            models.Index(r_multiple(indexed=True), F("id"), name="trade_by_r"),
+            # The tagged trades only, newest first: where the tags in use are read (selectors.tags_used).
+            models.Index(fields=["-id"], condition=Q(Tagged()), name="trade_tagged"),
         ]
 
     def __str__(self) -> str:
@@ -227,6 +240,23 @@ class Account(models.Model):
     def cash(self) -> Decimal:
         """Equity less what the open trades took out of it: what a new trade may spend."""
         return self.equity - self.open_cost
+
+
+class DayNote(models.Model):
+    """The trader's diary of one trading day (docs/journal.md): what the market did, what was planned, what
+    was learnt. A day is neither a signal nor a trade, and a day without any trade can have a note, so it has
+    a small table of its own, one row per day that has been written about."""
+
+    day = models.DateField(unique=True, help_text="A trading day, in TRADING_DAY_TZ.")
+    text = models.TextField(blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()  # every edit, with who and when
+
+    class Meta:
+        db_table = "day_notes"
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.text[:40]}"
 
 
 class PriceCandle(models.Model):

@@ -322,6 +322,24 @@ def levels(direction: str, *, fill: Decimal, stop: Decimal | None, target: Decim
     return stop, target
 
 
+def check_levels_around(direction: str, *, price: Decimal, stop: Decimal, target: Decimal) -> None:
+    """An open trade's levels, moved by the trader, lie on either side of its last price: LONG needs
+    stop < price < target, SHORT target < price < stop. A level at or beyond the price is on the wrong side
+    of it, a level the price has already crossed: the next tick would close the trade at once."""
+    side = sign(direction)
+    below, above = ("below", "above") if side == 1 else ("above", "below")
+    if side * (price - stop) <= 0:
+        raise InvalidInput(
+            f"stop_loss {plain(stop)} must be {below} the last price {plain(price)} of this {direction}: the price has already crossed it.",
+            field="stop_loss",
+        )
+    if side * (target - price) <= 0:
+        raise InvalidInput(
+            f"take_profit {plain(target)} must be {above} the last price {plain(price)} of this {direction}: the price has already crossed it.",
+            field="take_profit",
+        )
+
+
 def check_fill_inside(direction: str, *, fill: Decimal, stop: Decimal, target: Decimal) -> None:
     """An entry whose fill is already at or beyond its stop or target is an opportunity gone: refused."""
     side = sign(direction)

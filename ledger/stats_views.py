@@ -99,7 +99,21 @@ def stats_page(request: HttpRequest) -> HttpResponse:
         "equity": charts.equity_chart(stats.daily, stats.starting_equity),
         "bars": charts.pnl_bars(stats.daily),
         "calendar": charts.month_calendar(month, selectors.pnl_daily_range(month, month_end), today()),
-        "breakdowns": [("By symbol", stats.by_symbol), ("By direction", stats.by_direction), ("By exit reason", stats.by_exit_reason)],
+        "histogram": charts.r_histogram(stats.r_histogram),
+        # (title, groups, what a group without a key holds, the history's filter that lists a group's trades)
+        "breakdowns": [
+            ("By symbol", stats.by_symbol, "", "symbol"),
+            ("By direction", stats.by_direction, "", "side"),
+            ("By exit reason", stats.by_exit_reason, "", "reason"),
+            ("By tag", stats.by_tag, "no tag", "tag"),
+            ("By confluence", stats.by_confluence, "none", None),
+            ("By timeframe", stats.by_timeframe, "none", None),
+            ("By confidence", stats.by_confidence, "no signal", None),
+            ("By weekday of entry", stats.by_weekday, "", None),
+            ("By hour of entry", stats.by_hour, "", None),
+        ],
+        "history_period": urlencode({"start": start, "end": end}) if start else "",
+        "period_tables": [("Weeks", stats.weekly, "\\W\\e\\e\\k \\o\\f j M Y"), ("Months", stats.monthly, "F Y")],
         "trading_tz": settings.TRADING_DAY_TZ,
     }
     with timezone.override(settings.TRADING_DAY_TZ):  # the drawdown's times in the trading day's zone

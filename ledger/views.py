@@ -36,6 +36,7 @@ PARTS: dict[str, Callable[[date], dict]] = {
     "active-trades": lambda day: {"active_trades": selectors.trades_active_with_last_tick()},
     "signals": lambda day: {"signals": selectors.signals_for_day(day), "signal_counts": selectors.signals_summary(day)},
     "journal": lambda day: {"journal": selectors.journal_for_day(day), "journal_day": selectors.pnl_daily(day)},
+    "diary": lambda day: {"diary": selectors.day_note(day)},
 }
 
 

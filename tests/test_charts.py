@@ -7,8 +7,8 @@ The box: x from 96 to 750 (654 wide), y from 10 (top) to 178 (bottom, 168 high).
 from datetime import date, timedelta
 from decimal import Decimal
 
-from ledger.charts import equity_chart, month_calendar, pnl_bars
-from ledger.selectors import DailyPnl
+from ledger.charts import equity_chart, month_calendar, pnl_bars, r_histogram
+from ledger.selectors import DailyPnl, RBucket
 
 D1 = date(2026, 11, 20)
 
@@ -118,3 +118,19 @@ def test_calendar_neighbours():
     cal = month_calendar(date(2026, 12, 1), series(*["-"] * 31, first=date(2026, 12, 1)), today=date(2026, 12, 2))
 
     assert (cal.previous, cal.next) == (date(2026, 11, 1), date(2027, 1, 1))
+
+
+def test_r_histogram_columns_rise_from_zero_and_are_coloured_by_side():
+    # two buckets: -1..-0.5 with 2 trades, 0.5..1 with 1. Range 0..2: y(2) = 10, y(1) = 10 + 168 / 2 = 94, y(0) = 178
+    chart = r_histogram([RBucket(Decimal("-1"), Decimal("-0.5"), 2), RBucket(Decimal("0.5"), Decimal("1"), 1)])
+
+    # width 327 * 0.85 = 277.95, centred: 259.5 - 138.975 = 120.525 and 586.5 - 138.975 = 447.525 (to 0.1, half to even)
+    assert [(c.x, c.y, c.width, c.height, c.css, c.label) for c in chart.columns] == [
+        ("120.5", "10.0", "278.0", "168.0", "loss", "-1"),
+        ("447.5", "94.0", "278.0", "84.0", "gain", "0.5"),
+    ]
+    assert chart.zero == "178.0"
+
+
+def test_no_trade_with_a_risk_no_histogram():
+    assert r_histogram([RBucket(None, Decimal("-3"), 0), RBucket(Decimal("3"), None, 0)]) is None

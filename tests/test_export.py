@@ -63,6 +63,9 @@ def test_journal_round_trips_through_csv_with_iso_times_and_exact_decimals(clien
         "mae": "0.00000000",
         "mfe_r": "1.2500",  # 125 / 100
         "mae_r": "0.0000",
+        "r_multiple": "1.1488",  # 114.875 / 100, to 4 places as the API
+        "tags": "[]",
+        "notes": "",
     }
 
 
@@ -74,6 +77,17 @@ def test_journal_lists_the_periods_closes_oldest_first(client):
     rows = read_csv(client.get("/export/journal.csv", {"start": "2026-11-20", "end": "2026-11-22"}))
 
     assert [row["symbol"] for row in rows] == ["S0", "S1", "S2"]  # the 19th and the 23rd are outside
+
+
+def test_tags_and_notes_are_exported_as_a_json_list_and_text(client, open_trade):
+    trade = open_trade()
+    services.trade_annotate(trade_id=trade.pk, notes='Line one, "quoted".\nLine two.', tags=["A+ setup", "news"])
+    services.trade_close(trade_id=trade.pk, price=Decimal("99"), at=T0 + timedelta(hours=1))
+
+    [row] = read_csv(client.get("/export/journal.csv", {"period": "all"}))
+
+    assert (json.loads(row["tags"]), row["notes"]) == (["A+ setup", "news"], 'Line one, "quoted".\nLine two.')
+    assert row["r_multiple"] == "-0.5995"  # (-1 * 50 - 9.95) / 100
 
 
 def test_a_tiny_decimal_is_written_plainly(client):

@@ -122,6 +122,8 @@ def test_a_read_only_token_is_refused_every_write_and_nothing_changes(client, ro
         "/api/v1/signals/{signal_id}/expire": {"reason": "not wanted"},
         "/api/v1/prices": {"ticks": [{"symbol": "BTCUSDT", "price": "101"}]},
         "/api/v1/trades/{trade_id}/close": {"price": "101"},
+        "/api/v1/trades/{trade_id}": {"notes": "read-only people cannot write this", "tags": ["nope"]},
+        "/api/v1/trades/{trade_id}/levels": {"stop_loss": "95"},
     }
     assert {path for _, path in api_writes()} == set(bodies)  # a new write is walked here too
     before = ledger_state()

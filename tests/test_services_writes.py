@@ -10,7 +10,7 @@ import pytest
 
 from ledger import legacy, selectors, services
 from ledger.inputs import SignalFields, Tick
-from ledger.models import PaperTrade, Signal
+from ledger.models import DayNote, PaperTrade, Signal
 
 from .conftest import T0
 
@@ -19,7 +19,7 @@ LEGACY = Path(__file__).parent / "fixtures" / "legacy"
 
 
 def history_rows() -> int:
-    return Signal.history.count() + PaperTrade.history.count()
+    return Signal.history.count() + PaperTrade.history.count() + DayNote.history.count()
 
 
 def new_signal(signal_id: str = "w-1") -> SignalFields:
@@ -78,6 +78,18 @@ def _recompute(make_signal, open_trade):
     services.trades_recompute(trade_ids=[trade.pk])
 
 
+def _annotate(make_signal, open_trade):
+    services.trade_annotate(trade_id=open_trade().pk, notes="Took it on the retest.", tags=["A+ setup"])
+
+
+def _move_levels(make_signal, open_trade):
+    services.trade_move_levels(trade_id=open_trade().pk, stop_loss=Decimal("99"))
+
+
+def _day_note(make_signal, open_trade):
+    services.day_note_write(day=T0.date(), text="Choppy morning.")
+
+
 def _import_signals(make_signal, open_trade):
     report = legacy.legacy_import(sources=legacy.sources(signals=[LEGACY / "live_signals.json"]))
     assert not report.failed
@@ -110,6 +122,9 @@ WRITES = [
     (_day_expire, True),
     (_correct, True),
     (_recompute, True),
+    (_annotate, True),
+    (_move_levels, True),
+    (_day_note, True),
     (_import_signals, True),
     (_import_advance, True),
     (_import_trades, True),

@@ -136,17 +136,44 @@ def test_calendar_does_not_link_days_to_come(client):
     assert linked and max(linked) == str(today())
 
 
-def test_breakdowns_by_symbol_direction_and_exit_reason(client):
+def test_breakdowns_by_symbol_direction_exit_reason_and_setup(client):
     closes("100", "-40")
 
     html = page(client, start="2026-11-20", end="2026-11-21")
 
-    assert [title for title in re.findall(r'<section class="card breakdown">\s*<h2>([^<]+)</h2>', html)] == [
+    assert [title for title in re.findall(r'<section class="card breakdown" id="[^"]+">\s*<h2>([^<]+)</h2>', html)] == [
         "By symbol",
         "By direction",
         "By exit reason",
+        "By tag",
+        "By confluence",
+        "By timeframe",
+        "By confidence",
+        "By weekday of entry",
+        "By hour of entry",
     ]
-    assert '<th scope="row">MANUAL_CLOSE</th>' in html
+    # a group lists its trades in the journal's history, for the same period
+    assert '<a href="/journal/?reason=MANUAL_CLOSE&amp;start=2026-11-20&amp;end=2026-11-21">MANUAL_CLOSE</a>' in html
+    assert '<span class="hint">no tag</span>' in html  # the rows have no tag
+
+
+def test_the_setup_figures_their_histogram_and_the_weeks_and_months(client):
+    closes("3", "-1", "2", "-4")  # risk 2 each (closed_trade_row): R 1.5, -0.5, 1, -2; Fri 20 to Mon 23 Nov
+
+    html = page(client, start="2026-11-20", end="2026-11-23")
+
+    figures = html[html.index('id="figures"') :]
+    assert "0.00%" in figures[figures.index('id="period-return"') :]  # 0 / 10000
+    streaks = figures[figures.index('id="streaks"') :]
+    assert '<span class="gain">1</span> / <span class="loss">1</span>' in streaks  # they alternate
+    # MFE of each: (101 - 100) * 1 = 1 = 0.5R; MAE 0
+    assert "+0.50R / +0.00R" in figures[figures.index('id="excursions"') :]
+    histogram = html[html.index('id="r-histogram"') :]
+    assert histogram.count('<rect class="column ') == 14
+    assert '<a href="/journal/?start=2026-11-20&amp;end=2026-11-23&amp;r_min=1.5&amp;r_max=2">' in histogram
+    weeks = html[html.index('id="weeks"') :]
+    assert "Week of 16 Nov 2026" in weeks and "Week of 23 Nov 2026" in weeks  # Fri-Sun, then Monday
+    assert '<th scope="row">November 2026</th>' in html[html.index('id="months"') :]
 
 
 def test_export_links_carry_the_period(client):
@@ -171,7 +198,9 @@ def test_the_page_costs_the_same_few_queries_whatever_the_number_of_trades(clien
     )
 
     assert queries_for_page(client) == few
-    assert few <= 7  # session and user; the grouped figures, the equity before, the drawdown, 2 daily series
+    # session and user; the grouped figures, the equity before, the drawdown, 2 daily series; by tag, by
+    # confluence, by the signal's timeframe and confidence, by entry weekday and hour, the R histogram, the streaks
+    assert few <= 13
 
 
 def test_the_nav_bar_links_to_the_statistics(client):

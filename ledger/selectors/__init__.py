@@ -1,6 +1,7 @@
 """Every read that the pages, the API and the commands share (`selectors.trades_active`, ...).
 
-core: the ledger's rows and the day's figures; stats: a period's statistics; checks: the consistency check.
+core: the ledger's rows and the day's figures; stats: a period's statistics; journal: a trade's chart, the tags in
+use, a day's diary and the history of closed trades; checks: the consistency check.
 Selectors never write and never import the services.
 """
 
@@ -30,11 +31,35 @@ from .core import (
     trades_active,
     trades_active_with_last_tick,
 )
-from .stats import Figures, Group, Stats, SymbolPnl, stats
+from .journal import (
+    Chart,
+    HistoryFilter,
+    HistoryPage,
+    chart_span,
+    day_note,
+    history,
+    history_page,
+    history_rows,
+    tags_used,
+    trade_chart,
+)
+from .stats import Figures, Group, PeriodPnl, RBucket, Stats, SymbolPnl, stats
 
 __all__ = [
     "account",
     "candles",
+    "Chart",
+    "HistoryFilter",
+    "HistoryPage",
+    "PeriodPnl",
+    "RBucket",
+    "chart_span",
+    "day_note",
+    "history",
+    "history_page",
+    "history_rows",
+    "tags_used",
+    "trade_chart",
     "CENT",
     "DailyPnl",
     "DashboardSummary",

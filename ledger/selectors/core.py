@@ -14,7 +14,6 @@ from django.db.models import (
     Count,
     DecimalField,
     F,
-    FloatField,
     Func,
     IntegerField,
     Max,
@@ -27,13 +26,14 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Greatest, Least, NullIf, Round, TruncDate
+from django.db.models.functions import Cast, Greatest, Least, Round
 from django.utils.dateparse import parse_datetime
 
-from ..days import day_bounds
+from ..days import day_bounds, utc_offsets
 from ..errors import NotFound
 from ..models import Account, MarketPrice, PaperTrade, PriceCandle, Signal
 from ..rules import RATIO, ZERO, Quote, money
+from ..sql import HeldSeconds, LocalPart, NonZero, Ratio, r_multiple
 
 
 def account() -> Account:
@@ -215,11 +215,13 @@ def dashboard_summary(day: date) -> DashboardSummary:
 def pnl_daily_range(start: date, end: date) -> list[DailyPnl]:
     """One row per trading day from start to end (both included), days without a close as zeros.
 
-    One grouped query over the range of exit times; the day is the exit time's date in TRADING_DAY_TZ.
+    One grouped query over the range of exit times; the day is the exit time's date in TRADING_DAY_TZ, which
+    the database computes (sql.LocalPart; Django's TruncDate in a zone calls Python for every row on SQLite).
     """
+    offsets = utc_offsets(day_bounds(start)[0], day_bounds(end)[1])
     rows = (
         closed_between(start, end)
-        .annotate(day=TruncDate("exit_time", tzinfo=settings.TRADING_DAY_TZ))
+        .annotate(day=LocalPart("exit_time", "date", zone=str(settings.TRADING_DAY_TZ), offsets=offsets))
         .values("day")
         .annotate(realized=Sum("realized_pnl"), trades=Count("pk"), wins=Count("pk", filter=Q(realized_pnl__gt=0)))
         .order_by("day")
@@ -247,20 +249,10 @@ def moment_from_db(value: datetime | str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-class HeldSeconds(Func):
-    """exit_time - entry_time in seconds, by the database itself: Django's own duration arithmetic calls a
-    Python function for every row on SQLite, which a million rows feel. SQLite answers a float, read back
-    through its repr like every raw number here (money_from_db)."""
-
-    arg_joiner = " - "
-    template = "EXTRACT(EPOCH FROM (%(expressions)s))"
-    output_field = FloatField()
-
-    def __init__(self) -> None:
-        super().__init__(F("exit_time"), F("entry_time"))
-
-    def as_sqlite(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection, template="((julianday(%(expressions)s)) * 86400)", arg_joiner=") - julianday(", **extra)
+def with_export_columns(trades: QuerySet[PaperTrade]) -> QuerySet[PaperTrade]:
+    """Closed trades with what their export adds to the columns: `held_seconds`, how long each was open, to
+    the second, `r`, its R multiple (None without a risk), and its excursions (mfe, mae, mfe_r, mae_r)."""
+    return trades.annotate(held_seconds=Cast(Round(HeldSeconds()), IntegerField()), r=r_multiple(), **_excursions())
 
 
 class Rounded(Func):
@@ -284,16 +276,15 @@ def _excursions() -> dict[str, Rounded]:
     best = Case(When(long, then=F("max_price") - F("entry_price")), default=F("entry_price") - F("min_price"))
     worst = Case(When(long, then=F("min_price") - F("entry_price")), default=F("entry_price") - F("max_price"))
     mfe, mae = Greatest(best * F("position_size"), Value(0)), Least(worst * F("position_size"), Value(0))
-    risk = NullIf(F("risk_amount"), Value(0))
+    risk = NonZero(F("risk_amount"))
     return {"mfe": Rounded(mfe, places=8), "mae": Rounded(mae, places=8),
-            "mfe_r": Rounded(mfe / risk, places=4), "mae_r": Rounded(mae / risk, places=4)}  # fmt: skip
+            "mfe_r": Rounded(Ratio(mfe, risk), places=4), "mae_r": Rounded(Ratio(mae, risk), places=4)}  # fmt: skip
 
 
 def journal_between(start: date | None, end: date | None) -> QuerySet[PaperTrade]:
     """The trades closed from trading day start to end (both included; None: no bound), oldest close first,
-    each with `held_seconds`, how long it was open, to the second, and its excursions (mfe, mae, mfe_r, mae_r)."""
-    held = Cast(Round(HeldSeconds()), IntegerField())
-    return closed_between(start, end).annotate(held_seconds=held, **_excursions()).order_by("exit_time", "pk")
+    with the export's columns."""
+    return with_export_columns(closed_between(start, end)).order_by("exit_time", "pk")
 
 
 def signals_between(start: date | None, end: date | None) -> QuerySet[Signal]:

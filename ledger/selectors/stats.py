@@ -1,20 +1,47 @@
 """How the closed trades of a period did (docs/statistics.md): a handful of aggregate queries whatever the
 number of trades."""
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, DecimalField, F, Func, Max, Min, Q, QuerySet, RowRange, Sum, Window
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    RowRange,
+    Sum,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.lookups import GreaterThan, LessThan
 
-from ..days import today, trading_day
+from ..days import today, trading_day, utc_offsets
 from ..models import PaperTrade
 from ..rules import QUANTUM, RATIO, ZERO
-from .core import DailyPnl, HeldSeconds, closed_between, moment_from_db, money_from_db, pnl_daily_range
+from ..sql import HeldSeconds, LocalPart, Ratio, by_element, r_multiple
+from .core import (
+    DailyPnl,
+    closed_between,
+    moment_from_db,
+    money_from_db,
+    pnl_daily_range,
+)
 
 PERCENT = Decimal("0.01")
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+R_EDGES = [Decimal(n) / 2 for n in range(-6, 7)]  # the R histogram's edges: -3R to 3R in half-R steps
+YEAR_DAYS = Decimal(365)  # crypto trades every day: daily ratios are annualised over 365 days
 
 
 @dataclass(frozen=True)
@@ -47,6 +74,10 @@ class Figures:
     r_lost: Decimal  # ... of the losers among them (a negative number)
     r_wins: int
     r_losses: int
+    mfe_total: Decimal  # the sum of the trades' maximum favourable excursions (rules.excursions), >= 0
+    mae_total: Decimal  # ... of their maximum adverse excursions, <= 0
+    mfe_r_total: Decimal  # ... in R, of the trades with a risk
+    mae_r_total: Decimal
 
     @property
     def win_rate(self) -> Decimal | None:
@@ -87,6 +118,24 @@ class Figures:
         return (self.r_lost / self.r_losses).quantize(RATIO) if self.r_losses else None
 
     @property
+    def average_mfe(self) -> Decimal | None:
+        """How far the price went for a trade while it was open, on average, in money (before fees)."""
+        return (self.mfe_total / self.trades).quantize(QUANTUM) if self.trades else None
+
+    @property
+    def average_mae(self) -> Decimal | None:
+        """How far it went against a trade, on average: 0 or a negative number."""
+        return (self.mae_total / self.trades).quantize(QUANTUM) if self.trades else None
+
+    @property
+    def average_mfe_r(self) -> Decimal | None:
+        return (self.mfe_r_total / self.r_trades).quantize(RATIO) if self.r_trades else None
+
+    @property
+    def average_mae_r(self) -> Decimal | None:
+        return (self.mae_r_total / self.r_trades).quantize(RATIO) if self.r_trades else None
+
+    @property
     def average_holding(self) -> timedelta | None:
         """From entry to exit, on average, to the second."""
         return timedelta(seconds=round(self.holding_total.total_seconds() / self.trades)) if self.trades else None
@@ -94,7 +143,32 @@ class Figures:
 
 @dataclass(frozen=True)
 class Group(Figures):
-    key: str  # the symbol, direction or exit reason
+    key: str | None  # the symbol, direction, exit reason, tag, ...; None: trades without one (no tag, no signal)
+
+
+@dataclass(frozen=True)
+class PeriodPnl:
+    """A week (from its Monday) or a month of the period: its closes and the equity it started from."""
+
+    start: date
+    trades: int
+    wins: int
+    realized_pnl: Decimal
+    starting_equity: Decimal
+
+    @property
+    def return_pct(self) -> Decimal | None:
+        """Realized PnL as a percentage of the equity it started from, to 2 places."""
+        return (self.realized_pnl * 100 / self.starting_equity).quantize(PERCENT) if self.starting_equity > 0 else None
+
+
+@dataclass(frozen=True)
+class RBucket:
+    """Trades whose R multiple lies in [low, high) (None: unbounded on that side)."""
+
+    low: Decimal | None
+    high: Decimal | None
+    trades: int
 
 
 @dataclass(frozen=True)
@@ -116,10 +190,80 @@ class Stats(Figures):
     by_symbol: list[Group]
     by_direction: list[Group]
     by_exit_reason: list[Group]
+    by_tag: list[Group]  # a trade counts once in each of its tags; untagged trades under None
+    by_confluence: list[Group]  # once in each of its signal's confluences; without any under None
+    by_timeframe: list[Group]  # its signal's timeframe; without a signal or timeframe under None
+    by_confidence: list[Group]  # its signal's confidence in bands of 0.1 ("0.5-0.6": 0.5 <= c < 0.6; 1 in 0.9-1.0)
+    by_weekday: list[Group]  # the ISO weekday of the entry in TRADING_DAY_TZ, Monday first ("Mon")
+    by_hour: list[Group]  # the hour of the entry in TRADING_DAY_TZ ("00" .. "23")
+    r_histogram: list[RBucket]  # the trades with a risk, by R multiple in half-R steps from -3R to 3R
+    longest_win_streak: int  # the most wins in a row, in exit order (a trade at 0 ends a streak)
+    longest_loss_streak: int
 
     @property
     def ending_equity(self) -> Decimal:
         return self.starting_equity + self.realized_pnl
+
+    @property
+    def return_pct(self) -> Decimal | None:
+        """The period's realized PnL as a percentage of the equity it started with, to 2 places."""
+        return (self.realized_pnl * 100 / self.starting_equity).quantize(PERCENT) if self.starting_equity > 0 else None
+
+    @property
+    def daily_returns(self) -> list[Decimal] | None:
+        """Each day's realized PnL over the equity at the end of the day before (days without a close: 0);
+        None if equity was not above 0 throughout."""
+        equity, returns = self.starting_equity, []
+        for day in self.daily:
+            if equity <= 0:
+                return None
+            returns.append(day.realized_pnl / equity)
+            equity += day.realized_pnl
+        return returns
+
+    @property
+    def sharpe(self) -> Decimal | None:
+        """Mean daily return / its standard deviation (n - 1) * sqrt(365), to 4 places; None with fewer than
+        two days or no variation."""
+        returns = self.daily_returns
+        if not returns or len(returns) < 2:
+            return None
+        mean = sum(returns) / len(returns)
+        deviation = (sum((r - mean) ** 2 for r in returns) / (len(returns) - 1)).sqrt()
+        return (mean / deviation * YEAR_DAYS.sqrt()).quantize(RATIO) if deviation else None
+
+    @property
+    def sortino(self) -> Decimal | None:
+        """Mean daily return / its downside deviation, sqrt(mean of min(r, 0)^2), * sqrt(365), to 4 places;
+        None with fewer than two days or no losing day."""
+        returns = self.daily_returns
+        if not returns or len(returns) < 2:
+            return None
+        mean = sum(returns) / len(returns)
+        downside = (sum(min(r, ZERO) ** 2 for r in returns) / len(returns)).sqrt()
+        return (mean / downside * YEAR_DAYS.sqrt()).quantize(RATIO) if downside else None
+
+    @property
+    def weekly(self) -> list[PeriodPnl]:
+        """The period's weeks, from their Monday (the first and last may be cut by the period)."""
+        return self._periods(lambda day: day - timedelta(days=day.weekday()))
+
+    @property
+    def monthly(self) -> list[PeriodPnl]:
+        return self._periods(lambda day: day.replace(day=1))
+
+    def _periods(self, start_of: Callable[[date], date]) -> list[PeriodPnl]:
+        """The daily series added up by week or month: per day, not per trade."""
+        periods: list[PeriodPnl] = []
+        equity = self.starting_equity
+        for day in self.daily:
+            start = start_of(day.day)
+            if not periods or periods[-1].start != start:
+                periods.append(PeriodPnl(start, 0, 0, ZERO, equity))
+            last = periods[-1]
+            periods[-1] = replace(last, trades=last.trades + day.trades, wins=last.wins + day.wins, realized_pnl=last.realized_pnl + day.realized_pnl)
+            equity += day.realized_pnl
+        return periods
 
     @property
     def best_day(self) -> DailyPnl | None:
@@ -141,21 +285,21 @@ class Stats(Figures):
         return SymbolPnl(worst.key, worst.realized_pnl, worst.trades) if worst else None
 
 
-class Ratio(Func):
-    """a / b in the database. SQLite keeps whole numbers as integers and would divide them as such (-30 / 60
-    is 0 there), so it divides as REAL, read back through money_from_db like every raw number here."""
-
-    arg_joiner = " / "
-    template = "(%(expressions)s)"
-    output_field = DecimalField()
-
-    def as_sqlite(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection, template="(CAST(%(expressions)s)", arg_joiner=" AS REAL) / ", **extra)
+def _excursion(favourable: bool) -> Case:
+    """A trade's maximum favourable (or adverse) excursion in money, as rules.excursions: from its highest and
+    lowest price while open, never worse than 0 for, better than 0 against."""
+    high, low, entry = F("max_price"), F("min_price"), F("entry_price")
+    best, worst = (high - entry, entry - low), (low - entry, entry - high)
+    long_move, short_move = best if favourable else worst
+    move = Case(When(direction=PaperTrade.Direction.LONG, then=long_move), default=short_move) * F("position_size")
+    beyond_zero = GreaterThan(move, 0) if not favourable else LessThan(move, 0)
+    return Case(When(beyond_zero, then=Value(ZERO)), default=move)
 
 
 def _figure_aggregates() -> dict:
     won, lost, risked = Q(realized_pnl__gt=0), Q(realized_pnl__lt=0), Q(risk_amount__gt=0)
     r = Ratio(F("realized_pnl"), F("risk_amount"))
+    mfe, mae = _excursion(True), _excursion(False)
     return {
         "trades": Count("pk"),
         "wins": Count("pk", filter=won),
@@ -172,6 +316,10 @@ def _figure_aggregates() -> dict:
         "r_lost": Sum(r, filter=risked & lost),
         "r_wins": Count("pk", filter=risked & won),
         "r_losses": Count("pk", filter=risked & lost),
+        "mfe": Sum(mfe),
+        "mae": Sum(mae),
+        "mfe_r": Sum(Ratio(mfe, F("risk_amount")), filter=risked),
+        "mae_r": Sum(Ratio(mae, F("risk_amount")), filter=risked),
     }
 
 
@@ -192,6 +340,10 @@ def _figures(row: dict) -> dict:
         "r_lost": money_from_db(row["r_lost"]),
         "r_wins": row["r_wins"],
         "r_losses": row["r_losses"],
+        "mfe_total": money_from_db(row["mfe"]),
+        "mae_total": money_from_db(row["mae"]),
+        "mfe_r_total": money_from_db(row["mfe_r"]),
+        "mae_r_total": money_from_db(row["mae_r"]),
     }
 
 
@@ -203,12 +355,73 @@ def _total(parts: list[dict]) -> dict:
     return {name: sum((part[name] for part in parts), zero) for name, zero in NO_FIGURES.items()}
 
 
-def _groups(cells: list[tuple[dict, dict]], key: str) -> list[Group]:
-    """The figures per symbol, direction or exit reason, added up from the finer groups."""
-    parts: dict[str, list[dict]] = {}
+def _groups(cells: list[tuple[dict, dict]], key: str, *, label: Callable[[Any], str] = str) -> list[Group]:
+    """The figures per value of `key` (a symbol, a tag, an hour, ...), added up from the finer groups, in the
+    value's order, and those without one (None or "": no tag, no signal) last, under None."""
+    parts: dict[Any, list[dict]] = {}
     for row, figures in cells:
-        parts.setdefault(row[key], []).append(figures)
-    return [Group(key=value, **_total(parts[value])) for value in sorted(parts)]
+        parts.setdefault(None if row[key] in (None, "") else row[key], []).append(figures)
+    ordered = sorted(parts, key=lambda value: (value is None, value if value is not None else 0))
+    return [Group(key=None if value is None else label(value), **_total(parts[value])) for value in ordered]
+
+
+def _cells(rows: QuerySet, **keys: Any) -> list[tuple[dict, dict]]:
+    """The figures of `rows` grouped by `keys` (names of columns, or expressions), one scan."""
+    grouped = rows.values(**keys) if any(not isinstance(key, str) for key in keys.values()) else rows.values(*keys)
+    return [(row, _figures(row)) for row in grouped.annotate(**_figure_aggregates()).order_by()]
+
+
+def _by_elements(trades: QuerySet, path: str, *, distinct: bool) -> list[Group]:
+    """A trade counts once in each element of the JSON list at `path` (its tags, its signal's confluences),
+    and once under None without any."""
+    rows, element = by_element(trades, path, distinct=distinct)
+    return _groups(_cells(rows, element=element), "element")
+
+
+def _confidence_band() -> Case:
+    """'0.5–0.6' for 0.5 <= confidence < 0.6, and so on; a confidence of 1 is in '0.9–1.0'; None: no signal."""
+    edges = [Decimal(n) / 10 for n in range(1, 10)]
+    bands = [When(signal__confidence__lt=edge, then=Value(f"{edge - Decimal('0.1'):.1f}–{edge:.1f}")) for edge in edges]
+    return Case(When(signal__isnull=True, then=Value(None)), *bands, default=Value("0.9–1.0"), output_field=CharField())
+
+
+def _by_entry_time(trades: QuerySet, entered: tuple[datetime, datetime]) -> tuple[list[Group], list[Group]]:
+    """By weekday and by hour of the entry in TRADING_DAY_TZ: one scan grouped by both (168 groups at most),
+    added up each way here."""
+    zone, offsets = str(settings.TRADING_DAY_TZ), utc_offsets(*entered)
+    parts = {part: LocalPart("entry_time", part, zone=zone, offsets=offsets) for part in ("isodow", "hour")}
+    cells = _cells(trades, **parts)
+    return _groups(cells, "isodow", label=lambda day: WEEKDAYS[day - 1]), _groups(cells, "hour", label=lambda hour: f"{hour:02d}")
+
+
+def _r_histogram(trades: QuerySet) -> list[RBucket]:
+    """The trades with a risk counted by R multiple, in the buckets of R_EDGES: one grouped scan."""
+    r = r_multiple()
+    bucket = Case(*[When(LessThan(r, edge), then=Value(n)) for n, edge in enumerate(R_EDGES)], default=Value(len(R_EDGES)))
+    counts = dict(trades.filter(risk_amount__gt=0).annotate(bucket=bucket).values("bucket").annotate(n=Count("pk")).values_list("bucket", "n").order_by())
+    bounds = [None, *R_EDGES, None]
+    return [RBucket(low, high, counts.get(n, 0)) for n, (low, high) in enumerate(zip(bounds, bounds[1:]))]
+
+
+def _longest_streaks(trades: QuerySet) -> tuple[int, int]:
+    """The most wins and the most losses in a row, in exit order, by the database: each close is a win (1), a
+    loss (-1) or neither (0); the difference of two row numbers is the same along a run of one kind (gaps and
+    islands), so the runs are groups."""
+    sql, params = trades.values("realized_pnl", "exit_time", "id").query.sql_with_params()
+    kind = "CASE WHEN realized_pnl > 0 THEN 1 WHEN realized_pnl < 0 THEN -1 ELSE 0 END"
+    in_order = "ORDER BY exit_time, id"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT kind, MAX(run) FROM ("
+            " SELECT kind, COUNT(*) AS run FROM ("
+            f"  SELECT kind, ROW_NUMBER() OVER ({in_order}) - ROW_NUMBER() OVER (PARTITION BY kind {in_order}) AS island"
+            f"  FROM (SELECT {kind} AS kind, exit_time, id FROM ({sql}) closes) kinds"
+            " ) islands GROUP BY kind, island"
+            ") runs GROUP BY kind",
+            params,
+        )
+        longest = dict(cursor.fetchall())
+    return longest.get(1, 0), longest.get(-1, 0)
 
 
 @dataclass(frozen=True)
@@ -250,21 +463,35 @@ def _max_drawdown(trades: QuerySet[PaperTrade]) -> Drawdown:
 
 def stats(start: date | None = None, end: date | None = None) -> Stats:
     """The figures of the trades closed between start and end (trading days, both included), the same per
-    symbol, direction and exit reason, the drawdown and the daily series: a handful of aggregate queries
-    whatever the number of trades. The figures come from ONE scan grouped by symbol, direction and exit
-    reason (a few rows per symbol), added up here per symbol, per direction, per reason and in total."""
+    symbol, direction and exit reason and per setup (tag, confluence, timeframe, confidence, weekday and hour
+    of entry), the drawdown, the streaks, the R histogram and the daily series: a fixed number of aggregate
+    queries whatever the number of trades. The figures come from ONE scan grouped by symbol, direction and
+    exit reason (a few rows per symbol), added up here per symbol, per direction, per reason and in total;
+    each other breakdown is one grouped scan of its own."""
     trades = closed_between(start, end)
-    groups = trades.values("symbol", "direction", "status").annotate(**_figure_aggregates(), first=Min("exit_time"), last=Max("exit_time"))
+    spans = {"first": Min("exit_time"), "last": Max("exit_time"), "entered_first": Min("entry_time"), "entered_last": Max("entry_time")}
+    groups = trades.values("symbol", "direction", "status").annotate(**_figure_aggregates(), **spans)
     cells = [(row, _figures(row)) for row in groups.order_by()]
     before = money_from_db(closed_between(None, start - timedelta(days=1)).aggregate(r=Sum("realized_pnl"))["r"]) if start else ZERO
     starting_equity = settings.PAPER_STARTING_BALANCE + before
     drawdown = _max_drawdown(trades)
     peak_equity = starting_equity + drawdown.peak
+    setups: dict[str, Any] = dict.fromkeys(("by_tag", "by_confluence", "by_timeframe", "by_confidence", "by_weekday", "by_hour"), [])
     if cells:
         first = start or trading_day(min(row["first"] for row, _ in cells))
         daily = pnl_daily_range(first, end or max(today(), trading_day(max(row["last"] for row, _ in cells))))
+        signal_cells = _cells(trades, timeframe=F("signal__timeframe"), band=_confidence_band())
+        entered = (min(row["entered_first"] for row, _ in cells), max(row["entered_last"] for row, _ in cells))
+        setups = {
+            "by_tag": _by_elements(trades, "tags", distinct=False),  # each once already (inputs.clean_tags)
+            "by_confluence": _by_elements(trades, "signal__confluences", distinct=True),  # a sender may repeat one
+            "by_timeframe": _groups(signal_cells, "timeframe"),
+            "by_confidence": _groups(signal_cells, "band"),
+        }
+        setups["by_weekday"], setups["by_hour"] = _by_entry_time(trades, entered)
     else:  # an empty period: its days if it has bounds, none for all of an empty history
         daily = pnl_daily_range(start, end or today()) if start else []
+    wins_in_a_row, losses_in_a_row = _longest_streaks(trades)
     return Stats(
         start=start,
         end=end,
@@ -278,6 +505,10 @@ def stats(start: date | None = None, end: date | None = None) -> Stats:
         by_symbol=_groups(cells, "symbol"),
         by_direction=_groups(cells, "direction"),
         by_exit_reason=_groups(cells, "status"),
+        **setups,
+        r_histogram=_r_histogram(trades),
+        longest_win_streak=wins_in_a_row,
+        longest_loss_streak=losses_in_a_row,
     )
 
 

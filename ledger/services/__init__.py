@@ -11,6 +11,7 @@ One module per subject; every service is importable from here (`services.trade_c
 from .base import account_add, save_closes
 from .eod import DayClosed, day_close
 from .imports import signal_advance, signal_import, trade_import
+from .journal import day_note_write, trade_annotate, trade_move_levels
 from .prices import CandlesBackfilled, TicksApplied, candles_backfill, prices_apply
 from .signals import Intake, signal_execute, signal_expire, signal_intake, signal_record
 from .tokens import api_token_authenticate, api_token_create, api_token_hash, api_token_revoke
@@ -29,6 +30,7 @@ __all__ = [
     "api_token_revoke",
     "candles_backfill",
     "day_close",
+    "day_note_write",
     "prices_apply",
     "save_closes",
     "signal_advance",
@@ -37,8 +39,10 @@ __all__ = [
     "signal_import",
     "signal_intake",
     "signal_record",
+    "trade_annotate",
     "trade_close",
     "trade_correct",
     "trade_import",
+    "trade_move_levels",
     "trades_recompute",
 ]

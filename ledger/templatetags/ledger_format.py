@@ -6,7 +6,7 @@ from decimal import Decimal
 from django import template
 from django.utils import timezone
 
-from ledger import rules
+from .. import rules
 
 register = template.Library()
 
@@ -117,3 +117,9 @@ def since(moment: datetime | None) -> str:
 def stale(seen: datetime | None) -> bool:
     """Whether a price seen then is too old to price an entry now (PAPER_PRICE_MAX_AGE), or there is none."""
     return seen is None or not rules.fresh(seen, at=timezone.now())
+
+
+@register.filter
+def plain(value: Decimal | None) -> str:
+    """A number as a form field holds it, exactly and without grouping: 64123.5, not 64,123.50000000."""
+    return "" if value is None else rules.plain(value)

@@ -1,0 +1,102 @@
+"""The trader's journal: a trade's notes and tags, a day's diary, and moving an open trade's stop or target.
+
+Each write keeps history (who, when, before and after, in simple_history's tables) and bumps the ledger's
+version like every other write, so the dashboard's parts and the trade page refresh.
+"""
+
+from datetime import date
+from typing import Any, Iterable
+
+from django.db import transaction
+
+from .. import rules, selectors
+from ..days import today
+from ..errors import AlreadyClosed, InvalidInput, NotFound
+from ..inputs import clean_notes, clean_price, clean_tags
+from ..models import DayNote, PaperTrade
+from ..rules import ZERO, plain
+from .base import account_add, record_history
+
+
+def _locked_trade(trade_id: int) -> PaperTrade:
+    trade = PaperTrade.objects.select_for_update().filter(pk=trade_id).first()
+    if trade is None:
+        raise NotFound(f"No trade with id {trade_id}.", field="trade_id")
+    return trade
+
+
+def _write(trade: PaperTrade, changes: dict[str, Any], *, reason: str, by: Any, via: str) -> PaperTrade:
+    """Write the changed columns only (a tick may have marked the trade since it was read on another
+    connection), keep the new state in the history (`via` names a writer that is not a person, such as an
+    API token, in its reason), bump the version."""
+    if not changes:
+        return trade
+    reason = f"{reason} ({via})" if via else reason
+    if not PaperTrade.objects.filter(pk=trade.pk, status=trade.status).update(**changes):
+        raise AlreadyClosed(f"Trade {trade.pk} was closed a moment ago; nothing was changed.", field="trade_id")
+    rows = PaperTrade.objects.filter(pk=trade.pk)
+    record_history(rows, reason=reason, by=by)
+    account_add(ZERO)
+    return rows.get()
+
+
+def _known_spelling(tags: list[str]) -> list[str]:
+    known = {tag.casefold(): tag for tag in selectors.tags_used()}
+    return [known.get(tag.casefold(), tag) for tag in tags]
+
+
+@transaction.atomic
+def trade_annotate(*, trade_id: int, notes: str | None = None, tags: Iterable[str] | None = None, by: Any = None, via: str = "") -> PaperTrade:
+    """Set a trade's notes, its tags, or both (None leaves one as it is), whether it is open or closed.
+    A tag in use already under another case keeps its spelling ("fomo" becomes "FOMO"), so the statistics
+    by tag do not split it. Writing what is already there writes nothing."""
+    changes = {}
+    cleaned_notes = None if notes is None else clean_notes(notes)
+    cleaned_tags = None if tags is None else _known_spelling(clean_tags(tags))
+    trade = _locked_trade(trade_id)
+    if cleaned_notes is not None and cleaned_notes != trade.notes:
+        changes["notes"] = cleaned_notes
+    if cleaned_tags is not None and cleaned_tags != trade.tags:
+        changes["tags"] = cleaned_tags
+    return _write(trade, changes, reason=" and ".join(changes) + " edited", by=by, via=via)
+
+
+@transaction.atomic
+def trade_move_levels(*, trade_id: int, stop_loss: Any = None, take_profit: Any = None, by: Any = None, via: str = "") -> PaperTrade:
+    """Move an open trade's stop, its target, or both (None leaves one where it is).
+
+    A level must stay on its side of the trade's last price (rules.check_levels_around): one the price has
+    already crossed is refused. `risk_amount` keeps the risk taken at entry, so the trade's R multiple is
+    still measured against it (a stop moved to break even does not make a win of 0.1R look like 1R).
+    """
+    stop = clean_price(stop_loss, field="stop_loss", required=False)
+    target = clean_price(take_profit, field="take_profit", required=False)
+    if stop is None and target is None:
+        raise InvalidInput("Give a stop_loss, a take_profit or both.", field="stop_loss")
+    trade = _locked_trade(trade_id)
+    if not trade.is_open:
+        raise AlreadyClosed(f"Trade {trade_id} is closed ({trade.status}); only an open trade's levels move.", field="trade_id")
+    new = {"stop_loss": trade.stop_loss if stop is None else stop, "take_profit": trade.take_profit if target is None else target}
+    rules.check_levels_around(trade.direction, price=trade.current_price, stop=new["stop_loss"], target=new["take_profit"])
+    changes = {name: value for name, value in new.items() if value != getattr(trade, name)}
+    moves = [f"{'stop' if name == 'stop_loss' else 'target'} {plain(getattr(trade, name))} to {plain(value)}" for name, value in changes.items()]
+    return _write(trade, changes, reason="moved " + ", ".join(moves), by=by, via=via)
+
+
+@transaction.atomic
+def day_note_write(*, day: date, text: str, by: Any = None) -> DayNote:
+    """Write the diary of a trading day that has begun (an empty text keeps the row, so its history shows
+    what was removed)."""
+    text = clean_notes(text, field="text")
+    if day > today():
+        raise InvalidInput(f"{day} has not begun; a diary is written for today or a day before.", field="day")
+    # The account row first: it serializes two first notes of one day, which would otherwise both insert.
+    account_add(ZERO)
+    note = DayNote.objects.filter(day=day).first() or DayNote(day=day)
+    if note.pk is None or note.text != text:
+        note.text = text
+        if by is not None:
+            note._history_user = by
+        note.save()
+    return note
+

@@ -1,0 +1,183 @@
+"""SQL that Django does not write, or does not write alike on SQLite and PostgreSQL, in one place: the indexes
+of models.py and the reads of selectors/ share these expressions, so a query and the index that serves it
+are built from the same words.
+
+Each keeps the work in the database: Django's own versions of some of these (duration arithmetic, dates and
+hours in a time zone) call a Python function for every row on SQLite, which a million rows feel.
+"""
+
+from datetime import datetime
+
+from django.db import connection
+from django.db.models import BooleanField, F, FloatField, Func, QuerySet, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.fields import CharField, DateField, DecimalField, IntegerField
+from django.db.models.sql.constants import LOUTER
+
+
+class Ratio(Func):
+    """a / b in the database. SQLite keeps whole numbers as integers and would divide them as such (-30 / 60
+    is 0 there), so it divides as REAL, read back through money_from_db like every raw number here."""
+
+    arg_joiner = " / "
+    template = "(%(expressions)s)"
+    output_field = DecimalField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="(CAST(%(expressions)s)", arg_joiner=" AS REAL) / ", **extra)
+
+
+class NonZero(Func):
+    """The value, or NULL where it is 0: a divisor that never divides by zero. The 0 is written into the SQL,
+    not bound, so that an index on an expression that holds it matches the query's (SQLite compares the two
+    expressions as written)."""
+
+    template = "NULLIF(%(expressions)s, 0)"
+
+
+class Numeric(Func):
+    """The value with SQLite's NUMERIC affinity, which an index on a decimal expression gives it (Django writes
+    CAST(... AS NUMERIC) around such an index's expression): then a query's expression matches the index's,
+    and compares with a decimal parameter, sent as text, as a number. PostgreSQL needs nothing."""
+
+    template = "%(expressions)s"
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="CAST(%(expressions)s AS NUMERIC)", **extra)
+
+
+def r_multiple(*, indexed: bool = False) -> Func:
+    """A trade's R multiple, realized_pnl / risk_amount; NULL without a risk (or while open). `indexed`: as the
+    index trade_by_r declares it, to which Django adds what Numeric adds for a query."""
+    ratio = Ratio(F("realized_pnl"), NonZero(F("risk_amount")))
+    return ratio if indexed else Numeric(ratio)
+
+
+class HeldSeconds(Func):
+    """exit_time - entry_time in seconds, by the database itself: Django's own duration arithmetic calls a
+    Python function for every row on SQLite, which a million rows feel. SQLite answers a float, read back
+    through its repr like every raw number here (money_from_db)."""
+
+    arg_joiner = " - "
+    template = "EXTRACT(EPOCH FROM (%(expressions)s))"
+    output_field = FloatField()
+
+    def __init__(self) -> None:
+        super().__init__(F("exit_time"), F("entry_time"))
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="((julianday(%(expressions)s)) * 86400)", arg_joiner=") - julianday(", **extra)
+
+
+class LocalPart(Func):
+    """The date, the ISO weekday (1 Monday .. 7 Sunday) or the hour (0 .. 23) of a moment in a time zone, by
+    the database itself. PostgreSQL converts with AT TIME ZONE. SQLite has no time zones: it shifts the UTC
+    time by the zone's offset over the span the rows fall in, `offsets` (days.utc_offsets: one entry, or one
+    more per daylight-saving change), with a CASE on the column."""
+
+    POSTGRESQL = {
+        "date": "CAST({column} AT TIME ZONE %s AS DATE)",
+        "isodow": "CAST(EXTRACT(ISODOW FROM {column} AT TIME ZONE %s) AS INTEGER)",
+        "hour": "CAST(EXTRACT(HOUR FROM {column} AT TIME ZONE %s) AS INTEGER)",
+    }
+    SQLITE = {
+        "date": "date({local})",
+        "isodow": "((CAST(strftime('%%w', {local}) AS INTEGER) + 6) %% 7 + 1)",
+        "hour": "CAST(strftime('%%H', {local}) AS INTEGER)",
+    }
+
+    def __init__(self, column: str, part: str, *, zone: str, offsets: list[tuple[datetime, int]]) -> None:
+        super().__init__(F(column), output_field=DateField() if part == "date" else IntegerField())
+        self.part, self.zone, self.offsets = part, zone, offsets
+
+    def _column(self, compiler) -> str:
+        column, params = compiler.compile(self.source_expressions[0])
+        assert not params  # a column: it may be written several times
+        return column
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.POSTGRESQL[self.part].format(column=self._column(compiler)), [self.zone]
+
+    def as_sqlite(self, compiler, connection, **extra):
+        column, cases, moments = self._column(compiler), [], []
+        for (_, before), (since, _) in zip(self.offsets, self.offsets[1:]):
+            cases.append(f"WHEN {column} < %s THEN '{before:+d} seconds'")
+            moments.append(connection.ops.adapt_datetimefield_value(since))
+        last = f"'{self.offsets[-1][1]:+d} seconds'"
+        shift = f"CASE {' '.join(cases)} ELSE {last} END" if cases else last
+        return self.SQLITE[self.part].format(local=f"datetime({column}, {shift})"), moments
+
+
+class Tagged(Func):
+    """A trade that has at least one tag. Written with its literal, so that the partial index of the tagged
+    trades (models.PaperTrade) serves the query that says it."""
+
+    template = "%(expressions)s <> '[]'"
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self) -> None:
+        super().__init__(F("tags"))
+
+
+class HasElement(Func):
+    """A JSON list column holds the value (exactly) among its elements."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, column: str, value: str) -> None:
+        super().__init__(F(column), Value(value))
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="(%(expressions)s)", arg_joiner=" ? ", **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        column, value = self.source_expressions
+        column_sql, column_params = compiler.compile(column)
+        value_sql, value_params = compiler.compile(value)
+        return f"EXISTS (SELECT 1 FROM json_each({column_sql}) WHERE value = {value_sql})", (*column_params, *value_params)
+
+
+class JsonElements:
+    """A LEFT JOIN of the distinct elements of a JSON list column (a trade's tags, its signal's
+    confluences): one row per element, and one row with NULL for an empty or missing list, so a GROUP BY on
+    the element counts a trade once in each of its elements and once in "none". Django cannot write this
+    join; it follows the contract of the entries of Query.alias_map (django.db.models.sql.datastructures.Join:
+    table_name, table_alias, join_type, parent_alias, as_sql, relabeled_clone)."""
+
+    join_type = LOUTER
+    nullable = True
+    filtered_relation = None
+
+    def __init__(self, column_sql: str, *, parent_alias: str, alias: str, distinct: bool) -> None:
+        self.column_sql, self.parent_alias, self.distinct = column_sql, parent_alias, distinct
+        self.table_name = self.table_alias = alias
+
+    def as_sql(self, compiler, connection):
+        column, alias = self.column_sql, self.table_alias
+        if connection.vendor == "postgresql":
+            elements = f"SELECT DISTINCT value FROM jsonb_array_elements_text({column})" if self.distinct else f"SELECT jsonb_array_elements_text({column}) AS value"
+            return f"LEFT JOIN LATERAL ({elements}) AS {alias} ON TRUE", []
+        if not self.distinct:
+            return f"LEFT JOIN json_each({column}) AS {alias}", []
+        # The first of equal elements only: a list that names an element twice counts it once.
+        first = f"(SELECT MIN(dup.key) FROM json_each({column}) AS dup WHERE dup.value = {alias}.value)"
+        return f"LEFT JOIN json_each({column}) AS {alias} ON {alias}.key = {first}", []
+
+    def relabeled_clone(self, change_map: dict) -> "JsonElements":
+        return self
+
+
+def by_element(rows: QuerySet, path: str, *, distinct: bool = True, alias: str = "element") -> tuple[QuerySet, RawSQL]:
+    """`rows` joined to the elements of the JSON list at `path` (a column, or one across a relation such as
+    signal__confluences), and the element's expression to group by (NULL: the list was empty or missing).
+    `distinct=False` when the list never repeats an element (a trade's tags, cleaned on the way in): the
+    join then skips the search for repeats."""
+    rows = rows.annotate(**{f"{alias}_list": F(path)})  # makes Django join whatever the path crosses
+    query = rows.query
+    column_sql, params = query.get_compiler(connection=connection).compile(query.annotations[f"{alias}_list"])
+    assert not params
+    query.alias_map[alias] = JsonElements(column_sql, parent_alias=query.get_initial_alias(), alias=alias, distinct=distinct)
+    query.alias_refcount[alias] = 1
+    return rows, RawSQL(f"{alias}.value", [], output_field=CharField())

@@ -1,0 +1,161 @@
+"""The trade page and the journal's history in a real browser: the chart is drawn with its markers and lines
+under the strict Content-Security-Policy, notes and tags are edited in place, a stop is moved, the history is
+filtered; at a desktop's width and a phone's."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from ledger import services
+from ledger.models import PaperTrade, PriceCandle
+from tests.conftest import T0, closed_trade_row
+
+from .conftest import POLL, assert_accessible, assert_no_csp_violation, screenshot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+PHONE = {"width": 390, "height": 844}
+
+
+def candles(symbol: str, start, count: int, price: Decimal = Decimal("100")) -> None:
+    """A minute candle each from `start`, a gentle zigzag around `price`."""
+    rows = []
+    for n in range(count):
+        drift = Decimal((n % 10) - 5) / 10 + Decimal(n) / 40
+        open_, close = price + drift, price + drift + Decimal("0.3") * (1 if n % 3 else -1)
+        rows.append(PriceCandle(symbol=symbol, minute=start + timedelta(minutes=n), open=open_, close=close,
+                                high=max(open_, close) + Decimal("0.2"), low=min(open_, close) - Decimal("0.2"), ticks=5))  # fmt: skip
+    PriceCandle.objects.bulk_create(rows)
+
+
+def test_a_closed_trade_s_chart_is_drawn_with_its_markers_and_lines_under_the_csp(logged_in, server_url, open_trade):
+    page = logged_in
+    trade = open_trade(timeframe="15m", confluences=["breakout", "volume"])  # LONG 50 BTCUSDT at 100 from 10:01
+    services.trade_close(trade_id=trade.pk, price=Decimal("102.5"), at=T0 + timedelta(hours=1))
+    PaperTrade.objects.filter(pk=trade.pk).update(max_price=Decimal("103"), min_price=Decimal("99.5"))  # as the feed records them
+    services.trade_annotate(trade_id=trade.pk, notes="Breakout above the range.\n\nTook half the move.", tags=["A+ setup", "breakout"])
+    candles("BTCUSDT", T0 - timedelta(minutes=29), 119)  # 09:31 to 11:29: the whole span, 30 minutes either side
+
+    page.goto(f"{server_url}/trades/{trade.pk}/")
+
+    chart = page.locator("#trade-chart")
+    expect(chart).to_have_attribute("data-candles", "119")
+    expect(chart).to_have_attribute("data-markers", "entry exit")
+    expect(chart).to_have_attribute("data-lines", "entry:100 stop:98 target:104 exit:102.5")
+    canvas = chart.locator("canvas").first
+    assert canvas.bounding_box()["width"] > 600 and canvas.bounding_box()["height"] > 300
+    expect(page.locator("#trade-pnl")).to_have_text("+114.88")  # 2.5 * 50 - (5 + 5.125)
+    assert_accessible(page)
+    assert_no_csp_violation(page)
+    screenshot(page, "trade-closed")
+
+    page.set_viewport_size(PHONE)
+    page.reload()  # as a phone loads it: the chart fits its candles to the narrow width
+    expect(chart).to_have_attribute("data-candles", "119")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert chart.bounding_box()["width"] <= PHONE["width"]
+    screenshot(page, "trade-closed-phone")
+
+
+def test_an_open_trade_s_chart_refreshes_and_a_moved_stop_moves_its_line(logged_in, server_url, open_trade):
+    page = logged_in
+    now = timezone.now()
+    trade = open_trade(timestamp=now, at=now)
+    minute = now.replace(second=0, microsecond=0)
+    candles("BTCUSDT", minute - timedelta(minutes=20), 19)  # to the minute before this one
+    page.goto(f"{server_url}/trades/{trade.pk}/")
+    chart = page.locator("#trade-chart")
+    expect(chart).to_have_attribute("data-candles", "19")
+
+    candles("BTCUSDT", minute, 1)  # this minute's candle, as the feed writes it
+    page.clock.run_for(POLL)  # the page's poll
+    expect(chart).to_have_attribute("data-candles", "20")
+
+    page.locator("#levels input[name=stop_loss]").fill("99.5")
+    page.locator("#levels").get_by_role("button", name="Move").click()
+
+    expect(page.locator("#levels .notice")).to_have_text("Stop 99.5, target 104.")
+    expect(page.locator("#trade-levels")).to_contain_text("99.50 / 104.00")  # the facts refresh (ledgerChanged)
+    expect(chart).to_have_attribute("data-lines", "entry:100 stop:99.5 target:104")  # and the chart's line moves
+    assert PaperTrade.objects.get(pk=trade.pk).stop_loss == Decimal("99.5")
+
+    page.locator("#levels input[name=stop_loss]").fill("100.5")  # above the last price (100): crossed
+    page.locator("#levels").get_by_role("button", name="Move").click()
+    expect(page.locator("#levels .notice.error")).to_contain_text("must be below the last price 100")
+    assert_accessible(page)
+    assert_no_csp_violation(page)
+    screenshot(page, "trade-open-moved-stop")
+
+
+def test_notes_and_tags_are_edited_in_place_with_tags_suggested(logged_in, server_url, open_trade, many_trades):
+    page = logged_in
+    now = timezone.now()
+    earlier, trade = open_trade(timestamp=now, at=now), open_trade(timestamp=now, at=now)
+    services.trade_annotate(trade_id=earlier.pk, tags=["FOMO", "news"])
+    page.goto(f"{server_url}/trades/{trade.pk}/")
+    expect(page.locator("#trade-notes")).to_have_text("No notes yet.")
+
+    page.locator("#notes").get_by_role("link", name="Edit").click()
+    expect(page.locator("#tag-choices option")).to_have_count(2)  # FOMO, news: the tags in use
+    page.locator("#notes-text").fill("Chased the candle.\n\nWait for the retest next time.")
+    page.locator("input[name=new_tags]").fill("fomo, late entry")
+    screenshot(page, "trade-notes-editing")
+    page.get_by_role("button", name="Save").click()
+
+    expect(page.locator("#trade-tags .chip")).to_have_text(["FOMO", "late entry"])  # the spelling in use
+    expect(page.locator("#trade-notes p")).to_have_text(["Chased the candle.", "Wait for the retest next time."])
+    assert PaperTrade.objects.get(pk=trade.pk).tags == ["FOMO", "late entry"]
+    screenshot(page, "trade-notes")
+
+    page.locator("#notes").get_by_role("link", name="Edit").click()
+    page.locator("#notes label.chip", has_text="late entry").locator("input").uncheck()
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#trade-tags .chip")).to_have_text(["FOMO"])
+    assert_accessible(page)
+    assert_no_csp_violation(page)
+
+
+def test_the_history_is_filtered_in_place_and_fits_a_phone(logged_in, server_url):
+    page = logged_in
+    at = T0
+    PaperTrade.objects.bulk_create(
+        closed_trade_row(
+            exit_time=at + timedelta(hours=n), realized_pnl=Decimal(n if n % 2 else -n), symbol=["BTCUSDT", "ETHUSDT", "SOLUSDT"][n % 3],
+            direction=PaperTrade.Direction.SHORT if n % 4 == 0 else PaperTrade.Direction.LONG, tags=["FOMO"] if n % 5 == 0 else [],
+            notes="Faded the news." if n == 7 else "",
+        )  # fmt: skip
+        for n in range(1, 21)
+    )
+    page.goto(f"{server_url}/journal/")
+    rows = page.locator("#history-results tbody tr")
+    expect(rows).to_have_count(20)
+
+    page.locator("select[name=side]").select_option("SHORT")  # n = 4, 8, 12, 16, 20
+    expect(rows).to_have_count(5)
+    expect(page).to_have_url(f"{server_url}/journal/?start=&end=&symbol=&side=SHORT&reason=&tag=&r_min=&r_max=&q=&sort=-closed")
+    page.locator("input[name=tag]").focus()
+    expect(page.locator("#tag-choices option")).to_have_count(1)  # the tags in use, fetched on the first focus
+    page.locator("input[name=tag]").fill("FOMO")
+    page.locator("input[name=tag]").press("Enter")  # n = 20 (SHORT, tagged)
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("FOMO")
+
+    page.get_by_role("link", name="Clear").click()
+    page.locator("input[name=q]").fill("news")
+    page.locator("input[name=q]").press("Enter")
+    expect(rows).to_have_count(1)
+    expect(rows.first.get_by_role("link")).to_have_text("ETHUSDT")  # n = 7
+    rows.first.get_by_role("link").click()
+    expect(page.locator("h1")).to_contain_text("ETHUSDT")
+
+    page.goto(f"{server_url}/journal/?sort=-r")
+    expect(rows).to_have_count(20)
+    screenshot(page, "history")
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot(page, "history-phone")
+    assert_accessible(page)
+    assert_no_csp_violation(page)
+

@@ -1,0 +1,294 @@
+"""The trade page (/trades/<id>/): its facts, its chart's data, its notes and tags, moving its levels; and a
+day's diary on the dashboard. Through Django's test client; the browser tests draw the chart."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
+from django.urls import reverse
+
+from ledger import services
+from ledger.inputs import Tick
+from ledger.models import DayNote, PaperTrade, PriceCandle
+
+from .conftest import NOW, T0
+
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def trader(django_user_model) -> Client:
+    """Someone with the ledger.trade permission: may write notes and move levels."""
+    user = django_user_model.objects.create_user("trader")
+    user.user_permissions.add(Permission.objects.get(codename="trade", content_type__app_label="ledger"))
+    return logged_in(user)
+
+
+@pytest.fixture
+def viewer(django_user_model) -> Client:
+    """Someone logged in without it: may look, not write."""
+    return logged_in(django_user_model.objects.create_user("viewer"))
+
+
+def candle(minute: datetime, open_: str, high: str, low: str, close: str, symbol: str = "BTCUSDT") -> PriceCandle:
+    return PriceCandle(symbol=symbol, minute=minute, open=Decimal(open_), high=Decimal(high), low=Decimal(low), close=Decimal(close), ticks=3)
+
+
+@pytest.fixture
+def closed_hour(open_trade):
+    """LONG 50 BTCUSDT at 100 (10:01), closed by hand at 102.5 at 11:00, having seen 103 and 99.5; tagged."""
+    trade = open_trade(confluences=["trend", "volume"], timeframe="15m", confidence=Decimal("0.65"))
+    services.trade_close(trade_id=trade.pk, price=Decimal("102.5"), at=T0 + timedelta(hours=1))
+    # The high and low a trade saw are written by the price feed's ticks (another change); set here.
+    PaperTrade.objects.filter(pk=trade.pk).update(max_price=Decimal("103"), min_price=Decimal("99.5"))
+    return services.trade_annotate(trade_id=trade.pk, notes="Entered on the retest.\n\nExit was early.", tags=["A+ setup"])
+
+
+def test_the_page_says_everything_about_a_closed_trade(viewer, closed_hour):
+    html = viewer.get(reverse("trade", args=[closed_hour.pk])).content.decode()
+
+    assert "Trade #%d" % closed_hour.pk in html
+    assert "+114.88" in html  # realized: 2.5 * 50 - (5 + 5.125) = 114.875
+    assert "+2.30% &middot; +1.15R" in html  # 114.875 / 5000 notional; / 100 risk
+    assert "notional 5,000.00" in html
+    assert "98.00 / 104.00" in html  # stop / target
+    assert "100.00" in html and "10.12" in html  # risk 1R; fees 10.125, shown half to even
+    assert "+150.00" in html and "+1.50R &middot; high 103.00" in html  # MFE (103 - 100) * 50
+    assert "\u221225.00" in html and "\u22120.25R &middot; low 99.50" in html  # MAE (99.5 - 100) * 50
+    assert "59m" in html  # held 10:01 to 11:00
+    assert "trend</span>" in html and "15m" in html and "65%" in html and closed_hour.signal_id in html
+    assert "<p>Entered on the retest.</p>" in html and "<p>Exit was early.</p>" in html
+    assert 'href="/journal/?tag=A%2B%20setup"' in html
+
+
+def test_an_unknown_trade_is_not_found_and_the_page_needs_a_login(viewer, client):
+    assert viewer.get(reverse("trade", args=[999])).status_code == 404
+    assert client.get(reverse("trade", args=[1])).status_code == 302
+
+
+def test_without_price_history_the_page_says_so_instead_of_a_chart(viewer, closed_hour):
+    html = viewer.get(reverse("trade", args=[closed_hour.pk])).content.decode()
+
+    assert 'id="no-history"' in html and "No price history of BTCUSDT from 20 Nov 09:31 to 20 Nov 11:30" in html
+    assert "data-trade-chart" not in html and "lightweight-charts" not in html
+
+
+def test_with_price_history_the_page_has_the_chart_its_script_and_the_attribution(viewer, closed_hour):
+    PriceCandle.objects.bulk_create([candle(T0, "100", "100.5", "99.8", "100.2")])
+
+    html = viewer.get(reverse("trade", args=[closed_hour.pk])).content.decode()
+
+    assert f'data-url="/trades/{closed_hour.pk}/chart.json"' in html
+    assert "vendor/lightweight-charts/lightweight-charts.standalone.production.js" in html
+    assert '<a href="https://www.tradingview.com/">TradingView Lightweight Charts™</a>' in html
+
+
+def test_the_chart_data_has_the_candles_of_the_span_the_markers_and_the_levels(viewer, closed_hour):
+    PriceCandle.objects.bulk_create(
+        [
+            candle(T0 - timedelta(minutes=31), "1", "1", "1", "1"),  # 09:29: before the span (from 09:31)
+            candle(T0, "100", "100.5", "99.8", "100.2"),
+            candle(T0 + timedelta(minutes=1), "100.2", "101", "100.1", "100.9"),
+            candle(T0 + timedelta(minutes=1), "5", "5", "5", "5", symbol="ETHUSDT"),  # another symbol
+        ]
+    )
+
+    data = viewer.get(reverse("trade-chart", args=[closed_hour.pk])).json()
+
+    ten = int(T0.timestamp())  # the chart's time: seconds since 1970 on the trading day's clock (UTC here)
+    assert data["minutes"] == 1
+    assert data["candles"] == [
+        {"time": ten, "open": "100.00000000", "high": "100.50000000", "low": "99.80000000", "close": "100.20000000"},
+        {"time": ten + 60, "open": "100.20000000", "high": "101.00000000", "low": "100.10000000", "close": "100.90000000"},
+    ]
+    assert data["markers"] == [
+        {"kind": "entry", "time": ten + 60, "price": "100.00000000"},
+        {"kind": "exit", "time": ten + 3600, "price": "102.50000000", "reason": "Manual Close"},
+    ]
+    assert [(line["kind"], line["price"]) for line in data["lines"]] == [
+        ("entry", "100.00000000"), ("stop", "98.00000000"), ("target", "104.00000000"), ("exit", "102.50000000"),
+    ]  # fmt: skip
+    assert (data["direction"], data["open"], data["precision"]) == ("LONG", False, 2)
+
+
+def test_a_long_trade_s_chart_merges_minutes_into_longer_candles(viewer, open_trade):
+    trade = open_trade()  # entered 10:01
+    services.trade_close(trade_id=trade.pk, price=Decimal("101"), at=T0 + timedelta(hours=20))
+    # held 20 h: a margin of 5 h each side, 30 h in all, 1,800 minutes: more than 720 candles, so 5-minute ones
+    prices = [("100", "101", "99", "100.5"), ("100.5", "102", "100", "101"), ("101", "101.5", "98", "99"), ("99", "99.5", "97", "98"),
+              ("98", "99", "97.5", "98.5"), ("98.5", "103", "98", "102"), ("102", "102.5", "101", "101.5")]  # fmt: skip
+    PriceCandle.objects.bulk_create(candle(T0 + timedelta(minutes=n), *p) for n, p in enumerate(prices))
+
+    data = viewer.get(reverse("trade-chart", args=[trade.pk])).json()
+
+    ten = int(T0.timestamp())
+    assert data["minutes"] == 5
+    assert data["candles"] == [
+        # 10:00-10:04: the first open, the highest high, the lowest low, the last close
+        {"time": ten, "open": "100.00000000", "high": "102.00000000", "low": "97.00000000", "close": "98.50000000"},
+        {"time": ten + 300, "open": "98.50000000", "high": "103.00000000", "low": "98.00000000", "close": "101.50000000"},
+    ]
+    assert data["markers"][0]["time"] == ten  # the entry at 10:01 is in the candle of 10:00
+
+
+def test_the_chart_shows_times_on_the_trading_day_s_clock(viewer, closed_hour, settings):
+    from zoneinfo import ZoneInfo
+
+    settings.TRADING_DAY_TZ = ZoneInfo("Asia/Tokyo")
+    PriceCandle.objects.bulk_create([candle(T0, "100", "100.5", "99.8", "100.2")])
+
+    data = viewer.get(reverse("trade-chart", args=[closed_hour.pk])).json()
+
+    assert data["candles"][0]["time"] == int(T0.timestamp()) + 9 * 3600  # 19:00 in Tokyo, drawn as 19:00
+
+
+def test_an_open_trade_s_facts_refresh_and_answer_304_while_nothing_changed(viewer, open_trade):
+    trade = open_trade()
+    first = viewer.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="facts", **HTMX)
+    assert first.status_code == 200 and 'id="facts"' in first.content.decode() and "<html" not in first.content.decode()
+
+    again = viewer.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="facts", HTTP_IF_NONE_MATCH=first["ETag"], **HTMX)
+    assert again.status_code == 304
+
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("102"), NOW)])
+    moved = viewer.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="facts", HTTP_IF_NONE_MATCH=first["ETag"], **HTMX)
+    assert moved.status_code == 200 and "+89.90" in moved.content.decode()  # 2 * 50 - (5 + 5.10)
+
+
+# --- Notes and tags
+
+
+def test_editing_notes_and_tags_in_place(trader, open_trade):
+    trade = open_trade()
+    services.trade_annotate(trade_id=trade.pk, tags=["news", "FOMO"])
+    form = trader.get(reverse("trade-notes", args=[trade.pk]), **HTMX).content.decode()
+    assert 'name="tags" value="news" checked' in form and '<datalist id="tag-choices"><option value="FOMO"><option value="news">' in form
+
+    response = trader.post(
+        reverse("trade-notes", args=[trade.pk]),
+        {"notes": "Chased it.\r\nNever again.", "tags": ["FOMO"], "new_tags": "late entry, A+ setup"},  # news unticked
+        **HTMX,
+    )
+
+    assert response.status_code == 200 and response["HX-Trigger"] == "ledgerChanged"
+    assert "<p>Chased it.<br>Never again.</p>" in response.content.decode()
+    trade.refresh_from_db()
+    assert (trade.notes, trade.tags) == ("Chased it.\nNever again.", ["FOMO", "late entry", "A+ setup"])
+    assert trade.history.first().history_user.username == "trader"
+
+
+def test_a_bad_tag_shows_the_form_again_with_the_reason_and_writes_nothing(trader, open_trade):
+    trade = open_trade()
+    response = trader.post(reverse("trade-notes", args=[trade.pk]), {"notes": "kept in the form", "new_tags": "x" * 41}, **HTMX)
+
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "must be 1 to 40 characters" in html and "kept in the form</textarea>" in html
+    trade.refresh_from_db()
+    assert (trade.notes, trade.tags) == ("", [])
+
+
+def test_notes_work_without_javascript(trader, open_trade):
+    trade = open_trade()
+    assert 'name="notes"' in trader.get(reverse("trade", args=[trade.pk]), {"edit": "notes"}).content.decode()
+
+    response = trader.post(reverse("trade-notes", args=[trade.pk]), {"notes": "Plain post."})
+
+    assert response.status_code == 302 and response["Location"] == reverse("trade", args=[trade.pk])
+    assert PaperTrade.objects.get(pk=trade.pk).notes == "Plain post."
+
+
+def test_without_the_trade_permission_the_controls_are_hidden_and_writes_refused(viewer, open_trade):
+    trade = open_trade()
+    html = viewer.get(reverse("trade", args=[trade.pk]), {"edit": "notes"}).content.decode()
+    assert "Edit</a>" not in html and 'name="notes"' not in html and 'name="stop_loss"' not in html
+
+    assert viewer.get(reverse("trade-notes", args=[trade.pk]), **HTMX).status_code == 403
+    assert viewer.post(reverse("trade-notes", args=[trade.pk]), {"notes": "no"}).status_code == 403
+    assert viewer.post(reverse("trade-levels", args=[trade.pk]), {"stop_loss": "99"}).status_code == 403
+    trade.refresh_from_db()
+    assert (trade.notes, trade.stop_loss) == ("", Decimal("98"))
+
+
+# --- Levels
+
+
+def test_moving_the_stop_from_the_page(trader, open_trade):
+    trade = open_trade()
+    html = trader.get(reverse("trade", args=[trade.pk])).content.decode()
+    assert 'name="stop_loss" inputmode="decimal" autocomplete="off" value="98"' in html
+
+    response = trader.post(reverse("trade-levels", args=[trade.pk]), {"stop_loss": "99.25", "take_profit": ""}, **HTMX)
+
+    assert response.status_code == 200 and response["HX-Trigger"] == "ledgerChanged"
+    assert "Stop 99.25, target 104." in response.content.decode()
+    trade.refresh_from_db()
+    assert (trade.stop_loss, trade.take_profit, trade.risk_amount) == (Decimal("99.25"), Decimal("104"), Decimal("100"))
+
+
+def test_a_stop_already_crossed_is_refused_with_the_reason(trader, open_trade):
+    trade = open_trade()
+    response = trader.post(reverse("trade-levels", args=[trade.pk]), {"stop_loss": "100.5"}, **HTMX)
+
+    assert response.status_code == 422
+    assert "stop_loss 100.5 must be below the last price 100 of this LONG" in response.content.decode()
+    assert PaperTrade.objects.get(pk=trade.pk).stop_loss == Decimal("98")
+
+
+def test_moving_a_closed_trade_s_levels_answers_409(trader, closed_hour):
+    response = trader.post(reverse("trade-levels", args=[closed_hour.pk]), {"stop_loss": "99"}, **HTMX)
+    assert response.status_code == 409 and "only an open trade" in response.content.decode()
+
+
+# --- Links and the journal
+
+
+def test_the_dashboard_links_its_trades_to_their_pages_and_shows_tags_and_notes(viewer, open_trade, closed_hour, many_trades):
+    live = open_trade(timestamp=NOW - timedelta(minutes=2), at=NOW - timedelta(minutes=1))
+    today = viewer.get(reverse("dashboard")).content.decode()
+    assert f'<a href="/trades/{live.pk}/">BTCUSDT</a>' in today
+
+    day = viewer.get(reverse("dashboard-day", args=["2026-11-20"])).content.decode()
+    assert f'<a href="/trades/{closed_hour.pk}/">BTCUSDT</a>' in day
+    assert '<span class="chip">A+ setup</span>' in day and 'title="Entered on the retest.' in day
+
+
+def test_the_admin_list_links_each_trade_to_its_page(admin_client, closed_hour):
+    html = admin_client.get(reverse("admin:ledger_papertrade_changelist")).content.decode()
+    assert f'href="/trades/{closed_hour.pk}/"' in html
+
+
+# --- The diary of a day
+
+
+def test_the_diary_is_written_on_the_day_s_page(trader):
+    html = trader.get(reverse("dashboard-day", args=["2026-11-20"])).content.decode()
+    assert 'action="/day/2026-11-20/diary/"' in html
+
+    response = trader.post(reverse("day-diary", args=["2026-11-20"]), {"text": "Range day; sat on my hands."}, **HTMX)
+
+    assert response.status_code == 200 and "Saved." in response.content.decode()
+    assert DayNote.objects.get().text == "Range day; sat on my hands."
+    assert "Range day; sat on my hands.</textarea>" in trader.get(reverse("dashboard-day", args=["2026-11-20"])).content.decode()
+
+
+def test_the_diary_of_a_day_to_come_is_refused(trader):
+    response = trader.post(reverse("day-diary", args=["2026-11-26"]), {"text": "Plans"}, **HTMX)
+    assert response.status_code == 422 and "has not begun" in response.content.decode()
+    assert not DayNote.objects.exists()
+
+
+def test_without_the_permission_the_diary_is_read_not_written(viewer):
+    services.day_note_write(day=datetime(2026, 11, 20, tzinfo=UTC).date(), text="Read me.")
+    html = viewer.get(reverse("dashboard-day", args=["2026-11-20"])).content.decode()
+    assert "<p>Read me.</p>" in html and 'name="text"' not in html
+    assert viewer.post(reverse("day-diary", args=["2026-11-20"]), {"text": "no"}).status_code == 403
