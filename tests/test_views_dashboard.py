@@ -62,6 +62,34 @@ def test_every_page_and_button_requires_login(method, url):
     assert response["Location"].startswith(reverse("login"))
 
 
+@pytest.mark.parametrize(("method", "url"), [("get", "/"), ("post", "/trades/1/close/")])
+def test_a_poll_or_button_whose_login_is_gone_sends_the_whole_tab_to_the_login_page_and_back(method, url):
+    tab = "http://testserver/day/2026-11-20/?from=bookmark"
+
+    response = getattr(Client(), method)(url, HTTP_HX_CURRENT_URL=tab, **HTMX)
+
+    assert response.status_code == 200 and response.content == b""  # nothing for htmx to swap into a part
+    assert response["HX-Redirect"] == "/login/?next=/day/2026-11-20/%3Ffrom%3Dbookmark"
+
+
+def test_a_tab_on_another_site_is_not_where_the_login_sends_it_back():
+    response = Client().get("/", HTTP_HX_CURRENT_URL="https://elsewhere.example/phish/", **HTMX)
+
+    assert response["HX-Redirect"] == "/login/?next=/"
+
+
+def test_a_button_posted_with_an_out_of_date_csrf_token_reloads_the_page_and_says_why(trader, now_trade):
+    trade = now_trade()
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(trader)
+
+    response = strict.post(reverse("trade-close", args=[trade.pk]), HTTP_X_CSRFTOKEN="stale" * 8, **HTMX)
+
+    assert (response.status_code, response["HX-Refresh"]) == (403, "true")
+    assert PaperTrade.objects.get().status == PaperTrade.Status.OPEN
+    assert "nothing was done" in strict.get(reverse("dashboard")).content.decode()  # the reloaded page says it
+
+
 def test_full_page_has_every_part_with_the_selectors_numbers(client, now_trade):
     trade = now_trade()
     services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("101"), trade.entry_time + timedelta(seconds=1))])

@@ -100,6 +100,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "ledger.middleware.htmx_session_gone",  # a poll or button whose login is gone takes the tab to the login page
     "simple_history.middleware.HistoryRequestMiddleware",  # history rows name the logged-in user
     "axes.middleware.AxesMiddleware",  # answers 429 to a locked-out login; last, as django-axes asks
 ]
@@ -147,6 +148,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOGIN_URL = "login"
+CSRF_FAILURE_VIEW = "ledger.middleware.csrf_failure"  # an out-of-date page reloads itself (HTMX)
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
