@@ -30,11 +30,11 @@ class Signal(models.Model):
         BUY = "BUY"
         SELL = "SELL"
 
-    class Status(models.TextChoices):
-        GENERATED = "GENERATED"
-        EXECUTED = "EXECUTED"
-        EXPIRED = "EXPIRED"
-        CLOSED = "CLOSED"
+    class Status(models.TextChoices):  # the labels are what every page says; the counts say "waiting" too
+        GENERATED = "GENERATED", "Waiting"
+        EXECUTED = "EXECUTED", "Executed"
+        EXPIRED = "EXPIRED", "Expired"
+        CLOSED = "CLOSED", "Closed"
 
     signal_id = models.CharField(max_length=64, unique=True, help_text="The sender's id; the idempotency key.")
     symbol = models.CharField(max_length=SYMBOL_LENGTH_MAX, db_column="crypto", db_index=True)
@@ -81,12 +81,12 @@ class PaperTrade(models.Model):
         LONG = "LONG"
         SHORT = "SHORT"
 
-    class Status(models.TextChoices):
-        OPEN = "OPEN"
-        STOP_LOSS = "STOP_LOSS"
-        TAKE_PROFIT = "TAKE_PROFIT"
-        EOD_CLOSE = "EOD_CLOSE"
-        MANUAL_CLOSE = "MANUAL_CLOSE"
+    class Status(models.TextChoices):  # the labels are what every page says
+        OPEN = "OPEN", "Open"
+        STOP_LOSS = "STOP_LOSS", "Stop loss"
+        TAKE_PROFIT = "TAKE_PROFIT", "Take profit"
+        EOD_CLOSE = "EOD_CLOSE", "End of day"
+        MANUAL_CLOSE = "MANUAL_CLOSE", "Manual close"
 
     CLOSED_STATUSES = [Status.STOP_LOSS, Status.TAKE_PROFIT, Status.EOD_CLOSE, Status.MANUAL_CLOSE]
 
