@@ -5,6 +5,7 @@ Playwright's clock drives the page's poll timer, so each refresh happens when th
 """
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,8 +13,10 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from ledger import services
+from ledger.days import day_bounds, today
 from ledger.inputs import Tick
 from ledger.models import PaperTrade
+from tests.conftest import closed_trade_row
 
 from .conftest import POLL, assert_accessible, assert_no_csp_violation, screenshot
 
@@ -52,3 +55,173 @@ def test_a_tab_whose_login_ended_goes_to_the_login_page_and_comes_back(logged_in
     expect(page.locator("#summary")).to_have_count(0)
     assert PaperTrade.objects.get(pk=trade.pk).status == PaperTrade.Status.OPEN
     assert_no_csp_violation(page)
+
+
+def focused_is(page, name: str) -> bool:
+    return page.evaluate(f"document.activeElement === window.{name} && window.{name}.isConnected")
+
+
+def test_focus_stays_on_its_button_across_three_polls_and_goes_to_the_next_row_after_an_action(logged_in, open_trade, many_trades):
+    page = logged_in
+    first, second = trade_now(open_trade), trade_now(open_trade, symbol="ETHUSDT")
+    page.reload()
+    page.locator(f"#trade-{first.pk}").get_by_role("button", name="Close").focus()
+    page.evaluate("window.kept = document.activeElement")
+
+    for n, price in enumerate(["101", "102", "103"], start=1):
+        services.prices_apply(ticks=[Tick("BTCUSDT", Decimal(price), timezone.now())])
+        page.clock.run_for(POLL)
+        # the part was really swapped: (p - 100) * 50 - (5 + p * 0.05)
+        expect(page.locator(f"#trade-{first.pk} .pnl")).to_have_text(["+39.95", "+89.90", "+139.85"][n - 1])
+        assert focused_is(page, "kept"), f"focus lost after poll {n}"
+
+    page.keyboard.press("Enter")  # Close, confirmed (logged_in accepts the dialog)
+
+    expect(page.locator(f"#trade-{first.pk}")).to_have_count(0)
+    expect(page.locator(f"#trade-{second.pk}").get_by_role("button", name="Close")).to_be_focused()  # the row now in its place
+    assert_no_csp_violation(page)
+
+
+def test_the_skip_link_leads_past_the_header(logged_in):
+    page = logged_in
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to the content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+
+
+def test_rows_stay_still_under_the_pointer_and_the_part_catches_up_when_it_leaves(logged_in, make_signal):
+    page = logged_in
+    older = make_signal(timestamp=timezone.now())
+    page.reload()
+    button = page.locator(f"#signal-{older.signal_id}").get_by_role("button", name="Execute")
+    button.hover()
+    where = button.bounding_box()["y"]
+
+    newer = make_signal(symbol="ETHUSDT", timestamp=timezone.now())  # the latest waiting signal comes first
+    page.clock.run_for(POLL)
+    page.clock.run_for(POLL)
+
+    expect(page.locator("#signals")).to_have_class(re.compile(r"\bheld\b"))
+    expect(page.locator(f"#signal-{newer.signal_id}")).to_have_count(0)
+    assert button.bounding_box()["y"] == where  # the button has not moved under the pointer
+    page.mouse.move(5, 5)  # the pointer leaves: the part catches up at once
+    expect(page.locator(f"#signal-{newer.signal_id}")).to_have_count(1)
+    expect(page.locator("#signals")).not_to_have_class(re.compile(r"\bheld\b"))
+
+
+def test_the_signals_part_stays_one_page_after_500_signals(logged_in, server_url, make_signal):
+    page = logged_in
+    now = timezone.now()
+    for n in range(500):
+        signal = make_signal(symbol=["BTCUSDT", "ETHUSDT", "SOLUSDT"][n % 3], timestamp=now)
+        if n % 5:
+            services.signal_expire(signal_id=signal.signal_id)  # 100 left waiting
+    page.reload()
+
+    rows = page.locator("#signals tbody tr")
+    expect(rows).to_have_count(20)
+    expect(rows.get_by_role("button", name="Execute")).to_have_count(20)  # the waiting ones first
+    expect(page.locator("#signal-counts")).to_contain_text("500: 100 waiting, 0 executed, 0 closed, 400 expired")
+    size = page.evaluate("fetch('/', {headers: {'HX-Request': 'true', 'HX-Target': 'signals'}}).then(r => r.text()).then(t => t.length)")
+    assert size < 25_000, size  # a poll of the part: 20 rows, not 500
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.locator("#signals").bounding_box()["height"] < 1600  # a phone scrolls past it in a few swipes
+    screenshot(page, "dashboard-500-signals-phone")
+
+    page.get_by_role("link", name="All 500 signals of the day").click()
+    expect(page.locator("#all-signals tbody tr")).to_have_count(100)
+    page.get_by_role("link", name="Earlier").click()
+    expect(page).to_have_url(f"{server_url}/day/{today()}/signals/?page=2")
+    assert_accessible(page)
+    assert_no_csp_violation(page)
+
+
+def test_a_past_day_shows_how_it_ended_against_a_hand_computation(logged_in, server_url, open_trade):
+    page = logged_in
+    yesterday = today() - timedelta(days=1)
+    ten = day_bounds(yesterday)[0] + timedelta(hours=10)
+    levels = {"entry_price": Decimal("100"), "stop_loss": Decimal("90"), "take_profit": Decimal("120")}  # 100 risked over 10: size 10
+    won = open_trade(timestamp=ten, at=ten, **levels)
+    lost = open_trade(symbol="ETHUSDT", timestamp=ten, at=ten, **levels)
+    held = open_trade(symbol="SOLUSDT", timestamp=ten, at=ten, **levels)  # never closed: open at the day's end, and now
+    services.trade_close(trade_id=won.pk, price=Decimal("105"), at=ten + timedelta(hours=1))  # 5*10 - (1 + 1.05) = 47.95
+    services.trade_close(trade_id=lost.pk, price=Decimal("96"), at=ten + timedelta(hours=2))  # -4*10 - (1 + 0.96) = -41.96
+    today_trade = trade_now(open_trade, symbol="XRPUSDT", **levels)
+    services.trade_close(trade_id=today_trade.pk, price=Decimal("110"))  # today's: not part of yesterday
+
+    page.goto(f"{server_url}/day/{yesterday}/")
+
+    expect(page.locator("#day-end-equity")).to_have_text("10,005.99")  # 10,000 + 47.95 - 41.96
+    expect(page.locator("#day-realized")).to_have_text("+5.99")
+    expect(page.locator("#day-closes")).to_have_text("2")
+    expect(page.locator("#day-win-rate")).to_have_text("50%")  # 1 of 2
+    expect(page.locator("#day-open")).to_have_text("1")
+    expect(page.locator(f"#open-at-end-{held.pk}")).to_contain_text("open still")
+    expect(page.locator(f"#journal-total")).to_have_text("+5.99")
+    for live in ("Cash", "unrealized", "exposure"):  # nothing of today's
+        expect(page.locator("#summary")).not_to_contain_text(live)
+    assert_accessible(page)
+    screenshot(page, "dashboard-past-day")
+
+    future = today() + timedelta(days=30)
+    notices = []
+    for url in (f"/day/{future}/", f"/?date={future}", f"/?date={future:%d %b %Y}"):
+        response = page.goto(f"{server_url}{url}")
+        assert response.status == 404, url
+        notices.append(page.locator("#notice .notice").inner_text().split(" ", 1)[1])  # after the time
+    assert len(set(notices)) == 1 and "has not happened yet" in notices[0]
+    assert_no_csp_violation(page)
+
+
+PHONE = {"width": 390, "height": 844}
+# Every visible cell of a table's priority columns (those without .opt) and the buttons: what a phone must show.
+NO_SIDEWAYS = """() => {
+  const wide = [...document.querySelectorAll('.scroll')].filter((box) => box.scrollWidth > box.clientWidth + 1);
+  const cut = [...document.querySelectorAll('td, th, button')].filter((cell) => {
+    const box = cell.getBoundingClientRect();
+    return box.width > 0 && (box.left < 0 || box.right > window.innerWidth);
+  });
+  return {page: document.documentElement.scrollWidth, wide: wide.length, cut: cut.map((cell) => cell.textContent.trim()).slice(0, 5)};
+}"""
+
+
+def test_a_phone_sees_symbol_side_pnl_and_the_buttons_without_sideways_scrolling(browser, server_url, trader, open_trade, make_signal, many_trades, one_trading_day):
+    held = trade_now(open_trade)
+    closed = trade_now(open_trade, symbol="DOGEUSDT", entry_price=Decimal("0.15234567"))
+    services.trade_close(trade_id=closed.pk, price=Decimal("0.15311"))
+    make_signal(symbol="ETHUSDT", timestamp=timezone.now())
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{server_url}/login/")
+    log_in(page)
+    expect(page.locator("#summary")).to_be_visible()
+
+    for path in ("/", f"/day/{today()}/signals/", f"/trades/{held.pk}/", "/journal/", "/stats/?period=7"):
+        page.goto(f"{server_url}{path}")
+        fit = page.evaluate(NO_SIDEWAYS)
+        assert fit == {"page": PHONE["width"], "wide": 0, "cut": []}, path
+    page.goto(f"{server_url}/")
+    row = page.locator(f"#trade-{held.pk}")
+    for cell in (row.get_by_role("link", name="BTCUSDT"), row.locator(".side"), row.locator(".pnl"), row.get_by_role("button", name="Close")):
+        expect(cell).to_be_in_viewport()
+    # the journal's total sits under its Realized column, as on a desktop
+    total, realized = page.locator("#journal-total").bounding_box(), page.locator("#journal th", has_text="Realized").bounding_box()
+    assert abs((total["x"] + total["width"]) - (realized["x"] + realized["width"])) < 1
+    screenshot(page, "dashboard-phone")
+    context.close()
+
+
+def test_the_charts_text_is_legible_on_a_phone(logged_in, server_url):
+    page = logged_in
+    closed = [closed_trade_row(exit_time=timezone.now() - timedelta(days=n), realized_pnl=Decimal(p)) for n, p in enumerate(["120.5", "-45", "80"], start=1)]
+    PaperTrade.objects.bulk_create(closed)
+    page.set_viewport_size(PHONE)
+    page.goto(f"{server_url}/stats/?period=7")
+
+    # the font's size in screen pixels: its size in the drawing's units times the drawing's scale on the screen
+    sizes = page.evaluate("[...document.querySelectorAll('svg text')].map((t) => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)")
+    assert len(sizes) > 20 and min(sizes) >= 11, sizes
+    screenshot(page, "stats-phone")
