@@ -1,5 +1,6 @@
 """The dashboard page, its HTMX parts and its buttons, through Django's test client."""
 
+import gzip
 import re
 from datetime import timedelta
 from decimal import Decimal
@@ -558,3 +559,22 @@ def test_a_past_days_summary_is_how_it_ended_with_nothing_live(client, open_trad
     assert '<span class="value num" id="day-end-equity">10,139.85</span>' in html  # 10,000 + 139.85, not today's
     assert 'id="day-open">0</span>' in html
     assert "Cash" not in html and "unrealized" not in html
+
+
+def test_a_poll_is_sent_gzipped_and_its_weakened_etag_still_answers_304(client, now_trade):
+    now_trade()
+    plain = part(client, "active-trades")
+
+    zipped = client.get(reverse("dashboard"), HTTP_HX_TARGET="active-trades", HTTP_ACCEPT_ENCODING="gzip", **HTMX)
+    again = client.get(reverse("dashboard"), HTTP_HX_TARGET="active-trades", HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=zipped["ETag"], **HTMX)
+
+    assert zipped["Content-Encoding"] == "gzip" and "Accept-Encoding" in zipped["Vary"]
+    assert len(zipped.content) < len(plain.content) / 2  # one row: the padding (up to 99 bytes) weighs
+    assert gzip.decompress(zipped.content).split(b"csrfmiddlewaretoken")[0] == plain.content.split(b"csrfmiddlewaretoken")[0]
+    assert zipped["ETag"] == f"W/{plain['ETag']}" and again.status_code == 304
+
+
+def test_a_csv_export_is_streamed_as_it_is(client, now_trade):
+    response = client.get(reverse("export-journal"), HTTP_ACCEPT_ENCODING="gzip")
+
+    assert response.status_code == 200 and not response.has_header("Content-Encoding")
