@@ -154,6 +154,7 @@ LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
+FORMAT_MODULE_PATH = ["tradingsite.formats"]  # dates read 25 Nov 2026 everywhere, the admin too
 TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
