@@ -26,9 +26,9 @@ TOTAL = {"max_digits": 38, "decimal_places": 8}
 
 
 class Signal(models.Model):
-    class Action(models.TextChoices):
-        BUY = "BUY"
-        SELL = "SELL"
+    class Action(models.TextChoices):  # as the pages write them
+        BUY = "BUY", "BUY"
+        SELL = "SELL", "SELL"
 
     class Status(models.TextChoices):  # the labels are what every page says; the counts say "waiting" too
         GENERATED = "GENERATED", "Waiting"
@@ -73,13 +73,13 @@ class Signal(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.signal_id} {self.action} {self.symbol} @ {self.entry_price}"
+        return f"{self.signal_id} {self.action} {self.symbol} @ {rules.plain(self.entry_price)}"
 
 
 class PaperTrade(models.Model):
-    class Direction(models.TextChoices):
-        LONG = "LONG"
-        SHORT = "SHORT"
+    class Direction(models.TextChoices):  # as the pages write them
+        LONG = "LONG", "LONG"
+        SHORT = "SHORT", "SHORT"
 
     class Status(models.TextChoices):  # the labels are what every page says
         OPEN = "OPEN", "Open"
@@ -179,7 +179,7 @@ class PaperTrade(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.direction} {self.symbol} @ {self.entry_price} ({self.status})"
+        return f"#{self.pk} {self.direction} {self.symbol} @ {rules.plain(self.entry_price)} ({self.get_status_display()})"
 
     @property
     def is_open(self) -> bool:
