@@ -225,3 +225,73 @@ def test_the_charts_text_is_legible_on_a_phone(logged_in, server_url):
     sizes = page.evaluate("[...document.querySelectorAll('svg text')].map((t) => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)")
     assert len(sizes) > 20 and min(sizes) >= 11, sizes
     screenshot(page, "stats-phone")
+
+
+WIDE = {"width": 1366, "height": 900}
+
+
+def test_no_page_logs_an_error_or_is_refused_by_the_csp_the_admin_included(page, server_url, django_user_model, open_trade, make_signal, many_trades, one_trading_day):
+    held = trade_now(open_trade, entry_price=Decimal("147.68"), stop_loss=Decimal("145"), take_profit=Decimal("152"))
+    closed = trade_now(open_trade, symbol="ETHUSDT")
+    services.trade_close(trade_id=closed.pk, price=Decimal("101"))
+    waiting = make_signal(symbol="SOLUSDT", timestamp=timezone.now())
+    django_user_model.objects.create_superuser("operator", password="pw-for-e2e")
+    version = PaperTrade.history.filter(id=closed.pk).order_by("history_id").first().history_id
+    page.set_viewport_size(WIDE)
+    errors = []
+    page.on("console", lambda message: errors.append(f"{page.url}: {message.text}") if message.type == "error" else None)
+    page.on("response", lambda response: errors.append(f"{response.status} {response.url}") if response.status >= 400 else None)
+    page.goto(f"{server_url}/login/")
+    page.fill("#id_username", "operator")
+    page.fill("#id_password", "pw-for-e2e")
+    page.click("button[type=submit]")
+
+    pages = ["/", f"/day/{today() - timedelta(days=1)}/", f"/day/{today()}/signals/", f"/trades/{held.pk}/", f"/trades/{closed.pk}/",
+             "/journal/", "/stats/", f"/signals/{waiting.signal_id}/execute/", "/api/v1/docs",
+             "/admin/", "/admin/ledger/papertrade/", f"/admin/ledger/papertrade/{held.pk}/change/", f"/admin/ledger/papertrade/{closed.pk}/change/",
+             f"/admin/ledger/papertrade/{closed.pk}/history/", f"/admin/ledger/papertrade/{closed.pk}/history/{version}/", "/admin/ledger/signal/",
+             f"/admin/ledger/signal/{closed.signal.pk}/change/", f"/admin/ledger/signal/{closed.signal.pk}/history/", "/admin/ledger/apitoken/",
+             "/admin/ledger/apitoken/add/"]  # fmt: skip
+    for path in pages:
+        page.goto(f"{server_url}{path}")
+        assert_no_csp_violation(page)
+    page.goto(f"{server_url}/")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.locator(f"#trade-{held.pk}").get_by_role("button", name="Close").click()  # an action and the refresh it sets off
+    expect(page.locator("#notice")).to_contain_text(f"Closed trade #{held.pk}")
+    expect(page.locator(f"#journal-{held.pk}")).to_have_count(1)
+    assert_no_csp_violation(page)
+    assert errors == []
+
+
+def test_the_admin_reads_like_the_dashboard_and_its_trade_list_fits_1366_px(page, server_url, django_user_model, open_trade, many_trades):
+    trade = trade_now(open_trade, entry_price=Decimal("147.68"), stop_loss=Decimal("145"), take_profit=Decimal("152"))
+    for n, symbol in enumerate(["ETHUSDT", "SOLUSDT", "DOGEUSDT", "XRPUSDT"]):
+        services.trade_close(trade_id=trade_now(open_trade, symbol=symbol, entry_price=Decimal("0.15234567")).pk, price=Decimal("0.153"))
+    django_user_model.objects.create_superuser("operator", password="pw-for-e2e")
+    page.set_viewport_size(WIDE)
+    page.goto(f"{server_url}/admin/login/")
+    page.fill("#id_username", "operator")
+    page.fill("#id_password", "pw-for-e2e")
+    page.click("input[type=submit]")
+
+    page.goto(f"{server_url}/admin/ledger/papertrade/")
+    results = page.locator("#changelist .results")
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDE["width"]
+    assert results.evaluate("(box) => box.scrollWidth <= box.clientWidth")  # every column in view, no sideways scroll
+    expect(page.locator(f"#result_list tr:has(a[href='/trades/{trade.pk}/']) .field-entry")).to_have_text("147.68")
+    assert_accessible(page)
+    screenshot(page, "admin-trades")
+
+    page.goto(f"{server_url}/admin/ledger/papertrade/{trade.pk}/change/")
+    expect(page.locator("#id_entry_price")).to_have_value("147.68")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".messagelist")).to_have_text(f"Nothing changed: trade #{trade.pk} is as it was.")
+    page.goto(f"{server_url}/admin/ledger/papertrade/{trade.pk}/history/")
+    expect(page.locator("#change-history")).not_to_contain_text("00000000")
+    assert_accessible(page)
+    screenshot(page, "admin-trade-history")
+    page.set_viewport_size(PHONE)
+    page.goto(f"{server_url}/admin/ledger/papertrade/{trade.pk}/change/")
+    screenshot(page, "admin-trade-phone")
+    assert_no_csp_violation(page)
