@@ -17,7 +17,7 @@
   // trader's own action (ledgerChanged) it refreshes anyway: the change is the one they asked for.
   const held = new Set();
   document.addEventListener("pointerover", (event) => {
-    const part = event.pointerType === "mouse" && event.target.closest("[hx-trigger]");
+    const part = event.pointerType === "mouse" && event.target.closest('[hx-trigger*="catchup"]');
     if (part && !held.has(part)) {
       held.add(part);
       part.addEventListener("pointerleave", function leave() {

@@ -18,7 +18,7 @@ from ledger.inputs import Tick
 from ledger.models import PaperTrade
 from tests.conftest import closed_trade_row
 
-from .conftest import POLL, assert_accessible, assert_no_csp_violation, screenshot
+from .conftest import AXE, POLL, RECORD_VIOLATIONS, assert_accessible, assert_no_csp_violation, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -295,3 +295,29 @@ def test_the_admin_reads_like_the_dashboard_and_its_trade_list_fits_1366_px(page
     page.goto(f"{server_url}/admin/ledger/papertrade/{trade.pk}/change/")
     screenshot(page, "admin-trade-phone")
     assert_no_csp_violation(page)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_page_at_1366_and_390_px_in_the_systems_colour_scheme(browser, server_url, trader, open_trade, make_signal, many_trades, one_trading_day, scheme):
+    held = trade_now(open_trade)
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("101.5"), timezone.now())])
+    closed = trade_now(open_trade, symbol="ETHUSDT")
+    services.trade_close(trade_id=closed.pk, price=Decimal("103"))
+    services.trade_annotate(trade_id=closed.pk, notes="Took the breakout.", tags=["A+ setup"])
+    make_signal(symbol="SOLUSDT", timestamp=timezone.now())
+    context = browser.new_context(viewport=WIDE, color_scheme=scheme)
+    context.add_init_script(RECORD_VIOLATIONS)
+    context.add_init_script(AXE)
+    page = context.new_page()
+    page.goto(f"{server_url}/login/")
+    log_in(page)
+    background = page.evaluate("getComputedStyle(document.documentElement).backgroundColor")
+    assert (background == "rgb(18, 22, 29)") == (scheme == "dark")  # --bg follows the system's setting
+
+    for name, path in (("dashboard", "/"), ("trade", f"/trades/{held.pk}/"), ("journal", "/journal/"), ("stats", "/stats/?period=7")):
+        for width, viewport in (("1366", WIDE), ("390", PHONE)):
+            page.set_viewport_size(viewport)
+            page.goto(f"{server_url}{path}")
+            screenshot(page, f"{name}-{width}-{scheme}")
+        assert_accessible(page)  # colour contrast included, in this scheme
+    context.close()
