@@ -45,7 +45,7 @@ class CappedCountPaginator(Paginator):
 
 # How the admin writes a value, as the dashboard does (docs/admin.md): PnL to the cent with its sign, other money
 # to the cent, prices and sizes without trailing zeros, times as 25 Nov 2026 14:03:05, nothing as a dash.
-SIGNED = {"realized_pnl", "unrealized_pnl"}
+SIGNED = {"realized_pnl", "unrealized_pnl", "pnl"}
 CENTS = {"fees", "risk_amount", "slippage"}
 
 
@@ -57,6 +57,11 @@ def shown(name: str, value: Any) -> Any:
     if isinstance(value, datetime):
         return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
     return value
+
+
+def column(name: str, description: str, *, ordering: str | None = None):
+    """A list column or read-only field that writes the attribute `name` as `shown` does."""
+    return admin.display(description=description, ordering=ordering)(lambda model_admin, row: shown(name, getattr(row, name)))
 
 
 class HistoryValues(HistoricalRecordContextHelper):
@@ -182,21 +187,13 @@ class SignalAdmin(LedgerAdmin):
         """A signal changes only through its actions (expire): the change page shows it read-only."""
         return obj is None and super().has_change_permission(request)
 
-    @admin.display(description="price", ordering="entry_price")
-    def price(self, signal: Signal) -> str:
-        return shown("entry_price", signal.entry_price)
+    price = column("entry_price", "price", ordering="entry_price")
+    stop = column("stop_loss", "stop loss")
+    target = column("take_profit", "take profit")
 
     @admin.display(description="confidence", ordering="confidence")
     def confidence_pct(self, signal: Signal) -> str:
         return percent(signal.confidence)
-
-    @admin.display(description="stop loss")
-    def stop(self, signal: Signal) -> str:
-        return shown("stop_loss", signal.stop_loss)
-
-    @admin.display(description="take profit")
-    def target(self, signal: Signal) -> str:
-        return shown("take_profit", signal.take_profit)
 
     @admin.display(description="trade")
     def trade_link(self, signal: Signal) -> str:
@@ -280,38 +277,17 @@ class PaperTradeAdmin(LedgerAdmin):
     def side(self, trade: PaperTrade) -> str:
         return trade.direction
 
-    @admin.display(description="entry", ordering="entry_price")
-    def entry(self, trade: PaperTrade) -> str:
-        return shown("entry_price", trade.entry_price)
-
-    @admin.display(description="exit", ordering="exit_price")
-    def exit(self, trade: PaperTrade) -> str:
-        return shown("exit_price", trade.exit_price)
+    entry = column("entry_price", "entry", ordering="entry_price")
+    exit = column("exit_price", "exit", ordering="exit_price")
+    pnl = column("pnl", "PnL", ordering="realized_pnl")  # realized once closed, unrealized while open
+    realized = column("realized_pnl", "realized PnL")
+    unrealized = column("unrealized_pnl", "unrealized PnL")
+    current = column("current_price", "current price")
+    risk = column("risk_amount", "risk amount")
 
     @admin.display(description="closed", ordering="exit_time")
     def closed(self, trade: PaperTrade) -> str:
         return "—" if trade.exit_time is None else formats.date_format(timezone.localtime(trade.exit_time), "SHORT_DATETIME_FORMAT")
-
-    @admin.display(description="PnL", ordering="realized_pnl")
-    def pnl(self, trade: PaperTrade) -> str:
-        """Realized once closed, unrealized while open."""
-        return shown("realized_pnl", trade.pnl)
-
-    @admin.display(description="realized PnL")
-    def realized(self, trade: PaperTrade) -> str:
-        return shown("realized_pnl", trade.realized_pnl)
-
-    @admin.display(description="unrealized PnL")
-    def unrealized(self, trade: PaperTrade) -> str:
-        return shown("unrealized_pnl", trade.unrealized_pnl)
-
-    @admin.display(description="current price")
-    def current(self, trade: PaperTrade) -> str:
-        return shown("current_price", trade.current_price)
-
-    @admin.display(description="risk amount")
-    def risk(self, trade: PaperTrade) -> str:
-        return shown("risk_amount", trade.risk_amount)
 
     def save_model(self, request, obj, form, change) -> None:
         if not form.changed_data:
