@@ -123,6 +123,7 @@ def test_execute_confirms_with_the_fill_size_risk_and_age_then_opens_the_trade(l
     trade = PaperTrade.objects.get(signal=signal)
     expect(page.locator("#notice")).to_contain_text(f"Opened trade #{trade.pk}:")
     expect(page.locator(f"#signal-{signal.signal_id}")).to_contain_text("Executed")
+    expect(page.locator("#signals h2")).to_be_focused()  # its button is gone, and no other signal waits
     expect(page.locator(f"#trade-{trade.pk}")).to_contain_text("ETHUSDT")
     expect(page.locator("#summary .stat").nth(4)).to_contain_text("1")  # open trades
 
