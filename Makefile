@@ -18,15 +18,14 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(BIN)/.installed
 
-# A live dashboard at once: migrate, a demo login, a simulated feed beside gunicorn (Ctrl-C stops both).
+# A live dashboard at once: migrate, a demo login, a simulated feed beside gunicorn, then the URL and the login
+# (again every few minutes). Ctrl-C stops both (tradingsite/run.py). `make run PORT=8001` for another port.
 run: export DEBUG = 1
 run: venv
 	$(MANAGE) migrate --noinput
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) demo_login
-	trap 'kill 0' EXIT INT TERM; \
-	$(MANAGE) simulate & \
-	$(BIN)/gunicorn tradingsite.wsgi --bind $(HOST):$(PORT) --workers 2 --timeout 300 --access-logfile -
+	$(BIN)/python -m tradingsite.run --host $(HOST) --port $(PORT)
 
 # The whole suite on SQLite; `make test-postgres` runs it again on PostgreSQL (CI runs both).
 test: test-sqlite

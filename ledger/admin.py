@@ -5,7 +5,9 @@ same rules the ledger uses and the account's running total stays the sum of real
 added or deleted here (signals arrive through the API, trades open from signals, history must stay whole).
 """
 
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -13,15 +15,19 @@ from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
+from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
 
-from . import selectors, services
+from . import rules, selectors, services
 from .errors import LedgerError
 from .inputs import CORRECTABLE, EARLIEST_DAY, LATEST_DAY
 from .models import ApiToken, PaperTrade, Signal
+from .templatetags.ledger_format import money, percent, price, signed
 
 COUNT_CAP = 10_000  # rows a list page counts at most
 ACTION_MAX = 1_000  # rows one action works on; more is a job for a command, not a request
@@ -35,6 +41,45 @@ class CappedCountPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         return self.object_list.order_by()[:COUNT_CAP].count()
+
+
+# How the admin writes a value, as the dashboard does (docs/admin.md): PnL to the cent with its sign, other money
+# to the cent, prices and sizes without trailing zeros, times as 25 Nov 2026 14:03:05, nothing as a dash.
+SIGNED = {"realized_pnl", "unrealized_pnl", "pnl"}
+CENTS = {"fees", "risk_amount", "slippage"}
+
+
+def shown(name: str, value: Any) -> Any:
+    if value is None:
+        return "—"
+    if isinstance(value, Decimal):
+        return signed(value) if name in SIGNED else money(value) if name in CENTS else price(value)
+    if isinstance(value, datetime):
+        return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
+    return value
+
+
+def column(name: str, description: str, *, ordering: str | None = None):
+    """A list column or read-only field that writes the attribute `name` as `shown` does."""
+    return admin.display(description=description, ordering=ordering)(lambda model_admin, row: shown(name, getattr(row, name)))
+
+
+class HistoryValues(HistoricalRecordContextHelper):
+    """A history page's before and after, written as the admin writes them elsewhere (`shown`), a status by its
+    label: not 147.68000000, 0E-8 or 2026-11-25 23:32:02.914542+00:00."""
+
+    def prepare_delta_change_value(self, change, value):
+        field = self.model._meta.get_field(change.field)
+        if field.choices and value is not None:
+            return dict(field.flatchoices).get(value, value)
+        return shown(change.field, value)
+
+
+class PlainNumberInput(forms.NumberInput):
+    """A price or size in a form box as it is, 147.68, not as its column holds it, 147.68000000."""
+
+    def format_value(self, value):
+        return rules.plain(value) if isinstance(value, Decimal) else super().format_value(value)
 
 
 def _named(ids: list) -> str:
@@ -106,6 +151,9 @@ class LedgerAdmin(SimpleHistoryAdmin):
     def revert_disabled(self, request, obj=None) -> bool:
         return True  # a correction goes through the change form and its service, never a raw revert
 
+    def get_historical_record_context_helper(self, request, historical_record) -> HistoricalRecordContextHelper:
+        return HistoryValues(self.model, historical_record)
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method != "GET":
             raise PermissionDenied("Past versions can be looked at, not saved; correct the record instead.")
@@ -122,7 +170,13 @@ class LedgerAdmin(SimpleHistoryAdmin):
 
 @admin.register(Signal)
 class SignalAdmin(LedgerAdmin):
-    list_display = ("signal_id", "symbol", "action", "status", "entry_price", "confidence", "timestamp", "trade_link")
+    list_display = ("signal_id", "symbol", "action", "status", "price", "confidence_pct", "timestamp", "trade_link")
+    # Read-only (a signal changes by its actions): every field shown, numbers as the dashboard writes them.
+    fields = (
+        "signal_id", "symbol", "action", "status", "status_reason", "price", "confidence_pct", "stop", "target",
+        "timestamp", "timeframe", "confluences", "trade_link",
+    )  # fmt: skip
+    readonly_fields = ("price", "confidence_pct", "stop", "target", "trade_link")
     list_filter = ("status", "action", SymbolFilter)
     list_select_related = ("trade",)
     date_hierarchy = "timestamp"
@@ -133,13 +187,21 @@ class SignalAdmin(LedgerAdmin):
         """A signal changes only through its actions (expire): the change page shows it read-only."""
         return obj is None and super().has_change_permission(request)
 
+    price = column("entry_price", "price", ordering="entry_price")
+    stop = column("stop_loss", "stop loss")
+    target = column("take_profit", "take profit")
+
+    @admin.display(description="confidence", ordering="confidence")
+    def confidence_pct(self, signal: Signal) -> str:
+        return percent(signal.confidence)
+
     @admin.display(description="trade")
     def trade_link(self, signal: Signal) -> str:
         trade = getattr(signal, "trade", None)
         if trade is None:
             return "-"
         url = reverse("admin:ledger_papertrade_change", args=[trade.pk])
-        return format_html('<a href="{}">#{} {}</a>', url, trade.pk, trade.status)
+        return format_html('<a href="{}">#{} {}</a>', url, trade.pk, trade.get_status_display())
 
     @admin.action(description="Expire selected GENERATED signals", permissions=["change"])
     def expire_selected(self, request, queryset) -> None:
@@ -164,8 +226,11 @@ class TradeCorrectionForm(forms.ModelForm):
     class Meta:
         model = PaperTrade
         fields = CORRECTABLE
-        # The admin's date and time boxes, each with a name of its own (the field's label names only the first).
-        widgets = {"exit_time": AdminSplitDateTime(attrs={"aria-label": "Exit"})}
+        # The admin's date and time boxes, each with a name of its own (the field's label names only the first);
+        # prices, sizes and fees as they are, without the columns' trailing zeros.
+        widgets = {"exit_time": AdminSplitDateTime(attrs={"aria-label": "Exit"})} | {
+            name: PlainNumberInput(attrs={"step": "any"}) for name in ("entry_price", "position_size", "stop_loss", "take_profit", "exit_price", "fees")
+        }
 
     def changes(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.changed_data}
@@ -183,41 +248,17 @@ class TradeCorrectionForm(forms.ModelForm):
 @admin.register(PaperTrade)
 class PaperTradeAdmin(LedgerAdmin):
     form = TradeCorrectionForm
-    list_display = (
-        "id",
-        "page_link",
-        "symbol",
-        "direction",
-        "status",
-        "entry_price",
-        "exit_price",
-        "position_size",
-        "realized_pnl",
-        "unrealized_pnl",
-        "entry_time",
-        "exit_time",
-        "signal_link",
-    )
+    # Fits a 1366 px screen beside the admin's menu and filters; the rest is on the change page and the trade's page.
+    list_display = ("id", "page_link", "symbol", "side", "status", "entry", "exit", "pnl", "closed")
     list_filter = ("status", "direction", SymbolFilter)
-    list_select_related = ("signal",)
     date_hierarchy = "exit_time"  # indexed (the journal's day); entry_time is indexed only for open trades
     ordering = ("-pk",)  # newest first, served by the primary key
     fieldsets = (
         ("Correctable (the PnL fields follow)", {"fields": CORRECTABLE}),
-        ("Follows from the rules", {"fields": ("realized_pnl", "unrealized_pnl", "current_price", "risk_amount")}),
-        ("Recorded", {"fields": ("signal", "symbol", "direction", "entry_time", "created_date")}),
+        ("Follows from the rules", {"fields": ("realized", "unrealized", "current", "risk")}),
+        ("Recorded", {"fields": ("signal_link", "symbol", "direction", "entry_time", "created_date")}),
     )
-    readonly_fields = (
-        "realized_pnl",
-        "unrealized_pnl",
-        "current_price",
-        "risk_amount",
-        "signal",
-        "symbol",
-        "direction",
-        "entry_time",
-        "created_date",
-    )
+    readonly_fields = ("realized", "unrealized", "current", "risk", "signal_link", "symbol", "direction", "entry_time", "created_date")
     actions = ["close_at_current_price", "recompute_pnl"]
 
     @admin.display(description="page")
@@ -225,22 +266,53 @@ class PaperTradeAdmin(LedgerAdmin):
         """The trade's own page, with its chart, notes and tags."""
         return format_html('<a href="{}">#{}</a>', reverse("trade", args=[trade.pk]), trade.pk)
 
-    @admin.display(description="signal", ordering="signal_id")
+    @admin.display(description="signal")
     def signal_link(self, trade: PaperTrade) -> str:
-        if trade.signal is None:
-            return "-"
+        if trade.signal_id is None:
+            return "—"
         url = reverse("admin:ledger_signal_change", args=[trade.signal.pk])
-        return format_html('<a href="{}">{}</a>', url, trade.signal.signal_id)
+        return format_html('<a href="{}">{}</a>', url, trade.signal_id)
+
+    @admin.display(description="side", ordering="direction")
+    def side(self, trade: PaperTrade) -> str:
+        return trade.direction
+
+    entry = column("entry_price", "entry", ordering="entry_price")
+    exit = column("exit_price", "exit", ordering="exit_price")
+    pnl = column("pnl", "PnL", ordering="realized_pnl")  # realized once closed, unrealized while open
+    realized = column("realized_pnl", "realized PnL")
+    unrealized = column("unrealized_pnl", "unrealized PnL")
+    current = column("current_price", "current price")
+    risk = column("risk_amount", "risk amount")
+
+    @admin.display(description="closed", ordering="exit_time")
+    def closed(self, trade: PaperTrade) -> str:
+        return "—" if trade.exit_time is None else formats.date_format(timezone.localtime(trade.exit_time), "SHORT_DATETIME_FORMAT")
 
     def save_model(self, request, obj, form, change) -> None:
         if not form.changed_data:
+            request.nothing_changed = True  # read by response_change and log_change
             return
         trade = services.trade_correct(trade_id=obj.pk, changes=form.changes(), by=request.user)
         self.message_user(
             request,
-            f"Trade #{trade.pk} now: realized PnL {trade.realized_pnl}, unrealized PnL {trade.unrealized_pnl}, "
-            f"fees {trade.fees} (was realized {obj.realized_pnl}).",
+            f"Trade #{trade.pk} now: realized PnL {shown('realized_pnl', trade.realized_pnl)}, unrealized PnL "
+            f"{shown('unrealized_pnl', trade.unrealized_pnl)}, fees {shown('fees', trade.fees)} "
+            f"(realized PnL was {shown('realized_pnl', obj.realized_pnl)}).",
         )
+
+    def log_change(self, request, obj, message):
+        """A save that changed nothing is not a change: no entry in the admin's log."""
+        if not getattr(request, "nothing_changed", False):
+            return super().log_change(request, obj, message)
+        return None
+
+    def response_change(self, request, obj):
+        """A save that changed nothing says so, rather than "was changed successfully"."""
+        if not getattr(request, "nothing_changed", False):
+            return super().response_change(request, obj)
+        self.message_user(request, f"Nothing changed: trade #{obj.pk} is as it was.", messages.INFO)
+        return HttpResponseRedirect(request.path) if "_continue" in request.POST else self.response_post_save_change(request, obj)
 
     @admin.action(description="Close selected open trades at their current price", permissions=["change"])
     def close_at_current_price(self, request, queryset) -> None:

@@ -25,9 +25,9 @@ from . import rules, selectors, services
 from .days import today
 from .errors import LedgerError, NotFound
 from .exports import JOURNAL, export
-from .inputs import EARLIEST_DAY, LATEST_DAY, clean_symbol
+from .inputs import clean_symbol
 from .models import PaperTrade
-from .stats_views import DATE_ERRORS
+from .stats_views import DayField
 from .views import TRADE_PERMISSION, HtmxHttpRequest, page_context, render_dashboard, trade_required
 
 TRADE_PARTS = ("facts", "levels", "notes")  # the trade page's parts an HTMX request may ask for
@@ -229,8 +229,8 @@ def day_diary(request: HtmxHttpRequest, day: date) -> HttpResponse:
 class HistoryForm(forms.Form):
     """The history's filters, order and cursor, from the query string; every one optional."""
 
-    start = forms.DateField(required=False, label="Closed from", error_messages=DATE_ERRORS, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, label="to", error_messages=DATE_ERRORS, widget=forms.DateInput(attrs={"type": "date"}))
+    start = DayField(required=False, label="Closed from")
+    end = DayField(required=False, label="to")
     symbol = forms.CharField(required=False, max_length=25)
     side = forms.ChoiceField(required=False, choices=[("", "Both sides"), *PaperTrade.Direction.choices])
     reason = forms.ChoiceField(required=False, label="Exit", choices=[("", "Any exit"), *((s.value, s.label) for s in PaperTrade.CLOSED_STATUSES)])
@@ -245,18 +245,6 @@ class HistoryForm(forms.Form):
     )
     after = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
     before = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
-
-    def _day(self, name: str) -> date | None:
-        day = self.cleaned_data[name]
-        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
-            raise ValidationError(f"Enter a day from {EARLIEST_DAY} to {LATEST_DAY}.")
-        return day
-
-    def clean_start(self) -> date | None:
-        return self._day("start")
-
-    def clean_end(self) -> date | None:
-        return self._day("end")
 
     def clean_symbol(self) -> str:
         value = self.cleaned_data["symbol"].strip()

@@ -1,14 +1,22 @@
 """What every request passes through besides Django's own: control characters refused at the door, answers
-that a login or a token unlocked kept out of every cache, and a plain 503 page when a page's database fails
-(the API answers its own faults in its JSON shape: ledger/api.py)."""
+that a login or a token unlocked kept out of every cache, a plain 503 page when a page's database fails
+(the API answers its own faults in its JSON shape: ledger/api.py), and a whole tab sent to the login page
+when an HTMX request finds its login gone."""
 
 import logging
 import re
+from urllib.parse import urlsplit
 
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.gzip import GZipMiddleware
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from .errors import error_body
 from .inputs import CONTROL_RE
@@ -85,3 +93,55 @@ class DatabaseFaults:
         response = HttpResponse(render_to_string("503.html", {"retry_after": RETRY_AFTER}), status=503)
         response["Retry-After"] = str(RETRY_AFTER)
         return response
+
+
+def _tab_path(request: HttpRequest) -> str:
+    """The path (and query) of the page an HTMX request came from (HX-Current-URL), if it is this site's."""
+    current = request.headers.get("HX-Current-URL", "")
+    if not url_has_allowed_host_and_scheme(current, allowed_hosts={request.get_host()}):
+        return reverse("dashboard")
+    parts = urlsplit(current)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def htmx_session_gone(get_response):
+    """An HTMX request (a poll, a button) whose login has expired or was ended gets `login_required`'s redirect,
+    which the browser would follow and swap the login form into a part. Instead the whole tab is sent to the
+    login page (HX-Redirect), with `next` the page the tab was on, so it comes back there."""
+    login = reverse("login")
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        response = get_response(request)
+        if request.htmx and response.status_code == 302 and urlsplit(response["Location"]).path == login:
+            return HttpResponseClientRedirect(redirect_to_login(_tab_path(request))["Location"])
+        return response
+
+    return middleware
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW. A button posted from a page whose token is out of date (a login in another tab
+    changed it): HTMX reloads the page, which then carries the new token, and says nothing was done; a plain
+    post gets a short 403 page rather than Django's, whose inline style the CSP refuses."""
+    message = "The page was out of date, so it was reloaded and nothing was done: try again."
+    if request.headers.get("HX-Request"):
+        messages.warning(request, message)
+        response = HttpResponseClientRefresh()
+        response.status_code = 403
+        return response
+    return HttpResponse(f"{message} ({reason})", status=403, content_type="text/plain; charset=utf-8")
+
+
+class CompressPages(GZipMiddleware):
+    """Pages, their parts and the API's JSON are sent gzipped to a browser that accepts it (a poll of the signals
+    part: 1.4 KB of its 23 KB, docs/dashboard.md). Django's GZipMiddleware pads each answer with 0 to 99 random bytes
+    against BREACH, and the CSRF token in a page is masked afresh in every answer, so a secret cannot be read off
+    the compressed sizes. CSV exports (streamed, a million rows) and static files (whitenoise serves its own
+    compressed copies) are left alone."""
+
+    COMPRESSED = ("text/html", "application/json")
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if response.get("Content-Type", "").split(";")[0] not in self.COMPRESSED:
+            return response
+        return super().process_response(request, response)

@@ -26,15 +26,15 @@ TOTAL = {"max_digits": 38, "decimal_places": 8}
 
 
 class Signal(models.Model):
-    class Action(models.TextChoices):
-        BUY = "BUY"
-        SELL = "SELL"
+    class Action(models.TextChoices):  # as the pages write them
+        BUY = "BUY", "BUY"
+        SELL = "SELL", "SELL"
 
-    class Status(models.TextChoices):
-        GENERATED = "GENERATED"
-        EXECUTED = "EXECUTED"
-        EXPIRED = "EXPIRED"
-        CLOSED = "CLOSED"
+    class Status(models.TextChoices):  # the labels are what every page says; the counts say "waiting" too
+        GENERATED = "GENERATED", "Waiting"
+        EXECUTED = "EXECUTED", "Executed"
+        EXPIRED = "EXPIRED", "Expired"
+        CLOSED = "CLOSED", "Closed"
 
     signal_id = models.CharField(max_length=64, unique=True, help_text="The sender's id; the idempotency key.")
     symbol = models.CharField(max_length=SYMBOL_LENGTH_MAX, db_column="crypto", db_index=True)
@@ -73,20 +73,20 @@ class Signal(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.signal_id} {self.action} {self.symbol} @ {self.entry_price}"
+        return f"{self.signal_id} {self.action} {self.symbol} @ {rules.plain(self.entry_price)}"
 
 
 class PaperTrade(models.Model):
-    class Direction(models.TextChoices):
-        LONG = "LONG"
-        SHORT = "SHORT"
+    class Direction(models.TextChoices):  # as the pages write them
+        LONG = "LONG", "LONG"
+        SHORT = "SHORT", "SHORT"
 
-    class Status(models.TextChoices):
-        OPEN = "OPEN"
-        STOP_LOSS = "STOP_LOSS"
-        TAKE_PROFIT = "TAKE_PROFIT"
-        EOD_CLOSE = "EOD_CLOSE"
-        MANUAL_CLOSE = "MANUAL_CLOSE"
+    class Status(models.TextChoices):  # the labels are what every page says
+        OPEN = "OPEN", "Open"
+        STOP_LOSS = "STOP_LOSS", "Stop loss"
+        TAKE_PROFIT = "TAKE_PROFIT", "Take profit"
+        EOD_CLOSE = "EOD_CLOSE", "End of day"
+        MANUAL_CLOSE = "MANUAL_CLOSE", "Manual close"
 
     CLOSED_STATUSES = [Status.STOP_LOSS, Status.TAKE_PROFIT, Status.EOD_CLOSE, Status.MANUAL_CLOSE]
 
@@ -179,7 +179,7 @@ class PaperTrade(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.direction} {self.symbol} @ {self.entry_price} ({self.status})"
+        return f"#{self.pk} {self.direction} {self.symbol} @ {rules.plain(self.entry_price)} ({self.get_status_display()})"
 
     @property
     def is_open(self) -> bool:

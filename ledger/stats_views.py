@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.views.decorators.http import require_GET
 
 from . import charts, selectors
@@ -22,7 +23,20 @@ from .days import today
 from .inputs import EARLIEST_DAY, LATEST_DAY, PERIOD_DAYS_MAX
 
 LAST_DAYS = {"7": 7, "30": 30, "90": 90}  # the presets: this many trading days up to today
-DATE_ERRORS = {"invalid": "Enter a date as YYYY-MM-DD."}
+
+
+class DayField(forms.DateField):
+    """A trading day from 1970 to 2199, typed as the pages write days, 25 Nov 2026 (or Wed 25 Nov 2026, or
+    2026-11-25), in a text box (stats.html#day-input) rather than the browser's date box, which shows the day in
+    the browser's own format (11/25/2026) beside the page's."""
+
+    input_formats = ["%d %b %Y", "%a %d %b %Y", "%Y-%m-%d"]
+    default_error_messages = {"invalid": "Enter a day as 25 Nov 2026 or 2026-11-25."}
+
+    def validate(self, value: date | None) -> None:
+        super().validate(value)
+        if value is not None and not EARLIEST_DAY <= value <= LATEST_DAY:
+            raise ValidationError(f"Enter a day from {date_format(EARLIEST_DAY, 'j M Y')} to {date_format(LATEST_DAY, 'j M Y')}.")
 
 
 class PeriodForm(forms.Form):
@@ -30,20 +44,9 @@ class PeriodForm(forms.Form):
     default. ?month=YYYY-MM picks the calendar's month (default: the period's last)."""
 
     period = forms.ChoiceField(required=False, choices=[(p, f"Last {p} days") for p in LAST_DAYS] + [("all", "All")])
-    start = forms.DateField(required=False, label="From", error_messages=DATE_ERRORS, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, label="To", error_messages=DATE_ERRORS, widget=forms.DateInput(attrs={"type": "date"}))
+    start = DayField(required=False, label="From")
+    end = DayField(required=False, label="To")
     month = forms.RegexField(r"^\d{4}-\d{2}$", required=False, error_messages={"invalid": "Enter a month as YYYY-MM."})
-
-    def _in_range(self, day: date | None) -> date | None:
-        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
-            raise ValidationError(f"Enter a day from {EARLIEST_DAY} to {LATEST_DAY}.")
-        return day
-
-    def clean_start(self) -> date | None:
-        return self._in_range(self.cleaned_data["start"])
-
-    def clean_end(self) -> date | None:
-        return self._in_range(self.cleaned_data["end"])
 
     def clean_month(self) -> date | None:
         if not self.cleaned_data["month"]:
@@ -53,7 +56,8 @@ class PeriodForm(forms.Form):
             first = date(year, month, 1)
         except ValueError:  # month 13, year 0
             raise ValidationError("Enter a month as YYYY-MM.") from None
-        return self._in_range(first)
+        DayField().validate(first)
+        return first
 
     def clean(self) -> dict:
         data = super().clean()

@@ -3,18 +3,19 @@ from datetime import date
 from django.urls import path, register_converter
 
 from . import exports, journal_views, stats_views, views
-from .inputs import EARLIEST_DAY, LATEST_DAY
+from .inputs import EARLIEST_DAY
 
 
 class DayConverter:
-    """YYYY-MM-DD in a URL, a day from 1970 to 2199, as a date; anything else is a 404."""
+    """YYYY-MM-DD in a URL, a day from 1970 on, as a date; anything else is a 404. A day after today is left to
+    the view, which answers every day that has not happened the same way."""
 
     regex = r"\d{4}-\d{2}-\d{2}"
 
     def to_python(self, value: str) -> date:
         day = date.fromisoformat(value)  # ValueError (e.g. 2026-02-31) makes the URL not match
-        if not EARLIEST_DAY <= day <= LATEST_DAY:
-            raise ValueError(f"{day} is outside the ledger's days")
+        if day < EARLIEST_DAY:
+            raise ValueError(f"{day} is before the ledger's days")
         return day
 
     def to_url(self, value: date | str) -> str:
@@ -26,6 +27,7 @@ register_converter(DayConverter, "day")
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("day/<day:day>/", views.dashboard, name="dashboard-day"),
+    path("day/<day:day>/signals/", views.day_signals, name="day-signals"),
     path("day/<day:day>/diary/", journal_views.day_diary, name="day-diary"),
     path("trades/<int:trade_id>/", journal_views.trade_page, name="trade"),
     path("trades/<int:trade_id>/chart.json", journal_views.trade_chart, name="trade-chart"),

@@ -6,38 +6,53 @@ import time
 from collections.abc import Callable
 from datetime import date, timedelta
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
-from django.views.decorators.http import condition, require_GET, require_POST
+from django.utils.dateformat import format as date_format
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.views.decorators.http import condition, require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
 from . import selectors, services
 from .days import today
 from .errors import LedgerError, NotPermitted
-from .inputs import EARLIEST_DAY
+from .models import PaperTrade, Signal
+from .stats_views import DayField
+from .templatetags.ledger_format import money, price, r_multiple, signed
 
 # The one permission for acting on the ledger from a page (models.PaperTrade.Meta.permissions).
 TRADE_PERMISSION = "ledger.trade"
+SIGNALS_SHOWN = 20  # rows of the day's signals on its page; the rest are a link away
+SIGNALS_PAGE = 100  # rows of a page of all the day's signals
 
 
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-# Each part's context, queried only when that part is rendered.
-PARTS: dict[str, Callable[[date], dict]] = {
+def _signals(day: date) -> dict:
+    return {"signals": selectors.signals_board(day, size=SIGNALS_SHOWN), "signal_counts": selectors.signals_summary(day)}
+
+
+# Each part's context on today's page and on a past day's, queried only when that part is rendered. A past day
+# shows how it ended (no live figure): the equity at its end, and the trades that were open then.
+TODAY_PARTS: dict[str, Callable[[date], dict]] = {
     "summary": lambda day: {"summary": selectors.dashboard_summary(day)},
     "active-trades": lambda day: {"active_trades": selectors.trades_active_with_last_tick()},
-    "signals": lambda day: {"signals": selectors.signals_for_day(day), "signal_counts": selectors.signals_summary(day)},
+    "signals": _signals,
     "journal": lambda day: {"journal": selectors.journal_for_day(day), "journal_day": selectors.pnl_daily(day)},
     "diary": lambda day: {"diary": selectors.day_note(day)},
 }
+PAST_PARTS = TODAY_PARTS | {"summary": lambda day: {"day_end": selectors.day_end(day)}, "active-trades": lambda day: {}}
 
 
 def page_context(day: date, *, notice: str = "", failed: bool = False) -> dict:
@@ -45,6 +60,7 @@ def page_context(day: date, *, notice: str = "", failed: bool = False) -> dict:
     current = today()
     return {
         "day": day,
+        "today": current,
         "is_today": day == current,
         "previous_day": day - timedelta(days=1),
         "next_day": day + timedelta(days=1) if day < current else None,
@@ -52,16 +68,16 @@ def page_context(day: date, *, notice: str = "", failed: bool = False) -> dict:
         "trading_tz": settings.TRADING_DAY_TZ,
         "fee_rate": settings.PAPER_FEE_RATE,
         "price_max_age": int(settings.PAPER_PRICE_MAX_AGE.total_seconds()),
+        "signals_shown": SIGNALS_SHOWN,
         "notice": notice,
         "failed": failed,
     }
 
 
-def render_page(request: HtmxHttpRequest, context: dict, *, part: str | None, status: int = 200) -> HttpResponse:
-    """The page, or one part of it, from a complete context."""
-    template = "ledger/dashboard.html" + (f"#{part}" if part else "")
-    with timezone.override(settings.TRADING_DAY_TZ):  # times shown in the trading day's zone
-        response = render(request, template, context, status=status)
+def render_page(request: HtmxHttpRequest, template: str, context: dict, *, part: str | None = None, status: int = 200) -> HttpResponse:
+    """A page, or one part of it, from a complete context, with times in the trading day's zone."""
+    with timezone.override(settings.TRADING_DAY_TZ):
+        response = render(request, template + (f"#{part}" if part else ""), context, status=status)
     patch_vary_headers(response, ["HX-Request", "HX-Target"])
     if part:
         patch_cache_control(response, private=True, no_cache=True)  # the browser asks again, with If-None-Match
@@ -71,15 +87,14 @@ def render_page(request: HtmxHttpRequest, context: dict, *, part: str | None, st
 def render_dashboard(request: HtmxHttpRequest, day: date, *, part: str | None = None, status: int = 200, notice: str = "") -> HttpResponse:
     """The day's page, or one part of it, querying only the parts it renders."""
     context = page_context(day, notice=notice, failed=status >= 400)
-    for name, build in PARTS.items():
-        live_only = name == "active-trades" and not context["is_today"]  # a past day's page links to today instead
-        if part in (None, name) and not live_only:
+    for name, build in (TODAY_PARTS if context["is_today"] else PAST_PARTS).items():
+        if part in (None, name):
             context |= build(day)
-    return render_page(request, context, part=part, status=status)
+    return render_page(request, "ledger/dashboard.html", context, part=part, status=status)
 
 
 def _asked_part(request: HtmxHttpRequest) -> str | None:
-    return request.htmx.target if request.htmx and request.htmx.target in PARTS else None
+    return request.htmx.target if request.htmx and request.htmx.target in TODAY_PARTS else None
 
 
 def _part_etag(request: HtmxHttpRequest, day: date | None = None) -> str | None:
@@ -92,34 +107,53 @@ def _part_etag(request: HtmxHttpRequest, day: date | None = None) -> str | None:
     return f"{part}.{day or today()}.{selectors.ledger_version()}.{request.user.pk}.{minute}"
 
 
+class DayForm(forms.Form):
+    """The date picker's plain GET form."""
+
+    date = DayField()
+
+
 @login_required
 @require_GET
 @condition(etag_func=_part_etag)
 def dashboard(request: HtmxHttpRequest, day: date | None = None) -> HttpResponse:
-    """Today's dashboard at /, any past day at /day/YYYY-MM-DD/; an HTMX poll gets just its part."""
-    if "date" in request.GET:  # the date picker's plain GET form
-        return _go_to_day(request.GET["date"])
+    """Today's dashboard at /, any past day at /day/YYYY-MM-DD/; an HTMX poll gets just its part. Every way to a
+    day that has not happened (its URL, the date picker) ends in the same 404 page."""
+    if "date" in request.GET:
+        picked = DayForm(request.GET)
+        if not picked.is_valid():
+            return render_dashboard(request, today(), status=400, notice=f"Date: {picked.errors['date'][0]}")
+        day = picked.cleaned_data["date"]
+        return redirect("dashboard" if day == today() else reverse("dashboard-day", args=[day]))
     day = day or today()
     if day > today():
-        return render_dashboard(request, today(), status=404, notice=f"{day} has not happened yet.")
+        return not_yet(request, day)
     return render_dashboard(request, day, part=_asked_part(request))
 
 
-def _go_to_day(value: str) -> HttpResponse:
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        return redirect("dashboard")
-    if day >= today() or day < EARLIEST_DAY:
-        return redirect("dashboard")
-    return redirect(reverse("dashboard-day", args=[day]))
+def not_yet(request: HtmxHttpRequest, day: date) -> HttpResponse:
+    """The one answer for a day that has not happened: today's page, 404, saying so."""
+    return render_dashboard(request, today(), status=404, notice=f"{date_format(day, 'D j M Y')} has not happened yet.")
+
+
+@login_required
+@require_GET
+def day_signals(request: HtmxHttpRequest, day: date) -> HttpResponse:
+    """/day/YYYY-MM-DD/signals/: every signal of the day, the latest first, a page at a time (the day's page
+    shows the waiting ones and the latest handled)."""
+    if day > today():
+        return not_yet(request, day)
+    signals = selectors.signals_for_day(day).select_related("trade")
+    page = Paginator(signals, SIGNALS_PAGE).get_page(request.GET.get("page"))
+    context = page_context(day) | {"signals": page.object_list, "page": page, "signal_counts": selectors.signals_summary(day)}
+    return render_page(request, "ledger/signals.html", context)
 
 
 def refused(request: HtmxHttpRequest, error: LedgerError) -> HttpResponse:
     """A refused action: HTMX gets the notice (and a `ledgerChanged` event, as the row may have changed under
     the trader); a plain form post gets today's page with the message, with the error's status."""
     if request.htmx:
-        response = render(request, "ledger/dashboard.html#notice", {"notice": error.message, "failed": True}, status=error.status_code)
+        response = render_page(request, "ledger/dashboard.html", {"notice": error.message, "failed": True}, part="notice", status=error.status_code)
         response["HX-Trigger"] = "ledgerChanged"
         return response
     return render_dashboard(request, today(), status=error.status_code, notice=error.message)
@@ -140,41 +174,77 @@ def trade_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     return wrapper
 
 
-def _act(request: HtmxHttpRequest, action: Callable[[], object], *, done: str) -> HttpResponse:
-    """Run one service for a button. HTMX gets the notice and a `ledgerChanged` event that makes the
-    parts refresh themselves; a plain form post is redirected back (or shown the error)."""
+def _act(request: HtmxHttpRequest, action: Callable[[], SafeString]) -> HttpResponse:
+    """Run one service for a button; `action` returns the sentence that says what it did, with its numbers.
+    HTMX gets the notice and a `ledgerChanged` event that makes the parts refresh themselves; a plain form post
+    is redirected back (or shown the error)."""
     try:
-        action()
+        done = action()
     except LedgerError as error:
         return refused(request, error)
     if request.htmx:
-        response = render(request, "ledger/dashboard.html#notice", {"notice": done})
+        response = render_page(request, "ledger/dashboard.html", {"notice": done}, part="notice")
         response["HX-Trigger"] = "ledgerChanged"
         return response
     messages.success(request, done)
     return redirect("dashboard")
 
 
+def _trade_link(trade: PaperTrade) -> SafeString:
+    return format_html('<a href="{}">#{}</a>', reverse("trade", args=[trade.pk]), trade.pk)
+
+
+def _closed(trade: PaperTrade) -> SafeString:
+    return format_html(
+        "Closed trade {} ({} {}) at {}: {} ({}).",
+        _trade_link(trade), trade.direction, trade.symbol, price(trade.exit_price), signed(trade.realized_pnl), r_multiple(trade.r_multiple),
+    )  # fmt: skip
+
+
+def _opened(trade: PaperTrade) -> SafeString:
+    return format_html(
+        "Opened trade {}: {} {} {} at {}, stop {}, target {}, risking {}.",
+        _trade_link(trade), trade.direction, price(trade.position_size), trade.symbol, price(trade.entry_price),
+        price(trade.stop_loss), price(trade.take_profit), money(trade.risk_amount),
+    )  # fmt: skip
+
+
+def _expired(signal: Signal) -> SafeString:
+    return format_html("Expired signal {}: {} {} at {}.", signal.signal_id, signal.action, signal.symbol, price(signal.entry_price))
+
+
 @login_required
 @require_POST
 @trade_required
 def trade_close(request: HtmxHttpRequest, trade_id: int) -> HttpResponse:
-    return _act(request, lambda: services.trade_close(trade_id=trade_id), done=f"Closed trade #{trade_id} at its current price.")
+    return _act(request, lambda: _closed(services.trade_close(trade_id=trade_id)))
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 @trade_required
 def signal_execute(request: HtmxHttpRequest, signal_id: str) -> HttpResponse:
-    return _act(request, lambda: services.signal_execute(signal_id=signal_id), done=f"Executed signal {signal_id}.")
+    """GET: what executing the signal now would do (the fill, size, risk and the signal's age), to confirm; in a
+    dialog for HTMX, as a page without JavaScript. POST: execute it (services.signal_execute)."""
+    if request.method == "POST":
+        return _act(request, lambda: _opened(services.signal_execute(signal_id=signal_id)))
+    now = timezone.now()
+    context = {"in_dialog": bool(request.htmx), "now": now}
+    try:
+        signal = selectors.signal(signal_id)
+        context |= {"signal": signal, "plan": selectors.entry_plan(signal, account=selectors.account(), at=now)}
+        status = 200
+    except LedgerError as error:
+        context |= {"refusal": error.message}
+        status = error.status_code
+    if request.htmx:
+        return render_page(request, "ledger/dashboard.html", context, part="execute-confirm", status=status)
+    return render_page(request, "ledger/execute.html", context, status=status)
 
 
 @login_required
 @require_POST
 @trade_required
 def signal_expire(request: HtmxHttpRequest, signal_id: str) -> HttpResponse:
-    return _act(
-        request,
-        lambda: services.signal_expire(signal_id=signal_id, reason=f"Dismissed by {request.user.get_username()}."),
-        done=f"Expired signal {signal_id}.",
-    )
+    reason = f"Dismissed by {request.user.get_username()}."
+    return _act(request, lambda: _expired(services.signal_expire(signal_id=signal_id, reason=reason)))

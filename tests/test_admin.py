@@ -4,11 +4,13 @@ every change is kept in the history, and only staff (and the read-only group onl
 Numbers are worked out by hand from DESIGN.md's rules: fee = 0.001 * price * size per side.
 """
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.urls import reverse
@@ -266,7 +268,8 @@ def test_correction_message_names_the_new_pnl(admin_client, closed_trade):
         change_url(closed_trade), form_data(closed_trade, exit_price=Decimal("102")), follow=True
     )
 
-    assert "realized PnL 89.9" in response.content.decode()
+    # (102-100)*50 - (5 + 5.10) = 89.90, to the cent with its sign; it was 39.95
+    assert "realized PnL +89.90, unrealized PnL 0.00, fees 10.10 (realized PnL was +39.95)" in response.content.decode()
 
 
 # --- Refused corrections leave the row unchanged ---------------------------------------------------
@@ -516,7 +519,7 @@ def test_signal_page_and_history_are_shown_read_only(admin_client, open_trade):
     history = admin_client.get(reverse("admin:ledger_signal_history", args=[signal.pk])).content.decode()
 
     assert page.status_code == 200 and b'name="_save"' not in page.content
-    assert "EXECUTED" in history and "GENERATED" in history
+    assert re.search(r"Status:</strong>\s+Waiting\s+&nbsp;&rarr;&nbsp;&nbsp;Executed", history)  # by the labels every page uses
 
 
 def test_read_only_group_can_look_at_lists_pages_and_history(viewer, closed_trade):
@@ -612,3 +615,53 @@ def test_a_control_character_in_a_filter_is_a_400_on_both_databases(admin_client
 
     assert response.status_code == 400
     assert b"control character" in response.content
+
+
+# --- Reads like the dashboard ---------------------------------------------------------------------
+
+
+def test_the_trade_list_writes_prices_without_trailing_zeros_and_pnl_to_the_cent_with_its_sign(admin_client, open_trade):
+    trade = open_trade(entry_price=Decimal("147.68"), stop_loss=Decimal("145"), take_profit=Decimal("152"))
+    services.trade_close(trade_id=trade.pk, price=Decimal("150.1234"), at=EXIT_AT)
+
+    html = admin_client.get(reverse("admin:ledger_papertrade_changelist")).content.decode()
+
+    # 100 risked over 2.68: 37.31343283 units; (150.1234 - 147.68) * 37.31343283 = 91.17164153, less fees
+    # 0.001 * 147.68 * 37.31343283 = 5.51044776 and 0.001 * 150.1234 * 37.31343283 = 5.60162686: +80.06
+    assert '<td class="field-entry">147.68</td>' in html and '<td class="field-exit">150.1234</td>' in html
+    assert '<td class="field-pnl">+80.06</td>' in html
+    assert "147.68000000" not in html
+    assert '<td class="field-closed">20 Nov 2026 10:30</td>' in html  # as the pages write times
+
+
+def test_the_change_form_shows_a_price_as_it_is(admin_client, open_trade):
+    trade = open_trade(entry_price=Decimal("147.68"), stop_loss=Decimal("145"), take_profit=Decimal("152"))
+
+    html = admin_client.get(change_url(trade)).content.decode()
+
+    assert 'name="entry_price" value="147.68"' in html
+    # 100 risked over 2.68: 37.31343283 units; unmarked, it would pay two fees of 0.001 * 147.68 * 37.31343283 = 5.51
+    assert re.search(r'Unrealized PnL:</label>\s+<div class="readonly">\u221211.02</div>', html)
+
+
+def test_a_save_that_changes_nothing_says_so_and_logs_nothing(admin_client, closed_trade):
+    history = closed_trade.history.count()
+
+    response = admin_client.post(change_url(closed_trade), form_data(closed_trade), follow=True)
+
+    assert texts(response) == [f"Nothing changed: trade #{closed_trade.pk} is as it was."]
+    assert closed_trade.history.count() == history
+    assert not LogEntry.objects.exists()
+
+
+def test_a_history_page_writes_its_values_as_the_admin_does(admin_client, closed_trade):
+    html = admin_client.get(reverse("admin:ledger_papertrade_history", args=[closed_trade.pk])).content.decode()
+
+    def change(field: str, before: str, after: str) -> bool:
+        return bool(re.search(rf"{field}:</strong>\s+{before}\s+&nbsp;&rarr;&nbsp;&nbsp;{after}\s", html))
+
+    assert change("Realized pnl", "—", r"\+39\.95")
+    assert change("Unrealized pnl", "\u221210.00", "0.00") and "0E-8" not in html
+    assert change("Exit time", "—", "20 Nov 2026 10:30:00")
+    assert change("Status", "Open", "Manual close")
+    assert "style=" not in html and "simple-history" not in html  # no inline style (the CSP refuses it), no leaked comment

@@ -116,7 +116,7 @@ def test_a_bad_period_is_refused_with_the_reason(client):
     response = client.get("/export/journal.csv", {"start": "2026-11-31", "end": "2026-12-01"})
 
     assert response.status_code == 400
-    assert response.content.decode() == "start: Enter a date as YYYY-MM-DD."
+    assert response.content.decode() == "start: Enter a day as 25 Nov 2026 or 2026-11-25."
 
 
 def test_the_export_streams_in_the_same_few_queries_however_many_rows(client):

@@ -218,6 +218,7 @@ PUBLIC = {
     "login/": "the login page",
     "logout/": "logging out needs no login",
     "healthz": "the load balancer's health check",
+    "favicon.ico": "a redirect to the site's icon, a static file",
     "admin/login/": "the admin's login page",
     "admin/logout/": "logging out needs no login",
     "api/v1/<path:rest>": "the API's catch-all: a JSON 404 for a path the API does not have",

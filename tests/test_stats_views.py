@@ -95,10 +95,10 @@ def test_all_history_from_the_first_close(client):
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"start": "2026-13-01", "end": "2026-11-20"}, "From: Enter a date as YYYY-MM-DD."),
+        ({"start": "2026-13-01", "end": "2026-11-20"}, "From: Enter a day as 25 Nov 2026 or 2026-11-25."),
         ({"start": "2026-11-20"}, "To: Give both the first and the last day of the period."),
         ({"start": "2026-11-20", "end": "2026-11-19"}, "To: The last day must be on or after the first."),
-        ({"start": "1900-01-01", "end": "2026-11-19"}, "From: Enter a day from 1970-01-01 to 2199-12-31."),
+        ({"start": "1900-01-01", "end": "2026-11-19"}, "From: Enter a day from 1 Jan 1970 to 31 Dec 2199."),
         ({"start": "2000-01-01", "end": "2026-11-19"}, "To: A period is at most 3660 days."),
         ({"period": "365"}, "Period: Select a valid choice."),
         ({"month": "2026-13"}, "Month: Enter a month as YYYY-MM."),
@@ -152,8 +152,8 @@ def test_breakdowns_by_symbol_direction_exit_reason_and_setup(client):
         "By weekday of entry",
         "By hour of entry",
     ]
-    # a group lists its trades in the journal's history, for the same period
-    assert '<a href="/journal/?reason=MANUAL_CLOSE&amp;start=2026-11-20&amp;end=2026-11-21">MANUAL_CLOSE</a>' in html
+    # a group lists its trades in the journal's history, for the same period; an exit is named as every page names it
+    assert '<a href="/journal/?reason=MANUAL_CLOSE&amp;start=2026-11-20&amp;end=2026-11-21">Manual close</a>' in html
     assert '<span class="hint">no tag</span>' in html  # the rows have no tag
 
 
@@ -221,3 +221,16 @@ def test_a_month_outside_1970_to_2199_is_a_form_error(client, month):
 
     assert response.status_code == 400
     assert response.context["form"].errors["month"]
+
+
+def test_a_day_is_typed_as_the_pages_write_it_or_as_iso(client):
+    closes("100", "-40")
+
+    written = page(client, start="20 Nov 2026", end="Sat 21 Nov 2026")
+
+    def figures(html: str) -> str:
+        return html.split('id="figures"')[1].split("</section>")[0]
+
+    assert "+60.00" in figures(written)  # 100 - 40
+    assert figures(written) == figures(page(client, start="2026-11-20", end="2026-11-21"))
+    assert 'name="start" value="20 Nov 2026"' in written  # and shown back the same way

@@ -1,5 +1,7 @@
 """The dashboard page, its HTMX parts and its buttons, through Django's test client."""
 
+import gzip
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -60,6 +62,34 @@ def test_every_page_and_button_requires_login(method, url):
 
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize(("method", "url"), [("get", "/"), ("post", "/trades/1/close/")])
+def test_a_poll_or_button_whose_login_is_gone_sends_the_whole_tab_to_the_login_page_and_back(method, url):
+    tab = "http://testserver/day/2026-11-20/?from=bookmark"
+
+    response = getattr(Client(), method)(url, HTTP_HX_CURRENT_URL=tab, **HTMX)
+
+    assert response.status_code == 200 and response.content == b""  # nothing for htmx to swap into a part
+    assert response["HX-Redirect"] == "/login/?next=/day/2026-11-20/%3Ffrom%3Dbookmark"
+
+
+def test_a_tab_on_another_site_is_not_where_the_login_sends_it_back():
+    response = Client().get("/", HTTP_HX_CURRENT_URL="https://elsewhere.example/phish/", **HTMX)
+
+    assert response["HX-Redirect"] == "/login/?next=/"
+
+
+def test_a_button_posted_with_an_out_of_date_csrf_token_reloads_the_page_and_says_why(trader, now_trade):
+    trade = now_trade()
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(trader)
+
+    response = strict.post(reverse("trade-close", args=[trade.pk]), HTTP_X_CSRFTOKEN="stale" * 8, **HTMX)
+
+    assert (response.status_code, response["HX-Refresh"]) == (403, "true")
+    assert PaperTrade.objects.get().status == PaperTrade.Status.OPEN
+    assert "nothing was done" in strict.get(reverse("dashboard")).content.decode()  # the reloaded page says it
 
 
 def test_full_page_has_every_part_with_the_selectors_numbers(client, now_trade):
@@ -129,7 +159,7 @@ def test_active_trades_show_how_old_each_price_is_and_flag_a_stale_one(client, n
     html = part(client, "active-trades").content.decode()
 
     rows = {trade.pk: html.split(f'id="trade-{trade.pk}"')[1].split("</tr>")[0] for trade in (fresh, stale, never)}
-    assert '<td class="num price-age">7s</td>' in rows[fresh.pk]
+    assert '<td class="num price-age opt">7s</td>' in rows[fresh.pk]
     assert ">stale: 2m</span>" in rows[stale.pk]  # 121 s
     assert ">stale: no price</span>" in rows[never.pk]  # no tick at all: priced at its signal
 
@@ -195,7 +225,10 @@ def test_close_button_closes_the_trade_and_tells_the_page(client, now_trade):
 
     assert response.status_code == 200
     assert response["HX-Trigger"] == "ledgerChanged"
-    assert f"Closed trade #{trade.pk}" in response.content.decode()
+    # 50 at 100 closed at 100: the fees alone, 5 + 5 = -10, a tenth of the 100 risked
+    link = f'<a href="/trades/{trade.pk}/">#{trade.pk}</a>'
+    assert f"Closed trade {link} (LONG BTCUSDT) at 100.00: \u221210.00 (\u22120.10R)." in response.content.decode()
+    assert '<time datetime="2026-11-25T12:00:00+00:00">12:00:00</time>' in response.content.decode()  # when, in the trading zone
     trade.refresh_from_db()
     assert (trade.status, trade.exit_price) == (PaperTrade.Status.MANUAL_CLOSE, Decimal("100"))
 
@@ -207,7 +240,7 @@ def test_closing_a_trade_a_tick_already_closed_says_so_with_409(client, now_trad
     response = client.post(reverse("trade-close", args=[trade.pk]), **HTMX)
 
     assert response.status_code == 409
-    assert "already closed (STOP_LOSS)" in response.content.decode()
+    assert "already closed (Stop loss)" in response.content.decode()
     assert response["HX-Trigger"] == "ledgerChanged"
     trade.refresh_from_db()
     assert (trade.status, trade.exit_price) == (PaperTrade.Status.STOP_LOSS, Decimal("90"))
@@ -255,7 +288,7 @@ def test_plain_form_post_redirects_back_with_a_message(client, now_trade):
     response = client.post(reverse("trade-close", args=[trade.pk]), follow=True)
 
     assert response.redirect_chain == [(reverse("dashboard"), 302)]
-    assert f"Closed trade #{trade.pk}" in response.content.decode()
+    assert f'Closed trade <a href="/trades/{trade.pk}/">#{trade.pk}</a>' in response.content.decode()
 
 
 def test_plain_form_post_that_fails_shows_the_page_with_the_error(client, now_trade):
@@ -412,7 +445,7 @@ def test_signals_part_counts_the_days_signals_by_status_and_action(client, make_
     html = part(client, "signals").content.decode()
 
     assert "3:" in html
-    assert "1 waiting, 1 open, 0 closed, 1 expired" in html
+    assert "1 waiting, 1 executed, 0 closed, 1 expired" in html
     assert "2 buy, 1 sell" in html
 
 
@@ -432,8 +465,12 @@ def test_a_day_outside_1970_to_2199_is_a_404(client, day):
     assert client.get(f"/day/{day}/").status_code == 404
 
 
-def test_the_date_picker_sends_a_day_before_1970_to_today(client):
-    assert client.get("/", {"date": "0001-01-01"})["Location"] == reverse("dashboard")
+@pytest.mark.parametrize(("value", "message"), [("0001-01-01", "Enter a day from 1 Jan 1970"), ("next tuesday", "Enter a day as 25 Nov 2026")])
+def test_the_date_picker_refuses_what_is_not_a_day_of_the_ledger_with_400_naming_the_field(client, value, message):
+    response = client.get("/", {"date": value})
+
+    assert response.status_code == 400
+    assert f"Date: {message}" in response.content.decode()
 
 
 def test_a_control_character_in_a_form_is_refused_before_any_view(client):
@@ -441,3 +478,103 @@ def test_a_control_character_in_a_form_is_refused_before_any_view(client):
 
     assert response.status_code == 400
     assert b"username contains a control character" in response.content
+
+
+def test_the_signals_part_shows_the_waiting_first_then_the_latest_handled_a_page_at_most(client, make_signal, settings):
+    now = timezone.now()
+    handled = [make_signal(timestamp=now - timedelta(minutes=30 - n)) for n in range(25)]
+    for signal in handled:
+        services.signal_expire(signal_id=signal.signal_id)
+    waiting = [make_signal(timestamp=now - timedelta(minutes=40 - n)) for n in range(3)]  # older than every handled one
+
+    html = part(client, "signals").content.decode()
+
+    shown = re.findall(r'<tr id="signal-([^"]+)"', html)
+    # 3 waiting (the latest first), then the 17 latest of the 25 handled: 20 in all
+    assert shown == [s.signal_id for s in reversed(waiting)] + [s.signal_id for s in reversed(handled)][:17]
+    assert '<a href="/day/2026-11-25/signals/">All 28 signals of the day</a>' in html
+
+
+def test_execute_first_shows_what_it_would_do_and_writes_nothing(client, make_signal):
+    signal = make_signal(timestamp=timezone.now() - timedelta(seconds=42))
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("100"), timezone.now() - timedelta(seconds=7), bid=Decimal("99.9"), ask=Decimal("100.1"))])
+
+    response = client.get(reverse("signal-execute", args=[signal.signal_id]), **HTMX)
+
+    html = response.content.decode()
+    assert response.status_code == 200 and not PaperTrade.objects.exists()
+    # a buy fills at the ask, 100.1; stop 2% below, rounded toward the fill: 98.098; 100 risked over 2.002 a unit
+    assert '<span class="num" id="confirm-fill">100.10</span>' in html and "the last price, 100.00 7s ago, at its ask" in html
+    assert '<span class="num" id="confirm-size">49.95004995</span>' in html  # 100 / 2.002, rounded down
+    assert '<span class="num" id="confirm-risk">100.00</span>' in html and "1.00% of equity, to the stop 98.098" in html
+    assert "sent 11:59:18: 42s ago, at 100.00" in html
+
+
+def test_execute_of_a_signal_that_cannot_be_taken_says_why_before_anything(client, make_signal):
+    signal = make_signal(timestamp=timezone.now() - timedelta(minutes=7))  # no tick, and past the 5 minutes a signal's price holds
+
+    response = client.get(reverse("signal-execute", args=[signal.signal_id]), **HTMX)
+
+    assert response.status_code == 409
+    assert "no price for BTCUSDT in the last 2 min and the signal is 7 min old" in response.content.decode()
+    assert "Confirm" not in response.content.decode()
+
+
+def test_execute_without_javascript_confirms_on_a_page_of_its_own(client, make_signal):
+    signal = make_signal(timestamp=timezone.now())
+
+    html = client.get(reverse("signal-execute", args=[signal.signal_id])).content.decode()
+
+    assert "<html" in html and 'id="confirm-fill"' in html
+    assert f'<form method="post" action="/signals/{signal.signal_id}/execute/"' in html
+
+
+@pytest.mark.parametrize("url", ["/day/2026-11-26/", "/day/2199-12-31/", "/day/9999-12-31/", "/?date=2026-11-26", "/?date=26 Nov 2026", "/day/2026-12-25/signals/"])
+def test_every_way_to_a_day_that_has_not_happened_answers_the_same_404(client, url):
+    response = client.get(url, follow=True)
+
+    assert response.status_code == 404
+    assert "has not happened yet." in response.content.decode()
+
+
+def test_all_the_signals_of_a_day_a_page_at_a_time(client, make_signal):
+    for n in range(101):
+        make_signal(timestamp=timezone.now() - timedelta(seconds=n))
+
+    first = client.get("/day/2026-11-25/signals/").content.decode()
+    second = client.get("/day/2026-11-25/signals/", {"page": 2}).content.decode()
+
+    assert first.count('<tr id="signal-') == 100 and second.count('<tr id="signal-') == 1
+    assert "Execute" not in first  # the day's page is where they are acted on
+
+
+def test_a_past_days_summary_is_how_it_ended_with_nothing_live(client, open_trade, time_machine):
+    trade = open_trade()  # 2026-11-20, 50 at 100
+    services.trade_close(trade_id=trade.pk, price=Decimal("103"), at=trade.entry_time + timedelta(minutes=5))  # +139.85
+    later = open_trade(symbol="ETHUSDT", timestamp=NOW - timedelta(minutes=1), at=NOW)
+    services.trade_close(trade_id=later.pk, price=Decimal("99"))  # today's close, after the 20th
+
+    html = client.get("/day/2026-11-20/").content.decode()
+
+    assert '<span class="value num" id="day-end-equity">10,139.85</span>' in html  # 10,000 + 139.85, not today's
+    assert 'id="day-open">0</span>' in html
+    assert "Cash" not in html and "unrealized" not in html
+
+
+def test_a_poll_is_sent_gzipped_and_its_weakened_etag_still_answers_304(client, now_trade):
+    now_trade()
+    plain = part(client, "active-trades")
+
+    zipped = client.get(reverse("dashboard"), HTTP_HX_TARGET="active-trades", HTTP_ACCEPT_ENCODING="gzip", **HTMX)
+    again = client.get(reverse("dashboard"), HTTP_HX_TARGET="active-trades", HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=zipped["ETag"], **HTMX)
+
+    assert zipped["Content-Encoding"] == "gzip" and "Accept-Encoding" in zipped["Vary"]
+    assert len(zipped.content) < len(plain.content) / 2  # one row: the padding (up to 99 bytes) weighs
+    assert gzip.decompress(zipped.content).split(b"csrfmiddlewaretoken")[0] == plain.content.split(b"csrfmiddlewaretoken")[0]
+    assert zipped["ETag"] == f"W/{plain['ETag']}" and again.status_code == 304
+
+
+def test_a_csv_export_is_streamed_as_it_is(client, now_trade):
+    response = client.get(reverse("export-journal"), HTTP_ACCEPT_ENCODING="gzip")
+
+    assert response.status_code == 200 and not response.has_header("Content-Encoding")

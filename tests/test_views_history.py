@@ -67,7 +67,7 @@ def test_lists_every_closed_trade_latest_first_each_linking_to_its_page(client, 
     open_trade()  # an open trade is not history
     response = page(client)
     assert ids(response, closes) == [f"T{n}" for n in range(12, 0, -1)]
-    assert f'<a href="/trades/{closes["T12"].pk}/">ETHUSDT</a>' in response.content.decode()
+    assert f'<a href="/trades/{closes["T12"].pk}/"><span class="trade-id">#{closes["T12"].pk}</span> ETHUSDT</a>' in response.content.decode()
     assert "\u22123.00R" in response.content.decode()  # T12: -12 / 2 = -6R; T6: -6 / 2 = -3R
 
 
@@ -148,7 +148,7 @@ def test_the_results_alone_for_htmx(client, closes):
 @pytest.mark.parametrize(
     ("query", "says"),
     [
-        ({"start": "2026-13-01"}, "Enter a date as YYYY-MM-DD."),
+        ({"start": "2026-13-01"}, "Enter a day as 25 Nov 2026 or 2026-11-25."),
         ({"start": "2026-11-21", "end": "2026-11-20"}, "The last day must be on or after the first."),
         ({"r_min": "2", "r_max": "1"}, "R to must be at least R from."),
         ({"r_min": "lots"}, "Enter a number."),

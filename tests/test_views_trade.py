@@ -112,7 +112,7 @@ def test_the_chart_data_has_the_candles_of_the_span_the_markers_and_the_levels(v
     ]
     assert data["markers"] == [
         {"kind": "entry", "time": ten + 60, "price": "100.00000000"},
-        {"kind": "exit", "time": ten + 3600, "price": "102.50000000", "reason": "Manual Close"},
+        {"kind": "exit", "time": ten + 3600, "price": "102.50000000", "reason": "Manual close"},
     ]
     assert [(line["kind"], line["price"]) for line in data["lines"]] == [
         ("entry", "100.00000000"), ("stop", "98.00000000"), ("target", "104.00000000"), ("exit", "102.50000000"),
@@ -255,10 +255,10 @@ def test_moving_a_closed_trade_s_levels_answers_409(trader, closed_hour):
 def test_the_dashboard_links_its_trades_to_their_pages_and_shows_tags_and_notes(viewer, open_trade, closed_hour, many_trades):
     live = open_trade(timestamp=NOW - timedelta(minutes=2), at=NOW - timedelta(minutes=1))
     today = viewer.get(reverse("dashboard")).content.decode()
-    assert f'<a href="/trades/{live.pk}/">BTCUSDT</a>' in today
+    assert f'<a href="/trades/{live.pk}/"><span class="trade-id">#{live.pk}</span> BTCUSDT</a>' in today
 
     day = viewer.get(reverse("dashboard-day", args=["2026-11-20"])).content.decode()
-    assert f'<a href="/trades/{closed_hour.pk}/">BTCUSDT</a>' in day
+    assert f'<a href="/trades/{closed_hour.pk}/"><span class="trade-id">#{closed_hour.pk}</span> BTCUSDT</a>' in day
     assert '<span class="chip">A+ setup</span>' in day and 'title="Entered on the retest.' in day
 
 

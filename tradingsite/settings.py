@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",  # Content-Security-Policy on every answer
     "django_permissions_policy.PermissionsPolicyMiddleware",  # Permissions-Policy: nothing the app never uses
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files from gunicorn, no separate server
+    "ledger.middleware.CompressPages",  # gzip for HTML and JSON, padded against BREACH (below whitenoise: not static)
     "ledger.middleware.refuse_control_characters",  # NUL and the like in a URL or form: 400, never the database
     "ledger.middleware.private_answers",  # Cache-Control: private, no-store on what a login or token reads
     "ledger.middleware.DatabaseFaults",  # a page whose database fails: a plain 503 page
@@ -100,6 +101,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "ledger.middleware.htmx_session_gone",  # a poll or button whose login is gone takes the tab to the login page
     "simple_history.middleware.HistoryRequestMiddleware",  # history rows name the logged-in user
     "axes.middleware.AxesMiddleware",  # answers 429 to a locked-out login; last, as django-axes asks
 ]
@@ -147,10 +149,12 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOGIN_URL = "login"
+CSRF_FAILURE_VIEW = "ledger.middleware.csrf_failure"  # an out-of-date page reloads itself (HTMX)
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
+FORMAT_MODULE_PATH = ["tradingsite.formats"]  # dates read 25 Nov 2026 everywhere, the admin too
 TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True

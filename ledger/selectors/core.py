@@ -29,8 +29,9 @@ from django.db.models import (
 from django.db.models.functions import Cast, Greatest, Least, Round
 from django.utils.dateparse import parse_datetime
 
-from ..days import day_bounds, utc_offsets
-from ..errors import NotFound
+from .. import rules
+from ..days import day_bounds, trading_day, utc_offsets
+from ..errors import InvalidTransition, NotExecutable, NotFound
 from ..models import Account, MarketPrice, PaperTrade, PriceCandle, Signal
 from ..rules import RATIO, ZERO, Quote, money
 from ..sql import HeldSeconds, LocalPart, NonZero, Ratio, r_multiple
@@ -56,6 +57,63 @@ def trade(trade_id: int) -> PaperTrade:
     if trade is None:
         raise NotFound(f"No trade with id {trade_id}.", field="trade_id")
     return trade
+
+
+def signal(signal_id: str) -> Signal:
+    row = Signal.objects.filter(signal_id=signal_id).first()
+    if row is None:
+        raise NotFound(f"No signal with signal_id {signal_id!r}.", field="signal_id")
+    return row
+
+
+@dataclass(frozen=True)
+class EntryPlan:
+    """How a signal would be filled and sized at a moment (docs/fills.md): what `signal_execute` writes, and
+    what the dashboard's Execute shows the trader before it does."""
+
+    direction: str
+    quote: Quote  # the reference: the symbol's last tick, or the signal's own price
+    from_tick: bool
+    fill: Decimal
+    stop: Decimal
+    target: Decimal
+    size: Decimal
+    risk: Decimal
+    equity: Decimal
+
+    @property
+    def notional(self) -> Decimal:
+        return money(self.fill * self.size)
+
+    @property
+    def risk_pct(self) -> Decimal | None:
+        """The risk as a percentage of equity."""
+        return (100 * self.risk / self.equity).quantize(RATIO) if self.equity > 0 else None
+
+
+def entry_plan(signal: Signal, *, account: Account, at: datetime) -> EntryPlan:
+    """The signal's entry at `at` from the account's equity and cash, by the rules of paper execution; raises
+    what an execution would be refused with (not GENERATED, its day over, no price, a level passed, no cash, a
+    limit). Reads only: `signal_execute` calls it with the account row locked, then writes the plan."""
+    if signal.status != Signal.Status.GENERATED:
+        raise InvalidTransition(
+            f"Signal {signal.signal_id} is {signal.status}; only a GENERATED signal can be executed.", field="signal_id"
+        )
+    if trading_day(signal.timestamp) < trading_day(at):
+        raise NotExecutable(
+            f"Signal {signal.signal_id} belongs to trading day {trading_day(signal.timestamp)}, which has ended.",
+            field="signal_id",
+        )
+    direction = rules.direction_for(signal.action)
+    last = market_quote(signal.symbol)
+    quote = rules.reference(signal.symbol, last=last, signal_price=signal.entry_price, signal_time=signal.timestamp, at=at)
+    fill = rules.market_fill(buying=rules.opening_buys(direction), price=quote.price, bid=quote.bid, ask=quote.ask)
+    stop, target = rules.levels(direction, fill=fill, stop=signal.stop_loss, target=signal.take_profit)
+    rules.check_fill_inside(direction, fill=fill, stop=stop, target=target)
+    open_trades = trades_active()
+    rules.check_limits(symbol=signal.symbol, open_trades=open_trades.count(), symbol_open=open_trades.filter(symbol=signal.symbol).exists())
+    size, risk = rules.size(equity=account.equity, cash=account.cash, fill=fill, stop=stop, target=target)
+    return EntryPlan(direction=direction, quote=quote, from_tick=quote is last, fill=fill, stop=stop, target=target, size=size, risk=risk, equity=account.equity)
 
 
 def market_quote(symbol: str) -> Quote | None:
@@ -134,6 +192,15 @@ def signals_for_day(day: date, *, status: str | None = None) -> QuerySet[Signal]
     return _between(signals, "timestamp", day, day).order_by("-timestamp", "-pk")
 
 
+def signals_board(day: date, *, size: int) -> list[Signal]:
+    """The day's signals a page shows, `size` at most: the waiting (GENERATED) ones first, then the latest
+    handled ones, each group the latest first, with each one's trade. Two index reads of `size` rows each,
+    however many signals the day has."""
+    waiting = list(signals_for_day(day, status=Signal.Status.GENERATED).select_related("trade")[:size])
+    handled = signals_for_day(day).exclude(status=Signal.Status.GENERATED).select_related("trade")
+    return waiting + list(handled[: size - len(waiting)])
+
+
 def journal_for_day(day: date) -> QuerySet[PaperTrade]:
     """The trades closed during the day, the latest first."""
     return closed_between(day, day).order_by("-exit_time", "-pk")
@@ -209,6 +276,31 @@ def dashboard_summary(day: date) -> DashboardSummary:
         open_trades=open_row["count"],
         unrealized_pnl=money_from_db(open_row["unrealized"]),
         open_notional=money_from_db(open_row["notional"]),
+    )
+
+
+@dataclass(frozen=True)
+class DayEnd:
+    """A past day as it ended: its closes, the equity at its end, and the trades that were open then."""
+
+    day: DailyPnl
+    equity: Decimal
+    open_trades: list[PaperTrade]  # opened before its end and closed after it (or open still), the oldest first
+
+
+def day_end(day: date) -> DayEnd:
+    """The equity at the end of the day is today's less the realized PnL of every close since; the trades open
+    at its end are those closed since that had opened before it, and the open ones that had. Both read the
+    closes after the day (an index range on exit_time), so a recent day costs little and a day years back at a
+    million trades reads every later close."""
+    end = day_bounds(day)[1]
+    since = PaperTrade.objects.filter(exit_time__gte=end)
+    later = since.aggregate(realized=Sum("realized_pnl"))["realized"]
+    still_open = trades_active().filter(entry_time__lt=end)
+    return DayEnd(
+        day=pnl_daily(day),
+        equity=money(account().equity - money_from_db(later)),
+        open_trades=[*since.filter(entry_time__lt=end).order_by("entry_time", "pk"), *still_open],
     )
 
 

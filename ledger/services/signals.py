@@ -7,7 +7,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import rules, selectors
-from ..days import trading_day
 from ..errors import InvalidTransition, NotExecutable, NotFound, SignalConflict
 from ..inputs import REASON_LENGTH_MAX, SignalFields, clean_time
 from ..models import PaperTrade, Signal
@@ -93,43 +92,26 @@ def signal_execute(*, signal_id: str, at: datetime | None = None) -> PaperTrade:
     """
     at = clean_time(at, field="at")
     signal = _signal_for_update(signal_id)
-    if signal.status != Signal.Status.GENERATED:
-        raise InvalidTransition(
-            f"Signal {signal_id} is {signal.status}; only a GENERATED signal can be executed.", field="signal_id"
-        )
-    if trading_day(signal.timestamp) < trading_day(at):
-        raise NotExecutable(
-            f"Signal {signal_id} belongs to trading day {trading_day(signal.timestamp)}, which has ended.",
-            field="signal_id",
-        )
-    account = account_for_update()
-    direction = rules.direction_for(signal.action)
-    last = selectors.market_quote(signal.symbol)
-    quote = rules.reference(signal.symbol, last=last, signal_price=signal.entry_price, signal_time=signal.timestamp, at=at)
-    fill = rules.market_fill(buying=rules.opening_buys(direction), price=quote.price, bid=quote.bid, ask=quote.ask)
-    stop, target = rules.levels(direction, fill=fill, stop=signal.stop_loss, target=signal.take_profit)
-    rules.check_fill_inside(direction, fill=fill, stop=stop, target=target)
-    open_trades = selectors.trades_active()
-    rules.check_limits(symbol=signal.symbol, open_trades=open_trades.count(), symbol_open=open_trades.filter(symbol=signal.symbol).exists())
-    size, risk = rules.size(equity=account.equity, cash=account.cash, fill=fill, stop=stop, target=target)
+    plan = selectors.entry_plan(signal, account=account_for_update(), at=at)
     trade = PaperTrade(
         signal=signal,
         symbol=signal.symbol,
-        direction=direction,
-        entry_price=fill,
-        entry_slippage=rules.sign(direction) * (fill - signal.entry_price),
-        position_size=size,
-        stop_loss=stop,
-        take_profit=target,
+        direction=plan.direction,
+        entry_price=plan.fill,
+        entry_slippage=rules.sign(plan.direction) * (plan.fill - signal.entry_price),
+        position_size=plan.size,
+        stop_loss=plan.stop,
+        take_profit=plan.target,
         entry_time=at,
-        risk_amount=risk,
+        risk_amount=plan.risk,
     )
+    quote = plan.quote
     trade.max_price = trade.min_price = quote.price
     rules.mark(trade, quote.price, bid=quote.bid, ask=quote.ask)
     trade.save()  # save() starts the trade's history, and records the signal's execution in its own
     signal.status = Signal.Status.EXECUTED
     signal.save(update_fields=["status"])
-    account_add(ZERO, open_cost=rules.entry_cost(price=fill, size=size))
+    account_add(ZERO, open_cost=rules.entry_cost(price=plan.fill, size=plan.size))
     return trade
 
 

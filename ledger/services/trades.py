@@ -30,7 +30,7 @@ def trade_close(
     if trade is None:
         raise NotFound(f"No trade with id {trade_id}.", field="trade_id")
     if not trade.is_open:
-        raise AlreadyClosed(f"Trade {trade_id} is already closed ({trade.status}).", field="trade_id")
+        raise AlreadyClosed(f"Trade {trade_id} is already closed ({trade.get_status_display()}).", field="trade_id")
     exit_price = clean_price(price, field="price", required=False)
     if exit_price is None:
         rules.close_at_quote(trade, reason=reason, at=at)

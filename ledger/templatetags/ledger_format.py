@@ -7,6 +7,7 @@ from django import template
 from django.utils import timezone
 
 from .. import rules
+from ..models import PaperTrade
 
 register = template.Library()
 
@@ -123,3 +124,9 @@ def stale(seen: datetime | None) -> bool:
 def plain(value: Decimal | None) -> str:
     """A number as a form field holds it, exactly and without grouping: 64123.5, not 64,123.50000000."""
     return "" if value is None else rules.plain(value)
+
+
+@register.filter
+def exit_label(status: str) -> str:
+    """How every page names an exit: STOP_LOSS -> Stop loss."""
+    return PaperTrade.Status(status).label

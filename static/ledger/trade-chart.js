@@ -53,6 +53,10 @@
 
     async function load() {
       const response = await fetch(element.dataset.url, { headers: { Accept: "application/json" } });
+      if (response.redirected) {  // the login has gone: the page itself goes to the login, and comes back
+        location.reload();
+        return;
+      }
       if (!response.ok) return;
       const data = await response.json();
       const step = 10 ** -data.precision;

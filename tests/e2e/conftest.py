@@ -88,11 +88,21 @@ def page(browser):
     context.close()
 
 
+# axe-core adds <style> elements of its own to some pages while it runs (to read elements behind others), which the
+# page's CSP refuses as inline styles: those two refusals on the admin's change page were axe's, not the page's, and
+# are left out of what assert_no_csp_violation sees.
+RUN_AXE = """async (part) => {
+  const before = window.cspViolations.length;
+  const result = await axe.run(part ? document.querySelector(part) : document, {resultTypes: ['violations']});
+  const during = window.cspViolations.splice(before);
+  window.cspViolations.push(...during.filter((refusal) => !refusal.startsWith('style-src-elem blocked inline')));
+  return result;
+}"""
+
+
 def assert_accessible(page, part: str | None = None) -> None:
     """No serious or critical axe-core violation in the page, or in one part of it (a CSS selector)."""
-    result = page.evaluate(
-        "(part) => axe.run(part ? document.querySelector(part) : document, {resultTypes: ['violations']})", part
-    )
+    result = page.evaluate(RUN_AXE, part)
     serious = [v for v in result["violations"] if v["impact"] in SERIOUS]
     found = [f"{v['id']} ({v['impact']}): {v['help']} at {[node['target'] for node in v['nodes']][:3]}" for v in serious]
     assert not found, f"{page.url} {part or ''}:\n" + "\n".join(found)

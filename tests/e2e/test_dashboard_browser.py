@@ -3,11 +3,13 @@
 Playwright's clock drives the page's poll timer, so each refresh happens when the test says, not by luck.
 """
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.utils import timezone
@@ -44,10 +46,11 @@ def test_price_tick_moves_pnl_without_reload_and_close_moves_row_to_journal(logg
 
     row.get_by_role("button", name="Close").click()
 
-    expect(page.locator("#notice")).to_contain_text(f"Closed trade #{trade.pk}")
+    # at the last tick, 102: 2*50 - (5 + 5.10) = 89.90, on 100 risked
+    expect(page.locator("#notice")).to_contain_text(f"Closed trade #{trade.pk} (LONG BTCUSDT) at 102.00: +89.90 (+0.90R).")
     expect(page.locator(f"#trade-{trade.pk}")).to_have_count(0)
     journal_row = page.locator(f"#journal-{trade.pk}")
-    expect(journal_row).to_contain_text("Manual Close")
+    expect(journal_row).to_contain_text("Manual close")
     expect(journal_row.locator(".pnl")).to_have_text("+89.90")
     expect(page.locator("#summary")).to_contain_text("10,089.90")
     screenshot(page, "dashboard-after-close")
@@ -81,23 +84,48 @@ def test_closing_a_trade_that_a_tick_just_closed_shows_why(logged_in, open_trade
 
     page.locator(f"#trade-{trade.pk}").get_by_role("button", name="Close").click()
 
-    expect(page.locator("#notice .error")).to_contain_text("already closed (STOP_LOSS)")
-    expect(page.locator(f"#journal-{trade.pk}")).to_contain_text("Stop Loss")
+    expect(page.locator("#notice .error")).to_contain_text("already closed (Stop loss)")
+    expect(page.locator(f"#journal-{trade.pk}")).to_contain_text("Stop loss")
     assert PaperTrade.objects.get(pk=trade.pk).exit_price == Decimal("97")
     screenshot(page, "dashboard-failed-close")
 
 
-def test_execute_button_opens_a_trade(logged_in, make_signal):
+def test_execute_confirms_with_the_fill_size_risk_and_age_then_opens_the_trade(logged_in, make_signal):
     page = logged_in
-    signal = make_signal(symbol="ETHUSDT", entry_price=Decimal("3000"), timestamp=timezone.now())
+    sent = max(timezone.now() - timedelta(seconds=30), day_bounds(today())[0])  # of today, even just after midnight
+    signal = make_signal(symbol="ETHUSDT", entry_price=Decimal("3000"), timestamp=sent)
     page.reload()
 
-    page.locator(f"#signal-{signal.signal_id}").get_by_role("button", name="Execute").click()
+    execute = page.locator(f"#signal-{signal.signal_id}").get_by_role("button", name="Execute")
+    dialog = page.get_by_role("dialog")
+    execute.click()
+    dialog.get_by_role("button", name="Cancel").click()  # Cancel leaves it waiting, focus back on its button
+    expect(dialog).to_be_hidden()
+    expect(execute).to_be_focused()
 
-    expect(page.locator(f"#signal-{signal.signal_id}")).to_contain_text("EXECUTED")
+    execute.click()
+
+    expect(dialog).to_be_visible()
+    # No tick for ETHUSDT: the fill is the signal's 3000 (slippage off in the tests). The default stop is 2% below,
+    # 2940, so 1% of 10,000 = 100 at risk over 60 a unit is 1.66666666 units (rounded down), 5,000.00 notional.
+    expect(dialog.locator("#confirm-fill")).to_have_text("3,000.00")
+    expect(dialog.locator("#confirm-size")).to_have_text("1.66666666")
+    expect(dialog.locator("#confirm-risk")).to_have_text("100.00")
+    expect(dialog).to_contain_text("1.00% of equity, to the stop 2,940.00")
+    expect(dialog.locator("#confirm-age")).to_contain_text(f"sent {sent.astimezone(settings.TRADING_DAY_TZ):%H:%M:%S}")
+    expect(dialog.locator("#confirm-age")).to_have_text(re.compile(r"sent \d\d:\d\d:\d\d: \d+s ago, at 3,000.00"))
+    assert not PaperTrade.objects.exists()  # nothing happens before the confirmation
+    screenshot(page, "dashboard-execute-confirm")
+    dialog.get_by_role("button", name="Confirm: execute").click()
+
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#notice")).to_contain_text("LONG 1.66666666 ETHUSDT at 3,000.00, stop 2,940.00, target 3,120.00, risking 100.00.")
     trade = PaperTrade.objects.get(signal=signal)
+    expect(page.locator("#notice")).to_contain_text(f"Opened trade #{trade.pk}:")
+    expect(page.locator(f"#signal-{signal.signal_id}")).to_contain_text("Executed")
+    expect(page.locator("#signals h2")).to_be_focused()  # its button is gone, and no other signal waits
     expect(page.locator(f"#trade-{trade.pk}")).to_contain_text("ETHUSDT")
-    expect(page.locator("#summary .stat").nth(3)).to_contain_text("1")
+    expect(page.locator("#summary .stat").nth(4)).to_contain_text("1")  # open trades
 
 
 def test_previous_day_link_shows_yesterdays_journal(logged_in, server_url, open_trade):
@@ -111,25 +139,8 @@ def test_previous_day_link_shows_yesterdays_journal(logged_in, server_url, open_
 
     expect(page).to_have_url(f"{server_url}/day/{yesterday}/")
     expect(page.locator(f"#journal-{trade.pk} .pnl")).to_have_text("+139.85")  # 3*50 - (5 + 5.15)
-    expect(page.locator("#active-trades")).to_contain_text("today's page")
+    expect(page.locator("#active-trades")).to_contain_text("Trades open now are on today's page")
     screenshot(page, "dashboard-yesterday")
-
-
-def test_dashboard_fits_a_phone(browser, server_url, django_user_model, open_trade):
-    django_user_model.objects.create_user("phone", password="pw-for-e2e")
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-    page = context.new_page()
-    trade_now(open_trade)
-    page.goto(f"{server_url}/login/")
-    page.fill("#id_username", "phone")
-    page.fill("#id_password", "pw-for-e2e")
-    page.click("button[type=submit]")
-
-    expect(page.locator("#summary")).to_be_visible()
-    page_width = page.evaluate("document.documentElement.scrollWidth")
-    assert page_width <= 390  # wide tables scroll inside their card, the page itself does not
-    screenshot(page, "dashboard-phone")
-    context.close()
 
 
 def test_a_read_only_person_sees_the_ledger_without_its_buttons(browser, server_url, django_user_model, open_trade, make_signal, one_trading_day):

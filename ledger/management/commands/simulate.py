@@ -45,9 +45,15 @@ class Command(BaseCommand):
             raise CommandError("--tick-ms and --steps must be 0 or more, and --signal-every at least 1.")
         rng = random.Random(seed)
         prices = self._last_prices()
+        self.stdout.write(f"Simulating {', '.join(prices)}; Ctrl-C stops.")
+        try:
+            self._run(rng, prices, tick_ms=tick_ms, signal_every=signal_every, steps=steps)
+        except KeyboardInterrupt:  # Ctrl-C: a quiet stop; a write it interrupts is one transaction, rolled back whole
+            self.stdout.write("Demo feed stopped.")
+
+    def _run(self, rng: random.Random, prices: dict[str, Decimal], *, tick_ms: int, signal_every: int, steps: int) -> None:
         day = today()
         step = 0
-        self.stdout.write(f"Simulating {', '.join(prices)}; Ctrl-C stops.")
         while not steps or step < steps:
             step += 1
             if today() != day:  # the demo closes its own days; in production cron runs close_eod
