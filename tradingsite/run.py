@@ -68,8 +68,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def relay() -> None:
         for line in feed.stdout:
-            feed_started.set()
             print(line, end="", flush=True)
+            feed_started.set()  # after the line is out, so the banner can't come before it
 
     threading.Thread(target=relay, daemon=True).start()
     server = subprocess.Popen([
