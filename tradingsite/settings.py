@@ -281,13 +281,13 @@ API_RATE_LIMIT = env_rate("API_RATE_LIMIT", "600/min")
 API_AUTH_FAILURE_LIMIT = env_rate("API_AUTH_FAILURE_LIMIT", "10/min")
 
 # Permissions-Policy (django-permissions-policy): the browser features the pages never use are denied to them and
-# to anything they could embed.
+# to anything they could embed. Only features Chromium knows: an unknown one is a console warning on every page.
 PERMISSIONS_POLICY = {
     feature: []
     for feature in (
-        "accelerometer", "ambient-light-sensor", "autoplay", "bluetooth", "browsing-topics", "camera", "display-capture",
+        "accelerometer", "autoplay", "browsing-topics", "camera", "display-capture",
         "encrypted-media", "fullscreen", "geolocation", "gyroscope", "hid", "idle-detection", "magnetometer",
         "microphone", "midi", "payment", "picture-in-picture", "publickey-credentials-get", "screen-wake-lock",
-        "serial", "usb", "web-share", "xr-spatial-tracking",
+        "serial", "usb", "xr-spatial-tracking",
     )
 }

@@ -219,7 +219,7 @@ def test_no_page_logs_an_error_or_is_refused_by_the_csp_and_the_admin_reads_like
     version = PaperTrade.history.filter(id=closed.pk).order_by("history_id").first().history_id
     page.set_viewport_size(WIDE)
     errors = []
-    page.on("console", lambda message: errors.append(f"{page.url}: {message.text}") if message.type == "error" else None)
+    page.on("console", lambda message: errors.append(f"{page.url}: {message.text}") if message.type in ("error", "warning") else None)
     page.on("response", lambda response: errors.append(f"{response.status} {response.url}") if response.status >= 400 else None)
     page.goto(f"{server_url}/login/")
     page.fill("#id_username", "operator")
