@@ -24,11 +24,12 @@ START_PRICES = {
     "DOGEUSDT": Decimal("0.15"),
 }
 CONFLUENCES = ["trend", "volume spike", "RSI divergence", "support bounce", "breakout", "VWAP reclaim"]
-STEP_BPS = 15  # each tick moves a price by up to 0.15% either way
+STEP_BPS = 30  # each tick moves a price by up to 0.3% either way
 SPREAD_BPS = 1  # the book's bid and ask sit this far either side of the price
-# A stop five round trips of fees away (1% at the default 0.1% a side), so a trade can pay its fees; the target
-# twice as far. Trades still close within a minute or two at the simulated volatility.
-FEES_PER_STOP = 5
+# A stop fifteen round trips of fees away (3% at the default 0.1% a side), so a trade can pay its fees and, sized
+# at the account's 1% risk, takes a third of the cash: three trades can be open at once. The target is twice as
+# far. Trades still close within a few minutes at the simulated volatility.
+FEES_PER_STOP = 15
 
 
 class Command(BaseCommand):
@@ -92,7 +93,7 @@ class Command(BaseCommand):
         price = prices[symbol]
         sign = 1 if action == "BUY" else -1
         quantum = Decimal(1).scaleb(_places(price))
-        stop = FEES_PER_STOP * 2 * settings.PAPER_FEE_RATE or Decimal("0.01")
+        stop = FEES_PER_STOP * 2 * settings.PAPER_FEE_RATE or Decimal("0.03")
         intake = services.signal_intake(
             signal=SignalFields(
                 signal_id=f"sim-{timezone.now():%Y%m%d%H%M%S}-{step}",
