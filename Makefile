@@ -27,14 +27,17 @@ run: venv
 	$(MANAGE) demo_login
 	$(BIN)/python -m tradingsite.run --host $(HOST) --port $(PORT)
 
-# The whole suite on SQLite; `make test-postgres` runs it again on PostgreSQL (CI runs both).
+# The whole suite on SQLite; `make test-postgres` runs it again on PostgreSQL (CI runs both). Two workers
+# (pytest-xdist; one a core here), each with a test database of its own; worksteal evens out the long tests.
+PYTEST := $(BIN)/pytest --create-db -n 2 --dist worksteal
+
 test: test-sqlite
 
 test-sqlite: venv
-	$(BIN)/pytest --create-db
+	$(PYTEST)
 
 test-postgres: venv
-	DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest --create-db
+	DATABASE_URL=$(POSTGRES_URL) $(PYTEST)
 
 # Speed and memory at 10k, 100k and 1M trades beside floors from the same run (bench/README.md).
 # SQLite by default; `make bench DATABASE_URL=postgres://postgres@127.0.0.1:5432/ledger` for PostgreSQL.

@@ -85,7 +85,7 @@ def token(db, wsgi_in_test_transaction, settings):
     return services.api_token_create(name="fuzz", scope=ApiToken.Scope.TRADE)[1]
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 @given(case=st.one_of(SCHEMA.as_strategy(), trading))
 def test_fuzzed_requests_get_documented_answers_and_leave_the_ledger_consistent(token, case):
     if (case.path_parameters or {}).get("trade_id") == 0:
