@@ -343,6 +343,7 @@ class TradeOut(Schema):
 
     notes: str = Field(description="The trader's notes: plain text, paragraphs separated by blank lines.")
     tags: list[str] = Field(description="The trader's labels, such as 'A+ setup' or 'FOMO'.")
+
     @staticmethod
     def resolve_mfe(trade) -> Decimal:
         return trade.excursions.favourable

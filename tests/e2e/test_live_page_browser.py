@@ -152,7 +152,7 @@ def test_a_past_day_shows_how_it_ended_against_a_hand_computation(logged_in, ser
     expect(page.locator("#day-win-rate")).to_have_text("50%")  # 1 of 2
     expect(page.locator("#day-open")).to_have_text("1")
     expect(page.locator(f"#open-at-end-{held.pk}")).to_contain_text("open still")
-    expect(page.locator(f"#journal-total")).to_have_text("+5.99")
+    expect(page.locator("#journal-total")).to_have_text("+5.99")
     for live in ("Cash", "unrealized", "exposure"):  # nothing of today's
         expect(page.locator("#summary")).not_to_contain_text(live)
     assert_accessible(page)
