@@ -39,10 +39,11 @@ YEAR_START = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def _batches() -> list[list[Tick]]:
-    """One tick a second per symbol, prices within 1% of 100 (the trades' levels are 2% away: nothing closes)."""
+    """One tick a second per symbol, prices within 1% of 100 (the trades' levels are 2% away: nothing closes), over
+    the two minutes just past: the ledger refuses ticks from the future (MAX_CLOCK_SKEW)."""
     rng = random.Random(5)
     names = [f"F{n:03d}USDT" for n in range(SYMBOLS)]
-    start = minute_of(timezone.now()) + timedelta(seconds=1)
+    start = minute_of(timezone.now()) - timedelta(seconds=SECONDS + 59)
     batches = []
     for second in range(SECONDS):
         at = start + timedelta(seconds=second)
@@ -57,7 +58,7 @@ def _batches() -> list[list[Tick]]:
 def ticks() -> dict:
     call_command("migrate", verbosity=0)
     call_command("flush", interactive=False, verbosity=0)
-    entered = timezone.now() - timedelta(minutes=1)
+    entered = timezone.now() - timedelta(minutes=5)  # before the first tick
     names = [f"F{n:03d}USDT" for n in range(TRADES)]  # 200 of the 500 symbols have a trade open
     pairs = generate.rows(random.Random(3), "f", TRADES, iter(lambda: entered, None), hold=timedelta(0), open_=True, symbols=names, entry=Decimal(100))
     with transaction.atomic():
