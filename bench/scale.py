@@ -123,7 +123,9 @@ def _remove_intake() -> None:
     mine.delete()
 
 
-def _wrk(url: str, *, connections: int = WORKERS, headers: dict[str, str] | None = None, script: str = "report.lua", args: list[str] = ()) -> dict:
+def _wrk(url: str, *, connections: int = WORKERS, headers: dict[str, str] | None = None, script: str = "report.lua", args: list[str] = (), failures_counted: bool = False) -> dict:
+    """wrk's latencies and counts for `url`. A timing of failed answers measures nothing, so any error or 4xx/5xx
+    stops the benchmark, unless the caller counts failures as a target of their own (`failures_counted`)."""
     command = ["wrk", "-t2", f"-c{connections}", f"-d{SECONDS}s", "--timeout", "10s", "-s", str(HERE / script)]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
@@ -132,6 +134,8 @@ def _wrk(url: str, *, connections: int = WORKERS, headers: dict[str, str] | None
     found = re.search(r"^WRK_JSON (.*)$", out, re.M)
     result = json.loads(found.group(1))
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    if not failures_counted and result["errors"] + result["non_2xx_3xx"]:
+        raise SystemExit(f"{url}: {result['non_2xx_3xx']} answers not 2xx/3xx and {result['errors']} errors of {result['requests']} (see {LOG})")
     return result
 
 
@@ -242,7 +246,7 @@ def _measure_served(server: Server, result: dict, cookie: str, token: str, journ
         result[name] = _wrk(f"{url}{path}", headers=session)
         if full and floor:
             result[f"{name}:memory"] = _wrk(f"{url}{floor}", headers=session)
-    result["intake"] = _wrk(f"{url}/api/v1/signals", connections=INTAKE_CLIENTS, script="intake.lua", args=[token])
+    result["intake"] = _wrk(f"{url}/api/v1/signals", connections=INTAKE_CLIENTS, script="intake.lua", args=[token], failures_counted=True)
     result["polls_served"] = sum(result[key]["requests"] for key in result if key.startswith(tuple(PARTS)))
     result["worker_peak_rss_mb"] = _worker_peak_rss_mb(server.process)
 

@@ -27,7 +27,7 @@ def hello(request: HttpRequest) -> HttpResponse:
 def _rows_in_memory() -> dict:
     """Each part's context, queried once per worker process and then reused for every request."""
     day = today()
-    contexts = {name: build(day) for name, build in views.PARTS.items()}
+    contexts = {name: build(day) for name, build in views.TODAY_PARTS.items()}
     for context in contexts.values():  # materialise querysets: no query after this
         for key, value in context.items():
             if hasattr(value, "_fetch_all"):
@@ -37,7 +37,7 @@ def _rows_in_memory() -> dict:
 
 @login_required
 def memory_part(request: HttpRequest, part: str) -> HttpResponse:
-    return views.render_page(request, views.page_context(today()) | _rows_in_memory()[part], part=part)
+    return views.render_page(request, "ledger/dashboard.html", views.page_context(today()) | _rows_in_memory()[part], part=part)
 
 
 @cache
