@@ -32,6 +32,8 @@ def log_in(page) -> None:
     page.fill("#id_username", "trader")
     page.fill("#id_password", "pw-for-tests")
     page.click("button[type=submit]")
+    expect(page).not_to_have_url(re.compile("/login/"))
+    page.wait_for_load_state()  # the next page has loaded: a test may read it at once
 
 
 def test_a_tab_whose_login_ended_goes_to_the_login_page_and_comes_back(logged_in, server_url, open_trade):
