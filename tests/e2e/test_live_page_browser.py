@@ -273,6 +273,9 @@ def test_every_page_at_1366_and_390_px_in_light_and_dark_with_legible_charts(bro
     services.trade_close(trade_id=closed.pk, price=Decimal("103"))
     services.trade_annotate(trade_id=closed.pk, notes="Took the breakout.", tags=["A+ setup"])
     make_signal(symbol="SOLUSDT", timestamp=timezone.now())
+    # a bitcoin-sized trade: long prices and a long size, as the demo feed opens them
+    trade_now(open_trade, symbol="BNBUSDT", entry_price=Decimal("64468.42"), stop_loss=Decimal("62528.11"), take_profit=Decimal("68329.69"))
+    services.prices_apply(ticks=[Tick("BNBUSDT", Decimal("63317.15"), timezone.now(), bid=Decimal("63317.14"), ask=Decimal("63317.16"))])
     for scheme in ("light", "dark"):  # as the system is set
         context = browser.new_context(viewport=WIDE, color_scheme=scheme)
         context.add_init_script(RECORD_VIOLATIONS)
@@ -282,6 +285,8 @@ def test_every_page_at_1366_and_390_px_in_light_and_dark_with_legible_charts(bro
         log_in(page)
         background = page.evaluate("getComputedStyle(document.documentElement).backgroundColor")
         assert (background == "rgb(18, 22, 29)") == (scheme == "dark")  # --bg follows the system's setting
+        # at 1366 px every column of the active trades is in view, Close included, without scrolling the table
+        assert page.locator("#active-trades .scroll").evaluate("(box) => box.scrollWidth <= box.clientWidth")
 
         for name, path in (("dashboard", "/"), ("trade", f"/trades/{held.pk}/"), ("journal", "/journal/"), ("stats", "/stats/?period=7")):
             for width, viewport in (("1366", WIDE), ("390", PHONE)):
