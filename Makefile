@@ -51,4 +51,4 @@ loadtest: venv
 	$(BIN)/python -m loadtest.run --clients 20 --seconds 60 --postgres $(POSTGRES_URL)
 
 clean:
-	rm -rf $(VENV) staticfiles artifacts .pytest_cache db.sqlite3* test-db.sqlite3*
+	rm -rf $(VENV) staticfiles artifacts .pytest_cache db.sqlite3* test-db-*

@@ -314,7 +314,7 @@ class PaperTradeAdmin(LedgerAdmin):
         self.message_user(request, f"Nothing changed: trade #{obj.pk} is as it was.", messages.INFO)
         return HttpResponseRedirect(request.path) if "_continue" in request.POST else self.response_post_save_change(request, obj)
 
-    @admin.action(description="Close selected open trades at their current price", permissions=["change"])
+    @admin.action(description="Close selected open trades at the market", permissions=["change"])
     def close_at_current_price(self, request, queryset) -> None:
         ids = self._selected_ids(request, queryset)
         if ids is None:
@@ -326,7 +326,7 @@ class PaperTradeAdmin(LedgerAdmin):
                 closed.append(trade_id)
             except LedgerError:  # closed already, or a moment ago by a tick or the end of day
                 skipped.append(trade_id)
-        done = f"Closed {len(closed)} trade(s) at their current price: {_named(closed)}."
+        done = f"Closed {len(closed)} trade(s) at the market: {_named(closed)}."
         _report(self, request, done=done, skipped=skipped, why="that were not open")
 
     @admin.action(description="Recompute PnL of selected trades", permissions=["change"])

@@ -361,8 +361,8 @@ def test_close_action_closes_open_trades_once_at_their_current_price(admin_clien
     assert trade.realized_pnl == Decimal("89.9")  # (102-100)*50 - (5 + 5.1)
     assert account_total() == Decimal("129.85")  # 39.95 + 89.9, counted once
     assert Signal.objects.get(signal_id=trade.signal_id).status == Signal.Status.CLOSED
-    assert texts(first) == [f"Closed 1 trade(s) at their current price: {trade.pk}.", f"Skipped 1 that were not open: {closed_trade.pk}."]
-    assert texts(second)[0] == "Closed 0 trade(s) at their current price: none."
+    assert texts(first) == [f"Closed 1 trade(s) at the market: {trade.pk}.", f"Skipped 1 that were not open: {closed_trade.pk}."]
+    assert texts(second)[0] == "Closed 0 trade(s) at the market: none."
 
 
 def test_expire_action_expires_generated_signals_and_skips_the_rest(admin_client, make_signal, open_trade):

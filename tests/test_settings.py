@@ -28,6 +28,7 @@ def start_with(**env: str) -> subprocess.CompletedProcess:
         ("PAPER_FEE_RATE", "-0.001"),
         ("TRADING_DAY_TZ", "Mars/Olympus"),
         ("DEBUG", "maybe"),
+        ("LOG_LEVEL", "loud"),
         ("DATABASE_URL", "nosuchdb://x"),
     ],
 )

@@ -1,7 +1,8 @@
 """Settings, read from the environment with defaults that work on a laptop.
 
-Every variable the ledger reads is parsed here, once, at start-up; a bad value stops start-up with
-ImproperlyConfigured naming the variable. README.md lists them all.
+Every variable the site reads is parsed here, once, at start-up (`make run`'s HOST, PORT and LOG_POLLS aside: the
+Makefile and tradingsite/run.py read those); a bad value stops start-up with ImproperlyConfigured naming the
+variable. README.md lists them all.
 """
 
 import os
@@ -49,6 +50,13 @@ def env_zone(name: str, default: str) -> ZoneInfo:
         return ZoneInfo(raw)
     except (ZoneInfoNotFoundError, ValueError):
         raise ImproperlyConfigured(f"{name} must be an IANA time zone such as UTC or Europe/Berlin, not {raw!r}.") from None
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = os.environ.get(name) or default
+    if raw not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {raw!r}.")
+    return raw
 
 
 def env_int(name: str, default: int, *, low: int, high: int) -> int:
@@ -171,7 +179,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))},
 }
 
 # How often the dashboard's live parts refresh, in milliseconds (the browser tests make it quick).

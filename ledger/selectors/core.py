@@ -1,5 +1,5 @@
 """The reads of the dashboard, the API and the commands: one query (or a small aggregate) each over the
-two tables; a day is a [start, end) range on an indexed time column. Nothing here loads a table to filter
+ledger's tables (signals, paper_trades, the account row, market_prices, price_candles); a day is a [start, end) range on an indexed time column. Nothing here loads a table to filter
 it in Python."""
 
 from dataclasses import dataclass

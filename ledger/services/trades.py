@@ -54,7 +54,7 @@ def _corrected(trade: PaperTrade, changes: dict[str, Any]) -> None:
             raise InvalidTransition(f"A closed trade never reopens (it is {trade.status}).", field="status")
         if trade.is_open:
             raise InvalidTransition(
-                "An open trade is closed with the action 'Close selected open trades at their current price', "
+                "An open trade is closed with the action 'Close selected open trades at the market', "
                 "not by editing its status.",
                 field="status",
             )

@@ -24,7 +24,7 @@ def parse_day(value: str) -> date:
 
 
 class Command(BaseCommand):
-    help = "Close the trading day: every OPEN trade at its current price (EOD_CLOSE), and expire its GENERATED signals."
+    help = "Close the trading day: every OPEN trade at its last mark's exit quote (EOD_CLOSE), and expire the GENERATED signals of the day and before."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--date", default="today", help="The trading day to close: YYYY-MM-DD, today (default) or yesterday.")
