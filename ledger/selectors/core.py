@@ -361,13 +361,20 @@ class Rounded(Func):
         return [*super().get_db_converters(connection), lambda value, *_: None if value is None else value.quantize(quantum)]
 
 
-def _excursions() -> dict[str, Rounded]:
-    """rules.excursions in SQL, so that a streamed export of a million trades computes MFE and MAE (money to 8
-    places, R to 4) without loading each trade (tests/test_export.py holds the two to the same numbers)."""
+def excursions_in_money() -> tuple[Greatest, Least]:
+    """rules.excursions in SQL: a trade's MFE and MAE in money, unrounded, from its highest and lowest price while
+    open (the export's columns and the statistics' sums; tests/test_export.py holds them to the rules)."""
     long = Q(direction=PaperTrade.Direction.LONG)
     best = Case(When(long, then=F("max_price") - F("entry_price")), default=F("entry_price") - F("min_price"))
     worst = Case(When(long, then=F("min_price") - F("entry_price")), default=F("entry_price") - F("max_price"))
-    mfe, mae = Greatest(best * F("position_size"), Value(0)), Least(worst * F("position_size"), Value(0))
+    amount = DecimalField()
+    return Greatest(best * F("position_size"), Value(0), output_field=amount), Least(worst * F("position_size"), Value(0), output_field=amount)
+
+
+def _excursions() -> dict[str, Rounded]:
+    """MFE and MAE (money to 8 places, R to 4) computed in SQL, so that a streamed export of a million trades
+    does not load each trade."""
+    mfe, mae = excursions_in_money()
     risk = NonZero(F("risk_amount"))
     return {"mfe": Rounded(mfe, places=8), "mae": Rounded(mae, places=8),
             "mfe_r": Rounded(Ratio(mfe, risk), places=4), "mae_r": Rounded(Ratio(mae, risk), places=4)}  # fmt: skip

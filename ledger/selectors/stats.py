@@ -24,7 +24,7 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.lookups import GreaterThan, LessThan
+from django.db.models.lookups import LessThan
 
 from ..days import today, trading_day, utc_offsets
 from ..models import PaperTrade
@@ -33,6 +33,7 @@ from ..sql import HeldSeconds, LocalPart, Ratio, by_element, r_multiple
 from .core import (
     DailyPnl,
     closed_between,
+    excursions_in_money,
     moment_from_db,
     money_from_db,
     pnl_daily_range,
@@ -285,21 +286,10 @@ class Stats(Figures):
         return SymbolPnl(worst.key, worst.realized_pnl, worst.trades) if worst else None
 
 
-def _excursion(favourable: bool) -> Case:
-    """A trade's maximum favourable (or adverse) excursion in money, as rules.excursions: from its highest and
-    lowest price while open, never worse than 0 for, better than 0 against."""
-    high, low, entry = F("max_price"), F("min_price"), F("entry_price")
-    best, worst = (high - entry, entry - low), (low - entry, entry - high)
-    long_move, short_move = best if favourable else worst
-    move = Case(When(direction=PaperTrade.Direction.LONG, then=long_move), default=short_move) * F("position_size")
-    beyond_zero = GreaterThan(move, 0) if not favourable else LessThan(move, 0)
-    return Case(When(beyond_zero, then=Value(ZERO)), default=move)
-
-
 def _figure_aggregates() -> dict:
     won, lost, risked = Q(realized_pnl__gt=0), Q(realized_pnl__lt=0), Q(risk_amount__gt=0)
     r = Ratio(F("realized_pnl"), F("risk_amount"))
-    mfe, mae = _excursion(True), _excursion(False)
+    mfe, mae = excursions_in_money()
     return {
         "trades": Count("pk"),
         "wins": Count("pk", filter=won),
