@@ -10,7 +10,7 @@ from django.db.models import DecimalField, Model, Q, Sum
 
 from .. import rules
 from ..models import Account, PaperTrade, Signal
-from ..rules import TOTAL_MAX, ZERO
+from ..rules import ZERO
 from .core import account, money_from_db, trades_active
 
 CENT = Decimal("0.01")
@@ -34,16 +34,18 @@ def _beyond(model: type[Model], limit: Decimal) -> Q:
     return reduce(operator.or_, (Q(**{f"{name}__gte": limit}) | Q(**{f"{name}__lte": -limit}) for name in columns))
 
 
-def _out_of_envelope() -> tuple[list[Violation], list[int]]:
+def _out_of_envelope() -> tuple[list[Violation], list[int], bool]:
     """Numbers outside the envelope (rules.AMOUNT_MAX for a trade's, rules.TOTAL_MAX for the account's), which
-    only a write around the services can leave: reported, and those trades left out of the checks that read them."""
+    only a write around the services can leave: reported, and those trades (and whether the account) left out of
+    the checks that read them."""
     found = []
     trades = list(PaperTrade.objects.filter(_beyond(PaperTrade, rules.AMOUNT_MAX)).order_by("pk").values_list("pk", flat=True))
     for pk in trades:
         found.append(Violation("out-of-range", f"trade #{pk}", f"a number at or beyond {rules.AMOUNT_MAX:.0E}; correct it in SQL."))
-    if Account.objects.filter(_beyond(Account, rules.TOTAL_MAX)).exists():
+    account_unreadable = Account.objects.filter(_beyond(Account, rules.TOTAL_MAX)).exists()
+    if account_unreadable:
         found.append(Violation("out-of-range", "account", f"a running total at or beyond {rules.TOTAL_MAX:.0E}; recompute it (SQL below)."))
-    return found, trades
+    return found, trades, account_unreadable
 
 
 def ledger_violations() -> list[Violation]:
@@ -52,7 +54,7 @@ def ledger_violations() -> list[Violation]:
     Links and states are checked by queries; PnL is recomputed row by row with the services' own rule
     (streamed, so a million trades do not load at once). An empty list means the ledger is consistent.
     """
-    found, unreadable = _out_of_envelope()
+    found, unreadable, account_unreadable = _out_of_envelope()
     executed = Signal.objects.filter(status=Signal.Status.EXECUTED).exclude(trade__status=PaperTrade.Status.OPEN)
     for signal_id, trade_id in executed.values_list("signal_id", "trade").order_by("pk"):
         what = f"its trade #{trade_id} is closed" if trade_id else "it has no trade"
@@ -92,7 +94,7 @@ def ledger_violations() -> list[Violation]:
                 )
             )
 
-    if unreadable or Account.objects.filter(_beyond(Account, TOTAL_MAX)).exists():
+    if unreadable or account_unreadable:
         return found  # the running totals cannot be compared with trades that cannot be read
     total = money_from_db(PaperTrade.objects.filter(status__in=PaperTrade.CLOSED_STATUSES).aggregate(total=Sum("realized_pnl"))["total"])
     kept = account()
