@@ -56,4 +56,4 @@ def memory_page(request: HttpRequest, name: str, key: str) -> HttpResponse:
     template, context = _page_in_memory(name, key)
     if not template:
         return JsonResponse(context)
-    return journal_views.journal_render(request, template, context)
+    return views.render_page(request, template, context)

@@ -15,10 +15,10 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.cache import patch_cache_control
 from django.views.decorators.http import condition, require_GET, require_http_methods, require_POST
 
 from . import rules, selectors, services
@@ -28,7 +28,7 @@ from .exports import JOURNAL, export
 from .inputs import clean_symbol
 from .models import PaperTrade
 from .stats_views import DayField
-from .views import TRADE_PERMISSION, HtmxHttpRequest, page_context, render_dashboard, trade_required
+from .views import TRADE_PERMISSION, HtmxHttpRequest, asked_part, page_context, render_dashboard, render_page, trade_required
 
 TRADE_PARTS = ("facts", "levels", "notes")  # the trade page's parts an HTMX request may ask for
 HISTORY_PAGE = 50  # closed trades on a page of the history
@@ -39,14 +39,6 @@ def _trade(trade_id: int) -> PaperTrade:
         return selectors.trade(trade_id)
     except NotFound as missing:
         raise Http404(missing.message) from None
-
-
-def journal_render(request: HtmxHttpRequest, template: str, context: dict, *, status: int = 200) -> HttpResponse:
-    """A page or one of its parts, with times in the trading day's zone, varying with what HTMX asked for."""
-    with timezone.override(settings.TRADING_DAY_TZ):
-        response = render(request, template, context, status=status)
-    patch_vary_headers(response, ["HX-Request", "HX-Target"])
-    return response
 
 
 # --- The trade page -------------------------------------------------------------------------------
@@ -76,8 +68,8 @@ def trade_context(trade: PaperTrade, *, now=None, editing: bool = False, notice:
 
 def _trade_etag(request: HtmxHttpRequest, trade_id: int) -> str | None:
     """A live part's content depends on the ledger's version, the viewer and (time held) the minute."""
-    target = request.htmx.target if request.htmx else None
-    if target not in TRADE_PARTS:
+    target = asked_part(request, TRADE_PARTS)
+    if target is None:
         return None
     return f"trade.{trade_id}.{target}.{selectors.ledger_version()}.{request.user.pk}.{int(time.time() // 60)}"
 
@@ -88,12 +80,8 @@ def _trade_etag(request: HtmxHttpRequest, trade_id: int) -> str | None:
 def trade_page(request: HtmxHttpRequest, trade_id: int) -> HttpResponse:
     """/trades/<id>/: everything about one trade. An open trade's facts refresh with the dashboard's poll."""
     trade = _trade(trade_id)
-    part = request.htmx.target if request.htmx and request.htmx.target in TRADE_PARTS else None
     editing = request.GET.get("edit") == "notes" and request.user.has_perm(TRADE_PERMISSION)  # the form without JavaScript
-    response = journal_render(request, "ledger/trade.html" + (f"#{part}" if part else ""), trade_context(trade, editing=editing))
-    if part:
-        patch_cache_control(response, private=True, no_cache=True)
-    return response
+    return render_page(request, "ledger/trade.html", trade_context(trade, editing=editing), part=asked_part(request, TRADE_PARTS))
 
 
 def _unix(moment) -> int:
@@ -154,12 +142,12 @@ def _edit(request: HtmxHttpRequest, trade_id: int, write: Callable[[], PaperTrad
         if error.status_code == 404:
             raise Http404(error.message) from None
         part, context = refused
-        response = journal_render(request, f"ledger/trade.html#{part}" if request.htmx else "ledger/trade.html", context(error), status=error.status_code)
+        response = render_page(request, f"ledger/trade.html#{part}" if request.htmx else "ledger/trade.html", context(error), status=error.status_code)
     else:
         if not request.htmx:
             return redirect("trade", trade_id=trade_id)
         part, context = done
-        response = journal_render(request, f"ledger/trade.html#{part}", context(trade))
+        response = render_page(request, f"ledger/trade.html#{part}", context(trade))
     response["HX-Trigger"] = "ledgerChanged"
     return response
 
@@ -170,7 +158,7 @@ def _edit(request: HtmxHttpRequest, trade_id: int, write: Callable[[], PaperTrad
 def trade_notes(request: HtmxHttpRequest, trade_id: int) -> HttpResponse:
     """GET: the notes and tags as a form (the trade page's Edit). POST: save them (services.trade_annotate)."""
     if request.method == "GET":
-        return journal_render(request, "ledger/trade.html#notes-form", trade_context(_trade(trade_id), editing=True))
+        return render_page(request, "ledger/trade.html#notes-form", trade_context(_trade(trade_id), editing=True))
     notes, tags = request.POST.get("notes", ""), _tags_from(request)
 
     def as_typed(error: LedgerError) -> dict:
@@ -217,10 +205,10 @@ def day_diary(request: HtmxHttpRequest, day: date) -> HttpResponse:
         if not request.htmx:
             return render_dashboard(request, min(day, today()), status=error.status_code, notice=error.message)
         context = page_context(day) | {"diary": selectors.day_note(day), "diary_text": text, "diary_notice": error.message, "diary_failed": True}
-        return journal_render(request, "ledger/dashboard.html#diary", context, status=error.status_code)
+        return render_page(request, "ledger/dashboard.html#diary", context, status=error.status_code)
     if not request.htmx:
         return redirect("dashboard" if day == today() else reverse("dashboard-day", args=[day]))
-    return journal_render(request, "ledger/dashboard.html#diary", page_context(day) | {"diary": note, "diary_notice": "Saved."})
+    return render_page(request, "ledger/dashboard.html#diary", page_context(day) | {"diary": note, "diary_notice": "Saved."})
 
 
 # --- The history of closed trades -----------------------------------------------------------------
@@ -306,7 +294,7 @@ def history_page(request: HtmxHttpRequest) -> HttpResponse:
     form = HistoryForm(request.GET)
     partial = request.htmx and request.htmx.target == "history-results"
     context = history_context(form)
-    return journal_render(request, "ledger/history.html" + ("#history-results" if partial else ""), context, status=200 if form.is_valid() else 400)
+    return render_page(request, "ledger/history.html" + ("#history-results" if partial else ""), context, status=200 if form.is_valid() else 400)
 
 
 @login_required
@@ -315,7 +303,7 @@ def history_choices(request: HtmxHttpRequest) -> HttpResponse:
     """The symbols and tags in use, which the history's filters suggest: fetched when the trader first
     focuses a filter, so the page itself does not read them."""
     context = {"tag_choices": selectors.tags_used(), "symbols": selectors.symbols(PaperTrade)}
-    return journal_render(request, "ledger/history.html#choices", context)
+    return render_page(request, "ledger/history.html#choices", context)
 
 
 @login_required

@@ -93,14 +93,15 @@ def render_dashboard(request: HtmxHttpRequest, day: date, *, part: str | None = 
     return render_page(request, "ledger/dashboard.html", context, part=part, status=status)
 
 
-def _asked_part(request: HtmxHttpRequest) -> str | None:
-    return request.htmx.target if request.htmx and request.htmx.target in TODAY_PARTS else None
+def asked_part(request: HtmxHttpRequest, parts=TODAY_PARTS) -> str | None:
+    """The part of the page an HTMX request asked for, if it is one of `parts`; None: the whole page."""
+    return request.htmx.target if request.htmx and request.htmx.target in parts else None
 
 
 def _part_etag(request: HtmxHttpRequest, day: date | None = None) -> str | None:
     """What a part's content depends on: the ledger's version, the day, the viewer, and for the active
     trades (whose ages tick on) the minute. A poll that matches it gets 304 from this one small query."""
-    part = _asked_part(request)
+    part = asked_part(request)
     if part is None:
         return None
     minute = int(time.time() // 60) if part == "active-trades" else 0
@@ -128,7 +129,7 @@ def dashboard(request: HtmxHttpRequest, day: date | None = None) -> HttpResponse
     day = day or today()
     if day > today():
         return not_yet(request, day)
-    return render_dashboard(request, day, part=_asked_part(request))
+    return render_dashboard(request, day, part=asked_part(request))
 
 
 def not_yet(request: HtmxHttpRequest, day: date) -> HttpResponse:
