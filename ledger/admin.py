@@ -27,7 +27,7 @@ from . import rules, selectors, services
 from .errors import LedgerError
 from .inputs import CORRECTABLE, EARLIEST_DAY, LATEST_DAY
 from .models import ApiToken, PaperTrade, Signal
-from .templatetags.ledger_format import money, percent, price, signed
+from .templatetags.ledger_format import money, percent, price, signed, trade_link
 
 COUNT_CAP = 10_000  # rows a list page counts at most
 ACTION_MAX = 1_000  # rows one action works on; more is a job for a command, not a request
@@ -264,7 +264,7 @@ class PaperTradeAdmin(LedgerAdmin):
     @admin.display(description="page")
     def page_link(self, trade: PaperTrade) -> str:
         """The trade's own page, with its chart, notes and tags."""
-        return format_html('<a href="{}">#{}</a>', reverse("trade", args=[trade.pk]), trade.pk)
+        return trade_link(trade)
 
     @admin.display(description="signal")
     def signal_link(self, trade: PaperTrade) -> str:

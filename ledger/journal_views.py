@@ -16,7 +16,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import condition, require_GET, require_http_methods, require_POST
@@ -28,7 +27,16 @@ from .exports import JOURNAL, export
 from .inputs import clean_symbol
 from .models import PaperTrade
 from .stats_views import DayField
-from .views import TRADE_PERMISSION, HtmxHttpRequest, asked_part, page_context, render_dashboard, render_page, trade_required
+from .views import (
+    TRADE_PERMISSION,
+    HtmxHttpRequest,
+    asked_part,
+    day_url,
+    page_context,
+    render_dashboard,
+    render_page,
+    trade_required,
+)
 
 TRADE_PARTS = ("facts", "levels", "notes")  # the trade page's parts an HTMX request may ask for
 HISTORY_PAGE = 50  # closed trades on a page of the history
@@ -207,7 +215,7 @@ def day_diary(request: HtmxHttpRequest, day: date) -> HttpResponse:
         context = page_context(day) | {"diary": selectors.day_note(day), "diary_text": text, "diary_notice": error.message, "diary_failed": True}
         return render_page(request, "ledger/dashboard.html#diary", context, status=error.status_code)
     if not request.htmx:
-        return redirect("dashboard" if day == today() else reverse("dashboard-day", args=[day]))
+        return redirect(day_url(day))
     return render_page(request, "ledger/dashboard.html#diary", page_context(day) | {"diary": note, "diary_notice": "Saved."})
 
 

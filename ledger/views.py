@@ -27,7 +27,7 @@ from .days import today
 from .errors import LedgerError, NotPermitted
 from .models import PaperTrade, Signal
 from .stats_views import DayField
-from .templatetags.ledger_format import money, price, r_multiple, signed
+from .templatetags.ledger_format import money, price, r_multiple, signed, trade_link
 
 # The one permission for acting on the ledger from a page (models.PaperTrade.Meta.permissions).
 TRADE_PERMISSION = "ledger.trade"
@@ -60,7 +60,6 @@ def page_context(day: date, *, notice: str = "", failed: bool = False) -> dict:
     current = today()
     return {
         "day": day,
-        "today": current,
         "is_today": day == current,
         "previous_day": day - timedelta(days=1),
         "next_day": day + timedelta(days=1) if day < current else None,
@@ -68,7 +67,6 @@ def page_context(day: date, *, notice: str = "", failed: bool = False) -> dict:
         "trading_tz": settings.TRADING_DAY_TZ,
         "fee_rate": settings.PAPER_FEE_RATE,
         "price_max_age": int(settings.PAPER_PRICE_MAX_AGE.total_seconds()),
-        "signals_shown": SIGNALS_SHOWN,
         "notice": notice,
         "failed": failed,
     }
@@ -91,6 +89,11 @@ def render_dashboard(request: HtmxHttpRequest, day: date, *, part: str | None = 
         if part in (None, name):
             context |= build(day)
     return render_page(request, "ledger/dashboard.html", context, part=part, status=status)
+
+
+def day_url(day: date) -> str:
+    """A day's page: today's at /, any other at /day/<date>/."""
+    return reverse("dashboard") if day == today() else reverse("dashboard-day", args=[day])
 
 
 def asked_part(request: HtmxHttpRequest, parts=TODAY_PARTS) -> str | None:
@@ -124,8 +127,7 @@ def dashboard(request: HtmxHttpRequest, day: date | None = None) -> HttpResponse
         picked = DayForm(request.GET)
         if not picked.is_valid():
             return render_dashboard(request, today(), status=400, notice=f"Date: {picked.errors['date'][0]}")
-        day = picked.cleaned_data["date"]
-        return redirect("dashboard" if day == today() else reverse("dashboard-day", args=[day]))
+        return redirect(day_url(picked.cleaned_data["date"]))
     day = day or today()
     if day > today():
         return not_yet(request, day)
@@ -191,21 +193,17 @@ def _act(request: HtmxHttpRequest, action: Callable[[], SafeString]) -> HttpResp
     return redirect("dashboard")
 
 
-def _trade_link(trade: PaperTrade) -> SafeString:
-    return format_html('<a href="{}">#{}</a>', reverse("trade", args=[trade.pk]), trade.pk)
-
-
 def _closed(trade: PaperTrade) -> SafeString:
     return format_html(
         "Closed trade {} ({} {}) at {}: {} ({}).",
-        _trade_link(trade), trade.direction, trade.symbol, price(trade.exit_price), signed(trade.realized_pnl), r_multiple(trade.r_multiple),
+        trade_link(trade), trade.direction, trade.symbol, price(trade.exit_price), signed(trade.realized_pnl), r_multiple(trade.r_multiple),
     )  # fmt: skip
 
 
 def _opened(trade: PaperTrade) -> SafeString:
     return format_html(
         "Opened trade {}: {} {} {} at {}, stop {}, target {}, risking {}.",
-        _trade_link(trade), trade.direction, price(trade.position_size), trade.symbol, price(trade.entry_price),
+        trade_link(trade), trade.direction, price(trade.position_size), trade.symbol, price(trade.entry_price),
         price(trade.stop_loss), price(trade.take_profit), money(trade.risk_amount),
     )  # fmt: skip
 
@@ -230,7 +228,7 @@ def signal_execute(request: HtmxHttpRequest, signal_id: str) -> HttpResponse:
     if request.method == "POST":
         return _act(request, lambda: _opened(services.signal_execute(signal_id=signal_id)))
     now = timezone.now()
-    context = {"in_dialog": bool(request.htmx), "now": now}
+    context = {"in_dialog": bool(request.htmx)}
     try:
         signal = selectors.signal(signal_id)
         context |= {"signal": signal, "plan": selectors.entry_plan(signal, account=selectors.account(), at=now)}

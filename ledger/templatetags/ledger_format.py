@@ -4,7 +4,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django import template
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from .. import rules
 from ..models import PaperTrade
@@ -130,3 +133,8 @@ def plain(value: Decimal | None) -> str:
 def exit_label(status: str) -> str:
     """How every page names an exit: STOP_LOSS -> Stop loss."""
     return PaperTrade.Status(status).label
+
+
+def trade_link(trade: PaperTrade) -> SafeString:
+    """A link to the trade's own page, #<id>, in a notice or the admin's list."""
+    return format_html('<a href="{}">#{}</a>', reverse("trade", args=[trade.pk]), trade.pk)
