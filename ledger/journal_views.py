@@ -5,6 +5,7 @@ Thin, as the dashboard: each view parses its input, calls one service or selecto
 part. Every write needs the `ledger.trade` permission, and its controls are hidden without it.
 """
 
+import functools
 import time
 from collections.abc import Callable
 from datetime import date
@@ -64,7 +65,8 @@ def trade_context(trade: PaperTrade, *, now=None, editing: bool = False, notice:
         "held": (trade.exit_time or now) - trade.entry_time,
         "chart_from": start,
         "chart_to": min(end, now),
-        "has_history": selectors.candles(trade.symbol, start, end).exists(),
+        # asked by the template only where the whole page is drawn, not by a part's refresh; once however often
+        "has_history": functools.cache(selectors.candles(trade.symbol, start, end).exists),
         "poll_ms": settings.DASHBOARD_POLL_MS if trade.is_open else 0,
         "trading_tz": settings.TRADING_DAY_TZ,
         "editing": editing,
