@@ -148,7 +148,7 @@ def day_signals(request: HtmxHttpRequest, day: date) -> HttpResponse:
         return not_yet(request, day)
     signals = selectors.signals_for_day(day).select_related("trade")
     page = Paginator(signals, SIGNALS_PAGE).get_page(request.GET.get("page"))
-    context = page_context(day) | {"signals": page.object_list, "page": page, "signal_counts": selectors.signals_summary(day)}
+    context = page_context(day) | {"signals": page.object_list, "page": page}
     return render_page(request, "ledger/signals.html", context)
 
 

@@ -545,6 +545,7 @@ def test_all_the_signals_of_a_day_a_page_at_a_time(client, make_signal):
     second = client.get("/day/2026-11-25/signals/", {"page": 2}).content.decode()
 
     assert first.count('<tr id="signal-') == 100 and second.count('<tr id="signal-') == 1
+    assert "<h2>101 signals <span" in first and "page 2 of 2" in second  # the day's count, on every page
     assert "Execute" not in first  # the day's page is where they are acted on
 
 
