@@ -164,6 +164,7 @@ def clean_tags(value: Iterable[Any] | None) -> list[str]:
     if isinstance(value, str) or value is None:
         raise InvalidInput("tags must be a list of texts.", field="tags")
     tags: list[str] = []
+    seen: set[str] = set()  # each tag's casefold: a list of any length is read once
     for number, item in enumerate(value):
         tag = " ".join(item.split()) if isinstance(item, str) else None
         if not tag or len(tag) > TAG_LENGTH_MAX or "," in tag or CONTROL_RE.search(tag):
@@ -171,7 +172,8 @@ def clean_tags(value: Iterable[Any] | None) -> list[str]:
                 f"tags[{number}] {item!r} must be 1 to {TAG_LENGTH_MAX} characters, without commas or control characters.",
                 field=f"tags[{number}]",
             )
-        if tag.casefold() not in {known.casefold() for known in tags}:
+        if tag.casefold() not in seen:
+            seen.add(tag.casefold())
             tags.append(tag)
     if len(tags) > TAGS_MAX:
         raise InvalidInput(f"A trade has at most {TAGS_MAX} tags, not {len(tags)}.", field="tags")

@@ -10,6 +10,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from .. import rules
+from ..errors import NotFound
 from ..models import Account, PaperTrade, Signal
 from ..rules import ZERO
 
@@ -24,6 +25,14 @@ def account_for_update() -> Account:
     """The account row, locked until the transaction ends: an entry sizes itself from its equity and cash."""
     account, _ = Account.objects.select_for_update().get_or_create(pk=1)
     return account
+
+
+def trade_for_update(trade_id: int) -> PaperTrade:
+    """The trade's row, locked until the transaction ends, or NotFound naming the id."""
+    trade = PaperTrade.objects.select_for_update().filter(pk=trade_id).first()
+    if trade is None:
+        raise NotFound(f"No trade with id {trade_id}.", field="trade_id")
+    return trade
 
 
 def account_add(amount: Decimal, *, open_cost: Decimal = ZERO) -> None:

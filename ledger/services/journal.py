@@ -11,18 +11,11 @@ from django.db import transaction
 
 from .. import rules, selectors
 from ..days import today
-from ..errors import AlreadyClosed, InvalidInput, NotFound
+from ..errors import AlreadyClosed, InvalidInput
 from ..inputs import clean_notes, clean_price, clean_tags
 from ..models import DayNote, PaperTrade
 from ..rules import ZERO, plain
-from .base import account_add, record_history
-
-
-def _locked_trade(trade_id: int) -> PaperTrade:
-    trade = PaperTrade.objects.select_for_update().filter(pk=trade_id).first()
-    if trade is None:
-        raise NotFound(f"No trade with id {trade_id}.", field="trade_id")
-    return trade
+from .base import account_add, record_history, trade_for_update
 
 
 def _write(trade: PaperTrade, changes: dict[str, Any], *, reason: str, by: Any, via: str) -> PaperTrade:
@@ -53,7 +46,7 @@ def trade_annotate(*, trade_id: int, notes: str | None = None, tags: Iterable[st
     changes = {}
     cleaned_notes = None if notes is None else clean_notes(notes)
     cleaned_tags = None if tags is None else _known_spelling(clean_tags(tags))
-    trade = _locked_trade(trade_id)
+    trade = trade_for_update(trade_id)
     if cleaned_notes is not None and cleaned_notes != trade.notes:
         changes["notes"] = cleaned_notes
     if cleaned_tags is not None and cleaned_tags != trade.tags:
@@ -73,7 +66,7 @@ def trade_move_levels(*, trade_id: int, stop_loss: Any = None, take_profit: Any 
     target = clean_price(take_profit, field="take_profit", required=False)
     if stop is None and target is None:
         raise InvalidInput("Give a stop_loss, a take_profit or both.", field="stop_loss")
-    trade = _locked_trade(trade_id)
+    trade = trade_for_update(trade_id)
     if not trade.is_open:
         raise AlreadyClosed(f"Trade {trade_id} is closed ({trade.status}); only an open trade's levels move.", field="trade_id")
     new = {"stop_loss": trade.stop_loss if stop is None else stop, "take_profit": trade.take_profit if target is None else target}

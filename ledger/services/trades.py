@@ -12,7 +12,7 @@ from ..errors import AlreadyClosed, InvalidInput, InvalidTransition, NotFound
 from ..inputs import CORRECTABLE, clean_fees, clean_price, clean_time
 from ..models import PaperTrade
 from ..rules import ZERO
-from .base import account_add, batches, record_history, save_closes
+from .base import account_add, batches, record_history, save_closes, trade_for_update
 
 
 @transaction.atomic
@@ -104,9 +104,7 @@ def trade_correct(*, trade_id: int, changes: dict[str, Any], by: Any = None, dry
     through the close path; a closed trade never reopens). The row is locked first; with dry_run nothing is
     written, so a form can check the changes inside the transaction in which it then saves them.
     """
-    trade = PaperTrade.objects.select_for_update().filter(pk=trade_id).first()
-    if trade is None:
-        raise NotFound(f"No trade with id {trade_id}.", field="trade_id")
+    trade = trade_for_update(trade_id)
     before, cost_before = trade.realized_pnl or ZERO, _open_cost(trade)
     _corrected(trade, changes)
     if dry_run:
