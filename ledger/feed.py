@@ -72,6 +72,11 @@ def _key(text: str) -> str:
     return re.sub(r"[^A-Z0-9]", "", text.upper())
 
 
+def market_for(index: dict[str, str], symbol: str) -> str | None:
+    """The exchange's market for one of the ledger's spellings of a symbol, as market_index finds it."""
+    return index.get(symbol) or index.get(_key(symbol))
+
+
 def market_index(markets: dict[str, dict]) -> dict[str, str]:
     """How the ledger's spellings of a symbol find the exchange's market: `BTC/USDT` as ccxt names it, and
     `BTCUSDT`, `BTC-USDT` or the exchange's own id with the separators taken out (spot markets first)."""
@@ -246,7 +251,7 @@ class Stream:
             return self._mapped[1]
         targets: dict[str, list[str]] = {}
         for symbol in sorted(wanted):
-            market = self._index.get(symbol) or self._index.get(_key(symbol))
+            market = market_for(self._index, symbol)
             if market is None:
                 if symbol not in self._unknown:
                     self._unknown.add(symbol)
@@ -368,7 +373,7 @@ async def _history(config: FeedConfig, since: dict[str, datetime], until: dateti
         await exchange.load_markets()
         index = market_index(exchange.markets)
         for symbol, start in since.items():
-            market = index.get(symbol) or index.get(_key(symbol))
+            market = market_for(index, symbol)
             if market is None:
                 unknown.append(symbol)
                 continue

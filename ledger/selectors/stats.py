@@ -356,9 +356,8 @@ def _groups(cells: list[tuple[dict, dict]], key: str, *, label: Callable[[Any], 
 
 
 def _cells(rows: QuerySet, **keys: Any) -> list[tuple[dict, dict]]:
-    """The figures of `rows` grouped by `keys` (names of columns, or expressions), one scan."""
-    grouped = rows.values(**keys) if any(not isinstance(key, str) for key in keys.values()) else rows.values(*keys)
-    return [(row, _figures(row)) for row in grouped.annotate(**_figure_aggregates()).order_by()]
+    """The figures of `rows` grouped by `keys` (a name for each expression), one scan."""
+    return [(row, _figures(row)) for row in rows.values(**keys).annotate(**_figure_aggregates()).order_by()]
 
 
 def _by_elements(trades: QuerySet, path: str, *, distinct: bool) -> list[Group]:

@@ -93,7 +93,7 @@ class Command(BaseCommand):
         price = prices[symbol]
         sign = 1 if action == "BUY" else -1
         quantum = Decimal(1).scaleb(_places(price))
-        stop = FEES_PER_STOP * 2 * settings.PAPER_FEE_RATE or Decimal("0.03")
+        stop = FEES_PER_STOP * 2 * (settings.PAPER_FEE_RATE or Decimal("0.001"))  # with fees off, as at the default rate
         intake = services.signal_intake(
             signal=SignalFields(
                 signal_id=f"sim-{timezone.now():%Y%m%d%H%M%S}-{step}",
