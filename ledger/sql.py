@@ -8,11 +8,14 @@ hours in a time zone) call a Python function for every row on SQLite, which a mi
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import BooleanField, F, FloatField, Func, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.fields import CharField, DateField, DecimalField, IntegerField
 from django.db.models.sql.constants import LOUTER
+
+from .days import utc_offsets
 
 
 class Ratio(Func):
@@ -70,10 +73,10 @@ class HeldSeconds(Func):
 
 
 class LocalPart(Func):
-    """The date, the ISO weekday (1 Monday .. 7 Sunday) or the hour (0 .. 23) of a moment in a time zone, by
+    """The date, the ISO weekday (1 Monday .. 7 Sunday) or the hour (0 .. 23) of a moment in TRADING_DAY_TZ, by
     the database itself. PostgreSQL converts with AT TIME ZONE. SQLite has no time zones: it shifts the UTC
-    time by the zone's offset over the span the rows fall in, `offsets` (days.utc_offsets: one entry, or one
-    more per daylight-saving change), with a CASE on the column."""
+    time by the zone's offsets over `span`, the moments the rows fall between (days.utc_offsets: one entry, or
+    one more per daylight-saving change), with a CASE on the column."""
 
     POSTGRESQL = {
         "date": "CAST({column} AT TIME ZONE %s AS DATE)",
@@ -86,9 +89,9 @@ class LocalPart(Func):
         "hour": "CAST(strftime('%%H', {local}) AS INTEGER)",
     }
 
-    def __init__(self, column: str, part: str, *, zone: str, offsets: list[tuple[datetime, int]]) -> None:
+    def __init__(self, column: str, part: str, *, span: tuple[datetime, datetime]) -> None:
         super().__init__(F(column), output_field=DateField() if part == "date" else IntegerField())
-        self.part, self.zone, self.offsets = part, zone, offsets
+        self.part, self.span = part, span
 
     def _column(self, compiler) -> str:
         column, params = compiler.compile(self.source_expressions[0])
@@ -96,14 +99,14 @@ class LocalPart(Func):
         return column
 
     def as_postgresql(self, compiler, connection, **extra):
-        return self.POSTGRESQL[self.part].format(column=self._column(compiler)), [self.zone]
+        return self.POSTGRESQL[self.part].format(column=self._column(compiler)), [str(settings.TRADING_DAY_TZ)]
 
     def as_sqlite(self, compiler, connection, **extra):
-        column, cases, moments = self._column(compiler), [], []
-        for (_, before), (since, _) in zip(self.offsets, self.offsets[1:]):
+        column, cases, moments, offsets = self._column(compiler), [], [], utc_offsets(*self.span)
+        for (_, before), (since, _) in zip(offsets, offsets[1:]):
             cases.append(f"WHEN {column} < %s THEN '{before:+d} seconds'")
             moments.append(connection.ops.adapt_datetimefield_value(since))
-        last = f"'{self.offsets[-1][1]:+d} seconds'"
+        last = f"'{offsets[-1][1]:+d} seconds'"
         shift = f"CASE {' '.join(cases)} ELSE {last} END" if cases else last
         return self.SQLITE[self.part].format(local=f"datetime({column}, {shift})"), moments
 

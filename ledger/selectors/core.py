@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Iterable
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import (
     Case,
@@ -30,7 +29,7 @@ from django.db.models.functions import Cast, Greatest, Least, Round
 from django.utils.dateparse import parse_datetime
 
 from .. import rules
-from ..days import day_bounds, trading_day, utc_offsets
+from ..days import day_bounds, trading_day
 from ..errors import InvalidTransition, NotExecutable, NotFound
 from ..models import Account, MarketPrice, PaperTrade, PriceCandle, Signal
 from ..rules import RATIO, ZERO, Quote, money
@@ -310,10 +309,9 @@ def pnl_daily_range(start: date, end: date) -> list[DailyPnl]:
     One grouped query over the range of exit times; the day is the exit time's date in TRADING_DAY_TZ, which
     the database computes (sql.LocalPart; Django's TruncDate in a zone calls Python for every row on SQLite).
     """
-    offsets = utc_offsets(day_bounds(start)[0], day_bounds(end)[1])
     rows = (
         closed_between(start, end)
-        .annotate(day=LocalPart("exit_time", "date", zone=str(settings.TRADING_DAY_TZ), offsets=offsets))
+        .annotate(day=LocalPart("exit_time", "date", span=(day_bounds(start)[0], day_bounds(end)[1])))
         .values("day")
         .annotate(realized=Sum("realized_pnl"), trades=Count("pk"), wins=Count("pk", filter=Q(realized_pnl__gt=0)))
         .order_by("day")

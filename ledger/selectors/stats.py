@@ -26,7 +26,7 @@ from django.db.models import (
 )
 from django.db.models.lookups import LessThan
 
-from ..days import today, trading_day, utc_offsets
+from ..days import today, trading_day
 from ..models import PaperTrade
 from ..rules import QUANTUM, RATIO, ZERO
 from ..sql import HeldSeconds, LocalPart, Ratio, by_element, r_multiple
@@ -377,8 +377,7 @@ def _confidence_band() -> Case:
 def _by_entry_time(trades: QuerySet, entered: tuple[datetime, datetime]) -> tuple[list[Group], list[Group]]:
     """By weekday and by hour of the entry in TRADING_DAY_TZ: one scan grouped by both (168 groups at most),
     added up each way here."""
-    zone, offsets = str(settings.TRADING_DAY_TZ), utc_offsets(*entered)
-    parts = {part: LocalPart("entry_time", part, zone=zone, offsets=offsets) for part in ("isodow", "hour")}
+    parts = {part: LocalPart("entry_time", part, span=entered) for part in ("isodow", "hour")}
     cells = _cells(trades, **parts)
     return _groups(cells, "isodow", label=lambda day: WEEKDAYS[day - 1]), _groups(cells, "hour", label=lambda hour: f"{hour:02d}")
 
