@@ -360,6 +360,8 @@ def _parse_trade(record: dict[str, Any]) -> tuple[PaperTrade, Signal | None]:
         take_profit=take_profit,
         entry_time=to_time(record.get("entry_time"), field="entry_time"),
         risk_amount=risk_amount,
+        max_price=entry_price,  # all it knows of the trade's high and low: the prices below widen them
+        min_price=entry_price,
     )
     if risk_amount is None:  # what the size risks between entry and stop
         trade.risk_amount = rules.money(abs(entry_price - stop_loss) * position_size)
@@ -369,15 +371,14 @@ def _parse_trade(record: dict[str, Any]) -> tuple[PaperTrade, Signal | None]:
         if exits:
             raise InvalidInput(f"an OPEN trade has no exit, but this one has {', '.join(exits)}.", field="status")
         current_price = to_price(record.get("current_price"), field="current_price", required=False) or entry_price
-        trade.max_price, trade.min_price = max(entry_price, current_price), min(entry_price, current_price)  # all it knows
+        rules.widen(trade, current_price)
         rules.mark(trade, current_price)
         return trade, signal
     exit_time = to_time(record.get("exit_time"), field="exit_time")
     if exit_time < trade.entry_time:
         raise InvalidInput(f"exit_time {exit_time} is before entry_time {trade.entry_time}.", field="exit_time")
     exit_price = to_price(record.get("exit_price"), field="exit_price")
-    trade.max_price, trade.min_price = max(entry_price, exit_price), min(entry_price, exit_price)
-    rules.settle(trade, price=exit_price, reason=status, at=exit_time)
+    rules.settle(trade, price=exit_price, reason=status, at=exit_time)  # widens the high and low by the exit
     _keep_recorded_pnl(trade, record)
     return trade, signal
 

@@ -175,6 +175,11 @@ def check_envelope(trade: Position, *, field: str = "price", value: Decimal | No
         )
 
 
+def widen(trade: Position, *prices: Decimal) -> None:
+    """The trade's high and low while open, widened by prices it traded at (a tick, a candle's low and high)."""
+    trade.max_price, trade.min_price = max(trade.max_price, *prices), min(trade.min_price, *prices)
+
+
 def mark(trade: Position, price: Decimal, *, bid: Decimal | None = None, ask: Decimal | None = None) -> None:
     """Value the open trade at a tick: `exit_quote` is where a market exit would fill now (the bid for a
     LONG, the ask for a SHORT, or the price moved by slippage); then revalue at it."""
@@ -208,7 +213,7 @@ def settle(trade: Position, *, price: Decimal, reason: str, at: datetime) -> Non
     by hand at a price the trader states. No exit slippage. The price traded, so it counts in the trade's high
     and low."""
     trade.current_price = trade.exit_quote = price
-    trade.max_price, trade.min_price = max(trade.max_price, price), min(trade.min_price, price)
+    widen(trade, price)
     trade.fees = round_trip_fees(trade, exit_price=price)
     trade.slippage = _entry_slippage_paid(trade)
     trade.unrealized_pnl = pnl(trade, price=price, fees=trade.fees)

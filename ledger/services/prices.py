@@ -128,7 +128,7 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
         for trade in by_symbol.get(tick.symbol, []):
             if not trade.is_open or tick.at < trade.entry_time:
                 continue
-            trade.max_price, trade.min_price = max(trade.max_price, tick.price), min(trade.min_price, tick.price)
+            rules.widen(trade, tick.price)
             reason = rules.reached(trade, tick.price)  # a comparison per tick: cheap
             if reason is None:
                 last_tick[trade.pk] = trade, tick
@@ -192,7 +192,7 @@ def candles_backfill(*, symbol: str, candles: Iterable[Candle]) -> CandlesBackfi
         if not seen:
             continue
         high, low = max(c.high for c in seen), min(c.low for c in seen)
-        trade.max_price, trade.min_price = max(trade.max_price, high), min(trade.min_price, low)
+        rules.widen(trade, low, high)
         PaperTrade.objects.filter(pk=trade.pk, status=PaperTrade.Status.OPEN).update(max_price=trade.max_price, min_price=trade.min_price)
         reached = {rules.reached(trade, low), rules.reached(trade, high)} - {None}
         if reached:
