@@ -127,6 +127,12 @@ class BarChart:
     ticks: list[Tick]
 
 
+def _bar(frame: Frame, i: int, value: Decimal, width: Decimal) -> tuple[str, str, str, str]:
+    """The i-th slot's bar from 0 to `value`, up or down: its left, top, width and height."""
+    top, bottom = frame.y(max(value, Decimal(0))), frame.y(min(value, Decimal(0)))
+    return _px(frame.x(i) - width / 2), _px(top), _px(width), _px(bottom - top)
+
+
 def pnl_bars(daily: Sequence[DailyPnl]) -> BarChart | None:
     """A bar per day from 0 up to a gain or down to a loss. None without days."""
     if not daily:
@@ -135,9 +141,8 @@ def pnl_bars(daily: Sequence[DailyPnl]) -> BarChart | None:
     width = frame.slot() * Decimal("0.8")
     bars = []
     for i, day in enumerate(daily):
-        top, bottom = frame.y(max(day.realized_pnl, Decimal(0))), frame.y(min(day.realized_pnl, Decimal(0)))
         css = "flat" if not day.realized_pnl else "gain" if day.realized_pnl > 0 else "loss"
-        bars.append(Bar(day.day, day.realized_pnl, day.trades, _px(frame.x(i) - width / 2), _px(top), _px(width), _px(bottom - top), css))
+        bars.append(Bar(day.day, day.realized_pnl, day.trades, *_bar(frame, i, day.realized_pnl, width), css))
     ticks = [Tick(frame.high, _px(frame.y(frame.high))), Tick(frame.low, _px(frame.y(frame.low)))]
     return BarChart(frame=frame, bars=bars, zero=_px(frame.y(Decimal(0))), ticks=ticks)
 
@@ -226,8 +231,7 @@ def r_histogram(buckets: Sequence[RBucket]) -> Histogram | None:
     width = frame.slot() * Decimal("0.85")
     columns = []
     for i, bucket in enumerate(buckets):
-        top, bottom = frame.y(Decimal(bucket.trades)), frame.y(Decimal(0))
         css = "loss" if bucket.high is not None and bucket.high <= 0 else "gain"
         label = "<" if bucket.low is None else f"{bucket.low.normalize():f}"
-        columns.append(Column(bucket, _px(frame.x(i) - width / 2), _px(top), _px(width), _px(bottom - top), _px(frame.x(i)), css, label))
+        columns.append(Column(bucket, *_bar(frame, i, Decimal(bucket.trades), width), _px(frame.x(i)), css, label))
     return Histogram(frame=frame, columns=columns, zero=_px(frame.y(Decimal(0))))
