@@ -147,6 +147,11 @@ class Group(Figures):
     key: str | None  # the symbol, direction, exit reason, tag, ...; None: trades without one (no tag, no signal)
 
 
+def _percent_of(amount: Decimal, equity: Decimal) -> Decimal | None:
+    """`amount` as a percentage of the equity it was made from, to 2 places; None without equity above 0."""
+    return (amount * 100 / equity).quantize(PERCENT) if equity > 0 else None
+
+
 @dataclass(frozen=True)
 class PeriodPnl:
     """A week (from its Monday) or a month of the period: its closes and the equity it started from."""
@@ -160,7 +165,7 @@ class PeriodPnl:
     @property
     def return_pct(self) -> Decimal | None:
         """Realized PnL as a percentage of the equity it started from, to 2 places."""
-        return (self.realized_pnl * 100 / self.starting_equity).quantize(PERCENT) if self.starting_equity > 0 else None
+        return _percent_of(self.realized_pnl, self.starting_equity)
 
 
 @dataclass(frozen=True)
@@ -208,7 +213,7 @@ class Stats(Figures):
     @property
     def return_pct(self) -> Decimal | None:
         """The period's realized PnL as a percentage of the equity it started with, to 2 places."""
-        return (self.realized_pnl * 100 / self.starting_equity).quantize(PERCENT) if self.starting_equity > 0 else None
+        return _percent_of(self.realized_pnl, self.starting_equity)
 
     @property
     def daily_returns(self) -> list[Decimal] | None:
