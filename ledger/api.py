@@ -94,6 +94,8 @@ Price = Annotated[
     Decimal,
     BeforeValidator(_number),
     Field(ge=PRICE_MIN, lt=PRICE_MAX, allow_inf_nan=False),
+    # JSON Schema numbers, for the OpenAPI document only (a Decimal would be written as a string there); what
+    # is accepted is decided by the Decimal bounds of the Field above
     _either({"minimum": float(PRICE_MIN), "exclusiveMaximum": float(PRICE_MAX)}, PRICE_TEXT),
 ]
 Confidence = Annotated[Decimal, BeforeValidator(_number), Field(ge=0, le=1), _either({"minimum": 0, "maximum": 1}, CONFIDENCE_TEXT)]
