@@ -8,7 +8,7 @@ POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/ledger
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: venv run test test-sqlite test-postgres bench loadtest clean
+.PHONY: venv run test test-sqlite test-postgres lint bench loadtest clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ test-sqlite: venv
 
 test-postgres: venv
 	DATABASE_URL=$(POSTGRES_URL) $(PYTEST)
+
+# Lint and format, as configured in pyproject.toml; CI fails on either (`ruff format .` fixes the format).
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # Speed and memory at 10k, 100k and 1M trades beside floors from the same run (bench/README.md).
 # SQLite by default; `make bench DATABASE_URL=postgres://postgres@127.0.0.1:5432/ledger` for PostgreSQL.
