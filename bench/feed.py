@@ -60,7 +60,16 @@ def ticks() -> dict:
     call_command("flush", interactive=False, verbosity=0)
     entered = timezone.now() - timedelta(minutes=5)  # before the first tick
     names = [f"F{n:03d}USDT" for n in range(TRADES)]  # 200 of the 500 symbols have a trade open
-    pairs = generate.rows(random.Random(3), "f", TRADES, iter(lambda: entered, None), hold=timedelta(0), open_=True, symbols=names, entry=Decimal(100))
+    pairs = generate.rows(
+        random.Random(3),
+        "f",
+        TRADES,
+        iter(lambda: entered, None),
+        hold=timedelta(0),
+        open_=True,
+        symbols=names,
+        entry=Decimal(100),
+    )
     with transaction.atomic():
         generate.write(pairs)
     batches = _batches()
@@ -80,12 +89,41 @@ def ticks() -> dict:
     for batch, marked in writes:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.executemany(LAST_PRICE_SQL, [(t.symbol, t.price, t.bid, t.ask, moment(t.at)) for t in batch])
-            cursor.executemany(candles_sql, [(t.symbol, moment(minute_of(t.at)), t.price, t.price, t.price, t.price, 1, t.bid, t.ask) for t in batch])
-            cursor.executemany(MARKS_SQL, [(t.current_price, t.exit_quote, t.unrealized_pnl, t.fees, t.slippage, t.max_price, t.min_price, t.pk) for t in marked])
+            cursor.executemany(
+                candles_sql,
+                [
+                    (t.symbol, moment(minute_of(t.at)), t.price, t.price, t.price, t.price, 1, t.bid, t.ask)
+                    for t in batch
+                ],
+            )
+            cursor.executemany(
+                MARKS_SQL,
+                [
+                    (
+                        t.current_price,
+                        t.exit_quote,
+                        t.unrealized_pnl,
+                        t.fees,
+                        t.slippage,
+                        t.max_price,
+                        t.min_price,
+                        t.pk,
+                    )
+                    for t in marked
+                ],
+            )
     floor_s = time.perf_counter() - started
     count = SYMBOLS * SECONDS
-    return {"ticks": count, "symbols": SYMBOLS, "trades": TRADES, "service_s": service_s, "floor_s": floor_s,
-            "ticks_per_s": count / service_s, "floor_ticks_per_s": count / floor_s, "ratio": floor_s / service_s}  # fmt: skip
+    return {
+        "ticks": count,
+        "symbols": SYMBOLS,
+        "trades": TRADES,
+        "service_s": service_s,
+        "floor_s": floor_s,
+        "ticks_per_s": count / service_s,
+        "floor_ticks_per_s": count / floor_s,
+        "ratio": floor_s / service_s,
+    }
 
 
 def _fill_candles(rows: int) -> None:
@@ -104,13 +142,27 @@ def _fill_candles(rows: int) -> None:
             symbol = f"H{n:02d}USDT"
             for m in range(per_symbol):
                 price = 100 + (m * 7 + n) % 500 / 100  # cheap, plausible, never a Decimal on the way in
-                chunk.append((symbol, adapt(YEAR_START + timedelta(minutes=m)), price, price + 0.05, price - 0.05, price, 12, price - 0.01, price + 0.01))
+                chunk.append(
+                    (
+                        symbol,
+                        adapt(YEAR_START + timedelta(minutes=m)),
+                        price,
+                        price + 0.05,
+                        price - 0.05,
+                        price,
+                        12,
+                        price - 0.01,
+                        price + 0.01,
+                    )
+                )
                 if len(chunk) == 200_000:
                     generate.insert("price_candles", columns, chunk)
                     chunk = []
         generate.insert("price_candles", columns, chunk)
     with connection.cursor() as cursor:  # as a live database is: statistics known, the write-ahead log written back
-        cursor.execute("ANALYZE price_candles" if connection.vendor == "postgresql" else "PRAGMA wal_checkpoint(TRUNCATE)")
+        cursor.execute(
+            "ANALYZE price_candles" if connection.vendor == "postgresql" else "PRAGMA wal_checkpoint(TRUNCATE)"
+        )
 
 
 def chart(rows: int) -> dict:
@@ -125,7 +177,12 @@ def chart(rows: int) -> dict:
         candles = list(selectors.candles(symbol, start, start + timedelta(minutes=CHART_MINUTES)))
         timings.append(time.perf_counter() - began)
         assert len(candles) == CHART_MINUTES
-    return {"rows": rows, "p50_ms": statistics.median(timings) * 1000, "queries": CHART_QUERIES, "candles_each": CHART_MINUTES}
+    return {
+        "rows": rows,
+        "p50_ms": statistics.median(timings) * 1000,
+        "queries": CHART_QUERIES,
+        "candles_each": CHART_MINUTES,
+    }
 
 
 if __name__ == "__main__":

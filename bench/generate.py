@@ -31,14 +31,45 @@ TAGS = [[], ["A+ setup"], ["FOMO"], [], ["news", "A+ setup"], [], ["late entry"]
 TODAY_PREFIX = "today-"
 
 SIGNAL_COLUMNS = [
-    "signal_id", "crypto", "action", "entry_price", "confidence", "timestamp", "status", "status_reason",
-    "timeframe", "confluences", "stop_loss", "take_profit",
-]  # fmt: skip
+    "signal_id",
+    "crypto",
+    "action",
+    "entry_price",
+    "confidence",
+    "timestamp",
+    "status",
+    "status_reason",
+    "timeframe",
+    "confluences",
+    "stop_loss",
+    "take_profit",
+]
 TRADE_COLUMNS = [
-    "signal_id", "symbol", "direction", "entry_price", "position_size", "stop_loss", "take_profit", "entry_time",
-    "exit_time", "exit_price", "status", "realized_pnl", "unrealized_pnl", "current_price", "risk_amount", "fees",
-    "created_date", "exit_quote", "entry_slippage", "slippage", "max_price", "min_price", "tags", "notes",
-]  # fmt: skip
+    "signal_id",
+    "symbol",
+    "direction",
+    "entry_price",
+    "position_size",
+    "stop_loss",
+    "take_profit",
+    "entry_time",
+    "exit_time",
+    "exit_price",
+    "status",
+    "realized_pnl",
+    "unrealized_pnl",
+    "current_price",
+    "risk_amount",
+    "fees",
+    "created_date",
+    "exit_quote",
+    "entry_slippage",
+    "slippage",
+    "max_price",
+    "min_price",
+    "tags",
+    "notes",
+]
 
 
 def rows(
@@ -73,19 +104,55 @@ def rows(
         pnl = rules.pnl(trade, price=price, fees=fees)
         signal_id = f"{prefix}{n}"
         yield (
-            (signal_id, symbol, "BUY" if long else "SELL", str(price_in), f"{0.5 + n % 50 / 100:.2f}", adapt(entered),
-             "EXECUTED" if open_ else "CLOSED", "", TIMEFRAMES[n % 3], json.dumps(CONFLUENCES[n % 5]), None, None),
-            (signal_id, symbol, trade.direction, str(price_in), str(size), str(stop), str(target), adapt(entered),
-             adapt(exited), None if open_ else str(price), status, None if open_ else str(pnl),
-             str(pnl) if open_ else "0", str(price), str(rules.money(size * abs(price_in - stop))), str(fees),
-             adapt(entered), str(price), "0", "0", str(max(price, price_in)), str(min(price, price_in)), json.dumps(TAGS[n % 7]),
-             "Entered on the retest; took the target." if n % 10 == 0 else ""),
-        )  # fmt: skip
+            (
+                signal_id,
+                symbol,
+                "BUY" if long else "SELL",
+                str(price_in),
+                f"{0.5 + n % 50 / 100:.2f}",
+                adapt(entered),
+                "EXECUTED" if open_ else "CLOSED",
+                "",
+                TIMEFRAMES[n % 3],
+                json.dumps(CONFLUENCES[n % 5]),
+                None,
+                None,
+            ),
+            (
+                signal_id,
+                symbol,
+                trade.direction,
+                str(price_in),
+                str(size),
+                str(stop),
+                str(target),
+                adapt(entered),
+                adapt(exited),
+                None if open_ else str(price),
+                status,
+                None if open_ else str(pnl),
+                str(pnl) if open_ else "0",
+                str(price),
+                str(rules.money(size * abs(price_in - stop))),
+                str(fees),
+                adapt(entered),
+                str(price),
+                "0",
+                "0",
+                str(max(price, price_in)),
+                str(min(price, price_in)),
+                json.dumps(TAGS[n % 7]),
+                "Entered on the retest; took the target." if n % 10 == 0 else "",
+            ),
+        )
 
 
 def insert(table: str, columns: list[str], rows: list[tuple]) -> None:
     if connection.vendor == "postgresql":  # COPY: the fastest way into PostgreSQL
-        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
             for row in rows:
                 copy.write_row(row)
         return
@@ -151,8 +218,17 @@ def add_candles(trade: PaperTrade) -> int:
         drift = trade.entry_price * Decimal((n % 20) - 10) / 1000
         open_, close = trade.entry_price + drift, trade.entry_price + drift * Decimal("1.1")
         high, low = max(open_, close) * Decimal("1.001"), min(open_, close) * Decimal("0.999")
-        candles.append(PriceCandle(symbol=trade.symbol, minute=start + timedelta(minutes=n), ticks=10,
-                                   open=rules.money(open_), high=rules.money(high), low=rules.money(low), close=rules.money(close)))  # fmt: skip
+        candles.append(
+            PriceCandle(
+                symbol=trade.symbol,
+                minute=start + timedelta(minutes=n),
+                ticks=10,
+                open=rules.money(open_),
+                high=rules.money(high),
+                low=rules.money(low),
+                close=rules.money(close),
+            )
+        )
     PriceCandle.objects.bulk_create(candles)
     return minutes
 
@@ -168,11 +244,21 @@ def add_today(*, seed: int = 2) -> None:
     times = (start + spread * n for n in range(1, 10**6))
     account.realized_pnl_total += write(rows(rng, f"{TODAY_PREFIX}c", TODAY_CLOSED, times, hold=hold))
     write(rows(rng, f"{TODAY_PREFIX}o", TODAY_OPEN, times, hold=hold, open_=True))
-    opened = PaperTrade.objects.filter(signal__signal_id__startswith=f"{TODAY_PREFIX}o")  # (signal_id__startswith: not on a relation)
+    opened = PaperTrade.objects.filter(
+        signal__signal_id__startswith=f"{TODAY_PREFIX}o"
+    )  # (signal_id__startswith: not on a relation)
     account.open_cost = sum((rules.entry_cost(price=t.entry_price, size=t.position_size) for t in opened), Decimal(0))
     account.save()  # before the signals below, which bump the account's version themselves
     for n in range(TODAY_WAITING):
-        services.signal_record(signal=SignalFields(
-            signal_id=f"{TODAY_PREFIX}w{n}", symbol=SYMBOLS[n], action="BUY", entry_price=Decimal(100),
-            confidence=Decimal("0.6"), timestamp=next(times), timeframe="15m", confluences=["breakout"],
-        ))  # fmt: skip
+        services.signal_record(
+            signal=SignalFields(
+                signal_id=f"{TODAY_PREFIX}w{n}",
+                symbol=SYMBOLS[n],
+                action="BUY",
+                entry_price=Decimal(100),
+                confidence=Decimal("0.6"),
+                timestamp=next(times),
+                timeframe="15m",
+                confluences=["breakout"],
+            )
+        )

@@ -44,7 +44,9 @@ def _open_trades(count: int, symbols: int) -> None:
     entered = timezone.now() - timedelta(minutes=1)
     rng = random.Random(3)
     names = [f"S{n:03d}USDT" for n in range(symbols)]
-    pairs = generate.rows(rng, "o", count, iter(lambda: entered, None), hold=timedelta(0), open_=True, symbols=names, entry=Decimal(100))
+    pairs = generate.rows(
+        rng, "o", count, iter(lambda: entered, None), hold=timedelta(0), open_=True, symbols=names, entry=Decimal(100)
+    )
     with transaction.atomic():
         generate.write(pairs)
 
@@ -79,11 +81,18 @@ def ticks() -> dict:
     for rows in writes:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.executemany(
-                "UPDATE paper_trades SET current_price = %s, unrealized_pnl = %s, fees = %s WHERE id = %s AND status = 'OPEN'",
+                "UPDATE paper_trades SET current_price = %s, unrealized_pnl = %s, fees = %s "
+                "WHERE id = %s AND status = 'OPEN'",
                 rows,
             )
     floor_s = time.perf_counter() - started
-    return {"ticks": TICKS, "trades": TICK_TRADES, "service_s": service_s, "floor_s": floor_s, "ratio": service_s / floor_s}
+    return {
+        "ticks": TICKS,
+        "trades": TICK_TRADES,
+        "service_s": service_s,
+        "floor_s": floor_s,
+        "ratio": service_s / floor_s,
+    }
 
 
 def _day_close_queries(count: int) -> tuple[float, int]:

@@ -22,7 +22,12 @@ ROOT = HERE.parent
 SCALES = (10_000, 100_000, 1_000_000)
 CHART_ROWS = (10_000, 26_280_000)  # candles of 50 symbols: 200 minutes each, and a year of minutes each
 PARTS = ("summary", "active-trades", "signals", "journal")
-JOURNAL = ("trade page", "trade chart.json", "history first page", "history deepest page")  # bench/scale.py journal_pages
+JOURNAL = (
+    "trade page",
+    "trade chart.json",
+    "history first page",
+    "history deepest page",
+)  # bench/scale.py journal_pages
 SETUPS = ("by tag", "by confluence", "by timeframe and confidence", "by weekday and hour", "R histogram", "streaks")
 
 
@@ -51,18 +56,44 @@ def run(module: str, *args: str, name: str) -> dict:
 
 
 def _row(what: str, value: float, unit: str, floor: float | None, ratio: float | None, target: str, ok: bool) -> dict:
-    return {"what": what, "value": round(value, 3), "unit": unit, "floor": None if floor is None else round(floor, 3),
-            "ratio": None if ratio is None else round(ratio, 3), "target": target, "pass": ok}  # fmt: skip
+    return {
+        "what": what,
+        "value": round(value, 3),
+        "unit": unit,
+        "floor": None if floor is None else round(floor, 3),
+        "ratio": None if ratio is None else round(ratio, 3),
+        "target": target,
+        "pass": ok,
+    }
 
 
 def evaluate_feed(feed: dict, charts: dict[int, dict]) -> list[dict]:
     """The price feed's targets (issue 16): keeping up with 500 symbols a second, beside the raw-SQL floor; and a
     trade's chart at a year of candles as quick as at 10k."""
     ticks = feed["ticks"]
-    rows = [_row(f"feed: {ticks['symbols']} symbols/s, {ticks['trades']} open trades, candles", ticks["ticks_per_s"], "ticks/s",
-                 ticks["floor_ticks_per_s"], ticks["ratio"], ">= 500 ticks/s", ticks["ticks_per_s"] >= 500)]  # fmt: skip
+    rows = [
+        _row(
+            f"feed: {ticks['symbols']} symbols/s, {ticks['trades']} open trades, candles",
+            ticks["ticks_per_s"],
+            "ticks/s",
+            ticks["floor_ticks_per_s"],
+            ticks["ratio"],
+            ">= 500 ticks/s",
+            ticks["ticks_per_s"] >= 500,
+        )
+    ]
     big, small = charts[CHART_ROWS[-1]]["p50_ms"], charts[CHART_ROWS[0]]["p50_ms"]
-    rows.append(_row(f"chart candles p50 at {CHART_ROWS[-1]:,} vs {CHART_ROWS[0]:,} rows", big, "ms", small, big / small, "<= 2x", big <= 2 * small))
+    rows.append(
+        _row(
+            f"chart candles p50 at {CHART_ROWS[-1]:,} vs {CHART_ROWS[0]:,} rows",
+            big,
+            "ms",
+            small,
+            big / small,
+            "<= 2x",
+            big <= 2 * small,
+        )
+    )
     return rows
 
 
@@ -72,32 +103,76 @@ def evaluate(scales: dict[int, dict], ops: dict) -> list[dict]:
     rows = []
     for part in PARTS:
         p50, floor = full[part]["p50_ms"], full[f"{part}:memory"]["p50_ms"]
-        rows.append(_row(f"{part} p50 (1M) vs rows in memory", p50, "ms", floor, p50 / floor, "<= 1.5x", p50 <= 1.5 * floor))
+        rows.append(
+            _row(f"{part} p50 (1M) vs rows in memory", p50, "ms", floor, p50 / floor, "<= 1.5x", p50 <= 1.5 * floor)
+        )
     hello = full["hello"]["p50_ms"]
     for part in PARTS:
         p50 = full[f"{part}:304"]["p50_ms"]
-        rows.append(_row(f"{part} unchanged poll (304) p50 vs hello", p50, "ms", hello, p50 / hello, "<= 3x", p50 <= 3 * hello))
+        rows.append(
+            _row(f"{part} unchanged poll (304) p50 vs hello", p50, "ms", hello, p50 / hello, "<= 3x", p50 <= 3 * hello)
+        )
     for what in (*PARTS, "intake"):
         p50, base = full[what]["p50_ms"], small[what]["p50_ms"]
         rows.append(_row(f"{what} p50 at 1M vs 10k", p50, "ms", base, p50 / base, "<= 1.2x", p50 <= 1.2 * base))
         counts = {s: scales[s]["queries"][what] for s in SCALES}
         same = len(set(counts.values())) == 1
-        rows.append(_row(f"{what} queries at 10k/100k/1M {'/'.join(map(str, counts.values()))}", counts[SCALES[-1]],
-                         "queries", counts[SCALES[0]], None, "identical", same))  # fmt: skip
+        rows.append(
+            _row(
+                f"{what} queries at 10k/100k/1M {'/'.join(map(str, counts.values()))}",
+                counts[SCALES[-1]],
+                "queries",
+                counts[SCALES[0]],
+                None,
+                "identical",
+                same,
+            )
+        )
     for name in JOURNAL:
         p50, base = full[name]["p50_ms"], small[name]["p50_ms"]
         if f"{name}:memory" in full:
             floor = full[f"{name}:memory"]["p50_ms"]
-            limit = 3 if name == "trade chart.json" else 1.5  # the chart's floor only serializes: its candles' read is the work
-            rows.append(_row(f"{name} p50 (1M) vs rows in memory", p50, "ms", floor, p50 / floor, f"<= {limit}x", p50 <= limit * floor))
+            limit = (
+                3 if name == "trade chart.json" else 1.5
+            )  # the chart's floor only serializes: its candles' read is the work
+            rows.append(
+                _row(
+                    f"{name} p50 (1M) vs rows in memory",
+                    p50,
+                    "ms",
+                    floor,
+                    p50 / floor,
+                    f"<= {limit}x",
+                    p50 <= limit * floor,
+                )
+            )
         rows.append(_row(f"{name} p50 at 1M vs 10k", p50, "ms", base, p50 / base, "<= 1.2x", p50 <= 1.2 * base))
     first, deepest = full["history first page"]["p50_ms"], full["history deepest page"]["p50_ms"]
-    rows.append(_row("history deepest page p50 vs its first page (1M)", deepest, "ms", first, deepest / first, "<= 1.2x", deepest <= 1.2 * first))
+    rows.append(
+        _row(
+            "history deepest page p50 vs its first page (1M)",
+            deepest,
+            "ms",
+            first,
+            deepest / first,
+            "<= 1.2x",
+            deepest <= 1.2 * first,
+        )
+    )
     for what in (*JOURNAL, "statistics"):
         counts = {s: scales[s]["queries"][what] for s in SCALES}
         same = len(set(counts.values())) == 1
-        rows.append(_row(f"{what} queries at 10k/100k/1M {'/'.join(map(str, counts.values()))}", counts[SCALES[-1]],
-                         "queries", counts[SCALES[0]], None, "identical", same))  # fmt: skip
+        rows.append(
+            _row(
+                f"{what} queries at 10k/100k/1M {'/'.join(map(str, counts.values()))}",
+                counts[SCALES[-1]],
+                "queries",
+                counts[SCALES[0]],
+                None,
+                "identical",
+                same,
+            )
+        )
     for period, timings in full["statistics"].items():
         floor = timings["floor_ms"]
         for name in SETUPS:
@@ -105,21 +180,81 @@ def evaluate(scales: dict[int, dict], ops: dict) -> list[dict]:
             what = f"{name}, {period} ({timings['rows']:,} trades of 1M) vs its figures ungrouped"
             rows.append(_row(what, value, "ms", floor, value / floor, "<= 3x", value <= 3 * floor))
     intake, floor = full["intake"], full["hello_post"]
-    errors = sum(scales[s]["intake"]["errors"] + scales[s]["intake"]["non_2xx_3xx"] + scales[s]["locked"] for s in SCALES)
-    rows.append(_row("intake, 8 clients (1M)", intake["rps"], "signals/s", floor["rps"], intake["rps"] / floor["rps"], ">= 0.25x", intake["rps"] >= 0.25 * floor["rps"]))
+    errors = sum(
+        scales[s]["intake"]["errors"] + scales[s]["intake"]["non_2xx_3xx"] + scales[s]["locked"] for s in SCALES
+    )
+    rows.append(
+        _row(
+            "intake, 8 clients (1M)",
+            intake["rps"],
+            "signals/s",
+            floor["rps"],
+            intake["rps"] / floor["rps"],
+            ">= 0.25x",
+            intake["rps"] >= 0.25 * floor["rps"],
+        )
+    )
     rows.append(_row("intake errors + 'database is locked'", errors, "count", None, None, "0", errors == 0))
     ticks = ops["ticks"]
-    rows.append(_row("10,000 ticks, 1,000 open trades", ticks["service_s"], "s", ticks["floor_s"], ticks["ratio"], "<= 3x", ticks["ratio"] <= 3))
+    rows.append(
+        _row(
+            "10,000 ticks, 1,000 open trades",
+            ticks["service_s"],
+            "s",
+            ticks["floor_s"],
+            ticks["ratio"],
+            "<= 3x",
+            ticks["ratio"] <= 3,
+        )
+    )
     eod = ops["end_of_day"]
-    rows.append(_row("close_eod, 10,000 trades (floor: one at a time)", eod["day_close_s"], "s", eod["one_at_a_time_s"],
-                     eod["speedup"], ">= 10x faster", eod["speedup"] >= 10))  # fmt: skip
-    rows.append(_row(f"close_eod queries at 1k / 10k trades: {eod['queries_1k']} / {eod['queries_10k']}", eod["queries_10k"],
-                     "queries", eod["queries_1k"], None, "identical", eod["queries_1k"] == eod["queries_10k"]))  # fmt: skip
+    rows.append(
+        _row(
+            "close_eod, 10,000 trades (floor: one at a time)",
+            eod["day_close_s"],
+            "s",
+            eod["one_at_a_time_s"],
+            eod["speedup"],
+            ">= 10x faster",
+            eod["speedup"] >= 10,
+        )
+    )
+    rows.append(
+        _row(
+            f"close_eod queries at 1k / 10k trades: {eod['queries_1k']} / {eod['queries_10k']}",
+            eod["queries_10k"],
+            "queries",
+            eod["queries_1k"],
+            None,
+            "identical",
+            eod["queries_1k"] == eod["queries_10k"],
+        )
+    )
     polls = full["polls_served"]
     rss = full["worker_peak_rss_mb"]
-    rows.append(_row(f"gunicorn worker peak RSS after {polls:,} polls", rss, "MB", None, None, "< 150 MB", rss < 150 and polls >= 10_000))
+    rows.append(
+        _row(
+            f"gunicorn worker peak RSS after {polls:,} polls",
+            rss,
+            "MB",
+            None,
+            None,
+            "< 150 MB",
+            rss < 150 and polls >= 10_000,
+        )
+    )
     export = full["export_peak_rss_mb"]
-    rows.append(_row(f"export of {full['export_rows']:,} journal rows, worker peak RSS", export, "MB", None, None, "< 100 MB", export < 100))
+    rows.append(
+        _row(
+            f"export of {full['export_rows']:,} journal rows, worker peak RSS",
+            export,
+            "MB",
+            None,
+            None,
+            "< 100 MB",
+            export < 100,
+        )
+    )
     return rows
 
 
@@ -129,13 +264,20 @@ def print_table(rows: list[dict], vendor: str) -> None:
     for r in rows:
         floor = "" if r["floor"] is None else f"{r['floor']:10.3f}"
         ratio = "" if r["ratio"] is None else f"{r['ratio']:8.2f}"
-        print(f"{r['what']:62} {r['value']:10.3f} {r['unit']:>10} {floor:>10} {ratio:>8}  {r['target']:14} {'PASS' if r['pass'] else 'FAIL'}")
+        print(
+            f"{r['what']:62} {r['value']:10.3f} {r['unit']:>10} {floor:>10} {ratio:>8}  "
+            f"{r['target']:14} {'PASS' if r['pass'] else 'FAIL'}"
+        )
     print(f"\n{sum(r['pass'] for r in rows)} of {len(rows)} targets met.")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="make bench: all parts by default.")
-    parser.add_argument("--only", choices=["ledger", "feed"], help="ledger: the dashboard, intake and the write paths; feed: the price feed and candles")
+    parser.add_argument(
+        "--only",
+        choices=["ledger", "feed"],
+        help="ledger: the dashboard, intake and the write paths; feed: the price feed and candles",
+    )
     only = parser.parse_args().only
     if only != "feed" and not shutil.which("wrk"):
         raise SystemExit("make bench needs wrk, the HTTP load tool: apt-get install -y wrk")
@@ -147,7 +289,9 @@ def main() -> None:
         scales = {}
         for closed in SCALES:
             print(f"measuring {closed:,} closed trades on {vendor} ...", file=sys.stderr)
-            scales[closed] = run("bench.scale", "--closed", str(closed), *(["--full"] if closed == SCALES[-1] else []), name=str(closed))
+            scales[closed] = run(
+                "bench.scale", "--closed", str(closed), *(["--full"] if closed == SCALES[-1] else []), name=str(closed)
+            )
         print("measuring ticks and the end of day ...", file=sys.stderr)
         ops = run("bench.ops", name="ops")
         rows += evaluate(scales, ops)

@@ -109,7 +109,9 @@ def _query_counts(cookie: str, token: str, journal: dict[str, tuple[str, str | N
     counts["statistics"] = len(queries)
     body = {"signal_id": "count-1", "symbol": "BTCUSDT", "action": "BUY", "entry_price": "100", "confidence": "0.5"}
     with CaptureQueriesContext(connection) as queries:
-        response = client.post("/api/v1/signals", body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+        response = client.post(
+            "/api/v1/signals", body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+        )
         assert response.status_code == 201, response.content
     counts["intake"] = len(queries)
     _remove_intake()
@@ -123,7 +125,15 @@ def _remove_intake() -> None:
     mine.delete()
 
 
-def _wrk(url: str, *, connections: int = WORKERS, headers: dict[str, str] | None = None, script: str = "report.lua", args: list[str] = (), failures_counted: bool = False) -> dict:
+def _wrk(
+    url: str,
+    *,
+    connections: int = WORKERS,
+    headers: dict[str, str] | None = None,
+    script: str = "report.lua",
+    args: list[str] = (),
+    failures_counted: bool = False,
+) -> dict:
     """wrk's latencies and counts for `url`. A timing of failed answers measures nothing, so any error or 4xx/5xx
     stops the benchmark, unless the caller counts failures as a target of their own (`failures_counted`)."""
     command = ["wrk", "-t2", f"-c{connections}", f"-d{SECONDS}s", "--timeout", "10s", "-s", str(HERE / script)]
@@ -135,7 +145,10 @@ def _wrk(url: str, *, connections: int = WORKERS, headers: dict[str, str] | None
     result = json.loads(found.group(1))
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     if not failures_counted and result["errors"] + result["non_2xx_3xx"]:
-        raise SystemExit(f"{url}: {result['non_2xx_3xx']} answers not 2xx/3xx and {result['errors']} errors of {result['requests']} (see {LOG})")
+        raise SystemExit(
+            f"{url}: {result['non_2xx_3xx']} answers not 2xx/3xx and {result['errors']} errors "
+            f"of {result['requests']} (see {LOG})"
+        )
     return result
 
 
@@ -157,14 +170,18 @@ def _wait_for_minute_with(seconds: float) -> None:
 
 
 def _etag(url: str, cookie: str, part: str) -> str:
-    request = urllib.request.Request(url + "/", headers={"Cookie": f"sessionid={cookie}", "HX-Request": "true", "HX-Target": part})
+    request = urllib.request.Request(
+        url + "/", headers={"Cookie": f"sessionid={cookie}", "HX-Request": "true", "HX-Target": part}
+    )
     return urllib.request.urlopen(request).headers["ETag"]
 
 
 def _export_peak_rss_mb(cookie: str) -> tuple[float, int]:
     """Stream the whole journal as CSV from a fresh one-worker gunicorn; its peak RSS and the rows sent."""
     with gunicorn(env=ENV, log_path=LOG, workers=1, timeout=600) as server:  # 1M rows stream for ~30 s
-        request = urllib.request.Request(f"{server.url}/export/journal.csv?period=all", headers={"Cookie": f"sessionid={cookie}"})
+        request = urllib.request.Request(
+            f"{server.url}/export/journal.csv?period=all", headers={"Cookie": f"sessionid={cookie}"}
+        )
         with urllib.request.urlopen(request, timeout=600) as response:
             lines = sum(chunk.count(b"\n") for chunk in iter(lambda: response.read(1 << 20), b""))
         return _worker_peak_rss_mb(server.process), lines - 1  # less the header
@@ -196,14 +213,20 @@ def _statistics() -> dict:
         queries = {
             "by tag": lambda: _by_elements(trades, "tags", distinct=False),
             "by confluence": lambda: _by_elements(trades, "signal__confluences", distinct=True),
-            "by timeframe and confidence": lambda: _cells(trades, timeframe=F("signal__timeframe"), band=_confidence_band()),
+            "by timeframe and confidence": lambda: _cells(
+                trades, timeframe=F("signal__timeframe"), band=_confidence_band()
+            ),
             "by weekday and hour": lambda: _by_entry_time(trades, (entered["first"], entered["last"])),
             "R histogram": lambda: _r_histogram(trades),
             "streaks": lambda: _longest_streaks(trades),
         }
         floor = _timed(lambda: trades.aggregate(**_figure_aggregates()))
-        result[period] = {"rows": trades.count(), "floor_ms": floor} | {name: _timed(query) for name, query in queries.items()}
-        result[period]["whole page's stats"] = _timed(lambda: selectors.stats(start, today() if start else None), runs=1)  # for the record
+        result[period] = {"rows": trades.count(), "floor_ms": floor} | {
+            name: _timed(query) for name, query in queries.items()
+        }
+        result[period]["whole page's stats"] = _timed(
+            lambda: selectors.stats(start, today() if start else None), runs=1
+        )  # for the record
     return result
 
 
@@ -246,7 +269,9 @@ def _measure_served(server: Server, result: dict, cookie: str, token: str, journ
         result[name] = _wrk(f"{url}{path}", headers=session)
         if full and floor:
             result[f"{name}:memory"] = _wrk(f"{url}{floor}", headers=session)
-    result["intake"] = _wrk(f"{url}/api/v1/signals", connections=INTAKE_CLIENTS, script="intake.lua", args=[token], failures_counted=True)
+    result["intake"] = _wrk(
+        f"{url}/api/v1/signals", connections=INTAKE_CLIENTS, script="intake.lua", args=[token], failures_counted=True
+    )
     result["polls_served"] = sum(result[key]["requests"] for key in result if key.startswith(tuple(PARTS)))
     result["worker_peak_rss_mb"] = _worker_peak_rss_mb(server.process)
 

@@ -37,7 +37,9 @@ def _rows_in_memory() -> dict:
 
 @login_required
 def memory_part(request: HttpRequest, part: str) -> HttpResponse:
-    return views.render_page(request, "ledger/dashboard.html", views.page_context(today()) | _rows_in_memory()[part], part=part)
+    return views.render_page(
+        request, "ledger/dashboard.html", views.page_context(today()) | _rows_in_memory()[part], part=part
+    )
 
 
 @cache

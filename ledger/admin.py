@@ -61,7 +61,9 @@ def shown(name: str, value: Any) -> Any:
 
 def column(name: str, description: str, *, ordering: str | None = None):
     """A list column or read-only field that writes the attribute `name` as `shown` does."""
-    return admin.display(description=description, ordering=ordering)(lambda model_admin, row: shown(name, getattr(row, name)))
+    return admin.display(description=description, ordering=ordering)(
+        lambda model_admin, row: shown(name, getattr(row, name))
+    )
 
 
 class HistoryValues(HistoricalRecordContextHelper):
@@ -140,7 +142,9 @@ class LedgerAdmin(SimpleHistoryAdmin):
         except (ValueError, OverflowError):
             day = None
         if day is None or not EARLIEST_DAY <= day <= LATEST_DAY:
-            raise BadRequest(f"{self.date_hierarchy}: the year, month and day must make a day from {EARLIEST_DAY} to {LATEST_DAY}.")
+            raise BadRequest(
+                f"{self.date_hierarchy}: the year, month and day must make a day from {EARLIEST_DAY} to {LATEST_DAY}."
+            )
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -173,9 +177,20 @@ class SignalAdmin(LedgerAdmin):
     list_display = ("signal_id", "symbol", "action", "status", "price", "confidence_pct", "timestamp", "trade_link")
     # Read-only (a signal changes by its actions): every field shown, numbers as the dashboard writes them.
     fields = (
-        "signal_id", "symbol", "action", "status", "status_reason", "price", "confidence_pct", "stop", "target",
-        "timestamp", "timeframe", "confluences", "trade_link",
-    )  # fmt: skip
+        "signal_id",
+        "symbol",
+        "action",
+        "status",
+        "status_reason",
+        "price",
+        "confidence_pct",
+        "stop",
+        "target",
+        "timestamp",
+        "timeframe",
+        "confluences",
+        "trade_link",
+    )
     readonly_fields = ("price", "confidence_pct", "stop", "target", "trade_link")
     list_filter = ("status", "action", SymbolFilter)
     list_select_related = ("trade",)
@@ -229,7 +244,8 @@ class TradeCorrectionForm(forms.ModelForm):
         # The admin's date and time boxes, each with a name of its own (the field's label names only the first);
         # prices, sizes and fees as they are, without the columns' trailing zeros.
         widgets = {"exit_time": AdminSplitDateTime(attrs={"aria-label": "Exit"})} | {
-            name: PlainNumberInput(attrs={"step": "any"}) for name in ("entry_price", "position_size", "stop_loss", "take_profit", "exit_price", "fees")
+            name: PlainNumberInput(attrs={"step": "any"})
+            for name in ("entry_price", "position_size", "stop_loss", "take_profit", "exit_price", "fees")
         }
 
     def changes(self) -> dict:
@@ -258,7 +274,17 @@ class PaperTradeAdmin(LedgerAdmin):
         ("Follows from the rules", {"fields": ("realized", "unrealized", "current", "risk")}),
         ("Recorded", {"fields": ("signal_link", "symbol", "direction", "entry_time", "created_date")}),
     )
-    readonly_fields = ("realized", "unrealized", "current", "risk", "signal_link", "symbol", "direction", "entry_time", "created_date")
+    readonly_fields = (
+        "realized",
+        "unrealized",
+        "current",
+        "risk",
+        "signal_link",
+        "symbol",
+        "direction",
+        "entry_time",
+        "created_date",
+    )
     actions = ["close_at_current_price", "recompute_pnl"]
 
     @admin.display(description="page")
@@ -287,7 +313,11 @@ class PaperTradeAdmin(LedgerAdmin):
 
     @admin.display(description="closed", ordering="exit_time")
     def closed(self, trade: PaperTrade) -> str:
-        return "—" if trade.exit_time is None else formats.date_format(timezone.localtime(trade.exit_time), "SHORT_DATETIME_FORMAT")
+        return (
+            "—"
+            if trade.exit_time is None
+            else formats.date_format(timezone.localtime(trade.exit_time), "SHORT_DATETIME_FORMAT")
+        )
 
     def save_model(self, request, obj, form, change) -> None:
         if not form.changed_data:
@@ -312,7 +342,11 @@ class PaperTradeAdmin(LedgerAdmin):
         if not getattr(request, "nothing_changed", False):
             return super().response_change(request, obj)
         self.message_user(request, f"Nothing changed: trade #{obj.pk} is as it was.", messages.INFO)
-        return HttpResponseRedirect(request.path) if "_continue" in request.POST else self.response_post_save_change(request, obj)
+        return (
+            HttpResponseRedirect(request.path)
+            if "_continue" in request.POST
+            else self.response_post_save_change(request, obj)
+        )
 
     @admin.action(description="Close selected open trades at the market", permissions=["change"])
     def close_at_current_price(self, request, queryset) -> None:
@@ -376,7 +410,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
         obj.pk, obj.prefix, obj.created_at = row.pk, row.prefix, row.created_at
         self.message_user(
             request,
-            f"The API token for {row.name} ({row.scope}) is {token} . Copy it now: it is shown this once and not stored.",
+            f"The API token for {row.name} ({row.scope}) is {token} . "
+            "Copy it now: it is shown this once and not stored.",
             messages.WARNING,
         )
 
@@ -385,4 +420,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
         skipped = list(queryset.exclude(revoked_at=None).values_list("name", flat=True))
         live = queryset.filter(revoked_at=None).values_list("name", flat=True)
         revoked = [services.api_token_revoke(name=name).name for name in live]
-        _report(self, request, done=f"Revoked {len(revoked)} token(s): {_named(revoked)}.", skipped=skipped, why="revoked already")
+        _report(
+            self,
+            request,
+            done=f"Revoked {len(revoked)} token(s): {_named(revoked)}.",
+            skipped=skipped,
+            why="revoked already",
+        )

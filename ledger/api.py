@@ -98,7 +98,9 @@ Price = Annotated[
     # is accepted is decided by the Decimal bounds of the Field above
     _either({"minimum": float(PRICE_MIN), "exclusiveMaximum": float(PRICE_MAX)}, PRICE_TEXT),
 ]
-Confidence = Annotated[Decimal, BeforeValidator(_number), Field(ge=0, le=1), _either({"minimum": 0, "maximum": 1}, CONFIDENCE_TEXT)]
+Confidence = Annotated[
+    Decimal, BeforeValidator(_number), Field(ge=0, le=1), _either({"minimum": 0, "maximum": 1}, CONFIDENCE_TEXT)
+]
 MOMENT_HELP = "ISO 8601 with a zone (2026-11-20T10:00:00Z), from 1970 to 2199, offset within ±14:00"
 Moment = Annotated[
     AwareDatetime,
@@ -111,7 +113,9 @@ Day = Annotated[
     WithJsonSchema({"type": "string", "format": "date", "pattern": f"^{DAY_TEXT}$"}),
 ]
 Text = Annotated[str, Field(max_length=REASON_LENGTH_MAX, pattern=f"^[^{CONTROL_TEXT[1:-1]}]*$")]
-Confluence = Annotated[str, Field(max_length=CONFLUENCE_LENGTH_MAX, pattern=f"^ *[^ {CONTROL_TEXT[1:-1]}][^{CONTROL_TEXT[1:-1]}]*$")]
+Confluence = Annotated[
+    str, Field(max_length=CONFLUENCE_LENGTH_MAX, pattern=f"^ *[^ {CONTROL_TEXT[1:-1]}][^{CONTROL_TEXT[1:-1]}]*$")
+]
 SignalId = Annotated[str, Field(pattern=f"^{SIGNAL_ID_TEXT}$")]
 Timeframe = Annotated[str, Field(pattern=f"^({TIMEFRAME_TEXT})?$")]
 # Symbols in either case (kept upper case); as long as the symbol columns are wide.
@@ -125,7 +129,9 @@ def _digits(value: Any) -> Any:
     return value
 
 
-TradeId = Annotated[int, Field(ge=1, le=ID_MAX), BeforeValidator(_digits)]  # in this order, the document says the bounds
+TradeId = Annotated[
+    int, Field(ge=1, le=ID_MAX), BeforeValidator(_digits)
+]  # in this order, the document says the bounds
 Count = Annotated[int, BeforeValidator(_digits)]
 # Every number in an answer is a string with 8 decimal places, whichever database it came from.
 Amount = Annotated[Decimal, PlainSerializer(lambda value: f"{value:.8f}", return_type=str)]
@@ -149,7 +155,9 @@ class DecimalParser(Parser):
     def parse_body(self, request: HttpRequest) -> Any:
         body = json.loads(request.body, parse_float=Decimal, parse_int=Decimal, parse_constant=Decimal)
         if not isinstance(body, dict):
-            kind = {list: "an array", str: "a string", bool: "true or false", type(None): "null"}.get(type(body), "a number")
+            kind = {list: "an array", str: "a string", bool: "true or false", type(None): "null"}.get(
+                type(body), "a number"
+            )
             raise NotAnObject(f"body must be a JSON object ({{...}}), not {kind}.")
         return body
 
@@ -290,7 +298,9 @@ def _on_database_fault(request: HttpRequest, error: DatabaseError) -> HttpRespon
     """The database failed (unreachable, read-only, full): 503 in the API's shape, to be retried; the
     transaction was rolled back, so nothing was written. The cause goes to the log, not to the client."""
     log.error("API: database fault on %s %s", request.method, request.path, exc_info=error)
-    response = _error(request, 503, f"The database could not serve this request; nothing was written. Try again in {RETRY_AFTER} s.")
+    response = _error(
+        request, 503, f"The database could not serve this request; nothing was written. Try again in {RETRY_AFTER} s."
+    )
     response["Retry-After"] = str(RETRY_AFTER)
     return response
 
@@ -320,7 +330,9 @@ class TradeOut(Schema):
     direction: str
     status: str
     entry_price: Amount = Field(description="The fill: the market's price at execution, against the trader.")
-    entry_slippage: Amount = Field(description="entry_price minus the signal's price, per unit, signed against the trader.")
+    entry_slippage: Amount = Field(
+        description="entry_price minus the signal's price, per unit, signed against the trader."
+    )
     entry_time: datetime
     position_size: Amount
     stop_loss: Amount
@@ -330,7 +342,9 @@ class TradeOut(Schema):
     exit_quote: Amount = Field(description="Where a market exit fills at the last mark: bid (LONG) or ask (SHORT).")
     unrealized_pnl: Amount = Field(description="What a market exit at exit_quote would realize, fees included.")
     fees: Amount = Field(description="Open: entry fee + exit fee at exit_quote. Closed: what was paid.")
-    slippage: Amount = Field(description="Paid against the signal's price at entry and the last price at a market exit.")
+    slippage: Amount = Field(
+        description="Paid against the signal's price at entry and the last price at a market exit."
+    )
     exit_price: Amount | None
     exit_time: datetime | None
     realized_pnl: Amount | None
@@ -338,8 +352,12 @@ class TradeOut(Schema):
     return_pct: Amount | None = Field(description="PnL / entry notional * 100.")
     max_price: Amount = Field(description="The highest price traded while open (every tick counts).")
     min_price: Amount = Field(description="The lowest price traded while open.")
-    mfe: Amount = Field(description="Maximum favourable excursion: the most the trade was ahead, in money, before fees (0 or more).")
-    mae: Amount = Field(description="Maximum adverse excursion: the most it was behind, in money, before fees (0 or less).")
+    mfe: Amount = Field(
+        description="Maximum favourable excursion: the most the trade was ahead, in money, before fees (0 or more)."
+    )
+    mae: Amount = Field(
+        description="Maximum adverse excursion: the most it was behind, in money, before fees (0 or less)."
+    )
     mfe_r: Amount | None = Field(description="mfe / risk_amount.")
     mae_r: Amount | None = Field(description="mae / risk_amount.")
 
@@ -369,7 +387,11 @@ class CandleOut(Schema):
     high: Amount
     low: Amount
     close: Amount
-    ticks: int = Field(description="Ticks applied in the minute; 0 for a minute filled from the exchange's history (price_feed --backfill).")
+    ticks: int = Field(
+        description=(
+            "Ticks applied in the minute; 0 for a minute filled from the exchange's history (price_feed --backfill)."
+        )
+    )
     bid: Amount | None = Field(description="The best bid with the close, if the feed sent one.")
     ask: Amount | None
 
@@ -377,13 +399,17 @@ class CandleOut(Schema):
 class SignalTradeOut(Schema):
     signal: SignalOut
     trade: TradeOut | None
-    refused: str | None = Field(None, description="Why the market or the account refused to execute it (it is EXPIRED).")
+    refused: str | None = Field(
+        None, description="Why the market or the account refused to execute it (it is EXPIRED)."
+    )
 
 
 class TicksOut(Schema):
     marked: list[TradeOut] = Field(description="Open trades the ticks re-valued.")
     closed: list[TradeOut] = Field(description="Trades a tick took through their stop or target.")
-    ignored: int = Field(description="Ticks older than the last one applied for their symbol: prices only move forward.")
+    ignored: int = Field(
+        description="Ticks older than the last one applied for their symbol: prices only move forward."
+    )
 
 
 class JournalOut(Schema):
@@ -418,24 +444,34 @@ class FiguresOut(Schema):
     average_win: Amount | None
     average_loss: Amount | None = Field(description="The average PnL of a losing trade: a negative number.")
     fees: Amount
-    slippage: Amount = Field(description="Paid against the signals' prices at entry and the last prices at market exits.")
+    slippage: Amount = Field(
+        description="Paid against the signals' prices at entry and the last prices at market exits."
+    )
     expectancy_r: Amount | None = Field(description="The average R multiple (realized_pnl / risk_amount) per trade.")
     average_win_r: Amount | None
     average_loss_r: Amount | None = Field(description="A negative number.")
-    average_mfe: Amount | None = Field(description="The trades' maximum favourable excursion, on average, in money before fees.")
-    average_mae: Amount | None = Field(description="Their maximum adverse excursion, on average: 0 or a negative number.")
+    average_mfe: Amount | None = Field(
+        description="The trades' maximum favourable excursion, on average, in money before fees."
+    )
+    average_mae: Amount | None = Field(
+        description="Their maximum adverse excursion, on average: 0 or a negative number."
+    )
     average_mfe_r: Amount | None = Field(description="The same in R, over the trades with a risk.")
     average_mae_r: Amount | None
     average_holding: timedelta | None
 
 
 class GroupOut(FiguresOut):
-    key: str | None = Field(description="The symbol, direction, exit reason, tag, confluence, timeframe, confidence band "
-                            "('0.5–0.6'), weekday ('Mon') or hour ('00'); null: the trades without one (no tag, no signal).")  # fmt: skip
+    key: str | None = Field(
+        description="The symbol, direction, exit reason, tag, confluence, timeframe, confidence band "
+        "('0.5–0.6'), weekday ('Mon') or hour ('00'); null: the trades without one (no tag, no signal)."
+    )
 
 
 class PeriodPnlOut(Schema):
-    start: date = Field(description="The week's Monday, or the month's first day (the period may cut the first and last).")
+    start: date = Field(
+        description="The week's Monday, or the month's first day (the period may cut the first and last)."
+    )
     trades: int
     wins: int
     realized_pnl: Amount
@@ -468,14 +504,20 @@ class StatsOut(FiguresOut):
     by_direction: list[GroupOut]
     by_exit_reason: list[GroupOut]
     by_tag: list[GroupOut] = Field(description="A trade counts once in each of its tags; untagged ones under key null.")
-    by_confluence: list[GroupOut] = Field(description="A trade counts once in each confluence of its signal; none: key null.")
+    by_confluence: list[GroupOut] = Field(
+        description="A trade counts once in each confluence of its signal; none: key null."
+    )
     by_timeframe: list[GroupOut]
-    by_confidence: list[GroupOut] = Field(description="By the signal's confidence in bands of 0.1: '0.5–0.6' holds 0.5 <= c < 0.6.")
+    by_confidence: list[GroupOut] = Field(
+        description="By the signal's confidence in bands of 0.1: '0.5–0.6' holds 0.5 <= c < 0.6."
+    )
     by_weekday: list[GroupOut] = Field(description="By the ISO weekday of the entry in TRADING_DAY_TZ, Monday first.")
     by_hour: list[GroupOut] = Field(description="By the hour of the entry in TRADING_DAY_TZ.")
     weekly: list[PeriodPnlOut]
     monthly: list[PeriodPnlOut]
-    r_histogram: list[RBucketOut] = Field(description="The trades with a risk by R multiple, in half-R buckets from -3 to 3.")
+    r_histogram: list[RBucketOut] = Field(
+        description="The trades with a risk by R multiple, in half-R buckets from -3 to 3."
+    )
     longest_win_streak: int = Field(description="The most wins in a row, in exit order; a trade at 0 ends a streak.")
     longest_loss_streak: int
     return_pct: Amount | None = Field(description="realized_pnl / starting_equity * 100, 2 places.")
@@ -497,7 +539,12 @@ class SignalIn(Body):
     action: Literal["BUY", "SELL"]
     entry_price: Price
     confidence: Confidence
-    timestamp: Moment | None = Field(None, description=f"When the signal was made ({MOMENT_HELP}), at most MAX_CLOCK_SKEW ahead; default: when it arrives.")
+    timestamp: Moment | None = Field(
+        None,
+        description=(
+            f"When the signal was made ({MOMENT_HELP}), at most MAX_CLOCK_SKEW ahead; default: when it arrives."
+        ),
+    )
     timeframe: Timeframe = ""
     confluences: list[Confluence] = Field([], max_length=CONFLUENCES_MAX)
     stop_loss: Price | None = Field(None, description="Below entry_price for a BUY, above it for a SELL.")
@@ -508,7 +555,9 @@ class SignalIn(Body):
 def _intake(signal: SignalFields, *, execute: bool) -> Status:
     """201 with the signal and its trade on first receipt; 200 with their current state on a replay."""
     intake = services.signal_intake(signal=signal, execute=execute)
-    return Status(201 if intake.created else 200, {"signal": intake.signal, "trade": intake.trade, "refused": intake.refused})
+    return Status(
+        201 if intake.created else 200, {"signal": intake.signal, "trade": intake.trade, "refused": intake.refused}
+    )
 
 
 @api.post("/signals", auth=TRADE, response={201: SignalTradeOut, 200: SignalTradeOut, **WRITE_ERRORS}, tags=["signals"])
@@ -533,7 +582,9 @@ def signal_expire(request: HttpRequest, signal_id: SignalId, body: ExpireIn = Ex
 @api.get("/signals", response={200: list[SignalOut], **ERRORS}, tags=["signals"])
 def signal_list(
     request: HttpRequest,
-    day: Day | None = Query(None, alias="date", description="A trading day, YYYY-MM-DD from 1970 to 2199; default today."),
+    day: Day | None = Query(
+        None, alias="date", description="A trading day, YYYY-MM-DD from 1970 to 2199; default today."
+    ),
     status: Literal["GENERATED", "EXECUTED", "EXPIRED", "CLOSED"] | None = None,
 ):
     """The signals of a trading day, newest first, optionally of one status."""
@@ -551,7 +602,10 @@ class TickIn(Body):
     price: Price = Field(description="The last traded price: what stops and targets are compared with.")
     bid: Price | None = Field(None, description="The best bid: where a market sell fills (optional; not above ask).")
     ask: Price | None = Field(None, description="The best ask: where a market buy fills (optional).")
-    time: Moment | None = Field(None, description=f"When the price was seen ({MOMENT_HELP}), at most MAX_CLOCK_SKEW ahead; default: when it arrives.")
+    time: Moment | None = Field(
+        None,
+        description=f"When the price was seen ({MOMENT_HELP}), at most MAX_CLOCK_SKEW ahead; default: when it arrives.",
+    )
 
 
 class TicksIn(Body):
@@ -561,7 +615,9 @@ class TicksIn(Body):
 @api.post("/prices", auth=TRADE, response={200: TicksOut, **WRITE_ERRORS}, tags=["trades"])
 def prices_apply(request: HttpRequest, body: TicksIn):
     """Mark the open trades of each tick's symbol, in time order, closing those that reach stop or target."""
-    ticks = [Tick(symbol=tick.symbol, price=tick.price, at=tick.time, bid=tick.bid, ask=tick.ask) for tick in body.ticks]
+    ticks = [
+        Tick(symbol=tick.symbol, price=tick.price, at=tick.time, bid=tick.bid, ask=tick.ask) for tick in body.ticks
+    ]
     return services.prices_apply(ticks=ticks)
 
 
@@ -569,7 +625,9 @@ def prices_apply(request: HttpRequest, body: TicksIn):
 def candles(
     request: HttpRequest,
     symbol: Symbol,
-    start: Moment | None = Query(None, alias="from", description="ISO 8601 with a zone, included; default: `to` less a day."),
+    start: Moment | None = Query(
+        None, alias="from", description="ISO 8601 with a zone, included; default: `to` less a day."
+    ),
     end: Moment | None = Query(None, alias="to", description="ISO 8601 with a zone, excluded; default: now."),
 ):
     """A symbol's 1-minute candles from `from` to `to`, oldest first: at most a day of minutes per request."""
@@ -593,7 +651,11 @@ def trade_detail(request: HttpRequest, trade_id: TradeId):
 
 class CloseIn(Body):
     price: Price | None = Field(
-        None, description="The exit price; default: a market order at the last mark. Refused (422) if it would value the trade at 100,000,000,000 or more."
+        None,
+        description=(
+            "The exit price; default: a market order at the last mark. "
+            "Refused (422) if it would value the trade at 100,000,000,000 or more."
+        ),
     )
 
 
@@ -604,16 +666,22 @@ def trade_close(request: HttpRequest, trade_id: TradeId, body: CloseIn = CloseIn
 
 
 class TradeEditIn(Body):
-    notes: str | None = Field(None, max_length=NOTES_LENGTH_MAX, description="Replaces the notes; null or absent: unchanged.")
+    notes: str | None = Field(
+        None, max_length=NOTES_LENGTH_MAX, description="Replaces the notes; null or absent: unchanged."
+    )
     tags: list[Annotated[str, Field(min_length=1, max_length=TAG_LENGTH_MAX)]] | None = Field(
-        None, max_length=TAGS_MAX, description="Replaces the tags; null or absent: unchanged. A tag in use under another case keeps its spelling."
+        None,
+        max_length=TAGS_MAX,
+        description="Replaces the tags; null or absent: unchanged. A tag in use under another case keeps its spelling.",
     )
 
 
 @api.patch("/trades/{trade_id}", auth=TRADE, response={200: TradeOut, **WRITE_ERRORS}, tags=["trades"])
 def trade_edit(request: HttpRequest, trade_id: TradeId, body: TradeEditIn):
     """Set a trade's notes, its tags, or both (open or closed). Kept in the trade's history with the token's name."""
-    return services.trade_annotate(trade_id=trade_id, notes=body.notes, tags=body.tags, via=f"API token {request.auth.name}")
+    return services.trade_annotate(
+        trade_id=trade_id, notes=body.notes, tags=body.tags, via=f"API token {request.auth.name}"
+    )
 
 
 class LevelsIn(Body):
@@ -625,7 +693,9 @@ class LevelsIn(Body):
 def trade_levels(request: HttpRequest, trade_id: TradeId, body: LevelsIn):
     """Move an open trade's stop, target or both. A level the last price has crossed is refused (422);
     risk_amount keeps the risk at entry, so R stays measured against it."""
-    return services.trade_move_levels(trade_id=trade_id, stop_loss=body.stop_loss, take_profit=body.take_profit, via=f"API token {request.auth.name}")
+    return services.trade_move_levels(
+        trade_id=trade_id, stop_loss=body.stop_loss, take_profit=body.take_profit, via=f"API token {request.auth.name}"
+    )
 
 
 # --- Reads ---------------------------------------------------------------------------------------
@@ -634,7 +704,9 @@ def trade_levels(request: HttpRequest, trade_id: TradeId, body: LevelsIn):
 @api.get("/journal", response={200: JournalOut, **ERRORS}, tags=["reads"])
 def journal(
     request: HttpRequest,
-    day: Day | None = Query(None, alias="date", description="A trading day, YYYY-MM-DD from 1970 to 2199; default today."),
+    day: Day | None = Query(
+        None, alias="date", description="A trading day, YYYY-MM-DD from 1970 to 2199; default today."
+    ),
     limit: Count = Query(100, ge=1, le=JOURNAL_LIMIT_MAX),
     offset: Count = Query(0, ge=0, le=ID_MAX),
 ):
@@ -650,7 +722,12 @@ def pnl_daily(
     day: Day | None = Query(None, alias="date", description="One trading day; default today. Not with from and to."),
     start: Day | None = Query(None, alias="from", description="First day of a range; only with `to`, not with `date`."),
     end: Day | None = Query(
-        None, alias="to", description=f"Last day of a range, included; only with `from`, on or after it and less than {RANGE_DAYS_MAX} days after."
+        None,
+        alias="to",
+        description=(
+            f"Last day of a range, included; only with `from`, on or after it "
+            f"and less than {RANGE_DAYS_MAX} days after."
+        ),
     ),
 ):
     """Realized PnL, closed trades and wins per trading day: one row for `date`, or one per day of from..to."""
@@ -659,7 +736,9 @@ def pnl_daily(
     if day is not None:
         raise InvalidInput("Give either date, or from and to; not both.", field="date")
     if start is None or end is None:
-        raise InvalidInput("from and to go together: give both, as YYYY-MM-DD.", field="from" if start is None else "to")
+        raise InvalidInput(
+            "from and to go together: give both, as YYYY-MM-DD.", field="from" if start is None else "to"
+        )
     if not timedelta(0) <= end - start < timedelta(days=RANGE_DAYS_MAX):
         raise InvalidInput(f"to must be on or after from, and at most {RANGE_DAYS_MAX} days after it.", field="to")
     return selectors.pnl_daily_range(start, end)
@@ -669,7 +748,9 @@ def pnl_daily(
 def stats(
     request: HttpRequest,
     start: Day | None = Query(None, alias="from", description="First trading day; default: all history."),
-    end: Day | None = Query(None, alias="to", description="Last trading day, included, on or after `from`; default: today."),
+    end: Day | None = Query(
+        None, alias="to", description="Last trading day, included, on or after `from`; default: today."
+    ),
 ):
     """Trade count, win rate, averages, profit factor, expectancy, fees, max drawdown, best and worst day and
     symbol, holding time, excursions, streaks, return, Sharpe and Sortino; the same by symbol, direction, exit
@@ -702,7 +783,9 @@ class TradingViewAlert(Body):
 
     passphrase: Text = Field(description="TRADINGVIEW_PASSPHRASE; wrong ones lock the address out (docs/api.md).")
     ticker: Symbol
-    action: str = Field(pattern="^([Bb][Uu][Yy]|[Ss][Ee][Ll][Ll])$", description="buy or sell ({{strategy.order.action}}).")
+    action: str = Field(
+        pattern="^([Bb][Uu][Yy]|[Ss][Ee][Ll][Ll])$", description="buy or sell ({{strategy.order.action}})."
+    )
     price: Price
     order_id: SignalId = Field(description="De-duplicates alerts: the same order_id is the same signal.")
     interval: Timeframe = ""
@@ -746,9 +829,7 @@ def tradingview(request: HttpRequest, body: TradingViewAlert):
 # --- URLs ----------------------------------------------------------------------------------------
 
 
-@api.api_operation(
-    ["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", auth=None, include_in_schema=False
-)
+@api.api_operation(["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", auth=None, include_in_schema=False)
 def unknown_path(request: HttpRequest, rest: str):
     """Last route: a path the API does not have is a JSON 404, not the site's HTML page."""
     raise Http404(f"The API has no /api/v1/{rest}; see docs/api.md.")
@@ -763,7 +844,12 @@ def _checked(view):
     def wrapper(request: HttpRequest, *args, **kwargs):
         accepted = (JSON, "text/plain") if request.resolver_match.url_name == "tradingview" else (JSON,)
         if int(request.META.get("CONTENT_LENGTH") or 0) and request.content_type not in accepted:
-            return _error(request, 415, f"The body must be sent as {' or '.join(accepted)}, not {request.content_type or 'without a type'}.", "body")
+            return _error(
+                request,
+                415,
+                f"The body must be sent as {' or '.join(accepted)}, not {request.content_type or 'without a type'}.",
+                "body",
+            )
         response = view(request, *args, **kwargs)
         if response.status_code == 405:
             allowed = ", ".join(sorted(response.get("Allow", "").split(", ")))  # ninja's order is a set's

@@ -95,7 +95,9 @@ def equity_chart(daily: Sequence[DailyPnl], starting_equity: Decimal) -> EquityC
         equity.append(value)
         peaks.append(peak)
     frame = Frame.around(len(daily), [starting_equity, *equity])
-    points = [Point(d.day, v, _px(frame.x(i)), _px(frame.y(v))) for i, (d, v) in enumerate(zip(daily, equity, strict=True))]
+    points = [
+        Point(d.day, v, _px(frame.x(i)), _px(frame.y(v))) for i, (d, v) in enumerate(zip(daily, equity, strict=True))
+    ]
     tops = [f"{p.x},{_px(frame.y(top))}" for p, top in zip(points, peaks, strict=True)]
     bottoms = [f"{p.x},{p.y}" for p in reversed(points)]
     return EquityChart(
@@ -164,7 +166,9 @@ CELL, STEP, HEAD = 40, 44, 18  # a calendar day's square, with the gap after it;
 @dataclass(frozen=True)
 class Calendar:
     CELL: ClassVar[int] = CELL
-    WEEKDAYS: ClassVar[list[tuple[str, int]]] = [(name, i * STEP + CELL // 2) for i, name in enumerate(["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"])]
+    WEEKDAYS: ClassVar[list[tuple[str, int]]] = [
+        (name, i * STEP + CELL // 2) for i, name in enumerate(["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"])
+    ]
 
     month: date
     cells: list[Cell]
@@ -197,7 +201,15 @@ def month_calendar(month: date, daily: Sequence[DailyPnl], today: date) -> Calen
     largest = max((abs(d.realized_pnl) for d in daily), default=Decimal(0))
     offset = month.weekday()  # the 1st's column
     cells = [
-        Cell(d.day, (offset + i) % 7 * STEP, HEAD + (offset + i) // 7 * STEP, d.realized_pnl, d.trades, _level(d, largest), d.day <= today)
+        Cell(
+            d.day,
+            (offset + i) % 7 * STEP,
+            HEAD + (offset + i) // 7 * STEP,
+            d.realized_pnl,
+            d.trades,
+            _level(d, largest),
+            d.day <= today,
+        )
         for i, d in enumerate(daily)
     ]
     weeks = (offset + calendar.monthrange(month.year, month.month)[1] + 6) // 7

@@ -55,4 +55,3 @@ class AlreadyClosed(InvalidTransition):
 def error_body(message: str, field: str | None = None) -> dict:
     """The API's one error shape (docs/api.md, "Errors"), for every answer outside a view that must speak it."""
     return {"detail": [{"field": field, "message": message}]}
-

@@ -102,7 +102,12 @@ def _lines(columns: list[tuple[str, str]], rows: Iterable[tuple]) -> Iterator[st
     yield writer.writerow([header for header, _ in columns])
     places = [PLACES.get(column) for _, column in columns]
     for row in rows:
-        yield writer.writerow([_cell(value if value is None or place is None else value.quantize(place)) for value, place in zip(row, places)])
+        yield writer.writerow(
+            [
+                _cell(value if value is None or place is None else value.quantize(place))
+                for value, place in zip(row, places, strict=False)
+            ]
+        )
 
 
 def export(rows: QuerySet, columns: list[tuple[str, str]], *, filename: str) -> StreamingHttpResponse:
@@ -113,7 +118,12 @@ def export(rows: QuerySet, columns: list[tuple[str, str]], *, filename: str) -> 
     return response
 
 
-def _export(request: HttpRequest, name: str, columns: list[tuple[str, str]], rows_between: Callable[[date | None, date | None], QuerySet]) -> HttpResponse:
+def _export(
+    request: HttpRequest,
+    name: str,
+    columns: list[tuple[str, str]],
+    rows_between: Callable[[date | None, date | None], QuerySet],
+) -> HttpResponse:
     form = PeriodForm(request.GET)
     if not form.is_valid():
         errors = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in form.errors.items())

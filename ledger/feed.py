@@ -54,14 +54,18 @@ class FeedConfig:
     backoff_cap: float = 60.0
     stall: float = 30.0  # a stream silent this long is taken as dead, and reconnected
     report: float = 60.0  # seconds between the log's summary lines
-    configure: Callable[[Any], None] | None = None  # called with the ccxt exchange before use (tests point it at a fake)
+    configure: Callable[[Any], None] | None = (
+        None  # called with the ccxt exchange before use (tests point it at a fake)
+    )
 
 
 def make_exchange(config: FeedConfig):
     """The ccxt exchange, streaming-capable (ccxt.pro) where ccxt has it, rate-limited, spot markets by default,
     and reading numbers as the exchange wrote them (strings), never through float."""
     cls = getattr(ccxt.pro, config.exchange, None) or getattr(ccxt.async_support, config.exchange)
-    exchange = cls({"enableRateLimit": True, "options": {"defaultType": "spot", **EXCHANGE_OPTIONS.get(config.exchange, {})}})
+    exchange = cls(
+        {"enableRateLimit": True, "options": {"defaultType": "spot", **EXCHANGE_OPTIONS.get(config.exchange, {})}}
+    )
     exchange.number = str
     if config.configure:
         config.configure(exchange)
@@ -201,8 +205,12 @@ class Stream:
                         if not await exchange.load_markets(reload=True):  # a garbage answer parses as no markets
                             raise ccxt.BadResponse(f"{exchange.id} listed no markets")
                         self._index, self._mapped = market_index(exchange.markets), None
-                        log.info("price feed: %s lists %d markets; %s", exchange.id, len(exchange.markets),
-                                 "streaming tickers" if streaming else f"polling tickers every {self.config.interval:g} s")  # fmt: skip
+                        log.info(
+                            "price feed: %s lists %d markets; %s",
+                            exchange.id,
+                            len(exchange.markets),
+                            "streaming tickers" if streaming else f"polling tickers every {self.config.interval:g} s",
+                        )
                     targets = self._targets(exchange)
                     markets = sorted(targets)
                     if not markets:
@@ -234,7 +242,9 @@ class Stream:
                 except Exception as error:  # noqa: BLE001 - whatever the exchange or the network did, retry
                     self._failures += 1
                     self.errors += 1
-                    delay = min(self.config.backoff_cap, self.config.backoff * 2 ** (self._failures - 1)) * random.uniform(0.5, 1)
+                    delay = min(
+                        self.config.backoff_cap, self.config.backoff * 2 ** (self._failures - 1)
+                    ) * random.uniform(0.5, 1)
                     log.warning("price feed: %s; retrying in %.2f s", one_line(error), delay)
                     if streaming:
                         await exchange.close_ws_clients()  # a fresh connection, subscribed anew
@@ -351,9 +361,16 @@ def run(config: FeedConfig, *, until: Callable[[Totals], bool] = lambda totals: 
                 log.info(
                     "price feed: %d symbols, %d ticks, %d marks, %d closes, %d ignored, lag %.1f s (max %.1f s), "
                     "%d errors and %d unreadable tickers so far",
-                    len(stream.wanted), minute.ticks, minute.marks, minute.closes, minute.ignored, minute.lag,
-                    minute.lag_max, stream.errors, stream.unparsed,
-                )  # fmt: skip
+                    len(stream.wanted),
+                    minute.ticks,
+                    minute.marks,
+                    minute.closes,
+                    minute.ignored,
+                    minute.lag,
+                    minute.lag_max,
+                    stream.errors,
+                    stream.unparsed,
+                )
                 minute, next_report = Totals(), next_report + config.report
     finally:
         stream.stop()
@@ -364,7 +381,9 @@ def run(config: FeedConfig, *, until: Callable[[Totals], bool] = lambda totals: 
 # --- Backfill --------------------------------------------------------------------------------------
 
 
-async def _history(config: FeedConfig, since: dict[str, datetime], until: datetime) -> tuple[dict[str, list[list]], list[str]]:
+async def _history(
+    config: FeedConfig, since: dict[str, datetime], until: datetime
+) -> tuple[dict[str, list[list]], list[str]]:
     """Each symbol's 1-minute OHLCV rows from `since` to `until`, page by page; and the symbols not listed."""
     exchange = make_exchange(config)
     rows: dict[str, list[list]] = {}

@@ -6,10 +6,11 @@ limits from here so the OpenAPI document says the same. A refusal is an InvalidI
 """
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import Any, Iterable
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -27,9 +28,16 @@ CONTROL_TEXT = r"[\x00-\x1f\x7f]"  # control characters, NUL included: refused i
 # A trading day from 1970 to 2199, and a time in ISO 8601 on such a day with a UTC offset within ±14:00 (the
 # widest any zone uses; PostgreSQL refuses offsets past ±15:59, which SQLite would keep).
 DAY_TEXT = r"(19[7-9][0-9]|2[01][0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
-MOMENT_TEXT = DAY_TEXT + r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9]|[+-]14:00)"
+MOMENT_TEXT = (
+    DAY_TEXT + r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9]|[+-]14:00)"
+)
 SYMBOL_RE, TIMEFRAME_RE, SIGNAL_ID_RE = re.compile(SYMBOL_TEXT), re.compile(TIMEFRAME_TEXT), re.compile(SIGNAL_ID_TEXT)
-DECIMAL_RE, CONTROL_RE, DAY_RE, MOMENT_RE = re.compile(DECIMAL_TEXT), re.compile(CONTROL_TEXT), re.compile(DAY_TEXT), re.compile(MOMENT_TEXT)
+DECIMAL_RE, CONTROL_RE, DAY_RE, MOMENT_RE = (
+    re.compile(DECIMAL_TEXT),
+    re.compile(CONTROL_TEXT),
+    re.compile(DAY_TEXT),
+    re.compile(MOMENT_TEXT),
+)
 OFFSET_MAX = timedelta(hours=14)
 NOTES_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # in notes: control characters but tab and line feed
 CONFLUENCES_MAX = 20
@@ -51,9 +59,13 @@ def decimal(value: Any, *, field: str) -> Decimal:
     """A finite Decimal read from its text. Floats (and bools) are refused: they cannot hold prices exactly; a
     string must be ASCII digits with an optional fraction ("1_000", " 100 " and other scripts' digits are not)."""
     if isinstance(value, (float, bool)) or value is None:
-        raise InvalidInput(f"{field} must be a decimal number given as a string or Decimal, not {value!r}.", field=field)
+        raise InvalidInput(
+            f"{field} must be a decimal number given as a string or Decimal, not {value!r}.", field=field
+        )
     if isinstance(value, str) and not DECIMAL_RE.fullmatch(value):
-        raise InvalidInput(f"{field} must be written as digits with an optional fraction, such as 97250.5, not {value!r}.", field=field)
+        raise InvalidInput(
+            f"{field} must be written as digits with an optional fraction, such as 97250.5, not {value!r}.", field=field
+        )
     try:
         number = Decimal(str(value))
     except InvalidOperation:
@@ -105,7 +117,9 @@ def clean_time(value: datetime | None, *, field: str) -> datetime:
     if abs(value.utcoffset()) > OFFSET_MAX:
         raise InvalidInput(f"{field} has the UTC offset {value:%z}; offsets go from -14:00 to +14:00.", field=field)
     if not EARLIEST_DAY <= value.date() <= LATEST_DAY:
-        raise InvalidInput(f"{field} must fall from {EARLIEST_DAY} to {LATEST_DAY}, not on {value.date()}.", field=field)
+        raise InvalidInput(
+            f"{field} must fall from {EARLIEST_DAY} to {LATEST_DAY}, not on {value.date()}.", field=field
+        )
     return value
 
 
@@ -169,7 +183,8 @@ def clean_tags(value: Iterable[Any] | None) -> list[str]:
         tag = " ".join(item.split()) if isinstance(item, str) else None
         if not tag or len(tag) > TAG_LENGTH_MAX or "," in tag or CONTROL_RE.search(tag):
             raise InvalidInput(
-                f"tags[{number}] {item!r} must be 1 to {TAG_LENGTH_MAX} characters, without commas or control characters.",
+                f"tags[{number}] {item!r} must be 1 to {TAG_LENGTH_MAX} characters, "
+                "without commas or control characters.",
                 field=f"tags[{number}]",
             )
         if tag.casefold() not in seen:
@@ -182,7 +197,9 @@ def clean_tags(value: Iterable[Any] | None) -> list[str]:
 
 def clean_signal_id(value: Any) -> str:
     if not isinstance(value, str) or not SIGNAL_ID_RE.fullmatch(value):
-        raise InvalidInput("signal_id must be 1 to 64 ASCII letters, digits or . _ - : @ characters.", field="signal_id")
+        raise InvalidInput(
+            "signal_id must be 1 to 64 ASCII letters, digits or . _ - : @ characters.", field="signal_id"
+        )
     return value
 
 
@@ -215,7 +232,9 @@ class SignalFields:
             raise InvalidInput(f"action must be BUY or SELL, not {self.action!r}.", field="action")
         timeframe = str(self.timeframe or "").strip()
         if timeframe and not TIMEFRAME_RE.fullmatch(timeframe):
-            raise InvalidInput(f"timeframe {timeframe!r} must be up to 8 letters or digits, such as 15m or 4h.", field="timeframe")
+            raise InvalidInput(
+                f"timeframe {timeframe!r} must be up to 8 letters or digits, such as 15m or 4h.", field="timeframe"
+            )
         cleaned = replace(
             self,
             signal_id=clean_signal_id(self.signal_id),
@@ -231,7 +250,9 @@ class SignalFields:
         )
         direction = direction_for(action)
         check_levels(direction, entry=cleaned.entry_price, stop=cleaned.stop_loss, target=cleaned.take_profit)
-        levels(direction, fill=cleaned.entry_price, stop=cleaned.stop_loss, target=cleaned.take_profit)  # defaults in range
+        levels(
+            direction, fill=cleaned.entry_price, stop=cleaned.stop_loss, target=cleaned.take_profit
+        )  # defaults in range
         return cleaned
 
     def columns(self) -> dict[str, Any]:
@@ -255,7 +276,10 @@ def clean_ticks(ticks: Iterable[Tick]) -> list[Tick]:
     cleaned = []
     for number, tick in enumerate(ticks):
         try:
-            bid, ask = clean_price(tick.bid, field="bid", required=False), clean_price(tick.ask, field="ask", required=False)
+            bid, ask = (
+                clean_price(tick.bid, field="bid", required=False),
+                clean_price(tick.ask, field="ask", required=False),
+            )
             if bid is not None and ask is not None and bid > ask:
                 raise InvalidInput(f"bid {bid} is above ask {ask}: a crossed book.", field="bid")
             cleaned.append(
@@ -274,7 +298,8 @@ def clean_ticks(ticks: Iterable[Tick]) -> list[Tick]:
 
 @dataclass(frozen=True)
 class Candle:
-    """A minute of an exchange's price history (its start, open, high, low, close), as price_feed --backfill reads it."""
+    """A minute of an exchange's price history (its start, open, high, low, close), as price_feed --backfill reads
+    it."""
 
     minute: datetime
     open: Any
@@ -287,7 +312,12 @@ def clean_candle(candle: Candle) -> Candle:
     """The candle with Decimal prices and its minute in UTC, or refused: prices must be prices, the low the lowest
     and the high the highest, and the minute a minute's start."""
     prices = {name: clean_price(getattr(candle, name), field=name) for name in ("open", "high", "low", "close")}
-    if not prices["low"] <= min(prices["open"], prices["close"]) <= max(prices["open"], prices["close"]) <= prices["high"]:
+    if (
+        not prices["low"]
+        <= min(prices["open"], prices["close"])
+        <= max(prices["open"], prices["close"])
+        <= prices["high"]
+    ):
         raise InvalidInput(f"low {prices['low']} and high {prices['high']} do not hold open and close.", field="low")
     minute = clean_time(candle.minute, field="minute")
     if minute.second or minute.microsecond:

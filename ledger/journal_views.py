@@ -53,7 +53,9 @@ def _trade(trade_id: int) -> PaperTrade:
 # --- The trade page -------------------------------------------------------------------------------
 
 
-def trade_context(trade: PaperTrade, *, now=None, editing: bool = False, notice: str = "", failed: bool = False) -> dict:
+def trade_context(
+    trade: PaperTrade, *, now=None, editing: bool = False, notice: str = "", failed: bool = False
+) -> dict:
     """Everything the trade page shows about a trade, and whether its chart has any history to draw."""
     now = now or timezone.now()
     start, end, _ = selectors.chart_span(trade, now)
@@ -90,8 +92,12 @@ def _trade_etag(request: HtmxHttpRequest, trade_id: int) -> str | None:
 def trade_page(request: HtmxHttpRequest, trade_id: int) -> HttpResponse:
     """/trades/<id>/: everything about one trade. An open trade's facts refresh with the dashboard's poll."""
     trade = _trade(trade_id)
-    editing = request.GET.get("edit") == "notes" and request.user.has_perm(TRADE_PERMISSION)  # the form without JavaScript
-    return render_page(request, "ledger/trade.html", trade_context(trade, editing=editing), part=asked_part(request, TRADE_PARTS))
+    editing = request.GET.get("edit") == "notes" and request.user.has_perm(
+        TRADE_PERMISSION
+    )  # the form without JavaScript
+    return render_page(
+        request, "ledger/trade.html", trade_context(trade, editing=editing), part=asked_part(request, TRADE_PARTS)
+    )
 
 
 def _unix(moment) -> int:
@@ -111,8 +117,19 @@ def chart_data(trade: PaperTrade, now) -> dict:
 
     markers = [{"kind": "entry", "time": candle_time(trade.entry_time), "price": str(trade.entry_price)}]
     if trade.exit_time:
-        markers.append({"kind": "exit", "time": candle_time(trade.exit_time), "price": str(trade.exit_price), "reason": trade.get_status_display()})
-    lines = [{"kind": "entry", "price": str(trade.entry_price)}, {"kind": "stop", "price": str(trade.stop_loss)}, {"kind": "target", "price": str(trade.take_profit)}]
+        markers.append(
+            {
+                "kind": "exit",
+                "time": candle_time(trade.exit_time),
+                "price": str(trade.exit_price),
+                "reason": trade.get_status_display(),
+            }
+        )
+    lines = [
+        {"kind": "entry", "price": str(trade.entry_price)},
+        {"kind": "stop", "price": str(trade.stop_loss)},
+        {"kind": "target", "price": str(trade.take_profit)},
+    ]
     if trade.exit_price:
         lines.append({"kind": "exit", "price": str(trade.exit_price)})
     return {
@@ -120,7 +137,10 @@ def chart_data(trade: PaperTrade, now) -> dict:
         "open": trade.is_open,
         "minutes": chart.minutes,
         "precision": min(max(2, -trade.entry_price.normalize().as_tuple().exponent), 8),
-        "candles": [{"time": _unix(c.time), "open": str(c.open), "high": str(c.high), "low": str(c.low), "close": str(c.close)} for c in chart.candles],
+        "candles": [
+            {"time": _unix(c.time), "open": str(c.open), "high": str(c.high), "low": str(c.low), "close": str(c.close)}
+            for c in chart.candles
+        ],
         "markers": markers,
         "lines": lines,
     }
@@ -141,7 +161,14 @@ def _tags_from(request: HtmxHttpRequest) -> list[str]:
     return [*request.POST.getlist("tags"), *typed]
 
 
-def _edit(request: HtmxHttpRequest, trade_id: int, write: Callable[[], PaperTrade], *, done: tuple[str, Callable], refused: tuple[str, Callable]) -> HttpResponse:
+def _edit(
+    request: HtmxHttpRequest,
+    trade_id: int,
+    write: Callable[[], PaperTrade],
+    *,
+    done: tuple[str, Callable],
+    refused: tuple[str, Callable],
+) -> HttpResponse:
     """Run one service for a form of the trade page. HTMX gets a part back, `done` (part, context of the
     written trade) or `refused` (part, context of the reason), and a ledgerChanged event, so the live parts
     refresh (the trade may also have changed under the trader); a plain post is redirected to the page, or
@@ -152,7 +179,12 @@ def _edit(request: HtmxHttpRequest, trade_id: int, write: Callable[[], PaperTrad
         if error.status_code == 404:
             raise Http404(error.message) from None
         part, context = refused
-        response = render_page(request, f"ledger/trade.html#{part}" if request.htmx else "ledger/trade.html", context(error), status=error.status_code)
+        response = render_page(
+            request,
+            f"ledger/trade.html#{part}" if request.htmx else "ledger/trade.html",
+            context(error),
+            status=error.status_code,
+        )
     else:
         if not request.htmx:
             return redirect("trade", trade_id=trade_id)
@@ -195,7 +227,12 @@ def trade_levels(request: HtmxHttpRequest, trade_id: int) -> HttpResponse:
         request,
         trade_id,
         lambda: services.trade_move_levels(trade_id=trade_id, stop_loss=stop, take_profit=target, by=request.user),
-        done=("levels", lambda trade: trade_context(trade, notice=f"Stop {rules.plain(trade.stop_loss)}, target {rules.plain(trade.take_profit)}.")),
+        done=(
+            "levels",
+            lambda trade: trade_context(
+                trade, notice=f"Stop {rules.plain(trade.stop_loss)}, target {rules.plain(trade.take_profit)}."
+            ),
+        ),
         refused=("levels", lambda error: trade_context(_trade(trade_id), notice=error.message, failed=True)),
     )
 
@@ -214,11 +251,18 @@ def day_diary(request: HtmxHttpRequest, day: date) -> HttpResponse:
     except LedgerError as error:
         if not request.htmx:
             return render_dashboard(request, min(day, today()), status=error.status_code, notice=error.message)
-        context = page_context(day) | {"diary": selectors.day_note(day), "diary_text": text, "diary_notice": error.message, "diary_failed": True}
+        context = page_context(day) | {
+            "diary": selectors.day_note(day),
+            "diary_text": text,
+            "diary_notice": error.message,
+            "diary_failed": True,
+        }
         return render_page(request, "ledger/dashboard.html#diary", context, status=error.status_code)
     if not request.htmx:
         return redirect(day_url(day))
-    return render_page(request, "ledger/dashboard.html#diary", page_context(day) | {"diary": note, "diary_notice": "Saved."})
+    return render_page(
+        request, "ledger/dashboard.html#diary", page_context(day) | {"diary": note, "diary_notice": "Saved."}
+    )
 
 
 # --- The history of closed trades -----------------------------------------------------------------
@@ -231,15 +275,25 @@ class HistoryForm(forms.Form):
     end = DayField(required=False, label="to")
     symbol = forms.CharField(required=False, max_length=25)
     side = forms.ChoiceField(required=False, choices=[("", "Both sides"), *PaperTrade.Direction.choices])
-    reason = forms.ChoiceField(required=False, label="Exit", choices=[("", "Any exit"), *((s.value, s.label) for s in PaperTrade.CLOSED_STATUSES)])
+    reason = forms.ChoiceField(
+        required=False,
+        label="Exit",
+        choices=[("", "Any exit"), *((s.value, s.label) for s in PaperTrade.CLOSED_STATUSES)],
+    )
     tag = forms.CharField(required=False, max_length=40)
     r_min = forms.DecimalField(required=False, label="R from", max_digits=12, decimal_places=4)
     r_max = forms.DecimalField(required=False, label="R to", max_digits=12, decimal_places=4)
     q = forms.CharField(required=False, label="Notes contain", max_length=200)
     sort = forms.ChoiceField(
         required=False,
-        choices=[("-closed", "Latest close first"), ("closed", "Oldest close first"), ("-r", "Best R first"), ("r", "Worst R first"),
-                 ("-pnl", "Best PnL first"), ("pnl", "Worst PnL first")],  # fmt: skip
+        choices=[
+            ("-closed", "Latest close first"),
+            ("closed", "Oldest close first"),
+            ("-r", "Best R first"),
+            ("r", "Worst R first"),
+            ("-pnl", "Best PnL first"),
+            ("pnl", "Worst PnL first"),
+        ],
     )
     after = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
     before = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
@@ -266,9 +320,16 @@ class HistoryForm(forms.Form):
     def filters(self) -> selectors.HistoryFilter:
         data = self.cleaned_data
         return selectors.HistoryFilter(
-            start=data["start"], end=data["end"], symbol=data["symbol"], side=data["side"], reason=data["reason"],
-            tag=data["tag"].strip(), r_min=data["r_min"], r_max=data["r_max"], text=data["q"].strip(),
-        )  # fmt: skip
+            start=data["start"],
+            end=data["end"],
+            symbol=data["symbol"],
+            side=data["side"],
+            reason=data["reason"],
+            tag=data["tag"].strip(),
+            r_min=data["r_min"],
+            r_max=data["r_max"],
+            text=data["q"].strip(),
+        )
 
     def order(self) -> str:
         return self.cleaned_data["sort"] or "-closed"
@@ -285,7 +346,9 @@ def history_context(form: HistoryForm) -> dict:
     if not form.is_valid():
         return context
     data = form.cleaned_data
-    page = selectors.history_page(form.filters(), sort=form.order(), after=data["after"], before=data["before"], size=HISTORY_PAGE)
+    page = selectors.history_page(
+        form.filters(), sort=form.order(), after=data["after"], before=data["before"], size=HISTORY_PAGE
+    )
     return context | {
         "page": page,
         "next_query": form.query(after=page.after) if page.after else "",
@@ -304,7 +367,12 @@ def history_page(request: HtmxHttpRequest) -> HttpResponse:
     form = HistoryForm(request.GET)
     partial = request.htmx and request.htmx.target == "history-results"
     context = history_context(form)
-    return render_page(request, "ledger/history.html" + ("#history-results" if partial else ""), context, status=200 if form.is_valid() else 400)
+    return render_page(
+        request,
+        "ledger/history.html" + ("#history-results" if partial else ""),
+        context,
+        status=200 if form.is_valid() else 400,
+    )
 
 
 @login_required
@@ -326,4 +394,3 @@ def history_csv(request: HtmxHttpRequest) -> HttpResponse:
         errors = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in form.errors.items())
         return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
     return export(selectors.history_rows(form.filters(), sort=form.order()), JOURNAL, filename="history.csv")
-

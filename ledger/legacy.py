@@ -306,7 +306,9 @@ def _advance_signal(signal: Signal, status: str) -> bool:
     """Move the signal to a more advanced status; a tie or a step back changes nothing."""
     if SIGNAL_RANK[status] <= SIGNAL_RANK[signal.status]:
         return False
-    services.signal_advance(signal=signal, status=status, reason=EXPIRED_REASON if status == Signal.Status.EXPIRED else "")
+    services.signal_advance(
+        signal=signal, status=status, reason=EXPIRED_REASON if status == Signal.Status.EXPIRED else ""
+    )
     return True
 
 

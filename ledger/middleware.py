@@ -36,7 +36,10 @@ def _control_character(request: HttpRequest) -> str | None:
     for name, values in request.GET.lists():
         if CONTROL_RE.search(name) or any(CONTROL_RE.search(value) for value in values):
             return name
-    if request.method == "POST" and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+    if request.method == "POST" and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
         for name, values in request.POST.lists():
             if FORM_CONTROL_RE.search(name) or any(FORM_CONTROL_RE.search(value) for value in values):
                 return name

@@ -102,7 +102,9 @@ class PaperTrade(models.Model):
     )
     symbol = models.CharField(max_length=SYMBOL_LENGTH_MAX, db_index=True)
     direction = models.CharField(max_length=5, choices=Direction.choices)
-    entry_price = models.DecimalField(**DECIMAL, help_text="The fill: the market's price at execution, against the trader.")
+    entry_price = models.DecimalField(
+        **DECIMAL, help_text="The fill: the market's price at execution, against the trader."
+    )
     entry_slippage = models.DecimalField(
         **DECIMAL, default=ZERO, help_text="The fill minus the signal's price, per unit, signed against the trader."
     )
@@ -124,10 +126,14 @@ class PaperTrade(models.Model):
     max_price = models.DecimalField(**DECIMAL, help_text="The highest price traded while open.")
     min_price = models.DecimalField(**DECIMAL, help_text="The lowest price traded while open.")
     exit_quote = models.DecimalField(**DECIMAL, help_text="Where a market exit would fill at the last mark.")
-    risk_amount = models.DecimalField(**DECIMAL, help_text="What the size risked between the fill and the stop at entry.")
+    risk_amount = models.DecimalField(
+        **DECIMAL, help_text="What the size risked between the fill and the stop at entry."
+    )
     fees = models.DecimalField(**DECIMAL, default=ZERO)
     slippage = models.DecimalField(
-        **DECIMAL, default=ZERO, help_text="Paid against the signal's price at entry and the last price at a market exit."
+        **DECIMAL,
+        default=ZERO,
+        help_text="Paid against the signal's price at entry and the last price at a market exit.",
     )
     created_date = models.DateTimeField(auto_now_add=True)
     # The trader's own account of the trade (docs/journal.md): why it was taken, what went wrong, and labels
@@ -179,7 +185,9 @@ class PaperTrade(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.direction} {self.symbol} @ {rules.plain(self.entry_price)} ({self.get_status_display()})"
+        return (
+            f"#{self.pk} {self.direction} {self.symbol} @ {rules.plain(self.entry_price)} ({self.get_status_display()})"
+        )
 
     @property
     def is_open(self) -> bool:

@@ -15,7 +15,9 @@ def client_ip(request: HttpRequest) -> str | None:
     return forwarded.rsplit(",", 1)[-1].strip() or request.META.get("REMOTE_ADDR")
 
 
-def locked_out(request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict | None = None) -> HttpResponse:
+def locked_out(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict | None = None
+) -> HttpResponse:
     """django-axes's answer to an address it has locked out (AXES_LOCKOUT_CALLABLE), 429 with Retry-After (the
     cool-off): a login gets axes's own sentence; the TradingView webhook the API's JSON error."""
     wait = int(settings.AXES_COOLOFF_TIME.total_seconds())

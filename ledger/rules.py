@@ -7,10 +7,11 @@ and write); the rates are the PAPER_* settings, read when a rule is applied. `ma
 refuses raises the ledger's own errors (ledger/errors.py), naming the input at fault.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal
-from typing import Callable, Protocol
+from typing import Protocol
 
 from django.conf import settings
 
@@ -170,7 +171,8 @@ def check_envelope(trade: Position, *, field: str = "price", value: Decimal | No
         given = f"{field} {plain(value)}" if isinstance(value, Decimal) else field
         raise InvalidInput(
             f"{given} would value trade #{trade.pk or 'new'} of "
-            f"{plain(trade.position_size)} {trade.symbol} at {pnl:.4E}, beyond what the ledger holds (amounts below {AMOUNT_MAX:.0E}).",
+            f"{plain(trade.position_size)} {trade.symbol} at {pnl:.4E}, "
+            f"beyond what the ledger holds (amounts below {AMOUNT_MAX:.0E}).",
             field=field,
         )
 
@@ -253,7 +255,9 @@ def excursions(trade: Position) -> Excursions:
     side = sign(trade.direction)
     favourable = max(money(side * (best - trade.entry_price) * trade.position_size), ZERO)
     adverse = min(money(side * (worst - trade.entry_price) * trade.position_size), ZERO)
-    return Excursions(favourable, adverse, r_multiple(favourable, trade.risk_amount), r_multiple(adverse, trade.risk_amount))
+    return Excursions(
+        favourable, adverse, r_multiple(favourable, trade.risk_amount), r_multiple(adverse, trade.risk_amount)
+    )
 
 
 # --- Entries ----------------------------------------------------------------------------------------
@@ -301,14 +305,20 @@ def check_levels(direction: str, *, entry: Decimal, stop: Decimal | None, target
     side = sign(direction)
     below, above = ("below", "above") if side == 1 else ("above", "below")
     if stop is not None and side * (entry - stop) <= 0:
-        raise InvalidInput(f"stop_loss {stop} must be {below} the entry price {entry} for a {direction}.", field="stop_loss")
+        raise InvalidInput(
+            f"stop_loss {stop} must be {below} the entry price {entry} for a {direction}.", field="stop_loss"
+        )
     if target is not None and side * (target - entry) <= 0:
-        raise InvalidInput(f"take_profit {target} must be {above} the entry price {entry} for a {direction}.", field="take_profit")
+        raise InvalidInput(
+            f"take_profit {target} must be {above} the entry price {entry} for a {direction}.", field="take_profit"
+        )
 
 
 def _in_range(level: Decimal, *, field: str, why: str) -> Decimal:
     if not ZERO < level < PRICE_MAX:
-        raise InvalidInput(f"the default {field} would be {plain(level)}, {why}; send a {field} or a nearer stop.", field=field)
+        raise InvalidInput(
+            f"the default {field} would be {plain(level)}, {why}; send a {field} or a nearer stop.", field=field
+        )
     return level
 
 
@@ -335,12 +345,14 @@ def check_levels_around(direction: str, *, price: Decimal, stop: Decimal, target
     below, above = ("below", "above") if side == 1 else ("above", "below")
     if side * (price - stop) <= 0:
         raise InvalidInput(
-            f"stop_loss {plain(stop)} must be {below} the last price {plain(price)} of this {direction}: the price has already crossed it.",
+            f"stop_loss {plain(stop)} must be {below} the last price {plain(price)} of this {direction}: "
+            "the price has already crossed it.",
             field="stop_loss",
         )
     if side * (target - price) <= 0:
         raise InvalidInput(
-            f"take_profit {plain(target)} must be {above} the last price {plain(price)} of this {direction}: the price has already crossed it.",
+            f"take_profit {plain(target)} must be {above} the last price {plain(price)} of this {direction}: "
+            "the price has already crossed it.",
             field="take_profit",
         )
 
@@ -397,7 +409,8 @@ def size(*, equity: Decimal, cash: Decimal, fill: Decimal, stop: Decimal, target
         risk = money(sized * abs(fill - stop))
     if sized >= PRICE_MAX:
         raise InvalidInput(
-            f"entry_price {plain(fill)} is too small: equity {plain(equity)} would buy {sized:.4E} units, more than the ledger holds.",
+            f"entry_price {plain(fill)} is too small: equity {plain(equity)} would buy {sized:.4E} units, "
+            "more than the ledger holds.",
             field="entry_price",
         )
     notional = money(sized * fill)

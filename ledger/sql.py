@@ -69,7 +69,13 @@ class HeldSeconds(Func):
         super().__init__(F("exit_time"), F("entry_time"))
 
     def as_sqlite(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection, template="((julianday(%(expressions)s)) * 86400)", arg_joiner=") - julianday(", **extra)
+        return self.as_sql(
+            compiler,
+            connection,
+            template="((julianday(%(expressions)s)) * 86400)",
+            arg_joiner=") - julianday(",
+            **extra,
+        )
 
 
 class LocalPart(Func):
@@ -103,7 +109,7 @@ class LocalPart(Func):
 
     def as_sqlite(self, compiler, connection, **extra):
         column, cases, moments, offsets = self._column(compiler), [], [], utc_offsets(*self.span)
-        for (_, before), (since, _) in zip(offsets, offsets[1:]):
+        for (_, before), (since, _) in zip(offsets, offsets[1:], strict=False):
             cases.append(f"WHEN {column} < %s THEN '{before:+d} seconds'")
             moments.append(connection.ops.adapt_datetimefield_value(since))
         last = f"'{offsets[-1][1]:+d} seconds'"
@@ -139,7 +145,10 @@ class HasElement(Func):
         column, value = self.source_expressions
         column_sql, column_params = compiler.compile(column)
         value_sql, value_params = compiler.compile(value)
-        return f"EXISTS (SELECT 1 FROM json_each({column_sql}) WHERE value = {value_sql})", (*column_params, *value_params)
+        return f"EXISTS (SELECT 1 FROM json_each({column_sql}) WHERE value = {value_sql})", (
+            *column_params,
+            *value_params,
+        )
 
 
 class JsonElements:
@@ -160,7 +169,11 @@ class JsonElements:
     def as_sql(self, compiler, connection):
         column, alias = self.column_sql, self.table_alias
         if connection.vendor == "postgresql":
-            elements = f"SELECT DISTINCT value FROM jsonb_array_elements_text({column})" if self.distinct else f"SELECT jsonb_array_elements_text({column}) AS value"
+            elements = (
+                f"SELECT DISTINCT value FROM jsonb_array_elements_text({column})"
+                if self.distinct
+                else f"SELECT jsonb_array_elements_text({column}) AS value"
+            )
             return f"LEFT JOIN LATERAL ({elements}) AS {alias} ON TRUE", []
         if not self.distinct:
             return f"LEFT JOIN json_each({column}) AS {alias}", []
@@ -181,6 +194,8 @@ def by_element(rows: QuerySet, path: str, *, distinct: bool = True, alias: str =
     query = rows.query
     column_sql, params = query.get_compiler(connection=connection).compile(query.annotations[f"{alias}_list"])
     assert not params
-    query.alias_map[alias] = JsonElements(column_sql, parent_alias=query.get_initial_alias(), alias=alias, distinct=distinct)
+    query.alias_map[alias] = JsonElements(
+        column_sql, parent_alias=query.get_initial_alias(), alias=alias, distinct=distinct
+    )
     query.alias_refcount[alias] = 1
     return rows, RawSQL(f"{alias}.value", [], output_field=CharField())

@@ -36,7 +36,9 @@ class DayField(forms.DateField):
     def validate(self, value: date | None) -> None:
         super().validate(value)
         if value is not None and not EARLIEST_DAY <= value <= LATEST_DAY:
-            raise ValidationError(f"Enter a day from {date_format(EARLIEST_DAY, 'j M Y')} to {date_format(LATEST_DAY, 'j M Y')}.")
+            raise ValidationError(
+                f"Enter a day from {date_format(EARLIEST_DAY, 'j M Y')} to {date_format(LATEST_DAY, 'j M Y')}."
+            )
 
 
 class PeriodForm(forms.Form):

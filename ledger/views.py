@@ -40,7 +40,10 @@ class HtmxHttpRequest(HttpRequest):
 
 
 def _signals(day: date) -> dict:
-    return {"signals": selectors.signals_board(day, size=SIGNALS_SHOWN), "signal_counts": selectors.signals_summary(day)}
+    return {
+        "signals": selectors.signals_board(day, size=SIGNALS_SHOWN),
+        "signal_counts": selectors.signals_summary(day),
+    }
 
 
 # Each part's context on today's page and on a past day's, queried only when that part is rendered. A past day
@@ -72,7 +75,9 @@ def page_context(day: date, *, notice: str = "", failed: bool = False) -> dict:
     }
 
 
-def render_page(request: HtmxHttpRequest, template: str, context: dict, *, part: str | None = None, status: int = 200) -> HttpResponse:
+def render_page(
+    request: HtmxHttpRequest, template: str, context: dict, *, part: str | None = None, status: int = 200
+) -> HttpResponse:
     """A page, or one part of it, from a complete context, with times in the trading day's zone."""
     with timezone.override(settings.TRADING_DAY_TZ):
         response = render(request, template + (f"#{part}" if part else ""), context, status=status)
@@ -82,7 +87,9 @@ def render_page(request: HtmxHttpRequest, template: str, context: dict, *, part:
     return response
 
 
-def render_dashboard(request: HtmxHttpRequest, day: date, *, part: str | None = None, status: int = 200, notice: str = "") -> HttpResponse:
+def render_dashboard(
+    request: HtmxHttpRequest, day: date, *, part: str | None = None, status: int = 200, notice: str = ""
+) -> HttpResponse:
     """The day's page, or one part of it, querying only the parts it renders."""
     context = page_context(day, notice=notice, failed=status >= 400)
     for name, build in (TODAY_PARTS if context["is_today"] else PAST_PARTS).items():
@@ -156,7 +163,13 @@ def refused(request: HtmxHttpRequest, error: LedgerError) -> HttpResponse:
     """A refused action: HTMX gets the notice (and a `ledgerChanged` event, as the row may have changed under
     the trader); a plain form post gets today's page with the message, with the error's status."""
     if request.htmx:
-        response = render_page(request, "ledger/dashboard.html", {"notice": error.message, "failed": True}, part="notice", status=error.status_code)
+        response = render_page(
+            request,
+            "ledger/dashboard.html",
+            {"notice": error.message, "failed": True},
+            part="notice",
+            status=error.status_code,
+        )
         response["HX-Trigger"] = "ledgerChanged"
         return response
     return render_dashboard(request, today(), status=error.status_code, notice=error.message)
@@ -170,7 +183,9 @@ def trade_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     @functools.wraps(view)
     def wrapper(request: HtmxHttpRequest, *args, **kwargs) -> HttpResponse:
         if not request.user.has_perm(TRADE_PERMISSION):
-            why = f"{request.user.get_username()} may look but not trade: acting needs the permission {TRADE_PERMISSION}."
+            why = (
+                f"{request.user.get_username()} may look but not trade: acting needs the permission {TRADE_PERMISSION}."
+            )
             return refused(request, NotPermitted(why))
         return view(request, *args, **kwargs)
 
@@ -196,20 +211,33 @@ def _act(request: HtmxHttpRequest, action: Callable[[], SafeString]) -> HttpResp
 def _closed(trade: PaperTrade) -> SafeString:
     return format_html(
         "Closed trade {} ({} {}) at {}: {} ({}).",
-        trade_link(trade), trade.direction, trade.symbol, price(trade.exit_price), signed(trade.realized_pnl), r_multiple(trade.r_multiple),
-    )  # fmt: skip
+        trade_link(trade),
+        trade.direction,
+        trade.symbol,
+        price(trade.exit_price),
+        signed(trade.realized_pnl),
+        r_multiple(trade.r_multiple),
+    )
 
 
 def _opened(trade: PaperTrade) -> SafeString:
     return format_html(
         "Opened trade {}: {} {} {} at {}, stop {}, target {}, risking {}.",
-        trade_link(trade), trade.direction, price(trade.position_size), trade.symbol, price(trade.entry_price),
-        price(trade.stop_loss), price(trade.take_profit), money(trade.risk_amount),
-    )  # fmt: skip
+        trade_link(trade),
+        trade.direction,
+        price(trade.position_size),
+        trade.symbol,
+        price(trade.entry_price),
+        price(trade.stop_loss),
+        price(trade.take_profit),
+        money(trade.risk_amount),
+    )
 
 
 def _expired(signal: Signal) -> SafeString:
-    return format_html("Expired signal {}: {} {} at {}.", signal.signal_id, signal.action, signal.symbol, price(signal.entry_price))
+    return format_html(
+        "Expired signal {}: {} {} at {}.", signal.signal_id, signal.action, signal.symbol, price(signal.entry_price)
+    )
 
 
 @login_required

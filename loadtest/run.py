@@ -61,12 +61,17 @@ class Report:
             self.samples.append((kind, status, seconds))
 
     def summary(self) -> str:
-        lines = [f"{len(self.samples)} requests in {self.seconds:.1f} s: {len(self.samples) / self.seconds:.1f} requests/s"]
+        lines = [
+            f"{len(self.samples)} requests in {self.seconds:.1f} s: {len(self.samples) / self.seconds:.1f} requests/s"
+        ]
         by_kind: dict[str, list[float]] = defaultdict(list)
         for kind, _, seconds in self.samples:
             by_kind[kind].append(seconds)
         for kind, latencies in sorted(by_kind.items()) + [("all", [s for _, _, s in self.samples])]:
-            lines.append(f"  {kind:7} {len(latencies):6} requests  p50 {percentile(latencies, 50):7.1f} ms  p99 {percentile(latencies, 99):7.1f} ms")
+            lines.append(
+                f"  {kind:7} {len(latencies):6} requests  "
+                f"p50 {percentile(latencies, 50):7.1f} ms  p99 {percentile(latencies, 99):7.1f} ms"
+            )
         statuses = Counter(status for _, status, _ in self.samples)
         lines.append("  statuses: " + ", ".join(f"{status}: {count}" for status, count in sorted(statuses.items())))
         return "\n".join(lines)
@@ -109,7 +114,9 @@ class Client:
         self.trades: list[int] = []  # trades this client opened, for manual closes
         self.count = 0
 
-    def request(self, kind: str, method: str, path: str, body: dict | str | None = None, headers: dict | None = None) -> tuple[int, dict, bytes]:
+    def request(
+        self, kind: str, method: str, path: str, body: dict | str | None = None, headers: dict | None = None
+    ) -> tuple[int, dict, bytes]:
         # As the TLS proxy in front of gunicorn would forward it (production settings redirect plain HTTP).
         headers = {"X-Forwarded-Proto": "https", "Origin": f"https://{HOST}:{self.port}", **(headers or {})}
         if self.cookies:
@@ -137,13 +144,17 @@ class Client:
 
     def login(self, password: str) -> None:
         self.request("login", "GET", "/login/")
-        form = urllib.parse.urlencode({"username": USERNAME, "password": password, "csrfmiddlewaretoken": self.cookies.get("csrftoken", "")})
+        form = urllib.parse.urlencode(
+            {"username": USERNAME, "password": password, "csrfmiddlewaretoken": self.cookies.get("csrftoken", "")}
+        )
         status, _, _ = self.request("login", "POST", "/login/", form)
         if status != 302 or "sessionid" not in self.cookies:
             raise RuntimeError(f"client {self.number} could not log in (status {status})")
 
     def api(self, kind: str, path: str, body: dict) -> tuple[int, dict]:
-        status, _, content = self.request(kind, "POST", f"/api/v1/{path}", body, {"Authorization": f"Bearer {self.token}"})
+        status, _, content = self.request(
+            kind, "POST", f"/api/v1/{path}", body, {"Authorization": f"Bearer {self.token}"}
+        )
         return status, (json.loads(content) if content.startswith(b"{") else {})
 
     def intake(self) -> None:
@@ -221,7 +232,10 @@ def server_env(database_url: str, settings_module: str) -> dict:
 def prepare(env: dict, *, collect_static: bool) -> tuple[str, str]:
     """Migrate, make the dashboard login and an API token. Returns (password, token)."""
     password = secrets.token_urlsafe(16)
-    steps = [["migrate", "--noinput"], ["createsuperuser", "--noinput", f"--username={USERNAME}", "--email=loadtest@localhost"]]
+    steps = [
+        ["migrate", "--noinput"],
+        ["createsuperuser", "--noinput", f"--username={USERNAME}", "--email=loadtest@localhost"],
+    ]
     if collect_static:
         steps.append(["collectstatic", "--noinput", "--verbosity=0"])
     for step in steps:
@@ -234,7 +248,9 @@ def prepare(env: dict, *, collect_static: bool) -> tuple[str, str]:
     return password, made.stdout.strip()
 
 
-def drive(port: int, *, token: str, password: str, clients: int, seconds: float, env: dict) -> tuple[Report, subprocess.CompletedProcess]:
+def drive(
+    port: int, *, token: str, password: str, clients: int, seconds: float, env: dict
+) -> tuple[Report, subprocess.CompletedProcess]:
     """Run the clients for `seconds`, with close_eod halfway. Returns the report and close_eod's outcome."""
     report, market = Report(), Market(random.Random(0))
     users = [Client(number, port, token, market, report) for number in range(clients)]
@@ -283,13 +299,23 @@ def verdict(report: Report, eod: subprocess.CompletedProcess, env: dict, log_pat
     if sorted(stored["signals"]) != sorted(report.accepted):
         missing = set(report.accepted) - set(stored["signals"])
         extra = Counter(stored["signals"]) - Counter(report.accepted)
-        problems.append(f"accepted signals not stored exactly once: {len(missing)} missing, {sum(extra.values())} unexpected")
+        problems.append(
+            f"accepted signals not stored exactly once: {len(missing)} missing, {sum(extra.values())} unexpected"
+        )
     if sorted(stored["traded"]) != sorted(sid for sid, traded in report.accepted.items() if traded):
         problems.append("the trades in the database are not exactly those the intake answered with")
     return problems
 
 
-def run(database_url: str, *, clients: int, seconds: float, log_path: Path, settings_module: str = "tradingsite.settings", workers: int = 4) -> tuple[Report, list[str]]:
+def run(
+    database_url: str,
+    *,
+    clients: int,
+    seconds: float,
+    log_path: Path,
+    settings_module: str = "tradingsite.settings",
+    workers: int = 4,
+) -> tuple[Report, list[str]]:
     """The whole load test against one database, which should hold no other signals."""
     env = server_env(database_url, settings_module)
     password, token = prepare(env, collect_static=settings_module == "tradingsite.settings")
@@ -330,13 +356,24 @@ def main() -> None:
             targets.append(("postgres", fresh_postgres(options.postgres)))
         for name, url in targets:
             log_path = ROOT / "artifacts" / f"loadtest-{name}.log"
-            print(f"== {name}: {options.clients} clients for {options.seconds:g} s, gunicorn with {options.workers} workers", flush=True)
-            report, problems = run(url, clients=options.clients, seconds=options.seconds, log_path=log_path, workers=options.workers)
+            print(
+                f"== {name}: {options.clients} clients for {options.seconds:g} s, "
+                f"gunicorn with {options.workers} workers",
+                flush=True,
+            )
+            report, problems = run(
+                url, clients=options.clients, seconds=options.seconds, log_path=log_path, workers=options.workers
+            )
             print(report.summary())
             print(f"  accepted signals: {len(report.accepted)}")
             for problem in problems:
                 print(f"  FAIL {problem}")
-            print(f"  FAILED; gunicorn's log: {log_path}" if problems else "  PASS: no 5xx, no lock errors, ledger consistent, each signal stored once", flush=True)
+            print(
+                f"  FAILED; gunicorn's log: {log_path}"
+                if problems
+                else "  PASS: no 5xx, no lock errors, ledger consistent, each signal stored once",
+                flush=True,
+            )
             failed |= bool(problems)
     sys.exit(1 if failed else 0)
 

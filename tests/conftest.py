@@ -108,7 +108,9 @@ def around_midnight(settings, make_signal, open_trade, many_trades) -> SimpleNam
     won, lost = open_trade(timestamp=evening), open_trade(symbol="ETHUSDT", timestamp=evening)
     services.trade_close(trade_id=won.pk, price=Decimal("103"), at=LAST_SECOND)  # 3*50 - (5 + 5.15) = 139.85
     services.trade_close(trade_id=lost.pk, price=Decimal("99"), at=MIDNIGHT)  # -1*50 - (5 + 4.95) = -59.95
-    return SimpleNamespace(late=make_signal(timestamp=LAST_SECOND), early=make_signal(timestamp=MIDNIGHT), won=won, lost=lost)
+    return SimpleNamespace(
+        late=make_signal(timestamp=LAST_SECOND), early=make_signal(timestamp=MIDNIGHT), won=won, lost=lost
+    )
 
 
 @pytest.fixture
@@ -150,7 +152,9 @@ def assert_ledger_consistent() -> None:
     assert not Signal.objects.filter(status=Signal.Status.CLOSED, trade__status=PaperTrade.Status.OPEN)
 
 
-def closed_trade_row(*, exit_time: datetime, realized_pnl: Decimal, held: timedelta = timedelta(hours=1), **fields) -> PaperTrade:
+def closed_trade_row(
+    *, exit_time: datetime, realized_pnl: Decimal, held: timedelta = timedelta(hours=1), **fields
+) -> PaperTrade:
     """An unsaved closed trade with exactly the numbers given, not through the services: for reads that only
     sum columns (statistics, exports), and fast enough to bulk_create by the hundred thousand."""
     return PaperTrade(

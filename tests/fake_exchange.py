@@ -39,12 +39,28 @@ class FakeBinance:
 
     def ticker(self, market: str, last: str, at: datetime, *, bid: str | None = None, ask: str | None = None) -> None:
         """What the next REST poll answers for the market."""
-        self.tickers[market] = {"symbol": market, "lastPrice": last, "bidPrice": bid, "askPrice": ask,
-                                "openTime": millis(at) - 86_400_000, "closeTime": millis(at), "count": 1}  # fmt: skip
+        self.tickers[market] = {
+            "symbol": market,
+            "lastPrice": last,
+            "bidPrice": bid,
+            "askPrice": ask,
+            "openTime": millis(at) - 86_400_000,
+            "closeTime": millis(at),
+            "count": 1,
+        }
 
     def push(self, market: str, last: str, at: datetime, *, bid: str | None = None, ask: str | None = None) -> None:
         """A 24hr ticker event to every socket."""
-        event = {"e": "24hrTicker", "E": millis(at), "s": market, "c": last, "b": bid, "a": ask, "C": millis(at), "O": millis(at) - 86_400_000}
+        event = {
+            "e": "24hrTicker",
+            "E": millis(at),
+            "s": market,
+            "c": last,
+            "b": bid,
+            "a": ask,
+            "C": millis(at),
+            "O": millis(at) - 86_400_000,
+        }
         self.send_text(json.dumps(event))
 
     def send_text(self, text: str) -> None:
@@ -118,14 +134,28 @@ class FakeBinance:
 
     async def _exchange_info(self, request: web.Request) -> web.Response:
         symbols = [
-            {"symbol": market, "status": "TRADING", "baseAsset": base, "quoteAsset": quote, "baseAssetPrecision": 8,
-             "quotePrecision": 8, "quoteAssetPrecision": 8, "orderTypes": ["LIMIT", "MARKET"], "isSpotTradingAllowed": True,
-             "isMarginTradingAllowed": False, "permissions": ["SPOT"],
-             "filters": [{"filterType": "PRICE_FILTER", "minPrice": "0.01", "maxPrice": "1000000", "tickSize": "0.01"},
-                         {"filterType": "LOT_SIZE", "minQty": "0.00001", "maxQty": "9000", "stepSize": "0.00001"}]}
+            {
+                "symbol": market,
+                "status": "TRADING",
+                "baseAsset": base,
+                "quoteAsset": quote,
+                "baseAssetPrecision": 8,
+                "quotePrecision": 8,
+                "quoteAssetPrecision": 8,
+                "orderTypes": ["LIMIT", "MARKET"],
+                "isSpotTradingAllowed": True,
+                "isMarginTradingAllowed": False,
+                "permissions": ["SPOT"],
+                "filters": [
+                    {"filterType": "PRICE_FILTER", "minPrice": "0.01", "maxPrice": "1000000", "tickSize": "0.01"},
+                    {"filterType": "LOT_SIZE", "minQty": "0.00001", "maxQty": "9000", "stepSize": "0.00001"},
+                ],
+            }
             for market, (base, quote) in MARKETS.items()
-        ]  # fmt: skip
-        return self._failure(request) or web.json_response({"timezone": "UTC", "serverTime": 0, "rateLimits": [], "symbols": symbols})
+        ]
+        return self._failure(request) or web.json_response(
+            {"timezone": "UTC", "serverTime": 0, "rateLimits": [], "symbols": symbols}
+        )
 
     async def _no_markets(self, request: web.Request) -> web.Response:
         return web.json_response({"timezone": "UTC", "serverTime": 0, "rateLimits": [], "symbols": []})
@@ -173,4 +203,3 @@ def kline(at: datetime, o: str, h: str, l: str, c: str) -> list:  # noqa: E741 -
     """One 1-minute kline row as Binance answers it."""
     start = millis(at)
     return [start, o, h, l, c, "1.0", start + 59_999, "100.0", 1, "0.5", "50.0", "0"]
-

@@ -116,9 +116,18 @@ def many_trades(count: int) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ["", "?status__exact=EOD_CLOSE", "?symbol=ETHUSDT", "?q=btc", "?q=bulk-7", "?exit_time__year=2026&exit_time__month=12"],
+    [
+        "",
+        "?status__exact=EOD_CLOSE",
+        "?symbol=ETHUSDT",
+        "?q=btc",
+        "?q=bulk-7",
+        "?exit_time__year=2026&exit_time__month=12",
+    ],
 )
-def test_trade_list_renders_many_rows_in_a_bounded_number_of_queries(admin_client, django_assert_max_num_queries, query):
+def test_trade_list_renders_many_rows_in_a_bounded_number_of_queries(
+    admin_client, django_assert_max_num_queries, query
+):
     many_trades(300)
 
     with django_assert_max_num_queries(12):
@@ -147,7 +156,8 @@ def test_trade_search_finds_exact_signal_id_and_symbol_prefix_only(admin_client)
     by_middle = admin_client.get(url + "?q=USDT").context["cl"].result_list
 
     assert [trade.signal_id for trade in by_signal] == ["bulk-7"]  # not bulk-17 as well
-    assert len(by_prefix) == 10 and {trade.symbol for trade in by_prefix} == {"ETHUSDT"}
+    assert len(by_prefix) == 10
+    assert {trade.symbol for trade in by_prefix} == {"ETHUSDT"}
     assert list(by_middle) == []  # a prefix, not a LIKE '%USDT%' over the whole table
 
 
@@ -158,7 +168,8 @@ def test_symbol_filter_offers_each_symbol_once_and_filters_by_it(admin_client):
     assert selectors.symbols(PaperTrade) == ["BTCUSDT", "ETHUSDT"]
     assert selectors.symbols(Signal) == ["BTCUSDT", "ETHUSDT"]
     shown = admin_client.get(url + "?symbol=BTCUSDT").context["cl"].result_list
-    assert len(shown) == 10 and {trade.symbol for trade in shown} == {"BTCUSDT"}
+    assert len(shown) == 10
+    assert {trade.symbol for trade in shown} == {"BTCUSDT"}
 
 
 def test_trade_list_counts_no_more_than_the_cap(admin_client, monkeypatch):
@@ -217,9 +228,7 @@ def test_correcting_size_recomputes_fees_risk_and_realized_pnl(admin_client, clo
 
 
 def test_corrected_fees_are_used_as_given(admin_client, closed_trade):
-    admin_client.post(
-        change_url(closed_trade), form_data(closed_trade, exit_price=Decimal("102"), fees=Decimal("12"))
-    )
+    admin_client.post(change_url(closed_trade), form_data(closed_trade, exit_price=Decimal("102"), fees=Decimal("12")))
 
     closed_trade.refresh_from_db()
     assert closed_trade.fees == Decimal("12")  # not the 10.1 the rule would charge at 102
@@ -296,7 +305,8 @@ def test_refused_correction_of_a_closed_trade_leaves_it_unchanged(admin_client, 
 
     assert response.status_code == 200  # the form again, with the error
     errors = response.context["adminform"].form.errors
-    assert field in errors and message in " ".join(errors[field])
+    assert field in errors
+    assert message in " ".join(errors[field])
     assert snapshot(closed_trade) == before
     assert account_total() == Decimal("39.95")
     assert closed_trade.history.count() == history
@@ -319,7 +329,8 @@ def test_refused_correction_of_an_open_trade_leaves_it_unchanged(admin_client, o
 
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
-    assert field in errors and message in " ".join(errors[field])
+    assert field in errors
+    assert message in " ".join(errors[field])
     assert snapshot(trade) == before
 
 
@@ -361,7 +372,10 @@ def test_close_action_closes_open_trades_once_at_their_current_price(admin_clien
     assert trade.realized_pnl == Decimal("89.9")  # (102-100)*50 - (5 + 5.1)
     assert account_total() == Decimal("129.85")  # 39.95 + 89.9, counted once
     assert Signal.objects.get(signal_id=trade.signal_id).status == Signal.Status.CLOSED
-    assert texts(first) == [f"Closed 1 trade(s) at the market: {trade.pk}.", f"Skipped 1 that were not open: {closed_trade.pk}."]
+    assert texts(first) == [
+        f"Closed 1 trade(s) at the market: {trade.pk}.",
+        f"Skipped 1 that were not open: {closed_trade.pk}.",
+    ]
     assert texts(second)[0] == "Closed 0 trade(s) at the market: none."
 
 
@@ -433,7 +447,9 @@ def test_admin_correction_keeps_before_and_after_with_the_user(admin_client, adm
     assert after.history_user == admin_user
     assert after.history_change_reason == "corrected"
     page = admin_client.get(reverse("admin:ledger_papertrade_history", args=[closed_trade.pk])).content.decode()
-    assert "89.9" in page and "39.95" in page and "admin" in page
+    assert "89.9" in page
+    assert "39.95" in page
+    assert "admin" in page
 
 
 def test_action_close_is_kept_in_history_with_the_user(admin_client, admin_user, open_trade):
@@ -445,7 +461,8 @@ def test_action_close_is_kept_in_history_with_the_user(admin_client, admin_user,
     assert latest.status == PaperTrade.Status.MANUAL_CLOSE
     assert latest.history_user == admin_user
     signal = Signal.history.filter(signal_id=trade.signal_id).first()
-    assert signal.status == Signal.Status.CLOSED and signal.history_user == admin_user
+    assert signal.status == Signal.Status.CLOSED
+    assert signal.history_user == admin_user
 
 
 def test_life_cycle_is_kept_in_history_but_price_marks_are_not(open_trade):
@@ -479,7 +496,8 @@ def test_day_close_keeps_history_in_a_number_of_queries_that_does_not_grow(open_
 
     assert many == few
     closed = PaperTrade.history.filter(status=PaperTrade.Status.EOD_CLOSE)
-    assert closed.count() == 26 and not closed.filter(history_change_reason__isnull=True).exists()
+    assert closed.count() == 26
+    assert not closed.filter(history_change_reason__isnull=True).exists()
     assert Signal.history.filter(status=Signal.Status.EXPIRED).count() == 2
 
 
@@ -518,15 +536,19 @@ def test_signal_page_and_history_are_shown_read_only(admin_client, open_trade):
     page = admin_client.get(reverse("admin:ledger_signal_change", args=[signal.pk]))
     history = admin_client.get(reverse("admin:ledger_signal_history", args=[signal.pk])).content.decode()
 
-    assert page.status_code == 200 and b'name="_save"' not in page.content
-    assert re.search(r"Status:</strong>\s+Waiting\s+&nbsp;&rarr;&nbsp;&nbsp;Executed", history)  # by the labels every page uses
+    assert page.status_code == 200
+    assert b'name="_save"' not in page.content
+    assert re.search(
+        r"Status:</strong>\s+Waiting\s+&nbsp;&rarr;&nbsp;&nbsp;Executed", history
+    )  # by the labels every page uses
 
 
 def test_read_only_group_can_look_at_lists_pages_and_history(viewer, closed_trade):
     assert viewer.get(reverse("admin:ledger_papertrade_changelist")).status_code == 200
     assert viewer.get(reverse("admin:ledger_signal_changelist")).status_code == 200
     page = viewer.get(change_url(closed_trade))
-    assert page.status_code == 200 and b'name="_save"' not in page.content
+    assert page.status_code == 200
+    assert b'name="_save"' not in page.content
     assert viewer.get(reverse("admin:ledger_papertrade_history", args=[closed_trade.pk])).status_code == 200
 
 
@@ -573,7 +595,8 @@ def test_token_add_form_shows_the_token_once_and_stores_only_its_hash_and_scope(
     shown = [text for text in texts(response) if "Copy it now" in text]
     token = shown[0].split(" is ")[1].split(" ")[0]
     row = ApiToken.objects.get(name="feed")
-    assert row.key_hash == services.api_token_hash(token) and token.startswith(row.prefix)
+    assert row.key_hash == services.api_token_hash(token)
+    assert token.startswith(row.prefix)
     assert row.scope == ApiToken.Scope.TRADE
     assert token not in admin_client.get(reverse("admin:ledger_apitoken_changelist")).content.decode()
 
@@ -595,7 +618,12 @@ def test_token_revoke_action_revokes_and_skips_revoked_ones(admin_client):
 
 @pytest.mark.parametrize(
     "query",
-    ["timestamp__year=" + "9" * 20, "timestamp__year=9999", "timestamp__year=1", "timestamp__year=2026&timestamp__month=" + "1" * 20],
+    [
+        "timestamp__year=" + "9" * 20,
+        "timestamp__year=9999",
+        "timestamp__year=1",
+        "timestamp__year=2026&timestamp__month=" + "1" * 20,
+    ],
 )
 def test_a_date_filter_outside_1970_to_2199_is_a_400(admin_client, query):
     response = admin_client.get(reverse("admin:ledger_signal_changelist") + "?" + query)
@@ -604,7 +632,9 @@ def test_a_date_filter_outside_1970_to_2199_is_a_400(admin_client, query):
 
 
 def test_a_date_filter_inside_the_range_still_filters(admin_client, closed_trade):
-    response = admin_client.get(reverse("admin:ledger_papertrade_changelist") + "?exit_time__year=2026&exit_time__month=11")
+    response = admin_client.get(
+        reverse("admin:ledger_papertrade_changelist") + "?exit_time__year=2026&exit_time__month=11"
+    )
 
     assert [trade.pk for trade in response.context["cl"].result_list] == [closed_trade.pk]
 
@@ -620,7 +650,9 @@ def test_a_control_character_in_a_filter_is_a_400_on_both_databases(admin_client
 # --- Reads like the dashboard ---------------------------------------------------------------------
 
 
-def test_the_trade_list_writes_prices_without_trailing_zeros_and_pnl_to_the_cent_with_its_sign(admin_client, open_trade):
+def test_the_trade_list_writes_prices_without_trailing_zeros_and_pnl_to_the_cent_with_its_sign(
+    admin_client, open_trade
+):
     trade = open_trade(entry_price=Decimal("147.68"), stop_loss=Decimal("145"), take_profit=Decimal("152"))
     services.trade_close(trade_id=trade.pk, price=Decimal("150.1234"), at=EXIT_AT)
 
@@ -628,7 +660,8 @@ def test_the_trade_list_writes_prices_without_trailing_zeros_and_pnl_to_the_cent
 
     # 100 risked over 2.68: 37.31343283 units; (150.1234 - 147.68) * 37.31343283 = 91.17164153, less fees
     # 0.001 * 147.68 * 37.31343283 = 5.51044776 and 0.001 * 150.1234 * 37.31343283 = 5.60162686: +80.06
-    assert '<td class="field-entry">147.68</td>' in html and '<td class="field-exit">150.1234</td>' in html
+    assert '<td class="field-entry">147.68</td>' in html
+    assert '<td class="field-exit">150.1234</td>' in html
     assert '<td class="field-pnl">+80.06</td>' in html
     assert "147.68000000" not in html
     assert '<td class="field-closed">20 Nov 2026 10:30</td>' in html  # as the pages write times
@@ -661,7 +694,9 @@ def test_a_history_page_writes_its_values_as_the_admin_does(admin_client, closed
         return bool(re.search(rf"{field}:</strong>\s+{before}\s+&nbsp;&rarr;&nbsp;&nbsp;{after}\s", html))
 
     assert change("Realized pnl", "—", r"\+39\.95")
-    assert change("Unrealized pnl", "\u221210.00", "0.00") and "0E-8" not in html
+    assert change("Unrealized pnl", "\u221210.00", "0.00")
+    assert "0E-8" not in html
     assert change("Exit time", "—", "20 Nov 2026 10:30:00")
     assert change("Status", "Open", "Manual close")
-    assert "style=" not in html and "simple-history" not in html  # no inline style (the CSP refuses it), no leaked comment
+    assert "style=" not in html
+    assert "simple-history" not in html

@@ -41,9 +41,7 @@ def test_missing_or_wrong_token_is_401_and_writes_nothing(client, authorization)
     assert row_counts() == (0, 0)
 
 
-@pytest.mark.parametrize(
-    "path", ["trades/active", "trades/1", "signals", "journal", "pnl/daily", "stats"]
-)
+@pytest.mark.parametrize("path", ["trades/active", "trades/1", "signals", "journal", "pnl/daily", "stats"])
 def test_every_read_needs_a_token_too(client, path):
     assert client.get(f"/api/v1/{path}").status_code == 401
 

@@ -18,13 +18,18 @@ START = T0 + timedelta(minutes=2)  # 10:02 UTC
 def three_minutes():
     """Two ticks in each of 10:02, 10:03 and 10:04 (at :10 and :50): prices below, in order."""
     prices = ["100", "101", "99", "98.5", "102", "101.5"]
-    services.prices_apply(ticks=[
-        Tick("BTCUSDT", Decimal(p), START + timedelta(minutes=n // 2, seconds=10 + 40 * (n % 2))) for n, p in enumerate(prices)
-    ])  # fmt: skip
+    services.prices_apply(
+        ticks=[
+            Tick("BTCUSDT", Decimal(p), START + timedelta(minutes=n // 2, seconds=10 + 40 * (n % 2)))
+            for n, p in enumerate(prices)
+        ]
+    )
 
 
 def test_candles_answer_the_minutes_oldest_first_with_8_places(api_client, three_minutes):
-    response = api_client.get("/api/v1/candles", {"symbol": "btcusdt", "from": "2026-11-20T10:03:00Z", "to": "2026-11-20T10:05:00Z"})
+    response = api_client.get(
+        "/api/v1/candles", {"symbol": "btcusdt", "from": "2026-11-20T10:03:00Z", "to": "2026-11-20T10:05:00Z"}
+    )
 
     assert response.status_code == 200
     assert [(c["minute"][11:16], c["open"], c["high"], c["low"], c["close"], c["ticks"]) for c in response.json()] == [
@@ -34,14 +39,21 @@ def test_candles_answer_the_minutes_oldest_first_with_8_places(api_client, three
 
 
 def test_to_is_excluded_and_a_zone_other_than_utc_is_the_same_moment(api_client, three_minutes):
-    response = api_client.get("/api/v1/candles", {"symbol": "BTCUSDT", "from": "2026-11-20T11:02:00+01:00", "to": "2026-11-20T11:04:00+01:00"})
+    response = api_client.get(
+        "/api/v1/candles", {"symbol": "BTCUSDT", "from": "2026-11-20T11:02:00+01:00", "to": "2026-11-20T11:04:00+01:00"}
+    )
 
     assert [c["minute"][11:16] for c in response.json()] == ["10:02", "10:03"]
 
 
 @pytest.mark.time_machine(NOW, tick=False)
 def test_without_from_and_to_the_last_day_is_answered(api_client):
-    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("1"), NOW - timedelta(days=1, minutes=1)), Tick("BTCUSDT", Decimal("2"), NOW - timedelta(minutes=3))])
+    services.prices_apply(
+        ticks=[
+            Tick("BTCUSDT", Decimal("1"), NOW - timedelta(days=1, minutes=1)),
+            Tick("BTCUSDT", Decimal("2"), NOW - timedelta(minutes=3)),
+        ]
+    )
 
     response = api_client.get("/api/v1/candles", {"symbol": "BTCUSDT"})
 
@@ -72,11 +84,20 @@ def test_candles_need_a_token(client):
 
 def test_a_trade_answers_its_excursions_in_money_and_r(api_client, open_trade):
     trade = open_trade()  # LONG 50 at 100, 1R = 100
-    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal(p), START + timedelta(seconds=n)) for n, p in enumerate(["101.4", "98.8", "100"])])
+    services.prices_apply(
+        ticks=[
+            Tick("BTCUSDT", Decimal(p), START + timedelta(seconds=n)) for n, p in enumerate(["101.4", "98.8", "100"])
+        ]
+    )
 
     answer = api_client.get(f"/api/v1/trades/{trade.pk}").json()
 
     # MFE (101.4 - 100) * 50 = 70 = 0.7R; MAE (98.8 - 100) * 50 = -60 = -0.6R
     assert [answer[k] for k in ("max_price", "min_price", "mfe", "mfe_r", "mae", "mae_r")] == [
-        "101.40000000", "98.80000000", "70.00000000", "0.70000000", "-60.00000000", "-0.60000000",
-    ]  # fmt: skip
+        "101.40000000",
+        "98.80000000",
+        "70.00000000",
+        "0.70000000",
+        "-60.00000000",
+        "-0.60000000",
+    ]

@@ -7,7 +7,6 @@ application with a valid token. Checked after each: no 5xx, the status is docume
 schema, and the ledger is consistent. Bounded in examples: a few seconds.
 """
 
-
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -43,8 +42,13 @@ def operation(path: str, method: str):
 
 
 signal_body = st.fixed_dictionaries(
-    {"signal_id": signal_ids, "symbol": symbols, "action": st.sampled_from(["BUY", "SELL"]),
-     "entry_price": prices, "confidence": st.just("0.5")},
+    {
+        "signal_id": signal_ids,
+        "symbol": symbols,
+        "action": st.sampled_from(["BUY", "SELL"]),
+        "entry_price": prices,
+        "confidence": st.just("0.5"),
+    },
     optional={"execute": st.booleans()},
 )
 trading = st.one_of(
@@ -63,8 +67,13 @@ trading = st.one_of(
         )
     ),
     st.fixed_dictionaries(
-        {"passphrase": st.just(PASSPHRASE), "ticker": symbols, "action": st.sampled_from(["buy", "sell"]),
-         "price": prices, "order_id": signal_ids}
+        {
+            "passphrase": st.just(PASSPHRASE),
+            "ticker": symbols,
+            "action": st.sampled_from(["buy", "sell"]),
+            "price": prices,
+            "order_id": signal_ids,
+        }
     ).map(lambda body: operation("/webhooks/tradingview", "POST").Case(body=body)),
 )
 
@@ -97,5 +106,6 @@ def test_fuzzed_requests_get_documented_answers_and_leave_the_ledger_consistent(
 
     assert_ledger_consistent()
     closed = PaperTrade.objects.exclude(status=PaperTrade.Status.OPEN)
-    assert not closed.filter(exit_price=None).exists() and not closed.filter(exit_time=None).exists()
+    assert not closed.filter(exit_price=None).exists()
+    assert not closed.filter(exit_time=None).exists()
     assert not PaperTrade.objects.filter(status=PaperTrade.Status.OPEN, realized_pnl__isnull=False).exists()

@@ -73,7 +73,11 @@ def test_levels_move_the_stop_and_keep_the_risk(api_client, open_trade):
 
     assert response.status_code == 200
     body = response.json()
-    assert (body["stop_loss"], body["take_profit"], body["risk_amount"]) == ("99.50000000", "104.00000000", "100.00000000")
+    assert (body["stop_loss"], body["take_profit"], body["risk_amount"]) == (
+        "99.50000000",
+        "104.00000000",
+        "100.00000000",
+    )
     assert trade.history.first().history_change_reason == "moved stop 98 to 99.5 (API token tests)"
 
 
@@ -105,25 +109,43 @@ def test_stats_answer_the_figures_by_setup(api_client, settings, make_signal):
     noon = datetime(2026, 11, 20, 12, tzinfo=UTC)  # a Friday
     PaperTrade.objects.bulk_create(
         [
-            closed_trade_row(exit_time=noon, realized_pnl=Decimal("4"), tags=["A+ setup"], signal=make_signal(confluences=["trend"])),
-            closed_trade_row(exit_time=noon, realized_pnl=Decimal("-2"), tags=[], max_price=Decimal("103"), min_price=Decimal("99")),
+            closed_trade_row(
+                exit_time=noon, realized_pnl=Decimal("4"), tags=["A+ setup"], signal=make_signal(confluences=["trend"])
+            ),
+            closed_trade_row(
+                exit_time=noon, realized_pnl=Decimal("-2"), tags=[], max_price=Decimal("103"), min_price=Decimal("99")
+            ),
         ]
     )  # risk 2 each: R +2 and -1; held an hour: entered at 11:00; the second saw 103 (MFE 3) and 99 (MAE -1)
 
     body = api_client.get("/api/v1/stats", {"from": "2026-11-20", "to": "2026-11-20"}).json()
 
-    assert [(g["key"], g["trades"], g["realized_pnl"]) for g in body["by_tag"]] == [("A+ setup", 1, "4.00000000"), (None, 1, "-2.00000000")]
+    assert [(g["key"], g["trades"], g["realized_pnl"]) for g in body["by_tag"]] == [
+        ("A+ setup", 1, "4.00000000"),
+        (None, 1, "-2.00000000"),
+    ]
     assert [(g["key"], g["trades"]) for g in body["by_confluence"]] == [("trend", 1), (None, 1)]
     assert [(g["key"], g["trades"]) for g in body["by_weekday"]] == [("Fri", 2)]
     assert [(g["key"], g["trades"]) for g in body["by_hour"]] == [("11", 2)]
     # MFE: 1 (the first: 101 - 100, as closed_trade_row's high) + 3 = 4 / 2; MAE: 0 - 1 = -1 / 2
     assert (body["average_mfe"], body["average_mae"]) == ("2.00000000", "-0.50000000")
-    assert (body["longest_win_streak"], body["longest_loss_streak"], body["return_pct"]) == (1, 1, "0.02000000")  # 2 / 10000
+    assert (body["longest_win_streak"], body["longest_loss_streak"], body["return_pct"]) == (
+        1,
+        1,
+        "0.02000000",
+    )  # 2 / 10000
     assert [(b["low"], b["high"], b["trades"]) for b in body["r_histogram"] if b["trades"]] == [
         ("-1.00000000", "-0.50000000", 1),
         ("2.00000000", "2.50000000", 1),
     ]
     assert body["weekly"] == [
-        {"start": "2026-11-16", "trades": 2, "wins": 1, "realized_pnl": "2.00000000", "starting_equity": "10000.00000000", "return_pct": "0.02000000"}
+        {
+            "start": "2026-11-16",
+            "trades": 2,
+            "wins": 1,
+            "realized_pnl": "2.00000000",
+            "starting_equity": "10000.00000000",
+            "return_pct": "0.02000000",
+        }
     ]
     assert (body["sharpe"], body["sortino"]) == (None, None)  # one day

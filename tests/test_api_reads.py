@@ -51,7 +51,9 @@ def test_journal_pages_with_limit_and_offset(api_client, three_closed):
     assert [trade["id"] for trade in response.json()["items"]] == [btc.pk]
 
 
-@pytest.mark.parametrize(("query", "field"), [({"limit": 0}, "limit"), ({"limit": 501}, "limit"), ({"offset": -1}, "offset")])
+@pytest.mark.parametrize(
+    ("query", "field"), [({"limit": 0}, "limit"), ({"limit": 501}, "limit"), ({"offset": -1}, "offset")]
+)
 def test_journal_refuses_a_bad_page(api_client, query, field):
     response = api_client.get("/api/v1/journal", query)
 
@@ -114,7 +116,11 @@ def test_stats_over_all_history(api_client, three_closed):
         Decimal("23.3"),  # 69.9 / 3
         Decimal("59.95"),  # cumulative 89.90 -> 29.95 -> 69.90: the fall from 89.90 to 29.95
     ]
-    assert stats["best_symbol"] == {"symbol": "BTCUSDT", "realized_pnl": stats["best_symbol"]["realized_pnl"], "trades": 1}
+    assert stats["best_symbol"] == {
+        "symbol": "BTCUSDT",
+        "realized_pnl": stats["best_symbol"]["realized_pnl"],
+        "trades": 1,
+    }
     assert Decimal(stats["best_symbol"]["realized_pnl"]) == Decimal("89.9")
     assert stats["worst_symbol"]["symbol"] == "ETHUSDT"
     assert Decimal(stats["worst_symbol"]["realized_pnl"]) == Decimal("-59.95")
@@ -142,7 +148,9 @@ def test_stats_without_trades_are_zeros_and_nulls(api_client):
     stats = api_client.get("/api/v1/stats").json()
 
     assert stats["trades"] == 0
-    assert stats["win_rate"] is None and stats["expectancy"] is None and stats["best_symbol"] is None
+    assert stats["win_rate"] is None
+    assert stats["expectancy"] is None
+    assert stats["best_symbol"] is None
     assert Decimal(stats["max_drawdown"]) == 0
 
 

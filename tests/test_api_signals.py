@@ -19,7 +19,13 @@ URL = "/api/v1/signals"
 
 
 def body(**overrides) -> dict:
-    return {"signal_id": "s-1", "symbol": "BTCUSDT", "action": "BUY", "entry_price": "100", "confidence": "0.8"} | overrides
+    return {
+        "signal_id": "s-1",
+        "symbol": "BTCUSDT",
+        "action": "BUY",
+        "entry_price": "100",
+        "confidence": "0.8",
+    } | overrides
 
 
 def post(client, data, **extra):
@@ -44,8 +50,11 @@ def test_signal_opens_long_with_default_levels_size_and_fees(api_client):
 
 
 def test_json_numbers_are_read_exactly_not_through_float(api_client):
-    response = post(api_client, '{"signal_id": "s-1", "symbol": "BTCUSDT", "action": "SELL", '
-                    '"entry_price": 0.3, "confidence": 0.1, "execute": false}')
+    response = post(
+        api_client,
+        '{"signal_id": "s-1", "symbol": "BTCUSDT", "action": "SELL", '
+        '"entry_price": 0.3, "confidence": 0.1, "execute": false}',
+    )
 
     assert response.status_code == 201
     assert Signal.objects.get().entry_price == Decimal("0.3")  # a float would be 0.299999999999999988...
@@ -137,7 +146,10 @@ def test_levels_on_the_wrong_side_are_refused_naming_the_field(api_client):
     ],
 )
 def test_bad_entry_price_is_422_naming_the_field(api_client, raw_entry_price, why):
-    raw = f'{{"signal_id": "s-1", "symbol": "BTCUSDT", "action": "BUY", "entry_price": {raw_entry_price}, "confidence": 1}}'
+    raw = (
+        f'{{"signal_id": "s-1", "symbol": "BTCUSDT", "action": "BUY", '
+        f'"entry_price": {raw_entry_price}, "confidence": 1}}'
+    )
 
     response = post(api_client, raw)
 
@@ -192,7 +204,9 @@ def test_body_that_is_not_an_object_is_422(api_client):
     response = post(api_client, "[1, 2]")
 
     assert response.status_code == 422
-    assert response.json()["detail"] == [{"field": "body", "message": "body must be a JSON object ({...}), not an array."}]
+    assert response.json()["detail"] == [
+        {"field": "body", "message": "body must be a JSON object ({...}), not an array."}
+    ]
     assert row_counts() == (0, 0)
 
 

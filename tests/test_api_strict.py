@@ -19,7 +19,9 @@ SIGNAL = {"signal_id": "s-1", "symbol": "BTCUSDT", "action": "BUY", "entry_price
 
 
 def post(client, path, body, content_type="application/json"):
-    return client.post(f"/api/v1/{path}", body if isinstance(body, str) else json.dumps(body), content_type=content_type)
+    return client.post(
+        f"/api/v1/{path}", body if isinstance(body, str) else json.dumps(body), content_type=content_type
+    )
 
 
 def fields(response) -> list[str]:
@@ -128,7 +130,9 @@ def test_whole_numbers_in_a_query_are_plain_digits(api_client, query):
 # --- Content types ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "text/csv", "application/x-www-form-urlencoded", "application/xml"])
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "text/csv", "application/x-www-form-urlencoded", "application/xml"]
+)
 def test_the_api_reads_only_json_bodies(api_client, content_type):
     response = post(api_client, "signals", SIGNAL, content_type=content_type)
 
@@ -146,17 +150,21 @@ def test_a_symbol_wider_than_its_column_is_refused_on_both_databases(api_client,
     tick = post(api_client, "prices", {"ticks": [{"symbol": symbol, "price": "100"}]})
 
     assert (signal.status_code, tick.status_code) == (422, 422)
-    assert row_counts() == (0, 0) and not MarketPrice.objects.exists()
+    assert row_counts() == (0, 0)
+    assert not MarketPrice.objects.exists()
 
 
 @pytest.mark.parametrize("offset", ["+15:00", "-15:30", "+23:59", "+14:01"])
 def test_utc_offsets_beyond_14_hours_are_refused_on_both_databases(api_client, offset):
     signal = post(api_client, "signals", SIGNAL | {"timestamp": f"2026-11-25T11:00:00{offset}"})
-    tick = post(api_client, "prices", {"ticks": [{"symbol": "BTCUSDT", "price": "100", "time": f"2026-11-25T11:00:00{offset}"}]})
+    tick = post(
+        api_client, "prices", {"ticks": [{"symbol": "BTCUSDT", "price": "100", "time": f"2026-11-25T11:00:00{offset}"}]}
+    )
 
     assert (signal.status_code, fields(signal)) == (422, ["timestamp"])
     assert (tick.status_code, fields(tick)) == (422, ["ticks[0].time"])
-    assert row_counts() == (0, 0) and not MarketPrice.objects.exists()
+    assert row_counts() == (0, 0)
+    assert not MarketPrice.objects.exists()
 
 
 def test_an_offset_of_14_hours_is_read(api_client):
@@ -166,7 +174,9 @@ def test_an_offset_of_14_hours_is_read(api_client):
     assert Signal.objects.get().timestamp == NOW - timedelta(minutes=1)  # 01:59 at +14:00 is 11:59 UTC
 
 
-@pytest.mark.parametrize("moment", ["1700000000", "2026-11-25 11:00:00Z", "2026-11-25T11:00:00", "1969-12-31T23:59:59Z"])
+@pytest.mark.parametrize(
+    "moment", ["1700000000", "2026-11-25 11:00:00Z", "2026-11-25T11:00:00", "1969-12-31T23:59:59Z"]
+)
 def test_a_time_is_iso_8601_with_a_zone_from_1970_on(api_client, moment):
     response = post(api_client, "prices", {"ticks": [{"symbol": "BTCUSDT", "price": "100", "time": moment}]})
 
@@ -174,7 +184,9 @@ def test_a_time_is_iso_8601_with_a_zone_from_1970_on(api_client, moment):
 
 
 def test_a_tick_from_the_future_is_refused_and_closes_nothing(api_client, trade):
-    response = post(api_client, "prices", {"ticks": [{"symbol": "BTCUSDT", "price": "200", "time": "2199-01-01T00:00:00Z"}]})
+    response = post(
+        api_client, "prices", {"ticks": [{"symbol": "BTCUSDT", "price": "200", "time": "2199-01-01T00:00:00Z"}]}
+    )
 
     assert (response.status_code, fields(response)) == (422, ["ticks[0].time"])
     assert "in the future" in response.json()["detail"][0]["message"]
@@ -192,10 +204,14 @@ def test_a_signal_from_the_future_is_refused(api_client):
 def test_a_tick_within_the_clock_skew_is_read(api_client):
     ahead = (NOW + timedelta(seconds=5)).isoformat()
 
-    assert post(api_client, "prices", {"ticks": [{"symbol": "BTCUSDT", "price": "100", "time": ahead}]}).status_code == 200
+    assert (
+        post(api_client, "prices", {"ticks": [{"symbol": "BTCUSDT", "price": "100", "time": ahead}]}).status_code == 200
+    )
 
 
-@pytest.mark.parametrize("day", ["0", "1", "20261120", "0001-01-01", "1969-12-31", "2200-01-01", "2026-02-30", "2026-11-20T00:00"])
+@pytest.mark.parametrize(
+    "day", ["0", "1", "20261120", "0001-01-01", "1969-12-31", "2200-01-01", "2026-02-30", "2026-11-20T00:00"]
+)
 def test_a_day_in_a_query_is_yyyy_mm_dd_from_1970_to_2199(api_client, day):
     for path in ("signals", "journal", "pnl/daily"):
         response = api_client.get(f"/api/v1/{path}", {"date": day})
@@ -208,7 +224,9 @@ def test_a_day_in_a_query_is_yyyy_mm_dd_from_1970_to_2199(api_client, day):
 def test_the_openapi_document_states_the_bounds_the_server_enforces():
     document = api.get_openapi_schema(path_prefix="/api/v1")
     schemas = document["components"]["schemas"]
-    day = next(p for p in document["paths"]["/api/v1/signals"]["get"]["parameters"] if p["name"] == "date")["schema"]["anyOf"][0]
+    day = next(p for p in document["paths"]["/api/v1/signals"]["get"]["parameters"] if p["name"] == "date")["schema"][
+        "anyOf"
+    ][0]
     moment = schemas["TickIn"]["properties"]["time"]["anyOf"][0]
     price = schemas["TickIn"]["properties"]["price"]["anyOf"]
 
@@ -216,6 +234,9 @@ def test_the_openapi_document_states_the_bounds_the_server_enforces():
     assert moment["pattern"].endswith("(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9]|[+-]14:00)$")
     assert price[0] == {"type": "number", "minimum": 1e-08, "exclusiveMaximum": 1e11}
     assert schemas["TickIn"]["properties"]["symbol"]["maxLength"] == 20
-    assert all(schemas[name]["additionalProperties"] is False for name in ("SignalIn", "TickIn", "TicksIn", "CloseIn", "ExpireIn", "TradingViewAlert"))
+    assert all(
+        schemas[name]["additionalProperties"] is False
+        for name in ("SignalIn", "TickIn", "TicksIn", "CloseIn", "ExpireIn", "TradingViewAlert")
+    )
     assert schemas["SignalIn"]["properties"]["execute"]["type"] == "boolean"
     assert "stop_loss < entry_price < take_profit" in " ".join(schemas["SignalIn"]["description"].split())

@@ -94,7 +94,8 @@ def test_bad_tick_refuses_the_whole_batch(api_client, open_trade, ticks, field):
     assert response.status_code == 422
     assert [item["field"] for item in response.json()["detail"]] == [field]
     trade.refresh_from_db()
-    assert trade.is_open and trade.current_price == Decimal("100")
+    assert trade.is_open
+    assert trade.current_price == Decimal("100")
 
 
 def test_more_than_a_thousand_ticks_are_refused(api_client):
@@ -177,7 +178,9 @@ def test_closing_a_closed_trade_again_is_409_and_changes_nothing(api_client, ope
     assert Account.objects.get().realized_pnl_total == Decimal("89.9")
 
 
-@pytest.mark.parametrize(("data", "status"), [({"price": "0"}, 422), ({"price": "Infinity"}, 422), ({"price": "x"}, 422)])
+@pytest.mark.parametrize(
+    ("data", "status"), [({"price": "0"}, 422), ({"price": "Infinity"}, 422), ({"price": "x"}, 422)]
+)
 def test_close_at_a_bad_price_is_refused(api_client, open_trade, data, status):
     trade = open_trade()
 
@@ -202,9 +205,15 @@ def test_a_database_fault_is_503_in_the_api_shape_with_retry_after(api_client, r
     assert api_client.get("/api/v1/trades/active").status_code == 200
     request.getfixturevalue("read_only_database")  # from now on every write fails, as on a full disk
 
-    response = api_client.post("/api/v1/prices", json.dumps({"ticks": [{"symbol": "BTCUSDT", "price": "101"}]}), content_type="application/json")
+    response = api_client.post(
+        "/api/v1/prices",
+        json.dumps({"ticks": [{"symbol": "BTCUSDT", "price": "101"}]}),
+        content_type="application/json",
+    )
 
     assert response.status_code == 503
     assert response["Content-Type"] == "application/json; charset=utf-8"
-    assert response.json()["detail"][0]["message"].startswith("The database could not serve this request; nothing was written.")
+    assert response.json()["detail"][0]["message"].startswith(
+        "The database could not serve this request; nothing was written."
+    )
     assert int(response["Retry-After"]) > 0

@@ -39,7 +39,10 @@ def test_json_alert_opens_a_trade_with_default_levels(client):
     assert response.status_code == 201
     signal, trade = response.json()["signal"], response.json()["trade"]
     assert (signal["signal_id"], signal["symbol"], signal["action"], signal["timeframe"]) == (
-        "Long-2026-11-20T10:00:00Z", "BTCUSDT", "BUY", "15"
+        "Long-2026-11-20T10:00:00Z",
+        "BTCUSDT",
+        "BUY",
+        "15",
     )
     assert Decimal(signal["confidence"]) == Decimal("0.5")  # TradingView sends none
     assert Decimal(trade["stop_loss"]) == Decimal("98")  # 100 * (1 - 0.02)
@@ -113,7 +116,13 @@ def test_webhook_is_off_while_no_passphrase_is_set(client, settings):
 
 @pytest.mark.parametrize(
     ("changes", "field"),
-    [({"action": "hold"}, "action"), ({"price": "NaN"}, "price"), ({"ticker": "no such!"}, "ticker"), ({"sl": "101"}, "sl"), ({"sl": "-1"}, "sl")],
+    [
+        ({"action": "hold"}, "action"),
+        ({"price": "NaN"}, "price"),
+        ({"ticker": "no such!"}, "ticker"),
+        ({"sl": "101"}, "sl"),
+        ({"sl": "-1"}, "sl"),
+    ],
 )
 def test_bad_alert_is_422_naming_the_field(client, changes, field):
     response = send(client, ALERT | changes)

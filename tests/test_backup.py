@@ -89,4 +89,3 @@ def test_on_postgresql_the_command_points_at_pg_dump(tmp_path):
         call_command("backup_db", output=str(tmp_path / "copy.sqlite3"))
 
     assert not (tmp_path / "copy.sqlite3").exists()
-

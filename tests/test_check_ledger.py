@@ -146,7 +146,8 @@ def test_an_open_cost_that_differs_from_the_open_trades_is_reported(open_trade):
     (violation,) = selectors.ledger_violations()
 
     assert violation.kind == "open-cost"
-    assert "open cost 4000" in violation.detail and "sum to 5005" in violation.detail
+    assert "open cost 4000" in violation.detail
+    assert "sum to 5005" in violation.detail
 
 
 def test_cash_below_zero_is_reported(open_trade):

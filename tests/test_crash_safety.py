@@ -68,12 +68,20 @@ with connection.execute_wrapper(count_writes):
         call_command("close_eod", date="2026-11-20")
     elif work == "ticks":  # one batch: a tick at 101 for every symbol, then one through the stop for the even ones
         ticks = [Tick(f"COIN{i}USDT", Decimal("101"), datetime(2026, 11, 20, 10, 5, tzinfo=UTC)) for i in range(count)]
-        ticks += [Tick(f"COIN{i}USDT", Decimal("97"), datetime(2026, 11, 20, 10, 6, tzinfo=UTC)) for i in range(0, count, 2)]
+        ticks += [
+            Tick(f"COIN{i}USDT", Decimal("97"), datetime(2026, 11, 20, 10, 6, tzinfo=UTC)) for i in range(0, count, 2)
+        ]
         services.prices_apply(ticks=ticks)
     elif work == "intake":
         client = Client(HTTP_AUTHORIZATION=f"Bearer {token}", SERVER_NAME="127.0.0.1")
         for i in range(count):
-            body = {"signal_id": f"crash-{i}", "symbol": "BTCUSDT", "action": "BUY", "entry_price": "100", "confidence": "0.7"}
+            body = {
+                "signal_id": f"crash-{i}",
+                "symbol": "BTCUSDT",
+                "action": "BUY",
+                "entry_price": "100",
+                "confidence": "0.7",
+            }
             response = client.post("/api/v1/signals", body, content_type="application/json")
             assert response.status_code in (200, 201), response.content
 print("DONE", flush=True)
@@ -86,7 +94,9 @@ def run_child(work: str, *, pause: str = "-", token: str = "-", count: int = 0) 
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, work, pause, token, str(count)],
         cwd=ROOT,
-        env=os.environ | roomy_environment() | {"DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": database_url()},
+        env=os.environ
+        | roomy_environment()
+        | {"DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": database_url()},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -122,7 +132,9 @@ def many_open_trades(open_trade, many_trades):
     return [open_trade(symbol=f"COIN{i}USDT") for i in range(TRADES)]
 
 
-def test_an_end_of_day_killed_inside_its_transaction_writes_nothing_and_a_rerun_closes_each_trade_once(many_open_trades):
+def test_an_end_of_day_killed_inside_its_transaction_writes_nothing_and_a_rerun_closes_each_trade_once(
+    many_open_trades,
+):
     before = snapshot()
 
     run_child("eod", pause="commit:1")
@@ -165,7 +177,9 @@ def test_a_tick_batch_killed_inside_its_transaction_writes_nothing_and_a_rerun_a
     # realized -159.85 each, -4795.5 in all. The 30 others stay open, marked at 101.
     assert PaperTrade.objects.filter(status=PaperTrade.Status.STOP_LOSS).count() == TRADES // 2
     assert Account.objects.get().realized_pnl_total == Decimal("-4795.5")
-    assert set(PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).values_list("current_price", flat=True)) == {Decimal("101")}
+    assert set(PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).values_list("current_price", flat=True)) == {
+        Decimal("101")
+    }
     assert selectors.ledger_violations() == []
 
 
@@ -177,7 +191,9 @@ def test_a_signal_intake_killed_inside_a_request_keeps_the_signals_before_it_and
     run_child("intake", pause=f"commit:{INTAKE // 2 + 1}", token=token, count=INTAKE)
 
     # The 10 requests before the killed one are complete (signal EXECUTED with its open trade); the 11th left nothing.
-    assert sorted(Signal.objects.values_list("signal_id", flat=True)) == sorted(f"crash-{i}" for i in range(INTAKE // 2))
+    assert sorted(Signal.objects.values_list("signal_id", flat=True)) == sorted(
+        f"crash-{i}" for i in range(INTAKE // 2)
+    )
     assert PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).count() == INTAKE // 2
     assert selectors.ledger_violations() == []
     run_child("intake", token=token, count=INTAKE)  # the sender resends everything: replays answer 200

@@ -25,17 +25,30 @@ def post(client, path: str, body: dict):
     return client.post(f"/api/v1/{path}", json.dumps(body), content_type="application/json")
 
 
-def test_a_dozen_legal_round_trips_to_the_largest_target_fit_the_account_on_both_databases(api_client, admin_client, time_machine):
+def test_a_dozen_legal_round_trips_to_the_largest_target_fit_the_account_on_both_databases(
+    api_client, admin_client, time_machine
+):
     # Each BUY at 100 with its target at 99999999999 is sized to 1 unit (the notional at the target must stay
     # below 1e11) and realizes (99999999999 - 100) - (0.1 + 99999999.999) = 99899999898.901 at its target.
     for n in range(11):
         time_machine.move_to(NOW + timedelta(minutes=n), tick=False)
-        opened = post(api_client, "signals", {"signal_id": f"far-{n}", "symbol": "BTCUSDT", "action": "BUY", "entry_price": "100",
-                                              "confidence": "0.5", "take_profit": TARGET})  # fmt: skip
+        opened = post(
+            api_client,
+            "signals",
+            {
+                "signal_id": f"far-{n}",
+                "symbol": "BTCUSDT",
+                "action": "BUY",
+                "entry_price": "100",
+                "confidence": "0.5",
+                "take_profit": TARGET,
+            },
+        )
         assert Decimal(opened.json()["trade"]["position_size"]) == 1
         time_machine.move_to(NOW + timedelta(minutes=n, seconds=1), tick=False)
         closed = post(api_client, "prices", {"ticks": [{"symbol": "BTCUSDT", "price": TARGET}]})
-        assert closed.status_code == 200 and closed.json()["closed"][0]["realized_pnl"] == "99899999898.90100000"
+        assert closed.status_code == 200
+        assert closed.json()["closed"][0]["realized_pnl"] == "99899999898.90100000"
         time_machine.move_to(NOW + timedelta(minutes=n, seconds=2), tick=False)
         post(api_client, "prices", {"ticks": [{"symbol": "BTCUSDT", "price": "100"}]})  # back, for the next entry
 
@@ -49,7 +62,11 @@ def test_a_dozen_legal_round_trips_to_the_largest_target_fit_the_account_on_both
 
 def test_a_default_target_beyond_the_largest_price_is_refused(api_client):
     # A BUY at 99,000,000,000: stop 2% below, 97,020,000,000; target 2 * 1,980,000,000 above: 102,960,000,000.
-    response = post(api_client, "signals", {"signal_id": "s-1", "symbol": "BTCUSDT", "action": "BUY", "entry_price": "99000000000", "confidence": "0.5"})
+    response = post(
+        api_client,
+        "signals",
+        {"signal_id": "s-1", "symbol": "BTCUSDT", "action": "BUY", "entry_price": "99000000000", "confidence": "0.5"},
+    )
 
     assert response.status_code == 422
     assert response.json()["detail"][0]["field"] == "take_profit"

@@ -71,7 +71,8 @@ def test_journal_round_trips_through_csv_with_iso_times_and_exact_decimals(clien
 
 def test_journal_lists_the_periods_closes_oldest_first(client):
     PaperTrade.objects.bulk_create(
-        closed_trade_row(exit_time=T0 + timedelta(days=d), realized_pnl=Decimal(d), symbol=f"S{d}") for d in (2, -1, 0, 1, 3)
+        closed_trade_row(exit_time=T0 + timedelta(days=d), realized_pnl=Decimal(d), symbol=f"S{d}")
+        for d in (2, -1, 0, 1, 3)
     )
 
     rows = read_csv(client.get("/export/journal.csv", {"start": "2026-11-20", "end": "2026-11-22"}))
@@ -109,7 +110,12 @@ def test_signals_round_trip_through_csv(client, make_signal, open_trade):
         ("sig-b", "2026-11-20T10:05:00+00:00", "SELL", "EXECUTED", str(executed.pk)),
     ]
     assert json.loads(rows[0]["confluences"]) == ["trend", 'say "hi", ok']  # commas and quotes survive
-    assert (rows[0]["price"], rows[0]["confidence"], rows[0]["stop_loss"], rows[0]["take_profit"]) == ("100.00000000", "0.8000", "95.00000000", "")
+    assert (rows[0]["price"], rows[0]["confidence"], rows[0]["stop_loss"], rows[0]["take_profit"]) == (
+        "100.00000000",
+        "0.8000",
+        "95.00000000",
+        "",
+    )
 
 
 def test_a_bad_period_is_refused_with_the_reason(client):
@@ -122,6 +128,7 @@ def test_a_bad_period_is_refused_with_the_reason(client):
 def test_the_export_streams_in_the_same_few_queries_however_many_rows(client):
     """Rows come from one cursor, a chunk at a time, while the body is written. Its memory at a million rows
     is measured by `make bench` (bench/README.md)."""
+
     def export() -> tuple[int, int]:
         with CaptureQueriesContext(connection) as queries:
             response = client.get("/export/journal.csv", {"period": "all"})
@@ -130,7 +137,9 @@ def test_the_export_streams_in_the_same_few_queries_however_many_rows(client):
         return lines, len(queries)
 
     def closes(first: int, last: int) -> None:
-        PaperTrade.objects.bulk_create(closed_trade_row(exit_time=T0 + timedelta(seconds=i), realized_pnl=Decimal(i)) for i in range(first, last))
+        PaperTrade.objects.bulk_create(
+            closed_trade_row(exit_time=T0 + timedelta(seconds=i), realized_pnl=Decimal(i)) for i in range(first, last)
+        )
 
     closes(0, 10)
     few_lines, few_queries = export()
@@ -150,7 +159,17 @@ def test_the_dashboards_journal_links_to_its_days_export(client):
 # --- Safe for spreadsheets (OWASP "CSV Injection") ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("reason", ['=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0", "-2+3", "\tx", "\rx"])
+@pytest.mark.parametrize(
+    "reason",
+    [
+        '=HYPERLINK("http://evil.example","x")',
+        "+cmd|' /C calc'!A0",
+        "@SUM(1+1)*cmd|' /C calc'!A0",
+        "-2+3",
+        "\tx",
+        "\rx",
+    ],
+)
 def test_a_text_cell_that_a_spreadsheet_would_run_is_shown_as_text(client, make_signal, reason):
     signal = make_signal()
     services.signal_expire(signal_id=signal.signal_id, reason=reason)
@@ -174,12 +193,21 @@ def test_a_signal_id_starting_with_a_formula_sign_is_neutralised_in_both_exports
 
 def test_the_journal_s_excursions_are_the_rule_s_to_the_last_place(client, open_trade, many_trades):
     """The export computes MFE and MAE in SQL; they must be rules.excursions' numbers on either database."""
-    paths = {"BTCUSDT": ("BUY", ["100.13", "97.07", "101.99"]), "ETHUSDT": ("SELL", ["100.33333333", "98.7", "101.1"]),
-             "SOLUSDT": ("BUY", ["99.99999999", "100.00000001"])}  # fmt: skip
+    paths = {
+        "BTCUSDT": ("BUY", ["100.13", "97.07", "101.99"]),
+        "ETHUSDT": ("SELL", ["100.33333333", "98.7", "101.1"]),
+        "SOLUSDT": ("BUY", ["99.99999999", "100.00000001"]),
+    }
     for symbol, (action, prices) in paths.items():
-        trade = open_trade(symbol=symbol, action=action, stop_loss=Decimal(90 if action == "BUY" else 110),
-                           take_profit=Decimal(110 if action == "BUY" else 90))  # fmt: skip
-        services.prices_apply(ticks=[Tick(symbol, Decimal(p), T0 + timedelta(minutes=2, seconds=n)) for n, p in enumerate(prices)])
+        trade = open_trade(
+            symbol=symbol,
+            action=action,
+            stop_loss=Decimal(90 if action == "BUY" else 110),
+            take_profit=Decimal(110 if action == "BUY" else 90),
+        )
+        services.prices_apply(
+            ticks=[Tick(symbol, Decimal(p), T0 + timedelta(minutes=2, seconds=n)) for n, p in enumerate(prices)]
+        )
         services.trade_close(trade_id=trade.pk, at=T0 + timedelta(minutes=3))
 
     rows = read_csv(client.get("/export/journal.csv", {"start": "2026-11-20", "end": "2026-11-20"}))
@@ -189,4 +217,6 @@ def test_the_journal_s_excursions_are_the_rule_s_to_the_last_place(client, open_
         symbol: [e.favourable, e.adverse, e.favourable_r, e.adverse_r] for symbol, e in expected.items()
     }
     # By hand, the LONG on BTCUSDT: size 10 (risk 100 / stop distance 10); high 101.99, low 97.07
-    assert expected["BTCUSDT"] == type(expected["BTCUSDT"])(Decimal("19.9"), Decimal("-29.3"), Decimal("0.199"), Decimal("-0.293"))
+    assert expected["BTCUSDT"] == type(expected["BTCUSDT"])(
+        Decimal("19.9"), Decimal("-29.3"), Decimal("0.199"), Decimal("-0.293")
+    )

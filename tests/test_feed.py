@@ -39,8 +39,16 @@ def fake():
 def config(fake: FakeBinance, **changes) -> feed.FeedConfig:
     """Quick: batches every 50 ms, retries from 10 ms, a stream silent for 1 s is dead."""
     return feed.FeedConfig(
-        **{"exchange": "binance", "interval": 0.05, "refresh": 0.2, "backoff": 0.01, "backoff_cap": 0.1, "stall": 1.0,
-           "configure": fake.point} | changes  # fmt: skip
+        **{
+            "exchange": "binance",
+            "interval": 0.05,
+            "refresh": 0.2,
+            "backoff": 0.01,
+            "backoff_cap": 0.1,
+            "stall": 1.0,
+            "configure": fake.point,
+        }
+        | changes
     )
 
 
@@ -157,7 +165,9 @@ def test_a_dropped_connection_is_made_again_and_subscribed_anew(fake):
 
 def test_a_late_tick_after_a_newer_one_is_ignored_and_counted(fake):
     # A reconnect's replay: the 10:02:05 price arrives after the 10:02:09 one was applied.
-    after_subscribing(fake, lambda: [fake.push("BTCUSDT", "101", at(9)), time.sleep(0.2), fake.push("BTCUSDT", "90", at(5))])
+    after_subscribing(
+        fake, lambda: [fake.push("BTCUSDT", "101", at(9)), time.sleep(0.2), fake.push("BTCUSDT", "90", at(5))]
+    )
 
     totals = run_until(config(fake, watchlist=["BTCUSDT"]), lambda totals: totals.ticks + totals.ignored == 2)
 
@@ -180,7 +190,14 @@ def test_garbage_on_the_socket_is_one_line_then_a_new_connection(fake, caplog):
 
 
 def test_a_ticker_without_a_price_is_not_applied(fake, caplog):
-    after_subscribing(fake, lambda: [fake.push("BTCUSDT", "-3", at(0)), fake.push("ETHUSDT", "NaN", at(0)), fake.push("BTCUSDT", "100", at(1))])
+    after_subscribing(
+        fake,
+        lambda: [
+            fake.push("BTCUSDT", "-3", at(0)),
+            fake.push("ETHUSDT", "NaN", at(0)),
+            fake.push("BTCUSDT", "100", at(1)),
+        ],
+    )
 
     totals = run_until(config(fake, watchlist=["BTCUSDT", "ETHUSDT"]), lambda totals: totals.ticks == 1)
 
@@ -200,18 +217,29 @@ def test_polling_backs_off_after_a_429_and_a_5xx_and_then_applies(fake, caplog):
 
     retries = [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()]
     # ccxt's names: Binance's 429 is DDoSProtection; the HTML body breaks its parser (an AttributeError, one line too)
-    assert [line.split(":")[1].strip() for line in retries] == ["DDoSProtection", "ExchangeNotAvailable", "AttributeError"]
+    assert [line.split(":")[1].strip() for line in retries] == [
+        "DDoSProtection",
+        "ExchangeNotAvailable",
+        "AttributeError",
+    ]
     delays = [float(line.rsplit("retrying in ", 1)[1].split()[0]) for line in retries]
     # base 10 ms doubled per failure in a row, each with jitter of up to half: [5, 10], [10, 20], [20, 40] ms
-    assert 0.005 <= delays[0] <= 0.01 and 0.01 <= delays[1] <= 0.02 and 0.02 <= delays[2] <= 0.04
-    assert [path.split("?")[0] for path in fake.requests].count("/api/v3/ticker/24hr") >= 4  # one request for all symbols
+    assert 0.005 <= delays[0] <= 0.01
+    assert 0.01 <= delays[1] <= 0.02
+    assert 0.02 <= delays[2] <= 0.04
+    assert [path.split("?")[0] for path in fake.requests].count(
+        "/api/v3/ticker/24hr"
+    ) >= 4  # one request for all symbols
     assert MarketPrice.objects.get().bid == D("100.4")
 
 
 def test_a_symbol_the_exchange_does_not_list_is_reported_once_and_skipped(fake, caplog):
     fake.ticker("BTCUSDT", "100", at(0))
 
-    run_until(config(fake, watchlist=["BTCUSDT", "NOPEUSDT"], stream=False), lambda totals: totals.ticks >= 1 and len(fake.requests) >= 4)
+    run_until(
+        config(fake, watchlist=["BTCUSDT", "NOPEUSDT"], stream=False),
+        lambda totals: totals.ticks >= 1 and len(fake.requests) >= 4,
+    )
 
     assert sum("does not list NOPEUSDT; it is skipped" in r.getMessage() for r in caplog.records) == 1
     assert list(MarketPrice.objects.values_list("symbol", flat=True)) == ["BTCUSDT"]
@@ -256,13 +284,17 @@ def test_markets_that_fail_to_load_or_come_back_empty_are_asked_for_again(fake, 
 def fake_for_commands(fake, monkeypatch):
     """`price_feed` itself, pointed at the fake (the command takes no URL: tests are the only ones who need one)."""
     real = feed.make_exchange
-    monkeypatch.setattr(feed, "make_exchange", lambda settings: real(dataclasses.replace(settings, configure=fake.point)))
+    monkeypatch.setattr(
+        feed, "make_exchange", lambda settings: real(dataclasses.replace(settings, configure=fake.point))
+    )
     return fake
 
 
 def test_backfill_fills_the_minutes_an_open_trade_missed_and_widens_it(fake_for_commands, open_trade):
     trade = open_trade()  # LONG 50 at 100 from 10:01, stop 98, target 104
-    services.prices_apply(ticks=[Tick("BTCUSDT", D("100.2"), T0 + timedelta(minutes=2, seconds=5))])  # 10:02 was seen live
+    services.prices_apply(
+        ticks=[Tick("BTCUSDT", D("100.2"), T0 + timedelta(minutes=2, seconds=5))]
+    )  # 10:02 was seen live
     minute = [T0 + timedelta(minutes=m) for m in range(7)]
     fake_for_commands.klines["BTCUSDT"] = [
         kline(minute[0], "99", "99.5", "98.9", "99.4"),  # 10:00: before the entry, not asked for
@@ -278,7 +310,8 @@ def test_backfill_fills_the_minutes_an_open_trade_missed_and_widens_it(fake_for_
 
     assert out.getvalue().splitlines() == [
         "BTCUSDT: 3 minutes filled, 1 unreadable.",  # 10:01, 10:03 and 10:04
-        f"  #{trade.pk} LONG BTCUSDT: its stop was reached while the feed was down (low 97.6, high 101.7); it stays open",
+        f"  #{trade.pk} LONG BTCUSDT: its stop was reached while the feed was down "
+        "(low 97.6, high 101.7); it stays open",
     ]
     rows = {c.minute: (c.open, c.high, c.low, c.close, c.ticks) for c in PriceCandle.objects.all()}
     assert rows[minute[2]] == (D("100.2"), D("100.2"), D("100.2"), D("100.2"), 1)  # the live minute wins
@@ -316,7 +349,10 @@ def test_sigterm_stops_the_command_cleanly_with_the_ticks_received_applied(fake_
     ("arguments", "message"),
     [
         (["--exchange", "nowhere"], "--exchange 'nowhere' is not an exchange ccxt knows"),
-        (["--exchange", "binance", "--symbols", "BTCUSDT,BTC USDT"], "--symbols: symbol 'BTC USDT' is not a market symbol"),
+        (
+            ["--exchange", "binance", "--symbols", "BTCUSDT,BTC USDT"],
+            "--symbols: symbol 'BTC USDT' is not a market symbol",
+        ),
         (["--exchange", "binance", "--interval", "0"], "--interval must be from 0.05 to 3600 seconds, not 0."),
     ],
 )
@@ -360,7 +396,9 @@ def test_the_database_going_away_keeps_the_ticks_for_the_next_round(fake, monkey
 
 
 @pytest.mark.time_machine(NOW, tick=False)
-def test_the_symbols_followed_are_open_trades_today_s_waiting_signals_and_the_watchlist(open_trade, make_signal, many_trades):
+def test_the_symbols_followed_are_open_trades_today_s_waiting_signals_and_the_watchlist(
+    open_trade, make_signal, many_trades
+):
     open_trade(symbol="BTCUSDT", timestamp=NOW - timedelta(days=2), at=NOW - timedelta(days=2))  # open since two days
     make_signal(symbol="ETHUSDT", timestamp=NOW - timedelta(hours=1))  # waiting, today
     make_signal(symbol="XRPUSDT", timestamp=NOW - timedelta(days=1))  # waiting, but yesterday's
@@ -374,14 +412,26 @@ def test_the_ledger_s_spellings_find_the_spot_market_before_a_swap():
         "BTC/USDT:USDT": {"symbol": "BTC/USDT:USDT", "base": "BTC", "quote": "USDT", "id": "BTCUSDT", "spot": False},
         "BTC/USDT": {"symbol": "BTC/USDT", "base": "BTC", "quote": "USDT", "id": "BTCUSDT", "spot": True},
         "XBT/EUR": {"symbol": "BTC/EUR", "base": "BTC", "quote": "EUR", "id": "XXBTZEUR", "spot": True},
-        "OLD/USDT": {"symbol": "OLD/USDT", "base": "OLD", "quote": "USDT", "id": "OLDUSDT", "spot": True, "active": False},
+        "OLD/USDT": {
+            "symbol": "OLD/USDT",
+            "base": "OLD",
+            "quote": "USDT",
+            "id": "OLDUSDT",
+            "spot": True,
+            "active": False,
+        },
     }
 
     index = feed.market_index(markets)
 
     assert [index.get(key) for key in ("BTC/USDT", "BTCUSDT", "BTC/USDT:USDT", "BTCEUR", "XXBTZEUR", "OLDUSDT")] == [
-        "BTC/USDT", "BTC/USDT", "BTC/USDT:USDT", "BTC/EUR", "BTC/EUR", None,
-    ]  # fmt: skip
+        "BTC/USDT",
+        "BTC/USDT",
+        "BTC/USDT:USDT",
+        "BTC/EUR",
+        "BTC/EUR",
+        None,
+    ]
     assert feed._key("btc-usdt") == "BTCUSDT"
 
 
@@ -389,6 +439,8 @@ def test_a_backfill_that_cannot_read_the_history_says_so_and_writes_nothing(fake
     open_trade()
     fake_for_commands.fail_rest("/api/v3/klines", 502, "Bad Gateway")
 
-    with pytest.raises(CommandError, match="^Reading binance's history failed, nothing was written: ExchangeNotAvailable: "):
+    with pytest.raises(
+        CommandError, match="^Reading binance's history failed, nothing was written: ExchangeNotAvailable: "
+    ):
         call_command("price_feed", "--exchange", "binance", "--backfill")
     assert not PriceCandle.objects.exists()

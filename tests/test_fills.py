@@ -28,8 +28,14 @@ def clock():
 
 
 def signal(**overrides) -> dict:
-    return {"signal_id": "s-1", "symbol": "BTCUSDT", "action": "BUY", "entry_price": "100", "confidence": "0.8",
-            "timestamp": NOW.isoformat()} | overrides  # fmt: skip
+    return {
+        "signal_id": "s-1",
+        "symbol": "BTCUSDT",
+        "action": "BUY",
+        "entry_price": "100",
+        "confidence": "0.8",
+        "timestamp": NOW.isoformat(),
+    } | overrides
 
 
 def post(client, url: str, data: dict):
@@ -37,7 +43,9 @@ def post(client, url: str, data: dict):
 
 
 def tick(client, *, price: str, at=NOW, symbol="BTCUSDT", **book):
-    response = post(client, "/api/v1/prices", {"ticks": [{"symbol": symbol, "price": price, "time": at.isoformat(), **book}]})
+    response = post(
+        client, "/api/v1/prices", {"ticks": [{"symbol": symbol, "price": price, "time": at.isoformat(), **book}]}
+    )
     assert response.status_code == 200, response.content
     return response.json()
 
@@ -86,7 +94,8 @@ def test_a_tick_older_than_two_minutes_does_not_price_a_stale_signal(api_client)
 
     answer = post(api_client, "/api/v1/signals", signal(timestamp=(NOW - timedelta(minutes=6)).isoformat())).json()
 
-    assert answer["trade"] is None and "no price for BTCUSDT" in answer["refused"]
+    assert answer["trade"] is None
+    assert "no price for BTCUSDT" in answer["refused"]
 
 
 def test_a_buy_whose_target_the_market_already_passed_is_refused(api_client):
@@ -112,15 +121,25 @@ def test_a_far_stop_sell_without_a_target_answers_422_and_writes_nothing(api_cli
 
 def test_a_stop_crossed_by_a_gap_fills_at_the_tick_less_slippage_and_a_target_at_the_target(api_client):
     long = post(api_client, "/api/v1/signals", signal()).json()["trade"]  # fill 100 * 1.0005 = 100.05
-    short = post(api_client, "/api/v1/signals", signal(signal_id="s-2", symbol="ETHUSDT", action="SELL")).json()["trade"]
+    short = post(api_client, "/api/v1/signals", signal(signal_id="s-2", symbol="ETHUSDT", action="SELL")).json()[
+        "trade"
+    ]
     assert Decimal(long["stop_loss"]) == Decimal("98.049")  # 100.05 * 0.98
-    assert Decimal(short["take_profit"]) == Decimal("95.952")  # fill 100 * 0.9995 = 99.95; stop * 1.02 = 101.949; 99.95 - 2*1.999
+    assert Decimal(short["take_profit"]) == Decimal(
+        "95.952"
+    )  # fill 100 * 0.9995 = 99.95; stop * 1.02 = 101.949; 99.95 - 2*1.999
 
     with time_machine.travel(NOW + timedelta(minutes=1), tick=False):  # a tick is never from the future
-        answer = post(api_client, "/api/v1/prices", {"ticks": [
-            {"symbol": "BTCUSDT", "price": "97", "time": (NOW + timedelta(minutes=1)).isoformat()},
-            {"symbol": "ETHUSDT", "price": "95", "time": (NOW + timedelta(minutes=1)).isoformat()},
-        ]}).json()  # fmt: skip
+        answer = post(
+            api_client,
+            "/api/v1/prices",
+            {
+                "ticks": [
+                    {"symbol": "BTCUSDT", "price": "97", "time": (NOW + timedelta(minutes=1)).isoformat()},
+                    {"symbol": "ETHUSDT", "price": "95", "time": (NOW + timedelta(minutes=1)).isoformat()},
+                ]
+            },
+        ).json()
 
     closed = {trade["symbol"]: trade for trade in answer["closed"]}
     assert closed["BTCUSDT"]["status"] == "STOP_LOSS"
@@ -175,7 +194,9 @@ def test_the_last_price_is_kept_for_a_symbol_without_a_trade(api_client):
 
 
 def test_a_crossed_book_is_refused_naming_the_field(api_client):
-    response = post(api_client, "/api/v1/prices", {"ticks": [{"symbol": "BTCUSDT", "price": "100", "bid": "101", "ask": "100.5"}]})
+    response = post(
+        api_client, "/api/v1/prices", {"ticks": [{"symbol": "BTCUSDT", "price": "100", "bid": "101", "ask": "100.5"}]}
+    )
 
     assert response.status_code == 422
     assert response.json()["detail"][0]["field"] == "ticks[0].bid"
@@ -187,7 +208,9 @@ def test_a_crossed_book_is_refused_naming_the_field(api_client):
 
 def test_fifty_signals_on_distinct_symbols_never_hold_more_than_equity(api_client, settings):
     settings.PAPER_MAX_OPEN_TRADES = 0  # no limit on the count: cash alone limits them
-    answers = [post(api_client, "/api/v1/signals", signal(signal_id=f"s-{n}", symbol=f"COIN{n}USDT")).json() for n in range(50)]
+    answers = [
+        post(api_client, "/api/v1/signals", signal(signal_id=f"s-{n}", symbol=f"COIN{n}USDT")).json() for n in range(50)
+    ]
 
     opened = [answer["trade"] for answer in answers if answer["trade"]]
     held = sum(Decimal(t["entry_price"]) * Decimal(t["position_size"]) * Decimal("1.001") for t in opened)
@@ -234,7 +257,9 @@ def test_closing_gives_the_cash_back(open_trade):
 
 
 def test_a_size_for_a_coin_priced_near_0_0001_reads_back_as_answered(api_client):
-    answer = post(api_client, "/api/v1/signals", signal(symbol="SHIBUSDT", entry_price="0.00012345", stop_loss="0.00012")).json()
+    answer = post(
+        api_client, "/api/v1/signals", signal(symbol="SHIBUSDT", entry_price="0.00012345", stop_loss="0.00012")
+    ).json()
 
     size = Decimal(answer["trade"]["position_size"])
     # fill 0.00012345 * 1.0005 = 0.000123511..., up to 0.00012352; risk 100 / 0.00000352 = 28,409,090.909...
@@ -248,7 +273,11 @@ def test_every_number_in_an_answer_has_8_decimal_places(api_client):
 
     # at the signal's 100: bought at 100.05, quoted at 99.95 to sell; (99.95 - 100.05) * 49.97501249 less fees
     # 5.0 + 4.99500375: -14.99250375, or -0.1499 of the 100 risked
-    assert (trade["unrealized_pnl"], trade["r_multiple"], trade["position_size"]) == ("-14.99250375", "-0.14990000", "49.97501249")
+    assert (trade["unrealized_pnl"], trade["r_multiple"], trade["position_size"]) == (
+        "-14.99250375",
+        "-0.14990000",
+        "49.97501249",
+    )
     daily = api_client.get(f"/api/v1/pnl/daily?date={NOW.date()}").json()[0]
     assert daily["realized_pnl"] == "0.00000000"
 

@@ -26,8 +26,12 @@ def test_healthz_answers_ok_without_a_login_and_keeps_nothing(client):
 
 @pytest.mark.time_machine(NOW, tick=False)
 def test_healthz_reports_the_age_of_the_newest_tick_of_any_symbol(client):
-    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("100"), NOW - timedelta(seconds=95)),
-                                 Tick("ETHUSDT", Decimal("10"), NOW - timedelta(seconds=12.5))])  # fmt: skip
+    services.prices_apply(
+        ticks=[
+            Tick("BTCUSDT", Decimal("100"), NOW - timedelta(seconds=95)),
+            Tick("ETHUSDT", Decimal("10"), NOW - timedelta(seconds=12.5)),
+        ]
+    )
 
     assert client.get("/healthz").json() == {"status": "ok", "feed_lag_s": 12.5}
 

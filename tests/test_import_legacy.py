@@ -53,11 +53,19 @@ def all_files(old_db: Path, **replace: Path) -> list[str]:
         "journal": FIXTURES / "trading_journal.json",
     } | replace
     return [
-        "--db", str(old_db),
-        "--signals", str(files["live"]), "--signals", str(files["archived"]),
-        "--trades", str(files["active"]), "--trades", str(files["completed"]),
-        "--journal", str(files["journal"]),
-    ]  # fmt: skip
+        "--db",
+        str(old_db),
+        "--signals",
+        str(files["live"]),
+        "--signals",
+        str(files["archived"]),
+        "--trades",
+        str(files["active"]),
+        "--trades",
+        str(files["completed"]),
+        "--journal",
+        str(files["journal"]),
+    ]
 
 
 def import_legacy(*args: str) -> str:
@@ -115,12 +123,26 @@ def test_report_counts_each_source(old_db):
     out = import_legacy(*all_files(old_db))
 
     assert "live_signals.json (signals): 4 read, 4 new, 0 advanced, 0 already in the ledger, realized pnl +0\n" in out
-    assert "archived_signals.json (signals): 3 read, 2 new, 1 advanced, 0 already in the ledger, realized pnl +0\n" in out
+    assert (
+        "archived_signals.json (signals): 3 read, 2 new, 1 advanced, 0 already in the ledger, realized pnl +0\n" in out
+    )
     # 76.08 - 23.978 + 200 = 252.102
-    assert "old.sqlite (paper_trades): 5 read, 5 new, 0 advanced, 0 already in the ledger, realized pnl +252.10200000" in out
-    assert "active_paper_trades.json (trades): 1 read, 0 new, 0 advanced, 1 already in the ledger, realized pnl +0\n" in out
-    assert "completed_paper_trades.json (trades): 2 read, 0 new, 0 advanced, 2 already in the ledger, realized pnl +0\n" in out
-    assert "trading_journal.json (journal): 2 read, 0 new, 1 advanced, 1 already in the ledger, realized pnl +75.92000000" in out
+    assert (
+        "old.sqlite (paper_trades): 5 read, 5 new, 0 advanced, 0 already in the ledger, realized pnl +252.10200000"
+        in out
+    )
+    assert (
+        "active_paper_trades.json (trades): 1 read, 0 new, 0 advanced, 1 already in the ledger, realized pnl +0\n"
+        in out
+    )
+    assert (
+        "completed_paper_trades.json (trades): 2 read, 0 new, 0 advanced, 2 already in the ledger, realized pnl +0\n"
+        in out
+    )
+    assert (
+        "trading_journal.json (journal): 2 read, 0 new, 1 advanced, 1 already in the ledger, realized pnl +75.92000000"
+        in out
+    )
     assert "Conflicts: 3" in out
     assert "Total: 11 new, 2 advanced, realized pnl +328.02200000 added to the account." in out
 
@@ -217,7 +239,9 @@ def test_dry_run_reports_what_it_would_do_and_writes_nothing(old_db):
 def bad_journal(tmp_path) -> Path:
     """The example journal with a negative exit price in row 2; row 1 (S6's close) is good."""
     path = tmp_path / "trading_journal.json"
-    path.write_text((FIXTURES / "trading_journal.json").read_text().replace('"exit_price": 191.0', '"exit_price": -191.0'))
+    path.write_text(
+        (FIXTURES / "trading_journal.json").read_text().replace('"exit_price": 191.0', '"exit_price": -191.0')
+    )
     return path
 
 
@@ -239,8 +263,8 @@ def test_bad_row_is_named_with_its_number_and_reason(old_db, bad_journal):
 
     assert "trading_journal.json (journal): FAILED, nothing of it was written." in out.getvalue()
     assert (
-        "Error: trading_journal.json (journal) row 2: exit_price must be from 0.00000001 to below 100,000,000,000, not -191.0."
-        in out.getvalue()
+        "Error: trading_journal.json (journal) row 2: "
+        "exit_price must be from 0.00000001 to below 100,000,000,000, not -191.0." in out.getvalue()
     )
 
 
@@ -306,7 +330,11 @@ def test_journal_close_of_a_trade_open_in_the_table_closes_it(old_db):
     out = import_legacy(*all_files(old_db))
 
     s6 = trade_of("S6")
-    assert (s6.status, s6.exit_price, s6.exit_time) == ("TAKE_PROFIT", Decimal("52"), datetime(2026, 11, 20, 15, tzinfo=UTC))
+    assert (s6.status, s6.exit_price, s6.exit_time) == (
+        "TAKE_PROFIT",
+        Decimal("52"),
+        datetime(2026, 11, 20, 15, tzinfo=UTC),
+    )
     assert (s6.realized_pnl, s6.unrealized_pnl, s6.fees) == (Decimal("75.92"), 0, Decimal("4.08"))  # fees 2 + 2.08
     assert "trade of signal S6: OPEN in the ledger, TAKE_PROFIT at 52.00000000 here: closed, the most advanced." in out
 
@@ -360,9 +388,14 @@ def test_account_total_equals_the_sum_of_realized_pnl(old_db, open_trade):
 
 def hand_trade(**fields) -> dict:
     return {
-        "symbol": "BTCUSDT", "direction": "LONG", "entry_price": 100.0, "position_size": 1.0,
-        "stop_loss": 98.0, "take_profit": 104.0, "entry_time": "2026-11-20T09:00:00Z",
-    } | fields  # fmt: skip
+        "symbol": "BTCUSDT",
+        "direction": "LONG",
+        "entry_price": 100.0,
+        "position_size": 1.0,
+        "stop_loss": 98.0,
+        "take_profit": 104.0,
+        "entry_time": "2026-11-20T09:00:00Z",
+    } | fields
 
 
 def test_closed_trade_without_exit_time_is_a_bad_row(tmp_path):
@@ -380,7 +413,9 @@ def test_closed_trade_without_exit_time_is_a_bad_row(tmp_path):
 
 def test_open_trade_with_an_exit_is_a_bad_row(tmp_path):
     trades = tmp_path / "active.json"
-    trades.write_text(json.dumps([hand_trade(status="OPEN", realized_pnl=0.0), hand_trade(status="OPEN", exit_price=103.5)]))
+    trades.write_text(
+        json.dumps([hand_trade(status="OPEN", realized_pnl=0.0), hand_trade(status="OPEN", exit_price=103.5)])
+    )
 
     out = StringIO()
 

@@ -14,7 +14,14 @@ def test_a_short_load_run_answers_no_5xx_and_leaves_a_consistent_ledger(tmp_path
     # gunicorn stamps and executes each signal on the real clock, in one request, so the run stays in one
     # trading day: a signal stamped at 23:59:59.999 would be refused by its execution a moment later.
     wait_out_the_day(60)
-    report, problems = run(database_url(), clients=5, seconds=3, log_path=tmp_path / "gunicorn.log", settings_module="tests.settings", workers=2)
+    report, problems = run(
+        database_url(),
+        clients=5,
+        seconds=3,
+        log_path=tmp_path / "gunicorn.log",
+        settings_module="tests.settings",
+        workers=2,
+    )
 
     assert problems == []
     kinds = {kind for kind, _, _ in report.samples}

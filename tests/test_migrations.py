@@ -32,12 +32,29 @@ def test_open_trades_are_revalued_at_a_market_exit_and_the_account_holds_their_c
     settings.PAPER_SLIPPAGE = Decimal("0.0005")
     old = migrate(BEFORE)
     PaperTrade, Account = old.get_model("ledger", "PaperTrade"), old.get_model("ledger", "Account")
-    common = {"symbol": "BTCUSDT", "direction": "LONG", "entry_price": Decimal("100"), "position_size": Decimal("50"),
-              "stop_loss": Decimal("98"), "take_profit": Decimal("104"), "entry_time": AT, "risk_amount": Decimal("100")}  # fmt: skip
+    common = {
+        "symbol": "BTCUSDT",
+        "direction": "LONG",
+        "entry_price": Decimal("100"),
+        "position_size": Decimal("50"),
+        "stop_loss": Decimal("98"),
+        "take_profit": Decimal("104"),
+        "entry_time": AT,
+        "risk_amount": Decimal("100"),
+    }
     # Valued the old way at 101: fees 5 + 5.05, unrealized 39.95.
-    opened = PaperTrade.objects.create(**common, current_price=Decimal("101"), fees=Decimal("10.05"), unrealized_pnl=Decimal("39.95"))
-    closed = PaperTrade.objects.create(**common, status="TAKE_PROFIT", current_price=Decimal("104"), exit_price=Decimal("104"),
-                                       exit_time=AT, realized_pnl=Decimal("189.8"), fees=Decimal("10.2"))  # fmt: skip
+    opened = PaperTrade.objects.create(
+        **common, current_price=Decimal("101"), fees=Decimal("10.05"), unrealized_pnl=Decimal("39.95")
+    )
+    closed = PaperTrade.objects.create(
+        **common,
+        status="TAKE_PROFIT",
+        current_price=Decimal("104"),
+        exit_price=Decimal("104"),
+        exit_time=AT,
+        realized_pnl=Decimal("189.8"),
+        fees=Decimal("10.2"),
+    )
     Account.objects.create(pk=1, realized_pnl_total=Decimal("189.8"))
 
     new = migrate(AFTER)
@@ -46,24 +63,49 @@ def test_open_trades_are_revalued_at_a_market_exit_and_the_account_holds_their_c
     opened, closed = PaperTrade.objects.get(pk=opened.pk), PaperTrade.objects.get(pk=closed.pk)
     assert opened.exit_quote == Decimal("100.9495")  # a market sell at 101 less 0.0005
     # (100.9495 - 100) * 50 = 47.475; fees 5 + 0.001 * 100.9495 * 50 = 5.0474750; slippage 0.0505 * 50
-    assert (opened.fees, opened.unrealized_pnl, opened.slippage) == (Decimal("10.04747500"), Decimal("37.42752500"), Decimal("2.525"))
-    assert (closed.exit_quote, closed.realized_pnl) == (Decimal("104"), Decimal("189.8"))  # a closed trade is left as it was
+    assert (opened.fees, opened.unrealized_pnl, opened.slippage) == (
+        Decimal("10.04747500"),
+        Decimal("37.42752500"),
+        Decimal("2.525"),
+    )
+    assert (closed.exit_quote, closed.realized_pnl) == (
+        Decimal("104"),
+        Decimal("189.8"),
+    )  # a closed trade is left as it was
     assert Account.objects.get().open_cost == Decimal("5005")  # 50 * 100 + the 5 entry fee
 
 
 def test_trades_get_the_high_and_low_that_are_known():
     old = migrate([("ledger", "0006_exit_quote_required")])
     PaperTrade = old.get_model("ledger", "PaperTrade")
-    common = {"symbol": "BTCUSDT", "direction": "LONG", "entry_price": Decimal("100"), "position_size": Decimal("50"),
-              "stop_loss": Decimal("98"), "take_profit": Decimal("104"), "entry_time": AT, "risk_amount": Decimal("100")}  # fmt: skip
+    common = {
+        "symbol": "BTCUSDT",
+        "direction": "LONG",
+        "entry_price": Decimal("100"),
+        "position_size": Decimal("50"),
+        "stop_loss": Decimal("98"),
+        "take_profit": Decimal("104"),
+        "entry_time": AT,
+        "risk_amount": Decimal("100"),
+    }
     opened = PaperTrade.objects.create(**common, current_price=Decimal("101"), exit_quote=Decimal("101"))
-    closed = PaperTrade.objects.create(**common, status="STOP_LOSS", current_price=Decimal("97"), exit_quote=Decimal("97"),
-                                       exit_price=Decimal("97"), exit_time=AT, realized_pnl=Decimal("-160"))  # fmt: skip
+    closed = PaperTrade.objects.create(
+        **common,
+        status="STOP_LOSS",
+        current_price=Decimal("97"),
+        exit_quote=Decimal("97"),
+        exit_price=Decimal("97"),
+        exit_time=AT,
+        realized_pnl=Decimal("-160"),
+    )
 
     new = migrate([("ledger", "0008_excursions_required")])
 
     PaperTrade = new.get_model("ledger", "PaperTrade")
-    assert PaperTrade.objects.values_list("max_price", "min_price").get(pk=opened.pk) == (Decimal("101"), Decimal("100"))
+    assert PaperTrade.objects.values_list("max_price", "min_price").get(pk=opened.pk) == (
+        Decimal("101"),
+        Decimal("100"),
+    )
     assert PaperTrade.objects.values_list("max_price", "min_price").get(pk=closed.pk) == (Decimal("100"), Decimal("97"))
 
 
@@ -74,4 +116,3 @@ def test_tokens_made_before_scopes_keep_writing():
     new = migrate([("ledger", "0010_api_token_scope")])
 
     assert new.get_model("ledger", "ApiToken").objects.get(name="old-bot").scope == "trade"
-

@@ -118,7 +118,13 @@ def test_a_read_only_token_is_refused_every_write_and_nothing_changes(client, ro
     trade, signal = rows
     _, token = services.api_token_create(name="dashboard-reader", scope=ApiToken.Scope.READ)
     bodies = {
-        "/api/v1/signals": {"signal_id": "new-1", "symbol": "BTCUSDT", "action": "BUY", "entry_price": "100", "confidence": "0.5"},
+        "/api/v1/signals": {
+            "signal_id": "new-1",
+            "symbol": "BTCUSDT",
+            "action": "BUY",
+            "entry_price": "100",
+            "confidence": "0.5",
+        },
         "/api/v1/signals/{signal_id}/expire": {"reason": "not wanted"},
         "/api/v1/prices": {"ticks": [{"symbol": "BTCUSDT", "price": "101"}]},
         "/api/v1/trades/{trade_id}/close": {"price": "101"},
@@ -130,12 +136,16 @@ def test_a_read_only_token_is_refused_every_write_and_nothing_changes(client, ro
 
     for method, path in api_writes():
         url = path.format(signal_id=signal.signal_id, trade_id=trade.pk)
-        response = getattr(client, method)(url, json.dumps(bodies[path]), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+        response = getattr(client, method)(
+            url, json.dumps(bodies[path]), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+        )
         assert response.status_code == 403, f"{method.upper()} {url}: {response.status_code}"
         assert "may only read" in response.json()["detail"][0]["message"]
 
     assert ledger_state() == before
-    assert client.get("/api/v1/trades/active", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200  # reads are fine
+    assert (
+        client.get("/api/v1/trades/active", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    )  # reads are fine
 
 
 def test_create_api_token_makes_a_read_token_unless_asked_for_trade():

@@ -43,7 +43,9 @@ def race(*jobs: Callable[[], object]) -> list[object]:
 
 def test_two_people_closing_one_trade_close_it_once(open_trade):
     trade = open_trade()
-    close = lambda price: lambda: services.trade_close(trade_id=trade.pk, price=Decimal(price), at=T0 + timedelta(minutes=5))  # noqa: E731
+
+    def close(price):
+        return lambda: services.trade_close(trade_id=trade.pk, price=Decimal(price), at=T0 + timedelta(minutes=5))
 
     results = race(close("101"), close("99"))
 
@@ -84,10 +86,19 @@ def test_two_end_of_day_runs_close_each_trade_once(open_trade, many_trades):
 
 
 def test_the_same_signal_sent_twice_at_once_is_recorded_once(make_signal):
-    body = {"signal_id": "twice", "symbol": "BTCUSDT", "action": "BUY", "entry_price": Decimal("100"),
-            "confidence": Decimal("0.5"), "timestamp": T0}
+    body = {
+        "signal_id": "twice",
+        "symbol": "BTCUSDT",
+        "action": "BUY",
+        "entry_price": Decimal("100"),
+        "confidence": Decimal("0.5"),
+        "timestamp": T0,
+    }
 
-    results = race(lambda: services.signal_record(signal=SignalFields(**body)), lambda: services.signal_record(signal=SignalFields(**body)))
+    results = race(
+        lambda: services.signal_record(signal=SignalFields(**body)),
+        lambda: services.signal_record(signal=SignalFields(**body)),
+    )
 
     assert sorted(created for _, created in results) == [False, True]
     assert Signal.objects.filter(signal_id="twice").count() == 1

@@ -13,10 +13,18 @@ AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 def position(direction: str = "LONG", **values) -> PaperTrade:
-    """An unsaved trade: LONG 50 units at 100, stop 98, target 104, seen only at 100 (PaperTrade() touches no database)."""
-    fields = {"symbol": "BTCUSDT", "direction": direction, "entry_price": Decimal("100"), "position_size": Decimal("50"),
-              "stop_loss": Decimal("98"), "take_profit": Decimal("104"), "max_price": Decimal("100"),
-              "min_price": Decimal("100")} | values  # fmt: skip
+    """An unsaved trade: LONG 50 units at 100, stop 98, target 104, seen only at 100 (PaperTrade() touches no
+    database)."""
+    fields = {
+        "symbol": "BTCUSDT",
+        "direction": direction,
+        "entry_price": Decimal("100"),
+        "position_size": Decimal("50"),
+        "stop_loss": Decimal("98"),
+        "take_profit": Decimal("104"),
+        "max_price": Decimal("100"),
+        "min_price": Decimal("100"),
+    } | values
     return PaperTrade(**fields)
 
 
@@ -47,7 +55,11 @@ def test_pnl_of_a_long_and_a_short_less_fees():
     ],
 )
 def test_a_price_reaches_the_stop_or_the_target(direction, price, reached):
-    trade = position(direction) if direction == "LONG" else position(direction, stop_loss=Decimal("102"), take_profit=Decimal("96"))
+    trade = (
+        position(direction)
+        if direction == "LONG"
+        else position(direction, stop_loss=Decimal("102"), take_profit=Decimal("96"))
+    )
     assert rules.reached(trade, price) == reached
 
 
@@ -56,7 +68,11 @@ def test_mark_values_the_trade_as_a_close_there_would(settings):
     trade = position()
     rules.mark(trade, Decimal("101"))
     assert (trade.current_price, trade.exit_quote, trade.fees, trade.unrealized_pnl) == (
-        Decimal("101"), Decimal("101"), Decimal("10.05"), Decimal("39.95"))  # fmt: skip
+        Decimal("101"),
+        Decimal("101"),
+        Decimal("10.05"),
+        Decimal("39.95"),
+    )
 
 
 def test_mark_refuses_a_price_that_values_the_trade_beyond_the_columns():
@@ -71,7 +87,11 @@ def test_a_long_is_quoted_at_the_bid_and_revalued_there():
     # a market exit of a LONG sells at the bid: fees 5 + 0.001*100.9*50 = 10.045; PnL 0.9*50 - 10.045 = 34.955;
     # slippage against the last price: (101 - 100.9) * 50 = 5
     assert (trade.exit_quote, trade.fees, trade.unrealized_pnl, trade.slippage) == (
-        Decimal("100.9"), Decimal("10.045"), Decimal("34.955"), Decimal("5"))  # fmt: skip
+        Decimal("100.9"),
+        Decimal("10.045"),
+        Decimal("34.955"),
+        Decimal("5"),
+    )
 
 
 def test_without_a_book_a_short_is_quoted_at_the_price_plus_slippage(slippage):
@@ -93,7 +113,12 @@ def test_settle_fills_exactly_at_the_price_without_exit_slippage():
     rules.settle(trade, price=Decimal("104"), reason="TAKE_PROFIT", at=AT)
     # a limit order at its target: 4*50 - (5 + 5.2)
     assert (trade.status, trade.exit_price, trade.exit_time) == ("TAKE_PROFIT", Decimal("104"), AT)
-    assert (trade.realized_pnl, trade.unrealized_pnl, trade.fees, trade.slippage) == (Decimal("189.8"), 0, Decimal("10.2"), 0)
+    assert (trade.realized_pnl, trade.unrealized_pnl, trade.fees, trade.slippage) == (
+        Decimal("189.8"),
+        0,
+        Decimal("10.2"),
+        0,
+    )
     assert (trade.max_price, trade.min_price) == (Decimal("104"), Decimal("100"))  # the exit traded: it widens the high
 
 
@@ -120,11 +145,18 @@ QUOTE = rules.Quote(price=Decimal("105"), bid=Decimal("104.9"), ask=Decimal("105
 
 
 def test_an_entry_is_priced_from_a_recent_tick():
-    assert rules.reference("BTCUSDT", last=QUOTE, signal_price=Decimal("100"), signal_time=AT, at=AT + timedelta(seconds=120)) == QUOTE
+    assert (
+        rules.reference(
+            "BTCUSDT", last=QUOTE, signal_price=Decimal("100"), signal_time=AT, at=AT + timedelta(seconds=120)
+        )
+        == QUOTE
+    )
 
 
 def test_without_a_recent_tick_a_fresh_signal_is_priced_at_its_own_price():
-    quote = rules.reference("BTCUSDT", last=QUOTE, signal_price=Decimal("100"), signal_time=AT, at=AT + timedelta(seconds=121))
+    quote = rules.reference(
+        "BTCUSDT", last=QUOTE, signal_price=Decimal("100"), signal_time=AT, at=AT + timedelta(seconds=121)
+    )
     assert (quote.price, quote.bid, quote.ask) == (Decimal("100"), None, None)
 
 
@@ -187,23 +219,39 @@ def test_a_fill_past_a_level_is_not_executed(direction, fill, field, message):
 
 def test_size_risks_one_percent_of_equity_between_the_fill_and_the_stop():
     # risk 10000 * 0.01 = 100; 100 / |100 - 98| = 50 units, 5000 + 5 fee well within cash
-    assert rules.size(equity=Decimal("10000"), cash=Decimal("10000"), fill=Decimal("100"), stop=Decimal("98"), target=Decimal("104")) == (Decimal("50"), Decimal("100"))
+    assert rules.size(
+        equity=Decimal("10000"), cash=Decimal("10000"), fill=Decimal("100"), stop=Decimal("98"), target=Decimal("104")
+    ) == (Decimal("50"), Decimal("100"))
 
 
 def test_size_shrinks_to_what_cash_pays_for_with_its_fee():
     # 50 units cost 5005; cash 3003 pays 3003 / (100 * 1.001) = 30 units (3000 + 3 fee); they risk 30 * 2 = 60
-    assert rules.size(equity=Decimal("10000"), cash=Decimal("3003"), fill=Decimal("100"), stop=Decimal("98"), target=Decimal("104")) == (Decimal("30"), Decimal("60"))
+    assert rules.size(
+        equity=Decimal("10000"), cash=Decimal("3003"), fill=Decimal("100"), stop=Decimal("98"), target=Decimal("104")
+    ) == (Decimal("30"), Decimal("60"))
 
 
 def test_what_cash_leaves_below_the_minimum_notional_is_not_executed():
     with pytest.raises(NotExecutable, match="below PAPER_MIN_NOTIONAL 10"):  # 9.99 cash pays < 10 notional
-        rules.size(equity=Decimal("10000"), cash=Decimal("9.99"), fill=Decimal("100"), stop=Decimal("98"), target=Decimal("104"))
+        rules.size(
+            equity=Decimal("10000"),
+            cash=Decimal("9.99"),
+            fill=Decimal("100"),
+            stop=Decimal("98"),
+            target=Decimal("104"),
+        )
 
 
 def test_size_shrinks_so_that_the_notional_at_every_level_stays_below_the_envelope():
     # risk 1% of 1e11 = 1e9, / 2 = 5e8 units; at the target 99999999999 only 1e11 / 99999999999 = 1.00000000001
     # units fit, rounded down to 8 places: 1; it risks 1 * 2 = 2.
-    sized = rules.size(equity=Decimal("1e11"), cash=Decimal("1e11"), fill=Decimal("100"), stop=Decimal("98"), target=Decimal("99999999999"))
+    sized = rules.size(
+        equity=Decimal("1e11"),
+        cash=Decimal("1e11"),
+        fill=Decimal("100"),
+        stop=Decimal("98"),
+        target=Decimal("99999999999"),
+    )
 
     assert sized == (Decimal("1"), Decimal("2"))
 
@@ -211,7 +259,9 @@ def test_size_shrinks_so_that_the_notional_at_every_level_stays_below_the_envelo
 def test_a_huge_equity_never_sizes_a_risk_beyond_the_envelope():
     # risk 1% of 1e14 = 1e12: the notional at 104 caps the size at 1e11 / 104 = 961538461.538461, rounded down to
     # 15 digits; it risks 961538461.538461 * 2 = 1923076923.07692 (15 digits).
-    size, risk = rules.size(equity=Decimal("1e14"), cash=Decimal("1e14"), fill=Decimal("100"), stop=Decimal("98"), target=Decimal("104"))
+    size, risk = rules.size(
+        equity=Decimal("1e14"), cash=Decimal("1e14"), fill=Decimal("100"), stop=Decimal("98"), target=Decimal("104")
+    )
 
     assert (size, risk) == (Decimal("961538461.538461"), Decimal("1923076923.07692"))
 
@@ -222,7 +272,9 @@ def test_money_rounds_totals_far_beyond_a_trade_without_overflowing():
 
 def test_no_equity_no_size():
     with pytest.raises(NotExecutable):
-        rules.size(equity=Decimal("0"), cash=Decimal("0"), fill=Decimal("100"), stop=Decimal("98"), target=Decimal("104"))
+        rules.size(
+            equity=Decimal("0"), cash=Decimal("0"), fill=Decimal("100"), stop=Decimal("98"), target=Decimal("104")
+        )
 
 
 def test_a_size_keeps_15_significant_digits_rounded_down():
@@ -243,8 +295,14 @@ def test_excursions_of_a_long_and_a_short_in_money_and_r():
     long = position(max_price=Decimal("103"), min_price=Decimal("99"), risk_amount=Decimal("100"))
     # best 103: (103 - 100) * 50 = 150 (1.5R); worst 99: (99 - 100) * 50 = -50 (-0.5R)
     assert rules.excursions(long) == rules.Excursions(Decimal("150"), Decimal("-50"), Decimal("1.5"), Decimal("-0.5"))
-    short = position("SHORT", stop_loss=Decimal("102"), take_profit=Decimal("96"), max_price=Decimal("101"),
-                     min_price=Decimal("97"), risk_amount=Decimal("100"))  # fmt: skip
+    short = position(
+        "SHORT",
+        stop_loss=Decimal("102"),
+        take_profit=Decimal("96"),
+        max_price=Decimal("101"),
+        min_price=Decimal("97"),
+        risk_amount=Decimal("100"),
+    )
     # best 97: (100 - 97) * 50 = 150; worst 101: (100 - 101) * 50 = -50
     assert rules.excursions(short) == rules.Excursions(Decimal("150"), Decimal("-50"), Decimal("1.5"), Decimal("-0.5"))
 

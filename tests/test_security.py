@@ -26,12 +26,20 @@ ROOT = Path(__file__).resolve().parents[1]
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     """manage.py with nothing but the given variables set (and PATH), as on a fresh server."""
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env={"PATH": os.environ["PATH"], **env}, capture_output=True, text=True, timeout=60
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
 PRODUCTION = {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "ledger.example.com"}
-SHOW = "from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS)"
+SHOW = (
+    "from django.conf import settings as s; "
+    "print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS)"
+)
 
 
 # --- Settings -----------------------------------------------------------------------------------
@@ -117,15 +125,19 @@ class InlineCode(HTMLParser):
             self._script_without_src = False
 
 
-def test_the_dashboard_sends_a_strict_content_security_policy_and_has_no_inline_code(admin_client, open_trade, make_signal):
+def test_the_dashboard_sends_a_strict_content_security_policy_and_has_no_inline_code(
+    admin_client, open_trade, make_signal
+):
     open_trade()
     make_signal(symbol="ETHUSDT")
 
     response = admin_client.get("/")
 
     policy = response.headers["Content-Security-Policy"]
-    assert "script-src 'self'" in policy and "style-src 'self'" in policy
-    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert "script-src 'self'" in policy
+    assert "style-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert "unsafe-eval" not in policy
     parser = InlineCode()
     parser.feed(response.content.decode())
     assert parser.found == []
@@ -171,7 +183,12 @@ def test_without_a_proxy_a_forged_x_forwarded_for_does_not_escape_the_lock(clien
     for n in range(5):
         client.post("/login/", {"username": "trader", "password": "wrong"}, headers={"X-Forwarded-For": f"10.0.0.{n}"})
 
-    assert client.post("/login/", {"username": "trader", "password": "the-right-one"}, headers={"X-Forwarded-For": "10.0.0.9"}).status_code == 429
+    assert (
+        client.post(
+            "/login/", {"username": "trader", "password": "the-right-one"}, headers={"X-Forwarded-For": "10.0.0.9"}
+        ).status_code
+        == 429
+    )
 
 
 @override_settings(BEHIND_TLS_PROXY=True)
@@ -181,9 +198,13 @@ def test_behind_the_proxy_the_lock_falls_on_the_address_the_proxy_saw(client, dj
     for _ in range(5):
         client.post("/login/", {"username": "trader", "password": "wrong"}, headers=attacker)
 
-    assert client.post("/login/", {"username": "trader", "password": "the-right-one"}, headers=attacker).status_code == 429
+    assert (
+        client.post("/login/", {"username": "trader", "password": "the-right-one"}, headers=attacker).status_code == 429
+    )
     trader = {"X-Forwarded-For": "6.6.6.6, 10.0.0.2"}
-    assert client.post("/login/", {"username": "trader", "password": "the-right-one"}, headers=trader).status_code == 302
+    assert (
+        client.post("/login/", {"username": "trader", "password": "the-right-one"}, headers=trader).status_code == 302
+    )
 
 
 @pytest.fixture
@@ -224,7 +245,14 @@ PUBLIC = {
     "api/v1/<path:rest>": "the API's catch-all: a JSON 404 for a path the API does not have",
     "api/v1/webhooks/tradingview": "TradingView sends no headers: the passphrase in the body is its credential",
 }
-SAMPLES = {"int": "1", "day": "2026-11-20", "path": "x/y", "str": "x", "slug": "x", "uuid": "00000000-0000-0000-0000-000000000000"}
+SAMPLES = {
+    "int": "1",
+    "day": "2026-11-20",
+    "path": "x/y",
+    "str": "x",
+    "slug": "x",
+    "uuid": "00000000-0000-0000-0000-000000000000",
+}
 
 
 def every_url(resolvers=None, prefix=""):
@@ -282,7 +310,10 @@ def test_wrong_webhook_passphrases_lock_their_address_out_and_no_other(client, s
     locked = alert(client, "guess", "10.0.0.66")  # the fifth failure locks the address out
 
     assert locked.status_code == 429
-    assert locked.json()["detail"][0] == {"field": "passphrase", "message": "Too many wrong passphrases from this address; it is locked out for 15 minutes."}
+    assert locked.json()["detail"][0] == {
+        "field": "passphrase",
+        "message": "Too many wrong passphrases from this address; it is locked out for 15 minutes.",
+    }
     assert int(locked["Retry-After"]) == 900
     assert alert(client, PASSPHRASE, "10.0.0.66").status_code == 429  # even the right one, from there
     assert alert(client, PASSPHRASE, "10.0.0.7").status_code == 201  # TradingView's own address is not locked
@@ -295,17 +326,27 @@ def three_wrong_tokens_a_minute(monkeypatch):
     monkeypatch.setattr(api.WRONG_TOKENS, "duration", 60)
 
 
-def test_wrong_bearer_tokens_are_throttled_per_address_before_any_lookup(client, three_wrong_tokens_a_minute, django_assert_num_queries):
+def test_wrong_bearer_tokens_are_throttled_per_address_before_any_lookup(
+    client, three_wrong_tokens_a_minute, django_assert_num_queries
+):
     _, token = services.api_token_create(name="bot")
     for n in range(3):
-        assert client.get("/api/v1/trades/active", HTTP_AUTHORIZATION=f"Bearer guess-{n}", REMOTE_ADDR="10.0.0.66").status_code == 401
+        assert (
+            client.get(
+                "/api/v1/trades/active", HTTP_AUTHORIZATION=f"Bearer guess-{n}", REMOTE_ADDR="10.0.0.66"
+            ).status_code
+            == 401
+        )
 
     with django_assert_num_queries(0):  # no token is looked up for the throttled address
         throttled = client.get("/api/v1/trades/active", HTTP_AUTHORIZATION=f"Bearer {token}", REMOTE_ADDR="10.0.0.66")
 
     assert throttled.status_code == 429
     assert int(throttled["Retry-After"]) > 0
-    assert client.get("/api/v1/trades/active", HTTP_AUTHORIZATION=f"Bearer {token}", REMOTE_ADDR="10.0.0.7").status_code == 200
+    assert (
+        client.get("/api/v1/trades/active", HTTP_AUTHORIZATION=f"Bearer {token}", REMOTE_ADDR="10.0.0.7").status_code
+        == 200
+    )
 
 
 def test_right_tokens_are_never_counted_as_wrong_ones(client, three_wrong_tokens_a_minute):
@@ -328,7 +369,9 @@ def test_logged_in_pages_exports_and_api_answers_are_private_and_never_stored(ad
         api_client.get("/api/v1/trades/active"),
         api_client.get("/api/v1/nowhere"),
     ):
-        assert set(response["Cache-Control"].replace(" ", "").split(",")) >= {"private", "no-store"}, response.request["PATH_INFO"]
+        assert set(response["Cache-Control"].replace(" ", "").split(",")) >= {"private", "no-store"}, response.request[
+            "PATH_INFO"
+        ]
 
 
 def test_the_dashboards_live_parts_stay_revalidated_so_a_poll_can_be_304(admin_client):
@@ -341,5 +384,7 @@ def test_the_dashboards_live_parts_stay_revalidated_so_a_poll_can_be_304(admin_c
 def test_every_answer_denies_browser_features_the_app_never_uses(client, admin_client):
     for response in (client.get("/login/"), admin_client.get("/"), client.get("/healthz")):
         policy = response["Permissions-Policy"]
-        assert "camera=()" in policy and "geolocation=()" in policy and "microphone=()" in policy and "payment=()" in policy
-
+        assert "camera=()" in policy
+        assert "geolocation=()" in policy
+        assert "microphone=()" in policy
+        assert "payment=()" in policy

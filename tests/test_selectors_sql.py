@@ -40,7 +40,7 @@ def history(open_trade, make_signal, many_trades):
 
 def test_daily_pnl_matches_raw_sql(history):
     start, end = day_bounds(DAY)
-    (total, count), = sql(
+    ((total, count),) = sql(
         "SELECT COALESCE(SUM(realized_pnl), 0), COUNT(*) FROM paper_trades WHERE exit_time >= %s AND exit_time < %s",
         start,
         end,
@@ -69,7 +69,11 @@ def test_signals_summary_matches_raw_sql(history):
         start,
         end,
     )
-    ids = sql("SELECT signal_id FROM signals WHERE timestamp >= %s AND timestamp < %s ORDER BY timestamp DESC, id DESC", start, end)
+    ids = sql(
+        "SELECT signal_id FROM signals WHERE timestamp >= %s AND timestamp < %s ORDER BY timestamp DESC, id DESC",
+        start,
+        end,
+    )
     summary = selectors.signals_summary(DAY)
 
     by_status, by_action = {}, {}
@@ -85,7 +89,8 @@ def test_signals_summary_matches_raw_sql(history):
 def test_journal_matches_raw_sql(history):
     start, end = day_bounds(DAY)
     rows = sql(
-        "SELECT id, realized_pnl FROM paper_trades WHERE exit_time >= %s AND exit_time < %s ORDER BY exit_time DESC, id DESC",
+        "SELECT id, realized_pnl FROM paper_trades WHERE exit_time >= %s AND exit_time < %s "
+        "ORDER BY exit_time DESC, id DESC",
         start,
         end,
     )

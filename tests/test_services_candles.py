@@ -30,12 +30,25 @@ def candle_rows(symbol: str = "BTCUSDT") -> list[tuple]:
 def test_a_ten_minute_stream_in_batches_across_minutes_makes_the_hand_computed_candles():
     # Three ticks a minute, at :00, :20 and :40, for ten minutes: minute m's prices are written out below.
     prices = [
-        ("100", "101", "99.5"), ("99.5", "98", "98.25"), ("98.25", "98.25", "98.25"), ("99", "102", "101"),
-        ("101", "100", "103"), ("103", "104.5", "104"), ("104", "97", "99"), ("99", "99.01", "98.99"),
-        ("98.99", "100", "100"), ("100", "100.5", "99.75"),
-    ]  # fmt: skip
+        ("100", "101", "99.5"),
+        ("99.5", "98", "98.25"),
+        ("98.25", "98.25", "98.25"),
+        ("99", "102", "101"),
+        ("101", "100", "103"),
+        ("103", "104.5", "104"),
+        ("104", "97", "99"),
+        ("99", "99.01", "98.99"),
+        ("98.99", "100", "100"),
+        ("100", "100.5", "99.75"),
+    ]
     ticks = [
-        Tick("BTCUSDT", D(price), START + timedelta(minutes=m, seconds=20 * n), bid=D(price) - D("0.01"), ask=D(price) + D("0.01"))
+        Tick(
+            "BTCUSDT",
+            D(price),
+            START + timedelta(minutes=m, seconds=20 * n),
+            bid=D(price) - D("0.01"),
+            ask=D(price) + D("0.01"),
+        )
         for m, minute in enumerate(prices)
         for n, price in enumerate(minute)
     ]
@@ -83,7 +96,9 @@ def test_an_ignored_late_tick_leaves_the_candle_alone():
 def test_every_tick_of_a_batch_widens_the_trade_s_high_and_low_not_only_the_last(open_trade):
     trade = open_trade()  # LONG 50 at 100, stop 98, target 104, risk 100
 
-    services.prices_apply(ticks=[Tick("BTCUSDT", D(p), START + timedelta(seconds=n)) for n, p in enumerate(["102", "99", "101"])])
+    services.prices_apply(
+        ticks=[Tick("BTCUSDT", D(p), START + timedelta(seconds=n)) for n, p in enumerate(["102", "99", "101"])]
+    )
 
     trade.refresh_from_db()
     assert (trade.max_price, trade.min_price, trade.current_price) == (D("102"), D("99"), D("101"))
@@ -114,7 +129,9 @@ def test_excursions_of_a_long_through_a_known_path_in_money_and_r(open_trade):
 def test_excursions_of_a_short_through_a_known_path(open_trade):
     trade = open_trade(action="SELL")  # SHORT 50 at 100, stop 102, target 96: 1R = 100
 
-    services.prices_apply(ticks=[Tick("BTCUSDT", D(p), START + timedelta(seconds=n)) for n, p in enumerate(["101.2", "98.6", "99"])])
+    services.prices_apply(
+        ticks=[Tick("BTCUSDT", D(p), START + timedelta(seconds=n)) for n, p in enumerate(["101.2", "98.6", "99"])]
+    )
 
     trade.refresh_from_db()
     # MFE: (100 - 98.6) * 50 = 70 = 0.7R; MAE: (100 - 101.2) * 50 = -60 = -0.6R
@@ -140,5 +157,7 @@ def test_the_same_tick_applied_twice_counts_once(open_trade):
 
     assert (again.ignored, again.marked) == (1, [])
     assert candle_rows()[0][5] == 1  # one tick in the candle
-    other = services.prices_apply(ticks=[Tick("BTCUSDT", D("101.5"), START)])  # another price at the same moment is news
+    other = services.prices_apply(
+        ticks=[Tick("BTCUSDT", D("101.5"), START)]
+    )  # another price at the same moment is news
     assert (other.ignored, [t.pk for t in other.marked]) == (0, [trade.pk])

@@ -71,6 +71,7 @@ def test_close_eod_twice_closes_nothing_the_second_time(open_trade):
 def test_dry_run_reports_and_writes_nothing(open_trade, make_signal):
     trade = open_trade()
     make_signal()
+
     def everything():
         return [list(model.objects.values()) for model in (PaperTrade, Signal, Account)]
 
@@ -79,7 +80,8 @@ def test_dry_run_reports_and_writes_nothing(open_trade, make_signal):
     out = close_eod("--date", str(DAY), "--dry-run")
 
     assert f"would close #{trade.pk}" in out
-    assert "Dry run" in out and "would expire 1 signals" in out
+    assert "Dry run" in out
+    assert "would expire 1 signals" in out
     assert everything() == before
 
 
@@ -128,7 +130,11 @@ def test_a_signal_and_a_close_at_23_59_59_belong_to_that_day_and_at_midnight_to_
     assert [selectors.pnl_daily(friday), selectors.pnl_daily(saturday)] == [friday_pnl, saturday_pnl]
     assert selectors.pnl_daily_range(friday, saturday) == [friday_pnl, saturday_pnl]
     # newest first: late at 23:59:59, then the trades' own signals of 22:00 (the later id first)
-    assert [s.signal_id for s in selectors.signals_for_day(friday)] == [m.late.signal_id, m.lost.signal_id, m.won.signal_id]
+    assert [s.signal_id for s in selectors.signals_for_day(friday)] == [
+        m.late.signal_id,
+        m.lost.signal_id,
+        m.won.signal_id,
+    ]
     assert [s.signal_id for s in selectors.signals_for_day(saturday)] == [m.early.signal_id]
 
 
@@ -142,26 +148,38 @@ def test_close_eod_today_at_23_59_59_closes_that_day_at_that_second(settings, op
 
     trade.refresh_from_db()
     waiting.refresh_from_db()
-    assert (trade.status, trade.exit_time) == (PaperTrade.Status.EOD_CLOSE, LAST_SECOND)  # now, not the day's last instant
+    assert (trade.status, trade.exit_time) == (
+        PaperTrade.Status.EOD_CLOSE,
+        LAST_SECOND,
+    )  # now, not the day's last instant
     assert waiting.status == Signal.Status.EXPIRED
     assert selectors.pnl_daily(date(2026, 11, 20)).trades == 1
     assert "2026-11-20: closed 1 trades" in out
 
 
 @pytest.mark.time_machine(MIDNIGHT, tick=False)
-def test_close_eod_yesterday_at_midnight_closes_what_came_by_23_59_59_and_not_what_came_at_midnight(settings, open_trade, make_signal):
+def test_close_eod_yesterday_at_midnight_closes_what_came_by_23_59_59_and_not_what_came_at_midnight(
+    settings, open_trade, make_signal
+):
     settings.TRADING_DAY_TZ = TOKYO
-    late, early = open_trade(timestamp=LAST_SECOND, at=LAST_SECOND), open_trade(symbol="ETHUSDT", timestamp=MIDNIGHT, at=MIDNIGHT)
+    late, early = (
+        open_trade(timestamp=LAST_SECOND, at=LAST_SECOND),
+        open_trade(symbol="ETHUSDT", timestamp=MIDNIGHT, at=MIDNIGHT),
+    )
     waiting_late, waiting_early = make_signal(timestamp=LAST_SECOND), make_signal(timestamp=MIDNIGHT)
 
     out = close_eod("--date", "yesterday")
 
     for row in (late, early, waiting_late, waiting_early):
         row.refresh_from_db()
-    assert (late.status, late.exit_time) == (PaperTrade.Status.EOD_CLOSE, datetime(2026, 11, 20, 23, 59, 59, 999999, tzinfo=TOKYO))
+    assert (late.status, late.exit_time) == (
+        PaperTrade.Status.EOD_CLOSE,
+        datetime(2026, 11, 20, 23, 59, 59, 999999, tzinfo=TOKYO),
+    )
     assert early.status == PaperTrade.Status.OPEN
     assert (waiting_late.status, waiting_early.status) == (Signal.Status.EXPIRED, Signal.Status.GENERATED)
-    assert "2026-11-20: closed 1 trades" in out and "expired 1 signals" in out
+    assert "2026-11-20: closed 1 trades" in out
+    assert "expired 1 signals" in out
 
 
 @pytest.mark.time_machine(MIDNIGHT, tick=False)
@@ -177,16 +195,24 @@ def test_close_eod_today_at_midnight_closes_the_new_day(settings, open_trade):
     assert "2026-11-21: closed 1 trades" in out
 
 
-def test_the_end_of_day_prunes_candles_older_than_the_history_kept_but_not_those_of_an_open_trade(settings, open_trade, many_trades):
+def test_the_end_of_day_prunes_candles_older_than_the_history_kept_but_not_those_of_an_open_trade(
+    settings, open_trade, many_trades
+):
     settings.PRICE_HISTORY_DAYS = 2
     end = last_moment(DAY) + timedelta(microseconds=1)  # 2026-11-21 00:00 UTC: the cutoff is 2026-11-19 00:00
     old, kept = end - timedelta(days=2, minutes=1), end - timedelta(days=2)
     services.prices_apply(ticks=[Tick(s, Decimal("100"), at) for s in ("BTCUSDT", "ETHUSDT") for at in (old, kept)])
-    open_trade(symbol="ETHUSDT", timestamp=end + timedelta(minutes=1), at=end + timedelta(minutes=2))  # opened the next day
+    open_trade(
+        symbol="ETHUSDT", timestamp=end + timedelta(minutes=1), at=end + timedelta(minutes=2)
+    )  # opened the next day
 
     dry = close_eod("--date", str(DAY), "--dry-run")
     assert "would prune 1 candles older than 2 days" in dry
     assert "pruned 1 candles" in close_eod("--date", str(DAY))
 
     # BTCUSDT's 23:59 candle of the 18th went; ETHUSDT has a trade open, so all of its history stays.
-    assert sorted(PriceCandle.objects.values_list("symbol", "minute")) == [("BTCUSDT", kept), ("ETHUSDT", old), ("ETHUSDT", kept)]
+    assert sorted(PriceCandle.objects.values_list("symbol", "minute")) == [
+        ("BTCUSDT", kept),
+        ("ETHUSDT", old),
+        ("ETHUSDT", kept),
+    ]

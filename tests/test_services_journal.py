@@ -19,12 +19,19 @@ def test_notes_and_tags_are_kept_with_who_and_when_and_the_before_is_in_the_hist
     trader = django_user_model.objects.create_user("trader")
     trade = open_trade()
 
-    services.trade_annotate(trade_id=trade.pk, notes="Took it on the retest.\n\nToo early.", tags=["A+ setup", "news"], by=trader)
+    services.trade_annotate(
+        trade_id=trade.pk, notes="Took it on the retest.\n\nToo early.", tags=["A+ setup", "news"], by=trader
+    )
 
     trade.refresh_from_db()
     assert (trade.notes, trade.tags) == ("Took it on the retest.\n\nToo early.", ["A+ setup", "news"])
     after, before = trade.history.all()[:2]
-    assert (after.notes, after.tags, after.history_user, after.history_change_reason) == (trade.notes, trade.tags, trader, "notes and tags edited")
+    assert (after.notes, after.tags, after.history_user, after.history_change_reason) == (
+        trade.notes,
+        trade.tags,
+        trader,
+        "notes and tags edited",
+    )
     assert (before.notes, before.tags) == ("", [])
 
 
@@ -49,7 +56,11 @@ def test_a_closed_trade_takes_notes_too(open_trade):
     services.trade_annotate(trade_id=trade.pk, notes="Stopped out by the news.")
 
     trade.refresh_from_db()
-    assert (trade.status, trade.notes, trade.realized_pnl) == ("MANUAL_CLOSE", "Stopped out by the news.", Decimal("-59.95"))
+    assert (trade.status, trade.notes, trade.realized_pnl) == (
+        "MANUAL_CLOSE",
+        "Stopped out by the news.",
+        Decimal("-59.95"),
+    )
 
 
 def test_tags_are_trimmed_and_kept_once_whatever_their_case(open_trade):
@@ -86,7 +97,9 @@ def test_bad_tags_are_refused_naming_the_field_and_nothing_is_written(open_trade
 
 def test_notes_keep_their_paragraphs_and_refuse_control_characters_and_novels(open_trade):
     trade = open_trade()
-    assert services.trade_annotate(trade_id=trade.pk, notes="  one\r\n\r\ntwo\tcolumns  ").notes == "one\n\ntwo\tcolumns"
+    assert (
+        services.trade_annotate(trade_id=trade.pk, notes="  one\r\n\r\ntwo\tcolumns  ").notes == "one\n\ntwo\tcolumns"
+    )
     for notes in ("nul\x00", "x" * 20_001):
         with pytest.raises(InvalidInput) as refused:
             services.trade_annotate(trade_id=trade.pk, notes=notes)
@@ -112,7 +125,11 @@ def test_moving_the_stop_keeps_the_initial_risk_so_r_is_measured_against_it(open
 
     assert (moved.stop_loss, moved.take_profit, moved.risk_amount) == (Decimal("100.5"), Decimal("106"), Decimal("100"))
     latest = moved.history.first()
-    assert (latest.stop_loss, latest.history_user, latest.history_change_reason) == (Decimal("100.5"), trader, "moved stop 98 to 100.5, target 104 to 106")
+    assert (latest.stop_loss, latest.history_user, latest.history_change_reason) == (
+        Decimal("100.5"),
+        trader,
+        "moved stop 98 to 100.5, target 104 to 106",
+    )
     services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("100.4"), T0 + timedelta(minutes=3))])  # through the new stop
     closed = PaperTrade.objects.get(pk=trade.pk)
     # a stop fills at the tick (no slippage in tests): 0.4 * 50 - (100 * 50 + 100.4 * 50) * 0.001 = 20 - 10.02 = 9.98
@@ -140,7 +157,8 @@ def test_a_level_on_the_wrong_side_of_the_price_is_refused_and_nothing_moves(ope
     version = selectors.ledger_version()
     with pytest.raises(InvalidInput) as refused:
         services.trade_move_levels(trade_id=trade.pk, **levels)
-    assert refused.value.field == field and says in refused.value.message
+    assert refused.value.field == field
+    assert says in refused.value.message
     trade.refresh_from_db()
     assert (trade.stop_loss, trade.take_profit, selectors.ledger_version()) == (Decimal("98"), Decimal("104"), version)
 

@@ -62,7 +62,9 @@ def test_short_closes_take_profit_at_its_target_and_equity_adds_up(open_trade):
     services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("97.5"), T0 + timedelta(minutes=5))])
     assert selectors.equity() == Decimal("9865.125")  # 10000 - 134.875
 
-    short = open_trade(symbol="ETHUSDT", action="SELL", entry_price=Decimal("200"), timestamp=T0 + timedelta(minutes=10))
+    short = open_trade(
+        symbol="ETHUSDT", action="SELL", entry_price=Decimal("200"), timestamp=T0 + timedelta(minutes=10)
+    )
     assert short.direction == PaperTrade.Direction.SHORT
     assert short.stop_loss == Decimal("204")  # 200 * 1.02
     assert short.take_profit == Decimal("192")  # 200 - 2*4
@@ -129,7 +131,8 @@ def test_tick_before_a_trade_opened_does_not_touch_it(open_trade):
     result = services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("90"), T0 - timedelta(minutes=1))])
 
     trade.refresh_from_db()
-    assert result.closed == [] and result.marked == []
+    assert result.closed == []
+    assert result.marked == []
     assert trade.status == PaperTrade.Status.OPEN
 
 

@@ -165,7 +165,9 @@ def test_an_entry_price_that_would_buy_more_units_than_the_ledger_holds_is_refus
 
 def test_a_tick_that_would_value_a_trade_beyond_the_columns_is_refused(open_trade):
     trade = open_trade(action="SELL", entry_price=Decimal("0.0001"))  # stop 0.000102: 100 / 0.000002 = 5e7 units
-    gap = Tick("BTCUSDT", Decimal("99999999999"), T0 + timedelta(minutes=5))  # a stop fills at the tick: a loss of ~5e18
+    gap = Tick(
+        "BTCUSDT", Decimal("99999999999"), T0 + timedelta(minutes=5)
+    )  # a stop fills at the tick: a loss of ~5e18
 
     with pytest.raises(InvalidInput) as refused:
         services.prices_apply(ticks=[gap])

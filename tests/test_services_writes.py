@@ -23,7 +23,14 @@ def history_rows() -> int:
 
 
 def new_signal(signal_id: str = "w-1") -> SignalFields:
-    return SignalFields(signal_id=signal_id, symbol="BTCUSDT", action="BUY", entry_price=Decimal("100"), confidence=Decimal("0.7"), timestamp=T0)
+    return SignalFields(
+        signal_id=signal_id,
+        symbol="BTCUSDT",
+        action="BUY",
+        entry_price=Decimal("100"),
+        confidence=Decimal("0.7"),
+        timestamp=T0,
+    )
 
 
 # Each case: (name, the write, whether it changes a state and so must leave history). A case receives the
@@ -98,15 +105,19 @@ def _import_signals(make_signal, open_trade):
 def _import_advance(make_signal, open_trade):
     make_signal(signal_id="S3", symbol="ETHUSDT", action="SELL", entry_price=Decimal("200"))
     report = legacy.legacy_import(sources=legacy.sources(signals=[LEGACY / "archived_signals.json"]))
-    assert not report.failed and report.files[0].advanced
+    assert not report.failed
+    assert report.files[0].advanced
     assert Signal.history.filter(signal_id="S3").count() == 2  # recorded, then advanced by the import
 
 
 def _import_trades(make_signal, open_trade):
-    report = legacy.legacy_import(sources=legacy.sources(signals=[LEGACY / "live_signals.json", LEGACY / "archived_signals.json"]))
+    report = legacy.legacy_import(
+        sources=legacy.sources(signals=[LEGACY / "live_signals.json", LEGACY / "archived_signals.json"])
+    )
     before = selectors.ledger_version(), history_rows()
     report = legacy.legacy_import(sources=legacy.sources(trades=[LEGACY / "completed_paper_trades.json"]))
-    assert not report.failed and report.files[0].created
+    assert not report.failed
+    assert report.files[0].created
     assert (selectors.ledger_version(), history_rows()) > before
 
 

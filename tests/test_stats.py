@@ -1,13 +1,14 @@
 """selectors.stats over hand-built closed trades (written straight to the table, so the numbers are round).
 
 The six trades of `week` (starting balance 10000, trading days in UTC):
-  A 2026-11-20 10:00  BTCUSDT LONG  TAKE_PROFIT  +100  fees 2  held 1h   risk 50 (+2R)   slippage 0.5   cumulative  100  (peak)
+  A 2026-11-20 10:00  BTCUSDT LONG  TAKE_PROFIT  +100  fees 2  held 1h   risk 50 (+2R)   slippage 0.5   cumulative  100
   B 2026-11-20 12:00  ETHUSDT SHORT STOP_LOSS     -40  fees 1  held 30m  risk 40 (-1R)   slippage 0.25  cumulative   60
-  C 2026-11-21 09:00  BTCUSDT LONG  STOP_LOSS     -80  fees 2  held 2h   risk 80 (-1R)   slippage 1     cumulative  -20  (bottom)
+  C 2026-11-21 09:00  BTCUSDT LONG  STOP_LOSS     -80  fees 2  held 2h   risk 80 (-1R)   slippage 1     cumulative  -20
   D 2026-11-21 23:59  ETHUSDT LONG  EOD_CLOSE       0  fees 1  held 6h   risk 10 (0R)    slippage 0     cumulative  -20
   (2026-11-22: no close)
-  E 2026-11-23 15:00  SOLUSDT SHORT TAKE_PROFIT  +150  fees 3  held 4h   risk 50 (+3R)   slippage 0.75  cumulative  130  (second peak)
+  E 2026-11-23 15:00  SOLUSDT SHORT TAKE_PROFIT  +150  fees 3  held 4h   risk 50 (+3R)   slippage 0.75  cumulative  130
   F 2026-11-23 16:00  BTCUSDT SHORT MANUAL_CLOSE  -30  fees 1  held 30m  risk 60 (-0.5R) slippage 0.5   cumulative  100
+The cumulative pnl peaks at A (100), bottoms at C (-20) and peaks again at E (130).
 """
 
 from datetime import UTC, date, datetime, timedelta
@@ -45,12 +46,48 @@ def week(settings):
         return {"fees": Decimal(fees), "risk_amount": Decimal(risk), "slippage": Decimal(slippage)}
 
     return {
-        "A": close(at(20, 10), "100", symbol="BTCUSDT", direction=LONG, status=S.TAKE_PROFIT, held=h, **costs("2", "50", "0.5")),
-        "B": close(at(20, 12), "-40", symbol="ETHUSDT", direction=SHORT, status=S.STOP_LOSS, held=h / 2, **costs("1", "40", "0.25")),
-        "C": close(at(21, 9), "-80", symbol="BTCUSDT", direction=LONG, status=S.STOP_LOSS, held=2 * h, **costs("2", "80", "1")),
-        "D": close(at(21, 23, 59), "0", symbol="ETHUSDT", direction=LONG, status=S.EOD_CLOSE, held=6 * h, **costs("1", "10", "0")),
-        "E": close(at(23, 15), "150", symbol="SOLUSDT", direction=SHORT, status=S.TAKE_PROFIT, held=4 * h, **costs("3", "50", "0.75")),
-        "F": close(at(23, 16), "-30", symbol="BTCUSDT", direction=SHORT, status=S.MANUAL_CLOSE, held=h / 2, **costs("1", "60", "0.5")),
+        "A": close(
+            at(20, 10), "100", symbol="BTCUSDT", direction=LONG, status=S.TAKE_PROFIT, held=h, **costs("2", "50", "0.5")
+        ),
+        "B": close(
+            at(20, 12),
+            "-40",
+            symbol="ETHUSDT",
+            direction=SHORT,
+            status=S.STOP_LOSS,
+            held=h / 2,
+            **costs("1", "40", "0.25"),
+        ),
+        "C": close(
+            at(21, 9), "-80", symbol="BTCUSDT", direction=LONG, status=S.STOP_LOSS, held=2 * h, **costs("2", "80", "1")
+        ),
+        "D": close(
+            at(21, 23, 59),
+            "0",
+            symbol="ETHUSDT",
+            direction=LONG,
+            status=S.EOD_CLOSE,
+            held=6 * h,
+            **costs("1", "10", "0"),
+        ),
+        "E": close(
+            at(23, 15),
+            "150",
+            symbol="SOLUSDT",
+            direction=SHORT,
+            status=S.TAKE_PROFIT,
+            held=4 * h,
+            **costs("3", "50", "0.75"),
+        ),
+        "F": close(
+            at(23, 16),
+            "-30",
+            symbol="BTCUSDT",
+            direction=SHORT,
+            status=S.MANUAL_CLOSE,
+            held=h / 2,
+            **costs("1", "60", "0.5"),
+        ),
     }
 
 
@@ -213,7 +250,8 @@ def test_an_empty_period_has_zeros_nones_and_its_days(week):
 def test_all_history_without_trades_has_no_days(settings):
     stats = selectors.stats()
 
-    assert stats.trades == 0 and stats.daily == []
+    assert stats.trades == 0
+    assert stats.daily == []
     assert stats.starting_equity == settings.PAPER_STARTING_BALANCE
 
 
@@ -277,4 +315,5 @@ def test_the_api_shows_the_same_figures(week, api_client):
     assert (body["best_day"]["day"], body["worst_day"]["day"]) == ("2026-11-23", "2026-11-21")
     assert [(g["key"], g["trades"]) for g in body["by_direction"]] == [("LONG", 3), ("SHORT", 3)]
     assert [g["key"] for g in body["by_exit_reason"]] == ["EOD_CLOSE", "MANUAL_CLOSE", "STOP_LOSS", "TAKE_PROFIT"]
-    assert body["by_symbol"][2]["key"] == "SOLUSDT" and Decimal(body["by_symbol"][2]["realized_pnl"]) == 150
+    assert body["by_symbol"][2]["key"] == "SOLUSDT"
+    assert Decimal(body["by_symbol"][2]["realized_pnl"]) == 150

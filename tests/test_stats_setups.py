@@ -39,7 +39,9 @@ def setups(settings, make_signal):
     def signal(confidence: str, timeframe: str, confluences: list[str]):
         return make_signal(confidence=Decimal(confidence), timeframe=timeframe, confluences=confluences)
 
-    def close(hour: int, pnl: str, *, risk: str, high: str, low: str, tags: list[str], size: str = "1", **fields) -> PaperTrade:
+    def close(
+        hour: int, pnl: str, *, risk: str, high: str, low: str, tags: list[str], size: str = "1", **fields
+    ) -> PaperTrade:
         return closed_trade_row(
             exit_time=at(hour),
             realized_pnl=Decimal(pnl),
@@ -52,14 +54,31 @@ def setups(settings, make_signal):
         )
 
     rows = {
-        "T1": close(10, "4", risk="2", high="105", low="99", tags=["A+ setup"], signal=signal("0.8", "1h", ["trend", "volume"])),
+        "T1": close(
+            10, "4", risk="2", high="105", low="99", tags=["A+ setup"], signal=signal("0.8", "1h", ["trend", "volume"])
+        ),
         "T3": close(11, "1", risk="2", high="101", low="100", tags=[]),
         "T5": close(12, "0", risk="0", high="100", low="100", tags=["news"], signal=signal("0.5", "1h", ["volume"])),
-        "T6": close(13, "3", risk="2", high="104", low="99.5", tags=["A+ setup", "news"], signal=signal("0.65", "4h", ["breakout", "trend"])),
+        "T6": close(
+            13,
+            "3",
+            risk="2",
+            high="104",
+            low="99.5",
+            tags=["A+ setup", "news"],
+            signal=signal("0.65", "4h", ["breakout", "trend"]),
+        ),
         "T2": close(
-            14, "-4", risk="4", high="102", low="97", size="2", tags=["FOMO", "news"], direction=PaperTrade.Direction.SHORT,
+            14,
+            "-4",
+            risk="4",
+            high="102",
+            low="97",
+            size="2",
+            tags=["FOMO", "news"],
+            direction=PaperTrade.Direction.SHORT,
             signal=signal("0.55", "15m", ["trend", "trend"]),
-        ),  # fmt: skip
+        ),
         "T4": close(15, "-2", risk="2", high="100.5", low="98", tags=["FOMO"], signal=signal("1", "", [])),
     }
     PaperTrade.objects.bulk_create(rows.values())
@@ -130,7 +149,8 @@ def test_average_excursions_in_money_and_in_r(setups):
     stats = day_stats()
     assert stats.average_mfe == Decimal("2.75")  # (5 + 1 + 0 + 4 + 6 + 0.5) / 6 = 16.5 / 6
     assert stats.average_mae == Decimal("-1.25")  # (-1 + 0 + 0 - 0.5 - 4 - 2) / 6 = -7.5 / 6
-    # In R, the five trades with a risk (T5 has none): MFE 5/2 + 1/2 + 4/2 + 6/4 + 0.5/2 = 6.75, MAE -0.5 + 0 - 0.25 - 1 - 1 = -2.75
+    # In R, the five trades with a risk (T5 has none): MFE 5/2 + 1/2 + 4/2 + 6/4 + 0.5/2 = 6.75,
+    # MAE -0.5 + 0 - 0.25 - 1 - 1 = -2.75
     assert stats.average_mfe_r == Decimal("1.35")  # 6.75 / 5
     assert stats.average_mae_r == Decimal("-0.55")  # -2.75 / 5
 
@@ -155,7 +175,12 @@ def test_r_histogram_counts_the_trades_with_a_risk_in_half_r_buckets(setups):
     }
     histogram = day_stats().r_histogram
     assert len(histogram) == 14  # below -3, twelve half-R steps from -3 to 3, 3 and above
-    assert (histogram[0].low, histogram[0].high, histogram[-1].low, histogram[-1].high) == (None, Decimal("-3"), Decimal("3"), None)
+    assert (histogram[0].low, histogram[0].high, histogram[-1].low, histogram[-1].high) == (
+        None,
+        Decimal("-3"),
+        Decimal("3"),
+        None,
+    )
 
 
 def test_r_histogram_puts_the_far_ends_in_the_open_buckets(settings):
@@ -182,7 +207,9 @@ def test_by_weekday_and_hour_of_entry_in_the_trading_days_zone(settings):
     }
     pnl = {"a": "1", "b": "2", "c": "4"}
     PaperTrade.objects.bulk_create(
-        closed_trade_row(exit_time=entered + timedelta(minutes=10), held=timedelta(minutes=10), realized_pnl=Decimal(pnl[k]))
+        closed_trade_row(
+            exit_time=entered + timedelta(minutes=10), held=timedelta(minutes=10), realized_pnl=Decimal(pnl[k])
+        )
         for k, entered in entries.items()
     )
     stats = selectors.stats(None, None)
@@ -196,7 +223,8 @@ def test_weekday_and_hour_follow_a_daylight_saving_change(settings):
     before = datetime(2026, 3, 28, 23, 30, tzinfo=UTC)  # Sun 29 Mar 00:30 in Paris (UTC+1)
     after = datetime(2026, 3, 29, 22, 30, tzinfo=UTC)  # Mon 30 Mar 00:30 in Paris (UTC+2); 23:30 Sun at UTC+1
     PaperTrade.objects.bulk_create(
-        closed_trade_row(exit_time=entered + timedelta(hours=1), realized_pnl=Decimal("1")) for entered in (before, after)
+        closed_trade_row(exit_time=entered + timedelta(hours=1), realized_pnl=Decimal("1"))
+        for entered in (before, after)
     )
     stats = selectors.stats(None, None)
     assert table(stats.by_weekday) == {"Sun": (1, Decimal("1")), "Mon": (1, Decimal("1"))}
@@ -210,7 +238,9 @@ def four_days(settings):
     settings.PAPER_STARTING_BALANCE = Decimal("10000")
     noon = [datetime(2026, 11, 29, 12, tzinfo=UTC) + timedelta(days=n) for n in range(4)]
     PaperTrade.objects.bulk_create(
-        closed_trade_row(exit_time=when, realized_pnl=Decimal(pnl)) for when, pnl in zip(noon, ["100", "-101", "0", "99.99"]) if pnl != "0"
+        closed_trade_row(exit_time=when, realized_pnl=Decimal(pnl))
+        for when, pnl in zip(noon, ["100", "-101", "0", "99.99"], strict=False)
+        if pnl != "0"
     )
     return selectors.stats(date(2026, 11, 29), date(2026, 12, 2))
 
@@ -231,13 +261,20 @@ def test_no_sharpe_or_sortino_without_variation_or_a_losing_day(settings):
     one_day = selectors.stats(DAY, DAY)
     assert (one_day.sharpe, one_day.sortino) == (None, None)  # one day: no deviation
     three_days = selectors.stats(DAY - timedelta(days=1), DAY + timedelta(days=1))
-    assert three_days.sharpe is not None and three_days.sortino is None  # 0, +0.1%, 0: never a loss
+    assert three_days.sharpe is not None
+    assert three_days.sortino is None
 
 
 def test_weekly_and_monthly_tables_with_their_returns(four_days):
     weeks = [(w.start, w.trades, w.realized_pnl, w.starting_equity, w.return_pct) for w in four_days.weekly]
     assert weeks == [
-        (date(2026, 11, 23), 1, Decimal("100"), Decimal("10000"), Decimal("1.00")),  # Sunday 29th, in the week from Mon 23rd
+        (
+            date(2026, 11, 23),
+            1,
+            Decimal("100"),
+            Decimal("10000"),
+            Decimal("1.00"),
+        ),  # Sunday 29th, in the week from Mon 23rd
         (date(2026, 11, 30), 2, Decimal("-1.01"), Decimal("10100"), Decimal("-0.01")),  # -101 + 99.99; -1.01 / 10100
     ]
     months = [(m.start, m.trades, m.realized_pnl, m.return_pct) for m in four_days.monthly]

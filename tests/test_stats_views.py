@@ -28,7 +28,8 @@ def client(django_user_model) -> Client:
 def closes(*pnls: str, first=datetime(2026, 11, 20, 10, tzinfo=UTC)) -> None:
     """One close a day from `first`, with these realized PnLs."""
     PaperTrade.objects.bulk_create(
-        closed_trade_row(exit_time=first + timedelta(days=i), realized_pnl=Decimal(p), fees=Decimal("1")) for i, p in enumerate(pnls)
+        closed_trade_row(exit_time=first + timedelta(days=i), realized_pnl=Decimal(p), fees=Decimal("1"))
+        for i, p in enumerate(pnls)
     )
 
 
@@ -89,7 +90,8 @@ def test_all_history_from_the_first_close(client):
 
     html = page(client, period="all")
 
-    assert "All history" in html and "+60.00" in html
+    assert "All history" in html
+    assert "+60.00" in html
 
 
 @pytest.mark.parametrize(
@@ -119,7 +121,8 @@ def test_calendar_shows_the_periods_last_month_with_links_to_each_day(client):
     calendar = html[html.index('id="calendar"') :]
     assert "October 2026" in calendar
     assert calendar.count('<a href="/day/2026-10-') == 31  # every day of October has begun
-    assert 'class="day gain-4"' in calendar and 'class="day loss-2"' in calendar  # 40 of 100: up to the 2nd quarter
+    assert 'class="day gain-4"' in calendar
+    assert 'class="day loss-2"' in calendar
 
 
 def test_calendar_month_can_be_chosen(client):
@@ -133,7 +136,8 @@ def test_calendar_does_not_link_days_to_come(client):
     html = page(client, period="7", month=f"{today():%Y-%m}")
 
     linked = re.findall(r'<a href="/day/(\d{4}-\d{2}-\d{2})/"><title>', html)
-    assert linked and max(linked) == str(today())
+    assert linked
+    assert max(linked) == str(today())
 
 
 def test_breakdowns_by_symbol_direction_exit_reason_and_setup(client):
@@ -172,7 +176,8 @@ def test_the_setup_figures_their_histogram_and_the_weeks_and_months(client):
     assert histogram.count('<rect class="column ') == 14
     assert '<a href="/journal/?start=2026-11-20&amp;end=2026-11-23&amp;r_min=1.5&amp;r_max=2">' in histogram
     weeks = html[html.index('id="weeks"') :]
-    assert "Week of 16 Nov 2026" in weeks and "Week of 23 Nov 2026" in weeks  # Fri-Sun, then Monday
+    assert "Week of 16 Nov 2026" in weeks
+    assert "Week of 23 Nov 2026" in weeks
     assert '<th scope="row">November 2026</th>' in html[html.index('id="months"') :]
 
 
@@ -193,7 +198,11 @@ def test_the_page_costs_the_same_few_queries_whatever_the_number_of_trades(clien
     closes("1", "-1")
     few = queries_for_page(client)
     PaperTrade.objects.bulk_create(
-        closed_trade_row(exit_time=datetime(2026, 11, 1 + i % 28, 12, tzinfo=UTC), realized_pnl=Decimal(i % 7 - 3), symbol=f"S{i % 9}")
+        closed_trade_row(
+            exit_time=datetime(2026, 11, 1 + i % 28, 12, tzinfo=UTC),
+            realized_pnl=Decimal(i % 7 - 3),
+            symbol=f"S{i % 9}",
+        )
         for i in range(300)
     )
 

@@ -34,6 +34,7 @@ def client(trader) -> Client:
 @pytest.fixture
 def now_trade(open_trade):
     """A trade opened a minute ago, so it belongs to today's page."""
+
     def make(**overrides) -> PaperTrade:
         now = timezone.now()
         return open_trade(timestamp=now - timedelta(minutes=1), at=now, **overrides)
@@ -70,7 +71,8 @@ def test_a_poll_or_button_whose_login_is_gone_sends_the_whole_tab_to_the_login_p
 
     response = getattr(Client(), method)(url, HTTP_HX_CURRENT_URL=tab, **HTMX)
 
-    assert response.status_code == 200 and response.content == b""  # nothing for htmx to swap into a part
+    assert response.status_code == 200
+    assert response.content == b""
     assert response["HX-Redirect"] == "/login/?next=/day/2026-11-20/%3Ffrom%3Dbookmark"
 
 
@@ -115,8 +117,10 @@ def test_htmx_request_renders_only_the_asked_part(client, now_trade):
     assert response.status_code == 200
     assert html.lstrip().startswith('<section id="active-trades"')
     assert f'id="trade-{trade.pk}"' in html
-    assert 'id="journal"' not in html and "<html" not in html
-    assert "HX-Request" in response["Vary"] and "HX-Target" in response["Vary"]
+    assert 'id="journal"' not in html
+    assert "<html" not in html
+    assert "HX-Request" in response["Vary"]
+    assert "HX-Target" in response["Vary"]
 
 
 def test_summary_part_shows_equity_and_todays_realized_pnl(client, now_trade):
@@ -127,7 +131,8 @@ def test_summary_part_shows_equity_and_todays_realized_pnl(client, now_trade):
 
     assert "10,139.85" in html  # 10000 + (3*50 - (5 + 5.15))
     assert "+139.85" in html
-    assert "100%" in html and "1 of 1 closed" in html
+    assert "100%" in html
+    assert "1 of 1 closed" in html
 
 
 def test_summary_part_shows_cash_and_exposure(client, now_trade):
@@ -146,8 +151,10 @@ def test_active_trades_part_shows_return_r_and_the_distance_to_the_levels(client
     html = part(client, "active-trades").content.decode()
 
     # unrealized 0.5 * 50 - (5 + 5.025) = 14.975: 14.975 / 5000 = +0.30%, 14.975 / 100 risked = +0.15R
-    assert "+14.98" in html and "+0.30% &middot; +0.15R" in html
-    assert "2.49%" in html and "3.48%" in html  # to the stop 98: 2.5 / 100.5; to the target 104: 3.5 / 100.5
+    assert "+14.98" in html
+    assert "+0.30% &middot; +0.15R" in html
+    assert "2.49%" in html
+    assert "3.48%" in html
     assert f'id="trade-{trade.pk}"' in html
 
 
@@ -167,7 +174,9 @@ def test_active_trades_show_how_old_each_price_is_and_flag_a_stale_one(client, n
 def test_journal_shows_each_trade_s_excursions_in_money_and_r(client, now_trade):
     trade = now_trade()  # LONG 50 at 100: 1R = 100
     now = timezone.now()
-    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal(p), now + timedelta(seconds=n)) for n, p in enumerate(["101.2", "99.5"])])
+    services.prices_apply(
+        ticks=[Tick("BTCUSDT", Decimal(p), now + timedelta(seconds=n)) for n, p in enumerate(["101.2", "99.5"])]
+    )
     services.trade_close(trade_id=trade.pk, at=now + timedelta(seconds=5))
 
     row = part(client, "journal").content.decode().split(f'id="journal-{trade.pk}"')[1].split("</tr>")[0]
@@ -184,7 +193,8 @@ def test_journal_part_lists_the_days_closed_trades_and_total(client, now_trade, 
 
     html = part(client, "journal").content.decode()
 
-    assert f'id="journal-{won.pk}"' in html and f'id="journal-{lost.pk}"' in html
+    assert f'id="journal-{won.pk}"' in html
+    assert f'id="journal-{lost.pk}"' in html
     # both opened at equity 10000, size 50: won 3*50 - (5 + 5.15) = 139.85; lost -1*50 - (5 + 4.95) = -59.95
     assert "2 trades, 1 won" in html
     assert "+79.90" in html  # 139.85 - 59.95
@@ -200,7 +210,9 @@ def test_signals_part_offers_execute_and_expire_on_a_generated_signal(client, ma
 
 
 @pytest.mark.parametrize("name", ["summary", "active-trades", "signals", "journal"])
-def test_a_part_runs_the_same_few_queries_however_many_rows(client, now_trade, name, django_assert_max_num_queries, many_trades):
+def test_a_part_runs_the_same_few_queries_however_many_rows(
+    client, now_trade, name, django_assert_max_num_queries, many_trades
+):
     def count() -> int:
         with CaptureQueriesContext(connection) as queries:
             assert part(client, name).status_code == 200
@@ -228,7 +240,9 @@ def test_close_button_closes_the_trade_and_tells_the_page(client, now_trade):
     # 50 at 100 closed at 100: the fees alone, 5 + 5 = -10, a tenth of the 100 risked
     link = f'<a href="/trades/{trade.pk}/">#{trade.pk}</a>'
     assert f"Closed trade {link} (LONG BTCUSDT) at 100.00: \u221210.00 (\u22120.10R)." in response.content.decode()
-    assert '<time datetime="2026-11-25T12:00:00+00:00">12:00:00</time>' in response.content.decode()  # when, in the trading zone
+    assert (
+        '<time datetime="2026-11-25T12:00:00+00:00">12:00:00</time>' in response.content.decode()
+    )  # when, in the trading zone
     trade.refresh_from_db()
     assert (trade.status, trade.exit_price) == (PaperTrade.Status.MANUAL_CLOSE, Decimal("100"))
 
@@ -323,8 +337,10 @@ def test_a_past_day_shows_its_journal_and_signals_and_does_not_poll(client, open
     assert f'id="journal-{trade.pk}"' in html
     assert f'id="signal-{trade.signal_id}"' in html
     assert "+139.85" in html
-    assert "data-poll-ms" not in html and "hx-trigger" not in html
-    assert 'href="/day/2026-11-19/"' in html and 'href="/day/2026-11-21/"' in html
+    assert "data-poll-ms" not in html
+    assert "hx-trigger" not in html
+    assert 'href="/day/2026-11-19/"' in html
+    assert 'href="/day/2026-11-21/"' in html
 
 
 def test_an_empty_day_says_so(client):
@@ -395,7 +411,8 @@ def test_the_active_trades_etag_holds_within_a_minute_and_turns_with_it(client, 
     turned = part(client, "active-trades", etag=etag)
 
     assert within.status_code == 304
-    assert turned.status_code == 200 and turned["ETag"] != etag
+    assert turned.status_code == 200
+    assert turned["ETag"] != etag
     assert ">1m</td>" in turned.content.decode()  # the trade's age: why the minute is in this ETag
 
 
@@ -415,9 +432,12 @@ def test_at_23_59_59_todays_parts_show_that_seconds_signal_and_close(client, aro
 
     signals, journal, summary = (part(client, name).content.decode() for name in ("signals", "journal", "summary"))
 
-    assert f'id="signal-{m.late.signal_id}"' in signals and f'id="signal-{m.early.signal_id}"' not in signals
-    assert f'id="journal-{m.won.pk}"' in journal and f'id="journal-{m.lost.pk}"' not in journal
-    assert "+139.85" in summary and "1 of 1 closed" in summary  # won alone: 3*50 - (5 + 5.15)
+    assert f'id="signal-{m.late.signal_id}"' in signals
+    assert f'id="signal-{m.early.signal_id}"' not in signals
+    assert f'id="journal-{m.won.pk}"' in journal
+    assert f'id="journal-{m.lost.pk}"' not in journal
+    assert "+139.85" in summary
+    assert "1 of 1 closed" in summary
 
 
 @pytest.mark.time_machine(MIDNIGHT, tick=False)
@@ -426,9 +446,12 @@ def test_at_midnight_todays_parts_hold_only_that_seconds_signal_and_close(client
 
     signals, journal, summary = (part(client, name).content.decode() for name in ("signals", "journal", "summary"))
 
-    assert f'id="signal-{m.early.signal_id}"' in signals and f'id="signal-{m.late.signal_id}"' not in signals
-    assert f'id="journal-{m.lost.pk}"' in journal and f'id="journal-{m.won.pk}"' not in journal
-    assert "\u221259.95" in summary and "0 of 1 closed" in summary  # lost alone: -1*50 - (5 + 4.95)
+    assert f'id="signal-{m.early.signal_id}"' in signals
+    assert f'id="signal-{m.late.signal_id}"' not in signals
+    assert f'id="journal-{m.lost.pk}"' in journal
+    assert f'id="journal-{m.won.pk}"' not in journal
+    assert "\u221259.95" in summary
+    assert "0 of 1 closed" in summary
 
 
 def test_the_full_page_is_never_a_304(client):
@@ -465,7 +488,10 @@ def test_a_day_outside_1970_to_2199_is_a_404(client, day):
     assert client.get(f"/day/{day}/").status_code == 404
 
 
-@pytest.mark.parametrize(("value", "message"), [("0001-01-01", "Enter a day from 1 Jan 1970"), ("next tuesday", "Enter a day as 25 Nov 2026")])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("0001-01-01", "Enter a day from 1 Jan 1970"), ("next tuesday", "Enter a day as 25 Nov 2026")],
+)
 def test_the_date_picker_refuses_what_is_not_a_day_of_the_ledger_with_400_naming_the_field(client, value, message):
     response = client.get("/", {"date": value})
 
@@ -497,21 +523,36 @@ def test_the_signals_part_shows_the_waiting_first_then_the_latest_handled_a_page
 
 def test_execute_first_shows_what_it_would_do_and_writes_nothing(client, make_signal):
     signal = make_signal(timestamp=timezone.now() - timedelta(seconds=42))
-    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("100"), timezone.now() - timedelta(seconds=7), bid=Decimal("99.9"), ask=Decimal("100.1"))])
+    services.prices_apply(
+        ticks=[
+            Tick(
+                "BTCUSDT",
+                Decimal("100"),
+                timezone.now() - timedelta(seconds=7),
+                bid=Decimal("99.9"),
+                ask=Decimal("100.1"),
+            )
+        ]
+    )
 
     response = client.get(reverse("signal-execute", args=[signal.signal_id]), **HTMX)
 
     html = response.content.decode()
-    assert response.status_code == 200 and not PaperTrade.objects.exists()
+    assert response.status_code == 200
+    assert not PaperTrade.objects.exists()
     # a buy fills at the ask, 100.1; stop 2% below, rounded toward the fill: 98.098; 100 risked over 2.002 a unit
-    assert '<span class="num" id="confirm-fill">100.10</span>' in html and "the last price, 100.00 7s ago, at its ask" in html
+    assert '<span class="num" id="confirm-fill">100.10</span>' in html
+    assert "the last price, 100.00 7s ago, at its ask" in html
     assert '<span class="num" id="confirm-size">49.95004995</span>' in html  # 100 / 2.002, rounded down
-    assert '<span class="num" id="confirm-risk">100.00</span>' in html and "1.00% of equity, to the stop 98.098" in html
+    assert '<span class="num" id="confirm-risk">100.00</span>' in html
+    assert "1.00% of equity, to the stop 98.098" in html
     assert "sent 11:59:18: 42s ago, at 100.00" in html
 
 
 def test_execute_of_a_signal_that_cannot_be_taken_says_why_before_anything(client, make_signal):
-    signal = make_signal(timestamp=timezone.now() - timedelta(minutes=7))  # no tick, and past the 5 minutes a signal's price holds
+    signal = make_signal(
+        timestamp=timezone.now() - timedelta(minutes=7)
+    )  # no tick, and past the 5 minutes a signal's price holds
 
     response = client.get(reverse("signal-execute", args=[signal.signal_id]), **HTMX)
 
@@ -525,11 +566,22 @@ def test_execute_without_javascript_confirms_on_a_page_of_its_own(client, make_s
 
     html = client.get(reverse("signal-execute", args=[signal.signal_id])).content.decode()
 
-    assert "<html" in html and 'id="confirm-fill"' in html
+    assert "<html" in html
+    assert 'id="confirm-fill"' in html
     assert f'<form method="post" action="/signals/{signal.signal_id}/execute/"' in html
 
 
-@pytest.mark.parametrize("url", ["/day/2026-11-26/", "/day/2199-12-31/", "/day/9999-12-31/", "/?date=2026-11-26", "/?date=26 Nov 2026", "/day/2026-12-25/signals/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/day/2026-11-26/",
+        "/day/2199-12-31/",
+        "/day/9999-12-31/",
+        "/?date=2026-11-26",
+        "/?date=26 Nov 2026",
+        "/day/2026-12-25/signals/",
+    ],
+)
 def test_every_way_to_a_day_that_has_not_happened_answers_the_same_404(client, url):
     response = client.get(url, follow=True)
 
@@ -544,8 +596,10 @@ def test_all_the_signals_of_a_day_a_page_at_a_time(client, make_signal):
     first = client.get("/day/2026-11-25/signals/").content.decode()
     second = client.get("/day/2026-11-25/signals/", {"page": 2}).content.decode()
 
-    assert first.count('<tr id="signal-') == 100 and second.count('<tr id="signal-') == 1
-    assert "<h2>101 signals <span" in first and "page 2 of 2" in second  # the day's count, on every page
+    assert first.count('<tr id="signal-') == 100
+    assert second.count('<tr id="signal-') == 1
+    assert "<h2>101 signals <span" in first
+    assert "page 2 of 2" in second
     assert "Execute" not in first  # the day's page is where they are acted on
 
 
@@ -559,7 +613,8 @@ def test_a_past_days_summary_is_how_it_ended_with_nothing_live(client, open_trad
 
     assert '<span class="value num" id="day-end-equity">10,139.85</span>' in html  # 10,000 + 139.85, not today's
     assert 'id="day-open">0</span>' in html
-    assert "Cash" not in html and "unrealized" not in html
+    assert "Cash" not in html
+    assert "unrealized" not in html
 
 
 def test_a_poll_is_sent_gzipped_and_its_weakened_etag_still_answers_304(client, now_trade):
@@ -567,15 +622,27 @@ def test_a_poll_is_sent_gzipped_and_its_weakened_etag_still_answers_304(client, 
     plain = part(client, "active-trades")
 
     zipped = client.get(reverse("dashboard"), HTTP_HX_TARGET="active-trades", HTTP_ACCEPT_ENCODING="gzip", **HTMX)
-    again = client.get(reverse("dashboard"), HTTP_HX_TARGET="active-trades", HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=zipped["ETag"], **HTMX)
+    again = client.get(
+        reverse("dashboard"),
+        HTTP_HX_TARGET="active-trades",
+        HTTP_ACCEPT_ENCODING="gzip",
+        HTTP_IF_NONE_MATCH=zipped["ETag"],
+        **HTMX,
+    )
 
-    assert zipped["Content-Encoding"] == "gzip" and "Accept-Encoding" in zipped["Vary"]
+    assert zipped["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped["Vary"]
     assert len(zipped.content) < len(plain.content) / 2  # one row: the padding (up to 99 bytes) weighs
-    assert gzip.decompress(zipped.content).split(b"csrfmiddlewaretoken")[0] == plain.content.split(b"csrfmiddlewaretoken")[0]
-    assert zipped["ETag"] == f"W/{plain['ETag']}" and again.status_code == 304
+    assert (
+        gzip.decompress(zipped.content).split(b"csrfmiddlewaretoken")[0]
+        == plain.content.split(b"csrfmiddlewaretoken")[0]
+    )
+    assert zipped["ETag"] == f"W/{plain['ETag']}"
+    assert again.status_code == 304
 
 
 def test_a_csv_export_is_streamed_as_it_is(client, now_trade):
     response = client.get(reverse("export-journal"), HTTP_ACCEPT_ENCODING="gzip")
 
-    assert response.status_code == 200 and not response.has_header("Content-Encoding")
+    assert response.status_code == 200
+    assert not response.has_header("Content-Encoding")

@@ -49,14 +49,18 @@ def closes() -> dict[str, PaperTrade]:
             notes="Faded the NEWS spike." if n == 5 else "",
         )
     created = PaperTrade.objects.bulk_create(rows.values())
-    return dict(zip(rows, created))
+    return dict(zip(rows, created, strict=False))
 
 
 def ids(response, trades: dict[str, PaperTrade]) -> list[str]:
     """The trades a page lists, by their fixture names, in its order."""
     names = {trade.pk: name for name, trade in trades.items()}
     html = response.content.decode()
-    return [names[pk] for pk in sorted(names, key=lambda pk: html.find(f'id="history-{pk}"')) if f'id="history-{pk}"' in html]
+    return [
+        names[pk]
+        for pk in sorted(names, key=lambda pk: html.find(f'id="history-{pk}"'))
+        if f'id="history-{pk}"' in html
+    ]
 
 
 def page(client, **query):
@@ -67,7 +71,10 @@ def test_lists_every_closed_trade_latest_first_each_linking_to_its_page(client, 
     open_trade()  # an open trade is not history
     response = page(client)
     assert ids(response, closes) == [f"T{n}" for n in range(12, 0, -1)]
-    assert f'<a href="/trades/{closes["T12"].pk}/"><span class="trade-id">#{closes["T12"].pk}</span> ETHUSDT</a>' in response.content.decode()
+    assert (
+        f'<a href="/trades/{closes["T12"].pk}/"><span class="trade-id">#{closes["T12"].pk}</span> ETHUSDT</a>'
+        in response.content.decode()
+    )
     assert "\u22123.00R" in response.content.decode()  # T12: -12 / 2 = -6R; T6: -6 / 2 = -3R
 
 
@@ -107,12 +114,14 @@ def test_paging_forward_and_back_by_keyset_keeps_the_filters(client, closes, mon
     first = page(client, reason="TAKE_PROFIT")  # T11, T9, T7, T5, T3, T1
     assert ids(first, closes) == ["T11", "T9", "T7"]
     html = first.content.decode()
-    assert f'href="?reason=TAKE_PROFIT&amp;after={closes["T7"].pk}"' in html and 'rel="prev"' not in html
+    assert f'href="?reason=TAKE_PROFIT&amp;after={closes["T7"].pk}"' in html
+    assert 'rel="prev"' not in html
 
     second = page(client, reason="TAKE_PROFIT", after=closes["T7"].pk)
     assert ids(second, closes) == ["T5", "T3", "T1"]
     html = second.content.decode()
-    assert 'rel="next"' not in html and f'href="?reason=TAKE_PROFIT&amp;before={closes["T5"].pk}"' in html
+    assert 'rel="next"' not in html
+    assert f'href="?reason=TAKE_PROFIT&amp;before={closes["T5"].pk}"' in html
 
     back = page(client, reason="TAKE_PROFIT", before=closes["T5"].pk)
     assert ids(back, closes) == ["T11", "T9", "T7"]
@@ -126,7 +135,8 @@ def test_ties_in_the_order_are_paged_by_id_without_losing_or_repeating_a_row():
         rows = selectors.history_page(selectors.HistoryFilter(), after=after, size=2)
         seen += [trade.pk for trade in rows.rows]
         after = rows.after
-    assert seen == sorted((trade.pk for trade in trades), reverse=True) and after is None
+    assert seen == sorted((trade.pk for trade in trades), reverse=True)
+    assert after is None
 
 
 def test_a_deep_page_costs_the_queries_of_the_first(client, closes):
@@ -141,7 +151,8 @@ def test_a_deep_page_costs_the_queries_of_the_first(client, closes):
 def test_the_results_alone_for_htmx(client, closes):
     response = client.get(reverse("history"), {"tag": "FOMO"}, **HTMX)
     html = response.content.decode()
-    assert html.lstrip().startswith('<section class="card" id="history-results">') and "<html" not in html
+    assert html.lstrip().startswith('<section class="card" id="history-results">')
+    assert "<html" not in html
     assert ids(response, closes) == ["T6", "T3"]
 
 
@@ -160,7 +171,8 @@ def test_the_results_alone_for_htmx(client, closes):
 )
 def test_bad_filters_are_a_form_error_not_a_500(client, query, says):
     response = page(client, **query)
-    assert response.status_code == 400 and says in response.content.decode()
+    assert response.status_code == 400
+    assert says in response.content.decode()
 
 
 def read_csv(response) -> list[dict]:
@@ -174,20 +186,28 @@ def test_the_csv_holds_exactly_the_filtered_set_in_the_page_s_order_on_all_pages
     assert response["Content-Disposition"] == 'attachment; filename="history.csv"'
     rows = read_csv(response)
     # the LONG ones (not every third), best R first; the cursor is ignored
-    assert [row["trade_id"] for row in rows] == [str(closes[n].pk) for n in ["T11", "T7", "T5", "T1", "T2", "T4", "T8", "T10"]]
+    assert [row["trade_id"] for row in rows] == [
+        str(closes[n].pk) for n in ["T11", "T7", "T5", "T1", "T2", "T4", "T8", "T10"]
+    ]
     assert (rows[0]["r_multiple"], rows[0]["tags"]) == ("5.5000", "[]")  # 11 / 2
 
 
 def test_a_bad_filter_in_the_csv_answers_400(client):
     response = client.get(reverse("history-csv"), {"r_min": "x"})
-    assert response.status_code == 400 and "r_min" in response.content.decode()
+    assert response.status_code == 400
+    assert "r_min" in response.content.decode()
 
 
 def test_the_filters_suggestions_are_the_symbols_and_tags_in_use(client, closes):
     html = client.get(reverse("history-choices"), **{"HTTP_HX_REQUEST": "true"}).content.decode()
     assert '<datalist id="symbol-choices"><option value="BTCUSDT"><option value="ETHUSDT"></datalist>' in html
-    assert '<datalist id="tag-choices"><option value="A+ setup"><option value="FOMO"><option value="news"></datalist>' in html
-    assert 'option value="FOMO"' not in page(client).content.decode()  # fetched when a filter is focused, not with the page
+    assert (
+        '<datalist id="tag-choices"><option value="A+ setup"><option value="FOMO"><option value="news"></datalist>'
+        in html
+    )
+    assert (
+        'option value="FOMO"' not in page(client).content.decode()
+    )  # fetched when a filter is focused, not with the page
 
 
 def test_the_history_needs_a_login():

@@ -40,7 +40,15 @@ def viewer(django_user_model) -> Client:
 
 
 def candle(minute: datetime, open_: str, high: str, low: str, close: str, symbol: str = "BTCUSDT") -> PriceCandle:
-    return PriceCandle(symbol=symbol, minute=minute, open=Decimal(open_), high=Decimal(high), low=Decimal(low), close=Decimal(close), ticks=3)
+    return PriceCandle(
+        symbol=symbol,
+        minute=minute,
+        open=Decimal(open_),
+        high=Decimal(high),
+        low=Decimal(low),
+        close=Decimal(close),
+        ticks=3,
+    )
 
 
 @pytest.fixture
@@ -50,23 +58,32 @@ def closed_hour(open_trade):
     services.trade_close(trade_id=trade.pk, price=Decimal("102.5"), at=T0 + timedelta(hours=1))
     # The high and low a trade saw are written by the price feed's ticks (another change); set here.
     PaperTrade.objects.filter(pk=trade.pk).update(max_price=Decimal("103"), min_price=Decimal("99.5"))
-    return services.trade_annotate(trade_id=trade.pk, notes="Entered on the retest.\n\nExit was early.", tags=["A+ setup"])
+    return services.trade_annotate(
+        trade_id=trade.pk, notes="Entered on the retest.\n\nExit was early.", tags=["A+ setup"]
+    )
 
 
 def test_the_page_says_everything_about_a_closed_trade(viewer, closed_hour):
     html = viewer.get(reverse("trade", args=[closed_hour.pk])).content.decode()
 
-    assert "Trade #%d" % closed_hour.pk in html
+    assert f"Trade #{closed_hour.pk}" in html
     assert "+114.88" in html  # realized: 2.5 * 50 - (5 + 5.125) = 114.875
     assert "+2.30% &middot; +1.15R" in html  # 114.875 / 5000 notional; / 100 risk
     assert "notional 5,000.00" in html
     assert "98.00 / 104.00" in html  # stop / target
-    assert "100.00" in html and "10.12" in html  # risk 1R; fees 10.125, shown half to even
-    assert "+150.00" in html and "+1.50R &middot; high 103.00" in html  # MFE (103 - 100) * 50
-    assert "\u221225.00" in html and "\u22120.25R &middot; low 99.50" in html  # MAE (99.5 - 100) * 50
+    assert "100.00" in html
+    assert "10.12" in html
+    assert "+150.00" in html
+    assert "+1.50R &middot; high 103.00" in html
+    assert "\u221225.00" in html
+    assert "\u22120.25R &middot; low 99.50" in html
     assert "59m" in html  # held 10:01 to 11:00
-    assert "trend</span>" in html and "15m" in html and "65%" in html and closed_hour.signal_id in html
-    assert "<p>Entered on the retest.</p>" in html and "<p>Exit was early.</p>" in html
+    assert "trend</span>" in html
+    assert "15m" in html
+    assert "65%" in html
+    assert closed_hour.signal_id in html
+    assert "<p>Entered on the retest.</p>" in html
+    assert "<p>Exit was early.</p>" in html
     assert 'href="/journal/?tag=A%2B%20setup"' in html
 
 
@@ -78,8 +95,10 @@ def test_an_unknown_trade_is_not_found_and_the_page_needs_a_login(viewer, client
 def test_without_price_history_the_page_says_so_instead_of_a_chart(viewer, closed_hour):
     html = viewer.get(reverse("trade", args=[closed_hour.pk])).content.decode()
 
-    assert 'id="no-history"' in html and "No price history of BTCUSDT from 20 Nov 09:31 to 20 Nov 11:30" in html
-    assert "data-trade-chart" not in html and "lightweight-charts" not in html
+    assert 'id="no-history"' in html
+    assert "No price history of BTCUSDT from 20 Nov 09:31 to 20 Nov 11:30" in html
+    assert "data-trade-chart" not in html
+    assert "lightweight-charts" not in html
 
 
 def test_with_price_history_the_page_has_the_chart_its_script_and_the_attribution(viewer, closed_hour):
@@ -108,15 +127,24 @@ def test_the_chart_data_has_the_candles_of_the_span_the_markers_and_the_levels(v
     assert data["minutes"] == 1
     assert data["candles"] == [
         {"time": ten, "open": "100.00000000", "high": "100.50000000", "low": "99.80000000", "close": "100.20000000"},
-        {"time": ten + 60, "open": "100.20000000", "high": "101.00000000", "low": "100.10000000", "close": "100.90000000"},
+        {
+            "time": ten + 60,
+            "open": "100.20000000",
+            "high": "101.00000000",
+            "low": "100.10000000",
+            "close": "100.90000000",
+        },
     ]
     assert data["markers"] == [
         {"kind": "entry", "time": ten + 60, "price": "100.00000000"},
         {"kind": "exit", "time": ten + 3600, "price": "102.50000000", "reason": "Manual close"},
     ]
     assert [(line["kind"], line["price"]) for line in data["lines"]] == [
-        ("entry", "100.00000000"), ("stop", "98.00000000"), ("target", "104.00000000"), ("exit", "102.50000000"),
-    ]  # fmt: skip
+        ("entry", "100.00000000"),
+        ("stop", "98.00000000"),
+        ("target", "104.00000000"),
+        ("exit", "102.50000000"),
+    ]
     assert (data["direction"], data["open"], data["precision"]) == ("LONG", False, 2)
 
 
@@ -124,8 +152,15 @@ def test_a_long_trade_s_chart_merges_minutes_into_longer_candles(viewer, open_tr
     trade = open_trade()  # entered 10:01
     services.trade_close(trade_id=trade.pk, price=Decimal("101"), at=T0 + timedelta(hours=20))
     # held 20 h: a margin of 5 h each side, 30 h in all, 1,800 minutes: more than 720 candles, so 5-minute ones
-    prices = [("100", "101", "99", "100.5"), ("100.5", "102", "100", "101"), ("101", "101.5", "98", "99"), ("99", "99.5", "97", "98"),
-              ("98", "99", "97.5", "98.5"), ("98.5", "103", "98", "102"), ("102", "102.5", "101", "101.5")]  # fmt: skip
+    prices = [
+        ("100", "101", "99", "100.5"),
+        ("100.5", "102", "100", "101"),
+        ("101", "101.5", "98", "99"),
+        ("99", "99.5", "97", "98"),
+        ("98", "99", "97.5", "98.5"),
+        ("98.5", "103", "98", "102"),
+        ("102", "102.5", "101", "101.5"),
+    ]
     PriceCandle.objects.bulk_create(candle(T0 + timedelta(minutes=n), *p) for n, p in enumerate(prices))
 
     data = viewer.get(reverse("trade-chart", args=[trade.pk])).json()
@@ -135,7 +170,13 @@ def test_a_long_trade_s_chart_merges_minutes_into_longer_candles(viewer, open_tr
     assert data["candles"] == [
         # 10:00-10:04: the first open, the highest high, the lowest low, the last close
         {"time": ten, "open": "100.00000000", "high": "102.00000000", "low": "97.00000000", "close": "98.50000000"},
-        {"time": ten + 300, "open": "98.50000000", "high": "103.00000000", "low": "98.00000000", "close": "101.50000000"},
+        {
+            "time": ten + 300,
+            "open": "98.50000000",
+            "high": "103.00000000",
+            "low": "98.00000000",
+            "close": "101.50000000",
+        },
     ]
     assert data["markers"][0]["time"] == ten  # the entry at 10:01 is in the candle of 10:00
 
@@ -154,14 +195,21 @@ def test_the_chart_shows_times_on_the_trading_day_s_clock(viewer, closed_hour, s
 def test_an_open_trade_s_facts_refresh_and_answer_304_while_nothing_changed(viewer, open_trade):
     trade = open_trade()
     first = viewer.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="facts", **HTMX)
-    assert first.status_code == 200 and 'id="facts"' in first.content.decode() and "<html" not in first.content.decode()
+    assert first.status_code == 200
+    assert 'id="facts"' in first.content.decode()
+    assert "<html" not in first.content.decode()
 
-    again = viewer.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="facts", HTTP_IF_NONE_MATCH=first["ETag"], **HTMX)
+    again = viewer.get(
+        reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="facts", HTTP_IF_NONE_MATCH=first["ETag"], **HTMX
+    )
     assert again.status_code == 304
 
     services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("102"), NOW)])
-    moved = viewer.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="facts", HTTP_IF_NONE_MATCH=first["ETag"], **HTMX)
-    assert moved.status_code == 200 and "+89.90" in moved.content.decode()  # 2 * 50 - (5 + 5.10)
+    moved = viewer.get(
+        reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="facts", HTTP_IF_NONE_MATCH=first["ETag"], **HTMX
+    )
+    assert moved.status_code == 200
+    assert "+89.90" in moved.content.decode()
 
 
 # --- Notes and tags
@@ -171,7 +219,8 @@ def test_editing_notes_and_tags_in_place(trader, open_trade):
     trade = open_trade()
     services.trade_annotate(trade_id=trade.pk, tags=["news", "FOMO"])
     form = trader.get(reverse("trade-notes", args=[trade.pk]), **HTMX).content.decode()
-    assert 'name="tags" value="news" checked' in form and '<datalist id="tag-choices"><option value="FOMO"><option value="news">' in form
+    assert 'name="tags" value="news" checked' in form
+    assert '<datalist id="tag-choices"><option value="FOMO"><option value="news">' in form
 
     response = trader.post(
         reverse("trade-notes", args=[trade.pk]),
@@ -179,7 +228,8 @@ def test_editing_notes_and_tags_in_place(trader, open_trade):
         **HTMX,
     )
 
-    assert response.status_code == 200 and response["HX-Trigger"] == "ledgerChanged"
+    assert response.status_code == 200
+    assert response["HX-Trigger"] == "ledgerChanged"
     assert "<p>Chased it.<br>Never again.</p>" in response.content.decode()
     trade.refresh_from_db()
     assert (trade.notes, trade.tags) == ("Chased it.\nNever again.", ["FOMO", "late entry", "A+ setup"])
@@ -188,11 +238,14 @@ def test_editing_notes_and_tags_in_place(trader, open_trade):
 
 def test_a_bad_tag_shows_the_form_again_with_the_reason_and_writes_nothing(trader, open_trade):
     trade = open_trade()
-    response = trader.post(reverse("trade-notes", args=[trade.pk]), {"notes": "kept in the form", "new_tags": "x" * 41}, **HTMX)
+    response = trader.post(
+        reverse("trade-notes", args=[trade.pk]), {"notes": "kept in the form", "new_tags": "x" * 41}, **HTMX
+    )
 
     assert response.status_code == 422
     html = response.content.decode()
-    assert "must be 1 to 40 characters" in html and "kept in the form</textarea>" in html
+    assert "must be 1 to 40 characters" in html
+    assert "kept in the form</textarea>" in html
     trade.refresh_from_db()
     assert (trade.notes, trade.tags) == ("", [])
 
@@ -203,14 +256,17 @@ def test_notes_work_without_javascript(trader, open_trade):
 
     response = trader.post(reverse("trade-notes", args=[trade.pk]), {"notes": "Plain post."})
 
-    assert response.status_code == 302 and response["Location"] == reverse("trade", args=[trade.pk])
+    assert response.status_code == 302
+    assert response["Location"] == reverse("trade", args=[trade.pk])
     assert PaperTrade.objects.get(pk=trade.pk).notes == "Plain post."
 
 
 def test_without_the_trade_permission_the_controls_are_hidden_and_writes_refused(viewer, open_trade):
     trade = open_trade()
     html = viewer.get(reverse("trade", args=[trade.pk]), {"edit": "notes"}).content.decode()
-    assert "Edit</a>" not in html and 'name="notes"' not in html and 'name="stop_loss"' not in html
+    assert "Edit</a>" not in html
+    assert 'name="notes"' not in html
+    assert 'name="stop_loss"' not in html
 
     assert viewer.get(reverse("trade-notes", args=[trade.pk]), **HTMX).status_code == 403
     assert viewer.post(reverse("trade-notes", args=[trade.pk]), {"notes": "no"}).status_code == 403
@@ -229,7 +285,8 @@ def test_moving_the_stop_from_the_page(trader, open_trade):
 
     response = trader.post(reverse("trade-levels", args=[trade.pk]), {"stop_loss": "99.25", "take_profit": ""}, **HTMX)
 
-    assert response.status_code == 200 and response["HX-Trigger"] == "ledgerChanged"
+    assert response.status_code == 200
+    assert response["HX-Trigger"] == "ledgerChanged"
     assert "Stop 99.25, target 104." in response.content.decode()
     trade.refresh_from_db()
     assert (trade.stop_loss, trade.take_profit, trade.risk_amount) == (Decimal("99.25"), Decimal("104"), Decimal("100"))
@@ -246,20 +303,24 @@ def test_a_stop_already_crossed_is_refused_with_the_reason(trader, open_trade):
 
 def test_moving_a_closed_trade_s_levels_answers_409(trader, closed_hour):
     response = trader.post(reverse("trade-levels", args=[closed_hour.pk]), {"stop_loss": "99"}, **HTMX)
-    assert response.status_code == 409 and "only an open trade" in response.content.decode()
+    assert response.status_code == 409
+    assert "only an open trade" in response.content.decode()
 
 
 # --- Links and the journal
 
 
-def test_the_dashboard_links_its_trades_to_their_pages_and_shows_tags_and_notes(viewer, open_trade, closed_hour, many_trades):
+def test_the_dashboard_links_its_trades_to_their_pages_and_shows_tags_and_notes(
+    viewer, open_trade, closed_hour, many_trades
+):
     live = open_trade(timestamp=NOW - timedelta(minutes=2), at=NOW - timedelta(minutes=1))
     today = viewer.get(reverse("dashboard")).content.decode()
     assert f'<a href="/trades/{live.pk}/"><span class="trade-id">#{live.pk}</span> BTCUSDT</a>' in today
 
     day = viewer.get(reverse("dashboard-day", args=["2026-11-20"])).content.decode()
     assert f'<a href="/trades/{closed_hour.pk}/"><span class="trade-id">#{closed_hour.pk}</span> BTCUSDT</a>' in day
-    assert '<span class="chip">A+ setup</span>' in day and 'title="Entered on the retest.' in day
+    assert '<span class="chip">A+ setup</span>' in day
+    assert 'title="Entered on the retest.' in day
 
 
 def test_the_admin_list_links_each_trade_to_its_page(admin_client, closed_hour):
@@ -276,19 +337,25 @@ def test_the_diary_is_written_on_the_day_s_page(trader):
 
     response = trader.post(reverse("day-diary", args=["2026-11-20"]), {"text": "Range day; sat on my hands."}, **HTMX)
 
-    assert response.status_code == 200 and "Saved." in response.content.decode()
+    assert response.status_code == 200
+    assert "Saved." in response.content.decode()
     assert DayNote.objects.get().text == "Range day; sat on my hands."
-    assert "Range day; sat on my hands.</textarea>" in trader.get(reverse("dashboard-day", args=["2026-11-20"])).content.decode()
+    assert (
+        "Range day; sat on my hands.</textarea>"
+        in trader.get(reverse("dashboard-day", args=["2026-11-20"])).content.decode()
+    )
 
 
 def test_the_diary_of_a_day_to_come_is_refused(trader):
     response = trader.post(reverse("day-diary", args=["2026-11-26"]), {"text": "Plans"}, **HTMX)
-    assert response.status_code == 422 and "has not begun" in response.content.decode()
+    assert response.status_code == 422
+    assert "has not begun" in response.content.decode()
     assert not DayNote.objects.exists()
 
 
 def test_without_the_permission_the_diary_is_read_not_written(viewer):
     services.day_note_write(day=datetime(2026, 11, 20, tzinfo=UTC).date(), text="Read me.")
     html = viewer.get(reverse("dashboard-day", args=["2026-11-20"])).content.decode()
-    assert "<p>Read me.</p>" in html and 'name="text"' not in html
+    assert "<p>Read me.</p>" in html
+    assert 'name="text"' not in html
     assert viewer.post(reverse("day-diary", args=["2026-11-20"]), {"text": "no"}).status_code == 403

@@ -26,7 +26,9 @@ class QuietPolls(Logger):
     or 304: four a tab every 5 s, all day). Errors and everything else are logged; LOG_POLLS=1 logs them all."""
 
     def access(self, resp, req, environ, request_time) -> None:
-        refresh = environ.get("REQUEST_METHOD") == "GET" and "HTTP_HX_TARGET" in environ and resp.status_code in (200, 304)
+        refresh = (
+            environ.get("REQUEST_METHOD") == "GET" and "HTTP_HX_TARGET" in environ and resp.status_code in (200, 304)
+        )
         if refresh and os.environ.get("LOG_POLLS") != "1":
             return
         super().access(resp, req, environ, request_time)
@@ -51,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--banner-every", type=float, default=180, help="Seconds between reminders of the URL and login.")
+    parser.add_argument(
+        "--banner-every", type=float, default=180, help="Seconds between reminders of the URL and login."
+    )
     args = parser.parse_args(argv)
     url = f"http://{args.host}:{args.port}"
     stopping = False
@@ -63,7 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     # The feed's lines pass through here, so its first one says it has started.
-    feed = subprocess.Popen([sys.executable, "manage.py", "simulate"], stdout=subprocess.PIPE, text=True, env=os.environ | {"PYTHONUNBUFFERED": "1"})
+    feed = subprocess.Popen(
+        [sys.executable, "manage.py", "simulate"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+    )
     feed_started = threading.Event()
 
     def relay() -> None:
@@ -72,10 +81,24 @@ def main(argv: list[str] | None = None) -> int:
             feed_started.set()  # after the line is out, so the banner can't come before it
 
     threading.Thread(target=relay, daemon=True).start()
-    server = subprocess.Popen([
-        sys.executable, "-m", "gunicorn", "tradingsite.wsgi", "--bind", f"{args.host}:{args.port}", "--workers", "2",
-        "--timeout", "300", "--access-logfile", "-", "--logger-class", "tradingsite.run.QuietPolls",
-    ])  # fmt: skip
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "tradingsite.wsgi",
+            "--bind",
+            f"{args.host}:{args.port}",
+            "--workers",
+            "2",
+            "--timeout",
+            "300",
+            "--access-logfile",
+            "-",
+            "--logger-class",
+            "tradingsite.run.QuietPolls",
+        ]
+    )
     children = (feed, server)
     if wait_until_up(url, server) and feed_started.wait(timeout=60):
         next_banner = time.monotonic()
@@ -92,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         print("make run: the server or the demo feed stopped; both are stopped now.", file=sys.stderr)
         return 1
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -49,7 +49,9 @@ def env_zone(name: str, default: str) -> ZoneInfo:
     try:
         return ZoneInfo(raw)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ImproperlyConfigured(f"{name} must be an IANA time zone such as UTC or Europe/Berlin, not {raw!r}.") from None
+        raise ImproperlyConfigured(
+            f"{name} must be an IANA time zone such as UTC or Europe/Berlin, not {raw!r}."
+        ) from None
 
 
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
@@ -75,7 +77,9 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (make run sets DEBUG=1 for local use).")
     SECRET_KEY = "insecure-local-only-key"  # noqa: S105 - used only with DEBUG on, on a laptop
 
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h.strip()]
+ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h.strip()
+]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -179,7 +183,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))},
+    "root": {
+        "handlers": ["console"],
+        "level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
+    },
 }
 
 # How often the dashboard's live parts refresh, in milliseconds (the browser tests make it quick).
@@ -275,6 +282,7 @@ AXES_CLIENT_IP_CALLABLE = "ledger.proxy.client_ip"
 AXES_LOCKOUT_CALLABLE = "ledger.proxy.locked_out"
 AXES_VERBOSE = False  # no banner on every command's output
 
+
 # API rate limit per token (django-ninja's throttle; 429 with Retry-After past it). Counted in the cache:
 # per process with the default local-memory cache, so the limit a token meets is this times the workers.
 def env_rate(name: str, default: str) -> str:
@@ -293,9 +301,26 @@ API_AUTH_FAILURE_LIMIT = env_rate("API_AUTH_FAILURE_LIMIT", "10/min")
 PERMISSIONS_POLICY = {
     feature: []
     for feature in (
-        "accelerometer", "autoplay", "browsing-topics", "camera", "display-capture",
-        "encrypted-media", "fullscreen", "geolocation", "gyroscope", "hid", "idle-detection", "magnetometer",
-        "microphone", "midi", "payment", "picture-in-picture", "publickey-credentials-get", "screen-wake-lock",
-        "serial", "usb", "xr-spatial-tracking",
+        "accelerometer",
+        "autoplay",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "fullscreen",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "picture-in-picture",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
     )
 }

@@ -7,74 +7,183 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Account',
+            name="Account",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('realized_pnl_total', models.DecimalField(decimal_places=8, default=Decimal('0'), max_digits=20)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("realized_pnl_total", models.DecimalField(decimal_places=8, default=Decimal("0"), max_digits=20)),
             ],
             options={
-                'db_table': 'ledger_account',
+                "db_table": "ledger_account",
             },
         ),
         migrations.CreateModel(
-            name='Signal',
+            name="Signal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('signal_id', models.CharField(help_text="The sender's id; the idempotency key.", max_length=64, unique=True)),
-                ('symbol', models.CharField(db_column='crypto', db_index=True, max_length=20)),
-                ('action', models.CharField(choices=[('BUY', 'Buy'), ('SELL', 'Sell')], max_length=4)),
-                ('entry_price', models.DecimalField(decimal_places=8, max_digits=20)),
-                ('confidence', models.DecimalField(decimal_places=4, max_digits=5)),
-                ('timestamp', models.DateTimeField(db_index=True)),
-                ('status', models.CharField(choices=[('GENERATED', 'Generated'), ('EXECUTED', 'Executed'), ('EXPIRED', 'Expired'), ('CLOSED', 'Closed')], default='GENERATED', max_length=10)),
-                ('status_reason', models.CharField(blank=True, help_text='Why it expired.', max_length=200)),
-                ('timeframe', models.CharField(blank=True, max_length=8)),
-                ('confluences', models.JSONField(blank=True, default=list)),
-                ('stop_loss', models.DecimalField(blank=True, decimal_places=8, max_digits=20, null=True)),
-                ('take_profit', models.DecimalField(blank=True, decimal_places=8, max_digits=20, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "signal_id",
+                    models.CharField(help_text="The sender's id; the idempotency key.", max_length=64, unique=True),
+                ),
+                ("symbol", models.CharField(db_column="crypto", db_index=True, max_length=20)),
+                ("action", models.CharField(choices=[("BUY", "Buy"), ("SELL", "Sell")], max_length=4)),
+                ("entry_price", models.DecimalField(decimal_places=8, max_digits=20)),
+                ("confidence", models.DecimalField(decimal_places=4, max_digits=5)),
+                ("timestamp", models.DateTimeField(db_index=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("GENERATED", "Generated"),
+                            ("EXECUTED", "Executed"),
+                            ("EXPIRED", "Expired"),
+                            ("CLOSED", "Closed"),
+                        ],
+                        default="GENERATED",
+                        max_length=10,
+                    ),
+                ),
+                ("status_reason", models.CharField(blank=True, help_text="Why it expired.", max_length=200)),
+                ("timeframe", models.CharField(blank=True, max_length=8)),
+                ("confluences", models.JSONField(blank=True, default=list)),
+                ("stop_loss", models.DecimalField(blank=True, decimal_places=8, max_digits=20, null=True)),
+                ("take_profit", models.DecimalField(blank=True, decimal_places=8, max_digits=20, null=True)),
             ],
             options={
-                'db_table': 'signals',
-                'ordering': ['-timestamp'],
-                'indexes': [models.Index(fields=['status', 'timestamp'], name='signal_status_time')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('entry_price__gt', 0)), name='signal_entry_price_positive'), models.CheckConstraint(condition=models.Q(('confidence__gte', 0), ('confidence__lte', 1)), name='signal_confidence_0_1'), models.CheckConstraint(condition=models.Q(('action__in', ['BUY', 'SELL'])), name='signal_action_valid'), models.CheckConstraint(condition=models.Q(('status__in', ['GENERATED', 'EXECUTED', 'EXPIRED', 'CLOSED'])), name='signal_status_valid'), models.CheckConstraint(condition=models.Q(('stop_loss__isnull', True), ('stop_loss__gt', 0), _connector='OR'), name='signal_stop_loss_positive'), models.CheckConstraint(condition=models.Q(('take_profit__isnull', True), ('take_profit__gt', 0), _connector='OR'), name='signal_take_profit_positive')],
+                "db_table": "signals",
+                "ordering": ["-timestamp"],
+                "indexes": [models.Index(fields=["status", "timestamp"], name="signal_status_time")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("entry_price__gt", 0)), name="signal_entry_price_positive"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("confidence__gte", 0), ("confidence__lte", 1)), name="signal_confidence_0_1"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("action__in", ["BUY", "SELL"])), name="signal_action_valid"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("status__in", ["GENERATED", "EXECUTED", "EXPIRED", "CLOSED"])),
+                        name="signal_status_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("stop_loss__isnull", True), ("stop_loss__gt", 0), _connector="OR"),
+                        name="signal_stop_loss_positive",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("take_profit__isnull", True), ("take_profit__gt", 0), _connector="OR"),
+                        name="signal_take_profit_positive",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PaperTrade',
+            name="PaperTrade",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('symbol', models.CharField(db_index=True, max_length=20)),
-                ('direction', models.CharField(choices=[('LONG', 'Long'), ('SHORT', 'Short')], max_length=5)),
-                ('entry_price', models.DecimalField(decimal_places=8, max_digits=20)),
-                ('position_size', models.DecimalField(decimal_places=8, help_text='Units of the base asset.', max_digits=20)),
-                ('stop_loss', models.DecimalField(decimal_places=8, max_digits=20)),
-                ('take_profit', models.DecimalField(decimal_places=8, max_digits=20)),
-                ('entry_time', models.DateTimeField()),
-                ('exit_time', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('exit_price', models.DecimalField(blank=True, decimal_places=8, max_digits=20, null=True)),
-                ('status', models.CharField(choices=[('OPEN', 'Open'), ('STOP_LOSS', 'Stop Loss'), ('TAKE_PROFIT', 'Take Profit'), ('EOD_CLOSE', 'Eod Close'), ('MANUAL_CLOSE', 'Manual Close')], default='OPEN', max_length=12)),
-                ('realized_pnl', models.DecimalField(blank=True, decimal_places=8, max_digits=20, null=True)),
-                ('unrealized_pnl', models.DecimalField(decimal_places=8, default=Decimal('0'), max_digits=20)),
-                ('current_price', models.DecimalField(decimal_places=8, max_digits=20)),
-                ('risk_amount', models.DecimalField(decimal_places=8, max_digits=20)),
-                ('fees', models.DecimalField(decimal_places=8, default=Decimal('0'), max_digits=20)),
-                ('created_date', models.DateTimeField(auto_now_add=True)),
-                ('signal', models.OneToOneField(blank=True, db_column='signal_id', help_text='The signal it was opened from; empty for a trade opened by hand.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='trade', to='ledger.signal', to_field='signal_id')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("symbol", models.CharField(db_index=True, max_length=20)),
+                ("direction", models.CharField(choices=[("LONG", "Long"), ("SHORT", "Short")], max_length=5)),
+                ("entry_price", models.DecimalField(decimal_places=8, max_digits=20)),
+                (
+                    "position_size",
+                    models.DecimalField(decimal_places=8, help_text="Units of the base asset.", max_digits=20),
+                ),
+                ("stop_loss", models.DecimalField(decimal_places=8, max_digits=20)),
+                ("take_profit", models.DecimalField(decimal_places=8, max_digits=20)),
+                ("entry_time", models.DateTimeField()),
+                ("exit_time", models.DateTimeField(blank=True, db_index=True, null=True)),
+                ("exit_price", models.DecimalField(blank=True, decimal_places=8, max_digits=20, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("OPEN", "Open"),
+                            ("STOP_LOSS", "Stop Loss"),
+                            ("TAKE_PROFIT", "Take Profit"),
+                            ("EOD_CLOSE", "Eod Close"),
+                            ("MANUAL_CLOSE", "Manual Close"),
+                        ],
+                        default="OPEN",
+                        max_length=12,
+                    ),
+                ),
+                ("realized_pnl", models.DecimalField(blank=True, decimal_places=8, max_digits=20, null=True)),
+                ("unrealized_pnl", models.DecimalField(decimal_places=8, default=Decimal("0"), max_digits=20)),
+                ("current_price", models.DecimalField(decimal_places=8, max_digits=20)),
+                ("risk_amount", models.DecimalField(decimal_places=8, max_digits=20)),
+                ("fees", models.DecimalField(decimal_places=8, default=Decimal("0"), max_digits=20)),
+                ("created_date", models.DateTimeField(auto_now_add=True)),
+                (
+                    "signal",
+                    models.OneToOneField(
+                        blank=True,
+                        db_column="signal_id",
+                        help_text="The signal it was opened from; empty for a trade opened by hand.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="trade",
+                        to="ledger.signal",
+                        to_field="signal_id",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'paper_trades',
-                'ordering': ['-entry_time'],
-                'indexes': [models.Index(condition=models.Q(('status', 'OPEN')), fields=['symbol'], name='trade_open_by_symbol'), models.Index(condition=models.Q(('status', 'OPEN')), fields=['entry_time'], name='trade_open_by_entry')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('entry_price__gt', 0)), name='trade_entry_price_positive'), models.CheckConstraint(condition=models.Q(('position_size__gt', 0)), name='trade_position_size_positive'), models.CheckConstraint(condition=models.Q(('stop_loss__gt', 0)), name='trade_stop_loss_positive'), models.CheckConstraint(condition=models.Q(('take_profit__gt', 0)), name='trade_take_profit_positive'), models.CheckConstraint(condition=models.Q(('current_price__gt', 0)), name='trade_current_price_positive'), models.CheckConstraint(condition=models.Q(('risk_amount__gte', 0)), name='trade_risk_amount_not_negative'), models.CheckConstraint(condition=models.Q(('fees__gte', 0)), name='trade_fees_not_negative'), models.CheckConstraint(condition=models.Q(('direction__in', ['LONG', 'SHORT'])), name='trade_direction_valid'), models.CheckConstraint(condition=models.Q(models.Q(('exit_price__isnull', True), ('exit_time__isnull', True), ('realized_pnl__isnull', True), ('status', 'OPEN')), models.Q(('exit_price__gt', 0), ('exit_time__isnull', False), ('realized_pnl__isnull', False), ('status__in', ['STOP_LOSS', 'TAKE_PROFIT', 'EOD_CLOSE', 'MANUAL_CLOSE'])), _connector='OR'), name='trade_exit_matches_status')],
+                "db_table": "paper_trades",
+                "ordering": ["-entry_time"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("status", "OPEN")), fields=["symbol"], name="trade_open_by_symbol"
+                    ),
+                    models.Index(
+                        condition=models.Q(("status", "OPEN")), fields=["entry_time"], name="trade_open_by_entry"
+                    ),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("entry_price__gt", 0)), name="trade_entry_price_positive"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("position_size__gt", 0)), name="trade_position_size_positive"
+                    ),
+                    models.CheckConstraint(condition=models.Q(("stop_loss__gt", 0)), name="trade_stop_loss_positive"),
+                    models.CheckConstraint(
+                        condition=models.Q(("take_profit__gt", 0)), name="trade_take_profit_positive"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("current_price__gt", 0)), name="trade_current_price_positive"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("risk_amount__gte", 0)), name="trade_risk_amount_not_negative"
+                    ),
+                    models.CheckConstraint(condition=models.Q(("fees__gte", 0)), name="trade_fees_not_negative"),
+                    models.CheckConstraint(
+                        condition=models.Q(("direction__in", ["LONG", "SHORT"])), name="trade_direction_valid"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(
+                                ("exit_price__isnull", True),
+                                ("exit_time__isnull", True),
+                                ("realized_pnl__isnull", True),
+                                ("status", "OPEN"),
+                            ),
+                            models.Q(
+                                ("exit_price__gt", 0),
+                                ("exit_time__isnull", False),
+                                ("realized_pnl__isnull", False),
+                                ("status__in", ["STOP_LOSS", "TAKE_PROFIT", "EOD_CLOSE", "MANUAL_CLOSE"]),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="trade_exit_matches_status",
+                    ),
+                ],
             },
         ),
     ]

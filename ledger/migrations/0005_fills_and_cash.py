@@ -22,102 +22,151 @@ def existing_trades_at_market(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ledger', '0004_account_version'),
+        ("ledger", "0004_account_version"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='MarketPrice',
+            name="MarketPrice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('symbol', models.CharField(max_length=20, unique=True)),
-                ('price', models.DecimalField(decimal_places=8, max_digits=20)),
-                ('bid', models.DecimalField(blank=True, decimal_places=8, max_digits=20, null=True)),
-                ('ask', models.DecimalField(blank=True, decimal_places=8, max_digits=20, null=True)),
-                ('at', models.DateTimeField(help_text='When the price was seen.')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("symbol", models.CharField(max_length=20, unique=True)),
+                ("price", models.DecimalField(decimal_places=8, max_digits=20)),
+                ("bid", models.DecimalField(blank=True, decimal_places=8, max_digits=20, null=True)),
+                ("ask", models.DecimalField(blank=True, decimal_places=8, max_digits=20, null=True)),
+                ("at", models.DateTimeField(help_text="When the price was seen.")),
             ],
             options={
-                'db_table': 'market_prices',
+                "db_table": "market_prices",
             },
         ),
         migrations.AddField(
-            model_name='account',
-            name='open_cost',
-            field=models.DecimalField(decimal_places=8, default=Decimal('0'), max_digits=20),
+            model_name="account",
+            name="open_cost",
+            field=models.DecimalField(decimal_places=8, default=Decimal("0"), max_digits=20),
         ),
         migrations.AddField(
-            model_name='historicalpapertrade',
-            name='entry_slippage',
-            field=models.DecimalField(decimal_places=8, default=Decimal('0'), help_text="The fill minus the signal's price, per unit, signed against the trader.", max_digits=20),
+            model_name="historicalpapertrade",
+            name="entry_slippage",
+            field=models.DecimalField(
+                decimal_places=8,
+                default=Decimal("0"),
+                help_text="The fill minus the signal's price, per unit, signed against the trader.",
+                max_digits=20,
+            ),
         ),
         migrations.AddField(
-            model_name='historicalpapertrade',
-            name='exit_quote',
-            field=models.DecimalField(decimal_places=8, default=Decimal('0'), help_text='Where a market exit would fill at the last mark.', max_digits=20),
+            model_name="historicalpapertrade",
+            name="exit_quote",
+            field=models.DecimalField(
+                decimal_places=8,
+                default=Decimal("0"),
+                help_text="Where a market exit would fill at the last mark.",
+                max_digits=20,
+            ),
         ),
         migrations.AddField(
-            model_name='historicalpapertrade',
-            name='slippage',
-            field=models.DecimalField(decimal_places=8, default=Decimal('0'), help_text="Paid against the signal's price at entry and the last price at a market exit.", max_digits=20),
+            model_name="historicalpapertrade",
+            name="slippage",
+            field=models.DecimalField(
+                decimal_places=8,
+                default=Decimal("0"),
+                help_text="Paid against the signal's price at entry and the last price at a market exit.",
+                max_digits=20,
+            ),
         ),
         migrations.AddField(
-            model_name='papertrade',
-            name='entry_slippage',
-            field=models.DecimalField(decimal_places=8, default=Decimal('0'), help_text="The fill minus the signal's price, per unit, signed against the trader.", max_digits=20),
+            model_name="papertrade",
+            name="entry_slippage",
+            field=models.DecimalField(
+                decimal_places=8,
+                default=Decimal("0"),
+                help_text="The fill minus the signal's price, per unit, signed against the trader.",
+                max_digits=20,
+            ),
         ),
         migrations.AddField(
-            model_name='papertrade',
-            name='exit_quote',
-            field=models.DecimalField(decimal_places=8, default=Decimal('0'), help_text='Where a market exit would fill at the last mark.', max_digits=20),
+            model_name="papertrade",
+            name="exit_quote",
+            field=models.DecimalField(
+                decimal_places=8,
+                default=Decimal("0"),
+                help_text="Where a market exit would fill at the last mark.",
+                max_digits=20,
+            ),
         ),
         migrations.AddField(
-            model_name='papertrade',
-            name='slippage',
-            field=models.DecimalField(decimal_places=8, default=Decimal('0'), help_text="Paid against the signal's price at entry and the last price at a market exit.", max_digits=20),
+            model_name="papertrade",
+            name="slippage",
+            field=models.DecimalField(
+                decimal_places=8,
+                default=Decimal("0"),
+                help_text="Paid against the signal's price at entry and the last price at a market exit.",
+                max_digits=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalpapertrade',
-            name='current_price',
-            field=models.DecimalField(decimal_places=8, help_text='The last traded price seen.', max_digits=20),
+            model_name="historicalpapertrade",
+            name="current_price",
+            field=models.DecimalField(decimal_places=8, help_text="The last traded price seen.", max_digits=20),
         ),
         migrations.AlterField(
-            model_name='historicalpapertrade',
-            name='entry_price',
-            field=models.DecimalField(decimal_places=8, help_text="The fill: the market's price at execution, against the trader.", max_digits=20),
+            model_name="historicalpapertrade",
+            name="entry_price",
+            field=models.DecimalField(
+                decimal_places=8,
+                help_text="The fill: the market's price at execution, against the trader.",
+                max_digits=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalpapertrade',
-            name='risk_amount',
-            field=models.DecimalField(decimal_places=8, help_text='What the size risked between the fill and the stop at entry.', max_digits=20),
+            model_name="historicalpapertrade",
+            name="risk_amount",
+            field=models.DecimalField(
+                decimal_places=8,
+                help_text="What the size risked between the fill and the stop at entry.",
+                max_digits=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='papertrade',
-            name='current_price',
-            field=models.DecimalField(decimal_places=8, help_text='The last traded price seen.', max_digits=20),
+            model_name="papertrade",
+            name="current_price",
+            field=models.DecimalField(decimal_places=8, help_text="The last traded price seen.", max_digits=20),
         ),
         migrations.AlterField(
-            model_name='papertrade',
-            name='entry_price',
-            field=models.DecimalField(decimal_places=8, help_text="The fill: the market's price at execution, against the trader.", max_digits=20),
+            model_name="papertrade",
+            name="entry_price",
+            field=models.DecimalField(
+                decimal_places=8,
+                help_text="The fill: the market's price at execution, against the trader.",
+                max_digits=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='papertrade',
-            name='risk_amount',
-            field=models.DecimalField(decimal_places=8, help_text='What the size risked between the fill and the stop at entry.', max_digits=20),
+            model_name="papertrade",
+            name="risk_amount",
+            field=models.DecimalField(
+                decimal_places=8,
+                help_text="What the size risked between the fill and the stop at entry.",
+                max_digits=20,
+            ),
         ),
         migrations.RunPython(existing_trades_at_market, migrations.RunPython.noop),
         migrations.AddConstraint(
-            model_name='marketprice',
-            constraint=models.CheckConstraint(condition=models.Q(('price__gt', 0)), name='market_price_positive'),
+            model_name="marketprice",
+            constraint=models.CheckConstraint(condition=models.Q(("price__gt", 0)), name="market_price_positive"),
         ),
         migrations.AddConstraint(
-            model_name='marketprice',
-            constraint=models.CheckConstraint(condition=models.Q(('bid__isnull', True), ('bid__gt', 0), _connector='OR'), name='market_bid_positive'),
+            model_name="marketprice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("bid__isnull", True), ("bid__gt", 0), _connector="OR"), name="market_bid_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='marketprice',
-            constraint=models.CheckConstraint(condition=models.Q(('ask__isnull', True), ('ask__gt', 0), _connector='OR'), name='market_ask_positive'),
+            model_name="marketprice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ask__isnull", True), ("ask__gt", 0), _connector="OR"), name="market_ask_positive"
+            ),
         ),
     ]

@@ -9,17 +9,23 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AlterField(
-            model_name='historicalpapertrade',
-            name='exit_quote',
-            field=models.DecimalField(decimal_places=8, help_text='Where a market exit would fill at the last mark.', max_digits=20),
+            model_name="historicalpapertrade",
+            name="exit_quote",
+            field=models.DecimalField(
+                decimal_places=8, help_text="Where a market exit would fill at the last mark.", max_digits=20
+            ),
         ),
         migrations.AlterField(
-            model_name='papertrade',
-            name='exit_quote',
-            field=models.DecimalField(decimal_places=8, help_text='Where a market exit would fill at the last mark.', max_digits=20),
+            model_name="papertrade",
+            name="exit_quote",
+            field=models.DecimalField(
+                decimal_places=8, help_text="Where a market exit would fill at the last mark.", max_digits=20
+            ),
         ),
         migrations.AddConstraint(
-            model_name='papertrade',
-            constraint=models.CheckConstraint(condition=models.Q(('exit_quote__gt', 0)), name='trade_exit_quote_positive'),
+            model_name="papertrade",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("exit_quote__gt", 0)), name="trade_exit_quote_positive"
+            ),
         ),
     ]

@@ -10,54 +10,70 @@ def excursions_from_what_is_known(apps, schema_editor):
     """Trades recorded before prices were followed: their high and low are the prices known, the entry and the
     last mark (open) or the exit (closed)."""
     PaperTrade = apps.get_model("ledger", "PaperTrade")
-    PaperTrade.objects.filter(status="OPEN").update(max_price=Greatest("entry_price", "current_price"), min_price=Least("entry_price", "current_price"))
-    PaperTrade.objects.exclude(status="OPEN").update(max_price=Greatest("entry_price", "exit_price"), min_price=Least("entry_price", "exit_price"))
+    PaperTrade.objects.filter(status="OPEN").update(
+        max_price=Greatest("entry_price", "current_price"), min_price=Least("entry_price", "current_price")
+    )
+    PaperTrade.objects.exclude(status="OPEN").update(
+        max_price=Greatest("entry_price", "exit_price"), min_price=Least("entry_price", "exit_price")
+    )
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ledger', '0006_exit_quote_required'),
+        ("ledger", "0006_exit_quote_required"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='historicalpapertrade',
-            name='max_price',
-            field=models.DecimalField(decimal_places=8, default=Decimal('0'), help_text='The highest price traded while open.', max_digits=20),
+            model_name="historicalpapertrade",
+            name="max_price",
+            field=models.DecimalField(
+                decimal_places=8, default=Decimal("0"), help_text="The highest price traded while open.", max_digits=20
+            ),
         ),
         migrations.AddField(
-            model_name='historicalpapertrade',
-            name='min_price',
-            field=models.DecimalField(decimal_places=8, default=Decimal('0'), help_text='The lowest price traded while open.', max_digits=20),
+            model_name="historicalpapertrade",
+            name="min_price",
+            field=models.DecimalField(
+                decimal_places=8, default=Decimal("0"), help_text="The lowest price traded while open.", max_digits=20
+            ),
         ),
         migrations.AddField(
-            model_name='papertrade',
-            name='max_price',
-            field=models.DecimalField(decimal_places=8, default=Decimal('0'), help_text='The highest price traded while open.', max_digits=20),
+            model_name="papertrade",
+            name="max_price",
+            field=models.DecimalField(
+                decimal_places=8, default=Decimal("0"), help_text="The highest price traded while open.", max_digits=20
+            ),
         ),
         migrations.AddField(
-            model_name='papertrade',
-            name='min_price',
-            field=models.DecimalField(decimal_places=8, default=Decimal('0'), help_text='The lowest price traded while open.', max_digits=20),
+            model_name="papertrade",
+            name="min_price",
+            field=models.DecimalField(
+                decimal_places=8, default=Decimal("0"), help_text="The lowest price traded while open.", max_digits=20
+            ),
         ),
         migrations.CreateModel(
-            name='PriceCandle',
+            name="PriceCandle",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('symbol', models.CharField(max_length=20)),
-                ('minute', models.DateTimeField(help_text="The minute's start, in UTC.")),
-                ('open', models.DecimalField(decimal_places=8, max_digits=20)),
-                ('high', models.DecimalField(decimal_places=8, max_digits=20)),
-                ('low', models.DecimalField(decimal_places=8, max_digits=20)),
-                ('close', models.DecimalField(decimal_places=8, max_digits=20)),
-                ('ticks', models.PositiveIntegerField()),
-                ('bid', models.DecimalField(blank=True, decimal_places=8, max_digits=20, null=True)),
-                ('ask', models.DecimalField(blank=True, decimal_places=8, max_digits=20, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("symbol", models.CharField(max_length=20)),
+                ("minute", models.DateTimeField(help_text="The minute's start, in UTC.")),
+                ("open", models.DecimalField(decimal_places=8, max_digits=20)),
+                ("high", models.DecimalField(decimal_places=8, max_digits=20)),
+                ("low", models.DecimalField(decimal_places=8, max_digits=20)),
+                ("close", models.DecimalField(decimal_places=8, max_digits=20)),
+                ("ticks", models.PositiveIntegerField()),
+                ("bid", models.DecimalField(blank=True, decimal_places=8, max_digits=20, null=True)),
+                ("ask", models.DecimalField(blank=True, decimal_places=8, max_digits=20, null=True)),
             ],
             options={
-                'db_table': 'price_candles',
-                'constraints': [models.UniqueConstraint(fields=('symbol', 'minute'), name='candle_symbol_minute'), models.CheckConstraint(condition=models.Q(('low__gt', 0), ('low__lte', models.F('high'))), name='candle_low_high')],
+                "db_table": "price_candles",
+                "constraints": [
+                    models.UniqueConstraint(fields=("symbol", "minute"), name="candle_symbol_minute"),
+                    models.CheckConstraint(
+                        condition=models.Q(("low__gt", 0), ("low__lte", models.F("high"))), name="candle_low_high"
+                    ),
+                ],
             },
         ),
         migrations.RunPython(excursions_from_what_is_known, migrations.RunPython.noop),

@@ -10,7 +10,9 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="historicalpapertrade",
             name="max_price",
-            field=models.DecimalField(decimal_places=8, help_text="The highest price traded while open.", max_digits=20),
+            field=models.DecimalField(
+                decimal_places=8, help_text="The highest price traded while open.", max_digits=20
+            ),
         ),
         migrations.AlterField(
             model_name="historicalpapertrade",
@@ -20,7 +22,9 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="papertrade",
             name="max_price",
-            field=models.DecimalField(decimal_places=8, help_text="The highest price traded while open.", max_digits=20),
+            field=models.DecimalField(
+                decimal_places=8, help_text="The highest price traded while open.", max_digits=20
+            ),
         ),
         migrations.AlterField(
             model_name="papertrade",

@@ -4,14 +4,18 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ledger', '0008_excursions_required'),
+        ("ledger", "0008_excursions_required"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='papertrade',
-            options={'ordering': ['-entry_time'], 'permissions': [('trade', 'Can trade: execute and expire signals, close trades, edit levels and notes')]},
+            name="papertrade",
+            options={
+                "ordering": ["-entry_time"],
+                "permissions": [
+                    ("trade", "Can trade: execute and expire signals, close trades, edit levels and notes")
+                ],
+            },
         ),
     ]

@@ -13,11 +13,19 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="apitoken",
             name="scope",
-            field=models.CharField(choices=[("read", "read: every read"), ("trade", "trade: every read and write")], default="trade", max_length=5),
+            field=models.CharField(
+                choices=[("read", "read: every read"), ("trade", "trade: every read and write")],
+                default="trade",
+                max_length=5,
+            ),
         ),
         migrations.AlterField(
             model_name="apitoken",
             name="scope",
-            field=models.CharField(choices=[("read", "read: every read"), ("trade", "trade: every read and write")], default="read", max_length=5),
+            field=models.CharField(
+                choices=[("read", "read: every read"), ("trade", "trade: every read and write")],
+                default="read",
+                max_length=5,
+            ),
         ),
     ]

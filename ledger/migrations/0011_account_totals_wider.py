@@ -11,18 +11,18 @@ class Migration(migrations.Migration):
     trades that each realized close to 1e11."""
 
     dependencies = [
-        ('ledger', '0010_api_token_scope'),
+        ("ledger", "0010_api_token_scope"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='account',
-            name='open_cost',
-            field=models.DecimalField(decimal_places=8, default=Decimal('0'), max_digits=38),
+            model_name="account",
+            name="open_cost",
+            field=models.DecimalField(decimal_places=8, default=Decimal("0"), max_digits=38),
         ),
         migrations.AlterField(
-            model_name='account',
-            name='realized_pnl_total',
-            field=models.DecimalField(decimal_places=8, default=Decimal('0'), max_digits=38),
+            model_name="account",
+            name="realized_pnl_total",
+            field=models.DecimalField(decimal_places=8, default=Decimal("0"), max_digits=38),
         ),
     ]

@@ -9,80 +9,88 @@ import ledger.sql
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ledger', '0011_account_totals_wider'),
+        ("ledger", "0011_account_totals_wider"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DayNote',
+            name="DayNote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(help_text='A trading day, in TRADING_DAY_TZ.', unique=True)),
-                ('text', models.TextField(blank=True, default='')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField(help_text="A trading day, in TRADING_DAY_TZ.", unique=True)),
+                ("text", models.TextField(blank=True, default="")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'db_table': 'day_notes',
+                "db_table": "day_notes",
             },
         ),
         migrations.CreateModel(
-            name='HistoricalDayNote',
+            name="HistoricalDayNote",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('day', models.DateField(db_index=True, help_text='A trading day, in TRADING_DAY_TZ.')),
-                ('text', models.TextField(blank=True, default='')),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("day", models.DateField(db_index=True, help_text="A trading day, in TRADING_DAY_TZ.")),
+                ("text", models.TextField(blank=True, default="")),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
             ],
             options={
-                'verbose_name': 'historical day note',
-                'verbose_name_plural': 'historical day notes',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical day note",
+                "verbose_name_plural": "historical day notes",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.AddField(
-            model_name='historicalpapertrade',
-            name='notes',
-            field=models.TextField(blank=True, default=''),
+            model_name="historicalpapertrade",
+            name="notes",
+            field=models.TextField(blank=True, default=""),
         ),
         migrations.AddField(
-            model_name='historicalpapertrade',
-            name='tags',
+            model_name="historicalpapertrade",
+            name="tags",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='papertrade',
-            name='notes',
-            field=models.TextField(blank=True, default=''),
+            model_name="papertrade",
+            name="notes",
+            field=models.TextField(blank=True, default=""),
         ),
         migrations.AddField(
-            model_name='papertrade',
-            name='tags',
+            model_name="papertrade",
+            name="tags",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddIndex(
-            model_name='papertrade',
-            index=models.Index(fields=['realized_pnl', 'id'], name='trade_by_pnl'),
+            model_name="papertrade",
+            index=models.Index(fields=["realized_pnl", "id"], name="trade_by_pnl"),
         ),
         migrations.AddIndex(
-            model_name='papertrade',
-            index=models.Index(ledger.sql.Ratio(models.F('realized_pnl'), ledger.sql.NonZero(models.F('risk_amount'))), models.F('id'), name='trade_by_r'),
+            model_name="papertrade",
+            index=models.Index(
+                ledger.sql.Ratio(models.F("realized_pnl"), ledger.sql.NonZero(models.F("risk_amount"))),
+                models.F("id"),
+                name="trade_by_r",
+            ),
         ),
         migrations.AddIndex(
-            model_name='papertrade',
-            index=models.Index(condition=models.Q(ledger.sql.Tagged()), fields=['-id'], name='trade_tagged'),
+            model_name="papertrade",
+            index=models.Index(condition=models.Q(ledger.sql.Tagged()), fields=["-id"], name="trade_tagged"),
         ),
         migrations.AddField(
-            model_name='historicaldaynote',
-            name='history_user',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="historicaldaynote",
+            name="history_user",
+            field=models.ForeignKey(
+                null=True, on_delete=django.db.models.deletion.SET_NULL, related_name="+", to=settings.AUTH_USER_MODEL
+            ),
         ),
     ]

@@ -4,50 +4,87 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ledger', '0012_trade_journal'),
+        ("ledger", "0012_trade_journal"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='historicalpapertrade',
-            name='direction',
-            field=models.CharField(choices=[('LONG', 'LONG'), ('SHORT', 'SHORT')], max_length=5),
+            model_name="historicalpapertrade",
+            name="direction",
+            field=models.CharField(choices=[("LONG", "LONG"), ("SHORT", "SHORT")], max_length=5),
         ),
         migrations.AlterField(
-            model_name='historicalpapertrade',
-            name='status',
-            field=models.CharField(choices=[('OPEN', 'Open'), ('STOP_LOSS', 'Stop loss'), ('TAKE_PROFIT', 'Take profit'), ('EOD_CLOSE', 'End of day'), ('MANUAL_CLOSE', 'Manual close')], default='OPEN', max_length=12),
+            model_name="historicalpapertrade",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("OPEN", "Open"),
+                    ("STOP_LOSS", "Stop loss"),
+                    ("TAKE_PROFIT", "Take profit"),
+                    ("EOD_CLOSE", "End of day"),
+                    ("MANUAL_CLOSE", "Manual close"),
+                ],
+                default="OPEN",
+                max_length=12,
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalsignal',
-            name='action',
-            field=models.CharField(choices=[('BUY', 'BUY'), ('SELL', 'SELL')], max_length=4),
+            model_name="historicalsignal",
+            name="action",
+            field=models.CharField(choices=[("BUY", "BUY"), ("SELL", "SELL")], max_length=4),
         ),
         migrations.AlterField(
-            model_name='historicalsignal',
-            name='status',
-            field=models.CharField(choices=[('GENERATED', 'Waiting'), ('EXECUTED', 'Executed'), ('EXPIRED', 'Expired'), ('CLOSED', 'Closed')], default='GENERATED', max_length=10),
+            model_name="historicalsignal",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("GENERATED", "Waiting"),
+                    ("EXECUTED", "Executed"),
+                    ("EXPIRED", "Expired"),
+                    ("CLOSED", "Closed"),
+                ],
+                default="GENERATED",
+                max_length=10,
+            ),
         ),
         migrations.AlterField(
-            model_name='papertrade',
-            name='direction',
-            field=models.CharField(choices=[('LONG', 'LONG'), ('SHORT', 'SHORT')], max_length=5),
+            model_name="papertrade",
+            name="direction",
+            field=models.CharField(choices=[("LONG", "LONG"), ("SHORT", "SHORT")], max_length=5),
         ),
         migrations.AlterField(
-            model_name='papertrade',
-            name='status',
-            field=models.CharField(choices=[('OPEN', 'Open'), ('STOP_LOSS', 'Stop loss'), ('TAKE_PROFIT', 'Take profit'), ('EOD_CLOSE', 'End of day'), ('MANUAL_CLOSE', 'Manual close')], default='OPEN', max_length=12),
+            model_name="papertrade",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("OPEN", "Open"),
+                    ("STOP_LOSS", "Stop loss"),
+                    ("TAKE_PROFIT", "Take profit"),
+                    ("EOD_CLOSE", "End of day"),
+                    ("MANUAL_CLOSE", "Manual close"),
+                ],
+                default="OPEN",
+                max_length=12,
+            ),
         ),
         migrations.AlterField(
-            model_name='signal',
-            name='action',
-            field=models.CharField(choices=[('BUY', 'BUY'), ('SELL', 'SELL')], max_length=4),
+            model_name="signal",
+            name="action",
+            field=models.CharField(choices=[("BUY", "BUY"), ("SELL", "SELL")], max_length=4),
         ),
         migrations.AlterField(
-            model_name='signal',
-            name='status',
-            field=models.CharField(choices=[('GENERATED', 'Waiting'), ('EXECUTED', 'Executed'), ('EXPIRED', 'Expired'), ('CLOSED', 'Closed')], default='GENERATED', max_length=10),
+            model_name="signal",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("GENERATED", "Waiting"),
+                    ("EXECUTED", "Executed"),
+                    ("EXPIRED", "Expired"),
+                    ("CLOSED", "Closed"),
+                ],
+                default="GENERATED",
+                max_length=10,
+            ),
         ),
     ]

@@ -39,12 +39,24 @@ def _out_of_envelope() -> tuple[list[Violation], list[int], bool]:
     only a write around the services can leave: reported, and those trades (and whether the account) left out of
     the checks that read them."""
     found = []
-    trades = list(PaperTrade.objects.filter(_beyond(PaperTrade, rules.AMOUNT_MAX)).order_by("pk").values_list("pk", flat=True))
+    trades = list(
+        PaperTrade.objects.filter(_beyond(PaperTrade, rules.AMOUNT_MAX)).order_by("pk").values_list("pk", flat=True)
+    )
     for pk in trades:
-        found.append(Violation("out-of-range", f"trade #{pk}", f"a number at or beyond {rules.AMOUNT_MAX:.0E}; correct it in SQL."))
+        found.append(
+            Violation(
+                "out-of-range", f"trade #{pk}", f"a number at or beyond {rules.AMOUNT_MAX:.0E}; correct it in SQL."
+            )
+        )
     account_unreadable = Account.objects.filter(_beyond(Account, rules.TOTAL_MAX)).exists()
     if account_unreadable:
-        found.append(Violation("out-of-range", "account", f"a running total at or beyond {rules.TOTAL_MAX:.0E}; recompute it (SQL below)."))
+        found.append(
+            Violation(
+                "out-of-range",
+                "account",
+                f"a running total at or beyond {rules.TOTAL_MAX:.0E}; recompute it (SQL below).",
+            )
+        )
     return found, trades, account_unreadable
 
 
@@ -64,23 +76,49 @@ def ledger_violations() -> list[Violation]:
         what = f"its trade #{trade_id} is OPEN" if trade_id else "it has no trade"
         found.append(Violation("closed-signal-trade-not-closed", f"signal {signal_id}", f"CLOSED but {what}."))
     unlinked = PaperTrade.objects.filter(signal__status__in=[Signal.Status.GENERATED, Signal.Status.EXPIRED])
-    for pk, status, signal_id, signal_status in unlinked.values_list("pk", "status", "signal", "signal__status").order_by("pk"):
-        found.append(Violation("signal-disagrees", f"trade #{pk}", f"{status}, but its signal {signal_id} is {signal_status}."))
+    for pk, status, signal_id, signal_status in unlinked.values_list(
+        "pk", "status", "signal", "signal__status"
+    ).order_by("pk"):
+        found.append(
+            Violation("signal-disagrees", f"trade #{pk}", f"{status}, but its signal {signal_id} is {signal_status}.")
+        )
     no_exit = PaperTrade.objects.filter(status__in=PaperTrade.CLOSED_STATUSES).filter(
         Q(exit_price__isnull=True) | Q(exit_time__isnull=True) | Q(realized_pnl__isnull=True)
     )
     for pk, status in no_exit.values_list("pk", "status").order_by("pk"):
-        found.append(Violation("closed-without-exit", f"trade #{pk}", f"{status} without exit price, time or realized PnL."))
+        found.append(
+            Violation("closed-without-exit", f"trade #{pk}", f"{status} without exit price, time or realized PnL.")
+        )
 
-    rule_fields = ["direction", "entry_price", "position_size", "exit_price", "exit_quote", "fees", "realized_pnl", "unrealized_pnl", "status"]
-    closed_trades = PaperTrade.objects.filter(status__in=PaperTrade.CLOSED_STATUSES, exit_price__isnull=False, realized_pnl__isnull=False)
+    rule_fields = [
+        "direction",
+        "entry_price",
+        "position_size",
+        "exit_price",
+        "exit_quote",
+        "fees",
+        "realized_pnl",
+        "unrealized_pnl",
+        "status",
+    ]
+    closed_trades = PaperTrade.objects.filter(
+        status__in=PaperTrade.CLOSED_STATUSES, exit_price__isnull=False, realized_pnl__isnull=False
+    )
     closed_trades = closed_trades.exclude(pk__in=unreadable)
     for trade in closed_trades.only(*rule_fields).order_by("pk").iterator(chunk_size=CHECK_CHUNK):
         expected = rules.pnl(trade, price=trade.exit_price, fees=trade.fees)
         if abs(trade.realized_pnl - expected) > CENT:
-            found.append(Violation("realized-pnl", f"trade #{trade.pk}", f"realized PnL {trade.realized_pnl}, the rules give {expected}."))
+            found.append(
+                Violation(
+                    "realized-pnl",
+                    f"trade #{trade.pk}",
+                    f"realized PnL {trade.realized_pnl}, the rules give {expected}.",
+                )
+            )
     open_cost = ZERO
-    for trade in trades_active().exclude(pk__in=unreadable).only(*rule_fields).order_by("pk").iterator(chunk_size=CHECK_CHUNK):
+    for trade in (
+        trades_active().exclude(pk__in=unreadable).only(*rule_fields).order_by("pk").iterator(chunk_size=CHECK_CHUNK)
+    ):
         open_cost += rules.entry_cost(price=trade.entry_price, size=trade.position_size)
         fees = rules.round_trip_fees(trade, exit_price=trade.exit_quote)
         expected = rules.pnl(trade, price=trade.exit_quote, fees=fees)
@@ -96,12 +134,26 @@ def ledger_violations() -> list[Violation]:
 
     if unreadable or account_unreadable:
         return found  # the running totals cannot be compared with trades that cannot be read
-    total = money_from_db(PaperTrade.objects.filter(status__in=PaperTrade.CLOSED_STATUSES).aggregate(total=Sum("realized_pnl"))["total"])
+    total = money_from_db(
+        PaperTrade.objects.filter(status__in=PaperTrade.CLOSED_STATUSES).aggregate(total=Sum("realized_pnl"))["total"]
+    )
     kept = account()
     if abs(kept.realized_pnl_total - total) > CENT:
-        found.append(Violation("account-total", "account", f"running total {kept.realized_pnl_total}, the closed trades sum to {total}."))
+        found.append(
+            Violation(
+                "account-total",
+                "account",
+                f"running total {kept.realized_pnl_total}, the closed trades sum to {total}.",
+            )
+        )
     if abs(kept.open_cost - open_cost) > CENT:
-        found.append(Violation("open-cost", "account", f"open cost {kept.open_cost}, the open trades' entry costs sum to {open_cost}."))
+        found.append(
+            Violation(
+                "open-cost", "account", f"open cost {kept.open_cost}, the open trades' entry costs sum to {open_cost}."
+            )
+        )
     if kept.cash < 0:
-        found.append(Violation("cash", "account", f"cash {kept.cash} is below 0: the open trades cost more than equity."))
+        found.append(
+            Violation("cash", "account", f"cash {kept.cash} is below 0: the open trades cost more than equity.")
+        )
     return found

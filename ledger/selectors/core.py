@@ -1,11 +1,11 @@
 """The reads of the dashboard, the API and the commands: one query (or a small aggregate) each over the
-ledger's tables (signals, paper_trades, the account row, market_prices, price_candles); a day is a [start, end) range on an indexed time column. Nothing here loads a table to filter
-it in Python."""
+ledger's tables (signals, paper_trades, the account row, market_prices, price_candles); a day is a [start, end)
+range on an indexed time column. Nothing here loads a table to filter it in Python."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Iterable
 
 from django.db import connection
 from django.db.models import (
@@ -105,14 +105,30 @@ def entry_plan(signal: Signal, *, account: Account, at: datetime) -> EntryPlan:
         )
     direction = rules.direction_for(signal.action)
     last = market_quote(signal.symbol)
-    quote = rules.reference(signal.symbol, last=last, signal_price=signal.entry_price, signal_time=signal.timestamp, at=at)
+    quote = rules.reference(
+        signal.symbol, last=last, signal_price=signal.entry_price, signal_time=signal.timestamp, at=at
+    )
     fill = rules.market_fill(buying=rules.opening_buys(direction), price=quote.price, bid=quote.bid, ask=quote.ask)
     stop, target = rules.levels(direction, fill=fill, stop=signal.stop_loss, target=signal.take_profit)
     rules.check_fill_inside(direction, fill=fill, stop=stop, target=target)
     open_trades = trades_active()
-    rules.check_limits(symbol=signal.symbol, open_trades=open_trades.count(), symbol_open=open_trades.filter(symbol=signal.symbol).exists())
+    rules.check_limits(
+        symbol=signal.symbol,
+        open_trades=open_trades.count(),
+        symbol_open=open_trades.filter(symbol=signal.symbol).exists(),
+    )
     size, risk = rules.size(equity=account.equity, cash=account.cash, fill=fill, stop=stop, target=target)
-    return EntryPlan(direction=direction, quote=quote, from_tick=quote is last, fill=fill, stop=stop, target=target, size=size, risk=risk, equity=account.equity)
+    return EntryPlan(
+        direction=direction,
+        quote=quote,
+        from_tick=quote is last,
+        fill=fill,
+        stop=stop,
+        target=target,
+        size=size,
+        risk=risk,
+        equity=account.equity,
+    )
 
 
 def market_quote(symbol: str) -> Quote | None:
@@ -142,7 +158,9 @@ def symbols_followed(day: date, watchlist: Iterable[str]) -> list[str]:
     """What a price feed follows: the symbols of open trades and of the day's waiting (GENERATED) signals, and
     a watchlist; two small indexed reads."""
     trading = trades_active().order_by().values_list("symbol", flat=True).distinct()
-    waiting = signals_for_day(day, status=Signal.Status.GENERATED).order_by().values_list("symbol", flat=True).distinct()
+    waiting = (
+        signals_for_day(day, status=Signal.Status.GENERATED).order_by().values_list("symbol", flat=True).distinct()
+    )
     return sorted({*trading, *waiting, *watchlist})
 
 
@@ -182,7 +200,9 @@ def _between(rows: QuerySet, column: str, start: date | None, end: date | None) 
 
 
 def closed_between(start: date | None, end: date | None) -> QuerySet[PaperTrade]:
-    return _between(PaperTrade.objects.filter(status__in=PaperTrade.CLOSED_STATUSES).order_by(), "exit_time", start, end)
+    return _between(
+        PaperTrade.objects.filter(status__in=PaperTrade.CLOSED_STATUSES).order_by(), "exit_time", start, end
+    )
 
 
 def signals_for_day(day: date, *, status: str | None = None) -> QuerySet[Signal]:
@@ -316,7 +336,9 @@ def pnl_daily_range(start: date, end: date) -> list[DailyPnl]:
         .annotate(realized=Sum("realized_pnl"), trades=Count("pk"), wins=Count("pk", filter=Q(realized_pnl__gt=0)))
         .order_by("day")
     )
-    by_day = {row["day"]: DailyPnl(row["day"], money_from_db(row["realized"]), row["trades"], row["wins"]) for row in rows}
+    by_day = {
+        row["day"]: DailyPnl(row["day"], money_from_db(row["realized"]), row["trades"], row["wins"]) for row in rows
+    }
     days = (start + timedelta(days=n) for n in range((end - start).days + 1))
     return [by_day.get(day) or DailyPnl(day=day, realized_pnl=ZERO, trades=0, wins=0) for day in days]
 
@@ -356,7 +378,10 @@ class Rounded(Func):
 
     def get_db_converters(self, connection):
         quantum = Decimal(1).scaleb(-self.output_field.decimal_places)
-        return [*super().get_db_converters(connection), lambda value, *_: None if value is None else value.quantize(quantum)]
+        return [
+            *super().get_db_converters(connection),
+            lambda value, *_: None if value is None else value.quantize(quantum),
+        ]
 
 
 def excursions_in_money() -> tuple[Greatest, Least]:
@@ -366,7 +391,9 @@ def excursions_in_money() -> tuple[Greatest, Least]:
     best = Case(When(long, then=F("max_price") - F("entry_price")), default=F("entry_price") - F("min_price"))
     worst = Case(When(long, then=F("min_price") - F("entry_price")), default=F("entry_price") - F("max_price"))
     amount = DecimalField()
-    return Greatest(best * F("position_size"), Value(0), output_field=amount), Least(worst * F("position_size"), Value(0), output_field=amount)
+    return Greatest(best * F("position_size"), Value(0), output_field=amount), Least(
+        worst * F("position_size"), Value(0), output_field=amount
+    )
 
 
 def _excursions() -> dict[str, Rounded]:
@@ -374,8 +401,12 @@ def _excursions() -> dict[str, Rounded]:
     does not load each trade."""
     mfe, mae = excursions_in_money()
     risk = NonZero(F("risk_amount"))
-    return {"mfe": Rounded(mfe, places=8), "mae": Rounded(mae, places=8),
-            "mfe_r": Rounded(Ratio(mfe, risk), places=4), "mae_r": Rounded(Ratio(mae, risk), places=4)}  # fmt: skip
+    return {
+        "mfe": Rounded(mfe, places=8),
+        "mae": Rounded(mae, places=8),
+        "mfe_r": Rounded(Ratio(mfe, risk), places=4),
+        "mae_r": Rounded(Ratio(mae, risk), places=4),
+    }
 
 
 def journal_between(start: date | None, end: date | None) -> QuerySet[PaperTrade]:

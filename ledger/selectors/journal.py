@@ -74,9 +74,17 @@ def trade_chart(trade: PaperTrade, now: datetime) -> Chart:
     close of each. Read raw and turned into Decimal once (money_from_db): the ORM's converters would cost
     more than the read itself."""
     start, end, minutes = chart_span(trade, now)
-    sql, params = minute_candles(trade.symbol, start, end).values("minute", "open", "high", "low", "close").query.sql_with_params()
+    sql, params = (
+        minute_candles(trade.symbol, start, end)
+        .values("minute", "open", "high", "low", "close")
+        .query.sql_with_params()
+    )
     seconds = minutes * 60
-    epoch = "CAST(strftime('%%s', minute) AS INTEGER)" if connection.vendor == "sqlite" else "CAST(EXTRACT(EPOCH FROM minute) AS BIGINT)"
+    epoch = (
+        "CAST(strftime('%%s', minute) AS INTEGER)"
+        if connection.vendor == "sqlite"
+        else "CAST(EXTRACT(EPOCH FROM minute) AS BIGINT)"
+    )
     whole = "PARTITION BY bucket ORDER BY minute ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"
     merged = (
         "SELECT bucket * %s, open, high, low, close FROM ("
@@ -91,7 +99,10 @@ def trade_chart(trade: PaperTrade, now: datetime) -> Chart:
             cursor.execute(f"SELECT {epoch}, open, high, low, close FROM ({sql}) one ORDER BY minute", params)
         else:
             cursor.execute(merged, [seconds, seconds, *params])
-        candles = [Candle(datetime.fromtimestamp(int(at), UTC), *(money_from_db(value) for value in prices)) for at, *prices in cursor.fetchall()]
+        candles = [
+            Candle(datetime.fromtimestamp(int(at), UTC), *(money_from_db(value) for value in prices))
+            for at, *prices in cursor.fetchall()
+        ]
     return Chart(start, end, minutes, candles)
 
 
@@ -153,10 +164,14 @@ def _in_order(filters: HistoryFilter, sort: str, *, backwards: bool = False) -> 
     that have an R."""
     key, descending = SORTS[sort]
     rows = history(filters).filter(r__isnull=False) if key == "r" else history(filters)
-    return rows.order_by(*([F(key).desc(), F("pk").desc()] if descending != backwards else [F(key).asc(), F("pk").asc()]))
+    return rows.order_by(
+        *([F(key).desc(), F("pk").desc()] if descending != backwards else [F(key).asc(), F("pk").asc()])
+    )
 
 
-def history_page(filters: HistoryFilter, *, sort: str = "-closed", after: int | None = None, before: int | None = None, size: int) -> HistoryPage:
+def history_page(
+    filters: HistoryFilter, *, sort: str = "-closed", after: int | None = None, before: int | None = None, size: int
+) -> HistoryPage:
     """One page of the history in the sort's order: the first, the one after the row `after`, or the one
     before the row `before`. Keyset paging: the cursor is a row's id, and the page starts where the index
     holds that row's sort key (read by one primary-key lookup), so a page deep in a million rows costs what
@@ -169,7 +184,9 @@ def history_page(filters: HistoryFilter, *, sort: str = "-closed", after: int | 
         value = Subquery(PaperTrade.objects.filter(pk=cursor).annotate(r=r_multiple()).order_by().values(key)[:1])
         beyond, within = ("lt", "lte") if descending == forward else ("gt", "gte")
         # `within` bounds the index range; `beyond` or a tie broken by id keeps the rows past the cursor.
-        rows = rows.filter(**{f"{key}__{within}": value}).filter(Q(**{f"{key}__{beyond}": value}) | Q(**{key: value, f"pk__{beyond}": cursor}))
+        rows = rows.filter(**{f"{key}__{within}": value}).filter(
+            Q(**{f"{key}__{beyond}": value}) | Q(**{key: value, f"pk__{beyond}": cursor})
+        )
     found = list(rows[: size + 1])
     more = len(found) > size
     found = found[:size]

@@ -267,7 +267,12 @@ class Stats(Figures):
             if not periods or periods[-1].start != start:
                 periods.append(PeriodPnl(start, 0, 0, ZERO, equity))
             last = periods[-1]
-            periods[-1] = replace(last, trades=last.trades + day.trades, wins=last.wins + day.wins, realized_pnl=last.realized_pnl + day.realized_pnl)
+            periods[-1] = replace(
+                last,
+                trades=last.trades + day.trades,
+                wins=last.wins + day.wins,
+                realized_pnl=last.realized_pnl + day.realized_pnl,
+            )
             equity += day.realized_pnl
         return periods
 
@@ -342,7 +347,10 @@ def _figures(row: dict) -> dict:
     }
 
 
-NO_FIGURES = _figures(dict.fromkeys(_figure_aggregates()) | {"trades": 0, "wins": 0, "losses": 0, "r_trades": 0, "r_wins": 0, "r_losses": 0})
+NO_FIGURES = _figures(
+    dict.fromkeys(_figure_aggregates())
+    | {"trades": 0, "wins": 0, "losses": 0, "r_trades": 0, "r_wins": 0, "r_losses": 0}
+)
 
 
 def _total(parts: list[dict]) -> dict:
@@ -384,16 +392,27 @@ def _by_entry_time(trades: QuerySet, entered: tuple[datetime, datetime]) -> tupl
     added up each way here."""
     parts = {part: LocalPart("entry_time", part, span=entered) for part in ("isodow", "hour")}
     cells = _cells(trades, **parts)
-    return _groups(cells, "isodow", label=lambda day: WEEKDAYS[day - 1]), _groups(cells, "hour", label=lambda hour: f"{hour:02d}")
+    return _groups(cells, "isodow", label=lambda day: WEEKDAYS[day - 1]), _groups(
+        cells, "hour", label=lambda hour: f"{hour:02d}"
+    )
 
 
 def _r_histogram(trades: QuerySet) -> list[RBucket]:
     """The trades with a risk counted by R multiple, in the buckets of R_EDGES: one grouped scan."""
     r = r_multiple()
-    bucket = Case(*[When(LessThan(r, edge), then=Value(n)) for n, edge in enumerate(R_EDGES)], default=Value(len(R_EDGES)))
-    counts = dict(trades.filter(risk_amount__gt=0).annotate(bucket=bucket).values("bucket").annotate(n=Count("pk")).values_list("bucket", "n").order_by())
+    bucket = Case(
+        *[When(LessThan(r, edge), then=Value(n)) for n, edge in enumerate(R_EDGES)], default=Value(len(R_EDGES))
+    )
+    counts = dict(
+        trades.filter(risk_amount__gt=0)
+        .annotate(bucket=bucket)
+        .values("bucket")
+        .annotate(n=Count("pk"))
+        .values_list("bucket", "n")
+        .order_by()
+    )
     bounds = [None, *R_EDGES, None]
-    return [RBucket(low, high, counts.get(n, 0)) for n, (low, high) in enumerate(zip(bounds, bounds[1:]))]
+    return [RBucket(low, high, counts.get(n, 0)) for n, (low, high) in enumerate(zip(bounds, bounds[1:], strict=False))]
 
 
 def _longest_streaks(trades: QuerySet) -> tuple[int, int]:
@@ -407,7 +426,8 @@ def _longest_streaks(trades: QuerySet) -> tuple[int, int]:
         cursor.execute(
             "SELECT kind, MAX(run) FROM ("
             " SELECT kind, COUNT(*) AS run FROM ("
-            f"  SELECT kind, ROW_NUMBER() OVER ({in_order}) - ROW_NUMBER() OVER (PARTITION BY kind {in_order}) AS island"
+            f"  SELECT kind, ROW_NUMBER() OVER ({in_order}) "
+            f"- ROW_NUMBER() OVER (PARTITION BY kind {in_order}) AS island"
             f"  FROM (SELECT {kind} AS kind, exit_time, id FROM ({sql}) closes) kinds"
             " ) islands GROUP BY kind, island"
             ") runs GROUP BY kind",
@@ -462,14 +482,25 @@ def stats(start: date | None = None, end: date | None = None) -> Stats:
     exit reason (a few rows per symbol), added up here per symbol, per direction, per reason and in total;
     each other breakdown is one grouped scan of its own."""
     trades = closed_between(start, end)
-    spans = {"first": Min("exit_time"), "last": Max("exit_time"), "entered_first": Min("entry_time"), "entered_last": Max("entry_time")}
+    spans = {
+        "first": Min("exit_time"),
+        "last": Max("exit_time"),
+        "entered_first": Min("entry_time"),
+        "entered_last": Max("entry_time"),
+    }
     groups = trades.values("symbol", "direction", "status").annotate(**_figure_aggregates(), **spans)
     cells = [(row, _figures(row)) for row in groups.order_by()]
-    before = money_from_db(closed_between(None, start - timedelta(days=1)).aggregate(r=Sum("realized_pnl"))["r"]) if start else ZERO
+    before = (
+        money_from_db(closed_between(None, start - timedelta(days=1)).aggregate(r=Sum("realized_pnl"))["r"])
+        if start
+        else ZERO
+    )
     starting_equity = settings.PAPER_STARTING_BALANCE + before
     drawdown = _max_drawdown(trades)
     peak_equity = starting_equity + drawdown.peak
-    setups: dict[str, Any] = dict.fromkeys(("by_tag", "by_confluence", "by_timeframe", "by_confidence", "by_weekday", "by_hour"), [])
+    setups: dict[str, Any] = dict.fromkeys(
+        ("by_tag", "by_confluence", "by_timeframe", "by_confidence", "by_weekday", "by_hour"), []
+    )
     if cells:
         first = start or trading_day(min(row["first"] for row, _ in cells))
         daily = pnl_daily_range(first, end or max(today(), trading_day(max(row["last"] for row, _ in cells))))
@@ -491,7 +522,9 @@ def stats(start: date | None = None, end: date | None = None) -> Stats:
         **_total([figures for _, figures in cells]),
         starting_equity=starting_equity,
         max_drawdown=drawdown.amount,
-        max_drawdown_percent=(drawdown.amount * 100 / peak_equity).quantize(PERCENT) if drawdown.amount and peak_equity > 0 else None,
+        max_drawdown_percent=(drawdown.amount * 100 / peak_equity).quantize(PERCENT)
+        if drawdown.amount and peak_equity > 0
+        else None,
         drawdown_start=drawdown.start,
         drawdown_end=drawdown.end,
         daily=daily,

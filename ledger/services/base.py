@@ -1,8 +1,9 @@
 """What every write shares: the account row every write bumps, history rows for set-based writes, and
 the guarded write of closes."""
 
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from django.db import connection
 from django.db.models import F, QuerySet
@@ -16,9 +17,18 @@ from ..rules import ZERO
 
 ID_BATCH = 10_000  # ids per `IN (...)` list, well below SQLite's 32,766 variables
 CLOSE_FIELDS = [
-    "status", "exit_price", "exit_time", "realized_pnl", "unrealized_pnl", "current_price", "exit_quote", "fees", "slippage",
-    "max_price", "min_price",
-]  # fmt: skip
+    "status",
+    "exit_price",
+    "exit_time",
+    "realized_pnl",
+    "unrealized_pnl",
+    "current_price",
+    "exit_quote",
+    "fees",
+    "slippage",
+    "max_price",
+    "min_price",
+]
 
 
 def account_for_update() -> Account:
@@ -75,7 +85,10 @@ def record_history(rows: QuerySet, *, reason: str, by: Any = None) -> None:
     """
     model, history = rows.model, rows.model.history.model
     columns = [field.column for field in history.tracked_fields]
-    extra = [history._meta.get_field(name).column for name in ("history_date", "history_type", "history_change_reason", "history_user")]
+    extra = [
+        history._meta.get_field(name).column
+        for name in ("history_date", "history_type", "history_change_reason", "history_user")
+    ]
     user = by or _acting_user()
     ids_sql, ids_params = rows.order_by().values("pk").query.sql_with_params()
     quote = connection.ops.quote_name
@@ -95,7 +108,9 @@ def record_closes(trades: Sequence[PaperTrade], *, reason: str) -> None:
     signal_id, which the trades carry (a join through the trades is slow on SQLite at 10,000 ids)."""
     for batch in batches(trades):
         signal_ids = [trade.signal_id for trade in batch if trade.signal_id]
-        Signal.objects.filter(status=Signal.Status.EXECUTED, signal_id__in=signal_ids).update(status=Signal.Status.CLOSED)
+        Signal.objects.filter(status=Signal.Status.EXECUTED, signal_id__in=signal_ids).update(
+            status=Signal.Status.CLOSED
+        )
         record_history(PaperTrade.objects.filter(pk__in=[trade.pk for trade in batch]), reason=reason)
         record_history(Signal.objects.filter(signal_id__in=signal_ids), reason=reason)
 

@@ -4,8 +4,9 @@ Each write keeps history (who, when, before and after, in simple_history's table
 version like every other write, so the dashboard's parts and the trade page refresh.
 """
 
+from collections.abc import Iterable
 from datetime import date
-from typing import Any, Iterable
+from typing import Any
 
 from django.db import transaction
 
@@ -39,7 +40,9 @@ def _known_spelling(tags: list[str]) -> list[str]:
 
 
 @transaction.atomic
-def trade_annotate(*, trade_id: int, notes: str | None = None, tags: Iterable[str] | None = None, by: Any = None, via: str = "") -> PaperTrade:
+def trade_annotate(
+    *, trade_id: int, notes: str | None = None, tags: Iterable[str] | None = None, by: Any = None, via: str = ""
+) -> PaperTrade:
     """Set a trade's notes, its tags, or both (None leaves one as it is), whether it is open or closed.
     A tag in use already under another case keeps its spelling ("fomo" becomes "FOMO"), so the statistics
     by tag do not split it. Writing what is already there writes nothing."""
@@ -55,7 +58,9 @@ def trade_annotate(*, trade_id: int, notes: str | None = None, tags: Iterable[st
 
 
 @transaction.atomic
-def trade_move_levels(*, trade_id: int, stop_loss: Any = None, take_profit: Any = None, by: Any = None, via: str = "") -> PaperTrade:
+def trade_move_levels(
+    *, trade_id: int, stop_loss: Any = None, take_profit: Any = None, by: Any = None, via: str = ""
+) -> PaperTrade:
     """Move an open trade's stop, its target, or both (None leaves one where it is).
 
     A level must stay on its side of the trade's last price (rules.check_levels_around): one the price has
@@ -68,11 +73,21 @@ def trade_move_levels(*, trade_id: int, stop_loss: Any = None, take_profit: Any 
         raise InvalidInput("Give a stop_loss, a take_profit or both.", field="stop_loss")
     trade = trade_for_update(trade_id)
     if not trade.is_open:
-        raise AlreadyClosed(f"Trade {trade_id} is closed ({trade.status}); only an open trade's levels move.", field="trade_id")
-    new = {"stop_loss": trade.stop_loss if stop is None else stop, "take_profit": trade.take_profit if target is None else target}
-    rules.check_levels_around(trade.direction, price=trade.current_price, stop=new["stop_loss"], target=new["take_profit"])
+        raise AlreadyClosed(
+            f"Trade {trade_id} is closed ({trade.status}); only an open trade's levels move.", field="trade_id"
+        )
+    new = {
+        "stop_loss": trade.stop_loss if stop is None else stop,
+        "take_profit": trade.take_profit if target is None else target,
+    }
+    rules.check_levels_around(
+        trade.direction, price=trade.current_price, stop=new["stop_loss"], target=new["take_profit"]
+    )
     changes = {name: value for name, value in new.items() if value != getattr(trade, name)}
-    moves = [f"{'stop' if name == 'stop_loss' else 'target'} {plain(getattr(trade, name))} to {plain(value)}" for name, value in changes.items()]
+    moves = [
+        f"{'stop' if name == 'stop_loss' else 'target'} {plain(getattr(trade, name))} to {plain(value)}"
+        for name, value in changes.items()
+    ]
     return _write(trade, changes, reason="moved " + ", ".join(moves), by=by, via=via)
 
 
@@ -92,4 +107,3 @@ def day_note_write(*, day: date, text: str, by: Any = None) -> DayNote:
             note._history_user = by
         note.save()
     return note
-

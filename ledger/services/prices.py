@@ -3,9 +3,9 @@ and every open trade of a tick's symbol is marked (its high and low widened by e
 tick reaches its stop or target. Prices only move forward: a tick older than the last one applied for its
 symbol is ignored."""
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Iterable, Sequence
 
 from django.db import connection, transaction
 
@@ -23,7 +23,8 @@ MARKS_SQL = (
 # One upsert per symbol per batch; the WHERE keeps a newer price that a concurrent batch wrote first.
 LAST_PRICE_SQL = (
     "INSERT INTO market_prices (symbol, price, bid, ask, at) VALUES (%s, %s, %s, %s, %s) "
-    "ON CONFLICT (symbol) DO UPDATE SET price = excluded.price, bid = excluded.bid, ask = excluded.ask, at = excluded.at "
+    "ON CONFLICT (symbol) DO UPDATE SET price = excluded.price, bid = excluded.bid, ask = excluded.ask, "
+    "at = excluded.at "
     "WHERE market_prices.at <= excluded.at"
 )
 # One row per symbol and minute of the batch, its OHLC computed here: a minute that already has a candle keeps
@@ -46,7 +47,10 @@ def _write_marks(trades: Sequence[PaperTrade]) -> None:
     the batch: profiled at 90% of a 1,000-tick batch (bench/README.md). The values are Decimals already
     rounded by the rules, which both database drivers take as they are.
     """
-    rows = [(t.current_price, t.exit_quote, t.unrealized_pnl, t.fees, t.slippage, t.max_price, t.min_price, t.pk) for t in trades]
+    rows = [
+        (t.current_price, t.exit_quote, t.unrealized_pnl, t.fees, t.slippage, t.max_price, t.min_price, t.pk)
+        for t in trades
+    ]
     with connection.cursor() as cursor:
         cursor.executemany(MARKS_SQL, rows)
 
@@ -72,7 +76,14 @@ def _write_candles(ticks: Sequence[Tick]) -> None:
         if candle is None:
             candles[key] = [tick.price, tick.price, tick.price, tick.price, 1, tick.bid, tick.ask]
         else:
-            candle[1:] = [max(candle[1], tick.price), min(candle[2], tick.price), tick.price, candle[4] + 1, tick.bid, tick.ask]
+            candle[1:] = [
+                max(candle[1], tick.price),
+                min(candle[2], tick.price),
+                tick.price,
+                candle[4] + 1,
+                tick.bid,
+                tick.ask,
+            ]
     minutes = {minute: connection.ops.adapt_datetimefield_value(minute) for _, minute in candles}  # a few per batch
     rows = [(symbol, minutes[minute], *candle) for (symbol, minute), candle in candles.items()]
     with connection.cursor() as cursor:
@@ -179,10 +190,17 @@ def candles_backfill(*, symbol: str, candles: Iterable[Candle]) -> CandlesBackfi
     if not cleaned:
         return result
     minutes = [candle.minute for candle in cleaned]
-    known = set(PriceCandle.objects.filter(symbol=symbol, minute__gte=min(minutes), minute__lte=max(minutes)).values_list("minute", flat=True))
+    known = set(
+        PriceCandle.objects.filter(symbol=symbol, minute__gte=min(minutes), minute__lte=max(minutes)).values_list(
+            "minute", flat=True
+        )
+    )
     missing = [candle for candle in cleaned if candle.minute not in known]
     PriceCandle.objects.bulk_create(
-        [PriceCandle(symbol=symbol, minute=c.minute, open=c.open, high=c.high, low=c.low, close=c.close, ticks=0) for c in missing],
+        [
+            PriceCandle(symbol=symbol, minute=c.minute, open=c.open, high=c.high, low=c.low, close=c.close, ticks=0)
+            for c in missing
+        ],
         ignore_conflicts=True,  # a tick may have written the minute meanwhile: it knows better
     )
     result.written = len(missing)
@@ -193,10 +211,14 @@ def candles_backfill(*, symbol: str, candles: Iterable[Candle]) -> CandlesBackfi
             continue
         high, low = max(c.high for c in seen), min(c.low for c in seen)
         rules.widen(trade, low, high)
-        PaperTrade.objects.filter(pk=trade.pk, status=PaperTrade.Status.OPEN).update(max_price=trade.max_price, min_price=trade.min_price)
+        PaperTrade.objects.filter(pk=trade.pk, status=PaperTrade.Status.OPEN).update(
+            max_price=trade.max_price, min_price=trade.min_price
+        )
         reached = {rules.reached(trade, low), rules.reached(trade, high)} - {None}
         if reached:
-            levels = " and ".join(name for reason, name in ((rules.STOP_LOSS, "stop"), (rules.TAKE_PROFIT, "target")) if reason in reached)
+            levels = " and ".join(
+                name for reason, name in ((rules.STOP_LOSS, "stop"), (rules.TAKE_PROFIT, "target")) if reason in reached
+            )
             result.crossed.append(
                 f"#{trade.pk} {trade.direction} {symbol}: its {levels} was reached while the feed was down "
                 f"(low {rules.plain(low)}, high {rules.plain(high)}); it stays open"

@@ -1,9 +1,10 @@
 """Trades closed by hand, corrected by an operator, or revalued by the rules."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
 
 from django.db import transaction
 
@@ -45,7 +46,9 @@ def _corrected(trade: PaperTrade, changes: dict[str, Any]) -> None:
     """Apply an operator's changes to the trade in memory, refusing any that break the rules."""
     unknown = sorted(set(changes) - set(CORRECTABLE))
     if unknown:
-        raise InvalidInput(f"{', '.join(unknown)} cannot be corrected; only {', '.join(CORRECTABLE)}.", field=unknown[0])
+        raise InvalidInput(
+            f"{', '.join(unknown)} cannot be corrected; only {', '.join(CORRECTABLE)}.", field=unknown[0]
+        )
     status = changes.get("status", trade.status)
     if status != trade.status:
         if status not in PaperTrade.CLOSED_STATUSES and status != PaperTrade.Status.OPEN:
@@ -134,7 +137,9 @@ def trades_recompute(*, trade_ids: Sequence[int], by: Any = None) -> TradesRecom
     prices, size and the fees it paid; an open trade's valuation at its current price. The account's running
     total moves by the difference; trades that were already right are left alone and reported as such."""
     ids = sorted(set(trade_ids))
-    trades = [t for batch in batches(ids) for t in PaperTrade.objects.select_for_update().filter(pk__in=batch).order_by("pk")]
+    trades = [
+        t for batch in batches(ids) for t in PaperTrade.objects.select_for_update().filter(pk__in=batch).order_by("pk")
+    ]
     result = TradesRecomputed(changed=[], unchanged=[])
     difference = ZERO
     for trade in trades:

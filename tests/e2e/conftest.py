@@ -68,7 +68,10 @@ def browser(chromium_path):
 RECORD_VIOLATIONS = """
 window.cspViolations = [];
 document.addEventListener("securitypolicyviolation", (event) => {
-  window.cspViolations.push(`${event.violatedDirective} blocked ${event.blockedURI || "inline"} (${event.sourceFile || "the page"}:${event.lineNumber})`);
+  window.cspViolations.push(
+    `${event.violatedDirective} blocked ${event.blockedURI || "inline"} ` +
+      `(${event.sourceFile || "the page"}:${event.lineNumber})`
+  );
 });
 """
 # axe-core, vendored for the tests (tests/e2e/vendor/axe-core/README.md). An init script runs through the
@@ -104,7 +107,9 @@ def assert_accessible(page, part: str | None = None) -> None:
     """No serious or critical axe-core violation in the page, or in one part of it (a CSS selector)."""
     result = page.evaluate(RUN_AXE, part)
     serious = [v for v in result["violations"] if v["impact"] in SERIOUS]
-    found = [f"{v['id']} ({v['impact']}): {v['help']} at {[node['target'] for node in v['nodes']][:3]}" for v in serious]
+    found = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[node['target'] for node in v['nodes']][:3]}" for v in serious
+    ]
     assert not found, f"{page.url} {part or ''}:\n" + "\n".join(found)
 
 

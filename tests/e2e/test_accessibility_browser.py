@@ -66,7 +66,13 @@ def test_the_admin_pages(page, server_url, django_user_model, a_full_day):
     page.fill("#id_username", "operator")
     page.fill("#id_password", "pw-for-e2e")
     page.click("input[type=submit]")
-    for path in ("/admin/", "/admin/ledger/papertrade/", "/admin/ledger/signal/", "/admin/ledger/apitoken/",
-                 f"/admin/ledger/papertrade/{a_full_day.pk}/change/", f"/admin/ledger/papertrade/{a_full_day.pk}/history/"):  # fmt: skip
+    for path in (
+        "/admin/",
+        "/admin/ledger/papertrade/",
+        "/admin/ledger/signal/",
+        "/admin/ledger/apitoken/",
+        f"/admin/ledger/papertrade/{a_full_day.pk}/change/",
+        f"/admin/ledger/papertrade/{a_full_day.pk}/history/",
+    ):
         page.goto(f"{server_url}{path}")
         assert_accessible(page)

@@ -47,7 +47,9 @@ def test_price_tick_moves_pnl_without_reload_and_close_moves_row_to_journal(logg
     row.get_by_role("button", name="Close").click()
 
     # at the last tick, 102: 2*50 - (5 + 5.10) = 89.90, on 100 risked
-    expect(page.locator("#notice")).to_contain_text(f"Closed trade #{trade.pk} (LONG BTCUSDT) at 102.00: +89.90 (+0.90R).")
+    expect(page.locator("#notice")).to_contain_text(
+        f"Closed trade #{trade.pk} (LONG BTCUSDT) at 102.00: +89.90 (+0.90R)."
+    )
     expect(page.locator(f"#trade-{trade.pk}")).to_have_count(0)
     journal_row = page.locator(f"#journal-{trade.pk}")
     expect(journal_row).to_contain_text("Manual close")
@@ -64,7 +66,9 @@ def test_a_trade_without_a_recent_price_is_flagged_stale_until_a_tick_comes(logg
     expect(age).to_have_text("stale: no price")
     screenshot(page, "dashboard-stale-price")
 
-    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("101"), timezone.now()), Tick("BTCUSDT", Decimal("99.6"), timezone.now())])
+    services.prices_apply(
+        ticks=[Tick("BTCUSDT", Decimal("101"), timezone.now()), Tick("BTCUSDT", Decimal("99.6"), timezone.now())]
+    )
     page.clock.run_for(POLL)
 
     expect(age).to_have_text("0s")
@@ -119,7 +123,9 @@ def test_execute_confirms_with_the_fill_size_risk_and_age_then_opens_the_trade(l
     dialog.get_by_role("button", name="Confirm: execute").click()
 
     expect(dialog).to_be_hidden()
-    expect(page.locator("#notice")).to_contain_text("LONG 1.66666666 ETHUSDT at 3,000.00, stop 2,940.00, target 3,120.00, risking 100.00.")
+    expect(page.locator("#notice")).to_contain_text(
+        "LONG 1.66666666 ETHUSDT at 3,000.00, stop 2,940.00, target 3,120.00, risking 100.00."
+    )
     trade = PaperTrade.objects.get(signal=signal)
     expect(page.locator("#notice")).to_contain_text(f"Opened trade #{trade.pk}:")
     expect(page.locator(f"#signal-{signal.signal_id}")).to_contain_text("Executed")
@@ -143,7 +149,9 @@ def test_previous_day_link_shows_yesterdays_journal(logged_in, server_url, open_
     screenshot(page, "dashboard-yesterday")
 
 
-def test_a_read_only_person_sees_the_ledger_without_its_buttons(browser, server_url, django_user_model, open_trade, make_signal, one_trading_day):
+def test_a_read_only_person_sees_the_ledger_without_its_buttons(
+    browser, server_url, django_user_model, open_trade, make_signal, one_trading_day
+):
     call_command("readonly_group", stdout=StringIO())
     viewer = django_user_model.objects.create_user("viewer", password="pw-for-e2e", is_staff=True)
     viewer.groups.add(Group.objects.get(name="ledger read-only"))

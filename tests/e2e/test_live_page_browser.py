@@ -63,7 +63,9 @@ def focused_is(page, name: str) -> bool:
     return page.evaluate(f"document.activeElement === window.{name} && window.{name}.isConnected")
 
 
-def test_focus_stays_on_its_button_across_three_polls_and_goes_to_the_next_row_after_an_action(logged_in, open_trade, many_trades):
+def test_focus_stays_on_its_button_across_three_polls_and_goes_to_the_next_row_after_an_action(
+    logged_in, open_trade, many_trades
+):
     page = logged_in
     first, second = trade_now(open_trade), trade_now(open_trade, symbol="ETHUSDT")
     page.reload()
@@ -84,7 +86,9 @@ def test_focus_stays_on_its_button_across_three_polls_and_goes_to_the_next_row_a
     page.keyboard.press("Enter")  # Close, confirmed (logged_in accepts the dialog)
 
     expect(page.locator(f"#trade-{first.pk}")).to_have_count(0)
-    expect(page.locator(f"#trade-{second.pk}").get_by_role("button", name="Close")).to_be_focused()  # the row now in its place
+    expect(
+        page.locator(f"#trade-{second.pk}").get_by_role("button", name="Close")
+    ).to_be_focused()  # the row now in its place
     assert_no_csp_violation(page)
 
 
@@ -119,7 +123,9 @@ def test_the_signals_part_stays_one_page_after_500_signals(logged_in, server_url
     expect(rows).to_have_count(20)
     expect(rows.get_by_role("button", name="Execute")).to_have_count(20)
     expect(page.locator("#signal-counts")).to_contain_text("500: 500 waiting")
-    size = page.evaluate("fetch('/', {headers: {'HX-Request': 'true', 'HX-Target': 'signals'}}).then(r => r.text()).then(t => t.length)")
+    size = page.evaluate(
+        "fetch('/', {headers: {'HX-Request': 'true', 'HX-Target': 'signals'}}).then(r => r.text()).then(t => t.length)"
+    )
     assert size < 25_000, size  # a poll of the part: 20 rows, not 500
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.locator("#signals").bounding_box()["height"] < 1600  # a phone scrolls past it in a few swipes
@@ -137,12 +143,20 @@ def test_a_past_day_shows_how_it_ended_against_a_hand_computation(logged_in, ser
     page = logged_in
     yesterday = today() - timedelta(days=1)
     ten = day_bounds(yesterday)[0] + timedelta(hours=10)
-    levels = {"entry_price": Decimal("100"), "stop_loss": Decimal("90"), "take_profit": Decimal("120")}  # 100 risked over 10: size 10
+    levels = {
+        "entry_price": Decimal("100"),
+        "stop_loss": Decimal("90"),
+        "take_profit": Decimal("120"),
+    }  # 100 risked over 10: size 10
     won = open_trade(timestamp=ten, at=ten, **levels)
     lost = open_trade(symbol="ETHUSDT", timestamp=ten, at=ten, **levels)
     held = open_trade(symbol="SOLUSDT", timestamp=ten, at=ten, **levels)  # never closed: open at the day's end, and now
-    services.trade_close(trade_id=won.pk, price=Decimal("105"), at=ten + timedelta(hours=1))  # 5*10 - (1 + 1.05) = 47.95
-    services.trade_close(trade_id=lost.pk, price=Decimal("96"), at=ten + timedelta(hours=2))  # -4*10 - (1 + 0.96) = -41.96
+    services.trade_close(
+        trade_id=won.pk, price=Decimal("105"), at=ten + timedelta(hours=1)
+    )  # 5*10 - (1 + 1.05) = 47.95
+    services.trade_close(
+        trade_id=lost.pk, price=Decimal("96"), at=ten + timedelta(hours=2)
+    )  # -4*10 - (1 + 0.96) = -41.96
     today_trade = trade_now(open_trade, symbol="XRPUSDT", **levels)
     services.trade_close(trade_id=today_trade.pk, price=Decimal("110"))  # today's: not part of yesterday
 
@@ -166,7 +180,8 @@ def test_a_past_day_shows_how_it_ended_against_a_hand_computation(logged_in, ser
         response = page.goto(f"{server_url}{url}")
         assert response.status == 404, url
         notices.append(page.locator("#notice .notice").inner_text().split(" ", 1)[1])  # after the time
-    assert len(set(notices)) == 1 and "has not happened yet" in notices[0]
+    assert len(set(notices)) == 1
+    assert "has not happened yet" in notices[0]
     assert_no_csp_violation(page)
 
 
@@ -178,11 +193,17 @@ NO_SIDEWAYS = """() => {
     const box = cell.getBoundingClientRect();
     return box.width > 0 && (box.left < 0 || box.right > window.innerWidth);
   });
-  return {page: document.documentElement.scrollWidth, wide: wide.length, cut: cut.map((cell) => cell.textContent.trim()).slice(0, 5)};
+  return {
+    page: document.documentElement.scrollWidth,
+    wide: wide.length,
+    cut: cut.map((cell) => cell.textContent.trim()).slice(0, 5),
+  };
 }"""
 
 
-def test_a_phone_sees_symbol_side_pnl_and_the_buttons_without_sideways_scrolling(browser, server_url, trader, open_trade, make_signal, many_trades, one_trading_day):
+def test_a_phone_sees_symbol_side_pnl_and_the_buttons_without_sideways_scrolling(
+    browser, server_url, trader, open_trade, make_signal, many_trades, one_trading_day
+):
     held = trade_now(open_trade)
     closed = trade_now(open_trade, symbol="DOGEUSDT", entry_price=Decimal("0.15234567"))
     services.trade_close(trade_id=closed.pk, price=Decimal("0.15311"))
@@ -199,10 +220,18 @@ def test_a_phone_sees_symbol_side_pnl_and_the_buttons_without_sideways_scrolling
         assert fit == {"page": PHONE["width"], "wide": 0, "cut": []}, path
     page.goto(f"{server_url}/")
     row = page.locator(f"#trade-{held.pk}")
-    for cell in (row.get_by_role("link", name="BTCUSDT"), row.locator(".side"), row.locator(".pnl"), row.get_by_role("button", name="Close")):
+    for cell in (
+        row.get_by_role("link", name="BTCUSDT"),
+        row.locator(".side"),
+        row.locator(".pnl"),
+        row.get_by_role("button", name="Close"),
+    ):
         expect(cell).to_be_in_viewport()
     # the journal's total sits under its Realized column, as on a desktop
-    total, realized = page.locator("#journal-total").bounding_box(), page.locator("#journal th", has_text="Realized").bounding_box()
+    total, realized = (
+        page.locator("#journal-total").bounding_box(),
+        page.locator("#journal th", has_text="Realized").bounding_box(),
+    )
     assert abs((total["x"] + total["width"]) - (realized["x"] + realized["width"])) < 1
     screenshot(page, "dashboard-phone")
     context.close()
@@ -211,7 +240,9 @@ def test_a_phone_sees_symbol_side_pnl_and_the_buttons_without_sideways_scrolling
 WIDE = {"width": 1366, "height": 900}
 
 
-def test_no_page_logs_an_error_or_is_refused_by_the_csp_and_the_admin_reads_like_the_dashboard(page, server_url, django_user_model, open_trade, make_signal, many_trades, one_trading_day):
+def test_no_page_logs_an_error_or_is_refused_by_the_csp_and_the_admin_reads_like_the_dashboard(
+    page, server_url, django_user_model, open_trade, make_signal, many_trades, one_trading_day
+):
     held = trade_now(open_trade, entry_price=Decimal("147.68"), stop_loss=Decimal("145"), take_profit=Decimal("152"))
     for symbol in ["ETHUSDT", "SOLUSDT", "DOGEUSDT"]:
         closed = trade_now(open_trade, symbol=symbol, entry_price=Decimal("0.15234567"))
@@ -221,25 +252,48 @@ def test_no_page_logs_an_error_or_is_refused_by_the_csp_and_the_admin_reads_like
     version = PaperTrade.history.filter(id=closed.pk).order_by("history_id").first().history_id
     page.set_viewport_size(WIDE)
     errors = []
-    page.on("console", lambda message: errors.append(f"{page.url}: {message.text}") if message.type in ("error", "warning") else None)
-    page.on("response", lambda response: errors.append(f"{response.status} {response.url}") if response.status >= 400 else None)
+    page.on(
+        "console",
+        lambda message: errors.append(f"{page.url}: {message.text}") if message.type in ("error", "warning") else None,
+    )
+    page.on(
+        "response",
+        lambda response: errors.append(f"{response.status} {response.url}") if response.status >= 400 else None,
+    )
     page.goto(f"{server_url}/login/")
     page.fill("#id_username", "operator")
     page.fill("#id_password", "pw-for-e2e")
     page.click("button[type=submit]")
 
-    pages = ["/", f"/day/{today() - timedelta(days=1)}/", f"/day/{today()}/signals/", f"/trades/{held.pk}/", f"/trades/{closed.pk}/",
-             "/journal/", "/stats/", f"/signals/{waiting.signal_id}/execute/", "/api/v1/docs",
-             "/admin/", f"/admin/ledger/papertrade/{closed.pk}/change/", f"/admin/ledger/papertrade/{closed.pk}/history/",
-             f"/admin/ledger/papertrade/{closed.pk}/history/{version}/", "/admin/ledger/signal/", f"/admin/ledger/signal/{closed.signal.pk}/change/",
-             f"/admin/ledger/signal/{closed.signal.pk}/history/", "/admin/ledger/apitoken/", "/admin/ledger/apitoken/add/"]  # fmt: skip
+    pages = [
+        "/",
+        f"/day/{today() - timedelta(days=1)}/",
+        f"/day/{today()}/signals/",
+        f"/trades/{held.pk}/",
+        f"/trades/{closed.pk}/",
+        "/journal/",
+        "/stats/",
+        f"/signals/{waiting.signal_id}/execute/",
+        "/api/v1/docs",
+        "/admin/",
+        f"/admin/ledger/papertrade/{closed.pk}/change/",
+        f"/admin/ledger/papertrade/{closed.pk}/history/",
+        f"/admin/ledger/papertrade/{closed.pk}/history/{version}/",
+        "/admin/ledger/signal/",
+        f"/admin/ledger/signal/{closed.signal.pk}/change/",
+        f"/admin/ledger/signal/{closed.signal.pk}/history/",
+        "/admin/ledger/apitoken/",
+        "/admin/ledger/apitoken/add/",
+    ]
     for path in pages:
         page.goto(f"{server_url}{path}")
         assert_no_csp_violation(page)
 
     page.goto(f"{server_url}/admin/ledger/papertrade/")
     assert page.evaluate("document.documentElement.scrollWidth") <= WIDE["width"]
-    assert page.locator("#changelist .results").evaluate("(box) => box.scrollWidth <= box.clientWidth")  # every column in view
+    assert page.locator("#changelist .results").evaluate(
+        "(box) => box.scrollWidth <= box.clientWidth"
+    )  # every column in view
     expect(page.locator(f"#result_list tr:has(a[href='/trades/{held.pk}/']) .field-entry")).to_have_text("147.68")
     assert_accessible(page)
     screenshot(page, "admin-trades")
@@ -258,24 +312,39 @@ def test_no_page_logs_an_error_or_is_refused_by_the_csp_and_the_admin_reads_like
     page.set_viewport_size(WIDE)
     page.goto(f"{server_url}/")
     page.on("dialog", lambda dialog: dialog.accept())
-    page.locator(f"#trade-{held.pk}").get_by_role("button", name="Close").click()  # an action and the refresh it sets off
+    page.locator(f"#trade-{held.pk}").get_by_role(
+        "button", name="Close"
+    ).click()  # an action and the refresh it sets off
     expect(page.locator("#notice")).to_contain_text(f"Closed trade #{held.pk}")
     expect(page.locator(f"#journal-{held.pk}")).to_have_count(1)
     assert_no_csp_violation(page)
     assert errors == []
 
 
-def test_every_page_at_1366_and_390_px_in_light_and_dark_with_legible_charts(browser, server_url, trader, open_trade, make_signal, many_trades, one_trading_day):
+def test_every_page_at_1366_and_390_px_in_light_and_dark_with_legible_charts(
+    browser, server_url, trader, open_trade, make_signal, many_trades, one_trading_day
+):
     held = trade_now(open_trade)
-    PaperTrade.objects.bulk_create(closed_trade_row(exit_time=timezone.now() - timedelta(days=n), realized_pnl=Decimal(p)) for n, p in enumerate(["120.5", "-45"], start=1))
+    PaperTrade.objects.bulk_create(
+        closed_trade_row(exit_time=timezone.now() - timedelta(days=n), realized_pnl=Decimal(p))
+        for n, p in enumerate(["120.5", "-45"], start=1)
+    )
     services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("101.5"), timezone.now())])
     closed = trade_now(open_trade, symbol="ETHUSDT")
     services.trade_close(trade_id=closed.pk, price=Decimal("103"))
     services.trade_annotate(trade_id=closed.pk, notes="Took the breakout.", tags=["A+ setup"])
     make_signal(symbol="SOLUSDT", timestamp=timezone.now())
     # a bitcoin-sized trade: long prices and a long size, as the demo feed opens them
-    trade_now(open_trade, symbol="BNBUSDT", entry_price=Decimal("64468.42"), stop_loss=Decimal("62528.11"), take_profit=Decimal("68329.69"))
-    services.prices_apply(ticks=[Tick("BNBUSDT", Decimal("63317.15"), timezone.now(), bid=Decimal("63317.14"), ask=Decimal("63317.16"))])
+    trade_now(
+        open_trade,
+        symbol="BNBUSDT",
+        entry_price=Decimal("64468.42"),
+        stop_loss=Decimal("62528.11"),
+        take_profit=Decimal("68329.69"),
+    )
+    services.prices_apply(
+        ticks=[Tick("BNBUSDT", Decimal("63317.15"), timezone.now(), bid=Decimal("63317.14"), ask=Decimal("63317.16"))]
+    )
     for scheme in ("light", "dark"):  # as the system is set
         context = browser.new_context(viewport=WIDE, color_scheme=scheme)
         context.add_init_script(RECORD_VIOLATIONS)
@@ -288,7 +357,12 @@ def test_every_page_at_1366_and_390_px_in_light_and_dark_with_legible_charts(bro
         # at 1366 px every column of the active trades is in view, Close included, without scrolling the table
         assert page.locator("#active-trades .scroll").evaluate("(box) => box.scrollWidth <= box.clientWidth")
 
-        for name, path in (("dashboard", "/"), ("trade", f"/trades/{held.pk}/"), ("journal", "/journal/"), ("stats", "/stats/?period=7")):
+        for name, path in (
+            ("dashboard", "/"),
+            ("trade", f"/trades/{held.pk}/"),
+            ("journal", "/journal/"),
+            ("stats", "/stats/?period=7"),
+        ):
             for width, viewport in (("1366", WIDE), ("390", PHONE)):
                 page.set_viewport_size(viewport)
                 page.goto(f"{server_url}{path}")
@@ -296,6 +370,10 @@ def test_every_page_at_1366_and_390_px_in_light_and_dark_with_legible_charts(bro
             assert_accessible(page)  # colour contrast included, in this scheme
         # the statistics' charts at 390 px: each label's size in screen pixels, its size in the drawing's units
         # times the drawing's scale on the screen
-        sizes = page.evaluate("[...document.querySelectorAll('svg text')].map((t) => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)")
-        assert len(sizes) > 20 and min(sizes) >= 11, sizes
+        sizes = page.evaluate(
+            "[...document.querySelectorAll('svg text')]"
+            ".map((t) => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)"
+        )
+        assert len(sizes) > 20, sizes
+        assert min(sizes) >= 11, sizes
         context.close()

@@ -13,6 +13,7 @@ from .conftest import POLL, assert_no_csp_violation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+
 def test_the_dashboard_works_under_its_csp_with_no_violation(logged_in, open_trade):
     page = logged_in
     now = timezone.now()

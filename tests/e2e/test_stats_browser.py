@@ -28,14 +28,26 @@ def month_of_closes(one_trading_day):
         noon = datetime.combine(first + timedelta(days=n), time(12), tzinfo=UTC)
         for k, symbol in enumerate(["BTCUSDT", "ETHUSDT"]):
             direction = PaperTrade.Direction.LONG if (n + k) % 3 else PaperTrade.Direction.SHORT
-            rows.append(closed_trade_row(exit_time=noon + timedelta(hours=k), realized_pnl=Decimal(PNLS[(n + k) % len(PNLS)]), symbol=symbol, direction=direction, fees=Decimal("1.2")))
+            rows.append(
+                closed_trade_row(
+                    exit_time=noon + timedelta(hours=k),
+                    realized_pnl=Decimal(PNLS[(n + k) % len(PNLS)]),
+                    symbol=symbol,
+                    direction=direction,
+                    fees=Decimal("1.2"),
+                )
+            )
     PaperTrade.objects.bulk_create(rows)
 
 
-def test_statistics_page_draws_its_charts_and_a_calendar_day_opens_the_dashboard(page, server_url, django_user_model, month_of_closes):
+def test_statistics_page_draws_its_charts_and_a_calendar_day_opens_the_dashboard(
+    page, server_url, django_user_model, month_of_closes
+):
     django_user_model.objects.create_user("trader", password="pw-for-e2e")
     refused = []
-    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None)
+    page.on(
+        "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
+    )
     page.goto(f"{server_url}/login/?next=/stats/")
     page.fill("#id_username", "trader")
     page.fill("#id_password", "pw-for-e2e")

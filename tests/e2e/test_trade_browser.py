@@ -25,8 +25,17 @@ def candles(symbol: str, start, count: int, price: Decimal = Decimal("100")) -> 
     for n in range(count):
         drift = Decimal((n % 10) - 5) / 10 + Decimal(n) / 40
         open_, close = price + drift, price + drift + Decimal("0.3") * (1 if n % 3 else -1)
-        rows.append(PriceCandle(symbol=symbol, minute=start + timedelta(minutes=n), open=open_, close=close,
-                                high=max(open_, close) + Decimal("0.2"), low=min(open_, close) - Decimal("0.2"), ticks=5))  # fmt: skip
+        rows.append(
+            PriceCandle(
+                symbol=symbol,
+                minute=start + timedelta(minutes=n),
+                open=open_,
+                close=close,
+                high=max(open_, close) + Decimal("0.2"),
+                low=min(open_, close) - Decimal("0.2"),
+                ticks=5,
+            )
+        )
     PriceCandle.objects.bulk_create(rows)
 
 
@@ -34,8 +43,12 @@ def test_a_closed_trade_s_chart_is_drawn_with_its_markers_and_lines_under_the_cs
     page = logged_in
     trade = open_trade(timeframe="15m", confluences=["breakout", "volume"])  # LONG 50 BTCUSDT at 100 from 10:01
     services.trade_close(trade_id=trade.pk, price=Decimal("102.5"), at=T0 + timedelta(hours=1))
-    PaperTrade.objects.filter(pk=trade.pk).update(max_price=Decimal("103"), min_price=Decimal("99.5"))  # as the feed records them
-    services.trade_annotate(trade_id=trade.pk, notes="Breakout above the range.\n\nTook half the move.", tags=["A+ setup", "breakout"])
+    PaperTrade.objects.filter(pk=trade.pk).update(
+        max_price=Decimal("103"), min_price=Decimal("99.5")
+    )  # as the feed records them
+    services.trade_annotate(
+        trade_id=trade.pk, notes="Breakout above the range.\n\nTook half the move.", tags=["A+ setup", "breakout"]
+    )
     candles("BTCUSDT", T0 - timedelta(minutes=29), 119)  # 09:31 to 11:29: the whole span, 30 minutes either side
 
     page.goto(f"{server_url}/trades/{trade.pk}/")
@@ -45,7 +58,8 @@ def test_a_closed_trade_s_chart_is_drawn_with_its_markers_and_lines_under_the_cs
     expect(chart).to_have_attribute("data-markers", "entry exit")
     expect(chart).to_have_attribute("data-lines", "entry:100 stop:98 target:104 exit:102.5")
     canvas = chart.locator("canvas").first
-    assert canvas.bounding_box()["width"] > 600 and canvas.bounding_box()["height"] > 300
+    assert canvas.bounding_box()["width"] > 600
+    assert canvas.bounding_box()["height"] > 300
     expect(page.locator("#trade-pnl")).to_have_text("+114.88")  # 2.5 * 50 - (5 + 5.125)
     assert_accessible(page)
     assert_no_csp_violation(page)
@@ -122,10 +136,13 @@ def test_the_history_is_filtered_in_place_and_fits_a_phone(logged_in, server_url
     at = T0
     PaperTrade.objects.bulk_create(
         closed_trade_row(
-            exit_time=at + timedelta(hours=n), realized_pnl=Decimal(n if n % 2 else -n), symbol=["BTCUSDT", "ETHUSDT", "SOLUSDT"][n % 3],
-            direction=PaperTrade.Direction.SHORT if n % 4 == 0 else PaperTrade.Direction.LONG, tags=["FOMO"] if n % 5 == 0 else [],
+            exit_time=at + timedelta(hours=n),
+            realized_pnl=Decimal(n if n % 2 else -n),
+            symbol=["BTCUSDT", "ETHUSDT", "SOLUSDT"][n % 3],
+            direction=PaperTrade.Direction.SHORT if n % 4 == 0 else PaperTrade.Direction.LONG,
+            tags=["FOMO"] if n % 5 == 0 else [],
             notes="Faded the news." if n == 7 else "",
-        )  # fmt: skip
+        )
         for n in range(1, 21)
     )
     page.goto(f"{server_url}/journal/")
@@ -134,7 +151,9 @@ def test_the_history_is_filtered_in_place_and_fits_a_phone(logged_in, server_url
 
     page.locator("select[name=side]").select_option("SHORT")  # n = 4, 8, 12, 16, 20
     expect(rows).to_have_count(5)
-    expect(page).to_have_url(f"{server_url}/journal/?start=&end=&symbol=&side=SHORT&reason=&tag=&r_min=&r_max=&q=&sort=-closed")
+    expect(page).to_have_url(
+        f"{server_url}/journal/?start=&end=&symbol=&side=SHORT&reason=&tag=&r_min=&r_max=&q=&sort=-closed"
+    )
     page.locator("input[name=tag]").focus()
     expect(page.locator("#tag-choices option")).to_have_count(1)  # the tags in use, fetched on the first focus
     page.locator("input[name=tag]").fill("FOMO")
@@ -158,4 +177,3 @@ def test_the_history_is_filtered_in_place_and_fits_a_phone(logged_in, server_url
     screenshot(page, "history-phone")
     assert_accessible(page)
     assert_no_csp_violation(page)
-

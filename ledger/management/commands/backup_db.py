@@ -15,7 +15,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--output", required=True, help="Where to write the copy, e.g. /var/backups/ledger/2026-11-20.sqlite3.")
+        parser.add_argument(
+            "--output", required=True, help="Where to write the copy, e.g. /var/backups/ledger/2026-11-20.sqlite3."
+        )
 
     def handle(self, *args, output: str, **options) -> None:
         if connection.vendor != "sqlite":
@@ -39,7 +41,9 @@ class Command(BaseCommand):
             try:
                 source.backup(copy)  # all pages in one step: one read snapshot; writers are not blocked (WAL)
                 check = copy.execute("PRAGMA quick_check").fetchone()[0]
-                signals, trades = (copy.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in ("signals", "paper_trades"))
+                signals, trades = (
+                    copy.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in ("signals", "paper_trades")
+                )
                 copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
             finally:
                 copy.close()
@@ -48,7 +52,11 @@ class Command(BaseCommand):
                 raise CommandError(f"The copy failed SQLite's integrity check ({check}); {output} was not written.")
             os.replace(partial, target)
         except (sqlite3.Error, OSError) as error:
-            raise CommandError(f"Backing up {source_path} to {output} failed, nothing was written there: {error}") from error
+            raise CommandError(
+                f"Backing up {source_path} to {output} failed, nothing was written there: {error}"
+            ) from error
         finally:
             partial.unlink(missing_ok=True)
-        self.stdout.write(f"Backed up {signals} signals and {trades} trades to {target} ({target.stat().st_size:,} bytes).")
+        self.stdout.write(
+            f"Backed up {signals} signals and {trades} trades to {target} ({target.stat().st_size:,} bytes)."
+        )

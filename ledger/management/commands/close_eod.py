@@ -24,10 +24,15 @@ def parse_day(value: str) -> date:
 
 
 class Command(BaseCommand):
-    help = "Close the trading day: every OPEN trade at its last mark's exit quote (EOD_CLOSE), and expire the GENERATED signals of the day and before."
+    help = (
+        "Close the trading day: every OPEN trade at its last mark's exit quote (EOD_CLOSE), "
+        "and expire the GENERATED signals of the day and before."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--date", default="today", help="The trading day to close: YYYY-MM-DD, today (default) or yesterday.")
+        parser.add_argument(
+            "--date", default="today", help="The trading day to close: YYYY-MM-DD, today (default) or yesterday."
+        )
         parser.add_argument("--dry-run", action="store_true", help="Print what would be closed and write nothing.")
 
     def handle(self, *args, date: str, dry_run: bool, **options) -> None:
@@ -48,6 +53,8 @@ class Command(BaseCommand):
             self.stdout.write(f"No open trades to close for {day}.")
         self.stdout.write(
             f"{'Dry run: ' if dry_run else ''}{day}: {verb} {len(result.closed)} trades, "
-            f"realized pnl {result.realized_pnl:+}, {'would expire' if dry_run else 'expired'} {result.expired} signals, "
-            f"{'would prune' if dry_run else 'pruned'} {result.pruned} candles older than {settings.PRICE_HISTORY_DAYS} days."
+            f"realized pnl {result.realized_pnl:+}, "
+            f"{'would expire' if dry_run else 'expired'} {result.expired} signals, "
+            f"{'would prune' if dry_run else 'pruned'} {result.pruned} candles "
+            f"older than {settings.PRICE_HISTORY_DAYS} days."
         )

@@ -19,13 +19,31 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--exchange", required=True, help="A ccxt exchange id: binance, kraken, okx, bybit, coinbase, ...")
+        parser.add_argument(
+            "--exchange", required=True, help="A ccxt exchange id: binance, kraken, okx, bybit, coinbase, ..."
+        )
         parser.add_argument("--symbols", help="The watchlist, comma-separated (default: PRICE_FEED_SYMBOLS).")
-        parser.add_argument("--interval", type=float, default=1.0, help="Seconds between batches of ticks, and between polls (default 1).")
-        parser.add_argument("--poll", action="store_true", help="Poll tickers over REST even where the exchange streams them.")
-        parser.add_argument("--backfill", action="store_true", help="Fill the minutes since each open trade's entry that have no candle, from the exchange's 1-minute history, then exit.")
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=1.0,
+            help="Seconds between batches of ticks, and between polls (default 1).",
+        )
+        parser.add_argument(
+            "--poll", action="store_true", help="Poll tickers over REST even where the exchange streams them."
+        )
+        parser.add_argument(
+            "--backfill",
+            action="store_true",
+            help=(
+                "Fill the minutes since each open trade's entry that have no candle, "
+                "from the exchange's 1-minute history, then exit."
+            ),
+        )
 
-    def handle(self, *args, exchange: str, symbols: str | None, interval: float, poll: bool, backfill: bool, **options) -> None:
+    def handle(
+        self, *args, exchange: str, symbols: str | None, interval: float, poll: bool, backfill: bool, **options
+    ) -> None:
         if exchange not in ccxt.exchanges:
             raise CommandError(f"--exchange {exchange!r} is not an exchange ccxt knows (e.g. binance, kraken, okx).")
         if not 0.05 <= interval <= 3600:
@@ -49,17 +67,26 @@ class Command(BaseCommand):
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-        self.stdout.write(f"Stopped: {totals.ticks} ticks applied, {totals.marks} marks, {totals.closes} closes, {totals.ignored} ignored.")
+        self.stdout.write(
+            f"Stopped: {totals.ticks} ticks applied, {totals.marks} marks, "
+            f"{totals.closes} closes, {totals.ignored} ignored."
+        )
 
     def _backfill(self, config: feed.FeedConfig) -> None:
         try:
             done, unknown = feed.backfill(config)
         except (ccxt.BaseError, OSError) as error:  # the history is read whole before anything is written
-            raise CommandError(f"Reading {config.exchange}'s history failed, nothing was written: {feed.one_line(error)}") from error
+            raise CommandError(
+                f"Reading {config.exchange}'s history failed, nothing was written: {feed.one_line(error)}"
+            ) from error
         for symbol in unknown:
             self.stdout.write(f"{config.exchange} does not list {symbol}: skipped.")
         for result in done:
-            self.stdout.write(f"{result.symbol}: {result.written} minutes filled" + (f", {result.unreadable} unreadable" if result.unreadable else "") + ".")
+            self.stdout.write(
+                f"{result.symbol}: {result.written} minutes filled"
+                + (f", {result.unreadable} unreadable" if result.unreadable else "")
+                + "."
+            )
             for sentence in result.crossed:
                 self.stdout.write(f"  {sentence}")
         if not done and not unknown:

@@ -38,7 +38,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--tick-ms", type=int, default=1000, help="Milliseconds between ticks (default 1000).")
         parser.add_argument("--signal-every", type=int, default=5, help="Ticks between signals (default 5).")
-        parser.add_argument("--steps", type=int, default=0, help="Stop after this many ticks (default: run until stopped).")
+        parser.add_argument(
+            "--steps", type=int, default=0, help="Stop after this many ticks (default: run until stopped)."
+        )
         parser.add_argument("--seed", type=int, default=None, help="Random seed, for a repeatable run.")
 
     def handle(self, *args, tick_ms: int, signal_every: int, steps: int, seed: int | None, **options) -> None:
@@ -52,14 +54,18 @@ class Command(BaseCommand):
         except KeyboardInterrupt:  # Ctrl-C: a quiet stop; a write it interrupts is one transaction, rolled back whole
             self.stdout.write("Demo feed stopped.")
 
-    def _run(self, rng: random.Random, prices: dict[str, Decimal], *, tick_ms: int, signal_every: int, steps: int) -> None:
+    def _run(
+        self, rng: random.Random, prices: dict[str, Decimal], *, tick_ms: int, signal_every: int, steps: int
+    ) -> None:
         day = today()
         step = 0
         while not steps or step < steps:
             step += 1
             if today() != day:  # the demo closes its own days; in production cron runs close_eod
                 result = services.day_close(day=day)
-                self.stdout.write(f"End of {day}: closed {len(result.closed)} trades, expired {result.expired} signals.")
+                self.stdout.write(
+                    f"End of {day}: closed {len(result.closed)} trades, expired {result.expired} signals."
+                )
                 day = today()
             self._tick(rng, prices)
             if step % signal_every == 0:
@@ -82,7 +88,9 @@ class Command(BaseCommand):
             ticks.append(Tick(symbol, moved, now, bid=moved - half_spread, ask=moved + half_spread))
         result = services.prices_apply(ticks=ticks)
         for trade in result.closed:
-            self.stdout.write(f"{trade.status} #{trade.pk} {trade.symbol} at {trade.exit_price}: {trade.realized_pnl:+.2f}")
+            self.stdout.write(
+                f"{trade.status} #{trade.pk} {trade.symbol} at {trade.exit_price}: {trade.realized_pnl:+.2f}"
+            )
 
     def _signal(self, rng: random.Random, prices: dict[str, Decimal], step: int) -> None:
         """A signal at the current price, with levels wide enough to pay the fees; two in three executed at
@@ -93,7 +101,9 @@ class Command(BaseCommand):
         price = prices[symbol]
         sign = 1 if action == "BUY" else -1
         quantum = Decimal(1).scaleb(_places(price))
-        stop = FEES_PER_STOP * 2 * (settings.PAPER_FEE_RATE or Decimal("0.001"))  # with fees off, as at the default rate
+        stop = (
+            FEES_PER_STOP * 2 * (settings.PAPER_FEE_RATE or Decimal("0.001"))
+        )  # with fees off, as at the default rate
         intake = services.signal_intake(
             signal=SignalFields(
                 signal_id=f"sim-{timezone.now():%Y%m%d%H%M%S}-{step}",
@@ -111,7 +121,10 @@ class Command(BaseCommand):
         name = intake.signal.signal_id
         if intake.trade:
             trade = intake.trade
-            self.stdout.write(f"Opened #{trade.pk} {trade.direction} {symbol} at {trade.entry_price} (equity {selectors.equity():.2f})")
+            self.stdout.write(
+                f"Opened #{trade.pk} {trade.direction} {symbol} at {trade.entry_price} "
+                f"(equity {selectors.equity():.2f})"
+            )
         elif intake.refused:
             self.stdout.write(f"Signal {name} not executed: {intake.refused}")
         else:
