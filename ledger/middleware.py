@@ -1,6 +1,6 @@
 """What every request passes through besides Django's own: control characters refused at the door, answers
 that a login or a token unlocked kept out of every cache, a plain 503 page when a page's database fails
-(the API answers its own faults in its JSON shape: ledger/api.py), and a whole tab sent to the login page
+(the API answers its own faults in its JSON shape: ledger/api/errors.py), and a whole tab sent to the login page
 when an HTMX request finds its login gone."""
 
 import logging

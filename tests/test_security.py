@@ -14,7 +14,9 @@ import pytest
 from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from ledger import api, services
+from ledger import services
+from ledger.api import api
+from ledger.api.auth import WRONG_TOKENS
 from ledger.models import Signal
 
 from .conftest import NOW
@@ -209,7 +211,7 @@ def test_behind_the_proxy_the_lock_falls_on_the_address_the_proxy_saw(client, dj
 
 @pytest.fixture
 def three_requests_a_minute(monkeypatch):
-    (throttle,) = api.api.throttle
+    (throttle,) = api.throttle
     monkeypatch.setattr(throttle, "num_requests", 3)
     monkeypatch.setattr(throttle, "duration", 60)
 
@@ -322,8 +324,8 @@ def test_wrong_webhook_passphrases_lock_their_address_out_and_no_other(client, s
 
 @pytest.fixture
 def three_wrong_tokens_a_minute(monkeypatch):
-    monkeypatch.setattr(api.WRONG_TOKENS, "num_requests", 3)
-    monkeypatch.setattr(api.WRONG_TOKENS, "duration", 60)
+    monkeypatch.setattr(WRONG_TOKENS, "num_requests", 3)
+    monkeypatch.setattr(WRONG_TOKENS, "duration", 60)
 
 
 def test_wrong_bearer_tokens_are_throttled_per_address_before_any_lookup(

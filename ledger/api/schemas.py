@@ -1,0 +1,225 @@
+"""What the API answers: the rows of the ledger as the OpenAPI document describes them."""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from ninja import Field, Schema
+
+from .types import Amount
+
+
+class SignalOut(Schema):
+    signal_id: str
+    symbol: str
+    action: str
+    entry_price: Amount
+    confidence: Amount
+    timestamp: datetime
+    status: str
+    status_reason: str
+    timeframe: str
+    confluences: list[str]
+    stop_loss: Amount | None
+    take_profit: Amount | None
+
+
+class TradeOut(Schema):
+    id: int
+    signal_id: str | None
+    symbol: str
+    direction: str
+    status: str
+    entry_price: Amount = Field(description="The fill: the market's price at execution, against the trader.")
+    entry_slippage: Amount = Field(
+        description="entry_price minus the signal's price, per unit, signed against the trader."
+    )
+    entry_time: datetime
+    position_size: Amount
+    stop_loss: Amount
+    take_profit: Amount
+    risk_amount: Amount = Field(description="What the size risked between the fill and the stop at entry: 1R.")
+    current_price: Amount = Field(description="The last traded price seen.")
+    exit_quote: Amount = Field(description="Where a market exit fills at the last mark: bid (LONG) or ask (SHORT).")
+    unrealized_pnl: Amount = Field(description="What a market exit at exit_quote would realize, fees included.")
+    fees: Amount = Field(description="Open: entry fee + exit fee at exit_quote. Closed: what was paid.")
+    slippage: Amount = Field(
+        description="Paid against the signal's price at entry and the last price at a market exit."
+    )
+    exit_price: Amount | None
+    exit_time: datetime | None
+    realized_pnl: Amount | None
+    r_multiple: Amount | None = Field(description="PnL / risk_amount: realized once closed, unrealized while open.")
+    return_pct: Amount | None = Field(description="PnL / entry notional * 100.")
+    max_price: Amount = Field(description="The highest price traded while open (every tick counts).")
+    min_price: Amount = Field(description="The lowest price traded while open.")
+    mfe: Amount = Field(
+        description="Maximum favourable excursion: the most the trade was ahead, in money, before fees (0 or more)."
+    )
+    mae: Amount = Field(
+        description="Maximum adverse excursion: the most it was behind, in money, before fees (0 or less)."
+    )
+    mfe_r: Amount | None = Field(description="mfe / risk_amount.")
+    mae_r: Amount | None = Field(description="mae / risk_amount.")
+
+    notes: str = Field(description="The trader's notes: plain text, paragraphs separated by blank lines.")
+    tags: list[str] = Field(description="The trader's labels, such as 'A+ setup' or 'FOMO'.")
+
+    @staticmethod
+    def resolve_mfe(trade) -> Decimal:
+        return trade.excursions.favourable
+
+    @staticmethod
+    def resolve_mae(trade) -> Decimal:
+        return trade.excursions.adverse
+
+    @staticmethod
+    def resolve_mfe_r(trade) -> Decimal | None:
+        return trade.excursions.favourable_r
+
+    @staticmethod
+    def resolve_mae_r(trade) -> Decimal | None:
+        return trade.excursions.adverse_r
+
+
+class CandleOut(Schema):
+    minute: datetime = Field(description="The minute's start, UTC.")
+    open: Amount
+    high: Amount
+    low: Amount
+    close: Amount
+    ticks: int = Field(
+        description=(
+            "Ticks applied in the minute; 0 for a minute filled from the exchange's history (price_feed --backfill)."
+        )
+    )
+    bid: Amount | None = Field(description="The best bid with the close, if the feed sent one.")
+    ask: Amount | None
+
+
+class SignalTradeOut(Schema):
+    signal: SignalOut
+    trade: TradeOut | None
+    refused: str | None = Field(
+        None, description="Why the market or the account refused to execute it (it is EXPIRED)."
+    )
+
+
+class TicksOut(Schema):
+    marked: list[TradeOut] = Field(description="Open trades the ticks re-valued.")
+    closed: list[TradeOut] = Field(description="Trades a tick took through their stop or target.")
+    ignored: int = Field(
+        description="Ticks older than the last one applied for their symbol: prices only move forward."
+    )
+
+
+class JournalOut(Schema):
+    day: date
+    count: int = Field(description="Trades closed in the day, on all pages.")
+    items: list[TradeOut]
+
+
+class DailyPnlOut(Schema):
+    day: date
+    realized_pnl: Amount
+    trades: int
+    wins: int
+
+
+class SymbolPnlOut(Schema):
+    symbol: str
+    realized_pnl: Amount
+    trades: int
+
+
+class FiguresOut(Schema):
+    trades: int
+    wins: int = Field(description="Trades with realized_pnl > 0.")
+    losses: int = Field(description="Trades with realized_pnl < 0; a trade at exactly 0 is neither.")
+    win_rate: Amount | None
+    realized_pnl: Amount
+    gross_profit: Amount
+    gross_loss: Amount = Field(description="Minus the sum of the losing trades' PnL: a positive number.")
+    profit_factor: Amount | None
+    expectancy: Amount | None
+    average_win: Amount | None
+    average_loss: Amount | None = Field(description="The average PnL of a losing trade: a negative number.")
+    fees: Amount
+    slippage: Amount = Field(
+        description="Paid against the signals' prices at entry and the last prices at market exits."
+    )
+    expectancy_r: Amount | None = Field(description="The average R multiple (realized_pnl / risk_amount) per trade.")
+    average_win_r: Amount | None
+    average_loss_r: Amount | None = Field(description="A negative number.")
+    average_mfe: Amount | None = Field(
+        description="The trades' maximum favourable excursion, on average, in money before fees."
+    )
+    average_mae: Amount | None = Field(
+        description="Their maximum adverse excursion, on average: 0 or a negative number."
+    )
+    average_mfe_r: Amount | None = Field(description="The same in R, over the trades with a risk.")
+    average_mae_r: Amount | None
+    average_holding: timedelta | None
+
+
+class GroupOut(FiguresOut):
+    key: str | None = Field(
+        description="The symbol, direction, exit reason, tag, confluence, timeframe, confidence band "
+        "('0.5–0.6'), weekday ('Mon') or hour ('00'); null: the trades without one (no tag, no signal)."
+    )
+
+
+class PeriodPnlOut(Schema):
+    start: date = Field(
+        description="The week's Monday, or the month's first day (the period may cut the first and last)."
+    )
+    trades: int
+    wins: int
+    realized_pnl: Amount
+    starting_equity: Amount
+    return_pct: Amount | None = Field(description="realized_pnl / starting_equity * 100, 2 places.")
+
+
+class RBucketOut(Schema):
+    low: Amount | None = Field(description="R from (included); null: no lower bound.")
+    high: Amount | None = Field(description="R to (excluded); null: no upper bound.")
+    trades: int
+
+
+class StatsOut(FiguresOut):
+    """The figures are defined in docs/statistics.md."""
+
+    start: date | None
+    end: date | None
+    starting_equity: Amount
+    ending_equity: Amount
+    max_drawdown: Amount
+    max_drawdown_percent: Amount | None = Field(description="Of the equity at the peak it fell from, 2 places.")
+    drawdown_start: datetime | None = Field(description="The close that made the peak; null: the period's start.")
+    drawdown_end: datetime | None
+    best_day: DailyPnlOut | None
+    worst_day: DailyPnlOut | None
+    best_symbol: SymbolPnlOut | None
+    worst_symbol: SymbolPnlOut | None
+    by_symbol: list[GroupOut]
+    by_direction: list[GroupOut]
+    by_exit_reason: list[GroupOut]
+    by_tag: list[GroupOut] = Field(description="A trade counts once in each of its tags; untagged ones under key null.")
+    by_confluence: list[GroupOut] = Field(
+        description="A trade counts once in each confluence of its signal; none: key null."
+    )
+    by_timeframe: list[GroupOut]
+    by_confidence: list[GroupOut] = Field(
+        description="By the signal's confidence in bands of 0.1: '0.5–0.6' holds 0.5 <= c < 0.6."
+    )
+    by_weekday: list[GroupOut] = Field(description="By the ISO weekday of the entry in TRADING_DAY_TZ, Monday first.")
+    by_hour: list[GroupOut] = Field(description="By the hour of the entry in TRADING_DAY_TZ.")
+    weekly: list[PeriodPnlOut]
+    monthly: list[PeriodPnlOut]
+    r_histogram: list[RBucketOut] = Field(
+        description="The trades with a risk by R multiple, in half-R buckets from -3 to 3."
+    )
+    longest_win_streak: int = Field(description="The most wins in a row, in exit order; a trade at 0 ends a streak.")
+    longest_loss_streak: int
+    return_pct: Amount | None = Field(description="realized_pnl / starting_equity * 100, 2 places.")
+    sharpe: Amount | None = Field(description="Of daily returns: mean / standard deviation * sqrt(365), 4 places.")
+    sortino: Amount | None = Field(description="Of daily returns: mean / downside deviation * sqrt(365), 4 places.")
