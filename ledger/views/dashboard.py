@@ -156,7 +156,7 @@ def signal_execute(request: HtmxHttpRequest, signal_id: str) -> HttpResponse:
         context |= {"refusal": error.message}
         status = error.status_code
     if request.htmx:
-        return render_page(request, "ledger/dashboard.html", context, part="execute-confirm", status=status)
+        return render_page(request, "ledger/parts.html", context, part="execute-confirm", status=status)
     return render_page(request, "ledger/execute.html", context, status=status)
 
 
