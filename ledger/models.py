@@ -1,4 +1,4 @@
-"""The ledger's tables: its two tables of record (DESIGN.md), `signals` and `paper_trades`, whose table and
+"""The ledger's tables: its two tables of record (docs/domain.md), `signals` and `paper_trades`, whose table and
 column names are the original design's so existing SQL keeps working; the one-row `ledger_account`
 (running totals derived from the trades, and the version every write bumps); `market_prices`, each
 symbol's last tick; `price_candles`, the price history; `day_notes`, the trader's diary of each day; and

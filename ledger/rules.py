@@ -1,4 +1,4 @@
-"""The trading rules of DESIGN.md, written once: rounding, fills, fees, PnL, exits, marks, levels, sizing and
+"""The trading rules of docs/domain.md, written once: rounding, fills, fees, PnL, exits, marks, levels, sizing and
 the account's limits (docs/fills.md says how each fill is priced, beside Freqtrade's dry-run).
 
 Pure: values in, values out. Nothing here reads or writes the database (the services lock, load, call these

@@ -1,7 +1,7 @@
 """The admin: corrections keep PnL and the account's running total consistent, actions close exactly once,
 every change is kept in the history, and only staff (and the read-only group only to look) get in.
 
-Numbers are worked out by hand from DESIGN.md's rules: fee = 0.001 * price * size per side.
+Numbers are worked out by hand from the rules of docs/domain.md: fee = 0.001 * price * size per side.
 """
 
 import re

@@ -1,4 +1,4 @@
-"""The life of a signal and its trade, by numbers worked out by hand from DESIGN.md's rules."""
+"""The life of a signal and its trade, by numbers worked out by hand from the rules of docs/domain.md."""
 
 from datetime import timedelta
 from decimal import Decimal

@@ -192,7 +192,7 @@ LOGGING = {
 # How often the dashboard's live parts refresh, in milliseconds (the browser tests make it quick).
 DASHBOARD_POLL_MS = env_int("DASHBOARD_POLL_MS", 5000, low=200, high=600_000)
 
-# --- The ledger's own settings (DESIGN.md, "Rules of paper execution" and "Days") ---
+# --- The ledger's own settings (docs/domain.md, "Opening a trade" and "Days and the end of the day") ---
 # A trading day is a calendar day in this zone; UTC matches crypto exchanges' daily candles.
 TRADING_DAY_TZ = env_zone("TRADING_DAY_TZ", "UTC")
 PAPER_STARTING_BALANCE = env_decimal("PAPER_STARTING_BALANCE", "10000", low=Decimal(0), high=Decimal("1e12"))

@@ -5,7 +5,19 @@ service locks, loads, applies the rules and writes. Closing a trade is guarded b
 trade closes exactly once whoever races to close it. Lock order, to keep PostgreSQL free of deadlocks:
 trade rows (by id), then their signals, then the account row (docs/design.md, "Concurrency").
 
-One module per subject; every service is importable from here (`services.trade_close`).
+One module per subject; every service is importable from here (`services.trade_close`):
+- base: what every write shares: the locked rows (`trade_for_update`, `account_for_update`), `account_add` (the
+  running total of realized PnL and open cost, and the version every write bumps), `save_closes` (the guarded
+  write of closes), history rows for set-based writes (`record_history`, `record_closes`).
+- signals: `signal_record` (idempotent on signal_id), `signal_intake` (record and execute in one transaction;
+  returns an `Intake`), `signal_execute`, `signal_expire`.
+- trades: `trade_close`, `trade_correct` (the admin's corrections), `trades_recompute` (returns `TradesRecomputed`).
+- prices: `prices_apply`: ticks mark open trades, close them at stop or target and write 1-minute candles (returns
+  `TicksApplied`); `candles_backfill` (returns `CandlesBackfilled`), an exchange's history for missed minutes.
+- eod: `day_close`, the end of a trading day (returns `DayClosed`).
+- journal: `trade_annotate` (notes and tags), `trade_move_levels` (stop and target), `day_note_write` (a day's diary).
+- imports: the legacy import's writes: `signal_import`, `signal_advance`, `trade_import`.
+- tokens: API tokens: `api_token_create`, `api_token_revoke`, `api_token_authenticate`, `api_token_hash`.
 """
 
 from .base import account_add, save_closes

@@ -44,7 +44,7 @@ def _write_marks(trades: Sequence[PaperTrade]) -> None:
     """One prepared UPDATE per trade, sent with executemany, still guarded by status OPEN.
 
     bulk_update would write the same rows, but builds a CASE expression per field whose cost grows with
-    the batch: profiled at 90% of a 1,000-tick batch (bench/README.md). The values are Decimals already
+    the batch: profiled at 90% of a 1,000-tick batch (bench/RESULTS.md). The values are Decimals already
     rounded by the rules, which both database drivers take as they are.
     """
     rows = [
