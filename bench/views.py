@@ -14,8 +14,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from ledger import journal_views, selectors, views
+from ledger import selectors
 from ledger.days import today
+from ledger.forms import HistoryForm
+from ledger.views import base, history, trades
 
 
 @csrf_exempt
@@ -27,7 +29,7 @@ def hello(request: HttpRequest) -> HttpResponse:
 def _rows_in_memory() -> dict:
     """Each part's context, queried once per worker process and then reused for every request."""
     day = today()
-    contexts = {name: build(day) for name, build in views.TODAY_PARTS.items()}
+    contexts = {name: build(day) for name, build in base.TODAY_PARTS.items()}
     for context in contexts.values():  # materialise querysets: no query after this
         for key, value in context.items():
             if hasattr(value, "_fetch_all"):
@@ -37,8 +39,8 @@ def _rows_in_memory() -> dict:
 
 @login_required
 def memory_part(request: HttpRequest, part: str) -> HttpResponse:
-    return views.render_page(
-        request, "ledger/dashboard.html", views.page_context(today()) | _rows_in_memory()[part], part=part
+    return base.render_page(
+        request, "ledger/dashboard.html", base.page_context(today()) | _rows_in_memory()[part], part=part
     )
 
 
@@ -46,11 +48,11 @@ def memory_part(request: HttpRequest, part: str) -> HttpResponse:
 def _page_in_memory(name: str, key: str) -> tuple[str, dict]:
     """A journal page's template and complete context, built once per worker (every query run then)."""
     if name == "history":
-        return "ledger/history.html", journal_views.history_context(journal_views.HistoryForm({"after": key}))
+        return "ledger/history.html", history.history_context(HistoryForm({"after": key}))
     trade = selectors.trade(int(key))
     if name == "trade-chart":
-        return "", journal_views.chart_data(trade, timezone.now())
-    return "ledger/trade.html", journal_views.trade_context(trade)
+        return "", trades.chart_data(trade, timezone.now())
+    return "ledger/trade.html", trades.trade_context(trade)
 
 
 @login_required
@@ -58,4 +60,4 @@ def memory_page(request: HttpRequest, name: str, key: str) -> HttpResponse:
     template, context = _page_in_memory(name, key)
     if not template:
         return JsonResponse(context)
-    return views.render_page(request, template, context)
+    return base.render_page(request, template, context)

@@ -2,8 +2,8 @@ from datetime import date
 
 from django.urls import path, register_converter
 
-from . import exports, journal_views, stats_views, views
 from .inputs import EARLIEST_DAY
+from .views import dashboard, exports, history, stats, trades
 
 
 class DayConverter:
@@ -25,21 +25,21 @@ class DayConverter:
 register_converter(DayConverter, "day")
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
-    path("day/<day:day>/", views.dashboard, name="dashboard-day"),
-    path("day/<day:day>/signals/", views.day_signals, name="day-signals"),
-    path("day/<day:day>/diary/", journal_views.day_diary, name="day-diary"),
-    path("trades/<int:trade_id>/", journal_views.trade_page, name="trade"),
-    path("trades/<int:trade_id>/chart.json", journal_views.trade_chart, name="trade-chart"),
-    path("trades/<int:trade_id>/notes/", journal_views.trade_notes, name="trade-notes"),
-    path("trades/<int:trade_id>/levels/", journal_views.trade_levels, name="trade-levels"),
-    path("trades/<int:trade_id>/close/", views.trade_close, name="trade-close"),
-    path("signals/<str:signal_id>/execute/", views.signal_execute, name="signal-execute"),
-    path("signals/<str:signal_id>/expire/", views.signal_expire, name="signal-expire"),
-    path("journal/", journal_views.history_page, name="history"),
-    path("journal/export.csv", journal_views.history_csv, name="history-csv"),
-    path("journal/choices/", journal_views.history_choices, name="history-choices"),
-    path("stats/", stats_views.stats_page, name="stats"),
+    path("", dashboard.dashboard, name="dashboard"),
+    path("day/<day:day>/", dashboard.dashboard, name="dashboard-day"),
+    path("day/<day:day>/signals/", dashboard.day_signals, name="day-signals"),
+    path("day/<day:day>/diary/", dashboard.day_diary, name="day-diary"),
+    path("trades/<int:trade_id>/", trades.trade_page, name="trade"),
+    path("trades/<int:trade_id>/chart.json", trades.trade_chart, name="trade-chart"),
+    path("trades/<int:trade_id>/notes/", trades.trade_notes, name="trade-notes"),
+    path("trades/<int:trade_id>/levels/", trades.trade_levels, name="trade-levels"),
+    path("trades/<int:trade_id>/close/", dashboard.trade_close, name="trade-close"),
+    path("signals/<str:signal_id>/execute/", dashboard.signal_execute, name="signal-execute"),
+    path("signals/<str:signal_id>/expire/", dashboard.signal_expire, name="signal-expire"),
+    path("journal/", history.history_page, name="history"),
+    path("journal/export.csv", history.history_csv, name="history-csv"),
+    path("journal/choices/", history.history_choices, name="history-choices"),
+    path("stats/", stats.stats_page, name="stats"),
     path("export/journal.csv", exports.journal_csv, name="export-journal"),
     path("export/signals.csv", exports.signals_csv, name="export-signals"),
 ]

@@ -17,8 +17,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from ledger import journal_views, selectors
+from ledger import selectors
 from ledger.models import PaperTrade
+from ledger.views import history
 
 from .conftest import closed_trade_row
 
@@ -110,7 +111,7 @@ def test_sorting(client, closes, sort, expected):
 
 
 def test_paging_forward_and_back_by_keyset_keeps_the_filters(client, closes, monkeypatch):
-    monkeypatch.setattr(journal_views, "HISTORY_PAGE", 3)
+    monkeypatch.setattr(history, "HISTORY_PAGE", 3)
     first = page(client, reason="TAKE_PROFIT")  # T11, T9, T7, T5, T3, T1
     assert ids(first, closes) == ["T11", "T9", "T7"]
     html = first.content.decode()
@@ -180,7 +181,7 @@ def read_csv(response) -> list[dict]:
 
 
 def test_the_csv_holds_exactly_the_filtered_set_in_the_page_s_order_on_all_pages(client, closes, monkeypatch):
-    monkeypatch.setattr(journal_views, "HISTORY_PAGE", 2)
+    monkeypatch.setattr(history, "HISTORY_PAGE", 2)
     response = client.get(reverse("history-csv"), {"side": "LONG", "sort": "-r", "after": closes["T1"].pk})
 
     assert response["Content-Disposition"] == 'attachment; filename="history.csv"'

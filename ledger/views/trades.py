@@ -1,5 +1,5 @@
-"""The journal's pages (docs/journal.md): a trade's page with its chart, notes, tags and levels; the diary of a
-day on its dashboard; and the history of closed trades, filtered, sorted, paged and exported.
+"""A trade's page (docs/journal.md): everything about one trade, its chart's data, and the forms that write its
+notes and tags and move its stop and target.
 
 Thin, as the dashboard: each view parses its input, calls one service or selector and renders a template
 part. Every write needs the `ledger.trade` permission, and its controls are hidden without it.
@@ -8,39 +8,21 @@ part. Every write needs the `ledger.trade` permission, and its controls are hidd
 import functools
 import time
 from collections.abc import Callable
-from datetime import date
-from urllib.parse import urlencode
 
-from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import condition, require_GET, require_http_methods, require_POST
 
-from . import rules, selectors, services
-from .days import today
-from .errors import LedgerError, NotFound
-from .exports import JOURNAL, export
-from .inputs import clean_symbol
-from .models import PaperTrade
-from .stats_views import DayField
-from .views import (
-    TRADE_PERMISSION,
-    HtmxHttpRequest,
-    asked_part,
-    day_url,
-    page_context,
-    render_dashboard,
-    render_page,
-    trade_required,
-)
+from .. import rules, selectors, services
+from ..errors import LedgerError, NotFound
+from ..models import PaperTrade
+from .base import TRADE_PERMISSION, HtmxHttpRequest, asked_part, render_page, trade_required
 
 TRADE_PARTS = ("facts", "levels", "notes")  # the trade page's parts an HTMX request may ask for
-HISTORY_PAGE = 50  # closed trades on a page of the history
 
 
 def _trade(trade_id: int) -> PaperTrade:
@@ -48,9 +30,6 @@ def _trade(trade_id: int) -> PaperTrade:
         return selectors.trade(trade_id)
     except NotFound as missing:
         raise Http404(missing.message) from None
-
-
-# --- The trade page -------------------------------------------------------------------------------
 
 
 def trade_context(
@@ -235,162 +214,3 @@ def trade_levels(request: HtmxHttpRequest, trade_id: int) -> HttpResponse:
         ),
         refused=("levels", lambda error: trade_context(_trade(trade_id), notice=error.message, failed=True)),
     )
-
-
-# --- The diary of a day ---------------------------------------------------------------------------
-
-
-@login_required
-@trade_required
-@require_POST
-def day_diary(request: HtmxHttpRequest, day: date) -> HttpResponse:
-    """Save a day's diary (services.day_note_write), written in the form at the foot of its dashboard."""
-    text = request.POST.get("text", "")
-    try:
-        note = services.day_note_write(day=day, text=text, by=request.user)
-    except LedgerError as error:
-        if not request.htmx:
-            return render_dashboard(request, min(day, today()), status=error.status_code, notice=error.message)
-        context = page_context(day) | {
-            "diary": selectors.day_note(day),
-            "diary_text": text,
-            "diary_notice": error.message,
-            "diary_failed": True,
-        }
-        return render_page(request, "ledger/dashboard.html#diary", context, status=error.status_code)
-    if not request.htmx:
-        return redirect(day_url(day))
-    return render_page(
-        request, "ledger/dashboard.html#diary", page_context(day) | {"diary": note, "diary_notice": "Saved."}
-    )
-
-
-# --- The history of closed trades -----------------------------------------------------------------
-
-
-class HistoryForm(forms.Form):
-    """The history's filters, order and cursor, from the query string; every one optional."""
-
-    start = DayField(required=False, label="Closed from")
-    end = DayField(required=False, label="to")
-    symbol = forms.CharField(required=False, max_length=25)
-    side = forms.ChoiceField(required=False, choices=[("", "Both sides"), *PaperTrade.Direction.choices])
-    reason = forms.ChoiceField(
-        required=False,
-        label="Exit",
-        choices=[("", "Any exit"), *((s.value, s.label) for s in PaperTrade.CLOSED_STATUSES)],
-    )
-    tag = forms.CharField(required=False, max_length=40)
-    r_min = forms.DecimalField(required=False, label="R from", max_digits=12, decimal_places=4)
-    r_max = forms.DecimalField(required=False, label="R to", max_digits=12, decimal_places=4)
-    q = forms.CharField(required=False, label="Notes contain", max_length=200)
-    sort = forms.ChoiceField(
-        required=False,
-        choices=[
-            ("-closed", "Latest close first"),
-            ("closed", "Oldest close first"),
-            ("-r", "Best R first"),
-            ("r", "Worst R first"),
-            ("-pnl", "Best PnL first"),
-            ("pnl", "Worst PnL first"),
-        ],
-    )
-    after = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
-    before = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
-
-    def clean_symbol(self) -> str:
-        value = self.cleaned_data["symbol"].strip()
-        if not value:
-            return ""
-        try:
-            return clean_symbol(value)
-        except LedgerError as error:
-            raise ValidationError(error.message) from None
-
-    def clean(self) -> dict:
-        data = super().clean()
-        if data.get("start") and data.get("end") and data["end"] < data["start"]:
-            self.add_error("end", "The last day must be on or after the first.")
-        if data.get("r_min") is not None and data.get("r_max") is not None and data["r_max"] < data["r_min"]:
-            self.add_error("r_max", "R to must be at least R from.")
-        if data.get("after") and data.get("before"):
-            self.add_error("before", "Page forward (after) or back (before), not both.")
-        return data
-
-    def filters(self) -> selectors.HistoryFilter:
-        data = self.cleaned_data
-        return selectors.HistoryFilter(
-            start=data["start"],
-            end=data["end"],
-            symbol=data["symbol"],
-            side=data["side"],
-            reason=data["reason"],
-            tag=data["tag"].strip(),
-            r_min=data["r_min"],
-            r_max=data["r_max"],
-            text=data["q"].strip(),
-        )
-
-    def order(self) -> str:
-        return self.cleaned_data["sort"] or "-closed"
-
-    def query(self, **cursor: int) -> str:
-        """The filters and order as a query string, with a cursor: a pager's link, or the export's."""
-        kept = {name: value for name, value in self.data.items() if name not in ("after", "before") and value}
-        return urlencode(kept | cursor)
-
-
-def history_context(form: HistoryForm) -> dict:
-    """The history page's context: a page of the filters and order of a valid form, or the form's errors."""
-    context = {"form": form, "trading_tz": settings.TRADING_DAY_TZ}
-    if not form.is_valid():
-        return context
-    data = form.cleaned_data
-    page = selectors.history_page(
-        form.filters(), sort=form.order(), after=data["after"], before=data["before"], size=HISTORY_PAGE
-    )
-    return context | {
-        "page": page,
-        "next_query": form.query(after=page.after) if page.after else "",
-        "previous_query": form.query(before=page.before) if page.before else "",
-        "first_query": form.query() if data["after"] or data["before"] else None,
-        "export_query": form.query(),
-        "r_order": form.order() in ("r", "-r"),
-    }
-
-
-@login_required
-@require_GET
-def history_page(request: HtmxHttpRequest) -> HttpResponse:
-    """/journal/: every closed trade, filtered, sorted and paged by keyset; an HTMX request whose target is
-    the results gets them alone."""
-    form = HistoryForm(request.GET)
-    partial = request.htmx and request.htmx.target == "history-results"
-    context = history_context(form)
-    return render_page(
-        request,
-        "ledger/history.html" + ("#history-results" if partial else ""),
-        context,
-        status=200 if form.is_valid() else 400,
-    )
-
-
-@login_required
-@require_GET
-def history_choices(request: HtmxHttpRequest) -> HttpResponse:
-    """The symbols and tags in use, which the history's filters suggest: fetched when the trader first
-    focuses a filter, so the page itself does not read them."""
-    context = {"tag_choices": selectors.tags_used(), "symbols": selectors.symbols(PaperTrade)}
-    return render_page(request, "ledger/history.html#choices", context)
-
-
-@login_required
-@require_GET
-def history_csv(request: HtmxHttpRequest) -> HttpResponse:
-    """The history's filtered set as CSV, every row of it in the page's order (the cursor is ignored), with the
-    journal export's columns."""
-    form = HistoryForm(request.GET)
-    if not form.is_valid():
-        errors = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in form.errors.items())
-        return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
-    return export(selectors.history_rows(form.filters(), sort=form.order()), JOURNAL, filename="history.csv")

@@ -16,9 +16,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
-from . import selectors
-from .rules import RATIO
-from .stats_views import PeriodForm
+from .. import selectors
+from ..forms import PeriodForm
+from ..rules import RATIO
 
 CHUNK = 2000  # rows per fetch
 # Columns the database computes (not stored), to the places the API gives them: SQLite hands them back with 15

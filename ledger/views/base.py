@@ -1,0 +1,132 @@
+"""What every page's views share: the request type, rendering a page or a part of it, the day's page that a
+refusal falls back to, and the permission check on every view that acts.
+
+The day's page (`ledger/dashboard.html`) is drawn here, not in dashboard.py, because every refused action, on
+whichever page, answers with it (refused, trade_required); dashboard.py holds the views that serve it.
+"""
+
+import functools
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django_htmx.middleware import HtmxDetails
+
+from .. import selectors
+from ..days import today
+from ..errors import LedgerError, NotPermitted
+
+# The one permission for acting on the ledger from a page (models.PaperTrade.Meta.permissions).
+TRADE_PERMISSION = "ledger.trade"
+SIGNALS_SHOWN = 20  # rows of the day's signals on its page; the rest are a link away
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _signals(day: date) -> dict:
+    return {
+        "signals": selectors.signals_board(day, size=SIGNALS_SHOWN),
+        "signal_counts": selectors.signals_summary(day),
+    }
+
+
+# Each part's context on today's page and on a past day's, queried only when that part is rendered. A past day
+# shows how it ended (no live figure): the equity at its end, and the trades that were open then.
+TODAY_PARTS: dict[str, Callable[[date], dict]] = {
+    "summary": lambda day: {"summary": selectors.dashboard_summary(day)},
+    "active-trades": lambda day: {"active_trades": selectors.trades_active_with_last_tick()},
+    "signals": _signals,
+    "journal": lambda day: {"journal": selectors.journal_for_day(day), "journal_day": selectors.pnl_daily(day)},
+    "diary": lambda day: {"diary": selectors.day_note(day)},
+}
+PAST_PARTS = TODAY_PARTS | {"summary": lambda day: {"day_end": selectors.day_end(day)}, "active-trades": lambda day: {}}
+
+
+def page_context(day: date, *, notice: str = "", failed: bool = False) -> dict:
+    """What every part of a day's page needs besides its own rows."""
+    current = today()
+    return {
+        "day": day,
+        "is_today": day == current,
+        "previous_day": day - timedelta(days=1),
+        "next_day": day + timedelta(days=1) if day < current else None,
+        "poll_ms": settings.DASHBOARD_POLL_MS,
+        "trading_tz": settings.TRADING_DAY_TZ,
+        "fee_rate": settings.PAPER_FEE_RATE,
+        "price_max_age": int(settings.PAPER_PRICE_MAX_AGE.total_seconds()),
+        "notice": notice,
+        "failed": failed,
+    }
+
+
+def render_page(
+    request: HtmxHttpRequest, template: str, context: dict, *, part: str | None = None, status: int = 200
+) -> HttpResponse:
+    """A page, or one part of it, from a complete context, with times in the trading day's zone."""
+    with timezone.override(settings.TRADING_DAY_TZ):
+        response = render(request, template + (f"#{part}" if part else ""), context, status=status)
+    patch_vary_headers(response, ["HX-Request", "HX-Target"])
+    if part:
+        patch_cache_control(response, private=True, no_cache=True)  # the browser asks again, with If-None-Match
+    return response
+
+
+def render_dashboard(
+    request: HtmxHttpRequest, day: date, *, part: str | None = None, status: int = 200, notice: str = ""
+) -> HttpResponse:
+    """The day's page, or one part of it, querying only the parts it renders."""
+    context = page_context(day, notice=notice, failed=status >= 400)
+    for name, build in (TODAY_PARTS if context["is_today"] else PAST_PARTS).items():
+        if part in (None, name):
+            context |= build(day)
+    return render_page(request, "ledger/dashboard.html", context, part=part, status=status)
+
+
+def day_url(day: date) -> str:
+    """A day's page: today's at /, any other at /day/<date>/."""
+    return reverse("dashboard") if day == today() else reverse("dashboard-day", args=[day])
+
+
+def asked_part(request: HtmxHttpRequest, parts=TODAY_PARTS) -> str | None:
+    """The part of the page an HTMX request asked for, if it is one of `parts`; None: the whole page."""
+    return request.htmx.target if request.htmx and request.htmx.target in parts else None
+
+
+def refused(request: HtmxHttpRequest, error: LedgerError) -> HttpResponse:
+    """A refused action: HTMX gets the notice (and a `ledgerChanged` event, as the row may have changed under
+    the trader); a plain form post gets today's page with the message, with the error's status."""
+    if request.htmx:
+        response = render_page(
+            request,
+            "ledger/dashboard.html",
+            {"notice": error.message, "failed": True},
+            part="notice",
+            status=error.status_code,
+        )
+        response["HX-Trigger"] = "ledgerChanged"
+        return response
+    return render_dashboard(request, today(), status=error.status_code, notice=error.message)
+
+
+def trade_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """For every view that acts on the ledger (the dashboard's buttons, the trade page's edits): without the
+    `ledger.trade` permission the answer is 403 with a sentence and the view does not run. Put it under
+    @login_required; staff in "ledger read-only" have no such permission."""
+
+    @functools.wraps(view)
+    def wrapper(request: HtmxHttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.has_perm(TRADE_PERMISSION):
+            why = (
+                f"{request.user.get_username()} may look but not trade: acting needs the permission {TRADE_PERMISSION}."
+            )
+            return refused(request, NotPermitted(why))
+        return view(request, *args, **kwargs)
+
+    return wrapper

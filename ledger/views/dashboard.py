@@ -1,0 +1,193 @@
+"""The trader's dashboard. One view renders a day's page and, for an HTMX request, any one of its parts
+(`ledger/dashboard.html#<part>`, each part's query in base.py's TODAY_PARTS); beside it the page of all the
+day's signals, the day's diary, and the action views (Execute, Expire, Close), which call one service each and
+say what happened."""
+
+import time
+from collections.abc import Callable
+from datetime import date
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.views.decorators.http import condition, require_GET, require_http_methods, require_POST
+
+from .. import selectors, services
+from ..days import today
+from ..errors import LedgerError
+from ..forms import DayForm
+from ..models import PaperTrade, Signal
+from ..templatetags.ledger_format import money, price, r_multiple, signed, trade_link
+from .base import (
+    HtmxHttpRequest,
+    asked_part,
+    day_url,
+    page_context,
+    refused,
+    render_dashboard,
+    render_page,
+    trade_required,
+)
+
+SIGNALS_PAGE = 100  # rows of a page of all the day's signals
+
+
+def _part_etag(request: HtmxHttpRequest, day: date | None = None) -> str | None:
+    """What a part's content depends on: the ledger's version, the day, the viewer, and for the active
+    trades (whose ages tick on) the minute. A poll that matches it gets 304 from this one small query."""
+    part = asked_part(request)
+    if part is None:
+        return None
+    minute = int(time.time() // 60) if part == "active-trades" else 0
+    return f"{part}.{day or today()}.{selectors.ledger_version()}.{request.user.pk}.{minute}"
+
+
+@login_required
+@require_GET
+@condition(etag_func=_part_etag)
+def dashboard(request: HtmxHttpRequest, day: date | None = None) -> HttpResponse:
+    """Today's dashboard at /, any past day at /day/YYYY-MM-DD/; an HTMX poll gets just its part. Every way to a
+    day that has not happened (its URL, the date picker) ends in the same 404 page."""
+    if "date" in request.GET:
+        picked = DayForm(request.GET)
+        if not picked.is_valid():
+            return render_dashboard(request, today(), status=400, notice=f"Date: {picked.errors['date'][0]}")
+        return redirect(day_url(picked.cleaned_data["date"]))
+    day = day or today()
+    if day > today():
+        return not_yet(request, day)
+    return render_dashboard(request, day, part=asked_part(request))
+
+
+def not_yet(request: HtmxHttpRequest, day: date) -> HttpResponse:
+    """The one answer for a day that has not happened: today's page, 404, saying so."""
+    return render_dashboard(request, today(), status=404, notice=f"{date_format(day, 'D j M Y')} has not happened yet.")
+
+
+@login_required
+@require_GET
+def day_signals(request: HtmxHttpRequest, day: date) -> HttpResponse:
+    """/day/YYYY-MM-DD/signals/: every signal of the day, the latest first, a page at a time (the day's page
+    shows the waiting ones and the latest handled)."""
+    if day > today():
+        return not_yet(request, day)
+    signals = selectors.signals_for_day(day).select_related("trade")
+    page = Paginator(signals, SIGNALS_PAGE).get_page(request.GET.get("page"))
+    context = page_context(day) | {"signals": page.object_list, "page": page}
+    return render_page(request, "ledger/signals.html", context)
+
+
+def _act(request: HtmxHttpRequest, action: Callable[[], SafeString]) -> HttpResponse:
+    """Run one service for a button; `action` returns the sentence that says what it did, with its numbers.
+    HTMX gets the notice and a `ledgerChanged` event that makes the parts refresh themselves; a plain form post
+    is redirected back (or shown the error)."""
+    try:
+        done = action()
+    except LedgerError as error:
+        return refused(request, error)
+    if request.htmx:
+        response = render_page(request, "ledger/dashboard.html", {"notice": done}, part="notice")
+        response["HX-Trigger"] = "ledgerChanged"
+        return response
+    messages.success(request, done)
+    return redirect("dashboard")
+
+
+def _closed(trade: PaperTrade) -> SafeString:
+    return format_html(
+        "Closed trade {} ({} {}) at {}: {} ({}).",
+        trade_link(trade),
+        trade.direction,
+        trade.symbol,
+        price(trade.exit_price),
+        signed(trade.realized_pnl),
+        r_multiple(trade.r_multiple),
+    )
+
+
+def _opened(trade: PaperTrade) -> SafeString:
+    return format_html(
+        "Opened trade {}: {} {} {} at {}, stop {}, target {}, risking {}.",
+        trade_link(trade),
+        trade.direction,
+        price(trade.position_size),
+        trade.symbol,
+        price(trade.entry_price),
+        price(trade.stop_loss),
+        price(trade.take_profit),
+        money(trade.risk_amount),
+    )
+
+
+def _expired(signal: Signal) -> SafeString:
+    return format_html(
+        "Expired signal {}: {} {} at {}.", signal.signal_id, signal.action, signal.symbol, price(signal.entry_price)
+    )
+
+
+@login_required
+@require_POST
+@trade_required
+def trade_close(request: HtmxHttpRequest, trade_id: int) -> HttpResponse:
+    return _act(request, lambda: _closed(services.trade_close(trade_id=trade_id)))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@trade_required
+def signal_execute(request: HtmxHttpRequest, signal_id: str) -> HttpResponse:
+    """GET: what executing the signal now would do (the fill, size, risk and the signal's age), to confirm; in a
+    dialog for HTMX, as a page without JavaScript. POST: execute it (services.signal_execute)."""
+    if request.method == "POST":
+        return _act(request, lambda: _opened(services.signal_execute(signal_id=signal_id)))
+    now = timezone.now()
+    context = {"in_dialog": bool(request.htmx)}
+    try:
+        signal = selectors.signal(signal_id)
+        context |= {"signal": signal, "plan": selectors.entry_plan(signal, account=selectors.account(), at=now)}
+        status = 200
+    except LedgerError as error:
+        context |= {"refusal": error.message}
+        status = error.status_code
+    if request.htmx:
+        return render_page(request, "ledger/parts.html", context, part="execute-confirm", status=status)
+    return render_page(request, "ledger/execute.html", context, status=status)
+
+
+@login_required
+@require_POST
+@trade_required
+def signal_expire(request: HtmxHttpRequest, signal_id: str) -> HttpResponse:
+    reason = f"Dismissed by {request.user.get_username()}."
+    return _act(request, lambda: _expired(services.signal_expire(signal_id=signal_id, reason=reason)))
+
+
+@login_required
+@trade_required
+@require_POST
+def day_diary(request: HtmxHttpRequest, day: date) -> HttpResponse:
+    """Save a day's diary (services.day_note_write), written in the form at the foot of its dashboard."""
+    text = request.POST.get("text", "")
+    try:
+        note = services.day_note_write(day=day, text=text, by=request.user)
+    except LedgerError as error:
+        if not request.htmx:
+            return render_dashboard(request, min(day, today()), status=error.status_code, notice=error.message)
+        context = page_context(day) | {
+            "diary": selectors.day_note(day),
+            "diary_text": text,
+            "diary_notice": error.message,
+            "diary_failed": True,
+        }
+        return render_page(request, "ledger/dashboard.html#diary", context, status=error.status_code)
+    if not request.htmx:
+        return redirect(day_url(day))
+    return render_page(
+        request, "ledger/dashboard.html#diary", page_context(day) | {"diary": note, "diary_notice": "Saved."}
+    )
