@@ -17,6 +17,7 @@ One module per subject; every service is importable from here (`services.trade_c
 - eod: `day_close`, the end of a trading day (returns `DayClosed`).
 - journal: `trade_annotate` (notes and tags), `trade_move_levels` (stop and target), `day_note_write` (a day's diary).
 - imports: the legacy import's writes: `signal_import`, `signal_advance`, `trade_import`.
+- markets: `market_lots_record`, each market's lot rules (step, minimum amount and cost) as its exchange lists them.
 - tokens: API tokens: `api_token_create`, `api_token_revoke`, `api_token_authenticate`, `api_token_hash`.
 """
 
@@ -24,6 +25,7 @@ from .base import account_add, save_closes
 from .eod import DayClosed, day_close
 from .imports import signal_advance, signal_import, trade_import
 from .journal import day_note_write, trade_annotate, trade_move_levels
+from .markets import market_lots_record
 from .prices import CandlesBackfilled, TicksApplied, candles_backfill, prices_apply
 from .signals import Intake, signal_execute, signal_expire, signal_intake, signal_record
 from .tokens import api_token_authenticate, api_token_create, api_token_hash, api_token_revoke
@@ -43,6 +45,7 @@ __all__ = [
     "candles_backfill",
     "day_close",
     "day_note_write",
+    "market_lots_record",
     "prices_apply",
     "save_closes",
     "signal_advance",

@@ -144,7 +144,7 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
             if reason is None:
                 last_tick[trade.pk] = trade, tick
                 continue
-            if reason == rules.STOP_LOSS:
+            if reason != rules.TAKE_PROFIT:  # a stop or a liquidation: a market order at this tick
                 rules.mark(trade, tick.price, bid=tick.bid, ask=tick.ask)
                 rules.close_at_quote(trade, reason=reason, at=tick.at)
             else:
