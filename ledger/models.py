@@ -348,8 +348,16 @@ class MarketLot(models.Model):
     class Meta:
         db_table = "market_lots"
         constraints = [
-            models.CheckConstraint(condition=Q(step__gt=0), name="market_lot_step_positive"),
-            models.CheckConstraint(condition=Q(min_amount__gte=0, min_cost__gte=0), name="market_lot_minimums"),
+            models.CheckConstraint(
+                condition=Q(step__gt=0),
+                name="market_lot_step_positive",
+                violation_error_message="step must be above 0.",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_amount__gte=0, min_cost__gte=0),
+                name="market_lot_minimums",
+                violation_error_message="min_amount and min_cost must not be below 0.",
+            ),
         ]
 
     def __str__(self) -> str:
