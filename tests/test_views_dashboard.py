@@ -151,7 +151,7 @@ def test_summary_part_says_a_deficit_a_gap_left(client, now_trade):
     html = part(client, "summary").content.decode()
 
     assert PaperTrade.objects.get(pk=trade.pk).status == PaperTrade.Status.LIQUIDATION
-    assert '<span class="value num" id="cash">-35,055.00</span>' in html  # 10000 - 900 * 50 - (5 + 50) fees
+    assert '<span class="value num loss" id="cash">-35,055.00</span>' in html  # 10000 - 900 * 50 - (5 + 50) fees
     deficit = re.search(r'<div class="stat" id="deficit" role="alert">.*?</div>', html, re.S).group()
     assert '<span class="value num loss">35,055.00</span>' in deficit
     assert "no new entry until cash is positive again" in deficit
