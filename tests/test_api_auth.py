@@ -86,10 +86,8 @@ def test_token_posts_without_csrf_even_when_checks_are_enforced():
     assert response.status_code == 201
 
 
-def test_a_logged_in_session_without_a_token_is_still_401(client):
-    client.force_login(User.objects.create_user("trader"))
-
-    assert post_signal(client).status_code == 401
+def test_a_logged_in_session_without_a_token_is_still_401(trader_client):
+    assert post_signal(trader_client).status_code == 401
 
 
 def test_openapi_document_and_docs_page_need_a_login_not_a_token(client):

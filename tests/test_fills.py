@@ -298,11 +298,10 @@ def test_a_trade_answers_its_r_multiple_and_return(api_client):
 # --- The dashboard's Execute ----------------------------------------------------------------------
 
 
-def test_execute_on_the_dashboard_answers_the_reason_and_leaves_the_signal_waiting(client, trader):
-    client.force_login(trader)
+def test_execute_on_the_dashboard_answers_the_reason_and_leaves_the_signal_waiting(trader_client):
     services.signal_record(signal=SignalFields(**signal(timestamp=NOW - timedelta(minutes=7))))
 
-    response = client.post("/signals/s-1/execute/", HTTP_HX_REQUEST="true")
+    response = trader_client.post("/signals/s-1/execute/", HTTP_HX_REQUEST="true")
 
     assert response.status_code == 409
     assert b"no price for BTCUSDT" in response.content
