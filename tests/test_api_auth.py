@@ -1,7 +1,6 @@
 """Token authentication, revocation, the token commands, CSRF and the logged-in-only OpenAPI document."""
 
 import io
-import json
 from datetime import timedelta
 
 import pytest
@@ -14,16 +13,15 @@ from ledger import services
 from ledger.models import ApiToken
 
 from .conftest import NOW, row_counts
+from .helpers import api_post, signal_body
 
 # A signal sent without a timestamp is stamped and executed "now", which must stay one trading day; a
 # token's last use is written by the minute.
 pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
 
-SIGNAL = {"signal_id": "s-1", "symbol": "BTCUSDT", "action": "BUY", "entry_price": "100", "confidence": "0.8"}
-
 
 def post_signal(client, **headers):
-    return client.post("/api/v1/signals", json.dumps(SIGNAL), content_type="application/json", **headers)
+    return api_post(client, "signals", signal_body(), **headers)
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,6 @@
 """Secure by default: deploy checks pass with DEBUG off, every page needs a login or a token, logins and
 tokens are rate-limited, and the pages carry a Content-Security-Policy they keep."""
 
-import json
 import os
 import re
 import secrets
@@ -20,6 +19,7 @@ from ledger.api.auth import WRONG_TOKENS
 from ledger.models import Signal
 
 from .conftest import NOW
+from .helpers import api_post
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[1]
@@ -299,8 +299,7 @@ ALERT = {"ticker": "BTCUSDT", "action": "buy", "price": "100", "order_id": "lock
 
 
 def alert(client, passphrase: str, address: str):
-    body = json.dumps(ALERT | {"passphrase": passphrase})
-    return client.post("/api/v1/webhooks/tradingview", body, content_type="application/json", REMOTE_ADDR=address)
+    return api_post(client, "webhooks/tradingview", ALERT | {"passphrase": passphrase}, REMOTE_ADDR=address)
 
 
 @pytest.mark.time_machine(NOW, tick=False)

@@ -18,10 +18,10 @@ from ledger.inputs import Tick
 from ledger.models import PaperTrade, Signal
 
 from .conftest import LAST_SECOND, MIDNIGHT, NOW
+from .helpers import HTMX
 
 # Today's page and its parts' ETags depend on the day and on the minute: the clock stands still at NOW.
 pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
-HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture

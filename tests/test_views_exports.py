@@ -1,7 +1,5 @@
 """CSV exports of the journal and the signals: the columns, the round trip through csv, and streaming."""
 
-import csv
-import io
 import json
 from datetime import timedelta
 from decimal import Decimal
@@ -16,13 +14,9 @@ from ledger.inputs import Tick
 from ledger.models import PaperTrade
 
 from .conftest import T0, closed_trade_row
+from .helpers import read_csv
 
 pytestmark = pytest.mark.django_db
-
-
-def read_csv(response) -> list[dict]:
-    assert isinstance(response, StreamingHttpResponse)
-    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
 
 
 def test_journal_round_trips_through_csv_with_iso_times_and_exact_decimals(viewer_client, open_trade):

@@ -6,8 +6,6 @@ every third, exits take profit (wins) or stop loss (losses); T3 and T6 are tagge
 T5's notes mention "news".
 """
 
-import csv
-import io
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -22,9 +20,10 @@ from ledger.models import PaperTrade
 from ledger.views import history
 
 from .conftest import closed_trade_row
+from .helpers import HTMX, read_csv
 
 pytestmark = pytest.mark.django_db
-HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "history-results"}
+RESULTS = HTMX | {"HTTP_HX_TARGET": "history-results"}
 
 
 @pytest.fixture
@@ -143,7 +142,7 @@ def test_a_deep_page_costs_the_queries_of_the_first(viewer_client, closes):
 
 
 def test_the_results_alone_for_htmx(viewer_client, closes):
-    response = viewer_client.get(reverse("history"), {"tag": "FOMO"}, **HTMX)
+    response = viewer_client.get(reverse("history"), {"tag": "FOMO"}, **RESULTS)
     html = response.content.decode()
     assert html.lstrip().startswith('<section class="card" id="history-results">')
     assert "<html" not in html
@@ -167,10 +166,6 @@ def test_bad_filters_are_a_form_error_not_a_500(viewer_client, query, says):
     response = page(viewer_client, **query)
     assert response.status_code == 400
     assert says in response.content.decode()
-
-
-def read_csv(response) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
 
 
 def test_the_csv_holds_exactly_the_filtered_set_in_the_page_s_order_on_all_pages(viewer_client, closes, monkeypatch):

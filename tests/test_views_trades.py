@@ -12,9 +12,9 @@ from ledger.inputs import Tick
 from ledger.models import DayNote, PaperTrade, PriceCandle
 
 from .conftest import NOW, T0
+from .helpers import HTMX
 
 pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
-HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 def candle(minute: datetime, open_: str, high: str, low: str, close: str, symbol: str = "BTCUSDT") -> PriceCandle:
