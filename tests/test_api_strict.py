@@ -3,6 +3,7 @@ unknown fields, non-object bodies, lookalike numbers and ids, strings for boolea
 beyond ±14:00 or from the future, days outside 1970 to 2199, symbols wider than their columns."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -194,12 +195,16 @@ def test_a_signal_from_the_future_is_refused(api_client):
 
 
 def test_a_tick_within_the_clock_skew_is_read(api_client):
-    ahead = (NOW + timedelta(seconds=5)).isoformat()
+    ahead = NOW + timedelta(seconds=5)  # MAX_CLOCK_SKEW, to the second
 
-    assert (
-        api_post(api_client, "prices", {"ticks": [{"symbol": "BTCUSDT", "price": "100", "time": ahead}]}).status_code
-        == 200
+    response = api_post(
+        api_client, "prices", {"ticks": [{"symbol": "BTCUSDT", "price": "100", "time": ahead.isoformat()}]}
     )
+
+    assert response.status_code == 200
+    price = MarketPrice.objects.get(symbol="BTCUSDT")
+    assert price.price == Decimal("100")
+    assert price.at == ahead  # applied with the time it was sent, not refused or moved back to now
 
 
 @pytest.mark.parametrize(
