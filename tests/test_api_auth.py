@@ -4,7 +4,6 @@ import io
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
@@ -88,10 +87,10 @@ def test_a_logged_in_session_without_a_token_is_still_401(trader_client):
     assert post_signal(trader_client).status_code == 401
 
 
-def test_openapi_document_and_docs_page_need_a_login_not_a_token(client):
+def test_openapi_document_and_docs_page_need_a_login_not_a_token(client, viewer):
     _, token = services.api_token_create(name="bot")
     with_token = client.get("/api/v1/openapi.json", HTTP_AUTHORIZATION=f"Bearer {token}")
-    client.force_login(User.objects.create_user("trader"))
+    client.force_login(viewer)
 
     assert with_token.status_code == 302  # to the login page
     assert client.get("/api/v1/openapi.json").json()["info"]["title"] == "Paper-trading ledger"
