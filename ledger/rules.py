@@ -422,7 +422,7 @@ def _in_envelope(*, highest: Decimal) -> Decimal:
 
 @dataclass(frozen=True)
 class Lot:
-    """A market's rules for an order's size, as ccxt gives them: the step sizes are multiples of
+    """A market's rules for an order's size, as ccxt gives them: the step every size is a multiple of
     (`precision.amount`), the smallest amount (`limits.amount.min`) and the smallest cost, price × amount
     (`limits.cost.min`)."""
 
@@ -439,7 +439,7 @@ def lot_default() -> Lot:
 
 def to_step(size: Decimal, step: Decimal) -> Decimal:
     """A size rounded down to a multiple of the market's step: 0.1234 with a step of 0.01 is 0.12."""
-    return units((size // step) * step) if step > 0 else units(size)
+    return units((size // step) * step)
 
 
 def check_lot(*, symbol: str, size: Decimal, price: Decimal, lot: Lot) -> None:

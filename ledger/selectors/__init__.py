@@ -3,11 +3,10 @@
 Selectors never write and never import the services. Every name below is importable from here:
 - core: the ledger's rows and the day's figures: `account`, `equity`, `ledger_version`, `trade`, `signal`,
   `market_quote` (a symbol's last tick), `market_lot` (its lot rules), `entry_plan` (`EntryPlan`: what executing a
-  signal now would do),
-  `candles`, `trades_active`, `trades_active_with_last_tick`, `symbols`, `symbols_followed`, `open_since`,
-  `newest_tick_at`, `signals_for_day`, `signals_board`, `signals_summary` (`SignalsSummary`), `journal_for_day`,
-  `pnl_daily`, `pnl_daily_range` (`DailyPnl`), `dashboard_summary` (`DashboardSummary`), `day_end` (`DayEnd`),
-  `journal_between`, `signals_between` (the exports' periods).
+  signal now would do), `candles`, `trades_active`, `trades_active_with_last_tick`, `symbols`, `symbols_followed`,
+  `open_since`, `newest_tick_at`, `signals_for_day`, `signals_board`, `signals_summary` (`SignalsSummary`),
+  `journal_for_day`, `pnl_daily`, `pnl_daily_range` (`DailyPnl`), `dashboard_summary` (`DashboardSummary`),
+  `day_end` (`DayEnd`), `journal_between`, `signals_between` (the exports' periods).
 - stats: a period's statistics: `stats` (`Stats`, with `Group`, `SymbolPnl`, `PeriodPnl`, `RBucket`).
 - figures: the figures of a group of closed trades (`Figures`: win rate, profit factor, expectancy, ...), computed
   in SQL, for a period and for each of its groups.

@@ -293,11 +293,7 @@ class DashboardSummary:
     open_trades: int
     unrealized_pnl: Decimal
     open_notional: Decimal  # the open trades' entry notional
-
-    @property
-    def deficit(self) -> Decimal:
-        """What the account owes: cash below 0 (Account.deficit)."""
-        return max(-self.cash, ZERO)
+    deficit: Decimal  # what the account owes, cash below 0 (Account.deficit)
 
     @property
     def exposure(self) -> Decimal | None:
@@ -314,6 +310,7 @@ def dashboard_summary(day: date) -> DashboardSummary:
     return DashboardSummary(
         equity=totals.equity,
         cash=totals.cash,
+        deficit=totals.deficit,
         day=pnl_daily(day),
         open_trades=open_row["count"],
         unrealized_pnl=money_from_db(open_row["unrealized"]),
