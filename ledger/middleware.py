@@ -70,13 +70,23 @@ def private_answers(get_response):
 
     def middleware(request: HttpRequest) -> HttpResponse:
         response = get_response(request)
-        user = getattr(request, "user", None)
-        unlocked = request.path.startswith(API_PREFIX) or (user is not None and user.is_authenticated)
-        if unlocked and not response.has_header("Cache-Control"):
+        if _unlocked(request) and not response.has_header("Cache-Control"):
             patch_cache_control(response, private=True, no_store=True)
         return response
 
     return middleware
+
+
+def _unlocked(request: HttpRequest) -> bool:
+    """Whether a login or a token unlocked the answer. Reading the login may query the database (the session,
+    the user): when that fails the answer (the 503 page) is kept private, never turned into a 500."""
+    if request.path.startswith(API_PREFIX):
+        return True
+    user = getattr(request, "user", None)
+    try:
+        return user is not None and user.is_authenticated
+    except DatabaseError:
+        return True
 
 
 class DatabaseFaults:

@@ -336,3 +336,16 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.scope}, {self.prefix}…{' revoked' if self.revoked_at else ''})"
+
+
+class HealthProbe(models.Model):
+    """One row that `/healthz` writes and commits on every check: a write that reached the disk is the proof
+    that the database takes writes (a rolled-back one never leaves memory, and passes on a full disk)."""
+
+    at = models.DateTimeField(help_text="When a health check last committed a write.")
+
+    class Meta:
+        db_table = "health_probe"
+
+    def __str__(self) -> str:
+        return f"health probe at {self.at:%Y-%m-%d %H:%M:%S}"
