@@ -279,9 +279,10 @@ def _minutes(span: timedelta) -> str:
 
 
 def fresh(seen: datetime, *, at: datetime) -> bool:
-    """Whether a tick seen at `seen` may still price an entry at `at`: no older than PAPER_PRICE_MAX_AGE (and
-    not from after `at`)."""
-    return timedelta(0) <= at - seen <= settings.PAPER_PRICE_MAX_AGE
+    """Whether a tick seen at `seen` may still price an entry at `at`: no older than PAPER_PRICE_MAX_AGE. A tick
+    stamped ahead of `at` by no more than MAX_CLOCK_SKEW (the sender's clock runs a little fast) was accepted
+    as the market's price, so it prices the entry too."""
+    return -settings.MAX_CLOCK_SKEW <= at - seen <= settings.PAPER_PRICE_MAX_AGE
 
 
 def reference(symbol: str, *, last: Quote | None, signal_price: Decimal, signal_time: datetime, at: datetime) -> Quote:
