@@ -1,7 +1,7 @@
-"""What every request passes through besides Django's own: control characters refused at the door, answers
-that a login or a token unlocked kept out of every cache, a plain 503 page when a page's database fails
-(the API answers its own faults in its JSON shape: ledger/api/errors.py), and a whole tab sent to the login page
-when an HTMX request finds its login gone."""
+"""What every request passes through besides Django's own: control characters and bodies sent in chunks
+refused at the door, answers that a login or a token unlocked kept out of every cache, a plain 503 page when a
+page's database fails (the API answers its own faults in its JSON shape: ledger/api/errors.py), and a whole tab
+sent to the login page when an HTMX request finds its login gone."""
 
 import logging
 import re
@@ -58,6 +58,22 @@ def refuse_control_characters(get_response):
         if request.path.startswith(API_PREFIX):
             return JsonResponse(error_body(message, where), status=400)
         return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+
+    return middleware
+
+
+def refuse_unread_bodies(get_response):
+    """A body sent in chunks (`Transfer-Encoding: chunked`) has no Content-Length, and Django reads a body by
+    its length: it would see none and act as if nothing were sent (a close at the market instead of the price
+    sent, an XML body past the media type check). Such a request is refused with 411 before any view runs."""
+    message = "Send the body with a Content-Length; a body sent in chunks (Transfer-Encoding) is not read."
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        if "HTTP_TRANSFER_ENCODING" not in request.META:
+            return get_response(request)
+        if request.path.startswith(API_PREFIX):
+            return JsonResponse(error_body(message, "body"), status=411)
+        return HttpResponse(message, status=411, content_type="text/plain; charset=utf-8")
 
     return middleware
 

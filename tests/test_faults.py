@@ -2,6 +2,7 @@
 owns (a fresh PostgreSQL database on the suite's server, or a SQLite file), which is then taken away or filled
 up. In-process tests cannot show these: Django's test client never loses its database mid-request."""
 
+import http.client
 import json
 import os
 import shutil
@@ -182,3 +183,20 @@ def test_healthz_answers_503_on_a_full_disk_as_every_write_does(tmp_path, full_d
         holder.close()
 
     assert (signal[0], health[0], json.loads(health[2])) == (503, 503, {"status": "unavailable"})
+
+
+def test_a_body_sent_in_chunks_straight_to_gunicorn_is_refused_and_nothing_is_recorded(own_database, serving):
+    bearer = {"Authorization": f"Bearer {own_database.token}"}
+    for content_type, body in [("application/json", json.dumps(SIGNAL)), ("application/xml", "<signal/>")]:
+        connection = http.client.HTTPConnection("127.0.0.1", serving.port, timeout=20)
+        connection.request(
+            "POST",
+            "/api/v1/signals",
+            body=iter([body.encode()]),
+            encode_chunked=True,
+            headers=bearer | {"Content-Type": content_type, "Transfer-Encoding": "chunked"},
+        )
+        assert (content_type, connection.getresponse().status) == (content_type, 411)
+        connection.close()
+
+    assert json.loads(fetch(f"{serving.url}/api/v1/signals", headers=bearer)[2]) == []

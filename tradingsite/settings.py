@@ -103,6 +103,7 @@ MIDDLEWARE = [
     "django_permissions_policy.PermissionsPolicyMiddleware",  # Permissions-Policy: nothing the app never uses
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files from gunicorn, no separate server
     "ledger.middleware.CompressPages",  # gzip for HTML and JSON, padded against BREACH (below whitenoise: not static)
+    "ledger.middleware.refuse_unread_bodies",  # a body in chunks, which Django would read as none: 411
     "ledger.middleware.refuse_control_characters",  # NUL and the like in a URL or form: 400, never the database
     "ledger.middleware.private_answers",  # Cache-Control: private, no-store on what a login or token reads
     "ledger.middleware.DatabaseFaults",  # a page whose database fails: a plain 503 page
