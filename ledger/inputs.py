@@ -137,6 +137,15 @@ def not_ahead(moment: datetime, *, field: str) -> datetime:
     return moment
 
 
+def check_period(start: date, end: date, *, field: str = "end") -> None:
+    """A statistics period, both days included: its last day on or after its first, and at most PERIOD_DAYS_MAX
+    days (its daily series is drawn day by day). The page and the API hold a period to this one bound."""
+    if end < start:
+        raise InvalidInput("The last day must be on or after the first.", field=field)
+    if (end - start).days >= PERIOD_DAYS_MAX:
+        raise InvalidInput(f"A period is at most {PERIOD_DAYS_MAX} days.", field=field)
+
+
 def clean_confidence(value: Any) -> Decimal:
     confidence = decimal(value, field="confidence")
     if not 0 <= confidence <= 1:
