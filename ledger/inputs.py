@@ -6,6 +6,7 @@ limits from here so the OpenAPI document says the same. A refusal is an InvalidI
 """
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, timedelta
@@ -180,20 +181,28 @@ def clean_notes(value: Any, *, field: str = "notes") -> str:
     return text
 
 
+def _invisible(text: str) -> bool:
+    """Whether text holds a character that is not shown as itself: a control or format character (a zero-width
+    space, a right-to-left override), a surrogate, a private or unassigned code point. A tag holding one can
+    read as another tag."""
+    return any(unicodedata.category(character).startswith("C") for character in text)
+
+
 def clean_tags(value: Iterable[Any] | None) -> list[str]:
-    """Short labels the trader invents (`A+ setup`, `FOMO`): inner spaces collapsed, no commas (a form writes
-    tags separated by commas) or control characters, each once whatever its case (the first spelling is
-    kept), in the order given."""
+    """Short labels the trader invents (`A+ setup`, `FOMO`): in Unicode's composed form (NFC: an é typed two
+    ways is one tag), inner spaces collapsed, no commas (a form writes tags separated by commas) and no control
+    or invisible characters, each once whatever its case (the first spelling is kept), in the order given."""
     if isinstance(value, str) or value is None:
         raise InvalidInput("tags must be a list of texts.", field="tags")
     tags: list[str] = []
     seen: set[str] = set()  # each tag's casefold: a list of any length is read once
     for number, item in enumerate(value):
-        tag = " ".join(item.split()) if isinstance(item, str) else None
-        if not tag or len(tag) > TAG_LENGTH_MAX or "," in tag or CONTROL_RE.search(tag):
+        tag = " ".join(unicodedata.normalize("NFC", item).split()) if isinstance(item, str) else None
+        if not tag or len(tag) > TAG_LENGTH_MAX or "," in tag or _invisible(tag):
             raise InvalidInput(
                 f"tags[{number}] {item!r} must be 1 to {TAG_LENGTH_MAX} characters, "
-                "without commas or control characters.",
+                "without commas, control or invisible characters (such as a zero-width space or a "
+                "right-to-left override).",
                 field=f"tags[{number}]",
             )
         if tag.casefold() not in seen:

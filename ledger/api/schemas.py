@@ -166,6 +166,11 @@ class GroupOut(FiguresOut):
         description="The symbol, direction, exit reason, tag, confluence, timeframe, confidence band "
         "('0.5–0.6'), weekday ('Mon') or hour ('00'); null: the trades without one (no tag, no signal)."
     )
+    gathered: int = Field(
+        description="by_tag and by_confluence show their 50 largest groups; the rest are added up in one row whose "
+        "key is 'others' and whose gathered is how many it holds (a trade counts there once for each of its own). "
+        "0 in every other row."
+    )
 
 
 class PeriodPnlOut(Schema):
