@@ -358,6 +358,18 @@ def check_levels_around(direction: str, *, price: Decimal, stop: Decimal, target
         )
 
 
+def check_levels_in_envelope(trade: Position, *, stop: Decimal, target: Decimal) -> None:
+    """A moved stop or target is held to the bound sizing keeps a trade in: its notional at every level below
+    AMOUNT_MAX, so that a fill there can be valued and stored."""
+    for field, level in (("stop_loss", stop), ("take_profit", target)):
+        if level * trade.position_size >= AMOUNT_MAX:
+            raise InvalidInput(
+                f"{field} {plain(level)} would put trade #{trade.pk}'s {plain(trade.position_size)} {trade.symbol} "
+                f"at {level * trade.position_size:.4E}, beyond what the ledger holds (amounts below {AMOUNT_MAX:.0E}).",
+                field=field,
+            )
+
+
 def check_fill_inside(direction: str, *, fill: Decimal, stop: Decimal, target: Decimal) -> None:
     """An entry whose fill is already at or beyond its stop or target is an opportunity gone: refused."""
     side = sign(direction)

@@ -88,6 +88,8 @@ def test_levels_move_the_stop_and_keep_the_risk(api_client, open_trade):
         ({"take_profit": 99}, 422, "take_profit"),
         ({"stop_loss": "-1"}, 422, "stop_loss"),
         ({}, 422, "stop_loss"),
+        ({"take_profit": "99999999999"}, 422, "take_profit"),  # 50 units: a notional of 5e12 at the target
+        ({"take_profit": "2000000000"}, 422, "take_profit"),  # 1e11 exactly: the first amount beyond the bound
     ],
 )
 def test_levels_refusals(api_client, open_trade, body, status, field):

@@ -211,6 +211,8 @@ PAPER_FEE_RATE = env_decimal("PAPER_FEE_RATE", "0.001", low=Decimal(0), high=Dec
 PAPER_SLIPPAGE = env_decimal("PAPER_SLIPPAGE", "0.0005", low=Decimal(0), high=Decimal("0.1"), low_allowed=True)
 PAPER_PRICE_MAX_AGE = timedelta(seconds=env_int("PAPER_PRICE_MAX_AGE", 120, low=1, high=86_400))
 PAPER_SIGNAL_MAX_AGE = timedelta(seconds=env_int("PAPER_SIGNAL_MAX_AGE", 300, low=1, high=86_400))
+# A tick whose bid or ask lies further than this fraction from its price is refused (a stale or mistyped quote).
+PAPER_QUOTE_BAND = env_decimal("PAPER_QUOTE_BAND", "0.005", low=Decimal(0), high=Decimal("0.5"))
 # The account: at most this many open trades (0: no limit), one per symbol, none smaller than this notional.
 PAPER_MAX_OPEN_TRADES = env_int("PAPER_MAX_OPEN_TRADES", 10, low=0, high=100_000)
 PAPER_ONE_TRADE_PER_SYMBOL = env_bool("PAPER_ONE_TRADE_PER_SYMBOL", True)

@@ -104,11 +104,23 @@ class SignalTradeOut(Schema):
     )
 
 
+class TickRefusedOut(Schema):
+    number: int = Field(description="The tick's place in the batch, from 0.")
+    symbol: str
+    field: str = Field(description="The value at fault, such as ticks[3].bid.")
+    message: str
+
+
 class TicksOut(Schema):
     marked: list[TradeOut] = Field(description="Open trades the ticks re-valued.")
     closed: list[TradeOut] = Field(description="Trades a tick took through their stop or target.")
     ignored: int = Field(
         description="Ticks older than the last one applied for their symbol: prices only move forward."
+    )
+    refused: list[TickRefusedOut] = Field(
+        description="Ticks not applied, each with its reason (a crossed book, a quote further than PAPER_QUOTE_BAND "
+        "from the price, a time ahead of the clock, a price that would value a trade at 1e11 or more); the batch's "
+        "other ticks were applied. A batch whose every tick is refused answers 422."
     )
 
 

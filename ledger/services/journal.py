@@ -64,8 +64,9 @@ def trade_move_levels(
     """Move an open trade's stop, its target, or both (None leaves one where it is).
 
     A level must stay on its side of the trade's last price (rules.check_levels_around): one the price has
-    already crossed is refused. `risk_amount` keeps the risk taken at entry, so the trade's R multiple is
-    still measured against it (a stop moved to break even does not make a win of 0.1R look like 1R).
+    already crossed is refused; and within the bound sizing keeps (rules.check_levels_in_envelope).
+    `risk_amount` keeps the risk taken at entry, so the trade's R multiple is still measured against it (a stop
+    moved to break even does not make a win of 0.1R look like 1R).
     """
     stop = clean_price(stop_loss, field="stop_loss", required=False)
     target = clean_price(take_profit, field="take_profit", required=False)
@@ -83,6 +84,7 @@ def trade_move_levels(
     rules.check_levels_around(
         trade.direction, price=trade.current_price, stop=new["stop_loss"], target=new["take_profit"]
     )
+    rules.check_levels_in_envelope(trade, stop=new["stop_loss"], target=new["take_profit"])
     changes = {name: value for name, value in new.items() if value != getattr(trade, name)}
     moves = [
         f"{'stop' if name == 'stop_loss' else 'target'} {plain(getattr(trade, name))} to {plain(value)}"

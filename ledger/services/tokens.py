@@ -3,9 +3,10 @@
 import hashlib
 import logging
 import secrets
+from contextlib import nullcontext
 from datetime import timedelta
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from ..errors import InvalidInput, NotFound, NotPermitted
@@ -60,8 +61,11 @@ def api_token_authenticate(*, token: str, scope: str = ApiToken.Scope.READ) -> A
         raise NotPermitted(f"The token {row.name!r} may only read; writing needs a token made with --scope trade.")
     now = timezone.now()
     if row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_RESOLUTION:
+        # One statement in autocommit (a request has no transaction); inside a caller's transaction, a savepoint,
+        # so that a refused write does not break it.
+        guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
         try:
-            with transaction.atomic():  # a savepoint inside a request's transaction: its failure ends here
+            with guard:
                 ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
             row.last_used_at = now
         except DatabaseError as error:  # read-only or full: the request goes on, the next one tries again
