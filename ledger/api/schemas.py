@@ -63,6 +63,10 @@ class TradeOut(Schema):
 
     notes: str = Field(description="The trader's notes: plain text, paragraphs separated by blank lines.")
     tags: list[str] = Field(description="The trader's labels, such as 'A+ setup' or 'FOMO'.")
+    notes_version: str = Field(
+        description="The notes and tags in short: send it back as `version` with an edit (PATCH), and an edit "
+        "made on notes or tags that changed since is refused (409) instead of undoing that change."
+    )
 
     @staticmethod
     def resolve_mfe(trade) -> Decimal:

@@ -86,13 +86,19 @@ class TradeEditIn(Body):
         max_length=TAGS_MAX,
         description="Replaces the tags; null or absent: unchanged. A tag in use under another case keeps its spelling.",
     )
+    version: str | None = Field(
+        None,
+        max_length=100,
+        description="The trade's notes_version this edit was made on: refused with 409, saying what changed, if "
+        "the notes or tags changed since. Absent: the edit is written whatever is there.",
+    )
 
 
 @router.patch("/trades/{trade_id}", auth=TRADE, response={200: TradeOut, **WRITE_ERRORS}, tags=["trades"])
 def trade_edit(request: HttpRequest, trade_id: TradeId, body: TradeEditIn):
     """Set a trade's notes, its tags, or both (open or closed). Kept in the trade's history with the token's name."""
     return services.trade_annotate(
-        trade_id=trade_id, notes=body.notes, tags=body.tags, via=f"API token {request.auth.name}"
+        trade_id=trade_id, notes=body.notes, tags=body.tags, version=body.version, via=f"API token {request.auth.name}"
     )
 
 
