@@ -9,6 +9,7 @@ import os
 import re
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
+from ipaddress import ip_network
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -251,9 +252,16 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = HTTPS_ONLY
 BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# The client's address for the rate limits: behind the proxy, the one it appended to X-Forwarded-For (the
-# last); otherwise the connection's, so a forged X-Forwarded-For changes nothing.
-NINJA_NUM_PROXIES = 1 if BEHIND_TLS_PROXY else 0
+# The proxies' own addresses (comma-separated addresses or networks): behind them, the client's address for the
+# lockouts is the one the proxy appended to X-Forwarded-For, but only on a connection from one of them; a
+# connection from elsewhere (gunicorn reached directly) is its own address. Empty: every connection is the proxy's,
+# which only holds while gunicorn listens on loopback, so start-up refuses anything else (gunicorn.conf.py).
+try:
+    TRUSTED_PROXIES = [
+        ip_network(item.strip()) for item in os.environ.get("TRUSTED_PROXIES", "").split(",") if item.strip()
+    ]
+except ValueError as error:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES must be addresses or networks separated by commas: {error}") from None
 
 # Content-Security-Policy (django-csp): scripts, styles, images and requests from this site only; no inline
 # script or style, no eval, no framing. The pages are built for it (templates/base.html, static/ledger/).
