@@ -9,7 +9,7 @@ import ccxt.pro
 from ccxt.base.decimal_to_precision import DECIMAL_PLACES
 
 from .. import rules
-from ..inputs import Tick, clean_ticks
+from ..inputs import Tick, clean_tick
 from .config import FeedConfig
 
 # Options some exchanges need to send what the ledger needs: Binance's default ticker stream (miniTicker) has no
@@ -82,4 +82,4 @@ def tick_from(symbol: str, ticker: dict, *, received: datetime) -> Tick:
     stamp = ticker.get("timestamp")
     at = received if not isinstance(stamp, int) else min(datetime.fromtimestamp(stamp / 1000, UTC), received)
     price = ticker.get("last") if ticker.get("last") is not None else ticker.get("close")
-    return clean_ticks([Tick(symbol, price, at, bid=ticker.get("bid"), ask=ticker.get("ask"))])[0]
+    return clean_tick(Tick(symbol, price, at, bid=ticker.get("bid"), ask=ticker.get("ask")))
