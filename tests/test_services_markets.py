@@ -10,7 +10,7 @@ from django.core.management import call_command
 
 from ledger import rules, selectors, services
 from ledger.errors import NotExecutable
-from ledger.inputs import SignalFields, Tick
+from ledger.inputs import Candle, SignalFields, Tick
 from ledger.models import MarketLot, PaperTrade, Signal
 
 from .conftest import T0
@@ -160,3 +160,20 @@ def test_a_gap_beyond_the_account_leaves_a_deficit_that_is_said_and_refuses_entr
     )
     with pytest.raises(NotExecutable, match="the account is in deficit"):
         services.signal_execute(signal_id=waiting.signal_id, at=LATER)
+
+
+def test_a_backfill_reports_a_liquidation_price_the_missed_minutes_reached_without_filling_it(open_trade, settings):
+    settings.PAPER_SHORT_MARGIN = Decimal("0.1")
+    trade = open_trade(action="SELL", entry_price=Decimal("100"), stop_loss=Decimal("115"), take_profit=Decimal("80"))
+    minute = T0 + timedelta(minutes=2)
+
+    result = services.candles_backfill(
+        symbol="BTCUSDT", candles=[Candle(minute, Decimal("100"), Decimal("110"), Decimal("99"), Decimal("101"))]
+    )
+
+    # 110 is past the liquidation price, 100 * (1 + 0.1 - 0.005) = 109.5, and short of the stop at 115
+    assert result.crossed == [
+        f"#{trade.pk} SHORT BTCUSDT: its liquidation price was reached while the feed was down (low 99, high 110); "
+        "it stays open"
+    ]
+    assert PaperTrade.objects.get(pk=trade.pk).is_open
