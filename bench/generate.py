@@ -69,6 +69,7 @@ TRADE_COLUMNS = [
     "min_price",
     "tags",
     "notes",
+    "margin",
 ]
 
 
@@ -143,6 +144,7 @@ def rows(
                 str(min(price, price_in)),
                 json.dumps(TAGS[n % 7]),
                 "Entered on the retest; took the target." if n % 10 == 0 else "",
+                "1",  # LONGs, and SHORTs at the default PAPER_SHORT_MARGIN
             ),
         )
 
@@ -247,7 +249,7 @@ def add_today(*, seed: int = 2) -> None:
     opened = PaperTrade.objects.filter(
         signal__signal_id__startswith=f"{TODAY_PREFIX}o"
     )  # (signal_id__startswith: not on a relation)
-    account.open_cost = sum((rules.entry_cost(price=t.entry_price, size=t.position_size) for t in opened), Decimal(0))
+    account.open_cost = sum((rules.held(trade) for trade in opened), Decimal(0))
     account.save()  # before the signals below, which bump the account's version themselves
     for n in range(TODAY_WAITING):
         services.signal_record(

@@ -26,7 +26,7 @@ from simple_history.template_utils import HistoricalRecordContextHelper
 from . import rules, selectors, services
 from .errors import LedgerError
 from .inputs import CORRECTABLE, EARLIEST_DAY, LATEST_DAY
-from .models import ApiToken, PaperTrade, Signal
+from .models import ApiToken, MarketLot, PaperTrade, Signal
 from .templatetags.ledger_format import money, percent, price, signed, trade_link
 
 COUNT_CAP = 10_000  # rows a list page counts at most
@@ -379,6 +379,21 @@ class ApiTokenForm(forms.ModelForm):
     class Meta:
         model = ApiToken
         fields = ("name", "scope")
+
+
+@admin.register(MarketLot)
+class MarketLotAdmin(admin.ModelAdmin):
+    """Each market's lot rules: `price_feed` keeps its exchange's; an operator may set a market's by hand (whole
+    shares: step 1), written through the service as the feed's are."""
+
+    list_display = ("symbol", "step", "min_amount", "min_cost", "source", "updated_at")
+    search_fields = ("=symbol",)
+    fields = ("symbol", "step", "min_amount", "min_cost")
+
+    def save_model(self, request, obj, form, change) -> None:
+        lot = rules.Lot(step=obj.step, min_amount=obj.min_amount, min_cost=obj.min_cost)
+        (row,) = services.market_lots_record(lots={obj.symbol: lot}, source="admin")
+        obj.pk, obj.source, obj.updated_at = row.pk, row.source, row.updated_at
 
 
 @admin.register(ApiToken)

@@ -93,8 +93,9 @@ class PaperTrade(models.Model):
         TAKE_PROFIT = "TAKE_PROFIT", "Take profit"
         EOD_CLOSE = "EOD_CLOSE", "End of day"
         MANUAL_CLOSE = "MANUAL_CLOSE", "Manual close"
+        LIQUIDATION = "LIQUIDATION", "Liquidation"
 
-    CLOSED_STATUSES = [Status.STOP_LOSS, Status.TAKE_PROFIT, Status.EOD_CLOSE, Status.MANUAL_CLOSE]
+    CLOSED_STATUSES = [Status.STOP_LOSS, Status.TAKE_PROFIT, Status.EOD_CLOSE, Status.MANUAL_CLOSE, Status.LIQUIDATION]
 
     signal = models.OneToOneField(
         Signal,
@@ -135,6 +136,12 @@ class PaperTrade(models.Model):
     risk_amount = models.DecimalField(
         **DECIMAL, help_text="What the size risked between the fill and the stop at entry."
     )
+    margin = models.DecimalField(
+        **DECIMAL,
+        default=Decimal(1),
+        help_text="The share of the entry notional held as collateral while open: 1 for a LONG (spot), "
+        "PAPER_SHORT_MARGIN at entry for a SHORT.",
+    )
     fees = models.DecimalField(**DECIMAL, default=ZERO)
     slippage = models.DecimalField(
         **DECIMAL,
@@ -164,13 +171,14 @@ class PaperTrade(models.Model):
             models.CheckConstraint(condition=Q(exit_quote__gt=0), name="trade_exit_quote_positive"),
             models.CheckConstraint(condition=Q(risk_amount__gte=0), name="trade_risk_amount_not_negative"),
             models.CheckConstraint(condition=Q(fees__gte=0), name="trade_fees_not_negative"),
+            models.CheckConstraint(condition=Q(margin__gt=0), name="trade_margin_positive"),
             models.CheckConstraint(condition=Q(direction__in=["LONG", "SHORT"]), name="trade_direction_valid"),
             # Open: no exit at all. Closed: a known status, with exit price, time and PnL.
             models.CheckConstraint(
                 condition=(
                     Q(status="OPEN", exit_price__isnull=True, exit_time__isnull=True, realized_pnl__isnull=True)
                     | Q(
-                        status__in=["STOP_LOSS", "TAKE_PROFIT", "EOD_CLOSE", "MANUAL_CLOSE"],
+                        status__in=["STOP_LOSS", "TAKE_PROFIT", "EOD_CLOSE", "MANUAL_CLOSE", "LIQUIDATION"],
                         exit_price__gt=0,
                         exit_time__isnull=False,
                         realized_pnl__isnull=False,
@@ -217,6 +225,10 @@ class PaperTrade(models.Model):
         return rules.excursions(self)
 
     @property
+    def liquidation_price(self) -> Decimal | None:
+        return rules.liquidation_price(self)
+
+    @property
     def notes_version(self) -> str:
         """The notes and the tags in short (a digest of each, "notes.tags"): a form or a client sends it back
         with an edit, so that an edit made on an older version is refused, not written over a newer one."""
@@ -260,6 +272,12 @@ class Account(models.Model):
     def cash(self) -> Decimal:
         """Equity less what the open trades took out of it: what a new trade may spend."""
         return self.equity - self.open_cost
+
+    @property
+    def deficit(self) -> Decimal:
+        """What the account owes when cash is below 0: a gap took a short's loss beyond its collateral (or
+        legacy data did). No entry is taken until cash is positive again (rules.size)."""
+        return max(-self.cash, ZERO)
 
 
 class DayNote(models.Model):
@@ -325,6 +343,41 @@ class MarketPrice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.symbol} {self.price} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class MarketLot(models.Model):
+    """A market's rules for an order's size, as its exchange lists them (ccxt's `load_markets()`, kept by the
+    price feed for the symbols it follows): what `rules.size` rounds to and refuses below. A symbol without a
+    row follows the settings (rules.lot_default)."""
+
+    symbol = models.CharField(max_length=SYMBOL_LENGTH_MAX, unique=True)
+    step = models.DecimalField(**DECIMAL, help_text="Sizes are multiples of this (ccxt's precision.amount).")
+    min_amount = models.DecimalField(**DECIMAL, default=ZERO, help_text="The smallest size (limits.amount.min).")
+    min_cost = models.DecimalField(**DECIMAL, default=ZERO, help_text="The smallest price × size (limits.cost.min).")
+    source = models.CharField(max_length=40, help_text="Where the rules came from: the exchange's id.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "market_lots"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(step__gt=0),
+                name="market_lot_step_positive",
+                violation_error_message="step must be above 0.",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_amount__gte=0, min_cost__gte=0),
+                name="market_lot_minimums",
+                violation_error_message="min_amount and min_cost must not be below 0.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.symbol}: step {rules.plain(self.step)}, min {rules.plain(self.min_amount)} ({self.source})"
+
+    @property
+    def lot(self) -> rules.Lot:
+        return rules.Lot(step=self.step, min_amount=self.min_amount, min_cost=self.min_cost)
 
 
 class ApiToken(models.Model):

@@ -32,7 +32,7 @@ RATIO = Decimal("0.0001")  # R multiples and percentages, to 4 places
 
 LONG, SHORT = "LONG", "SHORT"
 BUY, SELL = "BUY", "SELL"
-STOP_LOSS, TAKE_PROFIT = "STOP_LOSS", "TAKE_PROFIT"
+STOP_LOSS, TAKE_PROFIT, LIQUIDATION = "STOP_LOSS", "TAKE_PROFIT", "LIQUIDATION"
 
 
 class Position(Protocol):
@@ -58,6 +58,7 @@ class Position(Protocol):
     exit_time: datetime | None
     status: str
     risk_amount: Decimal
+    margin: Decimal
 
 
 def direction_for(action: str) -> str:
@@ -125,9 +126,30 @@ def fee(*, price: Decimal, size: Decimal) -> Decimal:
     return money(settings.PAPER_FEE_RATE * price * size)
 
 
-def entry_cost(*, price: Decimal, size: Decimal) -> Decimal:
-    """What opening a trade takes out of cash: its notional and its entry fee (spot, no leverage)."""
-    return money(price * size) + fee(price=price, size=size)
+def margin_for(direction: str) -> Decimal:
+    """The share of its notional a trade holds out of cash: all of it for a LONG (spot), PAPER_SHORT_MARGIN for a
+    SHORT (the collateral a margin account holds against the borrowed units)."""
+    return settings.PAPER_SHORT_MARGIN if direction == SHORT else Decimal(1)
+
+
+def entry_cost(*, price: Decimal, size: Decimal, margin: Decimal = Decimal(1)) -> Decimal:
+    """What opening a trade takes out of cash: its collateral (margin × notional; a LONG's is its notional)
+    and its entry fee."""
+    return money(margin * price * size) + fee(price=price, size=size)
+
+
+def held(trade: Position) -> Decimal:
+    """What an open trade holds out of cash: its entry cost at the margin it opened with."""
+    return entry_cost(price=trade.entry_price, size=trade.position_size, margin=trade.margin)
+
+
+def liquidation_price(trade: Position) -> Decimal | None:
+    """Where a SHORT is liquidated: the price at which its loss, (price - entry) × size, reaches its collateral
+    less the maintenance margin, entry × (1 + margin - PAPER_MAINTENANCE_MARGIN). A LONG (spot) has none: it
+    cannot lose more than it paid."""
+    if trade.direction != SHORT:
+        return None
+    return trade.entry_price * (1 + trade.margin - settings.PAPER_MAINTENANCE_MARGIN)
 
 
 def round_trip_fees(trade: Position, *, exit_price: Decimal) -> Decimal:
@@ -224,13 +246,17 @@ def settle(trade: Position, *, price: Decimal, reason: str, at: datetime) -> Non
 
 
 def reached(trade: Position, price: Decimal) -> str | None:
-    """Whether a traded price reaches the trade's stop (STOP_LOSS) or target (TAKE_PROFIT).
+    """Whether a traded price reaches the trade's liquidation price (LIQUIDATION), its stop (STOP_LOSS) or
+    its target (TAKE_PROFIT).
 
-    A stop is a market order: it then fills at the tick's bid or ask, or the tick's price moved by slippage
-    (a gap through the stop fills at the worse price). A target is a resting limit order: it fills at its own
-    price. Were both reached at once, the stop wins.
+    A liquidation and a stop are market orders: they then fill at the tick's bid or ask, or the tick's price
+    moved by slippage (a gap through them fills at the worse price). A target is a resting limit order: it
+    fills at its own price. A price at or beyond the liquidation price liquidates, whatever the stop; were a
+    stop and a target both reached at once, the stop wins.
     """
     side = sign(trade.direction)
+    if side == -1 and price >= liquidation_price(trade):
+        return LIQUIDATION
     if side * (price - trade.stop_loss) <= 0:
         return STOP_LOSS
     if side * (price - trade.take_profit) >= 0:
@@ -395,10 +421,10 @@ def _largest(size: Decimal, fits: Callable[[Decimal], bool]) -> Decimal:
     return max(size, ZERO)
 
 
-def _affordable(*, cash: Decimal, fill: Decimal) -> Decimal:
-    """The largest size whose notional and entry fee fit in cash."""
-    size = units(cash / (fill * (1 + settings.PAPER_FEE_RATE))) if cash > 0 else ZERO
-    return _largest(size, lambda size: entry_cost(price=fill, size=size) <= cash)
+def _affordable(*, cash: Decimal, fill: Decimal, margin: Decimal) -> Decimal:
+    """The largest size whose collateral and entry fee fit in cash."""
+    size = units(cash / (fill * (margin + settings.PAPER_FEE_RATE))) if cash > 0 else ZERO
+    return _largest(size, lambda size: entry_cost(price=fill, size=size, margin=margin) <= cash)
 
 
 def _in_envelope(*, highest: Decimal) -> Decimal:
@@ -407,30 +433,94 @@ def _in_envelope(*, highest: Decimal) -> Decimal:
     return _largest(units(AMOUNT_MAX / highest), lambda size: size * highest < AMOUNT_MAX)
 
 
-def size(*, equity: Decimal, cash: Decimal, fill: Decimal, stop: Decimal, target: Decimal) -> tuple[Decimal, Decimal]:
-    """(position size, risk amount): PAPER_RISK_PER_TRADE of equity between the fill and the stop, rounded
-    down, shrunk to what cash pays for (notional and entry fee) and to the numeric envelope (the notional at
-    every level below AMOUNT_MAX); then the risk is what the smaller size really risks. Refused when what is
-    left is below PAPER_MIN_NOTIONAL."""
-    if equity <= 0:
-        raise NotExecutable(f"Equity is {plain(equity)}; there is nothing to risk on a new trade.", field="signal_id")
-    risk = money(equity * settings.PAPER_RISK_PER_TRADE)
-    sized = units(risk / abs(fill - stop))
-    most = min(_affordable(cash=cash, fill=fill), _in_envelope(highest=max(fill, stop, target)))
-    if sized > most or risk >= AMOUNT_MAX:
-        sized = min(sized, most)
-        risk = money(sized * abs(fill - stop))
+@dataclass(frozen=True)
+class Lot:
+    """A market's rules for an order's size, as ccxt gives them: the step every size is a multiple of
+    (`precision.amount`), the smallest amount (`limits.amount.min`) and the smallest cost, price × amount
+    (`limits.cost.min`)."""
+
+    step: Decimal
+    min_amount: Decimal
+    min_cost: Decimal
+
+
+def lot_default() -> Lot:
+    """The rules of a market the ledger knows nothing about: PAPER_LOT_STEP, PAPER_MIN_AMOUNT, no minimum cost
+    (PAPER_MIN_NOTIONAL, the account's own floor, applies to every market)."""
+    return Lot(step=settings.PAPER_LOT_STEP, min_amount=settings.PAPER_MIN_AMOUNT, min_cost=ZERO)
+
+
+def to_step(size: Decimal, step: Decimal) -> Decimal:
+    """A size rounded down to a multiple of the market's step: 0.1234 with a step of 0.01 is 0.12."""
+    return units((size // step) * step)
+
+
+def check_lot(*, symbol: str, size: Decimal, price: Decimal, lot: Lot) -> None:
+    """A size below the market's minimum amount, or whose cost is below its minimum cost or below
+    PAPER_MIN_NOTIONAL, is refused with the minimum it misses."""
+    notional = money(size * price)
+    floor, name = max((settings.PAPER_MIN_NOTIONAL, "PAPER_MIN_NOTIONAL"), (lot.min_cost, "the market's minimum cost"))
+    if notional < floor:
+        raise NotExecutable(
+            f"{plain(size)} {symbol} at {plain(price)} is a notional of {plain(notional)}, below {name} "
+            f"{plain(floor)}.",
+            field="signal_id",
+        )
+    if size < lot.min_amount or size <= 0:
+        raise NotExecutable(
+            f"a size of {plain(size)} {symbol} is below the market's minimum amount {plain(lot.min_amount)}.",
+            field="signal_id",
+        )
+
+
+@dataclass(frozen=True)
+class Sized:
+    size: Decimal
+    risk: Decimal  # what the size risks between the fill and the stop: the trade's R
+
+
+def size(
+    *,
+    symbol: str,
+    direction: str,
+    equity: Decimal,
+    cash: Decimal,
+    fill: Decimal,
+    stop: Decimal,
+    target: Decimal,
+    lot: Lot,
+) -> Sized:
+    """The position size and the risk it takes. PAPER_RISK_PER_TRADE of equity between the fill and the stop,
+    rounded down; kept inside the numeric envelope (the notional at every level below AMOUNT_MAX); shrunk to
+    what cash pays for (collateral and entry fee) and rounded down to the market's step. Refused: an account
+    in deficit (cash below 0) or without equity; a size below the market's minimums (`check_lot`); a size
+    risking less than PAPER_MIN_RISK_FRACTION of the risk asked, which would count as a whole trade in R."""
+    if equity <= 0 or cash < 0:
+        raise NotExecutable(
+            f"the account is in deficit (equity {plain(equity)}, cash {plain(cash)}): no entry until its cash is "
+            "positive again.",
+            field="signal_id",
+        )
+    distance, asked_risk = abs(fill - stop), money(equity * settings.PAPER_RISK_PER_TRADE)
+    full = units(asked_risk / distance)
+    # The envelope is the ledger's own limit, not the account's: what it leaves is the risk asked.
+    asked = min(full, _in_envelope(highest=max(fill, stop, target)))
+    sized = to_step(min(asked, _affordable(cash=cash, fill=fill, margin=margin_for(direction))), lot.step)
     if sized >= PRICE_MAX:
         raise InvalidInput(
             f"entry_price {plain(fill)} is too small: equity {plain(equity)} would buy {sized:.4E} units, "
             "more than the ledger holds.",
             field="entry_price",
         )
-    notional = money(sized * fill)
-    if sized <= 0 or notional < settings.PAPER_MIN_NOTIONAL:
+    check_lot(symbol=symbol, size=sized, price=fill, lot=lot)
+    if sized == full:
+        return Sized(size=sized, risk=asked_risk)
+    wanted, risk = money(asked * distance), money(sized * distance)
+    least = settings.PAPER_MIN_RISK_FRACTION
+    if risk < least * wanted:
         raise NotExecutable(
-            f"cash {plain(cash)} pays for {plain(sized)} at {plain(fill)}, a notional of {plain(notional)}, below "
-            f"PAPER_MIN_NOTIONAL {plain(settings.PAPER_MIN_NOTIONAL)}.",
+            f"{plain(sized)} {symbol}, what cash {plain(cash)} pays for in steps of {plain(lot.step)}, risks "
+            f"{plain(risk)} of the {plain(wanted)} asked: less than PAPER_MIN_RISK_FRACTION {plain(least)} of it.",
             field="signal_id",
         )
-    return sized, risk
+    return Sized(size=sized, risk=risk)

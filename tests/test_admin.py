@@ -15,10 +15,10 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
 
-from ledger import selectors, services
+from ledger import rules, selectors, services
 from ledger.errors import InvalidInput
 from ledger.inputs import CORRECTABLE, Tick
-from ledger.models import Account, ApiToken, PaperTrade, Signal
+from ledger.models import Account, ApiToken, MarketLot, PaperTrade, Signal
 
 from .conftest import EXIT_AT, T0
 
@@ -682,3 +682,26 @@ def test_a_history_page_writes_its_values_as_the_admin_does(admin_client, closed
     assert change("Status", "Open", "Manual close")
     assert "style=" not in html
     assert "simple-history" not in html
+
+
+def test_an_operator_sets_a_market_s_lot_rules_and_entries_follow_them(admin_client, open_trade, settings):
+    settings.PAPER_STARTING_BALANCE = Decimal("1234")
+    response = admin_client.post(
+        reverse("admin:ledger_marketlot_add"),
+        {"symbol": "GOOG", "step": "1", "min_amount": "1", "min_cost": "0"},
+    )
+
+    assert response.status_code == 302
+    assert selectors.market_lot("GOOG") == rules.Lot(step=Decimal(1), min_amount=Decimal(1), min_cost=Decimal(0))
+    # risk 12.34 over |100 - 98| = 6.17 shares, in whole shares: 6, risking 12 (0.97 of what was asked)
+    assert open_trade(symbol="GOOG", entry_price=Decimal("100")).position_size == Decimal("6")
+
+
+def test_a_lot_step_of_zero_is_a_form_error(admin_client):
+    response = admin_client.post(
+        reverse("admin:ledger_marketlot_add"), {"symbol": "GOOG", "step": "0", "min_amount": "0", "min_cost": "0"}
+    )
+
+    assert response.status_code == 200
+    assert "step must be above 0." in response.content.decode()
+    assert not MarketLot.objects.exists()

@@ -143,11 +143,18 @@ def test_an_open_cost_that_differs_from_the_open_trades_is_reported(open_trade):
     assert "sum to 5005" in violation.detail
 
 
-def test_cash_below_zero_is_reported(open_trade):
-    open_trade()
-    Account.objects.filter(pk=1).update(realized_pnl_total=Decimal("-5100"), open_cost=Decimal("5005"))
+def test_cash_below_zero_that_the_trades_explain_is_the_account_s_state_not_a_violation(open_trade):
+    open_trade(symbol="BTCUSDT")  # LONG 50 at 100: 5005 of cash
+    open_trade(symbol="ETHUSDT", action="SELL", stop_loss=Decimal("102"))  # SHORT 49.9000999 at 100, what is left
+    services.prices_apply(ticks=[Tick("ETHUSDT", Decimal("250"), T0 + timedelta(minutes=5))])  # liquidated
 
-    assert "cash" in kinds()  # 10000 - 5100 - 5005 = -105
+    assert selectors.ledger_violations() == []
+    # realized -(250 - 100) * 49.9000999 - (4.99000999 + 12.47502498) fees = -7502.48001997; equity 2497.51998003,
+    # less the LONG's 5005: cash -2507.48001997
+    assert selectors.account_state() == (
+        "account in deficit: cash -2507.48001997, equity 2497.51998003; a gap took a loss beyond its collateral, "
+        "and no entry is taken until cash is positive again."
+    )
 
 
 def test_a_running_total_that_differs_from_the_trades_is_reported(closed_trade):

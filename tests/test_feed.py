@@ -16,10 +16,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import OperationalError
 
-from ledger import feed, selectors, services
+from ledger import feed, rules, selectors, services
 from ledger.days import today
 from ledger.inputs import Tick
-from ledger.models import MarketPrice, PaperTrade, PriceCandle
+from ledger.models import MarketLot, MarketPrice, PaperTrade, PriceCandle
 
 from .conftest import NOW, T0
 from .fake_exchange import FakeBinance, kline
@@ -467,3 +467,38 @@ def test_a_backfill_that_cannot_read_the_history_says_so_and_writes_nothing(fake
     ):
         call_command("price_feed", "--exchange", "binance", "--backfill")
     assert not PriceCandle.objects.exists()
+
+
+def test_the_feed_keeps_the_lot_rules_of_the_symbols_it_follows(fake):
+    after_subscribing(fake, lambda: fake.push("BTCUSDT", "64000.12", at(0)))
+
+    run_until(config(fake, watchlist=["BTCUSDT", "ETH-USDT"]), lambda totals: totals.ticks == 1)
+
+    # the fake's LOT_SIZE filter: stepSize and minQty 0.00001; no minimum notional
+    kept = {row.symbol: (row.step, row.min_amount, row.min_cost, row.source) for row in MarketLot.objects.all()}
+    assert kept == {
+        "BTCUSDT": (D("0.00001"), D("0.00001"), D(0), "binance"),
+        "ETH-USDT": (D("0.00001"), D("0.00001"), D(0), "binance"),
+    }
+    assert selectors.market_lot("ETH-USDT") == rules.Lot(step=D("0.00001"), min_amount=D("0.00001"), min_cost=D(0))
+
+
+@pytest.mark.parametrize(
+    ("market", "mode", "lot"),
+    [
+        (  # ccxt's TICK_SIZE mode: the precision is the step, as the exchange wrote it
+            {"precision": {"amount": "0.001"}, "limits": {"amount": {"min": "0.001"}, "cost": {"min": "5"}}},
+            4,
+            rules.Lot(step=D("0.001"), min_amount=D("0.001"), min_cost=D(5)),
+        ),
+        (  # DECIMAL_PLACES mode: a count of places; no limits given
+            {"precision": {"amount": 2}, "limits": {}},
+            2,
+            rules.Lot(step=D("0.01"), min_amount=D(0), min_cost=D(0)),
+        ),
+        ({"precision": {"amount": None}}, 4, None),  # no step: the settings apply
+        ({"precision": {"amount": "0.000000001"}}, 4, None),  # finer than the ledger's 8 places
+    ],
+)
+def test_a_ccxt_market_s_lot_rules(market, mode, lot):
+    assert feed.markets.lot_from(market, precision_mode=mode) == lot

@@ -75,6 +75,29 @@ def test_a_tick_and_the_end_of_day_close_each_trade_once(open_trade, many_trades
     assert_ledger_consistent()
 
 
+def test_a_liquidation_and_a_close_by_hand_at_the_same_moment_close_the_short_once(open_trade):
+    trade = open_trade(action="SELL", stop_loss=Decimal("102"))  # SHORT 50 at 100, liquidated from 199.5
+    at = T0 + timedelta(minutes=5)
+
+    ticked, by_hand = race(
+        lambda: services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("250"), at)]),
+        lambda: services.trade_close(trade_id=trade.pk, price=Decimal("101"), at=at),
+    )
+
+    trade.refresh_from_db()
+    liquidated = isinstance(by_hand, AlreadyClosed)
+    assert liquidated == bool(ticked.closed)  # one of them closed it, never both
+    assert liquidated or isinstance(by_hand, PaperTrade)
+    # liquidated: -(250 - 100) * 50 - 17.5 fees; by hand at 101: -(101 - 100) * 50 - (5 + 5.05) fees
+    expected = (
+        (PaperTrade.Status.LIQUIDATION, Decimal("-7517.5"))
+        if liquidated
+        else (PaperTrade.Status.MANUAL_CLOSE, Decimal("-60.05"))
+    )
+    assert (trade.status, trade.realized_pnl) == expected
+    assert_ledger_consistent()
+
+
 def test_two_end_of_day_runs_close_each_trade_once(open_trade, many_trades):
     trades = [open_trade(symbol=f"COIN{i}USDT") for i in range(10)]
 

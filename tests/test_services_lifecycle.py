@@ -85,7 +85,8 @@ def test_short_closes_take_profit_at_its_target_and_equity_adds_up(open_trade):
     assert long.pk != short.pk
 
 
-def test_size_is_shrunk_so_notional_and_entry_fee_fit_in_cash(open_trade):
+def test_size_is_shrunk_so_notional_and_entry_fee_fit_in_cash(open_trade, settings):
+    settings.PAPER_MIN_RISK_FRACTION = Decimal(0)  # keep the shrunk trade, however little it risks
     trade = open_trade(entry_price=Decimal("100"), stop_loss=Decimal("99.9"))
 
     # 100/0.1 = 1000 units would cost 100,100; cash 10000 pays 10000 / (100 * 1.001) = 99.90009990 (rounded down):

@@ -26,6 +26,10 @@ def start_with(**env: str) -> subprocess.CompletedProcess:
         ("PAPER_DEFAULT_STOP_PCT", "NaN"),
         ("PAPER_REWARD_RISK", "0"),
         ("PAPER_FEE_RATE", "-0.001"),
+        ("PAPER_MIN_RISK_FRACTION", "2"),
+        ("PAPER_LOT_STEP", "0"),
+        ("PAPER_SHORT_MARGIN", "0"),
+        ("PAPER_MAINTENANCE_MARGIN", "1"),
         ("TRADING_DAY_TZ", "Mars/Olympus"),
         ("DEBUG", "maybe"),
         ("LOG_LEVEL", "loud"),
@@ -37,6 +41,13 @@ def test_bad_value_stops_start_up_naming_the_variable(name, value):
 
     assert done.returncode != 0
     assert f"ImproperlyConfigured: {name}" in done.stderr
+
+
+def test_a_maintenance_margin_at_or_above_the_short_margin_stops_start_up():
+    done = start_with(PAPER_SHORT_MARGIN="0.1", PAPER_MAINTENANCE_MARGIN="0.1")
+
+    assert done.returncode != 0
+    assert "PAPER_MAINTENANCE_MARGIN (0.1) must be below PAPER_SHORT_MARGIN (0.1)" in done.stderr
 
 
 def test_secret_key_is_required_when_debug_is_off():

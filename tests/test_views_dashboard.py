@@ -137,6 +137,25 @@ def test_summary_part_shows_cash_and_exposure(trader_client, now_trade):
     assert "exposure 50% of equity" in html  # 5000 / 10000
 
 
+def test_summary_part_says_a_deficit_a_gap_left(trader_client, now_trade):
+    trade = now_trade(action="SELL", stop_loss=Decimal("102"))  # SHORT 50 at 100
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("1000"), timezone.now())])  # liquidated far beyond it
+
+    html = part(trader_client, "summary").content.decode()
+
+    assert PaperTrade.objects.get(pk=trade.pk).status == PaperTrade.Status.LIQUIDATION
+    assert '<span class="value num loss" id="cash">-35,055.00</span>' in html  # 10000 - 900 * 50 - (5 + 50) fees
+    deficit = re.search(r'<div class="stat" id="deficit" role="alert">.*?</div>', html, re.S).group()
+    assert '<span class="value num loss">35,055.00</span>' in deficit
+    assert "no new entry until cash is positive again" in deficit
+
+
+def test_summary_part_says_nothing_of_a_deficit_without_one(trader_client, now_trade):
+    now_trade()
+
+    assert 'id="deficit"' not in part(trader_client, "summary").content.decode()
+
+
 def test_active_trades_part_shows_return_r_and_the_distance_to_the_levels(trader_client, now_trade):
     trade = now_trade()
     services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("100.5"), timezone.now())])

@@ -218,6 +218,28 @@ PAPER_QUOTE_BAND = env_decimal("PAPER_QUOTE_BAND", "0.005", low=Decimal(0), high
 PAPER_MAX_OPEN_TRADES = env_int("PAPER_MAX_OPEN_TRADES", 10, low=0, high=100_000)
 PAPER_ONE_TRADE_PER_SYMBOL = env_bool("PAPER_ONE_TRADE_PER_SYMBOL", True)
 PAPER_MIN_NOTIONAL = env_decimal("PAPER_MIN_NOTIONAL", "10", low=Decimal(0), high=Decimal("1e9"), low_allowed=True)
+# A trade shrunk (to cash, to the market's step) below this fraction of the risk asked is refused: it would count
+# as a whole trade in R while risking next to nothing.
+PAPER_MIN_RISK_FRACTION = env_decimal(
+    "PAPER_MIN_RISK_FRACTION", "0.5", low=Decimal(0), high=Decimal(1), low_allowed=True
+)
+# Each market's lot rules (docs/fills.md, "Lot sizes"): the price feed keeps an exchange's own in the database;
+# a market without them has sizes in steps of PAPER_LOT_STEP and at least PAPER_MIN_AMOUNT.
+PAPER_LOT_STEP = env_decimal(
+    "PAPER_LOT_STEP", "0.00000001", low=Decimal("0.00000001"), high=Decimal("1e6"), low_allowed=True
+)
+PAPER_MIN_AMOUNT = env_decimal("PAPER_MIN_AMOUNT", "0", low=Decimal(0), high=Decimal("1e9"), low_allowed=True)
+# Shorts on margin (docs/fills.md, "Shorts"): a SHORT holds PAPER_SHORT_MARGIN × its notional as collateral, and
+# is liquidated when its loss reaches the collateral less PAPER_MAINTENANCE_MARGIN × its notional.
+PAPER_SHORT_MARGIN = env_decimal("PAPER_SHORT_MARGIN", "1", low=Decimal("0.01"), high=Decimal(10), low_allowed=True)
+PAPER_MAINTENANCE_MARGIN = env_decimal(
+    "PAPER_MAINTENANCE_MARGIN", "0.005", low=Decimal(0), high=Decimal("0.5"), low_allowed=True
+)
+if PAPER_MAINTENANCE_MARGIN >= PAPER_SHORT_MARGIN:
+    raise ImproperlyConfigured(
+        f"PAPER_MAINTENANCE_MARGIN ({PAPER_MAINTENANCE_MARGIN}) must be below "
+        f"PAPER_SHORT_MARGIN ({PAPER_SHORT_MARGIN})."
+    )
 
 # A signal or tick stamped later than now by more than this is refused: a sender's clock may run a little ahead.
 MAX_CLOCK_SKEW = timedelta(seconds=env_int("MAX_CLOCK_SKEW", 5, low=0, high=3600))

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from django.db import DatabaseError, close_old_connections
 
-from .. import selectors, services
+from .. import rules, selectors, services
 from ..days import today
 from ..errors import AlreadyClosed, LedgerError
 from ..inputs import TICKS_MAX, Tick
@@ -73,6 +73,22 @@ def _apply(pending: list[Tick], totals: list[Totals]) -> list[Tick]:
     return []
 
 
+def _record_lots(lots: queue.Queue, pending: dict[str, rules.Lot], source: str) -> dict[str, rules.Lot]:
+    """Keep the lot rules the stream found for newly followed symbols; returns those to try again."""
+    while not lots.empty():
+        symbol, lot = lots.get()
+        pending[symbol] = lot
+    if not pending:
+        return pending
+    try:
+        services.market_lots_record(lots=pending, source=source)
+    except DatabaseError as error:
+        log.warning("price feed: the lot rules of %d symbols not kept yet: %s", len(pending), one_line(error))
+        close_old_connections()
+        return pending
+    return {}
+
+
 def run(config: FeedConfig, *, until: Callable[[Totals], bool] = lambda totals: False) -> Totals:
     """Follow the symbols that matter and apply their prices until `until(totals)` says stop (checked every
     interval); the ticks already received are applied before it returns."""
@@ -80,6 +96,7 @@ def run(config: FeedConfig, *, until: Callable[[Totals], bool] = lambda totals: 
     stream.start()
     totals, minute = Totals(), Totals()
     pending: list[Tick] = []
+    lots: dict[str, rules.Lot] = {}
     next_follow, next_report = 0.0, time.monotonic() + config.report
     try:
         while not until(totals) and stream.alive():
@@ -90,6 +107,7 @@ def run(config: FeedConfig, *, until: Callable[[Totals], bool] = lambda totals: 
                 except DatabaseError as error:  # keep following what it followed; try again next time
                     log.warning("price feed: the symbols to follow could not be read: %s", one_line(error))
                     close_old_connections()
+            lots = _record_lots(stream.lots, lots, config.exchange)
             pending = _apply(pending + _take(stream.ticks, config.interval), [totals, minute])
             if time.monotonic() >= next_report:
                 log.info(

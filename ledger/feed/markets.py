@@ -2,10 +2,13 @@
 
 import re
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 
 import ccxt.async_support
 import ccxt.pro
+from ccxt.base.decimal_to_precision import DECIMAL_PLACES
 
+from .. import rules
 from ..inputs import Tick, clean_tick
 from .config import FeedConfig
 
@@ -47,6 +50,29 @@ def market_index(markets: dict[str, dict]) -> dict[str, str]:
         index.setdefault(_key(market["base"] + market["quote"]), market["symbol"])
         index.setdefault(_key(market["id"]), market["symbol"])
     return index
+
+
+def _number(value) -> Decimal | None:
+    try:
+        number = Decimal(str(value)) if value is not None else None
+    except InvalidOperation:
+        return None
+    return number if number is not None and number.is_finite() and number >= 0 else None
+
+
+def lot_from(market: dict, *, precision_mode: int) -> rules.Lot | None:
+    """A ccxt market's lot rules: the amount's precision (a step, or a count of decimal places in exchanges that
+    count them), `limits.amount.min` and `limits.cost.min`; None when the market gives no usable step, or one
+    finer than the ledger's 8 places (the settings then apply)."""
+    precision = _number((market.get("precision") or {}).get("amount"))
+    if precision is None:
+        return None
+    step = Decimal(1).scaleb(-int(precision)) if precision_mode == DECIMAL_PLACES else precision
+    if not rules.QUANTUM <= step < rules.PRICE_MAX:
+        return None
+    limits = market.get("limits") or {}
+    least = {name: _number((limits.get(name) or {}).get("min")) or rules.ZERO for name in ("amount", "cost")}
+    return rules.Lot(step=step, min_amount=rules.units(least["amount"]), min_cost=rules.money(least["cost"]))
 
 
 def tick_from(symbol: str, ticker: dict, *, received: datetime) -> Tick:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import ccxt
 
+from .. import rules
 from ..errors import InvalidInput
 from ..inputs import Tick
 from . import markets as exchanges
@@ -44,6 +45,7 @@ class Stream:
         self.ticks: queue.Queue[Tick] = queue.Queue()
         self.errors = 0  # failures so far (each logged)
         self.unparsed = 0  # tickers that were not a price
+        self.lots: queue.Queue[tuple[str, rules.Lot]] = queue.Queue()  # each followed symbol's lot rules, once
         self.wanted: frozenset[str] = frozenset()  # the ledger's symbols to follow, set by `follow`
         self._failures = 0  # in a row, for the backoff
         self._unknown: set[str] = set()  # reported once
@@ -168,6 +170,7 @@ class Stream:
         if self._mapped is not None and self._mapped[0] == wanted:
             return self._mapped[1]
         targets: dict[str, list[str]] = {}
+        sent = self._mapped[0] if self._mapped is not None else frozenset()  # whose lot rules went out already
         for symbol in sorted(wanted):
             market = exchanges.market_for(self._index, symbol)
             if market is None:
@@ -176,6 +179,9 @@ class Stream:
                     log.warning("price feed: %s does not list %s; it is skipped", exchange.id, symbol)
                 continue
             targets.setdefault(market, []).append(symbol)
+            lot = exchanges.lot_from(exchange.markets[market], precision_mode=exchange.precisionMode)
+            if lot is not None and symbol not in sent:
+                self.lots.put((symbol, lot))  # kept by the ledger (services.market_lots_record)
         self._mapped = wanted, targets
         return targets
 

@@ -2,21 +2,21 @@
 
 Selectors never write and never import the services. Every name below is importable from here:
 - core: the ledger's rows and the day's figures: `account`, `equity`, `ledger_version`, `trade`, `signal`,
-  `market_quote` (a symbol's last tick), `entry_plan` (`EntryPlan`: what executing a signal now would do),
-  `candles`, `trades_active`, `trades_active_with_last_tick`, `symbols`, `symbols_followed`, `open_since`,
-  `newest_tick_at`, `signals_for_day`, `signals_board`, `signals_summary` (`SignalsSummary`), `journal_for_day`,
-  `pnl_daily`, `pnl_daily_range` (`DailyPnl`), `dashboard_summary` (`DashboardSummary`), `day_end` (`DayEnd`),
-  `journal_between`, `signals_between` (the exports' periods).
+  `market_quote` (a symbol's last tick), `market_lot` (its lot rules), `entry_plan` (`EntryPlan`: what executing a
+  signal now would do), `candles`, `trades_active`, `trades_active_with_last_tick`, `symbols`, `symbols_followed`,
+  `open_since`, `newest_tick_at`, `signals_for_day`, `signals_board`, `signals_summary` (`SignalsSummary`),
+  `journal_for_day`, `pnl_daily`, `pnl_daily_range` (`DailyPnl`), `dashboard_summary` (`DashboardSummary`),
+  `day_end` (`DayEnd`), `journal_between`, `signals_between` (the exports' periods).
 - stats: a period's statistics: `stats` (`Stats`, with `Group`, `SymbolPnl`, `PeriodPnl`, `RBucket`).
 - figures: the figures of a group of closed trades (`Figures`: win rate, profit factor, expectancy, ...), computed
   in SQL, for a period and for each of its groups.
 - journal: the journal's reads: `trade_chart` and `chart_span` (`Chart`), `tags_used`, `day_note`, `history`,
   `history_page` (`HistoryFilter`, `HistoryPage`: keyset paging), `history_rows`.
-- checks: the consistency check: `ledger_violations` (`Violation`), and `CENT`, how far a recorded PnL may be from
-  the rules.
+- checks: the consistency check: `ledger_violations` (`Violation`), `account_state` (a deficit), and `CENT`, how
+  far a recorded PnL may be from the rules.
 """
 
-from .checks import CENT, Violation, ledger_violations
+from .checks import CENT, Violation, account_state, ledger_violations
 from .core import (
     DailyPnl,
     DashboardSummary,
@@ -32,6 +32,7 @@ from .core import (
     journal_between,
     journal_for_day,
     ledger_version,
+    market_lot,
     market_quote,
     newest_tick_at,
     open_since,
@@ -65,6 +66,8 @@ from .stats import PeriodPnl, RBucket, Stats, SymbolPnl, stats
 
 __all__ = [
     "account",
+    "account_state",
+    "market_lot",
     "candles",
     "Chart",
     "HistoryFilter",

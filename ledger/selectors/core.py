@@ -25,7 +25,7 @@ from django.db.models.functions import Cast, Round
 from .. import rules
 from ..days import day_bounds, trading_day
 from ..errors import InvalidTransition, NotExecutable, NotFound
-from ..models import Account, MarketPrice, PaperTrade, PriceCandle, Signal
+from ..models import Account, MarketLot, MarketPrice, PaperTrade, PriceCandle, Signal
 from ..rules import RATIO, ZERO, Quote, money
 from ..sql import (
     HeldSeconds,
@@ -120,7 +120,16 @@ def entry_plan(signal: Signal, *, account: Account, at: datetime) -> EntryPlan:
         open_trades=open_trades.count(),
         symbol_open=open_trades.filter(symbol=signal.symbol).exists(),
     )
-    size, risk = rules.size(equity=account.equity, cash=account.cash, fill=fill, stop=stop, target=target)
+    sized = rules.size(
+        symbol=signal.symbol,
+        direction=direction,
+        equity=account.equity,
+        cash=account.cash,
+        fill=fill,
+        stop=stop,
+        target=target,
+        lot=market_lot(signal.symbol),
+    )
     return EntryPlan(
         direction=direction,
         quote=quote,
@@ -128,8 +137,8 @@ def entry_plan(signal: Signal, *, account: Account, at: datetime) -> EntryPlan:
         fill=fill,
         stop=stop,
         target=target,
-        size=size,
-        risk=risk,
+        size=sized.size,
+        risk=sized.risk,
         equity=account.equity,
     )
 
@@ -138,6 +147,12 @@ def market_quote(symbol: str) -> Quote | None:
     """The symbol's last tick applied: price, bid, ask and when it was seen."""
     row = MarketPrice.objects.filter(symbol=symbol).first()
     return Quote(price=row.price, bid=row.bid, ask=row.ask, at=row.at) if row else None
+
+
+def market_lot(symbol: str) -> rules.Lot:
+    """The symbol's lot rules: its exchange's as the price feed keeps them, else the settings'."""
+    row = MarketLot.objects.filter(symbol=symbol).first()
+    return row.lot if row else rules.lot_default()
 
 
 def candles(symbol: str, start: datetime, end: datetime) -> QuerySet[PriceCandle]:
@@ -278,6 +293,7 @@ class DashboardSummary:
     open_trades: int
     unrealized_pnl: Decimal
     open_notional: Decimal  # the open trades' entry notional
+    deficit: Decimal  # what the account owes, cash below 0 (Account.deficit)
 
     @property
     def exposure(self) -> Decimal | None:
@@ -294,6 +310,7 @@ def dashboard_summary(day: date) -> DashboardSummary:
     return DashboardSummary(
         equity=totals.equity,
         cash=totals.cash,
+        deficit=totals.deficit,
         day=pnl_daily(day),
         open_trades=open_row["count"],
         unrealized_pnl=money_from_db(open_row["unrealized"]),

@@ -61,7 +61,7 @@ def account_add(amount: Decimal, *, open_cost: Decimal = ZERO) -> None:
 
 def entry_costs(trades: Iterable[PaperTrade]) -> Decimal:
     """What the trades took out of cash when they opened."""
-    return sum((rules.entry_cost(price=trade.entry_price, size=trade.position_size) for trade in trades), ZERO)
+    return sum((rules.held(trade) for trade in trades), ZERO)
 
 
 def batches(items: Sequence) -> Iterable[Sequence]:

@@ -175,7 +175,7 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
             if reason is None:
                 last_tick[trade.pk] = trade, tick
                 continue
-            if reason == rules.STOP_LOSS:
+            if reason != rules.TAKE_PROFIT:  # a stop or a liquidation: a market order at this tick
                 rules.mark(trade, tick.price, bid=tick.bid, ask=tick.ask)
                 rules.close_at_quote(trade, reason=reason, at=tick.at)
             else:
@@ -247,9 +247,8 @@ def candles_backfill(*, symbol: str, candles: Iterable[Candle]) -> CandlesBackfi
         )
         reached = {rules.reached(trade, low), rules.reached(trade, high)} - {None}
         if reached:
-            levels = " and ".join(
-                name for reason, name in ((rules.STOP_LOSS, "stop"), (rules.TAKE_PROFIT, "target")) if reason in reached
-            )
+            names = ((rules.LIQUIDATION, "liquidation price"), (rules.STOP_LOSS, "stop"), (rules.TAKE_PROFIT, "target"))
+            levels = " and ".join(name for reason, name in names if reason in reached)
             result.crossed.append(
                 f"#{trade.pk} {trade.direction} {symbol}: its {levels} was reached while the feed was down "
                 f"(low {rules.plain(low)}, high {rules.plain(high)}); it stays open"

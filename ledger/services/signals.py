@@ -104,6 +104,7 @@ def signal_execute(*, signal_id: str, at: datetime | None = None) -> PaperTrade:
         take_profit=plan.target,
         entry_time=at,
         risk_amount=plan.risk,
+        margin=rules.margin_for(plan.direction),
     )
     quote = plan.quote
     trade.max_price = trade.min_price = quote.price
@@ -111,7 +112,7 @@ def signal_execute(*, signal_id: str, at: datetime | None = None) -> PaperTrade:
     trade.save()  # save() starts the trade's history, and records the signal's execution in its own
     signal.status = Signal.Status.EXECUTED
     signal.save(update_fields=["status"])
-    account_add(ZERO, open_cost=rules.entry_cost(price=plan.fill, size=plan.size))
+    account_add(ZERO, open_cost=rules.held(trade))
     return trade
 
 

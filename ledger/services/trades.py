@@ -122,7 +122,7 @@ def trade_correct(*, trade_id: int, changes: dict[str, Any], by: Any = None, dry
 
 def _open_cost(trade: PaperTrade) -> Decimal:
     """What the trade holds out of cash: its entry cost while open, nothing once closed."""
-    return rules.entry_cost(price=trade.entry_price, size=trade.position_size) if trade.is_open else ZERO
+    return rules.held(trade) if trade.is_open else ZERO
 
 
 @dataclass(frozen=True)

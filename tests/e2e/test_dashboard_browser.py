@@ -17,7 +17,7 @@ from ledger.days import day_bounds, today
 from ledger.inputs import Tick
 from ledger.models import PaperTrade
 
-from .conftest import POLL, log_in, screenshot, trade_now
+from .conftest import POLL, assert_accessible, log_in, screenshot, trade_now
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -155,3 +155,20 @@ def test_a_read_only_person_sees_the_ledger_without_its_buttons(
     expect(page.get_by_role("button", name="Execute")).to_have_count(0)
     screenshot(page, "dashboard-read-only")
     page.close()
+
+
+def test_a_liquidated_short_s_deficit_is_said_beside_cash(logged_in, open_trade):
+    page = logged_in
+    trade = trade_now(open_trade, action="SELL", stop_loss=Decimal("102"))  # SHORT 50 at 100
+    page.reload()
+
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("1000"), timezone.now())])  # a gap far past 199.5
+    page.clock.run_for(POLL)
+
+    expect(page.locator("#cash")).to_have_text("-35,055.00")  # 10000 - 900 * 50 - (5 + 50) fees
+    expect(page.locator("#cash")).to_have_class(re.compile(r"\bloss\b"))
+    expect(page.locator("#deficit")).to_contain_text("35,055.00")
+    expect(page.locator("#deficit")).to_contain_text("no new entry until cash is positive again")
+    expect(page.locator(f"#journal-{trade.pk}")).to_contain_text("Liquidation")
+    assert_accessible(page, "#summary")
+    screenshot(page, "dashboard-deficit")
