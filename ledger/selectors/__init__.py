@@ -11,7 +11,7 @@ Selectors never write and never import the services. Every name below is importa
 - figures: the figures of a group of closed trades (`Figures`: win rate, profit factor, expectancy, ...), computed
   in SQL, for a period and for each of its groups.
 - journal: the journal's reads: `trade_chart` and `chart_span` (`Chart`), `tags_used`, `day_note`, `history`,
-  `history_page` (`HistoryFilter`, `HistoryPage`: keyset paging), `history_rows`.
+  `history_page` (`HistoryFilter`, `HistoryPage`: keyset paging), `history_rows`, `history_totals`.
 - checks: the consistency check: `ledger_violations` (`Violation`), and `CENT`, how far a recorded PnL may be from
   the rules.
 """
@@ -57,6 +57,7 @@ from .journal import (
     history,
     history_page,
     history_rows,
+    history_totals,
     tags_used,
     trade_chart,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "history",
     "history_page",
     "history_rows",
+    "history_totals",
     "tags_used",
     "trade_chart",
     "CENT",
