@@ -1,5 +1,6 @@
 """The statistics page through Django's test client: the period, its figures, the charts and the calendar."""
 
+import importlib
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -39,16 +40,53 @@ def page(client, **params) -> str:
     return response.content.decode()
 
 
-def test_figures_of_a_from_to_period(client):
+def card(html: str, name: str) -> str:
+    """A figure's card of the page, by its id."""
+    start = html.index(f'id="{name}"')
+    return html[start : html.index("</div>", start)]
+
+
+def test_figures_of_a_from_to_period(client, monkeypatch):
+    # these three trades are the sample asked for (the module, which the selector of its name hides in the package)
+    monkeypatch.setattr(importlib.import_module("ledger.selectors.stats"), "SAMPLE_TRADES", 3)
     closes("100", "-40", "30")
 
     html = page(client, start="2026-11-20", end="2026-11-22")
 
     figures = html[html.index('id="figures"') :]
     assert "+90.00" in figures  # realized 100 - 40 + 30
-    assert "67%" in figures  # win rate 2 / 3
-    assert "3.25" in figures  # profit factor 130 / 40
+    assert "67%" in card(html, "win-rate")  # win rate 2 / 3
+    assert "3.25" in card(html, "profit-factor")  # profit factor 130 / 40
     assert "40.00" in figures[figures.index('id="drawdown"') :]  # from 100 down to 60
+
+
+def test_ratios_of_fewer_trades_than_their_sample_say_not_enough_data(client):
+    closes(*["10", "-5"] * 9, "10")  # 19 trades, one a day: one short of the 20 asked for, on 19 days of 20
+
+    html = page(client, start="2026-11-20", end="2026-12-09")
+
+    for name in ("win-rate", "profit-factor", "expectancy", "expectancy-r"):
+        assert "not enough data" in card(html, name)
+        assert "19 of the 20 trades it needs" in card(html, name)
+    assert "not enough data" in card(html, "sharpe")
+    assert "19 of the 20 days with a close they need" in card(html, "sharpe")
+    assert "+55.00" in card(html, "figures")  # realized PnL is a sum, not a ratio: 10 * 10 - 5 * 9
+    by_symbol = html[html.index('id="by-symbol"') :]
+    assert '<td class="num"><span aria-hidden="true">&mdash;</span><span class="visually-hidden">not enough data' in (
+        by_symbol
+    )
+
+
+def test_ratios_of_a_full_sample_are_shown(client):
+    closes(*["10", "-5"] * 10)  # 20 trades on 20 days
+
+    html = page(client, start="2026-11-20", end="2026-12-09")
+
+    assert "50%" in card(html, "win-rate")  # 10 of 20
+    assert "2.00" in card(html, "profit-factor")  # 100 / 50
+    assert "+2.50" in card(html, "expectancy")  # 50 / 20
+    assert "not enough data" not in card(html, "sharpe")
+    assert '<td class="num">50%</td>' in html[html.index('id="by-symbol"') :]
 
 
 def test_the_equity_curve_has_one_point_per_day_of_the_period(client):
@@ -59,6 +97,35 @@ def test_the_equity_curve_has_one_point_per_day_of_the_period(client):
     points = re.search(r'<polyline class="equity" points="([^"]*)"', html).group(1)
     assert len(points.split(" ")) == 7
     assert html.count('<rect class="bar ') == 7
+
+
+def test_a_long_period_with_one_day_of_trades_is_drawn_by_month_and_its_tables_stay_a_screen_high(client):
+    closes("100")  # 20 Nov 2026, in a period of almost seven years
+
+    response = client.get("/stats/", {"start": "2020-01-01", "end": "2026-11-25"})
+    html = response.content.decode()
+
+    # January 2020 to November 2026: 6 * 12 + 11 = 83 months, a bar and a point each
+    assert html.count('<rect class="bar ') == 83
+    assert len(re.search(r'<polyline class="equity" points="([^"]*)"', html).group(1).split(" ")) == 83
+    assert "Realized PnL by month" in html
+    assert (
+        '<a href="/journal/?start=2026-11-01&amp;end=2026-11-25"><title>1 Nov – 25 Nov 2026: +100.00, 1 closed' in html
+    )
+    assert 'id="weeks"' not in html  # some 360 weeks: the months alone
+    assert '<div class="scroll screen-high"><table id="months">' in html
+    assert len(response.content) < 150_000  # the daily bars alone weighed 397 KB
+
+
+def test_a_half_year_is_drawn_by_week(client):
+    closes("100", "-40")
+
+    html = page(client, start="2026-06-01", end="2026-11-25")  # 178 days, Mon 1 Jun to Wed 25 Nov: 26 weeks
+
+    assert html.count('<rect class="bar ') == 26
+    assert "Realized PnL by week" in html
+    assert "<title>16 Nov – 22 Nov 2026: +60.00, 2 closed</title>" in html  # Fri 20 and Sat 21 Nov
+    assert 'id="weeks"' in html
 
 
 def test_an_empty_period_says_so(client):
@@ -145,7 +212,9 @@ def test_breakdowns_by_symbol_direction_exit_reason_and_setup(client):
 
     html = page(client, start="2026-11-20", end="2026-11-21")
 
-    assert [title for title in re.findall(r'<section class="card breakdown" id="[^"]+">\s*<h2>([^<]+)</h2>', html)] == [
+    assert [
+        title for title in re.findall(r'<section class="card breakdown" id="[^"]+">\s*<h2>([^<]+?) <span', html)
+    ] == [
         "By symbol",
         "By direction",
         "By exit reason",

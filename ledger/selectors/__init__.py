@@ -7,7 +7,8 @@ Selectors never write and never import the services. Every name below is importa
   `newest_tick_at`, `signals_for_day`, `signals_board`, `signals_summary` (`SignalsSummary`), `journal_for_day`,
   `pnl_daily`, `pnl_daily_range` (`DailyPnl`), `dashboard_summary` (`DashboardSummary`), `day_end` (`DayEnd`),
   `journal_between`, `signals_between` (the exports' periods).
-- stats: a period's statistics: `stats` (`Stats`, with `Group`, `SymbolPnl`, `PeriodPnl`, `RBucket`).
+- stats: a period's statistics: `stats` (`Stats`, with `Group`, `SymbolPnl`, `PeriodPnl`, `RBucket`), and the least
+  samples its ratios need, `SAMPLE_TRADES` and `SAMPLE_DAYS`.
 - figures: the figures of a group of closed trades (`Figures`: win rate, profit factor, expectancy, ...), computed
   in SQL, for a period and for each of its groups.
 - journal: the journal's reads: `trade_chart` and `chart_span` (`Chart`), `tags_used`, `day_note`, `history`,
@@ -61,7 +62,7 @@ from .journal import (
     tags_used,
     trade_chart,
 )
-from .stats import Figures, Group, PeriodPnl, RBucket, Stats, SymbolPnl, stats
+from .stats import SAMPLE_DAYS, SAMPLE_TRADES, Figures, Group, PeriodPnl, RBucket, Stats, SymbolPnl, stats
 
 __all__ = [
     "account",
@@ -86,6 +87,8 @@ __all__ = [
     "EntryPlan",
     "Figures",
     "Group",
+    "SAMPLE_DAYS",
+    "SAMPLE_TRADES",
     "SignalsSummary",
     "Stats",
     "SymbolPnl",

@@ -26,7 +26,7 @@ from django.db.models import (
 )
 from django.db.models.lookups import LessThan
 
-from ..days import today, trading_day
+from ..days import month_of, today, trading_day, week_of
 from ..models import PaperTrade
 from ..rules import QUANTUM, RATIO, ZERO
 from ..sql import HeldSeconds, LocalPart, Ratio, by_element, r_multiple
@@ -43,6 +43,10 @@ PERCENT = Decimal("0.01")
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 R_EDGES = [Decimal(n) / 2 for n in range(-6, 7)]  # the R histogram's edges: -3R to 3R in half-R steps
 YEAR_DAYS = Decimal(365)  # crypto trades every day: daily ratios are annualised over 365 days
+# The least sample before a ratio says something about the trading rather than about luck (docs/statistics.md,
+# "Thin data"): below it the pages say "not enough data"; the API gives the numbers with the counts beside them.
+SAMPLE_TRADES = 20  # closed trades, for the win rate, profit factor and expectancy (in money and in R)
+SAMPLE_DAYS = 20  # days with a close, for Sharpe and Sortino
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,11 @@ class Figures:
     mae_total: Decimal  # ... of their maximum adverse excursions, <= 0
     mfe_r_total: Decimal  # ... in R, of the trades with a risk
     mae_r_total: Decimal
+
+    @property
+    def sampled(self) -> bool:
+        """Enough trades (SAMPLE_TRADES) for the win rate, profit factor and expectancy to mean something."""
+        return self.trades >= SAMPLE_TRADES
 
     @property
     def win_rate(self) -> Decimal | None:
@@ -228,6 +237,16 @@ class Stats(Figures):
         return returns
 
     @property
+    def days_traded(self) -> int:
+        """The period's days with at least one close."""
+        return sum(1 for day in self.daily if day.trades)
+
+    @property
+    def days_sampled(self) -> bool:
+        """Enough days with a close (SAMPLE_DAYS) for Sharpe and Sortino to mean something."""
+        return self.days_traded >= SAMPLE_DAYS
+
+    @property
     def sharpe(self) -> Decimal | None:
         """Mean daily return / its standard deviation (n - 1) * sqrt(365), to 4 places; None with fewer than
         two days or no variation."""
@@ -252,11 +271,11 @@ class Stats(Figures):
     @property
     def weekly(self) -> list[PeriodPnl]:
         """The period's weeks, from their Monday (the first and last may be cut by the period)."""
-        return self._periods(lambda day: day - timedelta(days=day.weekday()))
+        return self._periods(week_of)
 
     @property
     def monthly(self) -> list[PeriodPnl]:
-        return self._periods(lambda day: day.replace(day=1))
+        return self._periods(month_of)
 
     def _periods(self, start_of: Callable[[date], date]) -> list[PeriodPnl]:
         """The daily series added up by week or month: per day, not per trade."""
