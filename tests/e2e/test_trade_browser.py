@@ -250,7 +250,8 @@ OVERFLOWING = """(selector) => [...document.querySelectorAll(selector)]
 
 def test_long_sizes_tags_and_notes_stay_inside_their_boxes_on_a_laptop_and_a_phone(logged_in, server_url):
     """The issue's cut-offs: a size of 21,640.16560940 ran past its card, and the journal's tags and notes past
-    its table's box at 1366 px (the scrollbar at the foot of fifty rows, out of sight)."""
+    its table's box at 1366 px (the scrollbar at the foot of fifty rows, out of sight): the history's and the
+    day's."""
     page = logged_in
     PaperTrade.objects.bulk_create(
         closed_trade_row(
@@ -260,6 +261,8 @@ def test_long_sizes_tags_and_notes_stay_inside_their_boxes_on_a_laptop_and_a_pho
             position_size=Decimal("21640.1656094"),
             entry_price=Decimal("0.01234567"),
             exit_price=Decimal("0.01229876"),
+            max_price=Decimal("0.01241234"),
+            min_price=Decimal("0.01225432"),
             tags=["A+ setup", "breakout retest", "news: CPI print", "FOMO", "late-entry-after-the-news-spike-again"],
             notes="https://www.tradingview.com/chart/BTCUSDT/aBcDeFgH-breakout-retest-after-cpi/ chased it. " * 3,
         )
@@ -275,6 +278,10 @@ def test_long_sizes_tags_and_notes_stay_inside_their_boxes_on_a_laptop_and_a_pho
         assert page.evaluate(OVERFLOWING, "#history-results .scroll, .totals") == []
         assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
         screenshot(page, f"history-long-{name}")
+        page.goto(f"{server_url}/day/{T0:%Y-%m-%d}/")  # the day's journal draws the same rows
+        expect(page.locator("#journal tbody tr")).not_to_have_count(0)
+        assert page.evaluate(OVERFLOWING, "#journal .scroll") == []
+        screenshot(page, f"day-long-{name}")
         page.goto(f"{server_url}/trades/{trade.pk}/")
         expect(page.locator("#facts")).to_contain_text("21,640.1656094")
         assert page.evaluate(OVERFLOWING, "#facts .stat, #notes") == []
