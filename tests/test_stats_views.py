@@ -1,6 +1,5 @@
 """The statistics page through Django's test client: the period, its figures, the charts and the calendar."""
 
-import importlib
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -12,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from ledger.days import today
 from ledger.models import PaperTrade
+from ledger.selectors import figures as group_figures
 
 from .conftest import NOW, closed_trade_row
 
@@ -47,8 +47,7 @@ def card(html: str, name: str) -> str:
 
 
 def test_figures_of_a_from_to_period(client, monkeypatch):
-    # these three trades are the sample asked for (the module, which the selector of its name hides in the package)
-    monkeypatch.setattr(importlib.import_module("ledger.selectors.stats"), "SAMPLE_TRADES", 3)
+    monkeypatch.setattr(group_figures, "SAMPLE_TRADES", 3)  # these three trades are the sample asked for
     closes("100", "-40", "30")
 
     html = page(client, start="2026-11-20", end="2026-11-22")

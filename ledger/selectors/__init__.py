@@ -7,10 +7,10 @@ Selectors never write and never import the services. Every name below is importa
   `newest_tick_at`, `signals_for_day`, `signals_board`, `signals_summary` (`SignalsSummary`), `journal_for_day`,
   `pnl_daily`, `pnl_daily_range` (`DailyPnl`), `dashboard_summary` (`DashboardSummary`), `day_end` (`DayEnd`),
   `journal_between`, `signals_between` (the exports' periods).
-- stats: a period's statistics: `stats` (`Stats`, with `Group`, `SymbolPnl`, `PeriodPnl`, `RBucket`), and the least
-  samples its ratios need, `SAMPLE_TRADES` and `SAMPLE_DAYS`.
+- stats: a period's statistics: `stats` (`Stats`, with `Group`, `SymbolPnl`, `PeriodPnl`, `RBucket`), and the days
+  with a close Sharpe and Sortino need, `SAMPLE_DAYS`.
 - figures: the figures of a group of closed trades (`Figures`: win rate, profit factor, expectancy, ...), computed
-  in SQL, for a period and for each of its groups.
+  in SQL, for a period and for each of its groups, and the trades its ratios need, `SAMPLE_TRADES`.
 - journal: the journal's reads: `trade_chart` and `chart_span` (`Chart`), `tags_used`, `day_note`, `history`,
   `history_page` (`HistoryFilter`, `HistoryPage`: keyset paging), `history_rows`, `history_totals`.
 - checks: the consistency check: `ledger_violations` (`Violation`), and `CENT`, how far a recorded PnL may be from
@@ -49,6 +49,7 @@ from .core import (
     trades_active,
     trades_active_with_last_tick,
 )
+from .figures import SAMPLE_TRADES, Figures, Group
 from .journal import (
     Chart,
     HistoryFilter,
@@ -62,7 +63,7 @@ from .journal import (
     tags_used,
     trade_chart,
 )
-from .stats import SAMPLE_DAYS, SAMPLE_TRADES, Figures, Group, PeriodPnl, RBucket, Stats, SymbolPnl, stats
+from .stats import SAMPLE_DAYS, PeriodPnl, RBucket, Stats, SymbolPnl, stats
 
 __all__ = [
     "account",

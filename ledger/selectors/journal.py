@@ -10,10 +10,10 @@ from django.db import connection
 from django.db.models import F, Q, QuerySet, Subquery
 
 from ..models import DayNote, PaperTrade
-from ..sql import HasElement, Tagged, by_element, r_multiple
+from ..sql import HasElement, Tagged, by_element, money_from_db, r_multiple
 from .core import candles as minute_candles
-from .core import closed_between, money_from_db, with_export_columns
-from .stats import Figures, figures
+from .core import closed_between, with_export_columns
+from .figures import Figures, figures_for
 
 TAG_SUGGESTIONS_FROM = 1000  # the latest tagged trades whose tags the editor suggests
 CHART_CANDLES_MAX = 720  # candles in a chart at most: longer spans take longer candles
@@ -161,7 +161,7 @@ def history(filters: HistoryFilter) -> QuerySet[PaperTrade]:
 def history_totals(filters: HistoryFilter) -> Figures:
     """The figures of every trade that matches, whatever page is shown: one aggregate query over them all
     (count, net, win rate and average R are what the history shows)."""
-    return figures(_matching(filters))
+    return figures_for(_matching(filters))
 
 
 @dataclass(frozen=True)
