@@ -2,8 +2,8 @@
 to SVG coordinates.
 
 Money stays Decimal and so do the coordinates (formatted to one decimal place for the markup); the
-markup itself is in ledger/templates/ledger/stats.html. A chart has one x position per trading day, the
-day's centre, so the equity curve and the PnL bars line up.
+markup itself is in ledger/templates/ledger/stats.html. A chart has one x position per slot (a day, or on a long
+period a week or a month: `slots`), the slot's centre, so the equity curve and the PnL bars line up.
 """
 
 import calendar
@@ -13,9 +13,14 @@ from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal
 from typing import ClassVar
 
+from .days import month_of, week_of
 from .selectors import DailyPnl, RBucket
 
 PIXEL = Decimal("0.1")
+# A chart of a long period draws a slot a week or a month, not a day: bars a few pixels wide, and hundreds of
+# them, tell nothing, and their markup weighs hundreds of KB.
+BY_DAY_UP_TO = 92  # days: up to a quarter, a slot a day
+BY_WEEK_UP_TO = 731  # up to two years, a slot a week (from its Monday); longer, a slot a calendar month
 
 
 def _px(value: Decimal) -> str:
@@ -56,8 +61,33 @@ class Frame:
 
 
 @dataclass(frozen=True)
+class Slot:
+    """A day, a week or a month of the period, as one place on a chart: from its first day in the period to its
+    last, with their realized PnL and closes added up."""
+
+    first: date
+    last: date
+    realized_pnl: Decimal
+    trades: int
+
+
+def slots(daily: Sequence[DailyPnl]) -> tuple[str, list[Slot]]:
+    """The daily series as a chart's slots and their unit: "day", "week" or "month" by the period's length."""
+    unit = "day" if len(daily) <= BY_DAY_UP_TO else "week" if len(daily) <= BY_WEEK_UP_TO else "month"
+    start_of = {"day": lambda day: day, "week": week_of, "month": month_of}[unit]
+    grouped: list[Slot] = []
+    for day in daily:
+        if grouped and start_of(grouped[-1].first) == start_of(day.day):
+            slot = grouped[-1]
+            grouped[-1] = Slot(slot.first, day.day, slot.realized_pnl + day.realized_pnl, slot.trades + day.trades)
+        else:
+            grouped.append(Slot(day.day, day.day, day.realized_pnl, day.trades))
+    return unit, grouped
+
+
+@dataclass(frozen=True)
 class Point:
-    day: date
+    day: date  # the slot's last day, at whose end the equity is
     value: Decimal
     x: str
     y: str
@@ -71,6 +101,7 @@ class Tick:
 
 @dataclass(frozen=True)
 class EquityChart:
+    unit: str  # a point a day, week or month
     frame: Frame
     points: list[Point]  # the equity at the end of each day
     drawdown: str  # a polygon between the running peak and the equity: the area under water
@@ -83,24 +114,27 @@ class EquityChart:
 
 
 def equity_chart(daily: Sequence[DailyPnl], starting_equity: Decimal) -> EquityChart | None:
-    """The equity at each day's end (the starting equity plus the realized PnL so far), with the fall from its
+    """The equity at each slot's end (the starting equity plus the realized PnL so far), with the fall from its
     running peak (which starts at the starting equity) shaded. None without days."""
     if not daily:
         return None
+    unit, grouped = slots(daily)
     equity, peaks = [], []
     value = peak = starting_equity
-    for day in daily:
-        value += day.realized_pnl
+    for slot in grouped:
+        value += slot.realized_pnl
         peak = max(peak, value)
         equity.append(value)
         peaks.append(peak)
-    frame = Frame.around(len(daily), [starting_equity, *equity])
+    frame = Frame.around(len(grouped), [starting_equity, *equity])
     points = [
-        Point(d.day, v, _px(frame.x(i)), _px(frame.y(v))) for i, (d, v) in enumerate(zip(daily, equity, strict=True))
+        Point(slot.last, v, _px(frame.x(i)), _px(frame.y(v)))
+        for i, (slot, v) in enumerate(zip(grouped, equity, strict=True))
     ]
     tops = [f"{p.x},{_px(frame.y(top))}" for p, top in zip(points, peaks, strict=True)]
     bottoms = [f"{p.x},{p.y}" for p in reversed(points)]
     return EquityChart(
+        unit=unit,
         frame=frame,
         points=points,
         drawdown=" ".join(tops + bottoms),
@@ -111,7 +145,8 @@ def equity_chart(daily: Sequence[DailyPnl], starting_equity: Decimal) -> EquityC
 
 @dataclass(frozen=True)
 class Bar:
-    day: date
+    day: date  # the slot's first day in the period
+    last: date  # ... and its last
     value: Decimal
     trades: int
     x: str  # the left edge
@@ -123,6 +158,7 @@ class Bar:
 
 @dataclass(frozen=True)
 class BarChart:
+    unit: str  # a bar a day, week or month
     frame: Frame
     bars: list[Bar]
     zero: str  # the y of 0
@@ -136,17 +172,19 @@ def _bar(frame: Frame, i: int, value: Decimal, width: Decimal) -> tuple[str, str
 
 
 def pnl_bars(daily: Sequence[DailyPnl]) -> BarChart | None:
-    """A bar per day from 0 up to a gain or down to a loss. None without days."""
+    """A bar per slot from 0 up to a gain or down to a loss. None without days."""
     if not daily:
         return None
-    frame = Frame.around(len(daily), [Decimal(0), *(d.realized_pnl for d in daily)])
+    unit, grouped = slots(daily)
+    frame = Frame.around(len(grouped), [Decimal(0), *(slot.realized_pnl for slot in grouped)])
     width = frame.slot() * Decimal("0.8")
     bars = []
-    for i, day in enumerate(daily):
-        css = "flat" if not day.realized_pnl else "gain" if day.realized_pnl > 0 else "loss"
-        bars.append(Bar(day.day, day.realized_pnl, day.trades, *_bar(frame, i, day.realized_pnl, width), css))
+    for i, slot in enumerate(grouped):
+        value = slot.realized_pnl
+        css = "flat" if not value else "gain" if value > 0 else "loss"
+        bars.append(Bar(slot.first, slot.last, value, slot.trades, *_bar(frame, i, value, width), css))
     ticks = [Tick(frame.high, _px(frame.y(frame.high))), Tick(frame.low, _px(frame.y(frame.low)))]
-    return BarChart(frame=frame, bars=bars, zero=_px(frame.y(Decimal(0))), ticks=ticks)
+    return BarChart(unit=unit, frame=frame, bars=bars, zero=_px(frame.y(Decimal(0))), ticks=ticks)
 
 
 @dataclass(frozen=True)

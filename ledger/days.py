@@ -49,3 +49,12 @@ def utc_offsets(start: datetime, end: datetime) -> list[tuple[datetime, int]]:
             spans.append((high.replace(microsecond=0), offset(high)))
         day = following
     return spans
+
+
+def week_of(day: date) -> date:
+    """The Monday of the day's week."""
+    return day - timedelta(days=day.weekday())
+
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)

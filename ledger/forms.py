@@ -159,3 +159,7 @@ class HistoryForm(forms.Form):
         """The filters and order as a query string, with a cursor: a pager's link, or the export's."""
         kept = {name: value for name, value in self.data.items() if name not in ("after", "before") and value}
         return urlencode(kept | cursor)
+
+    def address(self) -> str:
+        """The query string as sent, without its empty fields: what the address bar should say."""
+        return urlencode({name: value for name, value in self.data.items() if value})

@@ -272,6 +272,8 @@ class Excursions:
     adverse: Decimal  # MAE, 0 or less
     favourable_r: Decimal | None
     adverse_r: Decimal | None
+    best_price: Decimal  # the price the MFE is measured at: a LONG's high, a SHORT's low
+    worst_price: Decimal  # ... the MAE: a LONG's low, a SHORT's high
 
 
 def excursions(trade: Position) -> Excursions:
@@ -282,7 +284,12 @@ def excursions(trade: Position) -> Excursions:
     favourable = max(money(side * (best - trade.entry_price) * trade.position_size), ZERO)
     adverse = min(money(side * (worst - trade.entry_price) * trade.position_size), ZERO)
     return Excursions(
-        favourable, adverse, r_multiple(favourable, trade.risk_amount), r_multiple(adverse, trade.risk_amount)
+        favourable,
+        adverse,
+        r_multiple(favourable, trade.risk_amount),
+        r_multiple(adverse, trade.risk_amount),
+        best,
+        worst,
     )
 
 

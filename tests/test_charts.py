@@ -7,7 +7,7 @@ The box: x from 96 to 750 (654 wide), y from 10 (top) to 178 (bottom, 168 high).
 from datetime import date, timedelta
 from decimal import Decimal
 
-from ledger.charts import equity_chart, month_calendar, pnl_bars, r_histogram
+from ledger.charts import equity_chart, month_calendar, pnl_bars, r_histogram, slots
 from ledger.selectors import DailyPnl, RBucket
 
 D1 = date(2026, 11, 20)
@@ -134,3 +134,34 @@ def test_r_histogram_columns_rise_from_zero_and_are_coloured_by_side():
 
 def test_no_trade_with_a_risk_no_histogram():
     assert r_histogram([RBucket(None, Decimal("-3"), 0), RBucket(Decimal("3"), None, 0)]) is None
+
+
+def test_a_period_of_a_quarter_is_drawn_by_day_a_longer_one_by_week_and_over_two_years_by_month():
+    quarter, half_year, three_years = series(*["1"] * 92), series(*["1"] * 93), series(*["1"] * 732)
+
+    assert slots(quarter)[0] == "day"
+    assert len(pnl_bars(quarter).bars) == 92
+    unit, weeks = slots(half_year)
+    # 93 days from Fri 20 Nov 2026: the first week is Fri to Sun (3 days), then 12 whole weeks, then Mon to Fri
+    assert unit == "week"
+    assert [(w.first, w.last, w.realized_pnl, w.trades) for w in weeks[:2]] == [
+        (date(2026, 11, 20), date(2026, 11, 22), Decimal(3), 3),
+        (date(2026, 11, 23), date(2026, 11, 29), Decimal(7), 7),
+    ]
+    assert (len(weeks), weeks[-1].last) == (14, date(2027, 2, 20))
+    assert sum(w.trades for w in weeks) == 93
+    unit, months = slots(three_years)
+    assert unit == "month"  # Nov 2026 (from the 20th) to Nov 2028 (to the 20th): 25 months
+    assert (len(months), months[0].first, months[0].last, months[1].first) == (
+        25,
+        date(2026, 11, 20),
+        date(2026, 11, 30),
+        date(2026, 12, 1),
+    )
+    chart = equity_chart(three_years, Decimal("1000"))
+    assert (chart.unit, len(chart.points), chart.points[0].day, chart.points[0].value) == (
+        "month",
+        25,
+        date(2026, 11, 30),
+        Decimal("1011"),  # 11 days of 1 to the end of November
+    )

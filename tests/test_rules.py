@@ -393,7 +393,14 @@ def test_limits_on_open_trades():
 def test_excursions_of_a_long_and_a_short_in_money_and_r():
     long = position(max_price=Decimal("103"), min_price=Decimal("99"), risk_amount=Decimal("100"))
     # best 103: (103 - 100) * 50 = 150 (1.5R); worst 99: (99 - 100) * 50 = -50 (-0.5R)
-    assert rules.excursions(long) == rules.Excursions(Decimal("150"), Decimal("-50"), Decimal("1.5"), Decimal("-0.5"))
+    assert rules.excursions(long) == rules.Excursions(
+        Decimal("150"),
+        Decimal("-50"),
+        Decimal("1.5"),
+        Decimal("-0.5"),
+        best_price=Decimal("103"),
+        worst_price=Decimal("99"),
+    )
     short = position(
         "SHORT",
         stop_loss=Decimal("102"),
@@ -403,7 +410,14 @@ def test_excursions_of_a_long_and_a_short_in_money_and_r():
         risk_amount=Decimal("100"),
     )
     # best 97: (100 - 97) * 50 = 150; worst 101: (100 - 101) * 50 = -50
-    assert rules.excursions(short) == rules.Excursions(Decimal("150"), Decimal("-50"), Decimal("1.5"), Decimal("-0.5"))
+    assert rules.excursions(short) == rules.Excursions(
+        Decimal("150"),
+        Decimal("-50"),
+        Decimal("1.5"),
+        Decimal("-0.5"),
+        best_price=Decimal("97"),
+        worst_price=Decimal("101"),
+    )
 
 
 def test_a_price_that_never_went_against_the_trade_has_no_adverse_excursion():

@@ -123,7 +123,9 @@ def test_excursions_of_a_long_through_a_known_path_in_money_and_r(open_trade):
     trade.refresh_from_db()
     assert (trade.status, trade.max_price, trade.min_price) == (PaperTrade.Status.STOP_LOSS, D("103.1"), D("97.9"))
     # MFE: (103.1 - 100) * 50 = 155 = 1.55R; MAE: (97.9 - 100) * 50 = -105 = -1.05R (the gap below the stop counts)
-    assert trade.excursions == trade.excursions.__class__(D("155"), D("-105"), D("1.55"), D("-1.05"))
+    assert trade.excursions == trade.excursions.__class__(
+        D("155"), D("-105"), D("1.55"), D("-1.05"), best_price=D("103.1"), worst_price=D("97.9")
+    )
 
 
 def test_excursions_of_a_short_through_a_known_path(open_trade):

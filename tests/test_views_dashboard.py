@@ -196,8 +196,8 @@ def test_journal_shows_each_trade_s_excursions_in_money_and_r(trader_client, now
     row = part(trader_client, "journal").content.decode().split(f'id="journal-{trade.pk}"')[1].split("</tr>")[0]
 
     # MFE (101.2 - 100) * 50 = 60 = 0.6R; MAE (99.5 - 100) * 50 = -25 = -0.25R
-    assert '<td class="num opt mfe">+60.00 &middot; +0.60R</td>' in row
-    assert '<td class="num opt mae">\u221225.00 &middot; \u22120.25R</td>' in row
+    assert '<td class="num opt wide mfe">+60.00 &middot; +0.60R</td>' in row
+    assert '<td class="num opt wide mae">\u221225.00 &middot; \u22120.25R</td>' in row
 
 
 def test_journal_part_lists_the_days_closed_trades_and_total(trader_client, now_trade, many_trades):

@@ -203,6 +203,10 @@ def test_the_journal_s_excursions_are_the_rule_s_to_the_last_place(viewer_client
         symbol: [e.favourable, e.adverse, e.favourable_r, e.adverse_r] for symbol, e in expected.items()
     }
     # By hand, the LONG on BTCUSDT: size 10 (risk 100 / stop distance 10); high 101.99, low 97.07
-    assert expected["BTCUSDT"] == type(expected["BTCUSDT"])(
-        Decimal("19.9"), Decimal("-29.3"), Decimal("0.199"), Decimal("-0.293")
+    best = expected["BTCUSDT"]
+    assert (best.favourable, best.adverse, best.favourable_r, best.adverse_r) == (
+        Decimal("19.9"),
+        Decimal("-29.3"),
+        Decimal("0.199"),
+        Decimal("-0.293"),
     )

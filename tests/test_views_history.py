@@ -6,7 +6,7 @@ every third, exits take profit (wins) or stop loss (losses); T3 and T6 are tagge
 T5's notes mention "news".
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from ledger import selectors
 from ledger.models import PaperTrade
-from ledger.views import history
+from ledger.views import exports, history
 
 from .conftest import closed_trade_row
 from .helpers import HTMX, read_csv
@@ -149,6 +149,42 @@ def test_the_results_alone_for_htmx(viewer_client, closes):
     assert ids(response, closes) == ["T6", "T3"]
 
 
+def test_each_row_keeps_its_close_day_under_the_trade_for_the_phone(viewer_client, closes):
+    html = page(viewer_client, symbol="ETHUSDT").content.decode()
+    row = html[html.index(f'id="history-{closes["T12"].pk}"') :]
+    assert row.index('<span class="phone closed-on">20 Nov 2026</span>') < row.index("</tr>")  # T12 closed 11:30
+
+
+def test_the_totals_add_up_every_match_not_only_the_page(viewer_client, closes, monkeypatch):
+    monkeypatch.setattr(history, "HISTORY_PAGE", 1)
+    response = viewer_client.get(reverse("history"), {"tag": "FOMO"}, **HTMX, HTTP_HX_TARGET="history-totals")
+    html = response.content.decode()
+    assert html.lstrip().startswith('<p class="totals" id="history-totals"')
+    # T3 (+3, 1.5R) and T6 (-6, -3R): net -3, one win in two, average R (1.5 - 3) / 2 = -0.75
+    assert '<b class="num">2</b> trades' in html
+    assert "\u22123.00</b>" in html
+    assert '<b class="num">50%</b>' in html
+    assert "\u22120.75R</b>" in html
+
+
+def test_the_page_asks_for_the_totals_of_its_filters_once_the_results_are_shown(viewer_client, closes):
+    html = page(viewer_client, tag="FOMO", sort="pnl").content.decode()
+    assert 'id="history-totals" aria-live="polite" hx-get="/journal/?tag=FOMO&amp;sort=pnl" hx-trigger="load"' in html
+
+
+def test_an_address_with_empty_fields_is_sent_to_the_one_without_them(viewer_client, closes):
+    response = viewer_client.get(reverse("history") + "?start=&end=&symbol=BTCUSDT&side=&tag=&q=&sort=")
+    assert response.status_code == 302
+    assert response["Location"] == "/journal/?symbol=BTCUSDT"
+    assert viewer_client.get(reverse("history") + "?start=&side=").url == "/journal/"
+
+
+def test_htmx_is_told_the_address_without_empty_fields(viewer_client, closes):
+    response = viewer_client.get(reverse("history") + "?start=&symbol=BTCUSDT&side=&after=&sort=pnl", **RESULTS)
+    assert response.status_code == 200
+    assert response["HX-Push-Url"] == "/journal/?symbol=BTCUSDT&sort=pnl"
+
+
 @pytest.mark.parametrize(
     ("query", "says"),
     [
@@ -172,13 +208,32 @@ def test_the_csv_holds_exactly_the_filtered_set_in_the_page_s_order_on_all_pages
     monkeypatch.setattr(history, "HISTORY_PAGE", 2)
     response = viewer_client.get(reverse("history-csv"), {"side": "LONG", "sort": "-r", "after": closes["T1"].pk})
 
-    assert response["Content-Disposition"] == 'attachment; filename="history.csv"'
+    assert response["Content-Disposition"] == 'attachment; filename="journal-all.csv"'  # no days chosen
     rows = read_csv(response)
     # the LONG ones (not every third), best R first; the cursor is ignored
     assert [row["trade_id"] for row in rows] == [
         str(closes[n].pk) for n in ["T11", "T7", "T5", "T1", "T2", "T4", "T8", "T10"]
     ]
     assert (rows[0]["r_multiple"], rows[0]["tags"]) == ("5.5000", "[]")  # 11 / 2
+
+
+def test_the_csv_is_named_by_its_days_as_the_dashboard_s_journal_is(viewer_client, closes):
+    response = viewer_client.get(reverse("history-csv"), {"start": "20 Nov 2026", "end": "2026-11-21", "side": "LONG"})
+    assert response["Content-Disposition"] == 'attachment; filename="journal-2026-11-20-to-2026-11-21.csv"'
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "name"),
+    [
+        (date(2026, 11, 1), date(2026, 11, 30), "journal-2026-11-01-to-2026-11-30.csv"),
+        (date(2026, 11, 1), None, "journal-2026-11-01-to-2026-11-20.csv"),  # to today
+        (None, date(2026, 11, 30), "journal-until-2026-11-30.csv"),
+        (None, None, "journal-all.csv"),
+    ],
+)
+@pytest.mark.time_machine(datetime(2026, 11, 20, 12, tzinfo=UTC), tick=False)
+def test_a_csv_s_name_says_its_days(start, end, name):
+    assert exports.filename("journal", start, end) == name
 
 
 def test_a_bad_filter_in_the_csv_answers_400(viewer_client):

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from ledger.days import today
 from ledger.models import PaperTrade
+from ledger.selectors import figures as group_figures
 
 from .conftest import NOW, closed_trade_row
 
@@ -32,6 +33,12 @@ def page(client, **params) -> str:
     return response.content.decode()
 
 
+def card(html: str, name: str) -> str:
+    """A figure's card of the page, by its id."""
+    start = html.index(f'id="{name}"')
+    return html[start : html.index("</div>", start)]
+
+
 def test_ten_thousand_distinct_tags_show_the_largest_fifty_and_one_row_for_the_rest(viewer_client):
     PaperTrade.objects.bulk_create(
         closed_trade_row(exit_time=NOW - timedelta(hours=1), realized_pnl=Decimal("1"), tags=[f"tag {n}"])
@@ -45,16 +52,46 @@ def test_ten_thousand_distinct_tags_show_the_largest_fifty_and_one_row_for_the_r
     assert len(html) < 300_000  # 6.9 MB when every tag had its row
 
 
-def test_figures_of_a_from_to_period(viewer_client):
+def test_figures_of_a_from_to_period(viewer_client, monkeypatch):
+    monkeypatch.setattr(group_figures, "SAMPLE_TRADES", 3)  # these three trades are the sample asked for
     closes("100", "-40", "30")
 
     html = page(viewer_client, start="2026-11-20", end="2026-11-22")
 
     figures = html[html.index('id="figures"') :]
     assert "+90.00" in figures  # realized 100 - 40 + 30
-    assert "67%" in figures  # win rate 2 / 3
-    assert "3.25" in figures  # profit factor 130 / 40
+    assert "67%" in card(html, "win-rate")  # win rate 2 / 3
+    assert "3.25" in card(html, "profit-factor")  # profit factor 130 / 40
     assert "40.00" in figures[figures.index('id="drawdown"') :]  # from 100 down to 60
+
+
+def test_ratios_of_fewer_trades_than_their_sample_say_not_enough_data(viewer_client):
+    closes(*["10", "-5"] * 9, "10")  # 19 trades, one a day: one short of the 20 asked for, on 19 days of 20
+
+    html = page(viewer_client, start="2026-11-20", end="2026-12-09")
+
+    for name in ("win-rate", "profit-factor", "expectancy", "expectancy-r"):
+        assert "not enough data" in card(html, name)
+        assert "19 of the 20 trades it needs" in card(html, name)
+    assert "not enough data" in card(html, "sharpe")
+    assert "19 of the 20 days with a close they need" in card(html, "sharpe")
+    assert "+55.00" in card(html, "figures")  # realized PnL is a sum, not a ratio: 10 * 10 - 5 * 9
+    by_symbol = html[html.index('id="by-symbol"') :]
+    assert '<td class="num"><span aria-hidden="true">&mdash;</span><span class="visually-hidden">not enough data' in (
+        by_symbol
+    )
+
+
+def test_ratios_of_a_full_sample_are_shown(viewer_client):
+    closes(*["10", "-5"] * 10)  # 20 trades on 20 days
+
+    html = page(viewer_client, start="2026-11-20", end="2026-12-09")
+
+    assert "50%" in card(html, "win-rate")  # 10 of 20
+    assert "2.00" in card(html, "profit-factor")  # 100 / 50
+    assert "+2.50" in card(html, "expectancy")  # 50 / 20
+    assert "not enough data" not in card(html, "sharpe")
+    assert '<td class="num">50%</td>' in html[html.index('id="by-symbol"') :]
 
 
 def test_the_equity_curve_has_one_point_per_day_of_the_period(viewer_client):
@@ -65,6 +102,35 @@ def test_the_equity_curve_has_one_point_per_day_of_the_period(viewer_client):
     points = re.search(r'<polyline class="equity" points="([^"]*)"', html).group(1)
     assert len(points.split(" ")) == 7
     assert html.count('<rect class="bar ') == 7
+
+
+def test_a_long_period_with_one_day_of_trades_is_drawn_by_month_and_its_tables_stay_a_screen_high(viewer_client):
+    closes("100")  # 20 Nov 2026, in a period of almost seven years
+
+    response = viewer_client.get("/stats/", {"start": "2020-01-01", "end": "2026-11-25"})
+    html = response.content.decode()
+
+    # January 2020 to November 2026: 6 * 12 + 11 = 83 months, a bar and a point each
+    assert html.count('<rect class="bar ') == 83
+    assert len(re.search(r'<polyline class="equity" points="([^"]*)"', html).group(1).split(" ")) == 83
+    assert "Realized PnL by month" in html
+    assert (
+        '<a href="/journal/?start=2026-11-01&amp;end=2026-11-25"><title>1 Nov – 25 Nov 2026: +100.00, 1 closed' in html
+    )
+    assert 'id="weeks"' not in html  # some 360 weeks: the months alone
+    assert '<div class="scroll screen-high"><table id="months">' in html
+    assert len(response.content) < 150_000  # the daily bars alone weighed 397 KB
+
+
+def test_a_half_year_is_drawn_by_week(viewer_client):
+    closes("100", "-40")
+
+    html = page(viewer_client, start="2026-06-01", end="2026-11-25")  # 178 days, Mon 1 Jun to Wed 25 Nov: 26 weeks
+
+    assert html.count('<rect class="bar ') == 26
+    assert "Realized PnL by week" in html
+    assert "<title>16 Nov – 22 Nov 2026: +60.00, 2 closed</title>" in html  # Fri 20 and Sat 21 Nov
+    assert 'id="weeks"' in html
 
 
 def test_an_empty_period_says_so(viewer_client):
@@ -151,7 +217,9 @@ def test_breakdowns_by_symbol_direction_exit_reason_and_setup(viewer_client):
 
     html = page(viewer_client, start="2026-11-20", end="2026-11-21")
 
-    assert [title for title in re.findall(r'<section class="card breakdown" id="[^"]+">\s*<h2>([^<]+)</h2>', html)] == [
+    assert [
+        title for title in re.findall(r'<section class="card breakdown" id="[^"]+">\s*<h2>([^<]+?) <span', html)
+    ] == [
         "By symbol",
         "By direction",
         "By exit reason",

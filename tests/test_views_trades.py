@@ -66,6 +66,18 @@ def test_the_page_says_everything_about_a_closed_trade(viewer_client, closed_hou
     assert 'href="/journal/?tag=A%2B%20setup"' in html
 
 
+def test_a_shorts_best_excursion_is_its_low_and_its_worst_its_high(viewer_client, open_trade):
+    """SELL 50 BTCUSDT at 100 that saw 103 and 99.5: its MFE is measured at the low, its MAE at the high."""
+    trade = open_trade(action="SELL")
+    PaperTrade.objects.filter(pk=trade.pk).update(max_price=Decimal("103"), min_price=Decimal("99.5"))
+
+    html = viewer_client.get(reverse("trade", args=[trade.pk])).content.decode()
+
+    # MFE: (100 - 99.5) * 50 = 25 = +0.25R of 100; MAE: (100 - 103) * 50 = -150 = -1.50R
+    assert "+0.25R &middot; low 99.50" in html
+    assert "\u22121.50R &middot; high 103.00" in html
+
+
 def test_an_unknown_trade_is_not_found_and_the_page_needs_a_login(viewer_client, client):
     assert viewer_client.get(reverse("trade", args=[999])).status_code == 404
     assert client.get(reverse("trade", args=[1])).status_code == 302

@@ -7,11 +7,12 @@ Selectors never write and never import the services. Every name below is importa
   `open_since`, `newest_tick_at`, `signals_for_day`, `signals_board`, `signals_summary` (`SignalsSummary`),
   `journal_for_day`, `pnl_daily`, `pnl_daily_range` (`DailyPnl`), `dashboard_summary` (`DashboardSummary`),
   `day_end` (`DayEnd`), `journal_between`, `signals_between` (the exports' periods).
-- stats: a period's statistics: `stats` (`Stats`, with `Group`, `SymbolPnl`, `PeriodPnl`, `RBucket`).
+- stats: a period's statistics: `stats` (`Stats`, with `Group`, `SymbolPnl`, `PeriodPnl`, `RBucket`), and the days
+  with a close Sharpe and Sortino need, `SAMPLE_DAYS`.
 - figures: the figures of a group of closed trades (`Figures`: win rate, profit factor, expectancy, ...), computed
-  in SQL, for a period and for each of its groups.
+  in SQL, for a period and for each of its groups, and the trades its ratios need, `SAMPLE_TRADES`.
 - journal: the journal's reads: `trade_chart` and `chart_span` (`Chart`), `tags_used`, `day_note`, `history`,
-  `history_page` (`HistoryFilter`, `HistoryPage`: keyset paging), `history_rows`.
+  `history_page` (`HistoryFilter`, `HistoryPage`: keyset paging), `history_rows`, `history_totals`.
 - checks: the consistency check: `ledger_violations` (`Violation`), `account_state` (a deficit), and `CENT`, how
   far a recorded PnL may be from the rules.
 """
@@ -49,7 +50,7 @@ from .core import (
     trades_active,
     trades_active_with_last_tick,
 )
-from .figures import Figures, Group
+from .figures import SAMPLE_TRADES, Figures, Group
 from .journal import (
     Chart,
     HistoryFilter,
@@ -59,10 +60,11 @@ from .journal import (
     history,
     history_page,
     history_rows,
+    history_totals,
     tags_used,
     trade_chart,
 )
-from .stats import PeriodPnl, RBucket, Stats, SymbolPnl, stats
+from .stats import SAMPLE_DAYS, PeriodPnl, RBucket, Stats, SymbolPnl, stats
 
 __all__ = [
     "account",
@@ -79,6 +81,7 @@ __all__ = [
     "history",
     "history_page",
     "history_rows",
+    "history_totals",
     "tags_used",
     "trade_chart",
     "CENT",
@@ -88,6 +91,8 @@ __all__ = [
     "EntryPlan",
     "Figures",
     "Group",
+    "SAMPLE_DAYS",
+    "SAMPLE_TRADES",
     "SignalsSummary",
     "Stats",
     "SymbolPnl",

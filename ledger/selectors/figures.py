@@ -12,6 +12,10 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from ..rules import QUANTUM, RATIO
 from ..sql import HeldSeconds, Ratio, excursions_in_money, money_from_db
 
+# The least sample before a ratio says something about the trading rather than about luck (docs/statistics.md,
+# "Thin data"): below it the pages say "not enough data"; the API gives the numbers with the counts beside them.
+SAMPLE_TRADES = 20  # closed trades, for the win rate, profit factor and expectancy (in money and in R)
+
 
 @dataclass(frozen=True)
 class Figures:
@@ -40,6 +44,11 @@ class Figures:
     mae_total: Decimal  # ... of their maximum adverse excursions, <= 0
     mfe_r_total: Decimal  # ... in R, of the trades with a risk
     mae_r_total: Decimal
+
+    @property
+    def sampled(self) -> bool:
+        """Enough trades (SAMPLE_TRADES) for the win rate, profit factor and expectancy to mean something."""
+        return self.trades >= SAMPLE_TRADES
 
     @property
     def win_rate(self) -> Decimal | None:
@@ -164,6 +173,11 @@ NO_FIGURES = figures_of(
     dict.fromkeys(figure_aggregates())
     | {"trades": 0, "wins": 0, "losses": 0, "r_trades": 0, "r_wins": 0, "r_losses": 0}
 )
+
+
+def figures_for(trades: QuerySet) -> Figures:
+    """The figures of any set of closed trades, in one aggregate query (the history's totals of its matches)."""
+    return Figures(**figures_of(trades.aggregate(**figure_aggregates())))
 
 
 def added_up(parts: list[dict]) -> dict:

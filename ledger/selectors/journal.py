@@ -13,6 +13,7 @@ from ..models import DayNote, PaperTrade
 from ..sql import HasElement, Tagged, by_element, money_from_db, r_multiple
 from .core import candles as minute_candles
 from .core import closed_between, with_export_columns
+from .figures import Figures, figures_for
 
 TAG_SUGGESTIONS_FROM = 1000  # the latest tagged trades whose tags the editor suggests
 CHART_CANDLES_MAX = 720  # candles in a chart at most: longer spans take longer candles
@@ -136,10 +137,9 @@ SORTS = {
 }
 
 
-def history(filters: HistoryFilter) -> QuerySet[PaperTrade]:
-    """The closed trades that match, each with its R multiple `r` (None without a risk) and `held_seconds`,
-    in no order."""
-    rows = with_export_columns(closed_between(filters.start, filters.end))
+def _matching(filters: HistoryFilter) -> QuerySet[PaperTrade]:
+    """The closed trades that match, each with its R multiple `r` (None without a risk), in no order."""
+    rows = closed_between(filters.start, filters.end).annotate(r=r_multiple())
     conditions = {
         "symbol": filters.symbol,
         "direction": filters.side,
@@ -150,6 +150,18 @@ def history(filters: HistoryFilter) -> QuerySet[PaperTrade]:
     }
     rows = rows.filter(**{name: value for name, value in conditions.items() if value not in (None, "")})
     return rows.filter(HasElement("tags", filters.tag)) if filters.tag else rows
+
+
+def history(filters: HistoryFilter) -> QuerySet[PaperTrade]:
+    """The closed trades that match, each with its R multiple `r`, `held_seconds` and excursions (the export's
+    columns), in no order."""
+    return with_export_columns(_matching(filters))
+
+
+def history_totals(filters: HistoryFilter) -> Figures:
+    """The figures of every trade that matches, whatever page is shown: one aggregate query over them all
+    (count, net, win rate and average R are what the history shows)."""
+    return figures_for(_matching(filters))
 
 
 @dataclass(frozen=True)

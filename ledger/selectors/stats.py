@@ -25,7 +25,7 @@ from django.db.models import (
 )
 from django.db.models.lookups import LessThan
 
-from ..days import today, trading_day
+from ..days import month_of, today, trading_day, week_of
 from ..models import PaperTrade
 from ..rules import RATIO, ZERO
 from ..sql import LocalPart, by_element, moment_from_db, money_from_db, r_multiple
@@ -39,6 +39,9 @@ R_EDGES = [Decimal(n) / 2 for n in range(-6, 7)]  # the R histogram's edges: -3R
 ELEMENT_GROUPS_SHOWN = 50
 OTHERS = "others"
 YEAR_DAYS = Decimal(365)  # crypto trades every day: daily ratios are annualised over 365 days
+# Days with a close before Sharpe and Sortino say something about the trading rather than about luck (as
+# figures.SAMPLE_TRADES for the ratios of trades; docs/statistics.md, "Thin data").
+SAMPLE_DAYS = 20
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,16 @@ class Stats(Figures):
         return returns
 
     @property
+    def days_traded(self) -> int:
+        """The period's days with at least one close."""
+        return sum(1 for day in self.daily if day.trades)
+
+    @property
+    def days_sampled(self) -> bool:
+        """Enough days with a close (SAMPLE_DAYS) for Sharpe and Sortino to mean something."""
+        return self.days_traded >= SAMPLE_DAYS
+
+    @property
     def sharpe(self) -> Decimal | None:
         """Mean daily return / its standard deviation (n - 1) * sqrt(365), to 4 places; None with fewer than
         two days or no variation."""
@@ -153,11 +166,11 @@ class Stats(Figures):
     @property
     def weekly(self) -> list[PeriodPnl]:
         """The period's weeks, from their Monday (the first and last may be cut by the period)."""
-        return self._periods(lambda day: day - timedelta(days=day.weekday()))
+        return self._periods(week_of)
 
     @property
     def monthly(self) -> list[PeriodPnl]:
-        return self._periods(lambda day: day.replace(day=1))
+        return self._periods(month_of)
 
     def _periods(self, start_of: Callable[[date], date]) -> list[PeriodPnl]:
         """The daily series added up by week or month: per day, not per trade."""

@@ -42,6 +42,14 @@ def price(value: Decimal | None) -> str:
 
 
 @register.filter
+def breakable(text: str) -> SafeString:
+    """A long number that may wrap after its decimal point, not between any two digits, where its box is too
+    narrow for it (a size of 21,640.1656094 on a card): 21,640.<wbr>1656094."""
+    whole, point, places = str(text).partition(".")
+    return format_html("{}{}<wbr>{}", whole, point, places) if point else format_html("{}", text)
+
+
+@register.filter
 def r_multiple(value: Decimal | None) -> str:
     """+1.90R / −0.15R: PnL in units of the risk taken."""
     return "—" if value is None else f"{value:+.2f}R".replace("-", "\u2212")

@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, Strea
 from django.views.decorators.http import require_GET
 
 from .. import selectors
+from ..days import today
 from ..forms import PeriodForm
 from ..rules import RATIO
 
@@ -118,6 +119,15 @@ def export(rows: QuerySet, columns: list[tuple[str, str]], *, filename: str) -> 
     return response
 
 
+def filename(name: str, start: date | None, end: date | None) -> str:
+    """A CSV's name by the trading days it covers, both included: `journal-2026-11-01-to-2026-11-30.csv`; from a
+    day with no last one, to today; up to a day with no first one, `journal-until-2026-11-30.csv`; all of
+    history, `journal-all.csv`."""
+    if start:
+        return f"{name}-{start}-to-{end or today()}.csv"
+    return f"{name}-until-{end}.csv" if end else f"{name}-all.csv"
+
+
 def _export(
     request: HttpRequest,
     name: str,
@@ -129,8 +139,7 @@ def _export(
         errors = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in form.errors.items())
         return HttpResponseBadRequest(errors, content_type="text/plain; charset=utf-8")
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-    period = f"{start}-to-{end}" if start else "all"
-    return export(rows_between(start, end), columns, filename=f"{name}-{period}.csv")
+    return export(rows_between(start, end), columns, filename=filename(name, start, end))
 
 
 @login_required

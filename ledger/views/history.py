@@ -5,13 +5,14 @@ the filters' suggestions, and the filtered set as CSV. HistoryForm (ledger/forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
+from django.shortcuts import redirect
 from django.views.decorators.http import require_GET
 
 from .. import selectors
 from ..forms import HistoryForm
 from ..models import PaperTrade
-from .base import HtmxHttpRequest, render_page
-from .exports import JOURNAL, export
+from .base import HtmxHttpRequest, asked_part, render_page
+from .exports import JOURNAL, export, filename
 
 HISTORY_PAGE = 50  # closed trades on a page of the history
 
@@ -39,16 +40,23 @@ def history_context(form: HistoryForm) -> dict:
 @require_GET
 def history_page(request: HtmxHttpRequest) -> HttpResponse:
     """/journal/: every closed trade, filtered, sorted and paged by keyset; an HTMX request whose target is
-    the results gets them alone."""
+    the results gets them alone, one whose target is the totals gets those (asked for once the results are
+    shown: a scan of every match, which the page itself does not wait for). The address keeps only the
+    fields that say something: a plain form's GET with empty fields is sent to it, an HTMX one is told it."""
     form = HistoryForm(request.GET)
-    partial = request.htmx and request.htmx.target == "history-results"
-    context = history_context(form)
-    return render_page(
-        request,
-        "ledger/history.html" + ("#history-results" if partial else ""),
-        context,
-        status=200 if form.is_valid() else 400,
+    address = f"{request.path}?{form.address()}" if form.address() else request.path
+    if not request.htmx and any(not value for value in request.GET.values()):
+        return redirect(address)
+    if asked_part(request, ["history-totals"]) and form.is_valid():
+        totals = selectors.history_totals(form.filters())
+        return render_page(request, "ledger/history.html", {"totals": totals}, part="history-totals")
+    part = asked_part(request, ["history-results"])
+    response = render_page(
+        request, "ledger/history.html", history_context(form), part=part, status=200 if form.is_valid() else 400
     )
+    if part:
+        response["HX-Push-Url"] = address
+    return response
 
 
 @login_required
@@ -69,4 +77,6 @@ def history_csv(request: HtmxHttpRequest) -> HttpResponse:
     if not form.is_valid():
         errors = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in form.errors.items())
         return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
-    return export(selectors.history_rows(form.filters(), sort=form.order()), JOURNAL, filename="history.csv")
+    data = form.cleaned_data
+    rows = selectors.history_rows(form.filters(), sort=form.order())
+    return export(rows, JOURNAL, filename=filename("journal", data["start"], data["end"]))

@@ -51,8 +51,18 @@ def stats_page(request: HttpRequest) -> HttpResponse:
             ("By hour of entry", stats.by_hour, "", None),
         ],
         "history_period": urlencode({"start": start, "end": end}) if start else "",
-        "period_tables": [("Weeks", stats.weekly, "\\W\\e\\e\\k \\o\\f j M Y"), ("Months", stats.monthly, "F Y")],
+        # over more than two years, the months alone: a hundred weeks and more is not a table to read
+        "period_tables": [
+            *(
+                [("Weeks", stats.weekly, "\\W\\e\\e\\k \\o\\f j M Y")]
+                if len(stats.daily) <= charts.BY_WEEK_UP_TO
+                else []
+            ),
+            ("Months", stats.monthly, "F Y"),
+        ],
         "trading_tz": settings.TRADING_DAY_TZ,
+        "sample_trades": selectors.SAMPLE_TRADES,
+        "sample_days": selectors.SAMPLE_DAYS,
     }
     with timezone.override(settings.TRADING_DAY_TZ):  # the drawdown's times in the trading day's zone
         return render(request, "ledger/stats.html", context)

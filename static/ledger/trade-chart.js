@@ -6,12 +6,20 @@
   const LC = window.LightweightCharts;
   const css = getComputedStyle(document.documentElement);
   const colour = (name) => css.getPropertyValue(name).trim();
+  // No title on a line: a title is drawn inside the chart, where it covered the candles and the exit marker;
+  // the legend under the chart names each colour with its price.
   const LINES = {
-    stop: { color: colour("--loss"), style: LC.LineStyle.Dashed, title: "stop" },
-    target: { color: colour("--gain"), style: LC.LineStyle.Dashed, title: "target" },
-    entry: { color: colour("--muted"), style: LC.LineStyle.Dotted, title: "entry" },
-    exit: { color: colour("--accent"), style: LC.LineStyle.Dotted, title: "exit" },
+    stop: { color: colour("--loss"), style: LC.LineStyle.Dashed },
+    target: { color: colour("--gain"), style: LC.LineStyle.Dashed },
+    entry: { color: colour("--muted"), style: LC.LineStyle.Dotted },
+    exit: { color: colour("--accent"), style: LC.LineStyle.Dotted },
   };
+  // Whose price label stays on the scale when two would overlap, first first: where the trade went in and out
+  // (or the last price, while open), then its levels. A line without its label is still drawn.
+  const PRIORITY = ["last", "exit", "entry", "stop", "target"];
+  const LABEL_HEIGHT = 18;  // px: a price label's 12 px text and its padding
+  const MARGIN = 0.06;  // of the height, above and below what is drawn
+  const RIGHT_SPACE = 48;  // px left empty after the last candle: an exit marker's text clear of the price labels
 
   function marker(item, data) {
     const buying = (item.kind === "entry") === (data.direction === "LONG");
@@ -30,14 +38,18 @@
       // The logo widget injects an inline <style>, which the CSP refuses; the page links TradingView itself.
       layout: { attributionLogo: false, background: { color: colour("--card") }, textColor: colour("--ink") },
       grid: { vertLines: { color: colour("--line") }, horzLines: { color: colour("--line") } },
-      timeScale: { timeVisible: true, secondsVisible: false },
+      timeScale: { timeVisible: true, secondsVisible: false, rightOffsetPixels: RIGHT_SPACE },
+      // The scale fits what is drawn (candles, stop and target) with a thin margin, not the library's 20% and 10%.
+      rightPriceScale: { scaleMargins: { top: MARGIN, bottom: MARGIN } },
     });
     const series = chart.addSeries(LC.CandlestickSeries, {
       upColor: colour("--gain"), downColor: colour("--loss"), borderVisible: false,
       wickUpColor: colour("--gain"), wickDownColor: colour("--loss"),
     });
-    const markers = LC.createSeriesMarkers(series, []);
+    // autoScale off: the markers' arrows would otherwise widen the scale beyond what is drawn.
+    const markers = LC.createSeriesMarkers(series, [], { autoScale: false });
     let lines = [];
+    let data = null;
     let levels = [];  // the lines' prices: the price scale always reaches the stop and the target
     let fitted = false;
     series.applyOptions({
@@ -58,7 +70,7 @@
         return;
       }
       if (!response.ok) return;
-      const data = await response.json();
+      data = await response.json();
       const step = 10 ** -data.precision;
       // The last candle's price line only while the trade is open: once closed, its exit line says it.
       series.applyOptions({ priceFormat: { type: "price", precision: data.precision, minMove: step }, lastValueVisible: data.open, priceLineVisible: data.open });
@@ -68,7 +80,7 @@
       lines.forEach((line) => series.removePriceLine(line));
       lines = data.lines.map((line) => series.createPriceLine({
         price: Number(line.price), color: LINES[line.kind].color, lineStyle: LINES[line.kind].style, lineWidth: 1,
-        axisLabelVisible: true, title: LINES[line.kind].title,
+        axisLabelVisible: true,
       }));
       if (!fitted) {
         chart.timeScale().fitContent();
@@ -78,10 +90,35 @@
       element.dataset.candles = data.candles.length;
       element.dataset.markers = data.markers.map((item) => item.kind).join(" ");
       element.dataset.lines = data.lines.map((line) => `${line.kind}:${Number(line.price)}`).join(" ");
+      requestAnimationFrame(() => requestAnimationFrame(placeLabels));  // once the chart has laid out the data
       if (!data.open) document.body.removeEventListener("poll", load);
     }
 
+    // Show a line's price label only where it keeps clear of the labels that come before it in PRIORITY.
+    function placeLabels() {
+      if (!data) return;
+      const labels = data.lines.map((line, i) => ({ kind: line.kind, y: series.priceToCoordinate(Number(line.price)), line: lines[i] }));
+      const last = data.candles.at(-1);
+      if (data.open && last) labels.push({ kind: "last", y: series.priceToCoordinate(Number(last.close)) });
+      labels.sort((a, b) => PRIORITY.indexOf(a.kind) - PRIORITY.indexOf(b.kind));
+      const shown = [];
+      for (const label of labels) {
+        const clear = label.y !== null && shown.every((other) => Math.abs(other.y - label.y) >= LABEL_HEIGHT);
+        if (clear) shown.push(label);
+        if (label.line) label.line.applyOptions({ axisLabelVisible: clear });
+      }
+      const range = series.priceScale().getVisibleRange();
+      const exit = data.markers.find((item) => item.kind === "exit");
+      element.dataset.range = range ? `${range.from} ${range.to}` : "";
+      element.dataset.labels = shown.map((label) => label.kind).join(" ");
+      element.dataset.labelYs = shown.map((label) => label.y.toFixed(1)).join(" ");
+      element.dataset.paneHeight = chart.paneSize().height;
+      element.dataset.paneWidth = chart.paneSize().width;
+      element.dataset.exitX = exit ? chart.timeScale().timeToCoordinate(exit.time) : "";
+    }
+
     load();
+    chart.timeScale().subscribeSizeChange(placeLabels);  // a narrower or shorter chart moves the labels closer
     if ("live" in element.dataset) document.body.addEventListener("poll", load);
     document.body.addEventListener("ledgerChanged", load);
   }

@@ -2,6 +2,7 @@
 under the strict Content-Security-Policy, notes and tags are edited in place, a stop is moved, the history is
 filtered; at a desktop's width and a phone's."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from tests.conftest import T0, closed_trade_row
 from .conftest import PHONE, POLL, assert_accessible, assert_no_csp_violation, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
+LAPTOP = {"width": 1366, "height": 768}  # the issue's laptop
 
 
 def candles(symbol: str, start, count: int, price: Decimal = Decimal("100")) -> None:
@@ -177,9 +179,7 @@ def test_the_history_is_filtered_in_place_and_fits_a_phone(logged_in, server_url
 
     page.locator("select[name=side]").select_option("SHORT")  # n = 4, 8, 12, 16, 20
     expect(rows).to_have_count(5)
-    expect(page).to_have_url(
-        f"{server_url}/journal/?start=&end=&symbol=&side=SHORT&reason=&tag=&r_min=&r_max=&q=&sort=-closed"
-    )
+    expect(page).to_have_url(f"{server_url}/journal/?side=SHORT&sort=-closed")  # without the empty fields
     page.locator("input[name=tag]").focus()
     expect(page.locator("#tag-choices option")).to_have_count(1)  # the tags in use, fetched on the first focus
     page.locator("input[name=tag]").fill("FOMO")
@@ -201,5 +201,117 @@ def test_the_history_is_filtered_in_place_and_fits_a_phone(logged_in, server_url
     page.set_viewport_size(PHONE)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     screenshot(page, "history-phone")
+    assert_accessible(page)
+    assert_no_csp_violation(page)
+
+
+def rising(symbol: str, start, count: int, low: Decimal, high: Decimal) -> None:
+    """A minute candle each from `start`, rising steadily from `low` to `high`."""
+    step = (high - low) / (count - 1)
+    PriceCandle.objects.bulk_create(
+        PriceCandle(
+            symbol=symbol,
+            minute=start + timedelta(minutes=n),
+            open=low + step * n,
+            close=low + step * n + Decimal("0.1"),
+            high=low + step * n + Decimal("0.3"),
+            low=low + step * n - Decimal("0.2"),
+            ticks=5,
+        )
+        for n in range(count)
+    )
+
+
+def test_the_chart_fits_its_scale_to_what_it_draws_with_labels_apart_and_the_exit_in_view(logged_in, server_url):
+    """The issue's short: candles from 136 to 147.5, stop 141.2, target 129.9, stopped out at 141.2 at the
+    last candle of the chart (closed a moment ago): the scale spans 129.9 to 147.8 and a little more, no two
+    price labels overlap, and the exit marker is clear of the price scale's labels."""
+    page = logged_in
+    entry = timezone.now().replace(second=0, microsecond=0) - timedelta(hours=1)
+    trade = closed_trade_row(
+        exit_time=entry + timedelta(hours=1),
+        held=timedelta(hours=1),
+        realized_pnl=Decimal("-32.00"),
+        symbol="SOLUSDT",
+        direction=PaperTrade.Direction.SHORT,
+        status=PaperTrade.Status.STOP_LOSS,
+        entry_price=Decimal("138.00"),
+        exit_price=Decimal("141.20"),
+        stop_loss=Decimal("141.20"),
+        take_profit=Decimal("129.90"),
+        max_price=Decimal("141.20"),
+        min_price=Decimal("137.80"),
+        position_size=Decimal("10"),
+        risk_amount=Decimal("32"),
+    )
+    trade.save()
+    rising("SOLUSDT", entry - timedelta(minutes=30), 91, Decimal("136"), Decimal("147.5"))  # to the exit's minute
+
+    for size, name in ((LAPTOP, "trade-chart-range"), (PHONE, "trade-chart-range-phone")):
+        page.set_viewport_size(size)
+        page.goto(f"{server_url}/trades/{trade.pk}/")
+        chart = page.locator("#trade-chart")
+        expect(chart).to_have_attribute("data-candles", "91")
+        expect(chart).to_have_attribute("data-range", re.compile(r"\d"))  # once the chart has laid them out
+        low, high = (float(value) for value in chart.get_attribute("data-range").split())
+        drawn = 147.8 - 129.9  # from the target to the highest high
+        assert 129.9 - drawn * 0.1 <= low <= 129.9, (low, high)  # everything drawn, and little more
+        assert 147.8 <= high <= 147.8 + drawn * 0.1, (low, high)
+        labels = sorted(float(y) for y in chart.get_attribute("data-label-ys").split())
+        pane = float(chart.get_attribute("data-pane-height"))
+        assert all(0 <= y <= pane for y in labels)
+        assert all(b - a >= 16 for a, b in zip(labels, labels[1:], strict=False)), labels  # a label's height
+        exit_x, labels_x = (float(chart.get_attribute(name)) for name in ("data-exit-x", "data-pane-width"))
+        assert exit_x < labels_x - 40  # the marker's arrow and text clear of the right edge
+        screenshot(page, name)
+    assert_accessible(page)
+    assert_no_csp_violation(page)
+
+
+# Every element of these that holds text ends inside its own box (a table inside its scroller).
+OVERFLOWING = """(selector) => [...document.querySelectorAll(selector)]
+  .filter((box) => box.scrollWidth > box.clientWidth + 1)
+  .map((box) => `${box.id || box.className}: ${box.scrollWidth} in ${box.clientWidth}`)"""
+
+
+def test_long_sizes_tags_and_notes_stay_inside_their_boxes_on_a_laptop_and_a_phone(logged_in, server_url):
+    """The issue's cut-offs: a size of 21,640.16560940 ran past its card, and the journal's tags and notes past
+    its table's box at 1366 px (the scrollbar at the foot of fifty rows, out of sight): the history's and the
+    day's."""
+    page = logged_in
+    PaperTrade.objects.bulk_create(
+        closed_trade_row(
+            exit_time=T0 + timedelta(minutes=n),
+            realized_pnl=Decimal("-12.34567"),
+            symbol="1000SHIBUSDT",
+            position_size=Decimal("21640.1656094"),
+            entry_price=Decimal("0.01234567"),
+            exit_price=Decimal("0.01229876"),
+            max_price=Decimal("0.01241234"),
+            min_price=Decimal("0.01225432"),
+            tags=["A+ setup", "breakout retest", "news: CPI print", "FOMO", "late-entry-after-the-news-spike-again"],
+            notes="https://www.tradingview.com/chart/BTCUSDT/aBcDeFgH-breakout-retest-after-cpi/ chased it. " * 3,
+        )
+        for n in range(50)
+    )
+    trade = PaperTrade.objects.order_by("pk").first()
+
+    for size, name in ((LAPTOP, "laptop"), (PHONE, "phone")):
+        page.set_viewport_size(size)
+        page.goto(f"{server_url}/journal/")
+        expect(page.locator("#history-results tbody tr")).to_have_count(50)
+        expect(page.locator("#history-totals")).to_contain_text("50 trades")
+        assert page.evaluate(OVERFLOWING, "#history-results .scroll, .totals") == []
+        assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
+        screenshot(page, f"history-long-{name}")
+        page.goto(f"{server_url}/day/{T0:%Y-%m-%d}/")  # the day's journal draws the same rows
+        expect(page.locator("#journal tbody tr")).not_to_have_count(0)
+        assert page.evaluate(OVERFLOWING, "#journal .scroll") == []
+        screenshot(page, f"day-long-{name}")
+        page.goto(f"{server_url}/trades/{trade.pk}/")
+        expect(page.locator("#facts")).to_contain_text("21,640.1656094")
+        assert page.evaluate(OVERFLOWING, "#facts .stat, #notes") == []
+        assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
+        screenshot(page, f"trade-long-{name}")
     assert_accessible(page)
     assert_no_csp_violation(page)
