@@ -273,7 +273,7 @@ class Quote:
     at: datetime
 
 
-def _minutes(span: timedelta) -> str:
+def span_words(span: timedelta) -> str:
     minutes = span.total_seconds() / 60
     return f"{minutes:.0f} min" if minutes >= 1 else f"{span.total_seconds():.0f} s"
 
@@ -284,20 +284,23 @@ def fresh(seen: datetime, *, at: datetime) -> bool:
     return timedelta(0) <= at - seen <= settings.PAPER_PRICE_MAX_AGE
 
 
-def reference(symbol: str, *, last: Quote | None, signal_price: Decimal, signal_time: datetime, at: datetime) -> Quote:
-    """What an entry at `at` is priced from: the symbol's last tick if it is no older than PAPER_PRICE_MAX_AGE;
-    else the signal's own price while the signal is no older than PAPER_SIGNAL_MAX_AGE; else nothing, and the
-    execution is refused (a trade nobody could have made at that price)."""
-    price_age, signal_age = settings.PAPER_PRICE_MAX_AGE, settings.PAPER_SIGNAL_MAX_AGE
+def check_signal_age(*, signal_time: datetime, at: datetime) -> None:
+    """A waiting signal can be taken for PAPER_SIGNAL_MAX_AGE after it was sent; after that it is an opportunity
+    gone (and lapses by itself: services.signals_lapse)."""
+    age, most = at - signal_time, settings.PAPER_SIGNAL_MAX_AGE
+    if age > most:
+        raise NotExecutable(
+            f"the signal is {span_words(age)} old; a signal can be taken for {span_words(most)} after it is sent.",
+            field="signal_id",
+        )
+
+
+def reference(*, last: Quote | None, signal_price: Decimal, signal_time: datetime, at: datetime) -> Quote:
+    """What an entry at `at` is priced from: the symbol's last tick if it is no older than PAPER_PRICE_MAX_AGE,
+    else the signal's own price (a signal is taken only while it is fresh: check_signal_age)."""
     if last is not None and fresh(last.at, at=at):
         return last
-    if at - signal_time <= signal_age:
-        return Quote(price=signal_price, bid=None, ask=None, at=signal_time)
-    raise NotExecutable(
-        f"no price for {symbol} in the last {_minutes(price_age)} and the signal is {_minutes(at - signal_time)} old "
-        f"(at most {_minutes(signal_age)}).",
-        field="signal_id",
-    )
+    return Quote(price=signal_price, bid=None, ask=None, at=signal_time)
 
 
 def check_levels(direction: str, *, entry: Decimal, stop: Decimal | None, target: Decimal | None) -> None:
@@ -306,11 +309,13 @@ def check_levels(direction: str, *, entry: Decimal, stop: Decimal | None, target
     below, above = ("below", "above") if side == 1 else ("above", "below")
     if stop is not None and side * (entry - stop) <= 0:
         raise InvalidInput(
-            f"stop_loss {stop} must be {below} the entry price {entry} for a {direction}.", field="stop_loss"
+            f"The stop {plain(stop)} must be {below} the entry price {plain(entry)} for a {direction}.",
+            field="stop_loss",
         )
     if target is not None and side * (target - entry) <= 0:
         raise InvalidInput(
-            f"take_profit {target} must be {above} the entry price {entry} for a {direction}.", field="take_profit"
+            f"The target {plain(target)} must be {above} the entry price {plain(entry)} for a {direction}.",
+            field="take_profit",
         )
 
 
@@ -345,13 +350,13 @@ def check_levels_around(direction: str, *, price: Decimal, stop: Decimal, target
     below, above = ("below", "above") if side == 1 else ("above", "below")
     if side * (price - stop) <= 0:
         raise InvalidInput(
-            f"stop_loss {plain(stop)} must be {below} the last price {plain(price)} of this {direction}: "
+            f"The stop {plain(stop)} must be {below} the last price {plain(price)} of this {direction}: "
             "the price has already crossed it.",
             field="stop_loss",
         )
     if side * (target - price) <= 0:
         raise InvalidInput(
-            f"take_profit {plain(target)} must be {above} the last price {plain(price)} of this {direction}: "
+            f"The target {plain(target)} must be {above} the last price {plain(price)} of this {direction}: "
             "the price has already crossed it.",
             field="take_profit",
         )
@@ -370,9 +375,11 @@ def check_limits(*, symbol: str, open_trades: int, symbol_open: bool) -> None:
     """PAPER_MAX_OPEN_TRADES (0: no limit) and PAPER_ONE_TRADE_PER_SYMBOL."""
     limit = settings.PAPER_MAX_OPEN_TRADES
     if limit and open_trades >= limit:
-        raise NotExecutable(f"{open_trades} trades are open, the most PAPER_MAX_OPEN_TRADES allows.", field="signal_id")
+        raise NotExecutable(f"{open_trades} trades are open, the most the account allows at once.", field="signal_id")
     if symbol_open and settings.PAPER_ONE_TRADE_PER_SYMBOL:
-        raise NotExecutable(f"a trade on {symbol} is open already (PAPER_ONE_TRADE_PER_SYMBOL).", field="symbol")
+        raise NotExecutable(
+            f"a trade on {symbol} is open already, and the account takes one trade a symbol.", field="symbol"
+        )
 
 
 def _largest(size: Decimal, fits: Callable[[Decimal], bool]) -> Decimal:
@@ -417,7 +424,7 @@ def size(*, equity: Decimal, cash: Decimal, fill: Decimal, stop: Decimal, target
     if sized <= 0 or notional < settings.PAPER_MIN_NOTIONAL:
         raise NotExecutable(
             f"cash {plain(cash)} pays for {plain(sized)} at {plain(fill)}, a notional of {plain(notional)}, below "
-            f"PAPER_MIN_NOTIONAL {plain(settings.PAPER_MIN_NOTIONAL)}.",
+            f"the smallest trade the account makes, {plain(settings.PAPER_MIN_NOTIONAL)}.",
             field="signal_id",
         )
     return sized, risk

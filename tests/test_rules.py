@@ -146,24 +146,21 @@ QUOTE = rules.Quote(price=Decimal("105"), bid=Decimal("104.9"), ask=Decimal("105
 
 def test_an_entry_is_priced_from_a_recent_tick():
     assert (
-        rules.reference(
-            "BTCUSDT", last=QUOTE, signal_price=Decimal("100"), signal_time=AT, at=AT + timedelta(seconds=120)
-        )
+        rules.reference(last=QUOTE, signal_price=Decimal("100"), signal_time=AT, at=AT + timedelta(seconds=120))
         == QUOTE
     )
 
 
 def test_without_a_recent_tick_a_fresh_signal_is_priced_at_its_own_price():
-    quote = rules.reference(
-        "BTCUSDT", last=QUOTE, signal_price=Decimal("100"), signal_time=AT, at=AT + timedelta(seconds=121)
-    )
+    quote = rules.reference(last=QUOTE, signal_price=Decimal("100"), signal_time=AT, at=AT + timedelta(seconds=121))
     assert (quote.price, quote.bid, quote.ask) == (Decimal("100"), None, None)
 
 
-def test_a_stale_signal_without_a_recent_tick_is_not_executed():
+def test_a_signal_older_than_five_minutes_is_not_executed():
+    rules.check_signal_age(signal_time=AT, at=AT + timedelta(minutes=5))  # five minutes: still in time
     with pytest.raises(NotExecutable) as refused:
-        rules.reference("BTCUSDT", last=None, signal_price=Decimal("100"), signal_time=AT, at=AT + timedelta(minutes=7))
-    assert refused.value.message.startswith("no price for BTCUSDT in the last 2 min and the signal is 7 min old")
+        rules.check_signal_age(signal_time=AT, at=AT + timedelta(minutes=7))
+    assert refused.value.message == "the signal is 7 min old; a signal can be taken for 5 min after it is sent."
 
 
 @pytest.mark.parametrize(
@@ -232,7 +229,9 @@ def test_size_shrinks_to_what_cash_pays_for_with_its_fee():
 
 
 def test_what_cash_leaves_below_the_minimum_notional_is_not_executed():
-    with pytest.raises(NotExecutable, match="below PAPER_MIN_NOTIONAL 10"):  # 9.99 cash pays < 10 notional
+    with pytest.raises(
+        NotExecutable, match="below the smallest trade the account makes, 10"
+    ):  # 9.99 cash pays < 10 notional
         rules.size(
             equity=Decimal("10000"),
             cash=Decimal("9.99"),

@@ -283,7 +283,7 @@ def test_executing_an_expired_signal_is_409_and_writes_nothing(client, make_sign
     response = client.post(reverse("signal-execute", args=[signal.signal_id]), **HTMX)
 
     assert response.status_code == 409
-    assert "only a GENERATED signal can be executed" in response.content.decode()
+    assert "is expired; only a waiting signal can be executed" in response.content.decode()
     assert not PaperTrade.objects.exists()
 
 
@@ -416,7 +416,18 @@ def test_the_active_trades_etag_holds_within_a_minute_and_turns_with_it(client, 
     assert ">1m</td>" in turned.content.decode()  # the trade's age: why the minute is in this ETag
 
 
-@pytest.mark.parametrize("name", ["summary", "signals", "journal"])
+def test_the_signals_etag_turns_with_the_minute_as_their_ages_and_time_left_do(client, make_signal, time_machine):
+    make_signal(timestamp=NOW)
+    etag = part(client, "signals")["ETag"]
+
+    time_machine.move_to(NOW + timedelta(minutes=2), tick=False)
+    turned = part(client, "signals", etag=etag)
+
+    assert turned.status_code == 200
+    assert ">2m</td>" in turned.content.decode()  # the signal's age
+
+
+@pytest.mark.parametrize("name", ["summary", "journal"])
 def test_the_other_parts_etags_hold_when_the_minute_turns(client, now_trade, name, time_machine):
     now_trade()
     etag = part(client, name)["ETag"]
@@ -557,7 +568,7 @@ def test_execute_of_a_signal_that_cannot_be_taken_says_why_before_anything(clien
     response = client.get(reverse("signal-execute", args=[signal.signal_id]), **HTMX)
 
     assert response.status_code == 409
-    assert "no price for BTCUSDT in the last 2 min and the signal is 7 min old" in response.content.decode()
+    assert "the signal is 7 min old; a signal can be taken for 5 min" in response.content.decode()
     assert "Confirm" not in response.content.decode()
 
 
@@ -646,3 +657,40 @@ def test_a_csv_export_is_streamed_as_it_is(client, now_trade):
 
     assert response.status_code == 200
     assert not response.has_header("Content-Encoding")
+
+
+def signal_row(html: str, signal: Signal) -> str:
+    return re.search(rf'<tr id="signal-{signal.signal_id}".*?</tr>', html, re.S).group(0)
+
+
+def test_the_board_says_before_the_click_which_signals_can_be_taken_and_why_not_the_others(
+    client, now_trade, make_signal
+):
+    now_trade()  # BTCUSDT is open: the account takes one trade a symbol
+    on_open_symbol = make_signal(timestamp=NOW)
+    takeable = make_signal(symbol="ETHUSDT", timestamp=NOW - timedelta(minutes=2))
+    too_old = make_signal(symbol="SOLUSDT", timestamp=NOW - timedelta(minutes=6))
+
+    html = part(client, "signals").content.decode()
+
+    row = signal_row(html, takeable)
+    assert 'class="takeable"' in row
+    assert ">Execute</button>" in row
+    assert ">2m</td>" in row  # its age, beside its price
+    assert "at 100.00 &middot; 2m" in row  # the same, where a phone shows them: under the symbol
+    row = signal_row(html, on_open_symbol)
+    assert "Execute" not in row
+    assert "Cannot be taken: a trade on BTCUSDT is open already, and the account takes one trade a symbol." in row
+    assert ">Expire</button>" in row  # it can still be dismissed
+    row = signal_row(html, too_old)
+    assert "Execute" not in row
+    assert "Cannot be taken: the signal is 6 min old; a signal can be taken for 5 min after it is sent." in row
+
+
+def test_a_refused_executes_dialog_names_the_signal(client, make_signal):
+    old = make_signal(timestamp=NOW - timedelta(minutes=7))
+
+    response = client.get(reverse("signal-execute", args=[old.signal_id]), **HTMX)
+
+    assert response.status_code == 409
+    assert f"Cannot execute signal {old.signal_id} (BUY BTCUSDT at 100.00)" in response.content.decode()

@@ -297,7 +297,7 @@ def test_a_stop_already_crossed_is_refused_with_the_reason(trader, open_trade):
     response = trader.post(reverse("trade-levels", args=[trade.pk]), {"stop_loss": "100.5"}, **HTMX)
 
     assert response.status_code == 422
-    assert "stop_loss 100.5 must be below the last price 100 of this LONG" in response.content.decode()
+    assert "The stop 100.5 must be below the last price 100 of this LONG" in response.content.decode()
     assert PaperTrade.objects.get(pk=trade.pk).stop_loss == Decimal("98")
 
 

@@ -30,7 +30,7 @@ from django.utils.dateparse import parse_datetime
 
 from .. import rules
 from ..days import day_bounds, trading_day
-from ..errors import InvalidTransition, NotExecutable, NotFound
+from ..errors import InvalidTransition, LedgerError, NotExecutable, NotFound
 from ..models import Account, MarketPrice, PaperTrade, PriceCandle, Signal
 from ..rules import RATIO, ZERO, Quote, money
 from ..sql import HeldSeconds, LocalPart, NonZero, Ratio, r_multiple
@@ -92,31 +92,42 @@ class EntryPlan:
 
 def entry_plan(signal: Signal, *, account: Account, at: datetime) -> EntryPlan:
     """The signal's entry at `at` from the account's equity and cash, by the rules of paper execution; raises
-    what an execution would be refused with (not GENERATED, its day over, no price, a level passed, no cash, a
+    what an execution would be refused with (not waiting, its day over or its time up, a level passed, no cash, a
     limit). Reads only: `signal_execute` calls it with the account row locked, then writes the plan."""
+    open_trades = trades_active()
+    return _plan(
+        signal,
+        account=account,
+        at=at,
+        last=market_quote(signal.symbol),
+        open_count=open_trades.count(),
+        symbol_open=open_trades.filter(symbol=signal.symbol).exists(),
+    )
+
+
+def _plan(
+    signal: Signal, *, account: Account, at: datetime, last: Quote | None, open_count: int, symbol_open: bool
+) -> EntryPlan:
+    """entry_plan from what it reads: the symbol's last tick, how many trades are open and whether one is on the
+    signal's symbol."""
     if signal.status != Signal.Status.GENERATED:
         raise InvalidTransition(
-            f"Signal {signal.signal_id} is {signal.status}; only a GENERATED signal can be executed.", field="signal_id"
+            f"Signal {signal.signal_id} is {signal.get_status_display().lower()}; only a waiting signal can be "
+            "executed.",
+            field="signal_id",
         )
     if trading_day(signal.timestamp) < trading_day(at):
         raise NotExecutable(
             f"Signal {signal.signal_id} belongs to trading day {trading_day(signal.timestamp)}, which has ended.",
             field="signal_id",
         )
+    rules.check_signal_age(signal_time=signal.timestamp, at=at)
     direction = rules.direction_for(signal.action)
-    last = market_quote(signal.symbol)
-    quote = rules.reference(
-        signal.symbol, last=last, signal_price=signal.entry_price, signal_time=signal.timestamp, at=at
-    )
+    quote = rules.reference(last=last, signal_price=signal.entry_price, signal_time=signal.timestamp, at=at)
     fill = rules.market_fill(buying=rules.opening_buys(direction), price=quote.price, bid=quote.bid, ask=quote.ask)
     stop, target = rules.levels(direction, fill=fill, stop=signal.stop_loss, target=signal.take_profit)
     rules.check_fill_inside(direction, fill=fill, stop=stop, target=target)
-    open_trades = trades_active()
-    rules.check_limits(
-        symbol=signal.symbol,
-        open_trades=open_trades.count(),
-        symbol_open=open_trades.filter(symbol=signal.symbol).exists(),
-    )
+    rules.check_limits(symbol=signal.symbol, open_trades=open_count, symbol_open=symbol_open)
     size, risk = rules.size(equity=account.equity, cash=account.cash, fill=fill, stop=stop, target=target)
     return EntryPlan(
         direction=direction,
@@ -211,13 +222,43 @@ def signals_for_day(day: date, *, status: str | None = None) -> QuerySet[Signal]
     return _between(signals, "timestamp", day, day).order_by("-timestamp", "-pk")
 
 
-def signals_board(day: date, *, size: int) -> list[Signal]:
+def signals_board(day: date, *, size: int, at: datetime | None = None) -> list[Signal]:
     """The day's signals a page shows, `size` at most: the waiting (GENERATED) ones first, then the latest
     handled ones, each group the latest first, with each one's trade. Two index reads of `size` rows each,
-    however many signals the day has."""
+    however many signals the day has.
+
+    Given `at`, each waiting signal also says whether it could be executed then: `plan` (its EntryPlan) or
+    `refusal` (why not, as Execute would say), from three more reads: the account, the last prices of their
+    symbols and the open trades' symbols."""
     waiting = list(signals_for_day(day, status=Signal.Status.GENERATED).select_related("trade")[:size])
     handled = signals_for_day(day).exclude(status=Signal.Status.GENERATED).select_related("trade")
+    if waiting and at is not None:
+        _judge(waiting, at=at)
     return waiting + list(handled[: size - len(waiting)])
+
+
+def _judge(waiting: list[Signal], *, at: datetime) -> None:
+    """Set each waiting signal's `plan` or `refusal` at `at`, as entry_plan would find them."""
+    symbols = {signal.symbol for signal in waiting}
+    quotes = {
+        row.symbol: Quote(price=row.price, bid=row.bid, ask=row.ask, at=row.at)
+        for row in MarketPrice.objects.filter(symbol__in=symbols)
+    }
+    open_symbols = dict(trades_active().order_by().values("symbol").annotate(n=Count("pk")).values_list("symbol", "n"))
+    totals = account()
+    for signal in waiting:
+        signal.plan, signal.refusal = None, ""
+        try:
+            signal.plan = _plan(
+                signal,
+                account=totals,
+                at=at,
+                last=quotes.get(signal.symbol),
+                open_count=sum(open_symbols.values()),
+                symbol_open=signal.symbol in open_symbols,
+            )
+        except LedgerError as refused:
+            signal.refusal = refused.message
 
 
 def journal_for_day(day: date) -> QuerySet[PaperTrade]:

@@ -15,6 +15,7 @@ from ..inputs import Candle, Tick, clean_candle, clean_symbol, clean_ticks
 from ..models import MarketPrice, PaperTrade, PriceCandle
 from ..rules import ZERO
 from .base import account_add, save_closes
+from .signals import signals_lapse
 
 MARKS_SQL = (
     "UPDATE paper_trades SET current_price = %s, exit_quote = %s, unrealized_pnl = %s, fees = %s, slippage = %s, "
@@ -95,6 +96,7 @@ class TicksApplied:
     marked: list[PaperTrade] = field(default_factory=list)
     closed: list[PaperTrade] = field(default_factory=list)
     ignored: int = 0  # ticks older than the last one applied for their symbol, or that one again
+    lapsed: int = 0  # waiting signals that can no longer be taken, expired (services.signals_lapse)
 
 
 def _forward(ticks: list[Tick]) -> tuple[list[Tick], int]:
@@ -121,7 +123,8 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
     those a tick takes through their stop (a market order: at the tick's bid or ask, or its price moved by
     slippage) or their target (a limit order: at the target). Ticks older than a trade's entry do not touch
     it; ticks older than their symbol's last applied tick (a late delivery, a replay) are ignored and counted.
-    Lock order: the symbols' last prices, then the trades by id, their signals, the account row."""
+    Then the waiting signals that can no longer be taken lapse (signals_lapse). Lock order: the symbols' last
+    prices, then the trades by id, their signals, the account row."""
     applied, ignored = _forward(clean_ticks(ticks))
     result = TicksApplied(ignored=ignored)
     if not applied:
@@ -160,6 +163,7 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
     if result.closed and save_closes(result.closed) != len(result.closed):
         # Impossible while the rows are locked; refuse to write a partial batch if it ever happens.
         raise AlreadyClosed("A trade in this batch was closed by someone else; nothing was applied.")
+    result.lapsed = signals_lapse(ticks={tick.symbol: tick for tick in applied}, at=applied[-1].at)
     if not result.closed:  # closes have counted themselves
         account_add(ZERO)
     return result

@@ -31,8 +31,9 @@ class HtmxHttpRequest(HttpRequest):
 
 
 def _signals(day: date) -> dict:
+    """Today's waiting signals say whether they can be taken now, and why not (selectors.signals_board)."""
     return {
-        "signals": selectors.signals_board(day, size=SIGNALS_SHOWN),
+        "signals": selectors.signals_board(day, size=SIGNALS_SHOWN, at=timezone.now() if day == today() else None),
         "signal_counts": selectors.signals_summary(day),
     }
 

@@ -39,12 +39,13 @@ SIGNALS_PAGE = 100  # rows of a page of all the day's signals
 
 
 def _part_etag(request: HtmxHttpRequest, day: date | None = None) -> str | None:
-    """What a part's content depends on: the ledger's version, the day, the viewer, and for the active
-    trades (whose ages tick on) the minute. A poll that matches it gets 304 from this one small query."""
+    """What a part's content depends on: the ledger's version, the day, the viewer, and for the active trades
+    and the signals (whose ages tick on, and whose signals run out of time) the minute. A poll that matches it
+    gets 304 from this one small query."""
     part = asked_part(request)
     if part is None:
         return None
-    minute = int(time.time() // 60) if part == "active-trades" else 0
+    minute = int(time.time() // 60) if part in ("active-trades", "signals") else 0
     return f"{part}.{day or today()}.{selectors.ledger_version()}.{request.user.pk}.{minute}"
 
 
@@ -147,10 +148,10 @@ def signal_execute(request: HtmxHttpRequest, signal_id: str) -> HttpResponse:
     if request.method == "POST":
         return _act(request, lambda: _opened(services.signal_execute(signal_id=signal_id)))
     now = timezone.now()
-    context = {"in_dialog": bool(request.htmx)}
+    context = {"in_dialog": bool(request.htmx), "signal_id": signal_id}
     try:
-        signal = selectors.signal(signal_id)
-        context |= {"signal": signal, "plan": selectors.entry_plan(signal, account=selectors.account(), at=now)}
+        context["signal"] = signal = selectors.signal(signal_id)  # named in the title, whatever the refusal
+        context["plan"] = selectors.entry_plan(signal, account=selectors.account(), at=now)
         status = 200
     except LedgerError as error:
         context |= {"refusal": error.message}
