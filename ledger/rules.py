@@ -401,14 +401,17 @@ def _in_envelope(*, highest: Decimal) -> Decimal:
     return _largest(units(AMOUNT_MAX / highest), lambda size: size * highest < AMOUNT_MAX)
 
 
-def size(*, equity: Decimal, cash: Decimal, fill: Decimal, stop: Decimal, target: Decimal) -> tuple[Decimal, Decimal]:
-    """(position size, risk amount): PAPER_RISK_PER_TRADE of equity between the fill and the stop, rounded
+def size(*, balance: Decimal, cash: Decimal, fill: Decimal, stop: Decimal, target: Decimal) -> tuple[Decimal, Decimal]:
+    """(position size, risk amount): PAPER_RISK_PER_TRADE of the balance (realized PnL only: open trades' marks do
+    not move it) between the fill and the stop, rounded
     down, shrunk to what cash pays for (notional and entry fee) and to the numeric envelope (the notional at
     every level below AMOUNT_MAX); then the risk is what the smaller size really risks. Refused when what is
     left is below PAPER_MIN_NOTIONAL."""
-    if equity <= 0:
-        raise NotExecutable(f"Equity is {plain(equity)}; there is nothing to risk on a new trade.", field="signal_id")
-    risk = money(equity * settings.PAPER_RISK_PER_TRADE)
+    if balance <= 0:
+        raise NotExecutable(
+            f"The balance is {plain(balance)}; there is nothing to risk on a new trade.", field="signal_id"
+        )
+    risk = money(balance * settings.PAPER_RISK_PER_TRADE)
     sized = units(risk / abs(fill - stop))
     most = min(_affordable(cash=cash, fill=fill), _in_envelope(highest=max(fill, stop, target)))
     if sized > most or risk >= AMOUNT_MAX:
@@ -416,7 +419,7 @@ def size(*, equity: Decimal, cash: Decimal, fill: Decimal, stop: Decimal, target
         risk = money(sized * abs(fill - stop))
     if sized >= PRICE_MAX:
         raise InvalidInput(
-            f"entry_price {plain(fill)} is too small: equity {plain(equity)} would buy {sized:.4E} units, "
+            f"entry_price {plain(fill)} is too small: the balance {plain(balance)} would buy {sized:.4E} units, "
             "more than the ledger holds.",
             field="entry_price",
         )

@@ -213,7 +213,7 @@ def test_fifty_signals_on_distinct_symbols_never_hold_more_than_equity(api_clien
 
     opened = [answer["trade"] for answer in answers if answer["trade"]]
     held = sum(Decimal(t["entry_price"]) * Decimal(t["position_size"]) * Decimal("1.001") for t in opened)
-    assert held <= selectors.equity() == Decimal("10000")
+    assert held <= selectors.balance() == Decimal("10000")
     # 100 / 2.001 = 49.97501249 units cost 5000.00000 + 5.0 fee; the second shrinks to what is left (4995.00000038
     # pays 49.87516232 units, 4995.00000011 with its fee); then 0.00000027 is left, below the minimum notional
     assert len(opened) == 2
@@ -249,7 +249,7 @@ def test_closing_gives_the_cash_back(open_trade):
 
     account = Account.objects.get()
     assert account.open_cost == 0
-    assert account.cash == account.equity
+    assert account.cash == account.balance
 
 
 # --- Exact on both databases ---------------------------------------------------------------------

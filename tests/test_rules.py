@@ -217,14 +217,14 @@ def test_a_fill_past_a_level_is_not_executed(direction, fill, field, message):
 def test_size_risks_one_percent_of_equity_between_the_fill_and_the_stop():
     # risk 10000 * 0.01 = 100; 100 / |100 - 98| = 50 units, 5000 + 5 fee well within cash
     assert rules.size(
-        equity=Decimal("10000"), cash=Decimal("10000"), fill=Decimal("100"), stop=Decimal("98"), target=Decimal("104")
+        balance=Decimal("10000"), cash=Decimal("10000"), fill=Decimal("100"), stop=Decimal("98"), target=Decimal("104")
     ) == (Decimal("50"), Decimal("100"))
 
 
 def test_size_shrinks_to_what_cash_pays_for_with_its_fee():
     # 50 units cost 5005; cash 3003 pays 3003 / (100 * 1.001) = 30 units (3000 + 3 fee); they risk 30 * 2 = 60
     assert rules.size(
-        equity=Decimal("10000"), cash=Decimal("3003"), fill=Decimal("100"), stop=Decimal("98"), target=Decimal("104")
+        balance=Decimal("10000"), cash=Decimal("3003"), fill=Decimal("100"), stop=Decimal("98"), target=Decimal("104")
     ) == (Decimal("30"), Decimal("60"))
 
 
@@ -233,7 +233,7 @@ def test_what_cash_leaves_below_the_minimum_notional_is_not_executed():
         NotExecutable, match="below the smallest trade the account makes, 10"
     ):  # 9.99 cash pays < 10 notional
         rules.size(
-            equity=Decimal("10000"),
+            balance=Decimal("10000"),
             cash=Decimal("9.99"),
             fill=Decimal("100"),
             stop=Decimal("98"),
@@ -245,7 +245,7 @@ def test_size_shrinks_so_that_the_notional_at_every_level_stays_below_the_envelo
     # risk 1% of 1e11 = 1e9, / 2 = 5e8 units; at the target 99999999999 only 1e11 / 99999999999 = 1.00000000001
     # units fit, rounded down to 8 places: 1; it risks 1 * 2 = 2.
     sized = rules.size(
-        equity=Decimal("1e11"),
+        balance=Decimal("1e11"),
         cash=Decimal("1e11"),
         fill=Decimal("100"),
         stop=Decimal("98"),
@@ -259,7 +259,7 @@ def test_a_huge_equity_never_sizes_a_risk_beyond_the_envelope():
     # risk 1% of 1e14 = 1e12: the notional at 104 caps the size at 1e11 / 104 = 961538461.538461, rounded down to
     # 15 digits; it risks 961538461.538461 * 2 = 1923076923.07692 (15 digits).
     size, risk = rules.size(
-        equity=Decimal("1e14"), cash=Decimal("1e14"), fill=Decimal("100"), stop=Decimal("98"), target=Decimal("104")
+        balance=Decimal("1e14"), cash=Decimal("1e14"), fill=Decimal("100"), stop=Decimal("98"), target=Decimal("104")
     )
 
     assert (size, risk) == (Decimal("961538461.538461"), Decimal("1923076923.07692"))
@@ -272,7 +272,7 @@ def test_money_rounds_totals_far_beyond_a_trade_without_overflowing():
 def test_no_equity_no_size():
     with pytest.raises(NotExecutable):
         rules.size(
-            equity=Decimal("0"), cash=Decimal("0"), fill=Decimal("100"), stop=Decimal("98"), target=Decimal("104")
+            balance=Decimal("0"), cash=Decimal("0"), fill=Decimal("100"), stop=Decimal("98"), target=Decimal("104")
         )
 
 

@@ -60,7 +60,7 @@ def test_tick_through_stop_closes_at_tick_price(open_trade):
 def test_short_closes_take_profit_at_its_target_and_equity_adds_up(open_trade):
     long = open_trade()
     services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("97.5"), T0 + timedelta(minutes=5))])
-    assert selectors.equity() == Decimal("9865.125")  # 10000 - 134.875
+    assert selectors.balance() == Decimal("9865.125")  # 10000 - 134.875
 
     short = open_trade(
         symbol="ETHUSDT", action="SELL", entry_price=Decimal("200"), timestamp=T0 + timedelta(minutes=10)
@@ -81,7 +81,7 @@ def test_short_closes_take_profit_at_its_target_and_equity_adds_up(open_trade):
     day = selectors.pnl_daily(trading_day(T0))
     assert day.realized_pnl == Decimal("52.7596775")  # -134.875 + 187.6346775
     assert (day.trades, day.wins) == (2, 1)
-    assert selectors.equity() == Decimal("10052.7596775")  # 10000 + 52.7596775
+    assert selectors.balance() == Decimal("10052.7596775")  # 10000 + 52.7596775
     assert long.pk != short.pk
 
 
@@ -111,7 +111,7 @@ def test_manual_close_at_current_price_realizes_the_last_unrealized_pnl(open_tra
     assert closed.status == PaperTrade.Status.MANUAL_CLOSE
     assert closed.exit_price == Decimal("101")
     assert closed.realized_pnl == Decimal("39.95")  # the unrealized PnL marked at 101
-    assert selectors.equity() == Decimal("10039.95")
+    assert selectors.balance() == Decimal("10039.95")
 
 
 def test_ticks_in_one_batch_apply_in_time_order(open_trade):

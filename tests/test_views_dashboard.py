@@ -135,6 +135,18 @@ def test_summary_part_shows_equity_and_todays_realized_pnl(client, now_trade):
     assert "1 of 1 closed" in html
 
 
+def test_summary_shows_the_balance_and_the_equity_with_the_open_pnl_under_names_that_say_which(client, now_trade):
+    trade = now_trade()  # 50 units at 100
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("102"), timezone.now())])  # 2*50 - (5 + 5.1) = +89.90 open
+
+    html = part(client, "summary").content.decode()
+
+    assert '<span class="value num" id="balance">10,000.00</span>' in html  # nothing realized yet
+    assert '<span class="value num" id="equity">10,089.90</span>' in html  # the balance and the open +89.90
+    assert "balance and open PnL" in html
+    assert PaperTrade.objects.get(pk=trade.pk).unrealized_pnl == Decimal("89.9")
+
+
 def test_summary_part_shows_cash_and_exposure(client, now_trade):
     now_trade()  # 50 units at 100: 5000 notional and a 5 fee out of 10000
 
@@ -556,7 +568,7 @@ def test_execute_first_shows_what_it_would_do_and_writes_nothing(client, make_si
     assert "the last price, 100.00 7s ago, at its ask" in html
     assert '<span class="num" id="confirm-size">49.95004995</span>' in html  # 100 / 2.002, rounded down
     assert '<span class="num" id="confirm-risk">100.00</span>' in html
-    assert "1.00% of equity, to the stop 98.098" in html
+    assert "1.00% of the balance, to the stop 98.098" in html
     assert "sent 11:59:18: 42s ago, at 100.00" in html
 
 
@@ -622,7 +634,7 @@ def test_a_past_days_summary_is_how_it_ended_with_nothing_live(client, open_trad
 
     html = client.get("/day/2026-11-20/").content.decode()
 
-    assert '<span class="value num" id="day-end-equity">10,139.85</span>' in html  # 10,000 + 139.85, not today's
+    assert '<span class="value num" id="day-end-balance">10,139.85</span>' in html  # 10,000 + 139.85, not today's
     assert 'id="day-open">0</span>' in html
     assert "Cash" not in html
     assert "unrealized" not in html

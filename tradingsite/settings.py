@@ -196,7 +196,7 @@ DASHBOARD_POLL_MS = env_int("DASHBOARD_POLL_MS", 5000, low=200, high=600_000)
 # A trading day is a calendar day in this zone; UTC matches crypto exchanges' daily candles.
 TRADING_DAY_TZ = env_zone("TRADING_DAY_TZ", "UTC")
 PAPER_STARTING_BALANCE = env_decimal("PAPER_STARTING_BALANCE", "10000", low=Decimal(0), high=Decimal("1e12"))
-# Fraction of equity risked between entry and stop on each trade.
+# Fraction of the balance (starting balance + realized PnL) risked between entry and stop on each trade.
 PAPER_RISK_PER_TRADE = env_decimal("PAPER_RISK_PER_TRADE", "0.01", low=Decimal(0), high=Decimal(1))
 # Stop distance, as a fraction of entry, when the signal brings no stop.
 PAPER_DEFAULT_STOP_PCT = env_decimal("PAPER_DEFAULT_STOP_PCT", "0.02", low=Decimal(0), high=Decimal("0.99"))

@@ -154,6 +154,6 @@ def ledger_violations() -> list[Violation]:
         )
     if kept.cash < 0:
         found.append(
-            Violation("cash", "account", f"cash {kept.cash} is below 0: the open trades cost more than equity.")
+            Violation("cash", "account", f"cash {kept.cash} is below 0: the open trades cost more than the balance.")
         )
     return found

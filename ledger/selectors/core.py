@@ -37,13 +37,13 @@ from ..sql import HeldSeconds, LocalPart, NonZero, Ratio, r_multiple
 
 
 def account() -> Account:
-    """The running totals (an unsaved empty one before the first write): equity and cash."""
+    """The running totals (an unsaved empty one before the first write): balance and cash."""
     return Account.objects.filter(pk=1).first() or Account()
 
 
-def equity() -> Decimal:
+def balance() -> Decimal:
     """Starting balance plus the realized PnL of every closed trade (kept as a running total)."""
-    return account().equity
+    return account().balance
 
 
 def ledger_version() -> int:
@@ -78,7 +78,7 @@ class EntryPlan:
     target: Decimal
     size: Decimal
     risk: Decimal
-    equity: Decimal
+    balance: Decimal
 
     @property
     def notional(self) -> Decimal:
@@ -86,12 +86,12 @@ class EntryPlan:
 
     @property
     def risk_pct(self) -> Decimal | None:
-        """The risk as a percentage of equity."""
-        return (100 * self.risk / self.equity).quantize(RATIO) if self.equity > 0 else None
+        """The risk as a percentage of the balance."""
+        return (100 * self.risk / self.balance).quantize(RATIO) if self.balance > 0 else None
 
 
 def entry_plan(signal: Signal, *, account: Account, at: datetime) -> EntryPlan:
-    """The signal's entry at `at` from the account's equity and cash, by the rules of paper execution; raises
+    """The signal's entry at `at` from the account's balance and cash, by the rules of paper execution; raises
     what an execution would be refused with (not waiting, its day over or its time up, a level passed, no cash, a
     limit). Reads only: `signal_execute` calls it with the account row locked, then writes the plan."""
     open_trades = trades_active()
@@ -128,7 +128,7 @@ def _plan(
     stop, target = rules.levels(direction, fill=fill, stop=signal.stop_loss, target=signal.take_profit)
     rules.check_fill_inside(direction, fill=fill, stop=stop, target=target)
     rules.check_limits(symbol=signal.symbol, open_trades=open_count, symbol_open=symbol_open)
-    size, risk = rules.size(equity=account.equity, cash=account.cash, fill=fill, stop=stop, target=target)
+    size, risk = rules.size(balance=account.balance, cash=account.cash, fill=fill, stop=stop, target=target)
     return EntryPlan(
         direction=direction,
         quote=quote,
@@ -138,7 +138,7 @@ def _plan(
         target=target,
         size=size,
         risk=risk,
-        equity=account.equity,
+        balance=account.balance,
     )
 
 
@@ -310,12 +310,17 @@ def pnl_daily(day: date) -> DailyPnl:
 
 @dataclass(frozen=True)
 class DashboardSummary:
-    equity: Decimal
+    balance: Decimal  # the starting balance and every realized PnL
     cash: Decimal
     day: DailyPnl
     open_trades: int
     unrealized_pnl: Decimal
     open_notional: Decimal  # the open trades' entry notional
+
+    @property
+    def equity(self) -> Decimal:
+        """What the account is worth now: its balance and the open trades' unrealized PnL."""
+        return self.balance + self.unrealized_pnl
 
     @property
     def exposure(self) -> Decimal | None:
@@ -324,13 +329,14 @@ class DashboardSummary:
 
 
 def dashboard_summary(day: date) -> DashboardSummary:
-    """The header of the dashboard: equity and cash, the day's realized PnL and win rate, and the open trades."""
+    """The header of the dashboard: balance, equity and cash, the day's realized PnL and win rate, and the open
+    trades."""
     open_row = trades_active().aggregate(
         count=Count("pk"), unrealized=Sum("unrealized_pnl"), notional=Sum(F("entry_price") * F("position_size"))
     )
     totals = account()
     return DashboardSummary(
-        equity=totals.equity,
+        balance=totals.balance,
         cash=totals.cash,
         day=pnl_daily(day),
         open_trades=open_row["count"],
@@ -341,15 +347,16 @@ def dashboard_summary(day: date) -> DashboardSummary:
 
 @dataclass(frozen=True)
 class DayEnd:
-    """A past day as it ended: its closes, the equity at its end, and the trades that were open then."""
+    """A past day as it ended: its closes, the balance at its end, and the trades that were open then (no mark of
+    that moment is kept, so no equity)."""
 
     day: DailyPnl
-    equity: Decimal
+    balance: Decimal
     open_trades: list[PaperTrade]  # opened before its end and closed after it (or open still), the oldest first
 
 
 def day_end(day: date) -> DayEnd:
-    """The equity at the end of the day is today's less the realized PnL of every close since; the trades open
+    """The balance at the end of the day is today's less the realized PnL of every close since; the trades open
     at its end are those closed since that had opened before it, and the open ones that had. Both read the
     closes after the day (an index range on exit_time), so a recent day costs little and a day years back at a
     million trades reads every later close."""
@@ -359,7 +366,7 @@ def day_end(day: date) -> DayEnd:
     still_open = trades_active().filter(entry_time__lt=end)
     return DayEnd(
         day=pnl_daily(day),
-        equity=money(account().equity - money_from_db(later)),
+        balance=money(account().balance - money_from_db(later)),
         open_trades=[*since.filter(entry_time__lt=end).order_by("entry_time", "pk"), *still_open],
     )
 

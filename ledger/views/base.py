@@ -39,7 +39,7 @@ def _signals(day: date) -> dict:
 
 
 # Each part's context on today's page and on a past day's, queried only when that part is rendered. A past day
-# shows how it ended (no live figure): the equity at its end, and the trades that were open then.
+# shows how it ended (no live figure): the balance at its end, and the trades that were open then.
 TODAY_PARTS: dict[str, Callable[[date], dict]] = {
     "summary": lambda day: {"summary": selectors.dashboard_summary(day)},
     "active-trades": lambda day: {"active_trades": selectors.trades_active_with_last_tick()},

@@ -162,7 +162,7 @@ def test_a_past_day_shows_how_it_ended_against_a_hand_computation(logged_in, ser
 
     page.goto(f"{server_url}/day/{yesterday}/")
 
-    expect(page.locator("#day-end-equity")).to_have_text("10,005.99")  # 10,000 + 47.95 - 41.96
+    expect(page.locator("#day-end-balance")).to_have_text("10,005.99")  # 10,000 + 47.95 - 41.96
     expect(page.locator("#day-realized")).to_have_text("+5.99")
     expect(page.locator("#day-closes")).to_have_text("2")
     expect(page.locator("#day-win-rate")).to_have_text("50%")  # 1 of 2
