@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -74,6 +75,27 @@ def test_a_poll_or_button_whose_login_is_gone_sends_the_whole_tab_to_the_login_p
     assert response.status_code == 200
     assert response.content == b""
     assert response["HX-Redirect"] == "/login/?next=/day/2026-11-20/%3Ffrom%3Dbookmark"
+
+
+def test_the_login_page_after_a_login_ended_says_why_and_a_first_visit_is_just_asked_to_log_in():
+    tab = Client()
+    tab.get("/", **HTMX)  # a poll whose login is gone
+    ended = tab.get("/login/?next=/").content.decode()
+
+    first = Client().get("/", follow=True).content.decode()
+
+    assert "Your login ended (it timed out, or you logged out in another tab), so nothing more was done." in ended
+    assert "Your login ended" not in first
+    assert "Log in" in first
+
+
+def test_a_page_opened_with_a_session_whose_login_timed_out_says_why_on_the_login_page(client):
+    client.logout()  # the server forgets the login; the browser still sends its session cookie
+    client.cookies[settings.SESSION_COOKIE_NAME] = "timed-out-session"
+
+    page = client.get("/", follow=True).content.decode()
+
+    assert "Your login ended" in page
 
 
 def test_a_tab_on_another_site_is_not_where_the_login_sends_it_back():

@@ -113,7 +113,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "ledger.middleware.htmx_session_gone",  # a poll or button whose login is gone takes the tab to the login page
+    "ledger.middleware.login_ended",  # a login that ended: the login page says so, and a polling tab goes there
     "simple_history.middleware.HistoryRequestMiddleware",  # history rows name the logged-in user
     "axes.middleware.AxesMiddleware",  # answers 429 to a locked-out login; last, as django-axes asks
 ]
@@ -183,6 +183,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Django's own console handler (DEBUG only) would print every line of `django` a second time beside the root's.
+    "loggers": {"django": {"handlers": [], "level": "INFO"}},
     "root": {
         "handlers": ["console"],
         "level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
