@@ -243,7 +243,7 @@ def test_a_bad_tag_shows_the_form_again_with_the_reason_and_writes_nothing(trade
         reverse("trade-notes", args=[trade.pk]), {"notes": "kept in the form", "new_tags": "x" * 41}, **HTMX
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 200  # HTMX: the part that says why
     html = response.content.decode()
     assert "must be 1 to 40 characters" in html
     assert "kept in the form</textarea>" in html
@@ -269,7 +269,7 @@ def test_without_the_trade_permission_the_controls_are_hidden_and_writes_refused
     assert 'name="notes"' not in html
     assert 'name="stop_loss"' not in html
 
-    assert viewer.get(reverse("trade-notes", args=[trade.pk]), **HTMX).status_code == 403
+    assert viewer.get(reverse("trade-notes", args=[trade.pk]), **HTMX).status_code == 200  # the notice that says so
     assert viewer.post(reverse("trade-notes", args=[trade.pk]), {"notes": "no"}).status_code == 403
     assert viewer.post(reverse("trade-levels", args=[trade.pk]), {"stop_loss": "99"}).status_code == 403
     trade.refresh_from_db()
@@ -297,14 +297,14 @@ def test_a_stop_already_crossed_is_refused_with_the_reason(trader, open_trade):
     trade = open_trade()
     response = trader.post(reverse("trade-levels", args=[trade.pk]), {"stop_loss": "100.5"}, **HTMX)
 
-    assert response.status_code == 422
+    assert response.status_code == 200  # HTMX: the part that says why
     assert "The stop 100.5 must be below the last price 100 of this LONG" in response.content.decode()
     assert PaperTrade.objects.get(pk=trade.pk).stop_loss == Decimal("98")
 
 
-def test_moving_a_closed_trade_s_levels_answers_409(trader, closed_hour):
+def test_moving_a_closed_trade_s_levels_is_refused_with_the_reason(trader, closed_hour):
     response = trader.post(reverse("trade-levels", args=[closed_hour.pk]), {"stop_loss": "99"}, **HTMX)
-    assert response.status_code == 409
+    assert response.status_code == 200  # HTMX: the part that says why
     assert "only an open trade" in response.content.decode()
 
 
@@ -349,7 +349,7 @@ def test_the_diary_is_written_on_the_day_s_page(trader):
 
 def test_the_diary_of_a_day_to_come_is_refused(trader):
     response = trader.post(reverse("day-diary", args=["2026-11-26"]), {"text": "Plans"}, **HTMX)
-    assert response.status_code == 422
+    assert response.status_code == 200  # HTMX: the part that says why
     assert "has not begun" in response.content.decode()
     assert not DayNote.objects.exists()
 

@@ -29,6 +29,7 @@ from .base import (
     asked_part,
     day_url,
     page_context,
+    refusal_status,
     refused,
     render_dashboard,
     render_page,
@@ -155,7 +156,7 @@ def signal_execute(request: HtmxHttpRequest, signal_id: str) -> HttpResponse:
         status = 200
     except LedgerError as error:
         context |= {"refusal": error.message}
-        status = error.status_code
+        status = refusal_status(request, error)
     if request.htmx:
         return render_page(request, "ledger/parts.html", context, part="execute-confirm", status=status)
     return render_page(request, "ledger/execute.html", context, status=status)
@@ -186,7 +187,7 @@ def day_diary(request: HtmxHttpRequest, day: date) -> HttpResponse:
             "diary_notice": error.message,
             "diary_failed": True,
         }
-        return render_page(request, "ledger/dashboard.html#diary", context, status=error.status_code)
+        return render_page(request, "ledger/dashboard.html#diary", context, status=refusal_status(request, error))
     if not request.htmx:
         return redirect(day_url(day))
     return render_page(
