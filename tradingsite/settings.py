@@ -208,7 +208,7 @@ PAPER_REWARD_RISK = env_decimal("PAPER_REWARD_RISK", "2", low=Decimal(0), high=D
 PAPER_FEE_RATE = env_decimal("PAPER_FEE_RATE", "0.001", low=Decimal(0), high=Decimal("0.1"), low_allowed=True)
 # Fills (docs/fills.md). A market order without a bid/ask fills this fraction away from the price, against the
 # trader (0 turns it off); an entry is priced from a tick no older than PAPER_PRICE_MAX_AGE, else from the
-# signal's own price while the signal is no older than PAPER_SIGNAL_MAX_AGE, else refused.
+# signal's own price. A waiting signal can be taken for PAPER_SIGNAL_MAX_AGE after it was sent, then lapses.
 PAPER_SLIPPAGE = env_decimal("PAPER_SLIPPAGE", "0.0005", low=Decimal(0), high=Decimal("0.1"), low_allowed=True)
 PAPER_PRICE_MAX_AGE = timedelta(seconds=env_int("PAPER_PRICE_MAX_AGE", 120, low=1, high=86_400))
 PAPER_SIGNAL_MAX_AGE = timedelta(seconds=env_int("PAPER_SIGNAL_MAX_AGE", 300, low=1, high=86_400))
