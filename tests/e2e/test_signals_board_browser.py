@@ -15,8 +15,8 @@ from playwright.sync_api import expect
 from ledger import services
 from ledger.inputs import Tick
 
-from .conftest import POLL, assert_accessible, assert_no_csp_violation, screenshot
-from .test_live_page_browser import NO_SIDEWAYS, PHONE, WIDE, trade_now
+from .conftest import PHONE, POLL, assert_accessible, assert_no_csp_violation, screenshot, trade_now
+from .test_live_page_browser import NO_SIDEWAYS, WIDE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
