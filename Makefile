@@ -8,7 +8,7 @@ POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/ledger
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: venv run test test-sqlite test-postgres lint bench loadtest clean
+.PHONY: venv run token test test-sqlite test-postgres lint bench loadtest clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,13 @@ run: venv
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) demo_login
 	$(BIN)/python -m tradingsite.run --host $(HOST) --port $(PORT)
+
+# An API token for the database `make run` serves, printed once: `make token NAME=signal-bot SCOPE=trade` (SCOPE
+# read, the default, may only read). DEBUG=1 as `make run`: settings need no SECRET_KEY then (a token is hashed,
+# not signed). On a server run `manage.py create_api_token` with the server's own SECRET_KEY and DATABASE_URL.
+token: export DEBUG = 1
+token: venv
+	@$(MANAGE) create_api_token "$(NAME)" --scope $(or $(SCOPE),read)
 
 # The whole suite on SQLite; `make test-postgres` runs it again on PostgreSQL (CI runs both). Two workers
 # (pytest-xdist; one a core here), each with a test database of its own; worksteal evens out the long tests.

@@ -113,20 +113,20 @@ class EquityChart:
         return " ".join(f"{p.x},{p.y}" for p in self.points)
 
 
-def equity_chart(daily: Sequence[DailyPnl], starting_equity: Decimal) -> EquityChart | None:
-    """The equity at each slot's end (the starting equity plus the realized PnL so far), with the fall from its
+def equity_chart(daily: Sequence[DailyPnl], starting_balance: Decimal) -> EquityChart | None:
+    """The equity at each slot's end (the starting balance plus the realized PnL so far), with the fall from its
     running peak (which starts at the starting equity) shaded. None without days."""
     if not daily:
         return None
     unit, grouped = slots(daily)
     equity, peaks = [], []
-    value = peak = starting_equity
+    value = peak = starting_balance
     for slot in grouped:
         value += slot.realized_pnl
         peak = max(peak, value)
         equity.append(value)
         peaks.append(peak)
-    frame = Frame.around(len(grouped), [starting_equity, *equity])
+    frame = Frame.around(len(grouped), [starting_balance, *equity])
     points = [
         Point(slot.last, v, _px(frame.x(i)), _px(frame.y(v)))
         for i, (slot, v) in enumerate(zip(grouped, equity, strict=True))
@@ -138,7 +138,7 @@ def equity_chart(daily: Sequence[DailyPnl], starting_equity: Decimal) -> EquityC
         frame=frame,
         points=points,
         drawdown=" ".join(tops + bottoms),
-        baseline=_px(frame.y(starting_equity)),
+        baseline=_px(frame.y(starting_balance)),
         ticks=[Tick(frame.high, _px(frame.y(frame.high))), Tick(frame.low, _px(frame.y(frame.low)))],
     )
 

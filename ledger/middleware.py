@@ -7,6 +7,7 @@ import logging
 import re
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.db import DatabaseError
@@ -133,15 +134,27 @@ def _tab_path(request: HttpRequest) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def htmx_session_gone(get_response):
-    """An HTMX request (a poll, a button) whose login has expired or was ended gets `login_required`'s redirect,
-    which the browser would follow and swap the login form into a part. Instead the whole tab is sent to the
-    login page (HX-Redirect), with `next` the page the tab was on, so it comes back there."""
+LOGIN_ENDED = (
+    "Your login ended (it timed out, or you logged out in another tab), so nothing more was done. "
+    "Log in to carry on where you were."
+)
+
+
+def login_ended(get_response):
+    """A request whose login has ended gets `login_required`'s redirect to the login page, which then says why
+    (LOGIN_ENDED, as a message): when it came from a page of the site (an HTMX poll or button) or still carried a
+    session cookie; a first visit is just asked to log in. An HTMX request would follow the redirect and swap the
+    login form into a part: instead the whole tab is sent to the login page (HX-Redirect), with `next` the page the
+    tab was on, so it comes back there."""
     login = reverse("login")
 
     def middleware(request: HttpRequest) -> HttpResponse:
         response = get_response(request)
-        if request.htmx and response.status_code == 302 and urlsplit(response["Location"]).path == login:
+        if response.status_code != 302 or urlsplit(response["Location"]).path != login:
+            return response
+        if request.htmx or settings.SESSION_COOKIE_NAME in request.COOKIES:
+            messages.info(request, LOGIN_ENDED)
+        if request.htmx:
             return HttpResponseClientRedirect(redirect_to_login(_tab_path(request))["Location"])
         return response
 

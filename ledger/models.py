@@ -246,7 +246,7 @@ class PaperTrade(models.Model):
 class Account(models.Model):
     """One row: the sum of realized PnL of closed trades, kept by every close in the same transaction.
 
-    It is derived from paper_trades (equity = starting balance + this), so sizing a trade reads one row
+    It is derived from paper_trades (balance = starting balance + this), so sizing a trade reads one row
     instead of scanning years of history; the consistency check recomputes it.
     """
 
@@ -264,14 +264,15 @@ class Account(models.Model):
         return f"realized total {self.realized_pnl_total}, open cost {self.open_cost}"
 
     @property
-    def equity(self) -> Decimal:
-        """The starting balance plus the realized PnL of every closed trade."""
+    def balance(self) -> Decimal:
+        """The starting balance plus the realized PnL of every closed trade: what the account holds with no trade
+        open. Equity adds the open trades' unrealized PnL (selectors.dashboard_summary)."""
         return settings.PAPER_STARTING_BALANCE + self.realized_pnl_total
 
     @property
     def cash(self) -> Decimal:
-        """Equity less what the open trades took out of it: what a new trade may spend."""
-        return self.equity - self.open_cost
+        """The balance less what the open trades took out of it: what a new trade may spend."""
+        return self.balance - self.open_cost
 
     @property
     def deficit(self) -> Decimal:

@@ -306,7 +306,7 @@ class Quote:
     at: datetime
 
 
-def _minutes(span: timedelta) -> str:
+def span_words(span: timedelta) -> str:
     minutes = span.total_seconds() / 60
     return f"{minutes:.0f} min" if minutes >= 1 else f"{span.total_seconds():.0f} s"
 
@@ -318,20 +318,23 @@ def fresh(seen: datetime, *, at: datetime) -> bool:
     return -settings.MAX_CLOCK_SKEW <= at - seen <= settings.PAPER_PRICE_MAX_AGE
 
 
-def reference(symbol: str, *, last: Quote | None, signal_price: Decimal, signal_time: datetime, at: datetime) -> Quote:
-    """What an entry at `at` is priced from: the symbol's last tick if it is no older than PAPER_PRICE_MAX_AGE;
-    else the signal's own price while the signal is no older than PAPER_SIGNAL_MAX_AGE; else nothing, and the
-    execution is refused (a trade nobody could have made at that price)."""
-    price_age, signal_age = settings.PAPER_PRICE_MAX_AGE, settings.PAPER_SIGNAL_MAX_AGE
+def check_signal_age(*, signal_time: datetime, at: datetime) -> None:
+    """A waiting signal can be taken for PAPER_SIGNAL_MAX_AGE after it was sent; after that it is an opportunity
+    gone (and lapses by itself: services.signals_lapse)."""
+    age, most = at - signal_time, settings.PAPER_SIGNAL_MAX_AGE
+    if age > most:
+        raise NotExecutable(
+            f"the signal is {span_words(age)} old; a signal can be taken for {span_words(most)} after it is sent.",
+            field="signal_id",
+        )
+
+
+def reference(*, last: Quote | None, signal_price: Decimal, signal_time: datetime, at: datetime) -> Quote:
+    """What an entry at `at` is priced from: the symbol's last tick if it is no older than PAPER_PRICE_MAX_AGE,
+    else the signal's own price (a signal is taken only while it is fresh: check_signal_age)."""
     if last is not None and fresh(last.at, at=at):
         return last
-    if at - signal_time <= signal_age:
-        return Quote(price=signal_price, bid=None, ask=None, at=signal_time)
-    raise NotExecutable(
-        f"no price for {symbol} in the last {_minutes(price_age)} and the signal is {_minutes(at - signal_time)} old "
-        f"(at most {_minutes(signal_age)}).",
-        field="signal_id",
-    )
+    return Quote(price=signal_price, bid=None, ask=None, at=signal_time)
 
 
 def check_levels(direction: str, *, entry: Decimal, stop: Decimal | None, target: Decimal | None) -> None:
@@ -340,11 +343,13 @@ def check_levels(direction: str, *, entry: Decimal, stop: Decimal | None, target
     below, above = ("below", "above") if side == 1 else ("above", "below")
     if stop is not None and side * (entry - stop) <= 0:
         raise InvalidInput(
-            f"stop_loss {stop} must be {below} the entry price {entry} for a {direction}.", field="stop_loss"
+            f"The stop {plain(stop)} must be {below} the entry price {plain(entry)} for a {direction}.",
+            field="stop_loss",
         )
     if target is not None and side * (target - entry) <= 0:
         raise InvalidInput(
-            f"take_profit {target} must be {above} the entry price {entry} for a {direction}.", field="take_profit"
+            f"The target {plain(target)} must be {above} the entry price {plain(entry)} for a {direction}.",
+            field="take_profit",
         )
 
 
@@ -379,13 +384,13 @@ def check_levels_around(direction: str, *, price: Decimal, stop: Decimal, target
     below, above = ("below", "above") if side == 1 else ("above", "below")
     if side * (price - stop) <= 0:
         raise InvalidInput(
-            f"stop_loss {plain(stop)} must be {below} the last price {plain(price)} of this {direction}: "
+            f"The stop {plain(stop)} must be {below} the last price {plain(price)} of this {direction}: "
             "the price has already crossed it.",
             field="stop_loss",
         )
     if side * (target - price) <= 0:
         raise InvalidInput(
-            f"take_profit {plain(target)} must be {above} the last price {plain(price)} of this {direction}: "
+            f"The target {plain(target)} must be {above} the last price {plain(price)} of this {direction}: "
             "the price has already crossed it.",
             field="take_profit",
         )
@@ -416,9 +421,11 @@ def check_limits(*, symbol: str, open_trades: int, symbol_open: bool) -> None:
     """PAPER_MAX_OPEN_TRADES (0: no limit) and PAPER_ONE_TRADE_PER_SYMBOL."""
     limit = settings.PAPER_MAX_OPEN_TRADES
     if limit and open_trades >= limit:
-        raise NotExecutable(f"{open_trades} trades are open, the most PAPER_MAX_OPEN_TRADES allows.", field="signal_id")
+        raise NotExecutable(f"{open_trades} trades are open, the most the account allows at once.", field="signal_id")
     if symbol_open and settings.PAPER_ONE_TRADE_PER_SYMBOL:
-        raise NotExecutable(f"a trade on {symbol} is open already (PAPER_ONE_TRADE_PER_SYMBOL).", field="symbol")
+        raise NotExecutable(
+            f"a trade on {symbol} is open already, and the account takes one trade a symbol.", field="symbol"
+        )
 
 
 def _largest(size: Decimal, fits: Callable[[Decimal], bool]) -> Decimal:
@@ -466,7 +473,10 @@ def check_lot(*, symbol: str, size: Decimal, price: Decimal, lot: Lot) -> None:
     """A size below the market's minimum amount, or whose cost is below its minimum cost or below
     PAPER_MIN_NOTIONAL, is refused with the minimum it misses."""
     notional = money(size * price)
-    floor, name = max((settings.PAPER_MIN_NOTIONAL, "PAPER_MIN_NOTIONAL"), (lot.min_cost, "the market's minimum cost"))
+    floor, name = max(
+        (settings.PAPER_MIN_NOTIONAL, "the smallest trade the account makes"),
+        (lot.min_cost, "the market's minimum cost"),
+    )
     if notional < floor:
         raise NotExecutable(
             f"{plain(size)} {symbol} at {plain(price)} is a notional of {plain(notional)}, below {name} "
@@ -490,32 +500,33 @@ def size(
     *,
     symbol: str,
     direction: str,
-    equity: Decimal,
+    balance: Decimal,
     cash: Decimal,
     fill: Decimal,
     stop: Decimal,
     target: Decimal,
     lot: Lot,
 ) -> Sized:
-    """The position size and the risk it takes. PAPER_RISK_PER_TRADE of equity between the fill and the stop,
+    """The position size and the risk it takes. PAPER_RISK_PER_TRADE of the balance (realized PnL only: open
+    trades' marks do not move it) between the fill and the stop,
     rounded down; kept inside the numeric envelope (the notional at every level below AMOUNT_MAX); shrunk to
     what cash pays for (collateral and entry fee) and rounded down to the market's step. Refused: an account
-    in deficit (cash below 0) or without equity; a size below the market's minimums (`check_lot`); a size
+    in deficit (cash below 0) or without a balance; a size below the market's minimums (`check_lot`); a size
     risking less than PAPER_MIN_RISK_FRACTION of the risk asked, which would count as a whole trade in R."""
-    if equity <= 0 or cash < 0:
+    if balance <= 0 or cash < 0:
         raise NotExecutable(
-            f"the account is in deficit (equity {plain(equity)}, cash {plain(cash)}): no entry until its cash is "
+            f"the account is in deficit (balance {plain(balance)}, cash {plain(cash)}): no entry until its cash is "
             "positive again.",
             field="signal_id",
         )
-    distance, asked_risk = abs(fill - stop), money(equity * settings.PAPER_RISK_PER_TRADE)
+    distance, asked_risk = abs(fill - stop), money(balance * settings.PAPER_RISK_PER_TRADE)
     full = units(asked_risk / distance)
     # The envelope is the ledger's own limit, not the account's: what it leaves is the risk asked.
     asked = min(full, _in_envelope(highest=max(fill, stop, target)))
     sized = to_step(min(asked, _affordable(cash=cash, fill=fill, margin=margin_for(direction))), lot.step)
     if sized >= PRICE_MAX:
         raise InvalidInput(
-            f"entry_price {plain(fill)} is too small: equity {plain(equity)} would buy {sized:.4E} units, "
+            f"entry_price {plain(fill)} is too small: the balance {plain(balance)} would buy {sized:.4E} units, "
             "more than the ledger holds.",
             field="entry_price",
         )
@@ -527,7 +538,8 @@ def size(
     if risk < least * wanted:
         raise NotExecutable(
             f"{plain(sized)} {symbol}, what cash {plain(cash)} pays for in steps of {plain(lot.step)}, risks "
-            f"{plain(risk)} of the {plain(wanted)} asked: less than PAPER_MIN_RISK_FRACTION {plain(least)} of it.",
+            f"{plain(risk)} of the {plain(wanted)} asked: less than the {plain(least)} of it a trade must risk "
+            "to count.",
             field="signal_id",
         )
     return Sized(size=sized, risk=risk)

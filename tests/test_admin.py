@@ -260,7 +260,7 @@ def test_correcting_an_open_trade_re_marks_it_at_its_current_price(admin_client,
     assert trade.fees == Decimal("10.075")  # 0.001*100.5*50 = 5.025, + 0.001*101*50 = 5.05
     assert trade.unrealized_pnl == Decimal("14.925")  # (101-100.5)*50 = 25, - 10.075
     assert trade.realized_pnl is None
-    assert selectors.equity() == Decimal("10000")  # nothing realized: the running total is untouched
+    assert selectors.balance() == Decimal("10000")  # nothing realized: the running total is untouched
 
 
 def test_correction_message_names_the_new_pnl(admin_client, closed_trade):
@@ -412,7 +412,7 @@ def test_recompute_action_re_marks_an_open_trade_at_its_current_price(admin_clie
     trade.refresh_from_db()
     assert trade.fees == Decimal("10.05")  # 5 + 0.001*101*50
     assert trade.unrealized_pnl == Decimal("39.95")  # (101-100)*50 - 10.05
-    assert selectors.equity() == Decimal("10000")  # nothing realized
+    assert selectors.balance() == Decimal("10000")  # nothing realized
     assert trade.history.first().history_change_reason == "PnL recomputed"
 
 

@@ -173,7 +173,7 @@ def test_stats_answer_the_figures_by_setup(api_client, settings, make_signal):
             "trades": 2,
             "wins": 1,
             "realized_pnl": "2.00000000",
-            "starting_equity": "10000.00000000",
+            "starting_balance": "10000.00000000",
             "return_pct": "0.02000000",
         }
     ]

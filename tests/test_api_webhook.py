@@ -82,7 +82,7 @@ def test_an_alert_the_account_refuses_is_recorded_expired_with_the_reason(client
 
     assert response.status_code == 201
     assert response.json()["trade"] is None
-    assert response.json()["refused"] == "a trade on BTCUSDT is open already (PAPER_ONE_TRADE_PER_SYMBOL)."
+    assert response.json()["refused"] == "a trade on BTCUSDT is open already, and the account takes one trade a symbol."
     assert Signal.objects.get(signal_id="Short-1").status == Signal.Status.EXPIRED
 
 

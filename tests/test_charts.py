@@ -45,7 +45,7 @@ def test_drawdown_area_runs_along_the_peak_and_back_along_the_equity():
     assert chart.drawdown == "259.5,10.0 586.5,10.0 586.5,94.0 259.5,10.0"
 
 
-def test_drawdown_from_the_starting_equity_when_the_first_day_loses():
+def test_drawdown_from_the_starting_balance_when_the_first_day_loses():
     chart = equity_chart(series("-50", "100"), Decimal("1000"))  # equity 950, 1050; range 950..1050
 
     # the peak is 1000 on day 1 (y = 10 + 50 * 168 / 100 = 94) and 1050 on day 2 (y 10); equity y 178, 10

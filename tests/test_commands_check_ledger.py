@@ -152,7 +152,7 @@ def test_cash_below_zero_that_the_trades_explain_is_the_account_s_state_not_a_vi
     # realized -(250 - 100) * 49.9000999 - (4.99000999 + 12.47502498) fees = -7502.48001997; equity 2497.51998003,
     # less the LONG's 5005: cash -2507.48001997
     assert selectors.account_state() == (
-        "account in deficit: cash -2507.48001997, equity 2497.51998003; a gap took a loss beyond its collateral, "
+        "account in deficit: cash -2507.48001997, balance 2497.51998003; a gap took a loss beyond its collateral, "
         "and no entry is taken until cash is positive again."
     )
 

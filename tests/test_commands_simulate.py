@@ -7,6 +7,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import F
 
+from ledger import selectors
+from ledger.days import today
 from ledger.management.commands.simulate import START_PRICES
 from ledger.models import PaperTrade, PriceCandle, Signal
 
@@ -19,7 +21,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
 def test_simulate_records_signals_opens_moves_and_closes_trades():
     out = StringIO()
 
-    call_command("simulate", steps=300, tick_ms=0, signal_every=3, seed=7, stdout=out)
+    call_command("simulate", steps=300, tick_ms=0, signal_every=3, seed=1, stdout=out)
 
     assert Signal.objects.count() == 100  # one signal every 3 of 300 ticks
     assert Signal.objects.filter(status=Signal.Status.GENERATED).exists()  # some wait for the trader
@@ -52,3 +54,12 @@ def test_simulated_signals_are_at_the_market_with_stops_that_pay_the_fees():
 def test_simulate_refuses_nonsense_options():
     with pytest.raises(CommandError, match="--signal-every"):
         call_command("simulate", steps=1, signal_every=0)
+
+
+def test_the_demo_leaves_the_trader_signals_to_take_and_trades_that_end():
+    call_command("simulate", steps=900, tick_ms=0, seed=11, stdout=StringIO())
+
+    waiting = [s for s in selectors.signals_board(today(), size=20, at=NOW) if s.status == Signal.Status.GENERATED]
+    assert [s for s in waiting if s.plan], [s.refusal for s in waiting]  # some the trader can take now
+    assert PaperTrade.objects.filter(status__in=[PaperTrade.Status.STOP_LOSS, PaperTrade.Status.TAKE_PROFIT]).exists()
+    assert PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).count() <= 2  # the bot leaves a trade's cash free

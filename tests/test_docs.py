@@ -5,11 +5,16 @@ placeholders (`artifacts/loadtest-<database>.log`) and paths git ignores (`bench
 skipped. Fenced code blocks are left out: they hold commands and files of a server, not of the repository.
 """
 
+import os
 import re
+import shlex
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from ledger.models import ApiToken
+from tests.conftest import database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = ["README.md", *sorted(str(path.relative_to(ROOT)) for path in ROOT.glob("docs/*.md"))]
@@ -84,3 +89,25 @@ def test_no_tracked_file_cites_the_reference_kept_outside():
         and OUTSIDE_REFERENCE.encode() in (ROOT / name).read_bytes()
     ]
     assert citing == [], f"these files cite {OUTSIDE_REFERENCE}, which is not in the repository: {citing}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_readmes_token_command_works_as_shown():
+    """Issue 24: the README showed `manage.py create_api_token NAME`, which stops outside `make run` (no SECRET_KEY)."""
+    shown = re.search(r"`(make token\s+NAME=\S+ SCOPE=\w+)`", (ROOT / "README.md").read_text()).group(1)
+    # a trader's shell: no settings of the tests, nor of a `make` this suite may run under
+    kept_out = ("SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")
+    bare = {k: v for k, v in os.environ.items() if k not in kept_out}
+
+    done = subprocess.run(
+        shlex.split(" ".join(shown.split())),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=bare | {"DATABASE_URL": database_url()},
+    )
+
+    assert done.returncode == 0, done.stderr
+    token = done.stdout.strip()
+    assert token.startswith("pt_")
+    assert ApiToken.objects.get(name="signal-bot").scope == ApiToken.Scope.TRADE

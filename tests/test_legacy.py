@@ -379,7 +379,7 @@ def test_account_total_equals_the_sum_of_realized_pnl(old_db, open_trade):
     import_legacy(*all_files(old_db))
 
     assert Account.objects.get().realized_pnl_total == Decimal("367.972")  # 39.95 + 328.022
-    assert selectors.equity() == Decimal("10367.972")
+    assert selectors.balance() == Decimal("10367.972")
     assert_ledger_consistent()  # the total is the sum of realized PnL, and signals agree with their trades
 
 

@@ -146,9 +146,7 @@ QUOTE = rules.Quote(price=Decimal("105"), bid=Decimal("104.9"), ask=Decimal("105
 
 def test_an_entry_is_priced_from_a_recent_tick():
     assert (
-        rules.reference(
-            "BTCUSDT", last=QUOTE, signal_price=Decimal("100"), signal_time=AT, at=AT + timedelta(seconds=120)
-        )
+        rules.reference(last=QUOTE, signal_price=Decimal("100"), signal_time=AT, at=AT + timedelta(seconds=120))
         == QUOTE
     )
 
@@ -156,28 +154,27 @@ def test_an_entry_is_priced_from_a_recent_tick():
 def test_a_tick_stamped_ahead_within_the_clock_skew_prices_an_entry():
     ahead = rules.Quote(price=Decimal("105"), bid=None, ask=None, at=AT + timedelta(seconds=5))  # MAX_CLOCK_SKEW 5 s
 
-    assert rules.reference("BTCUSDT", last=ahead, signal_price=Decimal("110"), signal_time=AT, at=AT) == ahead
+    assert rules.reference(last=ahead, signal_price=Decimal("110"), signal_time=AT, at=AT) == ahead
 
 
 def test_a_tick_stamped_further_ahead_than_the_clock_skew_does_not_price_an_entry():
     ahead = rules.Quote(price=Decimal("105"), bid=None, ask=None, at=AT + timedelta(seconds=6))
 
-    quote = rules.reference("BTCUSDT", last=ahead, signal_price=Decimal("110"), signal_time=AT, at=AT)
+    quote = rules.reference(last=ahead, signal_price=Decimal("110"), signal_time=AT, at=AT)
 
     assert quote.price == Decimal("110")  # the signal's own: a tick from after the entry is no market it had
 
 
 def test_without_a_recent_tick_a_fresh_signal_is_priced_at_its_own_price():
-    quote = rules.reference(
-        "BTCUSDT", last=QUOTE, signal_price=Decimal("100"), signal_time=AT, at=AT + timedelta(seconds=121)
-    )
+    quote = rules.reference(last=QUOTE, signal_price=Decimal("100"), signal_time=AT, at=AT + timedelta(seconds=121))
     assert (quote.price, quote.bid, quote.ask) == (Decimal("100"), None, None)
 
 
-def test_a_stale_signal_without_a_recent_tick_is_not_executed():
+def test_a_signal_older_than_five_minutes_is_not_executed():
+    rules.check_signal_age(signal_time=AT, at=AT + timedelta(minutes=5))  # five minutes: still in time
     with pytest.raises(NotExecutable) as refused:
-        rules.reference("BTCUSDT", last=None, signal_price=Decimal("100"), signal_time=AT, at=AT + timedelta(minutes=7))
-    assert refused.value.message.startswith("no price for BTCUSDT in the last 2 min and the signal is 7 min old")
+        rules.check_signal_age(signal_time=AT, at=AT + timedelta(minutes=7))
+    assert refused.value.message == "the signal is 7 min old; a signal can be taken for 5 min after it is sent."
 
 
 @pytest.mark.parametrize(
@@ -235,11 +232,11 @@ FINE = rules.Lot(step=Decimal("0.00000001"), min_amount=Decimal(0), min_cost=Dec
 
 
 def sized(**changes) -> tuple[Decimal, Decimal]:
-    """(size, risk) of a LONG at 100, stop 98, target 104, on an account of 10000 equity and cash, 1% at risk."""
+    """(size, risk) of a LONG at 100, stop 98, target 104, on an account of 10000 balance and cash, 1% at risk."""
     values = {
         "symbol": "BTCUSDT",
         "direction": "LONG",
-        "equity": Decimal("10000"),
+        "balance": Decimal("10000"),
         "cash": Decimal("10000"),
         "fill": Decimal("100"),
         "stop": Decimal("98"),
@@ -250,7 +247,7 @@ def sized(**changes) -> tuple[Decimal, Decimal]:
     return result.size, result.risk
 
 
-def test_size_risks_one_percent_of_equity_between_the_fill_and_the_stop():
+def test_size_risks_one_percent_of_the_balance_between_the_fill_and_the_stop():
     # risk 10000 * 0.01 = 100; 100 / |100 - 98| = 50 units, 5000 + 5 fee well within cash
     assert sized() == (Decimal("50"), Decimal("100"))
 
@@ -263,7 +260,9 @@ def test_size_shrinks_to_what_cash_pays_for_with_its_fee():
 
 def test_what_cash_leaves_below_the_minimum_notional_is_not_executed(settings):
     settings.PAPER_MIN_RISK_FRACTION = Decimal(0)
-    with pytest.raises(NotExecutable, match="below PAPER_MIN_NOTIONAL 10"):  # 9.99 cash pays < 10 notional
+    with pytest.raises(
+        NotExecutable, match="below the smallest trade the account makes 10"
+    ):  # 9.99 cash pays < 10 notional
         sized(cash=Decimal("9.99"))
 
 
@@ -275,7 +274,7 @@ def test_a_size_shrunk_below_half_the_risk_asked_is_refused_with_the_reason():
 
     assert refused.value.message == (
         "19.98001998 BTCUSDT, what cash 2000 pays for in steps of 0.00000001, risks 39.96003996 of the 100 asked: "
-        "less than PAPER_MIN_RISK_FRACTION 0.5 of it."
+        "less than the 0.5 of it a trade must risk to count."
     )
 
 
@@ -288,7 +287,7 @@ def test_the_minimum_risk_fraction_is_a_setting(settings):
 def test_a_size_is_rounded_down_to_the_market_s_step_and_risks_what_it_keeps():
     # risk 1% of 1234 = 12.34; 12.34 / |1000 - 900| = 0.1234 units; in steps of 0.01: 0.12, risking 0.12 * 100 = 12
     lot = rules.Lot(step=Decimal("0.01"), min_amount=Decimal("0.01"), min_cost=Decimal(5))
-    size = sized(equity=Decimal("1234"), cash=Decimal("1234"), fill=Decimal("1000"), stop=Decimal("900"), lot=lot)
+    size = sized(balance=Decimal("1234"), cash=Decimal("1234"), fill=Decimal("1000"), stop=Decimal("900"), lot=lot)
 
     assert size == (Decimal("0.12"), Decimal("12"))
 
@@ -308,7 +307,7 @@ def test_a_size_is_rounded_down_to_the_market_s_step_and_risks_what_it_keeps():
 )
 def test_a_size_below_a_market_s_minimum_is_refused_naming_it(lot, message):
     with pytest.raises(NotExecutable) as refused:  # 0.1234 units in steps of 0.01: 0.12, a notional of 120
-        sized(equity=Decimal("1234"), cash=Decimal("1234"), fill=Decimal("1000"), stop=Decimal("900"), lot=lot)
+        sized(balance=Decimal("1234"), cash=Decimal("1234"), fill=Decimal("1000"), stop=Decimal("900"), lot=lot)
 
     assert refused.value.message == message
 
@@ -333,16 +332,16 @@ def test_a_short_holds_its_margin_as_collateral(settings):
 def test_size_shrinks_so_that_the_notional_at_every_level_stays_below_the_envelope():
     # risk 1% of 1e11 = 1e9, / 2 = 5e8 units; at the target 99999999999 only 1e11 / 99999999999 = 1.00000000001
     # units fit, rounded down to 8 places: 1; it risks 1 * 2 = 2 (the envelope is the ledger's limit: not refused).
-    assert sized(equity=Decimal("1e11"), cash=Decimal("1e11"), target=Decimal("99999999999")) == (
+    assert sized(balance=Decimal("1e11"), cash=Decimal("1e11"), target=Decimal("99999999999")) == (
         Decimal("1"),
         Decimal("2"),
     )
 
 
-def test_a_huge_equity_never_sizes_a_risk_beyond_the_envelope():
+def test_a_huge_balance_never_sizes_a_risk_beyond_the_envelope():
     # risk 1% of 1e14 = 1e12: the notional at 104 caps the size at 1e11 / 104 = 961538461.538461, rounded down to
     # 15 digits; it risks 961538461.538461 * 2 = 1923076923.07692 (15 digits).
-    size = sized(equity=Decimal("1e14"), cash=Decimal("1e14"))
+    size = sized(balance=Decimal("1e14"), cash=Decimal("1e14"))
 
     assert size == (Decimal("961538461.538461"), Decimal("1923076923.07692"))
 
@@ -351,17 +350,17 @@ def test_money_rounds_totals_far_beyond_a_trade_without_overflowing():
     assert rules.money(Decimal("123456789012345678901234.56789")) == Decimal("1.23456789012346E+23")  # 15 digits
 
 
-def test_no_equity_no_size():
+def test_no_balance_no_size():
     with pytest.raises(NotExecutable):
-        sized(equity=Decimal("0"), cash=Decimal("0"))
+        sized(balance=Decimal("0"), cash=Decimal("0"))
 
 
 def test_an_account_in_deficit_takes_no_entry():
     with pytest.raises(NotExecutable) as refused:
-        sized(equity=Decimal("500"), cash=Decimal("-20"))
+        sized(balance=Decimal("500"), cash=Decimal("-20"))
 
     assert refused.value.message == (
-        "the account is in deficit (equity 500, cash -20): no entry until its cash is positive again."
+        "the account is in deficit (balance 500, cash -20): no entry until its cash is positive again."
     )
 
 

@@ -170,8 +170,8 @@ def test_daily_series_has_every_day_of_the_period(week):
 def test_equity_at_the_start_of_a_period_counts_every_earlier_close(week):
     stats = selectors.stats(date(2026, 11, 21), LAST)
 
-    assert stats.starting_equity == Decimal("10060")  # 10000 + 100 - 40 from the 20th
-    assert stats.ending_equity == Decimal("10100")  # 10060 - 80 + 0 + 150 - 30
+    assert stats.starting_balance == Decimal("10060")  # 10000 + 100 - 40 from the 20th
+    assert stats.ending_balance == Decimal("10100")  # 10060 - 80 + 0 + 150 - 30
 
 
 def test_drawdown_percent_is_of_the_equity_at_the_peak_including_earlier_closes(week):
@@ -252,7 +252,7 @@ def test_all_history_without_trades_has_no_days(settings):
 
     assert stats.trades == 0
     assert stats.daily == []
-    assert stats.starting_equity == settings.PAPER_STARTING_BALANCE
+    assert stats.starting_balance == settings.PAPER_STARTING_BALANCE
 
 
 def test_all_history_runs_from_the_first_close(week):

@@ -209,7 +209,7 @@ def test_r_histogram_puts_the_far_ends_in_the_open_buckets(settings):
     assert (histogram[0].trades, histogram[-1].trades, sum(b.trades for b in histogram)) == (1, 1, 2)
 
 
-def test_period_return_is_the_pnl_over_the_starting_equity(setups):
+def test_period_return_is_the_pnl_over_the_starting_balance(setups):
     assert day_stats().return_pct == Decimal("0.02")  # 2 / 10000 * 100
 
 
@@ -281,7 +281,7 @@ def test_no_sharpe_or_sortino_without_variation_or_a_losing_day(settings):
 
 
 def test_weekly_and_monthly_tables_with_their_returns(four_days):
-    weeks = [(w.start, w.trades, w.realized_pnl, w.starting_equity, w.return_pct) for w in four_days.weekly]
+    weeks = [(w.start, w.trades, w.realized_pnl, w.starting_balance, w.return_pct) for w in four_days.weekly]
     assert weeks == [
         (
             date(2026, 11, 23),

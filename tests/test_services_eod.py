@@ -50,7 +50,7 @@ def test_close_eod_closes_open_trades_at_their_current_price(open_trade, make_si
     assert waiting.status == Signal.Status.EXPIRED
     assert str(DAY) in waiting.status_reason
     assert selectors.pnl_daily(DAY).realized_pnl == Decimal("29.95")  # 39.95 - 10
-    assert selectors.equity() == Decimal("1000029.95")  # the roomy account's 1,000,000 + 29.95
+    assert selectors.balance() == Decimal("1000029.95")  # the roomy account's 1,000,000 + 29.95
     assert f"closed #{marked.pk} LONG BTCUSDT" in out
     assert "closed 2 trades, realized pnl +29.95" in out
     assert "expired 1 signals" in out

@@ -159,7 +159,7 @@ def test_moving_only_the_target_leaves_the_stop(open_trade):
         ({"stop_loss": "101"}, "stop_loss", "the price has already crossed it"),
         ({"take_profit": "99"}, "take_profit", "must be above the last price 100"),
         ({"stop_loss": "0"}, "stop_loss", "from 0.00000001"),
-        ({}, "stop_loss", "Give a stop_loss, a take_profit or both"),
+        ({}, "stop_loss", "Give a stop, a target or both"),
     ],
 )
 def test_a_level_on_the_wrong_side_of_the_price_is_refused_and_nothing_moves(open_trade, levels, field, says):
@@ -183,7 +183,7 @@ def test_a_short_s_stop_lies_above_its_price(open_trade):
 def test_a_closed_trade_s_levels_do_not_move(open_trade):
     trade = open_trade()
     services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("97"), T0 + timedelta(minutes=2))])  # stopped out
-    with pytest.raises(AlreadyClosed, match="closed .STOP_LOSS."):
+    with pytest.raises(AlreadyClosed, match=r"closed \(stop loss\); only an open trade"):
         services.trade_move_levels(trade_id=trade.pk, stop_loss="95")
 
 

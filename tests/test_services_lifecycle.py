@@ -60,7 +60,7 @@ def test_tick_through_stop_closes_at_tick_price(open_trade):
 def test_short_closes_take_profit_at_its_target_and_equity_adds_up(open_trade):
     long = open_trade()
     services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("97.5"), T0 + timedelta(minutes=5))])
-    assert selectors.equity() == Decimal("9865.125")  # 10000 - 134.875
+    assert selectors.balance() == Decimal("9865.125")  # 10000 - 134.875
 
     short = open_trade(
         symbol="ETHUSDT", action="SELL", entry_price=Decimal("200"), timestamp=T0 + timedelta(minutes=10)
@@ -81,7 +81,7 @@ def test_short_closes_take_profit_at_its_target_and_equity_adds_up(open_trade):
     day = selectors.pnl_daily(trading_day(T0))
     assert day.realized_pnl == Decimal("52.7596775")  # -134.875 + 187.6346775
     assert (day.trades, day.wins) == (2, 1)
-    assert selectors.equity() == Decimal("10052.7596775")  # 10000 + 52.7596775
+    assert selectors.balance() == Decimal("10052.7596775")  # 10000 + 52.7596775
     assert long.pk != short.pk
 
 
@@ -112,7 +112,7 @@ def test_manual_close_at_current_price_realizes_the_last_unrealized_pnl(open_tra
     assert closed.status == PaperTrade.Status.MANUAL_CLOSE
     assert closed.exit_price == Decimal("101")
     assert closed.realized_pnl == Decimal("39.95")  # the unrealized PnL marked at 101
-    assert selectors.equity() == Decimal("10039.95")
+    assert selectors.balance() == Decimal("10039.95")
 
 
 def test_ticks_in_one_batch_apply_in_time_order(open_trade):
@@ -182,3 +182,39 @@ def test_a_signal_sent_without_a_time_is_executed_at_the_moment_it_is_stamped():
     )
 
     assert intake.trade.entry_time == intake.signal.timestamp
+
+
+# --- Signals that can no longer be taken lapse by themselves ------------------------------------------
+
+
+def test_a_tick_expires_the_waiting_signals_older_than_five_minutes_with_the_reason(make_signal):
+    old = make_signal(timestamp=T0)
+    fresh = make_signal(symbol="ETHUSDT", timestamp=T0 + timedelta(minutes=1))
+
+    applied = services.prices_apply(ticks=[Tick("SOLUSDT", Decimal("150"), T0 + timedelta(minutes=5, seconds=30))])
+
+    assert applied.lapsed == 1
+    old.refresh_from_db()
+    assert (old.status, old.status_reason) == (Signal.Status.EXPIRED, "Not taken within 5 min of being sent.")
+    assert Signal.objects.get(pk=fresh.pk).status == Signal.Status.GENERATED  # 4 min 30 s old: still in time
+    assert old.history.latest().status == Signal.Status.EXPIRED  # kept in its history, as every change
+
+
+def test_a_tick_past_a_waiting_signals_own_stop_expires_it_with_the_reason(make_signal):
+    passed = make_signal(timestamp=T0, stop_loss=Decimal("98"), take_profit=Decimal("104"))  # a BUY at 100
+    inside = make_signal(symbol="ETHUSDT", timestamp=T0, stop_loss=Decimal("98"), take_profit=Decimal("104"))
+    without_levels = make_signal(symbol="SOLUSDT", timestamp=T0)  # its levels follow the fill: never passed
+
+    services.prices_apply(
+        ticks=[
+            Tick("BTCUSDT", Decimal("97.5"), T0 + timedelta(seconds=30)),
+            Tick("ETHUSDT", Decimal("101"), T0 + timedelta(seconds=30)),
+            Tick("SOLUSDT", Decimal("50"), T0 + timedelta(seconds=30)),
+        ]
+    )
+
+    passed.refresh_from_db()
+    assert passed.status == Signal.Status.EXPIRED
+    assert passed.status_reason == "Not executed: price 97.5 is past the stop 98."  # a BUY fills at 97.5 (no book)
+    assert Signal.objects.get(pk=inside.pk).status == Signal.Status.GENERATED
+    assert Signal.objects.get(pk=without_levels.pk).status == Signal.Status.GENERATED

@@ -96,7 +96,7 @@ def test_a_trade_shrunk_to_a_tenth_of_its_risk_is_not_opened(make_signal):
     with pytest.raises(NotExecutable) as refused:
         services.signal_execute(signal_id=signal.signal_id, at=T0 + timedelta(minutes=1))
 
-    assert "risks 9.99000999 of the 100 asked: less than PAPER_MIN_RISK_FRACTION 0.5" in refused.value.message
+    assert "risks 9.99000999 of the 100 asked: less than the 0.5 of it a trade must risk" in refused.value.message
     assert Signal.objects.get(pk=signal.pk).status == Signal.Status.GENERATED  # Execute by hand: nothing written
 
 
@@ -125,7 +125,7 @@ def test_a_short_gapped_to_two_and_a_half_times_its_entry_is_liquidated_and_the_
     assert trade.realized_pnl == Decimal("-7517.5")  # -(250 - 100) * 50 - 17.5: beyond its collateral of 5000
     assert Signal.objects.get(signal_id=trade.signal_id).status == Signal.Status.CLOSED
     account = selectors.account()
-    assert (account.equity, account.cash, account.deficit) == (Decimal("2482.5"), Decimal("2482.5"), 0)
+    assert (account.balance, account.cash, account.deficit) == (Decimal("2482.5"), Decimal("2482.5"), 0)
     assert check_ledger() == "ledger consistent\n"
 
 
@@ -153,9 +153,9 @@ def test_a_gap_beyond_the_account_leaves_a_deficit_that_is_said_and_refuses_entr
     trade.refresh_from_db()
     assert trade.realized_pnl == Decimal("-45055")  # -(1000 - 100) * 50 - (5 + 50) fees
     account = selectors.account()
-    assert (account.equity, account.cash, account.deficit) == (Decimal("-35055"), Decimal("-35055"), Decimal("35055"))
+    assert (account.balance, account.cash, account.deficit) == (Decimal("-35055"), Decimal("-35055"), Decimal("35055"))
     assert check_ledger() == (
-        "ledger consistent\naccount in deficit: cash -35055, equity -35055; a gap took a loss beyond its "
+        "ledger consistent\naccount in deficit: cash -35055, balance -35055; a gap took a loss beyond its "
         "collateral, and no entry is taken until cash is positive again.\n"
     )
     with pytest.raises(NotExecutable, match="the account is in deficit"):

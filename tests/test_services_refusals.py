@@ -55,7 +55,6 @@ def test_bad_signal_is_refused_naming_the_field(change, field):
         services.signal_record(signal=SignalFields(**(GOOD | change)))
 
     assert refused.value.field == field
-    assert field in refused.value.message
     assert row_counts() == (0, 0)
 
 
@@ -82,7 +81,7 @@ def test_executing_an_expired_signal_is_refused(make_signal):
     signal = make_signal()
     services.signal_expire(signal_id=signal.signal_id)
 
-    with pytest.raises(InvalidTransition, match="EXPIRED"):
+    with pytest.raises(InvalidTransition, match="is expired; only a waiting signal"):
         services.signal_execute(signal_id=signal.signal_id, at=T0)
 
     assert row_counts() == (1, 0)
@@ -92,7 +91,7 @@ def test_executing_an_expired_signal_is_refused(make_signal):
 def test_executing_a_signal_twice_is_refused(open_trade):
     trade = open_trade()
 
-    with pytest.raises(InvalidTransition, match="EXECUTED"):
+    with pytest.raises(InvalidTransition, match="is executed; only a waiting signal"):
         services.signal_execute(signal_id=trade.signal_id, at=T0)
 
     assert row_counts() == (1, 1)

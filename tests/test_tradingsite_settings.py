@@ -61,3 +61,17 @@ def test_good_values_start():
     done = start_with(PAPER_RISK_PER_TRADE="0.02", TRADING_DAY_TZ="Europe/Berlin", PAPER_FEE_RATE="0")
 
     assert done.returncode == 0, done.stderr
+
+
+def test_a_refused_request_is_logged_once_even_with_debug_on():
+    """`make run` (DEBUG=1) printed "Conflict: /signals/…/execute/" twice: Django's console handler and the root's."""
+    logs = "import django, logging; django.setup(); logging.getLogger('django.request').warning('Conflict: /x')"
+    clean = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    done = subprocess.run(
+        [sys.executable, "-c", logs],
+        capture_output=True,
+        text=True,
+        env=clean | {"DJANGO_SETTINGS_MODULE": "tradingsite.settings", "DEBUG": "1"},
+    )
+
+    assert done.stderr.count("Conflict: /x") == 1, done.stderr

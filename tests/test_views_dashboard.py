@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -69,6 +70,27 @@ def test_a_poll_or_button_whose_login_is_gone_sends_the_whole_tab_to_the_login_p
     assert response["HX-Redirect"] == "/login/?next=/day/2026-11-20/%3Ffrom%3Dbookmark"
 
 
+def test_the_login_page_after_a_login_ended_says_why_and_a_first_visit_is_just_asked_to_log_in():
+    tab = Client()
+    tab.get("/", **HTMX)  # a poll whose login is gone
+    ended = tab.get("/login/?next=/").content.decode()
+
+    first = Client().get("/", follow=True).content.decode()
+
+    assert "Your login ended (it timed out, or you logged out in another tab), so nothing more was done." in ended
+    assert "Your login ended" not in first
+    assert "Log in" in first
+
+
+def test_a_page_opened_with_a_session_whose_login_timed_out_says_why_on_the_login_page(trader_client):
+    trader_client.logout()  # the server forgets the login; the browser still sends its session cookie
+    trader_client.cookies[settings.SESSION_COOKIE_NAME] = "timed-out-session"
+
+    page = trader_client.get("/", follow=True).content.decode()
+
+    assert "Your login ended" in page
+
+
 def test_a_tab_on_another_site_is_not_where_the_login_sends_it_back():
     response = Client().get("/", HTTP_HX_CURRENT_URL="https://elsewhere.example/phish/", **HTMX)
 
@@ -126,6 +148,19 @@ def test_summary_part_shows_equity_and_todays_realized_pnl(trader_client, now_tr
     assert "+139.85" in html
     assert "100%" in html
     assert "1 of 1 closed" in html
+
+
+def test_summary_shows_the_balance_and_the_equity_with_the_open_pnl_under_names_that_say_which(
+    trader_client, now_trade
+):
+    trade = now_trade()  # 50 units at 100
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("102"), timezone.now())])  # 2*50 - (5 + 5.1) = +89.90 open
+
+    html = part(trader_client, "summary").content.decode()
+
+    assert '<span class="value num" id="equity">10,089.90</span>' in html  # the balance and the open +89.90
+    assert 'balance <span class="num" id="balance">10,000.00</span> and open PnL' in html  # nothing realized yet
+    assert PaperTrade.objects.get(pk=trade.pk).unrealized_pnl == Decimal("89.9")
 
 
 def test_summary_part_shows_cash_and_exposure(trader_client, now_trade):
@@ -261,21 +296,26 @@ def test_close_button_closes_the_trade_and_tells_the_page(trader_client, now_tra
     assert (trade.status, trade.exit_price) == (PaperTrade.Status.MANUAL_CLOSE, Decimal("100"))
 
 
-def test_closing_a_trade_a_tick_already_closed_says_so_with_409(trader_client, now_trade):
+def test_closing_a_trade_a_tick_already_closed_says_so_in_the_notice_and_409_to_a_plain_post(trader_client, now_trade):
     trade = now_trade()
     services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("90"), trade.entry_time + timedelta(seconds=1))])
 
     response = trader_client.post(reverse("trade-close", args=[trade.pk]), **HTMX)
+    plain = trader_client.post(reverse("trade-close", args=[trade.pk]))
 
-    assert response.status_code == 409
+    # HTMX's answer is the notice that says why: a 4xx would be an error in the browser's console
+    assert response.status_code == 200
     assert "already closed (Stop loss)" in response.content.decode()
+    assert 'class="notice error"' in response.content.decode()
     assert response["HX-Trigger"] == "ledgerChanged"
+    assert plain.status_code == 409
+    assert "already closed (Stop loss)" in plain.content.decode()
     trade.refresh_from_db()
     assert (trade.status, trade.exit_price) == (PaperTrade.Status.STOP_LOSS, Decimal("90"))
 
 
 def test_closing_an_unknown_trade_is_404_with_a_message(trader_client):
-    response = trader_client.post(reverse("trade-close", args=[999999]), **HTMX)
+    response = trader_client.post(reverse("trade-close", args=[999999]))
 
     assert response.status_code == 404
     assert "No trade with id 999999" in response.content.decode()
@@ -294,10 +334,10 @@ def test_executing_an_expired_signal_is_409_and_writes_nothing(trader_client, ma
     signal = make_signal(timestamp=timezone.now())
     services.signal_expire(signal_id=signal.signal_id)
 
-    response = trader_client.post(reverse("signal-execute", args=[signal.signal_id]), **HTMX)
+    response = trader_client.post(reverse("signal-execute", args=[signal.signal_id]))
 
     assert response.status_code == 409
-    assert "only a GENERATED signal can be executed" in response.content.decode()
+    assert "is expired; only a waiting signal can be executed" in response.content.decode()
     assert not PaperTrade.objects.exists()
 
 
@@ -432,7 +472,20 @@ def test_the_active_trades_etag_holds_within_a_minute_and_turns_with_it(trader_c
     assert ">1m</td>" in turned.content.decode()  # the trade's age: why the minute is in this ETag
 
 
-@pytest.mark.parametrize("name", ["summary", "signals", "journal"])
+def test_the_signals_etag_turns_with_the_minute_as_their_ages_and_time_left_do(
+    trader_client, make_signal, time_machine
+):
+    make_signal(timestamp=NOW)
+    etag = part(trader_client, "signals")["ETag"]
+
+    time_machine.move_to(NOW + timedelta(minutes=2), tick=False)
+    turned = part(trader_client, "signals", etag=etag)
+
+    assert turned.status_code == 200
+    assert ">2m</td>" in turned.content.decode()  # the signal's age
+
+
+@pytest.mark.parametrize("name", ["summary", "journal"])
 def test_the_other_parts_etags_hold_when_the_minute_turns(trader_client, now_trade, name, time_machine):
     now_trade()
     etag = part(trader_client, name)["ETag"]
@@ -569,7 +622,7 @@ def test_execute_first_shows_what_it_would_do_and_writes_nothing(trader_client, 
     assert "the last price, 100.00 7s ago, at its ask" in html
     assert '<span class="num" id="confirm-size">49.95004995</span>' in html  # 100 / 2.002, rounded down
     assert '<span class="num" id="confirm-risk">100.00</span>' in html
-    assert "1.00% of equity, to the stop 98.098" in html
+    assert "1.00% of the balance, to the stop 98.098" in html
     assert "sent 11:59:18: 42s ago, at 100.00" in html
 
 
@@ -580,8 +633,8 @@ def test_execute_of_a_signal_that_cannot_be_taken_says_why_before_anything(trade
 
     response = trader_client.get(reverse("signal-execute", args=[signal.signal_id]), **HTMX)
 
-    assert response.status_code == 409
-    assert "no price for BTCUSDT in the last 2 min and the signal is 7 min old" in response.content.decode()
+    assert response.status_code == 200  # the dialog that says why
+    assert "the signal is 7 min old; a signal can be taken for 5 min" in response.content.decode()
     assert "Confirm" not in response.content.decode()
 
 
@@ -635,7 +688,7 @@ def test_a_past_days_summary_is_how_it_ended_with_nothing_live(trader_client, op
 
     html = trader_client.get("/day/2026-11-20/").content.decode()
 
-    assert '<span class="value num" id="day-end-equity">10,139.85</span>' in html  # 10,000 + 139.85, not today's
+    assert '<span class="value num" id="day-end-balance">10,139.85</span>' in html  # 10,000 + 139.85, not today's
     assert 'id="day-open">0</span>' in html
     assert "Cash" not in html
     assert "unrealized" not in html
@@ -672,3 +725,40 @@ def test_a_csv_export_is_streamed_as_it_is(trader_client, now_trade):
 
     assert response.status_code == 200
     assert not response.has_header("Content-Encoding")
+
+
+def signal_row(html: str, signal: Signal) -> str:
+    return re.search(rf'<tr id="signal-{signal.signal_id}".*?</tr>', html, re.S).group(0)
+
+
+def test_the_board_says_before_the_click_which_signals_can_be_taken_and_why_not_the_others(
+    trader_client, now_trade, make_signal
+):
+    now_trade()  # BTCUSDT is open: the account takes one trade a symbol
+    on_open_symbol = make_signal(timestamp=NOW)
+    takeable = make_signal(symbol="ETHUSDT", timestamp=NOW - timedelta(minutes=2))
+    too_old = make_signal(symbol="SOLUSDT", timestamp=NOW - timedelta(minutes=6))
+
+    html = part(trader_client, "signals").content.decode()
+
+    row = signal_row(html, takeable)
+    assert 'class="takeable"' in row
+    assert ">Execute</button>" in row
+    assert ">2m</td>" in row  # its age, beside its price
+    assert "at 100.00 &middot; 2m" in row  # the same, where a phone shows them: under the symbol
+    row = signal_row(html, on_open_symbol)
+    assert "Execute" not in row
+    assert "Cannot be taken: a trade on BTCUSDT is open already, and the account takes one trade a symbol." in row
+    assert ">Expire</button>" in row  # it can still be dismissed
+    row = signal_row(html, too_old)
+    assert "Execute" not in row
+    assert "Cannot be taken: the signal is 6 min old; a signal can be taken for 5 min after it is sent." in row
+
+
+def test_a_refused_executes_dialog_names_the_signal(trader_client, make_signal):
+    old = make_signal(timestamp=NOW - timedelta(minutes=7))
+
+    response = trader_client.get(reverse("signal-execute", args=[old.signal_id]), **HTMX)
+
+    assert response.status_code == 200
+    assert f"Cannot execute signal {old.signal_id} (BUY BTCUSDT at 100.00)" in response.content.decode()

@@ -286,7 +286,7 @@ def test_a_bad_tag_shows_the_form_again_with_the_reason_and_writes_nothing(trade
         **HTMX,
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 200  # HTMX: the part that says why
     html = response.content.decode()
     assert "must be 1 to 40 characters" in html
     assert "kept in the form</textarea>" in html
@@ -314,7 +314,9 @@ def test_without_the_trade_permission_the_controls_are_hidden_and_writes_refused
     assert 'name="notes"' not in html
     assert 'name="stop_loss"' not in html
 
-    assert viewer_client.get(reverse("trade-notes", args=[trade.pk]), **HTMX).status_code == 403
+    assert (
+        viewer_client.get(reverse("trade-notes", args=[trade.pk]), **HTMX).status_code == 200
+    )  # the notice that says so
     assert viewer_client.post(reverse("trade-notes", args=[trade.pk]), {"notes": "no"}).status_code == 403
     assert viewer_client.post(reverse("trade-levels", args=[trade.pk]), {"stop_loss": "99"}).status_code == 403
     trade.refresh_from_db()
@@ -344,14 +346,14 @@ def test_a_stop_already_crossed_is_refused_with_the_reason(trader_client, open_t
     trade = open_trade()
     response = trader_client.post(reverse("trade-levels", args=[trade.pk]), {"stop_loss": "100.5"}, **HTMX)
 
-    assert response.status_code == 422
-    assert "stop_loss 100.5 must be below the last price 100 of this LONG" in response.content.decode()
+    assert response.status_code == 200  # HTMX: the part that says why
+    assert "The stop 100.5 must be below the last price 100 of this LONG" in response.content.decode()
     assert PaperTrade.objects.get(pk=trade.pk).stop_loss == Decimal("98")
 
 
-def test_moving_a_closed_trade_s_levels_answers_409(trader_client, closed_hour):
+def test_moving_a_closed_trade_s_levels_is_refused_with_the_reason(trader_client, closed_hour):
     response = trader_client.post(reverse("trade-levels", args=[closed_hour.pk]), {"stop_loss": "99"}, **HTMX)
-    assert response.status_code == 409
+    assert response.status_code == 200  # HTMX: the part that says why
     assert "only an open trade" in response.content.decode()
 
 
@@ -398,7 +400,7 @@ def test_the_diary_is_written_on_the_day_s_page(trader_client):
 
 def test_the_diary_of_a_day_to_come_is_refused(trader_client):
     response = trader_client.post(reverse("day-diary", args=["2026-11-26"]), {"text": "Plans"}, **HTMX)
-    assert response.status_code == 422
+    assert response.status_code == 200  # HTMX: the part that says why
     assert "has not begun" in response.content.decode()
     assert not DayNote.objects.exists()
 
@@ -409,3 +411,23 @@ def test_without_the_permission_the_diary_is_read_not_written(viewer_client):
     assert "<p>Read me.</p>" in html
     assert 'name="text"' not in html
     assert viewer_client.post(reverse("day-diary", args=["2026-11-20"]), {"text": "no"}).status_code == 403
+
+
+def close_confirmation(html: str) -> str:
+    return re.search(r'<form[^>]*class="inline close-form".*?hx-confirm="([^"]*)"', html, re.S).group(1)
+
+
+def test_close_is_one_form_with_one_text_on_the_dashboard_and_the_trade_page_live_with_the_price(
+    trader_client, open_trade
+):
+    trade = open_trade(timestamp=NOW - timedelta(minutes=2), at=NOW - timedelta(minutes=1))  # 50 BTCUSDT at 100
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("102"), NOW)])  # 2*50 - (5 + 5.1) = +89.90, +0.8990R
+
+    on_dashboard = close_confirmation(trader_client.get(reverse("dashboard")).content.decode())
+    on_trade_page = close_confirmation(trader_client.get(reverse("trade", args=[trade.pk])).content.decode())
+    facts_polled = close_confirmation(
+        trader_client.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="facts", **HTMX).content.decode()
+    )
+
+    expected = f"Close trade #{trade.pk} (LONG BTCUSDT) at the market, last 102.00: about +89.90 (+0.90R)?"
+    assert on_dashboard == on_trade_page == facts_polled == expected  # the live part carries it: a poll updates it

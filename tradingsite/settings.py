@@ -115,7 +115,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "ledger.middleware.htmx_session_gone",  # a poll or button whose login is gone takes the tab to the login page
+    "ledger.middleware.login_ended",  # a login that ended: the login page says so, and a polling tab goes there
     "simple_history.middleware.HistoryRequestMiddleware",  # history rows name the logged-in user
     "axes.middleware.AxesMiddleware",  # answers 429 to a locked-out login; last, as django-axes asks
 ]
@@ -185,6 +185,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Django's own console handler (DEBUG only) would print every line of `django` a second time beside the root's.
+    "loggers": {"django": {"handlers": [], "level": "INFO"}},
     "root": {
         "handlers": ["console"],
         "level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
@@ -198,7 +200,7 @@ DASHBOARD_POLL_MS = env_int("DASHBOARD_POLL_MS", 5000, low=200, high=600_000)
 # A trading day is a calendar day in this zone; UTC matches crypto exchanges' daily candles.
 TRADING_DAY_TZ = env_zone("TRADING_DAY_TZ", "UTC")
 PAPER_STARTING_BALANCE = env_decimal("PAPER_STARTING_BALANCE", "10000", low=Decimal(0), high=Decimal("1e12"))
-# Fraction of equity risked between entry and stop on each trade.
+# Fraction of the balance (starting balance + realized PnL) risked between entry and stop on each trade.
 PAPER_RISK_PER_TRADE = env_decimal("PAPER_RISK_PER_TRADE", "0.01", low=Decimal(0), high=Decimal(1))
 # Stop distance, as a fraction of entry, when the signal brings no stop.
 PAPER_DEFAULT_STOP_PCT = env_decimal("PAPER_DEFAULT_STOP_PCT", "0.02", low=Decimal(0), high=Decimal("0.99"))
@@ -208,7 +210,7 @@ PAPER_REWARD_RISK = env_decimal("PAPER_REWARD_RISK", "2", low=Decimal(0), high=D
 PAPER_FEE_RATE = env_decimal("PAPER_FEE_RATE", "0.001", low=Decimal(0), high=Decimal("0.1"), low_allowed=True)
 # Fills (docs/fills.md). A market order without a bid/ask fills this fraction away from the price, against the
 # trader (0 turns it off); an entry is priced from a tick no older than PAPER_PRICE_MAX_AGE, else from the
-# signal's own price while the signal is no older than PAPER_SIGNAL_MAX_AGE, else refused.
+# signal's own price. A waiting signal can be taken for PAPER_SIGNAL_MAX_AGE after it was sent, then lapses.
 PAPER_SLIPPAGE = env_decimal("PAPER_SLIPPAGE", "0.0005", low=Decimal(0), high=Decimal("0.1"), low_allowed=True)
 PAPER_PRICE_MAX_AGE = timedelta(seconds=env_int("PAPER_PRICE_MAX_AGE", 120, low=1, high=86_400))
 PAPER_SIGNAL_MAX_AGE = timedelta(seconds=env_int("PAPER_SIGNAL_MAX_AGE", 300, low=1, high=86_400))

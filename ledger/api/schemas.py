@@ -196,8 +196,8 @@ class PeriodPnlOut(Schema):
     trades: int
     wins: int
     realized_pnl: Amount
-    starting_equity: Amount
-    return_pct: Amount | None = Field(description="realized_pnl / starting_equity * 100, 2 places.")
+    starting_balance: Amount
+    return_pct: Amount | None = Field(description="realized_pnl / starting_balance * 100, 2 places.")
 
 
 class RBucketOut(Schema):
@@ -211,10 +211,10 @@ class StatsOut(FiguresOut):
 
     start: date | None
     end: date | None
-    starting_equity: Amount
-    ending_equity: Amount
+    starting_balance: Amount
+    ending_balance: Amount
     max_drawdown: Amount
-    max_drawdown_percent: Amount | None = Field(description="Of the equity at the peak it fell from, 2 places.")
+    max_drawdown_percent: Amount | None = Field(description="Of the balance at the peak it fell from, 2 places.")
     drawdown_start: datetime | None = Field(description="The close that made the peak; null: the period's start.")
     drawdown_end: datetime | None
     best_day: DailyPnlOut | None
@@ -241,6 +241,6 @@ class StatsOut(FiguresOut):
     )
     longest_win_streak: int = Field(description="The most wins in a row, in exit order; a trade at 0 ends a streak.")
     longest_loss_streak: int
-    return_pct: Amount | None = Field(description="realized_pnl / starting_equity * 100, 2 places.")
+    return_pct: Amount | None = Field(description="realized_pnl / starting_balance * 100, 2 places.")
     sharpe: Amount | None = Field(description="Of daily returns: mean / standard deviation * sqrt(365), 4 places.")
     sortino: Amount | None = Field(description="Of daily returns: mean / downside deviation * sqrt(365), 4 places.")

@@ -1,7 +1,7 @@
 """Every read that the pages, the API and the commands share (`selectors.trades_active`, ...).
 
 Selectors never write and never import the services. Every name below is importable from here:
-- core: the ledger's rows and the day's figures: `account`, `equity`, `ledger_version`, `trade`, `signal`,
+- core: the ledger's rows and the day's figures: `account`, `balance`, `ledger_version`, `trade`, `signal`,
   `market_quote` (a symbol's last tick), `market_lot` (its lot rules), `entry_plan` (`EntryPlan`: what executing a
   signal now would do), `candles`, `trades_active`, `trades_active_with_last_tick`, `symbols`, `symbols_followed`,
   `open_since`, `newest_tick_at`, `signals_for_day`, `signals_board`, `signals_summary` (`SignalsSummary`),
@@ -25,11 +25,11 @@ from .core import (
     EntryPlan,
     SignalsSummary,
     account,
+    balance,
     candles,
     dashboard_summary,
     day_end,
     entry_plan,
-    equity,
     journal_between,
     journal_for_day,
     ledger_version,
@@ -70,6 +70,7 @@ __all__ = [
     "account",
     "account_state",
     "market_lot",
+    "balance",
     "candles",
     "Chart",
     "HistoryFilter",
@@ -100,7 +101,6 @@ __all__ = [
     "dashboard_summary",
     "day_end",
     "entry_plan",
-    "equity",
     "journal_between",
     "journal_for_day",
     "market_quote",

@@ -164,6 +164,6 @@ def account_state() -> str | None:
     if not kept.deficit:
         return None
     return (
-        f"account in deficit: cash {rules.plain(kept.cash)}, equity {rules.plain(kept.equity)}; a gap took a loss "
+        f"account in deficit: cash {rules.plain(kept.cash)}, balance {rules.plain(kept.balance)}; a gap took a loss "
         "beyond its collateral, and no entry is taken until cash is positive again."
     )

@@ -24,7 +24,7 @@ from django.db.models.functions import Cast, Round
 
 from .. import rules
 from ..days import day_bounds, trading_day
-from ..errors import InvalidTransition, NotExecutable, NotFound
+from ..errors import InvalidTransition, LedgerError, NotExecutable, NotFound
 from ..models import Account, MarketLot, MarketPrice, PaperTrade, PriceCandle, Signal
 from ..rules import RATIO, ZERO, Quote, money
 from ..sql import (
@@ -40,13 +40,13 @@ from ..sql import (
 
 
 def account() -> Account:
-    """The running totals (an unsaved empty one before the first write): equity and cash."""
+    """The running totals (an unsaved empty one before the first write): balance and cash."""
     return Account.objects.filter(pk=1).first() or Account()
 
 
-def equity() -> Decimal:
+def balance() -> Decimal:
     """Starting balance plus the realized PnL of every closed trade (kept as a running total)."""
-    return account().equity
+    return account().balance
 
 
 def ledger_version() -> int:
@@ -81,7 +81,7 @@ class EntryPlan:
     target: Decimal
     size: Decimal
     risk: Decimal
-    equity: Decimal
+    balance: Decimal
 
     @property
     def notional(self) -> Decimal:
@@ -89,46 +89,65 @@ class EntryPlan:
 
     @property
     def risk_pct(self) -> Decimal | None:
-        """The risk as a percentage of equity."""
-        return (100 * self.risk / self.equity).quantize(RATIO) if self.equity > 0 else None
+        """The risk as a percentage of the balance."""
+        return (100 * self.risk / self.balance).quantize(RATIO) if self.balance > 0 else None
 
 
 def entry_plan(signal: Signal, *, account: Account, at: datetime) -> EntryPlan:
-    """The signal's entry at `at` from the account's equity and cash, by the rules of paper execution; raises
-    what an execution would be refused with (not GENERATED, its day over, no price, a level passed, no cash, a
+    """The signal's entry at `at` from the account's balance and cash, by the rules of paper execution; raises
+    what an execution would be refused with (not waiting, its day over or its time up, a level passed, no cash, a
     limit). Reads only: `signal_execute` calls it with the account row locked, then writes the plan."""
+    open_trades = trades_active()
+    return _plan(
+        signal,
+        account=account,
+        at=at,
+        last=market_quote(signal.symbol),
+        open_count=open_trades.count(),
+        symbol_open=open_trades.filter(symbol=signal.symbol).exists(),
+        lot=market_lot(signal.symbol),
+    )
+
+
+def _plan(
+    signal: Signal,
+    *,
+    account: Account,
+    at: datetime,
+    last: Quote | None,
+    open_count: int,
+    symbol_open: bool,
+    lot: rules.Lot,
+) -> EntryPlan:
+    """entry_plan from what it reads: the symbol's last tick, how many trades are open, whether one is on the
+    signal's symbol, and its market's lot rules."""
     if signal.status != Signal.Status.GENERATED:
         raise InvalidTransition(
-            f"Signal {signal.signal_id} is {signal.status}; only a GENERATED signal can be executed.", field="signal_id"
+            f"Signal {signal.signal_id} is {signal.get_status_display().lower()}; only a waiting signal can be "
+            "executed.",
+            field="signal_id",
         )
     if trading_day(signal.timestamp) < trading_day(at):
         raise NotExecutable(
             f"Signal {signal.signal_id} belongs to trading day {trading_day(signal.timestamp)}, which has ended.",
             field="signal_id",
         )
+    rules.check_signal_age(signal_time=signal.timestamp, at=at)
     direction = rules.direction_for(signal.action)
-    last = market_quote(signal.symbol)
-    quote = rules.reference(
-        signal.symbol, last=last, signal_price=signal.entry_price, signal_time=signal.timestamp, at=at
-    )
+    quote = rules.reference(last=last, signal_price=signal.entry_price, signal_time=signal.timestamp, at=at)
     fill = rules.market_fill(buying=rules.opening_buys(direction), price=quote.price, bid=quote.bid, ask=quote.ask)
     stop, target = rules.levels(direction, fill=fill, stop=signal.stop_loss, target=signal.take_profit)
     rules.check_fill_inside(direction, fill=fill, stop=stop, target=target)
-    open_trades = trades_active()
-    rules.check_limits(
-        symbol=signal.symbol,
-        open_trades=open_trades.count(),
-        symbol_open=open_trades.filter(symbol=signal.symbol).exists(),
-    )
+    rules.check_limits(symbol=signal.symbol, open_trades=open_count, symbol_open=symbol_open)
     sized = rules.size(
         symbol=signal.symbol,
         direction=direction,
-        equity=account.equity,
+        balance=account.balance,
         cash=account.cash,
         fill=fill,
         stop=stop,
         target=target,
-        lot=market_lot(signal.symbol),
+        lot=lot,
     )
     return EntryPlan(
         direction=direction,
@@ -139,7 +158,7 @@ def entry_plan(signal: Signal, *, account: Account, at: datetime) -> EntryPlan:
         target=target,
         size=sized.size,
         risk=sized.risk,
-        equity=account.equity,
+        balance=account.balance,
     )
 
 
@@ -229,13 +248,45 @@ def signals_for_day(day: date, *, status: str | None = None) -> QuerySet[Signal]
     return _between(signals, "timestamp", day, day).order_by("-timestamp", "-pk")
 
 
-def signals_board(day: date, *, size: int) -> list[Signal]:
+def signals_board(day: date, *, size: int, at: datetime | None = None) -> list[Signal]:
     """The day's signals a page shows, `size` at most: the waiting (GENERATED) ones first, then the latest
     handled ones, each group the latest first, with each one's trade. Two index reads of `size` rows each,
-    however many signals the day has."""
+    however many signals the day has.
+
+    Given `at`, each waiting signal also says whether it could be executed then: `plan` (its EntryPlan) or
+    `refusal` (why not, as Execute would say), from four more reads: the account, the last prices and lot rules of
+    their symbols and the open trades' symbols."""
     waiting = list(signals_for_day(day, status=Signal.Status.GENERATED).select_related("trade")[:size])
     handled = signals_for_day(day).exclude(status=Signal.Status.GENERATED).select_related("trade")
+    if waiting and at is not None:
+        _judge(waiting, at=at)
     return waiting + list(handled[: size - len(waiting)])
+
+
+def _judge(waiting: list[Signal], *, at: datetime) -> None:
+    """Set each waiting signal's `plan` or `refusal` at `at`, as entry_plan would find them."""
+    symbols = {signal.symbol for signal in waiting}
+    quotes = {
+        row.symbol: Quote(price=row.price, bid=row.bid, ask=row.ask, at=row.at)
+        for row in MarketPrice.objects.filter(symbol__in=symbols)
+    }
+    lots = {row.symbol: row.lot for row in MarketLot.objects.filter(symbol__in=symbols)}
+    open_symbols = dict(trades_active().order_by().values("symbol").annotate(n=Count("pk")).values_list("symbol", "n"))
+    totals = account()
+    for signal in waiting:
+        signal.plan, signal.refusal = None, ""
+        try:
+            signal.plan = _plan(
+                signal,
+                account=totals,
+                at=at,
+                last=quotes.get(signal.symbol),
+                open_count=sum(open_symbols.values()),
+                symbol_open=signal.symbol in open_symbols,
+                lot=lots.get(signal.symbol) or rules.lot_default(),
+            )
+        except LedgerError as refused:
+            signal.refusal = refused.message
 
 
 def journal_for_day(day: date) -> QuerySet[PaperTrade]:
@@ -287,7 +338,7 @@ def pnl_daily(day: date) -> DailyPnl:
 
 @dataclass(frozen=True)
 class DashboardSummary:
-    equity: Decimal
+    balance: Decimal  # the starting balance and every realized PnL
     cash: Decimal
     day: DailyPnl
     open_trades: int
@@ -296,19 +347,25 @@ class DashboardSummary:
     deficit: Decimal  # what the account owes, cash below 0 (Account.deficit)
 
     @property
+    def equity(self) -> Decimal:
+        """What the account is worth now: its balance and the open trades' unrealized PnL."""
+        return self.balance + self.unrealized_pnl
+
+    @property
     def exposure(self) -> Decimal | None:
         """Open notional as a fraction of equity."""
         return (self.open_notional / self.equity).quantize(RATIO) if self.equity > 0 else None
 
 
 def dashboard_summary(day: date) -> DashboardSummary:
-    """The header of the dashboard: equity and cash, the day's realized PnL and win rate, and the open trades."""
+    """The header of the dashboard: balance, equity and cash, the day's realized PnL and win rate, and the open
+    trades."""
     open_row = trades_active().aggregate(
         count=Count("pk"), unrealized=Sum("unrealized_pnl"), notional=Sum(F("entry_price") * F("position_size"))
     )
     totals = account()
     return DashboardSummary(
-        equity=totals.equity,
+        balance=totals.balance,
         cash=totals.cash,
         deficit=totals.deficit,
         day=pnl_daily(day),
@@ -320,15 +377,16 @@ def dashboard_summary(day: date) -> DashboardSummary:
 
 @dataclass(frozen=True)
 class DayEnd:
-    """A past day as it ended: its closes, the equity at its end, and the trades that were open then."""
+    """A past day as it ended: its closes, the balance at its end, and the trades that were open then (no mark of
+    that moment is kept, so no equity)."""
 
     day: DailyPnl
-    equity: Decimal
+    balance: Decimal
     open_trades: list[PaperTrade]  # opened before its end and closed after it (or open still), the oldest first
 
 
 def day_end(day: date) -> DayEnd:
-    """The equity at the end of the day is today's less the realized PnL of every close since; the trades open
+    """The balance at the end of the day is today's less the realized PnL of every close since; the trades open
     at its end are those closed since that had opened before it, and the open ones that had. Both read the
     closes after the day (an index range on exit_time), so a recent day costs little and a day years back at a
     million trades reads every later close."""
@@ -338,7 +396,7 @@ def day_end(day: date) -> DayEnd:
     still_open = trades_active().filter(entry_time__lt=end)
     return DayEnd(
         day=pnl_daily(day),
-        equity=money(account().equity - money_from_db(later)),
+        balance=money(account().balance - money_from_db(later)),
         open_trades=[*since.filter(entry_time__lt=end).order_by("entry_time", "pk"), *still_open],
     )
 

@@ -64,12 +64,12 @@ class PeriodPnl:
     trades: int
     wins: int
     realized_pnl: Decimal
-    starting_equity: Decimal
+    starting_balance: Decimal
 
     @property
     def return_pct(self) -> Decimal | None:
         """Realized PnL as a percentage of the equity it started from, to 2 places."""
-        return _percent_of(self.realized_pnl, self.starting_equity)
+        return _percent_of(self.realized_pnl, self.starting_balance)
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class Stats(Figures):
 
     start: date | None
     end: date | None
-    starting_equity: Decimal
+    starting_balance: Decimal
     max_drawdown: Decimal  # >= 0
     max_drawdown_percent: Decimal | None  # of the peak it fell from, 2 places; None without a drawdown
     drawdown_start: datetime | None  # the close that made that peak; None: the equity the period started with
@@ -111,19 +111,19 @@ class Stats(Figures):
     longest_loss_streak: int
 
     @property
-    def ending_equity(self) -> Decimal:
-        return self.starting_equity + self.realized_pnl
+    def ending_balance(self) -> Decimal:
+        return self.starting_balance + self.realized_pnl
 
     @property
     def return_pct(self) -> Decimal | None:
         """The period's realized PnL as a percentage of the equity it started with, to 2 places."""
-        return _percent_of(self.realized_pnl, self.starting_equity)
+        return _percent_of(self.realized_pnl, self.starting_balance)
 
     @property
     def daily_returns(self) -> list[Decimal] | None:
         """Each day's realized PnL over the equity at the end of the day before (days without a close: 0);
         None if equity was not above 0 throughout."""
-        equity, returns = self.starting_equity, []
+        equity, returns = self.starting_balance, []
         for day in self.daily:
             if equity <= 0:
                 return None
@@ -175,7 +175,7 @@ class Stats(Figures):
     def _periods(self, start_of: Callable[[date], date]) -> list[PeriodPnl]:
         """The daily series added up by week or month: per day, not per trade."""
         periods: list[PeriodPnl] = []
-        equity = self.starting_equity
+        equity = self.starting_balance
         for day in self.daily:
             start = start_of(day.day)
             if not periods or periods[-1].start != start:
@@ -346,9 +346,9 @@ def stats(start: date | None = None, end: date | None = None) -> Stats:
         if start
         else ZERO
     )
-    starting_equity = settings.PAPER_STARTING_BALANCE + before
+    starting_balance = settings.PAPER_STARTING_BALANCE + before
     drawdown = _max_drawdown(trades)
-    peak_equity = starting_equity + drawdown.peak
+    peak_equity = starting_balance + drawdown.peak
     setups: dict[str, Any] = dict.fromkeys(
         ("by_tag", "by_confluence", "by_timeframe", "by_confidence", "by_weekday", "by_hour"), []
     )
@@ -371,7 +371,7 @@ def stats(start: date | None = None, end: date | None = None) -> Stats:
         start=start,
         end=end,
         **added_up([figures for _, figures in cells]),
-        starting_equity=starting_equity,
+        starting_balance=starting_balance,
         max_drawdown=drawdown.amount,
         max_drawdown_percent=(drawdown.amount * 100 / peak_equity).quantize(PERCENT)
         if drawdown.amount and peak_equity > 0

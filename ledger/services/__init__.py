@@ -10,7 +10,8 @@ One module per subject; every service is importable from here (`services.trade_c
   running total of realized PnL and open cost, and the version every write bumps), `save_closes` (the guarded
   write of closes), history rows for set-based writes (`record_history`, `record_closes`).
 - signals: `signal_record` (idempotent on signal_id), `signal_intake` (record and execute in one transaction;
-  returns an `Intake`), `signal_execute`, `signal_expire`.
+  returns an `Intake`), `signal_execute`, `signal_expire`, `signals_lapse` (waiting signals that can no
+  longer be taken expire by themselves, as prices arrive).
 - trades: `trade_close`, `trade_correct` (the admin's corrections), `trades_recompute` (returns `TradesRecomputed`).
 - prices: `prices_apply`: ticks mark open trades, close them at stop or target and write 1-minute candles (returns
   `TicksApplied`); `candles_backfill` (returns `CandlesBackfilled`), an exchange's history for missed minutes.
@@ -29,7 +30,7 @@ from .imports import signal_advance, signal_import, trade_import
 from .journal import day_note_write, trade_annotate, trade_move_levels
 from .markets import market_lots_record
 from .prices import CandlesBackfilled, TicksApplied, candles_backfill, prices_apply
-from .signals import Intake, signal_execute, signal_expire, signal_intake, signal_record
+from .signals import Intake, signal_execute, signal_expire, signal_intake, signal_record, signals_lapse
 from .tokens import api_token_authenticate, api_token_create, api_token_hash, api_token_revoke
 from .trades import TradesRecomputed, trade_close, trade_correct, trades_recompute
 
@@ -57,6 +58,7 @@ __all__ = [
     "signal_import",
     "signal_intake",
     "signal_record",
+    "signals_lapse",
     "trade_annotate",
     "trade_close",
     "trade_correct",

@@ -32,7 +32,7 @@ CLOSE_FIELDS = [
 
 
 def account_for_update() -> Account:
-    """The account row, locked until the transaction ends: an entry sizes itself from its equity and cash."""
+    """The account row, locked until the transaction ends: an entry sizes itself from its balance and cash."""
     account, _ = Account.objects.select_for_update().get_or_create(pk=1)
     return account
 

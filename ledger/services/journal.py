@@ -96,11 +96,12 @@ def trade_move_levels(
     stop = clean_price(stop_loss, field="stop_loss", required=False)
     target = clean_price(take_profit, field="take_profit", required=False)
     if stop is None and target is None:
-        raise InvalidInput("Give a stop_loss, a take_profit or both.", field="stop_loss")
+        raise InvalidInput("Give a stop, a target or both.", field="stop_loss")
     trade = trade_for_update(trade_id)
     if not trade.is_open:
         raise AlreadyClosed(
-            f"Trade {trade_id} is closed ({trade.status}); only an open trade's levels move.", field="trade_id"
+            f"Trade {trade_id} is closed ({trade.get_status_display().lower()}); only an open trade's levels move.",
+            field="trade_id",
         )
     new = {
         "stop_loss": trade.stop_loss if stop is None else stop,

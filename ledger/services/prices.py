@@ -17,6 +17,7 @@ from ..inputs import Candle, Tick, TickRefused, clean_candle, clean_symbol, clea
 from ..models import MarketPrice, PaperTrade, PriceCandle
 from ..rules import AMOUNT_MAX, ZERO
 from .base import account_add, save_closes
+from .signals import signals_lapse
 
 MARKS_SQL = (
     "UPDATE paper_trades SET current_price = %s, exit_quote = %s, unrealized_pnl = %s, fees = %s, slippage = %s, "
@@ -98,6 +99,7 @@ class TicksApplied:
     closed: list[PaperTrade] = field(default_factory=list)
     ignored: int = 0  # ticks older than the last one applied for their symbol, or that one again
     refused: list[TickRefused] = field(default_factory=list)  # in the batch's order
+    lapsed: int = 0  # waiting signals that can no longer be taken, expired (services.signals_lapse)
 
 
 def _beyond_envelope(tick: Tick, trades: list[PaperTrade]) -> InvalidInput | None:
@@ -140,8 +142,9 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
     slippage) or their target (a limit order: at the target). Ticks older than a trade's entry do not touch
     it; ticks older than their symbol's last applied tick (a late delivery, a replay) are ignored and counted.
     A tick refused (inputs.clean_tick, or a price that would value a trade beyond AMOUNT_MAX) is listed in
-    `refused` with its reason, and the others are applied.
-    Lock order: the symbols' last prices, then the trades by id, their signals, the account row."""
+    `refused` with its reason, and the others are applied. Then the waiting signals that can no longer be taken
+    lapse (signals_lapse). Lock order: the symbols' last prices, then the trades by id, their signals, the
+    account row."""
     cleaned, refused = clean_ticks(ticks)
     applied, ignored = _forward(cleaned)
     result = TicksApplied(ignored=ignored, refused=refused)
@@ -191,6 +194,7 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
     if result.closed and save_closes(result.closed) != len(result.closed):
         # Impossible while the rows are locked; refuse to write a partial batch if it ever happens.
         raise AlreadyClosed("A trade in this batch was closed by someone else; nothing was applied.")
+    result.lapsed = signals_lapse(ticks={tick.symbol: tick for tick in applied}, at=applied[-1].at)
     if not result.closed:  # closes have counted themselves
         account_add(ZERO)
     return result

@@ -3,15 +3,17 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .. import rules, selectors
-from ..errors import InvalidTransition, NotExecutable, NotFound, SignalConflict
-from ..inputs import REASON_LENGTH_MAX, SignalFields, clean_time
+from ..errors import InvalidTransition, LedgerError, NotExecutable, NotFound, SignalConflict
+from ..inputs import REASON_LENGTH_MAX, SignalFields, Tick, clean_time
 from ..models import PaperTrade, Signal
 from ..rules import ZERO
-from .base import account_add, account_for_update
+from .base import account_add, account_for_update, batches, record_history
 
 
 def _differences(signal: Signal, fields: SignalFields, *, timestamp_given: bool) -> list[str]:
@@ -122,10 +124,38 @@ def signal_expire(*, signal_id: str, reason: str = "Dismissed by hand.") -> Sign
     signal = _signal_for_update(signal_id)
     if signal.status != Signal.Status.GENERATED:
         raise InvalidTransition(
-            f"Signal {signal_id} is {signal.status}; only a GENERATED signal can expire.", field="signal_id"
+            f"Signal {signal_id} is {signal.get_status_display().lower()}; only a waiting signal can expire.",
+            field="signal_id",
         )
     signal.status = Signal.Status.EXPIRED
     signal.status_reason = reason[:REASON_LENGTH_MAX]
     signal.save(update_fields=["status", "status_reason"])
     account_add(ZERO)
     return signal
+
+
+def signals_lapse(*, ticks: dict[str, Tick], at: datetime) -> int:
+    """Expire, with their reason, the waiting signals that can no longer be taken: those sent more than
+    PAPER_SIGNAL_MAX_AGE before `at`, and those whose own stop or target the last tick of their symbol has
+    passed (rules.check_fill_inside, at the fill that tick would give). Called by prices_apply in its
+    transaction, so signals lapse as the prices arrive; returns how many did."""
+    waiting = Signal.objects.select_for_update().filter(status=Signal.Status.GENERATED, timestamp__lte=at)
+    too_old = f"Not taken within {rules.span_words(settings.PAPER_SIGNAL_MAX_AGE)} of being sent."
+    reasons = {
+        pk: too_old
+        for pk in waiting.filter(timestamp__lt=at - settings.PAPER_SIGNAL_MAX_AGE).values_list("pk", flat=True)
+    }
+    with_levels = waiting.filter(symbol__in=ticks).filter(Q(stop_loss__isnull=False) | Q(take_profit__isnull=False))
+    for signal in with_levels.exclude(pk__in=reasons):
+        tick, direction = ticks[signal.symbol], rules.direction_for(signal.action)
+        fill = rules.market_fill(buying=rules.opening_buys(direction), price=tick.price, bid=tick.bid, ask=tick.ask)
+        try:
+            stop, target = rules.levels(direction, fill=fill, stop=signal.stop_loss, target=signal.take_profit)
+            rules.check_fill_inside(direction, fill=fill, stop=stop, target=target)
+        except LedgerError as passed:
+            reasons[signal.pk] = f"Not executed: {passed.message}"
+    for pk, reason in reasons.items():
+        Signal.objects.filter(pk=pk).update(status=Signal.Status.EXPIRED, status_reason=reason[:REASON_LENGTH_MAX])
+    for batch in batches(list(reasons)):
+        record_history(Signal.objects.filter(pk__in=batch), reason="expired")
+    return len(reasons)

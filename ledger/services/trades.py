@@ -54,7 +54,9 @@ def _corrected(trade: PaperTrade, changes: dict[str, Any]) -> None:
         if status not in PaperTrade.CLOSED_STATUSES and status != PaperTrade.Status.OPEN:
             raise InvalidInput(f"status {status!r} is not a trade status.", field="status")
         if status == PaperTrade.Status.OPEN:
-            raise InvalidTransition(f"A closed trade never reopens (it is {trade.status}).", field="status")
+            raise InvalidTransition(
+                f"A closed trade never reopens (it closed by {trade.get_status_display().lower()}).", field="status"
+            )
         if trade.is_open:
             raise InvalidTransition(
                 "An open trade is closed with the action 'Close selected open trades at the market', "
@@ -79,11 +81,15 @@ def _corrected(trade: PaperTrade, changes: dict[str, Any]) -> None:
 
     if "exit_price" in changes:
         if changes["exit_price"] is None or changes["exit_price"] == "":
-            raise InvalidInput(f"A closed trade ({status}) needs an exit price.", field="exit_price")
+            raise InvalidInput(
+                f"A closed trade ({PaperTrade.Status(status).label.lower()}) needs an exit price.", field="exit_price"
+            )
         trade.exit_price = clean_price(changes["exit_price"], field="exit_price")
     if "exit_time" in changes:
         if changes["exit_time"] is None:
-            raise InvalidInput(f"A closed trade ({status}) needs an exit time.", field="exit_time")
+            raise InvalidInput(
+                f"A closed trade ({PaperTrade.Status(status).label.lower()}) needs an exit time.", field="exit_time"
+            )
         trade.exit_time = clean_time(changes["exit_time"], field="exit_time")
     if trade.exit_time < trade.entry_time:
         raise InvalidInput(f"exit_time must not be before the entry time {trade.entry_time}.", field="exit_time")

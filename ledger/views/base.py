@@ -31,14 +31,15 @@ class HtmxHttpRequest(HttpRequest):
 
 
 def _signals(day: date) -> dict:
+    """Today's waiting signals say whether they can be taken now, and why not (selectors.signals_board)."""
     return {
-        "signals": selectors.signals_board(day, size=SIGNALS_SHOWN),
+        "signals": selectors.signals_board(day, size=SIGNALS_SHOWN, at=timezone.now() if day == today() else None),
         "signal_counts": selectors.signals_summary(day),
     }
 
 
 # Each part's context on today's page and on a past day's, queried only when that part is rendered. A past day
-# shows how it ended (no live figure): the equity at its end, and the trades that were open then.
+# shows how it ended (no live figure): the balance at its end, and the trades that were open then.
 TODAY_PARTS: dict[str, Callable[[date], dict]] = {
     "summary": lambda day: {"summary": selectors.dashboard_summary(day)},
     "active-trades": lambda day: {"active_trades": selectors.trades_active_with_last_tick()},
@@ -99,6 +100,13 @@ def asked_part(request: HtmxHttpRequest, parts=TODAY_PARTS) -> str | None:
     return request.htmx.target if request.htmx and request.htmx.target in parts else None
 
 
+def refusal_status(request: HtmxHttpRequest, error: LedgerError) -> int:
+    """The status of a page's answer to a refused action: the error's own (403, 404, 409, 422) for a plain form post;
+    200 for HTMX, whose answer is the part that says why. A browser logs every 4xx an XHR gets as an error in its
+    console ("Failed to load resource"), which a refusal the trader reads in the page is not."""
+    return 200 if request.htmx else error.status_code
+
+
 def refused(request: HtmxHttpRequest, error: LedgerError) -> HttpResponse:
     """A refused action: HTMX gets the notice (and a `ledgerChanged` event, as the row may have changed under
     the trader); a plain form post gets today's page with the message, with the error's status."""
@@ -108,7 +116,7 @@ def refused(request: HtmxHttpRequest, error: LedgerError) -> HttpResponse:
             "ledger/dashboard.html",
             {"notice": error.message, "failed": True},
             part="notice",
-            status=error.status_code,
+            status=refusal_status(request, error),
         )
         response["HX-Trigger"] = "ledgerChanged"
         return response

@@ -29,6 +29,7 @@ from .base import (
     asked_part,
     day_url,
     page_context,
+    refusal_status,
     refused,
     render_dashboard,
     render_page,
@@ -39,12 +40,13 @@ SIGNALS_PAGE = 100  # rows of a page of all the day's signals
 
 
 def _part_etag(request: HtmxHttpRequest, day: date | None = None) -> str | None:
-    """What a part's content depends on: the ledger's version, the day, the viewer, and for the active
-    trades (whose ages tick on) the minute. A poll that matches it gets 304 from this one small query."""
+    """What a part's content depends on: the ledger's version, the day, the viewer, and for the active trades
+    and the signals (whose ages tick on, and whose signals run out of time) the minute. A poll that matches it
+    gets 304 from this one small query."""
     part = asked_part(request)
     if part is None:
         return None
-    minute = int(time.time() // 60) if part == "active-trades" else 0
+    minute = int(time.time() // 60) if part in ("active-trades", "signals") else 0
     return f"{part}.{day or today()}.{selectors.ledger_version()}.{request.user.pk}.{minute}"
 
 
@@ -147,14 +149,14 @@ def signal_execute(request: HtmxHttpRequest, signal_id: str) -> HttpResponse:
     if request.method == "POST":
         return _act(request, lambda: _opened(services.signal_execute(signal_id=signal_id)))
     now = timezone.now()
-    context = {"in_dialog": bool(request.htmx)}
+    context = {"in_dialog": bool(request.htmx), "signal_id": signal_id}
     try:
-        signal = selectors.signal(signal_id)
-        context |= {"signal": signal, "plan": selectors.entry_plan(signal, account=selectors.account(), at=now)}
+        context["signal"] = signal = selectors.signal(signal_id)  # named in the title, whatever the refusal
+        context["plan"] = selectors.entry_plan(signal, account=selectors.account(), at=now)
         status = 200
     except LedgerError as error:
         context |= {"refusal": error.message}
-        status = error.status_code
+        status = refusal_status(request, error)
     if request.htmx:
         return render_page(request, "ledger/parts.html", context, part="execute-confirm", status=status)
     return render_page(request, "ledger/execute.html", context, status=status)
@@ -185,7 +187,7 @@ def day_diary(request: HtmxHttpRequest, day: date) -> HttpResponse:
             "diary_notice": error.message,
             "diary_failed": True,
         }
-        return render_page(request, "ledger/dashboard.html#diary", context, status=error.status_code)
+        return render_page(request, "ledger/dashboard.html#diary", context, status=refusal_status(request, error))
     if not request.htmx:
         return redirect(day_url(day))
     return render_page(

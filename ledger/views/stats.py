@@ -34,7 +34,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
         "presets": LAST_DAYS,
         "query": form.query(),
         "stats": stats,
-        "equity": charts.equity_chart(stats.daily, stats.starting_equity),
+        "equity": charts.equity_chart(stats.daily, stats.starting_balance),
         "bars": charts.pnl_bars(stats.daily),
         "calendar": charts.month_calendar(month, selectors.pnl_daily_range(month, month_end), today()),
         "histogram": charts.r_histogram(stats.r_histogram),

@@ -20,7 +20,7 @@ from django.views.decorators.http import condition, require_GET, require_http_me
 from .. import rules, selectors, services
 from ..errors import InvalidInput, LedgerError, NotFound, Outdated
 from ..models import PaperTrade
-from .base import TRADE_PERMISSION, HtmxHttpRequest, asked_part, render_page, trade_required
+from .base import TRADE_PERMISSION, HtmxHttpRequest, asked_part, refusal_status, render_page, trade_required
 
 TRADE_PARTS = ("facts", "levels", "notes")  # the trade page's parts an HTMX request may ask for
 
@@ -162,7 +162,7 @@ def _edit(
             request,
             f"ledger/trade.html#{part}" if request.htmx else "ledger/trade.html",
             context(error),
-            status=error.status_code,
+            status=refusal_status(request, error),
         )
     else:
         if not request.htmx:

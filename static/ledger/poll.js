@@ -12,10 +12,12 @@
     document.addEventListener("visibilitychange", poll);
   }
 
-  // A part holds still while a mouse pointer is on it: a row added above would move the button under it. Its
-  // polls wait, and it catches up (the "catchup" event it listens for) as soon as the pointer leaves. After the
-  // trader's own action (ledgerChanged) it refreshes anyway: the change is the one they asked for.
+  // The button under a resting mouse pointer stays the same button: the part under the pointer holds still, and so
+  // does every part above it (a trade closing in the part above would move it up). Their polls wait, and they catch
+  // up (the "catchup" event they listen for) as soon as the pointer leaves. After the trader's own action
+  // (ledgerChanged) they refresh anyway: the change is the one they asked for.
   const held = new Set();
+  const moves = (part, under) => part === under || part.compareDocumentPosition(under) & Node.DOCUMENT_POSITION_FOLLOWING;
   document.addEventListener("pointerover", (event) => {
     const part = event.pointerType === "mouse" && event.target.closest('[hx-trigger*="catchup"]');
     if (part && !held.has(part)) {
@@ -23,18 +25,23 @@
       part.addEventListener("pointerleave", function leave() {
         part.removeEventListener("pointerleave", leave);
         held.delete(part);
-        if (part.classList.contains("held")) {
-          part.classList.remove("held");
-          htmx.trigger(part, "catchup");
-        }
+        // after the pointer's next part (if any) is held: a catch-up above it would move it
+        setTimeout(() => {
+          for (const waiting of document.querySelectorAll(".held")) {
+            waiting.classList.remove("held", "above");
+            htmx.trigger(waiting, "catchup");
+          }
+        });
       });
     }
   });
   document.body.addEventListener("htmx:confirm", (event) => {
     const part = event.detail.elt;
-    if (held.has(part) && event.detail.triggeringEvent?.type === "poll") {
-      event.preventDefault();  // this poll is not sent; "catchup" sends the next one
+    const under = [...held].find((pointed) => moves(part, pointed));
+    if (under && ["poll", "catchup"].includes(event.detail.triggeringEvent?.type)) {
+      event.preventDefault();  // not sent now; a "catchup" sends it when the pointer leaves
       part.classList.add("held");
+      part.classList.toggle("above", part !== under);
     }
   });
 

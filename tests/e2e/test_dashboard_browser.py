@@ -106,7 +106,7 @@ def test_execute_confirms_with_the_fill_size_risk_and_age_then_opens_the_trade(l
     expect(dialog.locator("#confirm-fill")).to_have_text("3,000.00")
     expect(dialog.locator("#confirm-size")).to_have_text("1.66666666")
     expect(dialog.locator("#confirm-risk")).to_have_text("100.00")
-    expect(dialog).to_contain_text("1.00% of equity, to the stop 2,940.00")
+    expect(dialog).to_contain_text("1.00% of the balance, to the stop 2,940.00")
     expect(dialog.locator("#confirm-age")).to_contain_text(f"sent {sent.astimezone(settings.TRADING_DAY_TZ):%H:%M:%S}")
     expect(dialog.locator("#confirm-age")).to_have_text(re.compile(r"sent \d\d:\d\d:\d\d: \d+s ago, at 3,000.00"))
     assert not PaperTrade.objects.exists()  # nothing happens before the confirmation

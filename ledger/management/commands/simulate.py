@@ -30,6 +30,9 @@ SPREAD_BPS = 1  # the book's bid and ask sit this far either side of the price
 # at the account's 1% risk, takes a third of the cash: three trades can be open at once. The target is twice as
 # far. Trades still close within a few minutes at the simulated volatility.
 FEES_PER_STOP = 15
+# The demo's bot takes signals itself while fewer than this many trades are open, and leaves the rest to the trader:
+# the cash of a third trade stays free for them, so what waits on the board can be taken.
+BOT_TRADES = 2
 
 
 class Command(BaseCommand):
@@ -37,7 +40,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--tick-ms", type=int, default=1000, help="Milliseconds between ticks (default 1000).")
-        parser.add_argument("--signal-every", type=int, default=5, help="Ticks between signals (default 5).")
+        parser.add_argument("--signal-every", type=int, default=15, help="Ticks between signals (default 15).")
         parser.add_argument(
             "--steps", type=int, default=0, help="Stop after this many ticks (default: run until stopped)."
         )
@@ -93,10 +96,11 @@ class Command(BaseCommand):
             )
 
     def _signal(self, rng: random.Random, prices: dict[str, Decimal], step: int) -> None:
-        """A signal at the current price, with levels wide enough to pay the fees; two in three executed at
-        once, as a bot sending to the API would (the market or the account may refuse), the rest left for the
-        trader."""
-        symbol = rng.choice(list(prices))
+        """A signal at the current price, with levels wide enough to pay the fees, on a symbol no trade is open on
+        (when there is one): executed at once, as a bot sending to the API would, while fewer than BOT_TRADES
+        trades are open; else left for the trader, with the cash to take it."""
+        open_symbols = list(selectors.trades_active().values_list("symbol", flat=True))
+        symbol = rng.choice([symbol for symbol in prices if symbol not in open_symbols] or list(prices))
         action = rng.choice(["BUY", "SELL"])
         price = prices[symbol]
         sign = 1 if action == "BUY" else -1
@@ -116,14 +120,14 @@ class Command(BaseCommand):
                 stop_loss=(price * (1 - sign * stop)).quantize(quantum),
                 take_profit=(price * (1 + sign * 2 * stop)).quantize(quantum),
             ),
-            execute=rng.randrange(3) < 2,
+            execute=len(open_symbols) < BOT_TRADES,
         )
         name = intake.signal.signal_id
         if intake.trade:
             trade = intake.trade
             self.stdout.write(
                 f"Opened #{trade.pk} {trade.direction} {symbol} at {trade.entry_price} "
-                f"(equity {selectors.equity():.2f})"
+                f"(balance {selectors.balance():.2f})"
             )
         elif intake.refused:
             self.stdout.write(f"Signal {name} not executed: {intake.refused}")
