@@ -479,7 +479,7 @@ def check_lot(*, symbol: str, size: Decimal, price: Decimal, lot: Lot) -> None:
     )
     if notional < floor:
         raise NotExecutable(
-            f"{plain(size)} {symbol} at {plain(price)} is a notional of {plain(notional)}, below {name} "
+            f"{plain(size)} {symbol} at {plain(price)} is a notional of {plain(notional)}, below {name}, "
             f"{plain(floor)}.",
             field="signal_id",
         )

@@ -261,7 +261,7 @@ def test_size_shrinks_to_what_cash_pays_for_with_its_fee():
 def test_what_cash_leaves_below_the_minimum_notional_is_not_executed(settings):
     settings.PAPER_MIN_RISK_FRACTION = Decimal(0)
     with pytest.raises(
-        NotExecutable, match="below the smallest trade the account makes 10"
+        NotExecutable, match="below the smallest trade the account makes, 10"
     ):  # 9.99 cash pays < 10 notional
         sized(cash=Decimal("9.99"))
 
@@ -301,7 +301,7 @@ def test_a_size_is_rounded_down_to_the_market_s_step_and_risks_what_it_keeps():
         ),
         (
             rules.Lot(step=Decimal("0.01"), min_amount=Decimal(0), min_cost=Decimal(200)),
-            "0.12 BTCUSDT at 1000 is a notional of 120, below the market's minimum cost 200.",
+            "0.12 BTCUSDT at 1000 is a notional of 120, below the market's minimum cost, 200.",
         ),
     ],
 )
