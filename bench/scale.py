@@ -211,8 +211,8 @@ def _statistics() -> dict:
         trades = selectors.core.closed_between(start, today() if start else None)
         entered = trades.aggregate(first=Min("entry_time"), last=Max("entry_time"))
         queries = {
-            "by tag": lambda: _by_elements(trades, "tags", distinct=False),
-            "by confluence": lambda: _by_elements(trades, "signal__confluences", distinct=True),
+            "by tag": lambda: _by_elements(trades, "tags"),
+            "by confluence": lambda: _by_elements(trades, "signal__confluences"),
             "by timeframe and confidence": lambda: _cells(
                 trades, timeframe=F("signal__timeframe"), band=_confidence_band()
             ),

@@ -373,10 +373,10 @@ def _cells(rows: QuerySet, **keys: Any) -> list[tuple[dict, dict]]:
     return [(row, _figures(row)) for row in rows.values(**keys).annotate(**_figure_aggregates()).order_by()]
 
 
-def _by_elements(trades: QuerySet, path: str, *, distinct: bool) -> list[Group]:
+def _by_elements(trades: QuerySet, path: str) -> list[Group]:
     """A trade counts once in each element of the JSON list at `path` (its tags, its signal's confluences),
     and once under None without any."""
-    rows, element = by_element(trades, path, distinct=distinct)
+    rows, element = by_element(trades, path)
     return _groups(_cells(rows, element=element), "element")
 
 
@@ -507,8 +507,8 @@ def stats(start: date | None = None, end: date | None = None) -> Stats:
         signal_cells = _cells(trades, timeframe=F("signal__timeframe"), band=_confidence_band())
         entered = (min(row["entered_first"] for row, _ in cells), max(row["entered_last"] for row, _ in cells))
         setups = {
-            "by_tag": _by_elements(trades, "tags", distinct=False),  # each once already (inputs.clean_tags)
-            "by_confluence": _by_elements(trades, "signal__confluences", distinct=True),  # a sender may repeat one
+            "by_tag": _by_elements(trades, "tags"),
+            "by_confluence": _by_elements(trades, "signal__confluences"),
             "by_timeframe": _groups(signal_cells, "timeframe"),
             "by_confidence": _groups(signal_cells, "band"),
         }
