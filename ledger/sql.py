@@ -130,7 +130,8 @@ class Tagged(Func):
 
 
 class HasElement(Func):
-    """A JSON list column holds the value (exactly) among its elements."""
+    """A JSON list column holds the value among its elements, whatever its case: UPPER on both sides, as
+    Django's `icontains` compares (all of Unicode on PostgreSQL, the ASCII letters on SQLite)."""
 
     output_field = BooleanField()
     conditional = True
@@ -138,14 +139,16 @@ class HasElement(Func):
     def __init__(self, column: str, value: str) -> None:
         super().__init__(F(column), Value(value))
 
-    def as_postgresql(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection, template="(%(expressions)s)", arg_joiner=" ? ", **extra)
-
-    def as_sqlite(self, compiler, connection, **extra):
+    def as_sql(self, compiler, connection, **extra):
         column, value = self.source_expressions
         column_sql, column_params = compiler.compile(column)
         value_sql, value_params = compiler.compile(value)
-        return f"EXISTS (SELECT 1 FROM json_each({column_sql}) WHERE value = {value_sql})", (
+        elements = (
+            f"jsonb_array_elements_text({column_sql}) AS element(value)"
+            if connection.vendor == "postgresql"
+            else f"json_each({column_sql}) AS element"  # its column `value` is the element
+        )
+        return f"EXISTS (SELECT 1 FROM {elements} WHERE UPPER(element.value) = UPPER({value_sql}))", (
             *column_params,
             *value_params,
         )
