@@ -38,6 +38,7 @@ from ledger.models import ApiToken, PaperTrade, Signal  # noqa: E402
 
 # The grouped queries selectors.stats runs, timed one by one (`ledger.selectors.stats` the module, not the function).
 from ledger.selectors.stats import (  # noqa: E402
+    _by_confluence,
     _by_elements,
     _by_entry_time,
     _cells,
@@ -217,7 +218,7 @@ def _statistics() -> dict:
         entered = trades.aggregate(first=Min("entry_time"), last=Max("entry_time"))
         queries = {
             "by tag": lambda: _by_elements(trades, "tags"),
-            "by confluence": lambda: _by_elements(trades, "signal__confluences"),
+            "by confluence": lambda: _by_confluence(trades),
             "by timeframe and confidence": lambda: _cells(
                 trades, timeframe=F("signal__timeframe"), band=_confidence_band()
             ),

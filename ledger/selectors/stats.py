@@ -374,10 +374,20 @@ def _cells(rows: QuerySet, **keys: Any) -> list[tuple[dict, dict]]:
 
 
 def _by_elements(trades: QuerySet, path: str) -> list[Group]:
-    """A trade counts once in each element of the JSON list at `path` (its tags, its signal's confluences),
-    and once under None without any."""
+    """A trade counts once in each element of the JSON list at `path` (its tags), and once under None without
+    any."""
     rows, element = by_element(trades, path)
     return _groups(_cells(rows, element=element), "element")
+
+
+def _by_confluence(trades: QuerySet) -> list[Group]:
+    """A trade counts once in each confluence of its signal, and once under None without any. Grouped by the
+    signal's whole list (a set since intake deduplicates it), then each list's figures added to each of its
+    confluences here: the join to the signal is the only cost beyond the figures, no list is unnested row by row,
+    and the lists a sender uses are few (its setups repeat)."""
+    lists = _cells(trades, confluences=F("signal__confluences"))
+    cells = [({"confluence": name}, figures) for row, figures in lists for name in row["confluences"] or [None]]
+    return _groups(cells, "confluence")
 
 
 def _confidence_band() -> Case:
@@ -508,7 +518,7 @@ def stats(start: date | None = None, end: date | None = None) -> Stats:
         entered = (min(row["entered_first"] for row, _ in cells), max(row["entered_last"] for row, _ in cells))
         setups = {
             "by_tag": _by_elements(trades, "tags"),
-            "by_confluence": _by_elements(trades, "signal__confluences"),
+            "by_confluence": _by_confluence(trades),
             "by_timeframe": _groups(signal_cells, "timeframe"),
             "by_confidence": _groups(signal_cells, "band"),
         }
