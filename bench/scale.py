@@ -37,13 +37,12 @@ from ledger.days import today  # noqa: E402
 from ledger.models import ApiToken, PaperTrade, Signal  # noqa: E402
 
 # The grouped queries selectors.stats runs, timed one by one (`ledger.selectors.stats` the module, not the function).
+from ledger.selectors.figures import figure_aggregates, figure_cells  # noqa: E402
 from ledger.selectors.stats import (  # noqa: E402
     _by_confluence,
     _by_elements,
     _by_entry_time,
-    _cells,
     _confidence_band,
-    _figure_aggregates,
     _longest_streaks,
     _r_histogram,
 )
@@ -219,14 +218,14 @@ def _statistics() -> dict:
         queries = {
             "by tag": lambda: _by_elements(trades, "tags"),
             "by confluence": lambda: _by_confluence(trades),
-            "by timeframe and confidence": lambda: _cells(
+            "by timeframe and confidence": lambda: figure_cells(
                 trades, timeframe=F("signal__timeframe"), band=_confidence_band()
             ),
             "by weekday and hour": lambda: _by_entry_time(trades, (entered["first"], entered["last"])),
             "R histogram": lambda: _r_histogram(trades),
             "streaks": lambda: _longest_streaks(trades),
         }
-        floor = _timed(lambda: trades.aggregate(**_figure_aggregates()))
+        floor = _timed(lambda: trades.aggregate(**figure_aggregates()))
         result[period] = {"rows": trades.count(), "floor_ms": floor} | {
             name: _timed(query) for name, query in queries.items()
         }

@@ -6,16 +6,20 @@ Each keeps the work in the database: Django's own versions of some of these (dur
 hours in a time zone) call a Python function for every row on SQLite, which a million rows feel.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BooleanField, F, FloatField, Func, QuerySet, Value
+from django.db.models import BooleanField, Case, F, FloatField, Func, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.fields import CharField, DateField, DecimalField, IntegerField
+from django.db.models.functions import Greatest, Least
 from django.db.models.sql.constants import LOUTER
+from django.utils.dateparse import parse_datetime
 
 from .days import utc_offsets
+from .rules import ZERO, money
 
 
 class Ratio(Func):
@@ -191,3 +195,50 @@ def by_element(rows: QuerySet, path: str, *, alias: str = "element") -> tuple[Qu
     query.alias_map[alias] = JsonElements(column_sql, parent_alias=query.get_initial_alias(), alias=alias)
     query.alias_refcount[alias] = 1
     return rows, RawSQL(f"{alias}.value", [], output_field=CharField())
+
+
+def money_from_db(value: object) -> Decimal:
+    """A sum from the database as Decimal to 8 places and 15 significant digits (rules.money), so that both
+    databases answer the same: SQLite sums in floats (15 digits) and hands raw queries floats, PostgreSQL sums
+    exactly, in more digits than SQLite could."""
+    if value is None:
+        return ZERO
+    amount = money(Decimal(repr(value)) if isinstance(value, float) else Decimal(value))
+    return amount or ZERO  # 0, not 0E-8
+
+
+def moment_from_db(value: datetime | str | None) -> datetime | None:
+    """A time from a raw query: PostgreSQL gives an aware datetime, SQLite a naive UTC one or its text."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else parse_datetime(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class Rounded(Func):
+    """An expression read back as a Decimal rounded half to even to `places`, as rules.money rounds (a Cast
+    would round half away from zero on PostgreSQL, and SQLite would hand back 15 significant digits)."""
+
+    template = "%(expressions)s"
+
+    def __init__(self, expression, *, places: int) -> None:
+        super().__init__(expression, output_field=DecimalField(max_digits=30, decimal_places=places))
+
+    def get_db_converters(self, connection):
+        quantum = Decimal(1).scaleb(-self.output_field.decimal_places)
+        return [
+            *super().get_db_converters(connection),
+            lambda value, *_: None if value is None else value.quantize(quantum),
+        ]
+
+
+def excursions_in_money() -> tuple[Greatest, Least]:
+    """rules.excursions in SQL: a trade's MFE and MAE in money, unrounded, from its highest and lowest price while
+    open (the export's columns and the statistics' sums; tests/test_views_exports.py holds them to the rules)."""
+    long = Q(direction="LONG")  # PaperTrade.Direction.LONG: models.py builds on this module
+    best = Case(When(long, then=F("max_price") - F("entry_price")), default=F("entry_price") - F("min_price"))
+    worst = Case(When(long, then=F("min_price") - F("entry_price")), default=F("entry_price") - F("max_price"))
+    amount = DecimalField()
+    return Greatest(best * F("position_size"), Value(0), output_field=amount), Least(
+        worst * F("position_size"), Value(0), output_field=amount
+    )

@@ -185,7 +185,9 @@ def test_garbage_on_the_socket_is_one_line_then_a_new_connection(fake, caplog):
     run_until(config(fake, watchlist=["BTCUSDT"]), lambda totals: totals.ticks == 1)
 
     warnings = [r.getMessage() for r in caplog.records if r.name == "ledger.feed" and r.levelname == "WARNING"]
-    assert any("an unreadable message: JSONDecodeError" in line and "\n" not in line for line in warnings)
+    unreadable = [line for line in warnings if "an unreadable message: JSONDecodeError" in line]
+    assert unreadable
+    assert all("\n" not in line for line in unreadable)  # one line each, no traceback
     assert len(fake.subscriptions) >= 2
 
 
@@ -283,9 +285,9 @@ def test_markets_that_fail_to_load_or_come_back_empty_are_asked_for_again(fake, 
 @pytest.fixture
 def fake_for_commands(fake, monkeypatch):
     """`price_feed` itself, pointed at the fake (the command takes no URL: tests are the only ones who need one)."""
-    real = feed.make_exchange
+    real = feed.markets.make_exchange
     monkeypatch.setattr(
-        feed, "make_exchange", lambda settings: real(dataclasses.replace(settings, configure=fake.point))
+        feed.markets, "make_exchange", lambda settings: real(dataclasses.replace(settings, configure=fake.point))
     )
     return fake
 
@@ -371,7 +373,7 @@ def test_a_bad_watchlist_setting_is_named(settings):
 @pytest.mark.django_db(transaction=True)  # the feed closes a connection that failed: not the test's own transaction
 def test_the_database_going_away_keeps_the_ticks_for_the_next_round(fake, monkeypatch, caplog):
     fake.ticker("BTCUSDT", "100", at(0))
-    real_apply, real_followed, calls = services.prices_apply, feed.selectors.symbols_followed, []
+    real_apply, real_followed, calls = services.prices_apply, selectors.symbols_followed, []
 
     def flaky_apply(*, ticks):
         calls.append(len(ticks))
@@ -385,8 +387,8 @@ def test_the_database_going_away_keeps_the_ticks_for_the_next_round(fake, monkey
             raise OperationalError("could not connect to server")
         return real_followed(day, watchlist)
 
-    monkeypatch.setattr(feed.services, "prices_apply", flaky_apply)
-    monkeypatch.setattr(feed.selectors, "symbols_followed", flaky_followed)
+    monkeypatch.setattr(services, "prices_apply", flaky_apply)
+    monkeypatch.setattr(selectors, "symbols_followed", flaky_followed)
     run_until(config(fake, watchlist=["BTCUSDT"], stream=False, refresh=0.05), lambda totals: totals.ticks >= 1)
 
     messages = [r.getMessage() for r in caplog.records]
@@ -422,7 +424,7 @@ def test_the_ledger_s_spellings_find_the_spot_market_before_a_swap():
         },
     }
 
-    index = feed.market_index(markets)
+    index = feed.markets.market_index(markets)
 
     assert [index.get(key) for key in ("BTC/USDT", "BTCUSDT", "BTC/USDT:USDT", "BTCEUR", "XXBTZEUR", "OLDUSDT")] == [
         "BTC/USDT",
@@ -432,7 +434,7 @@ def test_the_ledger_s_spellings_find_the_spot_market_before_a_swap():
         "BTC/EUR",
         None,
     ]
-    assert feed._key("btc-usdt") == "BTCUSDT"
+    assert feed.markets._key("btc-usdt") == "BTCUSDT"
 
 
 def test_a_backfill_that_cannot_read_the_history_says_so_and_writes_nothing(fake_for_commands, open_trade):

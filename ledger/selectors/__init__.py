@@ -48,6 +48,7 @@ from .core import (
     trades_active,
     trades_active_with_last_tick,
 )
+from .figures import Figures, Group
 from .journal import (
     Chart,
     HistoryFilter,
@@ -60,7 +61,7 @@ from .journal import (
     tags_used,
     trade_chart,
 )
-from .stats import Figures, Group, PeriodPnl, RBucket, Stats, SymbolPnl, stats
+from .stats import PeriodPnl, RBucket, Stats, SymbolPnl, stats
 
 __all__ = [
     "account",

@@ -11,7 +11,8 @@ from django.db.models import DecimalField, Model, Q, Sum
 from .. import rules
 from ..models import Account, PaperTrade, Signal
 from ..rules import ZERO
-from .core import account, money_from_db, trades_active
+from ..sql import money_from_db
+from .core import account, trades_active
 
 CENT = Decimal("0.01")
 CHECK_CHUNK = 2000  # rows per fetch when PnL is recomputed in Python: memory stays flat at any size

@@ -4,16 +4,13 @@ range on an indexed time column. Nothing here loads a table to filter it in Pyth
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
 from django.db.models import (
-    Case,
     Count,
-    DecimalField,
     F,
-    Func,
     IntegerField,
     Max,
     Min,
@@ -22,18 +19,24 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
-    Value,
-    When,
 )
-from django.db.models.functions import Cast, Greatest, Least, Round
-from django.utils.dateparse import parse_datetime
+from django.db.models.functions import Cast, Round
 
 from .. import rules
 from ..days import day_bounds, trading_day
 from ..errors import InvalidTransition, NotExecutable, NotFound
 from ..models import Account, MarketPrice, PaperTrade, PriceCandle, Signal
 from ..rules import RATIO, ZERO, Quote, money
-from ..sql import HeldSeconds, LocalPart, NonZero, Ratio, r_multiple
+from ..sql import (
+    HeldSeconds,
+    LocalPart,
+    NonZero,
+    Ratio,
+    Rounded,
+    excursions_in_money,
+    money_from_db,
+    r_multiple,
+)
 
 
 def account() -> Account:
@@ -343,57 +346,10 @@ def pnl_daily_range(start: date, end: date) -> list[DailyPnl]:
     return [by_day.get(day) or DailyPnl(day=day, realized_pnl=ZERO, trades=0, wins=0) for day in days]
 
 
-def money_from_db(value: object) -> Decimal:
-    """A sum from the database as Decimal to 8 places and 15 significant digits (rules.money), so that both
-    databases answer the same: SQLite sums in floats (15 digits) and hands raw queries floats, PostgreSQL sums
-    exactly, in more digits than SQLite could."""
-    if value is None:
-        return ZERO
-    amount = money(Decimal(repr(value)) if isinstance(value, float) else Decimal(value))
-    return amount or ZERO  # 0, not 0E-8
-
-
-def moment_from_db(value: datetime | str | None) -> datetime | None:
-    """A time from a raw query: PostgreSQL gives an aware datetime, SQLite a naive UTC one or its text."""
-    if value is None:
-        return None
-    moment = value if isinstance(value, datetime) else parse_datetime(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def with_export_columns(trades: QuerySet[PaperTrade]) -> QuerySet[PaperTrade]:
     """Closed trades with what their export adds to the columns: `held_seconds`, how long each was open, to
     the second, `r`, its R multiple (None without a risk), and its excursions (mfe, mae, mfe_r, mae_r)."""
     return trades.annotate(held_seconds=Cast(Round(HeldSeconds()), IntegerField()), r=r_multiple(), **_excursions())
-
-
-class Rounded(Func):
-    """An expression read back as a Decimal rounded half to even to `places`, as rules.money rounds (a Cast
-    would round half away from zero on PostgreSQL, and SQLite would hand back 15 significant digits)."""
-
-    template = "%(expressions)s"
-
-    def __init__(self, expression, *, places: int) -> None:
-        super().__init__(expression, output_field=DecimalField(max_digits=30, decimal_places=places))
-
-    def get_db_converters(self, connection):
-        quantum = Decimal(1).scaleb(-self.output_field.decimal_places)
-        return [
-            *super().get_db_converters(connection),
-            lambda value, *_: None if value is None else value.quantize(quantum),
-        ]
-
-
-def excursions_in_money() -> tuple[Greatest, Least]:
-    """rules.excursions in SQL: a trade's MFE and MAE in money, unrounded, from its highest and lowest price while
-    open (the export's columns and the statistics' sums; tests/test_export.py holds them to the rules)."""
-    long = Q(direction=PaperTrade.Direction.LONG)
-    best = Case(When(long, then=F("max_price") - F("entry_price")), default=F("entry_price") - F("min_price"))
-    worst = Case(When(long, then=F("min_price") - F("entry_price")), default=F("entry_price") - F("max_price"))
-    amount = DecimalField()
-    return Greatest(best * F("position_size"), Value(0), output_field=amount), Least(
-        worst * F("position_size"), Value(0), output_field=amount
-    )
 
 
 def _excursions() -> dict[str, Rounded]:

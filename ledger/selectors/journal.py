@@ -10,9 +10,9 @@ from django.db import connection
 from django.db.models import F, Q, QuerySet, Subquery
 
 from ..models import DayNote, PaperTrade
-from ..sql import HasElement, Tagged, by_element, r_multiple
+from ..sql import HasElement, Tagged, by_element, money_from_db, r_multiple
 from .core import candles as minute_candles
-from .core import closed_between, money_from_db, with_export_columns
+from .core import closed_between, with_export_columns
 
 TAG_SUGGESTIONS_FROM = 1000  # the latest tagged trades whose tags the editor suggests
 CHART_CANDLES_MAX = 720  # candles in a chart at most: longer spans take longer candles

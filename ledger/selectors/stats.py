@@ -16,7 +16,6 @@ from django.db.models import (
     F,
     Max,
     Min,
-    Q,
     QuerySet,
     RowRange,
     Sum,
@@ -28,16 +27,10 @@ from django.db.models.lookups import LessThan
 
 from ..days import today, trading_day
 from ..models import PaperTrade
-from ..rules import QUANTUM, RATIO, ZERO
-from ..sql import HeldSeconds, LocalPart, Ratio, by_element, r_multiple
-from .core import (
-    DailyPnl,
-    closed_between,
-    excursions_in_money,
-    moment_from_db,
-    money_from_db,
-    pnl_daily_range,
-)
+from ..rules import RATIO, ZERO
+from ..sql import LocalPart, by_element, moment_from_db, money_from_db, r_multiple
+from .core import DailyPnl, closed_between, pnl_daily_range
+from .figures import Figures, Group, added_up, figure_aggregates, figure_cells, figures_of, grouped
 
 PERCENT = Decimal("0.01")
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
@@ -50,101 +43,6 @@ class SymbolPnl:
     symbol: str
     realized_pnl: Decimal
     trades: int
-
-
-@dataclass(frozen=True)
-class Figures:
-    """The core figures of a set of closed trades: a period, or one symbol, direction or exit reason of it.
-
-    A trade with realized PnL exactly 0 is neither a win nor a loss. Ratios and means are None when
-    undefined (no trade, no win, no loss). docs/statistics.md defines each one.
-    """
-
-    trades: int
-    wins: int
-    losses: int
-    realized_pnl: Decimal
-    gross_profit: Decimal  # sum of the winning trades' PnL
-    gross_loss: Decimal  # minus the sum of the losing trades' PnL (a positive number)
-    fees: Decimal  # entry and exit fees paid (already inside realized_pnl)
-    slippage: Decimal  # paid against the signals' prices at entry and the last prices at market exits
-    holding_total: timedelta  # the sum of exit_time - entry_time
-    r_trades: int  # trades with a risk at entry (every one the ledger opened), which have an R multiple
-    r_total: Decimal  # the sum of their R multiples, realized_pnl / risk_amount
-    r_won: Decimal  # ... of the winners among them
-    r_lost: Decimal  # ... of the losers among them (a negative number)
-    r_wins: int
-    r_losses: int
-    mfe_total: Decimal  # the sum of the trades' maximum favourable excursions (rules.excursions), >= 0
-    mae_total: Decimal  # ... of their maximum adverse excursions, <= 0
-    mfe_r_total: Decimal  # ... in R, of the trades with a risk
-    mae_r_total: Decimal
-
-    @property
-    def win_rate(self) -> Decimal | None:
-        """Wins per closed trade, as a fraction rounded to 4 places."""
-        return (Decimal(self.wins) / self.trades).quantize(RATIO) if self.trades else None
-
-    @property
-    def profit_factor(self) -> Decimal | None:
-        """Gross profit per unit of gross loss, rounded to 4 places; None without a loss."""
-        return (self.gross_profit / self.gross_loss).quantize(RATIO) if self.gross_loss else None
-
-    @property
-    def expectancy(self) -> Decimal | None:
-        """The average realized PnL per closed trade."""
-        return (self.realized_pnl / self.trades).quantize(QUANTUM) if self.trades else None
-
-    @property
-    def average_win(self) -> Decimal | None:
-        return (self.gross_profit / self.wins).quantize(QUANTUM) if self.wins else None
-
-    @property
-    def average_loss(self) -> Decimal | None:
-        """The average PnL of a losing trade: a negative number."""
-        return (-self.gross_loss / self.losses).quantize(QUANTUM) if self.losses else None
-
-    @property
-    def expectancy_r(self) -> Decimal | None:
-        """The average R multiple per closed trade: what a trade is expected to make, in units of its risk."""
-        return (self.r_total / self.r_trades).quantize(RATIO) if self.r_trades else None
-
-    @property
-    def average_win_r(self) -> Decimal | None:
-        return (self.r_won / self.r_wins).quantize(RATIO) if self.r_wins else None
-
-    @property
-    def average_loss_r(self) -> Decimal | None:
-        """A negative number."""
-        return (self.r_lost / self.r_losses).quantize(RATIO) if self.r_losses else None
-
-    @property
-    def average_mfe(self) -> Decimal | None:
-        """How far the price went for a trade while it was open, on average, in money (before fees)."""
-        return (self.mfe_total / self.trades).quantize(QUANTUM) if self.trades else None
-
-    @property
-    def average_mae(self) -> Decimal | None:
-        """How far it went against a trade, on average: 0 or a negative number."""
-        return (self.mae_total / self.trades).quantize(QUANTUM) if self.trades else None
-
-    @property
-    def average_mfe_r(self) -> Decimal | None:
-        return (self.mfe_r_total / self.r_trades).quantize(RATIO) if self.r_trades else None
-
-    @property
-    def average_mae_r(self) -> Decimal | None:
-        return (self.mae_r_total / self.r_trades).quantize(RATIO) if self.r_trades else None
-
-    @property
-    def average_holding(self) -> timedelta | None:
-        """From entry to exit, on average, to the second."""
-        return timedelta(seconds=round(self.holding_total.total_seconds() / self.trades)) if self.trades else None
-
-
-@dataclass(frozen=True)
-class Group(Figures):
-    key: str | None  # the symbol, direction, exit reason, tag, ...; None: trades without one (no tag, no signal)
 
 
 def _percent_of(amount: Decimal, equity: Decimal) -> Decimal | None:
@@ -296,88 +194,11 @@ class Stats(Figures):
         return SymbolPnl(worst.key, worst.realized_pnl, worst.trades) if worst else None
 
 
-def _figure_aggregates() -> dict:
-    won, lost, risked = Q(realized_pnl__gt=0), Q(realized_pnl__lt=0), Q(risk_amount__gt=0)
-    r = Ratio(F("realized_pnl"), F("risk_amount"))
-    mfe, mae = excursions_in_money()
-    return {
-        "trades": Count("pk"),
-        "wins": Count("pk", filter=won),
-        "losses": Count("pk", filter=lost),
-        "realized": Sum("realized_pnl"),
-        "profit": Sum("realized_pnl", filter=won),
-        "loss": Sum("realized_pnl", filter=lost),
-        "fees_paid": Sum("fees"),
-        "slippage_paid": Sum("slippage"),
-        "held": Sum(HeldSeconds()),
-        "r_trades": Count("pk", filter=risked),
-        "r_total": Sum(r, filter=risked),
-        "r_won": Sum(r, filter=risked & won),
-        "r_lost": Sum(r, filter=risked & lost),
-        "r_wins": Count("pk", filter=risked & won),
-        "r_losses": Count("pk", filter=risked & lost),
-        "mfe": Sum(mfe),
-        "mae": Sum(mae),
-        "mfe_r": Sum(Ratio(mfe, F("risk_amount")), filter=risked),
-        "mae_r": Sum(Ratio(mae, F("risk_amount")), filter=risked),
-    }
-
-
-def _figures(row: dict) -> dict:
-    return {
-        "trades": row["trades"],
-        "wins": row["wins"],
-        "losses": row["losses"],
-        "realized_pnl": money_from_db(row["realized"]),
-        "gross_profit": money_from_db(row["profit"]),
-        "gross_loss": -money_from_db(row["loss"]),
-        "fees": money_from_db(row["fees_paid"]),
-        "slippage": money_from_db(row["slippage_paid"]),
-        "holding_total": timedelta(milliseconds=int(money_from_db(row["held"]) * 1000)),
-        "r_trades": row["r_trades"],
-        "r_total": money_from_db(row["r_total"]),
-        "r_won": money_from_db(row["r_won"]),
-        "r_lost": money_from_db(row["r_lost"]),
-        "r_wins": row["r_wins"],
-        "r_losses": row["r_losses"],
-        "mfe_total": money_from_db(row["mfe"]),
-        "mae_total": money_from_db(row["mae"]),
-        "mfe_r_total": money_from_db(row["mfe_r"]),
-        "mae_r_total": money_from_db(row["mae_r"]),
-    }
-
-
-NO_FIGURES = _figures(
-    dict.fromkeys(_figure_aggregates())
-    | {"trades": 0, "wins": 0, "losses": 0, "r_trades": 0, "r_wins": 0, "r_losses": 0}
-)
-
-
-def _total(parts: list[dict]) -> dict:
-    """Figures added up: every one of them is a count or a sum."""
-    return {name: sum((part[name] for part in parts), zero) for name, zero in NO_FIGURES.items()}
-
-
-def _groups(cells: list[tuple[dict, dict]], key: str, *, label: Callable[[Any], str] = str) -> list[Group]:
-    """The figures per value of `key` (a symbol, a tag, an hour, ...), added up from the finer groups, in the
-    value's order, and those without one (None or "": no tag, no signal) last, under None."""
-    parts: dict[Any, list[dict]] = {}
-    for row, figures in cells:
-        parts.setdefault(None if row[key] in (None, "") else row[key], []).append(figures)
-    ordered = sorted(parts, key=lambda value: (value is None, value if value is not None else 0))
-    return [Group(key=None if value is None else label(value), **_total(parts[value])) for value in ordered]
-
-
-def _cells(rows: QuerySet, **keys: Any) -> list[tuple[dict, dict]]:
-    """The figures of `rows` grouped by `keys` (a name for each expression), one scan."""
-    return [(row, _figures(row)) for row in rows.values(**keys).annotate(**_figure_aggregates()).order_by()]
-
-
 def _by_elements(trades: QuerySet, path: str) -> list[Group]:
     """A trade counts once in each element of the JSON list at `path` (its tags), and once under None without
     any."""
     rows, element = by_element(trades, path)
-    return _groups(_cells(rows, element=element), "element")
+    return grouped(figure_cells(rows, element=element), "element")
 
 
 def _by_confluence(trades: QuerySet) -> list[Group]:
@@ -385,9 +206,9 @@ def _by_confluence(trades: QuerySet) -> list[Group]:
     signal's whole list (a set since intake deduplicates it), then each list's figures added to each of its
     confluences here: the join to the signal is the only cost beyond the figures, no list is unnested row by row,
     and the lists a sender uses are few (its setups repeat)."""
-    lists = _cells(trades, confluences=F("signal__confluences"))
+    lists = figure_cells(trades, confluences=F("signal__confluences"))
     cells = [({"confluence": name}, figures) for row, figures in lists for name in row["confluences"] or [None]]
-    return _groups(cells, "confluence")
+    return grouped(cells, "confluence")
 
 
 def _confidence_band() -> Case:
@@ -401,8 +222,8 @@ def _by_entry_time(trades: QuerySet, entered: tuple[datetime, datetime]) -> tupl
     """By weekday and by hour of the entry in TRADING_DAY_TZ: one scan grouped by both (168 groups at most),
     added up each way here."""
     parts = {part: LocalPart("entry_time", part, span=entered) for part in ("isodow", "hour")}
-    cells = _cells(trades, **parts)
-    return _groups(cells, "isodow", label=lambda day: WEEKDAYS[day - 1]), _groups(
+    cells = figure_cells(trades, **parts)
+    return grouped(cells, "isodow", label=lambda day: WEEKDAYS[day - 1]), grouped(
         cells, "hour", label=lambda hour: f"{hour:02d}"
     )
 
@@ -498,8 +319,8 @@ def stats(start: date | None = None, end: date | None = None) -> Stats:
         "entered_first": Min("entry_time"),
         "entered_last": Max("entry_time"),
     }
-    groups = trades.values("symbol", "direction", "status").annotate(**_figure_aggregates(), **spans)
-    cells = [(row, _figures(row)) for row in groups.order_by()]
+    groups = trades.values("symbol", "direction", "status").annotate(**figure_aggregates(), **spans)
+    cells = [(row, figures_of(row)) for row in groups.order_by()]
     before = (
         money_from_db(closed_between(None, start - timedelta(days=1)).aggregate(r=Sum("realized_pnl"))["r"])
         if start
@@ -514,13 +335,13 @@ def stats(start: date | None = None, end: date | None = None) -> Stats:
     if cells:
         first = start or trading_day(min(row["first"] for row, _ in cells))
         daily = pnl_daily_range(first, end or max(today(), trading_day(max(row["last"] for row, _ in cells))))
-        signal_cells = _cells(trades, timeframe=F("signal__timeframe"), band=_confidence_band())
+        signal_cells = figure_cells(trades, timeframe=F("signal__timeframe"), band=_confidence_band())
         entered = (min(row["entered_first"] for row, _ in cells), max(row["entered_last"] for row, _ in cells))
         setups = {
             "by_tag": _by_elements(trades, "tags"),
             "by_confluence": _by_confluence(trades),
-            "by_timeframe": _groups(signal_cells, "timeframe"),
-            "by_confidence": _groups(signal_cells, "band"),
+            "by_timeframe": grouped(signal_cells, "timeframe"),
+            "by_confidence": grouped(signal_cells, "band"),
         }
         setups["by_weekday"], setups["by_hour"] = _by_entry_time(trades, entered)
     else:  # an empty period: its days if it has bounds, none for all of an empty history
@@ -529,7 +350,7 @@ def stats(start: date | None = None, end: date | None = None) -> Stats:
     return Stats(
         start=start,
         end=end,
-        **_total([figures for _, figures in cells]),
+        **added_up([figures for _, figures in cells]),
         starting_equity=starting_equity,
         max_drawdown=drawdown.amount,
         max_drawdown_percent=(drawdown.amount * 100 / peak_equity).quantize(PERCENT)
@@ -538,9 +359,9 @@ def stats(start: date | None = None, end: date | None = None) -> Stats:
         drawdown_start=drawdown.start,
         drawdown_end=drawdown.end,
         daily=daily,
-        by_symbol=_groups(cells, "symbol"),
-        by_direction=_groups(cells, "direction"),
-        by_exit_reason=_groups(cells, "status"),
+        by_symbol=grouped(cells, "symbol"),
+        by_direction=grouped(cells, "direction"),
+        by_exit_reason=grouped(cells, "status"),
         **setups,
         r_histogram=_r_histogram(trades),
         longest_win_streak=wins_in_a_row,

@@ -1,4 +1,4 @@
-"""A real exchange's prices for the ledger, through ccxt: `price_feed --exchange binance` (ledger/feed.py)."""
+"""A real exchange's prices for the ledger, through ccxt: `price_feed --exchange binance` (ledger/feed/)."""
 
 import signal
 import threading

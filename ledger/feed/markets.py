@@ -1,0 +1,59 @@
+"""The exchange as ccxt makes it, the ledger's symbols mapped to its markets, and its tickers read as ticks."""
+
+import re
+from datetime import UTC, datetime
+
+import ccxt.async_support
+import ccxt.pro
+
+from ..inputs import Tick, clean_ticks
+from .config import FeedConfig
+
+# Options some exchanges need to send what the ledger needs: Binance's default ticker stream (miniTicker) has no
+# bid and ask; its full ticker stream has both.
+EXCHANGE_OPTIONS = {name: {"watchTickers": {"name": "ticker"}} for name in ("binance", "binanceus")}
+
+
+def make_exchange(config: FeedConfig):
+    """The ccxt exchange, streaming-capable (ccxt.pro) where ccxt has it, rate-limited, spot markets by default,
+    and reading numbers as the exchange wrote them (strings), never through float."""
+    cls = getattr(ccxt.pro, config.exchange, None) or getattr(ccxt.async_support, config.exchange)
+    exchange = cls(
+        {"enableRateLimit": True, "options": {"defaultType": "spot", **EXCHANGE_OPTIONS.get(config.exchange, {})}}
+    )
+    exchange.number = str
+    if config.configure:
+        config.configure(exchange)
+    return exchange
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "", text.upper())
+
+
+def market_for(index: dict[str, str], symbol: str) -> str | None:
+    """The exchange's market for one of the ledger's spellings of a symbol, as market_index finds it."""
+    return index.get(symbol) or index.get(_key(symbol))
+
+
+def market_index(markets: dict[str, dict]) -> dict[str, str]:
+    """How the ledger's spellings of a symbol find the exchange's market: `BTC/USDT` as ccxt names it, and
+    `BTCUSDT`, `BTC-USDT` or the exchange's own id with the separators taken out (spot markets first)."""
+    index: dict[str, str] = {}
+    for market in sorted(markets.values(), key=lambda m: not m.get("spot")):
+        if market.get("active") is False:
+            continue
+        index.setdefault(market["symbol"], market["symbol"])
+        index.setdefault(_key(market["base"] + market["quote"]), market["symbol"])
+        index.setdefault(_key(market["id"]), market["symbol"])
+    return index
+
+
+def tick_from(symbol: str, ticker: dict, *, received: datetime) -> Tick:
+    """A ccxt ticker as the ledger's tick for `symbol`, cleaned (InvalidInput if it cannot be read): its last
+    price with the bid and ask, at the exchange's time, never later than it arrived (a clock ahead of ours
+    must not make prices look newer than they are)."""
+    stamp = ticker.get("timestamp")
+    at = received if not isinstance(stamp, int) else min(datetime.fromtimestamp(stamp / 1000, UTC), received)
+    price = ticker.get("last") if ticker.get("last") is not None else ticker.get("close")
+    return clean_ticks([Tick(symbol, price, at, bid=ticker.get("bid"), ask=ticker.get("ask"))])[0]
