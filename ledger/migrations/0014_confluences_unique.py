@@ -3,9 +3,13 @@ the order first seen, as intake now stores them. Their audit history keeps what 
 
 from django.db import migrations
 
-from ledger.inputs import unique_confluences
-
 BATCH = 2000
+
+
+def unique_confluences(items):
+    """The rule as ledger/inputs.py stated it on 2026-12-03, frozen here so that this migration does the same on
+    an old database whatever intake becomes: each name trimmed of spaces, kept once, in the order first seen."""
+    return list(dict.fromkeys(item.strip(" ") for item in items))
 
 
 def deduplicate(apps, schema_editor):
