@@ -3,6 +3,7 @@
 Prints a table of measurements, floors, ratios and targets (PASS/FAIL) and writes bench/results.json
 (one entry per database: SQLite by default, PostgreSQL when DATABASE_URL names one). Generated
 databases are kept in bench/data/ (SQLite) or as ledger_bench_* databases (PostgreSQL) and reused.
+`--smoke` (`make bench-smoke`) runs every step small on a scratch database, to show that it runs.
 """
 
 import argparse
@@ -296,7 +297,7 @@ def scratch() -> Iterator[None]:
 
 def smoke() -> None:
     """`make bench-smoke`: every step of `make bench` at a small scale (a thousand trades with every page, floor,
-    poll and export served, the ticks and the end of day, one batch of the feed, a chart), on scratch databases.
+    poll and export served, the ticks and the end of day, one batch of the feed, a chart), on a scratch database.
     It fails on any error, any answer other than 2xx/3xx, any refused signal or 'database is locked'; its ratios
     are not judged."""
     os.environ["BENCH_SMOKE"] = "1"  # read by bench/__init__.py in each step's process
@@ -338,7 +339,7 @@ def main() -> None:
         help="ledger: the dashboard, intake and the write paths; feed: the price feed and candles; "
         "statistics: the statistics by setup at 1M",
     )
-    parser.add_argument("--smoke", action="store_true", help="every step at a small scale, on scratch databases")
+    parser.add_argument("--smoke", action="store_true", help="every step at a small scale, on a scratch database")
     arguments = parser.parse_args()
     only = arguments.only
     if only not in ("feed", "statistics") and not shutil.which("wrk"):
