@@ -29,14 +29,16 @@ class Totals:
     marks: int = 0
     closes: int = 0
     ignored: int = 0
+    refused: int = 0
     lag: float = 0.0  # seconds from the newest tick of the last batch to its commit
     lag_max: float = 0.0
 
     def add(self, applied: int, result: services.TicksApplied, lag: float) -> None:
-        self.ticks += applied - result.ignored
+        self.ticks += applied - result.ignored - len(result.refused)
         self.marks += len(result.marked)
         self.closes += len(result.closed)
         self.ignored += result.ignored
+        self.refused += len(result.refused)
         self.lag, self.lag_max = lag, max(self.lag_max, lag)
 
 
@@ -60,9 +62,11 @@ def _apply(pending: list[Tick], totals: list[Totals]) -> list[Tick]:
             log.warning("price feed: %d ticks not applied yet: %s", len(pending) - start, one_line(error))
             close_old_connections()
             return pending[start:][-100 * TICKS_MAX :]  # kept for the next round, the newest if it is long
-        except LedgerError as error:  # cleaned already: should never happen; never retried
+        except LedgerError as error:  # a tick is refused alone (below): should never happen; never retried
             log.error("price feed: %d ticks refused: %s", len(batch), error.message)
             continue
+        for refused in result.refused:  # the rest of the batch was applied
+            log.warning("price feed: a %s tick refused, not applied: %s", refused.symbol, refused.message)
         lag = (datetime.now(UTC) - max(tick.at for tick in batch)).total_seconds()
         for total in totals:
             total.add(len(batch), result, lag)
@@ -89,13 +93,15 @@ def run(config: FeedConfig, *, until: Callable[[Totals], bool] = lambda totals: 
             pending = _apply(pending + _take(stream.ticks, config.interval), [totals, minute])
             if time.monotonic() >= next_report:
                 log.info(
-                    "price feed: %d symbols, %d ticks, %d marks, %d closes, %d ignored, lag %.1f s (max %.1f s), "
+                    "price feed: %d symbols, %d ticks, %d marks, %d closes, %d ignored, %d refused, "
+                    "lag %.1f s (max %.1f s), "
                     "%d errors and %d unreadable tickers so far",
                     len(stream.wanted),
                     minute.ticks,
                     minute.marks,
                     minute.closes,
                     minute.ignored,
+                    minute.refused,
                     minute.lag,
                     minute.lag_max,
                     stream.errors,
