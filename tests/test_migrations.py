@@ -119,13 +119,13 @@ def test_tokens_made_before_scopes_keep_writing():
 
 
 def test_stored_confluences_are_kept_once_each_in_the_order_first_seen():
-    old = migrate([("ledger", "0013_readable_labels")])
+    old = migrate([("ledger", "0014_health_probe")])
     Signal = old.get_model("ledger", "Signal")
     common = {"symbol": "BTCUSDT", "action": "BUY", "entry_price": Decimal("100"), "confidence": Decimal("0.5")}
     repeated = Signal.objects.create(**common, signal_id="rep", timestamp=AT, confluences=["trend", "volume", "trend"])
     kept = Signal.objects.create(**common, signal_id="set", timestamp=AT, confluences=["volume", "trend"])
 
-    new = migrate([("ledger", "0014_confluences_unique")])
+    new = migrate([("ledger", "0015_confluences_unique")])
 
     Signal = new.get_model("ledger", "Signal")
     assert Signal.objects.get(pk=repeated.pk).confluences == ["trend", "volume"]

@@ -24,7 +24,7 @@ def deduplicate(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ledger", "0013_readable_labels"),
+        ("ledger", "0014_health_probe"),
     ]
 
     operations = [
