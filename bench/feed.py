@@ -27,14 +27,14 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from bench import generate  # noqa: E402
+from bench import SMOKE, generate  # noqa: E402
 from ledger import selectors, services  # noqa: E402
 from ledger.inputs import Tick  # noqa: E402
 from ledger.models import PaperTrade, PriceCandle  # noqa: E402
 from ledger.services.prices import CANDLES_SQL, EXTREMES, LAST_PRICE_SQL, MARKS_SQL, minute_of  # noqa: E402
 
-SYMBOLS, TRADES, SECONDS = 500, 200, 120
-CHART_SYMBOLS, CHART_MINUTES, CHART_QUERIES = 50, 120, 200
+SYMBOLS, TRADES, SECONDS = (50, 20, 1) if SMOKE else (500, 200, 120)  # the smoke: one batch
+CHART_SYMBOLS, CHART_MINUTES, CHART_QUERIES = 50, 120, 20 if SMOKE else 200
 YEAR_START = datetime(2025, 1, 1, tzinfo=UTC)
 
 

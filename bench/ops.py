@@ -24,14 +24,14 @@ from django.db import connection, transaction  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from bench import generate  # noqa: E402
+from bench import SMOKE, generate  # noqa: E402
 from ledger import services  # noqa: E402
 from ledger.days import today  # noqa: E402
 from ledger.inputs import Tick  # noqa: E402
 from ledger.models import PaperTrade, Signal  # noqa: E402
 
-TICKS, TICK_SYMBOLS, TICK_TRADES, TICK_BATCH = 10_000, 100, 1_000, 1_000
-EOD_TRADES = 10_000
+TICKS, TICK_SYMBOLS, TICK_TRADES, TICK_BATCH = (1_000, 10, 100, 1_000) if SMOKE else (10_000, 100, 1_000, 1_000)
+EOD_TRADES = 100 if SMOKE else 10_000
 
 
 def _empty() -> None:

@@ -3,6 +3,7 @@
 Prints a table of measurements, floors, ratios and targets (PASS/FAIL) and writes bench/results.json
 (one entry per database: SQLite by default, PostgreSQL when DATABASE_URL names one). Generated
 databases are kept in bench/data/ (SQLite) or as ledger_bench_* databases (PostgreSQL) and reused.
+`--smoke` (`make bench-smoke`) runs every step small on a scratch database, to show that it runs.
 """
 
 import argparse
@@ -12,7 +13,10 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -31,23 +35,34 @@ JOURNAL = (
 SETUPS = ("by tag", "by confluence", "by timeframe and confidence", "by weekday and hour", "R histogram", "streaks")
 
 
+DATA = HERE / "data"  # the generated databases, kept and reused; the smoke's scratch directory instead
+SMOKE_CLOSED = 1_000
+SMOKE_NAME = f"smoke_{os.getpid()}"  # runs side by side (CI, the suite's two workers) never share it
+
+
+def _postgres(statement: str, *params: str) -> list[tuple]:
+    """A statement on the maintenance database of the server DATABASE_URL names."""
+    import psycopg
+
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as admin:
+        cursor = admin.execute(statement, params or None)
+        return cursor.fetchall() if cursor.description else []
+
+
 def database_url(name: str) -> str:
     """A database of the benchmark's own for `name`, on the server DATABASE_URL names (or SQLite)."""
     base = os.environ.get("DATABASE_URL", "")
     if not base.startswith("postgres"):
-        return f"sqlite:///{HERE / 'data' / f'bench-{name}.sqlite3'}"
-    import psycopg
-
-    parts = urlsplit(base)
+        return f"sqlite:///{DATA / f'bench-{name}.sqlite3'}"
     database = f"ledger_bench_{name}"
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as admin:
-        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone():
-            admin.execute(f'CREATE DATABASE "{database}"')
-    return urlunsplit(parts._replace(path=f"/{database}"))
+    if not _postgres("SELECT 1 FROM pg_database WHERE datname = %s", database):
+        _postgres(f'CREATE DATABASE "{database}"')
+    return urlunsplit(urlsplit(base)._replace(path=f"/{database}"))
 
 
 def run(module: str, *args: str, name: str) -> dict:
-    env = os.environ | {"DATABASE_URL": database_url(name), "PYTHONPATH": str(ROOT)}
+    env = os.environ | {"DATABASE_URL": database_url(name), "PYTHONPATH": str(ROOT), "BENCH_DATA": str(DATA)}
     done = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=env, capture_output=True, text=True)
     sys.stderr.write(done.stderr if done.returncode else "")
     if done.returncode:
@@ -173,12 +188,7 @@ def evaluate(scales: dict[int, dict], ops: dict) -> list[dict]:
                 same,
             )
         )
-    for period, timings in full["statistics"].items():
-        floor = timings["floor_ms"]
-        for name in SETUPS:
-            value = timings[name]
-            what = f"{name}, {period} ({timings['rows']:,} trades of 1M) vs its figures ungrouped"
-            rows.append(_row(what, value, "ms", floor, value / floor, "<= 3x", value <= 3 * floor))
+    rows += evaluate_statistics(full["statistics"])
     intake, floor = full["intake"], full["hello_post"]
     errors = sum(
         scales[s]["intake"]["errors"] + scales[s]["intake"]["non_2xx_3xx"] + scales[s]["locked"] for s in SCALES
@@ -258,6 +268,56 @@ def evaluate(scales: dict[int, dict], ops: dict) -> list[dict]:
     return rows
 
 
+def evaluate_statistics(statistics: dict) -> list[dict]:
+    """Each statistic by setup at 1M, over 30 days and over all history, beside its figures ungrouped."""
+    rows = []
+    for period, timings in statistics.items():
+        floor = timings["floor_ms"]
+        for name in SETUPS:
+            value = timings[name]
+            what = f"{name}, {period} ({timings['rows']:,} trades of 1M) vs its figures ungrouped"
+            rows.append(_row(what, value, "ms", floor, value / floor, "<= 3x", value <= 3 * floor))
+    return rows
+
+
+@contextmanager
+def scratch() -> Iterator[None]:
+    """The smoke's database: an SQLite file in a temporary directory, or ledger_bench_smoke_<pid> on the server,
+    dropped at the end either way."""
+    global DATA
+    kept, DATA = DATA, Path(tempfile.mkdtemp(prefix="bench-smoke-"))
+    try:
+        yield
+    finally:
+        shutil.rmtree(DATA)
+        DATA = kept
+        if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+            _postgres(f'DROP DATABASE IF EXISTS "ledger_bench_{SMOKE_NAME}" WITH (FORCE)')
+
+
+def smoke() -> None:
+    """`make bench-smoke`: every step of `make bench` at a small scale (a thousand trades with every page, floor,
+    poll and export served, the ticks and the end of day, one batch of the feed, a chart), on a scratch database.
+    It fails on any error, any answer other than 2xx/3xx, any refused signal or 'database is locked'; its ratios
+    are not judged."""
+    os.environ["BENCH_SMOKE"] = "1"  # read by bench/__init__.py in each step's process
+    started = time.monotonic()
+    with scratch():
+        # One database, migrated once: each later step empties what it needs emptied.
+        served = run("bench.scale", "--closed", str(SMOKE_CLOSED), "--full", name=SMOKE_NAME)
+        run("bench.ops", name=SMOKE_NAME)
+        run("bench.feed", "--ticks", name=SMOKE_NAME)
+        run("bench.feed", "--chart", str(CHART_ROWS[0]), name=SMOKE_NAME)
+    intake = served["intake"]
+    failures = intake["errors"] + intake["non_2xx_3xx"] + served["locked"]
+    if failures:
+        raise SystemExit(
+            f"bench smoke: intake had {intake['errors']} errors and {intake['non_2xx_3xx']} answers not 2xx/3xx, "
+            f"and 'database is locked' was logged {served['locked']} times."
+        )
+    print(f"bench smoke: every step ran, every answer 2xx/3xx, in {time.monotonic() - started:.0f} s.")
+
+
 def print_table(rows: list[dict], vendor: str) -> None:
     print(f"\nBenchmark on {vendor}: {os.cpu_count()} cores\n")
     print(f"{'measure':62} {'value':>10} {'unit':>10} {'floor':>10} {'ratio':>8}  {'target':14} result")
@@ -275,17 +335,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="make bench: all parts by default.")
     parser.add_argument(
         "--only",
-        choices=["ledger", "feed"],
-        help="ledger: the dashboard, intake and the write paths; feed: the price feed and candles",
+        choices=["ledger", "feed", "statistics"],
+        help="ledger: the dashboard, intake and the write paths; feed: the price feed and candles; "
+        "statistics: the statistics by setup at 1M",
     )
-    only = parser.parse_args().only
-    if only != "feed" and not shutil.which("wrk"):
+    parser.add_argument("--smoke", action="store_true", help="every step at a small scale, on a scratch database")
+    arguments = parser.parse_args()
+    only = arguments.only
+    if only not in ("feed", "statistics") and not shutil.which("wrk"):
         raise SystemExit("make bench needs wrk, the HTTP load tool: apt-get install -y wrk")
-    (HERE / "data").mkdir(exist_ok=True)
+    if arguments.smoke:
+        return smoke()
+    DATA.mkdir(exist_ok=True)
     vendor = "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
     started = time.monotonic()
     rows, raw = [], {}
-    if only != "feed":
+    if only == "statistics":
+        closed = SCALES[-1]
+        print(f"measuring the statistics by setup at {closed:,} closed trades on {vendor} ...", file=sys.stderr)
+        measured = run("bench.scale", "--closed", str(closed), "--statistics", name=str(closed))
+        rows += evaluate_statistics(measured["statistics"])
+    if only not in ("feed", "statistics"):
         scales = {}
         for closed in SCALES:
             print(f"measuring {closed:,} closed trades on {vendor} ...", file=sys.stderr)
@@ -296,7 +366,7 @@ def main() -> None:
         ops = run("bench.ops", name="ops")
         rows += evaluate(scales, ops)
         raw |= {"scales": {str(k): v for k, v in scales.items()}, "ops": ops}
-    if only != "ledger":
+    if only not in ("ledger", "statistics"):
         print("measuring the price feed's path ...", file=sys.stderr)
         feed = {"ticks": run("bench.feed", "--ticks", name="feed")}
         charts = {}

@@ -13,7 +13,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import django
@@ -28,18 +31,18 @@ from django.db.models import F, Max, Min  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from bench import generate  # noqa: E402
+from bench import SMOKE, generate  # noqa: E402
 from ledger import selectors, services  # noqa: E402
 from ledger.days import today  # noqa: E402
 from ledger.models import ApiToken, PaperTrade, Signal  # noqa: E402
 
 # The grouped queries selectors.stats runs, timed one by one (`ledger.selectors.stats` the module, not the function).
+from ledger.selectors.figures import figure_aggregates, figure_cells  # noqa: E402
 from ledger.selectors.stats import (  # noqa: E402
+    _by_confluence,
     _by_elements,
     _by_entry_time,
-    _cells,
     _confidence_band,
-    _figure_aggregates,
     _longest_streaks,
     _r_histogram,
 )
@@ -49,9 +52,10 @@ HERE = Path(__file__).resolve().parent
 PARTS = ["summary", "active-trades", "signals", "journal"]
 WORKERS = 2  # the same for every endpoint and floor
 ENV = os.environ | {"DJANGO_SETTINGS_MODULE": "bench.settings"}
-LOG = HERE / "data" / "gunicorn.log"
+LOG = Path(os.environ.get("BENCH_DATA", HERE / "data")) / "gunicorn.log"  # the smoke's: in its scratch directory
 INTAKE_CLIENTS = 8
-SECONDS = int(os.environ.get("BENCH_SECONDS", "4"))  # per measurement, after a 1 s warm-up
+SECONDS = int(os.environ.get("BENCH_SECONDS", "1" if SMOKE else "4"))  # per measurement
+WARM_UP = not SMOKE  # 1 s before each measurement; the smoke only checks the answers
 
 
 def _prepare(closed: int) -> tuple[str, str]:
@@ -139,7 +143,8 @@ def _wrk(
     command = ["wrk", "-t2", f"-c{connections}", f"-d{SECONDS}s", "--timeout", "10s", "-s", str(HERE / script)]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
-    subprocess.run(command[:3] + ["-d1s"] + command[4:] + [url, *args], capture_output=True, check=True)  # warm up
+    if WARM_UP:
+        subprocess.run(command[:3] + ["-d1s"] + command[4:] + [url, *args], capture_output=True, check=True)
     out = subprocess.run(command + [url, *args], capture_output=True, text=True, check=True).stdout
     found = re.search(r"^WRK_JSON (.*)$", out, re.M)
     result = json.loads(found.group(1))
@@ -211,16 +216,16 @@ def _statistics() -> dict:
         trades = selectors.core.closed_between(start, today() if start else None)
         entered = trades.aggregate(first=Min("entry_time"), last=Max("entry_time"))
         queries = {
-            "by tag": lambda: _by_elements(trades, "tags", distinct=False),
-            "by confluence": lambda: _by_elements(trades, "signal__confluences", distinct=True),
-            "by timeframe and confidence": lambda: _cells(
+            "by tag": lambda: _by_elements(trades, "tags"),
+            "by confluence": lambda: _by_confluence(trades),
+            "by timeframe and confidence": lambda: figure_cells(
                 trades, timeframe=F("signal__timeframe"), band=_confidence_band()
             ),
             "by weekday and hour": lambda: _by_entry_time(trades, (entered["first"], entered["last"])),
             "R histogram": lambda: _r_histogram(trades),
             "streaks": lambda: _longest_streaks(trades),
         }
-        floor = _timed(lambda: trades.aggregate(**_figure_aggregates()))
+        floor = _timed(lambda: trades.aggregate(**figure_aggregates()))
         result[period] = {"rows": trades.count(), "floor_ms": floor} | {
             name: _timed(query) for name, query in queries.items()
         }
@@ -249,29 +254,41 @@ def measure(closed: int, *, full: bool) -> dict:
     return result
 
 
+def _unchanged_poll(url: str, cookie: str, part: str, headers: dict[str, str]) -> dict:
+    """A part polled with the ETag it answered last: 304s."""
+    if part == "active-trades":  # its ETag holds for a clock minute (the ages): measure inside one
+        _wait_for_minute_with(SECONDS + 3)
+    return _wrk(f"{url}/", headers=headers | {"If-None-Match": _etag(url, cookie, part)})
+
+
 def _measure_served(server: Server, result: dict, cookie: str, token: str, journal: dict, *, full: bool) -> None:
-    """The wrk measurements against a running server, into `result`."""
+    """The wrk measurements against a running server, into `result`: one after another, or all at once in the
+    smoke, which only checks the answers (a few seconds of wrk instead of half a minute)."""
     url = server.url
     session = {"Cookie": f"sessionid={cookie}"}
+    measures: dict[str, Callable[[], dict]] = {}
     if full:
-        result["hello"] = _wrk(f"{url}/bench/hello/")
-        result["hello_post"] = _wrk(f"{url}/bench/hello/", connections=INTAKE_CLIENTS, script="post.lua")
-        result["page"] = _wrk(f"{url}/", headers=session)
+        measures["hello"] = partial(_wrk, f"{url}/bench/hello/")
+        measures["hello_post"] = partial(_wrk, f"{url}/bench/hello/", connections=INTAKE_CLIENTS, script="post.lua")
+        measures["page"] = partial(_wrk, f"{url}/", headers=session)
     for part in PARTS:
         htmx = session | {"HX-Request": "true", "HX-Target": part}
-        result[part] = _wrk(f"{url}/", headers=htmx)
+        measures[part] = partial(_wrk, f"{url}/", headers=htmx)
         if full:
-            result[f"{part}:memory"] = _wrk(f"{url}/bench/memory/{part}/", headers=session)
-            if part == "active-trades":  # its ETag holds for a clock minute (the ages): measure inside one
-                _wait_for_minute_with(SECONDS + 3)
-            result[f"{part}:304"] = _wrk(f"{url}/", headers=htmx | {"If-None-Match": _etag(url, cookie, part)})
+            measures[f"{part}:memory"] = partial(_wrk, f"{url}/bench/memory/{part}/", headers=session)
+            measures[f"{part}:304"] = partial(_unchanged_poll, url, cookie, part, htmx)
     for name, (path, floor) in journal.items():
-        result[name] = _wrk(f"{url}{path}", headers=session)
+        measures[name] = partial(_wrk, f"{url}{path}", headers=session)
         if full and floor:
-            result[f"{name}:memory"] = _wrk(f"{url}{floor}", headers=session)
-    result["intake"] = _wrk(
-        f"{url}/api/v1/signals", connections=INTAKE_CLIENTS, script="intake.lua", args=[token], failures_counted=True
-    )
+            measures[f"{name}:memory"] = partial(_wrk, f"{url}{floor}", headers=session)
+    intake = partial(_wrk, connections=INTAKE_CLIENTS, script="intake.lua", args=[token], failures_counted=True)
+    measures["intake"] = partial(intake, f"{url}/api/v1/signals")
+    if SMOKE:
+        with ThreadPoolExecutor(max_workers=len(measures)) as pool:
+            running = {key: pool.submit(measure) for key, measure in measures.items()}
+        result |= {key: future.result() for key, future in running.items()}
+    else:
+        result |= {key: measure() for key, measure in measures.items()}
     result["polls_served"] = sum(result[key]["requests"] for key in result if key.startswith(tuple(PARTS)))
     result["worker_peak_rss_mb"] = _worker_peak_rss_mb(server.process)
 
@@ -280,5 +297,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--closed", type=int, required=True)
     parser.add_argument("--full", action="store_true")
+    parser.add_argument("--statistics", action="store_true", help="only the statistics by setup")
     args = parser.parse_args()
-    print("BENCH_JSON " + json.dumps(measure(args.closed, full=args.full)))
+    if args.statistics:
+        _prepare(args.closed)
+        result = {"statistics": _statistics()}
+    else:
+        result = measure(args.closed, full=args.full)
+    print("BENCH_JSON " + json.dumps(result))

@@ -11,7 +11,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -241,9 +240,17 @@ class TradeCorrectionForm(forms.ModelForm):
     class Meta:
         model = PaperTrade
         fields = CORRECTABLE
-        # The admin's date and time boxes, each with a name of its own (the field's label names only the first);
-        # prices, sizes and fees as they are, without the columns' trailing zeros.
-        widgets = {"exit_time": AdminSplitDateTime(attrs={"aria-label": "Exit"})} | {
+        # The exit's date and time in the browser's own pickers (the admin's calendar writes only 2026-11-25, never the
+        # project's 25 Nov 2026; a picker shows the trader's format and sends the standard one), each box with a
+        # name of its own; prices, sizes and fees as they are, without the columns' trailing zeros.
+        widgets = {
+            "exit_time": forms.SplitDateTimeWidget(
+                date_attrs={"type": "date", "aria-label": "Exit date", "min": "1970-01-01", "max": "2199-12-31"},
+                time_attrs={"type": "time", "step": "1", "aria-label": "Exit time"},
+                date_format="%Y-%m-%d",
+                time_format="%H:%M:%S",
+            )
+        } | {
             name: PlainNumberInput(attrs={"step": "any"})
             for name in ("entry_price", "position_size", "stop_loss", "take_profit", "exit_price", "fees")
         }

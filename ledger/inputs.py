@@ -166,7 +166,13 @@ def clean_confluences(value: Iterable[str] | None) -> list[str]:
             "characters, without control characters.",
             field="confluences",
         )
-    return [item.strip(" ") for item in items]
+    return unique_confluences(items)
+
+
+def unique_confluences(items: Iterable[str]) -> list[str]:
+    """A signal's confluences are a set: each trimmed name once, in the order first seen, so the statistics count
+    a trade once per confluence without searching for repeats."""
+    return list(dict.fromkeys(item.strip(" ") for item in items))
 
 
 def clean_notes(value: Any, *, field: str = "notes") -> str:

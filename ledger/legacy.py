@@ -21,7 +21,7 @@ from django.db import DatabaseError, transaction
 
 from . import rules, services
 from .errors import InvalidInput
-from .inputs import SignalFields, clean_price, clean_symbol
+from .inputs import CONTROL_RE, SignalFields, clean_price, clean_symbol
 from .models import PaperTrade, Signal
 from .rules import PRICE_MAX, ZERO
 from .selectors import CENT  # recorded PnL further than this from the rules is reported, as check_ledger does
@@ -116,6 +116,12 @@ def to_confluences(value: Any) -> list[str]:
 
 def text(value: Any) -> str:
     return "" if value is None else str(value).strip()
+
+
+def readable(value: Any) -> str:
+    """A text without control characters, each replaced by a space: a NUL byte, which the old SQLite kept and
+    PostgreSQL cannot store, or a line break in what is shown on one line."""
+    return " ".join(CONTROL_RE.sub(" ", text(value)).split())
 
 
 # --- Reading the files ------------------------------------------------------------------------------
@@ -286,7 +292,13 @@ def _import_signal(record: dict[str, Any], *, where: str, report: FileReport) ->
     status = to_choice(SIGNAL_STATUSES, record.get("status"), field="status")
     signal = Signal.objects.select_for_update().filter(signal_id=fields.signal_id).first()
     if signal is None:
-        reason = (text(record.get("status_reason")) or EXPIRED_REASON) if status == Signal.Status.EXPIRED else ""
+        reason = ""
+        if status == Signal.Status.EXPIRED:
+            given = text(record.get("status_reason"))
+            reason = readable(given) or EXPIRED_REASON
+            if CONTROL_RE.search(given):
+                fixed = f"status_reason held control characters: imported as {reason!r}"
+                report.conflict(where, f"signal {fields.signal_id}", fixed)
         services.signal_import(signal=fields, status=status, reason=reason)
         report.created += 1
         return

@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.functional import cached_property
 from simple_history.models import HistoricalRecords
 
 from . import rules
@@ -220,8 +221,10 @@ class PaperTrade(models.Model):
     def return_pct(self) -> Decimal | None:
         return rules.return_pct(self.pnl, price=self.entry_price, size=self.position_size)
 
-    @property
+    @cached_property
     def excursions(self) -> rules.Excursions:
+        """Once per loaded row: an API answer reads four figures of it (mfe, mae and each in R). The services
+        load a trade afresh after each write, so a row never carries excursions of prices it no longer has."""
         return rules.excursions(self)
 
     @property

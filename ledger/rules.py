@@ -212,14 +212,15 @@ def mark(trade: Position, price: Decimal, *, bid: Decimal | None = None, ask: De
     revalue(trade)
 
 
-def revalue(trade: Position) -> None:
+def revalue(trade: Position, *, field: str = "price") -> None:
     """The open trade's fees, slippage and unrealized PnL: what a market exit at its exit quote would pay
-    and realize. So closing at the last mark realizes exactly the last unrealized PnL."""
+    and realize. So closing at the last mark realizes exactly the last unrealized PnL. Beyond the envelope,
+    refused naming `field`: the price that moved it, or the correction that did (a size)."""
     trade.fees = round_trip_fees(trade, exit_price=trade.exit_quote)
     exit_slippage = money(sign(trade.direction) * (trade.current_price - trade.exit_quote) * trade.position_size)
     trade.slippage = _entry_slippage_paid(trade) + exit_slippage
     trade.unrealized_pnl = pnl(trade, price=trade.exit_quote, fees=trade.fees)
-    check_envelope(trade, value=trade.current_price)
+    check_envelope(trade, field=field, value=getattr(trade, "current_price" if field == "price" else field))
 
 
 def close_at_quote(trade: Position, *, reason: str, at: datetime) -> None:

@@ -134,7 +134,8 @@ class Tagged(Func):
 
 
 class HasElement(Func):
-    """A JSON list column holds the value (exactly) among its elements."""
+    """A JSON list column holds the value among its elements, whatever its case: UPPER on both sides, as
+    Django's `icontains` compares (all of Unicode on PostgreSQL, the ASCII letters on SQLite)."""
 
     output_field = BooleanField()
     conditional = True
@@ -142,23 +143,26 @@ class HasElement(Func):
     def __init__(self, column: str, value: str) -> None:
         super().__init__(F(column), Value(value))
 
-    def as_postgresql(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection, template="(%(expressions)s)", arg_joiner=" ? ", **extra)
-
-    def as_sqlite(self, compiler, connection, **extra):
+    def as_sql(self, compiler, connection, **extra):
         column, value = self.source_expressions
         column_sql, column_params = compiler.compile(column)
         value_sql, value_params = compiler.compile(value)
-        return f"EXISTS (SELECT 1 FROM json_each({column_sql}) WHERE value = {value_sql})", (
+        elements = (
+            f"jsonb_array_elements_text({column_sql}) AS element(value)"
+            if connection.vendor == "postgresql"
+            else f"json_each({column_sql}) AS element"  # its column `value` is the element
+        )
+        return f"EXISTS (SELECT 1 FROM {elements} WHERE UPPER(element.value) = UPPER({value_sql}))", (
             *column_params,
             *value_params,
         )
 
 
 class JsonElements:
-    """A LEFT JOIN of the distinct elements of a JSON list column (a trade's tags, its signal's
-    confluences): one row per element, and one row with NULL for an empty or missing list, so a GROUP BY on
-    the element counts a trade once in each of its elements and once in "none". Django cannot write this
+    """A LEFT JOIN of the elements of a JSON list column (a trade's tags, its signal's confluences, both sets:
+    inputs.clean_tags and inputs.unique_confluences): one row per element, and one row with NULL for an empty
+    or missing list, so a GROUP BY on the element counts a trade once in each of its elements and once in
+    "none". Django cannot write this
     join; it follows the contract of the entries of Query.alias_map (django.db.models.sql.datastructures.Join:
     table_name, table_alias, join_type, parent_alias, as_sql, relabeled_clone)."""
 
@@ -166,41 +170,29 @@ class JsonElements:
     nullable = True
     filtered_relation = None
 
-    def __init__(self, column_sql: str, *, parent_alias: str, alias: str, distinct: bool) -> None:
-        self.column_sql, self.parent_alias, self.distinct = column_sql, parent_alias, distinct
+    def __init__(self, column_sql: str, *, parent_alias: str, alias: str) -> None:
+        self.column_sql, self.parent_alias = column_sql, parent_alias
         self.table_name = self.table_alias = alias
 
     def as_sql(self, compiler, connection):
         column, alias = self.column_sql, self.table_alias
         if connection.vendor == "postgresql":
-            elements = (
-                f"SELECT DISTINCT value FROM jsonb_array_elements_text({column})"
-                if self.distinct
-                else f"SELECT jsonb_array_elements_text({column}) AS value"
-            )
-            return f"LEFT JOIN LATERAL ({elements}) AS {alias} ON TRUE", []
-        if not self.distinct:
-            return f"LEFT JOIN json_each({column}) AS {alias}", []
-        # The first of equal elements only: a list that names an element twice counts it once.
-        first = f"(SELECT MIN(dup.key) FROM json_each({column}) AS dup WHERE dup.value = {alias}.value)"
-        return f"LEFT JOIN json_each({column}) AS {alias} ON {alias}.key = {first}", []
+            return f"LEFT JOIN LATERAL (SELECT jsonb_array_elements_text({column}) AS value) AS {alias} ON TRUE", []
+        return f"LEFT JOIN json_each({column}) AS {alias}", []
 
     def relabeled_clone(self, change_map: dict) -> "JsonElements":
         return self
 
 
-def by_element(rows: QuerySet, path: str, *, distinct: bool = True, alias: str = "element") -> tuple[QuerySet, RawSQL]:
+def by_element(rows: QuerySet, path: str, *, alias: str = "element") -> tuple[QuerySet, RawSQL]:
     """`rows` joined to the elements of the JSON list at `path` (a column, or one across a relation such as
     signal__confluences), and the element's expression to group by (NULL: the list was empty or missing).
-    `distinct=False` when the list never repeats an element (a trade's tags, cleaned on the way in): the
-    join then skips the search for repeats."""
+    The list never repeats an element (cleaned on the way in), so no search for repeats is needed."""
     rows = rows.annotate(**{f"{alias}_list": F(path)})  # makes Django join whatever the path crosses
     query = rows.query
     column_sql, params = query.get_compiler(connection=connection).compile(query.annotations[f"{alias}_list"])
     assert not params
-    query.alias_map[alias] = JsonElements(
-        column_sql, parent_alias=query.get_initial_alias(), alias=alias, distinct=distinct
-    )
+    query.alias_map[alias] = JsonElements(column_sql, parent_alias=query.get_initial_alias(), alias=alias)
     query.alias_refcount[alias] = 1
     return rows, RawSQL(f"{alias}.value", [], output_field=CharField())
 

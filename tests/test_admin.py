@@ -705,3 +705,22 @@ def test_a_lot_step_of_zero_is_a_form_error(admin_client):
     assert response.status_code == 200
     assert "step must be above 0." in response.content.decode()
     assert not MarketLot.objects.exists()
+
+
+def test_the_exit_time_is_picked_with_the_browser_s_date_and_time_pickers(admin_client, closed_trade):
+    html = admin_client.get(change_url(closed_trade)).content.decode()
+
+    # The browser shows the day in the trader's format and sends it as YYYY-MM-DD; no admin calendar is attached.
+    date_box = re.search(r'<input type="date" name="exit_time_0" value="2026-11-20"[^>]*>', html)
+    assert date_box
+    assert 'aria-label="Exit date"' in date_box.group()
+    assert re.search(r'<input type="time" name="exit_time_1" value="10:30:00"[^>]*step="1"', html)
+    assert "vDateField" not in html
+
+    response = admin_client.post(
+        change_url(closed_trade), form_data(closed_trade) | {"exit_time_1": "10:45"}, follow=True
+    )  # a picker may leave the seconds out
+
+    assert response.status_code == 200
+    closed_trade.refresh_from_db()
+    assert closed_trade.exit_time == EXIT_AT + timedelta(minutes=15)  # 10:45 UTC

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from ledger import rules
 from ledger.models import Account, PaperTrade, Signal
 
 from .conftest import NOW, T0, row_counts
@@ -178,6 +179,23 @@ def test_one_trade_by_id(api_client, open_trade):
     assert response.json()["id"] == trade.pk
     assert response.json()["signal_id"] == trade.signal_id
     assert response.json()["status"] == "OPEN"
+
+
+def test_a_trade_s_excursions_are_computed_once_per_trade_of_an_answer(
+    api_client, open_trade, many_trades, monkeypatch
+):
+    trades = [open_trade(), open_trade(symbol="ETHUSDT")]
+    computed = []
+    monkeypatch.setattr(
+        rules, "excursions", lambda trade, compute=rules.excursions: computed.append(trade.pk) or compute(trade)
+    )
+
+    one = api_client.get(f"/api/v1/trades/{trades[0].pk}").json()
+    assert computed == [trades[0].pk]  # once for mfe, mae, mfe_r and mae_r
+    both = api_client.get("/api/v1/trades/active").json()
+    assert computed == [trades[0].pk, *[trade.pk for trade in trades]]
+    # Entered at the fill 100, no tick since: neither ahead nor behind.
+    assert [Decimal(value) for value in (one["mfe"], one["mae"], both[1]["mfe_r"])] == [0, 0, 0]
 
 
 def test_unknown_trade_id_is_404(api_client):

@@ -80,6 +80,28 @@ def test_a_correction_that_would_value_a_trade_beyond_the_envelope_is_refused(op
     assert PaperTrade.objects.get(pk=trade.pk).position_size == Decimal("50")
 
 
+def test_a_size_correction_that_takes_an_open_trade_beyond_the_envelope_names_the_size(open_trade):
+    trade = open_trade()  # LONG 50 at 100, stop 98
+
+    with pytest.raises(InvalidInput) as refused:  # risk 9e10 units * 2 = 1.8e11
+        services.trade_correct(trade_id=trade.pk, changes={"position_size": Decimal("90000000000")})
+
+    assert refused.value.field == "position_size"
+    assert refused.value.message.startswith("position_size 90000000000 would value")
+    assert PaperTrade.objects.get(pk=trade.pk).position_size == Decimal("50")
+
+
+def test_a_form_s_unchanged_fields_sent_first_are_not_blamed_for_the_size(open_trade):
+    trade = open_trade()
+    services.trade_close(trade_id=trade.pk, price=Decimal("102"), at=T0 + timedelta(minutes=5))
+    changes = {"entry_price": Decimal("100"), "fees": Decimal("1"), "position_size": Decimal("90000000000")}
+
+    with pytest.raises(InvalidInput) as refused:
+        services.trade_correct(trade_id=trade.pk, changes=changes)
+
+    assert refused.value.field == "position_size"
+
+
 def write_by_hand(sql: str, *params) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

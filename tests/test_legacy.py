@@ -424,3 +424,18 @@ def test_open_trade_with_an_exit_is_a_bad_row(tmp_path):
 
     assert "active.json (trades) row 2: an OPEN trade has no exit, but this one has exit_price 103.5." in out.getvalue()
     assert row_counts() == (0, 0)  # row 1 (0.0 meaning "none yet" in the old system) is rolled back with it
+
+
+def test_a_nul_byte_in_an_expiry_reason_is_removed_and_reported_with_its_row(tmp_path):
+    signals = tmp_path / "signals.json"
+    expired = {"signal_id": "S9", "crypto": "BTCUSDT", "action": "BUY", "entry_price": 100.0, "confidence": 0.5}
+    expired |= {"timestamp": "2026-11-20T09:00:00Z", "status": "EXPIRED", "status_reason": "Stale\u0000price\n"}
+    signals.write_text(json.dumps([expired]))
+
+    out = import_legacy("--signals", str(signals))
+
+    assert Signal.objects.get(signal_id="S9").status_reason == "Stale price"  # as PostgreSQL can store it
+    assert (
+        "signals.json (signals) row 1: signal S9: status_reason held control characters: imported as 'Stale price'."
+        in out
+    )

@@ -116,3 +116,17 @@ def test_tokens_made_before_scopes_keep_writing():
     new = migrate([("ledger", "0010_api_token_scope")])
 
     assert new.get_model("ledger", "ApiToken").objects.get(name="old-bot").scope == "trade"
+
+
+def test_stored_confluences_are_kept_once_each_in_the_order_first_seen():
+    old = migrate([("ledger", "0015_market_lots_and_margin")])
+    Signal = old.get_model("ledger", "Signal")
+    common = {"symbol": "BTCUSDT", "action": "BUY", "entry_price": Decimal("100"), "confidence": Decimal("0.5")}
+    repeated = Signal.objects.create(**common, signal_id="rep", timestamp=AT, confluences=["trend", "volume", "trend"])
+    kept = Signal.objects.create(**common, signal_id="set", timestamp=AT, confluences=["volume", "trend"])
+
+    new = migrate([("ledger", "0016_confluences_unique")])
+
+    Signal = new.get_model("ledger", "Signal")
+    assert Signal.objects.get(pk=repeated.pk).confluences == ["trend", "volume"]
+    assert Signal.objects.get(pk=kept.pk).confluences == ["volume", "trend"]  # a set already: as it was

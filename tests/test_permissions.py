@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from ledger import services
 from ledger.api import api
-from ledger.models import Account, ApiToken, PaperTrade, Signal
+from ledger.models import Account, ApiToken, DayNote, PaperTrade, Signal
 
 from .conftest import NOW
 
@@ -27,6 +27,7 @@ def ledger_state() -> tuple:
         list(Signal.objects.order_by("pk").values_list("signal_id", "status")),
         list(PaperTrade.objects.order_by("pk").values_list("pk", "status", "current_price")),
         Account.objects.values_list("version", flat=True).first(),
+        list(DayNote.objects.values_list("day", "text")),
     )
 
 
@@ -118,12 +119,13 @@ def test_a_read_only_token_is_refused_every_write_and_nothing_changes(client, ro
         "/api/v1/trades/{trade_id}/close": {"price": "101"},
         "/api/v1/trades/{trade_id}": {"notes": "read-only people cannot write this", "tags": ["nope"]},
         "/api/v1/trades/{trade_id}/levels": {"stop_loss": "95"},
+        "/api/v1/days/{date}/note": {"text": "read-only people cannot write this"},
     }
     assert {path for _, path in api_writes()} == set(bodies)  # a new write is walked here too
     before = ledger_state()
 
     for method, path in api_writes():
-        url = path.format(signal_id=signal.signal_id, trade_id=trade.pk)
+        url = path.format(signal_id=signal.signal_id, trade_id=trade.pk, date=NOW.date())
         response = getattr(client, method)(
             url, json.dumps(bodies[path]), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
         )

@@ -8,7 +8,7 @@ The six trades of `setups` (all LONG at 100 but T2; starting balance 10000), in 
   T3  11:00   +1   2    +0.5  1     101   100    1    0    -                  (no signal)
   T5  12:00    0   0    -     1     100   100    0    0    news               0.5   1h   volume
   T6  13:00   +3   2    +1.5  1     104   99.5   4   -0.5  A+ setup, news     0.65  4h   breakout, trend
-  T2  14:00   -4   4    -1    2     102   97     6   -4    FOMO, news         0.55  15m  trend, trend (twice)
+  T2  14:00   -4   4    -1    2     102   97     6   -4    FOMO, news         0.55  15m  trend (sent twice)
   T4  15:00   -2   2    -1    1     100.5 98   0.5   -2    FOMO               1     -    -
 T2 is SHORT: its favourable move is down to 97 (3 * 2 = 6), its adverse one up to 102 (-2 * 2 = -4).
 """
@@ -124,10 +124,10 @@ def test_past_the_largest_tags_the_rest_are_added_up_in_one_row(setups, monkeypa
     ]
 
 
-def test_by_confluence_counts_a_trade_once_in_each_distinct_confluence_of_its_signal(setups):
+def test_by_confluence_counts_a_trade_once_in_each_confluence_of_its_signal(setups):
     assert table(day_stats().by_confluence) == {
         "breakout": (1, Decimal("3")),  # T6
-        "trend": (3, Decimal("3")),  # T1 +4, T6 +3, T2 -4 (named twice by its signal, counted once)
+        "trend": (3, Decimal("3")),  # T1 +4, T6 +3, T2 -4 (sent twice, kept once at intake)
         "volume": (2, Decimal("4")),  # T1 +4, T5 0
         None: (2, Decimal("-1")),  # T3 has no signal +1, T4's signal has no confluence -2
     }

@@ -209,7 +209,7 @@ def test_a_day_s_diary_is_written_then_rewritten_with_its_history(trader):
 def test_a_day_that_has_not_begun_has_no_diary():
     with pytest.raises(InvalidInput) as refused:
         services.day_note_write(day=NOW.date() + timedelta(days=1), text="Tomorrow I will...")
-    assert refused.value.field == "day"
+    assert refused.value.field == "date"
     assert not DayNote.objects.exists()
 
 

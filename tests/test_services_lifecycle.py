@@ -175,6 +175,23 @@ def test_replayed_signal_returns_the_first_record(make_signal):
     assert Signal.objects.count() == 1
 
 
+def test_confluences_are_kept_once_each_trimmed_in_the_order_first_sent(make_signal):
+    signal = make_signal(signal_id="set-1", confluences=["trend", " volume", "trend ", "Trend", "volume"])
+
+    assert Signal.objects.get(pk=signal.pk).confluences == ["trend", "volume", "Trend"]  # exact: case is kept
+
+
+def test_a_replay_that_only_repeats_a_confluence_is_the_same_signal(make_signal):
+    sent = {"signal_id": "set-2", "symbol": "BTCUSDT", "action": "BUY", "entry_price": "100", "confidence": "0.8"}
+    signal = make_signal(**sent, timestamp=T0, confluences=["trend", "volume"])
+
+    again, created = services.signal_record(
+        signal=SignalFields(**sent, timestamp=T0, timeframe="1h", confluences=["trend", "volume", "trend"])
+    )
+
+    assert (again.pk, created) == (signal.pk, False)
+
+
 def test_a_signal_sent_without_a_time_is_executed_at_the_moment_it_is_stamped():
     # One moment for both, so a signal arriving a microsecond before midnight is never executed "tomorrow".
     intake = services.signal_intake(

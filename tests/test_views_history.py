@@ -79,6 +79,9 @@ def test_lists_every_closed_trade_latest_first_each_linking_to_its_page(viewer_c
         ({"reason": "TAKE_PROFIT"}, ["T11", "T9", "T7", "T5", "T3", "T1"]),
         ({"tag": "FOMO"}, ["T6", "T3"]),
         ({"tag": "news"}, ["T6"]),
+        ({"tag": "fomo"}, ["T6", "T3"]),  # any case
+        ({"tag": "a+ SETUP"}, ["T4"]),
+        ({"tag": "A+"}, []),  # a whole tag, not a part of one
         ({"r_min": "-2", "r_max": "2"}, ["T4", "T3", "T2", "T1"]),  # R -2, 1.5, -1, 0.5: both ends included
         ({"q": "news"}, ["T5"]),  # in the notes, whatever the case
         ({"start": "2026-11-20", "end": "2026-11-20"}, [f"T{n}" for n in range(12, 0, -1)]),

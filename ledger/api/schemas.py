@@ -244,3 +244,9 @@ class StatsOut(FiguresOut):
     return_pct: Amount | None = Field(description="realized_pnl / starting_balance * 100, 2 places.")
     sharpe: Amount | None = Field(description="Of daily returns: mean / standard deviation * sqrt(365), 4 places.")
     sortino: Amount | None = Field(description="Of daily returns: mean / downside deviation * sqrt(365), 4 places.")
+
+
+class DayNoteOut(Schema):
+    day: date = Field(description="The trading day, in TRADING_DAY_TZ.")
+    text: str = Field(description="The diary; empty for a day nobody wrote about (or whose diary was emptied).")
+    updated_at: datetime | None = Field(description="When it was last written; null if it never was.")

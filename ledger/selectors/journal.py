@@ -25,7 +25,7 @@ def tags_used() -> list[str]:
     history's filter suggest. A partial index holds the tagged trades only, so this costs the same at any
     size of history."""
     latest = PaperTrade.objects.filter(Tagged()).order_by("-pk").values("pk")[:TAG_SUGGESTIONS_FROM]
-    rows, tag = by_element(PaperTrade.objects.filter(pk__in=Subquery(latest)).order_by(), "tags", distinct=False)
+    rows, tag = by_element(PaperTrade.objects.filter(pk__in=Subquery(latest)).order_by(), "tags")
     found = rows.annotate(tag=tag).filter(tag__isnull=False).values_list("tag", flat=True).distinct()
     return sorted(found, key=str.casefold)
 

@@ -210,13 +210,17 @@ class Stats(Figures):
         return SymbolPnl(worst.key, worst.realized_pnl, worst.trades) if worst else None
 
 
-def _by_elements(trades: QuerySet, path: str, *, distinct: bool) -> list[Group]:
-    """A trade counts once in each element of the JSON list at `path` (its tags, its signal's confluences),
-    and once under None without any. The ELEMENT_GROUPS_SHOWN elements with the most trades are shown (in
-    their order), the rest added up in one row (a trade counts there once for each of its elements among them):
-    ten thousand tags would otherwise be ten thousand rows."""
-    rows, element = by_element(trades, path, distinct=distinct)
-    groups = grouped(figure_cells(rows, element=element), "element")
+def _by_elements(trades: QuerySet, path: str) -> list[Group]:
+    """A trade counts once in each element of the JSON list at `path` (its tags), and once under None without
+    any; the largest shown (_largest)."""
+    rows, element = by_element(trades, path)
+    return _largest(grouped(figure_cells(rows, element=element), "element"))
+
+
+def _largest(groups: list[Group]) -> list[Group]:
+    """The ELEMENT_GROUPS_SHOWN groups with the most trades (in their order), the rest added up in one row (a trade
+    counts there once for each of its elements among them): ten thousand tags would otherwise be ten thousand
+    rows."""
     named = [group for group in groups if group.key is not None]
     if len(named) <= ELEMENT_GROUPS_SHOWN:
         return groups
@@ -229,6 +233,16 @@ def _by_elements(trades: QuerySet, path: str, *, distinct: bool) -> list[Group]:
 
 def _as_figures(group: Group) -> dict:
     return {name: getattr(group, name) for name in NO_FIGURES}
+
+
+def _by_confluence(trades: QuerySet) -> list[Group]:
+    """A trade counts once in each confluence of its signal, and once under None without any. Grouped by the
+    signal's whole list (a set since intake deduplicates it), then each list's figures added to each of its
+    confluences here: the join to the signal is the only cost beyond the figures, no list is unnested row by row,
+    and the lists a sender uses are few (its setups repeat)."""
+    lists = figure_cells(trades, confluences=F("signal__confluences"))
+    cells = [({"confluence": name}, figures) for row, figures in lists for name in row["confluences"] or [None]]
+    return _largest(grouped(cells, "confluence"))
 
 
 def _confidence_band() -> Case:
@@ -358,8 +372,8 @@ def stats(start: date | None = None, end: date | None = None) -> Stats:
         signal_cells = figure_cells(trades, timeframe=F("signal__timeframe"), band=_confidence_band())
         entered = (min(row["entered_first"] for row, _ in cells), max(row["entered_last"] for row, _ in cells))
         setups = {
-            "by_tag": _by_elements(trades, "tags", distinct=False),  # each once already (inputs.clean_tags)
-            "by_confluence": _by_elements(trades, "signal__confluences", distinct=True),  # a sender may repeat one
+            "by_tag": _by_elements(trades, "tags"),
+            "by_confluence": _by_confluence(trades),
             "by_timeframe": grouped(signal_cells, "timeframe"),
             "by_confidence": grouped(signal_cells, "band"),
         }

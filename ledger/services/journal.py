@@ -120,12 +120,12 @@ def trade_move_levels(
 
 
 @transaction.atomic
-def day_note_write(*, day: date, text: str, by: Any = None) -> DayNote:
+def day_note_write(*, day: date, text: str, by: Any = None, via: str = "") -> DayNote:
     """Write the diary of a trading day that has begun (an empty text keeps the row, so its history shows
-    what was removed)."""
+    what was removed); `via` names a writer that is not a person, such as an API token, in the history."""
     text = clean_notes(text, field="text")
     if day > today():
-        raise InvalidInput(f"{day} has not begun; a diary is written for today or a day before.", field="day")
+        raise InvalidInput(f"{day} has not begun; a diary is written for today or a day before.", field="date")
     # The account row first: it serializes two first notes of one day, which would otherwise both insert.
     account_add(ZERO)
     note = DayNote.objects.filter(day=day).first() or DayNote(day=day)
@@ -133,5 +133,7 @@ def day_note_write(*, day: date, text: str, by: Any = None) -> DayNote:
         note.text = text
         if by is not None:
             note._history_user = by
+        if via:
+            note._change_reason = f"diary ({via})"
         note.save()
     return note

@@ -42,6 +42,16 @@ def trade_close(
     return trade
 
 
+# The correction a trade valued beyond the envelope is blamed on: the size first (it scales every amount), then the
+# prices, then the fees; a form sends its unchanged fields too, so only a value that changed is named.
+ENVELOPE_BLAME = ("position_size", "exit_price", "entry_price", "stop_loss", "take_profit", "fees")
+
+
+def _blamed(trade: PaperTrade, changes: dict[str, Any]) -> str:
+    changed = [name for name in ENVELOPE_BLAME if name in changes and changes[name] != getattr(trade, name)]
+    return next(iter(changed or changes), "price")
+
+
 def _corrected(trade: PaperTrade, changes: dict[str, Any]) -> None:
     """Apply an operator's changes to the trade in memory, refusing any that break the rules."""
     unknown = sorted(set(changes) - set(CORRECTABLE))
@@ -49,6 +59,7 @@ def _corrected(trade: PaperTrade, changes: dict[str, Any]) -> None:
         raise InvalidInput(
             f"{', '.join(unknown)} cannot be corrected; only {', '.join(CORRECTABLE)}.", field=unknown[0]
         )
+    blame = _blamed(trade, changes)
     status = changes.get("status", trade.status)
     if status != trade.status:
         if status not in PaperTrade.CLOSED_STATUSES and status != PaperTrade.Status.OPEN:
@@ -76,7 +87,7 @@ def _corrected(trade: PaperTrade, changes: dict[str, Any]) -> None:
                 raise InvalidInput(f"An open trade {why}; close it with the close action.", field=name)
         if "fees" in changes:
             raise InvalidInput("An open trade's fees follow its current price; they cannot be set.", field="fees")
-        rules.revalue(trade)
+        rules.revalue(trade, field=blame)
         return
 
     if "exit_price" in changes:
@@ -99,7 +110,7 @@ def _corrected(trade: PaperTrade, changes: dict[str, Any]) -> None:
         trade.fees = rules.round_trip_fees(trade, exit_price=trade.exit_price)
     trade.status = status
     trade.realized_pnl = rules.pnl(trade, price=trade.exit_price, fees=trade.fees)
-    rules.check_envelope(trade, field=next(iter(changes)))  # the correction that took it there
+    rules.check_envelope(trade, field=blame, value=getattr(trade, blame))  # the correction that took it there
 
 
 @transaction.atomic

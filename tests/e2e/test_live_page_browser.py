@@ -297,6 +297,11 @@ def test_no_page_logs_an_error_or_is_refused_by_the_csp_and_the_admin_reads_like
     expect(page.locator("#id_entry_price")).to_have_value("147.68")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator(".messagelist")).to_have_text(f"Nothing changed: trade #{held.pk} is as it was.")
+    page.goto(f"{server_url}/admin/ledger/papertrade/{closed.pk}/change/")
+    exit_date = page.get_by_label("Exit date")  # the browser's date picker, not the admin's calendar box
+    expect(exit_date).to_have_attribute("type", "date")
+    expect(exit_date).to_have_value(str(today()))
+    screenshot(page, "admin-trade-correction")
     page.goto(f"{server_url}/admin/ledger/papertrade/{closed.pk}/history/")
     expect(page.locator("#change-history")).not_to_contain_text("00000000")
     assert_accessible(page)

@@ -314,4 +314,34 @@ def test_long_sizes_tags_and_notes_stay_inside_their_boxes_on_a_laptop_and_a_pho
         assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
         screenshot(page, f"trade-long-{name}")
     assert_accessible(page)
+
+
+def test_the_history_pages_in_place_forward_back_and_to_the_first_page(logged_in, server_url):
+    page = logged_in
+    PaperTrade.objects.bulk_create(
+        closed_trade_row(exit_time=T0 + timedelta(minutes=n), realized_pnl=Decimal(n), notes=f"trade {n}")
+        for n in range(1, 121)
+    )  # 120 closes: pages of 50, 50 and 20, latest first
+    page.goto(f"{server_url}/journal/")
+    rows = page.locator("#history-results tbody tr")
+    pager = page.get_by_role("navigation", name="Pages")
+    expect(rows).to_have_count(50)
+    expect(rows.first).to_contain_text("trade 120")
+    page.evaluate("window.stillThisPage = true")  # gone if a link loaded a whole page instead of swapping the results
+
+    pager.get_by_role("link", name="Next").click()
+    expect(rows.first).to_contain_text("trade 70")
+    expect(page).to_have_url(re.compile(r"/journal/\?.*after=\d+"))  # the address follows, to bookmark or share
+    pager.get_by_role("link", name="Next").click()
+    expect(rows).to_have_count(20)
+    expect(rows.last).to_contain_text("trade 1")
+    expect(pager.get_by_role("link", name="Next")).to_have_count(0)  # the last page
+
+    pager.get_by_role("link", name="Previous").click()
+    expect(rows.first).to_contain_text("trade 70")
+    screenshot(page, "history-paged")
+    pager.get_by_role("link", name="First page").click()
+    expect(rows.first).to_contain_text("trade 120")
+    expect(pager.get_by_role("link", name="Previous")).to_have_count(0)
+    assert page.evaluate("window.stillThisPage") is True
     assert_no_csp_violation(page)

@@ -1,6 +1,7 @@
 """How dates and times read wherever Django formats them without being told (the admin, its history pages, a date
 in a template without a format): as the ledger's own pages write them, 25 Nov 2026 14:03:05 (settings.py,
-FORMAT_MODULE_PATH). Date boxes keep taking YYYY-MM-DD first: the admin's calendar can read no other."""
+FORMAT_MODULE_PATH). Date boxes take YYYY-MM-DD first, what a browser's date picker sends (the admin's correction
+form), and 25 Nov 2026 as the pages write it."""
 
 DATE_FORMAT = SHORT_DATE_FORMAT = "j M Y"
 DATETIME_FORMAT = "j M Y H:i:s"
