@@ -1,15 +1,15 @@
 """A fake of Binance's public spot API on a loopback port, for the price feed's tests: REST (markets, tickers,
 1-minute klines) and the market-data websocket, with switches that make it fail the way real ones do.
 
-It runs its own event loop in a thread; the test's thread steers it with the methods below. `point(exchange)`
-rewrites a ccxt exchange's URLs to it, as the feed's `configure` hook.
+It runs its own event loop in a thread; the test's thread steers it with the methods below. `exchange_config`
+is what `price_feed --exchange-config` takes to aim ccxt's binance here.
 """
 
 import asyncio
 import json
 import threading
 from collections import deque
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import WSMsgType, web
 
@@ -24,7 +24,10 @@ class FakeBinance:
     def __init__(self) -> None:
         self.tickers: dict[str, dict] = {}  # market id -> the 24hr ticker REST answers
         self.klines: dict[str, list[list]] = {}  # market id -> [[open ms, o, h, l, c, volume, close ms], ...]
-        self.rest_failures: dict[str, deque[tuple[int, str]]] = {}  # path -> (status, body) answered before successes
+        self.markets = dict(MARKETS)  # what exchangeInfo lists: a test may list or delist one
+        self.clock = timedelta(0)  # the exchange's clock, ahead of ours (negative: behind)
+        # path -> (status, body, headers) answered before successes
+        self.rest_failures: dict[str, deque[tuple[int, str, dict]]] = {}
         self.requests: list[str] = []  # paths (and queries) asked, in order
         self.subscriptions: list[list[str]] = []  # the params of every SUBSCRIBE, in order
         self.sockets: list[web.WebSocketResponse] = []
@@ -70,29 +73,24 @@ class FakeBinance:
         """Every open socket closed by the server, as an exchange does at maintenance or after 24 hours."""
         self._call(self._close_all())
 
-    def fail_rest(self, path: str, status: int, body: str = "", times: int = 1) -> None:
+    def fail_rest(self, path: str, status: int, body: str = "", times: int = 1, headers: dict | None = None) -> None:
         """The next `times` requests to `path` answer this instead."""
-        self.rest_failures.setdefault(path, deque()).extend([(status, body)] * times)
+        self.rest_failures.setdefault(path, deque()).extend([(status, body, headers or {})] * times)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def point(self, exchange) -> None:
-        """Send a ccxt binance instance's REST and websocket requests here instead of to Binance."""
-
-        def here(value):
-            if isinstance(value, dict):
-                return {key: here(item) for key, item in value.items()}
-            if isinstance(value, str) and "://" in value:
-                scheme, rest = value.split("://", 1)
-                path = rest.split("/", 1)[1] if "/" in rest else ""
-                return f"{'ws' if scheme.startswith('ws') else 'http'}://127.0.0.1:{self.port}/{path}"
-            return value
-
-        exchange.urls["api"] = here(exchange.urls["api"])
-        exchange.enableRateLimit = False  # ccxt paces real Binance at 50 ms per weight unit: seconds a test here
-        exchange.timeout_on_exit = 0  # ccxt waits 250 ms at close for TLS connections to end; there are none here
+    @property
+    def exchange_config(self) -> dict:
+        """ccxt's binance aimed here: its REST and spot websocket URLs, spot markets only (the fake has no futures),
+        no pacing (ccxt's 50 ms per weight unit against real Binance) and no wait at close (there is no TLS)."""
+        return {
+            "urls": {"api": {"public": f"{self.url}/api/v3", "ws": {"spot": f"ws://127.0.0.1:{self.port}/ws"}}},
+            "options": {"fetchMarkets": {"types": ["spot"]}},
+            "enableRateLimit": False,
+            "timeout_on_exit": 0,
+        }
 
     def close(self) -> None:
         self._call(self._stop())
@@ -108,8 +106,7 @@ class FakeBinance:
         asyncio.set_event_loop(self.loop)
         app = web.Application()
         app.router.add_get("/api/v3/exchangeInfo", self._exchange_info)
-        app.router.add_get("/fapi/v1/exchangeInfo", self._no_markets)
-        app.router.add_get("/dapi/v1/exchangeInfo", self._no_markets)
+        app.router.add_get("/api/v3/time", self._time)
         app.router.add_get("/api/v3/ticker/24hr", self._tickers)
         app.router.add_get("/api/v3/klines", self._klines)
         app.router.add_get("/ws/{stream}", self._socket)
@@ -128,8 +125,8 @@ class FakeBinance:
     def _failure(self, request: web.Request) -> web.Response | None:
         self.requests.append(request.path_qs)
         if self.rest_failures.get(request.path):
-            status, body = self.rest_failures[request.path].popleft()
-            return web.Response(status=status, text=body, headers={"Content-Type": "application/json"})
+            status, body, headers = self.rest_failures[request.path].popleft()
+            return web.Response(status=status, text=body, headers={"Content-Type": "application/json", **headers})
         return None
 
     async def _exchange_info(self, request: web.Request) -> web.Response:
@@ -151,14 +148,14 @@ class FakeBinance:
                     {"filterType": "LOT_SIZE", "minQty": "0.00001", "maxQty": "9000", "stepSize": "0.00001"},
                 ],
             }
-            for market, (base, quote) in MARKETS.items()
+            for market, (base, quote) in self.markets.items()
         ]
         return self._failure(request) or web.json_response(
             {"timezone": "UTC", "serverTime": 0, "rateLimits": [], "symbols": symbols}
         )
 
-    async def _no_markets(self, request: web.Request) -> web.Response:
-        return web.json_response({"timezone": "UTC", "serverTime": 0, "rateLimits": [], "symbols": []})
+    async def _time(self, request: web.Request) -> web.Response:
+        return self._failure(request) or web.json_response({"serverTime": millis(datetime.now(UTC) + self.clock)})
 
     async def _tickers(self, request: web.Request) -> web.Response:
         failure = self._failure(request)

@@ -1,7 +1,7 @@
 """The price feed against a fake Binance on a loopback port (tests/fake_exchange.py): ccxt streams or polls it,
 its failures are retried, and what it says reaches the ledger through services.prices_apply."""
 
-import dataclasses
+import json
 import os
 import re
 import signal
@@ -46,7 +46,7 @@ def config(fake: FakeBinance, **changes) -> feed.FeedConfig:
             "backoff": 0.01,
             "backoff_cap": 0.1,
             "stall": 1.0,
-            "configure": fake.point,
+            "exchange_config": fake.exchange_config,
         }
         | changes
     )
@@ -280,23 +280,19 @@ def test_markets_that_fail_to_load_or_come_back_empty_are_asked_for_again(fake, 
     assert sum("retrying in" in r.getMessage() for r in caplog.records) == 2
 
 
-@pytest.fixture
-def fake_for_commands(fake, monkeypatch):
-    """`price_feed` itself, pointed at the fake (the command takes no URL: tests are the only ones who need one)."""
-    real = feed.markets.make_exchange
-    monkeypatch.setattr(
-        feed.markets, "make_exchange", lambda settings: real(dataclasses.replace(settings, configure=fake.point))
-    )
-    return fake
+def feed_command(fake: FakeBinance, *arguments: str, **options) -> None:
+    """`price_feed --exchange binance` aimed at the fake with --exchange-config, as an operator aims it at a proxy."""
+    config = json.dumps(fake.exchange_config)
+    call_command("price_feed", "--exchange", "binance", "--exchange-config", config, *arguments, **options)
 
 
-def test_backfill_fills_the_minutes_an_open_trade_missed_and_widens_it(fake_for_commands, open_trade):
+def test_backfill_fills_the_minutes_an_open_trade_missed_and_widens_it(fake, open_trade):
     trade = open_trade()  # LONG 50 at 100 from 10:01, stop 98, target 104
     services.prices_apply(
         ticks=[Tick("BTCUSDT", D("100.2"), T0 + timedelta(minutes=2, seconds=5))]
     )  # 10:02 was seen live
     minute = [T0 + timedelta(minutes=m) for m in range(7)]
-    fake_for_commands.klines["BTCUSDT"] = [
+    fake.klines["BTCUSDT"] = [
         kline(minute[0], "99", "99.5", "98.9", "99.4"),  # 10:00: before the entry, not asked for
         kline(minute[1], "100", "100.4", "99.8", "100.1"),
         kline(minute[2], "100.1", "109", "90", "100.2"),  # 10:02 has a candle from live ticks: kept as it is
@@ -306,7 +302,7 @@ def test_backfill_fills_the_minutes_an_open_trade_missed_and_widens_it(fake_for_
     ]
 
     out = StringIO()
-    call_command("price_feed", "--exchange", "binance", "--backfill", stdout=out)
+    feed_command(fake, "--backfill", stdout=out)
 
     assert out.getvalue().splitlines() == [
         "BTCUSDT: 3 minutes filled, 1 unreadable.",  # 10:01, 10:03 and 10:04
@@ -322,24 +318,24 @@ def test_backfill_fills_the_minutes_an_open_trade_missed_and_widens_it(fake_for_
     assert (trade.status, trade.max_price, trade.min_price) == (PaperTrade.Status.OPEN, D("101.7"), D("97.6"))
 
 
-def test_backfill_without_open_trades_has_nothing_to_do(fake_for_commands):
+def test_backfill_without_open_trades_has_nothing_to_do(fake):
     out = StringIO()
-    call_command("price_feed", "--exchange", "binance", "--backfill", stdout=out)
+    feed_command(fake, "--backfill", stdout=out)
 
     assert out.getvalue() == "No open trades: nothing to fill.\n"
 
 
-def test_sigterm_stops_the_command_cleanly_with_the_ticks_received_applied(fake_for_commands, open_trade):
+def test_sigterm_stops_the_command_cleanly_with_the_ticks_received_applied(fake, open_trade):
     open_trade()
 
     def script():
-        fake_for_commands.push("BTCUSDT", "101", at(0))
+        fake.push("BTCUSDT", "101", at(0))
         time.sleep(0.2)
         os.kill(os.getpid(), signal.SIGTERM)
 
-    after_subscribing(fake_for_commands, script)
+    after_subscribing(fake, script)
     out = StringIO()
-    call_command("price_feed", "--exchange", "binance", "--interval", "0.05", stdout=out)
+    feed_command(fake, "--interval", "0.05", stdout=out)
 
     assert out.getvalue().splitlines()[-1] == "Stopped: 1 ticks applied, 1 marks, 0 closes, 0 ignored."
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handed back as it was
@@ -354,6 +350,9 @@ def test_sigterm_stops_the_command_cleanly_with_the_ticks_received_applied(fake_
             "--symbols: symbol 'BTC USDT' is not a market symbol",
         ),
         (["--exchange", "binance", "--interval", "0"], "--interval must be from 0.05 to 3600 seconds, not 0."),
+        (["--exchange", "kraken", "--sandbox"], "--sandbox: ccxt knows no test network for kraken."),
+        (["--exchange", "binance", "--exchange-config", "{urls"], "--exchange-config must be a JSON object: Expecting"),
+        (["--exchange", "binance", "--exchange-config", "[1]"], "--exchange-config must be a JSON object, not '[1]'."),
     ],
 )
 def test_bad_arguments_stop_with_a_sentence(arguments, message):
@@ -407,6 +406,33 @@ def test_the_symbols_followed_are_open_trades_today_s_waiting_signals_and_the_wa
     assert selectors.symbols_followed(today(), ["SOL/USDT", "BTCUSDT"]) == ["BTCUSDT", "ETHUSDT", "SOL/USDT"]
 
 
+def test_the_exchange_config_is_merged_into_ccxt_s_own_and_the_sandbox_is_its_test_network():
+    exchange = feed.markets.make_exchange(
+        feed.FeedConfig(
+            exchange="binance",
+            sandbox=True,
+            exchange_config={"urls": {"test": {"public": "http://127.0.0.1:9000/api/v3"}}, "timeout": 3000},
+        )
+    )
+
+    assert exchange.urls["api"]["public"] == "http://127.0.0.1:9000/api/v3"  # the test network's URL, overridden
+    assert exchange.urls["api"]["private"] == "https://testnet.binance.vision/api/v3"  # ccxt's own test URL, kept
+    assert exchange.timeout == 3000
+    assert exchange.options["watchTickers"] == {"name": "ticker"}  # the feed's own options, kept
+
+
+def test_the_exchange_config_setting_aims_the_command(fake, settings, open_trade):
+    settings.PRICE_FEED_EXCHANGE_CONFIG = fake.exchange_config
+    open_trade()
+    fake.klines["BTCUSDT"] = [kline(T0 + timedelta(minutes=1), "100", "100.4", "99.8", "100.1")]
+    out = StringIO()
+
+    call_command("price_feed", "--exchange", "binance", "--backfill", stdout=out)
+
+    assert out.getvalue() == "BTCUSDT: 1 minutes filled.\n"
+    assert "symbol=BTCUSDT" in fake.requests[-1]  # the fake was asked, not Binance
+
+
 def test_the_ledger_s_spellings_find_the_spot_market_before_a_swap():
     markets = {
         "BTC/USDT:USDT": {"symbol": "BTC/USDT:USDT", "base": "BTC", "quote": "USDT", "id": "BTCUSDT", "spot": False},
@@ -435,12 +461,12 @@ def test_the_ledger_s_spellings_find_the_spot_market_before_a_swap():
     assert feed.markets._key("btc-usdt") == "BTCUSDT"
 
 
-def test_a_backfill_that_cannot_read_the_history_says_so_and_writes_nothing(fake_for_commands, open_trade):
+def test_a_backfill_that_cannot_read_the_history_says_so_and_writes_nothing(fake, open_trade):
     open_trade()
-    fake_for_commands.fail_rest("/api/v3/klines", 502, "Bad Gateway")
+    fake.fail_rest("/api/v3/klines", 502, "Bad Gateway")
 
     with pytest.raises(
         CommandError, match="^Reading binance's history failed, nothing was written: ExchangeNotAvailable: "
     ):
-        call_command("price_feed", "--exchange", "binance", "--backfill")
+        feed_command(fake, "--backfill")
     assert not PriceCandle.objects.exists()

@@ -14,16 +14,26 @@ from .config import FeedConfig
 EXCHANGE_OPTIONS = {name: {"watchTickers": {"name": "ticker"}} for name in ("binance", "binanceus")}
 
 
+def merged(base: dict, extra: dict) -> dict:
+    """`base` with `extra` merged in, dictionaries key by key at every depth, anything else replaced."""
+    result = dict(base)
+    for key, value in extra.items():
+        both_dicts = isinstance(value, dict) and isinstance(result.get(key), dict)
+        result[key] = merged(result[key], value) if both_dicts else value
+    return result
+
+
 def make_exchange(config: FeedConfig):
     """The ccxt exchange, streaming-capable (ccxt.pro) where ccxt has it, rate-limited, spot markets by default,
-    and reading numbers as the exchange wrote them (strings), never through float."""
+    and reading numbers as the exchange wrote them (strings), never through float; with the operator's
+    configuration merged in (ccxt merges it into its own description: URLs, options, timeouts), and on its test
+    network if asked (NotSupported where ccxt knows none)."""
     cls = getattr(ccxt.pro, config.exchange, None) or getattr(ccxt.async_support, config.exchange)
-    exchange = cls(
-        {"enableRateLimit": True, "options": {"defaultType": "spot", **EXCHANGE_OPTIONS.get(config.exchange, {})}}
-    )
+    ours = {"enableRateLimit": True, "options": {"defaultType": "spot", **EXCHANGE_OPTIONS.get(config.exchange, {})}}
+    exchange = cls(merged(ours, config.exchange_config))
+    if config.sandbox:
+        exchange.set_sandbox_mode(True)
     exchange.number = str
-    if config.configure:
-        config.configure(exchange)
     return exchange
 
 
