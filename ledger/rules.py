@@ -421,3 +421,16 @@ def size(*, equity: Decimal, cash: Decimal, fill: Decimal, stop: Decimal, target
             field="signal_id",
         )
     return sized, risk
+
+
+# --- Prints ------------------------------------------------------------------------------------------
+
+JUMP_WINDOW = timedelta(minutes=1)
+
+
+def suspect_print(*, last: Decimal, last_at: datetime, price: Decimal, at: datetime) -> bool:
+    """Whether a price is too far from its symbol's price of at most a minute before to be believed alone: further
+    than PAPER_MAX_JUMP of it, either way (0 turns the check off). A bad print (a thousandfold price, a lost decimal
+    point) must neither mark nor close anything; a real move is confirmed by the tick after it."""
+    limit = settings.PAPER_MAX_JUMP
+    return bool(limit) and abs(at - last_at) <= JUMP_WINDOW and abs(price - last) > limit * last

@@ -1,7 +1,7 @@
 """The exchange as ccxt makes it, the ledger's symbols mapped to its markets, and its tickers read as ticks."""
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import ccxt.async_support
 import ccxt.pro
@@ -34,7 +34,23 @@ def make_exchange(config: FeedConfig):
     if config.sandbox:
         exchange.set_sandbox_mode(True)
     exchange.number = str
+    _read_leniently(exchange)
     return exchange
+
+
+def _read_leniently(exchange) -> None:
+    """ccxt works out a ticker's change and percentage from its prices while it reads it: a price that is not a
+    number (NaN, Infinity, abc) raises there, and the whole message or answer is lost, every other symbol's ticker
+    with it. Such a ticker is kept as the exchange sent it instead, for the feed to refuse it alone."""
+    strict = exchange.safe_ticker
+
+    def safe_ticker(ticker: dict, market: dict | None = None) -> dict:
+        try:
+            return strict(ticker, market)
+        except (ArithmeticError, ValueError, TypeError):
+            return ticker
+
+    exchange.safe_ticker = safe_ticker
 
 
 def _key(text: str) -> str:
@@ -59,11 +75,12 @@ def market_index(markets: dict[str, dict]) -> dict[str, str]:
     return index
 
 
-def tick_from(symbol: str, ticker: dict, *, received: datetime) -> Tick:
+def tick_from(symbol: str, ticker: dict, *, received: datetime, offset: timedelta = timedelta(0)) -> Tick:
     """A ccxt ticker as the ledger's tick for `symbol`, cleaned (InvalidInput if it cannot be read): its last
-    price with the bid and ask, at the exchange's time, never later than it arrived (a clock ahead of ours
-    must not make prices look newer than they are)."""
+    price with the bid and ask, at the exchange's time told in ours (`offset`: the exchange's clock minus ours),
+    never later than it arrived (a clock ahead of ours must not make prices look newer than they are)."""
     stamp = ticker.get("timestamp")
-    at = received if not isinstance(stamp, int) else min(datetime.fromtimestamp(stamp / 1000, UTC), received)
+    exchange_time = isinstance(stamp, int) and datetime.fromtimestamp(stamp / 1000, UTC) - offset
+    at = min(exchange_time, received) if exchange_time else received
     price = ticker.get("last") if ticker.get("last") is not None else ticker.get("close")
     return clean_ticks([Tick(symbol, price, at, bid=ticker.get("bid"), ask=ticker.get("ask"))])[0]

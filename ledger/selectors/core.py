@@ -25,7 +25,7 @@ from django.db.models.functions import Cast, Round
 from .. import rules
 from ..days import day_bounds, trading_day
 from ..errors import InvalidTransition, NotExecutable, NotFound
-from ..models import Account, MarketPrice, PaperTrade, PriceCandle, Signal
+from ..models import Account, FeedStatus, MarketPrice, PaperTrade, PriceCandle, Signal
 from ..rules import RATIO, ZERO, Quote, money
 from ..sql import (
     HeldSeconds,
@@ -176,6 +176,17 @@ def open_since() -> dict[str, datetime]:
 def newest_tick_at() -> datetime | None:
     """When the newest tick of any symbol was applied: how far behind the price feed is."""
     return MarketPrice.objects.aggregate(newest=Max("at"))["newest"]
+
+
+def prices_last(symbols: Iterable[str]) -> dict[str, tuple[Decimal, datetime]]:
+    """Each symbol's last price applied and when it was seen (symbols never priced are absent)."""
+    rows = MarketPrice.objects.filter(symbol__in=list(symbols)).values_list("symbol", "price", "at")
+    return {symbol: (price, at) for symbol, price, at in rows}
+
+
+def feed_status() -> FeedStatus | None:
+    """What the price feed that reported last says of itself."""
+    return FeedStatus.objects.order_by("-reported_at").first()
 
 
 def symbols(model: type[Signal] | type[PaperTrade] | type[PriceCandle]) -> list[str]:
