@@ -45,6 +45,7 @@ class FakeBinance:
         self.tickers[market] = {
             "symbol": market,
             "lastPrice": last,
+            "openPrice": last,  # ccxt works out the change from it, as from a real one
             "bidPrice": bid,
             "askPrice": ask,
             "openTime": millis(at) - 86_400_000,
@@ -59,6 +60,7 @@ class FakeBinance:
             "E": millis(at),
             "s": market,
             "c": last,
+            "o": last,
             "b": bid,
             "a": ask,
             "C": millis(at),

@@ -113,13 +113,14 @@ def test_mfe_and_mae_of_a_trade_through_a_streamed_path(fake, open_trade):
     path = ["100.6", "101.9", "99.3", "100.2", "102.4", "101"]
     after_subscribing(fake, lambda: [fake.push("BTCUSDT", price, at(n)) for n, price in enumerate(path)])
 
-    run_until(config(fake), lambda totals: totals.ticks == len(path))
+    totals = run_until(config(fake), lambda totals: totals.ticks + totals.conflated == len(path))
 
     trade.refresh_from_db()
     # MFE (102.4 - 100) * 50 = 120 = 1.2R; MAE (99.3 - 100) * 50 = -35 = -0.35R; still open at 101
     assert (trade.status, trade.current_price) == (PaperTrade.Status.OPEN, D("101"))
     assert (trade.excursions.favourable, trade.excursions.favourable_r) == (D("120"), D("1.2"))
     assert (trade.excursions.adverse, trade.excursions.adverse_r) == (D("-35"), D("-0.35"))
+    assert totals.ticks >= 4  # a minute's ticks waiting together are conflated to its first, high, low and newest
 
 
 def test_candles_of_a_ten_minute_stream_are_the_hand_computed_ones(fake):
@@ -470,3 +471,173 @@ def test_a_backfill_that_cannot_read_the_history_says_so_and_writes_nothing(fake
     ):
         feed_command(fake, "--backfill")
     assert not PriceCandle.objects.exists()
+
+
+# --- A real exchange's faults (issue 23) ---------------------------------------------------------------
+
+
+def feed_lines(caplog, text: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "ledger.feed" and text in r.getMessage()]
+
+
+def test_a_bad_print_is_held_and_dropped_when_the_next_tick_does_not_confirm_it(fake, open_trade, client, caplog):
+    trade = open_trade()  # LONG 50 BTCUSDT at 100, stop 98, target 104
+    after_subscribing(
+        fake,
+        lambda: [
+            fake.push("BTCUSDT", "100.5", at(0)),
+            fake.push("BTCUSDT", "100500", at(1)),  # a thousandfold print: through the target if believed
+            fake.push("BTCUSDT", "100.4", at(2)),
+        ],
+    )
+
+    run_until(config(fake), lambda totals: totals.ticks == 2 and totals.held == 1)
+
+    trade.refresh_from_db()
+    assert (trade.status, trade.current_price, trade.max_price) == (PaperTrade.Status.OPEN, D("100.4"), D("100.5"))
+    assert PriceCandle.objects.get().high == D("100.5")  # the print is not in the chart either
+    assert len(feed_lines(caplog, "BTCUSDT's print 100500 at 2026-11-20T10:02:01.000+00:00 is +99900.0% from")) == 1
+    assert len(feed_lines(caplog, "BTCUSDT's print 100500 was not confirmed (next tick 100.4); dropped")) == 1
+    assert client.get("/healthz").json()["feed"]["suspect_prints"] == 1
+
+
+def test_a_jump_the_next_tick_confirms_is_applied_with_it(fake, open_trade, caplog):
+    trade = open_trade()  # LONG 50 BTCUSDT at 100, stop 98, target 104
+    after_subscribing(
+        fake,
+        lambda: [
+            fake.push("BTCUSDT", "100.5", at(0)),
+            fake.push("BTCUSDT", "130", at(1)),  # +29%: more than PAPER_MAX_JUMP (20 %) in a second
+            fake.push("BTCUSDT", "129", at(2)),  # near it: the move was real
+        ],
+    )
+
+    totals = run_until(config(fake), lambda totals: totals.closes == 1)
+
+    trade.refresh_from_db()
+    # the confirmed print reached the target: a limit order, filled at the target
+    assert (trade.status, trade.exit_price, trade.exit_time) == (PaperTrade.Status.TAKE_PROFIT, D("104"), at(1))
+    assert totals.held == 1
+    assert len(feed_lines(caplog, "BTCUSDT's print 130 was confirmed by the next tick")) == 1
+
+
+def test_the_last_price_the_ledger_applied_judges_the_feed_s_first_print(fake, settings):
+    settings.PAPER_MAX_JUMP = D("0.1")
+    services.prices_apply(ticks=[Tick("BTCUSDT", D("100"), at(0))])  # before the feed started
+    after_subscribing(fake, lambda: [fake.push("BTCUSDT", "89", at(30)), fake.push("BTCUSDT", "100.2", at(31))])
+
+    run_until(config(fake, watchlist=["BTCUSDT"]), lambda totals: totals.ticks == 1 and totals.held == 1)
+
+    assert MarketPrice.objects.get().price == D("100.2")  # -11 % against the ledger's 100: held, then dropped
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "poll"])
+def test_an_unreadable_ticker_costs_only_its_own_symbol_and_one_log_line(fake, caplog, stream):
+    # ccxt works out each ticker's change while it reads it: NaN, Infinity or abc raised there for the whole message
+    for last in ("Infinity", "abc"):
+        fake.ticker("ETHUSDT", last, at(0))
+        fake.ticker("BTCUSDT", "100", at(0))
+        fake.ticker("SOLUSDT", "20", at(0))
+    bad = [("ETHUSDT", "Infinity", 0), ("ETHUSDT", "abc", 1), ("ETHUSDT", "NaN", 2)]
+    after_subscribing(
+        fake,
+        lambda: (
+            [fake.push(market, price, at(s)) for market, price, s in bad]
+            + [fake.push("BTCUSDT", "100", at(3)), fake.push("SOLUSDT", "20", at(3))]
+        ),
+    )
+
+    run_until(
+        config(fake, watchlist=["BTCUSDT", "ETHUSDT", "SOLUSDT"], stream=stream),
+        lambda totals: totals.ticks == 2 and (stream or len(fake.requests) >= 5),
+    )
+
+    assert sorted(MarketPrice.objects.values_list("symbol", "price")) == [("BTCUSDT", D("100")), ("SOLUSDT", D("20"))]
+    assert len(feed_lines(caplog, "a ETH/USDT ticker is not a price")) == 1  # once, however often it comes
+    assert feed_lines(caplog, "retrying in") == []  # the others' stream was never dropped
+    assert len(fake.subscriptions) == stream
+
+
+def test_ticks_are_stamped_by_the_exchange_s_clock_told_in_ours(fake, open_trade, client):
+    fake.clock = -timedelta(seconds=60)  # the exchange's clock a minute behind the ledger's
+    now = datetime.now(UTC).replace(microsecond=0)
+    trade = open_trade(timestamp=now - timedelta(seconds=5), at=now)  # LONG at 100, stop 98, opened now
+    after_subscribing(fake, lambda: fake.push("BTCUSDT", "95", now - timedelta(seconds=59)))  # its now + 1 s
+
+    run_until(config(fake), lambda totals: totals.closes == 1)
+
+    trade.refresh_from_db()
+    assert trade.status == PaperTrade.Status.STOP_LOSS
+    assert now <= trade.exit_time <= now + timedelta(seconds=2)  # 1 s after the entry, give or take the measure
+    assert -60.5 < client.get("/healthz").json()["feed"]["clock_offset_s"] < -59.5
+
+
+def test_waiting_ticks_keep_of_each_minute_its_first_highest_lowest_and_newest():
+    waiting = feed.stream.Waiting()
+    prices = [D(100) + (n * 7919 % 1000) / D(100) for n in range(1000)]  # 1,000 ticks in one minute, 100 to 109.99
+    for n, price in enumerate(prices):
+        waiting.put(Tick("BTCUSDT", price, START + timedelta(milliseconds=50 * n)))
+    waiting.put(Tick("BTCUSDT", D("101"), START + timedelta(minutes=1)))  # the next minute
+
+    ticks, conflated = waiting.take()
+
+    assert [(tick.price, tick.at - START) for tick in ticks] == [
+        (D("100"), timedelta(0)),  # the first (n = 0)
+        (D("109.99"), timedelta(milliseconds=50 * 321)),  # the highest: 321 * 7919 % 1000 = 999
+        (D("100.81"), timedelta(milliseconds=50 * 999)),  # the newest: 999 * 7919 % 1000 = 81
+        (D("101"), timedelta(minutes=1)),
+    ]  # the lowest, 100, is the first
+    assert conflated == 1001 - 4
+    assert waiting.take() == ([], 0)
+
+
+def test_a_rate_limit_s_retry_after_is_waited_for(fake, caplog):
+    fake.ticker("BTCUSDT", "100", at(0))
+    fake.fail_rest(
+        "/api/v3/ticker/24hr", 429, '{"code": -1003, "msg": "Too many requests"}', headers={"Retry-After": "1"}
+    )
+
+    run_until(config(fake, watchlist=["BTCUSDT"], stream=False), lambda totals: totals.ticks == 1)
+
+    assert [line.rsplit("retrying in ", 1)[1] for line in feed_lines(caplog, "retrying in")] == ["1.00 s"]
+
+
+def test_a_silent_stream_is_polled_over_rest_until_it_speaks(fake, caplog):
+    fake.ticker("BTCUSDT", "100", at(0))  # REST has a price; the socket, subscribed, sends nothing
+
+    run_until(config(fake, watchlist=["BTCUSDT"], stall=0.5), lambda totals: totals.ticks == 1, seconds=5)
+
+    assert feed_lines(caplog, "Stalled: no ticker in 0.5 s")
+    assert feed_lines(caplog, "polling tickers over REST until the stream is back")
+    assert MarketPrice.objects.get().price == D("100")
+
+
+def test_a_stuck_feed_s_lag_grows_in_its_summary(fake, caplog):
+    after_subscribing(fake, lambda: fake.push("BTCUSDT", "100", datetime.now(UTC)))
+    started = time.monotonic()
+
+    run_until(config(fake, watchlist=["BTCUSDT"], report=0.3), lambda totals: time.monotonic() - started > 2)
+
+    lags = [float(line.split(", lag ")[1].split(" s")[0]) for line in feed_lines(caplog, ", lag ")[1:]]
+    assert len(lags) >= 3
+    assert lags == sorted(lags)
+    assert lags[-1] - lags[0] >= 0.5
+
+
+def test_markets_are_reloaded_so_a_new_listing_is_followed_and_a_delisting_said(fake, caplog):
+    fake.ticker("BTCUSDT", "100", at(0))
+    fake.ticker("XRPUSDT", "0.5", at(0))
+    del fake.markets["SOLUSDT"]  # listed later
+
+    def listed(totals: feed.Totals) -> bool:
+        if totals.ticks == 1 and "ETHUSDT" in fake.markets:
+            fake.markets["SOLUSDT"] = ("SOL", "USDT")
+            fake.ticker("SOLUSDT", "20", at(1))
+            del fake.markets["ETHUSDT"]  # delisted
+        return MarketPrice.objects.filter(symbol="SOLUSDT").exists() and bool(feed_lines(caplog, "no longer"))
+
+    run_until(config(fake, watchlist=["BTCUSDT", "ETHUSDT", "SOLUSDT"], stream=False, hourly=0.2), listed)
+
+    assert feed_lines(caplog, "binance does not list SOLUSDT; it is skipped")
+    assert feed_lines(caplog, "binance now lists SOLUSDT; it is followed")
+    assert feed_lines(caplog, "binance no longer lists ETHUSDT; it is skipped")

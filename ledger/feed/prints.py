@@ -32,15 +32,17 @@ class Prints:
             suspect = self._suspect.pop(tick.symbol, None)
             if suspect is not None:
                 if not _jump(suspect.price, suspect.at, tick):
-                    log.warning("price feed: %s's print %s was confirmed by the next tick", tick.symbol, suspect.price)
+                    log.warning(
+                        "price feed: %s's print %s was confirmed by the next tick", tick.symbol, _text(suspect.price)
+                    )
                     believed.append(suspect)
                     self._last[tick.symbol] = suspect.price, suspect.at
                 else:
                     log.warning(
                         "price feed: %s's print %s was not confirmed (next tick %s); dropped",
                         tick.symbol,
-                        suspect.price,
-                        tick.price,
+                        _text(suspect.price),
+                        _text(tick.price),
                     )
             last = self._last.get(tick.symbol)
             if last is not None and _jump(*last, tick):
@@ -49,10 +51,10 @@ class Prints:
                 log.warning(
                     "price feed: %s's print %s at %s is %s from %s: held as suspect until the next tick",
                     tick.symbol,
-                    tick.price,
+                    _text(tick.price),
                     tick.at.isoformat(timespec="milliseconds"),
                     f"{(tick.price - last[0]) / last[0]:+.1%}",
-                    last[0],
+                    _text(last[0]),
                 )
                 continue
             believed.append(tick)
@@ -72,3 +74,7 @@ class Prints:
 
 def _jump(last: Decimal, last_at: datetime, tick: Tick) -> bool:
     return rules.suspect_print(last=last, last_at=last_at, price=tick.price, at=tick.at)
+
+
+def _text(price: Decimal) -> str:
+    return f"{price.normalize():f}"  # 100.5, not the columns' 100.50000000

@@ -86,6 +86,7 @@ class Stream:
         self.wanted: frozenset[str] = frozenset()  # the ledger's symbols to follow, set by `follow`
         self._failures = 0  # in a row, for the backoff
         self._unknown: set[str] = set()  # reported once
+        self._followed: set[str] = set()  # the symbols the exchange listed when last mapped
         self._unreadable: set[str] = set()  # markets whose last ticker was not a price: reported once
         self._sent: dict[str, tuple] = {}  # market -> the last ticker queued, so none goes twice
         self._targets_now: dict[str, list[str]] = {}  # what the stream is subscribed to, for the recorder
@@ -270,14 +271,13 @@ class Stream:
         wanted = self.wanted
         if self._mapped is not None and self._mapped[0] == wanted:
             return self._mapped[1]
-        before = {symbol for symbols in (self._mapped[1].values() if self._mapped else ()) for symbol in symbols}
         targets: dict[str, list[str]] = {}
         for symbol in sorted(wanted):
             market = exchanges.market_for(self._index, symbol)
             if market is None:
                 if symbol not in self._unknown:
                     self._unknown.add(symbol)
-                    gone = "no longer lists" if symbol in before else "does not list"
+                    gone = "no longer lists" if symbol in self._followed else "does not list"
                     log.warning("price feed: %s %s %s; it is skipped", exchange.id, gone, symbol)
                 continue
             if symbol in self._unknown:
@@ -285,6 +285,7 @@ class Stream:
                 log.info("price feed: %s now lists %s; it is followed", exchange.id, symbol)
             targets.setdefault(market, []).append(symbol)
         self._mapped = wanted, targets
+        self._followed = {symbol for symbols in targets.values() for symbol in symbols}
         return targets
 
     async def _poll(self, exchange, markets: list[str]) -> dict[str, dict]:
