@@ -7,7 +7,7 @@ and write); the rates are the PAPER_* settings, read when a rule is applied. `ma
 refuses raises the ledger's own errors (ledger/errors.py), naming the input at fault.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal
@@ -434,3 +434,34 @@ def suspect_print(*, last: Decimal, last_at: datetime, price: Decimal, at: datet
     point) must neither mark nor close anything; a real move is confirmed by the tick after it."""
     limit = settings.PAPER_MAX_JUMP
     return bool(limit) and abs(at - last_at) <= JUMP_WINDOW and abs(price - last) > limit * last
+
+
+# --- Fills from candles -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CandleFill:
+    """Where a trade's stop or target would have filled in a minute the feed did not see."""
+
+    reason: str  # STOP_LOSS or TAKE_PROFIT
+    price: Decimal
+    minute: datetime
+    both: bool  # the minute reached the stop and the target: the stop is assumed first (the adverse assumption)
+
+
+def candle_fill(trade: Position, candles: Iterable) -> CandleFill | None:
+    """The first of the 1-minute candles (oldest first, each with minute, open, high and low) to reach the trade's
+    stop or target closes it as the resting order would have: at the level, or at the candle's open if it opened
+    beyond it. A candle that opened inside and reached both cannot say which came first: the stop is assumed."""
+    side = sign(trade.direction)
+    for candle in candles:
+        adverse, favourable = (candle.low, candle.high) if side > 0 else (candle.high, candle.low)
+        if side * (candle.open - trade.stop_loss) <= 0:
+            return CandleFill(STOP_LOSS, candle.open, candle.minute, both=False)
+        if side * (candle.open - trade.take_profit) >= 0:
+            return CandleFill(TAKE_PROFIT, candle.open, candle.minute, both=False)
+        stop, target = side * (adverse - trade.stop_loss) <= 0, side * (favourable - trade.take_profit) >= 0
+        if stop or target:
+            level = trade.stop_loss if stop else trade.take_profit
+            return CandleFill(STOP_LOSS if stop else TAKE_PROFIT, level, candle.minute, both=stop and target)
+    return None

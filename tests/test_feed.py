@@ -287,7 +287,7 @@ def feed_command(fake: FakeBinance, *arguments: str, **options) -> None:
     call_command("price_feed", "--exchange", "binance", "--exchange-config", config, *arguments, **options)
 
 
-def test_backfill_fills_the_minutes_an_open_trade_missed_and_widens_it(fake, open_trade):
+def test_backfill_fills_the_minutes_an_open_trade_missed_and_closes_it_where_they_reached_its_stop(fake, open_trade):
     trade = open_trade()  # LONG 50 at 100 from 10:01, stop 98, target 104
     services.prices_apply(
         ticks=[Tick("BTCUSDT", D("100.2"), T0 + timedelta(minutes=2, seconds=5))]
@@ -300,23 +300,28 @@ def test_backfill_fills_the_minutes_an_open_trade_missed_and_widens_it(fake, ope
         kline(minute[3], "100.2", "101.7", "99.9", "101.5"),
         kline(minute[4], "101.5", "101.6", "97.6", "98.4"),  # the gap reached the stop (98)
         kline(minute[5], "98.4", "bad", "98", "98.8"),  # not a price: skipped
+        kline(minute[6], "98.8", "120", "96", "99"),  # after the close: not in the trade's high and low
     ]
 
     out = StringIO()
     feed_command(fake, "--backfill", stdout=out)
 
     assert out.getvalue().splitlines() == [
-        "BTCUSDT: 3 minutes filled, 1 unreadable.",  # 10:01, 10:03 and 10:04
-        f"  #{trade.pk} LONG BTCUSDT: its stop was reached while the feed was down "
-        "(low 97.6, high 101.7); it stays open",
+        "BTCUSDT: 4 minutes filled, 1 unreadable.",  # 10:01, 10:03, 10:04 and 10:06
+        f"  #{trade.pk} LONG BTCUSDT: closed at 98, its stop reached in the 2026-11-20 10:04 candle while the feed "
+        "was down",
     ]
     rows = {c.minute: (c.open, c.high, c.low, c.close, c.ticks) for c in PriceCandle.objects.all()}
     assert rows[minute[2]] == (D("100.2"), D("100.2"), D("100.2"), D("100.2"), 1)  # the live minute wins
     assert rows[minute[4]] == (D("101.5"), D("101.6"), D("97.6"), D("98.4"), 0)  # 0 ticks: from the exchange's history
-    assert sorted(rows) == minute[1:5]
+    assert sorted(rows) == [*minute[1:5], minute[6]]
     trade.refresh_from_db()
-    # the minutes filled: highs 100.4, 101.7, 101.6; lows 99.8, 99.9, 97.6
-    assert (trade.status, trade.max_price, trade.min_price) == (PaperTrade.Status.OPEN, D("101.7"), D("97.6"))
+    # as its resting stop would have: at the level (10:04 opened above it), stamped with that minute
+    assert (trade.status, trade.exit_price, trade.exit_time) == (PaperTrade.Status.STOP_LOSS, D("98"), minute[4])
+    assert trade.realized_pnl == D("-109.9")  # (98 - 100) * 50 - fees (5 + 0.001 * 98 * 50 = 4.9)
+    # the minutes filled up to the close: highs 100.4, 101.7, 101.6; lows 99.8, 99.9, 97.6
+    assert (trade.max_price, trade.min_price) == (D("101.7"), D("97.6"))
+    assert trade.history.first().history_change_reason == "filled from 1-minute candles"
 
 
 def test_backfill_without_open_trades_has_nothing_to_do(fake):

@@ -116,7 +116,7 @@ class Command(BaseCommand):
                 + (f", {result.unreadable} unreadable" if result.unreadable else "")
                 + "."
             )
-            for sentence in result.crossed:
+            for sentence in result.closed:
                 self.stdout.write(f"  {sentence}")
         if not done and not unknown:
             self.stdout.write("No open trades: nothing to fill.")
