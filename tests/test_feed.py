@@ -646,3 +646,52 @@ def test_markets_are_reloaded_so_a_new_listing_is_followed_and_a_delisting_said(
     assert feed_lines(caplog, "binance does not list SOLUSDT; it is skipped")
     assert feed_lines(caplog, "binance now lists SOLUSDT; it is followed")
     assert feed_lines(caplog, "binance no longer lists ETHUSDT; it is skipped")
+
+
+def stopped_out() -> bool:
+    return PaperTrade.objects.filter(status=PaperTrade.Status.STOP_LOSS).exists()
+
+
+def test_at_its_start_the_feed_fills_the_minutes_it_missed_and_closes_what_they_reached(fake, open_trade, caplog):
+    trade = open_trade()  # LONG 50 BTCUSDT at 100 from 10:01, stop 98, target 104
+    fake.ticker("BTCUSDT", "99", at(300))  # 10:07, back above the stop
+    fake.klines["BTCUSDT"] = [
+        kline(T0 + timedelta(minutes=2), "100", "100.5", "99.5", "100"),
+        kline(T0 + timedelta(minutes=3), "97.5", "98.5", "97", "98.2"),  # opened through the stop: filled at 97.5
+    ]
+
+    run_until(config(fake, stream=False), lambda totals: stopped_out() and totals.ticks >= 1)
+
+    trade.refresh_from_db()
+    assert (trade.exit_price, trade.exit_time) == (D("97.5"), T0 + timedelta(minutes=3))
+    assert feed_lines(caplog, "BTCUSDT: 2 minutes filled from the exchange's history")
+    assert feed_lines(caplog, f"#{trade.pk} LONG BTCUSDT: closed at 97.5, its stop reached in the 2026-11-20 10:03")
+
+
+def test_after_an_outage_the_feed_fills_every_followed_symbol_s_missed_minutes(fake, open_trade):
+    trade = open_trade()  # LONG 50 BTCUSDT at 100 from 10:01, stop 98, target 104
+    fake.ticker("BTCUSDT", "100.2", at(0))  # 10:02
+
+    def outage(totals: feed.Totals) -> bool:
+        started = any(path.startswith("/api/v3/klines") for path in fake.requests)  # its start's fill is done
+        if totals.ticks == 1 and started and not fake.klines:  # the exchange away for three polls, back at 10:05:20
+            fake.fail_rest("/api/v3/ticker/24hr", 503, "Service Unavailable", times=3)
+            fake.klines["BTCUSDT"] = [
+                kline(T0 + timedelta(minutes=3), "100.1", "100.3", "99.9", "100"),
+                kline(T0 + timedelta(minutes=4), "100", "104.5", "97.9", "101"),  # both levels in one minute
+            ]
+            fake.klines["ETHUSDT"] = [kline(T0 + timedelta(minutes=3), "10", "10.5", "9.5", "10.1")]
+            fake.ticker("BTCUSDT", "100.4", at(200))
+        return stopped_out()
+
+    run_until(config(fake, watchlist=["ETHUSDT"], stream=False), outage)
+
+    trade.refresh_from_db()
+    # the stop assumed first in the minute that reached both: at the stop, stamped 10:04
+    assert (trade.exit_price, trade.exit_time) == (D("98"), T0 + timedelta(minutes=4))
+    assert trade.history.first().history_change_reason == (
+        "filled from 1-minute candles: stop and target in one minute, the stop assumed"
+    )
+    minutes = {(c.symbol, c.minute.minute, c.ticks) for c in PriceCandle.objects.all()}
+    # live minutes (1 tick) and the gap's from the history (0 ticks), the watchlist's too: no hole in a chart
+    assert minutes == {("BTCUSDT", 2, 1), ("BTCUSDT", 3, 0), ("BTCUSDT", 4, 0), ("BTCUSDT", 5, 1), ("ETHUSDT", 3, 0)}

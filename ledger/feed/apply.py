@@ -8,12 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import ccxt
 from django.db import DatabaseError, close_old_connections
 
 from .. import selectors, services
 from ..days import today
 from ..errors import AlreadyClosed, LedgerError
 from ..inputs import TICKS_MAX, Tick
+from . import history
 from .config import FeedConfig
 from .prints import Prints
 from .retry import one_line
@@ -89,6 +91,38 @@ class _Status:
         self.said = saying
 
 
+def _history_ends(symbols: list[str]) -> dict[str, datetime]:
+    """Where each symbol's history stops: its last candle, or its open trade's entry if it has none."""
+    opened = selectors.open_since()
+    return {symbol: opened[symbol] for symbol in symbols if symbol in opened} | selectors.candles_newest(symbols)
+
+
+def _fill_gaps(stream: Stream, ends: dict[str, datetime]) -> None:
+    """After a gap (the feed's start, a recovery from a failure), every followed symbol's minutes that have no
+    candle, from the exchange's 1-minute history: since where its history ended (`ends`, read before the first
+    tick) at the start, since the newest tick before the failure after one; a minute that reached an open trade's
+    level closes it."""
+    starts = [stream.gaps.popleft() for _ in range(len(stream.gaps))]
+    symbols = sorted(stream.wanted)
+    if not starts or not symbols:
+        return
+    try:
+        if None in starts:
+            since = {symbol: ends[symbol] for symbol in symbols if symbol in ends}
+        else:
+            since = dict.fromkeys(symbols, min(starts).replace(second=0, microsecond=0))
+        done, _ = history.fill(since, stream.history)  # the stream has said which symbols are not listed
+    except (DatabaseError, ccxt.BaseError, OSError, TimeoutError) as error:
+        log.warning("price feed: the gap's minutes could not be filled: %s", one_line(error))
+        close_old_connections()
+        return
+    for result in done:
+        if result.written or result.unreadable:
+            log.info("price feed: %s: %d minutes filled from the exchange's history", result.symbol, result.written)
+        for sentence in result.closed:
+            log.warning("price feed: %s", sentence)
+
+
 def _summary(stream: Stream, minute: Totals, totals: Totals) -> None:
     lag = "none yet" if totals.newest is None else f"{(datetime.now(UTC) - totals.newest).total_seconds():.1f} s"
     offset = "not measured" if stream.offset is None else f"{stream.offset.total_seconds():+.3f} s"
@@ -131,15 +165,18 @@ def run(config: FeedConfig, *, until: Callable[[Totals], bool] = lambda totals: 
         pending = _apply(pending + ticks, [totals, minute])
 
     status.write(stream, prints, always=True)
+    ends: dict[str, datetime] = {}
     try:
         while not until(totals) and stream.alive():
             if time.monotonic() >= next_follow:
                 next_follow = time.monotonic() + config.refresh
                 try:
                     stream.follow(selectors.symbols_followed(today(), config.watchlist))
+                    ends = ends or _history_ends(sorted(stream.wanted))  # before the first tick is applied
                 except DatabaseError as error:  # keep following what it followed; try again next time
                     log.warning("price feed: the symbols to follow could not be read: %s", one_line(error))
                     close_old_connections()
+            _fill_gaps(stream, ends)
             apply(config.interval)
             reporting = time.monotonic() >= next_report
             if reporting:

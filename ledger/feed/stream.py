@@ -6,6 +6,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -15,11 +16,13 @@ from ..errors import InvalidInput
 from ..inputs import Tick
 from . import markets as exchanges
 from .config import FeedConfig
+from .history import History, rows_since
 from .retry import backoff, one_line, retry_after
 
 log = logging.getLogger("ledger.feed")  # one logger for the whole feed, as operators filter it
 # An offset smaller than this is the measure's own noise (half a round trip): both clocks are taken to agree.
 CLOCK_TOLERANCE = timedelta(seconds=1)
+HISTORY_TIMEOUT = 300  # seconds a gap's history may take to read
 
 
 class _Recorder(dict):
@@ -84,6 +87,11 @@ class Stream:
         self.unparsed = 0  # tickers that were not a price
         self.offset: timedelta | None = None  # the exchange's clock minus ours, once measured
         self.wanted: frozenset[str] = frozenset()  # the ledger's symbols to follow, set by `follow`
+        # Gaps for `apply` to fill from the exchange's history: None at the start (since each symbol's last candle),
+        # then at each recovery from a failure the time of the newest tick before it.
+        self.gaps: deque[datetime | None] = deque()
+        self._newest_at: datetime | None = None  # the newest tick's time so far
+        self._down_from: datetime | None = None  # the newest tick's time when the failures in a row began
         self._failures = 0  # in a row, for the backoff
         self._unknown: set[str] = set()  # reported once
         self._followed: set[str] = set()  # the symbols the exchange listed when last mapped
@@ -109,6 +117,15 @@ class Stream:
 
     def alive(self) -> bool:
         return self._thread.is_alive()
+
+    def history(self, since: dict[str, datetime], until: datetime) -> History:
+        """The symbols' 1-minute history (history.rows_since), read in the stream's loop by its exchange, while
+        the stream goes on; from the caller's thread."""
+        read = asyncio.run_coroutine_threadsafe(rows_since(self._exchange, self._index, since, until), self._loop)
+        try:
+            return read.result(timeout=HISTORY_TIMEOUT)
+        finally:
+            read.cancel()
 
     def stop(self) -> None:
         """Stop now, even in the middle of a wait for the exchange, and close its connections."""
@@ -165,7 +182,7 @@ class Stream:
                         continue
                     if not streaming:
                         self._queue(await self._poll(exchange, markets), targets)
-                        self._failures = 0
+                        self._recovered()
                         await self._sleep(self.config.interval)
                     elif markets != subscribed:
                         if subscribed:
@@ -176,6 +193,8 @@ class Stream:
                     else:
                         await self._listen(exchange)
                 except Exception as error:  # noqa: BLE001 - whatever the exchange or the network did, retry
+                    if not self._failures:
+                        self._down_from = self._newest_at  # the gap to fill once prices arrive again
                     self._failures += 1
                     self.errors += 1
                     asked = retry_after(error, exchange.last_response_headers)  # a rate limit's Retry-After
@@ -201,6 +220,8 @@ class Stream:
                 raise  # nothing to follow without them: retried
             log.warning("price feed: the markets could not be reloaded: %s; the ones loaded are kept", one_line(error))
         else:
+            if not self._index:
+                self.gaps.append(None)  # the feed was down until now
             self._index, self._mapped = exchanges.market_index(exchange.markets), None
             log.info(
                 "price feed: %s lists %d markets; %s",
@@ -231,8 +252,15 @@ class Stream:
             raise ConnectionResetError("the stream was closed under the watch") from None
         except TimeoutError:
             raise Stalled(f"no ticker in {self.config.stall:g} s") from None
-        self._heard, self._failures = time.monotonic(), 0
+        self._heard = time.monotonic()
+        self._recovered()
         self._leave_fallback()
+
+    def _recovered(self) -> None:
+        """Prices arrive: after failures, the gap since the newest tick before them is to be filled."""
+        if self._failures:
+            self.gaps.append(self._down_from)
+        self._failures = 0
 
     async def _listen(self, exchange) -> None:
         """A moment of listening (the recorder takes what arrives); a closed or silent stream is a failure."""
@@ -307,7 +335,7 @@ class Stream:
             self._sent[market] = seen
             for symbol in targets[market]:
                 try:
-                    self.waiting.put(exchanges.tick_from(symbol, ticker, received=received, offset=offset))
+                    tick = exchanges.tick_from(symbol, ticker, received=received, offset=offset)
                 except InvalidInput as error:
                     self.unparsed += 1
                     if market not in self._unreadable:  # once until it reads again: a broken symbol costs one line
@@ -315,3 +343,5 @@ class Stream:
                         log.warning("price feed: a %s ticker is not a price, not applied: %s", market, error.message)
                 else:
                     self._unreadable.discard(market)
+                    self.waiting.put(tick)
+                    self._newest_at = max(self._newest_at or tick.at, tick.at)

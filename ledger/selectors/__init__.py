@@ -4,8 +4,8 @@ Selectors never write and never import the services. Every name below is importa
 - core: the ledger's rows and the day's figures: `account`, `equity`, `ledger_version`, `trade`, `signal`,
   `market_quote` (a symbol's last tick), `entry_plan` (`EntryPlan`: what executing a signal now would do),
   `candles`, `trades_active`, `trades_active_with_last_tick`, `symbols`, `symbols_followed`, `open_since`,
-  `newest_tick_at`, `prices_last`, `feed_status` (what the price feed says of itself), `signals_for_day`,
-  `signals_board`, `signals_summary` (`SignalsSummary`), `journal_for_day`,
+  `newest_tick_at`, `prices_last`, `candles_newest`, `feed_status` (what the price feed says of itself),
+  `signals_for_day`, `signals_board`, `signals_summary` (`SignalsSummary`), `journal_for_day`,
   `pnl_daily`, `pnl_daily_range` (`DailyPnl`), `dashboard_summary` (`DashboardSummary`), `day_end` (`DayEnd`),
   `journal_between`, `signals_between` (the exports' periods).
 - stats: a period's statistics: `stats` (`Stats`, with `Group`, `SymbolPnl`, `PeriodPnl`, `RBucket`).
@@ -26,6 +26,7 @@ from .core import (
     SignalsSummary,
     account,
     candles,
+    candles_newest,
     dashboard_summary,
     day_end,
     entry_plan,
@@ -68,6 +69,7 @@ from .stats import PeriodPnl, RBucket, Stats, SymbolPnl, stats
 
 __all__ = [
     "account",
+    "candles_newest",
     "feed_status",
     "prices_last",
     "candles",

@@ -184,6 +184,14 @@ def prices_last(symbols: Iterable[str]) -> dict[str, tuple[Decimal, datetime]]:
     return {symbol: (price, at) for symbol, price, at in rows}
 
 
+def candles_newest(symbols: Iterable[str]) -> dict[str, datetime]:
+    """Each symbol's newest 1-minute candle (symbols without one are absent): where its history stops."""
+    rows = (
+        PriceCandle.objects.filter(symbol__in=list(symbols)).order_by().values("symbol").annotate(newest=Max("minute"))
+    )
+    return dict(rows.values_list("symbol", "newest"))
+
+
 def feed_status() -> FeedStatus | None:
     """What the price feed that reported last says of itself."""
     return FeedStatus.objects.order_by("-reported_at").first()
