@@ -107,11 +107,7 @@ class FakeBinance:
     def _serve(self, ready: threading.Event) -> None:
         asyncio.set_event_loop(self.loop)
         app = web.Application()
-        app.router.add_get("/api/v3/exchangeInfo", self._exchange_info)
-        app.router.add_get("/api/v3/time", self._time)
-        app.router.add_get("/api/v3/ticker/24hr", self._tickers)
-        app.router.add_get("/api/v3/klines", self._klines)
-        app.router.add_get("/ws/{stream}", self._socket)
+        self._route(app.router)
         self.runner = web.AppRunner(app, shutdown_timeout=0.1)
         self.loop.run_until_complete(self.runner.setup())
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
@@ -119,6 +115,13 @@ class FakeBinance:
         self.port = site._server.sockets[0].getsockname()[1]
         ready.set()
         self.loop.run_forever()
+
+    def _route(self, router: web.UrlDispatcher) -> None:
+        router.add_get("/api/v3/exchangeInfo", self._exchange_info)
+        router.add_get("/api/v3/time", self._time)
+        router.add_get("/api/v3/ticker/24hr", self._tickers)
+        router.add_get("/api/v3/klines", self._klines)
+        router.add_get("/ws/{stream}", self._socket)
 
     async def _stop(self) -> None:
         await self._close_all()
@@ -196,6 +199,116 @@ class FakeBinance:
         for socket in list(self.sockets):
             await socket.close()
         self.sockets.clear()
+
+
+class FakeOkx(FakeBinance):
+    """The same server and switches, speaking OKX's v5 API from its documentation: REST (instruments, tickers,
+    time) and the public websocket (`{"op": "subscribe", "args": [{"channel": "tickers", "instId": ...}]}`, text
+    pings). Its markets are OKX's instrument ids (BTC-USDT); its controls take Binance's names (BTCUSDT), so that a
+    test runs against either."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.markets = {f"{base}-{quote}": (base, quote) for base, quote in MARKETS.values()}
+
+    def _okx_ticker(self, market: str, last: str, at: datetime, bid: str | None, ask: str | None) -> dict:
+        return {
+            "instType": "SPOT",
+            "instId": market,
+            "last": last,
+            "lastSz": "0.1",
+            "askPx": ask or "",
+            "askSz": "1",
+            "bidPx": bid or "",
+            "bidSz": "1",
+            "open24h": last,  # ccxt works out the change from it, as from a real one
+            "high24h": last,
+            "low24h": last,
+            "volCcy24h": "100",
+            "vol24h": "1",
+            "ts": str(millis(at)),
+            "sodUtc0": last,
+            "sodUtc8": last,
+        }
+
+    def ticker(self, market: str, last: str, at: datetime, *, bid: str | None = None, ask: str | None = None) -> None:
+        market = "-".join(MARKETS[market])
+        self.tickers[market] = self._okx_ticker(market, last, at, bid, ask)
+
+    def push(self, market: str, last: str, at: datetime, *, bid: str | None = None, ask: str | None = None) -> None:
+        market = "-".join(MARKETS[market])
+        arg = {"channel": "tickers", "instId": market}
+        self.send_text(json.dumps({"arg": arg, "data": [self._okx_ticker(market, last, at, bid, ask)]}))
+
+    @property
+    def exchange_config(self) -> dict:
+        """ccxt's okx aimed here, as the issue's example: its REST host and websocket base, spot markets only."""
+        return {
+            "urls": {"api": {"rest": self.url, "ws": f"ws://127.0.0.1:{self.port}/ws/v5"}},
+            "options": {"fetchMarkets": {"types": ["spot"]}},
+            "enableRateLimit": False,
+            "timeout_on_exit": 0,
+        }
+
+    def _route(self, router: web.UrlDispatcher) -> None:
+        router.add_get("/api/v5/public/instruments", self._instruments)
+        router.add_get("/api/v5/public/time", self._time)
+        router.add_get("/api/v5/market/tickers", self._tickers)
+        router.add_get("/ws/v5/public", self._socket)
+
+    @staticmethod
+    def _answer(data: list) -> web.Response:
+        return web.json_response({"code": "0", "msg": "", "data": data})
+
+    async def _instruments(self, request: web.Request) -> web.Response:
+        instruments = [
+            {
+                "instType": "SPOT",
+                "instId": market,
+                "baseCcy": base,
+                "quoteCcy": quote,
+                "settleCcy": "",
+                "ctVal": "",
+                "ctMult": "",
+                "ctValCcy": "",
+                "listTime": "1606468572000",
+                "expTime": "",
+                "lever": "10",
+                "tickSz": "0.01",
+                "lotSz": "0.00000001",
+                "minSz": "0.00001",
+                "ctType": "",
+                "alias": "",
+                "state": "live",
+                "uly": "",
+                "instFamily": "",
+            }
+            for market, (base, quote) in self.markets.items()
+        ]
+        return self._failure(request) or self._answer(instruments)
+
+    async def _time(self, request: web.Request) -> web.Response:
+        return self._failure(request) or self._answer([{"ts": str(millis(datetime.now(UTC) + self.clock))}])
+
+    async def _tickers(self, request: web.Request) -> web.Response:
+        return self._failure(request) or self._answer(list(self.tickers.values()))
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self.sockets.append(socket)
+        async for message in socket:
+            if message.type != WSMsgType.TEXT:
+                continue
+            if message.data == "ping":
+                await socket.send_str("pong")
+                continue
+            command = json.loads(message.data)
+            if command.get("op") == "subscribe":
+                self.subscriptions.append([arg["instId"] for arg in command["args"]])
+                for arg in command["args"]:
+                    await socket.send_str(json.dumps({"event": "subscribe", "arg": arg, "connId": "fake"}))
+        return socket
 
 
 def kline(at: datetime, o: str, h: str, l: str, c: str) -> list:  # noqa: E741 - the exchange's own letters

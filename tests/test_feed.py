@@ -22,7 +22,7 @@ from ledger.inputs import Tick
 from ledger.models import MarketPrice, PaperTrade, PriceCandle
 
 from .conftest import NOW, T0
-from .fake_exchange import FakeBinance, kline
+from .fake_exchange import FakeBinance, FakeOkx, kline
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -36,11 +36,19 @@ def fake():
     exchange.close()
 
 
+@pytest.fixture(params=[FakeBinance, FakeOkx], ids=["binance", "okx"])
+def either(request):
+    """Binance or OKX, for what their protocols do differently."""
+    exchange = request.param()
+    yield exchange
+    exchange.close()
+
+
 def config(fake: FakeBinance, **changes) -> feed.FeedConfig:
     """Quick: batches every 50 ms, retries from 10 ms, a stream silent for 1 s is dead."""
     return feed.FeedConfig(
         **{
-            "exchange": "binance",
+            "exchange": "okx" if isinstance(fake, FakeOkx) else "binance",
             "interval": 0.05,
             "refresh": 0.2,
             "backoff": 0.01,
@@ -73,6 +81,24 @@ def after_subscribing(fake: FakeBinance, script: Callable[[], None]) -> None:
 
 def at(seconds: float) -> datetime:
     return START + timedelta(seconds=seconds)
+
+
+def test_okx_aimed_at_with_its_rest_host_and_websocket_base_streams_and_polls(open_trade):
+    okx = FakeOkx()
+    trade = open_trade()  # LONG 50 BTCUSDT at 100, stop 98
+    okx.ticker("ETHUSDT", "3200.5", at(0), bid="3200.4", ask="3200.6")
+    after_subscribing(okx, lambda: okx.push("BTCUSDT", "97.9", at(1), bid="97.85", ask="97.95"))
+    try:
+        run_until(config(okx), lambda totals: totals.closes == 1)
+        run_until(config(okx, stream=False, watchlist=["ETH-USDT"]), lambda totals: totals.ticks == 1)
+    finally:
+        okx.close()
+
+    assert okx.exchange_config["urls"] == {"api": {"rest": okx.url, "ws": f"ws://127.0.0.1:{okx.port}/ws/v5"}}
+    assert okx.subscriptions[0] == ["BTC-USDT"]
+    trade.refresh_from_db()
+    assert (trade.status, trade.exit_price) == (PaperTrade.Status.STOP_LOSS, D("97.85"))
+    assert MarketPrice.objects.get(symbol="ETH-USDT").ask == D("3200.6")
 
 
 def test_a_stream_applies_each_ticker_with_its_bid_and_ask_under_the_ledger_s_spelling(fake):
@@ -537,7 +563,8 @@ def test_the_last_price_the_ledger_applied_judges_the_feed_s_first_print(fake, s
 
 
 @pytest.mark.parametrize("stream", [True, False], ids=["stream", "poll"])
-def test_an_unreadable_ticker_costs_only_its_own_symbol_and_one_log_line(fake, caplog, stream):
+def test_an_unreadable_ticker_costs_only_its_own_symbol_and_one_log_line(either, caplog, stream):
+    fake = either
     # ccxt works out each ticker's change while it reads it: NaN, Infinity or abc raised there for the whole message
     for last in ("Infinity", "abc"):
         fake.ticker("ETHUSDT", last, at(0))
@@ -563,7 +590,8 @@ def test_an_unreadable_ticker_costs_only_its_own_symbol_and_one_log_line(fake, c
     assert len(fake.subscriptions) == stream
 
 
-def test_ticks_are_stamped_by_the_exchange_s_clock_told_in_ours(fake, open_trade, client):
+def test_ticks_are_stamped_by_the_exchange_s_clock_told_in_ours(either, open_trade, client):
+    fake = either
     fake.clock = -timedelta(seconds=60)  # the exchange's clock a minute behind the ledger's
     now = datetime.now(UTC).replace(microsecond=0)
     trade = open_trade(timestamp=now - timedelta(seconds=5), at=now)  # LONG at 100, stop 98, opened now
