@@ -254,6 +254,8 @@ class FakeOkx(FakeBinance):
         router.add_get("/api/v5/public/instruments", self._instruments)
         router.add_get("/api/v5/public/time", self._time)
         router.add_get("/api/v5/market/tickers", self._tickers)
+        router.add_get("/api/v5/market/candles", self._no_candles)
+        router.add_get("/api/v5/market/history-candles", self._no_candles)
         router.add_get("/ws/v5/public", self._socket)
 
     @staticmethod
@@ -292,6 +294,9 @@ class FakeOkx(FakeBinance):
 
     async def _tickers(self, request: web.Request) -> web.Response:
         return self._failure(request) or self._answer(list(self.tickers.values()))
+
+    async def _no_candles(self, request: web.Request) -> web.Response:
+        return self._failure(request) or self._answer([])
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse()

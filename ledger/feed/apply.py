@@ -112,9 +112,12 @@ def _fill_gaps(stream: Stream, ends: dict[str, datetime]) -> None:
         else:
             since = dict.fromkeys(symbols, min(starts).replace(second=0, microsecond=0))
         done, _ = history.fill(since, stream.history)  # the stream has said which symbols are not listed
-    except (DatabaseError, ccxt.BaseError, OSError, TimeoutError) as error:
+    except DatabaseError as error:
         log.warning("price feed: the gap's minutes could not be filled: %s", one_line(error))
         close_old_connections()
+        return
+    except (ccxt.BaseError, OSError, TimeoutError) as error:
+        log.warning("price feed: the gap's minutes could not be read from the exchange: %s", one_line(error))
         return
     for result in done:
         if result.written or result.unreadable:
