@@ -242,7 +242,7 @@ class Rounded(Func):
 
 def excursions_in_money() -> tuple[Greatest, Least]:
     """rules.excursions in SQL: a trade's MFE and MAE in money, unrounded, from its highest and lowest price while
-    open (the export's columns and the statistics' sums; tests/test_export.py holds them to the rules)."""
+    open (the export's columns and the statistics' sums; tests/test_views_exports.py holds them to the rules)."""
     long = Q(direction="LONG")  # PaperTrade.Direction.LONG: models.py builds on this module
     best = Case(When(long, then=F("max_price") - F("entry_price")), default=F("entry_price") - F("min_price"))
     worst = Case(When(long, then=F("min_price") - F("entry_price")), default=F("entry_price") - F("max_price"))

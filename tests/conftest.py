@@ -4,13 +4,16 @@ import itertools
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from io import StringIO
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
+from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
 
 from ledger import services
@@ -38,6 +41,8 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 LAST_SECOND = datetime(2026, 11, 20, 23, 59, 59, tzinfo=TOKYO)
 MIDNIGHT = datetime(2026, 11, 21, 0, 0, 0, tzinfo=TOKYO)
 _ids = itertools.count(1)
+# The password of every person the fixtures make, for a test that logs in through the login form.
+PASSWORD = "pw-for-tests"
 
 
 @pytest.fixture
@@ -70,6 +75,18 @@ def open_trade(make_signal):
         return services.signal_execute(signal_id=signal.signal_id, at=at or signal.timestamp + timedelta(minutes=1))
 
     return make
+
+
+# When `closed_trade` was closed: half an hour after T0, on T0's trading day.
+EXIT_AT = T0 + timedelta(minutes=30)
+
+
+@pytest.fixture
+def closed_trade(open_trade) -> PaperTrade:
+    """LONG 50 BTCUSDT from 100 (stop 98, target 104), closed by hand at 101 at EXIT_AT:
+    fees 5 + 5.05 = 10.05, realized (101-100)*50 - 10.05 = 39.95."""
+    trade = open_trade()
+    return services.trade_close(trade_id=trade.pk, price=Decimal("101"), at=EXIT_AT)
 
 
 # An account that holds many trades at once, several per symbol, each sized as on the default account (1% of
@@ -116,9 +133,46 @@ def around_midnight(settings, make_signal, open_trade, many_trades) -> SimpleNam
 @pytest.fixture
 def trader(django_user_model):
     """A person who may trade: the `ledger.trade` permission the dashboard's actions require."""
-    user = django_user_model.objects.create_user("trader", password="pw-for-tests")
+    user = django_user_model.objects.create_user("trader", password=PASSWORD)
     user.user_permissions.add(Permission.objects.get(codename="trade", content_type__app_label="ledger"))
     return django_user_model.objects.get(pk=user.pk)  # afresh: permissions are cached on the object
+
+
+@pytest.fixture
+def viewer(django_user_model):
+    """A person logged in without the `ledger.trade` permission: may look at every page, act on none."""
+    return django_user_model.objects.create_user("viewer", password=PASSWORD)
+
+
+@pytest.fixture
+def readonly_staff(django_user_model):
+    """Staff in the "ledger read-only" group (made by the `readonly_group` command): may look in the admin only."""
+    call_command("readonly_group", stdout=StringIO())
+    user = django_user_model.objects.create_user("readonly-staff", password=PASSWORD, is_staff=True)
+    user.groups.add(Group.objects.get(name="ledger read-only"))
+    return user
+
+
+def client_logged_in_as(user) -> Client:
+    """A client of its own, logged in as `user`: pytest-django's `client` stays anonymous beside it."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def trader_client(trader) -> Client:
+    return client_logged_in_as(trader)
+
+
+@pytest.fixture
+def viewer_client(viewer) -> Client:
+    return client_logged_in_as(viewer)
+
+
+@pytest.fixture
+def readonly_staff_client(readonly_staff) -> Client:
+    return client_logged_in_as(readonly_staff)
 
 
 @pytest.fixture
@@ -137,11 +191,10 @@ def read_only_database():
 
 
 @pytest.fixture
-def api_client(client):
-    """A test client that sends a valid API token that may trade (Authorization: Bearer) with every request."""
+def api_client() -> Client:
+    """A client of its own that sends a valid API token that may trade (Authorization: Bearer) with every request."""
     _, token = services.api_token_create(name="tests", scope=ApiToken.Scope.TRADE)
-    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    return client
+    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
 def assert_ledger_consistent() -> None:

@@ -11,7 +11,7 @@ from io import StringIO
 
 import pytest
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -20,11 +20,10 @@ from ledger.errors import InvalidInput
 from ledger.inputs import CORRECTABLE, Tick
 from ledger.models import Account, ApiToken, PaperTrade, Signal
 
-from .conftest import T0
+from .conftest import EXIT_AT, T0
 
 pytestmark = pytest.mark.django_db
 
-EXIT_AT = T0 + timedelta(minutes=30)
 TRADE_FIELDS = (
     "status",
     "entry_price",
@@ -64,15 +63,7 @@ def account_total() -> Decimal:
     return Account.objects.get(pk=1).realized_pnl_total
 
 
-@pytest.fixture
-def closed_trade(open_trade):
-    """LONG 50 BTCUSDT from 100 (stop 98, target 104), closed by hand at 101:
-    fees 5 + 5.05 = 10.05, realized (101-100)*50 - 10.05 = 39.95."""
-    trade = open_trade()
-    return services.trade_close(trade_id=trade.pk, price=Decimal("101"), at=EXIT_AT)
-
-
-def many_trades(count: int) -> None:
+def bulk_closed_trades(count: int) -> None:
     """Rows enough to show whether a page's queries grow with the table (made in bulk, not via services)."""
     Signal.objects.bulk_create(
         Signal(
@@ -128,7 +119,7 @@ def many_trades(count: int) -> None:
 def test_trade_list_renders_many_rows_in_a_bounded_number_of_queries(
     admin_client, django_assert_max_num_queries, query
 ):
-    many_trades(300)
+    bulk_closed_trades(300)
 
     with django_assert_max_num_queries(12):
         response = admin_client.get(reverse("admin:ledger_papertrade_changelist") + query)
@@ -138,7 +129,7 @@ def test_trade_list_renders_many_rows_in_a_bounded_number_of_queries(
 
 
 def test_signal_list_renders_many_rows_in_a_bounded_number_of_queries(admin_client, django_assert_max_num_queries):
-    many_trades(300)
+    bulk_closed_trades(300)
 
     with django_assert_max_num_queries(12):
         response = admin_client.get(reverse("admin:ledger_signal_changelist"))
@@ -148,7 +139,7 @@ def test_signal_list_renders_many_rows_in_a_bounded_number_of_queries(admin_clie
 
 
 def test_trade_search_finds_exact_signal_id_and_symbol_prefix_only(admin_client):
-    many_trades(20)
+    bulk_closed_trades(20)
     url = reverse("admin:ledger_papertrade_changelist")
 
     by_signal = admin_client.get(url + "?q=bulk-7").context["cl"].result_list
@@ -162,7 +153,7 @@ def test_trade_search_finds_exact_signal_id_and_symbol_prefix_only(admin_client)
 
 
 def test_symbol_filter_offers_each_symbol_once_and_filters_by_it(admin_client):
-    many_trades(20)
+    bulk_closed_trades(20)
     url = reverse("admin:ledger_papertrade_changelist")
 
     assert selectors.symbols(PaperTrade) == ["BTCUSDT", "ETHUSDT"]
@@ -174,7 +165,7 @@ def test_symbol_filter_offers_each_symbol_once_and_filters_by_it(admin_client):
 
 def test_trade_list_counts_no_more_than_the_cap(admin_client, monkeypatch):
     monkeypatch.setattr("ledger.admin.COUNT_CAP", 50)
-    many_trades(120)
+    bulk_closed_trades(120)
 
     response = admin_client.get(reverse("admin:ledger_papertrade_changelist"))
 
@@ -182,7 +173,7 @@ def test_trade_list_counts_no_more_than_the_cap(admin_client, monkeypatch):
 
 
 def test_trade_change_page_renders_in_a_bounded_number_of_queries(admin_client, django_assert_max_num_queries):
-    many_trades(300)
+    bulk_closed_trades(300)
     trade = PaperTrade.objects.order_by("pk").first()
 
     with django_assert_max_num_queries(10):
@@ -504,22 +495,11 @@ def test_day_close_keeps_history_in_a_number_of_queries_that_does_not_grow(open_
 # --- Permissions ------------------------------------------------------------------------------------
 
 
-def test_non_staff_user_is_turned_away(client, closed_trade):
-    client.force_login(User.objects.create_user("trader", password="not-used-here"))
-
-    response = client.get(reverse("admin:ledger_papertrade_changelist"))
+def test_non_staff_user_is_turned_away(viewer_client, closed_trade):
+    response = viewer_client.get(reverse("admin:ledger_papertrade_changelist"))
 
     assert response.status_code == 302
     assert response.url.startswith(reverse("admin:login"))
-
-
-@pytest.fixture
-def viewer(client):
-    call_command("readonly_group", stdout=StringIO())
-    user = User.objects.create_user("viewer", password="not-used-here", is_staff=True)
-    user.groups.add(Group.objects.get(name="ledger read-only"))
-    client.force_login(user)
-    return client
 
 
 def test_read_only_group_holds_view_permissions_only():
@@ -543,28 +523,30 @@ def test_signal_page_and_history_are_shown_read_only(admin_client, open_trade):
     )  # by the labels every page uses
 
 
-def test_read_only_group_can_look_at_lists_pages_and_history(viewer, closed_trade):
-    assert viewer.get(reverse("admin:ledger_papertrade_changelist")).status_code == 200
-    assert viewer.get(reverse("admin:ledger_signal_changelist")).status_code == 200
-    page = viewer.get(change_url(closed_trade))
+def test_read_only_group_can_look_at_lists_pages_and_history(readonly_staff_client, closed_trade):
+    assert readonly_staff_client.get(reverse("admin:ledger_papertrade_changelist")).status_code == 200
+    assert readonly_staff_client.get(reverse("admin:ledger_signal_changelist")).status_code == 200
+    page = readonly_staff_client.get(change_url(closed_trade))
     assert page.status_code == 200
     assert b'name="_save"' not in page.content
-    assert viewer.get(reverse("admin:ledger_papertrade_history", args=[closed_trade.pk])).status_code == 200
+    assert (
+        readonly_staff_client.get(reverse("admin:ledger_papertrade_history", args=[closed_trade.pk])).status_code == 200
+    )
 
 
-def test_read_only_group_cannot_change_a_trade(viewer, closed_trade):
+def test_read_only_group_cannot_change_a_trade(readonly_staff_client, closed_trade):
     before = snapshot(closed_trade)
 
-    response = viewer.post(change_url(closed_trade), form_data(closed_trade, exit_price=Decimal("102")))
+    response = readonly_staff_client.post(change_url(closed_trade), form_data(closed_trade, exit_price=Decimal("102")))
 
     assert response.status_code == 403
     assert snapshot(closed_trade) == before
 
 
-def test_read_only_group_cannot_run_actions(viewer, open_trade):
+def test_read_only_group_cannot_run_actions(readonly_staff_client, open_trade):
     trade = open_trade()
 
-    post_action(viewer, "papertrade", "close_at_current_price", [trade])
+    post_action(readonly_staff_client, "papertrade", "close_at_current_price", [trade])
 
     trade.refresh_from_db()
     assert trade.status == PaperTrade.Status.OPEN

@@ -1,11 +1,9 @@
 """Token authentication, revocation, the token commands, CSRF and the logged-in-only OpenAPI document."""
 
 import io
-import json
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
@@ -14,16 +12,15 @@ from ledger import services
 from ledger.models import ApiToken
 
 from .conftest import NOW, row_counts
+from .helpers import api_post, signal_body
 
 # A signal sent without a timestamp is stamped and executed "now", which must stay one trading day; a
 # token's last use is written by the minute.
 pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
 
-SIGNAL = {"signal_id": "s-1", "symbol": "BTCUSDT", "action": "BUY", "entry_price": "100", "confidence": "0.8"}
-
 
 def post_signal(client, **headers):
-    return client.post("/api/v1/signals", json.dumps(SIGNAL), content_type="application/json", **headers)
+    return api_post(client, "signals", signal_body(), **headers)
 
 
 @pytest.mark.parametrize(
@@ -86,16 +83,14 @@ def test_token_posts_without_csrf_even_when_checks_are_enforced():
     assert response.status_code == 201
 
 
-def test_a_logged_in_session_without_a_token_is_still_401(client):
-    client.force_login(User.objects.create_user("trader"))
-
-    assert post_signal(client).status_code == 401
+def test_a_logged_in_session_without_a_token_is_still_401(trader_client):
+    assert post_signal(trader_client).status_code == 401
 
 
-def test_openapi_document_and_docs_page_need_a_login_not_a_token(client):
+def test_openapi_document_and_docs_page_need_a_login_not_a_token(client, viewer):
     _, token = services.api_token_create(name="bot")
     with_token = client.get("/api/v1/openapi.json", HTTP_AUTHORIZATION=f"Bearer {token}")
-    client.force_login(User.objects.create_user("trader"))
+    client.force_login(viewer)
 
     assert with_token.status_code == 302  # to the login page
     assert client.get("/api/v1/openapi.json").json()["info"]["title"] == "Paper-trading ledger"

@@ -1,7 +1,6 @@
 """POST /api/v1/signals, signals/{id}/expire and GET signals: answers by hand-computed numbers, refusals
 with their status and nothing written."""
 
-import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -11,6 +10,7 @@ from django.utils import timezone
 from ledger.models import PaperTrade, Signal
 
 from .conftest import NOW, T0, row_counts
+from .helpers import api_post, signal_body
 
 # A signal sent without a timestamp is stamped and executed "now", which must stay one trading day.
 pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
@@ -18,23 +18,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
 URL = "/api/v1/signals"
 
 
-def body(**overrides) -> dict:
-    return {
-        "signal_id": "s-1",
-        "symbol": "BTCUSDT",
-        "action": "BUY",
-        "entry_price": "100",
-        "confidence": "0.8",
-    } | overrides
-
-
-def post(client, data, **extra):
-    payload = data if isinstance(data, (str, bytes)) else json.dumps(data)
-    return client.post(URL, payload, content_type="application/json", **extra)
-
-
 def test_signal_opens_long_with_default_levels_size_and_fees(api_client):
-    response = post(api_client, body())
+    response = api_post(api_client, "signals", signal_body())
 
     assert response.status_code == 201
     signal, trade = response.json()["signal"], response.json()["trade"]
@@ -50,8 +35,9 @@ def test_signal_opens_long_with_default_levels_size_and_fees(api_client):
 
 
 def test_json_numbers_are_read_exactly_not_through_float(api_client):
-    response = post(
+    response = api_post(
         api_client,
+        "signals",
         '{"signal_id": "s-1", "symbol": "BTCUSDT", "action": "SELL", '
         '"entry_price": 0.3, "confidence": 0.1, "execute": false}',
     )
@@ -62,7 +48,7 @@ def test_json_numbers_are_read_exactly_not_through_float(api_client):
 
 
 def test_execute_false_records_the_signal_without_a_trade(api_client):
-    response = post(api_client, body(execute=False))
+    response = api_post(api_client, "signals", signal_body(execute=False))
 
     assert response.status_code == 201
     assert response.json()["trade"] is None
@@ -71,9 +57,9 @@ def test_execute_false_records_the_signal_without_a_trade(api_client):
 
 
 def test_same_body_again_answers_200_with_the_same_signal_and_trade(api_client):
-    first = post(api_client, body())
+    first = api_post(api_client, "signals", signal_body())
 
-    again = post(api_client, body())
+    again = api_post(api_client, "signals", signal_body())
 
     assert again.status_code == 200
     assert again.json() == first.json()
@@ -81,9 +67,9 @@ def test_same_body_again_answers_200_with_the_same_signal_and_trade(api_client):
 
 
 def test_replay_never_executes_a_signal_recorded_without_execution(api_client):
-    post(api_client, body(execute=False))
+    api_post(api_client, "signals", signal_body(execute=False))
 
-    again = post(api_client, body(execute=True))
+    again = api_post(api_client, "signals", signal_body(execute=True))
 
     assert again.status_code == 200
     assert again.json()["trade"] is None
@@ -91,9 +77,9 @@ def test_replay_never_executes_a_signal_recorded_without_execution(api_client):
 
 
 def test_same_signal_id_with_another_body_is_409_and_changes_nothing(api_client):
-    post(api_client, body())
+    api_post(api_client, "signals", signal_body())
 
-    response = post(api_client, body(entry_price="101"))
+    response = api_post(api_client, "signals", signal_body(entry_price="101"))
 
     assert response.status_code == 409
     assert response.json()["detail"][0]["field"] == "signal_id"
@@ -105,7 +91,7 @@ def test_same_signal_id_with_another_body_is_409_and_changes_nothing(api_client)
 def test_a_signal_of_a_day_that_has_ended_is_recorded_expired_with_the_reason(api_client):
     yesterday = (timezone.now() - timedelta(days=1)).isoformat()
 
-    response = post(api_client, body(timestamp=yesterday))
+    response = api_post(api_client, "signals", signal_body(timestamp=yesterday))
 
     assert response.status_code == 201  # recorded, so the sender sees it was refused and why
     answer = response.json()
@@ -117,7 +103,7 @@ def test_a_signal_of_a_day_that_has_ended_is_recorded_expired_with_the_reason(ap
 
 
 def test_levels_on_the_wrong_side_are_refused_naming_the_field(api_client):
-    response = post(api_client, body(stop_loss="101"))
+    response = api_post(api_client, "signals", signal_body(stop_loss="101"))
 
     assert response.status_code == 422
     [error] = response.json()["detail"]
@@ -151,7 +137,7 @@ def test_bad_entry_price_is_422_naming_the_field(api_client, raw_entry_price, wh
         f'"entry_price": {raw_entry_price}, "confidence": 1}}'
     )
 
-    response = post(api_client, raw)
+    response = api_post(api_client, "signals", raw)
 
     assert response.status_code == 422, why
     assert [item["field"] for item in response.json()["detail"]] == ["entry_price"]
@@ -176,7 +162,7 @@ def test_bad_entry_price_is_422_naming_the_field(api_client, raw_entry_price, wh
     ],
 )
 def test_bad_field_is_422_naming_it(api_client, overrides, field):
-    response = post(api_client, body(**overrides))
+    response = api_post(api_client, "signals", signal_body(**overrides))
 
     assert response.status_code == 422
     assert [item["field"] for item in response.json()["detail"]] == [field]
@@ -184,7 +170,7 @@ def test_bad_field_is_422_naming_it(api_client, overrides, field):
 
 
 def test_missing_fields_are_each_named(api_client):
-    response = post(api_client, {"signal_id": "s-1"})
+    response = api_post(api_client, "signals", {"signal_id": "s-1"})
 
     assert response.status_code == 422
     fields = sorted(item["field"] for item in response.json()["detail"])
@@ -193,7 +179,7 @@ def test_missing_fields_are_each_named(api_client):
 
 @pytest.mark.parametrize("raw", ['{"signal_id": ', "not json", '{"a": 1}}'])
 def test_malformed_json_is_400_on_the_body(api_client, raw):
-    response = post(api_client, raw)
+    response = api_post(api_client, "signals", raw)
 
     assert response.status_code == 400
     assert response.json()["detail"][0]["field"] == "body"
@@ -201,7 +187,7 @@ def test_malformed_json_is_400_on_the_body(api_client, raw):
 
 
 def test_body_that_is_not_an_object_is_422(api_client):
-    response = post(api_client, "[1, 2]")
+    response = api_post(api_client, "signals", "[1, 2]")
 
     assert response.status_code == 422
     assert response.json()["detail"] == [
@@ -213,7 +199,7 @@ def test_body_that_is_not_an_object_is_422(api_client):
 def test_oversized_body_is_413(api_client, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
 
-    response = post(api_client, body(confluences=["x" * 100] * 20))
+    response = api_post(api_client, "signals", signal_body(confluences=["x" * 100] * 20))
 
     assert response.status_code == 413
     assert response.json()["detail"][0]["field"] == "body"
@@ -238,7 +224,7 @@ def test_unknown_path_is_a_json_404(api_client):
 
 
 def test_expire_marks_a_generated_signal_expired_with_the_reason(api_client):
-    post(api_client, body(execute=False))
+    api_post(api_client, "signals", signal_body(execute=False))
 
     response = api_client.post(f"{URL}/s-1/expire", {"reason": "Setup invalidated."}, content_type="application/json")
 
@@ -248,7 +234,7 @@ def test_expire_marks_a_generated_signal_expired_with_the_reason(api_client):
 
 
 def test_expire_without_a_body_gives_a_default_reason(api_client):
-    post(api_client, body(execute=False))
+    api_post(api_client, "signals", signal_body(execute=False))
 
     response = api_client.post(f"{URL}/s-1/expire", content_type="application/json")
 
@@ -257,7 +243,7 @@ def test_expire_without_a_body_gives_a_default_reason(api_client):
 
 
 def test_expire_of_an_executed_signal_is_409_and_changes_nothing(api_client):
-    post(api_client, body())
+    api_post(api_client, "signals", signal_body())
 
     response = api_client.post(f"{URL}/s-1/expire", content_type="application/json")
 
@@ -290,7 +276,7 @@ def test_signals_of_a_day_filtered_by_status(api_client, make_signal, open_trade
 
 def test_signals_default_to_today(api_client, make_signal):
     make_signal(signal_id="old", timestamp=T0)
-    post(api_client, body(signal_id="now", execute=False))
+    api_post(api_client, "signals", signal_body(signal_id="now", execute=False))
 
     response = api_client.get(URL)
 

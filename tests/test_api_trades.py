@@ -10,6 +10,7 @@ import pytest
 from ledger.models import Account, PaperTrade, Signal
 
 from .conftest import NOW, T0, row_counts
+from .helpers import api_post
 
 pytestmark = pytest.mark.django_db
 
@@ -17,12 +18,11 @@ TICK_TIME = (T0 + timedelta(minutes=5)).isoformat()
 
 
 def post_prices(client, ticks):
-    return client.post("/api/v1/prices", json.dumps({"ticks": ticks}), content_type="application/json")
+    return api_post(client, "prices", {"ticks": ticks})
 
 
 def close(client, trade_id, data=None):
-    payload = "" if data is None else json.dumps(data)
-    return client.post(f"/api/v1/trades/{trade_id}/close", payload, content_type="application/json")
+    return api_post(client, f"trades/{trade_id}/close", data)
 
 
 def test_tick_marks_an_open_trade(api_client, open_trade):

@@ -1,6 +1,5 @@
 """POST /api/v1/webhooks/tradingview: the alert body TradingView sends, as JSON or as text/plain."""
 
-import json
 from decimal import Decimal
 
 import pytest
@@ -8,6 +7,7 @@ import pytest
 from ledger.models import Signal
 
 from .conftest import NOW, row_counts
+from .helpers import api_post
 
 # An alert is stamped and executed "now", which must stay one trading day.
 pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
@@ -30,7 +30,7 @@ def passphrase(settings):
 
 
 def send(client, alert, content_type="application/json"):
-    return client.post(URL, json.dumps(alert), content_type=content_type)
+    return api_post(client, "webhooks/tradingview", alert, content_type=content_type)
 
 
 def test_json_alert_opens_a_trade_with_default_levels(client):

@@ -1,7 +1,6 @@
 """The numeric envelope (README, "Numbers"): no sequence of legal trades overflows a column, every computed level
 is a price, and check_ledger reports a number outside the envelope instead of crashing on it."""
 
-import json
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
@@ -15,14 +14,11 @@ from ledger.errors import InvalidInput
 from ledger.models import Account, PaperTrade
 
 from .conftest import NOW, T0
+from .helpers import api_post
 
 pytestmark = pytest.mark.django_db
 
 TARGET = "99999999999"  # the largest whole price
-
-
-def post(client, path: str, body: dict):
-    return client.post(f"/api/v1/{path}", json.dumps(body), content_type="application/json")
 
 
 def test_a_dozen_legal_round_trips_to_the_largest_target_fit_the_account_on_both_databases(
@@ -32,7 +28,7 @@ def test_a_dozen_legal_round_trips_to_the_largest_target_fit_the_account_on_both
     # below 1e11) and realizes (99999999999 - 100) - (0.1 + 99999999.999) = 99899999898.901 at its target.
     for n in range(11):
         time_machine.move_to(NOW + timedelta(minutes=n), tick=False)
-        opened = post(
+        opened = api_post(
             api_client,
             "signals",
             {
@@ -46,11 +42,11 @@ def test_a_dozen_legal_round_trips_to_the_largest_target_fit_the_account_on_both
         )
         assert Decimal(opened.json()["trade"]["position_size"]) == 1
         time_machine.move_to(NOW + timedelta(minutes=n, seconds=1), tick=False)
-        closed = post(api_client, "prices", {"ticks": [{"symbol": "BTCUSDT", "price": TARGET}]})
+        closed = api_post(api_client, "prices", {"ticks": [{"symbol": "BTCUSDT", "price": TARGET}]})
         assert closed.status_code == 200
         assert closed.json()["closed"][0]["realized_pnl"] == "99899999898.90100000"
         time_machine.move_to(NOW + timedelta(minutes=n, seconds=2), tick=False)
-        post(api_client, "prices", {"ticks": [{"symbol": "BTCUSDT", "price": "100"}]})  # back, for the next entry
+        api_post(api_client, "prices", {"ticks": [{"symbol": "BTCUSDT", "price": "100"}]})  # back, for the next entry
 
     # 11 * 99899999898.901 = 1098899998887.911, kept to 15 digits: past the 12 integer digits the column had.
     assert Account.objects.get().realized_pnl_total == Decimal("1098899998887.91")
@@ -62,7 +58,7 @@ def test_a_dozen_legal_round_trips_to_the_largest_target_fit_the_account_on_both
 
 def test_a_default_target_beyond_the_largest_price_is_refused(api_client):
     # A BUY at 99,000,000,000: stop 2% below, 97,020,000,000; target 2 * 1,980,000,000 above: 102,960,000,000.
-    response = post(
+    response = api_post(
         api_client,
         "signals",
         {"signal_id": "s-1", "symbol": "BTCUSDT", "action": "BUY", "entry_price": "99000000000", "confidence": "0.5"},

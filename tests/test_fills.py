@@ -4,7 +4,6 @@ Through the API and the services, on SQLite and PostgreSQL, with the default sli
 (0.001 a side). Every number is worked out by hand in the comment beside it.
 """
 
-import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -16,6 +15,7 @@ from ledger.inputs import SignalFields, Tick
 from ledger.models import Account, MarketPrice, PaperTrade, Signal
 
 from .conftest import T0, row_counts
+from .helpers import api_post, signal_body
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("slippage")]
 NOW = T0 + timedelta(minutes=10)  # the API's clock in these tests
@@ -28,23 +28,13 @@ def clock():
 
 
 def signal(**overrides) -> dict:
-    return {
-        "signal_id": "s-1",
-        "symbol": "BTCUSDT",
-        "action": "BUY",
-        "entry_price": "100",
-        "confidence": "0.8",
-        "timestamp": NOW.isoformat(),
-    } | overrides
-
-
-def post(client, url: str, data: dict):
-    return client.post(url, json.dumps(data), content_type="application/json")
+    """A signal of the API's moment NOW."""
+    return signal_body(timestamp=NOW.isoformat()) | overrides
 
 
 def tick(client, *, price: str, at=NOW, symbol="BTCUSDT", **book):
-    response = post(
-        client, "/api/v1/prices", {"ticks": [{"symbol": symbol, "price": price, "time": at.isoformat(), **book}]}
+    response = api_post(
+        client, "prices", {"ticks": [{"symbol": symbol, "price": price, "time": at.isoformat(), **book}]}
     )
     assert response.status_code == 200, response.content
     return response.json()
@@ -56,7 +46,7 @@ def tick(client, *, price: str, at=NOW, symbol="BTCUSDT", **book):
 def test_a_buy_after_a_tick_at_105_fills_at_105_plus_slippage(api_client):
     tick(api_client, price="105", at=NOW - timedelta(seconds=30))
 
-    trade = post(api_client, "/api/v1/signals", signal()).json()["trade"]
+    trade = api_post(api_client, "signals", signal()).json()["trade"]
 
     assert Decimal(trade["entry_price"]) == Decimal("105.0525")  # 105 * (1 + 0.0005)
     assert Decimal(trade["entry_slippage"]) == Decimal("5.0525")  # 105.0525 - the signal's 100: against the trader
@@ -68,7 +58,7 @@ def test_a_buy_after_a_tick_at_105_fills_at_105_plus_slippage(api_client):
 def test_a_buy_takes_the_ask_and_is_marked_at_the_bid(api_client):
     tick(api_client, price="105", bid="104.9", ask="105.1", at=NOW - timedelta(seconds=30))
 
-    trade = post(api_client, "/api/v1/signals", signal(stop_loss="99", take_profit="120")).json()["trade"]
+    trade = api_post(api_client, "signals", signal(stop_loss="99", take_profit="120")).json()["trade"]
 
     assert Decimal(trade["entry_price"]) == Decimal("105.1")
     assert Decimal(trade["position_size"]) == Decimal("16.39344262")  # 100 / (105.1 - 99), rounded down
@@ -78,7 +68,7 @@ def test_a_buy_takes_the_ask_and_is_marked_at_the_bid(api_client):
 
 
 def test_a_seven_minute_old_signal_without_a_recent_tick_is_recorded_expired_with_the_reason(api_client):
-    response = post(api_client, "/api/v1/signals", signal(timestamp=(NOW - timedelta(minutes=7)).isoformat()))
+    response = api_post(api_client, "signals", signal(timestamp=(NOW - timedelta(minutes=7)).isoformat()))
 
     assert response.status_code == 201
     answer = response.json()
@@ -92,7 +82,7 @@ def test_a_seven_minute_old_signal_without_a_recent_tick_is_recorded_expired_wit
 def test_a_tick_older_than_two_minutes_does_not_price_a_stale_signal(api_client):
     tick(api_client, price="105", at=NOW - timedelta(seconds=121))
 
-    answer = post(api_client, "/api/v1/signals", signal(timestamp=(NOW - timedelta(minutes=6)).isoformat())).json()
+    answer = api_post(api_client, "signals", signal(timestamp=(NOW - timedelta(minutes=6)).isoformat())).json()
 
     assert answer["trade"] is None
     assert "no price for BTCUSDT" in answer["refused"]
@@ -101,7 +91,7 @@ def test_a_tick_older_than_two_minutes_does_not_price_a_stale_signal(api_client)
 def test_a_buy_whose_target_the_market_already_passed_is_refused(api_client):
     tick(api_client, price="105", at=NOW - timedelta(seconds=5))
 
-    answer = post(api_client, "/api/v1/signals", signal(take_profit="104")).json()
+    answer = api_post(api_client, "signals", signal(take_profit="104")).json()
 
     assert answer["trade"] is None
     assert answer["refused"] == "price 105.0525 is past the target 104."  # the fill, 105 * 1.0005
@@ -109,7 +99,7 @@ def test_a_buy_whose_target_the_market_already_passed_is_refused(api_client):
 
 
 def test_a_far_stop_sell_without_a_target_answers_422_and_writes_nothing(api_client):
-    response = post(api_client, "/api/v1/signals", signal(action="SELL", stop_loss="150"))  # target 100 - 2*50 = 0
+    response = api_post(api_client, "signals", signal(action="SELL", stop_loss="150"))  # target 100 - 2*50 = 0
 
     assert response.status_code == 422
     assert response.json()["detail"][0]["field"] == "take_profit"
@@ -120,19 +110,17 @@ def test_a_far_stop_sell_without_a_target_answers_422_and_writes_nothing(api_cli
 
 
 def test_a_stop_crossed_by_a_gap_fills_at_the_tick_less_slippage_and_a_target_at_the_target(api_client):
-    long = post(api_client, "/api/v1/signals", signal()).json()["trade"]  # fill 100 * 1.0005 = 100.05
-    short = post(api_client, "/api/v1/signals", signal(signal_id="s-2", symbol="ETHUSDT", action="SELL")).json()[
-        "trade"
-    ]
+    long = api_post(api_client, "signals", signal()).json()["trade"]  # fill 100 * 1.0005 = 100.05
+    short = api_post(api_client, "signals", signal(signal_id="s-2", symbol="ETHUSDT", action="SELL")).json()["trade"]
     assert Decimal(long["stop_loss"]) == Decimal("98.049")  # 100.05 * 0.98
     assert Decimal(short["take_profit"]) == Decimal(
         "95.952"
     )  # fill 100 * 0.9995 = 99.95; stop * 1.02 = 101.949; 99.95 - 2*1.999
 
     with time_machine.travel(NOW + timedelta(minutes=1), tick=False):  # a tick is never from the future
-        answer = post(
+        answer = api_post(
             api_client,
-            "/api/v1/prices",
+            "prices",
             {
                 "ticks": [
                     {"symbol": "BTCUSDT", "price": "97", "time": (NOW + timedelta(minutes=1)).isoformat()},
@@ -149,11 +137,11 @@ def test_a_stop_crossed_by_a_gap_fills_at_the_tick_less_slippage_and_a_target_at
 
 
 def test_a_close_by_hand_without_a_price_sells_at_the_last_bid(api_client):
-    trade = post(api_client, "/api/v1/signals", signal()).json()["trade"]
+    trade = api_post(api_client, "signals", signal()).json()["trade"]
     with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
         tick(api_client, price="101", bid="100.9", ask="101.1", at=NOW + timedelta(minutes=1))
 
-        closed = post(api_client, f"/api/v1/trades/{trade['id']}/close", {}).json()
+        closed = api_post(api_client, f"trades/{trade['id']}/close", {}).json()
 
     assert Decimal(closed["exit_price"]) == Decimal("100.9")
     # size 100 / (100.05 - 98.049) = 49.97501249; (100.9 - 100.05) * 49.97501249 = 42.47876062;
@@ -175,7 +163,7 @@ def test_the_end_of_day_closes_at_the_last_quote(open_trade, slippage):
 
 
 def test_a_tick_older_than_the_last_applied_for_its_symbol_is_ignored_and_counted(api_client):
-    post(api_client, "/api/v1/signals", signal())  # stop 98.049
+    api_post(api_client, "signals", signal())  # stop 98.049
     with time_machine.travel(NOW + timedelta(minutes=2), tick=False):
         tick(api_client, price="101", at=NOW + timedelta(minutes=2))
 
@@ -194,8 +182,8 @@ def test_the_last_price_is_kept_for_a_symbol_without_a_trade(api_client):
 
 
 def test_a_crossed_book_is_refused_naming_the_field(api_client):
-    response = post(
-        api_client, "/api/v1/prices", {"ticks": [{"symbol": "BTCUSDT", "price": "100", "bid": "101", "ask": "100.5"}]}
+    response = api_post(
+        api_client, "prices", {"ticks": [{"symbol": "BTCUSDT", "price": "100", "bid": "101", "ask": "100.5"}]}
     )
 
     assert response.status_code == 422
@@ -209,7 +197,7 @@ def test_a_crossed_book_is_refused_naming_the_field(api_client):
 def test_fifty_signals_on_distinct_symbols_never_hold_more_than_equity(api_client, settings):
     settings.PAPER_MAX_OPEN_TRADES = 0  # no limit on the count: cash alone limits them
     answers = [
-        post(api_client, "/api/v1/signals", signal(signal_id=f"s-{n}", symbol=f"COIN{n}USDT")).json() for n in range(50)
+        api_post(api_client, "signals", signal(signal_id=f"s-{n}", symbol=f"COIN{n}USDT")).json() for n in range(50)
     ]
 
     opened = [answer["trade"] for answer in answers if answer["trade"]]
@@ -224,9 +212,9 @@ def test_fifty_signals_on_distinct_symbols_never_hold_more_than_equity(api_clien
 
 
 def test_a_second_signal_on_a_symbol_with_an_open_trade_is_refused(api_client):
-    post(api_client, "/api/v1/signals", signal())
+    api_post(api_client, "signals", signal())
 
-    answer = post(api_client, "/api/v1/signals", signal(signal_id="s-2", action="SELL")).json()
+    answer = api_post(api_client, "signals", signal(signal_id="s-2", action="SELL")).json()
 
     assert answer["refused"] == "a trade on BTCUSDT is open already (PAPER_ONE_TRADE_PER_SYMBOL)."
     assert PaperTrade.objects.count() == 1
@@ -234,9 +222,9 @@ def test_a_second_signal_on_a_symbol_with_an_open_trade_is_refused(api_client):
 
 def test_at_most_max_open_trades_are_open(api_client, settings):
     settings.PAPER_MAX_OPEN_TRADES = 1
-    post(api_client, "/api/v1/signals", signal(stop_loss="90"))  # 100 / 10.05 units: 1,000 notional
+    api_post(api_client, "signals", signal(stop_loss="90"))  # 100 / 10.05 units: 1,000 notional
 
-    answer = post(api_client, "/api/v1/signals", signal(signal_id="s-2", symbol="ETHUSDT", stop_loss="90")).json()
+    answer = api_post(api_client, "signals", signal(signal_id="s-2", symbol="ETHUSDT", stop_loss="90")).json()
 
     assert answer["refused"] == "1 trades are open, the most PAPER_MAX_OPEN_TRADES allows."
 
@@ -257,8 +245,8 @@ def test_closing_gives_the_cash_back(open_trade):
 
 
 def test_a_size_for_a_coin_priced_near_0_0001_reads_back_as_answered(api_client):
-    answer = post(
-        api_client, "/api/v1/signals", signal(symbol="SHIBUSDT", entry_price="0.00012345", stop_loss="0.00012")
+    answer = api_post(
+        api_client, "signals", signal(symbol="SHIBUSDT", entry_price="0.00012345", stop_loss="0.00012")
     ).json()
 
     size = Decimal(answer["trade"]["position_size"])
@@ -269,7 +257,7 @@ def test_a_size_for_a_coin_priced_near_0_0001_reads_back_as_answered(api_client)
 
 
 def test_every_number_in_an_answer_has_8_decimal_places(api_client):
-    trade = post(api_client, "/api/v1/signals", signal()).json()["trade"]
+    trade = api_post(api_client, "signals", signal()).json()["trade"]
 
     # at the signal's 100: bought at 100.05, quoted at 99.95 to sell; (99.95 - 100.05) * 49.97501249 less fees
     # 5.0 + 4.99500375: -14.99250375, or -0.1499 of the 100 risked
@@ -286,9 +274,9 @@ def test_every_number_in_an_answer_has_8_decimal_places(api_client):
 
 
 def test_a_trade_answers_its_r_multiple_and_return(api_client):
-    trade = post(api_client, "/api/v1/signals", signal(stop_loss="98", take_profit="110")).json()["trade"]
+    trade = api_post(api_client, "signals", signal(stop_loss="98", take_profit="110")).json()["trade"]
     # fill 100.05; size 100 / 2.05 = 48.7804878; risk 48.7804878 * 2.05 = 99.99999999
-    closed = post(api_client, f"/api/v1/trades/{trade['id']}/close", {"price": "104.15"}).json()
+    closed = api_post(api_client, f"trades/{trade['id']}/close", {"price": "104.15"}).json()
     # (104.15 - 100.05) * 48.7804878 = 199.99999998; fees 4.88048780 + 5.08048780 = 9.9609756
     assert Decimal(closed["realized_pnl"]) == Decimal("190.03902438")
     assert Decimal(closed["r_multiple"]) == Decimal("1.9004")  # 190.03902438 / 99.99999999
@@ -298,11 +286,10 @@ def test_a_trade_answers_its_r_multiple_and_return(api_client):
 # --- The dashboard's Execute ----------------------------------------------------------------------
 
 
-def test_execute_on_the_dashboard_answers_the_reason_and_leaves_the_signal_waiting(client, trader):
-    client.force_login(trader)
+def test_execute_on_the_dashboard_answers_the_reason_and_leaves_the_signal_waiting(trader_client):
     services.signal_record(signal=SignalFields(**signal(timestamp=NOW - timedelta(minutes=7))))
 
-    response = client.post("/signals/s-1/execute/", HTTP_HX_REQUEST="true")
+    response = trader_client.post("/signals/s-1/execute/", HTTP_HX_REQUEST="true")
 
     assert response.status_code == 409
     assert b"no price for BTCUSDT" in response.content

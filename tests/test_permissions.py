@@ -9,7 +9,6 @@ from io import StringIO
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
-from django.test import Client
 from django.urls import URLPattern, get_resolver
 from django.utils import timezone
 
@@ -40,17 +39,6 @@ def rows(open_trade, make_signal):
     return trade, signal
 
 
-@pytest.fixture
-def viewer(django_user_model) -> Client:
-    """Staff in the "ledger read-only" group, logged in."""
-    call_command("readonly_group", stdout=StringIO())
-    user = django_user_model.objects.create_user("viewer", password="not-used-here", is_staff=True)
-    user.groups.add(Group.objects.get(name="ledger read-only"))
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def dashboard_routes():
     """(route, view name) of every page of the ledger app: the dashboard, its actions, statistics, exports."""
     for entry in get_resolver("ledger.urls").url_patterns:
@@ -58,7 +46,7 @@ def dashboard_routes():
         yield str(entry.pattern), entry.name
 
 
-def test_a_read_only_person_is_refused_every_dashboard_action_and_nothing_changes(viewer, rows):
+def test_a_read_only_person_is_refused_every_dashboard_action_and_nothing_changes(readonly_staff_client, rows):
     trade, signal = rows
     samples = {"int": str(trade.pk), "str": signal.signal_id, "day": str(NOW.date())}
     before = ledger_state()
@@ -66,7 +54,7 @@ def test_a_read_only_person_is_refused_every_dashboard_action_and_nothing_change
     for route, name in dashboard_routes():
         path = "/" + re.sub(r"<(\w+):\w+>", lambda m: samples[m.group(1)], route)
         for headers in ({}, {"HTTP_HX_REQUEST": "true"}):  # a plain form post and the button's HTMX post
-            response = viewer.post(path, **headers)
+            response = readonly_staff_client.post(path, **headers)
             assert response.status_code in (403, 405), f"POST {path}: {response.status_code}"
             if response.status_code == 403:
                 refused.append(name)
@@ -76,9 +64,8 @@ def test_a_read_only_person_is_refused_every_dashboard_action_and_nothing_change
     assert ledger_state() == before
 
 
-def test_the_buttons_are_not_shown_to_a_read_only_person(viewer, client, trader, rows):
-    client.force_login(trader)
-    trading, looking = client.get("/").content.decode(), viewer.get("/").content.decode()
+def test_the_buttons_are_not_shown_to_a_read_only_person(readonly_staff_client, trader_client, rows):
+    trading, looking = trader_client.get("/").content.decode(), readonly_staff_client.get("/").content.decode()
 
     for action in ("/close/", "/execute/", "/expire/"):
         assert action in trading
@@ -86,10 +73,8 @@ def test_the_buttons_are_not_shown_to_a_read_only_person(viewer, client, trader,
     assert f'id="trade-{rows[0].pk}"' in looking  # the rows themselves are shown
 
 
-def test_a_person_with_the_trade_permission_may_act(client, trader, rows):
-    client.force_login(trader)
-
-    assert client.post(f"/trades/{rows[0].pk}/close/").status_code == 302
+def test_a_person_with_the_trade_permission_may_act(trader_client, rows):
+    assert trader_client.post(f"/trades/{rows[0].pk}/close/").status_code == 302
     assert PaperTrade.objects.get(pk=rows[0].pk).status == PaperTrade.Status.MANUAL_CLOSE
 
 

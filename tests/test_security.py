@@ -1,7 +1,6 @@
 """Secure by default: deploy checks pass with DEBUG off, every page needs a login or a token, logins and
 tokens are rate-limited, and the pages carry a Content-Security-Policy they keep."""
 
-import json
 import os
 import re
 import secrets
@@ -19,7 +18,8 @@ from ledger.api import api
 from ledger.api.auth import WRONG_TOKENS
 from ledger.models import Signal
 
-from .conftest import NOW
+from .conftest import NOW, PASSWORD
+from .helpers import api_post
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[1]
@@ -159,54 +159,46 @@ def login(client, password: str):
     return client.post("/login/", {"username": "trader", "password": password})
 
 
-def test_five_failed_logins_lock_the_username_out_even_with_the_right_password(client, django_user_model):
-    django_user_model.objects.create_user("trader", password="the-right-one")
+def test_five_failed_logins_lock_the_username_out_even_with_the_right_password(client, trader):
     for _ in range(4):
         assert login(client, "wrong").status_code == 200  # the form again, with its error
 
     assert login(client, "wrong").status_code == 429  # the fifth failure locks the pair out
-    assert login(client, "the-right-one").status_code == 429
+    assert login(client, PASSWORD).status_code == 429
 
 
-def test_a_successful_login_resets_the_count_of_failures(client, django_user_model):
-    django_user_model.objects.create_user("trader", password="the-right-one")
+def test_a_successful_login_resets_the_count_of_failures(client, trader):
     for _ in range(4):
         login(client, "wrong")
-    assert login(client, "the-right-one").status_code == 302
+    assert login(client, PASSWORD).status_code == 302
     client.logout()
 
     for _ in range(4):
         login(client, "wrong")
-    assert login(client, "the-right-one").status_code == 302
+    assert login(client, PASSWORD).status_code == 302
 
 
-def test_without_a_proxy_a_forged_x_forwarded_for_does_not_escape_the_lock(client, django_user_model):
-    django_user_model.objects.create_user("trader", password="the-right-one")
+def test_without_a_proxy_a_forged_x_forwarded_for_does_not_escape_the_lock(client, trader):
     for n in range(5):
         client.post("/login/", {"username": "trader", "password": "wrong"}, headers={"X-Forwarded-For": f"10.0.0.{n}"})
 
     assert (
         client.post(
-            "/login/", {"username": "trader", "password": "the-right-one"}, headers={"X-Forwarded-For": "10.0.0.9"}
+            "/login/", {"username": "trader", "password": PASSWORD}, headers={"X-Forwarded-For": "10.0.0.9"}
         ).status_code
         == 429
     )
 
 
 @override_settings(BEHIND_TLS_PROXY=True)
-def test_behind_the_proxy_the_lock_falls_on_the_address_the_proxy_saw(client, django_user_model):
-    django_user_model.objects.create_user("trader", password="the-right-one")
+def test_behind_the_proxy_the_lock_falls_on_the_address_the_proxy_saw(client, trader):
     attacker = {"X-Forwarded-For": "6.6.6.6, 10.0.0.1"}  # the client wrote the first, the proxy appended the last
     for _ in range(5):
         client.post("/login/", {"username": "trader", "password": "wrong"}, headers=attacker)
 
-    assert (
-        client.post("/login/", {"username": "trader", "password": "the-right-one"}, headers=attacker).status_code == 429
-    )
-    trader = {"X-Forwarded-For": "6.6.6.6, 10.0.0.2"}
-    assert (
-        client.post("/login/", {"username": "trader", "password": "the-right-one"}, headers=trader).status_code == 302
-    )
+    assert client.post("/login/", {"username": "trader", "password": PASSWORD}, headers=attacker).status_code == 429
+    neighbour = {"X-Forwarded-For": "6.6.6.6, 10.0.0.2"}  # another address behind the same proxy
+    assert client.post("/login/", {"username": "trader", "password": PASSWORD}, headers=neighbour).status_code == 302
 
 
 @pytest.fixture
@@ -299,8 +291,7 @@ ALERT = {"ticker": "BTCUSDT", "action": "buy", "price": "100", "order_id": "lock
 
 
 def alert(client, passphrase: str, address: str):
-    body = json.dumps(ALERT | {"passphrase": passphrase})
-    return client.post("/api/v1/webhooks/tradingview", body, content_type="application/json", REMOTE_ADDR=address)
+    return api_post(client, "webhooks/tradingview", ALERT | {"passphrase": passphrase}, REMOTE_ADDR=address)
 
 
 @pytest.mark.time_machine(NOW, tick=False)

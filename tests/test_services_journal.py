@@ -15,8 +15,7 @@ from .conftest import NOW, T0
 pytestmark = pytest.mark.django_db
 
 
-def test_notes_and_tags_are_kept_with_who_and_when_and_the_before_is_in_the_history(open_trade, django_user_model):
-    trader = django_user_model.objects.create_user("trader")
+def test_notes_and_tags_are_kept_with_who_and_when_and_the_before_is_in_the_history(open_trade, trader):
     trade = open_trade()
 
     services.trade_annotate(
@@ -116,8 +115,7 @@ def test_an_unknown_trade_is_not_found():
 # --- Moving the levels. The trade of `open_trade`: LONG 50 BTCUSDT at 100, stop 98, target 104, risk 100.
 
 
-def test_moving_the_stop_keeps_the_initial_risk_so_r_is_measured_against_it(open_trade, django_user_model):
-    trader = django_user_model.objects.create_user("trader")
+def test_moving_the_stop_keeps_the_initial_risk_so_r_is_measured_against_it(open_trade, trader):
     trade = open_trade()
     services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("102"), T0 + timedelta(minutes=2))])
 
@@ -181,8 +179,7 @@ def test_a_closed_trade_s_levels_do_not_move(open_trade):
 
 
 @pytest.mark.time_machine(NOW, tick=False)
-def test_a_day_s_diary_is_written_then_rewritten_with_its_history(django_user_model):
-    trader = django_user_model.objects.create_user("trader")
+def test_a_day_s_diary_is_written_then_rewritten_with_its_history(trader):
     day = NOW.date()
 
     services.day_note_write(day=day, text="Plan: only breakouts.", by=trader)

@@ -18,17 +18,10 @@ from ledger.inputs import Tick
 from ledger.models import PaperTrade, Signal
 
 from .conftest import LAST_SECOND, MIDNIGHT, NOW
+from .helpers import HTMX
 
 # Today's page and its parts' ETags depend on the day and on the minute: the clock stands still at NOW.
 pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def client(trader) -> Client:
-    client = Client()
-    client.force_login(trader)
-    return client
 
 
 @pytest.fixture
@@ -94,11 +87,11 @@ def test_a_button_posted_with_an_out_of_date_csrf_token_reloads_the_page_and_say
     assert "nothing was done" in strict.get(reverse("dashboard")).content.decode()  # the reloaded page says it
 
 
-def test_full_page_has_every_part_with_the_selectors_numbers(client, now_trade):
+def test_full_page_has_every_part_with_the_selectors_numbers(trader_client, now_trade):
     trade = now_trade()
     services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("101"), trade.entry_time + timedelta(seconds=1))])
 
-    html = client.get(reverse("dashboard")).content.decode()
+    html = trader_client.get(reverse("dashboard")).content.decode()
 
     for name in ("summary", "active-trades", "signals", "journal"):
         assert f'id="{name}"' in html
@@ -108,10 +101,10 @@ def test_full_page_has_every_part_with_the_selectors_numbers(client, now_trade):
     assert f'id="signal-{trade.signal_id}"' in html
 
 
-def test_htmx_request_renders_only_the_asked_part(client, now_trade):
+def test_htmx_request_renders_only_the_asked_part(trader_client, now_trade):
     trade = now_trade()
 
-    response = part(client, "active-trades")
+    response = part(trader_client, "active-trades")
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -123,11 +116,11 @@ def test_htmx_request_renders_only_the_asked_part(client, now_trade):
     assert "HX-Target" in response["Vary"]
 
 
-def test_summary_part_shows_equity_and_todays_realized_pnl(client, now_trade):
+def test_summary_part_shows_equity_and_todays_realized_pnl(trader_client, now_trade):
     trade = now_trade()
     services.trade_close(trade_id=trade.pk, price=Decimal("103"))
 
-    html = part(client, "summary").content.decode()
+    html = part(trader_client, "summary").content.decode()
 
     assert "10,139.85" in html  # 10000 + (3*50 - (5 + 5.15))
     assert "+139.85" in html
@@ -135,20 +128,20 @@ def test_summary_part_shows_equity_and_todays_realized_pnl(client, now_trade):
     assert "1 of 1 closed" in html
 
 
-def test_summary_part_shows_cash_and_exposure(client, now_trade):
+def test_summary_part_shows_cash_and_exposure(trader_client, now_trade):
     now_trade()  # 50 units at 100: 5000 notional and a 5 fee out of 10000
 
-    html = part(client, "summary").content.decode()
+    html = part(trader_client, "summary").content.decode()
 
     assert '<span class="value num" id="cash">4,995.00</span>' in html
     assert "exposure 50% of equity" in html  # 5000 / 10000
 
 
-def test_active_trades_part_shows_return_r_and_the_distance_to_the_levels(client, now_trade):
+def test_active_trades_part_shows_return_r_and_the_distance_to_the_levels(trader_client, now_trade):
     trade = now_trade()
     services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("100.5"), timezone.now())])
 
-    html = part(client, "active-trades").content.decode()
+    html = part(trader_client, "active-trades").content.decode()
 
     # unrealized 0.5 * 50 - (5 + 5.025) = 14.975: 14.975 / 5000 = +0.30%, 14.975 / 100 risked = +0.15R
     assert "+14.98" in html
@@ -158,12 +151,14 @@ def test_active_trades_part_shows_return_r_and_the_distance_to_the_levels(client
     assert f'id="trade-{trade.pk}"' in html
 
 
-def test_active_trades_show_how_old_each_price_is_and_flag_a_stale_one(client, now_trade, many_trades, time_machine):
+def test_active_trades_show_how_old_each_price_is_and_flag_a_stale_one(
+    trader_client, now_trade, many_trades, time_machine
+):
     fresh, stale, never = now_trade(), now_trade(symbol="ETHUSDT"), now_trade(symbol="SOLUSDT")
     services.prices_apply(ticks=[Tick("ETHUSDT", Decimal("100"), NOW - timedelta(seconds=121))])  # past the 120 s
     services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("100"), NOW - timedelta(seconds=7))])
 
-    html = part(client, "active-trades").content.decode()
+    html = part(trader_client, "active-trades").content.decode()
 
     rows = {trade.pk: html.split(f'id="trade-{trade.pk}"')[1].split("</tr>")[0] for trade in (fresh, stale, never)}
     assert '<td class="num price-age opt">7s</td>' in rows[fresh.pk]
@@ -171,7 +166,7 @@ def test_active_trades_show_how_old_each_price_is_and_flag_a_stale_one(client, n
     assert ">stale: no price</span>" in rows[never.pk]  # no tick at all: priced at its signal
 
 
-def test_journal_shows_each_trade_s_excursions_in_money_and_r(client, now_trade):
+def test_journal_shows_each_trade_s_excursions_in_money_and_r(trader_client, now_trade):
     trade = now_trade()  # LONG 50 at 100: 1R = 100
     now = timezone.now()
     services.prices_apply(
@@ -179,19 +174,19 @@ def test_journal_shows_each_trade_s_excursions_in_money_and_r(client, now_trade)
     )
     services.trade_close(trade_id=trade.pk, at=now + timedelta(seconds=5))
 
-    row = part(client, "journal").content.decode().split(f'id="journal-{trade.pk}"')[1].split("</tr>")[0]
+    row = part(trader_client, "journal").content.decode().split(f'id="journal-{trade.pk}"')[1].split("</tr>")[0]
 
     # MFE (101.2 - 100) * 50 = 60 = 0.6R; MAE (99.5 - 100) * 50 = -25 = -0.25R
     assert '<td class="num opt mfe">+60.00 &middot; +0.60R</td>' in row
     assert '<td class="num opt mae">\u221225.00 &middot; \u22120.25R</td>' in row
 
 
-def test_journal_part_lists_the_days_closed_trades_and_total(client, now_trade, many_trades):
+def test_journal_part_lists_the_days_closed_trades_and_total(trader_client, now_trade, many_trades):
     won, lost = now_trade(), now_trade(symbol="ETHUSDT")
     services.trade_close(trade_id=won.pk, price=Decimal("103"))
     services.trade_close(trade_id=lost.pk, price=Decimal("99"))
 
-    html = part(client, "journal").content.decode()
+    html = part(trader_client, "journal").content.decode()
 
     assert f'id="journal-{won.pk}"' in html
     assert f'id="journal-{lost.pk}"' in html
@@ -200,10 +195,10 @@ def test_journal_part_lists_the_days_closed_trades_and_total(client, now_trade, 
     assert "+79.90" in html  # 139.85 - 59.95
 
 
-def test_signals_part_offers_execute_and_expire_on_a_generated_signal(client, make_signal):
+def test_signals_part_offers_execute_and_expire_on_a_generated_signal(trader_client, make_signal):
     signal = make_signal(timestamp=timezone.now())
 
-    html = part(client, "signals").content.decode()
+    html = part(trader_client, "signals").content.decode()
 
     assert reverse("signal-execute", args=[signal.signal_id]) in html
     assert reverse("signal-expire", args=[signal.signal_id]) in html
@@ -211,11 +206,11 @@ def test_signals_part_offers_execute_and_expire_on_a_generated_signal(client, ma
 
 @pytest.mark.parametrize("name", ["summary", "active-trades", "signals", "journal"])
 def test_a_part_runs_the_same_few_queries_however_many_rows(
-    client, now_trade, name, django_assert_max_num_queries, many_trades
+    trader_client, now_trade, name, django_assert_max_num_queries, many_trades
 ):
     def count() -> int:
         with CaptureQueriesContext(connection) as queries:
-            assert part(client, name).status_code == 200
+            assert part(trader_client, name).status_code == 200
         return len(queries)
 
     now_trade()
@@ -227,13 +222,13 @@ def test_a_part_runs_the_same_few_queries_however_many_rows(
 
     assert count() == few
     with django_assert_max_num_queries(6):  # session, user, and at most 4 for the part itself
-        part(client, name)
+        part(trader_client, name)
 
 
-def test_close_button_closes_the_trade_and_tells_the_page(client, now_trade):
+def test_close_button_closes_the_trade_and_tells_the_page(trader_client, now_trade):
     trade = now_trade()
 
-    response = client.post(reverse("trade-close", args=[trade.pk]), **HTMX)
+    response = trader_client.post(reverse("trade-close", args=[trade.pk]), **HTMX)
 
     assert response.status_code == 200
     assert response["HX-Trigger"] == "ledgerChanged"
@@ -247,11 +242,11 @@ def test_close_button_closes_the_trade_and_tells_the_page(client, now_trade):
     assert (trade.status, trade.exit_price) == (PaperTrade.Status.MANUAL_CLOSE, Decimal("100"))
 
 
-def test_closing_a_trade_a_tick_already_closed_says_so_with_409(client, now_trade):
+def test_closing_a_trade_a_tick_already_closed_says_so_with_409(trader_client, now_trade):
     trade = now_trade()
     services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("90"), trade.entry_time + timedelta(seconds=1))])
 
-    response = client.post(reverse("trade-close", args=[trade.pk]), **HTMX)
+    response = trader_client.post(reverse("trade-close", args=[trade.pk]), **HTMX)
 
     assert response.status_code == 409
     assert "already closed (Stop loss)" in response.content.decode()
@@ -260,56 +255,56 @@ def test_closing_a_trade_a_tick_already_closed_says_so_with_409(client, now_trad
     assert (trade.status, trade.exit_price) == (PaperTrade.Status.STOP_LOSS, Decimal("90"))
 
 
-def test_closing_an_unknown_trade_is_404_with_a_message(client):
-    response = client.post(reverse("trade-close", args=[999999]), **HTMX)
+def test_closing_an_unknown_trade_is_404_with_a_message(trader_client):
+    response = trader_client.post(reverse("trade-close", args=[999999]), **HTMX)
 
     assert response.status_code == 404
     assert "No trade with id 999999" in response.content.decode()
 
 
-def test_execute_button_opens_the_trade(client, make_signal):
+def test_execute_button_opens_the_trade(trader_client, make_signal):
     signal = make_signal(timestamp=timezone.now())
 
-    response = client.post(reverse("signal-execute", args=[signal.signal_id]), **HTMX)
+    response = trader_client.post(reverse("signal-execute", args=[signal.signal_id]), **HTMX)
 
     assert response.status_code == 200
     assert PaperTrade.objects.get().signal_id == signal.signal_id
 
 
-def test_executing_an_expired_signal_is_409_and_writes_nothing(client, make_signal):
+def test_executing_an_expired_signal_is_409_and_writes_nothing(trader_client, make_signal):
     signal = make_signal(timestamp=timezone.now())
     services.signal_expire(signal_id=signal.signal_id)
 
-    response = client.post(reverse("signal-execute", args=[signal.signal_id]), **HTMX)
+    response = trader_client.post(reverse("signal-execute", args=[signal.signal_id]), **HTMX)
 
     assert response.status_code == 409
     assert "only a GENERATED signal can be executed" in response.content.decode()
     assert not PaperTrade.objects.exists()
 
 
-def test_expire_button_records_who_dismissed_it(client, make_signal):
+def test_expire_button_records_who_dismissed_it(trader_client, make_signal):
     signal = make_signal(timestamp=timezone.now())
 
-    client.post(reverse("signal-expire", args=[signal.signal_id]), **HTMX)
+    trader_client.post(reverse("signal-expire", args=[signal.signal_id]), **HTMX)
 
     signal.refresh_from_db()
     assert (signal.status, signal.status_reason) == (Signal.Status.EXPIRED, "Dismissed by trader.")
 
 
-def test_plain_form_post_redirects_back_with_a_message(client, now_trade):
+def test_plain_form_post_redirects_back_with_a_message(trader_client, now_trade):
     trade = now_trade()
 
-    response = client.post(reverse("trade-close", args=[trade.pk]), follow=True)
+    response = trader_client.post(reverse("trade-close", args=[trade.pk]), follow=True)
 
     assert response.redirect_chain == [(reverse("dashboard"), 302)]
     assert f'Closed trade <a href="/trades/{trade.pk}/">#{trade.pk}</a>' in response.content.decode()
 
 
-def test_plain_form_post_that_fails_shows_the_page_with_the_error(client, now_trade):
+def test_plain_form_post_that_fails_shows_the_page_with_the_error(trader_client, now_trade):
     trade = now_trade()
     services.trade_close(trade_id=trade.pk)
 
-    response = client.post(reverse("trade-close", args=[trade.pk]))
+    response = trader_client.post(reverse("trade-close", args=[trade.pk]))
 
     assert response.status_code == 409
     assert 'class="notice error"' in response.content.decode()
@@ -328,11 +323,11 @@ def test_posts_without_the_csrf_token_are_refused(trader, now_trade):
     assert strict.post(reverse("trade-close", args=[trade.pk]), HTTP_X_CSRFTOKEN=token, **HTMX).status_code == 200
 
 
-def test_a_past_day_shows_its_journal_and_signals_and_does_not_poll(client, open_trade):
+def test_a_past_day_shows_its_journal_and_signals_and_does_not_poll(trader_client, open_trade):
     trade = open_trade()  # on 2026-11-20, the fixed day of the tests
     services.trade_close(trade_id=trade.pk, price=Decimal("103"), at=trade.entry_time + timedelta(minutes=5))
 
-    html = client.get(reverse("dashboard-day", args=["2026-11-20"])).content.decode()
+    html = trader_client.get(reverse("dashboard-day", args=["2026-11-20"])).content.decode()
 
     assert f'id="journal-{trade.pk}"' in html
     assert f'id="signal-{trade.signal_id}"' in html
@@ -343,72 +338,74 @@ def test_a_past_day_shows_its_journal_and_signals_and_does_not_poll(client, open
     assert 'href="/day/2026-11-21/"' in html
 
 
-def test_an_empty_day_says_so(client):
-    html = client.get(reverse("dashboard-day", args=["2026-01-05"])).content.decode()
+def test_an_empty_day_says_so(trader_client):
+    html = trader_client.get(reverse("dashboard-day", args=["2026-01-05"])).content.decode()
 
     assert "No signals on this day." in html
     assert "No trades closed on this day." in html
 
 
-def test_today_polls_and_has_no_next_day(client):
-    html = client.get(reverse("dashboard")).content.decode()
+def test_today_polls_and_has_no_next_day(trader_client):
+    html = trader_client.get(reverse("dashboard")).content.decode()
 
     assert "data-poll-ms=" in html
     assert 'rel="next"' not in html
 
 
-def test_date_picker_redirects_to_the_bookmarkable_day_url(client):
-    response = client.get(reverse("dashboard"), {"date": "2026-11-19"})
+def test_date_picker_redirects_to_the_bookmarkable_day_url(trader_client):
+    response = trader_client.get(reverse("dashboard"), {"date": "2026-11-19"})
 
     assert response.status_code == 302
     assert response["Location"] == "/day/2026-11-19/"
 
 
 @pytest.mark.parametrize("url", ["/day/2026-02-31/", "/day/20261119/"])
-def test_an_impossible_date_is_404(client, url):
-    assert client.get(url).status_code == 404
+def test_an_impossible_date_is_404(trader_client, url):
+    assert trader_client.get(url).status_code == 404
 
 
-def test_a_future_day_is_404_with_a_message(client):
+def test_a_future_day_is_404_with_a_message(trader_client):
     future = today() + timedelta(days=3)
 
-    response = client.get(reverse("dashboard-day", args=[future]))
+    response = trader_client.get(reverse("dashboard-day", args=[future]))
 
     assert response.status_code == 404
     assert "has not happened yet" in response.content.decode()
 
 
 @pytest.mark.parametrize("name", ["summary", "active-trades", "signals", "journal"])
-def test_a_poll_that_finds_nothing_changed_gets_304_from_one_query(client, now_trade, name, django_assert_num_queries):
+def test_a_poll_that_finds_nothing_changed_gets_304_from_one_query(
+    trader_client, now_trade, name, django_assert_num_queries
+):
     now_trade()
-    first = part(client, name)
+    first = part(trader_client, name)
     etag = first["ETag"]
 
     with django_assert_num_queries(3):  # session, user, and the ledger's version
-        again = part(client, name, etag=etag)
+        again = part(trader_client, name, etag=etag)
 
     assert again.status_code == 304
     assert "no-cache" in first["Cache-Control"]
 
 
-def test_a_write_changes_every_parts_etag(client, now_trade):
+def test_a_write_changes_every_parts_etag(trader_client, now_trade):
     trade = now_trade()
-    before = {name: part(client, name)["ETag"] for name in ("summary", "active-trades", "signals", "journal")}
+    before = {name: part(trader_client, name)["ETag"] for name in ("summary", "active-trades", "signals", "journal")}
 
     services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("101"), trade.entry_time + timedelta(seconds=1))])
 
     for name, etag in before.items():
-        assert part(client, name, etag=etag).status_code == 200, name
+        assert part(trader_client, name, etag=etag).status_code == 200, name
 
 
-def test_the_active_trades_etag_holds_within_a_minute_and_turns_with_it(client, now_trade, time_machine):
+def test_the_active_trades_etag_holds_within_a_minute_and_turns_with_it(trader_client, now_trade, time_machine):
     now_trade()  # opened at NOW, the start of a minute
-    etag = part(client, "active-trades")["ETag"]
+    etag = part(trader_client, "active-trades")["ETag"]
 
     time_machine.move_to(NOW + timedelta(seconds=59), tick=False)
-    within = part(client, "active-trades", etag=etag)
+    within = part(trader_client, "active-trades", etag=etag)
     time_machine.move_to(NOW + timedelta(minutes=1), tick=False)
-    turned = part(client, "active-trades", etag=etag)
+    turned = part(trader_client, "active-trades", etag=etag)
 
     assert within.status_code == 304
     assert turned.status_code == 200
@@ -417,20 +414,22 @@ def test_the_active_trades_etag_holds_within_a_minute_and_turns_with_it(client, 
 
 
 @pytest.mark.parametrize("name", ["summary", "signals", "journal"])
-def test_the_other_parts_etags_hold_when_the_minute_turns(client, now_trade, name, time_machine):
+def test_the_other_parts_etags_hold_when_the_minute_turns(trader_client, now_trade, name, time_machine):
     now_trade()
-    etag = part(client, name)["ETag"]
+    etag = part(trader_client, name)["ETag"]
 
     time_machine.move_to(NOW + timedelta(minutes=1), tick=False)
 
-    assert part(client, name, etag=etag).status_code == 304  # nothing in them ages
+    assert part(trader_client, name, etag=etag).status_code == 304  # nothing in them ages
 
 
 @pytest.mark.time_machine(LAST_SECOND, tick=False)
-def test_at_23_59_59_todays_parts_show_that_seconds_signal_and_close(client, around_midnight):
+def test_at_23_59_59_todays_parts_show_that_seconds_signal_and_close(trader_client, around_midnight):
     m = around_midnight
 
-    signals, journal, summary = (part(client, name).content.decode() for name in ("signals", "journal", "summary"))
+    signals, journal, summary = (
+        part(trader_client, name).content.decode() for name in ("signals", "journal", "summary")
+    )
 
     assert f'id="signal-{m.late.signal_id}"' in signals
     assert f'id="signal-{m.early.signal_id}"' not in signals
@@ -441,10 +440,12 @@ def test_at_23_59_59_todays_parts_show_that_seconds_signal_and_close(client, aro
 
 
 @pytest.mark.time_machine(MIDNIGHT, tick=False)
-def test_at_midnight_todays_parts_hold_only_that_seconds_signal_and_close(client, around_midnight):
+def test_at_midnight_todays_parts_hold_only_that_seconds_signal_and_close(trader_client, around_midnight):
     m = around_midnight
 
-    signals, journal, summary = (part(client, name).content.decode() for name in ("signals", "journal", "summary"))
+    signals, journal, summary = (
+        part(trader_client, name).content.decode() for name in ("signals", "journal", "summary")
+    )
 
     assert f'id="signal-{m.early.signal_id}"' in signals
     assert f'id="signal-{m.late.signal_id}"' not in signals
@@ -454,29 +455,29 @@ def test_at_midnight_todays_parts_hold_only_that_seconds_signal_and_close(client
     assert "0 of 1 closed" in summary
 
 
-def test_the_full_page_is_never_a_304(client):
-    response = client.get(reverse("dashboard"))
+def test_the_full_page_is_never_a_304(trader_client):
+    response = trader_client.get(reverse("dashboard"))
 
     assert not response.has_header("ETag")
 
 
-def test_signals_part_counts_the_days_signals_by_status_and_action(client, make_signal, now_trade):
+def test_signals_part_counts_the_days_signals_by_status_and_action(trader_client, make_signal, now_trade):
     now_trade()  # its signal: EXECUTED, BUY
     make_signal(timestamp=timezone.now(), action="SELL")  # GENERATED
     services.signal_expire(signal_id=make_signal(timestamp=timezone.now()).signal_id)  # EXPIRED, BUY
 
-    html = part(client, "signals").content.decode()
+    html = part(trader_client, "signals").content.decode()
 
     assert "3:" in html
     assert "1 waiting, 1 executed, 0 closed, 1 expired" in html
     assert "2 buy, 1 sell" in html
 
 
-def test_a_database_fault_on_a_page_is_a_plain_503_page(client, now_trade, request):
+def test_a_database_fault_on_a_page_is_a_plain_503_page(trader_client, now_trade, request):
     trade = now_trade()
     request.getfixturevalue("read_only_database")  # every write fails from now on, as on a full disk
 
-    response = client.post(f"/trades/{trade.pk}/close/")
+    response = trader_client.post(f"/trades/{trade.pk}/close/")
 
     assert response.status_code == 503
     assert "The database is not answering" in response.content.decode()
@@ -484,36 +485,40 @@ def test_a_database_fault_on_a_page_is_a_plain_503_page(client, now_trade, reque
 
 
 @pytest.mark.parametrize("day", ["0001-01-01", "1969-12-31", "9999-12-31"])
-def test_a_day_outside_1970_to_2199_is_a_404(client, day):
-    assert client.get(f"/day/{day}/").status_code == 404
+def test_a_day_outside_1970_to_2199_is_a_404(trader_client, day):
+    assert trader_client.get(f"/day/{day}/").status_code == 404
 
 
 @pytest.mark.parametrize(
     ("value", "message"),
     [("0001-01-01", "Enter a day from 1 Jan 1970"), ("next tuesday", "Enter a day as 25 Nov 2026")],
 )
-def test_the_date_picker_refuses_what_is_not_a_day_of_the_ledger_with_400_naming_the_field(client, value, message):
-    response = client.get("/", {"date": value})
+def test_the_date_picker_refuses_what_is_not_a_day_of_the_ledger_with_400_naming_the_field(
+    trader_client, value, message
+):
+    response = trader_client.get("/", {"date": value})
 
     assert response.status_code == 400
     assert f"Date: {message}" in response.content.decode()
 
 
-def test_a_control_character_in_a_form_is_refused_before_any_view(client):
-    response = client.post(reverse("login"), {"username": "trader\x00", "password": "x"})
+def test_a_control_character_in_a_form_is_refused_before_any_view(trader_client):
+    response = trader_client.post(reverse("login"), {"username": "trader\x00", "password": "x"})
 
     assert response.status_code == 400
     assert b"username contains a control character" in response.content
 
 
-def test_the_signals_part_shows_the_waiting_first_then_the_latest_handled_a_page_at_most(client, make_signal, settings):
+def test_the_signals_part_shows_the_waiting_first_then_the_latest_handled_a_page_at_most(
+    trader_client, make_signal, settings
+):
     now = timezone.now()
     handled = [make_signal(timestamp=now - timedelta(minutes=30 - n)) for n in range(25)]
     for signal in handled:
         services.signal_expire(signal_id=signal.signal_id)
     waiting = [make_signal(timestamp=now - timedelta(minutes=40 - n)) for n in range(3)]  # older than every handled one
 
-    html = part(client, "signals").content.decode()
+    html = part(trader_client, "signals").content.decode()
 
     shown = re.findall(r'<tr id="signal-([^"]+)"', html)
     # 3 waiting (the latest first), then the 17 latest of the 25 handled: 20 in all
@@ -521,7 +526,7 @@ def test_the_signals_part_shows_the_waiting_first_then_the_latest_handled_a_page
     assert '<a href="/day/2026-11-25/signals/">All 28 signals of the day</a>' in html
 
 
-def test_execute_first_shows_what_it_would_do_and_writes_nothing(client, make_signal):
+def test_execute_first_shows_what_it_would_do_and_writes_nothing(trader_client, make_signal):
     signal = make_signal(timestamp=timezone.now() - timedelta(seconds=42))
     services.prices_apply(
         ticks=[
@@ -535,7 +540,7 @@ def test_execute_first_shows_what_it_would_do_and_writes_nothing(client, make_si
         ]
     )
 
-    response = client.get(reverse("signal-execute", args=[signal.signal_id]), **HTMX)
+    response = trader_client.get(reverse("signal-execute", args=[signal.signal_id]), **HTMX)
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -549,22 +554,22 @@ def test_execute_first_shows_what_it_would_do_and_writes_nothing(client, make_si
     assert "sent 11:59:18: 42s ago, at 100.00" in html
 
 
-def test_execute_of_a_signal_that_cannot_be_taken_says_why_before_anything(client, make_signal):
+def test_execute_of_a_signal_that_cannot_be_taken_says_why_before_anything(trader_client, make_signal):
     signal = make_signal(
         timestamp=timezone.now() - timedelta(minutes=7)
     )  # no tick, and past the 5 minutes a signal's price holds
 
-    response = client.get(reverse("signal-execute", args=[signal.signal_id]), **HTMX)
+    response = trader_client.get(reverse("signal-execute", args=[signal.signal_id]), **HTMX)
 
     assert response.status_code == 409
     assert "no price for BTCUSDT in the last 2 min and the signal is 7 min old" in response.content.decode()
     assert "Confirm" not in response.content.decode()
 
 
-def test_execute_without_javascript_confirms_on_a_page_of_its_own(client, make_signal):
+def test_execute_without_javascript_confirms_on_a_page_of_its_own(trader_client, make_signal):
     signal = make_signal(timestamp=timezone.now())
 
-    html = client.get(reverse("signal-execute", args=[signal.signal_id])).content.decode()
+    html = trader_client.get(reverse("signal-execute", args=[signal.signal_id])).content.decode()
 
     assert "<html" in html
     assert 'id="confirm-fill"' in html
@@ -582,19 +587,19 @@ def test_execute_without_javascript_confirms_on_a_page_of_its_own(client, make_s
         "/day/2026-12-25/signals/",
     ],
 )
-def test_every_way_to_a_day_that_has_not_happened_answers_the_same_404(client, url):
-    response = client.get(url, follow=True)
+def test_every_way_to_a_day_that_has_not_happened_answers_the_same_404(trader_client, url):
+    response = trader_client.get(url, follow=True)
 
     assert response.status_code == 404
     assert "has not happened yet." in response.content.decode()
 
 
-def test_all_the_signals_of_a_day_a_page_at_a_time(client, make_signal):
+def test_all_the_signals_of_a_day_a_page_at_a_time(trader_client, make_signal):
     for n in range(101):
         make_signal(timestamp=timezone.now() - timedelta(seconds=n))
 
-    first = client.get("/day/2026-11-25/signals/").content.decode()
-    second = client.get("/day/2026-11-25/signals/", {"page": 2}).content.decode()
+    first = trader_client.get("/day/2026-11-25/signals/").content.decode()
+    second = trader_client.get("/day/2026-11-25/signals/", {"page": 2}).content.decode()
 
     assert first.count('<tr id="signal-') == 100
     assert second.count('<tr id="signal-') == 1
@@ -603,13 +608,13 @@ def test_all_the_signals_of_a_day_a_page_at_a_time(client, make_signal):
     assert "Execute" not in first  # the day's page is where they are acted on
 
 
-def test_a_past_days_summary_is_how_it_ended_with_nothing_live(client, open_trade, time_machine):
+def test_a_past_days_summary_is_how_it_ended_with_nothing_live(trader_client, open_trade, time_machine):
     trade = open_trade()  # 2026-11-20, 50 at 100
     services.trade_close(trade_id=trade.pk, price=Decimal("103"), at=trade.entry_time + timedelta(minutes=5))  # +139.85
     later = open_trade(symbol="ETHUSDT", timestamp=NOW - timedelta(minutes=1), at=NOW)
     services.trade_close(trade_id=later.pk, price=Decimal("99"))  # today's close, after the 20th
 
-    html = client.get("/day/2026-11-20/").content.decode()
+    html = trader_client.get("/day/2026-11-20/").content.decode()
 
     assert '<span class="value num" id="day-end-equity">10,139.85</span>' in html  # 10,000 + 139.85, not today's
     assert 'id="day-open">0</span>' in html
@@ -617,12 +622,14 @@ def test_a_past_days_summary_is_how_it_ended_with_nothing_live(client, open_trad
     assert "unrealized" not in html
 
 
-def test_a_poll_is_sent_gzipped_and_its_weakened_etag_still_answers_304(client, now_trade):
+def test_a_poll_is_sent_gzipped_and_its_weakened_etag_still_answers_304(trader_client, now_trade):
     now_trade()
-    plain = part(client, "active-trades")
+    plain = part(trader_client, "active-trades")
 
-    zipped = client.get(reverse("dashboard"), HTTP_HX_TARGET="active-trades", HTTP_ACCEPT_ENCODING="gzip", **HTMX)
-    again = client.get(
+    zipped = trader_client.get(
+        reverse("dashboard"), HTTP_HX_TARGET="active-trades", HTTP_ACCEPT_ENCODING="gzip", **HTMX
+    )
+    again = trader_client.get(
         reverse("dashboard"),
         HTTP_HX_TARGET="active-trades",
         HTTP_ACCEPT_ENCODING="gzip",
@@ -641,8 +648,8 @@ def test_a_poll_is_sent_gzipped_and_its_weakened_etag_still_answers_304(client, 
     assert again.status_code == 304
 
 
-def test_a_csv_export_is_streamed_as_it_is(client, now_trade):
-    response = client.get(reverse("export-journal"), HTTP_ACCEPT_ENCODING="gzip")
+def test_a_csv_export_is_streamed_as_it_is(trader_client, now_trade):
+    response = trader_client.get(reverse("export-journal"), HTTP_ACCEPT_ENCODING="gzip")
 
     assert response.status_code == 200
     assert not response.has_header("Content-Encoding")

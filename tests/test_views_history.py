@@ -6,8 +6,6 @@ every third, exits take profit (wins) or stop loss (losses); T3 and T6 are tagge
 T5's notes mention "news".
 """
 
-import csv
-import io
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -22,16 +20,10 @@ from ledger.models import PaperTrade
 from ledger.views import history
 
 from .conftest import closed_trade_row
+from .helpers import HTMX, read_csv
 
 pytestmark = pytest.mark.django_db
-HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "history-results"}
-
-
-@pytest.fixture
-def client(django_user_model) -> Client:
-    client = Client()
-    client.force_login(django_user_model.objects.create_user("viewer"))
-    return client
+RESULTS = HTMX | {"HTTP_HX_TARGET": "history-results"}
 
 
 @pytest.fixture
@@ -68,9 +60,9 @@ def page(client, **query):
     return client.get(reverse("history"), query)
 
 
-def test_lists_every_closed_trade_latest_first_each_linking_to_its_page(client, closes, open_trade):
+def test_lists_every_closed_trade_latest_first_each_linking_to_its_page(viewer_client, closes, open_trade):
     open_trade()  # an open trade is not history
-    response = page(client)
+    response = page(viewer_client)
     assert ids(response, closes) == [f"T{n}" for n in range(12, 0, -1)]
     assert (
         f'<a href="/trades/{closes["T12"].pk}/"><span class="trade-id">#{closes["T12"].pk}</span> ETHUSDT</a>'
@@ -94,8 +86,8 @@ def test_lists_every_closed_trade_latest_first_each_linking_to_its_page(client, 
         ({"symbol": "BTCUSDT", "reason": "STOP_LOSS"}, []),  # BTCUSDT's are the odd ones, all wins
     ],
 )
-def test_filters(client, closes, query, expected):
-    assert ids(page(client, **query), closes) == expected
+def test_filters(viewer_client, closes, query, expected):
+    assert ids(page(viewer_client, **query), closes) == expected
 
 
 @pytest.mark.parametrize(
@@ -106,25 +98,25 @@ def test_filters(client, closes, query, expected):
         ("pnl", ["T12", "T10", "T8", "T6", "T4", "T2", "T1", "T3", "T5", "T7", "T9", "T11"]),
     ],
 )
-def test_sorting(client, closes, sort, expected):
-    assert ids(page(client, sort=sort), closes) == expected
+def test_sorting(viewer_client, closes, sort, expected):
+    assert ids(page(viewer_client, sort=sort), closes) == expected
 
 
-def test_paging_forward_and_back_by_keyset_keeps_the_filters(client, closes, monkeypatch):
+def test_paging_forward_and_back_by_keyset_keeps_the_filters(viewer_client, closes, monkeypatch):
     monkeypatch.setattr(history, "HISTORY_PAGE", 3)
-    first = page(client, reason="TAKE_PROFIT")  # T11, T9, T7, T5, T3, T1
+    first = page(viewer_client, reason="TAKE_PROFIT")  # T11, T9, T7, T5, T3, T1
     assert ids(first, closes) == ["T11", "T9", "T7"]
     html = first.content.decode()
     assert f'href="?reason=TAKE_PROFIT&amp;after={closes["T7"].pk}"' in html
     assert 'rel="prev"' not in html
 
-    second = page(client, reason="TAKE_PROFIT", after=closes["T7"].pk)
+    second = page(viewer_client, reason="TAKE_PROFIT", after=closes["T7"].pk)
     assert ids(second, closes) == ["T5", "T3", "T1"]
     html = second.content.decode()
     assert 'rel="next"' not in html
     assert f'href="?reason=TAKE_PROFIT&amp;before={closes["T5"].pk}"' in html
 
-    back = page(client, reason="TAKE_PROFIT", before=closes["T5"].pk)
+    back = page(viewer_client, reason="TAKE_PROFIT", before=closes["T5"].pk)
     assert ids(back, closes) == ["T11", "T9", "T7"]
 
 
@@ -140,17 +132,17 @@ def test_ties_in_the_order_are_paged_by_id_without_losing_or_repeating_a_row():
     assert after is None
 
 
-def test_a_deep_page_costs_the_queries_of_the_first(client, closes):
+def test_a_deep_page_costs_the_queries_of_the_first(viewer_client, closes):
     with CaptureQueriesContext(connection) as first:
-        page(client)
+        page(viewer_client)
     with CaptureQueriesContext(connection) as deep:
-        page(client, after=closes["T2"].pk)
+        page(viewer_client, after=closes["T2"].pk)
     assert len(deep) == len(first)
     assert "OFFSET" not in deep.captured_queries[-1]["sql"].upper()
 
 
-def test_the_results_alone_for_htmx(client, closes):
-    response = client.get(reverse("history"), {"tag": "FOMO"}, **HTMX)
+def test_the_results_alone_for_htmx(viewer_client, closes):
+    response = viewer_client.get(reverse("history"), {"tag": "FOMO"}, **RESULTS)
     html = response.content.decode()
     assert html.lstrip().startswith('<section class="card" id="history-results">')
     assert "<html" not in html
@@ -170,19 +162,15 @@ def test_the_results_alone_for_htmx(client, closes):
         ({"after": "3", "before": "4"}, "Page forward (after) or back (before), not both."),
     ],
 )
-def test_bad_filters_are_a_form_error_not_a_500(client, query, says):
-    response = page(client, **query)
+def test_bad_filters_are_a_form_error_not_a_500(viewer_client, query, says):
+    response = page(viewer_client, **query)
     assert response.status_code == 400
     assert says in response.content.decode()
 
 
-def read_csv(response) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
-
-
-def test_the_csv_holds_exactly_the_filtered_set_in_the_page_s_order_on_all_pages(client, closes, monkeypatch):
+def test_the_csv_holds_exactly_the_filtered_set_in_the_page_s_order_on_all_pages(viewer_client, closes, monkeypatch):
     monkeypatch.setattr(history, "HISTORY_PAGE", 2)
-    response = client.get(reverse("history-csv"), {"side": "LONG", "sort": "-r", "after": closes["T1"].pk})
+    response = viewer_client.get(reverse("history-csv"), {"side": "LONG", "sort": "-r", "after": closes["T1"].pk})
 
     assert response["Content-Disposition"] == 'attachment; filename="history.csv"'
     rows = read_csv(response)
@@ -193,21 +181,21 @@ def test_the_csv_holds_exactly_the_filtered_set_in_the_page_s_order_on_all_pages
     assert (rows[0]["r_multiple"], rows[0]["tags"]) == ("5.5000", "[]")  # 11 / 2
 
 
-def test_a_bad_filter_in_the_csv_answers_400(client):
-    response = client.get(reverse("history-csv"), {"r_min": "x"})
+def test_a_bad_filter_in_the_csv_answers_400(viewer_client):
+    response = viewer_client.get(reverse("history-csv"), {"r_min": "x"})
     assert response.status_code == 400
     assert "r_min" in response.content.decode()
 
 
-def test_the_filters_suggestions_are_the_symbols_and_tags_in_use(client, closes):
-    html = client.get(reverse("history-choices"), **{"HTTP_HX_REQUEST": "true"}).content.decode()
+def test_the_filters_suggestions_are_the_symbols_and_tags_in_use(viewer_client, closes):
+    html = viewer_client.get(reverse("history-choices"), **{"HTTP_HX_REQUEST": "true"}).content.decode()
     assert '<datalist id="symbol-choices"><option value="BTCUSDT"><option value="ETHUSDT"></datalist>' in html
     assert (
         '<datalist id="tag-choices"><option value="A+ setup"><option value="FOMO"><option value="news"></datalist>'
         in html
     )
     assert (
-        'option value="FOMO"' not in page(client).content.decode()
+        'option value="FOMO"' not in page(viewer_client).content.decode()
     )  # fetched when a filter is focused, not with the page
 
 

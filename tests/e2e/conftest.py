@@ -1,12 +1,15 @@
 """A real server and a real browser: gunicorn on a loopback port, Playwright driving Debian's Chromium."""
 
 import os
+import re
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.conftest import database_url, wait_out_the_day
+from ledger.models import PaperTrade
+from tests.conftest import PASSWORD, database_url, wait_out_the_day
 from tradingsite.serve import gunicorn
 
 # Playwright's sync API runs an event loop in the test's thread; the ORM calls in these tests are
@@ -26,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 POLL = 5000  # the dashboard's default poll interval, in ms; tests advance Playwright's clock by it
 DAY_LEFT = 60  # seconds of the trading day a test needs ahead of it: far more than any one takes
+PHONE = {"width": 390, "height": 844}
 
 
 def pytest_collection_modifyitems(items):
@@ -134,13 +138,26 @@ def one_trading_day():
     wait_out_the_day(DAY_LEFT)
 
 
+def trade_now(open_trade, **fields) -> PaperTrade:
+    """A signal executed as it comes: an earlier signal could belong to yesterday just after midnight."""
+    now = timezone.now()
+    return open_trade(timestamp=now, at=now, **fields)
+
+
+def log_in(page, username: str = "trader") -> None:
+    """Fill in the login page the browser is on, as one of the people tests/conftest.py makes."""
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).not_to_have_url(re.compile("/login/"))
+    page.wait_for_load_state()  # the next page has loaded: a test may read it at once
+
+
 @pytest.fixture
 def logged_in(one_trading_day, page, server_url, trader):
     page.clock.install()
     page.goto(f"{server_url}/")
-    page.fill("#id_username", "trader")
-    page.fill("#id_password", "pw-for-tests")
-    page.click("button[type=submit]")
+    log_in(page)
     expect(page.locator("h1")).to_contain_text("Today")
     page.on("dialog", lambda dialog: dialog.accept())  # the Close and Expire confirmations
     return page

@@ -6,12 +6,9 @@ Playwright's clock drives the page's poll timer, so each refresh happens when th
 import re
 from datetime import timedelta
 from decimal import Decimal
-from io import StringIO
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Group
-from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -20,15 +17,9 @@ from ledger.days import day_bounds, today
 from ledger.inputs import Tick
 from ledger.models import PaperTrade
 
-from .conftest import POLL, screenshot
+from .conftest import POLL, log_in, screenshot, trade_now
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def trade_now(open_trade, **fields) -> PaperTrade:
-    """A signal executed as it comes: an earlier signal could belong to yesterday just after midnight."""
-    now = timezone.now()
-    return open_trade(timestamp=now, at=now, **fields)
 
 
 def test_price_tick_moves_pnl_without_reload_and_close_moves_row_to_journal(logged_in, open_trade):
@@ -150,18 +141,13 @@ def test_previous_day_link_shows_yesterdays_journal(logged_in, server_url, open_
 
 
 def test_a_read_only_person_sees_the_ledger_without_its_buttons(
-    browser, server_url, django_user_model, open_trade, make_signal, one_trading_day
+    browser, server_url, readonly_staff, open_trade, make_signal, one_trading_day
 ):
-    call_command("readonly_group", stdout=StringIO())
-    viewer = django_user_model.objects.create_user("viewer", password="pw-for-e2e", is_staff=True)
-    viewer.groups.add(Group.objects.get(name="ledger read-only"))
     trade = trade_now(open_trade)
     make_signal(symbol="ETHUSDT", timestamp=timezone.now())
     page = browser.new_page()
     page.goto(f"{server_url}/login/")
-    page.fill("#id_username", "viewer")
-    page.fill("#id_password", "pw-for-e2e")
-    page.click("button[type=submit]")
+    log_in(page, "readonly-staff")
 
     expect(page.locator(f"#trade-{trade.pk}")).to_be_visible()
     expect(page.locator("#signals tbody tr")).to_have_count(2)

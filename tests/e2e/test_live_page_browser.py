@@ -18,22 +18,19 @@ from ledger.inputs import Tick
 from ledger.models import PaperTrade
 from tests.conftest import closed_trade_row
 
-from .conftest import AXE, POLL, RECORD_VIOLATIONS, assert_accessible, assert_no_csp_violation, screenshot
+from .conftest import (
+    AXE,
+    PHONE,
+    POLL,
+    RECORD_VIOLATIONS,
+    assert_accessible,
+    assert_no_csp_violation,
+    log_in,
+    screenshot,
+    trade_now,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def trade_now(open_trade, **fields) -> PaperTrade:
-    now = timezone.now()
-    return open_trade(timestamp=now, at=now, **fields)
-
-
-def log_in(page) -> None:
-    page.fill("#id_username", "trader")
-    page.fill("#id_password", "pw-for-tests")
-    page.click("button[type=submit]")
-    expect(page).not_to_have_url(re.compile("/login/"))
-    page.wait_for_load_state()  # the next page has loaded: a test may read it at once
 
 
 def test_a_tab_whose_login_ended_goes_to_the_login_page_and_comes_back(logged_in, server_url, open_trade):
@@ -185,7 +182,6 @@ def test_a_past_day_shows_how_it_ended_against_a_hand_computation(logged_in, ser
     assert_no_csp_violation(page)
 
 
-PHONE = {"width": 390, "height": 844}
 # Every visible cell of a table's priority columns (those without .opt) and the buttons: what a phone must show.
 NO_SIDEWAYS = """() => {
   const wide = [...document.querySelectorAll('.scroll')].filter((box) => box.scrollWidth > box.clientWidth + 1);

@@ -11,7 +11,7 @@ from ledger.days import today
 from ledger.models import PaperTrade
 from tests.conftest import closed_trade_row
 
-from .conftest import screenshot
+from .conftest import log_in, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PNLS = ["120", "-45.5", "80", "0", "-130", "60", "210", "-20", "-75", "140", "35", "-60", "90", "15"]
@@ -41,17 +41,14 @@ def month_of_closes(one_trading_day):
 
 
 def test_statistics_page_draws_its_charts_and_a_calendar_day_opens_the_dashboard(
-    page, server_url, django_user_model, month_of_closes
+    page, server_url, viewer, month_of_closes
 ):
-    django_user_model.objects.create_user("trader", password="pw-for-e2e")
     refused = []
     page.on(
         "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
     )
     page.goto(f"{server_url}/login/?next=/stats/")
-    page.fill("#id_username", "trader")
-    page.fill("#id_password", "pw-for-e2e")
-    page.click("button[type=submit]")
+    log_in(page, "viewer")
 
     expect(page.locator("h1")).to_have_text("Statistics")
     page.get_by_role("link", name="Last 30 days").click()

@@ -13,10 +13,9 @@ from ledger import services
 from ledger.models import PaperTrade, PriceCandle
 from tests.conftest import T0, closed_trade_row
 
-from .conftest import POLL, assert_accessible, assert_no_csp_violation, screenshot
+from .conftest import PHONE, POLL, assert_accessible, assert_no_csp_violation, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
-PHONE = {"width": 390, "height": 844}
 
 
 def candles(symbol: str, start, count: int, price: Decimal = Decimal("100")) -> None:

@@ -24,13 +24,6 @@ def kinds() -> list[str]:
 
 
 @pytest.fixture
-def closed_trade(open_trade):
-    """A trade closed by hand at 102: pnl (102 - 100) * 50 = 100, fees 5 + 0.001 * 102 * 50 = 10.1, realized 89.9."""
-    trade = open_trade()
-    return services.trade_close(trade_id=trade.pk, price=Decimal("102"), at=T0 + timedelta(minutes=5))
-
-
-@pytest.fixture
 def without_check_constraints():
     """Let a test write a row the table's CHECK constraints would refuse (a damaged or hand-edited database)."""
     with connection.cursor() as cursor:
@@ -111,18 +104,18 @@ def test_a_closed_trade_without_exit_price_is_reported(closed_trade, without_che
 
 
 def test_a_realized_pnl_off_by_more_than_a_cent_is_reported(closed_trade):
-    PaperTrade.objects.filter(pk=closed_trade.pk).update(realized_pnl=Decimal("89.92"))  # the rules give 89.9
-    Account.objects.filter(pk=1).update(realized_pnl_total=Decimal("89.92"))  # the total agrees with the row
+    PaperTrade.objects.filter(pk=closed_trade.pk).update(realized_pnl=Decimal("39.97"))  # the rules give 39.95
+    Account.objects.filter(pk=1).update(realized_pnl_total=Decimal("39.97"))  # the total agrees with the row
 
     (violation,) = selectors.ledger_violations()
 
     assert violation.kind == "realized-pnl"
-    assert "the rules give 89.90000000" in violation.detail
+    assert "the rules give 39.95000000" in violation.detail
 
 
 def test_a_realized_pnl_within_a_cent_is_accepted(closed_trade):
-    PaperTrade.objects.filter(pk=closed_trade.pk).update(realized_pnl=Decimal("89.905"))
-    Account.objects.filter(pk=1).update(realized_pnl_total=Decimal("89.905"))
+    PaperTrade.objects.filter(pk=closed_trade.pk).update(realized_pnl=Decimal("39.955"))
+    Account.objects.filter(pk=1).update(realized_pnl_total=Decimal("39.955"))
 
     assert kinds() == []
 
@@ -163,7 +156,7 @@ def test_a_running_total_that_differs_from_the_trades_is_reported(closed_trade):
     (violation,) = selectors.ledger_violations()
 
     assert violation.kind == "account-total"
-    assert "sum to 89.90000000" in violation.detail
+    assert "sum to 39.95000000" in violation.detail
 
 
 def test_the_command_lists_every_violation_and_fails(open_trade, make_signal, capsys):

@@ -18,13 +18,6 @@ from .conftest import NOW, closed_trade_row
 pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
 
 
-@pytest.fixture
-def client(django_user_model) -> Client:
-    client = Client()
-    client.force_login(django_user_model.objects.create_user("trader", password="pw-for-tests"))
-    return client
-
-
 def closes(*pnls: str, first=datetime(2026, 11, 20, 10, tzinfo=UTC)) -> None:
     """One close a day from `first`, with these realized PnLs."""
     PaperTrade.objects.bulk_create(
@@ -39,10 +32,10 @@ def page(client, **params) -> str:
     return response.content.decode()
 
 
-def test_figures_of_a_from_to_period(client):
+def test_figures_of_a_from_to_period(viewer_client):
     closes("100", "-40", "30")
 
-    html = page(client, start="2026-11-20", end="2026-11-22")
+    html = page(viewer_client, start="2026-11-20", end="2026-11-22")
 
     figures = html[html.index('id="figures"') :]
     assert "+90.00" in figures  # realized 100 - 40 + 30
@@ -51,44 +44,44 @@ def test_figures_of_a_from_to_period(client):
     assert "40.00" in figures[figures.index('id="drawdown"') :]  # from 100 down to 60
 
 
-def test_the_equity_curve_has_one_point_per_day_of_the_period(client):
+def test_the_equity_curve_has_one_point_per_day_of_the_period(viewer_client):
     closes("100", "-40", "30")
 
-    html = page(client, start="2026-11-19", end="2026-11-25")  # 7 days, 3 of them with a close
+    html = page(viewer_client, start="2026-11-19", end="2026-11-25")  # 7 days, 3 of them with a close
 
     points = re.search(r'<polyline class="equity" points="([^"]*)"', html).group(1)
     assert len(points.split(" ")) == 7
     assert html.count('<rect class="bar ') == 7
 
 
-def test_an_empty_period_says_so(client):
+def test_an_empty_period_says_so(viewer_client):
     closes("100")
 
-    html = page(client, start="2026-10-01", end="2026-10-31")
+    html = page(viewer_client, start="2026-10-01", end="2026-10-31")
 
     assert "No trades closed in this period." in html
     assert "<polyline" not in html
 
 
-def test_default_is_the_last_30_days(client):
-    html = page(client)
+def test_default_is_the_last_30_days(viewer_client):
+    html = page(viewer_client)
 
     assert f"{(today() - timedelta(days=29)):%a %-d %b %Y} – {today():%a %-d %b %Y}" in html
 
 
-def test_a_preset_period_ends_today(client):
+def test_a_preset_period_ends_today(viewer_client):
     closes("5", first=datetime.combine(today(), datetime.min.time(), tzinfo=UTC) + timedelta(hours=1))
 
-    html = page(client, period="7")
+    html = page(viewer_client, period="7")
 
     assert 'aria-current="page">Last 7 days' in html
     assert len(re.search(r'class="equity" points="([^"]*)"', html).group(1).split(" ")) == 7
 
 
-def test_all_history_from_the_first_close(client):
+def test_all_history_from_the_first_close(viewer_client):
     closes("100", "-40")
 
-    html = page(client, period="all")
+    html = page(viewer_client, period="all")
 
     assert "All history" in html
     assert "+60.00" in html
@@ -106,17 +99,17 @@ def test_all_history_from_the_first_close(client):
         ({"month": "2026-13"}, "Month: Enter a month as YYYY-MM."),
     ],
 )
-def test_a_bad_period_is_a_form_error(client, params, message):
-    response = client.get("/stats/", params)
+def test_a_bad_period_is_a_form_error(viewer_client, params, message):
+    response = viewer_client.get("/stats/", params)
 
     assert response.status_code == 400
     assert message in response.content.decode()
 
 
-def test_calendar_shows_the_periods_last_month_with_links_to_each_day(client):
+def test_calendar_shows_the_periods_last_month_with_links_to_each_day(viewer_client):
     closes("100", "-40", first=datetime(2026, 10, 20, 10, tzinfo=UTC))
 
-    html = page(client, start="2026-10-01", end="2026-10-31")
+    html = page(viewer_client, start="2026-10-01", end="2026-10-31")
 
     calendar = html[html.index('id="calendar"') :]
     assert "October 2026" in calendar
@@ -125,25 +118,25 @@ def test_calendar_shows_the_periods_last_month_with_links_to_each_day(client):
     assert 'class="day loss-2"' in calendar
 
 
-def test_calendar_month_can_be_chosen(client):
-    html = page(client, start="2026-11-01", end="2026-11-30", month="2026-10")
+def test_calendar_month_can_be_chosen(viewer_client):
+    html = page(viewer_client, start="2026-11-01", end="2026-11-30", month="2026-10")
 
     assert "October 2026" in html
     assert 'href="?start=2026-11-01&amp;end=2026-11-30&amp;month=2026-09"' in html  # the previous month, same period
 
 
-def test_calendar_does_not_link_days_to_come(client):
-    html = page(client, period="7", month=f"{today():%Y-%m}")
+def test_calendar_does_not_link_days_to_come(viewer_client):
+    html = page(viewer_client, period="7", month=f"{today():%Y-%m}")
 
     linked = re.findall(r'<a href="/day/(\d{4}-\d{2}-\d{2})/"><title>', html)
     assert linked
     assert max(linked) == str(today())
 
 
-def test_breakdowns_by_symbol_direction_exit_reason_and_setup(client):
+def test_breakdowns_by_symbol_direction_exit_reason_and_setup(viewer_client):
     closes("100", "-40")
 
-    html = page(client, start="2026-11-20", end="2026-11-21")
+    html = page(viewer_client, start="2026-11-20", end="2026-11-21")
 
     assert [title for title in re.findall(r'<section class="card breakdown" id="[^"]+">\s*<h2>([^<]+)</h2>', html)] == [
         "By symbol",
@@ -161,10 +154,10 @@ def test_breakdowns_by_symbol_direction_exit_reason_and_setup(client):
     assert '<span class="hint">no tag</span>' in html  # the rows have no tag
 
 
-def test_the_setup_figures_their_histogram_and_the_weeks_and_months(client):
+def test_the_setup_figures_their_histogram_and_the_weeks_and_months(viewer_client):
     closes("3", "-1", "2", "-4")  # risk 2 each (closed_trade_row): R 1.5, -0.5, 1, -2; Fri 20 to Mon 23 Nov
 
-    html = page(client, start="2026-11-20", end="2026-11-23")
+    html = page(viewer_client, start="2026-11-20", end="2026-11-23")
 
     figures = html[html.index('id="figures"') :]
     assert "0.00%" in figures[figures.index('id="period-return"') :]  # 0 / 10000
@@ -181,8 +174,8 @@ def test_the_setup_figures_their_histogram_and_the_weeks_and_months(client):
     assert '<th scope="row">November 2026</th>' in html[html.index('id="months"') :]
 
 
-def test_export_links_carry_the_period(client):
-    html = page(client, start="2026-11-20", end="2026-11-21")
+def test_export_links_carry_the_period(viewer_client):
+    html = page(viewer_client, start="2026-11-20", end="2026-11-21")
 
     assert 'href="/export/journal.csv?start=2026-11-20&amp;end=2026-11-21"' in html
     assert 'href="/export/signals.csv?start=2026-11-20&amp;end=2026-11-21"' in html
@@ -194,9 +187,9 @@ def queries_for_page(client) -> int:
     return len(captured)
 
 
-def test_the_page_costs_the_same_few_queries_whatever_the_number_of_trades(client):
+def test_the_page_costs_the_same_few_queries_whatever_the_number_of_trades(viewer_client):
     closes("1", "-1")
-    few = queries_for_page(client)
+    few = queries_for_page(viewer_client)
     PaperTrade.objects.bulk_create(
         closed_trade_row(
             exit_time=datetime(2026, 11, 1 + i % 28, 12, tzinfo=UTC),
@@ -206,14 +199,14 @@ def test_the_page_costs_the_same_few_queries_whatever_the_number_of_trades(clien
         for i in range(300)
     )
 
-    assert queries_for_page(client) == few
+    assert queries_for_page(viewer_client) == few
     # session and user; the grouped figures, the equity before, the drawdown, 2 daily series; by tag, by
     # confluence, by the signal's timeframe and confidence, by entry weekday and hour, the R histogram, the streaks
     assert few <= 13
 
 
-def test_the_nav_bar_links_to_the_statistics(client):
-    assert '<a href="/stats/">Statistics</a>' in page(client)
+def test_the_nav_bar_links_to_the_statistics(viewer_client):
+    assert '<a href="/stats/">Statistics</a>' in page(viewer_client)
 
 
 @pytest.mark.parametrize("url", ["/stats/", "/export/journal.csv", "/export/signals.csv"])
@@ -225,21 +218,21 @@ def test_every_new_page_needs_a_login(url):
 
 
 @pytest.mark.parametrize("month", ["0000-01", "2026-13", "1969-12", "2200-01"])
-def test_a_month_outside_1970_to_2199_is_a_form_error(client, month):
-    response = client.get("/stats/", {"month": month})
+def test_a_month_outside_1970_to_2199_is_a_form_error(viewer_client, month):
+    response = viewer_client.get("/stats/", {"month": month})
 
     assert response.status_code == 400
     assert response.context["form"].errors["month"]
 
 
-def test_a_day_is_typed_as_the_pages_write_it_or_as_iso(client):
+def test_a_day_is_typed_as_the_pages_write_it_or_as_iso(viewer_client):
     closes("100", "-40")
 
-    written = page(client, start="20 Nov 2026", end="Sat 21 Nov 2026")
+    written = page(viewer_client, start="20 Nov 2026", end="Sat 21 Nov 2026")
 
     def figures(html: str) -> str:
         return html.split('id="figures"')[1].split("</section>")[0]
 
     assert "+60.00" in figures(written)  # 100 - 40
-    assert figures(written) == figures(page(client, start="2026-11-20", end="2026-11-21"))
+    assert figures(written) == figures(page(viewer_client, start="2026-11-20", end="2026-11-21"))
     assert 'name="start" value="20 Nov 2026"' in written  # and shown back the same way

@@ -1,7 +1,5 @@
 """CSV exports of the journal and the signals: the columns, the round trip through csv, and streaming."""
 
-import csv
-import io
 import json
 from datetime import timedelta
 from decimal import Decimal
@@ -9,7 +7,6 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.http import StreamingHttpResponse
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from ledger import services
@@ -17,27 +14,16 @@ from ledger.inputs import Tick
 from ledger.models import PaperTrade
 
 from .conftest import T0, closed_trade_row
+from .helpers import read_csv
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def client(django_user_model) -> Client:
-    client = Client()
-    client.force_login(django_user_model.objects.create_user("trader", password="pw-for-tests"))
-    return client
-
-
-def read_csv(response) -> list[dict]:
-    assert isinstance(response, StreamingHttpResponse)
-    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
-
-
-def test_journal_round_trips_through_csv_with_iso_times_and_exact_decimals(client, open_trade):
+def test_journal_round_trips_through_csv_with_iso_times_and_exact_decimals(viewer_client, open_trade):
     trade = open_trade(signal_id="sig-csv", symbol="ETHUSDT")  # BUY at 100: size 50, entry fee 5
     services.trade_close(trade_id=trade.pk, price=Decimal("102.5"), at=T0 + timedelta(hours=1, minutes=30))
 
-    response = client.get("/export/journal.csv", {"start": "2026-11-20", "end": "2026-11-20"})
+    response = viewer_client.get("/export/journal.csv", {"start": "2026-11-20", "end": "2026-11-20"})
 
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="journal-2026-11-20-to-2026-11-20.csv"'
@@ -69,41 +55,41 @@ def test_journal_round_trips_through_csv_with_iso_times_and_exact_decimals(clien
     }
 
 
-def test_journal_lists_the_periods_closes_oldest_first(client):
+def test_journal_lists_the_periods_closes_oldest_first(viewer_client):
     PaperTrade.objects.bulk_create(
         closed_trade_row(exit_time=T0 + timedelta(days=d), realized_pnl=Decimal(d), symbol=f"S{d}")
         for d in (2, -1, 0, 1, 3)
     )
 
-    rows = read_csv(client.get("/export/journal.csv", {"start": "2026-11-20", "end": "2026-11-22"}))
+    rows = read_csv(viewer_client.get("/export/journal.csv", {"start": "2026-11-20", "end": "2026-11-22"}))
 
     assert [row["symbol"] for row in rows] == ["S0", "S1", "S2"]  # the 19th and the 23rd are outside
 
 
-def test_tags_and_notes_are_exported_as_a_json_list_and_text(client, open_trade):
+def test_tags_and_notes_are_exported_as_a_json_list_and_text(viewer_client, open_trade):
     trade = open_trade()
     services.trade_annotate(trade_id=trade.pk, notes='Line one, "quoted".\nLine two.', tags=["A+ setup", "news"])
     services.trade_close(trade_id=trade.pk, price=Decimal("99"), at=T0 + timedelta(hours=1))
 
-    [row] = read_csv(client.get("/export/journal.csv", {"period": "all"}))
+    [row] = read_csv(viewer_client.get("/export/journal.csv", {"period": "all"}))
 
     assert (json.loads(row["tags"]), row["notes"]) == (["A+ setup", "news"], 'Line one, "quoted".\nLine two.')
     assert row["r_multiple"] == "-0.5995"  # (-1 * 50 - 9.95) / 100
 
 
-def test_a_tiny_decimal_is_written_plainly(client):
+def test_a_tiny_decimal_is_written_plainly(viewer_client):
     PaperTrade.objects.bulk_create([closed_trade_row(exit_time=T0, realized_pnl=Decimal("0.00000001"))])
 
-    [row] = read_csv(client.get("/export/journal.csv", {"period": "all"}))
+    [row] = read_csv(viewer_client.get("/export/journal.csv", {"period": "all"}))
 
     assert row["realized_pnl"] == "0.00000001"  # not 1E-8
 
 
-def test_signals_round_trip_through_csv(client, make_signal, open_trade):
+def test_signals_round_trip_through_csv(viewer_client, make_signal, open_trade):
     make_signal(signal_id="sig-a", confluences=["trend", 'say "hi", ok'], stop_loss=Decimal("95"))
     executed = open_trade(signal_id="sig-b", action="SELL", timestamp=T0 + timedelta(minutes=5))
 
-    rows = read_csv(client.get("/export/signals.csv", {"start": "2026-11-20", "end": "2026-11-20"}))
+    rows = read_csv(viewer_client.get("/export/signals.csv", {"start": "2026-11-20", "end": "2026-11-20"}))
 
     assert [(r["signal_id"], r["time"], r["action"], r["status"], r["trade_id"]) for r in rows] == [
         ("sig-a", "2026-11-20T10:00:00+00:00", "BUY", "GENERATED", ""),
@@ -118,20 +104,20 @@ def test_signals_round_trip_through_csv(client, make_signal, open_trade):
     )
 
 
-def test_a_bad_period_is_refused_with_the_reason(client):
-    response = client.get("/export/journal.csv", {"start": "2026-11-31", "end": "2026-12-01"})
+def test_a_bad_period_is_refused_with_the_reason(viewer_client):
+    response = viewer_client.get("/export/journal.csv", {"start": "2026-11-31", "end": "2026-12-01"})
 
     assert response.status_code == 400
     assert response.content.decode() == "start: Enter a day as 25 Nov 2026 or 2026-11-25."
 
 
-def test_the_export_streams_in_the_same_few_queries_however_many_rows(client):
+def test_the_export_streams_in_the_same_few_queries_however_many_rows(viewer_client):
     """Rows come from one cursor, a chunk at a time, while the body is written. Its memory at a million rows
     is measured by `make bench` (bench/README.md)."""
 
     def export() -> tuple[int, int]:
         with CaptureQueriesContext(connection) as queries:
-            response = client.get("/export/journal.csv", {"period": "all"})
+            response = viewer_client.get("/export/journal.csv", {"period": "all"})
             assert isinstance(response, StreamingHttpResponse)
             lines = sum(chunk.count(b"\n") for chunk in response.streaming_content)
         return lines, len(queries)
@@ -150,8 +136,8 @@ def test_the_export_streams_in_the_same_few_queries_however_many_rows(client):
     assert many_queries == few_queries
 
 
-def test_the_dashboards_journal_links_to_its_days_export(client):
-    html = client.get("/day/2026-11-20/").content.decode()
+def test_the_dashboards_journal_links_to_its_days_export(viewer_client):
+    html = viewer_client.get("/day/2026-11-20/").content.decode()
 
     assert 'href="/export/journal.csv?start=2026-11-20&amp;end=2026-11-20"' in html
 
@@ -170,28 +156,28 @@ def test_the_dashboards_journal_links_to_its_days_export(client):
         "\rx",
     ],
 )
-def test_a_text_cell_that_a_spreadsheet_would_run_is_shown_as_text(client, make_signal, reason):
+def test_a_text_cell_that_a_spreadsheet_would_run_is_shown_as_text(viewer_client, make_signal, reason):
     signal = make_signal()
     services.signal_expire(signal_id=signal.signal_id, reason=reason)
 
-    [row] = read_csv(client.get("/export/signals.csv", {"period": "all"}))
+    [row] = read_csv(viewer_client.get("/export/signals.csv", {"period": "all"}))
 
     assert row["status_reason"] == "'" + reason
 
 
 @pytest.mark.parametrize("signal_id", ["-1", "@x"])
-def test_a_signal_id_starting_with_a_formula_sign_is_neutralised_in_both_exports(client, open_trade, signal_id):
+def test_a_signal_id_starting_with_a_formula_sign_is_neutralised_in_both_exports(viewer_client, open_trade, signal_id):
     trade = open_trade(signal_id=signal_id)
     services.trade_close(trade_id=trade.pk, price=Decimal("99"), at=T0 + timedelta(hours=1))
 
-    [signal] = read_csv(client.get("/export/signals.csv", {"period": "all"}))
-    [journal] = read_csv(client.get("/export/journal.csv", {"period": "all"}))
+    [signal] = read_csv(viewer_client.get("/export/signals.csv", {"period": "all"}))
+    [journal] = read_csv(viewer_client.get("/export/journal.csv", {"period": "all"}))
 
     assert signal["signal_id"] == journal["signal_id"] == "'" + signal_id
     assert journal["realized_pnl"] == "-59.95000000"  # a number keeps its minus: -1 * 50 - (5 + 4.95)
 
 
-def test_the_journal_s_excursions_are_the_rule_s_to_the_last_place(client, open_trade, many_trades):
+def test_the_journal_s_excursions_are_the_rule_s_to_the_last_place(viewer_client, open_trade, many_trades):
     """The export computes MFE and MAE in SQL; they must be rules.excursions' numbers on either database."""
     paths = {
         "BTCUSDT": ("BUY", ["100.13", "97.07", "101.99"]),
@@ -210,7 +196,7 @@ def test_the_journal_s_excursions_are_the_rule_s_to_the_last_place(client, open_
         )
         services.trade_close(trade_id=trade.pk, at=T0 + timedelta(minutes=3))
 
-    rows = read_csv(client.get("/export/journal.csv", {"start": "2026-11-20", "end": "2026-11-20"}))
+    rows = read_csv(viewer_client.get("/export/journal.csv", {"start": "2026-11-20", "end": "2026-11-20"}))
 
     expected = {t.symbol: t.excursions for t in PaperTrade.objects.all()}
     assert {row["symbol"]: [Decimal(row[k]) for k in ("mfe", "mae", "mfe_r", "mae_r")] for row in rows} == {

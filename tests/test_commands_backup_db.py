@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def ledger_rows(open_trade, make_signal):
-    """An open trade, a closed one (realized 89.9: see test_check_ledger) and a GENERATED signal."""
+    """An open trade, a closed one (realized (102 - 100) * 50 - (5 + 5.1) = 89.9) and a GENERATED signal."""
     open_trade(symbol="ETHUSDT")
     closed = open_trade()
     services.trade_close(trade_id=closed.pk, price=Decimal("102"), at=T0 + timedelta(minutes=5))

@@ -12,6 +12,7 @@ from ledger import services
 from ledger.models import PaperTrade
 
 from .conftest import closed_trade_row
+from .helpers import api_post
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ def patch(client, trade_id, body):
 
 
 def levels(client, trade_id, body):
-    return client.post(f"/api/v1/trades/{trade_id}/levels", json.dumps(body), content_type="application/json")
+    return api_post(client, f"trades/{trade_id}/levels", body)
 
 
 def test_patch_sets_notes_and_tags_and_names_the_token_in_the_history(api_client, open_trade):

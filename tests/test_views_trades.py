@@ -5,8 +5,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Permission
-from django.test import Client
 from django.urls import reverse
 
 from ledger import services
@@ -14,29 +12,9 @@ from ledger.inputs import Tick
 from ledger.models import DayNote, PaperTrade, PriceCandle
 
 from .conftest import NOW, T0
+from .helpers import HTMX
 
 pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def trader(django_user_model) -> Client:
-    """Someone with the ledger.trade permission: may write notes and move levels."""
-    user = django_user_model.objects.create_user("trader")
-    user.user_permissions.add(Permission.objects.get(codename="trade", content_type__app_label="ledger"))
-    return logged_in(user)
-
-
-@pytest.fixture
-def viewer(django_user_model) -> Client:
-    """Someone logged in without it: may look, not write."""
-    return logged_in(django_user_model.objects.create_user("viewer"))
 
 
 def candle(minute: datetime, open_: str, high: str, low: str, close: str, symbol: str = "BTCUSDT") -> PriceCandle:
@@ -63,8 +41,8 @@ def closed_hour(open_trade):
     )
 
 
-def test_the_page_says_everything_about_a_closed_trade(viewer, closed_hour):
-    html = viewer.get(reverse("trade", args=[closed_hour.pk])).content.decode()
+def test_the_page_says_everything_about_a_closed_trade(viewer_client, closed_hour):
+    html = viewer_client.get(reverse("trade", args=[closed_hour.pk])).content.decode()
 
     assert f"Trade #{closed_hour.pk}" in html
     assert "+114.88" in html  # realized: 2.5 * 50 - (5 + 5.125) = 114.875
@@ -87,13 +65,13 @@ def test_the_page_says_everything_about_a_closed_trade(viewer, closed_hour):
     assert 'href="/journal/?tag=A%2B%20setup"' in html
 
 
-def test_an_unknown_trade_is_not_found_and_the_page_needs_a_login(viewer, client):
-    assert viewer.get(reverse("trade", args=[999])).status_code == 404
+def test_an_unknown_trade_is_not_found_and_the_page_needs_a_login(viewer_client, client):
+    assert viewer_client.get(reverse("trade", args=[999])).status_code == 404
     assert client.get(reverse("trade", args=[1])).status_code == 302
 
 
-def test_without_price_history_the_page_says_so_instead_of_a_chart(viewer, closed_hour):
-    html = viewer.get(reverse("trade", args=[closed_hour.pk])).content.decode()
+def test_without_price_history_the_page_says_so_instead_of_a_chart(viewer_client, closed_hour):
+    html = viewer_client.get(reverse("trade", args=[closed_hour.pk])).content.decode()
 
     assert 'id="no-history"' in html
     assert "No price history of BTCUSDT from 20 Nov 09:31 to 20 Nov 11:30" in html
@@ -101,17 +79,17 @@ def test_without_price_history_the_page_says_so_instead_of_a_chart(viewer, close
     assert "lightweight-charts" not in html
 
 
-def test_with_price_history_the_page_has_the_chart_its_script_and_the_attribution(viewer, closed_hour):
+def test_with_price_history_the_page_has_the_chart_its_script_and_the_attribution(viewer_client, closed_hour):
     PriceCandle.objects.bulk_create([candle(T0, "100", "100.5", "99.8", "100.2")])
 
-    html = viewer.get(reverse("trade", args=[closed_hour.pk])).content.decode()
+    html = viewer_client.get(reverse("trade", args=[closed_hour.pk])).content.decode()
 
     assert f'data-url="/trades/{closed_hour.pk}/chart.json"' in html
     assert "vendor/lightweight-charts/lightweight-charts.standalone.production.js" in html
     assert '<a href="https://www.tradingview.com/">TradingView Lightweight Charts™</a>' in html
 
 
-def test_the_chart_data_has_the_candles_of_the_span_the_markers_and_the_levels(viewer, closed_hour):
+def test_the_chart_data_has_the_candles_of_the_span_the_markers_and_the_levels(viewer_client, closed_hour):
     PriceCandle.objects.bulk_create(
         [
             candle(T0 - timedelta(minutes=31), "1", "1", "1", "1"),  # 09:29: before the span (from 09:31)
@@ -121,7 +99,7 @@ def test_the_chart_data_has_the_candles_of_the_span_the_markers_and_the_levels(v
         ]
     )
 
-    data = viewer.get(reverse("trade-chart", args=[closed_hour.pk])).json()
+    data = viewer_client.get(reverse("trade-chart", args=[closed_hour.pk])).json()
 
     ten = int(T0.timestamp())  # the chart's time: seconds since 1970 on the trading day's clock (UTC here)
     assert data["minutes"] == 1
@@ -148,7 +126,7 @@ def test_the_chart_data_has_the_candles_of_the_span_the_markers_and_the_levels(v
     assert (data["direction"], data["open"], data["precision"]) == ("LONG", False, 2)
 
 
-def test_a_long_trade_s_chart_merges_minutes_into_longer_candles(viewer, open_trade):
+def test_a_long_trade_s_chart_merges_minutes_into_longer_candles(viewer_client, open_trade):
     trade = open_trade()  # entered 10:01
     services.trade_close(trade_id=trade.pk, price=Decimal("101"), at=T0 + timedelta(hours=20))
     # held 20 h: a margin of 5 h each side, 30 h in all, 1,800 minutes: more than 720 candles, so 5-minute ones
@@ -163,7 +141,7 @@ def test_a_long_trade_s_chart_merges_minutes_into_longer_candles(viewer, open_tr
     ]
     PriceCandle.objects.bulk_create(candle(T0 + timedelta(minutes=n), *p) for n, p in enumerate(prices))
 
-    data = viewer.get(reverse("trade-chart", args=[trade.pk])).json()
+    data = viewer_client.get(reverse("trade-chart", args=[trade.pk])).json()
 
     ten = int(T0.timestamp())
     assert data["minutes"] == 5
@@ -181,31 +159,31 @@ def test_a_long_trade_s_chart_merges_minutes_into_longer_candles(viewer, open_tr
     assert data["markers"][0]["time"] == ten  # the entry at 10:01 is in the candle of 10:00
 
 
-def test_the_chart_shows_times_on_the_trading_day_s_clock(viewer, closed_hour, settings):
+def test_the_chart_shows_times_on_the_trading_day_s_clock(viewer_client, closed_hour, settings):
     from zoneinfo import ZoneInfo
 
     settings.TRADING_DAY_TZ = ZoneInfo("Asia/Tokyo")
     PriceCandle.objects.bulk_create([candle(T0, "100", "100.5", "99.8", "100.2")])
 
-    data = viewer.get(reverse("trade-chart", args=[closed_hour.pk])).json()
+    data = viewer_client.get(reverse("trade-chart", args=[closed_hour.pk])).json()
 
     assert data["candles"][0]["time"] == int(T0.timestamp()) + 9 * 3600  # 19:00 in Tokyo, drawn as 19:00
 
 
-def test_an_open_trade_s_facts_refresh_and_answer_304_while_nothing_changed(viewer, open_trade):
+def test_an_open_trade_s_facts_refresh_and_answer_304_while_nothing_changed(viewer_client, open_trade):
     trade = open_trade()
-    first = viewer.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="facts", **HTMX)
+    first = viewer_client.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="facts", **HTMX)
     assert first.status_code == 200
     assert 'id="facts"' in first.content.decode()
     assert "<html" not in first.content.decode()
 
-    again = viewer.get(
+    again = viewer_client.get(
         reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="facts", HTTP_IF_NONE_MATCH=first["ETag"], **HTMX
     )
     assert again.status_code == 304
 
     services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("102"), NOW)])
-    moved = viewer.get(
+    moved = viewer_client.get(
         reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="facts", HTTP_IF_NONE_MATCH=first["ETag"], **HTMX
     )
     assert moved.status_code == 200
@@ -215,14 +193,14 @@ def test_an_open_trade_s_facts_refresh_and_answer_304_while_nothing_changed(view
 # --- Notes and tags
 
 
-def test_editing_notes_and_tags_in_place(trader, open_trade):
+def test_editing_notes_and_tags_in_place(trader_client, open_trade):
     trade = open_trade()
     services.trade_annotate(trade_id=trade.pk, tags=["news", "FOMO"])
-    form = trader.get(reverse("trade-notes", args=[trade.pk]), **HTMX).content.decode()
+    form = trader_client.get(reverse("trade-notes", args=[trade.pk]), **HTMX).content.decode()
     assert 'name="tags" value="news" checked' in form
     assert '<datalist id="tag-choices"><option value="FOMO"><option value="news">' in form
 
-    response = trader.post(
+    response = trader_client.post(
         reverse("trade-notes", args=[trade.pk]),
         {"notes": "Chased it.\r\nNever again.", "tags": ["FOMO"], "new_tags": "late entry, A+ setup"},  # news unticked
         **HTMX,
@@ -236,9 +214,9 @@ def test_editing_notes_and_tags_in_place(trader, open_trade):
     assert trade.history.first().history_user.username == "trader"
 
 
-def test_a_bad_tag_shows_the_form_again_with_the_reason_and_writes_nothing(trader, open_trade):
+def test_a_bad_tag_shows_the_form_again_with_the_reason_and_writes_nothing(trader_client, open_trade):
     trade = open_trade()
-    response = trader.post(
+    response = trader_client.post(
         reverse("trade-notes", args=[trade.pk]), {"notes": "kept in the form", "new_tags": "x" * 41}, **HTMX
     )
 
@@ -250,27 +228,27 @@ def test_a_bad_tag_shows_the_form_again_with_the_reason_and_writes_nothing(trade
     assert (trade.notes, trade.tags) == ("", [])
 
 
-def test_notes_work_without_javascript(trader, open_trade):
+def test_notes_work_without_javascript(trader_client, open_trade):
     trade = open_trade()
-    assert 'name="notes"' in trader.get(reverse("trade", args=[trade.pk]), {"edit": "notes"}).content.decode()
+    assert 'name="notes"' in trader_client.get(reverse("trade", args=[trade.pk]), {"edit": "notes"}).content.decode()
 
-    response = trader.post(reverse("trade-notes", args=[trade.pk]), {"notes": "Plain post."})
+    response = trader_client.post(reverse("trade-notes", args=[trade.pk]), {"notes": "Plain post."})
 
     assert response.status_code == 302
     assert response["Location"] == reverse("trade", args=[trade.pk])
     assert PaperTrade.objects.get(pk=trade.pk).notes == "Plain post."
 
 
-def test_without_the_trade_permission_the_controls_are_hidden_and_writes_refused(viewer, open_trade):
+def test_without_the_trade_permission_the_controls_are_hidden_and_writes_refused(viewer_client, open_trade):
     trade = open_trade()
-    html = viewer.get(reverse("trade", args=[trade.pk]), {"edit": "notes"}).content.decode()
+    html = viewer_client.get(reverse("trade", args=[trade.pk]), {"edit": "notes"}).content.decode()
     assert "Edit</a>" not in html
     assert 'name="notes"' not in html
     assert 'name="stop_loss"' not in html
 
-    assert viewer.get(reverse("trade-notes", args=[trade.pk]), **HTMX).status_code == 403
-    assert viewer.post(reverse("trade-notes", args=[trade.pk]), {"notes": "no"}).status_code == 403
-    assert viewer.post(reverse("trade-levels", args=[trade.pk]), {"stop_loss": "99"}).status_code == 403
+    assert viewer_client.get(reverse("trade-notes", args=[trade.pk]), **HTMX).status_code == 403
+    assert viewer_client.post(reverse("trade-notes", args=[trade.pk]), {"notes": "no"}).status_code == 403
+    assert viewer_client.post(reverse("trade-levels", args=[trade.pk]), {"stop_loss": "99"}).status_code == 403
     trade.refresh_from_db()
     assert (trade.notes, trade.stop_loss) == ("", Decimal("98"))
 
@@ -278,12 +256,14 @@ def test_without_the_trade_permission_the_controls_are_hidden_and_writes_refused
 # --- Levels
 
 
-def test_moving_the_stop_from_the_page(trader, open_trade):
+def test_moving_the_stop_from_the_page(trader_client, open_trade):
     trade = open_trade()
-    html = trader.get(reverse("trade", args=[trade.pk])).content.decode()
+    html = trader_client.get(reverse("trade", args=[trade.pk])).content.decode()
     assert 'name="stop_loss" inputmode="decimal" autocomplete="off" value="98"' in html
 
-    response = trader.post(reverse("trade-levels", args=[trade.pk]), {"stop_loss": "99.25", "take_profit": ""}, **HTMX)
+    response = trader_client.post(
+        reverse("trade-levels", args=[trade.pk]), {"stop_loss": "99.25", "take_profit": ""}, **HTMX
+    )
 
     assert response.status_code == 200
     assert response["HX-Trigger"] == "ledgerChanged"
@@ -292,17 +272,17 @@ def test_moving_the_stop_from_the_page(trader, open_trade):
     assert (trade.stop_loss, trade.take_profit, trade.risk_amount) == (Decimal("99.25"), Decimal("104"), Decimal("100"))
 
 
-def test_a_stop_already_crossed_is_refused_with_the_reason(trader, open_trade):
+def test_a_stop_already_crossed_is_refused_with_the_reason(trader_client, open_trade):
     trade = open_trade()
-    response = trader.post(reverse("trade-levels", args=[trade.pk]), {"stop_loss": "100.5"}, **HTMX)
+    response = trader_client.post(reverse("trade-levels", args=[trade.pk]), {"stop_loss": "100.5"}, **HTMX)
 
     assert response.status_code == 422
     assert "stop_loss 100.5 must be below the last price 100 of this LONG" in response.content.decode()
     assert PaperTrade.objects.get(pk=trade.pk).stop_loss == Decimal("98")
 
 
-def test_moving_a_closed_trade_s_levels_answers_409(trader, closed_hour):
-    response = trader.post(reverse("trade-levels", args=[closed_hour.pk]), {"stop_loss": "99"}, **HTMX)
+def test_moving_a_closed_trade_s_levels_answers_409(trader_client, closed_hour):
+    response = trader_client.post(reverse("trade-levels", args=[closed_hour.pk]), {"stop_loss": "99"}, **HTMX)
     assert response.status_code == 409
     assert "only an open trade" in response.content.decode()
 
@@ -311,13 +291,13 @@ def test_moving_a_closed_trade_s_levels_answers_409(trader, closed_hour):
 
 
 def test_the_dashboard_links_its_trades_to_their_pages_and_shows_tags_and_notes(
-    viewer, open_trade, closed_hour, many_trades
+    viewer_client, open_trade, closed_hour, many_trades
 ):
     live = open_trade(timestamp=NOW - timedelta(minutes=2), at=NOW - timedelta(minutes=1))
-    today = viewer.get(reverse("dashboard")).content.decode()
+    today = viewer_client.get(reverse("dashboard")).content.decode()
     assert f'<a href="/trades/{live.pk}/"><span class="trade-id">#{live.pk}</span> BTCUSDT</a>' in today
 
-    day = viewer.get(reverse("dashboard-day", args=["2026-11-20"])).content.decode()
+    day = viewer_client.get(reverse("dashboard-day", args=["2026-11-20"])).content.decode()
     assert f'<a href="/trades/{closed_hour.pk}/"><span class="trade-id">#{closed_hour.pk}</span> BTCUSDT</a>' in day
     assert '<span class="chip">A+ setup</span>' in day
     assert 'title="Entered on the retest.' in day
@@ -331,31 +311,33 @@ def test_the_admin_list_links_each_trade_to_its_page(admin_client, closed_hour):
 # --- The diary of a day
 
 
-def test_the_diary_is_written_on_the_day_s_page(trader):
-    html = trader.get(reverse("dashboard-day", args=["2026-11-20"])).content.decode()
+def test_the_diary_is_written_on_the_day_s_page(trader_client):
+    html = trader_client.get(reverse("dashboard-day", args=["2026-11-20"])).content.decode()
     assert 'action="/day/2026-11-20/diary/"' in html
 
-    response = trader.post(reverse("day-diary", args=["2026-11-20"]), {"text": "Range day; sat on my hands."}, **HTMX)
+    response = trader_client.post(
+        reverse("day-diary", args=["2026-11-20"]), {"text": "Range day; sat on my hands."}, **HTMX
+    )
 
     assert response.status_code == 200
     assert "Saved." in response.content.decode()
     assert DayNote.objects.get().text == "Range day; sat on my hands."
     assert (
         "Range day; sat on my hands.</textarea>"
-        in trader.get(reverse("dashboard-day", args=["2026-11-20"])).content.decode()
+        in trader_client.get(reverse("dashboard-day", args=["2026-11-20"])).content.decode()
     )
 
 
-def test_the_diary_of_a_day_to_come_is_refused(trader):
-    response = trader.post(reverse("day-diary", args=["2026-11-26"]), {"text": "Plans"}, **HTMX)
+def test_the_diary_of_a_day_to_come_is_refused(trader_client):
+    response = trader_client.post(reverse("day-diary", args=["2026-11-26"]), {"text": "Plans"}, **HTMX)
     assert response.status_code == 422
     assert "has not begun" in response.content.decode()
     assert not DayNote.objects.exists()
 
 
-def test_without_the_permission_the_diary_is_read_not_written(viewer):
+def test_without_the_permission_the_diary_is_read_not_written(viewer_client):
     services.day_note_write(day=datetime(2026, 11, 20, tzinfo=UTC).date(), text="Read me.")
-    html = viewer.get(reverse("dashboard-day", args=["2026-11-20"])).content.decode()
+    html = viewer_client.get(reverse("dashboard-day", args=["2026-11-20"])).content.decode()
     assert "<p>Read me.</p>" in html
     assert 'name="text"' not in html
-    assert viewer.post(reverse("day-diary", args=["2026-11-20"]), {"text": "no"}).status_code == 403
+    assert viewer_client.post(reverse("day-diary", args=["2026-11-20"]), {"text": "no"}).status_code == 403

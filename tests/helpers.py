@@ -1,0 +1,43 @@
+"""Plain functions and values the tests share; the fixtures are in tests/conftest.py.
+
+The API's JSON poster and the signal body it most often sends, the headers of an htmx request, and a streamed
+CSV read back into rows.
+"""
+
+import csv
+import io
+import json
+
+from django.http import StreamingHttpResponse
+
+API = "/api/v1/"
+HTMX = {"HTTP_HX_REQUEST": "true"}  # what htmx adds to a request for a part of a page
+
+
+def api_post(client, path: str, body=None, *, content_type: str = "application/json", **extra):
+    """POST to the API at `path` (after /api/v1/): a dict or a list as JSON, a str or bytes as it is (what
+    JSON cannot say: malformed bodies, numbers written as the client chose), None as an empty body."""
+    if body is None:
+        payload = ""
+    elif isinstance(body, (str, bytes)):
+        payload = body
+    else:
+        payload = json.dumps(body)
+    return client.post(API + path, payload, content_type=content_type, **extra)
+
+
+def signal_body(**fields) -> dict:
+    """A signal as a bot posts it: `s-1`, BUY BTCUSDT at 100 with confidence 0.8, unless told otherwise."""
+    return {
+        "signal_id": "s-1",
+        "symbol": "BTCUSDT",
+        "action": "BUY",
+        "entry_price": "100",
+        "confidence": "0.8",
+    } | fields
+
+
+def read_csv(response) -> list[dict]:
+    """The rows of a CSV answer, which is streamed (a StreamingHttpResponse) rather than built in memory."""
+    assert isinstance(response, StreamingHttpResponse)
+    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
