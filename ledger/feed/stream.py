@@ -175,7 +175,7 @@ class Stream:
                     if time.monotonic() >= next_load:
                         await self._load(exchange, streaming)
                         next_load = time.monotonic() + self.config.hourly
-                    targets = self._targets(exchange)
+                    targets = self._targets_now = self._targets(exchange)  # a new spelling of a market counts at once
                     markets = sorted(targets)
                     if not markets:
                         await self._sleep(self.config.refresh)
@@ -188,7 +188,7 @@ class Stream:
                         if subscribed:
                             await exchange.close_ws_clients()  # subscribe anew to the new set
                             subscribed = []
-                        await self._subscribe(exchange, markets, targets)
+                        await self._subscribe(exchange, markets)
                         subscribed = markets
                     else:
                         await self._listen(exchange)
@@ -241,9 +241,8 @@ class Stream:
             self.offset = timedelta(milliseconds=served - (asked + answered) * 500)
             log.info("price feed: %s's clock is %+.3f s from ours", exchange.id, self.offset.total_seconds())
 
-    async def _subscribe(self, exchange, markets: list[str], targets: dict[str, list[str]]) -> None:
+    async def _subscribe(self, exchange, markets: list[str]) -> None:
         """Subscribe to the markets' tickers; returns when the first arrives."""
-        self._targets_now = targets
         try:
             await asyncio.wait_for(exchange.watch_tickers(markets), self.config.stall)
         except asyncio.CancelledError:
