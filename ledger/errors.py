@@ -35,6 +35,11 @@ class Conflict(LedgerError):
     status_code = 409
 
 
+class Outdated(Conflict):
+    """An edit made on a version of a record that has changed since (another tab, the API): refused, not written
+    over the newer one."""
+
+
 class SignalConflict(Conflict):
     """A signal_id already recorded with a different body."""
 

@@ -13,8 +13,8 @@ from django.utils.dateformat import format as date_format
 
 from . import selectors
 from .days import today
-from .errors import LedgerError
-from .inputs import EARLIEST_DAY, LATEST_DAY, PERIOD_DAYS_MAX, clean_symbol
+from .errors import InvalidInput, LedgerError
+from .inputs import EARLIEST_DAY, LATEST_DAY, check_period, clean_symbol
 from .models import PaperTrade
 
 LAST_DAYS = {"7": 7, "30": 30, "90": 90}  # the presets: this many trading days up to today
@@ -68,10 +68,11 @@ class PeriodForm(forms.Form):
             data["start"] = data["end"] = None
         elif start is None or end is None:
             self.add_error("start" if start is None else "end", "Give both the first and the last day of the period.")
-        elif end < start:
-            self.add_error("end", "The last day must be on or after the first.")
-        elif (end - start).days >= PERIOD_DAYS_MAX:
-            self.add_error("end", f"A period is at most {PERIOD_DAYS_MAX} days.")
+        else:
+            try:
+                check_period(start, end)
+            except InvalidInput as refused:
+                self.add_error(refused.field, refused.message)
         data["period"] = period
         return data
 

@@ -1,38 +1,28 @@
 """`/healthz` for a load balancer or monitor, public like the login page and the TradingView webhook (whose
-passphrase is its credential). It says whether the process can write to its database, and never why not
-(that goes to the log); how old the newest price is (`feed_lag_s`), "degraded" when that passes
+passphrase is its credential). It says whether the process can make a write durable (it commits one), and
+never why not (that goes to the log); how old the newest price is (`feed_lag_s`), "degraded" when that passes
 PRICE_FEED_DEGRADED_LAG; and what the price feed says of itself (`feed`: its exchange's clock offset, the prints it
 held as suspect), which a monitor can alert on without taking the server out of service."""
 
 import logging
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from . import selectors
-from .models import Account
+from . import selectors, services
 
 log = logging.getLogger(__name__)
-PROBE_ID = 0  # the account is row 1; row 0 is written here and always rolled back
-
-
-def _probe_write() -> None:
-    """A real write in a transaction that is rolled back: a database that answers reads but refuses writes (a
-    read-only file, a full disk, a read-only replica) fails it, and nothing is ever kept."""
-    with transaction.atomic():
-        Account.objects.create(pk=PROBE_ID)
-        transaction.set_rollback(True)
 
 
 @never_cache
 @require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     try:
-        _probe_write()
+        services.health_probe_write()
         newest, feed = selectors.newest_tick_at(), selectors.feed_status()
     except DatabaseError:
         log.exception("health check: the database refused a write")

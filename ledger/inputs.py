@@ -5,7 +5,9 @@ values to the services, which clean them here before they write anything; the AP
 limits from here so the OpenAPI document says the same. A refusal is an InvalidInput naming the field.
 """
 
+import dataclasses
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, timedelta
@@ -16,7 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from .errors import InvalidInput
-from .rules import BUY, PRICE_MAX, PRICE_MIN, SELL, ZERO, check_levels, direction_for, levels, money, units
+from .rules import BUY, PRICE_MAX, PRICE_MIN, SELL, ZERO, check_levels, direction_for, levels, money, plain, units
 
 # Patterns are written once, without anchors, so that Python (fullmatch) and the OpenAPI document (^...$) say the same.
 SYMBOL_TEXT = r"[A-Z0-9]{1,12}([/:_.-]?[A-Z0-9]{1,12})?"
@@ -137,6 +139,15 @@ def not_ahead(moment: datetime, *, field: str) -> datetime:
     return moment
 
 
+def check_period(start: date, end: date, *, field: str = "end") -> None:
+    """A statistics period, both days included: its last day on or after its first, and at most PERIOD_DAYS_MAX
+    days (its daily series is drawn day by day). The page and the API hold a period to this one bound."""
+    if end < start:
+        raise InvalidInput("The last day must be on or after the first.", field=field)
+    if (end - start).days >= PERIOD_DAYS_MAX:
+        raise InvalidInput(f"A period is at most {PERIOD_DAYS_MAX} days.", field=field)
+
+
 def clean_confidence(value: Any) -> Decimal:
     confidence = decimal(value, field="confidence")
     if not 0 <= confidence <= 1:
@@ -171,20 +182,28 @@ def clean_notes(value: Any, *, field: str = "notes") -> str:
     return text
 
 
+def _invisible(text: str) -> bool:
+    """Whether text holds a character that is not shown as itself: a control or format character (a zero-width
+    space, a right-to-left override), a surrogate, a private or unassigned code point. A tag holding one can
+    read as another tag."""
+    return any(unicodedata.category(character).startswith("C") for character in text)
+
+
 def clean_tags(value: Iterable[Any] | None) -> list[str]:
-    """Short labels the trader invents (`A+ setup`, `FOMO`): inner spaces collapsed, no commas (a form writes
-    tags separated by commas) or control characters, each once whatever its case (the first spelling is
-    kept), in the order given."""
+    """Short labels the trader invents (`A+ setup`, `FOMO`): in Unicode's composed form (NFC: an é typed two
+    ways is one tag), inner spaces collapsed, no commas (a form writes tags separated by commas) and no control
+    or invisible characters, each once whatever its case (the first spelling is kept), in the order given."""
     if isinstance(value, str) or value is None:
         raise InvalidInput("tags must be a list of texts.", field="tags")
     tags: list[str] = []
     seen: set[str] = set()  # each tag's casefold: a list of any length is read once
     for number, item in enumerate(value):
-        tag = " ".join(item.split()) if isinstance(item, str) else None
-        if not tag or len(tag) > TAG_LENGTH_MAX or "," in tag or CONTROL_RE.search(tag):
+        tag = " ".join(unicodedata.normalize("NFC", item).split()) if isinstance(item, str) else None
+        if not tag or len(tag) > TAG_LENGTH_MAX or "," in tag or _invisible(tag):
             raise InvalidInput(
                 f"tags[{number}] {item!r} must be 1 to {TAG_LENGTH_MAX} characters, "
-                "without commas or control characters.",
+                "without commas, control or invisible characters (such as a zero-width space or a "
+                "right-to-left override).",
                 field=f"tags[{number}]",
             )
         if tag.casefold() not in seen:
@@ -262,38 +281,66 @@ class SignalFields:
 
 @dataclass(frozen=True)
 class Tick:
-    """A price seen for a symbol at a moment, with the book's best bid and ask if known (they price fills)."""
+    """A price seen for a symbol at a moment, with the book's best bid and ask if known (they price fills).
+    `number` is its place in the batch it came in (from 0), which a refusal names."""
 
     symbol: str
     price: Any
     at: datetime | None = None
     bid: Any = None
     ask: Any = None
+    number: int | None = dataclasses.field(default=None, compare=False)
 
 
-def clean_ticks(ticks: Iterable[Tick]) -> list[Tick]:
-    """Each tick checked (its number named in a refusal), in time order."""
-    cleaned = []
+@dataclass(frozen=True)
+class TickRefused:
+    """A tick of a batch that was not applied, and why; the batch's other ticks were."""
+
+    number: int
+    symbol: str
+    field: str  # ticks[3].bid
+    message: str
+
+
+def _check_quote(price: Decimal, bid: Decimal | None, ask: Decimal | None) -> None:
+    """A book that is not crossed (bid not above ask) and whose bid and ask lie within PAPER_QUOTE_BAND of the
+    traded price: a quote further away is stale or mistyped, and would fill a stop or an entry at a price the
+    market never offered."""
+    if bid is not None and ask is not None and bid > ask:
+        raise InvalidInput(f"bid {plain(bid)} is above ask {plain(ask)}: a crossed book.", field="bid")
+    band = settings.PAPER_QUOTE_BAND
+    for name, quote in (("bid", bid), ("ask", ask)):
+        if quote is not None and abs(quote - price) > band * price:
+            raise InvalidInput(
+                f"{name} {plain(quote)} is {abs(quote - price) * 100 / price:.2f}% from the price {plain(price)}, "
+                f"further than PAPER_QUOTE_BAND ({plain(band * 100)}%): a stale or mistyped quote.",
+                field=name,
+            )
+
+
+def clean_tick(tick: Tick) -> Tick:
+    """The tick with its values checked, or refused naming the field."""
+    bid, ask = clean_price(tick.bid, field="bid", required=False), clean_price(tick.ask, field="ask", required=False)
+    price = clean_price(tick.price, field="price")
+    _check_quote(price, bid, ask)
+    at = not_ahead(clean_time(tick.at, field="time"), field="time")
+    return Tick(symbol=clean_symbol(tick.symbol), price=price, at=at, bid=bid, ask=ask, number=tick.number)
+
+
+def refusal(tick: Tick, number: int, error: InvalidInput) -> TickRefused:
+    return TickRefused(number, str(tick.symbol), f"ticks[{number}].{error.field}", f"tick {number}: {error.message}")
+
+
+def clean_ticks(ticks: Iterable[Tick]) -> tuple[list[Tick], list[TickRefused]]:
+    """The ticks that pass (numbered by their place in the batch), in time order; and those refused, each
+    with its reason: one bad tick never holds back the others."""
+    cleaned, refused = [], []
     for number, tick in enumerate(ticks):
         try:
-            bid, ask = (
-                clean_price(tick.bid, field="bid", required=False),
-                clean_price(tick.ask, field="ask", required=False),
-            )
-            if bid is not None and ask is not None and bid > ask:
-                raise InvalidInput(f"bid {bid} is above ask {ask}: a crossed book.", field="bid")
-            cleaned.append(
-                Tick(
-                    symbol=clean_symbol(tick.symbol),
-                    price=clean_price(tick.price, field="price"),
-                    at=not_ahead(clean_time(tick.at, field="time"), field="time"),
-                    bid=bid,
-                    ask=ask,
-                )
-            )
+            cleaned.append(clean_tick(replace(tick, number=number)))
         except InvalidInput as error:
-            raise InvalidInput(f"tick {number}: {error.message}", field=f"ticks[{number}].{error.field}") from None
-    return sorted(cleaned, key=lambda tick: tick.at)
+            refused.append(refusal(tick, number, error))
+    return sorted(cleaned, key=lambda tick: tick.at), refused
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
-"""What every request passes through besides Django's own: control characters refused at the door, answers
-that a login or a token unlocked kept out of every cache, a plain 503 page when a page's database fails
-(the API answers its own faults in its JSON shape: ledger/api/errors.py), and a whole tab sent to the login page
-when an HTMX request finds its login gone."""
+"""What every request passes through besides Django's own: control characters and bodies sent in chunks
+refused at the door, answers that a login or a token unlocked kept out of every cache, a plain 503 page when a
+page's database fails (the API answers its own faults in its JSON shape: ledger/api/errors.py), and a whole tab
+sent to the login page when an HTMX request finds its login gone."""
 
 import logging
 import re
@@ -62,6 +62,22 @@ def refuse_control_characters(get_response):
     return middleware
 
 
+def refuse_unread_bodies(get_response):
+    """A body sent in chunks (`Transfer-Encoding: chunked`) has no Content-Length, and Django reads a body by
+    its length: it would see none and act as if nothing were sent (a close at the market instead of the price
+    sent, an XML body past the media type check). Such a request is refused with 411 before any view runs."""
+    message = "Send the body with a Content-Length; a body sent in chunks (Transfer-Encoding) is not read."
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        if "HTTP_TRANSFER_ENCODING" not in request.META:
+            return get_response(request)
+        if request.path.startswith(API_PREFIX):
+            return JsonResponse(error_body(message, "body"), status=411)
+        return HttpResponse(message, status=411, content_type="text/plain; charset=utf-8")
+
+    return middleware
+
+
 def private_answers(get_response):
     """`Cache-Control: private, no-store` on every answer a login or a token unlocked (pages, exports, the API):
     no shared cache keeps it and no browser writes it to disk. An answer that says its own Cache-Control keeps
@@ -70,13 +86,23 @@ def private_answers(get_response):
 
     def middleware(request: HttpRequest) -> HttpResponse:
         response = get_response(request)
-        user = getattr(request, "user", None)
-        unlocked = request.path.startswith(API_PREFIX) or (user is not None and user.is_authenticated)
-        if unlocked and not response.has_header("Cache-Control"):
+        if _unlocked(request) and not response.has_header("Cache-Control"):
             patch_cache_control(response, private=True, no_store=True)
         return response
 
     return middleware
+
+
+def _unlocked(request: HttpRequest) -> bool:
+    """Whether a login or a token unlocked the answer. Reading the login may query the database (the session,
+    the user): when that fails the answer (the 503 page) is kept private, never turned into a 500."""
+    if request.path.startswith(API_PREFIX):
+        return True
+    user = getattr(request, "user", None)
+    try:
+        return user is not None and user.is_authenticated
+    except DatabaseError:
+        return True
 
 
 class DatabaseFaults:

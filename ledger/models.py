@@ -6,6 +6,8 @@ symbol's last tick; `price_candles`, the price history; `day_notes`, the trader'
 simple_history's tables beside them.
 """
 
+import hashlib
+import json
 from decimal import Decimal
 
 from django.conf import settings
@@ -23,6 +25,10 @@ from .sql import Tagged, r_multiple
 # A trade's numbers stay below rules.AMOUNT_MAX (12 integer digits); the account's totals below rules.TOTAL_MAX.
 DECIMAL = {"max_digits": 20, "decimal_places": 8}
 TOTAL = {"max_digits": 38, "decimal_places": 8}
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 class Signal(models.Model):
@@ -211,6 +217,12 @@ class PaperTrade(models.Model):
         return rules.excursions(self)
 
     @property
+    def notes_version(self) -> str:
+        """The notes and the tags in short (a digest of each, "notes.tags"): a form or a client sends it back
+        with an edit, so that an edit made on an older version is refused, not written over a newer one."""
+        return f"{_digest(self.notes)}.{_digest(json.dumps(self.tags))}"
+
+    @property
     def to_stop_pct(self) -> Decimal:
         return rules.distance_pct(price=self.current_price, level=self.stop_loss)
 
@@ -356,3 +368,16 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.scope}, {self.prefix}…{' revoked' if self.revoked_at else ''})"
+
+
+class HealthProbe(models.Model):
+    """One row that `/healthz` writes and commits on every check: a write that reached the disk is the proof
+    that the database takes writes (a rolled-back one never leaves memory, and passes on a full disk)."""
+
+    at = models.DateTimeField(help_text="When a health check last committed a write.")
+
+    class Meta:
+        db_table = "health_probe"
+
+    def __str__(self) -> str:
+        return f"health probe at {self.at:%Y-%m-%d %H:%M:%S}"

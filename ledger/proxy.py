@@ -1,6 +1,8 @@
 """The client's address, for the login and webhook lockouts (docs/operations.md, "Security"), and the answer
 to a locked-out address."""
 
+from ipaddress import ip_address
+
 from axes.helpers import get_lockout_message
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -8,11 +10,25 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from .errors import error_body
 
 
+def _from_proxy(address: str | None) -> bool:
+    """Whether a connection comes from the TLS proxy: from one of TRUSTED_PROXIES, or from anywhere when none
+    is set (then gunicorn listens on loopback only, which start-up enforces: tradingsite/startup.py)."""
+    if not settings.TRUSTED_PROXIES:
+        return True
+    try:
+        return any(ip_address(address or "") in network for network in settings.TRUSTED_PROXIES)
+    except ValueError:
+        return False
+
+
 def client_ip(request: HttpRequest) -> str | None:
-    """The connection's address; behind the TLS proxy (BEHIND_TLS_PROXY=1), the address the proxy appended
-    to X-Forwarded-For. That is the last one: a client can put anything before it, but not after."""
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "") if settings.BEHIND_TLS_PROXY else ""
-    return forwarded.rsplit(",", 1)[-1].strip() or request.META.get("REMOTE_ADDR")
+    """The connection's address; behind the TLS proxy (BEHIND_TLS_PROXY=1), on a connection from it, the
+    address the proxy appended to X-Forwarded-For. That is the last one: a client can put anything before it,
+    but not after. Every lockout (logins, the webhook, wrong tokens) and the webhook's rate limit count by it."""
+    remote = request.META.get("REMOTE_ADDR")
+    trusted = settings.BEHIND_TLS_PROXY and _from_proxy(remote)
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "") if trusted else ""
+    return forwarded.rsplit(",", 1)[-1].strip() or remote
 
 
 def locked_out(

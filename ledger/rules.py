@@ -279,9 +279,10 @@ def _minutes(span: timedelta) -> str:
 
 
 def fresh(seen: datetime, *, at: datetime) -> bool:
-    """Whether a tick seen at `seen` may still price an entry at `at`: no older than PAPER_PRICE_MAX_AGE (and
-    not from after `at`)."""
-    return timedelta(0) <= at - seen <= settings.PAPER_PRICE_MAX_AGE
+    """Whether a tick seen at `seen` may still price an entry at `at`: no older than PAPER_PRICE_MAX_AGE. A tick
+    stamped ahead of `at` by no more than MAX_CLOCK_SKEW (the sender's clock runs a little fast) was accepted
+    as the market's price, so it prices the entry too."""
+    return -settings.MAX_CLOCK_SKEW <= at - seen <= settings.PAPER_PRICE_MAX_AGE
 
 
 def reference(symbol: str, *, last: Quote | None, signal_price: Decimal, signal_time: datetime, at: datetime) -> Quote:
@@ -355,6 +356,18 @@ def check_levels_around(direction: str, *, price: Decimal, stop: Decimal, target
             "the price has already crossed it.",
             field="take_profit",
         )
+
+
+def check_levels_in_envelope(trade: Position, *, stop: Decimal, target: Decimal) -> None:
+    """A moved stop or target is held to the bound sizing keeps a trade in: its notional at every level below
+    AMOUNT_MAX, so that a fill there can be valued and stored."""
+    for field, level in (("stop_loss", stop), ("take_profit", target)):
+        if level * trade.position_size >= AMOUNT_MAX:
+            raise InvalidInput(
+                f"{field} {plain(level)} would put trade #{trade.pk}'s {plain(trade.position_size)} {trade.symbol} "
+                f"at {level * trade.position_size:.4E}, beyond what the ledger holds (amounts below {AMOUNT_MAX:.0E}).",
+                field=field,
+            )
 
 
 def check_fill_inside(direction: str, *, fill: Decimal, stop: Decimal, target: Decimal) -> None:

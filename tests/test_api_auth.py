@@ -64,6 +64,21 @@ def test_last_use_is_written_at_most_once_a_minute(client):
     assert row.last_used_at == recent
 
 
+@pytest.mark.parametrize("path", ["trades/active", "journal", "pnl/daily", "stats"])
+def test_reads_answer_on_a_read_only_database_though_the_last_use_cannot_be_written(
+    client, unused_token, read_only_database, path
+):
+    response = client.get(f"/api/v1/{path}", HTTP_AUTHORIZATION=f"Bearer {unused_token}")
+
+    assert response.status_code == 200
+
+
+@pytest.fixture
+def unused_token() -> str:
+    """A token never used: its first use would be written."""
+    return services.api_token_create(name="bot")[1]
+
+
 def test_revoked_token_is_401(client):
     _, token = services.api_token_create(name="bot")
     services.api_token_revoke(name="bot")

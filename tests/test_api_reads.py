@@ -135,6 +135,25 @@ def test_stats_of_a_period_count_only_its_closes(api_client, three_closed):
     assert decimals(stats, "max_drawdown", "expectancy") == [Decimal("0"), Decimal("39.95")]
 
 
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"from": "1970-01-01", "to": "2199-12-31"}, "to"),
+        ({"from": "2000-01-01", "to": "2026-11-19"}, "to"),  # 9,820 days: the page refuses it too
+        ({"from": "1970-01-01"}, "from"),  # to today
+    ],
+)
+def test_stats_refuse_a_period_longer_than_the_page_allows(api_client, query, field):
+    response = api_client.get("/api/v1/stats", query)
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == [{"field": field, "message": "A period is at most 3660 days."}]
+
+
+def test_stats_of_the_longest_period_the_page_allows_answer(api_client):
+    assert api_client.get("/api/v1/stats", {"from": "2016-11-22", "to": "2026-11-21"}).status_code == 200  # 3,652 days
+
+
 def test_stats_drawdown_counts_a_fall_below_the_start(api_client, open_trade):
     trade = open_trade()
     services.trade_close(trade_id=trade.pk, price=Decimal("99"), at=T0 + timedelta(hours=1))

@@ -27,6 +27,27 @@ def trade(open_trade):
     return open_trade(timestamp=now - timedelta(minutes=1), at=now)
 
 
+# --- Bodies the application cannot read -------------------------------------------------------------------
+
+
+def test_a_close_sent_in_chunks_is_refused_411_and_the_trade_stays_open(api_client, trade):
+    response = api_client.post(
+        f"/api/v1/trades/{trade.pk}/close",
+        '{"price": "10.3"}',
+        content_type="application/json",
+        HTTP_TRANSFER_ENCODING="chunked",
+    )
+
+    assert (response.status_code, fields(response)) == (411, ["body"])
+    assert PaperTrade.objects.get(pk=trade.pk).status == PaperTrade.Status.OPEN
+
+
+def test_a_form_sent_in_chunks_is_refused_411(admin_client):
+    response = admin_client.post("/", {"x": "1"}, HTTP_TRANSFER_ENCODING="chunked")
+
+    assert response.status_code == 411
+
+
 # --- Unknown fields and bodies that are not objects -------------------------------------------------------
 
 

@@ -86,7 +86,7 @@ GOOD = {"symbol": "BTCUSDT", "price": "97", "time": TICK_TIME}  # alone, it woul
         ([GOOD, {"symbol": "BTCUSDT", "price": "1", "time": "yesterday"}], "ticks[1].time"),
     ],
 )
-def test_bad_tick_refuses_the_whole_batch(api_client, open_trade, ticks, field):
+def test_an_unreadable_tick_refuses_the_whole_request(api_client, open_trade, ticks, field):
     trade = open_trade()
 
     response = post_prices(api_client, ticks)
@@ -96,6 +96,58 @@ def test_bad_tick_refuses_the_whole_batch(api_client, open_trade, ticks, field):
     trade.refresh_from_db()
     assert trade.is_open
     assert trade.current_price == Decimal("100")
+
+
+def test_a_tick_the_ledger_refuses_is_listed_with_its_reason_and_the_rest_of_the_batch_applies(api_client, open_trade):
+    trade = open_trade()  # LONG 50 BTCUSDT at 100, stop 98
+    tiny = open_trade(symbol="ETHUSDT", action="SELL", entry_price=Decimal("0.0001"))  # 5e7 units
+    absurd = {"symbol": "ETHUSDT", "price": "99999999999", "time": TICK_TIME}  # values the SHORT at ~5e18
+
+    response = post_prices(api_client, [absurd, GOOD])
+
+    assert response.status_code == 200
+    answer = response.json()
+    assert [(r["number"], r["symbol"], r["field"]) for r in answer["refused"]] == [(0, "ETHUSDT", "ticks[0].price")]
+    assert "beyond what the ledger holds" in answer["refused"][0]["message"]
+    assert [closed["id"] for closed in answer["closed"]] == [trade.pk]  # GOOD took the LONG through its stop
+    tiny.refresh_from_db()
+    assert tiny.current_price == Decimal("0.0001")
+
+
+@pytest.mark.parametrize(
+    ("book", "field", "says"),
+    [
+        ({"bid": "101", "ask": "100.5"}, "ticks[1].bid", "a crossed book"),
+        ({"bid": "99.8"}, "ticks[1].bid", "bid 99.8 is 0.81% from the price 99"),  # a stop would fill above it
+        ({"ask": "90.1"}, "ticks[1].ask", "ask 90.1 is 8.99% from the price 99"),  # a buy would fill 9% cheap
+    ],
+)
+def test_a_tick_whose_quote_is_crossed_or_far_from_its_price_is_refused_with_the_reason(
+    api_client, open_trade, book, field, says
+):
+    trade = open_trade()  # LONG at 100, stop 98
+    second = (T0 + timedelta(minutes=6)).isoformat()
+
+    answer = post_prices(
+        api_client,
+        [
+            {"symbol": "BTCUSDT", "price": "101", "time": TICK_TIME},
+            {"symbol": "BTCUSDT", "price": "99", "time": second, **book},
+        ],
+    ).json()
+
+    assert [(r["field"], says in r["message"]) for r in answer["refused"]] == [(field, True)]
+    trade.refresh_from_db()
+    assert (trade.current_price, trade.exit_quote) == (Decimal("101"), Decimal("101"))  # the first tick's mark
+
+
+def test_a_batch_whose_every_tick_is_refused_answers_422_naming_the_first(api_client, open_trade):
+    open_trade()
+
+    response = post_prices(api_client, [{"symbol": "BTCUSDT", "price": "97", "ask": "88", "time": TICK_TIME}])
+
+    assert (response.status_code, response.json()["detail"][0]["field"]) == (422, "ticks[0].ask")
+    assert PaperTrade.objects.get().is_open
 
 
 def test_more_than_a_thousand_ticks_are_refused(api_client):

@@ -41,6 +41,32 @@ def test_patch_with_only_tags_leaves_the_notes(api_client, open_trade):
     assert (response.json()["notes"], response.json()["tags"]) == ("Keep me.", ["news"])
 
 
+def test_patch_on_an_outdated_version_is_409_saying_what_changed_and_writes_nothing(api_client, open_trade):
+    trade = open_trade()
+    version = api_client.get(f"/api/v1/trades/{trade.pk}").json()["notes_version"]
+    services.trade_annotate(trade_id=trade.pk, notes="Written in the browser.")
+
+    response = patch(api_client, trade.pk, {"tags": ["bot"], "version": version})
+
+    assert response.status_code == 409
+    [detail] = response.json()["detail"]
+    assert detail["field"] == "version"
+    assert detail["message"].startswith(f"The notes of trade {trade.pk} changed since this edit began (notes edited,")
+    trade.refresh_from_db()
+    assert (trade.notes, trade.tags) == ("Written in the browser.", [])
+
+
+def test_patch_on_the_current_version_is_written_and_answers_the_next_version(api_client, open_trade):
+    trade = open_trade()
+    version = api_client.get(f"/api/v1/trades/{trade.pk}").json()["notes_version"]
+
+    response = patch(api_client, trade.pk, {"tags": ["bot"], "version": version})
+
+    assert response.status_code == 200
+    assert response.json()["notes_version"] not in (version, "")
+    assert response.json()["notes_version"].split(".")[0] == version.split(".")[0]  # the notes did not change
+
+
 @pytest.mark.parametrize(
     ("body", "status", "field"),
     [
@@ -89,6 +115,8 @@ def test_levels_move_the_stop_and_keep_the_risk(api_client, open_trade):
         ({"take_profit": 99}, 422, "take_profit"),
         ({"stop_loss": "-1"}, 422, "stop_loss"),
         ({}, 422, "stop_loss"),
+        ({"take_profit": "99999999999"}, 422, "take_profit"),  # 50 units: a notional of 5e12 at the target
+        ({"take_profit": "2000000000"}, 422, "take_profit"),  # 1e11 exactly: the first amount beyond the bound
     ],
 )
 def test_levels_refusals(api_client, open_trade, body, status, field):

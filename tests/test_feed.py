@@ -134,6 +134,27 @@ def test_a_streamed_price_through_the_stop_closes_the_trade_at_the_bid(fake, ope
     assert totals.ticks == 2
 
 
+def test_an_absurd_tick_is_refused_and_logged_alone_and_a_stop_crossed_beside_it_still_closes(fake, open_trade, caplog):
+    tiny = open_trade(action="SELL", entry_price=D("0.0001"))  # 5e7 units: a price of 1e10 values it beyond 1e11
+    long = open_trade(symbol="ETHUSDT")  # LONG at 100, stop 98
+
+    def script():
+        fake.push("BTCUSDT", "10000000000", at(0))
+        fake.push("ETHUSDT", "97.9", at(0), bid="97.85", ask="97.95")
+
+    after_subscribing(fake, script)
+    totals = run_until(config(fake), lambda totals: totals.closes == 1 and totals.refused == 1)
+
+    long.refresh_from_db()
+    tiny.refresh_from_db()
+    assert (long.status, long.exit_price) == (PaperTrade.Status.STOP_LOSS, D("97.85"))
+    assert (tiny.status, tiny.current_price) == (PaperTrade.Status.OPEN, D("0.0001"))
+    assert totals.ticks == 1
+    refusals = [r.getMessage() for r in caplog.records if "tick refused" in r.getMessage()]
+    assert len(refusals) == 1
+    assert "a BTCUSDT tick refused, not applied: tick 0: price 10000000000" in refusals[0]
+
+
 def test_mfe_and_mae_of_a_trade_through_a_streamed_path(fake, open_trade):
     trade = open_trade()  # LONG 50 at 100: 1R = 100
     path = ["100.6", "101.9", "99.3", "100.2", "102.4", "101"]

@@ -67,6 +67,14 @@ def test_a_buy_takes_the_ask_and_is_marked_at_the_bid(api_client):
     assert Decimal(trade["unrealized_pnl"]) == Decimal("-6.72131147")
 
 
+def test_a_tick_stamped_a_little_ahead_is_the_market_an_entry_fills_at(api_client):
+    tick(api_client, price="100", at=NOW + timedelta(seconds=4))  # within MAX_CLOCK_SKEW (5 s): accepted
+
+    trade = api_post(api_client, "signals", signal(entry_price="110", stop_loss="90")).json()["trade"]
+
+    assert Decimal(trade["entry_price"]) == Decimal("100.05")  # the tick's 100 * 1.0005, not the signal's 110
+
+
 def test_a_seven_minute_old_signal_without_a_recent_tick_is_recorded_expired_with_the_reason(api_client):
     response = api_post(api_client, "signals", signal(timestamp=(NOW - timedelta(minutes=7)).isoformat()))
 

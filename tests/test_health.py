@@ -1,4 +1,4 @@
-"""/healthz: public, answers whether the database takes a write (rolled back), and nothing more."""
+"""/healthz: public, answers whether the database takes a write (committed), and nothing more."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -7,21 +7,30 @@ from unittest import mock
 import pytest
 from django.db import OperationalError
 
-from ledger import health, services
+from ledger import services
 from ledger.inputs import Tick
-from ledger.models import Account
+from ledger.models import HealthProbe
 
 from .conftest import NOW
 
 pytestmark = pytest.mark.django_db
 
 
-def test_healthz_answers_ok_without_a_login_and_keeps_nothing(client):
+def test_healthz_answers_ok_without_a_login(client):
     response = client.get("/healthz")
 
     assert (response.status_code, response.json()) == (200, {"status": "ok", "feed_lag_s": None})  # no price yet
     assert "no-cache" in response["Cache-Control"]
-    assert not Account.objects.filter(pk=health.PROBE_ID).exists()  # the probe's write was rolled back
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.time_machine(NOW, tick=False)
+def test_healthz_commits_its_probe_write_in_one_row(client):
+    client.get("/healthz")
+    client.get("/healthz")
+
+    # Committed (this test runs outside a transaction): a rolled-back probe would leave no row.
+    assert list(HealthProbe.objects.values_list("pk", "at")) == [(1, NOW)]
 
 
 @pytest.mark.time_machine(NOW, tick=False)
@@ -37,9 +46,9 @@ def test_healthz_reports_the_age_of_the_newest_tick_of_any_symbol(client):
 
 
 def test_healthz_answers_503_when_the_database_does_not(client):
-    unreachable = mock.Mock(**{"create.side_effect": OperationalError("connection refused")})
+    unreachable = mock.Mock(**{"update_or_create.side_effect": OperationalError("connection refused")})
 
-    with mock.patch.object(Account, "objects", unreachable):
+    with mock.patch.object(HealthProbe, "objects", unreachable):
         response = client.get("/healthz")
 
     assert (response.status_code, response.json()) == (503, {"status": "unavailable"})

@@ -154,6 +154,20 @@ def test_an_entry_is_priced_from_a_recent_tick():
     )
 
 
+def test_a_tick_stamped_ahead_within_the_clock_skew_prices_an_entry():
+    ahead = rules.Quote(price=Decimal("105"), bid=None, ask=None, at=AT + timedelta(seconds=5))  # MAX_CLOCK_SKEW 5 s
+
+    assert rules.reference("BTCUSDT", last=ahead, signal_price=Decimal("110"), signal_time=AT, at=AT) == ahead
+
+
+def test_a_tick_stamped_further_ahead_than_the_clock_skew_does_not_price_an_entry():
+    ahead = rules.Quote(price=Decimal("105"), bid=None, ask=None, at=AT + timedelta(seconds=6))
+
+    quote = rules.reference("BTCUSDT", last=ahead, signal_price=Decimal("110"), signal_time=AT, at=AT)
+
+    assert quote.price == Decimal("110")  # the signal's own: a tick from after the entry is no market it had
+
+
 def test_without_a_recent_tick_a_fresh_signal_is_priced_at_its_own_price():
     quote = rules.reference(
         "BTCUSDT", last=QUOTE, signal_price=Decimal("100"), signal_time=AT, at=AT + timedelta(seconds=121)

@@ -6,7 +6,10 @@ import re
 import secrets
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from html.parser import HTMLParser
+from ipaddress import ip_network
 from pathlib import Path
 
 import pytest
@@ -17,8 +20,10 @@ from ledger import services
 from ledger.api import api
 from ledger.api.auth import WRONG_TOKENS
 from ledger.models import Signal
+from tradingsite.serve import free_port, gunicorn
+from tradingsite.startup import refuse_untrusted_forwarding
 
-from .conftest import NOW, PASSWORD
+from .conftest import NOW, PASSWORD, database_url
 from .helpers import api_post
 
 pytestmark = pytest.mark.django_db
@@ -340,6 +345,99 @@ def test_wrong_bearer_tokens_are_throttled_per_address_before_any_lookup(
         client.get("/api/v1/trades/active", HTTP_AUTHORIZATION=f"Bearer {token}", REMOTE_ADDR="10.0.0.7").status_code
         == 200
     )
+
+
+@override_settings(BEHIND_TLS_PROXY=True, TRUSTED_PROXIES=[ip_network("10.0.0.1/32")])
+def test_behind_a_named_proxy_a_direct_connection_rotating_x_forwarded_for_is_locked_out_by_its_own_address(
+    client, django_user_model
+):
+    django_user_model.objects.create_user("trader", password="the-right-one")
+    for n in range(5):  # straight to gunicorn, not through the proxy at 10.0.0.1
+        client.post(
+            "/login/",
+            {"username": "trader", "password": "wrong"},
+            REMOTE_ADDR="10.9.9.9",
+            HTTP_X_FORWARDED_FOR=f"1.1.1.{n}",
+        )
+
+    direct = {"REMOTE_ADDR": "10.9.9.9", "HTTP_X_FORWARDED_FOR": "1.1.1.99"}
+    assert client.post("/login/", {"username": "trader", "password": "the-right-one"}, **direct).status_code == 429
+    proxied = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "1.1.1.99"}  # someone else, through the proxy
+    assert client.post("/login/", {"username": "trader", "password": "the-right-one"}, **proxied).status_code == 302
+
+
+@override_settings(BEHIND_TLS_PROXY=True, TRUSTED_PROXIES=[ip_network("10.0.0.1/32")])
+def test_behind_a_named_proxy_wrong_tokens_from_a_direct_connection_are_counted_by_its_own_address(
+    client, three_wrong_tokens_a_minute
+):
+    answers = [
+        client.get(
+            "/api/v1/trades/active",
+            HTTP_AUTHORIZATION="Bearer guess",
+            REMOTE_ADDR="10.9.9.9",
+            HTTP_X_FORWARDED_FOR=f"1.1.1.{n}",
+        ).status_code
+        for n in range(4)
+    ]
+
+    assert answers == [401, 401, 401, 429]
+
+
+@pytest.mark.parametrize(
+    ("binds", "trusted", "refused"),
+    [
+        (["0.0.0.0:8000"], [], True),
+        (["127.0.0.1:8000", "[::]:8000"], [], True),
+        (["ledger.internal:8000"], [], True),  # a name may resolve anywhere
+        (["0.0.0.0:8000"], [ip_network("10.0.0.1/32")], False),
+        (["127.0.0.1:8000", "[::1]:8000", "localhost:8000", "unix:/run/ledger.sock"], [], False),
+    ],
+)
+def test_start_up_refuses_to_trust_x_forwarded_for_from_whoever_reaches_gunicorn(binds, trusted, refused):
+    def check():
+        refuse_untrusted_forwarding(binds, behind_proxy=True, trusted=trusted)
+
+    if refused:
+        with pytest.raises(RuntimeError, match="Set TRUSTED_PROXIES to the proxy's addresses"):
+            check()
+    else:
+        check()
+    refuse_untrusted_forwarding(binds, behind_proxy=False, trusted=[])  # without the proxy nothing is trusted
+
+
+def test_gunicorn_behind_the_proxy_bound_beyond_loopback_without_trusted_proxies_does_not_start():
+    env = os.environ | {"DJANGO_SETTINGS_MODULE": "tests.settings", "BEHIND_TLS_PROXY": "1", "TRUSTED_PROXIES": ""}
+    command = [sys.executable, "-m", "gunicorn", "tradingsite.wsgi", "--bind", f"0.0.0.0:{free_port()}"]
+
+    refused = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+    assert refused.returncode == 1
+    assert "BEHIND_TLS_PROXY=1 with gunicorn listening on 0.0.0.0:" in refused.stderr
+    assert "Listening at" not in refused.stderr  # refused before it opened the port
+
+
+@pytest.mark.django_db(transaction=True)
+def test_through_gunicorn_a_direct_client_rotating_x_forwarded_for_is_throttled_by_its_own_address(tmp_path):
+    env = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": database_url(),
+        "BEHIND_TLS_PROXY": "1",
+        "TRUSTED_PROXIES": "10.0.0.1",  # the proxy is elsewhere: the test's connections come straight in
+        "API_AUTH_FAILURE_LIMIT": "3/min",
+    }
+    with gunicorn(env=env, log_path=tmp_path / "gunicorn.log", workers=1) as server:
+        answers = []
+        for n in range(4):
+            request = urllib.request.Request(
+                f"{server.url}/api/v1/trades/active",
+                headers={"Authorization": "Bearer guess", "X-Forwarded-For": f"1.1.1.{n}"},
+            )
+            try:
+                urllib.request.urlopen(request, timeout=20)
+            except urllib.error.HTTPError as error:
+                answers.append(error.code)
+
+    assert answers == [401, 401, 401, 429]
 
 
 def test_right_tokens_are_never_counted_as_wrong_ones(client, three_wrong_tokens_a_minute):

@@ -13,6 +13,7 @@ The six trades of `setups` (all LONG at 100 but T2; starting balance 10000), in 
 T2 is SHORT: its favourable move is down to 97 (3 * 2 = 6), its adverse one up to 102 (-2 * 2 = -4).
 """
 
+import importlib
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -25,6 +26,7 @@ from ledger.models import PaperTrade
 from .conftest import closed_trade_row
 
 pytestmark = pytest.mark.django_db
+stats_module = importlib.import_module("ledger.selectors.stats")  # the package exports its function `stats`
 DAY = date(2026, 11, 20)
 
 
@@ -107,6 +109,19 @@ def test_the_tag_breakdown_sums_to_one_count_per_tag_of_each_trade(setups):
     # T1 1 + T3 1 (untagged) + T5 1 + T6 2 + T2 2 + T4 1 = 8 trade-tags; PnL 4 + 1 + 0 + 2*3 + 2*(-4) + (-2) = 1
     assert sum(group.trades for group in groups) == 8
     assert sum(group.realized_pnl for group in groups) == Decimal("1")
+
+
+def test_past_the_largest_tags_the_rest_are_added_up_in_one_row(setups, monkeypatch):
+    monkeypatch.setattr(stats_module, "ELEMENT_GROUPS_SHOWN", 2)
+
+    groups = day_stats().by_tag
+
+    assert [(group.key, group.gathered, group.trades, group.realized_pnl) for group in groups] == [
+        ("A+ setup", 0, 2, Decimal("7")),  # the largest two: news (3 trades), then A+ setup before FOMO (2, a tie)
+        ("news", 0, 3, Decimal("-1")),
+        ("others", 1, 2, Decimal("-6")),  # FOMO: T2 -4, T4 -2
+        (None, 0, 1, Decimal("1")),
+    ]
 
 
 def test_by_confluence_counts_a_trade_once_in_each_distinct_confluence_of_its_signal(setups):

@@ -67,6 +67,14 @@ def test_tags_are_trimmed_and_kept_once_whatever_their_case(open_trade):
     assert trade.tags == ["A+ setup", "FOMO", "news"]
 
 
+def test_tags_are_kept_in_composed_form_so_one_written_two_ways_is_one(open_trade):
+    decomposed, composed = "cafe\u0301", "caf\u00e9"  # e and a combining accent; é
+
+    trade = services.trade_annotate(trade_id=open_trade().pk, tags=[decomposed, composed])
+
+    assert trade.tags == [composed]
+
+
 def test_a_new_tag_takes_the_spelling_already_in_use(open_trade, many_trades):
     first, second = open_trade(), open_trade()
     services.trade_annotate(trade_id=first.pk, tags=["FOMO"])
@@ -81,6 +89,10 @@ def test_a_new_tag_takes_the_spelling_already_in_use(open_trade, many_trades):
         (["a, b"], "tags[0]"),
         (["x" * 41], "tags[0]"),
         (["bell\x07"], "tags[0]"),
+        (["ok", "FO\u200bMO"], "tags[1]"),  # a zero-width space: reads as FOMO
+        (["\u202eputs"], "tags[0]"),  # a right-to-left override: reads as "stup"
+        (["win\u2066ner"], "tags[0]"),  # an isolate: invisible
+        (["soft\u00adhyphen"], "tags[0]"),
         ([f"t{n}" for n in range(21)], "tags"),
         ("FOMO", "tags"),  # a text, not a list
     ],

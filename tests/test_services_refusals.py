@@ -132,16 +132,16 @@ def test_expiring_an_executed_signal_is_refused(open_trade):
     assert Signal.objects.get().status == Signal.Status.EXECUTED
 
 
-def test_a_bad_tick_refuses_the_whole_batch(open_trade):
+def test_a_bad_tick_is_refused_alone_and_the_others_of_its_batch_are_applied(open_trade):
     trade = open_trade()
-    ticks = [Tick("BTCUSDT", Decimal("97"), T0 + timedelta(minutes=5)), Tick("BTCUSDT", Decimal("-1"), T0)]
+    ticks = [Tick("BTCUSDT", Decimal("99"), T0 + timedelta(minutes=5)), Tick("BTCUSDT", Decimal("-1"), T0)]
 
-    with pytest.raises(InvalidInput) as refused:
-        services.prices_apply(ticks=ticks)
+    result = services.prices_apply(ticks=ticks)
 
-    assert refused.value.field == "ticks[1].price"
+    assert [(r.number, r.symbol, r.field) for r in result.refused] == [(1, "BTCUSDT", "ticks[1].price")]
+    assert result.refused[0].message.startswith("tick 1: price must be from")
     trade.refresh_from_db()
-    assert (trade.status, trade.current_price) == (PaperTrade.Status.OPEN, Decimal("100"))
+    assert trade.current_price == Decimal("99")  # the good tick was applied
 
 
 def test_database_refuses_a_closed_trade_without_exit(open_trade):
@@ -163,18 +163,23 @@ def test_an_entry_price_that_would_buy_more_units_than_the_ledger_holds_is_refus
     assert row_counts() == (1, 0)
 
 
-def test_a_tick_that_would_value_a_trade_beyond_the_columns_is_refused(open_trade):
-    trade = open_trade(action="SELL", entry_price=Decimal("0.0001"))  # stop 0.000102: 100 / 0.000002 = 5e7 units
-    gap = Tick(
-        "BTCUSDT", Decimal("99999999999"), T0 + timedelta(minutes=5)
-    )  # a stop fills at the tick: a loss of ~5e18
+def test_a_tick_that_would_value_a_trade_beyond_the_columns_is_refused_and_the_batch_still_stops_out_another(
+    open_trade,
+):
+    tiny = open_trade(action="SELL", entry_price=Decimal("0.0001"))  # stop 0.000102: 100 / 0.000002 = 5e7 units
+    long = open_trade(symbol="ETHUSDT")  # LONG at 100, stop 98
+    at = T0 + timedelta(minutes=5)
+    gap = Tick("BTCUSDT", Decimal("99999999999"), at)  # a stop fills at the tick: a loss of ~5e18
+    through_stop = Tick("ETHUSDT", Decimal("97"), at)
 
-    with pytest.raises(InvalidInput) as refused:
-        services.prices_apply(ticks=[gap])
+    result = services.prices_apply(ticks=[gap, through_stop])
 
-    assert refused.value.field == "price"
-    trade.refresh_from_db()
-    assert (trade.status, trade.current_price) == (PaperTrade.Status.OPEN, Decimal("0.0001"))
+    assert [(r.number, r.field) for r in result.refused] == [(0, "ticks[0].price")]
+    assert "beyond what the ledger holds" in result.refused[0].message
+    tiny.refresh_from_db()
+    long.refresh_from_db()
+    assert (tiny.status, tiny.current_price) == (PaperTrade.Status.OPEN, Decimal("0.0001"))
+    assert (long.status, long.exit_price) == (PaperTrade.Status.STOP_LOSS, Decimal("97"))  # no slippage in tests
 
 
 def test_an_intake_the_market_refuses_is_recorded_expired_with_the_reason():

@@ -32,6 +32,19 @@ def page(client, **params) -> str:
     return response.content.decode()
 
 
+def test_ten_thousand_distinct_tags_show_the_largest_fifty_and_one_row_for_the_rest(viewer_client):
+    PaperTrade.objects.bulk_create(
+        closed_trade_row(exit_time=NOW - timedelta(hours=1), realized_pnl=Decimal("1"), tags=[f"tag {n}"])
+        for n in range(10_000)
+    )
+
+    html = page(viewer_client, period="all")
+
+    assert "9950 others, added up" in html
+    assert html.count("?tag=tag%20") == 50  # a link to the history of each tag shown
+    assert len(html) < 300_000  # 6.9 MB when every tag had its row
+
+
 def test_figures_of_a_from_to_period(viewer_client):
     closes("100", "-40", "30")
 

@@ -1,6 +1,7 @@
 """The trade page (/trades/<id>/): its facts, its chart's data, its notes and tags, moving its levels; and a
 day's diary on the dashboard. Through Django's test client; the browser tests draw the chart."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -202,7 +203,12 @@ def test_editing_notes_and_tags_in_place(trader_client, open_trade):
 
     response = trader_client.post(
         reverse("trade-notes", args=[trade.pk]),
-        {"notes": "Chased it.\r\nNever again.", "tags": ["FOMO"], "new_tags": "late entry, A+ setup"},  # news unticked
+        {
+            "notes": "Chased it.\r\nNever again.",
+            "tags": ["FOMO"],  # news unticked
+            "new_tags": "late entry, A+ setup",
+            "version": version_in(form),
+        },
         **HTMX,
     )
 
@@ -214,10 +220,58 @@ def test_editing_notes_and_tags_in_place(trader_client, open_trade):
     assert trade.history.first().history_user.username == "trader"
 
 
+def version_in(form: str) -> str:
+    return re.search(r'name="version" value="([^"]+)"', form).group(1)
+
+
+@pytest.mark.parametrize(
+    ("posted", "field"),
+    [({}, "notes"), ({"version": "x"}, "notes"), ({"notes": "only the notes"}, "version")],
+)
+def test_a_notes_form_missing_a_field_is_refused_naming_it_and_empties_nothing(
+    trader_client, open_trade, posted, field
+):
+    trade = services.trade_annotate(trade_id=open_trade().pk, notes="Kept.", tags=["FOMO"])
+
+    response = trader_client.post(reverse("trade-notes", args=[trade.pk]), posted, **HTMX)
+
+    assert response.status_code == 422
+    assert f"The form sent no {field}; nothing was saved." in response.content.decode()
+    trade.refresh_from_db()
+    assert (trade.notes, trade.tags) == ("Kept.", ["FOMO"])
+
+
+def test_a_form_saved_after_an_api_edit_is_refused_saying_what_changed_and_a_second_save_is_deliberate(
+    trader_client, open_trade
+):
+    trade = open_trade()
+    form = trader_client.get(reverse("trade-notes", args=[trade.pk]), **HTMX).content.decode()
+    services.trade_annotate(trade_id=trade.pk, tags=["news"], via="API token bot")  # meanwhile, from a program
+    typed = {"notes": "Typed in the form.", "new_tags": "FOMO", "version": version_in(form)}
+
+    refused = trader_client.post(reverse("trade-notes", args=[trade.pk]), typed, **HTMX)
+
+    assert refused.status_code == 409
+    html = refused.content.decode()
+    assert f"The tags of trade {trade.pk} changed since this edit began (tags edited (API token bot)," in html
+    assert "Now: tags news; notes of 0 characters." in html
+    assert "Typed in the form.</textarea>" in html  # nothing the trader typed is lost
+    trade.refresh_from_db()
+    assert (trade.notes, trade.tags) == ("", ["news"])  # the API's edit stands
+
+    again = trader_client.post(reverse("trade-notes", args=[trade.pk]), typed | {"version": version_in(html)}, **HTMX)
+
+    assert again.status_code == 200
+    trade.refresh_from_db()
+    assert (trade.notes, trade.tags) == ("Typed in the form.", ["FOMO"])
+
+
 def test_a_bad_tag_shows_the_form_again_with_the_reason_and_writes_nothing(trader_client, open_trade):
     trade = open_trade()
     response = trader_client.post(
-        reverse("trade-notes", args=[trade.pk]), {"notes": "kept in the form", "new_tags": "x" * 41}, **HTMX
+        reverse("trade-notes", args=[trade.pk]),
+        {"notes": "kept in the form", "new_tags": "x" * 41, "version": trade.notes_version},
+        **HTMX,
     )
 
     assert response.status_code == 422
@@ -232,7 +286,9 @@ def test_notes_work_without_javascript(trader_client, open_trade):
     trade = open_trade()
     assert 'name="notes"' in trader_client.get(reverse("trade", args=[trade.pk]), {"edit": "notes"}).content.decode()
 
-    response = trader_client.post(reverse("trade-notes", args=[trade.pk]), {"notes": "Plain post."})
+    response = trader_client.post(
+        reverse("trade-notes", args=[trade.pk]), {"notes": "Plain post.", "version": trade.notes_version}
+    )
 
     assert response.status_code == 302
     assert response["Location"] == reverse("trade", args=[trade.pk])

@@ -10,6 +10,7 @@ import os
 import re
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
+from ipaddress import ip_network
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -116,6 +117,7 @@ MIDDLEWARE = [
     "django_permissions_policy.PermissionsPolicyMiddleware",  # Permissions-Policy: nothing the app never uses
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files from gunicorn, no separate server
     "ledger.middleware.CompressPages",  # gzip for HTML and JSON, padded against BREACH (below whitenoise: not static)
+    "ledger.middleware.refuse_unread_bodies",  # a body in chunks, which Django would read as none: 411
     "ledger.middleware.refuse_control_characters",  # NUL and the like in a URL or form: 400, never the database
     "ledger.middleware.private_answers",  # Cache-Control: private, no-store on what a login or token reads
     "ledger.middleware.DatabaseFaults",  # a page whose database fails: a plain 503 page
@@ -223,6 +225,8 @@ PAPER_FEE_RATE = env_decimal("PAPER_FEE_RATE", "0.001", low=Decimal(0), high=Dec
 PAPER_SLIPPAGE = env_decimal("PAPER_SLIPPAGE", "0.0005", low=Decimal(0), high=Decimal("0.1"), low_allowed=True)
 PAPER_PRICE_MAX_AGE = timedelta(seconds=env_int("PAPER_PRICE_MAX_AGE", 120, low=1, high=86_400))
 PAPER_SIGNAL_MAX_AGE = timedelta(seconds=env_int("PAPER_SIGNAL_MAX_AGE", 300, low=1, high=86_400))
+# A tick whose bid or ask lies further than this fraction from its price is refused (a stale or mistyped quote).
+PAPER_QUOTE_BAND = env_decimal("PAPER_QUOTE_BAND", "0.005", low=Decimal(0), high=Decimal("0.5"))
 # The account: at most this many open trades (0: no limit), one per symbol, none smaller than this notional.
 PAPER_MAX_OPEN_TRADES = env_int("PAPER_MAX_OPEN_TRADES", 10, low=0, high=100_000)
 PAPER_ONE_TRADE_PER_SYMBOL = env_bool("PAPER_ONE_TRADE_PER_SYMBOL", True)
@@ -269,9 +273,16 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = HTTPS_ONLY
 BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# The client's address for the rate limits: behind the proxy, the one it appended to X-Forwarded-For (the
-# last); otherwise the connection's, so a forged X-Forwarded-For changes nothing.
-NINJA_NUM_PROXIES = 1 if BEHIND_TLS_PROXY else 0
+# The proxies' own addresses (comma-separated addresses or networks): behind them, the client's address for the
+# lockouts is the one the proxy appended to X-Forwarded-For, but only on a connection from one of them; a
+# connection from elsewhere (gunicorn reached directly) is its own address. Empty: every connection is the proxy's,
+# which only holds while gunicorn listens on loopback, so start-up refuses anything else (gunicorn.conf.py).
+try:
+    TRUSTED_PROXIES = [
+        ip_network(item.strip()) for item in os.environ.get("TRUSTED_PROXIES", "").split(",") if item.strip()
+    ]
+except ValueError as error:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES must be addresses or networks separated by commas: {error}") from None
 
 # Content-Security-Policy (django-csp): scripts, styles, images and requests from this site only; no inline
 # script or style, no eval, no framing. The pages are built for it (templates/base.html, static/ledger/).

@@ -4,13 +4,26 @@ from django.conf import settings
 from django.http import HttpRequest
 from ninja.errors import Throttled
 from ninja.security import HttpBearer
-from ninja.throttling import SimpleRateThrottle
+from ninja.throttling import AuthRateThrottle, SimpleRateThrottle
 
 from .. import services
 from ..models import ApiToken
+from ..proxy import client_ip
 
 
-class WrongTokens(SimpleRateThrottle):
+class ByClientAddress:
+    """A throttle that tells clients apart as the lockouts do (proxy.client_ip), not by ninja's own reading of
+    X-Forwarded-For, which would believe a client that reaches gunicorn directly."""
+
+    def get_ident(self, request: HttpRequest) -> str | None:
+        return client_ip(request)
+
+
+class TokenRate(ByClientAddress, AuthRateThrottle):
+    """API_RATE_LIMIT per token; the webhook, which has none, per client address."""
+
+
+class WrongTokens(ByClientAddress, SimpleRateThrottle):
     """Wrong bearer tokens per client address, counted in Django's cache as ninja's throttles count (per process
     with the default cache): past API_AUTH_FAILURE_LIMIT, the address gets 429 before any token is looked up."""
 

@@ -8,7 +8,7 @@ from ninja import Query, Router
 from .. import selectors
 from ..days import today
 from ..errors import InvalidInput
-from ..inputs import ID_MAX, RANGE_DAYS_MAX, clean_symbol
+from ..inputs import ID_MAX, PERIOD_DAYS_MAX, RANGE_DAYS_MAX, check_period, clean_symbol
 from .errors import ERRORS
 from .schemas import CandleOut, DailyPnlOut, JournalOut, StatsOut
 from .types import Count, Day, Moment, Symbol
@@ -83,13 +83,21 @@ def stats(
     request: HttpRequest,
     start: Day | None = Query(None, alias="from", description="First trading day; default: all history."),
     end: Day | None = Query(
-        None, alias="to", description="Last trading day, included, on or after `from`; default: today."
+        None,
+        alias="to",
+        description=(
+            f"Last trading day, included, on or after `from` and less than {PERIOD_DAYS_MAX} days after it; "
+            "default: today."
+        ),
     ),
 ):
     """Trade count, win rate, averages, profit factor, expectancy, fees, max drawdown, best and worst day and
     symbol, holding time, excursions, streaks, return, Sharpe and Sortino; the same by symbol, direction, exit
     reason, tag, confluence, timeframe, confidence, weekday and hour; weekly and monthly tables; an R
     histogram (docs/statistics.md)."""
-    if start is not None and end is not None and end < start:
-        raise InvalidInput("to must be on or after from.", field="to")
+    # All history (up to `to`) is the page's "All"; a period from a day is bounded as the page bounds it.
+    if start is not None and end is not None:
+        check_period(start, end, field="to")
+    elif start is not None:
+        check_period(start, max(start, today()), field="from")  # `to` is today
     return selectors.stats(start, end)

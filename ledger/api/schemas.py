@@ -63,6 +63,10 @@ class TradeOut(Schema):
 
     notes: str = Field(description="The trader's notes: plain text, paragraphs separated by blank lines.")
     tags: list[str] = Field(description="The trader's labels, such as 'A+ setup' or 'FOMO'.")
+    notes_version: str = Field(
+        description="The notes and tags in short: send it back as `version` with an edit (PATCH), and an edit "
+        "made on notes or tags that changed since is refused (409) instead of undoing that change."
+    )
 
     @staticmethod
     def resolve_mfe(trade) -> Decimal:
@@ -104,11 +108,23 @@ class SignalTradeOut(Schema):
     )
 
 
+class TickRefusedOut(Schema):
+    number: int = Field(description="The tick's place in the batch, from 0.")
+    symbol: str
+    field: str = Field(description="The value at fault, such as ticks[3].bid.")
+    message: str
+
+
 class TicksOut(Schema):
     marked: list[TradeOut] = Field(description="Open trades the ticks re-valued.")
     closed: list[TradeOut] = Field(description="Trades a tick took through their stop or target.")
     ignored: int = Field(
         description="Ticks older than the last one applied for their symbol: prices only move forward."
+    )
+    refused: list[TickRefusedOut] = Field(
+        description="Ticks not applied, each with its reason (a crossed book, a quote further than PAPER_QUOTE_BAND "
+        "from the price, a time ahead of the clock, a price that would value a trade at 1e11 or more); the batch's "
+        "other ticks were applied. A batch whose every tick is refused answers 422."
     )
 
 
@@ -165,6 +181,11 @@ class GroupOut(FiguresOut):
     key: str | None = Field(
         description="The symbol, direction, exit reason, tag, confluence, timeframe, confidence band "
         "('0.5–0.6'), weekday ('Mon') or hour ('00'); null: the trades without one (no tag, no signal)."
+    )
+    gathered: int = Field(
+        description="by_tag and by_confluence show their 50 largest groups; the rest are added up in one row whose "
+        "key is 'others' and whose gathered is how many it holds (a trade counts there once for each of its own). "
+        "0 in every other row."
     )
 
 

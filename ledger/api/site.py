@@ -8,9 +8,8 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from ninja import NinjaAPI
 from ninja.operation import Operation
-from ninja.throttling import AuthRateThrottle
 
-from .auth import READ
+from .auth import READ, TokenRate
 from .types import DecimalParser
 
 
@@ -26,7 +25,7 @@ api = LedgerApi(
     version="1",
     description="Signals, price ticks and every read of the ledger. See docs/api.md.",
     auth=READ,
-    throttle=[AuthRateThrottle(settings.API_RATE_LIMIT)],  # per token; the webhook, without one, per address
+    throttle=[TokenRate(settings.API_RATE_LIMIT)],  # per token; the webhook, without one, per address
     parser=DecimalParser(),
     docs_decorator=login_required,  # the document and its page are for logged-in people, not tokens
     urls_namespace="api",

@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from ninja import Field, Router
 
 from .. import selectors, services
+from ..errors import InvalidInput
 from ..inputs import NOTES_LENGTH_MAX, TAG_LENGTH_MAX, TAGS_MAX, TICKS_MAX, Tick
 from .auth import TRADE
 from .errors import ERRORS, WRITE_ERRORS
@@ -16,8 +17,9 @@ router = Router()
 
 
 class TickIn(Body):
-    """Also refused, with 422 naming the tick: a bid above the ask; a price that would value an open trade at
-    100,000,000,000 or more (docs/api.md, "Numbers")."""
+    """Also refused, each tick alone (listed in `refused`, the others applied): a bid above the ask, a bid or ask
+    further than PAPER_QUOTE_BAND from the price, a price that would value an open trade at 100,000,000,000 or
+    more (docs/api.md, "Numbers")."""
 
     symbol: Symbol
     price: Price = Field(description="The last traded price: what stops and targets are compared with.")
@@ -35,11 +37,17 @@ class TicksIn(Body):
 
 @router.post("/prices", auth=TRADE, response={200: TicksOut, **WRITE_ERRORS}, tags=["trades"])
 def prices_apply(request: HttpRequest, body: TicksIn):
-    """Mark the open trades of each tick's symbol, in time order, closing those that reach stop or target."""
+    """Mark the open trades of each tick's symbol, in time order, closing those that reach stop or target. A tick
+    the ledger refuses is listed in `refused` with its reason, and the others are applied; a batch whose every
+    tick is refused answers 422 naming the first."""
     ticks = [
         Tick(symbol=tick.symbol, price=tick.price, at=tick.time, bid=tick.bid, ask=tick.ask) for tick in body.ticks
     ]
-    return services.prices_apply(ticks=ticks)
+    result = services.prices_apply(ticks=ticks)
+    if len(result.refused) == len(ticks):  # nothing was written
+        first = result.refused[0]
+        raise InvalidInput(first.message, field=first.field)
+    return result
 
 
 @router.get("/trades/active", response={200: list[TradeOut], **ERRORS}, tags=["trades"])
@@ -78,13 +86,19 @@ class TradeEditIn(Body):
         max_length=TAGS_MAX,
         description="Replaces the tags; null or absent: unchanged. A tag in use under another case keeps its spelling.",
     )
+    version: str | None = Field(
+        None,
+        max_length=100,
+        description="The trade's notes_version this edit was made on: refused with 409, saying what changed, if "
+        "the notes or tags changed since. Absent: the edit is written whatever is there.",
+    )
 
 
 @router.patch("/trades/{trade_id}", auth=TRADE, response={200: TradeOut, **WRITE_ERRORS}, tags=["trades"])
 def trade_edit(request: HttpRequest, trade_id: TradeId, body: TradeEditIn):
     """Set a trade's notes, its tags, or both (open or closed). Kept in the trade's history with the token's name."""
     return services.trade_annotate(
-        trade_id=trade_id, notes=body.notes, tags=body.tags, via=f"API token {request.auth.name}"
+        trade_id=trade_id, notes=body.notes, tags=body.tags, version=body.version, via=f"API token {request.auth.name}"
     )
 
 

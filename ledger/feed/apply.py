@@ -32,16 +32,18 @@ class Totals:
     marks: int = 0
     closes: int = 0
     ignored: int = 0
+    refused: int = 0  # refused one by one by services.prices_apply (the rest of their batch applied)
     conflated: int = 0  # received, but not needed: a newer tick of the same minute said the same
     held: int = 0  # prints held as suspect
     newest: datetime | None = None  # the time of the newest tick applied
     lag_max: float = 0.0  # seconds from the newest tick of a batch to its commit, at most
 
     def add(self, applied: int, result: services.TicksApplied, newest: datetime) -> None:
-        self.ticks += applied - result.ignored
+        self.ticks += applied - result.ignored - len(result.refused)
         self.marks += len(result.marked)
         self.closes += len(result.closed)
         self.ignored += result.ignored
+        self.refused += len(result.refused)
         self.newest = max(self.newest or newest, newest)
         self.lag_max = max(self.lag_max, (datetime.now(UTC) - newest).total_seconds())
 
@@ -56,9 +58,11 @@ def _apply(pending: list[Tick], totals: list[Totals]) -> list[Tick]:
             log.warning("price feed: %d ticks not applied yet: %s", len(pending) - start, one_line(error))
             close_old_connections()
             return pending[start:][-100 * TICKS_MAX :]  # kept for the next round, the newest if it is long
-        except LedgerError as error:  # cleaned already: should never happen; never retried
+        except LedgerError as error:  # a tick is refused alone (below): should never happen; never retried
             log.error("price feed: %d ticks refused: %s", len(batch), error.message)
             continue
+        for refused in result.refused:  # the rest of the batch was applied
+            log.warning("price feed: a %s tick refused, not applied: %s", refused.symbol, refused.message)
         for total in totals:
             total.add(len(batch), result, max(tick.at for tick in batch))
     return []
@@ -130,13 +134,14 @@ def _summary(stream: Stream, minute: Totals, totals: Totals) -> None:
     lag = "none yet" if totals.newest is None else f"{(datetime.now(UTC) - totals.newest).total_seconds():.1f} s"
     offset = "not measured" if stream.offset is None else f"{stream.offset.total_seconds():+.3f} s"
     log.info(
-        "price feed: %d symbols, %d ticks, %d marks, %d closes, %d ignored, %d conflated, %d held as suspect, "
-        "lag %s (max %.1f s), clock offset %s, %d errors and %d unreadable tickers so far",
+        "price feed: %d symbols, %d ticks, %d marks, %d closes, %d ignored, %d refused, %d conflated, "
+        "%d held as suspect, lag %s (max %.1f s), clock offset %s, %d errors and %d unreadable tickers so far",
         len(stream.wanted),
         minute.ticks,
         minute.marks,
         minute.closes,
         minute.ignored,
+        minute.refused,
         minute.conflated,
         minute.held,
         lag,

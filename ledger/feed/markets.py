@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import ccxt.async_support
 import ccxt.pro
 
-from ..inputs import Tick, clean_ticks
+from ..inputs import Tick, clean_tick
 from .config import FeedConfig
 
 # Options some exchanges need to send what the ledger needs: Binance's default ticker stream (miniTicker) has no
@@ -83,4 +83,4 @@ def tick_from(symbol: str, ticker: dict, *, received: datetime, offset: timedelt
     exchange_time = isinstance(stamp, int) and datetime.fromtimestamp(stamp / 1000, UTC) - offset
     at = min(exchange_time, received) if exchange_time else received
     price = ticker.get("last") if ticker.get("last") is not None else ticker.get("close")
-    return clean_ticks([Tick(symbol, price, at, bid=ticker.get("bid"), ask=ticker.get("ask"))])[0]
+    return clean_tick(Tick(symbol, price, at, bid=ticker.get("bid"), ask=ticker.get("ask")))

@@ -106,6 +106,7 @@ class Figures:
 @dataclass(frozen=True)
 class Group(Figures):
     key: str | None  # the symbol, direction, exit reason, tag, ...; None: trades without one (no tag, no signal)
+    gathered: int = 0  # the smaller tags (or confluences) this row adds up, under the key "others"; 0: one key
 
 
 def figure_aggregates() -> dict:

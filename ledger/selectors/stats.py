@@ -30,11 +30,14 @@ from ..models import PaperTrade
 from ..rules import RATIO, ZERO
 from ..sql import LocalPart, by_element, moment_from_db, money_from_db, r_multiple
 from .core import DailyPnl, closed_between, pnl_daily_range
-from .figures import Figures, Group, added_up, figure_aggregates, figure_cells, figures_of, grouped
+from .figures import NO_FIGURES, Figures, Group, added_up, figure_aggregates, figure_cells, figures_of, grouped
 
 PERCENT = Decimal("0.01")
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 R_EDGES = [Decimal(n) / 2 for n in range(-6, 7)]  # the R histogram's edges: -3R to 3R in half-R steps
+# A trader invents tags and confluences freely: the largest this many are shown each, the rest in one row.
+ELEMENT_GROUPS_SHOWN = 50
+OTHERS = "others"
 YEAR_DAYS = Decimal(365)  # crypto trades every day: daily ratios are annualised over 365 days
 
 
@@ -196,9 +199,23 @@ class Stats(Figures):
 
 def _by_elements(trades: QuerySet, path: str, *, distinct: bool) -> list[Group]:
     """A trade counts once in each element of the JSON list at `path` (its tags, its signal's confluences),
-    and once under None without any."""
+    and once under None without any. The ELEMENT_GROUPS_SHOWN elements with the most trades are shown (in
+    their order), the rest added up in one row (a trade counts there once for each of its elements among them):
+    ten thousand tags would otherwise be ten thousand rows."""
     rows, element = by_element(trades, path, distinct=distinct)
-    return grouped(figure_cells(rows, element=element), "element")
+    groups = grouped(figure_cells(rows, element=element), "element")
+    named = [group for group in groups if group.key is not None]
+    if len(named) <= ELEMENT_GROUPS_SHOWN:
+        return groups
+    largest = sorted(named, key=lambda group: -group.trades)[:ELEMENT_GROUPS_SHOWN]  # stable: ties in key order
+    shown = {group.key for group in largest}
+    rest = [group for group in named if group.key not in shown]
+    others = Group(key=OTHERS, gathered=len(rest), **added_up([_as_figures(group) for group in rest]))
+    return [*(group for group in groups if group.key in shown), others, *(g for g in groups if g.key is None)]
+
+
+def _as_figures(group: Group) -> dict:
+    return {name: getattr(group, name) for name in NO_FIGURES}
 
 
 def _confidence_band() -> Case:

@@ -18,12 +18,14 @@ One module per subject; every service is importable from here (`services.trade_c
 - eod: `day_close`, the end of a trading day (returns `DayClosed`).
 - journal: `trade_annotate` (notes and tags), `trade_move_levels` (stop and target), `day_note_write` (a day's diary).
 - imports: the legacy import's writes: `signal_import`, `signal_advance`, `trade_import`.
+- health: `health_probe_write`, the health check's committed write.
 - tokens: API tokens: `api_token_create`, `api_token_revoke`, `api_token_authenticate`, `api_token_hash`.
 """
 
 from .base import account_add, save_closes
 from .eod import DayClosed, day_close
 from .feed import feed_report
+from .health import health_probe_write
 from .imports import signal_advance, signal_import, trade_import
 from .journal import day_note_write, trade_annotate, trade_move_levels
 from .prices import CandlesBackfilled, TicksApplied, candles_backfill, prices_apply
@@ -46,6 +48,7 @@ __all__ = [
     "day_close",
     "day_note_write",
     "feed_report",
+    "health_probe_write",
     "prices_apply",
     "save_closes",
     "signal_advance",

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from .. import rules, selectors
 from ..days import today
-from ..errors import AlreadyClosed, InvalidInput
+from ..errors import AlreadyClosed, InvalidInput, Outdated
 from ..inputs import clean_notes, clean_price, clean_tags
 from ..models import DayNote, PaperTrade
 from ..rules import ZERO, plain
@@ -39,17 +39,42 @@ def _known_spelling(tags: list[str]) -> list[str]:
     return [known.get(tag.casefold(), tag) for tag in tags]
 
 
+def _changed_since(trade: PaperTrade, version: str) -> str:
+    """What changed in the trade's notes and tags since `version`, by whom and when, as a refusal says it."""
+    changed = [
+        name
+        for name, then, now in zip(("notes", "tags"), version.split("."), trade.notes_version.split("."), strict=False)
+        if then != now
+    ] or ["notes", "tags"]  # a version that is not one of ours
+    last = trade.history.filter(history_change_reason__contains="edited").first()
+    when = f" ({last.history_change_reason}, {last.history_date:%Y-%m-%d %H:%M:%S} UTC)" if last else ""
+    return (
+        f"The {' and '.join(changed)} of trade {trade.pk} changed since this edit began{when}; nothing was saved. "
+        f"Now: tags {', '.join(trade.tags) or 'none'}; notes of {len(trade.notes):,} characters."
+    )
+
+
 @transaction.atomic
 def trade_annotate(
-    *, trade_id: int, notes: str | None = None, tags: Iterable[str] | None = None, by: Any = None, via: str = ""
+    *,
+    trade_id: int,
+    notes: str | None = None,
+    tags: Iterable[str] | None = None,
+    version: str | None = None,
+    by: Any = None,
+    via: str = "",
 ) -> PaperTrade:
     """Set a trade's notes, its tags, or both (None leaves one as it is), whether it is open or closed.
     A tag in use already under another case keeps its spelling ("fomo" becomes "FOMO"), so the statistics
-    by tag do not split it. Writing what is already there writes nothing."""
+    by tag do not split it. Writing what is already there writes nothing. With `version` (the trade's
+    `notes_version` when the edit began), an edit made on notes or tags that have changed since is refused
+    (Outdated, 409) saying what changed: it would silently undo that change."""
     changes = {}
     cleaned_notes = None if notes is None else clean_notes(notes)
     cleaned_tags = None if tags is None else _known_spelling(clean_tags(tags))
     trade = trade_for_update(trade_id)
+    if version is not None and version != trade.notes_version:
+        raise Outdated(_changed_since(trade, version), field="version")
     if cleaned_notes is not None and cleaned_notes != trade.notes:
         changes["notes"] = cleaned_notes
     if cleaned_tags is not None and cleaned_tags != trade.tags:
@@ -64,8 +89,9 @@ def trade_move_levels(
     """Move an open trade's stop, its target, or both (None leaves one where it is).
 
     A level must stay on its side of the trade's last price (rules.check_levels_around): one the price has
-    already crossed is refused. `risk_amount` keeps the risk taken at entry, so the trade's R multiple is
-    still measured against it (a stop moved to break even does not make a win of 0.1R look like 1R).
+    already crossed is refused; and within the bound sizing keeps (rules.check_levels_in_envelope).
+    `risk_amount` keeps the risk taken at entry, so the trade's R multiple is still measured against it (a stop
+    moved to break even does not make a win of 0.1R look like 1R).
     """
     stop = clean_price(stop_loss, field="stop_loss", required=False)
     target = clean_price(take_profit, field="take_profit", required=False)
@@ -83,6 +109,7 @@ def trade_move_levels(
     rules.check_levels_around(
         trade.direction, price=trade.current_price, stop=new["stop_loss"], target=new["take_profit"]
     )
+    rules.check_levels_in_envelope(trade, stop=new["stop_loss"], target=new["take_profit"])
     changes = {name: value for name, value in new.items() if value != getattr(trade, name)}
     moves = [
         f"{'stop' if name == 'stop_loss' else 'target'} {plain(getattr(trade, name))} to {plain(value)}"

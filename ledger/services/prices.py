@@ -1,8 +1,10 @@
 """Price ticks: each symbol's last price is kept, every applied tick goes into its symbol's 1-minute candle,
 and every open trade of a tick's symbol is marked (its high and low widened by every tick), and closed when a
 tick reaches its stop or target. Prices only move forward: a tick older than the last one applied for its
-symbol is ignored."""
+symbol is ignored. A tick the ledger refuses (its quote, its time, a value beyond what a trade can hold) is
+refused alone, with its reason: the batch's other ticks are applied."""
 
+import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,9 +13,9 @@ from django.db import connection, transaction
 
 from .. import rules
 from ..errors import AlreadyClosed, InvalidInput
-from ..inputs import Candle, Tick, clean_candle, clean_symbol, clean_ticks
+from ..inputs import Candle, Tick, TickRefused, clean_candle, clean_symbol, clean_ticks, refusal
 from ..models import MarketPrice, PaperTrade, PriceCandle
-from ..rules import ZERO
+from ..rules import AMOUNT_MAX, ZERO
 from .base import account_add, save_closes
 
 MARKS_SQL = (
@@ -95,6 +97,22 @@ class TicksApplied:
     marked: list[PaperTrade] = field(default_factory=list)
     closed: list[PaperTrade] = field(default_factory=list)
     ignored: int = 0  # ticks older than the last one applied for their symbol, or that one again
+    refused: list[TickRefused] = field(default_factory=list)  # in the batch's order
+
+
+def _beyond_envelope(tick: Tick, trades: list[PaperTrade]) -> InvalidInput | None:
+    """Why the tick cannot value one of these trades (their PnL, fees or slippage would reach AMOUNT_MAX), or
+    None. Far from that bound (the tick's prices times four sizes below it, which bounds every amount a mark
+    computes) a comparison decides; near it the mark is tried on a copy of the trade."""
+    top = max(tick.price, tick.bid or ZERO, tick.ask or ZERO)
+    for trade in trades:
+        if tick.at < trade.entry_time or max(top, trade.entry_price) * trade.position_size * 4 < AMOUNT_MAX:
+            continue
+        try:
+            rules.mark(copy.copy(trade), tick.price, bid=tick.bid, ask=tick.ask)
+        except InvalidInput as error:
+            return error
+    return None
 
 
 def _forward(ticks: list[Tick]) -> tuple[list[Tick], int]:
@@ -121,9 +139,12 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
     those a tick takes through their stop (a market order: at the tick's bid or ask, or its price moved by
     slippage) or their target (a limit order: at the target). Ticks older than a trade's entry do not touch
     it; ticks older than their symbol's last applied tick (a late delivery, a replay) are ignored and counted.
+    A tick refused (inputs.clean_tick, or a price that would value a trade beyond AMOUNT_MAX) is listed in
+    `refused` with its reason, and the others are applied.
     Lock order: the symbols' last prices, then the trades by id, their signals, the account row."""
-    applied, ignored = _forward(clean_ticks(ticks))
-    result = TicksApplied(ignored=ignored)
+    cleaned, refused = clean_ticks(ticks)
+    applied, ignored = _forward(cleaned)
+    result = TicksApplied(ignored=ignored, refused=refused)
     if not applied:
         return result
     open_trades = list(
@@ -134,6 +155,16 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
     by_symbol: dict[str, list[PaperTrade]] = {}
     for trade in open_trades:
         by_symbol.setdefault(trade.symbol, []).append(trade)
+    valued = []
+    for tick in applied:
+        if (error := _beyond_envelope(tick, by_symbol.get(tick.symbol, []))) is None:
+            valued.append(tick)
+        else:
+            result.refused.append(refusal(tick, tick.number, error))
+    result.refused.sort(key=lambda refused: refused.number)
+    applied = valued
+    if not applied:
+        return result
     last_tick: dict[int, tuple[PaperTrade, Tick]] = {}  # each trade is valued once, at its last tick
     for tick in applied:
         for trade in by_symbol.get(tick.symbol, []):

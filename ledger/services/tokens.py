@@ -1,15 +1,18 @@
 """API tokens: made (shown once, stored as a hash), revoked, and checked on each request."""
 
 import hashlib
+import logging
 import secrets
+from contextlib import nullcontext
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from ..errors import InvalidInput, NotFound, NotPermitted
 from ..models import ApiToken
 
+log = logging.getLogger(__name__)
 TOKEN_USE_RESOLUTION = timedelta(minutes=1)  # last_used_at is written at most this often per token
 
 
@@ -45,8 +48,9 @@ def api_token_revoke(*, name: str) -> ApiToken:
 
 
 def api_token_authenticate(*, token: str, scope: str = ApiToken.Scope.READ) -> ApiToken | None:
-    """The unrevoked token row a presented token belongs to, or None; records when it was last used. A token
-    without the scope asked for (a `read` token, for a write) is refused with NotPermitted.
+    """The unrevoked token row a presented token belongs to, or None; records when it was last used (at most
+    once a minute, and only if the database takes the write: a read never depends on one). A token without the
+    scope asked for (a `read` token, for a write) is refused with NotPermitted.
 
     The lookup is by the token's SHA-256, so its timing says nothing about the token itself.
     """
@@ -57,6 +61,13 @@ def api_token_authenticate(*, token: str, scope: str = ApiToken.Scope.READ) -> A
         raise NotPermitted(f"The token {row.name!r} may only read; writing needs a token made with --scope trade.")
     now = timezone.now()
     if row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_RESOLUTION:
-        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
-        row.last_used_at = now
+        # One statement in autocommit (a request has no transaction); inside a caller's transaction, a savepoint,
+        # so that a refused write does not break it.
+        guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
+        try:
+            with guard:
+                ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+            row.last_used_at = now
+        except DatabaseError as error:  # read-only or full: the request goes on, the next one tries again
+            log.warning("API token %r: its last use was not recorded: %s", row.name, error)
     return row

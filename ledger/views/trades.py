@@ -18,7 +18,7 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import condition, require_GET, require_http_methods, require_POST
 
 from .. import rules, selectors, services
-from ..errors import LedgerError, NotFound
+from ..errors import InvalidInput, LedgerError, NotFound, Outdated
 from ..models import PaperTrade
 from .base import TRADE_PERMISSION, HtmxHttpRequest, asked_part, render_page, trade_required
 
@@ -180,20 +180,26 @@ def trade_notes(request: HtmxHttpRequest, trade_id: int) -> HttpResponse:
     """GET: the notes and tags as a form (the trade page's Edit). POST: save them (services.trade_annotate)."""
     if request.method == "GET":
         return render_page(request, "ledger/trade.html#notes-form", trade_context(_trade(trade_id), editing=True))
-    notes, tags = request.POST.get("notes", ""), _tags_from(request)
+    notes, version, tags = request.POST.get("notes"), request.POST.get("version"), _tags_from(request)
+
+    def save() -> PaperTrade:
+        # The form always sends its notes and the version it was drawn from; without them it is not this form
+        # (a bare post would otherwise empty the notes and the tags). Unticked tags are simply not sent.
+        for name, value in (("notes", notes), ("version", version)):
+            if value is None:
+                raise InvalidInput(f"The form sent no {name}; nothing was saved.", field=name)
+        return services.trade_annotate(trade_id=trade_id, notes=notes, tags=tags, version=version, by=request.user)
 
     def as_typed(error: LedgerError) -> dict:
-        context = trade_context(_trade(trade_id), editing=True, notice=error.message, failed=True)
-        context["trade"].notes, context["typed_tags"] = notes, request.POST.get("new_tags", "")
+        trade = _trade(trade_id)
+        # After a conflict the form is drawn on what is there now (the notice says what changed): saving again
+        # then replaces it knowingly. After another refusal it keeps the version it was drawn from.
+        context = trade_context(trade, editing=True, notice=error.message, failed=True)
+        context["version"] = trade.notes_version if isinstance(error, Outdated) else version
+        context["trade"].notes, context["typed_tags"] = notes or "", request.POST.get("new_tags", "")
         return context
 
-    return _edit(
-        request,
-        trade_id,
-        lambda: services.trade_annotate(trade_id=trade_id, notes=notes, tags=tags, by=request.user),
-        done=("notes", trade_context),
-        refused=("notes-form", as_typed),
-    )
+    return _edit(request, trade_id, save, done=("notes", trade_context), refused=("notes-form", as_typed))
 
 
 @login_required

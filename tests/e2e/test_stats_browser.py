@@ -11,7 +11,7 @@ from ledger.days import today
 from ledger.models import PaperTrade
 from tests.conftest import closed_trade_row
 
-from .conftest import log_in, screenshot
+from .conftest import assert_accessible, log_in, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PNLS = ["120", "-45.5", "80", "0", "-130", "60", "210", "-20", "-75", "140", "35", "-60", "90", "15"]
@@ -66,3 +66,21 @@ def test_statistics_page_draws_its_charts_and_a_calendar_day_opens_the_dashboard
 
     expect(page.locator("h1")).to_contain_text(f"{day:%a} {day.day} {day:%b %Y}")
     assert refused == []
+
+
+def test_past_the_fifty_largest_tags_the_rest_are_one_row(page, server_url, viewer, one_trading_day):
+    at = datetime.combine(today(), time(0, 30), tzinfo=UTC)
+    PaperTrade.objects.bulk_create(
+        closed_trade_row(exit_time=at, realized_pnl=Decimal(1), tags=[f"setup {n:02d}"] + (["A+"] if n < 3 else []))
+        for n in range(60)
+    )
+    page.goto(f"{server_url}/login/?next=/stats/%3Fperiod%3Dall")
+    log_in(page, "viewer")
+
+    rows = page.locator("#by-tag tbody tr")
+    expect(rows).to_have_count(51)  # A+ (3 trades) and 49 more of one each, the other 11 in one row, no untagged
+    expect(rows.nth(50).locator("th")).to_have_text("11 others, added up")
+    expect(rows.nth(50).locator("td").first).to_have_text("11")
+    rows.nth(50).scroll_into_view_if_needed()
+    screenshot(page, "stats-tags-gathered")
+    assert_accessible(page)

@@ -130,6 +130,33 @@ def test_notes_and_tags_are_edited_in_place_with_tags_suggested(logged_in, serve
     assert_no_csp_violation(page)
 
 
+def test_a_save_after_an_edit_elsewhere_says_what_changed_keeps_the_text_and_a_second_save_replaces_it(
+    logged_in, server_url, open_trade
+):
+    page = logged_in
+    trade = open_trade(timestamp=timezone.now(), at=timezone.now())
+    page.goto(f"{server_url}/trades/{trade.pk}/")
+    page.locator("#notes").get_by_role("link", name="Edit").click()
+    page.locator("#notes-text").fill("Typed here while a bot tagged it.")
+    services.trade_annotate(trade_id=trade.pk, tags=["news"], via="API token bot")  # meanwhile, from a program
+
+    page.get_by_role("button", name="Save").click()
+
+    notice = page.locator("#notes .notice.error")
+    expect(notice).to_contain_text(f"The tags of trade {trade.pk} changed since this edit began")
+    expect(notice).to_contain_text("Now: tags news")
+    expect(page.locator("#notes-text")).to_have_value("Typed here while a bot tagged it.")
+    assert PaperTrade.objects.get(pk=trade.pk).tags == ["news"]  # the bot's edit stands
+    screenshot(page, "trade-notes-conflict")
+    assert_accessible(page)
+
+    page.get_by_role("button", name="Save").click()  # now on what is there: deliberate
+
+    expect(page.locator("#trade-notes p")).to_have_text(["Typed here while a bot tagged it."])
+    expect(page.locator("#trade-tags .chip")).to_have_text(["news"])  # still ticked in the form drawn afresh
+    assert_no_csp_violation(page)
+
+
 def test_the_history_is_filtered_in_place_and_fits_a_phone(logged_in, server_url):
     page = logged_in
     at = T0

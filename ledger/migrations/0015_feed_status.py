@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ledger", "0013_readable_labels"),
+        ("ledger", "0014_health_probe"),
     ]
 
     operations = [
