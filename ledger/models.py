@@ -384,6 +384,26 @@ class MarketLot(models.Model):
         return rules.Lot(step=self.step, min_amount=self.min_amount, min_cost=self.min_cost)
 
 
+class FeedStatus(models.Model):
+    """What a running price feed says of itself, for /healthz (docs/operations.md, "Healthy or degraded"): one
+    row per exchange, written when the feed starts and with each of its summary lines."""
+
+    exchange = models.CharField(max_length=50, unique=True)
+    started_at = models.DateTimeField()
+    reported_at = models.DateTimeField()
+    clock_offset_ms = models.BigIntegerField(
+        null=True, blank=True, help_text="The exchange's clock minus ours, in milliseconds; null until measured."
+    )
+    suspect_prints = models.PositiveBigIntegerField(default=0, help_text="Prints held as suspect since it started.")
+
+    class Meta:
+        db_table = "feed_status"
+        verbose_name_plural = "feed status"
+
+    def __str__(self) -> str:
+        return f"{self.exchange} feed, reported {self.reported_at:%Y-%m-%d %H:%M:%S}"
+
+
 class ApiToken(models.Model):
     """A named API credential. Only a SHA-256 hash of the token is stored; the token is shown once. Its scope
     says what it may do: `read` every GET, `trade` also every write (signals, prices, closes, expiries)."""

@@ -7,7 +7,7 @@ and write); the rates are the PAPER_* settings, read when a rule is applied. `ma
 refuses raises the ledger's own errors (ledger/errors.py), naming the input at fault.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal
@@ -544,3 +544,55 @@ def size(
             field="signal_id",
         )
     return Sized(size=sized, risk=risk)
+
+
+# --- Prints ------------------------------------------------------------------------------------------
+
+JUMP_WINDOW = timedelta(minutes=1)
+
+
+def suspect_print(*, last: Decimal, last_at: datetime, price: Decimal, at: datetime) -> bool:
+    """Whether a price is too far from its symbol's price of at most a minute before to be believed alone: further
+    than PAPER_MAX_JUMP of it, either way (0 turns the check off). A bad print (a thousandfold price, a lost decimal
+    point) must neither mark nor close anything; a real move is confirmed by the tick after it."""
+    limit = settings.PAPER_MAX_JUMP
+    return bool(limit) and abs(at - last_at) <= JUMP_WINDOW and abs(price - last) > limit * last
+
+
+# --- Fills from candles -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CandleFill:
+    """Where a trade's stop or target would have filled in a minute the feed did not see."""
+
+    reason: str  # LIQUIDATION, STOP_LOSS or TAKE_PROFIT
+    price: Decimal
+    minute: datetime
+    both: bool  # the minute reached the stop and the target: the stop is assumed first (the adverse assumption)
+
+
+def candle_fill(trade: Position, candles: Iterable) -> CandleFill | None:
+    """The first of the 1-minute candles (oldest first, each with minute, open, high and low) to reach the trade's
+    stop (or a SHORT's liquidation price short of it) or target closes it as the resting order would have: at the
+    level, or at the candle's open if it opened beyond it. A candle that opened inside and reached both cannot say
+    which came first: the stop is assumed."""
+    side = sign(trade.direction)
+    # A SHORT's liquidation price short of its stop is reached first on the way up: it is then the adverse level.
+    liquidation = liquidation_price(trade)
+    at_worst, worst = (
+        (LIQUIDATION, liquidation)
+        if liquidation is not None and liquidation < trade.stop_loss
+        else (STOP_LOSS, trade.stop_loss)
+    )
+    for candle in candles:
+        adverse, favourable = (candle.low, candle.high) if side > 0 else (candle.high, candle.low)
+        if side * (candle.open - worst) <= 0:
+            return CandleFill(at_worst, candle.open, candle.minute, both=False)
+        if side * (candle.open - trade.take_profit) >= 0:
+            return CandleFill(TAKE_PROFIT, candle.open, candle.minute, both=False)
+        stop, target = side * (adverse - worst) <= 0, side * (favourable - trade.take_profit) >= 0
+        if stop or target:
+            level = worst if stop else trade.take_profit
+            return CandleFill(at_worst if stop else TAKE_PROFIT, level, candle.minute, both=stop and target)
+    return None

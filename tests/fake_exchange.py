@@ -1,15 +1,15 @@
 """A fake of Binance's public spot API on a loopback port, for the price feed's tests: REST (markets, tickers,
 1-minute klines) and the market-data websocket, with switches that make it fail the way real ones do.
 
-It runs its own event loop in a thread; the test's thread steers it with the methods below. `point(exchange)`
-rewrites a ccxt exchange's URLs to it, as the feed's `configure` hook.
+It runs its own event loop in a thread; the test's thread steers it with the methods below. `exchange_config`
+is what `price_feed --exchange-config` takes to aim ccxt's binance here.
 """
 
 import asyncio
 import json
 import threading
 from collections import deque
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import WSMsgType, web
 
@@ -24,7 +24,10 @@ class FakeBinance:
     def __init__(self) -> None:
         self.tickers: dict[str, dict] = {}  # market id -> the 24hr ticker REST answers
         self.klines: dict[str, list[list]] = {}  # market id -> [[open ms, o, h, l, c, volume, close ms], ...]
-        self.rest_failures: dict[str, deque[tuple[int, str]]] = {}  # path -> (status, body) answered before successes
+        self.markets = dict(MARKETS)  # what exchangeInfo lists: a test may list or delist one
+        self.clock = timedelta(0)  # the exchange's clock, ahead of ours (negative: behind)
+        # path -> (status, body, headers) answered before successes
+        self.rest_failures: dict[str, deque[tuple[int, str, dict]]] = {}
         self.requests: list[str] = []  # paths (and queries) asked, in order
         self.subscriptions: list[list[str]] = []  # the params of every SUBSCRIBE, in order
         self.sockets: list[web.WebSocketResponse] = []
@@ -42,6 +45,7 @@ class FakeBinance:
         self.tickers[market] = {
             "symbol": market,
             "lastPrice": last,
+            "openPrice": last,  # ccxt works out the change from it, as from a real one
             "bidPrice": bid,
             "askPrice": ask,
             "openTime": millis(at) - 86_400_000,
@@ -56,6 +60,7 @@ class FakeBinance:
             "E": millis(at),
             "s": market,
             "c": last,
+            "o": last,
             "b": bid,
             "a": ask,
             "C": millis(at),
@@ -70,29 +75,24 @@ class FakeBinance:
         """Every open socket closed by the server, as an exchange does at maintenance or after 24 hours."""
         self._call(self._close_all())
 
-    def fail_rest(self, path: str, status: int, body: str = "", times: int = 1) -> None:
+    def fail_rest(self, path: str, status: int, body: str = "", times: int = 1, headers: dict | None = None) -> None:
         """The next `times` requests to `path` answer this instead."""
-        self.rest_failures.setdefault(path, deque()).extend([(status, body)] * times)
+        self.rest_failures.setdefault(path, deque()).extend([(status, body, headers or {})] * times)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def point(self, exchange) -> None:
-        """Send a ccxt binance instance's REST and websocket requests here instead of to Binance."""
-
-        def here(value):
-            if isinstance(value, dict):
-                return {key: here(item) for key, item in value.items()}
-            if isinstance(value, str) and "://" in value:
-                scheme, rest = value.split("://", 1)
-                path = rest.split("/", 1)[1] if "/" in rest else ""
-                return f"{'ws' if scheme.startswith('ws') else 'http'}://127.0.0.1:{self.port}/{path}"
-            return value
-
-        exchange.urls["api"] = here(exchange.urls["api"])
-        exchange.enableRateLimit = False  # ccxt paces real Binance at 50 ms per weight unit: seconds a test here
-        exchange.timeout_on_exit = 0  # ccxt waits 250 ms at close for TLS connections to end; there are none here
+    @property
+    def exchange_config(self) -> dict:
+        """ccxt's binance aimed here: its REST and spot websocket URLs, spot markets only (the fake has no futures),
+        no pacing (ccxt's 50 ms per weight unit against real Binance) and no wait at close (there is no TLS)."""
+        return {
+            "urls": {"api": {"public": f"{self.url}/api/v3", "ws": {"spot": f"ws://127.0.0.1:{self.port}/ws"}}},
+            "options": {"fetchMarkets": {"types": ["spot"]}},
+            "enableRateLimit": False,
+            "timeout_on_exit": 0,
+        }
 
     def close(self) -> None:
         self._call(self._stop())
@@ -107,12 +107,7 @@ class FakeBinance:
     def _serve(self, ready: threading.Event) -> None:
         asyncio.set_event_loop(self.loop)
         app = web.Application()
-        app.router.add_get("/api/v3/exchangeInfo", self._exchange_info)
-        app.router.add_get("/fapi/v1/exchangeInfo", self._no_markets)
-        app.router.add_get("/dapi/v1/exchangeInfo", self._no_markets)
-        app.router.add_get("/api/v3/ticker/24hr", self._tickers)
-        app.router.add_get("/api/v3/klines", self._klines)
-        app.router.add_get("/ws/{stream}", self._socket)
+        self._route(app.router)
         self.runner = web.AppRunner(app, shutdown_timeout=0.1)
         self.loop.run_until_complete(self.runner.setup())
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
@@ -121,6 +116,13 @@ class FakeBinance:
         ready.set()
         self.loop.run_forever()
 
+    def _route(self, router: web.UrlDispatcher) -> None:
+        router.add_get("/api/v3/exchangeInfo", self._exchange_info)
+        router.add_get("/api/v3/time", self._time)
+        router.add_get("/api/v3/ticker/24hr", self._tickers)
+        router.add_get("/api/v3/klines", self._klines)
+        router.add_get("/ws/{stream}", self._socket)
+
     async def _stop(self) -> None:
         await self._close_all()
         await self.runner.cleanup()
@@ -128,8 +130,8 @@ class FakeBinance:
     def _failure(self, request: web.Request) -> web.Response | None:
         self.requests.append(request.path_qs)
         if self.rest_failures.get(request.path):
-            status, body = self.rest_failures[request.path].popleft()
-            return web.Response(status=status, text=body, headers={"Content-Type": "application/json"})
+            status, body, headers = self.rest_failures[request.path].popleft()
+            return web.Response(status=status, text=body, headers={"Content-Type": "application/json", **headers})
         return None
 
     async def _exchange_info(self, request: web.Request) -> web.Response:
@@ -151,14 +153,14 @@ class FakeBinance:
                     {"filterType": "LOT_SIZE", "minQty": "0.00001", "maxQty": "9000", "stepSize": "0.00001"},
                 ],
             }
-            for market, (base, quote) in MARKETS.items()
+            for market, (base, quote) in self.markets.items()
         ]
         return self._failure(request) or web.json_response(
             {"timezone": "UTC", "serverTime": 0, "rateLimits": [], "symbols": symbols}
         )
 
-    async def _no_markets(self, request: web.Request) -> web.Response:
-        return web.json_response({"timezone": "UTC", "serverTime": 0, "rateLimits": [], "symbols": []})
+    async def _time(self, request: web.Request) -> web.Response:
+        return self._failure(request) or web.json_response({"serverTime": millis(datetime.now(UTC) + self.clock)})
 
     async def _tickers(self, request: web.Request) -> web.Response:
         failure = self._failure(request)
@@ -197,6 +199,121 @@ class FakeBinance:
         for socket in list(self.sockets):
             await socket.close()
         self.sockets.clear()
+
+
+class FakeOkx(FakeBinance):
+    """The same server and switches, speaking OKX's v5 API from its documentation: REST (instruments, tickers,
+    time) and the public websocket (`{"op": "subscribe", "args": [{"channel": "tickers", "instId": ...}]}`, text
+    pings). Its markets are OKX's instrument ids (BTC-USDT); its controls take Binance's names (BTCUSDT), so that a
+    test runs against either."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.markets = {f"{base}-{quote}": (base, quote) for base, quote in MARKETS.values()}
+
+    def _okx_ticker(self, market: str, last: str, at: datetime, bid: str | None, ask: str | None) -> dict:
+        return {
+            "instType": "SPOT",
+            "instId": market,
+            "last": last,
+            "lastSz": "0.1",
+            "askPx": ask or "",
+            "askSz": "1",
+            "bidPx": bid or "",
+            "bidSz": "1",
+            "open24h": last,  # ccxt works out the change from it, as from a real one
+            "high24h": last,
+            "low24h": last,
+            "volCcy24h": "100",
+            "vol24h": "1",
+            "ts": str(millis(at)),
+            "sodUtc0": last,
+            "sodUtc8": last,
+        }
+
+    def ticker(self, market: str, last: str, at: datetime, *, bid: str | None = None, ask: str | None = None) -> None:
+        market = "-".join(MARKETS[market])
+        self.tickers[market] = self._okx_ticker(market, last, at, bid, ask)
+
+    def push(self, market: str, last: str, at: datetime, *, bid: str | None = None, ask: str | None = None) -> None:
+        market = "-".join(MARKETS[market])
+        arg = {"channel": "tickers", "instId": market}
+        self.send_text(json.dumps({"arg": arg, "data": [self._okx_ticker(market, last, at, bid, ask)]}))
+
+    @property
+    def exchange_config(self) -> dict:
+        """ccxt's okx aimed here, as the issue's example: its REST host and websocket base, spot markets only."""
+        return {
+            "urls": {"api": {"rest": self.url, "ws": f"ws://127.0.0.1:{self.port}/ws/v5"}},
+            "options": {"fetchMarkets": {"types": ["spot"]}},
+            "enableRateLimit": False,
+            "timeout_on_exit": 0,
+        }
+
+    def _route(self, router: web.UrlDispatcher) -> None:
+        router.add_get("/api/v5/public/instruments", self._instruments)
+        router.add_get("/api/v5/public/time", self._time)
+        router.add_get("/api/v5/market/tickers", self._tickers)
+        router.add_get("/api/v5/market/candles", self._no_candles)
+        router.add_get("/api/v5/market/history-candles", self._no_candles)
+        router.add_get("/ws/v5/public", self._socket)
+
+    @staticmethod
+    def _answer(data: list) -> web.Response:
+        return web.json_response({"code": "0", "msg": "", "data": data})
+
+    async def _instruments(self, request: web.Request) -> web.Response:
+        instruments = [
+            {
+                "instType": "SPOT",
+                "instId": market,
+                "baseCcy": base,
+                "quoteCcy": quote,
+                "settleCcy": "",
+                "ctVal": "",
+                "ctMult": "",
+                "ctValCcy": "",
+                "listTime": "1606468572000",
+                "expTime": "",
+                "lever": "10",
+                "tickSz": "0.01",
+                "lotSz": "0.00000001",
+                "minSz": "0.00001",
+                "ctType": "",
+                "alias": "",
+                "state": "live",
+                "uly": "",
+                "instFamily": "",
+            }
+            for market, (base, quote) in self.markets.items()
+        ]
+        return self._failure(request) or self._answer(instruments)
+
+    async def _time(self, request: web.Request) -> web.Response:
+        return self._failure(request) or self._answer([{"ts": str(millis(datetime.now(UTC) + self.clock))}])
+
+    async def _tickers(self, request: web.Request) -> web.Response:
+        return self._failure(request) or self._answer(list(self.tickers.values()))
+
+    async def _no_candles(self, request: web.Request) -> web.Response:
+        return self._failure(request) or self._answer([])
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self.sockets.append(socket)
+        async for message in socket:
+            if message.type != WSMsgType.TEXT:
+                continue
+            if message.data == "ping":
+                await socket.send_str("pong")
+                continue
+            command = json.loads(message.data)
+            if command.get("op") == "subscribe":
+                self.subscriptions.append([arg["instId"] for arg in command["args"]])
+                for arg in command["args"]:
+                    await socket.send_str(json.dumps({"event": "subscribe", "arg": arg, "connId": "fake"}))
+        return socket
 
 
 def kline(at: datetime, o: str, h: str, l: str, c: str) -> list:  # noqa: E741 - the exchange's own letters

@@ -1,7 +1,7 @@
 """The price feed against a fake Binance on a loopback port (tests/fake_exchange.py): ccxt streams or polls it,
 its failures are retried, and what it says reaches the ledger through services.prices_apply."""
 
-import dataclasses
+import json
 import os
 import re
 import signal
@@ -22,7 +22,7 @@ from ledger.inputs import Tick
 from ledger.models import MarketLot, MarketPrice, PaperTrade, PriceCandle
 
 from .conftest import NOW, T0
-from .fake_exchange import FakeBinance, kline
+from .fake_exchange import FakeBinance, FakeOkx, kline
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -36,17 +36,25 @@ def fake():
     exchange.close()
 
 
+@pytest.fixture(params=[FakeBinance, FakeOkx], ids=["binance", "okx"])
+def either(request):
+    """Binance or OKX, for what their protocols do differently."""
+    exchange = request.param()
+    yield exchange
+    exchange.close()
+
+
 def config(fake: FakeBinance, **changes) -> feed.FeedConfig:
     """Quick: batches every 50 ms, retries from 10 ms, a stream silent for 1 s is dead."""
     return feed.FeedConfig(
         **{
-            "exchange": "binance",
+            "exchange": "okx" if isinstance(fake, FakeOkx) else "binance",
             "interval": 0.05,
             "refresh": 0.2,
             "backoff": 0.01,
             "backoff_cap": 0.1,
             "stall": 1.0,
-            "configure": fake.point,
+            "exchange_config": fake.exchange_config,
         }
         | changes
     )
@@ -73,6 +81,24 @@ def after_subscribing(fake: FakeBinance, script: Callable[[], None]) -> None:
 
 def at(seconds: float) -> datetime:
     return START + timedelta(seconds=seconds)
+
+
+def test_okx_aimed_at_with_its_rest_host_and_websocket_base_streams_and_polls(open_trade):
+    okx = FakeOkx()
+    trade = open_trade()  # LONG 50 BTCUSDT at 100, stop 98
+    okx.ticker("ETHUSDT", "3200.5", at(0), bid="3200.4", ask="3200.6")
+    after_subscribing(okx, lambda: okx.push("BTCUSDT", "97.9", at(1), bid="97.85", ask="97.95"))
+    try:
+        run_until(config(okx), lambda totals: totals.closes == 1)
+        run_until(config(okx, stream=False, watchlist=["ETH-USDT"]), lambda totals: totals.ticks == 1)
+    finally:
+        okx.close()
+
+    assert okx.exchange_config["urls"] == {"api": {"rest": okx.url, "ws": f"ws://127.0.0.1:{okx.port}/ws/v5"}}
+    assert okx.subscriptions[0] == ["BTC-USDT"]
+    trade.refresh_from_db()
+    assert (trade.status, trade.exit_price) == (PaperTrade.Status.STOP_LOSS, D("97.85"))
+    assert MarketPrice.objects.get(symbol="ETH-USDT").ask == D("3200.6")
 
 
 def test_a_stream_applies_each_ticker_with_its_bid_and_ask_under_the_ledger_s_spelling(fake):
@@ -134,13 +160,14 @@ def test_mfe_and_mae_of_a_trade_through_a_streamed_path(fake, open_trade):
     path = ["100.6", "101.9", "99.3", "100.2", "102.4", "101"]
     after_subscribing(fake, lambda: [fake.push("BTCUSDT", price, at(n)) for n, price in enumerate(path)])
 
-    run_until(config(fake), lambda totals: totals.ticks == len(path))
+    totals = run_until(config(fake), lambda totals: totals.ticks + totals.conflated == len(path))
 
     trade.refresh_from_db()
     # MFE (102.4 - 100) * 50 = 120 = 1.2R; MAE (99.3 - 100) * 50 = -35 = -0.35R; still open at 101
     assert (trade.status, trade.current_price) == (PaperTrade.Status.OPEN, D("101"))
     assert (trade.excursions.favourable, trade.excursions.favourable_r) == (D("120"), D("1.2"))
     assert (trade.excursions.adverse, trade.excursions.adverse_r) == (D("-35"), D("-0.35"))
+    assert totals.ticks >= 4  # a minute's ticks waiting together are conflated to its first, high, low and newest
 
 
 def test_candles_of_a_ten_minute_stream_are_the_hand_computed_ones(fake):
@@ -303,66 +330,67 @@ def test_markets_that_fail_to_load_or_come_back_empty_are_asked_for_again(fake, 
     assert sum("retrying in" in r.getMessage() for r in caplog.records) == 2
 
 
-@pytest.fixture
-def fake_for_commands(fake, monkeypatch):
-    """`price_feed` itself, pointed at the fake (the command takes no URL: tests are the only ones who need one)."""
-    real = feed.markets.make_exchange
-    monkeypatch.setattr(
-        feed.markets, "make_exchange", lambda settings: real(dataclasses.replace(settings, configure=fake.point))
-    )
-    return fake
+def feed_command(fake: FakeBinance, *arguments: str, **options) -> None:
+    """`price_feed --exchange binance` aimed at the fake with --exchange-config, as an operator aims it at a proxy."""
+    config = json.dumps(fake.exchange_config)
+    call_command("price_feed", "--exchange", "binance", "--exchange-config", config, *arguments, **options)
 
 
-def test_backfill_fills_the_minutes_an_open_trade_missed_and_widens_it(fake_for_commands, open_trade):
+def test_backfill_fills_the_minutes_an_open_trade_missed_and_closes_it_where_they_reached_its_stop(fake, open_trade):
     trade = open_trade()  # LONG 50 at 100 from 10:01, stop 98, target 104
     services.prices_apply(
         ticks=[Tick("BTCUSDT", D("100.2"), T0 + timedelta(minutes=2, seconds=5))]
     )  # 10:02 was seen live
     minute = [T0 + timedelta(minutes=m) for m in range(7)]
-    fake_for_commands.klines["BTCUSDT"] = [
+    fake.klines["BTCUSDT"] = [
         kline(minute[0], "99", "99.5", "98.9", "99.4"),  # 10:00: before the entry, not asked for
         kline(minute[1], "100", "100.4", "99.8", "100.1"),
         kline(minute[2], "100.1", "109", "90", "100.2"),  # 10:02 has a candle from live ticks: kept as it is
         kline(minute[3], "100.2", "101.7", "99.9", "101.5"),
         kline(minute[4], "101.5", "101.6", "97.6", "98.4"),  # the gap reached the stop (98)
         kline(minute[5], "98.4", "bad", "98", "98.8"),  # not a price: skipped
+        kline(minute[6], "98.8", "120", "96", "99"),  # after the close: not in the trade's high and low
     ]
 
     out = StringIO()
-    call_command("price_feed", "--exchange", "binance", "--backfill", stdout=out)
+    feed_command(fake, "--backfill", stdout=out)
 
     assert out.getvalue().splitlines() == [
-        "BTCUSDT: 3 minutes filled, 1 unreadable.",  # 10:01, 10:03 and 10:04
-        f"  #{trade.pk} LONG BTCUSDT: its stop was reached while the feed was down "
-        "(low 97.6, high 101.7); it stays open",
+        "BTCUSDT: 4 minutes filled, 1 unreadable.",  # 10:01, 10:03, 10:04 and 10:06
+        f"  #{trade.pk} LONG BTCUSDT: closed at 98, its stop reached in the 2026-11-20 10:04 candle while the feed "
+        "was down",
     ]
     rows = {c.minute: (c.open, c.high, c.low, c.close, c.ticks) for c in PriceCandle.objects.all()}
     assert rows[minute[2]] == (D("100.2"), D("100.2"), D("100.2"), D("100.2"), 1)  # the live minute wins
     assert rows[minute[4]] == (D("101.5"), D("101.6"), D("97.6"), D("98.4"), 0)  # 0 ticks: from the exchange's history
-    assert sorted(rows) == minute[1:5]
+    assert sorted(rows) == [*minute[1:5], minute[6]]
     trade.refresh_from_db()
-    # the minutes filled: highs 100.4, 101.7, 101.6; lows 99.8, 99.9, 97.6
-    assert (trade.status, trade.max_price, trade.min_price) == (PaperTrade.Status.OPEN, D("101.7"), D("97.6"))
+    # as its resting stop would have: at the level (10:04 opened above it), stamped with that minute
+    assert (trade.status, trade.exit_price, trade.exit_time) == (PaperTrade.Status.STOP_LOSS, D("98"), minute[4])
+    assert trade.realized_pnl == D("-109.9")  # (98 - 100) * 50 - fees (5 + 0.001 * 98 * 50 = 4.9)
+    # the minutes filled up to the close: highs 100.4, 101.7, 101.6; lows 99.8, 99.9, 97.6
+    assert (trade.max_price, trade.min_price) == (D("101.7"), D("97.6"))
+    assert trade.history.first().history_change_reason == "filled from 1-minute candles"
 
 
-def test_backfill_without_open_trades_has_nothing_to_do(fake_for_commands):
+def test_backfill_without_open_trades_has_nothing_to_do(fake):
     out = StringIO()
-    call_command("price_feed", "--exchange", "binance", "--backfill", stdout=out)
+    feed_command(fake, "--backfill", stdout=out)
 
     assert out.getvalue() == "No open trades: nothing to fill.\n"
 
 
-def test_sigterm_stops_the_command_cleanly_with_the_ticks_received_applied(fake_for_commands, open_trade):
+def test_sigterm_stops_the_command_cleanly_with_the_ticks_received_applied(fake, open_trade):
     open_trade()
 
     def script():
-        fake_for_commands.push("BTCUSDT", "101", at(0))
+        fake.push("BTCUSDT", "101", at(0))
         time.sleep(0.2)
         os.kill(os.getpid(), signal.SIGTERM)
 
-    after_subscribing(fake_for_commands, script)
+    after_subscribing(fake, script)
     out = StringIO()
-    call_command("price_feed", "--exchange", "binance", "--interval", "0.05", stdout=out)
+    feed_command(fake, "--interval", "0.05", stdout=out)
 
     assert out.getvalue().splitlines()[-1] == "Stopped: 1 ticks applied, 1 marks, 0 closes, 0 ignored."
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handed back as it was
@@ -377,6 +405,9 @@ def test_sigterm_stops_the_command_cleanly_with_the_ticks_received_applied(fake_
             "--symbols: symbol 'BTC USDT' is not a market symbol",
         ),
         (["--exchange", "binance", "--interval", "0"], "--interval must be from 0.05 to 3600 seconds, not 0."),
+        (["--exchange", "kraken", "--sandbox"], "--sandbox: ccxt knows no test network for kraken."),
+        (["--exchange", "binance", "--exchange-config", "{urls"], "--exchange-config must be a JSON object: Expecting"),
+        (["--exchange", "binance", "--exchange-config", "[1]"], "--exchange-config must be a JSON object, not '[1]'."),
     ],
 )
 def test_bad_arguments_stop_with_a_sentence(arguments, message):
@@ -430,6 +461,33 @@ def test_the_symbols_followed_are_open_trades_today_s_waiting_signals_and_the_wa
     assert selectors.symbols_followed(today(), ["SOL/USDT", "BTCUSDT"]) == ["BTCUSDT", "ETHUSDT", "SOL/USDT"]
 
 
+def test_the_exchange_config_is_merged_into_ccxt_s_own_and_the_sandbox_is_its_test_network():
+    exchange = feed.markets.make_exchange(
+        feed.FeedConfig(
+            exchange="binance",
+            sandbox=True,
+            exchange_config={"urls": {"test": {"public": "http://127.0.0.1:9000/api/v3"}}, "timeout": 3000},
+        )
+    )
+
+    assert exchange.urls["api"]["public"] == "http://127.0.0.1:9000/api/v3"  # the test network's URL, overridden
+    assert exchange.urls["api"]["private"] == "https://testnet.binance.vision/api/v3"  # ccxt's own test URL, kept
+    assert exchange.timeout == 3000
+    assert exchange.options["watchTickers"] == {"name": "ticker"}  # the feed's own options, kept
+
+
+def test_the_exchange_config_setting_aims_the_command(fake, settings, open_trade):
+    settings.PRICE_FEED_EXCHANGE_CONFIG = fake.exchange_config
+    open_trade()
+    fake.klines["BTCUSDT"] = [kline(T0 + timedelta(minutes=1), "100", "100.4", "99.8", "100.1")]
+    out = StringIO()
+
+    call_command("price_feed", "--exchange", "binance", "--backfill", stdout=out)
+
+    assert out.getvalue() == "BTCUSDT: 1 minutes filled.\n"
+    assert "symbol=BTCUSDT" in fake.requests[-1]  # the fake was asked, not Binance
+
+
 def test_the_ledger_s_spellings_find_the_spot_market_before_a_swap():
     markets = {
         "BTC/USDT:USDT": {"symbol": "BTC/USDT:USDT", "base": "BTC", "quote": "USDT", "id": "BTCUSDT", "spot": False},
@@ -458,14 +516,14 @@ def test_the_ledger_s_spellings_find_the_spot_market_before_a_swap():
     assert feed.markets._key("btc-usdt") == "BTCUSDT"
 
 
-def test_a_backfill_that_cannot_read_the_history_says_so_and_writes_nothing(fake_for_commands, open_trade):
+def test_a_backfill_that_cannot_read_the_history_says_so_and_writes_nothing(fake, open_trade):
     open_trade()
-    fake_for_commands.fail_rest("/api/v3/klines", 502, "Bad Gateway")
+    fake.fail_rest("/api/v3/klines", 502, "Bad Gateway")
 
     with pytest.raises(
         CommandError, match="^Reading binance's history failed, nothing was written: ExchangeNotAvailable: "
     ):
-        call_command("price_feed", "--exchange", "binance", "--backfill")
+        feed_command(fake, "--backfill")
     assert not PriceCandle.objects.exists()
 
 
@@ -502,3 +560,221 @@ def test_the_feed_keeps_the_lot_rules_of_the_symbols_it_follows(fake):
 )
 def test_a_ccxt_market_s_lot_rules(market, mode, lot):
     assert feed.markets.lot_from(market, precision_mode=mode) == lot
+
+
+# --- A real exchange's faults (issue 23) ---------------------------------------------------------------
+
+
+def feed_lines(caplog, text: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "ledger.feed" and text in r.getMessage()]
+
+
+def test_a_bad_print_is_held_and_dropped_when_the_next_tick_does_not_confirm_it(fake, open_trade, client, caplog):
+    trade = open_trade()  # LONG 50 BTCUSDT at 100, stop 98, target 104
+    after_subscribing(
+        fake,
+        lambda: [
+            fake.push("BTCUSDT", "100.5", at(0)),
+            fake.push("BTCUSDT", "100500", at(1)),  # a thousandfold print: through the target if believed
+            fake.push("BTCUSDT", "100.4", at(2)),
+        ],
+    )
+
+    run_until(config(fake), lambda totals: totals.ticks == 2 and totals.held == 1)
+
+    trade.refresh_from_db()
+    assert (trade.status, trade.current_price, trade.max_price) == (PaperTrade.Status.OPEN, D("100.4"), D("100.5"))
+    assert PriceCandle.objects.get().high == D("100.5")  # the print is not in the chart either
+    assert len(feed_lines(caplog, "BTCUSDT's print 100500 at 2026-11-20T10:02:01.000+00:00 is +99900.0% from")) == 1
+    assert len(feed_lines(caplog, "BTCUSDT's print 100500 was not confirmed (next tick 100.4); dropped")) == 1
+    assert client.get("/healthz").json()["feed"]["suspect_prints"] == 1
+
+
+def test_a_jump_the_next_tick_confirms_is_applied_with_it(fake, open_trade, caplog):
+    trade = open_trade()  # LONG 50 BTCUSDT at 100, stop 98, target 104
+    after_subscribing(
+        fake,
+        lambda: [
+            fake.push("BTCUSDT", "100.5", at(0)),
+            fake.push("BTCUSDT", "130", at(1)),  # +29%: more than PAPER_MAX_JUMP (20 %) in a second
+            fake.push("BTCUSDT", "129", at(2)),  # near it: the move was real
+        ],
+    )
+
+    totals = run_until(config(fake), lambda totals: totals.closes == 1)
+
+    trade.refresh_from_db()
+    # the confirmed print reached the target: a limit order, filled at the target
+    assert (trade.status, trade.exit_price, trade.exit_time) == (PaperTrade.Status.TAKE_PROFIT, D("104"), at(1))
+    assert totals.held == 1
+    assert len(feed_lines(caplog, "BTCUSDT's print 130 was confirmed by the next tick")) == 1
+
+
+def test_the_last_price_the_ledger_applied_judges_the_feed_s_first_print(fake, settings):
+    settings.PAPER_MAX_JUMP = D("0.1")
+    services.prices_apply(ticks=[Tick("BTCUSDT", D("100"), at(0))])  # before the feed started
+    after_subscribing(fake, lambda: [fake.push("BTCUSDT", "89", at(30)), fake.push("BTCUSDT", "100.2", at(31))])
+
+    run_until(config(fake, watchlist=["BTCUSDT"]), lambda totals: totals.ticks == 1 and totals.held == 1)
+
+    assert MarketPrice.objects.get().price == D("100.2")  # -11 % against the ledger's 100: held, then dropped
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "poll"])
+def test_an_unreadable_ticker_costs_only_its_own_symbol_and_one_log_line(either, caplog, stream):
+    fake = either
+    # ccxt works out each ticker's change while it reads it: NaN, Infinity or abc raised there for the whole message
+    # (the socket's) or answer (the poll's)
+    bad = [("ETHUSDT", "Infinity", 0), ("ETHUSDT", "abc", 1), ("ETHUSDT", "NaN", 2)]
+    good = [("BTCUSDT", "100", 3), ("SOLUSDT", "20", 3)]
+    if stream:
+        after_subscribing(fake, lambda: [fake.push(market, price, at(s)) for market, price, s in bad + good])
+    else:
+        for market, price, s in [bad[1], *good]:
+            fake.ticker(market, price, at(s))
+
+    run_until(
+        config(fake, watchlist=["BTCUSDT", "ETHUSDT", "SOLUSDT"], stream=stream),
+        lambda totals: totals.ticks == 2 and (stream or len(fake.requests) >= 5),
+    )
+
+    assert sorted(MarketPrice.objects.values_list("symbol", "price")) == [("BTCUSDT", D("100")), ("SOLUSDT", D("20"))]
+    assert len(feed_lines(caplog, "a ETH/USDT ticker is not a price")) == 1  # once, however often it comes
+    assert feed_lines(caplog, "retrying in") == []  # the others' stream was never dropped
+    assert len(fake.subscriptions) == stream
+
+
+def test_ticks_are_stamped_by_the_exchange_s_clock_told_in_ours(either, open_trade, client):
+    fake = either
+    fake.clock = -timedelta(seconds=60)  # the exchange's clock a minute behind the ledger's
+    now = datetime.now(UTC).replace(microsecond=0)
+    trade = open_trade(timestamp=now - timedelta(seconds=5), at=now)  # LONG at 100, stop 98, opened now
+    after_subscribing(fake, lambda: fake.push("BTCUSDT", "95", now - timedelta(seconds=59)))  # its now + 1 s
+
+    run_until(config(fake), lambda totals: totals.closes == 1)
+
+    trade.refresh_from_db()
+    assert trade.status == PaperTrade.Status.STOP_LOSS
+    assert now <= trade.exit_time <= now + timedelta(seconds=2)  # 1 s after the entry, give or take the measure
+    assert -60.5 < client.get("/healthz").json()["feed"]["clock_offset_s"] < -59.5
+
+
+def test_waiting_ticks_keep_of_each_minute_its_first_highest_lowest_and_newest():
+    waiting = feed.stream.Waiting()
+    prices = [D(100) + (n * 7919 % 1000) / D(100) for n in range(1000)]  # 1,000 ticks in one minute, 100 to 109.99
+    for n, price in enumerate(prices):
+        waiting.put(Tick("BTCUSDT", price, START + timedelta(milliseconds=50 * n)))
+    waiting.put(Tick("BTCUSDT", D("101"), START + timedelta(minutes=1)))  # the next minute
+
+    ticks, conflated = waiting.take()
+
+    assert [(tick.price, tick.at - START) for tick in ticks] == [
+        (D("100"), timedelta(0)),  # the first (n = 0)
+        (D("109.99"), timedelta(milliseconds=50 * 321)),  # the highest: 321 * 7919 % 1000 = 999
+        (D("100.81"), timedelta(milliseconds=50 * 999)),  # the newest: 999 * 7919 % 1000 = 81
+        (D("101"), timedelta(minutes=1)),
+    ]  # the lowest, 100, is the first
+    assert conflated == 1001 - 4
+    assert waiting.take() == ([], 0)
+
+
+def test_a_rate_limit_s_retry_after_is_waited_for(fake, caplog):
+    fake.ticker("BTCUSDT", "100", at(0))
+    fake.fail_rest(
+        "/api/v3/ticker/24hr", 429, '{"code": -1003, "msg": "Too many requests"}', headers={"Retry-After": "1"}
+    )
+
+    run_until(config(fake, watchlist=["BTCUSDT"], stream=False), lambda totals: totals.ticks == 1)
+
+    assert [line.rsplit("retrying in ", 1)[1] for line in feed_lines(caplog, "retrying in")] == ["1.00 s"]
+
+
+def test_a_silent_stream_is_polled_over_rest_until_it_speaks(fake, caplog):
+    fake.ticker("BTCUSDT", "100", at(0))  # REST has a price; the socket, subscribed, sends nothing
+
+    run_until(config(fake, watchlist=["BTCUSDT"], stall=0.5), lambda totals: totals.ticks == 1, seconds=5)
+
+    assert feed_lines(caplog, "Stalled: no ticker in 0.5 s")
+    assert feed_lines(caplog, "polling tickers over REST until the stream is back")
+    assert MarketPrice.objects.get().price == D("100")
+
+
+def test_a_stuck_feed_s_lag_grows_in_its_summary(fake, caplog):
+    after_subscribing(fake, lambda: fake.push("BTCUSDT", "100", datetime.now(UTC)))  # then nothing
+
+    def lags() -> list[float]:  # of the summaries since the tick
+        lines = [line for line in feed_lines(caplog, ", lag ") if "lag none yet" not in line]
+        return [float(line.split(", lag ")[1].split(" s")[0]) for line in lines]
+
+    run_until(config(fake, watchlist=["BTCUSDT"], report=0.3), lambda totals: len(lags()) >= 4)
+
+    assert lags() == sorted(lags())
+    assert lags()[-1] - lags()[0] >= 0.6  # three summaries 0.3 s apart
+
+
+def test_markets_are_reloaded_so_a_new_listing_is_followed_and_a_delisting_said(fake, caplog):
+    fake.ticker("BTCUSDT", "100", at(0))
+    fake.ticker("XRPUSDT", "0.5", at(0))
+    del fake.markets["SOLUSDT"]  # listed later
+
+    def listed(totals: feed.Totals) -> bool:
+        if totals.ticks == 1 and "ETHUSDT" in fake.markets:
+            fake.markets["SOLUSDT"] = ("SOL", "USDT")
+            fake.ticker("SOLUSDT", "20", at(1))
+            del fake.markets["ETHUSDT"]  # delisted
+        return MarketPrice.objects.filter(symbol="SOLUSDT").exists() and bool(feed_lines(caplog, "no longer"))
+
+    run_until(config(fake, watchlist=["BTCUSDT", "ETHUSDT", "SOLUSDT"], stream=False, hourly=0.2), listed)
+
+    assert feed_lines(caplog, "binance does not list SOLUSDT; it is skipped")
+    assert feed_lines(caplog, "binance now lists SOLUSDT; it is followed")
+    assert feed_lines(caplog, "binance no longer lists ETHUSDT; it is skipped")
+
+
+def stopped_out() -> bool:
+    return PaperTrade.objects.filter(status=PaperTrade.Status.STOP_LOSS).exists()
+
+
+def test_at_its_start_the_feed_fills_the_minutes_it_missed_and_closes_what_they_reached(fake, open_trade, caplog):
+    trade = open_trade()  # LONG 50 BTCUSDT at 100 from 10:01, stop 98, target 104
+    fake.ticker("BTCUSDT", "99", at(300))  # 10:07, back above the stop
+    fake.klines["BTCUSDT"] = [
+        kline(T0 + timedelta(minutes=2), "100", "100.5", "99.5", "100"),
+        kline(T0 + timedelta(minutes=3), "97.5", "98.5", "97", "98.2"),  # opened through the stop: filled at 97.5
+    ]
+
+    run_until(config(fake, stream=False), lambda totals: stopped_out() and totals.ticks >= 1)
+
+    trade.refresh_from_db()
+    assert (trade.exit_price, trade.exit_time) == (D("97.5"), T0 + timedelta(minutes=3))
+    assert feed_lines(caplog, "BTCUSDT: 2 minutes filled from the exchange's history")
+    assert feed_lines(caplog, f"#{trade.pk} LONG BTCUSDT: closed at 97.5, its stop reached in the 2026-11-20 10:03")
+
+
+def test_after_an_outage_the_feed_fills_every_followed_symbol_s_missed_minutes(fake, open_trade):
+    trade = open_trade()  # LONG 50 BTCUSDT at 100 from 10:01, stop 98, target 104
+    fake.ticker("BTCUSDT", "100.2", at(0))  # 10:02
+
+    def outage(totals: feed.Totals) -> bool:
+        started = any(path.startswith("/api/v3/klines") for path in fake.requests)  # its start's fill is done
+        if totals.ticks == 1 and started and not fake.klines:  # the exchange away for three polls, back at 10:05:20
+            fake.fail_rest("/api/v3/ticker/24hr", 503, "Service Unavailable", times=3)
+            fake.klines["BTCUSDT"] = [
+                kline(T0 + timedelta(minutes=3), "100.1", "100.3", "99.9", "100"),
+                kline(T0 + timedelta(minutes=4), "100", "104.5", "97.9", "101"),  # both levels in one minute
+            ]
+            fake.klines["ETHUSDT"] = [kline(T0 + timedelta(minutes=3), "10", "10.5", "9.5", "10.1")]
+            fake.ticker("BTCUSDT", "100.4", at(200))
+        return stopped_out()
+
+    run_until(config(fake, watchlist=["ETHUSDT"], stream=False), outage)
+
+    trade.refresh_from_db()
+    # the stop assumed first in the minute that reached both: at the stop, stamped 10:04
+    assert (trade.exit_price, trade.exit_time) == (D("98"), T0 + timedelta(minutes=4))
+    assert trade.history.first().history_change_reason == (
+        "filled from 1-minute candles: stop and target in one minute, the stop assumed"
+    )
+    minutes = {(c.symbol, c.minute.minute, c.ticks) for c in PriceCandle.objects.all()}
+    # live minutes (1 tick) and the gap's from the history (0 ticks), the watchlist's too: no hole in a chart
+    assert minutes == {("BTCUSDT", 2, 1), ("BTCUSDT", 3, 0), ("BTCUSDT", 4, 0), ("BTCUSDT", 5, 1), ("ETHUSDT", 3, 0)}

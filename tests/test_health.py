@@ -62,3 +62,31 @@ def test_healthz_answers_503_when_the_database_reads_but_cannot_write(client, re
 
 def test_healthz_refuses_a_post(client):
     assert client.post("/healthz").status_code == 405
+
+
+@pytest.mark.time_machine(NOW, tick=False)
+def test_healthz_says_degraded_but_answers_200_when_the_newest_price_is_older_than_the_threshold(client, settings):
+    settings.PRICE_FEED_DEGRADED_LAG = 60
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("100"), NOW - timedelta(seconds=60.5))])
+
+    response = client.get("/healthz")
+
+    assert (response.status_code, response.json()) == (200, {"status": "degraded", "feed_lag_s": 60.5})
+
+
+@pytest.mark.time_machine(NOW, tick=False)
+def test_healthz_shows_what_the_price_feed_reported_of_itself(client):
+    services.feed_report(
+        exchange="okx",
+        started_at=NOW - timedelta(hours=1),
+        at=NOW - timedelta(seconds=30),
+        clock_offset_ms=-60_250,
+        suspect_prints=2,
+    )
+
+    assert client.get("/healthz").json()["feed"] == {
+        "exchange": "okx",
+        "reported_s_ago": 30.0,
+        "clock_offset_s": -60.25,
+        "suspect_prints": 2,
+    }

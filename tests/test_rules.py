@@ -7,6 +7,7 @@ import pytest
 
 from ledger import rules
 from ledger.errors import InvalidInput, NotExecutable
+from ledger.inputs import Candle
 from ledger.models import PaperTrade
 
 AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -432,3 +433,60 @@ def test_r_multiple_and_return():
 def test_action_and_direction():
     assert (rules.direction_for("BUY"), rules.direction_for("SELL")) == ("LONG", "SHORT")
     assert (rules.sign("LONG"), rules.sign("SHORT")) == (1, -1)
+
+
+@pytest.mark.parametrize(
+    ("last", "seconds", "price", "suspect"),
+    [
+        ("100", 1, "120", False),  # +20 %: at the limit, believed
+        ("100", 1, "120.01", True),  # past it
+        ("100", 1, "79.99", True),  # -20.01 %
+        ("151.55", 1, "151625", True),  # a thousandfold print
+        ("100", 61, "150", False),  # the last price is more than a minute old: no reference
+    ],
+)
+def test_a_print_further_than_the_max_jump_within_a_minute_is_suspect(settings, last, seconds, price, suspect):
+    settings.PAPER_MAX_JUMP = Decimal("0.2")
+
+    verdict = rules.suspect_print(
+        last=Decimal(last), last_at=AT, price=Decimal(price), at=AT + timedelta(seconds=seconds)
+    )
+
+    assert verdict is suspect
+
+
+def test_no_print_is_suspect_when_the_max_jump_is_zero(settings):
+    settings.PAPER_MAX_JUMP = Decimal(0)
+
+    assert not rules.suspect_print(last=Decimal("100"), last_at=AT, price=Decimal("100000"), at=AT)
+
+
+def minute(n: int, o: str, h: str, low: str) -> Candle:
+    """The n-th minute from AT (its close is not read)."""
+    return Candle(AT + timedelta(minutes=n), Decimal(o), Decimal(h), Decimal(low), Decimal(o))
+
+
+@pytest.mark.parametrize(
+    ("direction", "candles", "fill"),
+    [
+        # LONG at 100, stop 98, target 104
+        ("LONG", [("100", "101", "99"), ("99.5", "100", "97")], ("STOP_LOSS", "98", 1, False)),  # at the stop
+        ("LONG", [("100", "101", "99"), ("97", "99", "96")], ("STOP_LOSS", "97", 1, False)),  # opened beyond: the open
+        ("LONG", [("103", "105", "102")], ("TAKE_PROFIT", "104", 0, False)),  # the target
+        ("LONG", [("106", "107", "97")], ("TAKE_PROFIT", "106", 0, False)),  # opened beyond the target: known first
+        ("LONG", [("100", "105", "97")], ("STOP_LOSS", "98", 0, True)),  # both in one minute: the stop assumed
+        ("LONG", [("100", "103.9", "98.1")], None),  # neither reached
+        # SHORT at 100, stop 102, target 96
+        ("SHORT", [("101", "102.5", "100")], ("STOP_LOSS", "102", 0, False)),
+        ("SHORT", [("99", "100", "95")], ("TAKE_PROFIT", "96", 0, False)),
+        ("SHORT", [("100", "103", "95")], ("STOP_LOSS", "102", 0, True)),
+    ],
+)
+def test_the_first_candle_to_reach_a_level_fills_it_as_the_resting_order_would(direction, candles, fill):
+    levels = {"stop_loss": Decimal("102"), "take_profit": Decimal("96")} if direction == "SHORT" else {}
+    trade = position(direction, **levels)
+
+    result = rules.candle_fill(trade, [minute(n, *candle) for n, candle in enumerate(candles)])
+
+    expected = fill and rules.CandleFill(fill[0], Decimal(fill[1]), AT + timedelta(minutes=fill[2]), both=fill[3])
+    assert result == expected

@@ -162,7 +162,7 @@ def test_a_gap_beyond_the_account_leaves_a_deficit_that_is_said_and_refuses_entr
         services.signal_execute(signal_id=waiting.signal_id, at=LATER)
 
 
-def test_a_backfill_reports_a_liquidation_price_the_missed_minutes_reached_without_filling_it(open_trade, settings):
+def test_a_backfill_liquidates_a_short_whose_missed_minutes_reached_its_liquidation_price(open_trade, settings):
     settings.PAPER_SHORT_MARGIN = Decimal("0.1")
     trade = open_trade(action="SELL", entry_price=Decimal("100"), stop_loss=Decimal("115"), take_profit=Decimal("80"))
     minute = T0 + timedelta(minutes=2)
@@ -172,8 +172,13 @@ def test_a_backfill_reports_a_liquidation_price_the_missed_minutes_reached_witho
     )
 
     # 110 is past the liquidation price, 100 * (1 + 0.1 - 0.005) = 109.5, and short of the stop at 115
-    assert result.crossed == [
-        f"#{trade.pk} SHORT BTCUSDT: its liquidation price was reached while the feed was down (low 99, high 110); "
-        "it stays open"
+    assert result.closed == [
+        f"#{trade.pk} SHORT BTCUSDT: closed at 109.5, its liquidation price reached in the "
+        f"{minute:%Y-%m-%d %H:%M} candle while the feed was down"
     ]
-    assert PaperTrade.objects.get(pk=trade.pk).is_open
+    closed = PaperTrade.objects.get(pk=trade.pk)
+    assert (closed.status, closed.exit_price, closed.exit_time) == (
+        PaperTrade.Status.LIQUIDATION,
+        Decimal("109.5"),
+        minute,
+    )

@@ -34,6 +34,9 @@ def start_with(**env: str) -> subprocess.CompletedProcess:
         ("DEBUG", "maybe"),
         ("LOG_LEVEL", "loud"),
         ("DATABASE_URL", "nosuchdb://x"),
+        ("PRICE_FEED_EXCHANGE_CONFIG", "{urls"),
+        ("PRICE_FEED_EXCHANGE_CONFIG", '["not", "an object"]'),
+        ("PAPER_MAX_JUMP", "-0.1"),
     ],
 )
 def test_bad_value_stops_start_up_naming_the_variable(name, value):
@@ -58,7 +61,13 @@ def test_secret_key_is_required_when_debug_is_off():
 
 
 def test_good_values_start():
-    done = start_with(PAPER_RISK_PER_TRADE="0.02", TRADING_DAY_TZ="Europe/Berlin", PAPER_FEE_RATE="0")
+    done = start_with(
+        PAPER_RISK_PER_TRADE="0.02",
+        TRADING_DAY_TZ="Europe/Berlin",
+        PAPER_FEE_RATE="0",
+        PAPER_MAX_JUMP="0",
+        PRICE_FEED_EXCHANGE_CONFIG='{"urls": {"api": {"public": "http://127.0.0.1:9000/api/v3"}}}',
+    )
 
     assert done.returncode == 0, done.stderr
 

@@ -5,6 +5,7 @@ Makefile and tradingsite/run.py read those); a bad value stops start-up with Imp
 variable. README.md lists them all.
 """
 
+import json
 import os
 import re
 from datetime import timedelta
@@ -42,6 +43,18 @@ def env_decimal(name: str, default: str, *, low: Decimal, high: Decimal, low_all
     if not in_range:
         bound = "at least" if low_allowed else "above"
         raise ImproperlyConfigured(f"{name} must be {bound} {low} and at most {high}, not {raw!r}.")
+    return value
+
+
+def env_object(name: str) -> dict:
+    """A JSON object (empty if the variable is unset)."""
+    raw = os.environ.get(name) or "{}"
+    try:
+        value = json.loads(raw)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name} must be a JSON object: {error}.") from None
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(f"{name} must be a JSON object, not {raw!r}.")
     return value
 
 
@@ -251,6 +264,14 @@ MAX_CLOCK_SKEW = timedelta(seconds=env_int("MAX_CLOCK_SKEW", 5, low=0, high=3600
 PRICE_HISTORY_DAYS = env_int("PRICE_HISTORY_DAYS", 90, low=1, high=36_500)
 # The price feed's watchlist, followed besides the symbols of open trades and of today's waiting signals.
 PRICE_FEED_SYMBOLS = [s.strip().upper() for s in os.environ.get("PRICE_FEED_SYMBOLS", "").split(",") if s.strip()]
+# Merged into the ccxt exchange's configuration (its URLs for a proxy or another host, options, timeouts), e.g.
+# {"urls": {"api": {"public": "http://127.0.0.1:9000/api/v3"}}}; price_feed --exchange-config replaces it.
+PRICE_FEED_EXCHANGE_CONFIG = env_object("PRICE_FEED_EXCHANGE_CONFIG")
+# A feed price further than this fraction from the symbol's price of the minute before is held as a suspect
+# print until a following tick confirms it (docs/operations.md, "Bad prints"); 0 turns the check off.
+PAPER_MAX_JUMP = env_decimal("PAPER_MAX_JUMP", "0.2", low=Decimal(0), high=Decimal(1000), low_allowed=True)
+# /healthz says "degraded" when the newest price applied is older than this many seconds.
+PRICE_FEED_DEGRADED_LAG = env_int("PRICE_FEED_DEGRADED_LAG", 60, low=1, high=86_400)
 
 # --- The JSON API (docs/api.md) ---
 # The shared secret TradingView alerts carry in their body; the webhook answers 403 while it is empty. Long

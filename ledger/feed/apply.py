@@ -1,5 +1,6 @@
 """The ledger side of the price feed (`run`): which symbols matter, re-read every few seconds; what the stream
-queued, applied in batches by `services.prices_apply`; a log line a minute."""
+left waiting, sifted for bad prints and applied in batches by `services.prices_apply`; a log line a minute; and
+what the feed says of itself for /healthz (`services.feed_report`)."""
 
 import logging
 import queue
@@ -8,13 +9,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import ccxt
 from django.db import DatabaseError, close_old_connections
 
 from .. import rules, selectors, services
 from ..days import today
 from ..errors import AlreadyClosed, LedgerError
 from ..inputs import TICKS_MAX, Tick
+from . import history
 from .config import FeedConfig
+from .prints import Prints
 from .retry import one_line
 from .stream import Stream
 
@@ -29,27 +33,20 @@ class Totals:
     marks: int = 0
     closes: int = 0
     ignored: int = 0
-    refused: int = 0
-    lag: float = 0.0  # seconds from the newest tick of the last batch to its commit
-    lag_max: float = 0.0
+    refused: int = 0  # refused one by one by services.prices_apply (the rest of their batch applied)
+    conflated: int = 0  # received, but not needed: a newer tick of the same minute said the same
+    held: int = 0  # prints held as suspect
+    newest: datetime | None = None  # the time of the newest tick applied
+    lag_max: float = 0.0  # seconds from the newest tick of a batch to its commit, at most
 
-    def add(self, applied: int, result: services.TicksApplied, lag: float) -> None:
+    def add(self, applied: int, result: services.TicksApplied, newest: datetime) -> None:
         self.ticks += applied - result.ignored - len(result.refused)
         self.marks += len(result.marked)
         self.closes += len(result.closed)
         self.ignored += result.ignored
         self.refused += len(result.refused)
-        self.lag, self.lag_max = lag, max(self.lag_max, lag)
-
-
-def _take(ticks: queue.Queue, seconds: float) -> list[Tick]:
-    """What arrives in the next `seconds` (at least what is already there)."""
-    taken, end = [], time.monotonic() + seconds
-    while True:
-        try:
-            taken.append(ticks.get(timeout=max(0.0, end - time.monotonic())))
-        except queue.Empty:
-            return taken
+        self.newest = max(self.newest or newest, newest)
+        self.lag_max = max(self.lag_max, (datetime.now(UTC) - newest).total_seconds())
 
 
 def _apply(pending: list[Tick], totals: list[Totals]) -> list[Tick]:
@@ -67,9 +64,8 @@ def _apply(pending: list[Tick], totals: list[Totals]) -> list[Tick]:
             continue
         for refused in result.refused:  # the rest of the batch was applied
             log.warning("price feed: a %s tick refused, not applied: %s", refused.symbol, refused.message)
-        lag = (datetime.now(UTC) - max(tick.at for tick in batch)).total_seconds()
         for total in totals:
-            total.add(len(batch), result, lag)
+            total.add(len(batch), result, max(tick.at for tick in batch))
     return []
 
 
@@ -89,44 +85,132 @@ def _record_lots(lots: queue.Queue, pending: dict[str, rules.Lot], source: str) 
     return {}
 
 
+class _Status:
+    """The feed's row for /healthz, written when what it says changes and with each summary line."""
+
+    def __init__(self, config: FeedConfig) -> None:
+        self.exchange, self.started = config.exchange, datetime.now(UTC)
+        self.said: tuple | None = None
+
+    def write(self, stream: Stream, prints: Prints, *, always: bool = False) -> None:
+        offset_ms = None if stream.offset is None else round(stream.offset.total_seconds() * 1000)
+        saying = offset_ms, prints.held
+        if saying == self.said and not always:
+            return
+        try:
+            services.feed_report(
+                exchange=self.exchange,
+                started_at=self.started,
+                at=datetime.now(UTC),
+                clock_offset_ms=offset_ms,
+                suspect_prints=prints.held,
+            )
+        except DatabaseError as error:  # said again next time
+            log.warning("price feed: its status could not be written: %s", one_line(error))
+            close_old_connections()
+            return
+        self.said = saying
+
+
+def _history_ends(symbols: list[str]) -> dict[str, datetime]:
+    """Where each symbol's history stops: its last candle, or its open trade's entry if it has none."""
+    opened = selectors.open_since()
+    return {symbol: opened[symbol] for symbol in symbols if symbol in opened} | selectors.candles_newest(symbols)
+
+
+def _fill_gaps(stream: Stream, ends: dict[str, datetime]) -> None:
+    """After a gap (the feed's start, a recovery from a failure), every followed symbol's minutes that have no
+    candle, from the exchange's 1-minute history: since where its history ended (`ends`, read before the first
+    tick) at the start, since the newest tick before the failure after one; a minute that reached an open trade's
+    level closes it."""
+    starts = [stream.gaps.popleft() for _ in range(len(stream.gaps))]
+    symbols = sorted(stream.wanted)
+    if not starts or not symbols:
+        return
+    try:
+        if None in starts:
+            since = {symbol: ends[symbol] for symbol in symbols if symbol in ends}
+        else:
+            since = dict.fromkeys(symbols, min(starts).replace(second=0, microsecond=0))
+        done, _ = history.fill(since, stream.history)  # the stream has said which symbols are not listed
+    except DatabaseError as error:
+        log.warning("price feed: the gap's minutes could not be filled: %s", one_line(error))
+        close_old_connections()
+        return
+    except (ccxt.BaseError, OSError, TimeoutError) as error:
+        log.warning("price feed: the gap's minutes could not be read from the exchange: %s", one_line(error))
+        return
+    for result in done:
+        if result.written or result.unreadable:
+            log.info("price feed: %s: %d minutes filled from the exchange's history", result.symbol, result.written)
+        for sentence in result.closed:
+            log.warning("price feed: %s", sentence)
+
+
+def _summary(stream: Stream, minute: Totals, totals: Totals) -> None:
+    lag = "none yet" if totals.newest is None else f"{(datetime.now(UTC) - totals.newest).total_seconds():.1f} s"
+    offset = "not measured" if stream.offset is None else f"{stream.offset.total_seconds():+.3f} s"
+    log.info(
+        "price feed: %d symbols, %d ticks, %d marks, %d closes, %d ignored, %d refused, %d conflated, "
+        "%d held as suspect, lag %s (max %.1f s), clock offset %s, %d errors and %d unreadable tickers so far",
+        len(stream.wanted),
+        minute.ticks,
+        minute.marks,
+        minute.closes,
+        minute.ignored,
+        minute.refused,
+        minute.conflated,
+        minute.held,
+        lag,
+        minute.lag_max,
+        offset,
+        stream.errors,
+        stream.unparsed,
+    )
+
+
 def run(config: FeedConfig, *, until: Callable[[Totals], bool] = lambda totals: False) -> Totals:
     """Follow the symbols that matter and apply their prices until `until(totals)` says stop (checked every
     interval); the ticks already received are applied before it returns."""
-    stream = Stream(config)
+    stream, prints, status = Stream(config), Prints(), _Status(config)
     stream.start()
     totals, minute = Totals(), Totals()
     pending: list[Tick] = []
     lots: dict[str, rules.Lot] = {}
     next_follow, next_report = 0.0, time.monotonic() + config.report
+
+    def apply(waited: float) -> None:
+        nonlocal pending
+        time.sleep(waited)
+        ticks, conflated = stream.waiting.take()
+        held = prints.held
+        ticks = prints.sift(ticks)
+        for total in (totals, minute):
+            total.conflated += conflated
+            total.held += prints.held - held
+        pending = _apply(pending + ticks, [totals, minute])
+
+    status.write(stream, prints, always=True)
+    ends: dict[str, datetime] = {}
     try:
         while not until(totals) and stream.alive():
             if time.monotonic() >= next_follow:
                 next_follow = time.monotonic() + config.refresh
                 try:
                     stream.follow(selectors.symbols_followed(today(), config.watchlist))
+                    ends = ends or _history_ends(sorted(stream.wanted))  # before the first tick is applied
                 except DatabaseError as error:  # keep following what it followed; try again next time
                     log.warning("price feed: the symbols to follow could not be read: %s", one_line(error))
                     close_old_connections()
             lots = _record_lots(stream.lots, lots, config.exchange)
-            pending = _apply(pending + _take(stream.ticks, config.interval), [totals, minute])
-            if time.monotonic() >= next_report:
-                log.info(
-                    "price feed: %d symbols, %d ticks, %d marks, %d closes, %d ignored, %d refused, "
-                    "lag %.1f s (max %.1f s), "
-                    "%d errors and %d unreadable tickers so far",
-                    len(stream.wanted),
-                    minute.ticks,
-                    minute.marks,
-                    minute.closes,
-                    minute.ignored,
-                    minute.refused,
-                    minute.lag,
-                    minute.lag_max,
-                    stream.errors,
-                    stream.unparsed,
-                )
+            _fill_gaps(stream, ends)
+            apply(config.interval)
+            reporting = time.monotonic() >= next_report
+            if reporting:
+                _summary(stream, minute, totals)
                 minute, next_report = Totals(), next_report + config.report
+            status.write(stream, prints, always=reporting)
     finally:
         stream.stop()
-        _apply(pending + _take(stream.ticks, 0), [totals])
+        apply(0)
     return totals

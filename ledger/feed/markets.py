@@ -1,7 +1,7 @@
 """The exchange as ccxt makes it, the ledger's symbols mapped to its markets, and its tickers read as ticks."""
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 import ccxt.async_support
@@ -17,17 +17,43 @@ from .config import FeedConfig
 EXCHANGE_OPTIONS = {name: {"watchTickers": {"name": "ticker"}} for name in ("binance", "binanceus")}
 
 
+def merged(base: dict, extra: dict) -> dict:
+    """`base` with `extra` merged in, dictionaries key by key at every depth, anything else replaced."""
+    result = dict(base)
+    for key, value in extra.items():
+        both_dicts = isinstance(value, dict) and isinstance(result.get(key), dict)
+        result[key] = merged(result[key], value) if both_dicts else value
+    return result
+
+
 def make_exchange(config: FeedConfig):
     """The ccxt exchange, streaming-capable (ccxt.pro) where ccxt has it, rate-limited, spot markets by default,
-    and reading numbers as the exchange wrote them (strings), never through float."""
+    and reading numbers as the exchange wrote them (strings), never through float; with the operator's
+    configuration merged in (ccxt merges it into its own description: URLs, options, timeouts), and on its test
+    network if asked (NotSupported where ccxt knows none)."""
     cls = getattr(ccxt.pro, config.exchange, None) or getattr(ccxt.async_support, config.exchange)
-    exchange = cls(
-        {"enableRateLimit": True, "options": {"defaultType": "spot", **EXCHANGE_OPTIONS.get(config.exchange, {})}}
-    )
+    ours = {"enableRateLimit": True, "options": {"defaultType": "spot", **EXCHANGE_OPTIONS.get(config.exchange, {})}}
+    exchange = cls(merged(ours, config.exchange_config))
+    if config.sandbox:
+        exchange.set_sandbox_mode(True)
     exchange.number = str
-    if config.configure:
-        config.configure(exchange)
+    _read_leniently(exchange)
     return exchange
+
+
+def _read_leniently(exchange) -> None:
+    """ccxt works out a ticker's change and percentage from its prices while it reads it: a price that is not a
+    number (NaN, Infinity, abc) raises there, and the whole message or answer is lost, every other symbol's ticker
+    with it. Such a ticker is kept as the exchange sent it instead, for the feed to refuse it alone."""
+    strict = exchange.safe_ticker
+
+    def safe_ticker(ticker: dict, market: dict | None = None) -> dict:
+        try:
+            return strict(ticker, market)
+        except (ArithmeticError, ValueError, TypeError):
+            return ticker
+
+    exchange.safe_ticker = safe_ticker
 
 
 def _key(text: str) -> str:
@@ -75,11 +101,12 @@ def lot_from(market: dict, *, precision_mode: int) -> rules.Lot | None:
     return rules.Lot(step=step, min_amount=rules.units(least["amount"]), min_cost=rules.money(least["cost"]))
 
 
-def tick_from(symbol: str, ticker: dict, *, received: datetime) -> Tick:
+def tick_from(symbol: str, ticker: dict, *, received: datetime, offset: timedelta = timedelta(0)) -> Tick:
     """A ccxt ticker as the ledger's tick for `symbol`, cleaned (InvalidInput if it cannot be read): its last
-    price with the bid and ask, at the exchange's time, never later than it arrived (a clock ahead of ours
-    must not make prices look newer than they are)."""
+    price with the bid and ask, at the exchange's time told in ours (`offset`: the exchange's clock minus ours),
+    never later than it arrived (a clock ahead of ours must not make prices look newer than they are)."""
     stamp = ticker.get("timestamp")
-    at = received if not isinstance(stamp, int) else min(datetime.fromtimestamp(stamp / 1000, UTC), received)
+    exchange_time = isinstance(stamp, int) and datetime.fromtimestamp(stamp / 1000, UTC) - offset
+    at = min(exchange_time, received) if exchange_time else received
     price = ticker.get("last") if ticker.get("last") is not None else ticker.get("close")
     return clean_tick(Tick(symbol, price, at, bid=ticker.get("bid"), ask=ticker.get("ask")))

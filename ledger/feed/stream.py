@@ -1,13 +1,15 @@
-"""The exchange side of the price feed, in a thread of its own with its own asyncio loop: the markets mapped, the
-tickers streamed (ccxt.pro `watch_tickers`) or polled, each turned into a cleaned tick and queued for `apply`."""
+"""The exchange side of the price feed, in a thread of its own with its own asyncio loop: the markets mapped (and
+reloaded hourly), the exchange's clock measured, the tickers streamed (ccxt.pro `watch_tickers`) or polled, each
+turned into a cleaned tick and left, conflated, for `apply` to take."""
 
 import asyncio
 import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import ccxt
 
@@ -16,9 +18,13 @@ from ..errors import InvalidInput
 from ..inputs import Tick
 from . import markets as exchanges
 from .config import FeedConfig
-from .retry import backoff, one_line
+from .history import History, rows_since
+from .retry import backoff, one_line, retry_after
 
 log = logging.getLogger("ledger.feed")  # one logger for the whole feed, as operators filter it
+# An offset smaller than this is the measure's own noise (half a round trip): both clocks are taken to agree.
+CLOCK_TOLERANCE = timedelta(seconds=1)
+HISTORY_TIMEOUT = 300  # seconds a gap's history may take to read
 
 
 class _Recorder(dict):
@@ -37,24 +43,70 @@ class Stalled(Exception):
     """The stream sent nothing for FeedConfig.stall seconds."""
 
 
+class Waiting:
+    """The ticks waiting for `apply`, conflated: of each symbol's minute only the ticks that make its candle are
+    kept (its first, highest, lowest and newest), so that a burst beyond what the database takes costs neither
+    memory nor delay (each batch carries every symbol's newest price), while the candles, the trades' highs and
+    lows and the stops and targets a tick reaches come out as if every tick had been applied."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._candles: dict[tuple[str, datetime], list[Tick]] = {}  # (symbol, minute) -> [first, high, low, newest]
+        self._received = 0
+
+    def put(self, tick: Tick) -> None:
+        key = (tick.symbol, tick.at.replace(second=0, microsecond=0))
+        with self._lock:
+            self._received += 1
+            kept = self._candles.get(key)
+            if kept is None:
+                self._candles[key] = [tick] * 4
+                return
+            first, high, low, newest = kept
+            kept[:] = [
+                tick if tick.at < first.at else first,
+                tick if tick.price > high.price else high,
+                tick if tick.price < low.price else low,
+                tick if tick.at >= newest.at else newest,
+            ]
+
+    def take(self) -> tuple[list[Tick], int]:
+        """Every tick kept, in time order; and how many received since the last take were conflated away."""
+        with self._lock:
+            candles, self._candles = self._candles, {}
+            received, self._received = self._received, 0
+        ticks = sorted({id(tick): tick for kept in candles.values() for tick in kept}.values(), key=lambda t: t.at)
+        return ticks, received - len(ticks)
+
+
 class Stream:
-    """The exchange side of the feed, in its own thread and event loop: ticks go out through `ticks`."""
+    """The exchange side of the feed, in its own thread and event loop: ticks go out through `waiting`."""
 
     def __init__(self, config: FeedConfig) -> None:
         self.config = config
-        self.ticks: queue.Queue[Tick] = queue.Queue()
+        self.waiting = Waiting()
         self.errors = 0  # failures so far (each logged)
         self.unparsed = 0  # tickers that were not a price
         self.lots: queue.Queue[tuple[str, rules.Lot]] = queue.Queue()  # each followed symbol's lot rules, once
+        self.offset: timedelta | None = None  # the exchange's clock minus ours, once measured
         self.wanted: frozenset[str] = frozenset()  # the ledger's symbols to follow, set by `follow`
+        # Gaps for `apply` to fill from the exchange's history: None at the start (since each symbol's last candle),
+        # then at each recovery from a failure the time of the newest tick before it.
+        self.gaps: deque[datetime | None] = deque()
+        self._newest_at: datetime | None = None  # the newest tick's time so far
+        self._down_from: datetime | None = None  # the newest tick's time when the failures in a row began
         self._failures = 0  # in a row, for the backoff
         self._unknown: set[str] = set()  # reported once
+        self._followed: set[str] = set()  # the symbols the exchange listed when last mapped
+        self._unreadable: set[str] = set()  # markets whose last ticker was not a price: reported once
         self._sent: dict[str, tuple] = {}  # market -> the last ticker queued, so none goes twice
         self._targets_now: dict[str, list[str]] = {}  # what the stream is subscribed to, for the recorder
+        self._heard = 0.0  # time.monotonic() of the last ticker streamed
+        self._fallback = False  # polling over REST while the stream is away
         self._index: dict[str, str] = {}  # market_index of the exchange's markets
         self._mapped: tuple[frozenset[str], dict[str, list[str]]] | None = None  # the last symbols mapped, and how
         self._loop = asyncio.new_event_loop()
-        self._loop.set_exception_handler(self._unreadable)
+        self._loop.set_exception_handler(self._broken_message)
         self._exchange = None
         self._stopping = threading.Event()
         self._task: asyncio.Task | None = None
@@ -68,6 +120,15 @@ class Stream:
 
     def alive(self) -> bool:
         return self._thread.is_alive()
+
+    def history(self, since: dict[str, datetime], until: datetime) -> History:
+        """The symbols' 1-minute history (history.rows_since), read in the stream's loop by its exchange, while
+        the stream goes on; from the caller's thread."""
+        read = asyncio.run_coroutine_threadsafe(rows_since(self._exchange, self._index, since, until), self._loop)
+        try:
+            return read.result(timeout=HISTORY_TIMEOUT)
+        finally:
+            read.cancel()
 
     def stop(self) -> None:
         """Stop now, even in the middle of a wait for the exchange, and close its connections."""
@@ -93,7 +154,7 @@ class Stream:
         while not self._stopping.is_set() and (left := end - time.monotonic()) > 0:
             await asyncio.sleep(min(left, 0.05))
 
-    def _unreadable(self, loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    def _broken_message(self, loop: asyncio.AbstractEventLoop, context: dict) -> None:
         """An error in a ccxt callback, such as a websocket message that is not JSON: it stops ccxt reading the
         socket, so say so in one line and drop the connection, which the stream then makes anew."""
         error = context.get("exception") or Exception(context.get("message"))
@@ -106,66 +167,137 @@ class Stream:
         exchange = self._exchange = exchanges.make_exchange(self.config)
         streaming = self.config.stream and bool(exchange.has.get("watchTickers"))
         # Every ticker ccxt parses from the stream is stored in exchange.tickers; a `watch_tickers` call returns only
-        # the one that woke it, so a burst handled at once would lose the others. Recording each store keeps them all.
-        exchange.tickers = _Recorder(lambda market, ticker: self._queue({market: ticker}, self._targets_now))
+        # the one that woke it. Recording each store keeps them all, so the stream subscribes once and then only
+        # listens, instead of asking ccxt again for every ticker (half the feed's time under load).
+        exchange.tickers = _Recorder(self._streamed)
         subscribed: list[str] = []
-        silent = 0.0
+        next_load = 0.0
         try:
             while not self._stopping.is_set():
                 try:
-                    if not exchange.markets:
-                        if not await exchange.load_markets(reload=True):  # a garbage answer parses as no markets
-                            raise ccxt.BadResponse(f"{exchange.id} listed no markets")
-                        self._index, self._mapped = exchanges.market_index(exchange.markets), None
-                        log.info(
-                            "price feed: %s lists %d markets; %s",
-                            exchange.id,
-                            len(exchange.markets),
-                            "streaming tickers" if streaming else f"polling tickers every {self.config.interval:g} s",
-                        )
-                    targets = self._targets(exchange)
+                    if time.monotonic() >= next_load:
+                        await self._load(exchange, streaming)
+                        next_load = time.monotonic() + self.config.hourly
+                    targets = self._targets_now = self._targets(exchange)  # a new spelling of a market counts at once
                     markets = sorted(targets)
                     if not markets:
                         await self._sleep(self.config.refresh)
                         continue
                     if not streaming:
                         self._queue(await self._poll(exchange, markets), targets)
-                        self._failures = 0
+                        self._recovered()
                         await self._sleep(self.config.interval)
-                        continue
-                    if markets != subscribed and subscribed:
-                        await exchange.close_ws_clients()  # subscribe anew to the new set
-                    subscribed = markets
-                    try:  # wake up at least every `refresh` seconds to see whether the set changed
-                        self._targets_now = targets
-                        await asyncio.wait_for(exchange.watch_tickers(markets), self.config.refresh)
-                        silent = 0.0
-                    except asyncio.CancelledError:
-                        if asyncio.current_task().cancelling():
-                            raise
-                        raise ConnectionResetError("the stream was closed under the watch") from None
-                    except TimeoutError:
-                        silent += self.config.refresh
-                        if silent < self.config.stall:
-                            continue
-                        silent = 0.0
-                        raise Stalled(f"no ticker in {self.config.stall:g} s") from None
-                    self._failures = 0  # what arrived went out through the recorder
+                    elif markets != subscribed:
+                        if subscribed:
+                            await exchange.close_ws_clients()  # subscribe anew to the new set
+                            subscribed = []
+                        await self._subscribe(exchange, markets)
+                        subscribed = markets
+                    else:
+                        await self._listen(exchange)
                 except Exception as error:  # noqa: BLE001 - whatever the exchange or the network did, retry
+                    if not self._failures:
+                        self._down_from = self._newest_at  # the gap to fill once prices arrive again
                     self._failures += 1
                     self.errors += 1
-                    delay = backoff(self.config, self._failures)
+                    asked = retry_after(error, exchange.last_response_headers)  # a rate limit's Retry-After
+                    delay = max(backoff(self.config, self._failures), asked)
                     log.warning("price feed: %s; retrying in %.2f s", one_line(error), delay)
-                    if streaming:
-                        await exchange.close_ws_clients()  # a fresh connection, subscribed anew
-                        subscribed = []
-                    await self._sleep(delay)
+                    if not streaming:
+                        await self._sleep(delay)
+                        continue
+                    await exchange.close_ws_clients()  # a fresh connection, subscribed anew
+                    subscribed = []
+                    await self._poll_meanwhile(exchange, delay)
         finally:
             await exchange.close()
 
+    async def _load(self, exchange, streaming: bool) -> None:
+        """The exchange's markets, loaded at the start and reloaded hourly (a market listed since is followed, a
+        delisted one reported); and its clock's offset from ours, which every tick's time is corrected by."""
+        try:
+            if not await exchange.load_markets(reload=True):  # a garbage answer parses as no markets
+                raise ccxt.BadResponse(f"{exchange.id} listed no markets")
+        except Exception as error:
+            if not self._index:
+                raise  # nothing to follow without them: retried
+            log.warning("price feed: the markets could not be reloaded: %s; the ones loaded are kept", one_line(error))
+        else:
+            if not self._index:
+                self.gaps.append(None)  # the feed was down until now
+            self._index, self._mapped = exchanges.market_index(exchange.markets), None
+            log.info(
+                "price feed: %s lists %d markets; %s",
+                exchange.id,
+                len(exchange.markets),
+                "streaming tickers" if streaming else f"polling tickers every {self.config.interval:g} s",
+            )
+        if exchange.has.get("fetchTime"):
+            try:
+                asked = time.time()
+                served = await exchange.fetch_time()
+                answered = time.time()
+            except (ccxt.BaseError, OSError, TimeoutError) as error:
+                log.warning("price feed: %s's clock could not be read: %s", exchange.id, one_line(error))
+                return
+            # the exchange's time was read about halfway between the question and the answer
+            self.offset = timedelta(milliseconds=served - (asked + answered) * 500)
+            log.info("price feed: %s's clock is %+.3f s from ours", exchange.id, self.offset.total_seconds())
+
+    async def _subscribe(self, exchange, markets: list[str]) -> None:
+        """Subscribe to the markets' tickers; returns when the first arrives."""
+        try:
+            await asyncio.wait_for(exchange.watch_tickers(markets), self.config.stall)
+        except asyncio.CancelledError:
+            if asyncio.current_task().cancelling():
+                raise
+            raise ConnectionResetError("the stream was closed under the watch") from None
+        except TimeoutError:
+            raise Stalled(f"no ticker in {self.config.stall:g} s") from None
+        self._heard = time.monotonic()
+        self._recovered()
+        self._leave_fallback()
+
+    def _recovered(self) -> None:
+        """Prices arrive: after failures, the gap since the newest tick before them is to be filled."""
+        if self._failures:
+            self.gaps.append(self._down_from)
+        self._failures = 0
+
+    async def _listen(self, exchange) -> None:
+        """A moment of listening (the recorder takes what arrives); a closed or silent stream is a failure."""
+        await self._sleep(min(self.config.refresh, 0.1))
+        if not any(not client.closed() for client in exchange.clients.values()):
+            raise ConnectionResetError("the exchange closed the stream")
+        if time.monotonic() - self._heard > self.config.stall:
+            raise Stalled(f"no ticker in {self.config.stall:g} s")
+
+    async def _poll_meanwhile(self, exchange, seconds: float) -> None:
+        """While the stream is away (for the retry's delay), poll the tickers over REST every interval."""
+        end = time.monotonic() + seconds
+        if not self._fallback and self._index:
+            self._fallback = True
+            log.warning("price feed: polling tickers over REST until the stream is back")
+        while self._fallback and not self._stopping.is_set() and time.monotonic() < end:
+            targets = self._targets(exchange)
+            try:
+                if targets:
+                    self._queue(await self._poll(exchange, sorted(targets)), targets)
+            except Exception as error:  # noqa: BLE001 - the stream's retry goes on; it reports its own failures
+                log.warning("price feed: the REST poll failed too: %s", one_line(error))
+                break
+            await self._sleep(min(self.config.interval, end - time.monotonic()))
+        await self._sleep(end - time.monotonic())
+
+    def _leave_fallback(self) -> None:
+        if self._fallback:
+            self._fallback = False
+            log.info("price feed: the stream is back; REST polling stopped")
+
     def _targets(self, exchange) -> dict[str, list[str]]:
         """The exchange's markets for the symbols wanted, each with the ledger's spellings of it (worked out again
-        only when the symbols change); a symbol the exchange does not list is reported once and skipped."""
+        only when the symbols or the markets change); a symbol the exchange does not list, or no longer lists, is
+        reported once and skipped, and followed again once listed."""
         wanted = self.wanted
         if self._mapped is not None and self._mapped[0] == wanted:
             return self._mapped[1]
@@ -176,13 +308,18 @@ class Stream:
             if market is None:
                 if symbol not in self._unknown:
                     self._unknown.add(symbol)
-                    log.warning("price feed: %s does not list %s; it is skipped", exchange.id, symbol)
+                    gone = "no longer lists" if symbol in self._followed else "does not list"
+                    log.warning("price feed: %s %s %s; it is skipped", exchange.id, gone, symbol)
                 continue
+            if symbol in self._unknown:
+                self._unknown.discard(symbol)
+                log.info("price feed: %s now lists %s; it is followed", exchange.id, symbol)
             targets.setdefault(market, []).append(symbol)
             lot = exchanges.lot_from(exchange.markets[market], precision_mode=exchange.precisionMode)
             if lot is not None and symbol not in sent:
                 self.lots.put((symbol, lot))  # kept by the ledger (services.market_lots_record)
         self._mapped = wanted, targets
+        self._followed = {symbol for symbols in targets.values() for symbol in symbols}
         return targets
 
     async def _poll(self, exchange, markets: list[str]) -> dict[str, dict]:
@@ -190,8 +327,13 @@ class Stream:
             return await exchange.fetch_tickers(markets)  # one request for all
         return {market: await exchange.fetch_ticker(market) for market in markets}
 
+    def _streamed(self, market: str, ticker: dict) -> None:
+        self._heard = time.monotonic()
+        self._queue({market: ticker}, self._targets_now)
+
     def _queue(self, tickers: dict[str, dict], targets: dict[str, list[str]]) -> None:
-        received = datetime.now(UTC)
+        received, offset = datetime.now(UTC), self.offset or timedelta(0)
+        offset = offset if abs(offset) >= CLOCK_TOLERANCE else timedelta(0)
         for market, ticker in tickers.items():
             seen = (ticker.get("timestamp"), ticker.get("last"), ticker.get("bid"), ticker.get("ask"))
             if market not in targets or self._sent.get(market) == seen:
@@ -199,7 +341,13 @@ class Stream:
             self._sent[market] = seen
             for symbol in targets[market]:
                 try:
-                    self.ticks.put(exchanges.tick_from(symbol, ticker, received=received))
+                    tick = exchanges.tick_from(symbol, ticker, received=received, offset=offset)
                 except InvalidInput as error:
                     self.unparsed += 1
-                    log.warning("price feed: a %s ticker is not a price, not applied: %s", market, error.message)
+                    if market not in self._unreadable:  # once until it reads again: a broken symbol costs one line
+                        self._unreadable.add(market)
+                        log.warning("price feed: a %s ticker is not a price, not applied: %s", market, error.message)
+                else:
+                    self._unreadable.discard(market)
+                    self.waiting.put(tick)
+                    self._newest_at = max(self._newest_at or tick.at, tick.at)

@@ -4,9 +4,10 @@ Selectors never write and never import the services. Every name below is importa
 - core: the ledger's rows and the day's figures: `account`, `balance`, `ledger_version`, `trade`, `signal`,
   `market_quote` (a symbol's last tick), `market_lot` (its lot rules), `entry_plan` (`EntryPlan`: what executing a
   signal now would do), `candles`, `trades_active`, `trades_active_with_last_tick`, `symbols`, `symbols_followed`,
-  `open_since`, `newest_tick_at`, `signals_for_day`, `signals_board`, `signals_summary` (`SignalsSummary`),
-  `journal_for_day`, `pnl_daily`, `pnl_daily_range` (`DailyPnl`), `dashboard_summary` (`DashboardSummary`),
-  `day_end` (`DayEnd`), `journal_between`, `signals_between` (the exports' periods).
+  `open_since`, `newest_tick_at`, `prices_last`, `candles_newest`, `feed_status` (what the price feed says of
+  itself), `signals_for_day`, `signals_board`, `signals_summary` (`SignalsSummary`), `journal_for_day`,
+  `pnl_daily`, `pnl_daily_range` (`DailyPnl`), `dashboard_summary` (`DashboardSummary`), `day_end` (`DayEnd`),
+  `journal_between`, `signals_between` (the exports' periods).
 - stats: a period's statistics: `stats` (`Stats`, with `Group`, `SymbolPnl`, `PeriodPnl`, `RBucket`), and the days
   with a close Sharpe and Sortino need, `SAMPLE_DAYS`.
 - figures: the figures of a group of closed trades (`Figures`: win rate, profit factor, expectancy, ...), computed
@@ -27,9 +28,11 @@ from .core import (
     account,
     balance,
     candles,
+    candles_newest,
     dashboard_summary,
     day_end,
     entry_plan,
+    feed_status,
     journal_between,
     journal_for_day,
     ledger_version,
@@ -39,6 +42,7 @@ from .core import (
     open_since,
     pnl_daily,
     pnl_daily_range,
+    prices_last,
     signal,
     signals_between,
     signals_board,
@@ -71,6 +75,9 @@ __all__ = [
     "account_state",
     "market_lot",
     "balance",
+    "candles_newest",
+    "feed_status",
+    "prices_last",
     "candles",
     "Chart",
     "HistoryFilter",

@@ -25,7 +25,7 @@ from django.db.models.functions import Cast, Round
 from .. import rules
 from ..days import day_bounds, trading_day
 from ..errors import InvalidTransition, LedgerError, NotExecutable, NotFound
-from ..models import Account, MarketLot, MarketPrice, PaperTrade, PriceCandle, Signal
+from ..models import Account, FeedStatus, MarketLot, MarketPrice, PaperTrade, PriceCandle, Signal
 from ..rules import RATIO, ZERO, Quote, money
 from ..sql import (
     HeldSeconds,
@@ -210,6 +210,25 @@ def open_since() -> dict[str, datetime]:
 def newest_tick_at() -> datetime | None:
     """When the newest tick of any symbol was applied: how far behind the price feed is."""
     return MarketPrice.objects.aggregate(newest=Max("at"))["newest"]
+
+
+def prices_last(symbols: Iterable[str]) -> dict[str, tuple[Decimal, datetime]]:
+    """Each symbol's last price applied and when it was seen (symbols never priced are absent)."""
+    rows = MarketPrice.objects.filter(symbol__in=list(symbols)).values_list("symbol", "price", "at")
+    return {symbol: (price, at) for symbol, price, at in rows}
+
+
+def candles_newest(symbols: Iterable[str]) -> dict[str, datetime]:
+    """Each symbol's newest 1-minute candle (symbols without one are absent): where its history stops."""
+    rows = (
+        PriceCandle.objects.filter(symbol__in=list(symbols)).order_by().values("symbol").annotate(newest=Max("minute"))
+    )
+    return dict(rows.values_list("symbol", "newest"))
+
+
+def feed_status() -> FeedStatus | None:
+    """What the price feed that reported last says of itself."""
+    return FeedStatus.objects.order_by("-reported_at").first()
 
 
 def symbols(model: type[Signal] | type[PaperTrade] | type[PriceCandle]) -> list[str]:

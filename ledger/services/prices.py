@@ -205,15 +205,16 @@ class CandlesBackfilled:
     symbol: str
     written: int = 0  # minutes that had no candle
     unreadable: int = 0  # candles refused (not prices, low above high, ...)
-    crossed: list[str] = field(default_factory=list)  # open trades whose stop or target those minutes reached
+    closed: list[str] = field(default_factory=list)  # open trades those minutes closed, each in a sentence
 
 
 @transaction.atomic
 def candles_backfill(*, symbol: str, candles: Iterable[Candle]) -> CandlesBackfilled:
     """The exchange's own 1-minute history for the minutes that have no candle (the feed was down): written with
     0 ticks, so a chart can tell them from minutes the ledger saw. The symbol's open trades widen their high and
-    low with the minutes that began at or after their entry. Nothing is marked or closed on history: a stop those
-    minutes reached is reported, not filled after the fact (docs/fills.md)."""
+    low with the minutes that began at or after their entry, and the first of those minutes to reach a trade's
+    stop or target closes it as its resting order would have (rules.candle_fill), stamped with that minute; the
+    close's history reason says it was filled from candles, and whether the stop was assumed (docs/fills.md)."""
     symbol = clean_symbol(symbol)
     result = CandlesBackfilled(symbol)
     cleaned = []
@@ -230,7 +231,7 @@ def candles_backfill(*, symbol: str, candles: Iterable[Candle]) -> CandlesBackfi
             "minute", flat=True
         )
     )
-    missing = [candle for candle in cleaned if candle.minute not in known]
+    missing = sorted((candle for candle in cleaned if candle.minute not in known), key=lambda candle: candle.minute)
     PriceCandle.objects.bulk_create(
         [
             PriceCandle(symbol=symbol, minute=c.minute, open=c.open, high=c.high, low=c.low, close=c.close, ticks=0)
@@ -242,21 +243,30 @@ def candles_backfill(*, symbol: str, candles: Iterable[Candle]) -> CandlesBackfi
     trades = PaperTrade.objects.select_for_update().filter(status=PaperTrade.Status.OPEN, symbol=symbol).order_by("pk")
     for trade in trades:
         seen = [candle for candle in missing if candle.minute >= trade.entry_time]
+        fill = rules.candle_fill(trade, seen)
+        seen = [candle for candle in seen if fill is None or candle.minute <= fill.minute]  # none after its close
         if not seen:
             continue
-        high, low = max(c.high for c in seen), min(c.low for c in seen)
-        rules.widen(trade, low, high)
-        PaperTrade.objects.filter(pk=trade.pk, status=PaperTrade.Status.OPEN).update(
-            max_price=trade.max_price, min_price=trade.min_price
-        )
-        reached = {rules.reached(trade, low), rules.reached(trade, high)} - {None}
-        if reached:
-            names = ((rules.LIQUIDATION, "liquidation price"), (rules.STOP_LOSS, "stop"), (rules.TAKE_PROFIT, "target"))
-            levels = " and ".join(name for reason, name in names if reason in reached)
-            result.crossed.append(
-                f"#{trade.pk} {trade.direction} {symbol}: its {levels} was reached while the feed was down "
-                f"(low {rules.plain(low)}, high {rules.plain(high)}); it stays open"
+        rules.widen(trade, *(c.high for c in seen), *(c.low for c in seen))
+        if fill is None:
+            PaperTrade.objects.filter(pk=trade.pk, status=PaperTrade.Status.OPEN).update(
+                max_price=trade.max_price, min_price=trade.min_price
             )
-    if missing:
+            continue
+        rules.settle(trade, price=fill.price, reason=fill.reason, at=fill.minute)
+        how = "filled from 1-minute candles" + (
+            ": stop and target in one minute, the stop assumed" if fill.both else ""
+        )
+        if save_closes([trade], reason=how) != 1:
+            raise AlreadyClosed(f"Trade {trade.pk} was closed by someone else; nothing was applied.")
+        level = {rules.LIQUIDATION: "liquidation price", rules.STOP_LOSS: "stop", rules.TAKE_PROFIT: "target"}[
+            fill.reason
+        ]
+        result.closed.append(
+            f"#{trade.pk} {trade.direction} {symbol}: closed at {rules.plain(fill.price)}, its {level} reached in the "
+            f"{fill.minute:%Y-%m-%d %H:%M} candle while the feed was down"
+            + (" (its target too: the stop assumed first)" if fill.both else "")
+        )
+    if missing and not result.closed:  # closes have counted themselves
         account_add(ZERO)
     return result

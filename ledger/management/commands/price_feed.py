@@ -1,5 +1,6 @@
 """A real exchange's prices for the ledger, through ccxt: `price_feed --exchange binance` (ledger/feed/)."""
 
+import json
 import signal
 import threading
 
@@ -23,6 +24,15 @@ class Command(BaseCommand):
             "--exchange", required=True, help="A ccxt exchange id: binance, kraken, okx, bybit, coinbase, ..."
         )
         parser.add_argument("--symbols", help="The watchlist, comma-separated (default: PRICE_FEED_SYMBOLS).")
+        parser.add_argument("--sandbox", action="store_true", help="The exchange's test network (ccxt's sandbox).")
+        parser.add_argument(
+            "--exchange-config",
+            help=(
+                "A JSON object merged into the ccxt exchange's configuration, e.g. another host's URLs "
+                '\'{"urls": {"api": {"public": "http://127.0.0.1:9000/api/v3"}}}\' '
+                "(default: PRICE_FEED_EXCHANGE_CONFIG)."
+            ),
+        )
         parser.add_argument(
             "--interval",
             type=float,
@@ -42,10 +52,22 @@ class Command(BaseCommand):
         )
 
     def handle(
-        self, *args, exchange: str, symbols: str | None, interval: float, poll: bool, backfill: bool, **options
+        self,
+        *args,
+        exchange: str,
+        symbols: str | None,
+        sandbox: bool,
+        exchange_config: str | None,
+        interval: float,
+        poll: bool,
+        backfill: bool,
+        **options,
     ) -> None:
         if exchange not in ccxt.exchanges:
             raise CommandError(f"--exchange {exchange!r} is not an exchange ccxt knows (e.g. binance, kraken, okx).")
+        if sandbox and not getattr(ccxt, exchange)().urls.get("test"):
+            raise CommandError(f"--sandbox: ccxt knows no test network for {exchange}.")
+        overrides = settings.PRICE_FEED_EXCHANGE_CONFIG if exchange_config is None else _json_object(exchange_config)
         if not 0.05 <= interval <= 3600:
             raise CommandError(f"--interval must be from 0.05 to 3600 seconds, not {interval:g}.")
         source = "--symbols" if symbols is not None else "PRICE_FEED_SYMBOLS"
@@ -54,7 +76,14 @@ class Command(BaseCommand):
             watchlist = sorted({clean_symbol(symbol) for symbol in listed if symbol.strip()})
         except InvalidInput as error:
             raise CommandError(f"{source}: {error.message}") from None
-        config = feed.FeedConfig(exchange=exchange, watchlist=watchlist, interval=interval, stream=not poll)
+        config = feed.FeedConfig(
+            exchange=exchange,
+            watchlist=watchlist,
+            sandbox=sandbox,
+            exchange_config=overrides,
+            interval=interval,
+            stream=not poll,
+        )
         if backfill:
             self._backfill(config)
             return
@@ -87,7 +116,17 @@ class Command(BaseCommand):
                 + (f", {result.unreadable} unreadable" if result.unreadable else "")
                 + "."
             )
-            for sentence in result.crossed:
+            for sentence in result.closed:
                 self.stdout.write(f"  {sentence}")
         if not done and not unknown:
             self.stdout.write("No open trades: nothing to fill.")
+
+
+def _json_object(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise CommandError(f"--exchange-config must be a JSON object: {error}.") from None
+    if not isinstance(value, dict):
+        raise CommandError(f"--exchange-config must be a JSON object, not {text!r}.")
+    return value
