@@ -213,4 +213,5 @@ def run(config: FeedConfig, *, until: Callable[[Totals], bool] = lambda totals: 
     finally:
         stream.stop()
         apply(0)
+        _record_lots(stream.lots, lots, config.exchange)  # what the stream found since the last round
     return totals
