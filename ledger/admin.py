@@ -22,7 +22,7 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 
-from . import rules, selectors, services
+from . import rules, selectors, services, sizing
 from .errors import LedgerError
 from .inputs import CORRECTABLE, EARLIEST_DAY, LATEST_DAY
 from .models import ApiToken, MarketLot, PaperTrade, Signal
@@ -398,7 +398,7 @@ class MarketLotAdmin(admin.ModelAdmin):
     fields = ("symbol", "step", "min_amount", "min_cost")
 
     def save_model(self, request, obj, form, change) -> None:
-        lot = rules.Lot(step=obj.step, min_amount=obj.min_amount, min_cost=obj.min_cost)
+        lot = sizing.Lot(step=obj.step, min_amount=obj.min_amount, min_cost=obj.min_cost)
         (row,) = services.market_lots_record(lots={obj.symbol: lot}, source="admin")
         obj.pk, obj.source, obj.updated_at = row.pk, row.source, row.updated_at
 

@@ -16,7 +16,7 @@ from django.db.models import F, Q
 from django.utils.functional import cached_property
 from simple_history.models import HistoricalRecords
 
-from . import rules
+from . import rules, sizing
 from .inputs import SYMBOL_LENGTH_MAX
 from .rules import ZERO
 from .sql import Tagged, r_multiple
@@ -280,7 +280,7 @@ class Account(models.Model):
     @property
     def deficit(self) -> Decimal:
         """What the account owes when cash is below 0: a gap took a short's loss beyond its collateral (or
-        legacy data did). No entry is taken until cash is positive again (rules.size)."""
+        legacy data did). No entry is taken until cash is positive again (sizing.size)."""
         return max(-self.cash, ZERO)
 
 
@@ -351,8 +351,8 @@ class MarketPrice(models.Model):
 
 class MarketLot(models.Model):
     """A market's rules for an order's size, as its exchange lists them (ccxt's `load_markets()`, kept by the
-    price feed for the symbols it follows): what `rules.size` rounds to and refuses below. A symbol without a
-    row follows the settings (rules.lot_default)."""
+    price feed for the symbols it follows): what `sizing.size` rounds to and refuses below. A symbol without a
+    row follows the settings (sizing.lot_default)."""
 
     symbol = models.CharField(max_length=SYMBOL_LENGTH_MAX, unique=True)
     step = models.DecimalField(**DECIMAL, help_text="Sizes are multiples of this (ccxt's precision.amount).")
@@ -380,8 +380,8 @@ class MarketLot(models.Model):
         return f"{self.symbol}: step {rules.plain(self.step)}, min {rules.plain(self.min_amount)} ({self.source})"
 
     @property
-    def lot(self) -> rules.Lot:
-        return rules.Lot(step=self.step, min_amount=self.min_amount, min_cost=self.min_cost)
+    def lot(self) -> sizing.Lot:
+        return sizing.Lot(step=self.step, min_amount=self.min_amount, min_cost=self.min_cost)
 
 
 class FeedStatus(models.Model):

@@ -15,7 +15,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
 
-from ledger import rules, selectors, services
+from ledger import selectors, services, sizing
 from ledger.errors import InvalidInput
 from ledger.inputs import CORRECTABLE, Tick
 from ledger.models import Account, ApiToken, MarketLot, PaperTrade, Signal
@@ -692,7 +692,7 @@ def test_an_operator_sets_a_market_s_lot_rules_and_entries_follow_them(admin_cli
     )
 
     assert response.status_code == 302
-    assert selectors.market_lot("GOOG") == rules.Lot(step=Decimal(1), min_amount=Decimal(1), min_cost=Decimal(0))
+    assert selectors.market_lot("GOOG") == sizing.Lot(step=Decimal(1), min_amount=Decimal(1), min_cost=Decimal(0))
     # risk 12.34 over |100 - 98| = 6.17 shares, in whole shares: 6, risking 12 (0.97 of what was asked)
     assert open_trade(symbol="GOOG", entry_price=Decimal("100")).position_size == Decimal("6")
 

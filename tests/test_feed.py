@@ -16,7 +16,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import OperationalError
 
-from ledger import feed, rules, selectors, services
+from ledger import feed, selectors, services, sizing
 from ledger.days import today
 from ledger.inputs import Tick
 from ledger.models import MarketLot, MarketPrice, PaperTrade, PriceCandle
@@ -538,7 +538,7 @@ def test_the_feed_keeps_the_lot_rules_of_the_symbols_it_follows(fake):
         "BTCUSDT": (D("0.00001"), D("0.00001"), D(0), "binance"),
         "ETH-USDT": (D("0.00001"), D("0.00001"), D(0), "binance"),
     }
-    assert selectors.market_lot("ETH-USDT") == rules.Lot(step=D("0.00001"), min_amount=D("0.00001"), min_cost=D(0))
+    assert selectors.market_lot("ETH-USDT") == sizing.Lot(step=D("0.00001"), min_amount=D("0.00001"), min_cost=D(0))
 
 
 @pytest.mark.parametrize(
@@ -547,12 +547,12 @@ def test_the_feed_keeps_the_lot_rules_of_the_symbols_it_follows(fake):
         (  # ccxt's TICK_SIZE mode: the precision is the step, as the exchange wrote it
             {"precision": {"amount": "0.001"}, "limits": {"amount": {"min": "0.001"}, "cost": {"min": "5"}}},
             4,
-            rules.Lot(step=D("0.001"), min_amount=D("0.001"), min_cost=D(5)),
+            sizing.Lot(step=D("0.001"), min_amount=D("0.001"), min_cost=D(5)),
         ),
         (  # DECIMAL_PLACES mode: a count of places; no limits given
             {"precision": {"amount": 2}, "limits": {}},
             2,
-            rules.Lot(step=D("0.01"), min_amount=D(0), min_cost=D(0)),
+            sizing.Lot(step=D("0.01"), min_amount=D(0), min_cost=D(0)),
         ),
         ({"precision": {"amount": None}}, 4, None),  # no step: the settings apply
         ({"precision": {"amount": "0.000000001"}}, 4, None),  # finer than the ledger's 8 places

@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from ledger import rules, selectors, services
+from ledger import selectors, services, sizing
 from ledger.errors import NotExecutable
 from ledger.inputs import Candle, SignalFields, Tick
 from ledger.models import MarketLot, PaperTrade, Signal
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 LATER = T0 + timedelta(minutes=5)
 
 
-def lots(**by_symbol: rules.Lot) -> None:
+def lots(**by_symbol: sizing.Lot) -> None:
     services.market_lots_record(lots=by_symbol, source="binance")
 
 
@@ -35,7 +35,7 @@ def check_ledger() -> str:
 
 def test_a_size_is_rounded_down_to_its_market_s_step(open_trade, settings):
     settings.PAPER_STARTING_BALANCE = Decimal("1234")
-    lots(ETHUSDT=rules.Lot(step=Decimal("0.01"), min_amount=Decimal("0.01"), min_cost=Decimal("5")))
+    lots(ETHUSDT=sizing.Lot(step=Decimal("0.01"), min_amount=Decimal("0.01"), min_cost=Decimal("5")))
 
     trade = open_trade(symbol="ETHUSDT", entry_price=Decimal("1000"), stop_loss=Decimal("900"))
 
@@ -48,7 +48,7 @@ def test_a_size_is_rounded_down_to_its_market_s_step(open_trade, settings):
 def test_a_market_without_rules_follows_the_settings(open_trade, settings):
     settings.PAPER_STARTING_BALANCE = Decimal("1234")
     settings.PAPER_LOT_STEP = Decimal("0.001")
-    lots(ETHUSDT=rules.Lot(step=Decimal("0.01"), min_amount=Decimal(0), min_cost=Decimal(0)))
+    lots(ETHUSDT=sizing.Lot(step=Decimal("0.01"), min_amount=Decimal(0), min_cost=Decimal(0)))
 
     trade = open_trade(symbol="SOLUSDT", entry_price=Decimal("1000"), stop_loss=Decimal("900"))
 
@@ -57,7 +57,7 @@ def test_a_market_without_rules_follows_the_settings(open_trade, settings):
 
 def test_an_entry_below_the_market_s_minimum_amount_expires_with_the_reason(settings):
     settings.PAPER_STARTING_BALANCE = Decimal("1234")
-    lots(ETHUSDT=rules.Lot(step=Decimal("0.01"), min_amount=Decimal("0.5"), min_cost=Decimal(0)))
+    lots(ETHUSDT=sizing.Lot(step=Decimal("0.01"), min_amount=Decimal("0.5"), min_cost=Decimal(0)))
 
     intake = services.signal_intake(
         signal=SignalFields(
@@ -74,8 +74,8 @@ def test_an_entry_below_the_market_s_minimum_amount_expires_with_the_reason(sett
 
 
 def test_a_market_s_rules_are_replaced_when_its_exchange_changes_them():
-    lots(ETHUSDT=rules.Lot(step=Decimal("0.01"), min_amount=Decimal(0), min_cost=Decimal(0)))
-    lots(ETHUSDT=rules.Lot(step=Decimal("0.001"), min_amount=Decimal("0.001"), min_cost=Decimal("5")))
+    lots(ETHUSDT=sizing.Lot(step=Decimal("0.01"), min_amount=Decimal(0), min_cost=Decimal(0)))
+    lots(ETHUSDT=sizing.Lot(step=Decimal("0.001"), min_amount=Decimal("0.001"), min_cost=Decimal("5")))
 
     (row,) = MarketLot.objects.all()
     assert (row.step, row.min_amount, row.min_cost, row.source) == (

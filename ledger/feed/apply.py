@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import ccxt
 from django.db import DatabaseError, close_old_connections
 
-from .. import rules, selectors, services
+from .. import selectors, services, sizing
 from ..days import today
 from ..errors import AlreadyClosed, LedgerError
 from ..inputs import TICKS_MAX, Tick
@@ -69,7 +69,7 @@ def _apply(pending: list[Tick], totals: list[Totals]) -> list[Tick]:
     return []
 
 
-def _record_lots(lots: queue.Queue, pending: dict[str, rules.Lot], source: str) -> dict[str, rules.Lot]:
+def _record_lots(lots: queue.Queue, pending: dict[str, sizing.Lot], source: str) -> dict[str, sizing.Lot]:
     """Keep the lot rules the stream found for newly followed symbols; returns those to try again."""
     while not lots.empty():
         symbol, lot = lots.get()
@@ -176,7 +176,7 @@ def run(config: FeedConfig, *, until: Callable[[Totals], bool] = lambda totals: 
     stream.start()
     totals, minute = Totals(), Totals()
     pending: list[Tick] = []
-    lots: dict[str, rules.Lot] = {}
+    lots: dict[str, sizing.Lot] = {}
     next_follow, next_report = 0.0, time.monotonic() + config.report
 
     def apply(waited: float) -> None:

@@ -8,7 +8,7 @@ import ccxt.async_support
 import ccxt.pro
 from ccxt.base.decimal_to_precision import DECIMAL_PLACES
 
-from .. import rules
+from .. import rules, sizing
 from ..inputs import Tick, clean_tick
 from .config import FeedConfig
 
@@ -86,7 +86,7 @@ def _number(value) -> Decimal | None:
     return number if number is not None and number.is_finite() and number >= 0 else None
 
 
-def lot_from(market: dict, *, precision_mode: int) -> rules.Lot | None:
+def lot_from(market: dict, *, precision_mode: int) -> sizing.Lot | None:
     """A ccxt market's lot rules: the amount's precision (a step, or a count of decimal places in exchanges that
     count them), `limits.amount.min` and `limits.cost.min`; None when the market gives no usable step, or one
     finer than the ledger's 8 places (the settings then apply)."""
@@ -98,7 +98,7 @@ def lot_from(market: dict, *, precision_mode: int) -> rules.Lot | None:
         return None
     limits = market.get("limits") or {}
     least = {name: _number((limits.get(name) or {}).get("min")) or rules.ZERO for name in ("amount", "cost")}
-    return rules.Lot(step=step, min_amount=rules.units(least["amount"]), min_cost=rules.money(least["cost"]))
+    return sizing.Lot(step=step, min_amount=rules.units(least["amount"]), min_cost=rules.money(least["cost"]))
 
 
 def tick_from(symbol: str, ticker: dict, *, received: datetime, offset: timedelta = timedelta(0)) -> Tick:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import ccxt
 
-from .. import rules
+from .. import sizing
 from ..errors import InvalidInput
 from ..inputs import Tick
 from . import markets as exchanges
@@ -87,7 +87,7 @@ class Stream:
         self.waiting = Waiting()
         self.errors = 0  # failures so far (each logged)
         self.unparsed = 0  # tickers that were not a price
-        self.lots: queue.Queue[tuple[str, rules.Lot]] = queue.Queue()  # each followed symbol's lot rules, once
+        self.lots: queue.Queue[tuple[str, sizing.Lot]] = queue.Queue()  # each followed symbol's lot rules, once
         self.offset: timedelta | None = None  # the exchange's clock minus ours, once measured
         self.wanted: frozenset[str] = frozenset()  # the ledger's symbols to follow, set by `follow`
         # Gaps for `apply` to fill from the exchange's history: None at the start (since each symbol's last candle),

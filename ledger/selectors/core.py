@@ -22,7 +22,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Round
 
-from .. import rules
+from .. import rules, sizing
 from ..days import day_bounds, trading_day
 from ..errors import InvalidTransition, LedgerError, NotExecutable, NotFound
 from ..models import Account, FeedStatus, MarketLot, MarketPrice, PaperTrade, PriceCandle, Signal
@@ -117,7 +117,7 @@ def _plan(
     last: Quote | None,
     open_count: int,
     symbol_open: bool,
-    lot: rules.Lot,
+    lot: sizing.Lot,
 ) -> EntryPlan:
     """entry_plan from what it reads: the symbol's last tick, how many trades are open, whether one is on the
     signal's symbol, and its market's lot rules."""
@@ -139,7 +139,7 @@ def _plan(
     stop, target = rules.levels(direction, fill=fill, stop=signal.stop_loss, target=signal.take_profit)
     rules.check_fill_inside(direction, fill=fill, stop=stop, target=target)
     rules.check_limits(symbol=signal.symbol, open_trades=open_count, symbol_open=symbol_open)
-    sized = rules.size(
+    sized = sizing.size(
         symbol=signal.symbol,
         direction=direction,
         balance=account.balance,
@@ -168,10 +168,10 @@ def market_quote(symbol: str) -> Quote | None:
     return Quote(price=row.price, bid=row.bid, ask=row.ask, at=row.at) if row else None
 
 
-def market_lot(symbol: str) -> rules.Lot:
+def market_lot(symbol: str) -> sizing.Lot:
     """The symbol's lot rules: its exchange's as the price feed keeps them, else the settings'."""
     row = MarketLot.objects.filter(symbol=symbol).first()
-    return row.lot if row else rules.lot_default()
+    return row.lot if row else sizing.lot_default()
 
 
 def candles(symbol: str, start: datetime, end: datetime) -> QuerySet[PriceCandle]:
@@ -302,7 +302,7 @@ def _judge(waiting: list[Signal], *, at: datetime) -> None:
                 last=quotes.get(signal.symbol),
                 open_count=sum(open_symbols.values()),
                 symbol_open=signal.symbol in open_symbols,
-                lot=lots.get(signal.symbol) or rules.lot_default(),
+                lot=lots.get(signal.symbol) or sizing.lot_default(),
             )
         except LedgerError as refused:
             signal.refusal = refused.message

@@ -2,13 +2,13 @@
 
 from django.db import transaction
 
-from .. import rules
+from .. import sizing
 from ..inputs import clean_symbol
 from ..models import MarketLot
 
 
 @transaction.atomic
-def market_lots_record(*, lots: dict[str, rules.Lot], source: str) -> list[MarketLot]:
+def market_lots_record(*, lots: dict[str, sizing.Lot], source: str) -> list[MarketLot]:
     """Keep the lot rules of the ledger's symbols (step, minimum amount, minimum cost), replacing what was kept
     for them: an exchange changes its steps now and then. Returns the rows written."""
     written = []
