@@ -154,8 +154,14 @@ def signals_lapse(*, ticks: dict[str, Tick], at: datetime) -> int:
             rules.check_fill_inside(direction, fill=fill, stop=stop, target=target)
         except LedgerError as passed:
             reasons[signal.pk] = f"Not executed: {passed.message}"
+    by_reason: dict[str, list[int]] = {}
     for pk, reason in reasons.items():
-        Signal.objects.filter(pk=pk).update(status=Signal.Status.EXPIRED, status_reason=reason[:REASON_LENGTH_MAX])
+        by_reason.setdefault(reason, []).append(pk)
+    for reason, pks in by_reason.items():  # the old ones share one reason: one update for them all
+        for batch in batches(pks):
+            Signal.objects.filter(pk__in=batch).update(
+                status=Signal.Status.EXPIRED, status_reason=reason[:REASON_LENGTH_MAX]
+            )
     for batch in batches(list(reasons)):
         record_history(Signal.objects.filter(pk__in=batch), reason="expired")
     return len(reasons)
