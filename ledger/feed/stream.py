@@ -25,6 +25,9 @@ log = logging.getLogger("ledger.feed")  # one logger for the whole feed, as oper
 # An offset smaller than this is the measure's own noise (half a round trip): both clocks are taken to agree.
 CLOCK_TOLERANCE = timedelta(seconds=1)
 HISTORY_TIMEOUT = 300  # seconds a gap's history may take to read
+# Seconds a stop waits for the exchange's connections to close politely: under a flood a websocket's closing
+# handshake waits behind everything the exchange sent first, and the process exits all the same.
+CLOSE_WAIT = 3
 
 
 class _Recorder(dict):
@@ -121,12 +124,21 @@ class Stream:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
-    def history(self, since: dict[str, datetime], until: datetime) -> History:
+    def history(self, since: dict[str, datetime], until: datetime, *, stopping: Callable[[], bool]) -> History:
         """The symbols' 1-minute history (history.rows_since), read in the stream's loop by its exchange, while
-        the stream goes on; from the caller's thread."""
+        the stream goes on; from the caller's thread, which gives up (InterruptedError) once `stopping()` says so:
+        a long history, or one read slowly beside a flood of tickers, never holds a stop back."""
         read = asyncio.run_coroutine_threadsafe(rows_since(self._exchange, self._index, since, until), self._loop)
+        deadline = time.monotonic() + HISTORY_TIMEOUT
         try:
-            return read.result(timeout=HISTORY_TIMEOUT)
+            while True:
+                try:
+                    return read.result(timeout=0.1)
+                except TimeoutError:
+                    if stopping():
+                        raise InterruptedError("stopped while the exchange's history was read") from None
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"the exchange's history took over {HISTORY_TIMEOUT} s") from None
         finally:
             read.cancel()
 
@@ -138,7 +150,7 @@ class Stream:
                 self._loop.call_soon_threadsafe(self._task.cancel)
         except RuntimeError:
             pass  # its loop has ended already
-        self._thread.join(timeout=10)
+        self._thread.join(timeout=CLOSE_WAIT)
 
     def _main(self) -> None:
         self._task = self._loop.create_task(self._run())
