@@ -25,9 +25,9 @@ log = logging.getLogger("ledger.feed")  # one logger for the whole feed, as oper
 # An offset smaller than this is the measure's own noise (half a round trip): both clocks are taken to agree.
 CLOCK_TOLERANCE = timedelta(seconds=1)
 HISTORY_TIMEOUT = 300  # seconds a gap's history may take to read
-# Seconds a stop waits for the exchange's connections to close politely: under a flood a websocket's closing
-# handshake waits behind everything the exchange sent first, and the process exits all the same.
-CLOSE_WAIT = 3
+# Seconds a stop gives the exchange's connections to close politely before it cuts them: a websocket's closing
+# handshake waits behind everything the exchange sent before its answer, which under a flood never ends.
+CLOSE_WAIT = 1
 
 
 class _Recorder(dict):
@@ -150,7 +150,7 @@ class Stream:
                 self._loop.call_soon_threadsafe(self._task.cancel)
         except RuntimeError:
             pass  # its loop has ended already
-        self._thread.join(timeout=CLOSE_WAIT)
+        self._thread.join(timeout=CLOSE_WAIT + 2)  # the close, and time for a busy loop to get to it
 
     def _main(self) -> None:
         self._task = self._loop.create_task(self._run())
@@ -182,6 +182,9 @@ class Stream:
         # the one that woke it. Recording each store keeps them all, so the stream subscribes once and then only
         # listens, instead of asking ccxt again for every ticker (half the feed's time under load).
         exchange.tickers = _Recorder(self._streamed)
+        # ccxt reads all that the socket holds in one go: under a flood, seconds of work that a stop would wait for.
+        read = exchange.handle_message
+        exchange.handle_message = lambda client, message: None if self._stopping.is_set() else read(client, message)
         subscribed: list[str] = []
         next_load = 0.0
         try:
@@ -222,7 +225,15 @@ class Stream:
                     subscribed = []
                     await self._poll_meanwhile(exchange, delay)
         finally:
-            await exchange.close()
+            await self._close(exchange)
+
+    async def _close(self, exchange) -> None:
+        """Close the exchange's connections politely, or cut them after CLOSE_WAIT: aiohttp reads on until the
+        exchange answers the close, and under a flood that read alone would keep the stream busy for ever."""
+        try:
+            await asyncio.wait_for(exchange.close(), CLOSE_WAIT)
+        except TimeoutError:
+            await exchange.close()  # the websockets cut: the rest closes at once
 
     async def _load(self, exchange, streaming: bool) -> None:
         """The exchange's markets, loaded at the start and reloaded hourly (a market listed since is followed, a
