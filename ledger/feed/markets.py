@@ -43,8 +43,8 @@ def make_exchange(config: FeedConfig):
 
 def _read_prices_only(exchange) -> None:
     """ccxt completes every ticker it reads with figures worked out in string arithmetic (the change, percentage,
-    average and VWAP): the largest part of what a streamed ticker costs to read (bench/README.md, "The price feed
-    past its ceiling"), for figures the ledger never uses; and a price that is not a number (NaN, Infinity, abc)
+    average and VWAP): a part of what a streamed ticker costs to read (bench/RESULTS.md, "The price feed past its
+    ceiling"), for figures the ledger never uses; and a price that is not a number (NaN, Infinity, abc)
     raises there, so that the whole message or answer is lost, every other symbol's ticker with it. Only the prices
     are read instead, as the exchange wrote them (a zero as none, as ccxt does), for the feed to clean and, if they
     are not a price, to refuse alone."""
