@@ -28,9 +28,9 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench import SMOKE, generate  # noqa: E402
-from ledger import selectors, services  # noqa: E402
+from ledger import rules, selectors, services  # noqa: E402
 from ledger.inputs import Tick  # noqa: E402
-from ledger.models import PaperTrade, PriceCandle  # noqa: E402
+from ledger.models import Account, PaperTrade, PriceCandle  # noqa: E402
 from ledger.services.prices import CANDLES_SQL, EXTREMES, LAST_PRICE_SQL, MARKS_SQL, minute_of  # noqa: E402
 
 SYMBOLS, TRADES, SECONDS = (50, 20, 1) if SMOKE else (500, 200, 120)  # the smoke: one batch
@@ -55,23 +55,31 @@ def _batches() -> list[list[Tick]]:
     return batches
 
 
-def ticks() -> dict:
+def open_trades(count: int) -> None:
+    """An empty ledger but for `count` trades open at 100 on the first `count` symbols, entered five minutes ago
+    (before the first tick), their stops and targets 2% and 4% away, and the account's open cost theirs."""
     call_command("migrate", verbosity=0)
     call_command("flush", interactive=False, verbosity=0)
-    entered = timezone.now() - timedelta(minutes=5)  # before the first tick
-    names = [f"F{n:03d}USDT" for n in range(TRADES)]  # 200 of the 500 symbols have a trade open
+    entered = timezone.now() - timedelta(minutes=5)
     pairs = generate.rows(
         random.Random(3),
         "f",
-        TRADES,
+        count,
         iter(lambda: entered, None),
         hold=timedelta(0),
         open_=True,
-        symbols=names,
+        symbols=[f"F{n:03d}USDT" for n in range(count)],
         entry=Decimal(100),
     )
     with transaction.atomic():
         generate.write(pairs)
+        account, _ = Account.objects.get_or_create(pk=1)
+        account.open_cost = sum((rules.held(trade) for trade in PaperTrade.objects.all()), Decimal(0))
+        account.save()  # a consistent ledger: check_ledger passes
+
+
+def ticks() -> dict:
+    open_trades(TRADES)  # 200 of the 500 symbols have a trade open
     batches = _batches()
 
     started = time.perf_counter()

@@ -83,8 +83,9 @@ def _row(what: str, value: float, unit: str, floor: float | None, ratio: float |
 
 
 def evaluate_feed(feed: dict, charts: dict[int, dict]) -> list[dict]:
-    """The price feed's targets (issue 16): keeping up with 500 symbols a second, beside the raw-SQL floor; and a
-    trade's chart at a year of candles as quick as at 10k."""
+    """The price feed's targets (issue 16): keeping up with 500 symbols a second, beside the raw-SQL floor; past
+    its ceiling (issue 23), its memory flat and its newest price within two batches, and a SIGTERM obeyed at once;
+    and a trade's chart at a year of candles as quick as at 10k."""
     ticks = feed["ticks"]
     rows = [
         _row(
@@ -97,6 +98,7 @@ def evaluate_feed(feed: dict, charts: dict[int, dict]) -> list[dict]:
             ticks["ticks_per_s"] >= 500,
         )
     ]
+    rows += evaluate_flood(feed["flood"])
     big, small = charts[CHART_ROWS[-1]]["p50_ms"], charts[CHART_ROWS[0]]["p50_ms"]
     rows.append(
         _row(
@@ -110,6 +112,20 @@ def evaluate_feed(feed: dict, charts: dict[int, dict]) -> list[dict]:
         )
     )
     return rows
+
+
+def evaluate_flood(flood: dict) -> list[dict]:
+    """The real price_feed command flooded past its ceiling (bench/flood.py): its resident memory in the flood's
+    second half against its first (the queue bounded: no growth), the age of the newest price applied against a
+    batch (`--interval`), and the time a SIGTERM under the flood takes to stop it, against the systemd unit's 30 s."""
+    what = f"feed flood {flood['offered_per_s']:,}/s, {flood['symbols']} symbols, {flood['seconds']} s:"
+    early, late = flood["rss_first_half_peak_mb"], flood["rss_second_half_peak_mb"]
+    batch, lag, stop = flood["interval_s"], flood["lag_max_s"], flood["sigterm_stop_s"]
+    return [
+        _row(f"{what} RSS 2nd half vs 1st", late, "MB", early, late / early, "<= 1.1x", late <= 1.1 * early),
+        _row(f"{what} newest price age", lag, "s", batch, lag / batch, "<= 2 batches", lag <= 2 * batch),
+        _row(f"{what} SIGTERM to exit", stop, "s", None, None, "< 10 s", stop < 10),
+    ]
 
 
 def evaluate(scales: dict[int, dict], ops: dict) -> list[dict]:
@@ -297,7 +313,8 @@ def scratch() -> Iterator[None]:
 
 def smoke() -> None:
     """`make bench-smoke`: every step of `make bench` at a small scale (a thousand trades with every page, floor,
-    poll and export served, the ticks and the end of day, one batch of the feed, a chart), on a scratch database.
+    poll and export served, the ticks and the end of day, one batch of the feed, three seconds of its flood, a
+    chart), on a scratch database.
     It fails on any error, any answer other than 2xx/3xx, any refused signal or 'database is locked'; its ratios
     are not judged."""
     os.environ["BENCH_SMOKE"] = "1"  # read by bench/__init__.py in each step's process
@@ -307,6 +324,7 @@ def smoke() -> None:
         served = run("bench.scale", "--closed", str(SMOKE_CLOSED), "--full", name=SMOKE_NAME)
         run("bench.ops", name=SMOKE_NAME)
         run("bench.feed", "--ticks", name=SMOKE_NAME)
+        run("bench.flood", name=SMOKE_NAME)
         run("bench.feed", "--chart", str(CHART_ROWS[0]), name=SMOKE_NAME)
     intake = served["intake"]
     failures = intake["errors"] + intake["non_2xx_3xx"] + served["locked"]
@@ -369,6 +387,8 @@ def main() -> None:
     if only not in ("ledger", "statistics"):
         print("measuring the price feed's path ...", file=sys.stderr)
         feed = {"ticks": run("bench.feed", "--ticks", name="feed")}
+        print("flooding the price feed past its ceiling ...", file=sys.stderr)
+        feed["flood"] = run("bench.flood", name="feed")
         charts = {}
         for count in CHART_ROWS:
             print(f"measuring a chart's candles among {count:,} (generated once, minutes at 26M) ...", file=sys.stderr)

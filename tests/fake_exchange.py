@@ -7,6 +7,7 @@ is what `price_feed --exchange-config` takes to aim ccxt's binance here.
 
 import asyncio
 import json
+import random
 import threading
 from collections import deque
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,9 @@ class FakeBinance:
         self.requests: list[str] = []  # paths (and queries) asked, in order
         self.subscriptions: list[list[str]] = []  # the params of every SUBSCRIBE, in order
         self.sockets: list[web.WebSocketResponse] = []
+        self.kline_wait = 0.0  # seconds each klines answer takes: a history paced by the exchange's rate limit
+        self.flooded = 0  # ticker events the flood has sent
+        self._flood: asyncio.Task | None = None
         self.loop = asyncio.new_event_loop()
         self.runner: web.AppRunner | None = None
         ready = threading.Event()
@@ -67,6 +71,19 @@ class FakeBinance:
             "O": millis(at) - 86_400_000,
         }
         self.send_text(json.dumps(event))
+
+    def flood(self, markets: list[str], per_second: int) -> None:
+        """Ticker events for the markets in turn, `per_second` of them in all, to every socket until `unflood`:
+        each stamped when it is sent, at a price within 1% of 100 (a stop or target 2% away is never reached). A
+        feed that reads slower than that holds the sender back, as a real exchange's socket would be."""
+        self.flooded = 0
+        self._flood = asyncio.run_coroutine_threadsafe(self._flooding(markets, per_second), self.loop)
+
+    def unflood(self) -> int:
+        """Stop the flood; returns how many events it sent."""
+        self._flood.cancel()
+        self._flood = None
+        return self.flooded
 
     def send_text(self, text: str) -> None:
         self._call(self._send_all(text))
@@ -173,6 +190,7 @@ class FakeBinance:
         failure = self._failure(request)
         if failure:
             return failure
+        await asyncio.sleep(self.kline_wait)
         start, limit = int(request.query.get("startTime", 0)), int(request.query.get("limit", 500))
         end = int(request.query.get("endTime", 2**62))
         rows = [row for row in self.klines.get(request.query["symbol"], []) if start <= row[0] <= end]
@@ -194,6 +212,20 @@ class FakeBinance:
         for socket in list(self.sockets):
             if not socket.closed:
                 await socket.send_str(text)
+
+    async def _flooding(self, markets: list[str], per_second: int) -> None:
+        rng, started = random.Random(7), self.loop.time()
+        event = '{"e":"24hrTicker","E":%d,"s":"%s","c":"%s","o":"100","b":"%s","a":"%s","C":%d,"O":%d}'
+        while True:
+            due = int((self.loop.time() - started) * per_second)
+            stamp = millis(datetime.now(UTC))
+            for n in range(self.flooded, due):
+                cents = 10000 + rng.randint(-90, 90)  # last, bid and ask a cent apart
+                last, bid, ask = (f"{c // 100}.{c % 100:02d}" for c in (cents, cents - 1, cents + 1))
+                text = event % (stamp, markets[n % len(markets)], last, bid, ask, stamp, stamp - 86_400_000)
+                await self._send_all(text)
+                self.flooded = n + 1
+            await asyncio.sleep(0.005)
 
     async def _close_all(self) -> None:
         for socket in list(self.sockets):

@@ -42,3 +42,24 @@ def test_a_refused_signal_in_the_smoke_fails_it(monkeypatch):
 
     with pytest.raises(SystemExit, match="3 answers not 2xx/3xx"):
         bench.smoke()
+
+
+def test_a_flooded_feed_whose_memory_grows_or_whose_prices_lag_fails_those_targets():
+    flood = {
+        "offered_per_s": 8000,
+        "symbols": 500,
+        "seconds": 60,
+        "interval_s": 1.0,
+        "rss_first_half_peak_mb": 160.0,
+        "rss_second_half_peak_mb": 180.0,  # 1.125x: the queue grew
+        "lag_max_s": 2.5,  # two and a half batches late
+        "sigterm_stop_s": 3.0,
+    }
+
+    rows = bench.evaluate_flood(flood)
+
+    assert [(row["target"], row["pass"]) for row in rows] == [
+        ("<= 1.1x", False),
+        ("<= 2 batches", False),
+        ("< 10 s", True),
+    ]

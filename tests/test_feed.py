@@ -5,27 +5,32 @@ import json
 import os
 import re
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import OperationalError
+from django.db.models import Sum
 
 from ledger import feed, selectors, services, sizing
 from ledger.days import today
 from ledger.inputs import Tick
 from ledger.models import MarketLot, MarketPrice, PaperTrade, PriceCandle
 
-from .conftest import NOW, T0
-from .fake_exchange import FakeBinance, FakeOkx, kline
+from .conftest import NOW, T0, database_url
+from .fake_exchange import MARKETS, FakeBinance, FakeOkx, kline
 
 pytestmark = pytest.mark.django_db
 D = Decimal
+ROOT = Path(__file__).resolve().parent.parent
 START = T0 + timedelta(minutes=2)  # exchange times of the streamed ticks: after the fixture's trades open (10:01)
 
 
@@ -394,6 +399,57 @@ def test_sigterm_stops_the_command_cleanly_with_the_ticks_received_applied(fake,
 
     assert out.getvalue().splitlines()[-1] == "Stopped: 1 ticks applied, 1 marks, 0 closes, 0 ignored."
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handed back as it was
+
+
+@pytest.mark.django_db(transaction=True)  # the command, a process of its own, reads what the fixtures committed
+def test_sigterm_under_a_flood_stops_the_command_well_within_its_unit_s_timeout_with_every_batch_whole(
+    fake, open_trade
+):
+    open_trade()  # LONG BTCUSDT from 100, stop 98, target 104: the flood's prices (99.10 to 100.90) mark it
+    fake.kline_wait = 60  # and the minutes it missed since its entry are still being read at the SIGTERM
+    command = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "price_feed",
+            "--exchange",
+            "binance",
+            "--exchange-config",
+            json.dumps(fake.exchange_config),
+            "--symbols",
+            ",".join(MARKETS),
+        ],
+        cwd=ROOT,
+        env=os.environ | {"DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": database_url()},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60  # the command's start: Django, ccxt, the markets
+        while not fake.subscriptions and time.monotonic() < deadline and command.poll() is None:
+            time.sleep(0.05)
+        fake.flood(list(MARKETS), 3000)  # a thousand tickers a second per symbol
+        while not MarketPrice.objects.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(2)  # batches applied under the flood
+        command.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        out, err = command.communicate(timeout=30)  # the systemd unit's TimeoutStopSec
+        stopped_in = time.monotonic() - signalled
+    finally:
+        fake.unflood()
+        if command.poll() is None:
+            command.kill()
+            command.communicate()
+
+    assert command.returncode == 0, err[-3000:]
+    assert stopped_in < 10
+    applied = int(re.search(r"^Stopped: (\d+) ticks applied", out, re.MULTILINE).group(1))
+    assert applied > 0
+    # Every tick it counted as applied is in a committed candle, and nothing more: no batch half-written.
+    assert PriceCandle.objects.aggregate(ticks=Sum("ticks"))["ticks"] == applied
+    call_command("check_ledger", stdout=StringIO())  # CommandError on any violation
 
 
 @pytest.mark.parametrize(

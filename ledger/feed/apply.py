@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 import ccxt
 from django.db import DatabaseError, close_old_connections
@@ -118,11 +119,11 @@ def _history_ends(symbols: list[str]) -> dict[str, datetime]:
     return {symbol: opened[symbol] for symbol in symbols if symbol in opened} | selectors.candles_newest(symbols)
 
 
-def _fill_gaps(stream: Stream, ends: dict[str, datetime]) -> None:
+def _fill_gaps(stream: Stream, ends: dict[str, datetime], stopping: Callable[[], bool]) -> None:
     """After a gap (the feed's start, a recovery from a failure), every followed symbol's minutes that have no
     candle, from the exchange's 1-minute history: since where its history ended (`ends`, read before the first
     tick) at the start, since the newest tick before the failure after one; a minute that reached an open trade's
-    level closes it."""
+    level closes it. Given up, with nothing written, once `stopping()` says so."""
     starts = [stream.gaps.popleft() for _ in range(len(stream.gaps))]
     symbols = sorted(stream.wanted)
     if not starts or not symbols:
@@ -132,7 +133,8 @@ def _fill_gaps(stream: Stream, ends: dict[str, datetime]) -> None:
             since = {symbol: ends[symbol] for symbol in symbols if symbol in ends}
         else:
             since = dict.fromkeys(symbols, min(starts).replace(second=0, microsecond=0))
-        done, _ = history.fill(since, stream.history)  # the stream has said which symbols are not listed
+        read = partial(stream.history, stopping=stopping)
+        done, _ = history.fill(since, read)  # the stream has said which symbols are not listed
     except DatabaseError as error:
         log.warning("price feed: the gap's minutes could not be filled: %s", one_line(error))
         close_old_connections()
@@ -203,7 +205,7 @@ def run(config: FeedConfig, *, until: Callable[[Totals], bool] = lambda totals: 
                     log.warning("price feed: the symbols to follow could not be read: %s", one_line(error))
                     close_old_connections()
             lots = _record_lots(stream.lots, lots, config.exchange)
-            _fill_gaps(stream, ends)
+            _fill_gaps(stream, ends, stopping=lambda: until(totals))
             apply(config.interval)
             reporting = time.monotonic() >= next_report
             if reporting:

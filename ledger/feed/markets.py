@@ -37,21 +37,22 @@ def make_exchange(config: FeedConfig):
     if config.sandbox:
         exchange.set_sandbox_mode(True)
     exchange.number = str
-    _read_leniently(exchange)
+    _read_prices_only(exchange)
     return exchange
 
 
-def _read_leniently(exchange) -> None:
-    """ccxt works out a ticker's change and percentage from its prices while it reads it: a price that is not a
-    number (NaN, Infinity, abc) raises there, and the whole message or answer is lost, every other symbol's ticker
-    with it. Such a ticker is kept as the exchange sent it instead, for the feed to refuse it alone."""
-    strict = exchange.safe_ticker
+def _read_prices_only(exchange) -> None:
+    """ccxt completes every ticker it reads with figures worked out in string arithmetic (the change, percentage,
+    average and VWAP): a part of what a streamed ticker costs to read (bench/RESULTS.md, "The price feed past its
+    ceiling"), for figures the ledger never uses; and a price that is not a number (NaN, Infinity, abc)
+    raises there, so that the whole message or answer is lost, every other symbol's ticker with it. Only the prices
+    are read instead, as the exchange wrote them (a zero as none, as ccxt does), for the feed to clean and, if they
+    are not a price, to refuse alone."""
 
     def safe_ticker(ticker: dict, market: dict | None = None) -> dict:
-        try:
-            return strict(ticker, market)
-        except (ArithmeticError, ValueError, TypeError):
-            return ticker
+        last = exchange.omit_zero(exchange.safe_string_2(ticker, "close", "last"))
+        bid, ask = (exchange.omit_zero(exchange.safe_string(ticker, side)) for side in ("bid", "ask"))
+        return ticker | {"close": last, "last": last, "bid": bid, "ask": ask}
 
     exchange.safe_ticker = safe_ticker
 

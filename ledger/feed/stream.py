@@ -25,6 +25,9 @@ log = logging.getLogger("ledger.feed")  # one logger for the whole feed, as oper
 # An offset smaller than this is the measure's own noise (half a round trip): both clocks are taken to agree.
 CLOCK_TOLERANCE = timedelta(seconds=1)
 HISTORY_TIMEOUT = 300  # seconds a gap's history may take to read
+# Seconds a stop gives the exchange's connections to close politely before it cuts them: a websocket's closing
+# handshake waits behind everything the exchange sent before its answer, which under a flood never ends.
+CLOSE_WAIT = 1
 
 
 class _Recorder(dict):
@@ -121,12 +124,21 @@ class Stream:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
-    def history(self, since: dict[str, datetime], until: datetime) -> History:
+    def history(self, since: dict[str, datetime], until: datetime, *, stopping: Callable[[], bool]) -> History:
         """The symbols' 1-minute history (history.rows_since), read in the stream's loop by its exchange, while
-        the stream goes on; from the caller's thread."""
+        the stream goes on; from the caller's thread, which gives up (InterruptedError) once `stopping()` says so:
+        a long history, or one read slowly beside a flood of tickers, never holds a stop back."""
         read = asyncio.run_coroutine_threadsafe(rows_since(self._exchange, self._index, since, until), self._loop)
+        deadline = time.monotonic() + HISTORY_TIMEOUT
         try:
-            return read.result(timeout=HISTORY_TIMEOUT)
+            while True:
+                try:
+                    return read.result(timeout=0.1)
+                except TimeoutError:
+                    if stopping():
+                        raise InterruptedError("stopped while the exchange's history was read") from None
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"the exchange's history took over {HISTORY_TIMEOUT} s") from None
         finally:
             read.cancel()
 
@@ -138,7 +150,7 @@ class Stream:
                 self._loop.call_soon_threadsafe(self._task.cancel)
         except RuntimeError:
             pass  # its loop has ended already
-        self._thread.join(timeout=10)
+        self._thread.join(timeout=CLOSE_WAIT + 2)  # the close, and time for a busy loop to get to it
 
     def _main(self) -> None:
         self._task = self._loop.create_task(self._run())
@@ -170,6 +182,9 @@ class Stream:
         # the one that woke it. Recording each store keeps them all, so the stream subscribes once and then only
         # listens, instead of asking ccxt again for every ticker (half the feed's time under load).
         exchange.tickers = _Recorder(self._streamed)
+        # ccxt reads all that the socket holds in one go: under a flood, seconds of work that a stop would wait for.
+        read = exchange.handle_message
+        exchange.handle_message = lambda client, message: None if self._stopping.is_set() else read(client, message)
         subscribed: list[str] = []
         next_load = 0.0
         try:
@@ -210,7 +225,15 @@ class Stream:
                     subscribed = []
                     await self._poll_meanwhile(exchange, delay)
         finally:
-            await exchange.close()
+            await self._close(exchange)
+
+    async def _close(self, exchange) -> None:
+        """Close the exchange's connections politely, or cut them after CLOSE_WAIT: aiohttp reads on until the
+        exchange answers the close, and under a flood that read alone would keep the stream busy for ever."""
+        try:
+            await asyncio.wait_for(exchange.close(), CLOSE_WAIT)
+        except TimeoutError:
+            await exchange.close()  # the websockets cut: the rest closes at once
 
     async def _load(self, exchange, streaming: bool) -> None:
         """The exchange's markets, loaded at the start and reloaded hourly (a market listed since is followed, a
