@@ -153,7 +153,9 @@ TEMPLATES = [
 
 # SQLite (WAL) by default, PostgreSQL when DATABASE_URL names one.
 try:
-    DATABASES = {"default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=60)}
+    # conn_max_age 0: under ASGI each request runs in a thread of its own, where a kept connection would never be
+    # reused (Django's advice); the event streams keep theirs on a pool of their own threads (ledger/live.py).
+    DATABASES = {"default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=0)}
 except ValueError as error:
     raise ImproperlyConfigured(f"DATABASE_URL is not a database URL this project knows: {error}") from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
