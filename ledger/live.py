@@ -168,7 +168,7 @@ async def stream(
     heartbeat between them; ends when `holds()` (run on the pool: the session's check) turns false."""
     if after is None:
         after = await _read(selectors.events_newest_id)
-    yield f"retry: 2000\n: streaming events after {after}\n\n"
+    yield f'retry: 2000\nevent: stream.ready\ndata: {{"after":{after}}}\n\n'  # no id: the last one received stands
     heartbeat = settings.PAPER_EVENTS_HEARTBEAT
     beat = time.monotonic() + heartbeat
     watch = watcher()

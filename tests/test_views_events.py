@@ -57,13 +57,15 @@ def session_key(trader) -> str:
 
 
 class Stream:
-    """An open event stream, read message by message."""
+    """An open event stream, read message by message after its first (`stream.ready`)."""
 
     def __init__(self, url: str, path: str, headers: dict[str, str]) -> None:
         parts = urlsplit(url)
         self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
         self.conn.request("GET", path, headers=headers | {"Accept": "text/event-stream"})
         self.response = self.conn.getresponse()
+        # The first message says where the stream starts; once it is read, what commits next is streamed.
+        self.ready = self.next()["data"] if self.response.status == 200 else None
 
     def next(self, *, seconds: float = 10) -> dict:
         """The next message that is not a comment: its fields, with `data` parsed."""
@@ -122,6 +124,7 @@ def test_a_stream_cut_and_resumed_with_last_event_id_misses_nothing_and_repeats_
         note(n, f"before the cut {n}")
     first = stream.events(3)
     assert [m["event"] for m in first] == ["journal.changed"] * 3
+    assert stream.ready == {"after": int(first[0]["id"]) - 1}  # from the newest event at connect
     stream.close()  # the connection drops
 
     for n in range(3, 7):  # written while nobody listens
