@@ -42,7 +42,7 @@ def gunicorn(*, env: dict, log_path: Path, workers: int, timeout: int = 30) -> I
     with open(log_path, "w") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 60  # a loaded machine (CI beside other jobs) starts slowly
             while True:
                 try:
                     with urllib.request.urlopen(f"{url}/healthz", timeout=2):

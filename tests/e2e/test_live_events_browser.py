@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from ledger import services
 from ledger.models import ApiToken, Event
 
-from .conftest import POLL, assert_accessible, assert_no_csp_violation, screenshot, trade_now
+from .conftest import POLL, assert_accessible, assert_no_csp_violation, screenshot, trade_now, without_stream
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PARTS = ("summary", "active-trades", "signals", "journal")
@@ -118,7 +118,7 @@ def test_a_stream_cut_and_reopened_misses_no_event_and_repeats_none(logged_in, m
 
 def test_a_blocked_stream_falls_back_to_polling(logged_in, server_url, make_signal):
     page = logged_in
-    page.route("**/live/events**", lambda route: route.abort())  # a proxy that will not hold it
+    without_stream(page)  # a proxy that will not hold it
     page.reload()
     expect(page.locator("body")).to_have_attribute("data-live", "poll")
     sent = part_requests(page)
