@@ -20,7 +20,7 @@ from ledger import services
 from ledger.api import api
 from ledger.api.auth import WRONG_TOKENS
 from ledger.models import Signal
-from tradingsite.serve import free_port, gunicorn
+from tradingsite.serve import ASGI, free_port, gunicorn
 from tradingsite.startup import refuse_untrusted_forwarding
 
 from .conftest import NOW, PASSWORD, database_url
@@ -407,7 +407,7 @@ def test_start_up_refuses_to_trust_x_forwarded_for_from_whoever_reaches_gunicorn
 
 def test_gunicorn_behind_the_proxy_bound_beyond_loopback_without_trusted_proxies_does_not_start():
     env = os.environ | {"DJANGO_SETTINGS_MODULE": "tests.settings", "BEHIND_TLS_PROXY": "1", "TRUSTED_PROXIES": ""}
-    command = [sys.executable, "-m", "gunicorn", "tradingsite.wsgi", "--bind", f"0.0.0.0:{free_port()}"]
+    command = [sys.executable, "-m", "gunicorn", *ASGI, "--bind", f"0.0.0.0:{free_port()}"]  # as served
 
     refused = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
 

@@ -8,6 +8,7 @@ quietly, and this one waits for them.
 """
 
 import argparse
+import logging
 import os
 import signal
 import subprocess
@@ -19,19 +20,33 @@ import urllib.request
 from gunicorn.glogging import Logger
 
 from ledger.management.commands.demo_login import DEMO_PASSWORD, DEMO_USERNAME
+from tradingsite.asgi import REFRESH
+from tradingsite.serve import ASGI
 
 
 class QuietPolls(Logger):
     """gunicorn's logger, less the access lines of the live pages' refreshes (an HTMX GET of a part that answered 200
-    or 304: four a tab every 5 s, all day). Errors and everything else are logged; LOG_POLLS=1 logs them all."""
+    or 304: a tab's parts after each event, or every 5 s while it polls). uvicorn's worker writes its access lines
+    through this logger's handlers as records of its own, so a filter on them drops those of a refresh
+    (tradingsite.asgi marks the request). Errors and everything else are logged; LOG_POLLS=1 logs them all."""
 
-    def access(self, resp, req, environ, request_time) -> None:
-        refresh = (
-            environ.get("REQUEST_METHOD") == "GET" and "HTTP_HX_TARGET" in environ and resp.status_code in (200, 304)
-        )
-        if refresh and os.environ.get("LOG_POLLS") != "1":
-            return
-        super().access(resp, req, environ, request_time)
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        if os.environ.get("LOG_POLLS") != "1":
+            for handler in self.access_log.handlers:  # uvicorn's worker takes the handlers, not the logger
+                handler.addFilter(_not_a_refresh)
+        self.error_log.addFilter(_not_a_socket_closed_twice)
+
+
+def _not_a_socket_closed_twice(record: logging.LogRecord) -> bool:
+    """At a stop, uvicorn's worker has closed its listening socket before gunicorn closes it again, which gunicorn
+    reports (at INFO) as "Error while closing socket [Errno 9] Bad file descriptor": nothing went wrong."""
+    return not (record.msg == "Error while closing socket %s" and "[Errno 9]" in str(record.args))
+
+
+def _not_a_refresh(record: logging.LogRecord) -> bool:
+    status = record.args[-1] if isinstance(record.args, tuple) and record.args else None
+    return not (REFRESH.get() and status in (200, 304))
 
 
 def banner(url: str) -> str:
@@ -86,13 +101,15 @@ def main(argv: list[str] | None = None) -> int:
             sys.executable,
             "-m",
             "gunicorn",
-            "tradingsite.wsgi",
+            *ASGI,
             "--bind",
             f"{args.host}:{args.port}",
             "--workers",
             "2",
             "--timeout",
             "300",
+            "--graceful-timeout",
+            "5",  # open event streams end at a stop instead of holding it for gunicorn's 30 s
             "--access-logfile",
             "-",
             "--logger-class",

@@ -1,4 +1,4 @@
-"""Reads of the ledger: a symbol's candles, the journal of a day, PnL per day, the statistics."""
+"""Reads of the ledger: a symbol's candles, the journal of a day, PnL per day, the statistics, the events."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -9,8 +9,9 @@ from .. import selectors
 from ..days import today
 from ..errors import InvalidInput
 from ..inputs import ID_MAX, PERIOD_DAYS_MAX, RANGE_DAYS_MAX, check_period, clean_symbol
+from ..models import Event
 from .errors import ERRORS
-from .schemas import CandleOut, DailyPnlOut, JournalOut, StatsOut
+from .schemas import CandleOut, DailyPnlOut, EventsOut, JournalOut, StatsOut
 from .types import Count, Day, Moment, Symbol
 
 JOURNAL_LIMIT_MAX = 500
@@ -101,3 +102,19 @@ def stats(
     elif start is not None:
         check_period(start, max(start, today()), field="from")  # `to` is today
     return selectors.stats(start, end)
+
+
+@router.get("/events", response={200: EventsOut, **ERRORS}, tags=["reads"])
+def events(
+    request: HttpRequest,
+    after: Count = Query(0, ge=0, le=ID_MAX, description="The last event id already seen; 0 for the oldest kept."),
+    limit: Count = Query(100, ge=1, le=selectors.EVENTS_PAGE_MAX),
+    kind: list[str] | None = Query(None, description="Only these kinds (repeat the parameter for several)."),
+):
+    """The events after `after`, oldest first, at once (no waiting): a program asks again with `last_id`, and so
+    misses none and gets none twice. For a push instead, GET /api/v1/events/stream (docs/api.md)."""
+    unknown = sorted(set(kind or ()) - set(Event.Kind.values))
+    if unknown:
+        raise InvalidInput(f"kind {unknown[0]!r} is not one of {', '.join(Event.Kind.values)}.", field="kind")
+    items = list(selectors.events_after(after, limit=limit, kinds=kind))
+    return {"items": items, "last_id": items[-1].pk if items else after}

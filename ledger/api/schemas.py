@@ -250,3 +250,21 @@ class DayNoteOut(Schema):
     day: date = Field(description="The trading day, in TRADING_DAY_TZ.")
     text: str = Field(description="The diary; empty for a day nobody wrote about (or whose diary was emptied).")
     updated_at: datetime | None = Field(description="When it was last written; null if it never was.")
+
+
+class EventOut(Schema):
+    id: int = Field(description="The event's id: events are numbered in the order their changes committed.")
+    kind: str = Field(description="What changed: trade.opened, trade.closed, prices.applied, ... (docs/api.md).")
+    trade_id: int | None = Field(description="The trade it is about, if any.")
+    signal_id: str | None = Field(description="The signal it is about (the sender's signal_id), if any.")
+    payload: dict = Field(description="A few facts about the change; amounts as decimal strings.")
+    created_at: datetime
+
+    @staticmethod
+    def resolve_signal_id(event) -> str | None:
+        return event.signal_id or None
+
+
+class EventsOut(Schema):
+    items: list[EventOut]
+    last_id: int = Field(description="The id to ask after next time: the last event's, or `after` if none came.")

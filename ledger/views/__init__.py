@@ -9,6 +9,8 @@
 - `history.py`: the journal's history of closed trades (/journal/), its filters' choices and its CSV.
 - `stats.py`: the statistics page (/stats/).
 - `exports.py`: the streamed CSV exports of a period (/export/...) and the streaming the history's CSV uses.
+- `events.py`: the streams of events (Server-Sent Events, ledger/live.py): a live page's (/live/events) and a
+  program's (/api/v1/events/stream, with an API token).
 
 The forms the pages read are in `ledger/forms.py`, the SVG geometry of the statistics' charts in
 `ledger/charts.py`; the templates are `ledger/templates/ledger/<page>.html`, with the fragments used by more than

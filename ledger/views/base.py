@@ -47,13 +47,46 @@ TODAY_PARTS: dict[str, Callable[[date], dict]] = {
     "journal": lambda day: {"journal": selectors.journal_for_day(day), "journal_day": selectors.pnl_daily(day)},
     "diary": lambda day: {"diary": selectors.day_note(day)},
 }
+# The events that change each live part: its hx-trigger="sse:<kind>, ..." (docs/dashboard.md, "Live"). A trade's
+# page hears only its own trade's events (its stream's ?trade=), so its facts take every batch of prices it gets.
+LIVE_KINDS = {
+    "summary": ["prices.applied", "trade.opened", "trade.closed", "trade.corrected", "day.closed", "imported"],
+    "active-trades": [
+        "prices.applied",
+        "trade.opened",
+        "trade.closed",
+        "trade.moved",
+        "trade.corrected",
+        "day.closed",
+        "imported",
+    ],
+    "signals": ["signal.recorded", "signal.refused", "signal.expired", "trade.opened", "day.closed", "imported"],
+    "journal": ["trade.closed", "trade.corrected", "journal.changed", "day.closed", "imported"],
+    "facts": ["prices.applied", "trade.moved", "trade.corrected"],
+}
+# As the templates read them (a key without a dash): "sse:prices.applied, sse:trade.opened, ...".
+SSE_TRIGGERS = {name.replace("-", "_"): ", ".join(f"sse:{k}" for k in kinds) for name, kinds in LIVE_KINDS.items()}
+
+
+def live_context(*, live: bool, trade_id: int | None = None) -> dict:
+    """What a live page's <body> needs to hold its stream (`sse-connect`): the newest event id when the page is
+    drawn (asked only by a whole page), so the stream starts where the page stands, and the parts' triggers."""
+    if not live:
+        return {"sse_triggers": SSE_TRIGGERS}
+    query = "" if trade_id is None else f"&trade={trade_id}"
+    return {
+        "sse_triggers": SSE_TRIGGERS,
+        "events_url": lambda: f"{reverse('live-events')}?after={selectors.events_newest_id()}{query}",
+    }
+
+
 PAST_PARTS = TODAY_PARTS | {"summary": lambda day: {"day_end": selectors.day_end(day)}, "active-trades": lambda day: {}}
 
 
 def page_context(day: date, *, notice: str = "", failed: bool = False) -> dict:
     """What every part of a day's page needs besides its own rows."""
     current = today()
-    return {
+    return live_context(live=day == current) | {
         "day": day,
         "is_today": day == current,
         "previous_day": day - timedelta(days=1),

@@ -20,7 +20,15 @@ from django.views.decorators.http import condition, require_GET, require_http_me
 from .. import rules, selectors, services
 from ..errors import InvalidInput, LedgerError, NotFound, Outdated
 from ..models import PaperTrade
-from .base import TRADE_PERMISSION, HtmxHttpRequest, asked_part, refusal_status, render_page, trade_required
+from .base import (
+    TRADE_PERMISSION,
+    HtmxHttpRequest,
+    asked_part,
+    live_context,
+    refusal_status,
+    render_page,
+    trade_required,
+)
 
 TRADE_PARTS = ("facts", "levels", "notes")  # the trade page's parts an HTMX request may ask for
 
@@ -38,7 +46,7 @@ def trade_context(
     """Everything the trade page shows about a trade, and whether its chart has any history to draw."""
     now = now or timezone.now()
     start, end, _ = selectors.chart_span(trade, now)
-    return {
+    return live_context(live=trade.is_open, trade_id=trade.pk) | {
         "trade": trade,
         "signal": trade.signal,
         "excursions": trade.excursions,

@@ -3,10 +3,12 @@
 (() => {
   // A "poll" event on <body> every data-poll-ms while the tab is visible, and at once when it comes back, so a
   // hidden tab costs the server nothing. The live parts listen for it (and for ledgerChanged, after an action).
+  // A page that holds its stream of events (live.js: <body data-live="stream">) does not poll: its parts refresh on
+  // the events themselves.
   const every = Number(document.body.dataset.pollMs);
   if (every) {
     const poll = () => {
-      if (!document.hidden) htmx.trigger(document.body, "poll");
+      if (!document.hidden && document.body.dataset.live !== "stream") htmx.trigger(document.body, "poll");
     };
     setInterval(poll, every);
     document.addEventListener("visibilitychange", poll);
@@ -38,7 +40,8 @@
   document.body.addEventListener("htmx:confirm", (event) => {
     const part = event.detail.elt;
     const under = [...held].find((pointed) => moves(part, pointed));
-    if (under && ["poll", "catchup"].includes(event.detail.triggeringEvent?.type)) {
+    const why = event.detail.triggeringEvent?.type ?? "";
+    if (under && (["poll", "catchup"].includes(why) || why.startsWith("sse:"))) {
       event.preventDefault();  // not sent now; a "catchup" sends it when the pointer leaves
       part.classList.add("held");
       part.classList.toggle("above", part !== under);

@@ -1,7 +1,8 @@
 // The trade page's candle chart, drawn with TradingView's Lightweight Charts (static/vendor/lightweight-charts/).
 // A script file, not an inline script: the page's Content-Security-Policy allows scripts from this site only.
 // The data comes from the trade's chart.json: candles, the entry and exit markers, the stop and target lines.
-// An open trade's chart is fetched again on each of the page's polls and after every action (ledgerChanged).
+// An open trade's chart is fetched again on each batch of its prices the page's stream brings (sse:prices.applied,
+// which its facts part hears), on each of the page's polls and after every action (ledgerChanged).
 (() => {
   const LC = window.LightweightCharts;
   const css = getComputedStyle(document.documentElement);
@@ -17,6 +18,7 @@
   // Whose price label stays on the scale when two would overlap, first first: where the trade went in and out
   // (or the last price, while open), then its levels. A line without its label is still drawn.
   const PRIORITY = ["last", "exit", "entry", "stop", "target"];
+  const LIVE = ["poll", "sse:prices.applied"];  // what an open trade's chart is fetched again on
   const LABEL_HEIGHT = 18;  // px: a price label's 12 px text and its padding
   const MARGIN = 0.06;  // of the height, above and below what is drawn
   const RIGHT_SPACE = 48;  // px left empty after the last candle: an exit marker's text clear of the price labels
@@ -91,7 +93,7 @@
       element.dataset.markers = data.markers.map((item) => item.kind).join(" ");
       element.dataset.lines = data.lines.map((line) => `${line.kind}:${Number(line.price)}`).join(" ");
       requestAnimationFrame(() => requestAnimationFrame(placeLabels));  // once the chart has laid out the data
-      if (!data.open) document.body.removeEventListener("poll", load);
+      if (!data.open) LIVE.forEach((name) => document.body.removeEventListener(name, load));
     }
 
     // Show a line's price label only where it keeps clear of the labels that come before it in PRIORITY.
@@ -119,7 +121,7 @@
 
     load();
     chart.timeScale().subscribeSizeChange(placeLabels);  // a narrower or shorter chart moves the labels closer
-    if ("live" in element.dataset) document.body.addEventListener("poll", load);
+    if ("live" in element.dataset) LIVE.forEach((name) => document.body.addEventListener(name, load));
     document.body.addEventListener("ledgerChanged", load);
   }
 

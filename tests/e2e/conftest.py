@@ -144,6 +144,13 @@ def trade_now(open_trade, **fields) -> PaperTrade:
     return open_trade(timestamp=now, at=now, **fields)
 
 
+def without_stream(page) -> None:
+    """The page's stream of events refused (as by a proxy that will not hold it): the page polls, so it shows the
+    ledger as it was until the test advances the clock by POLL. For a test of what a page behind the ledger does
+    (a click on a row that changed meanwhile), or of the polling itself."""
+    page.route("**/live/events**", lambda route: route.abort())
+
+
 def log_in(page, username: str = "trader") -> None:
     """Fill in the login page the browser is on, as one of the people tests/conftest.py makes."""
     page.fill("#id_username", username)

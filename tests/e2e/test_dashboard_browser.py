@@ -17,7 +17,7 @@ from ledger.days import day_bounds, today
 from ledger.inputs import Tick
 from ledger.models import PaperTrade
 
-from .conftest import POLL, assert_accessible, log_in, screenshot, trade_now
+from .conftest import POLL, assert_accessible, log_in, screenshot, trade_now, without_stream
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -74,6 +74,7 @@ def test_a_trade_without_a_recent_price_is_flagged_stale_until_a_tick_comes(logg
 def test_closing_a_trade_that_a_tick_just_closed_shows_why(logged_in, open_trade):
     page = logged_in
     trade = trade_now(open_trade)
+    without_stream(page)  # the page has not caught up with the tick below when the trader clicks
     page.reload()
     services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("97"), timezone.now())])  # through the stop at 98
 

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from ledger import services
 from ledger.inputs import Tick
 
-from .conftest import PHONE, POLL, assert_accessible, assert_no_csp_violation, screenshot, trade_now
+from .conftest import PHONE, POLL, assert_accessible, assert_no_csp_violation, screenshot, trade_now, without_stream
 from .test_live_page_browser import NO_SIDEWAYS, WIDE
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -101,6 +101,7 @@ def test_a_refused_action_says_why_in_the_notice_without_a_console_error(logged_
     errors = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     signal = make_signal(timestamp=timezone.now())
+    without_stream(page)  # the page has not caught up with the expiry below when the trader clicks
     page.reload()
     services.signal_expire(signal_id=signal.signal_id, reason="Dismissed elsewhere.")  # behind the page's back
 

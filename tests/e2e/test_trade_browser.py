@@ -14,7 +14,7 @@ from ledger import services
 from ledger.models import PaperTrade, PriceCandle
 from tests.conftest import T0, closed_trade_row
 
-from .conftest import PHONE, POLL, assert_accessible, assert_no_csp_violation, screenshot
+from .conftest import PHONE, POLL, assert_accessible, assert_no_csp_violation, screenshot, without_stream
 
 pytestmark = pytest.mark.django_db(transaction=True)
 LAPTOP = {"width": 1366, "height": 768}  # the laptop
@@ -80,6 +80,7 @@ def test_an_open_trade_s_chart_refreshes_and_a_moved_stop_moves_its_line(logged_
     trade = open_trade(timestamp=now, at=now)
     minute = now.replace(second=0, microsecond=0)
     candles("BTCUSDT", minute - timedelta(minutes=20), 19)  # to the minute before this one
+    without_stream(page)  # the candles below are written by hand, with no event: the page's poll fetches them
     page.goto(f"{server_url}/trades/{trade.pk}/")
     chart = page.locator("#trade-chart")
     expect(chart).to_have_attribute("data-candles", "19")

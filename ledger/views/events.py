@@ -1,0 +1,77 @@
+"""Streams of events as Server-Sent Events (ledger/live.py): for a logged-in page (/live/events), and for a program
+with an API token (/api/v1/events/stream, docs/api.md)."""
+
+from importlib import import_module
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY, get_user_model
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.views.decorators.http import require_GET
+from ninja.errors import Throttled
+
+from .. import live
+from ..api.auth import READ
+from ..errors import error_body
+from ..models import ApiToken
+
+
+def session_holds(session_key: str | None, user_id: int) -> bool:
+    """Whether the session still logs in the same active user (not logged out, not expired, not deactivated)."""
+    if not session_key:
+        return False
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    if str(store.load().get(SESSION_KEY)) != str(user_id):
+        return False
+    return get_user_model().objects.filter(pk=user_id, is_active=True).exists()
+
+
+def event_stream(**stream) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(live.stream(**stream), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache, no-store"
+    response["X-Accel-Buffering"] = "no"  # nginx: send each event as it comes, do not buffer the answer
+    return response
+
+
+@require_GET
+async def events(request: HttpRequest) -> HttpResponse:
+    """The events after the browser's Last-Event-ID (or `?after=`), as they commit, for as long as the session
+    lasts; `?trade=<id>` keeps those that change that trade's page. 403 without a login: EventSource gives up
+    and the page polls (static/ledger/live.js), and its polls meet the login page."""
+    user = await request.auser()
+    if not user.is_authenticated:
+        return HttpResponse("Log in to follow the ledger live.", status=403, content_type="text/plain")
+    try:
+        after = live.start_after(request.headers.get("Last-Event-ID"), request.GET.get("after"))
+        trade = live.start_after(None, request.GET.get("trade"))
+    except ValueError as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain")
+    session_key, user_id = request.session.session_key, user.pk
+
+    def holds() -> bool:
+        return session_holds(session_key, user_id)
+
+    if trade is None:
+        return event_stream(after=after, holds=holds)
+    return event_stream(after=after, holds=holds, wanted=lambda event: live.about_trade(event, trade))
+
+
+@require_GET
+async def api_events(request: HttpRequest) -> HttpResponse:
+    """The events after Last-Event-ID (or `?after=`), as they commit, for a token that may read; the stream ends
+    when the token is revoked (checked at each heartbeat). Errors in the API's shape."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip() if scheme.lower() == "bearer" else ""
+    try:
+        row = await sync_to_async(READ.authenticate)(request, token) if token else None
+    except Throttled:
+        return JsonResponse(error_body("Too many wrong tokens from this address; wait a minute."), status=429)
+    if row is None:
+        refused = JsonResponse(error_body("A valid API token is required (Authorization: Bearer <token>)."), status=401)
+        refused["WWW-Authenticate"] = "Bearer"
+        return refused
+    try:
+        after = live.start_after(request.headers.get("Last-Event-ID"), request.GET.get("after"))
+    except ValueError as error:
+        return JsonResponse(error_body(str(error), "after"), status=400)
+    return event_stream(after=after, holds=lambda: ApiToken.objects.filter(pk=row.pk, revoked_at__isnull=True).exists())
