@@ -429,3 +429,22 @@ def test_close_is_one_form_on_the_dashboard_and_the_trade_page_that_asks_first(t
     ):
         assert form in html
         assert '<dialog id="confirm" class="card" aria-labelledby="confirm-title"></dialog>' in html
+
+
+def test_the_facts_refresh_that_finds_the_trade_closed_tells_the_page_whose_badge_and_manage_card_follow(
+    trader_client, open_trade
+):
+    trade = open_trade()
+    page = trader_client.get(reverse("trade", args=[trade.pk])).content.decode()
+    assert f'hx-get="/trades/{trade.pk}/" hx-trigger="tradeClosed from:body"' in page  # the badge and the card
+    open_facts = trader_client.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="facts", **HTMX)
+    assert "HX-Trigger" not in open_facts
+
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("104"), T0 + timedelta(minutes=5))])  # the target
+
+    facts = trader_client.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="facts", **HTMX)
+    assert facts["HX-Trigger"] == "tradeClosed"
+    badge = trader_client.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="trade-status", **HTMX)
+    assert badge.content.decode() == '<span class="status take_profit" id="trade-status">Take profit</span>'
+    manage = trader_client.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="manage", **HTMX)
+    assert re.fullmatch(r'<div id="manage">\s*</div>', manage.content.decode().strip())  # no Move, no refresh

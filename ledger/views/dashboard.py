@@ -116,13 +116,17 @@ def _confirmation(
     request: HtmxHttpRequest, part: str, title: str, context: dict, *, refusal: LedgerError | None, status: int
 ) -> HttpResponse:
     """A confirmation, `parts.html#<part>`: in the dialog for HTMX (its first drawing and each refresh while it is
-    open), as a page of its own without JavaScript. A refusal shows why instead, with the refusal's status."""
+    open), as a page of its own without JavaScript. A refusal shows why instead, with the refusal's status; when
+    the dialog opens on one (the row changed under the trader), the parts refresh too."""
     context |= {"in_dialog": bool(request.htmx), "max_deviation": settings.PAPER_MAX_DEVIATION}
     if refusal is not None:
         context["refusal"] = refusal.message
         status = refusal_status(request, refusal)
     if request.htmx:
-        return render_page(request, "ledger/parts.html", context, part=part, status=status)
+        response = render_page(request, "ledger/parts.html", context, part=part, status=status)
+        if refusal is not None and request.htmx.target == "confirm":  # opened on a row that changed: refresh it
+            response["HX-Trigger"] = "ledgerChanged"
+        return response
     context |= {"confirm_part": f"ledger/parts.html#{part}", "confirm_title": title}
     return render_page(request, "ledger/confirm.html", context, status=status)
 

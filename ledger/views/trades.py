@@ -22,7 +22,7 @@ from ..errors import InvalidInput, LedgerError, NotFound, Outdated
 from ..models import PaperTrade
 from .base import TRADE_PERMISSION, HtmxHttpRequest, asked_part, refusal_status, render_page, trade_required
 
-TRADE_PARTS = ("facts", "levels", "notes")  # the trade page's parts an HTMX request may ask for
+TRADE_PARTS = ("facts", "levels", "notes", "trade-status", "manage")  # the parts an HTMX request may ask for
 
 
 def _trade(trade_id: int) -> PaperTrade:
@@ -69,14 +69,18 @@ def _trade_etag(request: HtmxHttpRequest, trade_id: int) -> str | None:
 @require_GET
 @condition(etag_func=_trade_etag)
 def trade_page(request: HtmxHttpRequest, trade_id: int) -> HttpResponse:
-    """/trades/<id>/: everything about one trade. An open trade's facts refresh with the dashboard's poll."""
+    """/trades/<id>/: everything about one trade. An open trade's facts refresh with the dashboard's poll; the
+    refresh that finds it closed tells the page (`tradeClosed`), whose badge and Manage card then draw themselves
+    closed."""
     trade = _trade(trade_id)
     editing = request.GET.get("edit") == "notes" and request.user.has_perm(
         TRADE_PERMISSION
     )  # the form without JavaScript
-    return render_page(
-        request, "ledger/trade.html", trade_context(trade, editing=editing), part=asked_part(request, TRADE_PARTS)
-    )
+    part = asked_part(request, TRADE_PARTS)
+    response = render_page(request, "ledger/trade.html", trade_context(trade, editing=editing), part=part)
+    if part == "facts" and not trade.is_open:
+        response["HX-Trigger"] = "tradeClosed"
+    return response
 
 
 def _unix(moment) -> int:

@@ -144,6 +144,11 @@ def trade_now(open_trade, **fields) -> PaperTrade:
     return open_trade(timestamp=now, at=now, **fields)
 
 
+def confirm_close(page) -> None:
+    """Close's confirmation is open in its dialog: confirm it."""
+    page.get_by_role("dialog").get_by_role("button", name="Confirm: close").click()
+
+
 def log_in(page, username: str = "trader") -> None:
     """Fill in the login page the browser is on, as one of the people tests/conftest.py makes."""
     page.fill("#id_username", username)
@@ -159,5 +164,5 @@ def logged_in(one_trading_day, page, server_url, trader):
     page.goto(f"{server_url}/")
     log_in(page)
     expect(page.locator("h1")).to_contain_text("Today")
-    page.on("dialog", lambda dialog: dialog.accept())  # the Close and Expire confirmations
+    page.on("dialog", lambda dialog: dialog.accept())  # the browser's confirmation of Expire
     return page
