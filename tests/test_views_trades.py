@@ -448,3 +448,58 @@ def test_the_facts_refresh_that_finds_the_trade_closed_tells_the_page_whose_badg
     assert badge.content.decode() == '<span class="status take_profit" id="trade-status">Take profit</span>'
     manage = trader_client.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="manage", **HTMX)
     assert re.fullmatch(r'<div id="manage">\s*</div>', manage.content.decode().strip())  # no Move, no refresh
+
+
+def test_the_chart_after_a_time_holds_only_the_candles_that_start_after_it(viewer_client, open_trade):
+    start = NOW - timedelta(minutes=5)  # 11:55 on the day of NOW
+    trade = open_trade(timestamp=start - timedelta(minutes=2), at=start - timedelta(minutes=1))  # 1-minute candles
+    PriceCandle.objects.bulk_create(
+        candle(start + timedelta(minutes=n), p, p, p, p) for n, p in enumerate(["100", "101", "102", "103"])
+    )
+    ten = int(start.timestamp())
+
+    whole = viewer_client.get(reverse("trade-chart", args=[trade.pk])).json()
+    assert [c["time"] for c in whole["candles"]] == [ten, ten + 60, ten + 120, ten + 180]
+    assert whole["after"] == ten + 120  # its last candle but one: the last (11:58) may still grow
+
+    PriceCandle.objects.filter(minute=start + timedelta(minutes=3)).update(close=Decimal("103.5"))  # 11:58 grew
+    PriceCandle.objects.bulk_create([candle(start + timedelta(minutes=4), "104", "104", "104", "104")])
+    newer = viewer_client.get(reverse("trade-chart", args=[trade.pk]), {"after": whole["after"]}).json()
+
+    assert [(c["time"], c["close"]) for c in newer["candles"]] == [
+        (ten + 180, "103.50000000"),  # 11:58 again, as it is now
+        (ten + 240, "104.00000000"),  # and 11:59, new
+    ]
+    assert newer["after"] == ten + 180
+    assert [m["kind"] for m in newer["markers"]] == ["entry"]  # the markers and lines come whole: they are few
+    nothing = viewer_client.get(reverse("trade-chart", args=[trade.pk]), {"after": ten + 240}).json()
+    assert (nothing["candles"], nothing["after"]) == ([], ten + 240)  # nothing new: the same cursor again
+
+
+def test_the_chart_after_longer_candles_starts_at_the_next_candle(viewer_client, open_trade):
+    trade = open_trade()
+    services.trade_close(trade_id=trade.pk, price=Decimal("101"), at=T0 + timedelta(hours=20))  # 5-minute candles
+    PriceCandle.objects.bulk_create(
+        candle(T0 + timedelta(minutes=n), "100", str(100 + n), "99", "100") for n in range(12)
+    )
+    ten = int(T0.timestamp())
+
+    data = viewer_client.get(reverse("trade-chart", args=[trade.pk]), {"after": ten + 60}).json()
+
+    # 10:01 lies in the candle of 10:00: the next ones start at 10:05 (highs 105 to 109) and 10:10 (110, 111)
+    assert data["minutes"] == 5
+    assert [(c["time"], c["high"]) for c in data["candles"]] == [
+        (ten + 300, "109.00000000"),
+        (ten + 600, "111.00000000"),
+    ]
+
+
+@pytest.mark.parametrize("after", ["soon", "-5", "1.5", "100000000000"])
+def test_a_chart_after_that_is_not_a_time_is_refused_naming_it(viewer_client, open_trade, after):
+    trade = open_trade()
+
+    response = viewer_client.get(reverse("trade-chart", args=[trade.pk]), {"after": after})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "after"
+    assert "after must be a time in whole seconds since 1970" in response.json()["detail"][0]["message"]
