@@ -704,6 +704,18 @@ def test_the_close_confirmation_of_a_closed_trade_says_so_with_only_cancel(trade
     assert "Confirm" not in html
 
 
+def test_close_without_javascript_confirms_on_a_page_of_its_own(trader_client, minute_old_trade):
+    trade = minute_old_trade()
+
+    html = trader_client.get(reverse("trade-close", args=[trade.pk])).content.decode()
+
+    assert "<html" in html
+    assert f"<title>Close #{trade.pk} · Paper ledger</title>" in html
+    assert '<span class="num" id="confirm-fill">100.00</span>' in html
+    assert f'<form method="post" action="/trades/{trade.pk}/close/"' in html
+    assert '<a href="/">Cancel</a>' in html
+
+
 def test_close_confirmed_at_the_fill_seen_closes_there(trader_client, minute_old_trade):
     trade = minute_old_trade()
     quote_tick("102.1", bid="102", ask="102.2")
