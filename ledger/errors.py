@@ -53,6 +53,15 @@ class NotExecutable(InvalidTransition):
     cash, a limit on open trades. A signal that arrives and meets one is recorded EXPIRED with the reason."""
 
 
+class PriceMoved(Conflict):
+    """The fill moved past PAPER_MAX_DEVIATION from the price the trader confirmed: nothing was done. `price` is the
+    fill now, which the trader may confirm afresh."""
+
+    def __init__(self, message: str, *, price, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.price = price
+
+
 class AlreadyClosed(InvalidTransition):
     """Someone (a tick, the end of day, a person) closed the trade first."""
 

@@ -287,3 +287,42 @@ def test_a_database_fault_is_503_in_the_api_shape_with_retry_after(api_client, r
         "The database could not serve this request; nothing was written."
     )
     assert int(response["Retry-After"]) > 0
+
+
+def test_close_with_the_expected_price_closes_while_the_fill_is_within_the_deviation(api_client, open_trade):
+    trade = open_trade()
+    post_prices(api_client, [{"symbol": "BTCUSDT", "price": "101", "time": TICK_TIME}])  # exit quote 101
+
+    response = close(api_client, trade.pk, {"expected_price": "101.5"})  # -0.5 / 101.5 = -0.49%: accepted
+
+    assert response.status_code == 200
+    assert Decimal(response.json()["exit_price"]) == Decimal("101")
+
+
+def test_close_past_the_expected_price_is_409_with_the_new_fill_and_nothing_written(api_client, open_trade):
+    trade = open_trade()
+    post_prices(api_client, [{"symbol": "BTCUSDT", "price": "101", "time": TICK_TIME}])
+    before = row_counts(), Account.objects.get().version
+
+    response = close(api_client, trade.pk, {"expected_price": "100"})  # +1 / 100 = +1%, past 0.5%
+
+    assert response.status_code == 409
+    assert response.json()["detail"][0] == {
+        "field": "expected_price",
+        "message": "The fill moved from 100 to 101 (+1.00%), more than the 0.5% you accept; nothing was done. "
+        "Confirm again at 101 if it still suits you.",
+    }
+    trade.refresh_from_db()
+    assert trade.is_open
+    assert (row_counts(), Account.objects.get().version) == before  # nothing written, not even a version
+
+
+def test_a_bad_expected_price_is_refused_naming_it(api_client, open_trade):
+    trade = open_trade()
+
+    response = close(api_client, trade.pk, {"expected_price": "-1"})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "expected_price"
+    trade.refresh_from_db()
+    assert trade.is_open

@@ -648,6 +648,132 @@ def test_execute_without_javascript_confirms_on_a_page_of_its_own(trader_client,
     assert f'<form method="post" action="/signals/{signal.signal_id}/execute/"' in html
 
 
+def quote_tick(price: str, bid: str, ask: str, seconds_ago: int = 7) -> None:
+    tick = Tick("BTCUSDT", Decimal(price), timezone.now() - timedelta(seconds=seconds_ago), Decimal(bid), Decimal(ask))
+    services.prices_apply(ticks=[tick])
+
+
+@pytest.fixture
+def minute_old_trade(open_trade):
+    """A trade opened a minute ago, so ticks of the last seconds mark it."""
+    return lambda: open_trade(timestamp=NOW - timedelta(minutes=2), at=NOW - timedelta(minutes=1))
+
+
+def test_close_first_shows_the_fill_and_what_it_would_realize_and_writes_nothing(trader_client, minute_old_trade):
+    trade = minute_old_trade()  # LONG 50 BTCUSDT at 100, stop 98: 1R = 100
+    quote_tick("102.1", bid="102", ask="102.2")  # a LONG exits at the bid
+
+    response = trader_client.get(reverse("trade-close", args=[trade.pk]), **HTMX)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html  # the dialog's content
+    assert f"Close trade #{trade.pk} (LONG BTCUSDT)?" in html
+    assert '<span class="num" id="confirm-fill">102.00</span>' in html
+    assert "the last price, 102.10 7s ago, at its bid" in html
+    # (102 - 100) * 50 = 100, less fees 5 (entry) + 5.10 (0.001 * 102 * 50) = +89.90; / 100 risk; / 5,000 notional
+    assert '<span class="num gain" id="confirm-pnl">+89.90</span>' in html
+    assert "+0.90R, +1.80%, after fees of 10.10" in html
+    assert '<input type="hidden" name="expected_price" value="102">' in html
+    assert "more than 0.5% away from 102.00, nothing is done" in html
+    assert f'hx-get="/trades/{trade.pk}/close/" hx-trigger="poll from:body"' in html  # refreshed while open
+    assert PaperTrade.objects.get(pk=trade.pk).is_open
+
+
+def test_the_close_confirmation_refreshed_shows_the_market_now(trader_client, minute_old_trade):
+    trade = minute_old_trade()
+    quote_tick("102.1", bid="102", ask="102.2")
+    quote_tick("99.1", bid="99", ask="99.2", seconds_ago=1)
+
+    html = trader_client.get(reverse("trade-close", args=[trade.pk]), HTTP_HX_TARGET="confirm-live", **HTMX)
+    html = html.content.decode()
+
+    # (99 - 100) * 50 = -50, less fees 5 + 4.95 = -59.95
+    assert '<span class="num" id="confirm-fill">99.00</span>' in html
+    assert '<span class="num loss" id="confirm-pnl">\u221259.95</span>' in html
+    assert '<input type="hidden" name="expected_price" value="99">' in html
+
+
+def test_the_close_confirmation_of_a_closed_trade_says_so_with_only_cancel(trader_client, minute_old_trade):
+    trade = minute_old_trade()
+    services.trade_close(trade_id=trade.pk, price=Decimal("104"), reason=PaperTrade.Status.TAKE_PROFIT)
+
+    html = trader_client.get(reverse("trade-close", args=[trade.pk]), **HTMX).content.decode()
+
+    assert f"Trade #{trade.pk} is closed already (Take profit at 104.00, +189.80)." in html  # 200 - (5 + 5.2)
+    assert "Confirm" not in html
+
+
+def test_close_without_javascript_confirms_on_a_page_of_its_own(trader_client, minute_old_trade):
+    trade = minute_old_trade()
+
+    html = trader_client.get(reverse("trade-close", args=[trade.pk])).content.decode()
+
+    assert "<html" in html
+    assert f"<title>Close #{trade.pk} · Paper ledger</title>" in html
+    assert '<span class="num" id="confirm-fill">100.00</span>' in html
+    assert f'<form method="post" action="/trades/{trade.pk}/close/"' in html
+    assert '<a href="/">Cancel</a>' in html
+
+
+def test_close_confirmed_at_the_fill_seen_closes_there(trader_client, minute_old_trade):
+    trade = minute_old_trade()
+    quote_tick("102.1", bid="102", ask="102.2")
+
+    response = trader_client.post(reverse("trade-close", args=[trade.pk]), {"expected_price": "102"}, **HTMX)
+
+    assert "Closed trade" in response.content.decode()
+    assert PaperTrade.objects.get(pk=trade.pk).exit_price == Decimal("102")
+
+
+def test_close_past_the_deviation_shows_the_confirmation_again_with_the_new_fill(trader_client, minute_old_trade):
+    trade = minute_old_trade()
+    quote_tick("102.1", bid="102", ask="102.2")
+    quote_tick("102.7", bid="102.6", ask="102.8", seconds_ago=1)  # the bid moved 0.6 / 102 = +0.59%
+
+    response = trader_client.post(reverse("trade-close", args=[trade.pk]), {"expected_price": "102"}, **HTMX)
+
+    html = response.content.decode()
+    assert response.status_code == 200  # HTMX: the dialog again, which says why
+    assert (response["HX-Retarget"], response["HX-Reswap"]) == ("#confirm", "innerHTML")
+    assert "The fill moved from 102 to 102.6 (+0.59%), more than the 0.5% you accept; nothing was done." in html
+    assert '<span class="num" id="confirm-fill">102.60</span>' in html
+    assert '<input type="hidden" name="expected_price" value="102.6">' in html
+    assert PaperTrade.objects.get(pk=trade.pk).is_open
+
+    plain = trader_client.post(reverse("trade-close", args=[trade.pk]), {"expected_price": "102"})
+    assert plain.status_code == 409
+    assert "<html" in plain.content.decode()
+    assert "The fill moved from 102 to 102.6" in plain.content.decode()
+    assert PaperTrade.objects.get(pk=trade.pk).is_open
+
+
+def test_execute_past_the_deviation_is_refused_with_the_new_fill_and_nothing_written(trader_client, make_signal):
+    signal = make_signal(timestamp=timezone.now() - timedelta(seconds=10))
+    quote_tick("100", bid="99.9", ask="100.1")
+    seen = trader_client.get(reverse("signal-execute", args=[signal.signal_id]), **HTMX).content.decode()
+    assert '<input type="hidden" name="expected_price" value="100.1">' in seen
+    quote_tick("100.7", bid="100.6", ask="100.8", seconds_ago=1)  # the ask moved 0.7 / 100.1 = +0.70%
+
+    response = trader_client.post(
+        reverse("signal-execute", args=[signal.signal_id]), {"expected_price": "100.1"}, **HTMX
+    )
+
+    html = response.content.decode()
+    assert "The fill moved from 100.1 to 100.8 (+0.70%)" in html
+    assert '<span class="num" id="confirm-fill">100.80</span>' in html
+    assert not PaperTrade.objects.exists()
+    assert Signal.objects.get(pk=signal.pk).status == Signal.Status.GENERATED
+
+    plain = trader_client.post(reverse("signal-execute", args=[signal.signal_id]), {"expected_price": "100.1"})
+    assert plain.status_code == 409
+    assert not PaperTrade.objects.exists()
+
+    taken = trader_client.post(reverse("signal-execute", args=[signal.signal_id]), {"expected_price": "100.8"})
+    assert taken.status_code == 302
+    assert PaperTrade.objects.get().entry_price == Decimal("100.8")
+
+
 @pytest.mark.parametrize(
     "url",
     [

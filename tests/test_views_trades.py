@@ -416,21 +416,90 @@ def test_without_the_permission_the_diary_is_read_not_written(viewer_client):
     assert viewer_client.post(reverse("day-diary", args=["2026-11-20"]), {"text": "no"}).status_code == 403
 
 
-def close_confirmation(html: str) -> str:
-    return re.search(r'<form[^>]*class="inline close-form".*?hx-confirm="([^"]*)"', html, re.S).group(1)
-
-
-def test_close_is_one_form_with_one_text_on_the_dashboard_and_the_trade_page_live_with_the_price(
-    trader_client, open_trade
-):
-    trade = open_trade(timestamp=NOW - timedelta(minutes=2), at=NOW - timedelta(minutes=1))  # 50 BTCUSDT at 100
-    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("102"), NOW)])  # 2*50 - (5 + 5.1) = +89.90, +0.8990R
-
-    on_dashboard = close_confirmation(trader_client.get(reverse("dashboard")).content.decode())
-    on_trade_page = close_confirmation(trader_client.get(reverse("trade", args=[trade.pk])).content.decode())
-    facts_polled = close_confirmation(
-        trader_client.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="facts", **HTMX).content.decode()
+def test_close_is_one_form_on_the_dashboard_and_the_trade_page_that_asks_first(trader_client, open_trade):
+    trade = open_trade(timestamp=NOW - timedelta(minutes=2), at=NOW - timedelta(minutes=1))
+    form = (
+        f'<form method="get" action="/trades/{trade.pk}/close/" class="inline close-form"\n'
+        f'      hx-get="/trades/{trade.pk}/close/" hx-target="#confirm" hx-swap="innerHTML">'
     )
 
-    expected = f"Close trade #{trade.pk} (LONG BTCUSDT) at the market, last 102.00: about +89.90 (+0.90R)?"
-    assert on_dashboard == on_trade_page == facts_polled == expected  # the live part carries it: a poll updates it
+    for html in (
+        trader_client.get(reverse("dashboard")).content.decode(),
+        trader_client.get(reverse("trade", args=[trade.pk])).content.decode(),
+    ):
+        assert form in html
+        assert '<dialog id="confirm" class="card" aria-labelledby="confirm-title"></dialog>' in html
+
+
+def test_the_facts_refresh_that_finds_the_trade_closed_tells_the_page_whose_badge_and_manage_card_follow(
+    trader_client, open_trade
+):
+    trade = open_trade()
+    page = trader_client.get(reverse("trade", args=[trade.pk])).content.decode()
+    assert f'hx-get="/trades/{trade.pk}/" hx-trigger="tradeClosed from:body"' in page  # the badge and the card
+    open_facts = trader_client.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="facts", **HTMX)
+    assert "HX-Trigger" not in open_facts
+
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("104"), T0 + timedelta(minutes=5))])  # the target
+
+    facts = trader_client.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="facts", **HTMX)
+    assert facts["HX-Trigger"] == "tradeClosed"
+    badge = trader_client.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="trade-status", **HTMX)
+    assert badge.content.decode() == '<span class="status take_profit" id="trade-status">Take profit</span>'
+    manage = trader_client.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="manage", **HTMX)
+    assert re.fullmatch(r'<div id="manage">\s*</div>', manage.content.decode().strip())  # no Move, no refresh
+
+
+def test_the_chart_after_a_time_holds_only_the_candles_that_start_after_it(viewer_client, open_trade):
+    start = NOW - timedelta(minutes=5)  # 11:55 on the day of NOW
+    trade = open_trade(timestamp=start - timedelta(minutes=2), at=start - timedelta(minutes=1))  # 1-minute candles
+    PriceCandle.objects.bulk_create(
+        candle(start + timedelta(minutes=n), p, p, p, p) for n, p in enumerate(["100", "101", "102", "103"])
+    )
+    ten = int(start.timestamp())
+
+    whole = viewer_client.get(reverse("trade-chart", args=[trade.pk])).json()
+    assert [c["time"] for c in whole["candles"]] == [ten, ten + 60, ten + 120, ten + 180]
+    assert whole["after"] == ten + 120  # its last candle but one: the last (11:58) may still grow
+
+    PriceCandle.objects.filter(minute=start + timedelta(minutes=3)).update(close=Decimal("103.5"))  # 11:58 grew
+    PriceCandle.objects.bulk_create([candle(start + timedelta(minutes=4), "104", "104", "104", "104")])
+    newer = viewer_client.get(reverse("trade-chart", args=[trade.pk]), {"after": whole["after"]}).json()
+
+    assert [(c["time"], c["close"]) for c in newer["candles"]] == [
+        (ten + 180, "103.50000000"),  # 11:58 again, as it is now
+        (ten + 240, "104.00000000"),  # and 11:59, new
+    ]
+    assert newer["after"] == ten + 180
+    assert [m["kind"] for m in newer["markers"]] == ["entry"]  # the markers and lines come whole: they are few
+    nothing = viewer_client.get(reverse("trade-chart", args=[trade.pk]), {"after": ten + 240}).json()
+    assert (nothing["candles"], nothing["after"]) == ([], ten + 240)  # nothing new: the same cursor again
+
+
+def test_the_chart_after_longer_candles_starts_at_the_next_candle(viewer_client, open_trade):
+    trade = open_trade()
+    services.trade_close(trade_id=trade.pk, price=Decimal("101"), at=T0 + timedelta(hours=20))  # 5-minute candles
+    PriceCandle.objects.bulk_create(
+        candle(T0 + timedelta(minutes=n), "100", str(100 + n), "99", "100") for n in range(12)
+    )
+    ten = int(T0.timestamp())
+
+    data = viewer_client.get(reverse("trade-chart", args=[trade.pk]), {"after": ten + 60}).json()
+
+    # 10:01 lies in the candle of 10:00: the next ones start at 10:05 (highs 105 to 109) and 10:10 (110, 111)
+    assert data["minutes"] == 5
+    assert [(c["time"], c["high"]) for c in data["candles"]] == [
+        (ten + 300, "109.00000000"),
+        (ten + 600, "111.00000000"),
+    ]
+
+
+@pytest.mark.parametrize("after", ["soon", "-5", "1.5", "100000000000"])
+def test_a_chart_after_that_is_not_a_time_is_refused_naming_it(viewer_client, open_trade, after):
+    trade = open_trade()
+
+    response = viewer_client.get(reverse("trade-chart", args=[trade.pk]), {"after": after})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "after"
+    assert "after must be a time in whole seconds since 1970" in response.json()["detail"][0]["message"]

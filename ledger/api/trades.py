@@ -69,12 +69,20 @@ class CloseIn(Body):
             "Refused (422) if it would value the trade at 100,000,000,000 or more."
         ),
     )
+    expected_price: Price | None = Field(
+        None,
+        description=(
+            "The fill you expect a market close to get (the trade's exit_quote when you read it); refused (409, "
+            "with the fill now) if the fill has moved further than PAPER_MAX_DEVIATION (0.5 %) from it. Ignored "
+            "with a `price`."
+        ),
+    )
 
 
 @router.post("/trades/{trade_id}/close", auth=TRADE, response={200: TradeOut, **WRITE_ERRORS}, tags=["trades"])
 def trade_close(request: HttpRequest, trade_id: TradeId, body: CloseIn = CloseIn()):  # optional, never null
     """Close an open trade by hand (MANUAL_CLOSE). A trade closes once: again answers 409."""
-    return services.trade_close(trade_id=trade_id, price=body.price)
+    return services.trade_close(trade_id=trade_id, price=body.price, expected_price=body.expected_price)
 
 
 class TradeEditIn(Body):

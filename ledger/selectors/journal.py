@@ -2,6 +2,7 @@
 of closed trades filtered, sorted and paged by keyset, so that a page deep in a million rows costs what the
 first one does."""
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -17,7 +18,8 @@ from .figures import Figures, figures_for
 
 TAG_SUGGESTIONS_FROM = 1000  # the latest tagged trades whose tags the editor suggests
 CHART_CANDLES_MAX = 720  # candles in a chart at most: longer spans take longer candles
-CANDLE_MINUTES = (1, 5, 15, 60, 240, 1440)
+CANDLE_MINUTES = (1, 5, 15, 60, 240, 1440)  # beyond 720 days of span: candles of as many whole days as it takes
+DAY_MINUTES = 1440
 
 
 def tags_used() -> list[str]:
@@ -65,22 +67,26 @@ def chart_span(trade: PaperTrade, now: datetime) -> tuple[datetime, datetime, in
     start = (trade.entry_time - margin).replace(second=0, microsecond=0)
     end = until + margin if trade.exit_time else now + timedelta(minutes=1)
     span_minutes = (end - start).total_seconds() / 60
-    minutes = next((m for m in CANDLE_MINUTES if span_minutes / m <= CHART_CANDLES_MAX), CANDLE_MINUTES[-1])
+    days = DAY_MINUTES * math.ceil(span_minutes / DAY_MINUTES / CHART_CANDLES_MAX)  # whole days, for the longest
+    minutes = next((m for m in CANDLE_MINUTES if span_minutes / m <= CHART_CANDLES_MAX), days)
     return start, end, minutes
 
 
-def trade_chart(trade: PaperTrade, now: datetime) -> Chart:
+def trade_chart(trade: PaperTrade, now: datetime, *, after: datetime | None = None) -> Chart:
     """The trade's candles, read from the symbol's 1-minute candles (selectors.candles) and merged by the
     database into candles of `minutes` when the span is long: first open, highest high, lowest low, last
-    close of each. Read raw and turned into Decimal once (money_from_db): the ORM's converters would cost
-    more than the read itself."""
+    close of each (each starting at a whole multiple of `minutes` since 1970, UTC). With `after`, only the
+    candles that start after it: what an open trade's page adds to the chart it has. Read raw and turned into
+    Decimal once (money_from_db): the ORM's converters would cost more than the read itself."""
     start, end, minutes = chart_span(trade, now)
+    seconds = minutes * 60
+    if after is not None:  # from the start of the first candle after `after`, read no earlier minute
+        start = max(start, datetime.fromtimestamp((int(after.timestamp()) // seconds + 1) * seconds, UTC))
     sql, params = (
         minute_candles(trade.symbol, start, end)
         .values("minute", "open", "high", "low", "close")
         .query.sql_with_params()
     )
-    seconds = minutes * 60
     epoch = (
         "CAST(strftime('%%s', minute) AS INTEGER)"
         if connection.vendor == "sqlite"

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -9,8 +10,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from .. import rules, selectors
+from ..deviation import check_deviation
 from ..errors import InvalidTransition, LedgerError, NotExecutable, NotFound, SignalConflict
-from ..inputs import REASON_LENGTH_MAX, SignalFields, Tick, clean_time
+from ..inputs import REASON_LENGTH_MAX, SignalFields, Tick, clean_price, clean_time
 from ..models import Event, PaperTrade, Signal
 from ..rules import ZERO
 from .base import account_add, account_for_update, batches, record_history
@@ -89,18 +91,22 @@ def _signal_for_update(signal_id: str) -> Signal:
 
 
 @transaction.atomic
-def signal_execute(*, signal_id: str, at: datetime | None = None) -> PaperTrade:
+def signal_execute(*, signal_id: str, at: datetime | None = None, expected_price: Any = None) -> PaperTrade:
     """Open the paper trade of a GENERATED signal at the market, sized by the account's risk rules within its
     cash; the signal becomes EXECUTED in the same transaction (docs/fills.md).
 
     The fill is the symbol's last tick (its ask to buy, its bid to sell) or, without a recent one, the
     signal's own price while the signal is fresh, moved by slippage. The account row is locked first, so
     entries are sized one after another from what is really left. Refused with NotExecutable (nothing
-    written): a stale signal, a fill past a level, no cash, a limit on open trades.
+    written): a stale signal, a fill past a level, no cash, a limit on open trades. `expected_price` is the fill
+    the trader's confirmation showed: a fill now further than PAPER_MAX_DEVIATION from it is refused with the new
+    fill (PriceMoved), nothing written.
     """
     at = clean_time(at, field="at")
+    seen = clean_price(expected_price, field="expected_price", required=False)
     signal = _signal_for_update(signal_id)
     plan = selectors.entry_plan(signal, account=account_for_update(), at=at)
+    check_deviation(seen=seen, fill=plan.fill)
     trade = PaperTrade(
         signal=signal,
         symbol=signal.symbol,

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 
 from .. import rules
+from ..deviation import check_deviation
 from ..errors import AlreadyClosed, InvalidInput, InvalidTransition, NotFound
 from ..inputs import CORRECTABLE, clean_fees, clean_price, clean_time
 from ..models import Event, PaperTrade
@@ -24,10 +25,14 @@ def trade_close(
     price: Any = None,
     reason: str = PaperTrade.Status.MANUAL_CLOSE,
     at: datetime | None = None,
+    expected_price: Any = None,
 ) -> PaperTrade:
     """Close an open trade; the signal becomes CLOSED. At a stated price exactly; without one, by a market
-    order at the last mark's exit quote (its bid or ask, or its price moved by slippage)."""
+    order at the last mark's exit quote (its bid or ask, or its price moved by slippage). `expected_price` is
+    the fill the trader's confirmation showed: a market close that would now fill further than
+    PAPER_MAX_DEVIATION from it is refused with the new fill (PriceMoved), nothing written."""
     at = clean_time(at, field="at")
+    seen = clean_price(expected_price, field="expected_price", required=False)
     trade = PaperTrade.objects.filter(pk=trade_id).first()
     if trade is None:
         raise NotFound(f"No trade with id {trade_id}.", field="trade_id")
@@ -35,6 +40,7 @@ def trade_close(
         raise AlreadyClosed(f"Trade {trade_id} is already closed ({trade.get_status_display()}).", field="trade_id")
     exit_price = clean_price(price, field="price", required=False)
     if exit_price is None:
+        check_deviation(seen=seen, fill=trade.exit_quote)
         rules.close_at_quote(trade, reason=reason, at=at)
     else:
         rules.settle(trade, price=exit_price, reason=reason, at=at)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -20,7 +21,7 @@ from django.views.decorators.http import condition, require_GET, require_http_me
 
 from .. import selectors, services
 from ..days import today
-from ..errors import LedgerError
+from ..errors import AlreadyClosed, LedgerError, PriceMoved
 from ..forms import DayForm
 from ..models import PaperTrade, Signal
 from ..templatetags.ledger_format import money, price, r_multiple, signed, trade_link
@@ -85,20 +86,81 @@ def day_signals(request: HtmxHttpRequest, day: date) -> HttpResponse:
     return render_page(request, "ledger/signals.html", context)
 
 
-def _act(request: HtmxHttpRequest, action: Callable[[], SafeString]) -> HttpResponse:
+def _act(
+    request: HtmxHttpRequest, action: Callable[[], SafeString], *, confirm: Callable[..., HttpResponse] | None = None
+) -> HttpResponse:
     """Run one service for a button; `action` returns the sentence that says what it did, with its numbers.
     HTMX gets the notice and a `ledgerChanged` event that makes the parts refresh themselves; a plain form post
-    is redirected back (or shown the error)."""
+    is redirected back (or shown the error). A confirmed order whose fill moved past what the trader accepts
+    (PriceMoved) shows its confirmation again, `confirm`, with the new fill and why: in the dialog for HTMX, on
+    its page with 409 for a plain post."""
     try:
         done = action()
     except LedgerError as error:
-        return refused(request, error)
+        if not (isinstance(error, PriceMoved) and confirm):
+            return refused(request, error)
+        response = confirm(request, notice=error.message, status=refusal_status(request, error))
+        if request.htmx:
+            response["HX-Retarget"], response["HX-Reswap"] = "#confirm", "innerHTML"
+            response["HX-Trigger"] = "ledgerChanged"
+        return response
     if request.htmx:
         response = render_page(request, "ledger/dashboard.html", {"notice": done}, part="notice")
         response["HX-Trigger"] = "ledgerChanged"
         return response
     messages.success(request, done)
     return redirect("dashboard")
+
+
+def _confirmation(
+    request: HtmxHttpRequest, part: str, title: str, context: dict, *, refusal: LedgerError | None, status: int
+) -> HttpResponse:
+    """A confirmation, `parts.html#<part>`: in the dialog for HTMX (its first drawing and each refresh while it is
+    open), as a page of its own without JavaScript. A refusal shows why instead, with the refusal's status; when
+    the dialog opens on one (the row changed under the trader), the parts refresh too."""
+    context |= {"in_dialog": bool(request.htmx), "max_deviation": settings.PAPER_MAX_DEVIATION}
+    if refusal is not None:
+        context["refusal"] = refusal.message
+        status = refusal_status(request, refusal)
+    if request.htmx:
+        response = render_page(request, "ledger/parts.html", context, part=part, status=status)
+        if refusal is not None and request.htmx.target == "confirm":  # opened on a row that changed: refresh it
+            response["HX-Trigger"] = "ledgerChanged"
+        return response
+    context |= {"confirm_part": f"ledger/parts.html#{part}", "confirm_title": title}
+    return render_page(request, "ledger/confirm.html", context, status=status)
+
+
+def _close_confirmation(request: HtmxHttpRequest, trade_id: int, *, notice: str = "", status: int = 200):
+    """What closing the trade now would do: where a market exit fills at its last mark and what that realizes
+    after fees (the trade's exit_quote and unrealized PnL, exactly what trade_close writes at that mark)."""
+    context: dict = {"trade_id": trade_id, "notice": notice}
+    refusal = None
+    try:
+        context["trade"] = trade = selectors.trade(trade_id)  # named in the title, whatever the refusal
+        if not trade.is_open:
+            raise AlreadyClosed(
+                f"Trade #{trade_id} is closed already ({trade.get_status_display()} at {price(trade.exit_price)}, "
+                f"{signed(trade.realized_pnl)}).",
+                field="trade_id",
+            )
+        context["quote"] = selectors.market_quote(trade.symbol)
+    except LedgerError as error:
+        refusal = error
+    return _confirmation(request, "close-confirm", f"Close #{trade_id}", context, refusal=refusal, status=status)
+
+
+def _execute_confirmation(request: HtmxHttpRequest, signal_id: str, *, notice: str = "", status: int = 200):
+    """What executing the signal now would do (the fill, size, risk and the signal's age): selectors.entry_plan,
+    the very function signal_execute writes from."""
+    context: dict = {"signal_id": signal_id, "notice": notice}
+    refusal = None
+    try:
+        context["signal"] = signal = selectors.signal(signal_id)  # named in the title, whatever the refusal
+        context["plan"] = selectors.entry_plan(signal, account=selectors.account(), at=timezone.now())
+    except LedgerError as error:
+        refusal = error
+    return _confirmation(request, "execute-confirm", f"Execute {signal_id}", context, refusal=refusal, status=status)
 
 
 def _closed(trade: PaperTrade) -> SafeString:
@@ -134,32 +196,35 @@ def _expired(signal: Signal) -> SafeString:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 @trade_required
 def trade_close(request: HtmxHttpRequest, trade_id: int) -> HttpResponse:
-    return _act(request, lambda: _closed(services.trade_close(trade_id=trade_id)))
+    """GET: what closing the trade now would do, to confirm; in a dialog for HTMX, as a page without JavaScript.
+    POST: close it at the market (services.trade_close), held to the fill the confirmation showed."""
+    if request.method == "GET":
+        return _close_confirmation(request, trade_id)
+    seen = request.POST.get("expected_price")
+    return _act(
+        request,
+        lambda: _closed(services.trade_close(trade_id=trade_id, expected_price=seen)),
+        confirm=lambda request, **shown: _close_confirmation(request, trade_id, **shown),
+    )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 @trade_required
 def signal_execute(request: HtmxHttpRequest, signal_id: str) -> HttpResponse:
-    """GET: what executing the signal now would do (the fill, size, risk and the signal's age), to confirm; in a
-    dialog for HTMX, as a page without JavaScript. POST: execute it (services.signal_execute)."""
-    if request.method == "POST":
-        return _act(request, lambda: _opened(services.signal_execute(signal_id=signal_id)))
-    now = timezone.now()
-    context = {"in_dialog": bool(request.htmx), "signal_id": signal_id}
-    try:
-        context["signal"] = signal = selectors.signal(signal_id)  # named in the title, whatever the refusal
-        context["plan"] = selectors.entry_plan(signal, account=selectors.account(), at=now)
-        status = 200
-    except LedgerError as error:
-        context |= {"refusal": error.message}
-        status = refusal_status(request, error)
-    if request.htmx:
-        return render_page(request, "ledger/parts.html", context, part="execute-confirm", status=status)
-    return render_page(request, "ledger/execute.html", context, status=status)
+    """GET: what executing the signal now would do, to confirm; in a dialog for HTMX, as a page without
+    JavaScript. POST: execute it (services.signal_execute), held to the fill the confirmation showed."""
+    if request.method == "GET":
+        return _execute_confirmation(request, signal_id)
+    seen = request.POST.get("expected_price")
+    return _act(
+        request,
+        lambda: _opened(services.signal_execute(signal_id=signal_id, expected_price=seen)),
+        confirm=lambda request, **shown: _execute_confirmation(request, signal_id, **shown),
+    )
 
 
 @login_required
@@ -167,7 +232,7 @@ def signal_execute(request: HtmxHttpRequest, signal_id: str) -> HttpResponse:
 @trade_required
 def signal_expire(request: HtmxHttpRequest, signal_id: str) -> HttpResponse:
     reason = f"Dismissed by {request.user.get_username()}."
-    return _act(request, lambda: _expired(services.signal_expire(signal_id=signal_id, reason=reason)))
+    return _act(request, lambda: _expired(services.signal_expire(signal_id=signal_id, reason=reason)), confirm=refused)
 
 
 @login_required

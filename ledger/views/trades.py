@@ -8,6 +8,7 @@ part. Every write needs the `ledger.trade` permission, and its controls are hidd
 import functools
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -18,7 +19,7 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import condition, require_GET, require_http_methods, require_POST
 
 from .. import rules, selectors, services
-from ..errors import InvalidInput, LedgerError, NotFound, Outdated
+from ..errors import InvalidInput, LedgerError, NotFound, Outdated, error_body
 from ..models import PaperTrade
 from .base import (
     TRADE_PERMISSION,
@@ -30,7 +31,7 @@ from .base import (
     trade_required,
 )
 
-TRADE_PARTS = ("facts", "levels", "notes")  # the trade page's parts an HTMX request may ask for
+TRADE_PARTS = ("facts", "levels", "notes", "trade-status", "manage")  # the parts an HTMX request may ask for
 
 
 def _trade(trade_id: int) -> PaperTrade:
@@ -77,14 +78,18 @@ def _trade_etag(request: HtmxHttpRequest, trade_id: int) -> str | None:
 @require_GET
 @condition(etag_func=_trade_etag)
 def trade_page(request: HtmxHttpRequest, trade_id: int) -> HttpResponse:
-    """/trades/<id>/: everything about one trade. An open trade's facts refresh with the dashboard's poll."""
+    """/trades/<id>/: everything about one trade. An open trade's facts refresh with the dashboard's poll; the
+    refresh that finds it closed tells the page (`tradeClosed`), whose badge and Manage card then draw themselves
+    closed."""
     trade = _trade(trade_id)
     editing = request.GET.get("edit") == "notes" and request.user.has_perm(
         TRADE_PERMISSION
     )  # the form without JavaScript
-    return render_page(
-        request, "ledger/trade.html", trade_context(trade, editing=editing), part=asked_part(request, TRADE_PARTS)
-    )
+    part = asked_part(request, TRADE_PARTS)
+    response = render_page(request, "ledger/trade.html", trade_context(trade, editing=editing), part=part)
+    if part == "facts" and not trade.is_open:
+        response["HX-Trigger"] = "tradeClosed"
+    return response
 
 
 def _unix(moment) -> int:
@@ -93,10 +98,12 @@ def _unix(moment) -> int:
     return int(moment.timestamp()) + int(moment.astimezone(settings.TRADING_DAY_TZ).utcoffset().total_seconds())
 
 
-def chart_data(trade: PaperTrade, now) -> dict:
+def chart_data(trade: PaperTrade, now, *, after: datetime | None = None) -> dict:
     """The chart's data: candles (prices as strings, exactly as stored), the entry and exit markers at the
-    start of the candle they fall in, and the entry, stop, target and exit lines."""
-    chart = selectors.trade_chart(trade, now)
+    start of the candle they fall in, and the entry, stop, target and exit lines. With `after`, only the candles
+    that start after it. `after` in the answer is what to send next time for what is new: the start of its last
+    candle but one (Unix seconds), since the last may still be growing."""
+    chart = selectors.trade_chart(trade, now, after=after)
     step = chart.minutes * 60
 
     def candle_time(moment) -> int:
@@ -119,6 +126,7 @@ def chart_data(trade: PaperTrade, now) -> dict:
     ]
     if trade.exit_price:
         lines.append({"kind": "exit", "price": str(trade.exit_price)})
+    settled = chart.candles[-2].time if len(chart.candles) > 1 else after
     return {
         "direction": trade.direction,
         "open": trade.is_open,
@@ -128,16 +136,37 @@ def chart_data(trade: PaperTrade, now) -> dict:
             {"time": _unix(c.time), "open": str(c.open), "high": str(c.high), "low": str(c.low), "close": str(c.close)}
             for c in chart.candles
         ],
+        "after": int(settled.timestamp()) if settled else None,
         "markers": markers,
         "lines": lines,
     }
 
 
+AFTER_MAX = 10**11  # Unix seconds: far beyond any candle (the year 5138), and what a datetime holds
+
+
+def _after(request: HtmxHttpRequest) -> datetime | None:
+    """`?after=<Unix seconds>`: only the candles that start after it; absent: the whole chart."""
+    raw = request.GET.get("after")
+    if raw is None:
+        return None
+    if not raw.isdigit() or int(raw) >= AFTER_MAX:
+        raise InvalidInput(
+            f"after must be a time in whole seconds since 1970 (as the chart's last answer gave it), not {raw!r}.",
+            field="after",
+        )
+    return datetime.fromtimestamp(int(raw), UTC)
+
+
 @login_required
 @require_GET
 def trade_chart(request: HtmxHttpRequest, trade_id: int) -> JsonResponse:
-    """/trades/<id>/chart.json, what trade-chart.js draws."""
-    response = JsonResponse(chart_data(_trade(trade_id), timezone.now()))
+    """/trades/<id>/chart.json, what trade-chart.js draws; `?after=` for the candles it does not have yet."""
+    try:
+        after = _after(request)
+    except InvalidInput as error:
+        return JsonResponse(error_body(error.message, error.field), status=error.status_code)
+    response = JsonResponse(chart_data(_trade(trade_id), timezone.now(), after=after))
     patch_cache_control(response, private=True, no_cache=True)
     return response
 

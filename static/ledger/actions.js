@@ -1,16 +1,22 @@
-// The buttons' two helpers: Execute's confirmation in a <dialog>, and the notices' close button.
+// The buttons' two helpers: Execute's and Close's confirmations in a <dialog>, and the notices' close button.
 // (A script file: the page's CSP allows no inline script and no eval.)
 (() => {
-  // The confirmation arrives in #confirm (hx-target of Execute) and opens as a modal dialog, outside the live
-  // parts, so a poll cannot take it away. Escape or Cancel closes it; confirming closes it as the post leaves, and
-  // the browser gives focus back to the Execute button that opened it.
+  // The confirmation arrives in #confirm (hx-target of Execute and Close) and opens as a modal dialog, outside the
+  // live parts, so a poll of a part cannot take it away. Escape or Cancel closes it; confirming closes it as the post
+  // leaves, and the browser gives focus back to the button that opened it. A refusal because the price moved comes
+  // back into #confirm too, and opens it again with the new fill.
   document.body.addEventListener("htmx:afterSwap", (event) => {
     const dialog = event.detail.target;
     if (dialog.id === "confirm" && !dialog.open) dialog.showModal();
   });
+  // While open, its numbers refresh with the page's poll (its own part, confirm-live); once closed they wait.
+  document.body.addEventListener("htmx:confirm", (event) => {
+    const dialog = event.detail.elt.closest("dialog");
+    if (dialog && !dialog.open) event.preventDefault();
+  });
   document.body.addEventListener("htmx:beforeRequest", (event) => {
     const dialog = event.detail.elt.closest("dialog");
-    if (dialog && dialog.open) dialog.close();
+    if (dialog && dialog.open && event.detail.elt.matches("form")) dialog.close();  // confirmed, not refreshed
   });
 
   // A notice stays until it is closed (or the next one replaces it): the trader may have looked away.

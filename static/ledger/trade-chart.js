@@ -1,8 +1,10 @@
 // The trade page's candle chart, drawn with TradingView's Lightweight Charts (static/vendor/lightweight-charts/).
 // A script file, not an inline script: the page's Content-Security-Policy allows scripts from this site only.
 // The data comes from the trade's chart.json: candles, the entry and exit markers, the stop and target lines.
-// An open trade's chart is fetched again on each batch of its prices the page's stream brings (sse:prices.applied,
-// which its facts part hears), on each of the page's polls and after every action (ledgerChanged).
+// An open trade's chart asks, on each batch of its prices the page's stream brings (sse:prices.applied) and on each
+// of the page's polls, only for the candles it does not have (?after=, the answer's own cursor), and adds them with
+// series.update; it is fetched whole after every action (ledgerChanged) and when the candles' length has changed
+// (a span grown past 12 hours takes 5-minute candles, ...).
 (() => {
   const LC = window.LightweightCharts;
   const css = getComputedStyle(document.documentElement);
@@ -65,18 +67,31 @@
       },
     });
 
-    async function load() {
-      const response = await fetch(element.dataset.url, { headers: { Accept: "application/json" } });
+    const bar = (c) => ({ time: c.time, open: Number(c.open), high: Number(c.high), low: Number(c.low), close: Number(c.close) });
+    let after = null;  // the answer's cursor: what to send for what is new
+    let minutes = null;
+
+    async function load(whole = true) {
+      const url = new URL(element.dataset.url, location.href);
+      const adding = !whole && after !== null;
+      if (adding) url.searchParams.set("after", after);
+      const response = await fetch(url, { headers: { Accept: "application/json" } });
       if (response.redirected) {  // the login has gone: the page itself goes to the login, and comes back
         location.reload();
         return;
       }
       if (!response.ok) return;
       data = await response.json();
+      if (adding && data.minutes !== minutes) return load();  // longer candles now: the whole chart again
+      ({ after, minutes } = data);
       const step = 10 ** -data.precision;
       // The last candle's price line only while the trade is open: once closed, its exit line says it.
       series.applyOptions({ priceFormat: { type: "price", precision: data.precision, minMove: step }, lastValueVisible: data.open, priceLineVisible: data.open });
-      series.setData(data.candles.map((c) => ({ time: c.time, open: Number(c.open), high: Number(c.high), low: Number(c.low), close: Number(c.close) })));
+      if (adding) {
+        data.candles.forEach((c) => series.update(bar(c)));  // the growing last candle replaced, newer ones added
+      } else {
+        series.setData(data.candles.map(bar));
+      }
       markers.setMarkers(data.markers.map((item) => marker(item, data)));
       levels = data.lines.map((line) => Number(line.price));
       lines.forEach((line) => series.removePriceLine(line));
@@ -89,18 +104,20 @@
         fitted = true;
       }
       // What was drawn, for the browser tests and for anyone reading the page's markup.
-      element.dataset.candles = data.candles.length;
+      element.dataset.candles = series.data().length;
+      element.dataset.fetched = data.candles.length;  // in the last answer
       element.dataset.markers = data.markers.map((item) => item.kind).join(" ");
       element.dataset.lines = data.lines.map((line) => `${line.kind}:${Number(line.price)}`).join(" ");
       requestAnimationFrame(() => requestAnimationFrame(placeLabels));  // once the chart has laid out the data
-      if (!data.open) LIVE.forEach((name) => document.body.removeEventListener(name, load));
+      if (!data.open) LIVE.forEach((name) => document.body.removeEventListener(name, poll));
     }
+    const poll = () => load(false);
 
     // Show a line's price label only where it keeps clear of the labels that come before it in PRIORITY.
     function placeLabels() {
       if (!data) return;
       const labels = data.lines.map((line, i) => ({ kind: line.kind, y: series.priceToCoordinate(Number(line.price)), line: lines[i] }));
-      const last = data.candles.at(-1);
+      const last = series.data().at(-1);
       if (data.open && last) labels.push({ kind: "last", y: series.priceToCoordinate(Number(last.close)) });
       labels.sort((a, b) => PRIORITY.indexOf(a.kind) - PRIORITY.indexOf(b.kind));
       const shown = [];
@@ -121,8 +138,8 @@
 
     load();
     chart.timeScale().subscribeSizeChange(placeLabels);  // a narrower or shorter chart moves the labels closer
-    if ("live" in element.dataset) LIVE.forEach((name) => document.body.addEventListener(name, load));
-    document.body.addEventListener("ledgerChanged", load);
+    if ("live" in element.dataset) LIVE.forEach((name) => document.body.addEventListener(name, poll));
+    document.body.addEventListener("ledgerChanged", () => load());
   }
 
   document.querySelectorAll("[data-trade-chart]").forEach(draw);

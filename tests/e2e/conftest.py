@@ -149,6 +149,9 @@ def without_stream(page) -> None:
     ledger as it was until the test advances the clock by POLL. For a test of what a page behind the ledger does
     (a click on a row that changed meanwhile), or of the polling itself."""
     page.route("**/live/events**", lambda route: route.abort())
+def confirm_close(page) -> None:
+    """Close's confirmation is open in its dialog: confirm it."""
+    page.get_by_role("dialog").get_by_role("button", name="Confirm: close").click()
 
 
 def log_in(page, username: str = "trader") -> None:
@@ -166,5 +169,5 @@ def logged_in(one_trading_day, page, server_url, trader):
     page.goto(f"{server_url}/")
     log_in(page)
     expect(page.locator("h1")).to_contain_text("Today")
-    page.on("dialog", lambda dialog: dialog.accept())  # the Close and Expire confirmations
+    page.on("dialog", lambda dialog: dialog.accept())  # the browser's confirmation of Expire
     return page

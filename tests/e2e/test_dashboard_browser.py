@@ -17,7 +17,7 @@ from ledger.days import day_bounds, today
 from ledger.inputs import Tick
 from ledger.models import PaperTrade
 
-from .conftest import POLL, assert_accessible, log_in, screenshot, trade_now, without_stream
+from .conftest import POLL, assert_accessible, confirm_close, log_in, screenshot, trade_now, without_stream
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,6 +36,7 @@ def test_price_tick_moves_pnl_without_reload_and_close_moves_row_to_journal(logg
     screenshot(page, "dashboard-live-trade")
 
     row.get_by_role("button", name="Close").click()
+    confirm_close(page)
 
     # at the last tick, 102: 2*50 - (5 + 5.10) = 89.90, on 100 risked
     expect(page.locator("#notice")).to_contain_text(
@@ -80,8 +81,11 @@ def test_closing_a_trade_that_a_tick_just_closed_shows_why(logged_in, open_trade
 
     page.locator(f"#trade-{trade.pk}").get_by_role("button", name="Close").click()
 
-    expect(page.locator("#notice .error")).to_contain_text("already closed (Stop loss)")
-    expect(page.locator(f"#journal-{trade.pk}")).to_contain_text("Stop loss")
+    dialog = page.get_by_role("dialog")
+    refusal = dialog.locator("#confirm-refusal")
+    expect(refusal).to_contain_text(f"Trade #{trade.pk} is closed already (Stop loss at 97.00")
+    expect(dialog.get_by_role("button", name="Confirm: close")).to_have_count(0)
+    expect(page.locator(f"#journal-{trade.pk}")).to_contain_text("Stop loss")  # the parts refreshed behind it
     assert PaperTrade.objects.get(pk=trade.pk).exit_price == Decimal("97")
     screenshot(page, "dashboard-failed-close")
 

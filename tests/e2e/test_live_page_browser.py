@@ -25,6 +25,7 @@ from .conftest import (
     RECORD_VIOLATIONS,
     assert_accessible,
     assert_no_csp_violation,
+    confirm_close,
     log_in,
     screenshot,
     trade_now,
@@ -80,7 +81,9 @@ def test_focus_stays_on_its_button_across_three_polls_and_goes_to_the_next_row_a
         expect(page.locator(f"#trade-{first.pk} .pnl")).to_have_text(["+39.95", "+89.90", "+139.85"][n - 1])
         assert focused_is(page, "kept"), f"focus lost after poll {n}"
 
-    page.keyboard.press("Enter")  # Close, confirmed (logged_in accepts the dialog)
+    page.keyboard.press("Enter")  # Close: its confirmation opens, with Confirm focused
+    expect(page.get_by_role("button", name="Confirm: close")).to_be_focused()
+    page.keyboard.press("Enter")
 
     expect(page.locator(f"#trade-{first.pk}")).to_have_count(0)
     expect(
@@ -312,10 +315,8 @@ def test_no_page_logs_an_error_or_is_refused_by_the_csp_and_the_admin_reads_like
 
     page.set_viewport_size(WIDE)
     page.goto(f"{server_url}/")
-    page.on("dialog", lambda dialog: dialog.accept())
-    page.locator(f"#trade-{held.pk}").get_by_role(
-        "button", name="Close"
-    ).click()  # an action and the refresh it sets off
+    page.locator(f"#trade-{held.pk}").get_by_role("button", name="Close").click()
+    confirm_close(page)  # an action and the refresh it sets off
     expect(page.locator("#notice")).to_contain_text(f"Closed trade #{held.pk}")
     expect(page.locator(f"#journal-{held.pk}")).to_have_count(1)
     assert_no_csp_violation(page)

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from ledger import services
 from ledger.inputs import Tick
 
-from .conftest import POLL, assert_no_csp_violation
+from .conftest import POLL, assert_no_csp_violation, confirm_close
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,6 +26,7 @@ def test_the_dashboard_works_under_its_csp_with_no_violation(logged_in, open_tra
     page.clock.run_for(POLL)  # a poll: htmx (from static/) swaps the parts in
     expect(page.locator(f"#trade-{trade.pk} .pnl")).to_have_text("+89.90")  # 2*50 - (5 + 5.10)
     page.locator(f"#trade-{trade.pk}").get_by_role("button", name="Close").click()
+    confirm_close(page)
     expect(page.locator("#notice")).to_contain_text(f"Closed trade #{trade.pk}")
 
     assert_no_csp_violation(page)

@@ -88,6 +88,7 @@ def test_an_open_trade_s_chart_refreshes_and_a_moved_stop_moves_its_line(logged_
     candles("BTCUSDT", minute, 1)  # this minute's candle, as the feed writes it
     page.clock.run_for(POLL)  # the page's poll
     expect(chart).to_have_attribute("data-candles", "20")
+    expect(chart).to_have_attribute("data-fetched", "2")  # not the whole chart: its last candle again, and the new one
 
     page.locator("#levels input[name=stop_loss]").fill("99.5")
     page.locator("#levels").get_by_role("button", name="Move").click()
