@@ -149,6 +149,8 @@ def without_stream(page) -> None:
     ledger as it was until the test advances the clock by POLL. For a test of what a page behind the ledger does
     (a click on a row that changed meanwhile), or of the polling itself."""
     page.route("**/live/events**", lambda route: route.abort())
+
+
 def confirm_close(page) -> None:
     """Close's confirmation is open in its dialog: confirm it."""
     page.get_by_role("dialog").get_by_role("button", name="Confirm: close").click()
