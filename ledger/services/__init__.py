@@ -20,6 +20,8 @@ One module per subject; every service is importable from here (`services.trade_c
 - journal: `trade_annotate` (notes and tags), `trade_move_levels` (stop and target), `day_note_write` (a day's diary).
 - imports: the legacy import's writes: `signal_import`, `signal_advance`, `trade_import`.
 - health: `health_probe_write`, the health check's committed write.
+- notify: where the notifier stands on each channel: `notify_channel_open`, `notify_claim` (recorded before a send),
+  `notify_sent`, `notify_failed`, `notify_skip`.
 - markets: `market_lots_record`, each market's lot rules (step, minimum amount and cost) as its exchange lists them.
 - tokens: API tokens: `api_token_create`, `api_token_revoke`, `api_token_authenticate`, `api_token_hash`.
 """
@@ -31,6 +33,7 @@ from .health import health_probe_write
 from .imports import signal_advance, signal_import, trade_import
 from .journal import day_note_write, trade_annotate, trade_move_levels
 from .markets import market_lots_record
+from .notify import notify_channel_open, notify_claim, notify_failed, notify_sent, notify_skip
 from .prices import CandlesBackfilled, TicksApplied, candles_backfill, prices_apply
 from .signals import Intake, signal_execute, signal_expire, signal_intake, signal_record, signals_lapse
 from .tokens import api_token_authenticate, api_token_create, api_token_hash, api_token_revoke
@@ -53,6 +56,11 @@ __all__ = [
     "feed_report",
     "health_probe_write",
     "market_lots_record",
+    "notify_channel_open",
+    "notify_claim",
+    "notify_failed",
+    "notify_sent",
+    "notify_skip",
     "prices_apply",
     "save_closes",
     "signal_advance",
