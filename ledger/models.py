@@ -11,6 +11,7 @@ import json
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import F, Q
 from django.utils.functional import cached_property
@@ -438,6 +439,45 @@ class HealthProbe(models.Model):
 
     def __str__(self) -> str:
         return f"health probe at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class Event(models.Model):
+    """The outbox: what each write changed, recorded in the write's own transaction, so an event exists exactly
+    when its change committed (docs/design.md, "Events"). Streams to pages, the events API and the notifier read
+    it in id order; `manage.py prune_events` removes events older than PAPER_EVENTS_KEEP_DAYS.
+
+    Plain ids, not foreign keys: an event outlives what it names, and writing one takes no lock on that row."""
+
+    class Kind(models.TextChoices):
+        SIGNAL_RECORDED = "signal.recorded", "a signal was recorded"
+        SIGNAL_REFUSED = "signal.refused", "a signal was refused at intake (it expired with the reason)"
+        SIGNAL_EXPIRED = "signal.expired", "a waiting signal expired"
+        TRADE_OPENED = "trade.opened", "a trade opened (the signal's fill)"
+        TRADE_CLOSED = "trade.closed", "a trade closed (stop, target, liquidation, by hand, end of day)"
+        TRADE_MOVED = "trade.moved", "an open trade's stop or target moved"
+        TRADE_CORRECTED = "trade.corrected", "an operator corrected or recomputed a trade"
+        JOURNAL_CHANGED = "journal.changed", "a trade's notes or tags, or a day's diary, changed"
+        PRICES_APPLIED = "prices.applied", "a batch of ticks (or backfilled candles) marked the open trades"
+        DAY_CLOSED = "day.closed", "a trading day was closed"
+        FEED_STALLED = "feed.stalled", "no price applied for PRICE_FEED_DEGRADED_LAG seconds (told once a stall)"
+        IMPORTED = "imported", "a row of the old system was imported"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    trade_id = models.BigIntegerField(null=True, blank=True, help_text="The trade's id, if the event is a trade's.")
+    signal_id = models.CharField(
+        max_length=64, blank=True, default="", help_text="The sender's signal_id, if the event is a signal's."
+    )
+    payload = models.JSONField(
+        default=dict, blank=True, encoder=DjangoJSONEncoder, help_text="A few facts; amounts as decimal strings."
+    )
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "ledger_events"
+        ordering = ["id"]  # the primary key's index serves `id > after`; created_at's serves the prune
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.kind} at {self.created_at:%Y-%m-%d %H:%M:%S}"
 
 
 class NotifyChannel(models.Model):

@@ -273,6 +273,14 @@ PAPER_MAX_JUMP = env_decimal("PAPER_MAX_JUMP", "0.2", low=Decimal(0), high=Decim
 # /healthz says "degraded" when the newest price applied is older than this many seconds.
 PRICE_FEED_DEGRADED_LAG = env_int("PRICE_FEED_DEGRADED_LAG", 60, low=1, high=86_400)
 
+# --- Events (docs/design.md, "Events") ---
+# Days the outbox keeps its events: `manage.py prune_events` removes older ones (docs/operations.md).
+PAPER_EVENTS_KEEP_DAYS = env_int("PAPER_EVENTS_KEEP_DAYS", 30, low=1, high=36_500)
+# Milliseconds between two reads of the outbox by a stream on SQLite (PostgreSQL's NOTIFY wakes them instead);
+# seconds between two heartbeats of a stream, at each of which it checks its session again.
+PAPER_EVENTS_POLL_MS = env_int("PAPER_EVENTS_POLL_MS", 250, low=10, high=60_000)
+PAPER_EVENTS_HEARTBEAT = env_int("PAPER_EVENTS_HEARTBEAT", 15, low=1, high=3600)
+
 # --- The JSON API (docs/api.md) ---
 # The shared secret TradingView alerts carry in their body; the webhook answers 403 while it is empty. Long
 # enough not to be guessed within the lockout below (16 characters at least).

@@ -14,6 +14,8 @@ Selectors never write and never import the services. Every name below is importa
   in SQL, for a period and for each of its groups, and the trades its ratios need, `SAMPLE_TRADES`.
 - journal: the journal's reads: `trade_chart` and `chart_span` (`Chart`), `tags_used`, `day_note`, `history`,
   `history_page` (`HistoryFilter`, `HistoryPage`: keyset paging), `history_rows`, `history_totals`.
+- events: the outbox: `events_after` (the events after an id, in id order), `events_newest_id`, and
+  `EVENTS_PAGE_MAX`.
 - checks: the consistency check: `ledger_violations` (`Violation`), `account_state` (a deficit), and `CENT`, how
   far a recorded PnL may be from the rules.
 """
@@ -54,6 +56,7 @@ from .core import (
     trades_active,
     trades_active_with_last_tick,
 )
+from .events import EVENTS_PAGE_MAX, events_after, events_newest_id
 from .figures import SAMPLE_TRADES, Figures, Group
 from .journal import (
     Chart,
@@ -72,6 +75,9 @@ from .stats import SAMPLE_DAYS, PeriodPnl, RBucket, Stats, SymbolPnl, stats
 
 __all__ = [
     "account",
+    "events_after",
+    "events_newest_id",
+    "EVENTS_PAGE_MAX",
     "account_state",
     "market_lot",
     "balance",

@@ -23,11 +23,14 @@ One module per subject; every service is importable from here (`services.trade_c
 - notify: where the notifier stands on each channel: `notify_channel_open`, `notify_claim` (recorded before a send),
   `notify_sent`, `notify_failed`, `notify_skip`.
 - markets: `market_lots_record`, each market's lot rules (step, minimum amount and cost) as its exchange lists them.
+- events: the outbox: `event_record` and `events_record` (a set in a few INSERTs), called by the services above
+  in their own transactions; `events_prune` (older than PAPER_EVENTS_KEEP_DAYS).
 - tokens: API tokens: `api_token_create`, `api_token_revoke`, `api_token_authenticate`, `api_token_hash`.
 """
 
 from .base import account_add, save_closes
 from .eod import DayClosed, day_close
+from .events import event_record, events_prune, events_record
 from .feed import feed_report
 from .health import health_probe_write
 from .imports import signal_advance, signal_import, trade_import
@@ -53,6 +56,9 @@ __all__ = [
     "candles_backfill",
     "day_close",
     "day_note_write",
+    "event_record",
+    "events_prune",
+    "events_record",
     "feed_report",
     "health_probe_write",
     "market_lots_record",

@@ -12,8 +12,9 @@ from simple_history.models import HistoricalRecords
 
 from .. import rules
 from ..errors import NotFound
-from ..models import Account, PaperTrade, Signal
+from ..models import Account, Event, PaperTrade, Signal
 from ..rules import ZERO
+from .events import events_record, trade_event
 
 ID_BATCH = 10_000  # ids per `IN (...)` list, well below SQLite's 32,766 variables
 CLOSE_FIELDS = [
@@ -103,9 +104,10 @@ def record_history(rows: QuerySet, *, reason: str, by: Any = None) -> None:
 
 
 def record_closes(trades: Sequence[PaperTrade], *, reason: str) -> None:
-    """After trades closed: their signals become CLOSED, and both new states go into the history.
-    Three statements per batch, however many trades closed. Signals are found by their own unique
-    signal_id, which the trades carry (a join through the trades is slow on SQLite at 10,000 ids)."""
+    """After trades closed: their signals become CLOSED, both new states go into the history, and a
+    `trade.closed` event is recorded for each. A few statements per batch, however many trades closed. Signals
+    are found by their own unique signal_id, which the trades carry (a join through the trades is slow on
+    SQLite at 10,000 ids)."""
     for batch in batches(trades):
         signal_ids = [trade.signal_id for trade in batch if trade.signal_id]
         Signal.objects.filter(status=Signal.Status.EXECUTED, signal_id__in=signal_ids).update(
@@ -113,6 +115,7 @@ def record_closes(trades: Sequence[PaperTrade], *, reason: str) -> None:
         )
         record_history(PaperTrade.objects.filter(pk__in=[trade.pk for trade in batch]), reason=reason)
         record_history(Signal.objects.filter(signal_id__in=signal_ids), reason=reason)
+    events_record(events=[trade_event(Event.Kind.TRADE_CLOSED, trade, how=reason) for trade in trades])
 
 
 def save_closes(trades: Sequence[PaperTrade], *, reason: str = "closed") -> int:

@@ -11,9 +11,11 @@ from django.db.models import F
 from .. import rules, selectors
 from ..days import day_bounds, last_moment
 from ..inputs import REASON_LENGTH_MAX, clean_time
-from ..models import PaperTrade, PriceCandle, Signal
+from ..models import Event, PaperTrade, PriceCandle, Signal
 from ..rules import ZERO
 from .base import account_add, batches, entry_costs, record_closes, record_history
+from .events import event_record
+from .signals import expired_events
 
 
 @dataclass(frozen=True)
@@ -71,11 +73,18 @@ def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -
         expired += Signal.objects.filter(pk__in=batch, status=Signal.Status.GENERATED).update(
             status=Signal.Status.EXPIRED, status_reason=reason
         )
-        record_history(Signal.objects.filter(pk__in=batch, status=Signal.Status.EXPIRED), reason="expired")
+        now_expired = Signal.objects.filter(pk__in=batch, status=Signal.Status.EXPIRED, status_reason=reason)
+        record_history(now_expired, reason="expired")
+        expired_events(now_expired)
     if expired and not trades:  # closes have counted themselves
         account_add(ZERO)
     pruned = sum(old.delete()[0] for old in _old_candles(end))
-    return DayClosed(day=day, closed=trades, expired=expired, dry_run=False, pruned=pruned)
+    closed = DayClosed(day=day, closed=trades, expired=expired, dry_run=False, pruned=pruned)
+    event_record(
+        kind=Event.Kind.DAY_CLOSED,
+        payload={"day": day, "closed": len(trades), "realized_pnl": closed.realized_pnl, "expired": expired},
+    )
+    return closed
 
 
 def _old_candles(end: datetime) -> list:

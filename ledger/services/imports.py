@@ -9,9 +9,10 @@ from datetime import datetime
 from django.db import transaction
 
 from ..inputs import REASON_LENGTH_MAX, SignalFields
-from ..models import PaperTrade, Signal
+from ..models import Event, PaperTrade, Signal
 from ..rules import ZERO
 from .base import account_add, entry_costs, record_history
+from .events import event_record, events_record, trade_event
 
 IMPORTED = "imported"
 
@@ -23,6 +24,7 @@ def signal_import(*, signal: SignalFields, status: str, reason: str = "") -> Sig
     imported._change_reason = IMPORTED
     imported.save()
     account_add(ZERO)
+    event_record(kind=Event.Kind.IMPORTED, signal_id=imported.signal_id, payload={"status": status})
     return imported
 
 
@@ -34,6 +36,7 @@ def signal_advance(*, signal: Signal, status: str, reason: str = "") -> None:
     signal._change_reason = IMPORTED
     signal.save(update_fields=["status", "status_reason"])
     account_add(ZERO)
+    event_record(kind=Event.Kind.IMPORTED, signal_id=signal.signal_id, payload={"status": status})
 
 
 @transaction.atomic
@@ -45,4 +48,5 @@ def trade_import(*, trade: PaperTrade, created: datetime) -> PaperTrade:
     PaperTrade.objects.filter(pk=trade.pk).update(created_date=created)  # auto_now_add ignores a given value
     record_history(PaperTrade.objects.filter(pk=trade.pk), reason=IMPORTED)
     account_add(trade.realized_pnl or ZERO, open_cost=entry_costs([trade]) if trade.is_open else ZERO)
+    events_record(events=[trade_event(Event.Kind.IMPORTED, trade)])
     return trade

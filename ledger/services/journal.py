@@ -14,15 +14,17 @@ from .. import rules, selectors
 from ..days import today
 from ..errors import AlreadyClosed, InvalidInput, Outdated
 from ..inputs import clean_notes, clean_price, clean_tags
-from ..models import DayNote, PaperTrade
+from ..models import DayNote, Event, PaperTrade
 from ..rules import ZERO, plain
 from .base import account_add, record_history, trade_for_update
+from .events import event_record, events_record, trade_event
 
 
 def _write(trade: PaperTrade, changes: dict[str, Any], *, reason: str, by: Any, via: str) -> PaperTrade:
     """Write the changed columns only (a tick may have marked the trade since it was read on another
     connection), keep the new state in the history (`via` names a writer that is not a person, such as an
-    API token, in its reason), bump the version."""
+    API token, in its reason), bump the version, and record the event: `trade.moved` for a stop or target,
+    `journal.changed` for notes and tags."""
     if not changes:
         return trade
     reason = f"{reason} ({via})" if via else reason
@@ -31,7 +33,11 @@ def _write(trade: PaperTrade, changes: dict[str, Any], *, reason: str, by: Any, 
     rows = PaperTrade.objects.filter(pk=trade.pk)
     record_history(rows, reason=reason, by=by)
     account_add(ZERO)
-    return rows.get()
+    written = rows.get()
+    moved = {"stop_loss", "take_profit"} & set(changes)
+    kind = Event.Kind.TRADE_MOVED if moved else Event.Kind.JOURNAL_CHANGED
+    events_record(events=[trade_event(kind, written, fields=sorted(changes))])
+    return written
 
 
 def _known_spelling(tags: list[str]) -> list[str]:
@@ -136,4 +142,5 @@ def day_note_write(*, day: date, text: str, by: Any = None, via: str = "") -> Da
         if via:
             note._change_reason = f"diary ({via})"
         note.save()
+        event_record(kind=Event.Kind.JOURNAL_CHANGED, payload={"day": day})
     return note

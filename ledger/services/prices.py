@@ -14,9 +14,10 @@ from django.db import connection, transaction
 from .. import rules
 from ..errors import AlreadyClosed, InvalidInput
 from ..inputs import Candle, Tick, TickRefused, clean_candle, clean_symbol, clean_ticks, refusal
-from ..models import MarketPrice, PaperTrade, PriceCandle
+from ..models import Event, MarketPrice, PaperTrade, PriceCandle
 from ..rules import AMOUNT_MAX, ZERO
 from .base import account_add, save_closes
+from .events import event_record
 from .signals import signals_lapse
 
 MARKS_SQL = (
@@ -197,6 +198,14 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
     result.lapsed = signals_lapse(ticks={tick.symbol: tick for tick in applied}, at=applied[-1].at)
     if not result.closed:  # closes have counted themselves
         account_add(ZERO)
+    event_record(
+        kind=Event.Kind.PRICES_APPLIED,
+        payload={
+            "prices": {tick.symbol: tick.price for tick in applied},  # time order: each symbol's last
+            "marked": [trade.pk for trade in result.marked],
+            "closed": [trade.pk for trade in result.closed],
+        },
+    )
     return result
 
 
@@ -269,4 +278,14 @@ def candles_backfill(*, symbol: str, candles: Iterable[Candle]) -> CandlesBackfi
         )
     if missing and not result.closed:  # closes have counted themselves
         account_add(ZERO)
+    if missing:
+        event_record(
+            kind=Event.Kind.PRICES_APPLIED,
+            payload={
+                "prices": {symbol: missing[-1].close},
+                "backfilled": len(missing),
+                "marked": [],
+                "closed": [],
+            },
+        )
     return result

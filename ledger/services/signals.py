@@ -5,15 +5,16 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from .. import rules, selectors
 from ..errors import InvalidTransition, LedgerError, NotExecutable, NotFound, SignalConflict
 from ..inputs import REASON_LENGTH_MAX, SignalFields, Tick, clean_time
-from ..models import PaperTrade, Signal
+from ..models import Event, PaperTrade, Signal
 from ..rules import ZERO
 from .base import account_add, account_for_update, batches, record_history
+from .events import event_record, events_record, trade_event
 
 
 def _differences(signal: Signal, fields: SignalFields, *, timestamp_given: bool) -> list[str]:
@@ -39,6 +40,11 @@ def signal_record(*, signal: SignalFields, now: datetime | None = None) -> tuple
             existing = Signal.objects.get(signal_id=fields.signal_id)
         else:
             account_add(ZERO)
+            event_record(
+                kind=Event.Kind.SIGNAL_RECORDED,
+                signal_id=recorded.signal_id,
+                payload={"symbol": recorded.symbol, "action": recorded.action, "price": recorded.entry_price},
+            )
             return recorded, True
     differences = _differences(existing, fields, timestamp_given=signal.timestamp is not None)
     if differences:
@@ -69,7 +75,7 @@ def signal_intake(*, signal: SignalFields, execute: bool = True) -> Intake:
         try:
             trade = signal_execute(signal_id=recorded.signal_id, at=now)
         except NotExecutable as refusal:
-            expired = signal_expire(signal_id=recorded.signal_id, reason=f"Not executed: {refusal.message}")
+            expired = _expire(recorded.signal_id, f"Not executed: {refusal.message}", kind=Event.Kind.SIGNAL_REFUSED)
             return Intake(signal=expired, trade=None, created=True, refused=refusal.message)
         return Intake(signal=trade.signal, trade=trade, created=True)  # the rows as written
     return Intake(signal=recorded, trade=PaperTrade.objects.filter(signal=recorded).first(), created=created)
@@ -115,12 +121,18 @@ def signal_execute(*, signal_id: str, at: datetime | None = None) -> PaperTrade:
     signal.status = Signal.Status.EXECUTED
     signal.save(update_fields=["status"])
     account_add(ZERO, open_cost=rules.held(trade))
+    events_record(events=[trade_event(Event.Kind.TRADE_OPENED, trade)])
     return trade
 
 
 @transaction.atomic
 def signal_expire(*, signal_id: str, reason: str = "Dismissed by hand.") -> Signal:
     """GENERATED -> EXPIRED, with the reason kept on the signal."""
+    return _expire(signal_id, reason, kind=Event.Kind.SIGNAL_EXPIRED)
+
+
+def _expire(signal_id: str, reason: str, *, kind: str) -> Signal:
+    """Expire a waiting signal and record why as an event of `kind` (expired, or refused at its intake)."""
     signal = _signal_for_update(signal_id)
     if signal.status != Signal.Status.GENERATED:
         raise InvalidTransition(
@@ -131,6 +143,9 @@ def signal_expire(*, signal_id: str, reason: str = "Dismissed by hand.") -> Sign
     signal.status_reason = reason[:REASON_LENGTH_MAX]
     signal.save(update_fields=["status", "status_reason"])
     account_add(ZERO)
+    event_record(
+        kind=kind, signal_id=signal.signal_id, payload={"symbol": signal.symbol, "reason": signal.status_reason}
+    )
     return signal
 
 
@@ -164,4 +179,16 @@ def signals_lapse(*, ticks: dict[str, Tick], at: datetime) -> int:
             )
     for batch in batches(list(reasons)):
         record_history(Signal.objects.filter(pk__in=batch), reason="expired")
+        expired_events(Signal.objects.filter(pk__in=batch))
     return len(reasons)
+
+
+def expired_events(signals: QuerySet) -> None:
+    """A `signal.expired` event, with its reason, for each of the signals a set-based update expired."""
+    rows = signals.order_by("pk").values_list("signal_id", "symbol", "status_reason")
+    events_record(
+        events=[
+            Event(kind=Event.Kind.SIGNAL_EXPIRED, signal_id=signal_id, payload={"symbol": symbol, "reason": reason})
+            for signal_id, symbol, reason in rows
+        ]
+    )

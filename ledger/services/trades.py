@@ -11,9 +11,10 @@ from django.db import transaction
 from .. import rules
 from ..errors import AlreadyClosed, InvalidInput, InvalidTransition, NotFound
 from ..inputs import CORRECTABLE, clean_fees, clean_price, clean_time
-from ..models import PaperTrade
+from ..models import Event, PaperTrade
 from ..rules import ZERO
 from .base import account_add, batches, record_history, save_closes, trade_for_update
+from .events import events_record, trade_event
 
 
 @transaction.atomic
@@ -134,6 +135,7 @@ def trade_correct(*, trade_id: int, changes: dict[str, Any], by: Any = None, dry
         trade._history_user = by
     trade.save()
     account_add((trade.realized_pnl or ZERO) - before, open_cost=_open_cost(trade) - cost_before)
+    events_record(events=[trade_event(Event.Kind.TRADE_CORRECTED, trade, fields=sorted(changes))])
     return trade
 
 
@@ -172,4 +174,5 @@ def trades_recompute(*, trade_ids: Sequence[int], by: Any = None) -> TradesRecom
     for batch in batches([trade.pk for trade in result.changed]):
         record_history(PaperTrade.objects.filter(pk__in=batch), reason="PnL recomputed", by=by)
     account_add(difference)
+    events_record(events=[trade_event(Event.Kind.TRADE_CORRECTED, trade, fields=["pnl"]) for trade in result.changed])
     return result

@@ -1,0 +1,81 @@
+"""The outbox's writes: events recorded inside the transaction of the write they tell of, and their pruning.
+Events are recorded by the services themselves (docs/design.md, "Events", lists which kinds each records).
+
+An event is an INSERT in the caller's transaction: it commits with the change or rolls back with it. On
+PostgreSQL the same transaction sends `pg_notify` on EVENTS_CHANNEL, which the server delivers at the commit
+(and never for a rollback), so the open streams wake at once; on SQLite they read the outbox every moment.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from ..models import Account, Event, PaperTrade
+
+EVENTS_CHANNEL = "ledger_events"  # PostgreSQL's LISTEN/NOTIFY channel; one NOTIFY per transaction (they coalesce)
+EVENT_BATCH = 1_000  # rows per INSERT of a set of events
+
+
+def trade_facts(trade: PaperTrade) -> dict[str, Any]:
+    """What an event says of a trade: enough for a notification without reading the trade again."""
+    facts: dict[str, Any] = {
+        "symbol": trade.symbol,
+        "direction": trade.direction,
+        "status": trade.status,
+        "entry_price": trade.entry_price,
+        "position_size": trade.position_size,
+    }
+    if not trade.is_open:
+        facts |= {"exit_price": trade.exit_price, "exit_time": trade.exit_time, "realized_pnl": trade.realized_pnl}
+    return facts
+
+
+def trade_event(kind: str, trade: PaperTrade, **extra: Any) -> Event:
+    """An unsaved event of a trade (for events_record), with the trade's facts and its signal's id."""
+    return Event(kind=kind, trade_id=trade.pk, signal_id=trade.signal_id or "", payload=trade_facts(trade) | extra)
+
+
+def _take_ids_in_commit_order() -> None:
+    """Hold the account row (as every write does, last in the lock order) before an event takes its id, so that
+    ids are taken in the order their transactions commit: a reader that has seen id n never later finds a
+    committed id below n. SQLite's IMMEDIATE transactions already serialize every writer."""
+    if connection.vendor == "postgresql":
+        Account.objects.select_for_update().get_or_create(pk=1)
+
+
+@transaction.atomic
+def events_record(*, events: Sequence[Event]) -> list[Event]:
+    """Record unsaved events, all stamped now, in a few INSERTs however many there are (EVENT_BATCH rows each),
+    and wake the streams on PostgreSQL when the transaction commits. Returns them with their ids."""
+    if not events:
+        return []
+    _take_ids_in_commit_order()
+    now = timezone.now()
+    for event in events:
+        event.created_at = now
+    saved = Event.objects.bulk_create(events, batch_size=EVENT_BATCH)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, '')", [EVENTS_CHANNEL])
+    return saved
+
+
+def event_record(
+    *, kind: str, trade_id: int | None = None, signal_id: str = "", payload: dict[str, Any] | None = None
+) -> Event:
+    """Record one event in the caller's transaction (a Decimal in the payload is kept as its string)."""
+    event = Event(kind=kind, trade_id=trade_id, signal_id=signal_id, payload=payload or {})
+    return events_record(events=[event])[0]
+
+
+@transaction.atomic
+def events_prune(*, keep_days: int | None = None, now: datetime | None = None) -> int:
+    """Delete the events older than `keep_days` (default PAPER_EVENTS_KEEP_DAYS); returns how many went."""
+    keep = settings.PAPER_EVENTS_KEEP_DAYS if keep_days is None else keep_days
+    cutoff = (now or timezone.now()) - timedelta(days=keep)
+    deleted, _ = Event.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
