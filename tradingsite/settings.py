@@ -199,7 +199,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     # Django's own console handler (DEBUG only) would print every line of `django` a second time beside the root's.
-    "loggers": {"django": {"handlers": [], "level": "INFO"}},
+    # Apprise says "Sent Telegram notification." for every message; the notifier's own line (ledger.notify) says more.
+    "loggers": {"django": {"handlers": [], "level": "INFO"}, "apprise": {"level": "WARNING"}},
     "root": {
         "handlers": ["console"],
         "level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),

@@ -15,7 +15,8 @@ One module per subject; every service is importable from here (`services.trade_c
 - trades: `trade_close`, `trade_correct` (the admin's corrections), `trades_recompute` (returns `TradesRecomputed`).
 - prices: `prices_apply`: ticks mark open trades, close them at stop or target and write 1-minute candles (returns
   `TicksApplied`); `candles_backfill` (returns `CandlesBackfilled`), an exchange's history for missed minutes.
-- feed: `feed_report`, what a running price feed says of itself (for /healthz).
+- feed: `feed_report`, what a running price feed says of itself (for /healthz); `feed_stall_record`, a stalled
+  feed recorded as a `feed.stalled` event once per stall (for the notifier).
 - eod: `day_close`, the end of a trading day (returns `DayClosed`).
 - journal: `trade_annotate` (notes and tags), `trade_move_levels` (stop and target), `day_note_write` (a day's diary).
 - imports: the legacy import's writes: `signal_import`, `signal_advance`, `trade_import`.
@@ -31,7 +32,7 @@ One module per subject; every service is importable from here (`services.trade_c
 from .base import account_add, save_closes
 from .eod import DayClosed, day_close
 from .events import event_record, events_prune, events_record
-from .feed import feed_report
+from .feed import feed_report, feed_stall_record
 from .health import health_probe_write
 from .imports import signal_advance, signal_import, trade_import
 from .journal import day_note_write, trade_annotate, trade_move_levels
@@ -60,6 +61,7 @@ __all__ = [
     "events_prune",
     "events_record",
     "feed_report",
+    "feed_stall_record",
     "health_probe_write",
     "market_lots_record",
     "notify_channel_open",
