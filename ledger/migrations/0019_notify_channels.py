@@ -4,31 +4,73 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ledger', '0018_events'),
+        ("ledger", "0018_events"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='event',
-            name='kind',
-            field=models.CharField(choices=[('signal.recorded', 'a signal was recorded'), ('signal.refused', 'a signal was refused at intake (it expired with the reason)'), ('signal.expired', 'a waiting signal expired'), ('trade.opened', "a trade opened (the signal's fill)"), ('trade.closed', 'a trade closed (stop, target, liquidation, by hand, end of day)'), ('trade.moved', "an open trade's stop or target moved"), ('trade.corrected', 'an operator corrected or recomputed a trade'), ('journal.changed', "a trade's notes or tags, or a day's diary, changed"), ('prices.applied', 'a batch of ticks (or backfilled candles) marked the open trades'), ('day.closed', 'a trading day was closed'), ('feed.stalled', 'no price applied for PRICE_FEED_DEGRADED_LAG seconds (told once a stall)'), ('imported', 'a row of the old system was imported')], max_length=32),
+            model_name="event",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("signal.recorded", "a signal was recorded"),
+                    ("signal.refused", "a signal was refused at intake (it expired with the reason)"),
+                    ("signal.expired", "a waiting signal expired"),
+                    ("trade.opened", "a trade opened (the signal's fill)"),
+                    ("trade.closed", "a trade closed (stop, target, liquidation, by hand, end of day)"),
+                    ("trade.moved", "an open trade's stop or target moved"),
+                    ("trade.corrected", "an operator corrected or recomputed a trade"),
+                    ("journal.changed", "a trade's notes or tags, or a day's diary, changed"),
+                    ("prices.applied", "a batch of ticks (or backfilled candles) marked the open trades"),
+                    ("day.closed", "a trading day was closed"),
+                    ("feed.stalled", "no price applied for PRICE_FEED_DEGRADED_LAG seconds (told once a stall)"),
+                    ("imported", "a row of the old system was imported"),
+                ],
+                max_length=32,
+            ),
         ),
         migrations.CreateModel(
-            name='NotifyChannel',
+            name="NotifyChannel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(help_text="SHA-256 of the channel's URL.", max_length=64, unique=True)),
-                ('name', models.CharField(help_text='The URL with its secrets masked, for the log and the admin.', max_length=500)),
-                ('done_id', models.BigIntegerField(help_text='The last event sent, skipped or given up on; the next is after it.')),
-                ('sending_id', models.BigIntegerField(blank=True, help_text='The event being sent: recorded before the send, cleared by its outcome.', null=True)),
-                ('failures', models.PositiveIntegerField(default=0, help_text='Failed sends of the next event, in a row.')),
-                ('updated_at', models.DateTimeField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(help_text="SHA-256 of the channel's URL.", max_length=64, unique=True)),
+                (
+                    "name",
+                    models.CharField(
+                        help_text="The URL with its secrets masked, for the log and the admin.", max_length=500
+                    ),
+                ),
+                (
+                    "done_id",
+                    models.BigIntegerField(
+                        help_text="The last event sent, skipped or given up on; the next is after it."
+                    ),
+                ),
+                (
+                    "sending_id",
+                    models.BigIntegerField(
+                        blank=True,
+                        help_text="The event being sent: recorded before the send, cleared by its outcome.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "failures",
+                    models.PositiveIntegerField(default=0, help_text="Failed sends of the next event, in a row."),
+                ),
+                ("updated_at", models.DateTimeField()),
             ],
             options={
-                'db_table': 'notify_channels',
-                'constraints': [models.CheckConstraint(condition=models.Q(('sending_id__isnull', True), ('sending_id__gt', models.F('done_id')), _connector='OR'), name='notify_sending_after_done')],
+                "db_table": "notify_channels",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("sending_id__isnull", True), ("sending_id__gt", models.F("done_id")), _connector="OR"
+                        ),
+                        name="notify_sending_after_done",
+                    )
+                ],
             },
         ),
     ]

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from ledger import services
 from ledger.inputs import Tick
 
-from .conftest import POLL, assert_accessible, assert_no_csp_violation, screenshot, trade_now
+from .conftest import PHONE, POLL, assert_accessible, assert_no_csp_violation, screenshot, trade_now
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -80,5 +80,8 @@ def test_without_opting_in_nothing_is_shown_and_the_choice_outlasts_a_reload(not
     page.locator("#browser-notify").click()
     page.reload()
     expect(page.locator("#browser-notify")).to_have_attribute("aria-pressed", "true")
+    page.set_viewport_size(PHONE)
+    screenshot(page, "dashboard-notify-toggle-phone")
     page.locator("#browser-notify").click()  # and off again
     expect(page.locator("#browser-notify")).to_have_text("Notify me of fills and exits")
+    expect(page.locator("#browser-notify")).to_have_attribute("aria-pressed", "false")
