@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from apprise.plugins.telegram import NotifyTelegram
 from django.core.management import CommandError, call_command
+from django.db import OperationalError
 from django.utils import timezone
 
 from ledger import selectors, services
@@ -300,3 +301,28 @@ def test_the_command_needs_somewhere_to_send(settings):
 
     with pytest.raises(CommandError, match="PAPER_NOTIFY_URLS is empty"):
         call_command("notify")
+
+
+@pytest.mark.django_db
+def test_a_send_whose_outcome_the_database_failed_to_take_is_recorded_at_the_next_step_not_sent_again(
+    smtp, open_trade, monkeypatch
+):
+    open_trade()
+    worker = worker_for(smtp.url)
+    real = services.notify_sent
+    calls = []
+
+    def flaky(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise OperationalError("database is locked")
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "notify_sent", flaky)
+
+    with pytest.raises(OperationalError):
+        drain(worker)
+    drain(worker)
+
+    assert smtp.subjects() == ["Filled: LONG BTCUSDT"]
+    assert NotifyChannel.objects.values_list("done_id", "sending_id").get() == (selectors.events_newest_id(), None)

@@ -87,6 +87,7 @@ class Channel:
     done_id: int
     failures: int
     retry_at: float = 0.0
+    outcome: tuple[int, str, bool] | None = None  # the last send's (event, kind, arrived) until it is recorded
 
 
 def channel_key(url: str) -> str:
@@ -145,6 +146,8 @@ class Worker:
 
     def step(self, channel: Channel) -> float:
         """Move the channel on by at most one event: 0 if it did (call again), else seconds it can wait."""
+        if channel.outcome:  # the database failed while the last send's outcome was being recorded
+            return self.settle(channel)
         now = self.clock()
         if now < channel.retry_at:
             return channel.retry_at - now
@@ -176,15 +179,22 @@ class Worker:
         except Exception:  # a plugin's own bug must not stop the other channels: it counts as a failure
             log.exception("notify: %s: Apprise failed on event %s", channel.name, event_id)
             arrived = False
+        channel.outcome = (event_id, message.kind, arrived)
+        return self.settle(channel)
+
+    def settle(self, channel: Channel) -> float:
+        """Record the outcome of the channel's last send; kept until the database has taken it, so that a failing
+        database never leaves the event "being sent" under a running worker."""
+        event_id, kind, arrived = channel.outcome
         if arrived:
             services.notify_sent(channel_id=channel.pk, event_id=event_id)
-            channel.done_id, channel.failures = event_id, 0
+            channel.outcome, channel.done_id, channel.failures = None, event_id, 0
             self.sent += 1
-            log.info("notify: %s: sent event %s (%s)", channel.name, event_id, message.kind)
+            log.info("notify: %s: sent event %s (%s)", channel.name, event_id, kind)
             return 0.0
-        channel.failures += 1
-        give_up = channel.failures >= MAX_FAILURES
+        give_up = channel.failures + 1 >= MAX_FAILURES
         services.notify_failed(channel_id=channel.pk, event_id=event_id, give_up=give_up)
+        channel.outcome, channel.failures = None, channel.failures + 1
         if give_up:
             log.error("notify: %s: event %s failed %s times; given up", channel.name, event_id, MAX_FAILURES)
             channel.done_id, channel.failures = event_id, 0
