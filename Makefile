@@ -18,8 +18,9 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(BIN)/.installed
 
-# A live dashboard at once: migrate, a demo login, a simulated feed beside gunicorn, then the URL and the login
-# (again every few minutes). Ctrl-C stops both (tradingsite/run.py). `make run PORT=8001` for another port.
+# A live dashboard at once: migrate, a demo login, a simulated feed beside gunicorn (and `manage.py notify` when
+# PAPER_NOTIFY_URLS is set: `make run PAPER_NOTIFY_URLS=tgram://BOT_TOKEN/CHAT_ID`), then the URL and the login
+# (again every few minutes). Ctrl-C stops them all (tradingsite/run.py). `make run PORT=8001` for another port.
 run: export DEBUG = 1
 run: venv
 	$(MANAGE) migrate --noinput

@@ -459,6 +459,7 @@ class Event(models.Model):
         JOURNAL_CHANGED = "journal.changed", "a trade's notes or tags, or a day's diary, changed"
         PRICES_APPLIED = "prices.applied", "a batch of ticks (or backfilled candles) marked the open trades"
         DAY_CLOSED = "day.closed", "a trading day was closed"
+        FEED_STALLED = "feed.stalled", "no price applied for PRICE_FEED_DEGRADED_LAG seconds (told once a stall)"
         IMPORTED = "imported", "a row of the old system was imported"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -477,3 +478,30 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.kind} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class NotifyChannel(models.Model):
+    """Where `manage.py notify` stands on one channel (an Apprise URL): the last outbox event it is done with, and
+    the one it is sending, recorded before the send (docs/operations.md, "Notifications": exactly once across
+    restarts). The URL itself carries secrets (a bot's token, a password): only its digest and a redacted form
+    are kept."""
+
+    key = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the channel's URL.")
+    name = models.CharField(max_length=500, help_text="The URL with its secrets masked, for the log and the admin.")
+    done_id = models.BigIntegerField(help_text="The last event sent, skipped or given up on; the next is after it.")
+    sending_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The event being sent: recorded before the send, cleared by its outcome."
+    )
+    failures = models.PositiveIntegerField(default=0, help_text="Failed sends of the next event, in a row.")
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "notify_channels"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sending_id__isnull=True) | Q(sending_id__gt=F("done_id")), name="notify_sending_after_done"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}: done with event {self.done_id}"

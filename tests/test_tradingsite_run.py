@@ -1,4 +1,5 @@
-"""`make run`'s runner (tradingsite/run.py): the demo feed and gunicorn together, the URL and the login printed last
+"""`make run`'s runner (tradingsite/run.py): the demo feed and gunicorn together (and the notifier, given somewhere to
+send), the URL and the login printed last
 and again, the live pages' refreshes kept out of the access log, and Ctrl-C stopping everything without an error."""
 
 import os
@@ -14,6 +15,7 @@ import pytest
 from tradingsite.serve import ROOT, free_port
 
 from .conftest import database_url
+from .fake_notify import FakeSmtp
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the feed writes from another process
 BANNER = "log in as demo / demo-trader"
@@ -30,8 +32,13 @@ def read_until(process: subprocess.Popen, text: str, *, seconds: float = 30) -> 
 
 
 def test_the_url_and_login_come_last_and_again_polls_stay_out_of_the_log_and_ctrl_c_ends_it_all_cleanly():
-    port = free_port()
-    env = os.environ | {"DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": database_url(), "DEBUG": "1"}
+    port, smtp = free_port(), FakeSmtp()
+    env = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": database_url(),
+        "DEBUG": "1",
+        "PAPER_NOTIFY_URLS": smtp.url,
+    }
     command = [sys.executable, "-m", "tradingsite.run", "--port", str(port), "--banner-every", "1"]
     run = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
@@ -53,9 +60,12 @@ def test_the_url_and_login_come_last_and_again_polls_stay_out_of_the_log_and_ctr
     finally:
         if run.poll() is None:
             os.killpg(run.pid, signal.SIGKILL)
+        smtp.close()
     assert BANNER in later
     assert '"GET /login/?next=/' not in started + later
     assert "Demo feed stopped." in ended
+    assert f"Notifying mailto://127.0.0.1:{smtp.port}" in started.split(BANNER)[0]  # the notifier, before the banner
+    assert "messages sent." in ended
     assert "Shutting down: Master" in ended
     assert "Traceback" not in started + later + ended
     assert "Error" not in ended

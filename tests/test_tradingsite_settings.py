@@ -37,6 +37,8 @@ def start_with(**env: str) -> subprocess.CompletedProcess:
         ("PRICE_FEED_EXCHANGE_CONFIG", "{urls"),
         ("PRICE_FEED_EXCHANGE_CONFIG", '["not", "an object"]'),
         ("PAPER_MAX_JUMP", "-0.1"),
+        ("PAPER_NOTIFY_KINDS", "fills,parties"),
+        ("PAPER_NOTIFY_RATE", "lots"),
     ],
 )
 def test_bad_value_stops_start_up_naming_the_variable(name, value):

@@ -1,9 +1,10 @@
 """`make run`: the demo feed and gunicorn together, on one terminal.
 
-Starts `manage.py simulate` and gunicorn, waits until both have started, then prints where the site is and the demo
-login as the last lines, and again every three minutes, so they are never buried for long under the feed's lines.
+Starts `manage.py simulate` and gunicorn (and `manage.py notify`, the trader's notifications, when PAPER_NOTIFY_URLS
+is set), waits until each has started, then prints where the site is and the demo login as the last lines, and
+again every three minutes, so they are never buried for long under the feed's lines.
 The live pages' refreshes are left out of gunicorn's access log (QuietPolls).
-Ctrl-C (or SIGTERM) stops both and exits 0: every process of the terminal's group gets the signal, each stops
+Ctrl-C (or SIGTERM) stops them all and exits 0: every process of the terminal's group gets the signal, each stops
 quietly, and this one waits for them.
 """
 
@@ -64,6 +65,26 @@ def wait_until_up(url: str, server: subprocess.Popen, *, seconds: float = 60) ->
     return False
 
 
+def relayed(command: str) -> tuple[subprocess.Popen, threading.Event]:
+    """`manage.py <command>` started, its lines passing through here; the event is set once its first one is out,
+    which says it has started (so the banner cannot come before it)."""
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", command],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+    )
+    started = threading.Event()
+
+    def relay() -> None:
+        for line in process.stdout:
+            print(line, end="", flush=True)
+            started.set()  # after the line is out, so the banner can't come before it
+
+    threading.Thread(target=relay, daemon=True).start()
+    return process, started
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -81,21 +102,9 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    # The feed's lines pass through here, so its first one says it has started.
-    feed = subprocess.Popen(
-        [sys.executable, "manage.py", "simulate"],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=os.environ | {"PYTHONUNBUFFERED": "1"},
-    )
-    feed_started = threading.Event()
-
-    def relay() -> None:
-        for line in feed.stdout:
-            print(line, end="", flush=True)
-            feed_started.set()  # after the line is out, so the banner can't come before it
-
-    threading.Thread(target=relay, daemon=True).start()
+    feed, feed_started = relayed("simulate")
+    # The trader's notifications, when there is somewhere to send them.
+    notifier = relayed("notify") if os.environ.get("PAPER_NOTIFY_URLS") else None
     server = subprocess.Popen(
         [
             sys.executable,
@@ -116,8 +125,9 @@ def main(argv: list[str] | None = None) -> int:
             "tradingsite.run.QuietPolls",
         ]
     )
-    children = (feed, server)
-    if wait_until_up(url, server) and feed_started.wait(timeout=60):
+    children = (feed, server, *([notifier[0]] if notifier else []))
+    started = (feed_started, *([notifier[1]] if notifier else []))
+    if wait_until_up(url, server) and all(each.wait(timeout=60) for each in started):
         next_banner = time.monotonic()
         while not stopping and all(child.poll() is None for child in children):
             if time.monotonic() >= next_banner:
@@ -129,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             child.terminate()
         child.wait()
     if not stopping:  # a child ended by itself: its own lines above say why
-        print("make run: the server or the demo feed stopped; both are stopped now.", file=sys.stderr)
+        print("make run: the server, the demo feed or the notifier stopped; all are stopped now.", file=sys.stderr)
         return 1
     return 0
 

@@ -201,7 +201,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     # Django's own console handler (DEBUG only) would print every line of `django` a second time beside the root's.
-    "loggers": {"django": {"handlers": [], "level": "INFO"}},
+    # Apprise says "Sent Telegram notification." for every message; the notifier's own line (ledger.notify) says more.
+    "loggers": {"django": {"handlers": [], "level": "INFO"}, "apprise": {"level": "WARNING"}},
     "root": {
         "handlers": ["console"],
         "level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
@@ -364,6 +365,26 @@ def env_rate(name: str, default: str) -> str:
 API_RATE_LIMIT = env_rate("API_RATE_LIMIT", "600/min")
 # Wrong bearer tokens per client address (cache, like the rate limit): past it, 429 before any token is looked up.
 API_AUTH_FAILURE_LIMIT = env_rate("API_AUTH_FAILURE_LIMIT", "10/min")
+
+# --- Notifications (docs/operations.md, "Notifications") ---
+# Where `manage.py notify` sends: Apprise URLs (tgram://, discord://, slack://, mailto://, ntfy://, …) separated by
+# spaces or by commas before the next URL (a comma inside a URL, e.g. mailto's `to=a@x,b@x`, stays in it). Empty:
+# the worker has nothing to send to and says so.
+PAPER_NOTIFY_URLS = [
+    url for url in re.split(r"\s+|,\s*(?=[a-z][a-z0-9+.-]*://)", os.environ.get("PAPER_NOTIFY_URLS", "")) if url
+]
+# What it sends, by the trader's choice (a comma-separated subset; ledger/notify/messages.py names each).
+NOTIFY_KINDS = ("fills", "exits", "liquidations", "refusals", "feed", "digest")
+PAPER_NOTIFY_KINDS = [
+    kind.strip() for kind in os.environ.get("PAPER_NOTIFY_KINDS", ",".join(NOTIFY_KINDS)).split(",") if kind.strip()
+]
+if unknown := sorted(set(PAPER_NOTIFY_KINDS) - set(NOTIFY_KINDS)):
+    raise ImproperlyConfigured(
+        f"PAPER_NOTIFY_KINDS may hold {', '.join(NOTIFY_KINDS)}; not {', '.join(map(repr, unknown))}."
+    )
+# Messages per channel (each URL) per period, a token bucket that holds as many: a burst of fills goes out at once,
+# a longer run at this pace. Telegram takes about 20 a minute in a group, e-mail servers frown at more.
+PAPER_NOTIFY_RATE = env_rate("PAPER_NOTIFY_RATE", "20/min")
 
 # Permissions-Policy (django-permissions-policy): the browser features the pages never use are denied to them and
 # to anything they could embed. Only features Chromium knows: an unknown one is a console warning on every page.

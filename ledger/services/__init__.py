@@ -15,11 +15,14 @@ One module per subject; every service is importable from here (`services.trade_c
 - trades: `trade_close`, `trade_correct` (the admin's corrections), `trades_recompute` (returns `TradesRecomputed`).
 - prices: `prices_apply`: ticks mark open trades, close them at stop or target and write 1-minute candles (returns
   `TicksApplied`); `candles_backfill` (returns `CandlesBackfilled`), an exchange's history for missed minutes.
-- feed: `feed_report`, what a running price feed says of itself (for /healthz).
+- feed: `feed_report`, what a running price feed says of itself (for /healthz); `feed_stall_record`, a stalled
+  feed recorded as a `feed.stalled` event once per stall (for the notifier).
 - eod: `day_close`, the end of a trading day (returns `DayClosed`).
 - journal: `trade_annotate` (notes and tags), `trade_move_levels` (stop and target), `day_note_write` (a day's diary).
 - imports: the legacy import's writes: `signal_import`, `signal_advance`, `trade_import`.
 - health: `health_probe_write`, the health check's committed write.
+- notify: where the notifier stands on each channel: `notify_channel_open`, `notify_claim` (recorded before a send),
+  `notify_sent`, `notify_failed`, `notify_skip`.
 - markets: `market_lots_record`, each market's lot rules (step, minimum amount and cost) as its exchange lists them.
 - events: the outbox: `event_record` and `events_record` (a set in a few INSERTs), called by the services above
   in their own transactions; `events_prune` (older than PAPER_EVENTS_KEEP_DAYS).
@@ -29,11 +32,12 @@ One module per subject; every service is importable from here (`services.trade_c
 from .base import account_add, save_closes
 from .eod import DayClosed, day_close
 from .events import event_record, events_prune, events_record
-from .feed import feed_report
+from .feed import feed_report, feed_stall_record
 from .health import health_probe_write
 from .imports import signal_advance, signal_import, trade_import
 from .journal import day_note_write, trade_annotate, trade_move_levels
 from .markets import market_lots_record
+from .notify import notify_channel_open, notify_claim, notify_failed, notify_sent, notify_skip
 from .prices import CandlesBackfilled, TicksApplied, candles_backfill, prices_apply
 from .signals import Intake, signal_execute, signal_expire, signal_intake, signal_record, signals_lapse
 from .tokens import api_token_authenticate, api_token_create, api_token_hash, api_token_revoke
@@ -57,8 +61,14 @@ __all__ = [
     "events_prune",
     "events_record",
     "feed_report",
+    "feed_stall_record",
     "health_probe_write",
     "market_lots_record",
+    "notify_channel_open",
+    "notify_claim",
+    "notify_failed",
+    "notify_sent",
+    "notify_skip",
     "prices_apply",
     "save_closes",
     "signal_advance",

@@ -1,10 +1,15 @@
-"""What a running price feed reports of itself (its clock offset, the prints it held), for /healthz."""
+"""What a running price feed reports of itself (its clock offset, the prints it held), for /healthz, and a stalled
+feed told once (for the notifier)."""
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 
-from ..models import FeedStatus
+from .. import selectors
+from ..models import Event, FeedStatus
+from .base import account_for_update
+from .events import event_record
 
 
 @transaction.atomic
@@ -22,3 +27,19 @@ def feed_report(
         },
     )
     return status
+
+
+@transaction.atomic
+def feed_stall_record(*, now: datetime) -> Event | None:
+    """A `feed.stalled` event when the newest price applied is older than PRICE_FEED_DEGRADED_LAG (when /healthz
+    says "degraded"), once per stall: not again until a newer price has arrived and stopped in its turn. The
+    account row is taken first, so two checkers at once record it once. None when the feed is not stalled, or
+    the stall is told already."""
+    last = selectors.newest_tick_at()
+    if last is None or (now - last).total_seconds() < settings.PRICE_FEED_DEGRADED_LAG:
+        return None
+    account_for_update()
+    if Event.objects.filter(kind=Event.Kind.FEED_STALLED, payload__last_at=last.isoformat()).exists():
+        return None
+    lag = int((now - last).total_seconds())
+    return event_record(kind=Event.Kind.FEED_STALLED, payload={"last_at": last.isoformat(), "lag_seconds": lag})
