@@ -229,6 +229,9 @@ PAPER_PRICE_MAX_AGE = timedelta(seconds=env_int("PAPER_PRICE_MAX_AGE", 120, low=
 PAPER_SIGNAL_MAX_AGE = timedelta(seconds=env_int("PAPER_SIGNAL_MAX_AGE", 300, low=1, high=86_400))
 # A tick whose bid or ask lies further than this fraction from its price is refused (a stale or mistyped quote).
 PAPER_QUOTE_BAND = env_decimal("PAPER_QUOTE_BAND", "0.005", low=Decimal(0), high=Decimal("0.5"))
+# A limit entry fills when the market trades beyond its price ("through", as a real queue needs) or at it
+# ("touch"): docs/fills.md, "Entry orders".
+PAPER_LIMIT_FILL = env_choice("PAPER_LIMIT_FILL", "through", ("through", "touch"))
 # The account: at most this many open trades (0: no limit), one per symbol, none smaller than this notional.
 PAPER_MAX_OPEN_TRADES = env_int("PAPER_MAX_OPEN_TRADES", 10, low=0, high=100_000)
 PAPER_ONE_TRADE_PER_SYMBOL = env_bool("PAPER_ONE_TRADE_PER_SYMBOL", True)
