@@ -359,6 +359,13 @@ class Order(models.Model):
     def is_working(self) -> bool:
         return self.status == self.Status.WORKING
 
+    @property
+    def to_fill_pct(self) -> Decimal | None:
+        """How far the market (`last_price`, as selectors.orders_working annotates it) is from the order's price, as
+        a percentage of it; None without a price seen."""
+        last = getattr(self, "last_price", None)
+        return None if last is None else rules.distance_pct(price=last, level=self.price)
+
 
 class DayNote(models.Model):
     """The trader's diary of one trading day (docs/journal.md): what the market did, what was planned, what

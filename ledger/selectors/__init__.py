@@ -14,6 +14,7 @@ Selectors never write and never import the services. Every name below is importa
   in SQL, for a period and for each of its groups, and the trades its ratios need, `SAMPLE_TRADES`.
 - journal: the journal's reads: `trade_chart` and `chart_span` (`Chart`), `tags_used`, `day_note`, `history`,
   `history_page` (`HistoryFilter`, `HistoryPage`: keyset paging), `history_rows`, `history_totals`.
+- orders: `orders_working`, the working entry orders with their symbol's last price.
 - checks: the consistency check: `ledger_violations` (`Violation`), `account_state` (a deficit), and `CENT`, how
   far a recorded PnL may be from the rules.
 """
@@ -68,6 +69,7 @@ from .journal import (
     tags_used,
     trade_chart,
 )
+from .orders import orders_working
 from .stats import SAMPLE_DAYS, PeriodPnl, RBucket, Stats, SymbolPnl, stats
 
 __all__ = [
@@ -115,6 +117,7 @@ __all__ = [
     "open_since",
     "ledger_version",
     "ledger_violations",
+    "orders_working",
     "pnl_daily",
     "pnl_daily_range",
     "signal",
