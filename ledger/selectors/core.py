@@ -387,6 +387,7 @@ class DashboardSummary:
     unrealized_pnl: Decimal
     open_notional: Decimal  # the open trades' entry notional
     deficit: Decimal  # what the account owes, cash below 0 (Account.deficit)
+    reserved: Decimal = ZERO  # what working entry orders hold back of cash (Account.reserved)
 
     @property
     def equity(self) -> Decimal:
@@ -410,6 +411,7 @@ def dashboard_summary(day: date) -> DashboardSummary:
         balance=totals.balance,
         cash=totals.cash,
         deficit=totals.deficit,
+        reserved=totals.reserved,
         day=pnl_daily(day),
         open_trades=open_row["count"],
         unrealized_pnl=money_from_db(open_row["unrealized"]),

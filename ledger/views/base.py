@@ -43,11 +43,16 @@ def _signals(day: date) -> dict:
 TODAY_PARTS: dict[str, Callable[[date], dict]] = {
     "summary": lambda day: {"summary": selectors.dashboard_summary(day)},
     "active-trades": lambda day: {"active_trades": selectors.trades_active_with_last_tick()},
+    "working-orders": lambda day: {"working_orders": selectors.orders_working()},
     "signals": _signals,
     "journal": lambda day: {"journal": selectors.journal_for_day(day), "journal_day": selectors.pnl_daily(day)},
     "diary": lambda day: {"diary": selectors.day_note(day)},
 }
-PAST_PARTS = TODAY_PARTS | {"summary": lambda day: {"day_end": selectors.day_end(day)}, "active-trades": lambda day: {}}
+PAST_PARTS = TODAY_PARTS | {
+    "summary": lambda day: {"day_end": selectors.day_end(day)},
+    "active-trades": lambda day: {},
+    "working-orders": lambda day: {},  # orders work now: a past day's page has none
+}
 
 
 def page_context(day: date, *, notice: str = "", failed: bool = False) -> dict:

@@ -22,7 +22,7 @@ from .. import selectors, services
 from ..days import today
 from ..errors import LedgerError
 from ..forms import DayForm
-from ..models import PaperTrade, Signal
+from ..models import Order, PaperTrade, Signal
 from ..templatetags.ledger_format import money, price, r_multiple, signed, trade_link
 from .base import (
     HtmxHttpRequest,
@@ -46,7 +46,7 @@ def _part_etag(request: HtmxHttpRequest, day: date | None = None) -> str | None:
     part = asked_part(request)
     if part is None:
         return None
-    minute = int(time.time() // 60) if part in ("active-trades", "signals") else 0
+    minute = int(time.time() // 60) if part in ("active-trades", "working-orders", "signals") else 0
     return f"{part}.{day or today()}.{selectors.ledger_version()}.{request.user.pk}.{minute}"
 
 
@@ -160,6 +160,25 @@ def signal_execute(request: HtmxHttpRequest, signal_id: str) -> HttpResponse:
     if request.htmx:
         return render_page(request, "ledger/parts.html", context, part="execute-confirm", status=status)
     return render_page(request, "ledger/execute.html", context, status=status)
+
+
+def _cancelled(order: Order) -> SafeString:
+    return format_html(
+        "Cancelled the {} order to {} {} at {}; {} is no longer reserved.",
+        order.order_type,
+        order.side.lower(),
+        order.symbol,
+        price(order.price),
+        money(order.reserved),
+    )
+
+
+@login_required
+@require_POST
+@trade_required
+def order_cancel(request: HtmxHttpRequest, order_id: int) -> HttpResponse:
+    reason = f"Cancelled by {request.user.get_username()}."
+    return _act(request, lambda: _cancelled(services.order_cancel(order_id=order_id, reason=reason)))
 
 
 @login_required
