@@ -98,5 +98,5 @@ def test_a_viewer_may_not_cancel(viewer_client, order):
 
 def test_the_signals_part_points_a_waiting_signal_to_its_order_instead_of_execute(trader_client, order):
     html = trader_client.get(reverse("dashboard"), HTTP_HX_TARGET="signals", **HTMX).content.decode()
-    assert "Its limit order is working (Working orders)." in html
+    assert "Cannot be taken: its limit order is working (see Working orders)." in html
     assert reverse("signal-execute", args=["limit-1"]) not in html

@@ -315,7 +315,7 @@ def _judge(waiting: list[Signal], *, at: datetime) -> None:
     for signal in waiting:
         signal.plan, signal.refusal = None, ""
         if signal.signal_id in ordered:
-            signal.refusal = f"Its {ordered[signal.signal_id]} order is working (Working orders)."
+            signal.refusal = f"its {ordered[signal.signal_id]} order is working (see Working orders)."
             continue
         try:
             signal.plan = _plan(
