@@ -108,3 +108,12 @@ def test_the_expiry_reason_says_how_long_the_order_worked():
     assert orders.expiry_words(time_in_force="day", placed_at=T, expires_at=T, day=T.date()) == (
         "Not filled before the end of trading day 2026-11-20."
     )
+
+
+def test_an_order_out_of_a_batchs_range_is_out_of_reach():
+    buy_limit, buy_stop = limit_buy(), orders.Resting("stop", True, Decimal("100"), T, None)
+    # a batch trading from 100 to 101
+    assert not orders.within_reach(buy_limit, low=Decimal("100"), high=Decimal("101"), touch=False)
+    assert orders.within_reach(buy_limit, low=Decimal("100"), high=Decimal("101"), touch=True)
+    assert orders.within_reach(buy_stop, low=Decimal("100"), high=Decimal("101"))
+    assert not orders.within_reach(buy_stop, low=Decimal("98"), high=Decimal("99.99"))

@@ -7,6 +7,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from ledger import selectors, services
 from ledger.errors import InvalidInput, InvalidTransition
@@ -239,3 +241,20 @@ def test_a_limit_or_stop_needs_execute_and_a_market_order_no_expiry():
         services.signal_intake(signal=signal, order=OrderFields("limit", "week"))
     assert error.value.field == "expires_in"
     assert not Signal.objects.exists()
+
+
+def test_a_tick_costs_the_same_queries_however_many_orders_work_out_of_its_reach(clock, settings):
+    settings.PAPER_RISK_PER_TRADE = D("0.001")  # 2 units each: cash holds them all
+    tick("101", NOW)
+    place()
+
+    def queries(seconds: int) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            tick("100.5", clock(seconds))
+        return len(captured)
+
+    one = queries(1)
+    for _ in range(20):
+        place()
+    assert queries(2) == one
+    assert Order.objects.filter(status=Order.Status.WORKING).count() == 21

@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from .. import orders, rules, selectors
 from ..days import day_bounds, trading_day
@@ -81,12 +82,25 @@ def _fill(order: Order, *, signal: Signal, price: Decimal, tick: Quote, at: date
     return trade
 
 
-def orders_fill(*, working: Sequence[Order], ticks: Sequence[Tick], before: dict[str, Decimal]) -> list[PaperTrade]:
-    """Fill the working orders (locked by the caller, prices_apply) that the ticks reach, in time order, each at the
-    price the fill rules give (orders.fill). `before` is each symbol's last price before the batch. A pass over the
-    ticks in memory; only the orders that fill cost queries."""
+def orders_fill(*, working: QuerySet[Order], ticks: Sequence[Tick], before: dict[str, Decimal]) -> list[PaperTrade]:
+    """Fill the working orders (`working`, locked here) that the ticks reach, in time order, each at the price the
+    fill rules give (orders.fill). `before` is each symbol's last price before the batch. One read of the few
+    columns the rules need; an order the batch's prices never reach (orders.within_reach) is passed over at once,
+    and only those within reach are loaded whole. Only the orders that fill cost queries of their own."""
+    ranges: dict[str, tuple[Decimal, Decimal]] = {}
+    for tick in ticks:
+        low, high = ranges.get(tick.symbol, (tick.price, tick.price))
+        ranges[tick.symbol] = min(low, tick.price), max(high, tick.price)
+    near: dict[int, orders.Resting] = {}
+    columns = ("pk", "symbol", "order_type", "side", "price", "created_at", "expires_at")
+    for pk, symbol, order_type, side, price, placed_at, expires_at in (
+        working.select_for_update().order_by("pk").values_list(*columns)
+    ):
+        resting = orders.Resting(order_type, side == Signal.Action.BUY, price, placed_at, expires_at)
+        if orders.within_reach(resting, low=ranges[symbol][0], high=ranges[symbol][1]):
+            near[pk] = resting
     by_symbol: dict[str, list[Order]] = {}
-    for order in working:
+    for order in Order.objects.filter(pk__in=near).order_by("pk"):
         by_symbol.setdefault(order.symbol, []).append(order)
     opened: list[PaperTrade] = []
     last = dict(before)
@@ -94,7 +108,7 @@ def orders_fill(*, working: Sequence[Order], ticks: Sequence[Tick], before: dict
         for order in by_symbol.get(tick.symbol, ()):
             if not order.is_working:
                 continue
-            price = orders.fill(_resting(order), tick, before=last.get(tick.symbol))
+            price = orders.fill(near[order.pk], tick, before=last.get(tick.symbol))
             if price is None:
                 continue
             signal = Signal.objects.select_for_update().get(signal_id=order.signal_id)

@@ -176,10 +176,8 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
     applied = valued
     if not applied:
         return result
-    working = Order.objects.select_for_update().filter(
-        status=Order.Status.WORKING, symbol__in={tick.symbol for tick in applied}
-    )
-    result.filled = orders_fill(working=list(working.order_by("pk")), ticks=applied, before=before)
+    working = Order.objects.filter(status=Order.Status.WORKING, symbol__in={tick.symbol for tick in applied})
+    result.filled = orders_fill(working=working, ticks=applied, before=before)
     for trade in result.filled:  # the ticks after its fill mark it, or close it
         by_symbol.setdefault(trade.symbol, []).append(trade)
     last_tick: dict[int, tuple[PaperTrade, Tick]] = {}  # each trade is valued once, at its last tick
