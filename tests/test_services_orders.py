@@ -258,3 +258,18 @@ def test_a_tick_costs_the_same_queries_however_many_orders_work_out_of_its_reach
         place()
     assert queries(2) == one
     assert Order.objects.filter(status=Order.Status.WORKING).count() == 21
+
+
+def test_an_order_the_rules_refuse_at_its_fill_is_cancelled_with_the_reason(clock):
+    tick("101", NOW)
+    order = place().order
+    tick("94", clock(1))  # a gap from 101 to 94: the fill at 94 is past the stop, 95
+    order.refresh_from_db()
+    assert order.status == Order.Status.CANCELLED
+    assert order.reason.startswith("Not filled: ")
+    assert "95" in order.reason
+    signal = Signal.objects.get(signal_id=order.signal_id)
+    assert (signal.status, signal.status_reason) == (Signal.Status.EXPIRED, order.reason)
+    assert not PaperTrade.objects.exists()
+    assert account().reserved == D("0")
+    assert selectors.ledger_violations() == []

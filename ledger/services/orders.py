@@ -66,8 +66,7 @@ def _fill(order: Order, *, signal: Signal, price: Decimal, tick: Quote, at: date
     account = account_for_update()
     account.reserved -= order.reserved  # in memory: what the plan may spend
     try:
-        with transaction.atomic():  # a refusal raised while planning leaves nothing behind
-            plan = selectors.entry_plan(signal, account=account, at=at, price=price, tick=tick)
+        plan = selectors.entry_plan(signal, account=account, at=at, price=price, tick=tick)  # reads only
     except LedgerError as refusal:
         _end([order], status=Order.Status.CANCELLED, reasons={order.pk: f"Not filled: {refusal.message}"}, at=at)
         return None
