@@ -19,7 +19,7 @@ from django.utils import timezone
 from ledger import rules, selectors, services
 from ledger.days import day_bounds, today
 from ledger.inputs import SignalFields
-from ledger.models import Account, PaperTrade, PriceCandle, Signal
+from ledger.models import Account, Order, PaperTrade, PriceCandle, Signal
 
 HISTORY_DAYS = 3 * 365
 TODAY_CLOSED, TODAY_OPEN, TODAY_WAITING = 100, 20, 30
@@ -161,6 +161,45 @@ def insert(table: str, columns: list[str], rows: list[tuple]) -> None:
     marks = ", ".join(["%s"] * len(columns))
     with connection.cursor() as cursor:
         cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
+def working_orders(count: int, symbols: list[str], *, placed_at: datetime, price: Decimal = Decimal(90)) -> None:
+    """`count` working BUY limit orders until cancelled, with their GENERATED signals, spread over `symbols`, at
+    `price` (90: ticks within 1 % of 100 never fill them), one unit each; the account reserves their cost."""
+    reserved = rules.entry_cost(price=price, size=Decimal(1))
+    signals, orders = [], []
+    for n in range(count):
+        symbol, signal_id = symbols[n % len(symbols)], f"w{n}"
+        signals.append(
+            Signal(
+                signal_id=signal_id,
+                symbol=symbol,
+                action="BUY",
+                entry_price=price,
+                confidence=Decimal("0.5"),
+                timestamp=placed_at,
+                stop_loss=price - 5,
+                take_profit=price + 10,
+            )
+        )
+        orders.append(
+            Order(
+                signal_id=signal_id,
+                symbol=symbol,
+                order_type="limit",
+                side="BUY",
+                price=price,
+                size=Decimal(1),
+                reserved=reserved,
+                time_in_force="gtc",
+                created_at=placed_at,
+            )
+        )
+    Signal.objects.bulk_create(signals, batch_size=1000)
+    Order.objects.bulk_create(orders, batch_size=1000)
+    account, _ = Account.objects.get_or_create(pk=1)
+    account.reserved += reserved * count
+    account.save()
 
 
 def write(pairs) -> Decimal:

@@ -1,7 +1,8 @@
 """The write paths, in process, each beside a floor on the same database (run by bench/run.py).
 
-- Ticks: 10,000 ticks over 100 symbols with 1,000 open trades through services.prices_apply (in API-sized
-  batches of 1,000), against the same rows written with the same values by raw executemany.
+- Ticks: 10,000 ticks over 100 symbols with 1,000 open trades and 1,000 working entry orders (limits the ticks
+  never reach) through services.prices_apply (in API-sized batches of 1,000), against the same rows written with
+  the same values by raw executemany, after the same locking read of the batch's working orders.
 - End of day: closing 10,000 open trades with services.day_close, against closing them one at a time
   through the ORM (services.trade_close per trade); and day_close's query count at 1,000 and 10,000.
 DATABASE_URL names a scratch database; this empties it.
@@ -28,9 +29,10 @@ from bench import SMOKE, generate  # noqa: E402
 from ledger import services  # noqa: E402
 from ledger.days import today  # noqa: E402
 from ledger.inputs import Tick  # noqa: E402
-from ledger.models import PaperTrade, Signal  # noqa: E402
+from ledger.models import Order, PaperTrade, Signal  # noqa: E402
 
 TICKS, TICK_SYMBOLS, TICK_TRADES, TICK_BATCH = (1_000, 10, 100, 1_000) if SMOKE else (10_000, 100, 1_000, 1_000)
+TICK_ORDERS = TICK_TRADES  # working entry orders beside the open trades
 EOD_TRADES = 100 if SMOKE else 10_000
 
 
@@ -68,6 +70,10 @@ def _tick_batches() -> list[list[Tick]]:
 def ticks() -> dict:
     _empty()
     _open_trades(TICK_TRADES, TICK_SYMBOLS)
+    with transaction.atomic():
+        generate.working_orders(
+            TICK_ORDERS, [f"S{n:03d}USDT" for n in range(TICK_SYMBOLS)], placed_at=timezone.now() - timedelta(minutes=1)
+        )
     batches = _tick_batches()
     started = time.perf_counter()
     writes = []  # what the service wrote, batch by batch: the floor writes the same rows with the same values
@@ -76,10 +82,19 @@ def ticks() -> dict:
         writes.append([(str(t.current_price), str(t.unrealized_pnl), str(t.fees), t.pk) for t in result.marked])
     service_s = time.perf_counter() - started
     assert not PaperTrade.objects.exclude(status="OPEN").exists(), "the benchmark's ticks must not close trades"
+    assert Order.objects.filter(status="WORKING").count() == TICK_ORDERS, "the benchmark's ticks must not fill orders"
 
+    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
     started = time.perf_counter()
-    for rows in writes:
+    for batch, rows in zip(batches, writes, strict=True):
+        symbols = sorted({tick.symbol for tick in batch})
         with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(  # the working orders the batch could fill, read once
+                "SELECT id, signal_id, order_type, side, price, created_at, expires_at FROM ledger_orders "
+                f"WHERE status = 'WORKING' AND symbol IN ({', '.join(['%s'] * len(symbols))}) ORDER BY id{lock}",
+                symbols,
+            )
+            cursor.fetchall()
             cursor.executemany(
                 "UPDATE paper_trades SET current_price = %s, unrealized_pnl = %s, fees = %s "
                 "WHERE id = %s AND status = 'OPEN'",
@@ -89,6 +104,7 @@ def ticks() -> dict:
     return {
         "ticks": TICKS,
         "trades": TICK_TRADES,
+        "orders": TICK_ORDERS,
         "service_s": service_s,
         "floor_s": floor_s,
         "ratio": service_s / floor_s,

@@ -53,6 +53,11 @@ ID_MAX = 2**63 - 1  # the largest id a BigAutoField holds
 NOTES_LENGTH_MAX = 20_000  # a trade's notes or a day's diary: pages of text, not a book
 TAGS_MAX = 20  # tags on one trade
 TAG_LENGTH_MAX = 40
+# Entry orders (docs/fills.md, "Entry orders"): their types besides `market`, and how long one works.
+MARKET, LIMIT, STOP = "market", "limit", "stop"
+ORDER_TYPES = (MARKET, LIMIT, STOP)
+DAY, GTC = "day", "gtc"  # expires_in: to the end of the trading day, or until cancelled
+EXPIRES_IN_MAX = 366 * 86_400  # seconds: a year and a day
 # What an operator may correct on a recorded trade; the PnL fields follow from these by the rules.
 CORRECTABLE = ("entry_price", "position_size", "stop_loss", "take_profit", "exit_price", "exit_time", "fees", "status")
 
@@ -283,6 +288,51 @@ class SignalFields:
     def columns(self) -> dict[str, Any]:
         """The values as the signals table's columns take them."""
         return {name: getattr(self, name) for name in self.names()}
+
+
+@dataclass(frozen=True)
+class OrderFields:
+    """How a signal's entry is to be made: `order_type` market (at once, the default), limit or stop at the
+    signal's entry_price; `expires_in` for a limit or stop: a number of seconds, "day" (the default: to the end of
+    the trading day) or "gtc" (until cancelled)."""
+
+    order_type: str = MARKET
+    expires_in: Any = None
+
+    def clean(self) -> "OrderFields":
+        order_type = str(self.order_type or MARKET).strip().lower()
+        if order_type not in ORDER_TYPES:
+            raise InvalidInput(
+                f"order_type must be market, limit or stop, not {self.order_type!r}.", field="order_type"
+            )
+        if order_type == MARKET:
+            if self.expires_in is not None:
+                raise InvalidInput(
+                    "expires_in is for a limit or stop order; a market order fills at once.", field="expires_in"
+                )
+            return OrderFields(MARKET)
+        return OrderFields(order_type, clean_expires_in(self.expires_in))
+
+    @property
+    def working(self) -> bool:
+        """Whether the entry is an order that works until the market reaches it."""
+        return self.order_type != MARKET
+
+
+def clean_expires_in(value: Any) -> str | int:
+    """A number of seconds from 1 to EXPIRES_IN_MAX (as an integer or its digits), "day" or "gtc"; None is "day"."""
+    if value is None:
+        return DAY
+    if isinstance(value, str) and value.strip().lower() in (DAY, GTC):
+        return value.strip().lower()
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= EXPIRES_IN_MAX:
+        return value
+    raise InvalidInput(
+        f'expires_in must be a number of seconds from 1 to {EXPIRES_IN_MAX}, "day" or "gtc", not {value!r}.',
+        field="expires_in",
+    )
 
 
 @dataclass(frozen=True)

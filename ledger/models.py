@@ -258,6 +258,9 @@ class Account(models.Model):
     # What the open trades took out of cash: their entry notional and entry fee (rules.entry_cost), kept by
     # every open and close, so cash = starting balance + realized_pnl_total - open_cost reads one row.
     open_cost = models.DecimalField(**TOTAL, default=ZERO)
+    # What the working entry orders hold back (docs/fills.md, "Entry orders"), kept by every placement, fill,
+    # cancellation and expiry: a new entry may spend only cash less this (`available`).
+    reserved = models.DecimalField(**TOTAL, default=ZERO)
     # Bumped by every write: the dashboard's parts answer 304 Not Modified while it stands still.
     version = models.BigIntegerField(default=0)
 
@@ -279,10 +282,90 @@ class Account(models.Model):
         return self.balance - self.open_cost
 
     @property
+    def available(self) -> Decimal:
+        """Cash less what working orders reserve: what a new entry may spend."""
+        return self.cash - self.reserved
+
+    @property
     def deficit(self) -> Decimal:
         """What the account owes when cash is below 0: a gap took a short's loss beyond its collateral (or
         legacy data did). No entry is taken until cash is positive again (sizing.size)."""
         return max(-self.cash, ZERO)
+
+
+class Order(models.Model):
+    """A signal's entry as a working order (docs/fills.md, "Entry orders"): a limit or a stop at the signal's
+    entry_price, which ticks fill (services.prices_apply) unless it expires or is cancelled first. While it works it
+    reserves what it would spend; its signal stays GENERATED. A market entry fills at once and has no row here."""
+
+    class Type(models.TextChoices):
+        LIMIT = "limit", "Limit"
+        STOP = "stop", "Stop"
+
+    class Status(models.TextChoices):
+        WORKING = "WORKING", "Working"
+        FILLED = "FILLED", "Filled"
+        CANCELLED = "CANCELLED", "Cancelled"
+        EXPIRED = "EXPIRED", "Expired"
+
+    class TimeInForce(models.TextChoices):
+        DAY = "day", "Day"
+        GTC = "gtc", "Until cancelled"
+        GTD = "gtd", "Seconds"
+
+    signal = models.OneToOneField(
+        Signal, to_field="signal_id", db_column="signal_id", related_name="order", on_delete=models.PROTECT
+    )
+    symbol = models.CharField(max_length=SYMBOL_LENGTH_MAX)
+    order_type = models.CharField(max_length=5, choices=Type.choices)
+    side = models.CharField(max_length=4, choices=Signal.Action.choices)
+    price = models.DecimalField(**DECIMAL, help_text="The limit, or the stop's trigger: the signal's entry_price.")
+    size = models.DecimalField(**DECIMAL, help_text="Sized at placement at its price; sized again at the fill.")
+    reserved = models.DecimalField(**DECIMAL, help_text="What it holds back while working: its entry cost.")
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.WORKING)
+    reason = models.CharField(max_length=200, blank=True, help_text="Why it was cancelled or expired.")
+    time_in_force = models.CharField(max_length=3, choices=TimeInForce.choices)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: until cancelled.")
+    created_at = models.DateTimeField(help_text="When it was placed.")
+    filled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True, help_text="When it was cancelled or expired.")
+    trade = models.OneToOneField(
+        PaperTrade, null=True, blank=True, related_name="order", on_delete=models.PROTECT, help_text="What it opened."
+    )
+
+    class Meta:
+        db_table = "ledger_orders"
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gt=0, size__gt=0, reserved__gte=0), name="order_amounts"),
+            models.CheckConstraint(condition=Q(order_type__in=["limit", "stop"]), name="order_type_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=["WORKING", "FILLED", "CANCELLED", "EXPIRED"]), name="order_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="FILLED", trade__isnull=False, filled_at__isnull=False) | ~Q(status="FILLED"),
+                name="order_filled_has_trade",
+            ),
+        ]
+        indexes = [
+            # What a tick reads: the working orders of its symbols, a small partial index however many have been.
+            models.Index(fields=["symbol"], condition=Q(status="WORKING"), name="order_working_by_symbol"),
+            models.Index(fields=["expires_at"], condition=Q(status="WORKING"), name="order_working_by_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.order_type} {self.symbol} @ {rules.plain(self.price)} ({self.get_status_display()})"
+
+    @property
+    def is_working(self) -> bool:
+        return self.status == self.Status.WORKING
+
+    @property
+    def to_fill_pct(self) -> Decimal | None:
+        """How far the market (`last_price`, as selectors.orders_working annotates it) is from the order's price, as
+        a percentage of it; None without a price seen."""
+        last = getattr(self, "last_price", None)
+        return None if last is None else rules.distance_pct(price=last, level=self.price)
 
 
 class DayNote(models.Model):
@@ -458,6 +541,8 @@ class Event(models.Model):
         TRADE_CORRECTED = "trade.corrected", "an operator corrected or recomputed a trade"
         JOURNAL_CHANGED = "journal.changed", "a trade's notes or tags, or a day's diary, changed"
         PRICES_APPLIED = "prices.applied", "a batch of ticks (or backfilled candles) marked the open trades"
+        ORDER_PLACED = "order.placed", "a signal's limit or stop entry order began to work"
+        ORDER_ENDED = "order.ended", "a working entry order filled, was cancelled or expired"
         DAY_CLOSED = "day.closed", "a trading day was closed"
         FEED_STALLED = "feed.stalled", "no price applied for PRICE_FEED_DEGRADED_LAG seconds (told once a stall)"
         IMPORTED = "imported", "a row of the old system was imported"

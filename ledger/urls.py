@@ -36,6 +36,7 @@ urlpatterns = [
     path("trades/<int:trade_id>/close/", dashboard.trade_close, name="trade-close"),
     path("signals/<str:signal_id>/execute/", dashboard.signal_execute, name="signal-execute"),
     path("signals/<str:signal_id>/expire/", dashboard.signal_expire, name="signal-expire"),
+    path("orders/<int:order_id>/cancel/", dashboard.order_cancel, name="order-cancel"),
     path("journal/", history.history_page, name="history"),
     path("journal/export.csv", history.history_csv, name="history-csv"),
     path("journal/choices/", history.history_choices, name="history-choices"),

@@ -4,6 +4,8 @@ from decimal import Decimal
 
 import pytest
 
+from ledger import services
+from ledger.inputs import Tick
 from ledger.models import Signal
 
 from .conftest import NOW, row_counts
@@ -137,3 +139,12 @@ def test_text_plain_that_is_not_json_is_400(client):
 
     assert response.status_code == 400
     assert response.json()["detail"][0]["field"] == "body"
+
+
+def test_an_alert_places_a_stop_order_that_works_until_the_end_of_the_day(client):
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("101"), NOW)])
+    response = send(client, ALERT | {"order_type": "stop", "expires_in": "day", "price": 102, "sl": 99})
+    assert response.status_code == 201
+    order = response.json()["order"]
+    assert (order["order_type"], order["price"], order["time_in_force"]) == ("stop", "102.00000000", "day")
+    assert PASSPHRASE not in response.content.decode()

@@ -7,11 +7,13 @@ from decimal import Decimal
 
 import pytest
 from django.db import connections
+from django.utils import timezone
 
-from ledger import services
-from ledger.errors import AlreadyClosed
-from ledger.inputs import SignalFields, Tick
-from ledger.models import Account, PaperTrade, Signal
+from ledger import selectors, services
+from ledger.days import trading_day
+from ledger.errors import AlreadyClosed, InvalidTransition
+from ledger.inputs import OrderFields, SignalFields, Tick
+from ledger.models import Account, Order, PaperTrade, Signal
 
 from .conftest import T0, assert_ledger_consistent
 
@@ -125,3 +127,52 @@ def test_the_same_signal_sent_twice_at_once_is_recorded_once(make_signal):
 
     assert sorted(created for _, created in results) == [False, True]
     assert Signal.objects.filter(signal_id="twice").count() == 1
+
+
+def test_ticks_a_cancel_and_the_end_of_day_fill_or_end_each_working_order_once():
+    now = timezone.now()
+    symbols = [f"COIN{i}USDT" for i in range(5)]
+    services.prices_apply(ticks=[Tick(symbol, Decimal("101"), now - timedelta(seconds=10)) for symbol in symbols])
+    orders = [
+        services.signal_intake(
+            signal=SignalFields(
+                signal_id=f"limit-{symbol}",
+                symbol=symbol,
+                action="BUY",
+                entry_price=Decimal("100"),
+                confidence=Decimal("0.5"),
+                stop_loss=Decimal("95"),
+                take_profit=Decimal("120"),
+            ),
+            order=OrderFields("limit"),  # a day order
+        ).order
+        for symbol in symbols
+    ]
+    gap = [Tick(symbol, Decimal("99"), timezone.now()) for symbol in symbols]  # fills each at 99
+
+    ticked, cancelled, ended = race(
+        lambda: services.prices_apply(ticks=gap),
+        lambda: services.order_cancel(order_id=orders[0].pk),
+        lambda: services.day_close(day=trading_day(timezone.now())),
+    )
+
+    assert not isinstance(ticked, Exception), ticked
+    assert not isinstance(ended, Exception), ended
+    assert isinstance(cancelled, (Order, InvalidTransition)), cancelled
+    filled = {trade.signal_id for trade in ticked.filled}
+    for order in Order.objects.order_by("pk"):
+        signal = Signal.objects.get(signal_id=order.signal_id)
+        if order.status == Order.Status.FILLED:  # the tick won; the end of day may have closed its trade since
+            assert order.signal_id in filled
+            assert order.trade.entry_price == Decimal("99")
+            assert signal.status in (Signal.Status.EXECUTED, Signal.Status.CLOSED)
+        else:  # cancelled by hand or expired by the end of day, once, and nothing opened
+            assert order.status in (Order.Status.CANCELLED, Order.Status.EXPIRED)
+            assert order.signal_id not in filled
+            assert signal.status == Signal.Status.EXPIRED
+            assert not PaperTrade.objects.filter(signal=signal).exists()
+    assert (Order.objects.get(pk=orders[0].pk).status == Order.Status.CANCELLED) == isinstance(cancelled, Order)
+    assert PaperTrade.objects.count() == len(filled)
+    assert Account.objects.get().reserved == Decimal(0)
+    assert selectors.ledger_violations() == []
+    assert_ledger_consistent()

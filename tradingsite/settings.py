@@ -235,6 +235,9 @@ PAPER_QUOTE_BAND = env_decimal("PAPER_QUOTE_BAND", "0.005", low=Decimal(0), high
 # A confirmed Close or Execute carries the price the trader saw; it is refused, with the new price, when the fill has
 # moved further than this fraction from it, either way (docs/fills.md, "The price you saw").
 PAPER_MAX_DEVIATION = env_decimal("PAPER_MAX_DEVIATION", "0.005", low=Decimal(0), high=Decimal("0.5"))
+# A limit entry fills when the market trades beyond its price ("through", as a real queue needs) or at it
+# ("touch"): docs/fills.md, "Entry orders".
+PAPER_LIMIT_FILL = env_choice("PAPER_LIMIT_FILL", "through", ("through", "touch"))
 # The account: at most this many open trades (0: no limit), one per symbol, none smaller than this notional.
 PAPER_MAX_OPEN_TRADES = env_int("PAPER_MAX_OPEN_TRADES", 10, low=0, high=100_000)
 PAPER_ONE_TRADE_PER_SYMBOL = env_bool("PAPER_ONE_TRADE_PER_SYMBOL", True)

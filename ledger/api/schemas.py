@@ -100,12 +100,36 @@ class CandleOut(Schema):
     ask: Amount | None
 
 
+class OrderOut(Schema):
+    id: int
+    signal_id: str
+    symbol: str
+    order_type: str = Field(description="limit or stop.")
+    side: str = Field(description="BUY (opens a LONG) or SELL (opens a SHORT).")
+    price: Amount = Field(description="The limit, or the stop's trigger: the signal's entry_price.")
+    size: Amount = Field(description="Sized at placement at its price; the fill sizes the trade again.")
+    reserved: Amount = Field(description="The cash it holds back while working: its entry cost at its price.")
+    status: str = Field(description="WORKING, FILLED, CANCELLED or EXPIRED.")
+    reason: str = Field(description="Why it was cancelled or expired.")
+    time_in_force: str = Field(description="day, gtc (until cancelled) or gtd (expires_in seconds).")
+    expires_at: datetime | None
+    created_at: datetime
+    filled_at: datetime | None
+    cancelled_at: datetime | None = Field(description="When it was cancelled or expired.")
+    trade_id: int | None = Field(description="The trade its fill opened.")
+    last_price: Amount | None = Field(None, description="In the list of working orders: its symbol's last price.")
+    to_fill_pct: Amount | None = Field(
+        None, description="In the list of working orders: how far last_price is from its price, in % of it."
+    )
+
+
 class SignalTradeOut(Schema):
     signal: SignalOut
     trade: TradeOut | None
     refused: str | None = Field(
         None, description="Why the market or the account refused to execute it (it is EXPIRED)."
     )
+    order: OrderOut | None = Field(None, description="Its entry order, for order_type limit or stop.")
 
 
 class TickRefusedOut(Schema):

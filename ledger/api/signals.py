@@ -8,11 +8,25 @@ from pydantic import StrictBool
 
 from .. import selectors, services
 from ..days import today
-from ..inputs import CONFLUENCES_MAX, SignalFields
+from ..inputs import CONFLUENCES_MAX, OrderFields, SignalFields
 from .auth import TRADE
 from .errors import ERRORS, WRITE_ERRORS
 from .schemas import SignalOut, SignalTradeOut
-from .types import MOMENT_HELP, Body, Confidence, Confluence, Day, Moment, Price, SignalId, Symbol, Text, Timeframe
+from .types import (
+    MOMENT_HELP,
+    Body,
+    Confidence,
+    Confluence,
+    Day,
+    ExpiresIn,
+    Moment,
+    OrderType,
+    Price,
+    SignalId,
+    Symbol,
+    Text,
+    Timeframe,
+)
 
 router = Router()
 
@@ -39,13 +53,17 @@ class SignalIn(Body):
     stop_loss: Price | None = Field(None, description="Below entry_price for a BUY, above it for a SELL.")
     take_profit: Price | None = Field(None, description="Above entry_price for a BUY, below it for a SELL.")
     execute: StrictBool = Field(True, description="false records the signal without opening its trade.")
+    order_type: OrderType = "market"
+    expires_in: ExpiresIn = None
 
 
-def intake_status(signal: SignalFields, *, execute: bool) -> Status:
-    """201 with the signal and its trade on first receipt; 200 with their current state on a replay."""
-    intake = services.signal_intake(signal=signal, execute=execute)
+def intake_status(signal: SignalFields, *, execute: bool, order: OrderFields) -> Status:
+    """201 with the signal and its trade (or its order) on first receipt; 200 with their current state on a
+    replay."""
+    intake = services.signal_intake(signal=signal, execute=execute, order=order)
     return Status(
-        201 if intake.created else 200, {"signal": intake.signal, "trade": intake.trade, "refused": intake.refused}
+        201 if intake.created else 200,
+        {"signal": intake.signal, "trade": intake.trade, "refused": intake.refused, "order": intake.order},
     )
 
 
@@ -57,7 +75,8 @@ def signal_create(request: HttpRequest, body: SignalIn):
 
     201 on first receipt; the same body again answers 200 with the signal and trade as they are now;
     another body under the same signal_id answers 409 and changes nothing."""
-    return intake_status(SignalFields(**body.dict(exclude={"execute"})), execute=body.execute)
+    signal = SignalFields(**body.dict(exclude={"execute", "order_type", "expires_in"}))
+    return intake_status(signal, execute=body.execute, order=OrderFields(body.order_type, body.expires_in))
 
 
 class ExpireIn(Body):

@@ -8,19 +8,21 @@ Numbers arrive as JSON numbers or strings and become Decimal exactly as written,
 import json
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Schema
 from ninja.parser import Parser
-from pydantic import AwareDatetime, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema
+from pydantic import AwareDatetime, BeforeValidator, ConfigDict, PlainSerializer, PlainValidator, WithJsonSchema
 
+from ..errors import LedgerError
 from ..inputs import (
     CONFLUENCE_LENGTH_MAX,
     CONTROL_TEXT,
     DAY_RE,
     DAY_TEXT,
     DECIMAL_RE,
+    EXPIRES_IN_MAX,
     ID_MAX,
     MOMENT_RE,
     MOMENT_TEXT,
@@ -28,6 +30,7 @@ from ..inputs import (
     SIGNAL_ID_TEXT,
     SYMBOL_LENGTH_MAX,
     TIMEFRAME_TEXT,
+    clean_expires_in,
 )
 from ..rules import PRICE_MAX, PRICE_MIN
 
@@ -100,6 +103,46 @@ def _digits(value: Any) -> Any:
 TradeId = Annotated[
     int, Field(ge=1, le=ID_MAX), BeforeValidator(_digits)
 ]  # in this order, the document says the bounds
+OrderId = TradeId  # the same bounds: a BigAutoField's ids
+OrderType = Annotated[
+    Literal["market", "limit", "stop"],
+    Field(
+        description="market fills at once (the default); limit and stop are orders at entry_price that ticks fill "
+        "(docs/fills.md, Entry orders)."
+    ),
+]
+
+
+def _expires_in(value: Any) -> int | str | None:
+    """inputs.clean_expires_in's answer, the JSON number read as the API reads it (a Decimal) taken if whole; a
+    refusal is a ValueError, which names the field alone (a union of types would name each of its members)."""
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        value = int(value)
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        raise ValueError(f'must be a whole number of seconds, "day" or "gtc", not {value}')
+    try:
+        return clean_expires_in(value)
+    except LedgerError as error:
+        raise ValueError(error.message) from None
+
+
+ExpiresIn = Annotated[
+    int | str | None,
+    PlainValidator(_expires_in),
+    WithJsonSchema(
+        {
+            "oneOf": [
+                {"type": "integer", "minimum": 1, "maximum": EXPIRES_IN_MAX},
+                {"type": "string", "enum": ["day", "gtc"]},
+                {"type": "null"},
+            ],
+            "description": 'How long a limit or stop order works: seconds, "day" (the default: to the end of the '
+            'trading day) or "gtc" (until cancelled). Not for a market order.',
+        }
+    ),
+]
 Count = Annotated[int, BeforeValidator(_digits)]
 # Every number in an answer is a string with 8 decimal places, whichever database it came from.
 Amount = Annotated[Decimal, PlainSerializer(lambda value: f"{value:.8f}", return_type=str)]

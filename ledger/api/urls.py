@@ -6,7 +6,7 @@ import functools
 from django.http import Http404, HttpRequest
 from ninja import Router
 
-from . import days, reads, signals, trades, webhook
+from . import days, orders, reads, signals, trades, webhook
 from .errors import error_response
 from .site import api
 
@@ -15,6 +15,7 @@ JSON = "application/json"
 # In this order the OpenAPI document lists them; the router of unknown paths goes last.
 api.add_router("", signals.router)
 api.add_router("", trades.router)
+api.add_router("", orders.router)
 api.add_router("", reads.router)
 api.add_router("", days.router)
 api.add_router("", webhook.router)

@@ -12,12 +12,24 @@ from ninja.errors import HttpError
 from pydantic import StrictBool
 
 from ..errors import LedgerError
-from ..inputs import SignalFields
+from ..inputs import OrderFields, SignalFields
 from ..proxy import locked_out
 from .errors import WEBHOOK_ERRORS
 from .schemas import SignalTradeOut
 from .signals import intake_status
-from .types import MOMENT_HELP, Body, Confidence, Moment, Price, SignalId, Symbol, Text, Timeframe
+from .types import (
+    MOMENT_HELP,
+    Body,
+    Confidence,
+    ExpiresIn,
+    Moment,
+    OrderType,
+    Price,
+    SignalId,
+    Symbol,
+    Text,
+    Timeframe,
+)
 
 router = Router()
 
@@ -52,6 +64,8 @@ class TradingViewAlert(Body):
     tp: Price | None = None
     confidence: Confidence = Decimal("0.5")
     execute: StrictBool = True
+    order_type: OrderType = "market"
+    expires_in: ExpiresIn = None
 
 
 @router.post(
@@ -79,6 +93,6 @@ def tradingview(request: HttpRequest, body: TradingViewAlert):
     fields = {name: alert[key] for name in SignalFields.names() if (key := ALERT_FIELDS.get(name, name)) in alert}
     signal = SignalFields(**fields)
     try:
-        return intake_status(signal, execute=body.execute)
+        return intake_status(signal, execute=body.execute, order=OrderFields(body.order_type, body.expires_in))
     except LedgerError as error:  # name the alert's own field, not the signal's
         raise type(error)(error.message, field=ALERT_FIELDS.get(error.field, error.field)) from None

@@ -16,6 +16,7 @@ Selectors never write and never import the services. Every name below is importa
   `history_page` (`HistoryFilter`, `HistoryPage`: keyset paging), `history_rows`, `history_totals`.
 - events: the outbox: `events_after` (the events after an id, in id order), `events_newest_id`, and
   `EVENTS_PAGE_MAX`.
+- orders: `orders_working`, the working entry orders with their symbol's last price.
 - checks: the consistency check: `ledger_violations` (`Violation`), `account_state` (a deficit), and `CENT`, how
   far a recorded PnL may be from the rules.
 """
@@ -71,6 +72,7 @@ from .journal import (
     tags_used,
     trade_chart,
 )
+from .orders import orders_working
 from .stats import SAMPLE_DAYS, PeriodPnl, RBucket, Stats, SymbolPnl, stats
 
 __all__ = [
@@ -121,6 +123,7 @@ __all__ = [
     "open_since",
     "ledger_version",
     "ledger_violations",
+    "orders_working",
     "pnl_daily",
     "pnl_daily_range",
     "signal",

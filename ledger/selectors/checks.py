@@ -9,7 +9,7 @@ from functools import reduce
 from django.db.models import DecimalField, Model, Q, Sum
 
 from .. import rules
-from ..models import Account, PaperTrade, Signal
+from ..models import Account, Order, PaperTrade, Signal
 from ..rules import ZERO
 from ..sql import money_from_db
 from .core import account, trades_active
@@ -152,6 +152,15 @@ def ledger_violations() -> list[Violation]:
         found.append(
             Violation(
                 "open-cost", "account", f"open cost {kept.open_cost}, the open trades' entry costs sum to {open_cost}."
+            )
+        )
+    reserved = money_from_db(
+        Order.objects.filter(status=Order.Status.WORKING).aggregate(total=Sum("reserved"))["total"]
+    )
+    if abs(kept.reserved - reserved) > CENT:
+        found.append(
+            Violation(
+                "reserved", "account", f"reserved {kept.reserved}, the working orders' reservations sum to {reserved}."
             )
         )
     return found  # cash below 0, with totals that agree with the trades, is the account's state (account_state)

@@ -25,7 +25,7 @@ from django.db.models.functions import Cast, Round
 from .. import rules, sizing
 from ..days import day_bounds, trading_day
 from ..errors import InvalidTransition, LedgerError, NotExecutable, NotFound
-from ..models import Account, FeedStatus, MarketLot, MarketPrice, PaperTrade, PriceCandle, Signal
+from ..models import Account, FeedStatus, MarketLot, MarketPrice, Order, PaperTrade, PriceCandle, Signal
 from ..rules import RATIO, ZERO, Quote, money
 from ..sql import (
     HeldSeconds,
@@ -93,10 +93,17 @@ class EntryPlan:
         return (100 * self.risk / self.balance).quantize(RATIO) if self.balance > 0 else None
 
 
-def entry_plan(signal: Signal, *, account: Account, at: datetime) -> EntryPlan:
-    """The signal's entry at `at` from the account's balance and cash, by the rules of paper execution; raises
-    what an execution would be refused with (not waiting, its day over or its time up, a level passed, no cash, a
-    limit). Reads only: `signal_execute` calls it with the account row locked, then writes the plan."""
+def entry_plan(
+    signal: Signal, *, account: Account, at: datetime, price: Decimal | None = None, tick: Quote | None = None
+) -> EntryPlan:
+    """The signal's entry at `at` from the account's balance and available cash (cash less what working orders
+    reserve), by the rules of paper execution; raises what an execution would be refused with (not waiting, its
+    day over or its time up, a level passed, no cash, a limit). Reads only: `signal_execute` calls it with the
+    account row locked, then writes the plan.
+
+    `price` prices an entry order instead of the market: its price at its placement, its fill at its fill. Its
+    signal is then not held to its age or its trading day: the order's own expiry rules it (docs/fills.md); `tick`
+    is the tick that filled it, which marks the new trade."""
     open_trades = trades_active()
     return _plan(
         signal,
@@ -106,6 +113,8 @@ def entry_plan(signal: Signal, *, account: Account, at: datetime) -> EntryPlan:
         open_count=open_trades.count(),
         symbol_open=open_trades.filter(symbol=signal.symbol).exists(),
         lot=market_lot(signal.symbol),
+        price=price,
+        tick=tick,
     )
 
 
@@ -118,6 +127,8 @@ def _plan(
     open_count: int,
     symbol_open: bool,
     lot: sizing.Lot,
+    price: Decimal | None = None,
+    tick: Quote | None = None,
 ) -> EntryPlan:
     """entry_plan from what it reads: the symbol's last tick, how many trades are open, whether one is on the
     signal's symbol, and its market's lot rules."""
@@ -127,15 +138,19 @@ def _plan(
             "executed.",
             field="signal_id",
         )
-    if trading_day(signal.timestamp) < trading_day(at):
-        raise NotExecutable(
-            f"Signal {signal.signal_id} belongs to trading day {trading_day(signal.timestamp)}, which has ended.",
-            field="signal_id",
-        )
-    rules.check_signal_age(signal_time=signal.timestamp, at=at)
     direction = rules.direction_for(signal.action)
-    quote = rules.reference(last=last, signal_price=signal.entry_price, signal_time=signal.timestamp, at=at)
-    fill = rules.market_fill(buying=rules.opening_buys(direction), price=quote.price, bid=quote.bid, ask=quote.ask)
+    if price is None:
+        if trading_day(signal.timestamp) < trading_day(at):
+            raise NotExecutable(
+                f"Signal {signal.signal_id} belongs to trading day {trading_day(signal.timestamp)}, which has ended.",
+                field="signal_id",
+            )
+        rules.check_signal_age(signal_time=signal.timestamp, at=at)
+        quote = rules.reference(last=last, signal_price=signal.entry_price, signal_time=signal.timestamp, at=at)
+        fill = rules.market_fill(buying=rules.opening_buys(direction), price=quote.price, bid=quote.bid, ask=quote.ask)
+    else:
+        quote = tick or Quote(price=price, bid=None, ask=None, at=at)
+        fill = price
     stop, target = rules.levels(direction, fill=fill, stop=signal.stop_loss, target=signal.take_profit)
     rules.check_fill_inside(direction, fill=fill, stop=stop, target=target)
     rules.check_limits(symbol=signal.symbol, open_trades=open_count, symbol_open=symbol_open)
@@ -143,7 +158,7 @@ def _plan(
         symbol=signal.symbol,
         direction=direction,
         balance=account.balance,
-        cash=account.cash,
+        cash=account.available,
         fill=fill,
         stop=stop,
         target=target,
@@ -292,8 +307,16 @@ def _judge(waiting: list[Signal], *, at: datetime) -> None:
     lots = {row.symbol: row.lot for row in MarketLot.objects.filter(symbol__in=symbols)}
     open_symbols = dict(trades_active().order_by().values("symbol").annotate(n=Count("pk")).values_list("symbol", "n"))
     totals = account()
+    ordered = dict(
+        Order.objects.filter(
+            signal__in=[signal.signal_id for signal in waiting], status=Order.Status.WORKING
+        ).values_list("signal_id", "order_type")
+    )
     for signal in waiting:
         signal.plan, signal.refusal = None, ""
+        if signal.signal_id in ordered:
+            signal.refusal = f"its {ordered[signal.signal_id]} order is working (see Working orders)."
+            continue
         try:
             signal.plan = _plan(
                 signal,
@@ -364,6 +387,7 @@ class DashboardSummary:
     unrealized_pnl: Decimal
     open_notional: Decimal  # the open trades' entry notional
     deficit: Decimal  # what the account owes, cash below 0 (Account.deficit)
+    reserved: Decimal = ZERO  # what working entry orders hold back of cash (Account.reserved)
 
     @property
     def equity(self) -> Decimal:
@@ -387,6 +411,7 @@ def dashboard_summary(day: date) -> DashboardSummary:
         balance=totals.balance,
         cash=totals.cash,
         deficit=totals.deficit,
+        reserved=totals.reserved,
         day=pnl_daily(day),
         open_trades=open_row["count"],
         unrealized_pnl=money_from_db(open_row["unrealized"]),

@@ -15,6 +15,8 @@ One module per subject; every service is importable from here (`services.trade_c
 - trades: `trade_close`, `trade_correct` (the admin's corrections), `trades_recompute` (returns `TradesRecomputed`).
 - prices: `prices_apply`: ticks mark open trades, close them at stop or target and write 1-minute candles (returns
   `TicksApplied`); `candles_backfill` (returns `CandlesBackfilled`), an exchange's history for missed minutes.
+- orders: entry orders (docs/fills.md, "Entry orders"): `order_place` (from signal_intake), `orders_fill` and
+  `orders_expire` (from prices_apply; expiry from day_close too), `order_cancel`.
 - feed: `feed_report`, what a running price feed says of itself (for /healthz); `feed_stall_record`, a stalled
   feed recorded as a `feed.stalled` event once per stall (for the notifier).
 - eod: `day_close`, the end of a trading day (returns `DayClosed`).
@@ -38,6 +40,7 @@ from .imports import signal_advance, signal_import, trade_import
 from .journal import day_note_write, trade_annotate, trade_move_levels
 from .markets import market_lots_record
 from .notify import notify_channel_open, notify_claim, notify_failed, notify_sent, notify_skip
+from .orders import order_cancel, order_place, orders_expire, orders_fill
 from .prices import CandlesBackfilled, TicksApplied, candles_backfill, prices_apply
 from .signals import Intake, signal_execute, signal_expire, signal_intake, signal_record, signals_lapse
 from .tokens import api_token_authenticate, api_token_create, api_token_hash, api_token_revoke
@@ -69,6 +72,10 @@ __all__ = [
     "notify_failed",
     "notify_sent",
     "notify_skip",
+    "order_cancel",
+    "order_place",
+    "orders_expire",
+    "orders_fill",
     "prices_apply",
     "save_closes",
     "signal_advance",

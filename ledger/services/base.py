@@ -2,6 +2,7 @@
 the guarded write of closes."""
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +11,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from .. import rules
+from .. import rules, selectors
 from ..errors import NotFound
 from ..models import Account, Event, PaperTrade, Signal
 from ..rules import ZERO
@@ -46,18 +47,19 @@ def trade_for_update(trade_id: int) -> PaperTrade:
     return trade
 
 
-def account_add(amount: Decimal, *, open_cost: Decimal = ZERO) -> None:
+def account_add(amount: Decimal, *, open_cost: Decimal = ZERO, reserved: Decimal = ZERO) -> None:
     """Every write calls this in its transaction: it adds realized PnL (zero for a write that realizes
-    none) to the running total and what trades opened (+) or closed (-) to the open cost, read and added in
-    Decimal, and bumps the version that the dashboard's ETags are made of, so a poll can tell "nothing
-    changed" from one row."""
-    if not amount and not open_cost and Account.objects.filter(pk=1).update(version=F("version") + 1):
+    none) to the running total, what trades opened (+) or closed (-) to the open cost and what entry orders
+    placed (+) or ended (-) to the reserved cash, read and added in Decimal, and bumps the version that the
+    dashboard's ETags are made of, so a poll can tell "nothing changed" from one row."""
+    if not amount and not open_cost and not reserved and Account.objects.filter(pk=1).update(version=F("version") + 1):
         return  # nothing realized or spent: one statement, no read (integer arithmetic in SQL is exact)
     account = account_for_update()
     account.realized_pnl_total = rules.money(account.realized_pnl_total + amount)
     account.open_cost = rules.money(account.open_cost + open_cost)
+    account.reserved = rules.money(account.reserved + reserved)
     account.version += 1
-    account.save(update_fields=["realized_pnl_total", "open_cost", "version"])
+    account.save(update_fields=["realized_pnl_total", "open_cost", "reserved", "version"])
 
 
 def entry_costs(trades: Iterable[PaperTrade]) -> Decimal:
@@ -126,3 +128,30 @@ def save_closes(trades: Sequence[PaperTrade], *, reason: str = "closed") -> int:
         record_closes(trades, reason=reason)
         account_add(sum((trade.realized_pnl for trade in trades), ZERO), open_cost=-entry_costs(trades))
     return won
+
+
+def open_trade(*, signal: Signal, plan: selectors.EntryPlan, at: datetime) -> PaperTrade:
+    """Write the trade of a plan, the signal locked and EXECUTED with it: the one way a signal's trade opens,
+    at the market (signal_execute) or when its entry order fills (services.orders)."""
+    trade = PaperTrade(
+        signal=signal,
+        symbol=signal.symbol,
+        direction=plan.direction,
+        entry_price=plan.fill,
+        entry_slippage=rules.sign(plan.direction) * (plan.fill - signal.entry_price),
+        position_size=plan.size,
+        stop_loss=plan.stop,
+        take_profit=plan.target,
+        entry_time=at,
+        risk_amount=plan.risk,
+        margin=rules.margin_for(plan.direction),
+    )
+    quote = plan.quote
+    trade.max_price = trade.min_price = quote.price
+    rules.mark(trade, quote.price, bid=quote.bid, ask=quote.ask)
+    trade.save()  # save() starts the trade's history, and records the signal's execution in its own
+    signal.status = Signal.Status.EXECUTED
+    signal.save(update_fields=["status"])
+    account_add(ZERO, open_cost=rules.held(trade))
+    events_record(events=[trade_event(Event.Kind.TRADE_OPENED, trade)])
+    return trade

@@ -6,16 +6,16 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 
 from .. import rules, selectors
 from ..days import day_bounds, last_moment
 from ..inputs import REASON_LENGTH_MAX, clean_time
-from ..models import Event, PaperTrade, PriceCandle, Signal
+from ..models import Event, Order, PaperTrade, PriceCandle, Signal
 from ..rules import ZERO
 from .base import account_add, batches, entry_costs, record_closes, record_history
-from .events import event_record
-from .signals import expired_events
+from .events import event_record, expired_events
+from .orders import orders_expire
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,8 @@ class DayClosed:
     expired: int
     dry_run: bool
     pruned: int = 0  # candles older than PRICE_HISTORY_DAYS removed (or that would be, in a dry run)
+    orders_expired: int = 0  # working entry orders of the day (day orders, and shorter ones) expired, their
+    # signals with them (`expired` counts the signals without an order)
 
     @property
     def realized_pnl(self) -> Decimal:
@@ -34,8 +36,9 @@ class DayClosed:
 @transaction.atomic
 def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -> DayClosed:
     """End of a trading day: close every OPEN trade opened before the day's end by a market order at its last
-    mark's exit quote (EOD_CLOSE), mark their signals CLOSED, and expire the GENERATED signals of the day and
-    before.
+    mark's exit quote (EOD_CLOSE), mark their signals CLOSED, expire the working entry orders that end with the day
+    (day orders, and those whose seconds run out before its end) and the GENERATED signals of the day and before,
+    but those whose order works on (until cancelled, or past the day's end).
 
     Then the price history is bounded: candles older than PRICE_HISTORY_DAYS before the day's end go, except
     those of symbols a trade is still open on.
@@ -46,7 +49,10 @@ def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -
     at = min(clean_time(at, field="at"), last_moment(day))
     end = day_bounds(day)[1]
     open_trades = PaperTrade.objects.filter(status=PaperTrade.Status.OPEN, entry_time__lt=end).order_by("pk")
-    stale_signals = Signal.objects.filter(status=Signal.Status.GENERATED, timestamp__lt=end)
+    day_orders = Order.objects.filter(status=Order.Status.WORKING, expires_at__lte=end)
+    working = Exists(Order.objects.filter(signal=OuterRef("signal_id"), status=Order.Status.WORKING))
+    # A signal whose order works on (until cancelled, or for seconds past the day's end) waits for its order.
+    stale_signals = Signal.objects.filter(~working, status=Signal.Status.GENERATED, timestamp__lt=end)
     if not dry_run:
         open_trades = open_trades.select_for_update()
     trades = list(open_trades)
@@ -54,7 +60,14 @@ def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -
         rules.close_at_quote(trade, reason=PaperTrade.Status.EOD_CLOSE, at=at)
     if dry_run:
         pruned = sum(old.count() for old in _old_candles(end))
-        return DayClosed(day=day, closed=trades, expired=stale_signals.count(), dry_run=True, pruned=pruned)
+        return DayClosed(
+            day=day,
+            closed=trades,
+            expired=stale_signals.count(),
+            dry_run=True,
+            pruned=pruned,
+            orders_expired=day_orders.count(),
+        )
 
     for batch in batches([trade.pk for trade in trades]):
         PaperTrade.objects.filter(pk__in=batch, status=PaperTrade.Status.OPEN).update(
@@ -67,6 +80,7 @@ def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -
     if trades:
         record_closes(trades, reason="closed at the end of the day")
         account_add(sum((trade.realized_pnl for trade in trades), ZERO), open_cost=-entry_costs(trades))
+    orders_expired = orders_expire(at=at, until=end)  # the day's orders: their signals expire with them
     expired = 0
     reason = f"Not executed before the end of trading day {day}."[:REASON_LENGTH_MAX]
     for batch in batches(list(stale_signals.order_by("pk").values_list("pk", flat=True))):  # ids: history follows
@@ -76,13 +90,21 @@ def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -
         now_expired = Signal.objects.filter(pk__in=batch, status=Signal.Status.EXPIRED, status_reason=reason)
         record_history(now_expired, reason="expired")
         expired_events(now_expired)
-    if expired and not trades:  # closes have counted themselves
+    if expired and not trades and not orders_expired:  # closes and orders have counted themselves
         account_add(ZERO)
     pruned = sum(old.delete()[0] for old in _old_candles(end))
-    closed = DayClosed(day=day, closed=trades, expired=expired, dry_run=False, pruned=pruned)
+    closed = DayClosed(
+        day=day, closed=trades, expired=expired, dry_run=False, pruned=pruned, orders_expired=orders_expired
+    )
     event_record(
         kind=Event.Kind.DAY_CLOSED,
-        payload={"day": day, "closed": len(trades), "realized_pnl": closed.realized_pnl, "expired": expired},
+        payload={
+            "day": day,
+            "closed": len(trades),
+            "realized_pnl": closed.realized_pnl,
+            "expired": expired,
+            "orders_expired": orders_expired,
+        },
     )
     return closed
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from ..models import Account, Event, PaperTrade
@@ -70,6 +71,17 @@ def event_record(
     """Record one event in the caller's transaction (a Decimal in the payload is kept as its string)."""
     event = Event(kind=kind, trade_id=trade_id, signal_id=signal_id, payload=payload or {})
     return events_record(events=[event])[0]
+
+
+def expired_events(signals: QuerySet) -> None:
+    """A `signal.expired` event, with its reason, for each of the signals a set-based update expired."""
+    rows = signals.order_by("pk").values_list("signal_id", "symbol", "status_reason")
+    events_record(
+        events=[
+            Event(kind=Event.Kind.SIGNAL_EXPIRED, signal_id=signal_id, payload={"symbol": symbol, "reason": reason})
+            for signal_id, symbol, reason in rows
+        ]
+    )
 
 
 @transaction.atomic

@@ -8,16 +8,18 @@ import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from django.db import connection, transaction
 
 from .. import rules
 from ..errors import AlreadyClosed, InvalidInput
 from ..inputs import Candle, Tick, TickRefused, clean_candle, clean_symbol, clean_ticks, refusal
-from ..models import Event, MarketPrice, PaperTrade, PriceCandle
+from ..models import Event, MarketPrice, Order, PaperTrade, PriceCandle
 from ..rules import AMOUNT_MAX, ZERO
 from .base import account_add, save_closes
 from .events import event_record
+from .orders import orders_expire, orders_fill
 from .signals import signals_lapse
 
 MARKS_SQL = (
@@ -101,6 +103,8 @@ class TicksApplied:
     ignored: int = 0  # ticks older than the last one applied for their symbol, or that one again
     refused: list[TickRefused] = field(default_factory=list)  # in the batch's order
     lapsed: int = 0  # waiting signals that can no longer be taken, expired (services.signals_lapse)
+    filled: list[PaperTrade] = field(default_factory=list)  # trades the ticks' entry orders opened
+    expired: int = 0  # working entry orders whose time was up (services.orders_expire)
 
 
 def _beyond_envelope(tick: Tick, trades: list[PaperTrade]) -> InvalidInput | None:
@@ -118,9 +122,9 @@ def _beyond_envelope(tick: Tick, trades: list[PaperTrade]) -> InvalidInput | Non
     return None
 
 
-def _forward(ticks: list[Tick]) -> tuple[list[Tick], int]:
+def _forward(ticks: list[Tick]) -> tuple[list[Tick], int, dict[str, Decimal]]:
     """The ticks, in time order, that are neither older than their symbol's last applied tick nor that same tick
-    again (a second feed, a re-sent batch); and how many were."""
+    again (a second feed, a re-sent batch); how many were; and each symbol's last price before them."""
     symbols = sorted({tick.symbol for tick in ticks})
     rows = MarketPrice.objects.select_for_update().filter(symbol__in=symbols).order_by("symbol")
     newest = {symbol: (at, quote) for symbol, at, *quote in rows.values_list("symbol", "at", "price", "bid", "ask")}
@@ -132,7 +136,7 @@ def _forward(ticks: list[Tick]) -> tuple[list[Tick], int]:
         return tick.at > at or (tick.at == at and [tick.price, tick.bid, tick.ask] != quote)
 
     applied = [tick for tick in ticks if forward(tick)]
-    return applied, len(ticks) - len(applied)
+    return applied, len(ticks) - len(applied), {symbol: quote[0] for symbol, (_, quote) in newest.items()}
 
 
 @transaction.atomic
@@ -144,10 +148,14 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
     it; ticks older than their symbol's last applied tick (a late delivery, a replay) are ignored and counted.
     A tick refused (inputs.clean_tick, or a price that would value a trade beyond AMOUNT_MAX) is listed in
     `refused` with its reason, and the others are applied. Then the waiting signals that can no longer be taken
-    lapse (signals_lapse). Lock order: the symbols' last prices, then the trades by id, their signals, the
-    account row."""
+    lapse (signals_lapse).
+
+    Working entry orders of the ticks' symbols fill first, tick by tick (services.orders_fill, docs/fills.md), and
+    the trades they open are marked (or closed) by the batch's later ticks; then the orders whose time is up at
+    the last tick expire. Lock order: the symbols' last prices, then the trades by id, the working orders by id,
+    their signals, the account row."""
     cleaned, refused = clean_ticks(ticks)
-    applied, ignored = _forward(cleaned)
+    applied, ignored, before = _forward(cleaned)
     result = TicksApplied(ignored=ignored, refused=refused)
     if not applied:
         return result
@@ -169,6 +177,10 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
     applied = valued
     if not applied:
         return result
+    working = Order.objects.filter(status=Order.Status.WORKING, symbol__in={tick.symbol for tick in applied})
+    result.filled = orders_fill(working=working, ticks=applied, before=before)
+    for trade in result.filled:  # the ticks after its fill mark it, or close it
+        by_symbol.setdefault(trade.symbol, []).append(trade)
     last_tick: dict[int, tuple[PaperTrade, Tick]] = {}  # each trade is valued once, at its last tick
     for tick in applied:
         for trade in by_symbol.get(tick.symbol, []):
@@ -196,6 +208,7 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
         # Impossible while the rows are locked; refuse to write a partial batch if it ever happens.
         raise AlreadyClosed("A trade in this batch was closed by someone else; nothing was applied.")
     result.lapsed = signals_lapse(ticks={tick.symbol: tick for tick in applied}, at=applied[-1].at)
+    result.expired = orders_expire(at=applied[-1].at)
     if not result.closed:  # closes have counted themselves
         account_add(ZERO)
     event_record(

@@ -6,17 +6,18 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from .. import rules, selectors
 from ..deviation import check_deviation
-from ..errors import InvalidTransition, LedgerError, NotExecutable, NotFound, SignalConflict
-from ..inputs import REASON_LENGTH_MAX, SignalFields, Tick, clean_price, clean_time
-from ..models import Event, PaperTrade, Signal
+from ..errors import InvalidInput, InvalidTransition, LedgerError, NotExecutable, NotFound, SignalConflict
+from ..inputs import REASON_LENGTH_MAX, OrderFields, SignalFields, Tick, clean_price, clean_time
+from ..models import Event, Order, PaperTrade, Signal
 from ..rules import ZERO
-from .base import account_add, account_for_update, batches, record_history
-from .events import event_record, events_record, trade_event
+from .base import account_add, account_for_update, batches, open_trade, record_history
+from .events import event_record, expired_events
+from .orders import order_cancel, order_place
 
 
 def _differences(signal: Signal, fields: SignalFields, *, timestamp_given: bool) -> list[str]:
@@ -63,24 +64,40 @@ class Intake:
     trade: PaperTrade | None
     created: bool
     refused: str | None = None  # why the market or the account refused to execute it (it is then EXPIRED)
+    order: Order | None = None  # its entry order, for a limit or stop entry
 
 
 @transaction.atomic
-def signal_intake(*, signal: SignalFields, execute: bool = True) -> Intake:
-    """Record a signal and, if asked, open its trade, in ONE transaction. Bad input records nothing; an
-    execution the market or the account refuses (rules: stale, levels passed, no cash, limits) leaves the
-    signal EXPIRED with the reason, so it is visible rather than lost. A replay of a recorded signal (same
-    body) returns its current state and executes nothing."""
+def signal_intake(*, signal: SignalFields, execute: bool = True, order: OrderFields | None = None) -> Intake:
+    """Record a signal and, if asked, open its trade, or place its limit or stop entry order (`order`; default a
+    market entry), in ONE transaction. Bad input records nothing; an execution the market or the account refuses
+    (rules: stale, levels passed, no cash, limits) leaves the signal EXPIRED with the reason, so it is visible
+    rather than lost. A replay of a recorded signal (same body) returns its current state and executes nothing."""
+    order = (order or OrderFields()).clean()
+    if order.working and not execute:
+        raise InvalidInput(
+            f"order_type {order.order_type} places an order when the signal arrives; it needs execute true.",
+            field="execute",
+        )
     now = timezone.now()  # one moment for both: a signal stamped now is executed in its own trading day
     recorded, created = signal_record(signal=signal, now=now)
     if created and execute:
         try:
+            if order.working:
+                placed = order_place(signal=_signal_for_update(recorded.signal_id), order=order, at=now)
+                refused = placed.reason if placed.status == Order.Status.CANCELLED else None
+                return Intake(signal=placed.signal, trade=placed.trade, created=True, refused=refused, order=placed)
             trade = signal_execute(signal_id=recorded.signal_id, at=now)
         except NotExecutable as refusal:
             expired = _expire(recorded.signal_id, f"Not executed: {refusal.message}", kind=Event.Kind.SIGNAL_REFUSED)
             return Intake(signal=expired, trade=None, created=True, refused=refusal.message)
         return Intake(signal=trade.signal, trade=trade, created=True)  # the rows as written
-    return Intake(signal=recorded, trade=PaperTrade.objects.filter(signal=recorded).first(), created=created)
+    return Intake(
+        signal=recorded,
+        trade=PaperTrade.objects.filter(signal=recorded).first(),
+        created=created,
+        order=Order.objects.filter(signal=recorded).first(),
+    )
 
 
 def _signal_for_update(signal_id: str) -> Signal:
@@ -105,35 +122,23 @@ def signal_execute(*, signal_id: str, at: datetime | None = None, expected_price
     at = clean_time(at, field="at")
     seen = clean_price(expected_price, field="expected_price", required=False)
     signal = _signal_for_update(signal_id)
+    if Order.objects.filter(signal=signal, status=Order.Status.WORKING).exists():
+        raise InvalidTransition(
+            f"Signal {signal_id} has a working order; cancel it to execute the signal at the market.",
+            field="signal_id",
+        )
     plan = selectors.entry_plan(signal, account=account_for_update(), at=at)
     check_deviation(seen=seen, fill=plan.fill)
-    trade = PaperTrade(
-        signal=signal,
-        symbol=signal.symbol,
-        direction=plan.direction,
-        entry_price=plan.fill,
-        entry_slippage=rules.sign(plan.direction) * (plan.fill - signal.entry_price),
-        position_size=plan.size,
-        stop_loss=plan.stop,
-        take_profit=plan.target,
-        entry_time=at,
-        risk_amount=plan.risk,
-        margin=rules.margin_for(plan.direction),
-    )
-    quote = plan.quote
-    trade.max_price = trade.min_price = quote.price
-    rules.mark(trade, quote.price, bid=quote.bid, ask=quote.ask)
-    trade.save()  # save() starts the trade's history, and records the signal's execution in its own
-    signal.status = Signal.Status.EXECUTED
-    signal.save(update_fields=["status"])
-    account_add(ZERO, open_cost=rules.held(trade))
-    events_record(events=[trade_event(Event.Kind.TRADE_OPENED, trade)])
-    return trade
+    return open_trade(signal=signal, plan=plan, at=at)
 
 
 @transaction.atomic
 def signal_expire(*, signal_id: str, reason: str = "Dismissed by hand.") -> Signal:
-    """GENERATED -> EXPIRED, with the reason kept on the signal."""
+    """GENERATED -> EXPIRED, with the reason kept on the signal; its working order, if any, is cancelled with it."""
+    working = Order.objects.select_for_update().filter(signal=signal_id, status=Order.Status.WORKING).first()
+    if working is not None:
+        order_cancel(order_id=working.pk, reason=reason)
+        return _signal_for_update(signal_id)
     return _expire(signal_id, reason, kind=Event.Kind.SIGNAL_EXPIRED)
 
 
@@ -160,7 +165,8 @@ def signals_lapse(*, ticks: dict[str, Tick], at: datetime) -> int:
     PAPER_SIGNAL_MAX_AGE before `at`, and those whose own stop or target the last tick of their symbol has
     passed (rules.check_fill_inside, at the fill that tick would give). Called by prices_apply in its
     transaction, so signals lapse as the prices arrive; returns how many did."""
-    waiting = Signal.objects.select_for_update().filter(status=Signal.Status.GENERATED, timestamp__lte=at)
+    has_order = Exists(Order.objects.filter(signal=OuterRef("signal_id")))  # it waits for its order instead
+    waiting = Signal.objects.select_for_update().filter(~has_order, status=Signal.Status.GENERATED, timestamp__lte=at)
     too_old = f"Not taken within {rules.span_words(settings.PAPER_SIGNAL_MAX_AGE)} of being sent."
     reasons = {
         pk: too_old
@@ -187,14 +193,3 @@ def signals_lapse(*, ticks: dict[str, Tick], at: datetime) -> int:
         record_history(Signal.objects.filter(pk__in=batch), reason="expired")
         expired_events(Signal.objects.filter(pk__in=batch))
     return len(reasons)
-
-
-def expired_events(signals: QuerySet) -> None:
-    """A `signal.expired` event, with its reason, for each of the signals a set-based update expired."""
-    rows = signals.order_by("pk").values_list("signal_id", "symbol", "status_reason")
-    events_record(
-        events=[
-            Event(kind=Event.Kind.SIGNAL_EXPIRED, signal_id=signal_id, payload={"symbol": symbol, "reason": reason})
-            for signal_id, symbol, reason in rows
-        ]
-    )

@@ -43,6 +43,7 @@ def _signals(day: date) -> dict:
 TODAY_PARTS: dict[str, Callable[[date], dict]] = {
     "summary": lambda day: {"summary": selectors.dashboard_summary(day)},
     "active-trades": lambda day: {"active_trades": selectors.trades_active_with_last_tick()},
+    "working-orders": lambda day: {"working_orders": selectors.orders_working()},
     "signals": _signals,
     "journal": lambda day: {"journal": selectors.journal_for_day(day), "journal_day": selectors.pnl_daily(day)},
     "diary": lambda day: {"diary": selectors.day_note(day)},
@@ -62,6 +63,7 @@ LIVE_KINDS = {
     ],
     "signals": ["signal.recorded", "signal.refused", "signal.expired", "trade.opened", "day.closed", "imported"],
     "journal": ["trade.closed", "trade.corrected", "journal.changed", "day.closed", "imported"],
+    "working-orders": ["order.placed", "order.ended", "prices.applied", "day.closed"],
     "facts": ["prices.applied", "trade.moved", "trade.corrected"],
 }
 # As the templates read them (a key without a dash): "sse:prices.applied, sse:trade.opened, ...".
@@ -80,7 +82,11 @@ def live_context(*, live: bool, trade_id: int | None = None) -> dict:
     }
 
 
-PAST_PARTS = TODAY_PARTS | {"summary": lambda day: {"day_end": selectors.day_end(day)}, "active-trades": lambda day: {}}
+PAST_PARTS = TODAY_PARTS | {
+    "summary": lambda day: {"day_end": selectors.day_end(day)},
+    "active-trades": lambda day: {},
+    "working-orders": lambda day: {},  # orders work now: a past day's page has none
+}
 
 
 def page_context(day: date, *, notice: str = "", failed: bool = False) -> dict:

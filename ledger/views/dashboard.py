@@ -23,7 +23,7 @@ from .. import selectors, services
 from ..days import today
 from ..errors import AlreadyClosed, LedgerError, PriceMoved
 from ..forms import DayForm
-from ..models import PaperTrade, Signal
+from ..models import Order, PaperTrade, Signal
 from ..templatetags.ledger_format import money, price, r_multiple, signed, trade_link
 from .base import (
     HtmxHttpRequest,
@@ -47,7 +47,7 @@ def _part_etag(request: HtmxHttpRequest, day: date | None = None) -> str | None:
     part = asked_part(request)
     if part is None:
         return None
-    minute = int(time.time() // 60) if part in ("active-trades", "signals") else 0
+    minute = int(time.time() // 60) if part in ("active-trades", "working-orders", "signals") else 0
     return f"{part}.{day or today()}.{selectors.ledger_version()}.{request.user.pk}.{minute}"
 
 
@@ -225,6 +225,25 @@ def signal_execute(request: HtmxHttpRequest, signal_id: str) -> HttpResponse:
         lambda: _opened(services.signal_execute(signal_id=signal_id, expected_price=seen)),
         confirm=lambda request, **shown: _execute_confirmation(request, signal_id, **shown),
     )
+
+
+def _cancelled(order: Order) -> SafeString:
+    return format_html(
+        "Cancelled the {} order to {} {} at {}; {} is no longer reserved.",
+        order.order_type,
+        order.side.lower(),
+        order.symbol,
+        price(order.price),
+        money(order.reserved),
+    )
+
+
+@login_required
+@require_POST
+@trade_required
+def order_cancel(request: HtmxHttpRequest, order_id: int) -> HttpResponse:
+    reason = f"Cancelled by {request.user.get_username()}."
+    return _act(request, lambda: _cancelled(services.order_cancel(order_id=order_id, reason=reason)))
 
 
 @login_required

@@ -16,7 +16,7 @@ from ledger.inputs import Tick
 from .conftest import POLL, assert_accessible, assert_no_csp_violation
 
 pytestmark = pytest.mark.django_db(transaction=True)
-PARTS = ("#summary", "#active-trades", "#signals", "#journal")
+PARTS = ("#summary", "#active-trades", "#working-orders", "#signals", "#journal")
 
 
 @pytest.fixture
