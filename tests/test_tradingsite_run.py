@@ -21,8 +21,9 @@ pytestmark = pytest.mark.django_db(transaction=True)  # the feed writes from ano
 BANNER = "log in as demo / demo-trader"
 
 
-def read_until(process: subprocess.Popen, text: str, *, seconds: float = 30) -> str:
-    """The process's output until `text` has appeared (or the time is up)."""
+def read_until(process: subprocess.Popen, text: str, *, seconds: float = 120) -> str:
+    """The process's output until `text` has appeared, or the time is up (on a busy machine the three processes
+    take long to start)."""
     out, deadline = "", time.monotonic() + seconds
     while text not in out and time.monotonic() < deadline:
         ready, _, _ = select.select([process.stdout], [], [], 0.2)
