@@ -8,12 +8,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import rules, selectors
+from .. import brackets, rules, selectors
 from ..errors import InvalidTransition, LedgerError, NotExecutable, NotFound, SignalConflict
 from ..inputs import REASON_LENGTH_MAX, SignalFields, Tick, clean_time
 from ..models import PaperTrade, Signal
 from ..rules import ZERO
-from .base import account_add, account_for_update, batches, record_history
+from .base import account_add, account_for_update, batches, record_executions, record_history
 
 
 def _differences(signal: Signal, fields: SignalFields, *, timestamp_given: bool) -> list[str]:
@@ -107,11 +107,13 @@ def signal_execute(*, signal_id: str, at: datetime | None = None) -> PaperTrade:
         entry_time=at,
         risk_amount=plan.risk,
         margin=rules.margin_for(plan.direction),
+        bracket=plan.bracket,
     )
     quote = plan.quote
     trade.max_price = trade.min_price = quote.price
     rules.mark(trade, quote.price, bid=quote.bid, ask=quote.ask)
     trade.save()  # save() starts the trade's history, and records the signal's execution in its own
+    record_executions(trade, [brackets.entry_fill(trade, at=at)])
     signal.status = Signal.Status.EXECUTED
     signal.save(update_fields=["status"])
     account_add(ZERO, open_cost=rules.held(trade))

@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 
 from .. import rules
-from ..errors import AlreadyClosed, InvalidInput, InvalidTransition, NotFound
+from ..errors import AlreadyClosed, InvalidInput, InvalidTransition
 from ..inputs import CORRECTABLE, clean_fees, clean_price, clean_time
 from ..models import PaperTrade
 from ..rules import ZERO
@@ -27,9 +27,7 @@ def trade_close(
     """Close an open trade; the signal becomes CLOSED. At a stated price exactly; without one, by a market
     order at the last mark's exit quote (its bid or ask, or its price moved by slippage)."""
     at = clean_time(at, field="at")
-    trade = PaperTrade.objects.filter(pk=trade_id).first()
-    if trade is None:
-        raise NotFound(f"No trade with id {trade_id}.", field="trade_id")
+    trade = trade_for_update(trade_id)  # held: a tick's partial exit cannot slip between this read and the close
     if not trade.is_open:
         raise AlreadyClosed(f"Trade {trade_id} is already closed ({trade.get_status_display()}).", field="trade_id")
     exit_price = clean_price(price, field="price", required=False)
