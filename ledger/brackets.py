@@ -75,7 +75,7 @@ def sized(bracket: dict, *, size: Decimal, step: Decimal) -> dict:
                 f"{rules.plain(size)}) is less than one lot step of {rules.plain(step)}.",
                 field=f"targets[{number}].fraction",
             )
-        parts.append({**target, "size": str(part)})
+        parts.append({**target, "size": rules.plain(part)})
         left -= part
     return {**bracket, "targets": parts}
 

@@ -15,6 +15,8 @@ One module per subject; every service is importable from here (`services.trade_c
 - trades: `trade_close`, `trade_correct` (the admin's corrections), `trades_recompute` (returns `TradesRecomputed`).
 - prices: `prices_apply`: ticks mark open trades, close them at stop or target and write 1-minute candles (returns
   `TicksApplied`); `candles_backfill` (returns `CandlesBackfilled`), an exchange's history for missed minutes.
+- executions: `execution_correct`, an operator's fix of an execution, its trade's columns recomputed from its
+  executions (`trade_from_executions`) and the account with them.
 - feed: `feed_report`, what a running price feed says of itself (for /healthz).
 - eod: `day_close`, the end of a trading day (returns `DayClosed`).
 - journal: `trade_annotate` (notes and tags), `trade_move_levels` (stop and target), `day_note_write` (a day's diary).
@@ -26,6 +28,7 @@ One module per subject; every service is importable from here (`services.trade_c
 
 from .base import account_add, save_closes
 from .eod import DayClosed, day_close
+from .executions import execution_correct
 from .feed import feed_report
 from .health import health_probe_write
 from .imports import signal_advance, signal_import, trade_import
@@ -50,6 +53,7 @@ __all__ = [
     "candles_backfill",
     "day_close",
     "day_note_write",
+    "execution_correct",
     "feed_report",
     "health_probe_write",
     "market_lots_record",
