@@ -28,7 +28,7 @@ One module per subject; every service is importable from here (`services.trade_c
 
 from .base import account_add, save_closes
 from .eod import DayClosed, day_close
-from .executions import execution_correct
+from .executions import EXECUTION_CORRECTABLE, execution_correct
 from .feed import feed_report
 from .health import health_probe_write
 from .imports import signal_advance, signal_import, trade_import
@@ -40,6 +40,7 @@ from .tokens import api_token_authenticate, api_token_create, api_token_hash, ap
 from .trades import TradesRecomputed, trade_close, trade_correct, trades_recompute
 
 __all__ = [
+    "EXECUTION_CORRECTABLE",
     "CandlesBackfilled",
     "DayClosed",
     "Intake",
