@@ -17,7 +17,21 @@ from ..proxy import locked_out
 from .errors import WEBHOOK_ERRORS
 from .schemas import SignalTradeOut
 from .signals import intake_status
-from .types import MOMENT_HELP, Body, Confidence, Moment, Price, SignalId, Symbol, Text, Timeframe
+from .types import (
+    BRACKET_HELP,
+    MOMENT_HELP,
+    Body,
+    Confidence,
+    Moment,
+    Price,
+    SignalId,
+    Symbol,
+    TargetNumber,
+    Targets,
+    Text,
+    Timeframe,
+    TrailingStop,
+)
 
 router = Router()
 
@@ -50,6 +64,9 @@ class TradingViewAlert(Body):
     time: Moment | None = Field(None, description=MOMENT_HELP)
     sl: Price | None = None
     tp: Price | None = None
+    targets: Targets | None = Field(None, description=BRACKET_HELP["targets"])
+    break_even_after: TargetNumber | None = Field(None, ge=1, description=BRACKET_HELP["break_even_after"])
+    trailing_stop: TrailingStop | None = Field(None, description=BRACKET_HELP["trailing_stop"])
     confidence: Confidence = Decimal("0.5")
     execute: StrictBool = True
 
