@@ -14,6 +14,7 @@ execution's values (ledger.models.Execution); `entry_fill` and `closing_fill` re
 `exit_pnls` recomputes what each exit realized from the rows alone.
 """
 
+import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -227,3 +228,27 @@ def exit_pnls(direction: str, *, entry: Fill, exits: Sequence[Fill]) -> list[Dec
         pnls.append(money(sign(direction) * (fill.price - entry.price) * fill.size) - share - fill.fee)
         rest, shared = after, shared + share
     return pnls
+
+
+def stop_moves(trade: Position, *, first: Decimal, candles: Iterable, fills: Iterable[Fill]) -> list[tuple]:
+    """The stops a trade's stop moved to, and when, replayed from the stop it opened with: each candle (time,
+    high, low) of its life, oldest first, moves a trail by its best price, and the `break_even_after`-th target's
+    exit moves the stop to break even. For the trade's chart: a trail moves at every tick, which is not
+    recorded; at a candle's end its stop is the one its best price gave (the trail never moves back)."""
+    replay = copy.copy(trade)
+    replay.stop_loss, replay.max_price, replay.min_price = first, trade.entry_price, trade.entry_price
+    side, filled, moves = sign(trade.direction), 0, []
+    events = [(c.time, 1, c) for c in candles]
+    events += [(f.time, 0, f) for f in fills if f.kind == EXIT and f.reason == TAKE_PROFIT]
+    for moment, is_candle, item in sorted(events, key=lambda event: (event[0], event[1])):
+        before = replay.stop_loss
+        if is_candle:
+            rules.widen(replay, item.high, item.low)
+            trail(replay, item.high if side > 0 else item.low)
+        else:
+            filled += 1
+            if trade.bracket.get("break_even_after") == filled:
+                _tighter(replay, break_even(trade))
+        if replay.stop_loss != before:
+            moves.append((moment, replay.stop_loss))
+    return moves

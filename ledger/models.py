@@ -321,6 +321,11 @@ class Execution(models.Model):
     def __str__(self) -> str:
         return f"#{self.trade_id} {self.kind} {rules.plain(self.size)} @ {rules.plain(self.price)} ({self.reason})"
 
+    @property
+    def label(self) -> str:
+        """As the pages say it: Entry, or Exit: Take profit, Exit: Stop loss, ..."""
+        return "Entry" if self.kind == self.Kind.ENTRY else f"Exit: {PaperTrade.Status(self.reason).label}"
+
 
 class Account(models.Model):
     """One row: the sum of realized PnL of closed trades, kept by every close in the same transaction.

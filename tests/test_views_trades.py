@@ -434,3 +434,29 @@ def test_close_is_one_form_with_one_text_on_the_dashboard_and_the_trade_page_liv
 
     expected = f"Close trade #{trade.pk} (LONG BTCUSDT) at the market, last 102.00: about +89.90 (+0.90R)?"
     assert on_dashboard == on_trade_page == facts_polled == expected  # the live part carries it: a poll updates it
+
+
+PRICES = ["106", "111"]
+
+
+def test_a_bracket_trades_chart_marks_each_exit_and_each_stop_the_trail_moved_to(viewer_client, open_trade):
+    trade = open_trade(
+        stop_loss=Decimal("98"),
+        targets=[{"price": "110", "fraction": "0.5"}, {"price": "120", "fraction": "0.5"}],
+        trailing_stop={"distance": "5"},
+    )
+    at = trade.entry_time + timedelta(minutes=1)
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal(p), at + timedelta(minutes=n)) for n, p in enumerate(PRICES)])
+
+    data = viewer_client.get(reverse("trade-chart", args=[trade.pk])).json()
+    page = viewer_client.get(reverse("trade", args=[trade.pk])).content.decode()
+
+    # The trail: 106 - 5 = 101, then 111 - 5 = 106; the first target's half exits at 110.
+    assert [(m["kind"], m["price"]) for m in data["markers"]] == [
+        ("entry", "100.00000000"),
+        ("stop", "101.00000000"),
+        ("exit", "110.00000000"),
+        ("stop", "106.00000000"),
+    ]
+    assert "Exit: Take profit" in page
+    assert 'id="stop-moves">The stop moved to 101' in page

@@ -65,8 +65,10 @@ from .journal import (
     history_page,
     history_rows,
     history_totals,
+    stop_moves,
     tags_used,
     trade_chart,
+    trade_executions,
 )
 from .stats import SAMPLE_DAYS, PeriodPnl, RBucket, Stats, SymbolPnl, stats
 
@@ -90,8 +92,10 @@ __all__ = [
     "history_page",
     "history_rows",
     "history_totals",
+    "stop_moves",
     "tags_used",
     "trade_chart",
+    "trade_executions",
     "CENT",
     "DailyPnl",
     "DashboardSummary",
