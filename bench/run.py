@@ -208,7 +208,7 @@ def evaluate(scales: dict[int, dict], ops: dict) -> list[dict]:
     ticks = ops["ticks"]
     rows.append(
         _row(
-            "10,000 ticks, 1,000 open trades",
+            "10,000 ticks, 1,000 open trades and 1,000 brackets",
             ticks["service_s"],
             "s",
             ticks["floor_s"],
