@@ -116,11 +116,12 @@ def exit_part(trade: Position, *, size: Decimal, price: Decimal, reason: str, at
 
 
 def take_part(trade: Position, *, at: datetime, price: Decimal | None = None) -> Fill:
-    """The target in force fills (at its price, or at a better `price` a gap gave) and its part exits: the next
-    target comes into force, and the stop moves to break even if this was the `break_even_after`-th."""
+    """The target in force fills (at its price, `take_profit`, which the trader may have moved, or at a better
+    `price` a gap gave) and its part exits: the next target comes into force, and the stop moves to break even if
+    this was the `break_even_after`-th."""
     listed = targets(trade)
     target = listed[trade.targets_filled]
-    fill = exit_part(trade, size=target.size, price=price or target.price, reason=TAKE_PROFIT, at=at)
+    fill = exit_part(trade, size=target.size, price=price or trade.take_profit, reason=TAKE_PROFIT, at=at)
     trade.targets_filled += 1
     trade.take_profit = listed[trade.targets_filled].price
     if trade.bracket.get("break_even_after") == trade.targets_filled:

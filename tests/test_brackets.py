@@ -173,3 +173,13 @@ def test_a_candle_through_the_first_target_exits_its_part_and_the_next_candle_th
     assert [(p.price, p.size) for p in parts] == [(Decimal("110"), Decimal("25"))]
     # The rest at its break-even stop 100.2: 0.2 x 25 = 5, less 2.5 and 0.001 x 100.2 x 25 = 2.505: -0.005.
     assert (fill.reason, fill.price, trade.realized_pnl) == ("STOP_LOSS", Decimal("100.2"), Decimal("244.745"))
+
+
+def test_a_target_the_trader_moved_fills_at_its_new_price():
+    trade = laddered()
+    trade.take_profit = Decimal("112")  # moved from 110 on the trade page
+
+    assert tick(trade, "111") == []
+    (part,) = tick(trade, "112")
+
+    assert (part.price, trade.take_profit) == (Decimal("112"), Decimal("120"))
