@@ -115,6 +115,7 @@ def ticks() -> dict:
                         t.slippage,
                         t.max_price,
                         t.min_price,
+                        t.stop_loss,
                         t.pk,
                     )
                     for t in marked

@@ -43,6 +43,7 @@ SIGNAL_COLUMNS = [
     "confluences",
     "stop_loss",
     "take_profit",
+    "bracket",
 ]
 TRADE_COLUMNS = [
     "signal_id",
@@ -70,6 +71,13 @@ TRADE_COLUMNS = [
     "tags",
     "notes",
     "margin",
+    "bracket",
+    "targets_filled",
+    "exited_size",
+    "exited_value",
+    "exited_pnl",
+    "exited_fees",
+    "exited_slippage",
 ]
 
 
@@ -83,9 +91,11 @@ def rows(
     open_: bool = False,
     symbols: list[str] = SYMBOLS,
     entry: Decimal | None = None,
+    brackets: bool = False,
 ):
     """(signal row, trade row) pairs for `count` trades entered at `times`, closed `hold` later unless open;
-    entry prices are random from 1 to 100 unless `entry` is given."""
+    entry prices are random from 1 to 100 unless `entry` is given. With `brackets`, each trade has two targets
+    (half at its target, half as far again) and a stop trailing 2.05 behind the price (entries at 100: 2.05%)."""
     adapt = connection.ops.adapt_datetimefield_value
     for n in range(count):
         entered = next(times)
@@ -104,6 +114,16 @@ def rows(
         fees = rules.round_trip_fees(trade, exit_price=price)
         pnl = rules.pnl(trade, price=price, fees=fees)
         signal_id = f"{prefix}{n}"
+        bracket = {}
+        if brackets:
+            half, further = rules.units(size / 2), rules.money(2 * target - price_in)
+            bracket = {
+                "targets": [
+                    {"price": rules.plain(target), "fraction": "0.5", "size": rules.plain(half)},
+                    {"price": rules.plain(further), "fraction": "0.5", "size": rules.plain(size - half)},
+                ],
+                "trailing_stop": {"distance": "2.05"},
+            }
         yield (
             (
                 signal_id,
@@ -118,6 +138,7 @@ def rows(
                 json.dumps(CONFLUENCES[n % 5]),
                 None,
                 None,
+                "{}",  # the bracket is the trade's
             ),
             (
                 signal_id,
@@ -145,6 +166,9 @@ def rows(
                 json.dumps(TAGS[n % 7]),
                 "Entered on the retest; took the target." if n % 10 == 0 else "",
                 "1",  # LONGs, and SHORTs at the default PAPER_SHORT_MARGIN
+                json.dumps(bracket),
+                0,
+                *["0"] * 5,  # no partial exit yet
             ),
         )
 

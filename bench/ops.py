@@ -1,8 +1,9 @@
 """The write paths, in process, each beside a floor on the same database (run by bench/run.py).
 
-- Ticks: 10,000 ticks over 100 symbols with 1,000 open trades and 1,000 working entry orders (limits the ticks
-  never reach) through services.prices_apply (in API-sized batches of 1,000), against the same rows written with
-  the same values by raw executemany, after the same locking read of the batch's working orders.
+- Ticks: 10,000 ticks over 100 symbols with 1,000 open trades, 1,000 open brackets (two targets and a trailing
+  stop each, ledger/brackets.py) and 1,000 working entry orders (limits the ticks never reach) through
+  services.prices_apply (in API-sized batches of 1,000), against the same rows written with the same values by raw
+  executemany, after the same locking read of the batch's working orders.
 - End of day: closing 10,000 open trades with services.day_close, against closing them one at a time
   through the ORM (services.trade_close per trade); and day_close's query count at 1,000 and 10,000.
 DATABASE_URL names a scratch database; this empties it.
@@ -41,20 +42,26 @@ def _empty() -> None:
     call_command("flush", interactive=False, verbosity=0)
 
 
-def _open_trades(count: int, symbols: int) -> None:
-    """`count` open trades (with their EXECUTED signals) spread over `symbols` symbols, entered a minute ago."""
+def _open_trades(count: int, symbols: int, *, brackets: int = 0) -> None:
+    """`count` open trades (with their EXECUTED signals) spread over `symbols` symbols, entered a minute ago, and
+    as many more with `brackets`."""
     entered = timezone.now() - timedelta(minutes=1)
     rng = random.Random(3)
     names = [f"S{n:03d}USDT" for n in range(symbols)]
-    pairs = generate.rows(
-        rng, "o", count, iter(lambda: entered, None), hold=timedelta(0), open_=True, symbols=names, entry=Decimal(100)
-    )
+    times = iter(lambda: entered, None)
+    pairs = [
+        *generate.rows(rng, "o", count, times, hold=timedelta(0), open_=True, symbols=names, entry=Decimal(100)),
+        *generate.rows(
+            rng, "b", brackets, times, hold=timedelta(0), open_=True, symbols=names, entry=Decimal(100), brackets=True
+        ),
+    ]
     with transaction.atomic():
         generate.write(pairs)
 
 
 def _tick_batches() -> list[list[Tick]]:
-    """Prices that wander within 1% of 100: they mark every trade and close none (levels are 2% away)."""
+    """Prices that wander within 1% of 100: they mark every trade and close none (levels are 2% away), and move
+    the brackets' trails from 100.05 (98 + 2.05) up, which stay below 99 for a LONG (above 101 for a SHORT)."""
     rng = random.Random(4)
     symbols = [f"S{n:03d}USDT" for n in range(TICK_SYMBOLS)]
     prices = dict.fromkeys(symbols, Decimal(100))
@@ -69,7 +76,7 @@ def _tick_batches() -> list[list[Tick]]:
 
 def ticks() -> dict:
     _empty()
-    _open_trades(TICK_TRADES, TICK_SYMBOLS)
+    _open_trades(TICK_TRADES, TICK_SYMBOLS, brackets=TICK_TRADES)
     with transaction.atomic():
         generate.working_orders(
             TICK_ORDERS, [f"S{n:03d}USDT" for n in range(TICK_SYMBOLS)], placed_at=timezone.now() - timedelta(minutes=1)
@@ -79,7 +86,9 @@ def ticks() -> dict:
     writes = []  # what the service wrote, batch by batch: the floor writes the same rows with the same values
     for batch in batches:
         result = services.prices_apply(ticks=batch)
-        writes.append([(str(t.current_price), str(t.unrealized_pnl), str(t.fees), t.pk) for t in result.marked])
+        writes.append(
+            [(str(t.current_price), str(t.unrealized_pnl), str(t.fees), str(t.stop_loss), t.pk) for t in result.marked]
+        )
     service_s = time.perf_counter() - started
     assert not PaperTrade.objects.exclude(status="OPEN").exists(), "the benchmark's ticks must not close trades"
     assert Order.objects.filter(status="WORKING").count() == TICK_ORDERS, "the benchmark's ticks must not fill orders"
@@ -96,15 +105,18 @@ def ticks() -> dict:
             )
             cursor.fetchall()
             cursor.executemany(
-                "UPDATE paper_trades SET current_price = %s, unrealized_pnl = %s, fees = %s "
+                "UPDATE paper_trades SET current_price = %s, unrealized_pnl = %s, fees = %s, stop_loss = %s "
                 "WHERE id = %s AND status = 'OPEN'",
                 rows,
             )
     floor_s = time.perf_counter() - started
+    trailed = PaperTrade.objects.exclude(bracket={}).exclude(stop_loss__in=[98, 102]).count()
+    assert trailed, "the benchmark's ticks must move the brackets' trails"
     return {
         "ticks": TICKS,
         "trades": TICK_TRADES,
         "orders": TICK_ORDERS,
+        "brackets": TICK_TRADES,
         "service_s": service_s,
         "floor_s": floor_s,
         "ratio": service_s / floor_s,

@@ -224,7 +224,7 @@ def evaluate(scales: dict[int, dict], ops: dict) -> list[dict]:
     ticks = ops["ticks"]
     rows.append(
         _row(
-            "10,000 ticks, 1,000 open trades, 1,000 working orders",
+            "10,000 ticks, 1,000 open trades, 1,000 brackets, 1,000 working orders",
             ticks["service_s"],
             "s",
             ticks["floor_s"],

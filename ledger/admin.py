@@ -25,7 +25,7 @@ from simple_history.template_utils import HistoricalRecordContextHelper
 from . import rules, selectors, services, sizing
 from .errors import LedgerError
 from .inputs import CORRECTABLE, EARLIEST_DAY, LATEST_DAY
-from .models import ApiToken, MarketLot, PaperTrade, Signal
+from .models import ApiToken, Execution, MarketLot, PaperTrade, Signal
 from .templatetags.ledger_format import money, percent, price, signed, trade_link
 
 COUNT_CAP = 10_000  # rows a list page counts at most
@@ -380,6 +380,57 @@ class PaperTradeAdmin(LedgerAdmin):
         done = f"Recomputed the PnL of {len(changed)} trade(s): {_named(changed)}."
         unchanged = [trade.pk for trade in result.unchanged]
         _report(self, request, done=done, skipped=unchanged, why="whose PnL was already right")
+
+
+class ExecutionCorrectionForm(forms.ModelForm):
+    """An execution's change form: its price, fee and time; the service checks them while the form validates."""
+
+    class Meta:
+        model = Execution
+        fields = services.EXECUTION_CORRECTABLE
+        widgets = {name: PlainNumberInput(attrs={"step": "any"}) for name in ("price", "fee")}
+
+    def changes(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.changed_data}
+
+
+@admin.register(Execution)
+class ExecutionAdmin(SimpleHistoryAdmin):
+    """Each entry and exit of a trade. Correcting one (a wrong fill price, fee or time) recomputes its trade's
+    columns and the account's running total (services.execution_correct), with who and when in both histories."""
+
+    form = ExecutionCorrectionForm
+    list_display = ("id", "trade", "kind", "time", "price", "size", "fee", "pnl", "reason")
+    list_filter = ("kind", "reason")
+    list_select_related = ("trade",)
+    search_fields = ("=trade__id",)
+    search_help_text = "A trade's id."
+    ordering = ("-pk",)
+    fieldsets = (
+        ("Correctable (the trade follows)", {"fields": services.EXECUTION_CORRECTABLE}),
+        ("Recorded", {"fields": ("trade", "kind", "size", "slippage", "pnl", "reason")}),
+    )
+    readonly_fields = ("trade", "kind", "size", "slippage", "pnl", "reason")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def revert_disabled(self, request, obj=None) -> bool:
+        return True
+
+    def save_model(self, request, obj, form, change) -> None:
+        if form.changed_data:
+            row = services.execution_correct(execution_id=obj.pk, changes=form.changes(), by=request.user)
+            trade = row.trade
+            trade.refresh_from_db()
+            self.message_user(
+                request,
+                f"Trade #{trade.pk} now: realized PnL {shown('realized_pnl', trade.realized_pnl)}, "
+                f"unrealized PnL {shown('unrealized_pnl', trade.unrealized_pnl)}, fees {shown('fees', trade.fees)}.",
+            )
 
 
 class ApiTokenForm(forms.ModelForm):

@@ -251,6 +251,11 @@ class SignalFields:
     confluences: Iterable[str] | None = None
     stop_loss: Any = None
     take_profit: Any = None
+    targets: list[dict] | None = None  # [{"price", "fraction"}, ...]: a bracket (ledger/brackets.py)
+    break_even_after: Any = None
+    trailing_stop: dict | None = None  # {"distance"} or {"percent"}, optionally "activation_price"
+
+    BRACKET = ("targets", "break_even_after", "trailing_stop")
 
     @classmethod
     def names(cls) -> list[str]:
@@ -279,6 +284,7 @@ class SignalFields:
             take_profit=clean_price(self.take_profit, field="take_profit", required=False),
         )
         direction = direction_for(action)
+        cleaned = replace(cleaned, **clean_bracket(cleaned, direction=direction))
         check_levels(direction, entry=cleaned.entry_price, stop=cleaned.stop_loss, target=cleaned.take_profit)
         levels(
             direction, fill=cleaned.entry_price, stop=cleaned.stop_loss, target=cleaned.take_profit
@@ -286,8 +292,103 @@ class SignalFields:
         return cleaned
 
     def columns(self) -> dict[str, Any]:
-        """The values as the signals table's columns take them."""
-        return {name: getattr(self, name) for name in self.names()}
+        """The values as the signals table's columns take them: the bracket's in one JSON column."""
+        bracket = {name: getattr(self, name) for name in self.BRACKET if getattr(self, name) is not None}
+        return {name: getattr(self, name) for name in self.names() if name not in self.BRACKET} | {"bracket": bracket}
+
+
+TARGETS_MAX = 10  # take-profits in one bracket
+
+
+def _fraction(value: Any, *, field: str) -> Decimal:
+    fraction = decimal(value, field=field)
+    if not ZERO < fraction <= 1:
+        raise InvalidInput(
+            f"{field} must be above 0 and at most 1 (a share of the position), not {value}.", field=field
+        )
+    return fraction
+
+
+def _clean_targets(signal: "SignalFields", *, direction: str) -> tuple[list[dict] | None, Decimal | None]:
+    """The targets in order away from the entry, each a price beyond it and a fraction, the fractions adding up
+    to 1; and the first one's price, the signal's take_profit. One target closing everything is a take_profit."""
+    if signal.targets is None:
+        return None, signal.take_profit
+    if signal.take_profit is not None:
+        raise InvalidInput("Send take_profit for one target or targets for several, not both.", field="take_profit")
+    if not isinstance(signal.targets, (list, tuple)) or not 1 <= len(signal.targets) <= TARGETS_MAX:
+        raise InvalidInput(f"targets must be a list of 1 to {TARGETS_MAX} {{price, fraction}}.", field="targets")
+    side, cleaned = (1 if direction == "LONG" else -1), []
+    for number, target in enumerate(signal.targets):
+        if not isinstance(target, dict) or set(target) != {"price", "fraction"}:
+            raise InvalidInput(f"targets[{number}] must have a price and a fraction.", field=f"targets[{number}]")
+        price = clean_price(target["price"], field=f"targets[{number}].price")
+        fraction = _fraction(target["fraction"], field=f"targets[{number}].fraction")
+        try:
+            check_levels(direction, entry=signal.entry_price, stop=None, target=price)
+        except InvalidInput as wrong:
+            raise InvalidInput(wrong.message, field=f"targets[{number}].price") from None
+        if cleaned and side * (price - Decimal(cleaned[-1]["price"])) <= 0:
+            raise InvalidInput(
+                f"targets[{number}].price {plain(price)} must be beyond the target before it "
+                f"({cleaned[-1]['price']}): targets go in order away from the entry.",
+                field=f"targets[{number}].price",
+            )
+        cleaned.append({"price": plain(price), "fraction": plain(fraction)})
+    total = sum((Decimal(target["fraction"]) for target in cleaned), ZERO)
+    if total != 1:
+        raise InvalidInput(f"The targets' fractions add up to {plain(total)}; they must add up to 1.", field="targets")
+    first = Decimal(cleaned[0]["price"])
+    return (cleaned if len(cleaned) > 1 else None), first
+
+
+def _clean_trailing(value: Any, *, direction: str, entry: Decimal) -> dict | None:
+    if value is None:
+        return None
+    given = {name for name, item in value.items() if item is not None} if isinstance(value, dict) else set()
+    ways = given & {"distance", "percent"}
+    if len(ways) != 1 or given - {"distance", "percent", "activation_price"}:
+        raise InvalidInput(
+            "trailing_stop must have a distance (in price) or a percent, not both, and may have an activation_price.",
+            field="trailing_stop",
+        )
+    (way,) = ways
+    amount = clean_price(value[way], field=f"trailing_stop.{way}")
+    if way == "percent" and amount >= 100:
+        raise InvalidInput(
+            f"trailing_stop.percent must be below 100, not {plain(amount)}.", field="trailing_stop.percent"
+        )
+    trailing = {way: plain(amount)}
+    if value.get("activation_price") is not None:
+        activation = clean_price(value["activation_price"], field="trailing_stop.activation_price")
+        try:
+            check_levels(direction, entry=entry, stop=None, target=activation)
+        except InvalidInput:
+            raise InvalidInput(
+                f"trailing_stop.activation_price {plain(activation)} must be on the profit side of the entry price "
+                f"{plain(entry)} for a {direction}.",
+                field="trailing_stop.activation_price",
+            ) from None
+        trailing["activation_price"] = plain(activation)
+    return trailing
+
+
+def clean_bracket(signal: "SignalFields", *, direction: str) -> dict[str, Any]:
+    """A signal's bracket (ledger/brackets.py), refused naming the field: targets, break_even_after (the number of
+    a target that is not the last) and trailing_stop; with take_profit the first target's price."""
+    targets, take_profit = _clean_targets(signal, direction=direction)
+    after = signal.break_even_after
+    if after is not None:
+        count = len(targets or [None])
+        if isinstance(after, bool) or not isinstance(after, int) or not 1 <= after < count:
+            raise InvalidInput(
+                f"break_even_after must be the number of a target before the last (1 to {count - 1})."
+                if count > 1
+                else "break_even_after needs two targets or more: the stop moves after a target that leaves a rest.",
+                field="break_even_after",
+            )
+    trailing = _clean_trailing(signal.trailing_stop, direction=direction, entry=signal.entry_price)
+    return {"targets": targets, "take_profit": take_profit, "break_even_after": after, "trailing_stop": trailing}
 
 
 @dataclass(frozen=True)

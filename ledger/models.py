@@ -56,6 +56,10 @@ class Signal(models.Model):
     confluences = models.JSONField(default=list, blank=True)
     stop_loss = models.DecimalField(**DECIMAL, null=True, blank=True)
     take_profit = models.DecimalField(**DECIMAL, null=True, blank=True)
+    # The exits the sender asked for beyond one stop and one target (ledger/brackets.py, docs/fills.md): its
+    # targets with their fractions, break_even_after and trailing_stop, as inputs.clean_bracket wrote them
+    # (numbers as strings); {} for one target that closes everything.
+    bracket = models.JSONField(default=dict, blank=True)
     history = HistoricalRecords()  # state changes and corrections, not price marks (docs/admin.md)
 
     class Meta:
@@ -82,6 +86,19 @@ class Signal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.signal_id} {self.action} {self.symbol} @ {rules.plain(self.entry_price)}"
+
+    # The bracket's parts under the names a sender gives them (inputs.SignalFields).
+    @property
+    def targets(self) -> list[dict] | None:
+        return self.bracket.get("targets")
+
+    @property
+    def break_even_after(self) -> int | None:
+        return self.bracket.get("break_even_after")
+
+    @property
+    def trailing_stop(self) -> dict | None:
+        return self.bracket.get("trailing_stop")
 
 
 class PaperTrade(models.Model):
@@ -150,6 +167,19 @@ class PaperTrade(models.Model):
         default=ZERO,
         help_text="Paid against the signal's price at entry and the last price at a market exit.",
     )
+    # The exits as a bracket (ledger/brackets.py): its targets (price, fraction and the size each closes),
+    # break_even_after and trailing_stop, fixed when the trade opens; {} for one target that closes everything.
+    # stop_loss and take_profit are the stop and the next target in force, targets_filled how many have filled.
+    bracket = models.JSONField(default=dict, blank=True)
+    targets_filled = models.PositiveSmallIntegerField(default=0)
+    # What the partial exits before the last one add up to (their executions' sums), so that a tick values and
+    # closes the rest from the row alone: the size they closed, its price × size, the PnL they realized (their
+    # share of the entry fee included), their exit fees and their slippage. All 0 for a trade closed in one exit.
+    exited_size = models.DecimalField(**DECIMAL, default=ZERO)
+    exited_value = models.DecimalField(**DECIMAL, default=ZERO)
+    exited_pnl = models.DecimalField(**DECIMAL, default=ZERO)
+    exited_fees = models.DecimalField(**DECIMAL, default=ZERO)
+    exited_slippage = models.DecimalField(**DECIMAL, default=ZERO)
     created_date = models.DateTimeField(auto_now_add=True)
     # The trader's own account of the trade (docs/journal.md): why it was taken, what went wrong, and labels
     # such as "A+ setup" or "FOMO" that the statistics group by. Tags are a JSON list, as a signal's
@@ -174,6 +204,9 @@ class PaperTrade(models.Model):
             models.CheckConstraint(condition=Q(risk_amount__gte=0), name="trade_risk_amount_not_negative"),
             models.CheckConstraint(condition=Q(fees__gte=0), name="trade_fees_not_negative"),
             models.CheckConstraint(condition=Q(margin__gt=0), name="trade_margin_positive"),
+            models.CheckConstraint(
+                condition=Q(exited_size__gte=0, exited_size__lt=F("position_size")), name="trade_exited_below_size"
+            ),
             models.CheckConstraint(condition=Q(direction__in=["LONG", "SHORT"]), name="trade_direction_valid"),
             # Open: no exit at all. Closed: a known status, with exit price, time and PnL.
             models.CheckConstraint(
@@ -245,6 +278,54 @@ class PaperTrade(models.Model):
     @property
     def to_target_pct(self) -> Decimal:
         return rules.distance_pct(price=self.current_price, level=self.take_profit)
+
+
+class Execution(models.Model):
+    """One fill of a trade: its entry, or one of its exits (a target's part, the stop, a close by hand, the end of
+    day, a liquidation). The trade's columns are what its rows add up to (brackets.totals); check_ledger holds
+    them to it."""
+
+    class Kind(models.TextChoices):
+        ENTRY = "entry", "Entry"
+        EXIT = "exit", "Exit"
+
+    trade = models.ForeignKey(PaperTrade, on_delete=models.PROTECT, related_name="executions")
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    time = models.DateTimeField()
+    price = models.DecimalField(**DECIMAL)
+    size = models.DecimalField(**DECIMAL)
+    fee = models.DecimalField(**DECIMAL, default=ZERO, help_text="The fee of this fill alone.")
+    slippage = models.DecimalField(
+        **DECIMAL, default=ZERO, help_text="Paid against the signal's price (entry) or the last price (exit)."
+    )
+    pnl = models.DecimalField(
+        **DECIMAL,
+        default=ZERO,
+        help_text="What an exit realized: its move times its size, less its fee and its share of the entry fee; "
+        "0 for the entry. A trade's realized PnL is the sum.",
+    )
+    reason = models.CharField(
+        max_length=12, help_text="ENTRY, or why it exited: TAKE_PROFIT, STOP_LOSS, EOD_CLOSE, MANUAL_CLOSE, ..."
+    )
+    history = HistoricalRecords()  # an operator's corrections, with who and when
+
+    class Meta:
+        db_table = "trade_executions"
+        ordering = ["time", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gt=0, size__gt=0, fee__gte=0), name="execution_positive"),
+            models.CheckConstraint(condition=Q(kind__in=["entry", "exit"]), name="execution_kind_valid"),
+            # One entry a trade: a second would be a second trade.
+            models.UniqueConstraint(fields=["trade"], condition=Q(kind="entry"), name="execution_one_entry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.trade_id} {self.kind} {rules.plain(self.size)} @ {rules.plain(self.price)} ({self.reason})"
+
+    @property
+    def label(self) -> str:
+        """As the pages say it: Entry, or Exit: Take profit, Exit: Stop loss, ..."""
+        return "Entry" if self.kind == self.Kind.ENTRY else f"Exit: {PaperTrade.Status(self.reason).label}"
 
 
 class Account(models.Model):
@@ -537,6 +618,7 @@ class Event(models.Model):
         SIGNAL_EXPIRED = "signal.expired", "a waiting signal expired"
         TRADE_OPENED = "trade.opened", "a trade opened (the signal's fill)"
         TRADE_CLOSED = "trade.closed", "a trade closed (stop, target, liquidation, by hand, end of day)"
+        TRADE_REDUCED = "trade.reduced", "a target's part of an open trade filled (a partial exit)"
         TRADE_MOVED = "trade.moved", "an open trade's stop or target moved"
         TRADE_CORRECTED = "trade.corrected", "an operator corrected or recomputed a trade"
         JOURNAL_CHANGED = "journal.changed", "a trade's notes or tags, or a day's diary, changed"

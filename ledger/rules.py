@@ -60,6 +60,13 @@ class Position(Protocol):
     status: str
     risk_amount: Decimal
     margin: Decimal
+    bracket: dict
+    targets_filled: int
+    exited_size: Decimal
+    exited_value: Decimal
+    exited_pnl: Decimal
+    exited_fees: Decimal
+    exited_slippage: Decimal
 
 
 def direction_for(action: str) -> str:
@@ -139,9 +146,14 @@ def entry_cost(*, price: Decimal, size: Decimal, margin: Decimal = Decimal(1)) -
     return money(margin * price * size) + fee(price=price, size=size)
 
 
+def remaining(trade: Position) -> Decimal:
+    """The units still open: the size opened less what partial exits closed (ledger/brackets.py)."""
+    return trade.position_size - trade.exited_size
+
+
 def held(trade: Position) -> Decimal:
-    """What an open trade holds out of cash: its entry cost at the margin it opened with."""
-    return entry_cost(price=trade.entry_price, size=trade.position_size, margin=trade.margin)
+    """What an open trade holds out of cash: the entry cost of its units still open, at the margin it opened with."""
+    return entry_cost(price=trade.entry_price, size=remaining(trade), margin=trade.margin)
 
 
 def liquidation_price(trade: Position) -> Decimal | None:
@@ -214,21 +226,28 @@ def mark(trade: Position, price: Decimal, *, bid: Decimal | None = None, ask: De
 
 
 def revalue(trade: Position, *, field: str = "price") -> None:
-    """The open trade's fees, slippage and unrealized PnL: what a market exit at its exit quote would pay
-    and realize. So closing at the last mark realizes exactly the last unrealized PnL. Beyond the envelope,
-    refused naming `field`: the price that moved it, or the correction that did (a size)."""
-    trade.fees = round_trip_fees(trade, exit_price=trade.exit_quote)
-    exit_slippage = money(sign(trade.direction) * (trade.current_price - trade.exit_quote) * trade.position_size)
-    trade.slippage = _entry_slippage_paid(trade) + exit_slippage
-    trade.unrealized_pnl = pnl(trade, price=trade.exit_quote, fees=trade.fees)
+    """The open trade's fees, slippage and unrealized PnL: what a market exit of its rest at its exit quote
+    would pay and realize, with what its partial exits paid and realized (the `exited_` columns; 0 without).
+    So closing at the last mark realizes exactly the last unrealized PnL. Beyond the envelope, refused naming
+    `field`: the price that moved it, or the correction that did (a size)."""
+    rest, side = remaining(trade), sign(trade.direction)
+    exit_fee = fee(price=trade.exit_quote, size=rest)
+    trade.fees = fee(price=trade.entry_price, size=trade.position_size) + trade.exited_fees + exit_fee
+    exit_slippage = money(side * (trade.current_price - trade.exit_quote) * rest)
+    trade.slippage = _entry_slippage_paid(trade) + trade.exited_slippage + exit_slippage
+    rest_pnl = money(side * (trade.exit_quote - trade.entry_price) * rest) - fee(price=trade.entry_price, size=rest)
+    trade.unrealized_pnl = trade.exited_pnl + rest_pnl - exit_fee
     check_envelope(trade, field=field, value=getattr(trade, "current_price" if field == "price" else field))
 
 
 def close_at_quote(trade: Position, *, reason: str, at: datetime) -> None:
     """Close the trade by a market order at its last mark's exit quote, in memory: a stop, the end of day, a
-    close by hand without a price. Fees, slippage and PnL are the mark's."""
+    close by hand without a price. Fees, slippage and PnL are the mark's; the exit price is the size-weighted
+    average of the partial exits and this one (the exit quote itself without partial exits)."""
     trade.status = reason
     trade.exit_price = trade.exit_quote
+    if trade.exited_size:
+        trade.exit_price = money((trade.exited_value + trade.exit_quote * remaining(trade)) / trade.position_size)
     trade.exit_time = at
     trade.realized_pnl = trade.unrealized_pnl
     trade.unrealized_pnl = ZERO
@@ -240,10 +259,7 @@ def settle(trade: Position, *, price: Decimal, reason: str, at: datetime) -> Non
     and low."""
     trade.current_price = trade.exit_quote = price
     widen(trade, price)
-    trade.fees = round_trip_fees(trade, exit_price=price)
-    trade.slippage = _entry_slippage_paid(trade)
-    trade.unrealized_pnl = pnl(trade, price=price, fees=trade.fees)
-    check_envelope(trade, value=price)
+    revalue(trade)  # at the price itself: no exit slippage
     close_at_quote(trade, reason=reason, at=at)
 
 

@@ -14,6 +14,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from ledger import selectors, services, sizing
 from ledger.errors import InvalidInput
@@ -196,6 +197,26 @@ def test_correcting_exit_price_recomputes_realized_pnl_and_moves_the_account(adm
     assert closed_trade.fees == Decimal("10.1")  # 5 + 0.001*102*50
     assert closed_trade.realized_pnl == Decimal("89.9")  # (102-100)*50 - 10.1
     assert account_total() == Decimal("89.9")  # 39.95 + (89.9 - 39.95)
+    assert closed_trade.executions.get(kind="exit").pnl == Decimal("89.9")  # the exit execution follows
+    assert selectors.ledger_violations() == []
+
+
+def test_correcting_an_execution_recomputes_its_trade_and_the_account(admin_client, closed_trade):
+    row = closed_trade.executions.get(kind="exit")  # 50 at 101, fee 5.05, realized 39.95
+    url = reverse("admin:ledger_execution_change", args=[row.pk])
+    time = timezone.localtime(row.time)
+
+    response = admin_client.post(
+        url, {"price": "102", "fee": "5.05", "time_0": time.strftime("%Y-%m-%d"), "time_1": time.strftime("%H:%M:%S")}
+    )
+
+    assert response.status_code == 302
+    closed_trade.refresh_from_db()
+    # The fee follows the price unless it is corrected too: 0.001 x 102 x 50 = 5.1; 2 x 50 - 5 - 5.1 = 89.9.
+    assert (closed_trade.exit_price, closed_trade.realized_pnl) == (Decimal("102"), Decimal("89.9"))
+    assert account_total() == Decimal("89.9")
+    assert row.history.first().history_user.username == "admin"
+    assert selectors.ledger_violations() == []
 
 
 def test_correcting_entry_price_recomputes_fees_and_realized_pnl(admin_client, closed_trade):

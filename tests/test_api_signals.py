@@ -289,3 +289,67 @@ def test_signals_with_a_bad_query_is_422(api_client, query, field):
 
     assert response.status_code == 422
     assert response.json()["detail"][0]["field"] == field
+
+
+LADDER = {
+    "stop_loss": "98",
+    "targets": [{"price": "110", "fraction": "0.5"}, {"price": "120", "fraction": "0.5"}],
+    "break_even_after": 1,
+    "trailing_stop": {"distance": "3", "activation_price": "115"},
+}
+
+
+def test_a_bracket_opens_with_its_targets_sizes_and_its_entry_execution(api_client):
+    response = api_post(api_client, "signals", signal_body(**LADDER))
+
+    assert response.status_code == 201
+    signal, trade = response.json()["signal"], response.json()["trade"]
+    assert signal["targets"] == LADDER["targets"]
+    assert (signal["take_profit"], signal["break_even_after"]) == ("110.00000000", 1)
+    # 50 units (100 at risk, 2 a unit): 25 at each target.
+    assert trade["targets"] == [
+        {"price": "110.00000000", "fraction": "0.50000000", "size": "25.00000000"},
+        {"price": "120.00000000", "fraction": "0.50000000", "size": "25.00000000"},
+    ]
+    assert (trade["take_profit"], trade["targets_filled"]) == ("110.00000000", 0)
+    assert trade["trailing_stop"] == {"distance": "3", "activation_price": "115"}
+    assert [(e["kind"], e["price"], e["size"], e["fee"]) for e in trade["executions"]] == [
+        ("entry", "100.00000000", "50.00000000", "5.00000000")  # 0.001 x 100 x 50
+    ]
+
+
+def test_a_trades_answer_carries_each_partial_exit(api_client):
+    trade_id = api_post(api_client, "signals", signal_body(**LADDER)).json()["trade"]["id"]
+    at = timezone.now()
+    api_post(api_client, "prices", {"ticks": [{"symbol": "BTCUSDT", "price": "110", "time": at.isoformat()}]})
+
+    trade = api_client.get(f"/api/v1/trades/{trade_id}").json()
+
+    assert (trade["status"], trade["stop_loss"], trade["exited_size"]) == ("OPEN", "100.20000000", "25.00000000")
+    # 25 at 110: 250 - 2.75 - 2.5 = 244.75
+    assert [(e["reason"], e["price"], e["size"], e["pnl"]) for e in trade["executions"]][1:] == [
+        ("TAKE_PROFIT", "110.00000000", "25.00000000", "244.75000000")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("bracket", "field"),
+    [
+        ({"targets": [{"price": "110", "fraction": "0.5"}, {"price": "120", "fraction": "0.6"}]}, "targets"),
+        ({"targets": [{"price": "99", "fraction": "1"}]}, "targets[0].price"),
+        ({"targets": [{"price": "110", "fraction": "1.5"}]}, "targets[0].fraction"),
+        ({"targets": [{"price": "110"}]}, "targets[0].fraction"),
+        ({"targets": []}, "targets"),
+        ({"break_even_after": 1}, "break_even_after"),
+        ({"break_even_after": "1"}, "break_even_after"),
+        ({"trailing_stop": {"percent": "2", "distance": "1"}}, "trailing_stop"),
+        ({"trailing_stop": {"percent": "150"}}, "trailing_stop.percent"),
+        ({"trailing_stop": {"step": "1"}}, "trailing_stop.step"),
+    ],
+)
+def test_a_bad_bracket_is_422_naming_the_field(api_client, bracket, field):
+    response = api_post(api_client, "signals", signal_body(**bracket))
+
+    assert response.status_code == 422
+    assert [item["field"] for item in response.json()["detail"]] == [field]
+    assert row_counts() == (0, 0)

@@ -148,3 +148,23 @@ def test_an_alert_places_a_stop_order_that_works_until_the_end_of_the_day(client
     order = response.json()["order"]
     assert (order["order_type"], order["price"], order["time_in_force"]) == ("stop", "102.00000000", "day")
     assert PASSPHRASE not in response.content.decode()
+
+
+def test_an_alert_with_targets_and_a_trailing_stop_opens_a_bracket(client):
+    ladder = {"sl": 98, "targets": [{"price": 110, "fraction": 0.5}, {"price": 120, "fraction": 0.5}]}
+
+    response = send(client, ALERT | ladder | {"break_even_after": 1, "trailing_stop": {"percent": 2}})
+
+    assert response.status_code == 201
+    trade = response.json()["trade"]
+    assert [target["size"] for target in trade["targets"]] == ["25.00000000", "25.00000000"]  # 50 units, half each
+    assert (trade["break_even_after"], trade["trailing_stop"]) == (1, {"percent": "2"})
+
+
+def test_an_alert_whose_fractions_do_not_add_up_is_422_naming_targets(client):
+    ladder = {"targets": [{"price": 110, "fraction": 0.5}, {"price": 120, "fraction": 0.25}]}
+
+    response = send(client, ALERT | ladder)
+
+    assert response.status_code == 422
+    assert [item["field"] for item in response.json()["detail"]] == ["targets"]

@@ -107,10 +107,12 @@ def test_a_realized_pnl_off_by_more_than_a_cent_is_reported(closed_trade):
     PaperTrade.objects.filter(pk=closed_trade.pk).update(realized_pnl=Decimal("39.97"))  # the rules give 39.95
     Account.objects.filter(pk=1).update(realized_pnl_total=Decimal("39.97"))  # the total agrees with the row
 
-    (violation,) = selectors.ledger_violations()
+    violation, executions = selectors.ledger_violations()
 
     assert violation.kind == "realized-pnl"
     assert "the rules give 39.95000000" in violation.detail
+    assert executions.kind == "executions"  # and its exit execution realized 39.95
+    assert executions.detail == "PnL 39.97, its executions give 39.95000000."
 
 
 def test_a_realized_pnl_within_a_cent_is_accepted(closed_trade):

@@ -130,3 +130,48 @@ def test_stored_confluences_are_kept_once_each_in_the_order_first_seen():
     Signal = new.get_model("ledger", "Signal")
     assert Signal.objects.get(pk=repeated.pk).confluences == ["trend", "volume"]
     assert Signal.objects.get(pk=kept.pk).confluences == ["volume", "trend"]  # a set already: as it was
+
+
+def test_existing_trades_get_an_entry_execution_and_closed_ones_an_exit():
+    old = migrate([("ledger", "0021_brackets_and_executions")])
+    PaperTrade = old.get_model("ledger", "PaperTrade")
+    common = {
+        "symbol": "BTCUSDT",
+        "direction": "LONG",
+        "entry_price": Decimal("100"),
+        "position_size": Decimal("50"),
+        "stop_loss": Decimal("98"),
+        "take_profit": Decimal("104"),
+        "entry_time": AT,
+        "risk_amount": Decimal("100"),
+        "max_price": Decimal("104"),
+        "min_price": Decimal("100"),
+    }
+    opened = PaperTrade.objects.create(
+        **common, current_price=Decimal("101"), exit_quote=Decimal("101"), fees=Decimal("10.05")
+    )
+    closed = PaperTrade.objects.create(
+        **common,
+        status="TAKE_PROFIT",
+        current_price=Decimal("104"),
+        exit_quote=Decimal("104"),
+        exit_price=Decimal("104"),
+        exit_time=AT,
+        realized_pnl=Decimal("189.8"),
+        fees=Decimal("10.2"),
+        entry_slippage=Decimal("0.01"),
+        slippage=Decimal("0.5"),
+    )
+
+    new = migrate([("ledger", "0022_executions_from_trades")])
+
+    Execution = new.get_model("ledger", "Execution")
+    fields = ("kind", "time", "price", "size", "fee", "slippage", "pnl", "reason")
+    assert list(Execution.objects.filter(trade_id=opened.pk).values_list(*fields)) == [
+        ("entry", AT, Decimal("100"), Decimal("50"), Decimal("5"), Decimal("0"), Decimal("0"), "ENTRY"),
+    ]
+    # Fees 10.2: the entry's 0.001 x 100 x 50 = 5, the exit the rest 5.2; slippage 0.01 x 50 = 0.5 at the entry.
+    assert list(Execution.objects.filter(trade_id=closed.pk).order_by("pk").values_list(*fields)) == [
+        ("entry", AT, Decimal("100"), Decimal("50"), Decimal("5"), Decimal("0.5"), Decimal("0"), "ENTRY"),
+        ("exit", AT, Decimal("104"), Decimal("50"), Decimal("5.2"), Decimal("0"), Decimal("189.8"), "TAKE_PROFIT"),
+    ]

@@ -176,3 +176,31 @@ def test_ticks_a_cancel_and_the_end_of_day_fill_or_end_each_working_order_once()
     assert Account.objects.get().reserved == Decimal(0)
     assert selectors.ledger_violations() == []
     assert_ledger_consistent()
+
+
+def test_a_tick_a_close_by_hand_and_the_end_of_day_on_a_half_closed_trade_close_each_part_once(open_trade):
+    trade = open_trade(
+        stop_loss=Decimal("98"),
+        targets=[{"price": "110", "fraction": "0.5"}, {"price": "120", "fraction": "0.5"}],
+        break_even_after=1,
+    )
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("110"), T0 + timedelta(minutes=2))])  # half at 110
+    at = T0 + timedelta(minutes=5)
+
+    ticked, by_hand, ended = race(
+        lambda: services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("121"), at)]),  # the second target
+        lambda: services.trade_close(trade_id=trade.pk, price=Decimal("115"), at=at),
+        lambda: services.day_close(day=T0.date(), at=at),
+    )
+
+    assert not isinstance(ticked, Exception), ticked
+    assert not isinstance(ended, Exception), ended
+    closers = [bool(ticked.closed), isinstance(by_hand, PaperTrade), bool(ended.closed)]
+    assert closers.count(True) == 1, (closers, by_hand)
+    assert isinstance(by_hand, (PaperTrade, AlreadyClosed))
+    trade.refresh_from_db()
+    exits = list(trade.executions.filter(kind="exit").values_list("size", "pnl"))
+    assert [size for size, _ in exits] == [Decimal("25"), Decimal("25")]  # each half exited once
+    assert trade.realized_pnl == sum(pnl for _, pnl in exits)
+    assert selectors.ledger_violations() == []
+    assert_ledger_consistent()

@@ -9,7 +9,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from ledger import services
 from ledger.days import today
+from ledger.inputs import Tick
 from ledger.models import PaperTrade
 from ledger.selectors import figures as group_figures
 
@@ -282,8 +284,9 @@ def test_the_page_costs_the_same_few_queries_whatever_the_number_of_trades(viewe
 
     assert queries_for_page(viewer_client) == few
     # session and user; the grouped figures, the equity before, the drawdown, 2 daily series; by tag, by
-    # confluence, by the signal's timeframe and confidence, by entry weekday and hour, the R histogram, the streaks
-    assert few <= 13
+    # confluence, by the signal's timeframe and confidence, by entry weekday and hour, the R histogram, the streaks;
+    # the exits by reason (partial ones included) and the trades that exited in parts
+    assert few <= 15
 
 
 def test_the_nav_bar_links_to_the_statistics(viewer_client):
@@ -317,3 +320,21 @@ def test_a_day_is_typed_as_the_pages_write_it_or_as_iso(viewer_client):
     assert "+60.00" in figures(written)  # 100 - 40
     assert figures(written) == figures(page(viewer_client, start="2026-11-20", end="2026-11-21"))
     assert 'name="start" value="20 Nov 2026"' in written  # and shown back the same way
+
+
+def test_the_exits_count_partial_exits_and_liquidations(viewer_client, open_trade, many_trades):
+    ladder = open_trade(
+        stop_loss=Decimal("98"), targets=[{"price": "110", "fraction": "0.5"}, {"price": "120", "fraction": "0.5"}]
+    )
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("110"), ladder.entry_time + timedelta(minutes=1))])
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("97"), ladder.entry_time + timedelta(minutes=2))])
+    short = open_trade(symbol="ETHUSDT", action="SELL", stop_loss=Decimal("110"), take_profit=Decimal("90"))
+    services.prices_apply(ticks=[Tick("ETHUSDT", Decimal("250"), short.entry_time + timedelta(minutes=1))])
+
+    html = page(viewer_client, start="2026-11-20", end="2026-11-20")
+
+    exits = html[html.index('id="exits"') : html.index("</section>", html.index('id="exits"'))]
+    assert "1 trade exited in parts" in exits
+    assert re.search(r"Liquidation</th><td class=\"num\">1<", exits)
+    assert re.search(r"Stop loss</th><td class=\"num\">1<", exits)
+    assert re.search(r"Take profit</th><td class=\"num\">1<", exits)

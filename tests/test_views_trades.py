@@ -503,3 +503,29 @@ def test_a_chart_after_that_is_not_a_time_is_refused_naming_it(viewer_client, op
     assert response.status_code == 422
     assert response.json()["detail"][0]["field"] == "after"
     assert "after must be a time in whole seconds since 1970" in response.json()["detail"][0]["message"]
+
+
+PRICES = ["106", "111"]
+
+
+def test_a_bracket_trades_chart_marks_each_exit_and_each_stop_the_trail_moved_to(viewer_client, open_trade):
+    trade = open_trade(
+        stop_loss=Decimal("98"),
+        targets=[{"price": "110", "fraction": "0.5"}, {"price": "120", "fraction": "0.5"}],
+        trailing_stop={"distance": "5"},
+    )
+    at = trade.entry_time + timedelta(minutes=1)
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal(p), at + timedelta(minutes=n)) for n, p in enumerate(PRICES)])
+
+    data = viewer_client.get(reverse("trade-chart", args=[trade.pk])).json()
+    page = viewer_client.get(reverse("trade", args=[trade.pk])).content.decode()
+
+    # The trail: 106 - 5 = 101, then 111 - 5 = 106; the first target's half exits at 110.
+    assert [(m["kind"], m["price"]) for m in data["markers"]] == [
+        ("entry", "100.00000000"),
+        ("stop", "101.00000000"),
+        ("exit", "110.00000000"),
+        ("stop", "106.00000000"),
+    ]
+    assert "Exit: Take profit" in page
+    assert 'id="stop-moves">The stop moved to 101' in page

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from ninja import Field, Schema
 
+from .. import brackets
 from .types import Amount
 
 
@@ -21,6 +22,26 @@ class SignalOut(Schema):
     confluences: list[str]
     stop_loss: Amount | None
     take_profit: Amount | None
+    targets: list[dict] | None = Field(description="The take-profits with their fractions; null for one target.")
+    break_even_after: int | None
+    trailing_stop: dict | None
+
+
+class TargetOut(Schema):
+    price: Amount
+    fraction: Amount
+    size: Amount = Field(description="The units it closes: its fraction of the size, in the market's lot steps.")
+
+
+class ExecutionOut(Schema):
+    kind: str = Field(description="entry or exit.")
+    time: datetime
+    price: Amount
+    size: Amount
+    fee: Amount
+    slippage: Amount
+    pnl: Amount = Field(description="What an exit realized (its share of the entry fee included); 0 for the entry.")
+    reason: str = Field(description="ENTRY, or why it exited: TAKE_PROFIT, STOP_LOSS, LIQUIDATION, EOD_CLOSE, ...")
 
 
 class TradeOut(Schema):
@@ -35,8 +56,15 @@ class TradeOut(Schema):
     )
     entry_time: datetime
     position_size: Amount
-    stop_loss: Amount
-    take_profit: Amount
+    stop_loss: Amount = Field(description="The stop in force (a trail or break-even may have moved it).")
+    take_profit: Amount = Field(description="The next target in force.")
+    targets: list[TargetOut] = Field(description="Every take-profit, in order, with the units each closes.")
+    targets_filled: int = Field(description="How many targets have filled.")
+    break_even_after: int | None = Field(description="The target after which the stop moves to break even.")
+    trailing_stop: dict | None = Field(description='{"distance"} or {"percent"}, and "activation_price" if given.')
+    exited_size: Amount = Field(description="Units closed by targets' partial exits while the trade is open.")
+    margin: Amount = Field(description="The share of the entry notional held as collateral (1 for a LONG).")
+    liquidation_price: Amount | None = Field(description="Where a SHORT is liquidated; null for a LONG.")
     risk_amount: Amount = Field(description="What the size risked between the fill and the stop at entry: 1R.")
     current_price: Amount = Field(description="The last traded price seen.")
     exit_quote: Amount = Field(description="Where a market exit fills at the last mark: bid (LONG) or ask (SHORT).")
@@ -69,6 +97,18 @@ class TradeOut(Schema):
     )
 
     @staticmethod
+    def resolve_targets(trade) -> list:
+        return brackets.targets(trade)
+
+    @staticmethod
+    def resolve_break_even_after(trade) -> int | None:
+        return trade.bracket.get("break_even_after")
+
+    @staticmethod
+    def resolve_trailing_stop(trade) -> dict | None:
+        return trade.bracket.get("trailing_stop")
+
+    @staticmethod
     def resolve_mfe(trade) -> Decimal:
         return trade.excursions.favourable
 
@@ -83,6 +123,16 @@ class TradeOut(Schema):
     @staticmethod
     def resolve_mae_r(trade) -> Decimal | None:
         return trade.excursions.adverse_r
+
+
+class TradeDetailOut(TradeOut):
+    """One trade, with every execution that made it (a list of trades leaves them out: one query a trade)."""
+
+    executions: list[ExecutionOut] = Field(description="Its entry and each exit, in time order.")
+
+    @staticmethod
+    def resolve_executions(trade) -> list:
+        return list(trade.executions.order_by("time", "pk"))
 
 
 class CandleOut(Schema):
@@ -125,7 +175,7 @@ class OrderOut(Schema):
 
 class SignalTradeOut(Schema):
     signal: SignalOut
-    trade: TradeOut | None
+    trade: TradeDetailOut | None
     refused: str | None = Field(
         None, description="Why the market or the account refused to execute it (it is EXPIRED)."
     )

@@ -13,6 +13,7 @@ from .auth import TRADE
 from .errors import ERRORS, WRITE_ERRORS
 from .schemas import SignalOut, SignalTradeOut
 from .types import (
+    BRACKET_HELP,
     MOMENT_HELP,
     Body,
     Confidence,
@@ -24,8 +25,11 @@ from .types import (
     Price,
     SignalId,
     Symbol,
+    TargetNumber,
+    Targets,
     Text,
     Timeframe,
+    TrailingStop,
 )
 
 router = Router()
@@ -35,7 +39,9 @@ class SignalIn(Body):
     """Also refused, with 422 naming the field, by rules across fields: a BUY needs stop_loss < entry_price <
     take_profit, a SELL take_profit < entry_price < stop_loss; a default level (PAPER_DEFAULT_STOP_PCT,
     PAPER_REWARD_RISK) must be a price too; timestamp must not be more than MAX_CLOCK_SKEW (5 s) ahead of the
-    ledger's clock."""
+    ledger's clock. A bracket (docs/fills.md, "Brackets"): targets beyond entry_price in order away from it, their
+    fractions adding up to 1, instead of take_profit; break_even_after the number of a target before the last;
+    trailing_stop one of distance and percent, its activation_price on the profit side."""
 
     signal_id: SignalId = Field(description="Your id for the signal; sending it again is safe (idempotent).")
     symbol: Symbol
@@ -52,6 +58,9 @@ class SignalIn(Body):
     confluences: list[Confluence] = Field([], max_length=CONFLUENCES_MAX)
     stop_loss: Price | None = Field(None, description="Below entry_price for a BUY, above it for a SELL.")
     take_profit: Price | None = Field(None, description="Above entry_price for a BUY, below it for a SELL.")
+    targets: Targets | None = Field(None, description=BRACKET_HELP["targets"])
+    break_even_after: TargetNumber | None = Field(None, ge=1, description=BRACKET_HELP["break_even_after"])
+    trailing_stop: TrailingStop | None = Field(None, description=BRACKET_HELP["trailing_stop"])
     execute: StrictBool = Field(True, description="false records the signal without opening its trade.")
     order_type: OrderType = "market"
     expires_in: ExpiresIn = None

@@ -10,7 +10,7 @@ from ..errors import InvalidInput
 from ..inputs import NOTES_LENGTH_MAX, TAG_LENGTH_MAX, TAGS_MAX, TICKS_MAX, Tick
 from .auth import TRADE
 from .errors import ERRORS, WRITE_ERRORS
-from .schemas import TicksOut, TradeOut
+from .schemas import TicksOut, TradeDetailOut, TradeOut
 from .types import MOMENT_HELP, Body, Moment, Price, Symbol, TradeId
 
 router = Router()
@@ -56,7 +56,7 @@ def trade_list_active(request: HttpRequest):
     return selectors.trades_active()
 
 
-@router.get("/trades/{trade_id}", response={200: TradeOut, **ERRORS}, tags=["trades"])
+@router.get("/trades/{trade_id}", response={200: TradeDetailOut, **ERRORS}, tags=["trades"])
 def trade_detail(request: HttpRequest, trade_id: TradeId):
     return selectors.trade(trade_id)
 
@@ -79,7 +79,7 @@ class CloseIn(Body):
     )
 
 
-@router.post("/trades/{trade_id}/close", auth=TRADE, response={200: TradeOut, **WRITE_ERRORS}, tags=["trades"])
+@router.post("/trades/{trade_id}/close", auth=TRADE, response={200: TradeDetailOut, **WRITE_ERRORS}, tags=["trades"])
 def trade_close(request: HttpRequest, trade_id: TradeId, body: CloseIn = CloseIn()):  # optional, never null
     """Close an open trade by hand (MANUAL_CLOSE). A trade closes once: again answers 409."""
     return services.trade_close(trade_id=trade_id, price=body.price, expected_price=body.expected_price)
@@ -102,7 +102,7 @@ class TradeEditIn(Body):
     )
 
 
-@router.patch("/trades/{trade_id}", auth=TRADE, response={200: TradeOut, **WRITE_ERRORS}, tags=["trades"])
+@router.patch("/trades/{trade_id}", auth=TRADE, response={200: TradeDetailOut, **WRITE_ERRORS}, tags=["trades"])
 def trade_edit(request: HttpRequest, trade_id: TradeId, body: TradeEditIn):
     """Set a trade's notes, its tags, or both (open or closed). Kept in the trade's history with the token's name."""
     return services.trade_annotate(
@@ -115,7 +115,7 @@ class LevelsIn(Body):
     take_profit: Price | None = Field(None, description="The new target; absent: unchanged.")
 
 
-@router.post("/trades/{trade_id}/levels", auth=TRADE, response={200: TradeOut, **WRITE_ERRORS}, tags=["trades"])
+@router.post("/trades/{trade_id}/levels", auth=TRADE, response={200: TradeDetailOut, **WRITE_ERRORS}, tags=["trades"])
 def trade_levels(request: HttpRequest, trade_id: TradeId, body: LevelsIn):
     """Move an open trade's stop, target or both. A level the last price has crossed is refused (422);
     risk_amount keeps the risk at entry, so R stays measured against it."""

@@ -29,6 +29,7 @@ from ..inputs import (
     REASON_LENGTH_MAX,
     SIGNAL_ID_TEXT,
     SYMBOL_LENGTH_MAX,
+    TARGETS_MAX,
     TIMEFRAME_TEXT,
     clean_expires_in,
 )
@@ -98,6 +99,15 @@ def _digits(value: Any) -> Any:
     if isinstance(value, str) and not (value.isascii() and value.isdigit()):
         raise ValueError("must be written as digits, such as 42")
     return value
+
+
+Fraction = Annotated[
+    Decimal,
+    BeforeValidator(_number),
+    Field(gt=0, le=1, allow_inf_nan=False),
+    _either({"exclusiveMinimum": 0, "maximum": 1}, CONFIDENCE_TEXT),
+]
+Percent = Annotated[Decimal, BeforeValidator(_number), Field(gt=0, lt=100, allow_inf_nan=False)]
 
 
 TradeId = Annotated[
@@ -170,3 +180,38 @@ class DecimalParser(Parser):
             )
             raise NotAnObject(f"body must be a JSON object ({{...}}), not {kind}.")
         return body
+
+
+class Target(Body):
+    price: Price
+    fraction: Fraction = Field(description="The share of the position this target closes; the fractions add up to 1.")
+
+
+class TrailingStop(Body):
+    """Exactly one of distance (in price) and percent; the stop follows every price in the trade's favour at
+    that distance, from the moment the best price reached activation_price, if one is given."""
+
+    distance: Price | None = None
+    percent: Percent | None = None
+    activation_price: Price | None = None
+
+
+BRACKET_HELP = {
+    "targets": "Take-profits in order away from the entry, each closing its fraction of the position; instead of "
+    "take_profit.",
+    "break_even_after": "After this many targets have filled, the stop moves to the entry plus the round-trip fees.",
+    "trailing_stop": "A stop that follows the price in the trade's favour only.",
+}
+
+
+Targets = Annotated[list[Target], Field(min_length=1, max_length=TARGETS_MAX)]
+
+
+def _whole(value: Any) -> int:
+    """A whole JSON number from 1 (DecimalParser reads every number as a Decimal): 1, not "1", 1.5, 0 or true."""
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value() and value >= 1:
+        return int(value)
+    raise ValueError("must be a whole number from 1, such as 1")
+
+
+TargetNumber = Annotated[int, PlainValidator(_whole), WithJsonSchema({"type": "integer", "minimum": 1})]

@@ -18,6 +18,7 @@ from .errors import WEBHOOK_ERRORS
 from .schemas import SignalTradeOut
 from .signals import intake_status
 from .types import (
+    BRACKET_HELP,
     MOMENT_HELP,
     Body,
     Confidence,
@@ -27,8 +28,11 @@ from .types import (
     Price,
     SignalId,
     Symbol,
+    TargetNumber,
+    Targets,
     Text,
     Timeframe,
+    TrailingStop,
 )
 
 router = Router()
@@ -62,6 +66,9 @@ class TradingViewAlert(Body):
     time: Moment | None = Field(None, description=MOMENT_HELP)
     sl: Price | None = None
     tp: Price | None = None
+    targets: Targets | None = Field(None, description=BRACKET_HELP["targets"])
+    break_even_after: TargetNumber | None = Field(None, ge=1, description=BRACKET_HELP["break_even_after"])
+    trailing_stop: TrailingStop | None = Field(None, description=BRACKET_HELP["trailing_stop"])
     confidence: Confidence = Decimal("0.5")
     execute: StrictBool = True
     order_type: OrderType = "market"

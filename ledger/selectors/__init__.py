@@ -69,8 +69,10 @@ from .journal import (
     history_page,
     history_rows,
     history_totals,
+    stop_moves,
     tags_used,
     trade_chart,
+    trade_executions,
 )
 from .orders import orders_working
 from .stats import SAMPLE_DAYS, PeriodPnl, RBucket, Stats, SymbolPnl, stats
@@ -98,8 +100,10 @@ __all__ = [
     "history_page",
     "history_rows",
     "history_totals",
+    "stop_moves",
     "tags_used",
     "trade_chart",
+    "trade_executions",
     "CENT",
     "DailyPnl",
     "DashboardSummary",

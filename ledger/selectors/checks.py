@@ -1,15 +1,17 @@
 """Consistency (`manage.py check_ledger`, docs/operations.md): every way the tables and the running total
 disagree with each other or with the rules."""
 
+import copy
 import operator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import reduce
 
-from django.db.models import DecimalField, Model, Q, Sum
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Model, Q, QuerySet, Sum
 
 from .. import rules
-from ..models import Account, Order, PaperTrade, Signal
+from ..models import Account, Execution, Order, PaperTrade, Signal
 from ..rules import ZERO
 from ..sql import money_from_db
 from .core import account, trades_active
@@ -102,6 +104,12 @@ def ledger_violations() -> list[Violation]:
         "realized_pnl",
         "unrealized_pnl",
         "status",
+        "current_price",
+        "entry_slippage",
+        "exited_size",
+        "exited_pnl",
+        "exited_fees",
+        "exited_slippage",
     ]
     closed_trades = PaperTrade.objects.filter(
         status__in=PaperTrade.CLOSED_STATUSES, exit_price__isnull=False, realized_pnl__isnull=False
@@ -122,8 +130,9 @@ def ledger_violations() -> list[Violation]:
         trades_active().exclude(pk__in=unreadable).only(*rule_fields).order_by("pk").iterator(chunk_size=CHECK_CHUNK)
     ):
         open_cost += rules.held(trade)
-        fees = rules.round_trip_fees(trade, exit_price=trade.exit_quote)
-        expected = rules.pnl(trade, price=trade.exit_quote, fees=fees)
+        valued = copy.copy(trade)
+        rules.revalue(valued)  # what a market exit of its rest at its exit quote would pay and realize
+        fees, expected = valued.fees, valued.unrealized_pnl
         if abs(trade.fees - fees) > CENT or abs(trade.unrealized_pnl - expected) > CENT:
             found.append(
                 Violation(
@@ -134,18 +143,19 @@ def ledger_violations() -> list[Violation]:
                 )
             )
 
+    found.extend(execution_violations(exclude=unreadable))
     if unreadable or account_unreadable:
         return found  # the running totals cannot be compared with trades that cannot be read
     total = money_from_db(
         PaperTrade.objects.filter(status__in=PaperTrade.CLOSED_STATUSES).aggregate(total=Sum("realized_pnl"))["total"]
-    )
+    ) + money_from_db(trades_active().aggregate(total=Sum("exited_pnl"))["total"])
     kept = account()
     if abs(kept.realized_pnl_total - total) > CENT:
         found.append(
             Violation(
                 "account-total",
                 "account",
-                f"running total {kept.realized_pnl_total}, the closed trades sum to {total}.",
+                f"running total {kept.realized_pnl_total}, the closed trades and partial exits sum to {total}.",
             )
         )
     if abs(kept.open_cost - open_cost) > CENT:
@@ -164,6 +174,69 @@ def ledger_violations() -> list[Violation]:
             )
         )
     return found  # cash below 0, with totals that agree with the trades, is the account's state (account_state)
+
+
+def _sums(rows: QuerySet) -> dict[int, dict]:
+    """Per trade, what its executions of one kind add up to, summed by the database (one grouped query)."""
+    return {
+        row["trade"]: row
+        for row in rows.values("trade").annotate(
+            n=Count("id"),
+            units=Sum("size"),
+            fees=Sum("fee"),
+            realized=Sum("pnl"),
+            value=Sum(ExpressionWrapper(F("price") * F("size"), output_field=DecimalField())),
+            top=Max("price"),
+        )
+    }
+
+
+def execution_violations(*, exclude: Iterable[int] = ()) -> list[Violation]:
+    """Each trade's columns against its executions (ledger/brackets.py): one entry at its entry price and size; its
+    exits' sizes adding up to its size once closed (to its partial exits' while open), their PnL to its realized
+    PnL (its partial exits' while open), every fee to its fees once closed, and their size-weighted price to its
+    exit price. Two grouped queries and the trades' columns, streamed."""
+    entries = _sums(Execution.objects.filter(kind=Execution.Kind.ENTRY))
+    exits = _sums(Execution.objects.filter(kind=Execution.Kind.EXIT))
+    found = []
+    columns = ["status", "entry_price", "position_size", "exit_price", "realized_pnl", "fees", "exited_size"]
+    trades = PaperTrade.objects.exclude(pk__in=list(exclude)).exclude(  # those are closed-without-exit
+        Q(status__in=PaperTrade.CLOSED_STATUSES) & (Q(exit_price__isnull=True) | Q(realized_pnl__isnull=True))
+    )
+    trades = trades.only(*columns, "exited_pnl").order_by("pk")
+    for trade in trades.iterator(chunk_size=CHECK_CHUNK):
+        subject, entry = f"trade #{trade.pk}", entries.get(trade.pk)
+        if entry is None or entry["n"] != 1:
+            found.append(Violation("executions", subject, f"{entry['n'] if entry else 0} entry executions, not 1."))
+            continue
+        if entry["top"] != trade.entry_price or money_from_db(entry["units"]) != trade.position_size:
+            found.append(
+                Violation(
+                    "executions",
+                    subject,
+                    f"entry {trade.position_size} at {trade.entry_price}, its entry execution "
+                    f"{money_from_db(entry['units'])} at {entry['top']}.",
+                )
+            )
+        done = exits.get(trade.pk, {"units": ZERO, "realized": ZERO, "fees": ZERO, "value": ZERO})
+        size, pnl = money_from_db(done["units"]), money_from_db(done["realized"])
+        if trade.is_open:
+            expected = {"size": (size, trade.exited_size), "PnL": (pnl, trade.exited_pnl)}
+        else:
+            fees = money_from_db(entry["fees"]) + money_from_db(done["fees"])
+            average = money_from_db(done["value"]) / size if size else ZERO
+            expected = {
+                "size": (size, trade.position_size),
+                "PnL": (pnl, trade.realized_pnl),
+                "fees": (fees, trade.fees),
+                "exit price": (average, trade.exit_price),
+            }
+        for name, (rows, column) in expected.items():
+            if abs(rows - column) > CENT:
+                found.append(
+                    Violation("executions", subject, f"{name} {rules.plain(column)}, its executions give {rows:.8f}.")
+                )
+    return found
 
 
 def account_state() -> str | None:

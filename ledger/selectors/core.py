@@ -22,7 +22,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Round
 
-from .. import rules, sizing
+from .. import brackets, rules, sizing
 from ..days import day_bounds, trading_day
 from ..errors import InvalidTransition, LedgerError, NotExecutable, NotFound
 from ..models import Account, FeedStatus, MarketLot, MarketPrice, Order, PaperTrade, PriceCandle, Signal
@@ -82,6 +82,7 @@ class EntryPlan:
     size: Decimal
     risk: Decimal
     balance: Decimal
+    bracket: dict  # the signal's, with the size each target closes (brackets.sized)
 
     @property
     def notional(self) -> Decimal:
@@ -161,7 +162,7 @@ def _plan(
         cash=account.available,
         fill=fill,
         stop=stop,
-        target=target,
+        target=Decimal(signal.targets[-1]["price"]) if signal.targets else target,  # the farthest holds the most
         lot=lot,
     )
     return EntryPlan(
@@ -174,6 +175,7 @@ def _plan(
         size=sized.size,
         risk=sized.risk,
         balance=account.balance,
+        bracket=brackets.sized(signal.bracket, size=sized.size, step=lot.step),
     )
 
 

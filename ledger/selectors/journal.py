@@ -10,7 +10,8 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import F, Q, QuerySet, Subquery
 
-from ..models import DayNote, PaperTrade
+from .. import brackets
+from ..models import DayNote, Execution, PaperTrade
 from ..sql import HasElement, Tagged, by_element, money_from_db, r_multiple
 from .core import candles as minute_candles
 from .core import closed_between, with_export_columns
@@ -111,6 +112,28 @@ def trade_chart(trade: PaperTrade, now: datetime, *, after: datetime | None = No
             for at, *prices in cursor.fetchall()
         ]
     return Chart(start, end, minutes, candles)
+
+
+def trade_executions(trade: PaperTrade) -> list[Execution]:
+    """The trade's entry and exits, in time order: what its page lists and its chart marks."""
+    return list(trade.executions.order_by("time", "pk"))
+
+
+def stop_moves(trade: PaperTrade, executions: list[Execution], now: datetime) -> list[tuple]:
+    """The stops the trade's stop moved to, and when, replayed (brackets.stop_moves) on the 1-minute candles of its
+    life, from the minute of its entry to its exit (to now while open), from the stop it opened with (its
+    history's first row). None for a trade without a trail or a break-even."""
+    if not trade.bracket.get("trailing_stop") and not trade.bracket.get("break_even_after"):
+        return []
+    opened = trade.history.order_by("history_date", "history_id").values_list("stop_loss", flat=True).first()
+    start, end = trade.entry_time.replace(second=0, microsecond=0), trade.exit_time or now
+    candles = [
+        Candle(minute, open_, high, low, close)
+        for minute, open_, high, low, close in minute_candles(trade.symbol, start, end).values_list(
+            "minute", "open", "high", "low", "close"
+        )
+    ]
+    return brackets.stop_moves(trade, first=opened or trade.stop_loss, candles=candles, fills=executions)
 
 
 # --- The history -------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from django.db.models import (
 from django.db.models.lookups import LessThan
 
 from ..days import month_of, today, trading_day, week_of
-from ..models import PaperTrade
+from ..models import Execution, PaperTrade
 from ..rules import RATIO, ZERO
 from ..sql import LocalPart, by_element, moment_from_db, money_from_db, r_multiple
 from .core import DailyPnl, closed_between, pnl_daily_range
@@ -109,6 +109,8 @@ class Stats(Figures):
     r_histogram: list[RBucket]  # the trades with a risk, by R multiple in half-R steps from -3R to 3R
     longest_win_streak: int  # the most wins in a row, in exit order (a trade at 0 ends a streak)
     longest_loss_streak: int
+    exits: list["Exits"]  # every exit of the period's trades by reason, partial exits included
+    in_parts: int  # trades that exited in parts (a target's part before the close)
 
     @property
     def ending_balance(self) -> Decimal:
@@ -339,6 +341,25 @@ def _max_drawdown(trades: QuerySet[PaperTrade]) -> Drawdown:
     return Drawdown(money_from_db(fall), money_from_db(peak), moment_from_db(peak_time), moment_from_db(bottom_time))
 
 
+@dataclass(frozen=True)
+class Exits:
+    reason: str
+    count: int
+    realized_pnl: Decimal  # what those exits realized (brackets.exit_pnls)
+
+
+def _exits(trades: QuerySet[PaperTrade]) -> list[Exits]:
+    """Every exit execution of the trades, by reason: one grouped query. A trade that took one target's part
+    and was then stopped counts a take-profit and a stop; a liquidation is a reason of its own."""
+    rows = (
+        Execution.objects.filter(kind=Execution.Kind.EXIT, trade__in=trades.values("pk"))
+        .values("reason")
+        .annotate(count=Count("id"), pnl=Sum("pnl"))
+        .order_by("reason")
+    )
+    return [Exits(row["reason"], row["count"], money_from_db(row["pnl"])) for row in rows]
+
+
 def stats(start: date | None = None, end: date | None = None) -> Stats:
     """The figures of the trades closed between start and end (trading days, both included), the same per
     symbol, direction and exit reason and per setup (tag, confluence, timeframe, confidence, weekday and hour
@@ -400,6 +421,8 @@ def stats(start: date | None = None, end: date | None = None) -> Stats:
         r_histogram=_r_histogram(trades),
         longest_win_streak=wins_in_a_row,
         longest_loss_streak=losses_in_a_row,
+        exits=_exits(trades) if cells else [],
+        in_parts=trades.filter(exited_size__gt=0).count() if cells else 0,
     )
 
 

@@ -17,6 +17,8 @@ One module per subject; every service is importable from here (`services.trade_c
   `TicksApplied`); `candles_backfill` (returns `CandlesBackfilled`), an exchange's history for missed minutes.
 - orders: entry orders (docs/fills.md, "Entry orders"): `order_place` (from signal_intake), `orders_fill` and
   `orders_expire` (from prices_apply; expiry from day_close too), `order_cancel`.
+- executions: `execution_correct`, an operator's fix of an execution, its trade's columns recomputed from its
+  executions (`trade_from_executions`) and the account with them.
 - feed: `feed_report`, what a running price feed says of itself (for /healthz); `feed_stall_record`, a stalled
   feed recorded as a `feed.stalled` event once per stall (for the notifier).
 - eod: `day_close`, the end of a trading day (returns `DayClosed`).
@@ -34,6 +36,7 @@ One module per subject; every service is importable from here (`services.trade_c
 from .base import account_add, save_closes
 from .eod import DayClosed, day_close
 from .events import event_record, events_prune, events_record
+from .executions import EXECUTION_CORRECTABLE, execution_correct
 from .feed import feed_report, feed_stall_record
 from .health import health_probe_write
 from .imports import signal_advance, signal_import, trade_import
@@ -47,6 +50,7 @@ from .tokens import api_token_authenticate, api_token_create, api_token_hash, ap
 from .trades import TradesRecomputed, trade_close, trade_correct, trades_recompute
 
 __all__ = [
+    "EXECUTION_CORRECTABLE",
     "CandlesBackfilled",
     "DayClosed",
     "Intake",
@@ -63,6 +67,7 @@ __all__ = [
     "event_record",
     "events_prune",
     "events_record",
+    "execution_correct",
     "feed_report",
     "feed_stall_record",
     "health_probe_write",

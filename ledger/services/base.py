@@ -11,9 +11,9 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from .. import rules, selectors
+from .. import brackets, rules, selectors
 from ..errors import NotFound
-from ..models import Account, Event, PaperTrade, Signal
+from ..models import Account, Event, Execution, PaperTrade, Signal
 from ..rules import ZERO
 from .events import events_record, trade_event
 
@@ -30,6 +30,15 @@ CLOSE_FIELDS = [
     "slippage",
     "max_price",
     "min_price",
+    # What a tick batch may have changed before the close: the bracket's state and its partial exits.
+    "stop_loss",
+    "take_profit",
+    "targets_filled",
+    "exited_size",
+    "exited_value",
+    "exited_pnl",
+    "exited_fees",
+    "exited_slippage",
 ]
 
 
@@ -120,13 +129,48 @@ def record_closes(trades: Sequence[PaperTrade], *, reason: str) -> None:
     events_record(events=[trade_event(Event.Kind.TRADE_CLOSED, trade, how=reason) for trade in trades])
 
 
+def record_executions(trade: PaperTrade, fills: Iterable[brackets.Fill]) -> None:
+    """The trade's executions, written in the transaction that changed it (one INSERT)."""
+    record_fills([(trade, fill) for fill in fills])
+
+
+def record_fills(fills: Sequence[tuple[PaperTrade, brackets.Fill]]) -> None:
+    """Executions of many trades in one INSERT a batch (a tick batch's, the end of day's)."""
+    Execution.objects.bulk_create(
+        [
+            Execution(
+                trade_id=trade.pk,
+                kind=fill.kind,
+                time=fill.time,
+                price=fill.price,
+                size=fill.size,
+                fee=fill.fee,
+                slippage=fill.slippage,
+                pnl=fill.pnl,
+                reason=fill.reason,
+            )
+            for trade, fill in fills
+        ],
+        batch_size=ID_BATCH // 10,
+    )
+
+
+def closed_amount(trades: Iterable[PaperTrade]) -> Decimal:
+    """What closing the trades adds to the running total: their realized PnL less what their partial exits
+    added already."""
+    return sum((trade.realized_pnl - trade.exited_pnl for trade in trades), ZERO)
+
+
 def save_closes(trades: Sequence[PaperTrade], *, reason: str = "closed") -> int:
-    """Write closes computed in memory (rules.settle), each guarded by status OPEN; returns how many this
-    call won. Their signals close with them and the running total takes their realized PnL."""
+    """Write closes computed in memory (rules.settle), each guarded by status OPEN, with each close's execution
+    (brackets.closing_fill); returns how many this call won. Their signals close with them and the running total
+    takes their realized PnL. The caller holds the trades' rows (trade_for_update, or a batch's locking read), so
+    what it computed from is what the rows hold: a partial exit between the read and the write cannot be lost."""
     won = PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).bulk_update(trades, CLOSE_FIELDS)
     if won:
+        record_fills([(trade, brackets.closing_fill(trade)) for trade in trades])
         record_closes(trades, reason=reason)
-        account_add(sum((trade.realized_pnl for trade in trades), ZERO), open_cost=-entry_costs(trades))
+        account_add(closed_amount(trades), open_cost=-entry_costs(trades))
     return won
 
 
@@ -145,11 +189,13 @@ def open_trade(*, signal: Signal, plan: selectors.EntryPlan, at: datetime) -> Pa
         entry_time=at,
         risk_amount=plan.risk,
         margin=rules.margin_for(plan.direction),
+        bracket=plan.bracket,
     )
     quote = plan.quote
     trade.max_price = trade.min_price = quote.price
     rules.mark(trade, quote.price, bid=quote.bid, ask=quote.ask)
     trade.save()  # save() starts the trade's history, and records the signal's execution in its own
+    record_executions(trade, [brackets.entry_fill(trade, at=at)])
     signal.status = Signal.Status.EXECUTED
     signal.save(update_fields=["status"])
     account_add(ZERO, open_cost=rules.held(trade))

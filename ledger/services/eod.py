@@ -8,12 +8,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 
-from .. import rules, selectors
+from .. import brackets, rules, selectors
 from ..days import day_bounds, last_moment
 from ..inputs import REASON_LENGTH_MAX, clean_time
 from ..models import Event, Order, PaperTrade, PriceCandle, Signal
 from ..rules import ZERO
-from .base import account_add, batches, entry_costs, record_closes, record_history
+from .base import account_add, batches, closed_amount, entry_costs, record_closes, record_fills, record_history
 from .events import event_record, expired_events
 from .orders import orders_expire
 
@@ -69,7 +69,8 @@ def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -
             orders_expired=day_orders.count(),
         )
 
-    for batch in batches([trade.pk for trade in trades]):
+    whole = [trade.pk for trade in trades if not trade.exited_size]
+    for batch in batches(whole):
         PaperTrade.objects.filter(pk__in=batch, status=PaperTrade.Status.OPEN).update(
             status=PaperTrade.Status.EOD_CLOSE,
             exit_price=F("exit_quote"),
@@ -77,9 +78,15 @@ def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -
             realized_pnl=F("unrealized_pnl"),
             unrealized_pnl=ZERO,
         )
+    # A trade a target's part left half open exits at the average of its exits, computed above (few of them).
+    PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).bulk_update(
+        [trade for trade in trades if trade.exited_size],
+        ["status", "exit_price", "exit_time", "realized_pnl", "unrealized_pnl"],
+    )
     if trades:
+        record_fills([(trade, brackets.closing_fill(trade)) for trade in trades])
         record_closes(trades, reason="closed at the end of the day")
-        account_add(sum((trade.realized_pnl for trade in trades), ZERO), open_cost=-entry_costs(trades))
+        account_add(closed_amount(trades), open_cost=-entry_costs(trades))
     orders_expired = orders_expire(at=at, until=end)  # the day's orders: their signals expire with them
     expired = 0
     reason = f"Not executed before the end of trading day {day}."[:REASON_LENGTH_MAX]

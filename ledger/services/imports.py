@@ -8,10 +8,11 @@ from datetime import datetime
 
 from django.db import transaction
 
+from .. import brackets
 from ..inputs import REASON_LENGTH_MAX, SignalFields
 from ..models import Event, PaperTrade, Signal
 from ..rules import ZERO
-from .base import account_add, entry_costs, record_history
+from .base import account_add, entry_costs, record_executions, record_history
 from .events import event_record, events_record, trade_event
 
 IMPORTED = "imported"
@@ -47,6 +48,8 @@ def trade_import(*, trade: PaperTrade, created: datetime) -> PaperTrade:
     trade.save_without_historical_record()
     PaperTrade.objects.filter(pk=trade.pk).update(created_date=created)  # auto_now_add ignores a given value
     record_history(PaperTrade.objects.filter(pk=trade.pk), reason=IMPORTED)
+    entry = brackets.entry_fill(trade, at=trade.entry_time)
+    record_executions(trade, [entry] if trade.is_open else [entry, brackets.closing_fill(trade)])
     account_add(trade.realized_pnl or ZERO, open_cost=entry_costs([trade]) if trade.is_open else ZERO)
     events_record(events=[trade_event(Event.Kind.IMPORTED, trade)])
     return trade

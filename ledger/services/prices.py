@@ -12,19 +12,25 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 
-from .. import rules
+from .. import brackets, rules
 from ..errors import AlreadyClosed, InvalidInput
 from ..inputs import Candle, Tick, TickRefused, clean_candle, clean_symbol, clean_ticks, refusal
 from ..models import Event, MarketPrice, Order, PaperTrade, PriceCandle
 from ..rules import AMOUNT_MAX, ZERO
-from .base import account_add, save_closes
-from .events import event_record
+from .base import CLOSE_FIELDS, account_add, record_executions, record_fills, save_closes
+from .events import event_record, events_record, trade_event
 from .orders import orders_expire, orders_fill
 from .signals import signals_lapse
 
 MARKS_SQL = (
     "UPDATE paper_trades SET current_price = %s, exit_quote = %s, unrealized_pnl = %s, fees = %s, slippage = %s, "
-    "max_price = %s, min_price = %s WHERE id = %s AND status = 'OPEN'"
+    "max_price = %s, min_price = %s, stop_loss = %s WHERE id = %s AND status = 'OPEN'"
+)
+# A target's part filled and the trade stays open (ledger/brackets.py): the next target, perhaps a stop at break
+# even, and the partial exits' sums. Rare beside the marks: one statement per trade that had one in the batch.
+PARTS_SQL = (
+    "UPDATE paper_trades SET take_profit = %s, targets_filled = %s, exited_size = %s, exited_value = %s, "
+    "exited_pnl = %s, exited_fees = %s, exited_slippage = %s WHERE id = %s AND status = 'OPEN'"
 )
 # One upsert per symbol per batch; the WHERE keeps a newer price that a concurrent batch wrote first.
 LAST_PRICE_SQL = (
@@ -42,6 +48,8 @@ CANDLES_SQL = (
     "low = {least}(price_candles.low, excluded.low), close = excluded.close, bid = excluded.bid, ask = excluded.ask, "
     "ticks = price_candles.ticks + excluded.ticks"
 )
+# What minutes that close nothing change on an open trade: its high and low, a trail's stop, targets' parts.
+BACKFILLED = ["max_price", "min_price", "fees", "slippage", "unrealized_pnl", *CLOSE_FIELDS[-8:]]
 # SQLite's two-argument MAX and MIN are PostgreSQL's GREATEST and LEAST.
 EXTREMES = {"sqlite": {"greatest": "MAX", "least": "MIN"}, "postgresql": {"greatest": "GREATEST", "least": "LEAST"}}
 
@@ -54,11 +62,42 @@ def _write_marks(trades: Sequence[PaperTrade]) -> None:
     rounded by the rules, which both database drivers take as they are.
     """
     rows = [
-        (t.current_price, t.exit_quote, t.unrealized_pnl, t.fees, t.slippage, t.max_price, t.min_price, t.pk)
+        (
+            t.current_price,
+            t.exit_quote,
+            t.unrealized_pnl,
+            t.fees,
+            t.slippage,
+            t.max_price,
+            t.min_price,
+            t.stop_loss,
+            t.pk,
+        )
         for t in trades
     ]
     with connection.cursor() as cursor:
         cursor.executemany(MARKS_SQL, rows)
+
+
+def _write_parts(trades: Iterable[PaperTrade]) -> None:
+    """The partial exits of trades still open after the batch (their marks are written by _write_marks)."""
+    rows = [
+        (
+            t.take_profit,
+            t.targets_filled,
+            t.exited_size,
+            t.exited_value,
+            t.exited_pnl,
+            t.exited_fees,
+            t.exited_slippage,
+            t.pk,
+        )
+        for t in trades
+        if t.is_open
+    ]
+    if rows:
+        with connection.cursor() as cursor:
+            cursor.executemany(PARTS_SQL, rows)
 
 
 def _write_last_prices(ticks: dict[str, Tick]) -> None:
@@ -105,6 +144,30 @@ class TicksApplied:
     lapsed: int = 0  # waiting signals that can no longer be taken, expired (services.signals_lapse)
     filled: list[PaperTrade] = field(default_factory=list)  # trades the ticks' entry orders opened
     expired: int = 0  # working entry orders whose time was up (services.orders_expire)
+    executions: list[tuple[PaperTrade, brackets.Fill]] = field(default_factory=list)  # partial exits, in order
+
+
+def _account_parts(trades: Iterable[PaperTrade], fills: Sequence[tuple[PaperTrade, brackets.Fill]]) -> None:
+    """The running total takes what the partial exits realized, and the open cost gives back the entry cost of
+    the units they closed (a trade also closed in the batch gives back the rest in save_closes)."""
+    realized = sum((fill.pnl for _, fill in fills), ZERO)
+    freed = ZERO
+    for trade in trades:
+        exited = sum((fill.size for owner, fill in fills if owner is trade), ZERO)
+        before = copy.copy(trade)
+        before.exited_size -= exited
+        freed += rules.held(before) - rules.held(trade)
+    account_add(realized, open_cost=-freed)
+
+
+def _reduced_events(fills: Sequence[tuple[PaperTrade, brackets.Fill]]) -> None:
+    """A `trade.reduced` event for each partial exit: a target's part filled, the rest still open."""
+    events_record(
+        events=[
+            trade_event(Event.Kind.TRADE_REDUCED, trade, exit_price=fill.price, exit_size=fill.size, pnl=fill.pnl)
+            for trade, fill in fills
+        ]
+    )
 
 
 def _beyond_envelope(tick: Tick, trades: list[PaperTrade]) -> InvalidInput | None:
@@ -182,26 +245,31 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
     for trade in result.filled:  # the ticks after its fill mark it, or close it
         by_symbol.setdefault(trade.symbol, []).append(trade)
     last_tick: dict[int, tuple[PaperTrade, Tick]] = {}  # each trade is valued once, at its last tick
+    parts: dict[int, PaperTrade] = {}  # trades a target's part exited in this batch
     for tick in applied:
         for trade in by_symbol.get(tick.symbol, []):
             if not trade.is_open or tick.at < trade.entry_time:
                 continue
             rules.widen(trade, tick.price)
-            reason = rules.reached(trade, tick.price)  # a comparison per tick: cheap
-            if reason is None:
+            # A comparison per tick, cheap: targets' parts exit, a stop or the last target closes, a trail moves.
+            fills = brackets.step(trade, tick.price, bid=tick.bid, ask=tick.ask, at=tick.at)
+            if fills:
+                parts[trade.pk] = trade
+                result.executions.extend((trade, fill) for fill in fills)
+            if trade.is_open:
                 last_tick[trade.pk] = trade, tick
-                continue
-            if reason != rules.TAKE_PROFIT:  # a stop or a liquidation: a market order at this tick
-                rules.mark(trade, tick.price, bid=tick.bid, ask=tick.ask)
-                rules.close_at_quote(trade, reason=reason, at=tick.at)
             else:
-                rules.settle(trade, price=trade.take_profit, reason=reason, at=tick.at)
-            result.closed.append(trade)
+                result.closed.append(trade)
     for trade, tick in last_tick.values():
         if trade.is_open:
             rules.mark(trade, tick.price, bid=tick.bid, ask=tick.ask)
             result.marked.append(trade)
     _write_marks(result.marked)
+    _write_parts(parts.values())
+    record_fills(result.executions)
+    if parts:
+        _account_parts(parts.values(), result.executions)
+        _reduced_events(result.executions)
     _write_last_prices({tick.symbol: tick for tick in applied})  # time order: the last one per symbol wins
     _write_candles(applied)
     if result.closed and save_closes(result.closed) != len(result.closed):
@@ -265,17 +333,17 @@ def candles_backfill(*, symbol: str, candles: Iterable[Candle]) -> CandlesBackfi
     trades = PaperTrade.objects.select_for_update().filter(status=PaperTrade.Status.OPEN, symbol=symbol).order_by("pk")
     for trade in trades:
         seen = [candle for candle in missing if candle.minute >= trade.entry_time]
-        fill = rules.candle_fill(trade, seen)
-        seen = [candle for candle in seen if fill is None or candle.minute <= fill.minute]  # none after its close
         if not seen:
             continue
-        rules.widen(trade, *(c.high for c in seen), *(c.low for c in seen))
+        parts, fill = brackets.candle_step(trade, seen)  # widened by the minutes up to its close, if any
+        if parts:
+            record_executions(trade, parts)
+            _account_parts([trade], [(trade, part) for part in parts])
+            _reduced_events([(trade, part) for part in parts])
         if fill is None:
-            PaperTrade.objects.filter(pk=trade.pk, status=PaperTrade.Status.OPEN).update(
-                max_price=trade.max_price, min_price=trade.min_price
-            )
+            rules.revalue(trade)  # its partial exits, if any, are realized now
+            PaperTrade.objects.filter(pk=trade.pk, status=PaperTrade.Status.OPEN).bulk_update([trade], BACKFILLED)
             continue
-        rules.settle(trade, price=fill.price, reason=fill.reason, at=fill.minute)
         how = "filled from 1-minute candles" + (
             ": stop and target in one minute, the stop assumed" if fill.both else ""
         )

@@ -8,14 +8,15 @@ from typing import Any
 
 from django.db import transaction
 
-from .. import rules
+from .. import brackets, rules
 from ..deviation import check_deviation
-from ..errors import AlreadyClosed, InvalidInput, InvalidTransition, NotFound
+from ..errors import AlreadyClosed, InvalidInput, InvalidTransition
 from ..inputs import CORRECTABLE, clean_fees, clean_price, clean_time
-from ..models import Event, PaperTrade
+from ..models import Event, Execution, PaperTrade
 from ..rules import ZERO
 from .base import account_add, batches, record_history, save_closes, trade_for_update
 from .events import events_record, trade_event
+from .executions import trade_from_executions
 
 
 @transaction.atomic
@@ -33,9 +34,7 @@ def trade_close(
     PAPER_MAX_DEVIATION from it is refused with the new fill (PriceMoved), nothing written."""
     at = clean_time(at, field="at")
     seen = clean_price(expected_price, field="expected_price", required=False)
-    trade = PaperTrade.objects.filter(pk=trade_id).first()
-    if trade is None:
-        raise NotFound(f"No trade with id {trade_id}.", field="trade_id")
+    trade = trade_for_update(trade_id)  # held: a tick's partial exit cannot slip between this read and the close
     if not trade.is_open:
         raise AlreadyClosed(f"Trade {trade_id} is already closed ({trade.get_status_display()}).", field="trade_id")
     exit_price = clean_price(price, field="price", required=False)
@@ -59,12 +58,22 @@ def _blamed(trade: PaperTrade, changes: dict[str, Any]) -> str:
     return next(iter(changed or changes), "price")
 
 
+# What its executions say of a trade that exited in parts: corrected on them (services.execution_correct).
+IN_PARTS = ("entry_price", "position_size", "exit_price", "exit_time", "fees")
+
+
 def _corrected(trade: PaperTrade, changes: dict[str, Any]) -> None:
     """Apply an operator's changes to the trade in memory, refusing any that break the rules."""
     unknown = sorted(set(changes) - set(CORRECTABLE))
     if unknown:
         raise InvalidInput(
             f"{', '.join(unknown)} cannot be corrected; only {', '.join(CORRECTABLE)}.", field=unknown[0]
+        )
+    in_parts = [name for name in IN_PARTS if name in changes and changes[name] != getattr(trade, name)]
+    if trade.exited_size and in_parts:
+        raise InvalidInput(
+            f"Trade #{trade.pk} exited in parts: correct its executions, and its {in_parts[0]} follows.",
+            field=in_parts[0],
         )
     blame = _blamed(trade, changes)
     status = changes.get("status", trade.status)
@@ -140,9 +149,29 @@ def trade_correct(*, trade_id: int, changes: dict[str, Any], by: Any = None, dry
     if by is not None:
         trade._history_user = by
     trade.save()
+    _executions_follow(trade)
     account_add((trade.realized_pnl or ZERO) - before, open_cost=_open_cost(trade) - cost_before)
     events_record(events=[trade_event(Event.Kind.TRADE_CORRECTED, trade, fields=sorted(changes))])
     return trade
+
+
+def _executions_follow(trade: PaperTrade) -> None:
+    """A trade that exited at once (a correction refuses one that exited in parts): its entry and exit
+    executions follow its corrected columns, each change in their history."""
+    entry = brackets.entry_fill(trade, at=trade.entry_time)
+    rows = trade.executions.filter(kind=Execution.Kind.ENTRY)
+    rows.update(price=entry.price, size=entry.size, fee=entry.fee, slippage=entry.slippage)
+    if not trade.is_open:
+        trade.executions.filter(kind=Execution.Kind.EXIT).update(
+            price=trade.exit_price,
+            size=trade.position_size,
+            time=trade.exit_time,
+            fee=trade.fees - entry.fee,
+            slippage=trade.slippage - entry.slippage,
+            pnl=trade.realized_pnl,
+            reason=trade.status,
+        )
+    record_history(trade.executions.all(), reason="corrected with its trade")
 
 
 def _open_cost(trade: PaperTrade) -> Decimal:
@@ -171,8 +200,13 @@ def trades_recompute(*, trade_ids: Sequence[int], by: Any = None) -> TradesRecom
         before = (trade.realized_pnl, trade.unrealized_pnl, trade.fees, trade.slippage)
         if trade.is_open:
             rules.revalue(trade)
+        elif trade.exited_size:  # exited in parts: its executions are the record
+            rows = list(trade.executions.all())
+            Execution.objects.bulk_update(trade_from_executions(trade, rows), ["pnl"])
+            difference += trade.realized_pnl - before[0]
         else:
             trade.realized_pnl = rules.pnl(trade, price=trade.exit_price, fees=trade.fees)
+            trade.executions.filter(kind=Execution.Kind.EXIT).update(pnl=trade.realized_pnl)
             difference += trade.realized_pnl - before[0]
         same = (trade.realized_pnl, trade.unrealized_pnl, trade.fees, trade.slippage) == before
         (result.unchanged if same else result.changed).append(trade)

@@ -62,7 +62,7 @@ LIVE_KINDS = {
         "imported",
     ],
     "signals": ["signal.recorded", "signal.refused", "signal.expired", "trade.opened", "day.closed", "imported"],
-    "journal": ["trade.closed", "trade.corrected", "journal.changed", "day.closed", "imported"],
+    "journal": ["trade.closed", "trade.reduced", "trade.corrected", "journal.changed", "day.closed", "imported"],
     "working-orders": ["order.placed", "order.ended", "prices.applied", "day.closed"],
     "facts": ["prices.applied", "trade.moved", "trade.corrected"],
 }

@@ -52,6 +52,9 @@ def trade_context(
         "signal": trade.signal,
         "excursions": trade.excursions,
         "notional": rules.money(trade.entry_price * trade.position_size),
+        "executions": selectors.trade_executions(trade),
+        # the stops a trail or break-even moved to, replayed on the chart's candles: only for a trade that has one
+        "stop_moves": functools.cache(lambda: selectors.stop_moves(trade, selectors.trade_executions(trade), now)),
         "held": (trade.exit_time or now) - trade.entry_time,
         "chart_from": start,
         "chart_to": min(end, now),
@@ -99,26 +102,29 @@ def _unix(moment) -> int:
 
 
 def chart_data(trade: PaperTrade, now, *, after: datetime | None = None) -> dict:
-    """The chart's data: candles (prices as strings, exactly as stored), the entry and exit markers at the
-    start of the candle they fall in, and the entry, stop, target and exit lines. With `after`, only the candles
-    that start after it. `after` in the answer is what to send next time for what is new: the start of its last
-    candle but one (Unix seconds), since the last may still be growing."""
+    """The chart's data: candles (prices as strings, exactly as stored), a marker for each execution (the entry
+    and each exit, partial ones included) and for each stop a trail or break-even moved to, at the start of the
+    candle they fall in, and the entry, stop, target and exit lines. With `after`, only the candles that start
+    after it. `after` in the answer is what to send next time for what is new: the start of its last candle but
+    one (Unix seconds), since the last may still be growing."""
     chart = selectors.trade_chart(trade, now, after=after)
     step = chart.minutes * 60
 
     def candle_time(moment) -> int:
         return _unix(moment) // step * step
 
-    markers = [{"kind": "entry", "time": candle_time(trade.entry_time), "price": str(trade.entry_price)}]
-    if trade.exit_time:
-        markers.append(
-            {
-                "kind": "exit",
-                "time": candle_time(trade.exit_time),
-                "price": str(trade.exit_price),
-                "reason": trade.get_status_display(),
-            }
-        )
+    executions = selectors.trade_executions(trade)
+
+    def fill_marker(fill) -> dict:
+        marker = {"kind": fill.kind, "time": candle_time(fill.time), "price": str(fill.price)}
+        return marker | ({"reason": PaperTrade.Status(fill.reason).label} if fill.kind == "exit" else {})
+
+    moments = [(fill.time, 0, fill_marker(fill)) for fill in executions]  # at one moment, a fill before a stop
+    moments += [
+        (moment, 1, {"kind": "stop", "time": candle_time(moment), "price": str(level)})
+        for moment, level in selectors.stop_moves(trade, executions, now)
+    ]
+    markers = [marker for *_, marker in sorted(moments, key=lambda item: item[:2])]
     lines = [
         {"kind": "entry", "price": str(trade.entry_price)},
         {"kind": "stop", "price": str(trade.stop_loss)},

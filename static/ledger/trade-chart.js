@@ -1,6 +1,7 @@
 // The trade page's candle chart, drawn with TradingView's Lightweight Charts (static/vendor/lightweight-charts/).
 // A script file, not an inline script: the page's Content-Security-Policy allows scripts from this site only.
-// The data comes from the trade's chart.json: candles, the entry and exit markers, the stop and target lines.
+// The data comes from the trade's chart.json: candles, a marker for each execution (the entry, each exit) and
+// for each stop a trail or break-even moved to, and the stop and target lines.
 // An open trade's chart asks, on each batch of its prices the page's stream brings (sse:prices.applied) and on each
 // of the page's polls, only for the candles it does not have (?after=, the answer's own cursor), and adds them with
 // series.update; it is fetched whole after every action (ledgerChanged) and when the candles' length has changed
@@ -26,6 +27,9 @@
   const RIGHT_SPACE = 48;  // px left empty after the last candle: an exit marker's text clear of the price labels
 
   function marker(item, data) {
+    if (item.kind === "stop") {  // a stop the trail (or break-even) moved to: a dot at its price
+      return { time: item.time, position: "atPriceMiddle", price: Number(item.price), shape: "circle", color: colour("--loss"), size: 0.6 };
+    }
     const buying = (item.kind === "entry") === (data.direction === "LONG");
     return {
       time: item.time,

@@ -11,6 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from ledger import services
+from ledger.inputs import Tick
 from ledger.models import PaperTrade, PriceCandle
 from tests.conftest import T0, closed_trade_row
 
@@ -347,3 +348,29 @@ def test_the_history_pages_in_place_forward_back_and_to_the_first_page(logged_in
     expect(pager.get_by_role("link", name="Previous")).to_have_count(0)
     assert page.evaluate("window.stillThisPage") is True
     assert_no_csp_violation(page)
+
+
+def test_a_bracket_trade_s_chart_marks_its_exits_and_trail_and_the_page_lists_them(logged_in, server_url, open_trade):
+    page = logged_in
+    trade = open_trade(
+        stop_loss=Decimal("98"),
+        targets=[{"price": "103", "fraction": "0.5"}, {"price": "106", "fraction": "0.5"}],
+        trailing_stop={"distance": "1.5"},
+    )  # LONG 50 BTCUSDT at 100 from 10:01: 25 at 103, 25 at 106, a stop trailing 1.5 behind
+    ticks = [("102", 5), ("103.5", 10), ("104", 15), ("102.4", 20)]  # half at 103, the trail to 102.5, the rest out
+    for price, minute in ticks:
+        services.prices_apply(ticks=[Tick("BTCUSDT", Decimal(price), T0 + timedelta(minutes=minute))])
+
+    page.goto(f"{server_url}/trades/{trade.pk}/")
+
+    chart = page.locator("#trade-chart")
+    expect(chart).to_have_attribute("data-markers", "entry stop exit stop stop exit")
+    rows = page.locator("#executions tbody tr")
+    expect(rows).to_have_count(3)
+    expect(rows.nth(1)).to_contain_text("Exit: Take profit")
+    expect(rows.nth(2)).to_contain_text("Exit: Stop loss")
+    moves = "The stop moved to 100.50 (20 Nov 10:05), 102.00 (20 Nov 10:10), 102.50 (20 Nov 10:15)."
+    expect(page.locator("#stop-moves")).to_have_text(moves)  # 102 - 1.5, then 103.5 - 1.5, 104 - 1.5
+    assert_accessible(page)
+    assert_no_csp_violation(page)
+    screenshot(page, "trade-bracket")
