@@ -462,8 +462,10 @@ def run(
 
 @dataclass(frozen=True)
 class Closed:
-    """A closed trade as the figures read it, replayed or live."""
+    """A closed trade as the figures read it, replayed or live; closes at one moment (the end of day) are taken in
+    the order of their signals' ids."""
 
+    signal_id: str
     exit_time: datetime
     pnl: Decimal
     risk: Decimal | None
@@ -473,7 +475,7 @@ def figures(closed: list[Closed], *, starting_balance: Decimal) -> dict[str, Any
     """The statistics docs/statistics.md defines, of a list of closed trades: win rate (a fraction), expectancy in
     R, profit factor, the deepest fall of the equity from its running peak, and the return on the starting
     balance (percent); with the equity curve, one point a close."""
-    closed = sorted(closed, key=lambda trade: trade.exit_time)
+    closed = sorted(closed, key=lambda trade: (trade.exit_time, trade.signal_id))
     wins = [trade.pnl for trade in closed if trade.pnl > 0]
     losses = [trade.pnl for trade in closed if trade.pnl < 0]
     multiples = [rules.r_multiple(trade.pnl, trade.risk) for trade in closed if trade.risk]
@@ -507,7 +509,8 @@ def summary(result: Result, *, starting_balance: Decimal) -> dict[str, Any]:
     favourable path, how many trades depend on the path, and how many saw minutes without a candle."""
     closed = [trade for trade in result.trades if trade.exit_reason != OPEN]
     figures_ = figures(
-        [Closed(trade.exit_time, trade.pnl, trade.risk) for trade in closed], starting_balance=starting_balance
+        [Closed(trade.signal_id, trade.exit_time, trade.pnl, trade.risk) for trade in closed],
+        starting_balance=starting_balance,
     )
     return figures_ | {
         "refused": len(result.refused),
@@ -583,8 +586,6 @@ def _cause(trade: Live, other: Trade, differ: list[str]) -> str:
         return "closed by hand in the ledger; the replay follows the rules alone"
     if other.path_dependent:
         return "its stop and target were both inside one minute's range: the replay takes the stop first"
-    if other.missing_minutes:
-        return f"the candles miss {other.missing_minutes} minutes while it was open (the feed was down)"
     if "entry_price" in differ:
         return "its entry was priced by a tick the candles do not show (a tick in the signal's own minute)"
     if trade.exit_time is not None and minute_of(trade.exit_time) == minute_of(trade.entry_time):
@@ -593,6 +594,10 @@ def _cause(trade: Live, other: Trade, differ: list[str]) -> str:
         return (
             "the stop was crossed inside a minute: the ledger filled at the tick that crossed it, "
             "the candle shows only that the level was reached"
+        )
+    if other.missing_minutes:
+        return (
+            f"the candles miss {other.missing_minutes} minutes while it was open (the feed was down, or nothing traded)"
         )
     if trade.exit_reason == EOD_CLOSE or other.exit_reason == EOD_CLOSE:
         return "closed at a different end of day: the ledger's end of day ran at another time"

@@ -14,6 +14,8 @@ Selectors never write and never import the services. Every name below is importa
   in SQL, for a period and for each of its groups, and the trades its ratios need, `SAMPLE_TRADES`.
 - journal: the journal's reads: `trade_chart` and `chart_span` (`Chart`), `tags_used`, `day_note`, `history`,
   `history_page` (`HistoryFilter`, `HistoryPage`: keyset paging), `history_rows`, `history_totals`.
+- replays: what a replay reads: `replay_signals` (`Selection`), `replay_symbols`, `replay_candles`, `replay_lots`,
+  `replay_live` (the ledger's own trades to compare with), `replay_get`, `replays_recent`.
 - checks: the consistency check: `ledger_violations` (`Violation`), `account_state` (a deficit), and `CENT`, how
   far a recorded PnL may be from the rules.
 """
@@ -68,9 +70,27 @@ from .journal import (
     tags_used,
     trade_chart,
 )
+from .replays import (
+    Selection,
+    replay_candles,
+    replay_get,
+    replay_live,
+    replay_lots,
+    replay_signals,
+    replay_symbols,
+    replays_recent,
+)
 from .stats import SAMPLE_DAYS, PeriodPnl, RBucket, Stats, SymbolPnl, stats
 
 __all__ = [
+    "Selection",
+    "replay_candles",
+    "replay_get",
+    "replay_live",
+    "replay_lots",
+    "replay_signals",
+    "replay_symbols",
+    "replays_recent",
     "account",
     "account_state",
     "market_lot",

@@ -21,6 +21,9 @@ One module per subject; every service is importable from here (`services.trade_c
 - imports: the legacy import's writes: `signal_import`, `signal_advance`, `trade_import`.
 - health: `health_probe_write`, the health check's committed write.
 - markets: `market_lots_record`, each market's lot rules (step, minimum amount and cost) as its exchange lists them.
+- replays: `replay_queue` (its parameters checked by `replay_parameters`), `replay_claim` (the worker's guarded
+  claim), `replay_run` (the engine of ledger/replay.py on the recorded candles), `replay_cancel`; they write only
+  the `replays` table.
 - tokens: API tokens: `api_token_create`, `api_token_revoke`, `api_token_authenticate`, `api_token_hash`.
 """
 
@@ -32,11 +35,17 @@ from .imports import signal_advance, signal_import, trade_import
 from .journal import day_note_write, trade_annotate, trade_move_levels
 from .markets import market_lots_record
 from .prices import CandlesBackfilled, TicksApplied, candles_backfill, prices_apply
+from .replays import replay_cancel, replay_claim, replay_parameters, replay_queue, replay_run
 from .signals import Intake, signal_execute, signal_expire, signal_intake, signal_record, signals_lapse
 from .tokens import api_token_authenticate, api_token_create, api_token_hash, api_token_revoke
 from .trades import TradesRecomputed, trade_close, trade_correct, trades_recompute
 
 __all__ = [
+    "replay_cancel",
+    "replay_claim",
+    "replay_parameters",
+    "replay_queue",
+    "replay_run",
     "CandlesBackfilled",
     "DayClosed",
     "Intake",
