@@ -6,7 +6,7 @@ import functools
 from django.http import Http404, HttpRequest
 from ninja import Router
 
-from . import days, reads, signals, trades, webhook
+from . import days, reads, replays, signals, trades, webhook
 from .errors import error_response
 from .site import api
 
@@ -17,6 +17,7 @@ api.add_router("", signals.router)
 api.add_router("", trades.router)
 api.add_router("", reads.router)
 api.add_router("", days.router)
+api.add_router("", replays.router)
 api.add_router("", webhook.router)
 unknown = Router()
 
