@@ -471,16 +471,17 @@ class Closed:
     risk: Decimal | None
 
 
-def figures(closed: list[Closed], *, starting_balance: Decimal) -> dict[str, Any]:
+def figures(closed: list[Closed], *, starting_balance: Decimal, since: datetime) -> dict[str, Any]:
     """The statistics docs/statistics.md defines, of a list of closed trades: win rate (a fraction), expectancy in
     R, profit factor, the deepest fall of the equity from its running peak, and the return on the starting
-    balance (percent); with the equity curve, one point a close."""
+    balance (percent); with the equity curve: the starting balance at `since`, then one point a close."""
     closed = sorted(closed, key=lambda trade: (trade.exit_time, trade.signal_id))
     wins = [trade.pnl for trade in closed if trade.pnl > 0]
     losses = [trade.pnl for trade in closed if trade.pnl < 0]
     multiples = [rules.r_multiple(trade.pnl, trade.risk) for trade in closed if trade.risk]
     total = sum((trade.pnl for trade in closed), ZERO)
-    equity, peak, drawdown, curve = starting_balance, starting_balance, ZERO, []
+    equity, peak, drawdown = starting_balance, starting_balance, ZERO
+    curve = [[since.isoformat(), str(starting_balance)]]
     for trade in closed:
         equity += trade.pnl
         peak = max(peak, equity)
@@ -504,13 +505,14 @@ def _text(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-def summary(result: Result, *, starting_balance: Decimal) -> dict[str, Any]:
+def summary(result: Result, *, starting_balance: Decimal, since: datetime) -> dict[str, Any]:
     """The replay's figures on the adverse path, and the band: its realized PnL on the adverse and on the
     favourable path, how many trades depend on the path, and how many saw minutes without a candle."""
     closed = [trade for trade in result.trades if trade.exit_reason != OPEN]
     figures_ = figures(
         [Closed(trade.signal_id, trade.exit_time, trade.pnl, trade.risk) for trade in closed],
         starting_balance=starting_balance,
+        since=since,
     )
     return figures_ | {
         "refused": len(result.refused),
@@ -537,10 +539,11 @@ class Live:
     risk: Decimal
 
 
-def differences(result: Result, live: Iterable[Live]) -> list[dict[str, Any]]:
+def differences(result: Result, live: Iterable[Live], *, own_rules: bool) -> list[dict[str, Any]]:
     """Each live trade whose replay differs (entry price, exit reason, exit price, PnL; exit minute), with the
     difference's likeliest cause, in the trader's words; `changed` says whether the outcome (the exit reason)
-    changed."""
+    changed. Under other rules than the ledger's own, those rules are the cause unless the path inside a minute
+    decided."""
     replayed = {trade.signal_id: trade for trade in result.trades}
     refused = {refusal.signal_id: refusal.reason for refusal in result.refused}
     listed = []
@@ -576,16 +579,26 @@ def differences(result: Result, live: Iterable[Live]) -> list[dict[str, Any]]:
         ]
         if differ:
             listed.append(
-                row | {"fields": differ, "changed": "exit_reason" in differ, "cause": _cause(trade, other, differ)}
+                row
+                | {
+                    "fields": differ,
+                    "changed": "exit_reason" in differ,
+                    "cause": _cause(trade, other, differ, own_rules=own_rules),
+                }
             )
     return listed
 
 
-def _cause(trade: Live, other: Trade, differ: list[str]) -> str:
+def _cause(trade: Live, other: Trade, differ: list[str], *, own_rules: bool) -> str:
     if trade.exit_reason == "MANUAL_CLOSE":
         return "closed by hand in the ledger; the replay follows the rules alone"
     if other.path_dependent:
         return "its stop and target were both inside one minute's range: the replay takes the stop first"
+    if not own_rules:
+        level = {STOP_LOSS: "its stop", TAKE_PROFIT: "its target", LIQUIDATION: "its liquidation price"}
+        where = level.get(other.exit_reason, "the end of day" if other.exit_reason == EOD_CLOSE else "no exit yet")
+        stop, target = rules.plain(other.stop_loss), rules.plain(other.take_profit)
+        return f"the replay's rules: {where}, {stop} stop and {target} target"
     if "entry_price" in differ:
         return "its entry was priced by a tick the candles do not show (a tick in the signal's own minute)"
     if trade.exit_time is not None and minute_of(trade.exit_time) == minute_of(trade.entry_time):
@@ -601,4 +614,4 @@ def _cause(trade: Live, other: Trade, differ: list[str]) -> str:
         )
     if trade.exit_reason == EOD_CLOSE or other.exit_reason == EOD_CLOSE:
         return "closed at a different end of day: the ledger's end of day ran at another time"
-    return "the rules of the replay differ from the ledger's"
+    return "the candles and the ticks the ledger saw differ here"

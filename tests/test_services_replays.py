@@ -120,6 +120,7 @@ def test_five_signals_with_a_one_percent_stop_give_the_trades_worked_by_hand(liv
     changed = {d["signal_id"]: d["cause"] for d in done.result["differences"] if d["changed"]}
     assert set(changed) == {"s-SOLUSDT", "s-XRPUSDT"}  # EOD in the ledger, stopped in the replay
     assert "both inside one minute" in changed["s-SOLUSDT"]
+    assert changed["s-XRPUSDT"] == "the replay's rules: its stop, 101 stop and 98 target"
 
 
 @pytest.mark.django_db

@@ -187,14 +187,14 @@ def replay_run(*, replay_id: int, now: datetime | None = None) -> Replay:
         status=Status.DONE,
         progress=100,
         summary={
-            "replay": replay.summary(result, starting_balance=starting_balance),
-            "actual": replay.figures(closed, starting_balance=starting_balance),
+            "replay": replay.summary(result, starting_balance=starting_balance, since=start),
+            "actual": replay.figures(closed, starting_balance=starting_balance, since=start),
             "starting_balance": str(starting_balance),
         },
         result={
             "trades": [trade.as_json() for trade in result.trades],
             "refused": [refusal.as_json() for refusal in result.refused],
-            "differences": replay.differences(result, live),
+            "differences": replay.differences(result, live, own_rules=not row.parameters["rules"]),
         },
     )
     return Replay.objects.get(pk=replay_id)

@@ -44,7 +44,7 @@ def _context(replay: Replay | None, *, form: dict | None = None) -> dict:
     context = {
         "replay": replay,
         "form": _shown(form or (replay.parameters if replay else {})),
-        "recent": selectors.replays_recent(),
+        "recent": [row for row in selectors.replays_recent() if row != replay],
         "poll_ms": settings.DASHBOARD_POLL_MS,
         "defaults": {
             "stop_pct": settings.PAPER_DEFAULT_STOP_PCT,
