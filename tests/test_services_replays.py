@@ -11,10 +11,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from ledger import replay as engine
-from ledger import services
+from ledger import selectors, services
 from ledger.errors import InvalidInput, InvalidTransition
 from ledger.inputs import SignalFields, Tick
-from ledger.models import Account, PaperTrade, Replay, Signal
+from ledger.models import Account, PaperTrade, PriceCandle, Replay, Signal
 
 from .test_races import race
 
@@ -238,3 +238,14 @@ def test_the_worker_runs_what_is_queued_in_the_background(live_day):
     call_command("replay_worker", "--once", stdout=StringIO())
     queued.refresh_from_db()
     assert (queued.status, queued.progress) == (Replay.Status.DONE, 100)
+
+
+@pytest.mark.django_db
+def test_candles_are_read_page_by_page_as_the_orm_reads_them(live_day, monkeypatch):
+    monkeypatch.setattr("ledger.selectors.replays.CANDLE_PAGE", 1)  # a page a candle: every boundary crossed
+    read = list(selectors.replay_candles("SOLUSDT", at(0, 0), at(23, 59)))
+    stored = PriceCandle.objects.filter(symbol="SOLUSDT").order_by("minute")
+    assert [(c.minute, c.open, c.high, c.low, c.close, c.bid, c.ask) for c in read] == list(
+        stored.values_list("minute", "open", "high", "low", "close", "bid", "ask")
+    )
+    assert len(read) == 2  # 09:59 and 10:20
