@@ -1,11 +1,12 @@
-"""The replay's pure engine (ledger/replay.py): numbers worked by hand, on candles held in memory."""
+"""The replay's pure engine (ledger/replay.py) and its report (ledger/replay_report.py): numbers worked by hand, on
+candles held in memory."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
-from ledger import replay
+from ledger import replay, replay_report
 from ledger.errors import InvalidInput
 
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
@@ -93,7 +94,7 @@ def test_a_candle_covering_stop_and_target_gives_both_outcomes_in_the_band():
     assert sol.path_dependent
     assert (sol.exit_reason, sol.pnl) == ("STOP_LOSS", Decimal("-11.99000000"))
     assert (sol.best_exit_reason, sol.best_pnl) == ("TAKE_PROFIT", Decimal("17.98000000"))
-    summary = replay.summary(result, starting_balance=Decimal(10000), since=DAY)
+    summary = replay_report.summary(result, starting_balance=Decimal(10000), since=DAY)
     # -11.99 + 17.98 - 11.99 - 12.01 + 2.995 = -15.015; the best path swaps SOL's -11.99 for 17.98: 14.955
     assert (summary["worst_pnl"], summary["best_pnl"]) == ("-15.01500000", "14.95500000")
     assert summary["path_dependent"] == 1
@@ -101,7 +102,7 @@ def test_a_candle_covering_stop_and_target_gives_both_outcomes_in_the_band():
 
 
 def test_the_summary_figures_are_the_statistics_pages_definitions():
-    summary = replay.summary(run(stop_pct="0.01", risk="0.001"), starting_balance=Decimal(10000), since=DAY)
+    summary = replay_report.summary(run(stop_pct="0.01", risk="0.001"), starting_balance=Decimal(10000), since=DAY)
     # R: -1.199, 1.798, -1.199, -1.201, 0.2995: sum -1.5015, mean -0.3003
     assert summary["expectancy_r"] == "-0.3003"
     # gross profit 17.98 + 2.995 = 20.975; gross loss 11.99 + 11.99 + 12.01 = 35.99: 0.58280 to 4 places

@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Coalesce
 
-from .. import replay, sizing
+from .. import replay, replay_report, sizing
 from ..days import day_bounds
 from ..errors import NotFound
 from ..models import MarketLot, PaperTrade, Replay, Signal
@@ -117,12 +117,12 @@ def replay_lots(symbols: list[str]) -> dict[str, sizing.Lot]:
     return {row.symbol: row.lot for row in MarketLot.objects.filter(symbol__in=symbols)}
 
 
-def replay_live(selection: Selection) -> list[replay.Live]:
+def replay_live(selection: Selection) -> list[replay_report.Live]:
     """The ledger's own trades of the selected signals, to compare the replay with."""
     signals = replay_signals_selected(selection).filter(trade__isnull=False).values("signal_id")
     rows = PaperTrade.objects.filter(signal__in=signals).order_by("entry_time", "pk")
     return [
-        replay.Live(
+        replay_report.Live(
             trade_id=trade.pk,
             signal_id=trade.signal_id,
             entry_time=trade.entry_time,

@@ -1,6 +1,6 @@
 """Replays (docs/replay.md): queued with their parameters, claimed by one worker, run on the recorded candles by
-the pure engine (ledger/replay.py), cancelled. They write only their own row in `replays`: never the signals, the
-trades or the account.
+the pure engine (ledger/replay.py; what it says, ledger/replay_report.py), cancelled. They write only their own
+row in `replays`: never the signals, the trades or the account.
 
 Running a replay is long, so `replay_run` is not one transaction: each of its writes (progress, the result) is one
 guarded UPDATE of the replay's row on `status = 'running'`, so a cancel that lands meanwhile wins and is kept."""
@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .. import replay, selectors
+from .. import replay, replay_report, selectors
 from ..errors import InvalidInput, InvalidTransition, LedgerError, NotFound
 from ..inputs import check_period, clean_confluences, clean_symbol, clean_tags
 from ..models import Replay
@@ -181,20 +181,22 @@ def replay_run(*, replay_id: int, now: datetime | None = None) -> Replay:
         logger.exception("replay #%s failed", replay_id)
         _finish(replay_id, status=Status.FAILED, error=f"The replay stopped on an error: {error}")
         return Replay.objects.get(pk=replay_id)
-    closed = [replay.Closed(t.signal_id, t.exit_time, t.pnl, t.risk) for t in live if t.exit_reason != replay.OPEN]
+    closed = [
+        replay_report.Closed(t.signal_id, t.exit_time, t.pnl, t.risk) for t in live if t.exit_reason != replay.OPEN
+    ]
     _finish(
         replay_id,
         status=Status.DONE,
         progress=100,
         summary={
-            "replay": replay.summary(result, starting_balance=starting_balance, since=start),
-            "actual": replay.figures(closed, starting_balance=starting_balance, since=start),
+            "replay": replay_report.summary(result, starting_balance=starting_balance, since=start),
+            "actual": replay_report.figures(closed, starting_balance=starting_balance, since=start),
             "starting_balance": str(starting_balance),
         },
         result={
             "trades": [trade.as_json() for trade in result.trades],
             "refused": [refusal.as_json() for refusal in result.refused],
-            "differences": replay.differences(result, live, own_rules=not row.parameters["rules"]),
+            "differences": replay_report.differences(result, live, own_rules=not row.parameters["rules"]),
         },
     )
     return Replay.objects.get(pk=replay_id)

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import selectors, services
 from ..errors import LedgerError
@@ -87,7 +87,7 @@ def _queue(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET"])
+@require_GET
 def replay_detail(request: HtmxHttpRequest, replay_id: int) -> HttpResponse:
     try:
         replay = selectors.replay_get(replay_id)
