@@ -296,6 +296,39 @@ def evaluate_statistics(statistics: dict) -> list[dict]:
     return rows
 
 
+def evaluate_replay(measured: dict) -> list[dict]:
+    """The replay's targets (issue 28): within 3x of the same rules on the same candles held in memory, and linear in
+    the number of signals (twice the signals, at most 2.2x the time)."""
+    runs, rows = measured["runs"], []
+    for each in runs:
+        rows.append(
+            _row(
+                f"replay: {each['signals']:,} signals, {each['candles']:,} candles vs in memory",
+                each["service_s"],
+                "s",
+                each["floor_s"],
+                each["ratio"],
+                "<= 3x",
+                each["ratio"] <= 3,
+            )
+        )
+    few, many = runs[0], runs[-1]
+    growth = many["service_s"] / few["service_s"]
+    limit = 1.1 * many["signals"] / few["signals"]
+    rows.append(
+        _row(
+            f"replay at {many['signals']:,} vs {few['signals']:,} signals",
+            many["service_s"],
+            "s",
+            few["service_s"],
+            growth,
+            f"<= {limit:.1f}x",
+            growth <= limit,
+        )
+    )
+    return rows
+
+
 @contextmanager
 def scratch() -> Iterator[None]:
     """The smoke's database: an SQLite file in a temporary directory, or ledger_bench_smoke_<pid> on the server,
@@ -326,6 +359,7 @@ def smoke() -> None:
         run("bench.feed", "--ticks", name=SMOKE_NAME)
         run("bench.flood", name=SMOKE_NAME)
         run("bench.feed", "--chart", str(CHART_ROWS[0]), name=SMOKE_NAME)
+        run("bench.replay", name=SMOKE_NAME)
     intake = served["intake"]
     failures = intake["errors"] + intake["non_2xx_3xx"] + served["locked"]
     if failures:
@@ -353,14 +387,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="make bench: all parts by default.")
     parser.add_argument(
         "--only",
-        choices=["ledger", "feed", "statistics"],
+        choices=["ledger", "feed", "statistics", "replay"],
         help="ledger: the dashboard, intake and the write paths; feed: the price feed and candles; "
-        "statistics: the statistics by setup at 1M",
+        "statistics: the statistics by setup at 1M; replay: 10,000 signals over 30 days of 50 symbols",
     )
     parser.add_argument("--smoke", action="store_true", help="every step at a small scale, on a scratch database")
     arguments = parser.parse_args()
     only = arguments.only
-    if only not in ("feed", "statistics") and not shutil.which("wrk"):
+    if only not in ("feed", "statistics", "replay") and not shutil.which("wrk"):
         raise SystemExit("make bench needs wrk, the HTTP load tool: apt-get install -y wrk")
     if arguments.smoke:
         return smoke()
@@ -373,7 +407,7 @@ def main() -> None:
         print(f"measuring the statistics by setup at {closed:,} closed trades on {vendor} ...", file=sys.stderr)
         measured = run("bench.scale", "--closed", str(closed), "--statistics", name=str(closed))
         rows += evaluate_statistics(measured["statistics"])
-    if only not in ("feed", "statistics"):
+    if only not in ("feed", "statistics", "replay"):
         scales = {}
         for closed in SCALES:
             print(f"measuring {closed:,} closed trades on {vendor} ...", file=sys.stderr)
@@ -384,7 +418,7 @@ def main() -> None:
         ops = run("bench.ops", name="ops")
         rows += evaluate(scales, ops)
         raw |= {"scales": {str(k): v for k, v in scales.items()}, "ops": ops}
-    if only not in ("ledger", "statistics"):
+    if only not in ("ledger", "statistics", "replay"):
         print("measuring the price feed's path ...", file=sys.stderr)
         feed = {"ticks": run("bench.feed", "--ticks", name="feed")}
         print("flooding the price feed past its ceiling ...", file=sys.stderr)
@@ -395,6 +429,11 @@ def main() -> None:
             charts[count] = run("bench.feed", "--chart", str(count), name=f"candles{count}")
         rows += evaluate_feed(feed, charts)
         raw |= {"feed": feed, "charts": {str(k): v for k, v in charts.items()}}
+    if only in (None, "replay"):
+        print("measuring replays (30 days of 50 symbols' candles generated once) ...", file=sys.stderr)
+        replayed = run("bench.replay", name="replay")
+        rows += evaluate_replay(replayed)
+        raw |= {"replay": replayed}
     print_table(rows, vendor)
     if only:
         print("A partial run (--only): printed, not written to bench/results.json.")

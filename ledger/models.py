@@ -672,3 +672,50 @@ class NotifyChannel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: done with event {self.done_id}"
+
+
+class Replay(models.Model):
+    """A replay (docs/replay.md): signals of a period run again under other rules on the recorded candles, as a
+    fresh account. Its parameters, its progress while the worker runs it, and its result, kept so it can be shown
+    again and compared. It never writes to signals, paper_trades or the account."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for the worker"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    FINISHED = [Status.DONE, Status.FAILED, Status.CANCELLED]
+
+    parameters = models.JSONField(help_text="The period, the filters and the rules changed (services.replay_queue).")
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent of the period replayed.")
+    summary = models.JSONField(null=True, blank=True, help_text="The replay's figures and band, and the ledger's.")
+    result = models.JSONField(null=True, blank=True, help_text="Trades, refusals and differences from the ledger.")
+    error = models.TextField(blank=True, default="", help_text="Why it failed.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "replays"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "done", "failed", "cancelled"]),
+                name="replay_status_valid",
+            ),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="replay_progress_percent"),
+        ]
+        indexes = [models.Index(fields=["status", "id"], name="replay_by_status")]  # the worker's next queued one
+
+    def __str__(self) -> str:
+        return f"replay #{self.pk} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in self.FINISHED

@@ -3,7 +3,7 @@ from datetime import date
 from django.urls import path, register_converter
 
 from .inputs import EARLIEST_DAY
-from .views import dashboard, events, exports, history, stats, trades
+from .views import dashboard, events, exports, history, replays, stats, trades
 
 
 class DayConverter:
@@ -42,6 +42,9 @@ urlpatterns = [
     path("journal/choices/", history.history_choices, name="history-choices"),
     path("stats/", stats.stats_page, name="stats"),
     path("live/events", events.events, name="live-events"),
+    path("replay/", replays.replay_page, name="replay"),
+    path("replay/<int:replay_id>/", replays.replay_detail, name="replay-detail"),
+    path("replay/<int:replay_id>/cancel/", replays.replay_cancel, name="replay-cancel"),
     path("export/journal.csv", exports.journal_csv, name="export-journal"),
     path("export/signals.csv", exports.signals_csv, name="export-signals"),
 ]

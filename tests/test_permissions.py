@@ -121,12 +121,14 @@ def test_a_read_only_token_is_refused_every_write_and_nothing_changes(client, ro
         "/api/v1/trades/{trade_id}/levels": {"stop_loss": "95"},
         "/api/v1/days/{date}/note": {"text": "read-only people cannot write this"},
         "/api/v1/orders/{order_id}/cancel": {"reason": "not wanted"},
+        "/api/v1/replays": {"start": "2026-11-20", "end": "2026-11-20"},
+        "/api/v1/replays/{replay_id}/cancel": {},
     }
     assert {path for _, path in api_writes()} == set(bodies)  # a new write is walked here too
     before = ledger_state()
 
     for method, path in api_writes():
-        url = path.format(signal_id=signal.signal_id, trade_id=trade.pk, date=NOW.date(), order_id=1)
+        url = path.format(signal_id=signal.signal_id, trade_id=trade.pk, date=NOW.date(), order_id=1, replay_id=1)
         response = getattr(client, method)(
             url, json.dumps(bodies[path]), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
         )

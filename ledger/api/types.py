@@ -22,6 +22,7 @@ from ..inputs import (
     DAY_RE,
     DAY_TEXT,
     DECIMAL_RE,
+    DECIMAL_TEXT,
     EXPIRES_IN_MAX,
     ID_MAX,
     MOMENT_RE,
@@ -73,6 +74,19 @@ Price = Annotated[
 Confidence = Annotated[
     Decimal, BeforeValidator(_number), Field(ge=0, le=1), _either({"minimum": 0, "maximum": 1}, CONFIDENCE_TEXT)
 ]
+
+
+def bounded(low: Decimal, high: Decimal) -> Any:
+    """A number from `low` to `high` (both included), as a JSON number or a string of digits: a rate or a
+    multiple a replay changes (replay.Overrides)."""
+    return Annotated[
+        Decimal,
+        BeforeValidator(_number),
+        Field(ge=low, le=high, allow_inf_nan=False),
+        _either({"minimum": float(low), "maximum": float(high)}, DECIMAL_TEXT),
+    ]
+
+
 MOMENT_HELP = "ISO 8601 with a zone (2026-11-20T10:00:00Z), from 1970 to 2199, offset within ±14:00"
 Moment = Annotated[
     AwareDatetime,

@@ -17,6 +17,8 @@ Selectors never write and never import the services. Every name below is importa
 - events: the outbox: `events_after` (the events after an id, in id order), `events_newest_id`, and
   `EVENTS_PAGE_MAX`.
 - orders: `orders_working`, the working entry orders with their symbol's last price.
+- replays: what a replay reads: `replay_signals` (`Selection`), `replay_symbols`, `replay_candles`, `replay_lots`,
+  `replay_live` (the ledger's own trades to compare with), `replay_get`, `replays_recent`.
 - checks: the consistency check: `ledger_violations` (`Violation`), `account_state` (a deficit), and `CENT`, how
   far a recorded PnL may be from the rules.
 """
@@ -75,9 +77,27 @@ from .journal import (
     trade_executions,
 )
 from .orders import orders_working
+from .replays import (
+    Selection,
+    replay_candles,
+    replay_get,
+    replay_live,
+    replay_lots,
+    replay_signals,
+    replay_symbols,
+    replays_recent,
+)
 from .stats import SAMPLE_DAYS, PeriodPnl, RBucket, Stats, SymbolPnl, stats
 
 __all__ = [
+    "Selection",
+    "replay_candles",
+    "replay_get",
+    "replay_live",
+    "replay_lots",
+    "replay_signals",
+    "replay_symbols",
+    "replays_recent",
     "account",
     "events_after",
     "events_newest_id",

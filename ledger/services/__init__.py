@@ -30,6 +30,9 @@ One module per subject; every service is importable from here (`services.trade_c
 - markets: `market_lots_record`, each market's lot rules (step, minimum amount and cost) as its exchange lists them.
 - events: the outbox: `event_record` and `events_record` (a set in a few INSERTs), called by the services above
   in their own transactions; `events_prune` (older than PAPER_EVENTS_KEEP_DAYS).
+- replays: `replay_queue` (its parameters checked by `replay_parameters`), `replay_claim` (the worker's guarded
+  claim), `replay_run` (the engine of ledger/replay.py on the recorded candles), `replay_cancel`; they write only
+  the `replays` table.
 - tokens: API tokens: `api_token_create`, `api_token_revoke`, `api_token_authenticate`, `api_token_hash`.
 """
 
@@ -45,12 +48,18 @@ from .markets import market_lots_record
 from .notify import notify_channel_open, notify_claim, notify_failed, notify_sent, notify_skip
 from .orders import order_cancel, order_place, orders_expire, orders_fill
 from .prices import CandlesBackfilled, TicksApplied, candles_backfill, prices_apply
+from .replays import replay_cancel, replay_claim, replay_parameters, replay_queue, replay_run
 from .signals import Intake, signal_execute, signal_expire, signal_intake, signal_record, signals_lapse
 from .tokens import api_token_authenticate, api_token_create, api_token_hash, api_token_revoke
 from .trades import TradesRecomputed, trade_close, trade_correct, trades_recompute
 
 __all__ = [
     "EXECUTION_CORRECTABLE",
+    "replay_cancel",
+    "replay_claim",
+    "replay_parameters",
+    "replay_queue",
+    "replay_run",
     "CandlesBackfilled",
     "DayClosed",
     "Intake",

@@ -143,6 +143,18 @@ def exit_label(status: str) -> str:
     return PaperTrade.Status(status).label
 
 
+@register.filter
+def decimal_text(value: str | None) -> Decimal | None:
+    """A number kept as text in JSON (a replay's figures) as a Decimal, for the filters above; None stays None."""
+    return None if value is None else Decimal(value)
+
+
+@register.filter
+def replay_exit(status: str) -> str:
+    """A replayed trade's end as every page names an exit; a signal the replay did not take says so."""
+    return "Not taken" if status == "REFUSED" else exit_label(status)
+
+
 def trade_link(trade: PaperTrade) -> SafeString:
     """A link to the trade's own page, #<id>, in a notice or the admin's list."""
     return format_html('<a href="{}">#{}</a>', reverse("trade", args=[trade.pk]), trade.pk)

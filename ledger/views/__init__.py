@@ -8,6 +8,7 @@
 - `trades.py`: a trade's page (/trades/<id>/), its chart.json, its notes and tags, its stop and target.
 - `history.py`: the journal's history of closed trades (/journal/), its filters' choices and its CSV.
 - `stats.py`: the statistics page (/stats/).
+- `replays.py`: the replay page (/replay/, /replay/<id>/): its form, its progress part, its comparison, Cancel.
 - `exports.py`: the streamed CSV exports of a period (/export/...) and the streaming the history's CSV uses.
 - `events.py`: the streams of events (Server-Sent Events, ledger/live.py): a live page's (/live/events) and a
   program's (/api/v1/events/stream, with an API token).

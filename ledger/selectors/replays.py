@@ -1,0 +1,159 @@
+"""What a replay reads (docs/replay.md): the signals of its period and filters, in the order they were entered,
+each symbol's 1-minute candles streamed oldest first in pages of the (symbol, minute) index, the markets' lot
+rules, and the ledger's own trades of those signals to compare with. Nothing here writes."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Coalesce
+
+from .. import replay, replay_report, sizing
+from ..days import day_bounds
+from ..errors import NotFound
+from ..models import MarketLot, PaperTrade, Replay, Signal
+from ..sql import HasElement, money_from_db
+
+CANDLE_PAGE = 10_000  # candles a read: one keyset page of the (symbol, minute) index
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which signals a replay takes: sent from the first day's start to the last day's end (trading days), of
+    these symbols, with one of these confluences, whose trade carries one of these tags (empty: any); those the
+    ledger executed, and with `include_refused` also those it did not."""
+
+    start: date
+    end: date
+    symbols: tuple[str, ...] = ()
+    confluences: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    include_refused: bool = False
+
+    @property
+    def span(self) -> tuple[datetime, datetime]:
+        return day_bounds(self.start)[0], day_bounds(self.end)[1]
+
+
+def _any(path: str, values: tuple[str, ...]) -> Q:
+    condition = Q()
+    for value in values:
+        condition |= Q(HasElement(path, value))
+    return condition
+
+
+def replay_signals_selected(selection: Selection) -> QuerySet[Signal]:
+    start, end = selection.span
+    rows = Signal.objects.filter(timestamp__gte=start, timestamp__lt=end)
+    rows = (
+        rows.filter(trade__isnull=False)
+        if not selection.include_refused
+        else rows.exclude(status=Signal.Status.GENERATED)
+    )
+    if selection.symbols:
+        rows = rows.filter(symbol__in=selection.symbols)
+    if selection.confluences:
+        rows = rows.filter(_any("confluences", selection.confluences))
+    if selection.tags:
+        rows = rows.filter(_any("trade__tags", selection.tags))
+    return rows
+
+
+def replay_signals(selection: Selection) -> Iterator[replay.Signal]:
+    """The selected signals in the order the replay enters them: when the ledger executed each (its trade's entry
+    time), or when it was sent if the ledger did not."""
+    rows = (
+        replay_signals_selected(selection)
+        .annotate(at=Coalesce("trade__entry_time", "timestamp"))
+        .order_by("at", "pk")
+        .values_list("signal_id", "symbol", "action", "entry_price", "stop_loss", "take_profit", "at")
+    )
+    for row in rows.iterator(chunk_size=2_000):
+        yield replay.Signal(*row)
+
+
+def replay_symbols(selection: Selection) -> list[str]:
+    return sorted(set(replay_signals_selected(selection).order_by().values_list("symbol", flat=True).distinct()))
+
+
+# One page of a symbol's candles by keyset on the (symbol, minute) index. A raw query: Django's converters (a float
+# to a Decimal per value on SQLite, through a generic loop) cost ten times what the replay does with a candle.
+CANDLES_SQL = (
+    "SELECT minute, open, high, low, close, bid, ask FROM price_candles "
+    "WHERE symbol = %s AND minute {after} %s AND minute < %s ORDER BY minute LIMIT %s"
+)
+
+
+def replay_candles(symbol: str, start: datetime, end: datetime) -> Iterator[replay.Candle]:
+    """The symbol's candles from start (included; PAPER_PRICE_MAX_AGE before it, so the period's first entry has a
+    price) to end (excluded), oldest first, read CANDLE_PAGE at a time. Prices are read as the columns hold them
+    (sql.money_from_db: SQLite's floats to the same Decimals the ORM gives), each distinct one converted once."""
+    adapt = connection.ops.adapt_datetimefield_value
+    numbers: dict[Any, Decimal | None] = {None: None}
+    after, since = ">=", start - settings.PAPER_PRICE_MAX_AGE
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(CANDLES_SQL.format(after=after), [symbol, adapt(since), adapt(end), CANDLE_PAGE])
+            rows = cursor.fetchall()
+        if len(numbers) > 100_000:  # a symbol of very many distinct prices: the cache stays small
+            numbers = {None: None}
+        for value in {value for row in rows for value in row[1:]} - numbers.keys():
+            numbers[value] = money_from_db(value)
+        price = numbers.__getitem__
+        for minute, *prices in rows:  # SQLite gives naive UTC minutes, PostgreSQL aware ones
+            minute = minute if minute.tzinfo else minute.replace(tzinfo=UTC)
+            yield replay.Candle(symbol, minute, *map(price, prices))
+        if len(rows) < CANDLE_PAGE:
+            return
+        after, since = ">", rows[-1][0]
+
+
+def replay_lots(symbols: list[str]) -> dict[str, sizing.Lot]:
+    return {row.symbol: row.lot for row in MarketLot.objects.filter(symbol__in=symbols)}
+
+
+def replay_live(selection: Selection) -> list[replay_report.Live]:
+    """The ledger's own trades of the selected signals, to compare the replay with."""
+    signals = replay_signals_selected(selection).filter(trade__isnull=False).values("signal_id")
+    rows = PaperTrade.objects.filter(signal__in=signals).order_by("entry_time", "pk")
+    return [
+        replay_report.Live(
+            trade_id=trade.pk,
+            signal_id=trade.signal_id,
+            entry_time=trade.entry_time,
+            entry_price=trade.entry_price,
+            exit_time=trade.exit_time,
+            exit_price=trade.exit_price,
+            exit_reason=trade.status,
+            pnl=trade.pnl,
+            risk=trade.risk_amount,
+        )
+        for trade in rows.only(
+            "signal_id",
+            "entry_time",
+            "entry_price",
+            "exit_time",
+            "exit_price",
+            "status",
+            "realized_pnl",
+            "unrealized_pnl",
+            "risk_amount",
+        )
+    ]
+
+
+def replays_recent(limit: int = 10) -> QuerySet[Replay]:
+    return Replay.objects.order_by("-id")[:limit]
+
+
+def replay_get(replay_id: int) -> Replay:
+
+    row = Replay.objects.filter(pk=replay_id).first()
+    if row is None:
+        raise NotFound(f"No replay with id {replay_id}.", field="replay_id")
+    return row

@@ -1,0 +1,112 @@
+"""The replay page (/replay/, docs/replay.md): a form that queues a replay for the worker, its progress polled
+while it runs, and its comparison with the ledger once done. Thin: services.replay_parameters checks the form,
+services.replay_queue / replay_cancel write, the worker runs it."""
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from .. import selectors, services
+from ..errors import LedgerError
+from ..models import Replay
+from .base import HtmxHttpRequest, refusal_status, render_page, trade_required
+
+RULE_FIELDS = ("stop_pct", "reward_risk", "risk", "fee_rate", "slippage", "max_open")
+TRADES_SHOWN = 200  # rows of the changed trades on the page; the API and the command give them all
+PART = "replay-status"
+
+
+def _parameters(post) -> dict:
+    """The form's fields as a replay's parameters: empty rules keep the ledger's own."""
+    rules = {name: post.get(name, "") for name in RULE_FIELDS}
+    if post.get("one_per_symbol") in ("yes", "no"):
+        rules["one_per_symbol"] = post["one_per_symbol"] == "yes"
+    return {
+        "start": post.get("start", ""),
+        "end": post.get("end", ""),
+        "symbols": post.get("symbols", ""),
+        "confluences": post.get("confluences", ""),
+        "tags": post.get("tags", ""),
+        "include_refused": post.get("include_refused") == "on",
+        "rules": rules,
+    }
+
+
+def _shown(values: dict) -> dict:
+    """A replay's parameters (its rules beside them) as the form's fields show them: lists as text."""
+    values = values | values.get("rules", {})
+    return {name: ", ".join(value) if isinstance(value, list) else value for name, value in values.items()}
+
+
+def _context(replay: Replay | None, *, form: dict | None = None) -> dict:
+    context = {
+        "replay": replay,
+        "form": _shown(form or (replay.parameters if replay else {})),
+        "recent": [row for row in selectors.replays_recent() if row != replay],
+        "poll_ms": settings.DASHBOARD_POLL_MS,
+        "defaults": {
+            "stop_pct": settings.PAPER_DEFAULT_STOP_PCT,
+            "reward_risk": settings.PAPER_REWARD_RISK,
+            "risk": settings.PAPER_RISK_PER_TRADE,
+            "fee_rate": settings.PAPER_FEE_RATE,
+            "slippage": settings.PAPER_SLIPPAGE,
+            "max_open": settings.PAPER_MAX_OPEN_TRADES,
+        },
+    }
+    if replay is not None and replay.status == Replay.Status.DONE:
+        changed = [row for row in replay.result["differences"] if row["changed"]]
+        context |= {
+            "mine": replay.summary["replay"],
+            "theirs": replay.summary["actual"],
+            "changed": changed[:TRADES_SHOWN],
+            "changed_count": len(changed),
+            "curves": {"actual": replay.summary["actual"]["curve"], "replay": replay.summary["replay"]["curve"]},
+        }
+    return context
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def replay_page(request: HtmxHttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        return _queue(request)
+    return render_page(request, "ledger/replay.html", _context(None))
+
+
+@trade_required
+def _queue(request: HtmxHttpRequest) -> HttpResponse:
+    form = _parameters(request.POST)
+    try:
+        queued = services.replay_queue(parameters=form, by=request.user)
+    except LedgerError as error:
+        context = _context(None, form=form) | {"error": error.message, "error_field": error.field}
+        return render_page(request, "ledger/replay.html", context, status=refusal_status(request, error))
+    return redirect("replay-detail", replay_id=queued.pk)
+
+
+@login_required
+@require_GET
+def replay_detail(request: HtmxHttpRequest, replay_id: int) -> HttpResponse:
+    try:
+        replay = selectors.replay_get(replay_id)
+    except LedgerError as error:
+        return render_page(request, "ledger/replay.html", _context(None) | {"error": error.message}, status=404)
+    part = PART if request.htmx and request.htmx.target == PART else None
+    return render_page(
+        request, "ledger/replay.html", _context(replay, form=replay.parameters | replay.parameters["rules"]), part=part
+    )
+
+
+@login_required
+@require_POST
+@trade_required
+def replay_cancel(request: HtmxHttpRequest, replay_id: int) -> HttpResponse:
+    try:
+        services.replay_cancel(replay_id=replay_id)
+    except LedgerError as error:
+        replay = Replay.objects.filter(pk=replay_id).first()
+        context = _context(replay) | {"error": error.message}
+        return render_page(request, "ledger/replay.html", context, status=refusal_status(request, error))
+    return redirect("replay-detail", replay_id=replay_id)
