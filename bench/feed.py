@@ -28,9 +28,10 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench import SMOKE, generate  # noqa: E402
-from ledger import rules, selectors, services  # noqa: E402
+from ledger import brackets, rules, selectors, services  # noqa: E402
 from ledger.inputs import Tick  # noqa: E402
 from ledger.models import Account, PaperTrade, PriceCandle  # noqa: E402
+from ledger.services.base import record_fills  # noqa: E402
 from ledger.services.prices import CANDLES_SQL, EXTREMES, LAST_PRICE_SQL, MARKS_SQL, minute_of  # noqa: E402
 
 SYMBOLS, TRADES, SECONDS = (50, 20, 1) if SMOKE else (500, 200, 120)  # the smoke: one batch
@@ -73,9 +74,11 @@ def open_trades(count: int) -> None:
     )
     with transaction.atomic():
         generate.write(pairs)
+        trades = list(PaperTrade.objects.all())
+        record_fills([(trade, brackets.entry_fill(trade, at=trade.entry_time)) for trade in trades])
         account, _ = Account.objects.get_or_create(pk=1)
-        account.open_cost = sum((rules.held(trade) for trade in PaperTrade.objects.all()), Decimal(0))
-        account.save()  # a consistent ledger: check_ledger passes
+        account.open_cost = sum((rules.held(trade) for trade in trades), Decimal(0))
+        account.save()  # a consistent ledger, each trade with its entry execution: check_ledger passes
 
 
 def ticks() -> dict:

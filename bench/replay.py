@@ -30,7 +30,7 @@ from django.utils import timezone  # noqa: E402
 
 from bench import SMOKE, generate  # noqa: E402
 from ledger import replay, services  # noqa: E402
-from ledger.models import PaperTrade, PriceCandle, Replay, Signal  # noqa: E402
+from ledger.models import Execution, Order, PaperTrade, PriceCandle, Replay, Signal  # noqa: E402
 
 SYMBOLS, DAYS = (5, 1) if SMOKE else (50, 30)
 COUNTS = (100, 200) if SMOKE else (5_000, 10_000)
@@ -110,7 +110,8 @@ def _signals(count: int) -> list[replay.Signal]:
 
 def _write_signals(signals: list[replay.Signal]) -> None:
     Replay.objects.all().delete()
-    PaperTrade.objects.all().delete()  # the smoke's earlier steps leave trades, which hold their signals
+    for held in (Execution, Order, PaperTrade):  # the smoke's earlier steps leave trades, which hold their signals
+        held.objects.all().delete()
     Signal.objects.all().delete()
     Signal.objects.bulk_create(
         [

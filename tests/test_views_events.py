@@ -124,7 +124,8 @@ def test_a_stream_cut_and_resumed_with_last_event_id_misses_nothing_and_repeats_
         note(n, f"before the cut {n}")
     first = stream.events(3)
     assert [m["event"] for m in first] == ["journal.changed"] * 3
-    assert stream.ready == {"after": int(first[0]["id"]) - 1}  # from the newest event at connect
+    # from the newest event at connect (none yet here; PostgreSQL's ids are not reset between tests)
+    assert stream.ready["after"] < int(first[0]["id"])
     stream.close()  # the connection drops
 
     for n in range(3, 7):  # written while nobody listens

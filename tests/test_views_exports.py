@@ -5,8 +5,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.db import connection
 from django.http import StreamingHttpResponse
+from django.test import AsyncClient
 from django.test.utils import CaptureQueriesContext
 
 from ledger import services
@@ -134,6 +136,25 @@ def test_the_export_streams_in_the_same_few_queries_however_many_rows(viewer_cli
 
     assert (few_lines, many_lines) == (11, 5001)  # the header and every trade
     assert many_queries == few_queries
+
+
+def test_under_an_asgi_server_the_export_is_handed_over_a_chunk_at_a_time(viewer):
+    """Django reads a synchronous iterator whole before an ASGI server sends any of it: the export hands its lines
+    over CHUNK at a time instead (AsyncClient's requests are the ASGI server's)."""
+    PaperTrade.objects.bulk_create(
+        closed_trade_row(exit_time=T0 + timedelta(seconds=i), realized_pnl=Decimal(i)) for i in range(4500)
+    )
+
+    async def download() -> list[bytes]:
+        client = AsyncClient()
+        await client.aforce_login(viewer)
+        response = await client.get("/export/journal.csv", {"period": "all"})
+        assert response.is_async
+        return [chunk async for chunk in response.streaming_content]
+
+    chunks = async_to_sync(download)()
+
+    assert [chunk.count(b"\n") for chunk in chunks] == [2000, 2000, 501]  # the header and 4,500 trades
 
 
 def test_the_dashboards_journal_links_to_its_days_export(viewer_client):

@@ -79,4 +79,4 @@ def history_csv(request: HtmxHttpRequest) -> HttpResponse:
         return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
     data = form.cleaned_data
     rows = selectors.history_rows(form.filters(), sort=form.order())
-    return export(rows, JOURNAL, filename=filename("journal", data["start"], data["end"]))
+    return export(request, rows, JOURNAL, filename=filename("journal", data["start"], data["end"]))

@@ -9,7 +9,8 @@
     const dialog = event.detail.target;
     if (dialog.id === "confirm" && !dialog.open) dialog.showModal();
   });
-  // While open, its numbers refresh with the page's poll (its own part, confirm-live); once closed they wait.
+  // While open, its numbers refresh with each batch of prices the stream brings, or the poll (its own part,
+  // confirm-live); once closed they wait.
   document.body.addEventListener("htmx:confirm", (event) => {
     const dialog = event.detail.elt.closest("dialog");
     if (dialog && !dialog.open) event.preventDefault();

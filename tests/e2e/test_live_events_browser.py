@@ -64,7 +64,8 @@ def test_a_tick_through_the_api_reaches_the_dashboards_price_with_no_poll(logged
     expect(price).to_have_text("100.75")
     expect(page.locator("#summary")).to_contain_text("Equity")
     refreshed = {target for target in sent if target}
-    assert refreshed <= {"summary", "active-trades"}  # the parts a batch of prices touches; no poll asked the rest
+    # the parts a batch of prices touches (working orders: their distance to fill); no poll asked the rest
+    assert refreshed <= {"summary", "active-trades", "working-orders"}
     assert "active-trades" in refreshed
     assert_no_csp_violation(page)
     assert_accessible(page)

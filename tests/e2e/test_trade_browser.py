@@ -10,9 +10,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from ledger import services
+from ledger import brackets, services
 from ledger.inputs import Tick
 from ledger.models import PaperTrade, PriceCandle
+from ledger.services.base import record_executions
 from tests.conftest import T0, closed_trade_row
 
 from .conftest import PHONE, POLL, assert_accessible, assert_no_csp_violation, screenshot, without_stream
@@ -248,6 +249,7 @@ def test_the_chart_fits_its_scale_to_what_it_draws_with_labels_apart_and_the_exi
         risk_amount=Decimal("32"),
     )
     trade.save()
+    record_executions(trade, [brackets.entry_fill(trade, at=trade.entry_time), brackets.closing_fill(trade)])
     rising("SOLUSDT", entry - timedelta(minutes=30), 91, Decimal("136"), Decimal("147.5"))  # to the exit's minute
 
     for size, name in ((LAPTOP, "trade-chart-range"), (PHONE, "trade-chart-range-phone")):
