@@ -169,6 +169,14 @@ class Position:
     exit_price: Decimal | None = None
     exit_time: datetime | None = None
     status: str = OPEN
+    # A replayed trade has one target (docs/replay.md): no bracket, so nothing exits in parts.
+    bracket: dict = field(default_factory=dict)
+    targets_filled: int = 0
+    exited_size: Decimal = ZERO
+    exited_value: Decimal = ZERO
+    exited_pnl: Decimal = ZERO
+    exited_fees: Decimal = ZERO
+    exited_slippage: Decimal = ZERO
     pk: int | None = None
     last_minute: datetime | None = None  # the last candle's minute it has seen
     last: Candle | None = None  # ... and that candle: its close is the last mark
