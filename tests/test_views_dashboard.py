@@ -676,7 +676,9 @@ def test_close_first_shows_the_fill_and_what_it_would_realize_and_writes_nothing
     assert "+0.90R, +1.80%, after fees of 10.10" in html
     assert '<input type="hidden" name="expected_price" value="102">' in html
     assert "more than 0.5% away from 102.00, nothing is done" in html
-    assert f'hx-get="/trades/{trade.pk}/close/" hx-trigger="poll from:body"' in html  # refreshed while open
+    assert (
+        f'hx-get="/trades/{trade.pk}/close/" hx-trigger="sse:prices.applied, poll from:body"' in html
+    )  # refreshed while open
     assert PaperTrade.objects.get(pk=trade.pk).is_open
 
 
