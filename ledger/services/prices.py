@@ -147,9 +147,10 @@ class TicksApplied:
     executions: list[tuple[PaperTrade, brackets.Fill]] = field(default_factory=list)  # partial exits, in order
 
 
-def _account_parts(trades: Iterable[PaperTrade], fills: Sequence[tuple[PaperTrade, brackets.Fill]]) -> None:
-    """The running total takes what the partial exits realized, and the open cost gives back the entry cost of
-    the units they closed (a trade also closed in the batch gives back the rest in save_closes)."""
+def _parts_counted(trades: Iterable[PaperTrade], fills: Sequence[tuple[PaperTrade, brackets.Fill]]) -> None:
+    """What partial exits change beyond their trades' rows: the running total takes what they realized, the open
+    cost gives back the entry cost of the units they closed (a trade also closed in the batch gives back the rest
+    in save_closes), and each records a `trade.reduced` event (a target's part filled, the rest still open)."""
     realized = sum((fill.pnl for _, fill in fills), ZERO)
     freed = ZERO
     for trade in trades:
@@ -158,10 +159,6 @@ def _account_parts(trades: Iterable[PaperTrade], fills: Sequence[tuple[PaperTrad
         before.exited_size -= exited
         freed += rules.held(before) - rules.held(trade)
     account_add(realized, open_cost=-freed)
-
-
-def _reduced_events(fills: Sequence[tuple[PaperTrade, brackets.Fill]]) -> None:
-    """A `trade.reduced` event for each partial exit: a target's part filled, the rest still open."""
     events_record(
         events=[
             trade_event(Event.Kind.TRADE_REDUCED, trade, exit_price=fill.price, exit_size=fill.size, pnl=fill.pnl)
@@ -268,8 +265,7 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
     _write_parts(parts.values())
     record_fills(result.executions)
     if parts:
-        _account_parts(parts.values(), result.executions)
-        _reduced_events(result.executions)
+        _parts_counted(parts.values(), result.executions)
     _write_last_prices({tick.symbol: tick for tick in applied})  # time order: the last one per symbol wins
     _write_candles(applied)
     if result.closed and save_closes(result.closed) != len(result.closed):
@@ -338,8 +334,7 @@ def candles_backfill(*, symbol: str, candles: Iterable[Candle]) -> CandlesBackfi
         parts, fill = brackets.candle_step(trade, seen)  # widened by the minutes up to its close, if any
         if parts:
             record_executions(trade, parts)
-            _account_parts([trade], [(trade, part) for part in parts])
-            _reduced_events([(trade, part) for part in parts])
+            _parts_counted([trade], [(trade, part) for part in parts])
         if fill is None:
             rules.revalue(trade)  # its partial exits, if any, are realized now
             PaperTrade.objects.filter(pk=trade.pk, status=PaperTrade.Status.OPEN).bulk_update([trade], BACKFILLED)
