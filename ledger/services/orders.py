@@ -86,6 +86,7 @@ def _fill(order: Order, *, signal: Signal, price: Decimal, tick: Quote, at: date
     )
     if not won:  # impossible while the order row is locked; refuse to write half a fill if it ever happens
         raise AlreadyClosed(f"Order {order.pk} ended meanwhile; nothing was filled.", field="order_id")
+    record_history(Order.objects.filter(pk=order.pk), reason=f"filled: trade #{trade.pk}")
     order.status = Order.Status.FILLED
     account_add(ZERO, reserved=-order.reserved)
     events_record(events=[_order_event(Event.Kind.ORDER_ENDED, order, trade_id=trade.pk)])
@@ -141,9 +142,11 @@ def _end(ended: Sequence[Order], *, status: str, reasons: dict[int, str], at: da
     won = 0
     for reason, group in by_reason.items():
         for batch in batches(group):
-            won += Order.objects.filter(pk__in=[order.pk for order in batch], status=Order.Status.WORKING).update(
+            ids = [order.pk for order in batch]
+            won += Order.objects.filter(pk__in=ids, status=Order.Status.WORKING).update(
                 status=status, reason=reason, cancelled_at=at
             )
+            record_history(Order.objects.filter(pk__in=ids), reason=reason)
             Signal.objects.filter(
                 signal_id__in=[order.signal_id for order in batch], status=Signal.Status.GENERATED
             ).update(status=Signal.Status.EXPIRED, status_reason=reason)
