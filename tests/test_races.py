@@ -1,6 +1,7 @@
 """A trade closes exactly once, whoever races to close it. Real threads on a real database file or server."""
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -261,5 +262,42 @@ def test_ticks_a_cancel_and_close_eod_at_once_fill_or_end_a_working_order_and_a_
     assert [size for size, _, _ in exits] == [Decimal("25"), Decimal("25")]  # each half exited once
     assert exits[-1][2] == trade.status
     assert trade.realized_pnl == sum(pnl for _, pnl, _ in exits)
+    assert selectors.ledger_violations() == []
+    assert_ledger_consistent()
+
+
+def test_a_tick_that_fills_one_order_and_a_cancel_of_another_whose_time_is_up_end_each_once():
+    """The tick fills a BTC order (taking the account's lock) and expires an ETH order whose seconds ran out, which
+    a cancel takes at the same moment: neither waits for the other in a circle (a deadlock on PostgreSQL)."""
+    seen = timezone.now() - timedelta(seconds=10)
+    services.prices_apply(ticks=[Tick(symbol, Decimal("101"), seen) for symbol in ("BTC", "ETH")])
+
+    def place(symbol: str, expires_in) -> Order:
+        fields = SignalFields(
+            signal_id=f"limit-{symbol}",
+            symbol=symbol,
+            action="BUY",
+            entry_price=Decimal("100"),
+            confidence=Decimal("0.5"),
+            stop_loss=Decimal("95"),
+            take_profit=Decimal("120"),
+        )
+        return services.signal_intake(signal=fields, order=OrderFields("limit", expires_in)).order
+
+    filling, due = place("BTC", "gtc"), place("ETH", 1)
+    time.sleep(1.1)  # the ETH order's second is up when the tick comes
+
+    ticked, cancelled = race(
+        lambda: services.prices_apply(ticks=[Tick("BTC", Decimal("99"), timezone.now())]),
+        lambda: services.order_cancel(order_id=due.pk),
+    )
+
+    assert not isinstance(ticked, Exception), ticked
+    assert isinstance(cancelled, (Order, InvalidTransition)), cancelled
+    assert [trade.signal_id for trade in ticked.filled] == [filling.signal_id]
+    due.refresh_from_db()
+    assert due.status == (Order.Status.CANCELLED if isinstance(cancelled, Order) else Order.Status.EXPIRED)
+    assert ticked.expired == (due.status == Order.Status.EXPIRED)
+    assert Account.objects.get().reserved == Decimal(0)
     assert selectors.ledger_violations() == []
     assert_ledger_consistent()
