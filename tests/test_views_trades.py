@@ -445,9 +445,16 @@ def test_the_facts_refresh_that_finds_the_trade_closed_tells_the_page_whose_badg
     facts = trader_client.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="facts", **HTMX)
     assert facts["HX-Trigger"] == "tradeClosed"
     badge = trader_client.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="trade-status", **HTMX)
-    assert badge.content.decode() == '<span class="status take_profit" id="trade-status">Take profit</span>'
+    # closed: no refresh any more, but an answer still on its way morphs the part rather than filling it
+    assert (
+        badge.content.decode()
+        == '<span class="status take_profit" id="trade-status" hx-swap="morph">Take profit</span>'
+    )
     manage = trader_client.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="manage", **HTMX)
-    assert re.fullmatch(r'<div id="manage">\s*</div>', manage.content.decode().strip())  # no Move, no refresh
+    assert re.fullmatch(r'<div id="manage" hx-swap="morph">\s*</div>', manage.content.decode().strip())  # no Move
+    executions = trader_client.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="executions", **HTMX)
+    assert "Exit: Take profit" in executions.content.decode()
+    assert "hx-get" not in executions.content.decode()
 
 
 def test_the_chart_after_a_time_holds_only_the_candles_that_start_after_it(viewer_client, open_trade):
