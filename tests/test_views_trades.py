@@ -78,6 +78,16 @@ def test_a_shorts_best_excursion_is_its_low_and_its_worst_its_high(viewer_client
     assert "\u22121.50R &middot; high 103.00" in html
 
 
+def test_an_excursion_of_nothing_is_not_coloured_as_a_loss(viewer_client, open_trade):
+    trade = open_trade()  # LONG at 100 that has seen only 100: no excursion either way
+    PaperTrade.objects.filter(pk=trade.pk).update(max_price=Decimal("100"), min_price=Decimal("100"))
+
+    html = viewer_client.get(reverse("trade", args=[trade.pk])).content.decode()
+
+    assert '<span class="value num flat">0.00</span>' in html  # the MAE
+    assert '<span class="value num loss">' not in html
+
+
 def test_an_unknown_trade_is_not_found_and_the_page_needs_a_login(viewer_client, client):
     assert viewer_client.get(reverse("trade", args=[999])).status_code == 404
     assert client.get(reverse("trade", args=[1])).status_code == 302
