@@ -82,7 +82,9 @@
       htmx.trigger(part, "catchup");
     }, wait);
   });
-  body.addEventListener("sse:trade.closed", (event) => {
-    if (event.target.matches("[data-reload-on-event]")) location.reload();
+  body.addEventListener("tradeClosed", () => {  // a trade's page whose trade closed: nothing more to follow
+    window.ledgerStream?.close();
+    body.removeAttribute("sse-connect");
+    delete body.dataset.live;
   });
 })();
