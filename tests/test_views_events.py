@@ -16,6 +16,7 @@ import pytest
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
+from django.db import connection
 
 from ledger import services
 from ledger.inputs import Tick
@@ -163,6 +164,24 @@ def test_open_streams_hold_no_thread_each(served, session_key):
     for stream in streams:
         stream.close()
     assert held < 5  # at most the streams' own pool starting (4 threads, ledger/live.py); not one a stream
+
+
+def server_connections() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL counts them")
+def test_open_streams_hold_no_database_connection_each(served, session_key):
+    before = server_connections()
+    streams = [page_stream(served.url, session_key) for _ in range(10)]
+    assert all(stream.ready is not None for stream in streams)
+    time.sleep(0.5)
+    held = server_connections() - before
+    for stream in streams:
+        stream.close()
+    assert held < 5  # the watcher's LISTEN and the streams' pool (ledger/live.py); not one a stream
 
 
 def test_after_in_the_url_starts_a_fresh_connection_where_the_page_was_drawn(server, session_key):
