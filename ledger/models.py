@@ -243,6 +243,11 @@ class PaperTrade(models.Model):
         return self.status == self.Status.OPEN
 
     @property
+    def open_size(self) -> Decimal:
+        """What is still open: the size less what its targets have closed so far."""
+        return self.position_size - self.exited_size
+
+    @property
     def pnl(self) -> Decimal:
         """Realized once closed, unrealized while open."""
         return self.unrealized_pnl if self.is_open else self.realized_pnl
@@ -413,6 +418,7 @@ class Order(models.Model):
     trade = models.OneToOneField(
         PaperTrade, null=True, blank=True, related_name="order", on_delete=models.PROTECT, help_text="What it opened."
     )
+    history = HistoricalRecords()  # placed, filled, cancelled, expired: with why, who and when (docs/admin.md)
 
     class Meta:
         db_table = "ledger_orders"
