@@ -226,7 +226,7 @@ class Refusal:
 
 
 def _as_json(row: Any) -> dict[str, Any]:
-    # Not dataclasses.asdict: it deep-copies every value, a tenth of a long replay's time for flat rows.
+    # Not dataclasses.asdict: it deep-copies every value (half a second at 10,000 trades), and these rows are flat.
     return {f.name: _json(getattr(row, f.name)) for f in fields(row)}
 
 
