@@ -735,6 +735,37 @@ def test_waiting_ticks_keep_of_each_minute_its_first_highest_lowest_and_newest()
     assert waiting.take() == ([], 0)
 
 
+def test_a_burst_of_streamed_tickers_is_conflated_before_it_is_read_and_each_minute_comes_out_whole(
+    either, open_trade, monkeypatch
+):
+    fake = either
+    trade = open_trade()  # LONG 50 BTCUSDT at 100 from 10:01, stop 98, target 104
+    read = []  # the tickers the feed read into ticks
+    tick_from = feed.markets.tick_from
+    monkeypatch.setattr(
+        feed.markets, "tick_from", lambda symbol, *a, **k: read.append(symbol) or tick_from(symbol, *a, **k)
+    )
+    # 300 tickers in the 10:02 minute, 0.1 s apart: 100.1 first, 101.25 at n = 100, 98.75 at n = 200, 100.05 last,
+    # and between them 99.6 to 100.4 (n % 9 tenths above 99.6)
+    burst = ["100.1"] + [str(D("99.6") + D(n % 9) / 10) for n in range(1, 299)] + ["100.05"]
+    burst[100], burst[200] = "101.25", "98.75"
+
+    def script():
+        fake.push("BTCUSDT", "100", at(-30))  # 10:01:30: read at once, as the subscription awaits a first ticker
+        time.sleep(1)
+        fake.push_all([("BTCUSDT", price, at(n / 10)) for n, price in enumerate(burst)])
+
+    after_subscribing(fake, script)
+    run_until(config(fake, interval=0.5), lambda totals: totals.ticks + totals.conflated == 301, seconds=30)
+
+    assert len(read) < 50  # of 301: at most a minute's first, highest, lowest and newest per batch, and the first
+    candle = PriceCandle.objects.get(minute=START)
+    assert (candle.open, candle.high, candle.low, candle.close) == (D("100.1"), D("101.25"), D("98.75"), D("100.05"))
+    trade.refresh_from_db()
+    assert (trade.status, trade.max_price, trade.min_price) == (PaperTrade.Status.OPEN, D("101.25"), D("98.75"))
+    assert MarketPrice.objects.get().price == D("100.05")
+
+
 def test_a_rate_limit_s_retry_after_is_waited_for(fake, caplog):
     fake.ticker("BTCUSDT", "100", at(0))
     fake.fail_rest(

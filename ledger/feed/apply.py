@@ -180,11 +180,12 @@ def run(config: FeedConfig, *, until: Callable[[Totals], bool] = lambda totals: 
     pending: list[Tick] = []
     lots: dict[str, sizing.Lot] = {}
     next_follow, next_report = 0.0, time.monotonic() + config.report
+    next_batch = time.monotonic() + config.interval
 
     def apply(waited: float) -> None:
         nonlocal pending
         time.sleep(waited)
-        ticks, conflated = stream.waiting.take()
+        ticks, conflated = stream.take()
         held = prints.held
         ticks = prints.sift(ticks)
         for total in (totals, minute):
@@ -206,7 +207,10 @@ def run(config: FeedConfig, *, until: Callable[[Totals], bool] = lambda totals: 
                     close_old_connections()
             lots = _record_lots(stream.lots, lots, config.exchange)
             _fill_gaps(stream, ends, stopping=lambda: until(totals))
-            apply(config.interval)
+            # A batch every interval, not an interval after the last one's commit: the newest price is at most an
+            # interval and a commit old. A round that took longer starts the next at once, owing nothing.
+            apply(max(next_batch - time.monotonic(), 0.0))
+            next_batch = max(next_batch + config.interval, time.monotonic())
             reporting = time.monotonic() >= next_report
             if reporting:
                 _summary(stream, minute, totals)
