@@ -752,7 +752,7 @@ def test_a_burst_of_streamed_tickers_is_conflated_before_it_is_read_and_each_min
 
     def script():
         fake.push("BTCUSDT", "100", at(-30))  # 10:01:30: read at once, as the subscription awaits a first ticker
-        time.sleep(1)
+        time.sleep(0.5)  # subscribed by then; and within the second of silence after which the stream is stalled
         fake.push_all([("BTCUSDT", price, at(n / 10)) for n, price in enumerate(burst)])
 
     after_subscribing(fake, script)

@@ -208,13 +208,13 @@ def run(config: FeedConfig, *, until: Callable[[Totals], bool] = lambda totals: 
             lots = _record_lots(stream.lots, lots, config.exchange)
             _fill_gaps(stream, ends, stopping=lambda: until(totals))
             # A batch every interval, not an interval after the last one's commit: the newest price is at most an
-            # interval and a commit old. But a round that took over half an interval is followed by as long a
-            # pause: the stream's thread shares the interpreter with this one, and a stream that reads slower
-            # than the exchange sends falls behind without bound, while a late batch only waits.
+            # interval and a commit old. But while the stream reads behind, a batch is followed by a pause as long
+            # as it took: its thread shares the interpreter with this one, and a stream that reads slower than the
+            # exchange sends falls behind without bound, while a late batch only waits.
             started = time.monotonic()
             apply(max(next_batch - started, 0.0))
             took = time.monotonic() - max(next_batch, started)
-            next_batch = max(next_batch + config.interval, time.monotonic() + took)
+            next_batch = max(next_batch + config.interval, time.monotonic() + (took if stream.behind() else 0.0))
             reporting = time.monotonic() >= next_report
             if reporting:
                 _summary(stream, minute, totals)

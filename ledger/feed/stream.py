@@ -34,6 +34,9 @@ HISTORY_TIMEOUT = 300  # seconds a gap's history may take to read
 # handshake waits behind everything the exchange sent before its answer, which under a flood never ends.
 CLOSE_WAIT = 1
 READ_WAIT = 1  # seconds a batch waits for the stream's loop to read the tickers kept unread
+# A streamed ticker received this long after its time (told in ours) says the stream reads slower than the exchange
+# sends: more than the network's delay and the clock offset's noise (CLOCK_TOLERANCE, not corrected) add up to.
+BEHIND = timedelta(seconds=2)
 EPOCH, MICROSECOND = datetime(1970, 1, 1, tzinfo=UTC), timedelta(microseconds=1)
 
 
@@ -130,6 +133,7 @@ class Stream:
         self._heard = 0.0  # time.monotonic() of the last ticker streamed
         self._tickers_in = exchanges.TICKER_MESSAGES.get(config.exchange)  # None: every message is ccxt's at once
         self._listening = False  # subscribed: tickers are kept unread (not before: the subscription awaits one)
+        self._delay = 0  # microseconds between the last ticker kept unread's time and its arrival
         self._by_id: dict[str, str] = {}  # the exchange's id of each market followed -> the market
         self._fallback = False  # polling over REST while the stream is away
         self._index: dict[str, str] = {}  # market_index of the exchange's markets
@@ -149,6 +153,10 @@ class Stream:
 
     def alive(self) -> bool:
         return self._thread.is_alive()
+
+    def behind(self) -> bool:
+        """Whether the last ticker kept unread arrived over BEHIND after its time: the stream reads behind."""
+        return self._delay > BEHIND // MICROSECOND
 
     def take(self) -> tuple[list[Tick], int]:
         """The ticks waiting (Waiting.take), the tickers kept unread read first, in the stream's loop (what it
@@ -414,6 +422,7 @@ class Stream:
         for market, price, ticker in unread:
             at = min(ticker["timestamp"] * 1000 - correction, received)
             self.unread.keep((market, at // 60_000_000), at, price, (market, ticker, received))
+        self._delay = received - at
 
     def _read_unread(self, done: concurrent.futures.Future | None = None) -> None:
         """The tickers kept unread, read (ccxt's `safe_ticker`, as for any ticker) and queued in the order they
