@@ -243,6 +243,11 @@ class PaperTrade(models.Model):
         return self.status == self.Status.OPEN
 
     @property
+    def open_size(self) -> Decimal:
+        """What is still open: the size less what its targets have closed so far."""
+        return self.position_size - self.exited_size
+
+    @property
     def pnl(self) -> Decimal:
         """Realized once closed, unrealized while open."""
         return self.unrealized_pnl if self.is_open else self.realized_pnl

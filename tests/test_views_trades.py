@@ -78,6 +78,16 @@ def test_a_shorts_best_excursion_is_its_low_and_its_worst_its_high(viewer_client
     assert "\u22121.50R &middot; high 103.00" in html
 
 
+def test_an_excursion_of_nothing_is_not_coloured_as_a_loss(viewer_client, open_trade):
+    trade = open_trade()  # LONG at 100 that has seen only 100: no excursion either way
+    PaperTrade.objects.filter(pk=trade.pk).update(max_price=Decimal("100"), min_price=Decimal("100"))
+
+    html = viewer_client.get(reverse("trade", args=[trade.pk])).content.decode()
+
+    assert '<span class="value num flat">0.00</span>' in html  # the MAE
+    assert '<span class="value num loss">' not in html
+
+
 def test_an_unknown_trade_is_not_found_and_the_page_needs_a_login(viewer_client, client):
     assert viewer_client.get(reverse("trade", args=[999])).status_code == 404
     assert client.get(reverse("trade", args=[1])).status_code == 302
@@ -445,9 +455,16 @@ def test_the_facts_refresh_that_finds_the_trade_closed_tells_the_page_whose_badg
     facts = trader_client.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="facts", **HTMX)
     assert facts["HX-Trigger"] == "tradeClosed"
     badge = trader_client.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="trade-status", **HTMX)
-    assert badge.content.decode() == '<span class="status take_profit" id="trade-status">Take profit</span>'
+    # closed: no refresh any more, but an answer still on its way morphs the part rather than filling it
+    assert (
+        badge.content.decode()
+        == '<span class="status take_profit" id="trade-status" hx-swap="morph">Take profit</span>'
+    )
     manage = trader_client.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="manage", **HTMX)
-    assert re.fullmatch(r'<div id="manage">\s*</div>', manage.content.decode().strip())  # no Move, no refresh
+    assert re.fullmatch(r'<div id="manage" hx-swap="morph">\s*</div>', manage.content.decode().strip())  # no Move
+    executions = trader_client.get(reverse("trade", args=[trade.pk]), HTTP_HX_TARGET="executions", **HTMX)
+    assert "Exit: Take profit" in executions.content.decode()
+    assert "hx-get" not in executions.content.decode()
 
 
 def test_the_chart_after_a_time_holds_only_the_candles_that_start_after_it(viewer_client, open_trade):

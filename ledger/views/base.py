@@ -64,7 +64,8 @@ LIVE_KINDS = {
     "signals": ["signal.recorded", "signal.refused", "signal.expired", "trade.opened", "day.closed", "imported"],
     "journal": ["trade.closed", "trade.reduced", "trade.corrected", "journal.changed", "day.closed", "imported"],
     "working-orders": ["order.placed", "order.ended", "prices.applied", "day.closed"],
-    "facts": ["prices.applied", "trade.moved", "trade.corrected"],
+    "facts": ["prices.applied", "trade.moved", "trade.reduced", "trade.closed", "trade.corrected"],
+    "executions": ["trade.reduced", "trade.corrected"],
 }
 # As the templates read them (a key without a dash): "sse:prices.applied, sse:trade.opened, ...".
 SSE_TRIGGERS = {name.replace("-", "_"): ", ".join(f"sse:{k}" for k in kinds) for name, kinds in LIVE_KINDS.items()}

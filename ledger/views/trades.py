@@ -31,7 +31,8 @@ from .base import (
     trade_required,
 )
 
-TRADE_PARTS = ("facts", "levels", "notes", "trade-status", "manage")  # the parts an HTMX request may ask for
+# The parts an HTMX request may ask for.
+TRADE_PARTS = ("facts", "levels", "notes", "trade-status", "manage", "executions", "chart-legend")
 
 
 def _trade(trade_id: int) -> PaperTrade:

@@ -5,9 +5,18 @@
   // live parts, so a poll of a part cannot take it away. Escape or Cancel closes it; confirming closes it as the post
   // leaves, and the browser gives focus back to the button that opened it. A refusal because the price moved comes
   // back into #confirm too, and opens it again with the new fill.
+  // The browser gives focus back only to the very button that opened it: if a refresh of its part replaced that
+  // button meanwhile, focus goes to the same place in the part instead (poll.js), not to the page's top.
+  let opener = null;
   document.body.addEventListener("htmx:afterSwap", (event) => {
     const dialog = event.detail.target;
-    if (dialog.id === "confirm" && !dialog.open) dialog.showModal();
+    if (dialog.id === "confirm" && !dialog.open) {
+      opener = window.ledgerFocus.where(document.activeElement);
+      dialog.showModal();
+    }
+  });
+  document.getElementById("confirm")?.addEventListener("close", () => {
+    if (opener) window.ledgerFocus.restore(opener);
   });
   // While open, its numbers refresh with each batch of prices the stream brings, or the poll (its own part,
   // confirm-live); once closed they wait.

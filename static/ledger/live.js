@@ -40,7 +40,9 @@
   body.addEventListener("htmx:sseMessage", (event) => {
     if (event.detail.lastEventId) last = event.detail.lastEventId;
   });
-  body.addEventListener("sse:trade.closed", (event) => {
-    if (event.target.matches("[data-reload-on-event]")) location.reload();
+  body.addEventListener("tradeClosed", () => {  // a trade's page whose trade closed: nothing more to follow
+    window.ledgerStream?.close();
+    body.removeAttribute("sse-connect");
+    delete body.dataset.live;
   });
 })();

@@ -51,20 +51,14 @@
   // Focus stays where it is through a refresh: morphing keeps the element. When the refresh removes it (the
   // trade closed, the signal was executed), focus goes to the same place in the part: the same button of the row
   // now in that position (or the nearest row that has one), else the part's heading, never to the page's top.
-  let lost = null;
-  document.body.addEventListener("htmx:beforeSwap", (event) => {
-    const part = event.detail.target;
-    const focused = document.activeElement;
-    if (!part.id || !part.contains(focused) || focused === part) return;
+  // (actions.js uses the same two helpers for the button that opened a confirmation.)
+  const where = (element, part = element?.closest("[hx-get][id]")) => {
+    if (!part?.id || !part.contains(element) || element === part) return null;
     const rows = [...part.querySelectorAll("tbody tr")];
-    const row = focused.closest("tr");
-    lost = { part: part.id, index: rows.indexOf(row), label: focused.textContent.trim() };
-  });
-  document.body.addEventListener("htmx:afterSettle", (event) => {
-    if (!lost || event.detail.target.id !== lost.part) return;
-    const part = document.getElementById(lost.part);
-    const { index, label } = lost;
-    lost = null;
+    return { part: part.id, index: rows.indexOf(element.closest("tr")), label: element.textContent.trim() };
+  };
+  const restore = ({ part: id, index, label }) => {
+    const part = document.getElementById(id);
     if (!part || (document.activeElement && document.activeElement !== document.body)) return;
     const rows = [...part.querySelectorAll("tbody tr")];
     const order = rows.map((row, i) => [Math.abs(i - index), row]).sort((a, b) => a[0] - b[0]).map(([, row]) => row);
@@ -77,5 +71,16 @@
       heading.tabIndex = -1;
       heading.focus();
     }
+  };
+  window.ledgerFocus = { where, restore };
+  let lost = null;
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    lost = where(document.activeElement, event.detail.target) ?? lost;
+  });
+  document.body.addEventListener("htmx:afterSettle", (event) => {
+    if (!lost || event.detail.target.id !== lost.part) return;
+    const place = lost;
+    lost = null;
+    restore(place);
   });
 })();

@@ -4,8 +4,8 @@
 // for each stop a trail or break-even moved to, and the stop and target lines.
 // An open trade's chart asks, on each batch of its prices the page's stream brings (sse:prices.applied) and on each
 // of the page's polls, only for the candles it does not have (?after=, the answer's own cursor), and adds them with
-// series.update; it is fetched whole after every action (ledgerChanged) and when the candles' length has changed
-// (a span grown past 12 hours takes 5-minute candles, ...).
+// series.update; it is fetched whole after every action (ledgerChanged), when the trade closes (tradeClosed), and
+// when the candles' length has changed (a span grown past 12 hours takes 5-minute candles, ...).
 (() => {
   const LC = window.LightweightCharts;
   const css = getComputedStyle(document.documentElement);
@@ -143,7 +143,7 @@
     load();
     chart.timeScale().subscribeSizeChange(placeLabels);  // a narrower or shorter chart moves the labels closer
     if ("live" in element.dataset) LIVE.forEach((name) => document.body.addEventListener(name, poll));
-    document.body.addEventListener("ledgerChanged", () => load());
+    ["ledgerChanged", "tradeClosed"].forEach((name) => document.body.addEventListener(name, () => load()));
   }
 
   document.querySelectorAll("[data-trade-chart]").forEach(draw);

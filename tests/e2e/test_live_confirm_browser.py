@@ -4,6 +4,7 @@ now and what it would realize, follow the price while open, and are refused with
 the trader accepts (PAPER_MAX_DEVIATION, 0.5%). Slippage is off in the tests: a fill without a bid or ask is the
 price itself."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -79,6 +80,10 @@ def test_close_confirmation_follows_the_price_while_open_and_closes_at_the_fill_
 
     expect(dialog).to_be_hidden()
     expect(page.locator("#notice")).to_contain_text(f"Closed trade #{trade.pk} (LONG BTCUSDT) at 102.30: +104.88")
+    expect(page.locator("body")).not_to_have_attribute("sse-connect", re.compile(".*"))  # the close's event came
+    expect(page.locator("#notice")).to_contain_text("Closed trade")  # and the page was not drawn again under it
+    expect(page.locator("#chart-legend")).to_contain_text("exit price")  # the parts that follow the close did
+    expect(page.locator("#executions tbody tr")).to_have_count(2)
     expect(page.locator("#trade-status")).to_have_text("Manual close")
     expect(page.get_by_role("button", name="Move")).to_have_count(0)
     assert PaperTrade.objects.get(pk=trade.pk).exit_price == Decimal("102.3")

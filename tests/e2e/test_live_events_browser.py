@@ -9,6 +9,7 @@ test advances it: what refreshes without that was pushed."""
 import json
 import re
 import urllib.request
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -87,9 +88,34 @@ def test_the_trade_page_follows_its_ticks_and_shows_the_exit_when_a_tick_closes_
 
     post_tick(server_url, token, "97.5")  # through the stop
     expect(page.locator("#trade-status")).to_have_text("Stop loss")
+    expect(page.locator("#executions tbody tr")).to_have_count(2)  # the entry, and now the exit
+    expect(page.locator("#executions tbody tr").last).to_contain_text("Stop loss")
     expect(page.locator("body")).not_to_have_attribute("sse-connect", re.compile(".*"))  # closed: no stream held
     assert_no_csp_violation(page)
     screenshot(page, "live-trade-closed-by-a-tick")
+
+
+def test_a_partial_exit_reaches_the_trade_page_s_executions_and_size_without_a_poll(
+    logged_in, server_url, open_trade, token
+):
+    page = logged_in
+    trade = trade_now(
+        open_trade,
+        stop_loss=Decimal("98"),
+        targets=[{"price": "103", "fraction": "0.5"}, {"price": "106", "fraction": "0.5"}],
+    )  # LONG 50 BTCUSDT at 100: 25 out at 103, 25 at 106
+    page.goto(f"{server_url}/trades/{trade.pk}/")
+    streaming(page)
+    rows = page.locator("#executions tbody tr")
+    expect(rows).to_have_count(1)
+
+    post_tick(server_url, token, "103.5")  # through the first target: half the position out at 103
+    expect(rows).to_have_count(2)
+    expect(rows.nth(1)).to_contain_text("Exit: Take profit")
+    expect(page.locator("#trade-size")).to_have_text("25.00")  # what is still open
+    expect(page.locator("#facts")).to_contain_text("of 50.00: 25.00 out after 1 target")
+    expect(page.locator("#trade-status")).to_have_text("Open")  # the rest is still open
+    assert_accessible(page, "#executions")
 
 
 def test_a_stream_cut_and_reopened_misses_no_event_and_repeats_none(logged_in, make_signal):
