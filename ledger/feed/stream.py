@@ -106,7 +106,7 @@ class Waiting:
 
 
 class Stream:
-    """The exchange side of the feed, in its own thread and event loop: ticks go out through `waiting`."""
+    """The exchange side of the feed, in its own thread and event loop: ticks go out through `take`."""
 
     def __init__(self, config: FeedConfig) -> None:
         self.config = config
