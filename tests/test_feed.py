@@ -26,7 +26,7 @@ from ledger.inputs import Tick
 from ledger.models import MarketLot, MarketPrice, PaperTrade, PriceCandle
 
 from .conftest import NOW, T0, database_url
-from .fake_exchange import MARKETS, FakeBinance, FakeOkx, kline
+from .fake_exchange import MARKETS, FakeBinance, FakeOkx, kline, millis
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -764,6 +764,18 @@ def test_a_burst_of_streamed_tickers_is_conflated_before_it_is_read_and_each_min
     trade.refresh_from_db()
     assert (trade.status, trade.max_price, trade.min_price) == (PaperTrade.Status.OPEN, D("101.25"), D("98.75"))
     assert MarketPrice.objects.get().price == D("100.05")
+
+
+def test_the_stream_reads_behind_once_a_ticker_arrives_over_two_seconds_after_its_time():
+    stream = feed.stream.Stream(feed.FeedConfig(exchange="binance"))
+    stream._listening, stream._by_id = True, {"BTCUSDT": "BTC/USDT"}  # subscribed to BTCUSDT (never started)
+
+    def arrives(late: timedelta) -> bool:
+        stamp = millis(datetime.now(UTC) - late)
+        stream._received(None, {"e": "24hrTicker", "E": stamp, "s": "BTCUSDT", "c": "100", "C": stamp})
+        return stream.behind()
+
+    assert [arrives(timedelta(seconds=1)), arrives(timedelta(seconds=3)), arrives(timedelta(0))] == [False, True, False]
 
 
 def test_a_rate_limit_s_retry_after_is_waited_for(fake, caplog):
