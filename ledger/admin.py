@@ -25,7 +25,7 @@ from simple_history.template_utils import HistoricalRecordContextHelper
 from . import rules, selectors, services, sizing
 from .errors import LedgerError
 from .inputs import CORRECTABLE, EARLIEST_DAY, LATEST_DAY
-from .models import ApiToken, Execution, MarketLot, PaperTrade, Signal
+from .models import ApiToken, Execution, MarketLot, Order, PaperTrade, Signal
 from .templatetags.ledger_format import money, percent, price, signed, trade_link
 
 COUNT_CAP = 10_000  # rows a list page counts at most
@@ -45,7 +45,7 @@ class CappedCountPaginator(Paginator):
 # How the admin writes a value, as the dashboard does (docs/admin.md): PnL to the cent with its sign, other money
 # to the cent, prices and sizes without trailing zeros, times as 25 Nov 2026 14:03:05, nothing as a dash.
 SIGNED = {"realized_pnl", "unrealized_pnl", "pnl"}
-CENTS = {"fees", "risk_amount", "slippage"}
+CENTS = {"fees", "risk_amount", "slippage", "reserved"}
 
 
 def shown(name: str, value: Any) -> Any:
@@ -431,6 +431,77 @@ class ExecutionAdmin(SimpleHistoryAdmin):
                 f"Trade #{trade.pk} now: realized PnL {shown('realized_pnl', trade.realized_pnl)}, "
                 f"unrealized PnL {shown('unrealized_pnl', trade.unrealized_pnl)}, fees {shown('fees', trade.fees)}.",
             )
+
+
+@admin.register(Order)
+class OrderAdmin(LedgerAdmin):
+    """Entry orders, working and ended. Read-only: an order changes only by its life cycle (a tick fills it, its
+    time expires it, someone cancels it), so the one change here is the cancel action, through the service that
+    releases its reservation and expires its signal with it, exactly once whoever else gets there first."""
+
+    list_display = ("id", "signal_link", "symbol", "side", "order_type", "status", "limit", "size_", "held", "placed")
+    list_filter = ("status", "order_type", "side", "time_in_force")
+    list_select_related = ("signal",)
+    ordering = ("-pk",)  # newest first, served by the primary key
+    fields = (
+        "signal_link",
+        "symbol",
+        "side",
+        "order_type",
+        "status",
+        "reason",
+        "limit",
+        "size_",
+        "held",
+        "time_in_force",
+        "placed",
+        "expires",
+        "filled",
+        "ended",
+        "trade_link",
+    )
+    readonly_fields = ("signal_link", "limit", "size_", "held", "placed", "expires", "filled", "ended", "trade_link")
+    actions = ["cancel_selected"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        """An order changes only through its life cycle (cancel): the change page shows it read-only."""
+        return obj is None and super().has_change_permission(request)
+
+    limit = column("price", "price (limit or trigger)", ordering="price")
+    size_ = column("size", "size")
+    held = column("reserved", "reserved")
+    placed = column("created_at", "placed", ordering="created_at")
+    expires = column("expires_at", "expires")
+    filled = column("filled_at", "filled")
+    ended = column("cancelled_at", "cancelled or expired")
+
+    @admin.display(description="signal", ordering="signal_id")
+    def signal_link(self, order: Order) -> str:
+        url = reverse("admin:ledger_signal_change", args=[order.signal.pk])
+        return format_html('<a href="{}">{}</a>', url, order.signal_id)
+
+    @admin.display(description="trade")
+    def trade_link(self, order: Order) -> str:
+        """The trade it opened, where it is corrected; none while working or once cancelled or expired."""
+        if order.trade_id is None:
+            return "—"
+        url = reverse("admin:ledger_papertrade_change", args=[order.trade_id])
+        return format_html('<a href="{}">#{}</a>', url, order.trade_id)
+
+    @admin.action(description="Cancel selected working orders", permissions=["change"])
+    def cancel_selected(self, request, queryset) -> None:
+        ids = self._selected_ids(request, queryset)
+        if ids is None:
+            return
+        cancelled, skipped = [], []
+        for order_id in ids:
+            try:
+                services.order_cancel(order_id=order_id, reason=f"Cancelled by {request.user} in the admin.")
+                cancelled.append(order_id)
+            except LedgerError:  # filled, cancelled or expired already, or a moment ago by a tick or the end of day
+                skipped.append(order_id)
+        done = f"Cancelled {len(cancelled)} order(s): {_named(cancelled)}."
+        _report(self, request, done=done, skipped=skipped, why="that were not working")
 
 
 class ApiTokenForm(forms.ModelForm):

@@ -418,6 +418,7 @@ class Order(models.Model):
     trade = models.OneToOneField(
         PaperTrade, null=True, blank=True, related_name="order", on_delete=models.PROTECT, help_text="What it opened."
     )
+    history = HistoricalRecords()  # placed, filled, cancelled, expired: with why, who and when (docs/admin.md)
 
     class Meta:
         db_table = "ledger_orders"

@@ -528,7 +528,14 @@ def test_read_only_group_holds_view_permissions_only():
     call_command("readonly_group", stdout=StringIO())  # again: brought up to date, not doubled
 
     codenames = sorted(Group.objects.get(name="ledger read-only").permissions.values_list("codename", flat=True))
-    assert codenames == ["view_historicalpapertrade", "view_historicalsignal", "view_papertrade", "view_signal"]
+    assert codenames == [
+        "view_historicalorder",
+        "view_historicalpapertrade",
+        "view_historicalsignal",
+        "view_order",
+        "view_papertrade",
+        "view_signal",
+    ]
 
 
 def test_signal_page_and_history_are_shown_read_only(admin_client, open_trade):

@@ -1,11 +1,14 @@
 """A trade closes exactly once, whoever races to close it. Real threads on a real database file or server."""
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import connections
 from django.utils import timezone
 
@@ -202,5 +205,99 @@ def test_a_tick_a_close_by_hand_and_the_end_of_day_on_a_half_closed_trade_close_
     exits = list(trade.executions.filter(kind="exit").values_list("size", "pnl"))
     assert [size for size, _ in exits] == [Decimal("25"), Decimal("25")]  # each half exited once
     assert trade.realized_pnl == sum(pnl for _, pnl in exits)
+    assert selectors.ledger_violations() == []
+    assert_ledger_consistent()
+
+
+def test_ticks_a_cancel_and_close_eod_at_once_fill_or_end_a_working_order_and_a_half_closed_trade_once(open_trade):
+    """The issue's race in one: a batch of ticks that reaches both a working limit order (a gap through it) and the
+    second target of a trade half closed at its first, a cancel of the order and `close_eod`, at the same moment."""
+    trade = open_trade(
+        stop_loss=Decimal("98"),
+        targets=[{"price": "110", "fraction": "0.5"}, {"price": "120", "fraction": "0.5"}],
+        break_even_after=1,
+    )
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("110"), T0 + timedelta(minutes=2))])  # half at 110
+    services.prices_apply(ticks=[Tick("ETHUSDT", Decimal("101"), timezone.now() - timedelta(seconds=10))])
+    order = services.signal_intake(
+        signal=SignalFields(
+            signal_id="limit-eth",
+            symbol="ETHUSDT",
+            action="BUY",
+            entry_price=Decimal("100"),
+            confidence=Decimal("0.5"),
+            stop_loss=Decimal("95"),
+            take_profit=Decimal("120"),
+        ),
+        order=OrderFields("limit"),  # a day order: close_eod expires it
+    ).order
+    now = timezone.now()
+    ticks = [Tick("BTCUSDT", Decimal("121"), now), Tick("ETHUSDT", Decimal("99"), now)]  # the 2nd target; a gap
+    said = StringIO()
+
+    ticked, cancelled, ended = race(
+        lambda: services.prices_apply(ticks=ticks),
+        lambda: services.order_cancel(order_id=order.pk),
+        lambda: call_command("close_eod", stdout=said),
+    )
+
+    assert not isinstance(ticked, Exception), ticked
+    assert not isinstance(ended, Exception), ended
+    assert isinstance(cancelled, (Order, InvalidTransition)), cancelled
+    order.refresh_from_db()
+    endings = [
+        order.status == Order.Status.FILLED and [t.signal_id for t in ticked.filled] == ["limit-eth"],
+        order.status == Order.Status.CANCELLED and isinstance(cancelled, Order),
+        order.status == Order.Status.EXPIRED and isinstance(cancelled, InvalidTransition),  # close_eod was first
+    ]
+    assert endings.count(True) == 1, (order.status, order.reason, ticked.filled, cancelled)
+    assert PaperTrade.objects.filter(signal_id="limit-eth").count() == (order.status == Order.Status.FILLED)
+    assert Account.objects.get().reserved == Decimal(0)  # released once, whichever ended it
+    trade.refresh_from_db()
+    by_tick = trade.pk in [t.pk for t in ticked.closed]
+    by_eod = f"closed #{trade.pk} " in said.getvalue()
+    assert [by_tick, by_eod].count(True) == 1, (trade.status, said.getvalue())
+    assert trade.status == (PaperTrade.Status.TAKE_PROFIT if by_tick else PaperTrade.Status.EOD_CLOSE)
+    exits = list(trade.executions.filter(kind="exit").order_by("pk").values_list("size", "pnl", "reason"))
+    assert [size for size, _, _ in exits] == [Decimal("25"), Decimal("25")]  # each half exited once
+    assert exits[-1][2] == trade.status
+    assert trade.realized_pnl == sum(pnl for _, pnl, _ in exits)
+    assert selectors.ledger_violations() == []
+    assert_ledger_consistent()
+
+
+def test_a_tick_that_fills_one_order_and_a_cancel_of_another_whose_time_is_up_end_each_once():
+    """The tick fills a BTC order (taking the account's lock) and expires an ETH order whose seconds ran out, which
+    a cancel takes at the same moment: neither waits for the other in a circle (a deadlock on PostgreSQL)."""
+    seen = timezone.now() - timedelta(seconds=10)
+    services.prices_apply(ticks=[Tick(symbol, Decimal("101"), seen) for symbol in ("BTC", "ETH")])
+
+    def place(symbol: str, expires_in) -> Order:
+        fields = SignalFields(
+            signal_id=f"limit-{symbol}",
+            symbol=symbol,
+            action="BUY",
+            entry_price=Decimal("100"),
+            confidence=Decimal("0.5"),
+            stop_loss=Decimal("95"),
+            take_profit=Decimal("120"),
+        )
+        return services.signal_intake(signal=fields, order=OrderFields("limit", expires_in)).order
+
+    filling, due = place("BTC", "gtc"), place("ETH", 1)
+    time.sleep(1.1)  # the ETH order's second is up when the tick comes
+
+    ticked, cancelled = race(
+        lambda: services.prices_apply(ticks=[Tick("BTC", Decimal("99"), timezone.now())]),
+        lambda: services.order_cancel(order_id=due.pk),
+    )
+
+    assert not isinstance(ticked, Exception), ticked
+    assert isinstance(cancelled, (Order, InvalidTransition)), cancelled
+    assert [trade.signal_id for trade in ticked.filled] == [filling.signal_id]
+    due.refresh_from_db()
+    assert due.status == (Order.Status.CANCELLED if isinstance(cancelled, Order) else Order.Status.EXPIRED)
+    assert ticked.expired == (due.status == Order.Status.EXPIRED)
+    assert Account.objects.get().reserved == Decimal(0)
     assert selectors.ledger_violations() == []
     assert_ledger_consistent()

@@ -69,6 +69,9 @@ def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -
             orders_expired=day_orders.count(),
         )
 
+    # The day's orders end before the closes write: orders are locked before signals and the account, as every
+    # writer locks them (services/__init__.py), or a cancel holding its order and waiting for the account deadlocks.
+    orders_expired = orders_expire(at=at, until=end)  # their signals expire with them
     whole = [trade.pk for trade in trades if not trade.exited_size]
     for batch in batches(whole):
         PaperTrade.objects.filter(pk__in=batch, status=PaperTrade.Status.OPEN).update(
@@ -87,7 +90,6 @@ def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -
         record_fills([(trade, brackets.closing_fill(trade)) for trade in trades])
         record_closes(trades, reason="closed at the end of the day")
         account_add(closed_amount(trades), open_cost=-entry_costs(trades))
-    orders_expired = orders_expire(at=at, until=end)  # the day's orders: their signals expire with them
     expired = 0
     reason = f"Not executed before the end of trading day {day}."[:REASON_LENGTH_MAX]
     for batch in batches(list(stale_signals.order_by("pk").values_list("pk", flat=True))):  # ids: history follows

@@ -86,6 +86,7 @@ def _fill(order: Order, *, signal: Signal, price: Decimal, tick: Quote, at: date
     )
     if not won:  # impossible while the order row is locked; refuse to write half a fill if it ever happens
         raise AlreadyClosed(f"Order {order.pk} ended meanwhile; nothing was filled.", field="order_id")
+    record_history(Order.objects.filter(pk=order.pk), reason=f"filled: trade #{trade.pk}")
     order.status = Order.Status.FILLED
     account_add(ZERO, reserved=-order.reserved)
     events_record(events=[_order_event(Event.Kind.ORDER_ENDED, order, trade_id=trade.pk)])
@@ -94,9 +95,10 @@ def _fill(order: Order, *, signal: Signal, price: Decimal, tick: Quote, at: date
 
 def orders_fill(*, working: QuerySet[Order], ticks: Sequence[Tick], before: dict[str, Decimal]) -> list[PaperTrade]:
     """Fill the working orders (`working`, locked here) that the ticks reach, in time order, each at the price the
-    fill rules give (orders.fill). `before` is each symbol's last price before the batch. One read of the few
-    columns the rules need; an order the batch's prices never reach (orders.within_reach) is passed over at once,
-    and only those within reach are loaded whole. Only the orders that fill cost queries of their own."""
+    fill rules give (orders.fill); those of symbols without a tick are only locked. `before` is each symbol's last
+    price before the batch. One read of the few columns the rules need; an order the batch's prices never reach
+    (orders.within_reach) is passed over at once, and only those within reach are loaded whole. Only the orders
+    that fill cost queries of their own."""
     ranges: dict[str, tuple[Decimal, Decimal]] = {}
     for tick in ticks:
         low, high = ranges.get(tick.symbol, (tick.price, tick.price))
@@ -107,7 +109,7 @@ def orders_fill(*, working: QuerySet[Order], ticks: Sequence[Tick], before: dict
         working.select_for_update().order_by("pk").values_list(*columns)
     ):
         resting = orders.Resting(order_type, side == Signal.Action.BUY, price, placed_at, expires_at)
-        if orders.within_reach(resting, low=ranges[symbol][0], high=ranges[symbol][1]):
+        if symbol in ranges and orders.within_reach(resting, low=ranges[symbol][0], high=ranges[symbol][1]):
             near[pk] = resting
     by_symbol: dict[str, list[Order]] = {}
     for order in Order.objects.filter(pk__in=near).order_by("pk"):
@@ -141,9 +143,11 @@ def _end(ended: Sequence[Order], *, status: str, reasons: dict[int, str], at: da
     won = 0
     for reason, group in by_reason.items():
         for batch in batches(group):
-            won += Order.objects.filter(pk__in=[order.pk for order in batch], status=Order.Status.WORKING).update(
+            ids = [order.pk for order in batch]
+            won += Order.objects.filter(pk__in=ids, status=Order.Status.WORKING).update(
                 status=status, reason=reason, cancelled_at=at
             )
+            record_history(Order.objects.filter(pk__in=ids), reason=reason)
             Signal.objects.filter(
                 signal_id__in=[order.signal_id for order in batch], status=Signal.Status.GENERATED
             ).update(status=Signal.Status.EXPIRED, status_reason=reason)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.db.models import Q
 
 from .. import brackets, rules
 from ..errors import AlreadyClosed, InvalidInput
@@ -237,7 +238,12 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
     applied = valued
     if not applied:
         return result
-    working = Order.objects.filter(status=Order.Status.WORKING, symbol__in={tick.symbol for tick in applied})
+    # The orders the ticks may fill, and those whose time is up at the last tick (orders_expire, below), locked in
+    # one read before anything locks the account: the lock order every writer keeps (services/__init__.py).
+    working = Order.objects.filter(
+        Q(symbol__in={tick.symbol for tick in applied}) | Q(expires_at__lte=applied[-1].at),
+        status=Order.Status.WORKING,
+    )
     result.filled = orders_fill(working=working, ticks=applied, before=before)
     for trade in result.filled:  # the ticks after its fill mark it, or close it
         by_symbol.setdefault(trade.symbol, []).append(trade)

@@ -1,14 +1,14 @@
-"""Create, or bring up to date, the "ledger read-only" group: it may look at signals, trades and their
-history in the admin, and change nothing. Idempotent; run it after `migrate` (docs/admin.md)."""
+"""Create, or bring up to date, the "ledger read-only" group: it may look at signals, trades, entry orders and
+their history in the admin, and change nothing. Idempotent; run it after `migrate` (docs/admin.md)."""
 
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand
 
-from ledger.models import PaperTrade, Signal
+from ledger.models import Order, PaperTrade, Signal
 
 GROUP = "ledger read-only"
-VIEWABLE = (Signal, PaperTrade, Signal.history.model, PaperTrade.history.model)
+VIEWABLE = (Signal, PaperTrade, Order, Signal.history.model, PaperTrade.history.model, Order.history.model)
 
 
 class Command(BaseCommand):
