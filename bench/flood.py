@@ -4,7 +4,9 @@ until it has filled the minutes its open trades missed, then flooded with RATE t
 (TRADES of them with a trade open) for SECONDS: more than its stream reads, and far more than it would apply one by
 one. Sampled every 0.1 s from outside: the command's resident memory (VmRSS) and the age of the newest price it
 applied (what /healthz calls feed_lag_s). Then SIGTERM, still under the flood, timed to the command's exit; and
-check_ledger. DATABASE_URL names a scratch database, emptied first.
+check_ledger. DATABASE_URL names a scratch database, emptied first. Also kept: the processor time the command used
+during the flood, in cores, and the machine's load average: a feed that gets less of a core than it uses falls
+behind, whatever it does.
 """
 
 import json
@@ -40,6 +42,12 @@ SAMPLE = 0.1  # seconds between samples
 def rss_mb(pid: int) -> float:
     status = Path(f"/proc/{pid}/status").read_text()
     return int(status.split("VmRSS:", 1)[1].split()[0]) / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """The process's user and system time so far, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def newest_price_age() -> float | None:
@@ -94,7 +102,7 @@ def flood() -> dict:
         wait_for(lambda: filled(fake) and newest_price_age() is not None, 60, "filled the missed minutes", command)
         time.sleep(2 * INTERVAL)
         fake.unflood()
-        rss_before = rss_mb(command.pid)
+        rss_before, cpu_before = rss_mb(command.pid), cpu_seconds(command.pid)
         fake.flood(names, RATE)
         started = time.monotonic()
         rss, ages = [], []
@@ -102,6 +110,7 @@ def flood() -> dict:
             rss.append((elapsed, rss_mb(command.pid)))
             ages.append(newest_price_age())
             time.sleep(SAMPLE)
+        cpu = cpu_seconds(command.pid) - cpu_before
         command.send_signal(signal.SIGTERM)  # under the flood still
         stopping, sent = time.monotonic(), fake.flooded
         out, err = command.communicate(timeout=60)
@@ -132,6 +141,8 @@ def flood() -> dict:
         "lag_p50_s": statistics.median(ages),
         "lag_max_s": max(ages),
         "sigterm_stop_s": stop_s,
+        "feed_cpu_cores": cpu / (stopping - started),
+        "load_average_1m": os.getloadavg()[0],
     }
 
 

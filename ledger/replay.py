@@ -211,7 +211,7 @@ class Trade:
     missing_minutes: int
 
     def as_json(self) -> dict[str, Any]:
-        return {name: _json(value) for name, value in asdict(self).items()}
+        return _as_json(self)
 
 
 @dataclass(frozen=True)
@@ -222,7 +222,12 @@ class Refusal:
     reason: str
 
     def as_json(self) -> dict[str, Any]:
-        return {name: _json(value) for name, value in asdict(self).items()}
+        return _as_json(self)
+
+
+def _as_json(row: Any) -> dict[str, Any]:
+    # Not dataclasses.asdict: it deep-copies every value (half a second at 10,000 trades), and these rows are flat.
+    return {f.name: _json(getattr(row, f.name)) for f in fields(row)}
 
 
 def _json(value: Any) -> Any:

@@ -59,6 +59,13 @@ class FakeBinance:
 
     def push(self, market: str, last: str, at: datetime, *, bid: str | None = None, ask: str | None = None) -> None:
         """A 24hr ticker event to every socket."""
+        self.send_text(self._event(market, last, at, bid, ask))
+
+    def push_all(self, tickers: list[tuple[str, str, datetime]]) -> None:
+        """Ticker events (market, last price, time) to every socket, back to back: a burst."""
+        self._call(self._send_each([self._event(market, last, at, None, None) for market, last, at in tickers]))
+
+    def _event(self, market: str, last: str, at: datetime, bid: str | None, ask: str | None) -> str:
         event = {
             "e": "24hrTicker",
             "E": millis(at),
@@ -70,7 +77,7 @@ class FakeBinance:
             "C": millis(at),
             "O": millis(at) - 86_400_000,
         }
-        self.send_text(json.dumps(event))
+        return json.dumps(event)
 
     def flood(self, markets: list[str], per_second: int) -> None:
         """Ticker events for the markets in turn, `per_second` of them in all, to every socket until `unflood`:
@@ -213,6 +220,10 @@ class FakeBinance:
             if not socket.closed:
                 await socket.send_str(text)
 
+    async def _send_each(self, texts: list[str]) -> None:
+        for text in texts:
+            await self._send_all(text)
+
     async def _flooding(self, markets: list[str], per_second: int) -> None:
         rng, started = random.Random(7), self.loop.time()
         event = '{"e":"24hrTicker","E":%d,"s":"%s","c":"%s","o":"100","b":"%s","a":"%s","C":%d,"O":%d}'
@@ -267,10 +278,10 @@ class FakeOkx(FakeBinance):
         market = "-".join(MARKETS[market])
         self.tickers[market] = self._okx_ticker(market, last, at, bid, ask)
 
-    def push(self, market: str, last: str, at: datetime, *, bid: str | None = None, ask: str | None = None) -> None:
+    def _event(self, market: str, last: str, at: datetime, bid: str | None, ask: str | None) -> str:
         market = "-".join(MARKETS[market])
         arg = {"channel": "tickers", "instId": market}
-        self.send_text(json.dumps({"arg": arg, "data": [self._okx_ticker(market, last, at, bid, ask)]}))
+        return json.dumps({"arg": arg, "data": [self._okx_ticker(market, last, at, bid, ask)]})
 
     @property
     def exchange_config(self) -> dict:

@@ -26,7 +26,7 @@ from ledger.inputs import Tick
 from ledger.models import MarketLot, MarketPrice, PaperTrade, PriceCandle
 
 from .conftest import NOW, T0, database_url
-from .fake_exchange import MARKETS, FakeBinance, FakeOkx, kline
+from .fake_exchange import MARKETS, FakeBinance, FakeOkx, kline, millis
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -733,6 +733,49 @@ def test_waiting_ticks_keep_of_each_minute_its_first_highest_lowest_and_newest()
     ]  # the lowest, 100, is the first
     assert conflated == 1001 - 4
     assert waiting.take() == ([], 0)
+
+
+def test_a_burst_of_streamed_tickers_is_conflated_before_it_is_read_and_each_minute_comes_out_whole(
+    either, open_trade, monkeypatch
+):
+    fake = either
+    trade = open_trade()  # LONG 50 BTCUSDT at 100 from 10:01, stop 98, target 104
+    read = []  # the tickers the feed read into ticks
+    tick_from = feed.markets.tick_from
+    monkeypatch.setattr(
+        feed.markets, "tick_from", lambda symbol, *a, **k: read.append(symbol) or tick_from(symbol, *a, **k)
+    )
+    # 300 tickers in the 10:02 minute, 0.1 s apart: 100.1 first, 101.25 at n = 100, 98.75 at n = 200, 100.05 last,
+    # and between them 99.6 to 100.4 (n % 9 tenths above 99.6)
+    burst = ["100.1"] + [str(D("99.6") + D(n % 9) / 10) for n in range(1, 299)] + ["100.05"]
+    burst[100], burst[200] = "101.25", "98.75"
+
+    def script():
+        fake.push("BTCUSDT", "100", at(-30))  # 10:01:30: read at once, as the subscription awaits a first ticker
+        time.sleep(0.5)  # subscribed by then; and within the second of silence after which the stream is stalled
+        fake.push_all([("BTCUSDT", price, at(n / 10)) for n, price in enumerate(burst)])
+
+    after_subscribing(fake, script)
+    run_until(config(fake, interval=0.5), lambda totals: totals.ticks + totals.conflated == 301, seconds=30)
+
+    assert len(read) < 50  # of 301: at most a minute's first, highest, lowest and newest per batch, and the first
+    candle = PriceCandle.objects.get(minute=START)
+    assert (candle.open, candle.high, candle.low, candle.close) == (D("100.1"), D("101.25"), D("98.75"), D("100.05"))
+    trade.refresh_from_db()
+    assert (trade.status, trade.max_price, trade.min_price) == (PaperTrade.Status.OPEN, D("101.25"), D("98.75"))
+    assert MarketPrice.objects.get().price == D("100.05")
+
+
+def test_the_stream_reads_behind_once_a_ticker_arrives_over_two_seconds_after_its_time():
+    stream = feed.stream.Stream(feed.FeedConfig(exchange="binance"))
+    stream._listening, stream._by_id = True, {"BTCUSDT": "BTC/USDT"}  # subscribed to BTCUSDT (never started)
+
+    def arrives(late: timedelta) -> bool:
+        stamp = millis(datetime.now(UTC) - late)
+        stream._received(None, {"e": "24hrTicker", "E": stamp, "s": "BTCUSDT", "c": "100", "C": stamp})
+        return stream.behind()
+
+    assert [arrives(timedelta(seconds=1)), arrives(timedelta(seconds=3)), arrives(timedelta(0))] == [False, True, False]
 
 
 def test_a_rate_limit_s_retry_after_is_waited_for(fake, caplog):

@@ -243,9 +243,21 @@ def test_the_worker_runs_what_is_queued_in_the_background(live_day):
 @pytest.mark.django_db
 def test_candles_are_read_page_by_page_as_the_orm_reads_them(live_day, monkeypatch):
     monkeypatch.setattr("ledger.selectors.replays.CANDLE_PAGE", 1)  # a page a candle: every boundary crossed
-    read = list(selectors.replay_candles("SOLUSDT", at(0, 0), at(23, 59)))
+    (read,) = map(list, selectors.replay_candles(["SOLUSDT"], at(0, 0), at(23, 59)))
     stored = PriceCandle.objects.filter(symbol="SOLUSDT").order_by("minute")
     assert [(c.minute, c.open, c.high, c.low, c.close, c.bid, c.ask) for c in read] == list(
         stored.values_list("minute", "open", "high", "low", "close", "bid", "ask")
     )
     assert len(read) == 2  # 09:59 and 10:20
+
+
+@pytest.mark.django_db
+def test_symbols_read_together_each_get_their_own_candles_sharing_each_minute(live_day, monkeypatch):
+    monkeypatch.setattr("ledger.selectors.replays.CANDLE_PAGE", 1)
+    btc, eth = map(list, selectors.replay_candles(["BTCUSDT", "ETHUSDT"], at(0, 0), at(23, 59)))
+    for symbol, read in (("BTCUSDT", btc), ("ETHUSDT", eth)):
+        stored = PriceCandle.objects.filter(symbol=symbol).order_by("minute")
+        assert [(c.symbol, c.minute, c.open, c.high, c.low, c.close) for c in read] == list(
+            stored.values_list("symbol", "minute", "open", "high", "low", "close")
+        )
+    assert btc[0].minute is eth[0].minute  # 09:59, converted once for both

@@ -180,11 +180,12 @@ def run(config: FeedConfig, *, until: Callable[[Totals], bool] = lambda totals: 
     pending: list[Tick] = []
     lots: dict[str, sizing.Lot] = {}
     next_follow, next_report = 0.0, time.monotonic() + config.report
+    next_batch = time.monotonic() + config.interval
 
     def apply(waited: float) -> None:
         nonlocal pending
         time.sleep(waited)
-        ticks, conflated = stream.waiting.take()
+        ticks, conflated = stream.take()
         held = prints.held
         ticks = prints.sift(ticks)
         for total in (totals, minute):
@@ -206,7 +207,14 @@ def run(config: FeedConfig, *, until: Callable[[Totals], bool] = lambda totals: 
                     close_old_connections()
             lots = _record_lots(stream.lots, lots, config.exchange)
             _fill_gaps(stream, ends, stopping=lambda: until(totals))
-            apply(config.interval)
+            # A batch every interval, not an interval after the last one's commit: the newest price is at most an
+            # interval and a commit old. But while the stream reads behind, a batch is followed by a pause as long
+            # as it took: its thread shares the interpreter with this one, and a stream that reads slower than the
+            # exchange sends falls behind without bound, while a late batch only waits.
+            started = time.monotonic()
+            apply(max(next_batch - started, 0.0))
+            took = time.monotonic() - max(next_batch, started)
+            next_batch = max(next_batch + config.interval, time.monotonic() + (took if stream.behind() else 0.0))
             reporting = time.monotonic() >= next_report
             if reporting:
                 _summary(stream, minute, totals)

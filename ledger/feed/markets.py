@@ -1,6 +1,7 @@
 """The exchange as ccxt makes it, the ledger's symbols mapped to its markets, and its tickers read as ticks."""
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -102,12 +103,69 @@ def lot_from(market: dict, *, precision_mode: int) -> sizing.Lot | None:
     return sizing.Lot(step=step, min_amount=rules.units(least["amount"]), min_cost=rules.money(least["cost"]))
 
 
+def tick_time(stamp, *, received: datetime, offset: timedelta) -> datetime:
+    """When a ticker stamped `stamp` (the exchange's milliseconds, or None) happened, in our time: the exchange's
+    time told in ours (`offset`: the exchange's clock minus ours), never later than it arrived (a clock ahead of
+    ours must not make prices look newer than they are)."""
+    if not isinstance(stamp, int):
+        return received
+    return min(datetime.fromtimestamp(stamp / 1000, UTC) - offset, received)
+
+
 def tick_from(symbol: str, ticker: dict, *, received: datetime, offset: timedelta = timedelta(0)) -> Tick:
     """A ccxt ticker as the ledger's tick for `symbol`, cleaned (InvalidInput if it cannot be read): its last
-    price with the bid and ask, at the exchange's time told in ours (`offset`: the exchange's clock minus ours),
-    never later than it arrived (a clock ahead of ours must not make prices look newer than they are)."""
-    stamp = ticker.get("timestamp")
-    exchange_time = isinstance(stamp, int) and datetime.fromtimestamp(stamp / 1000, UTC) - offset
-    at = min(exchange_time, received) if exchange_time else received
+    price with the bid and ask, at its time (`tick_time`)."""
+    at = tick_time(ticker.get("timestamp"), received=received, offset=offset)
     price = ticker.get("last") if ticker.get("last") is not None else ticker.get("close")
     return clean_tick(Tick(symbol, price, at, bid=ticker.get("bid"), ask=ticker.get("ask")))
+
+
+# A streamed ticker message read for what the feed uses of a ccxt ticker (its timestamp, last, bid and ask, from the
+# fields ccxt's own parsing reads them from, as written), each with the exchange's id of its market; None for any
+# other message. Where an exchange has one, the stream conflates tickers before anything else reads them, and only those
+# kept for a batch go on to `safe_ticker` and the feed's cleaning (ledger/feed/stream.py, `Stream._received`):
+# ccxt's reading and the cleaning are most of what a streamed ticker costs (bench/RESULTS.md).
+TickerReader = Callable[[dict], list[tuple[object, dict]] | None]
+
+
+def _binance_tickers(message: dict) -> list[tuple[object, dict]] | None:
+    if message.get("e") != "24hrTicker":  # the full ticker stream (EXCHANGE_OPTIONS)
+        return None
+    stamp = message.get("C") if message.get("C") is not None else message.get("E")  # ccxt's order: close, event
+    return [
+        (
+            message.get("s"),
+            {"timestamp": stamp, "last": message.get("c"), "bid": message.get("b"), "ask": message.get("a")},
+        )
+    ]
+
+
+def _okx_tickers(message: dict) -> list[tuple[object, dict]] | None:
+    arg, data = message.get("arg"), message.get("data")
+    if not isinstance(arg, dict) or arg.get("channel") != "tickers" or not isinstance(data, list):
+        return None  # a subscription's answer, another channel
+    if not all(isinstance(ticker, dict) for ticker in data):
+        return None
+    return [
+        (
+            ticker.get("instId"),
+            {
+                "timestamp": _millis(ticker.get("ts")),
+                "last": ticker.get("last"),
+                "bid": ticker.get("bidPx"),
+                "ask": ticker.get("askPx"),
+            },
+        )
+        for ticker in data
+    ]
+
+
+def _millis(text) -> int | None:
+    return int(text) if isinstance(text, str) and text.isdigit() else None  # OKX writes its times as strings
+
+
+TICKER_MESSAGES: dict[str, TickerReader] = {
+    "binance": _binance_tickers,
+    "binanceus": _binance_tickers,
+    "okx": _okx_tickers,
+}

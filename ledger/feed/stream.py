@@ -1,15 +1,20 @@
 """The exchange side of the price feed, in a thread of its own with its own asyncio loop: the markets mapped (and
 reloaded hourly), the exchange's clock measured, the tickers streamed (ccxt.pro `watch_tickers`) or polled, each
-turned into a cleaned tick and left, conflated, for `apply` to take."""
+turned into a cleaned tick and left, conflated, for `apply` to take. Where the exchange's ticker messages are
+known (markets.TICKER_MESSAGES), a streamed ticker is conflated before it is read: only those still kept when a
+batch is taken are read and cleaned."""
 
 import asyncio
+import concurrent.futures
 import logging
 import queue
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 
 import ccxt
 
@@ -28,6 +33,11 @@ HISTORY_TIMEOUT = 300  # seconds a gap's history may take to read
 # Seconds a stop gives the exchange's connections to close politely before it cuts them: a websocket's closing
 # handshake waits behind everything the exchange sent before its answer, which under a flood never ends.
 CLOSE_WAIT = 1
+READ_WAIT = 1  # seconds a batch waits for the stream's loop to read the tickers kept unread
+# A streamed ticker received this long after its time (told in ours) says the stream reads slower than the exchange
+# sends: more than the network's delay and the clock offset's noise (CLOCK_TOLERANCE, not corrected) add up to.
+BEHIND = timedelta(seconds=2)
+EPOCH, MICROSECOND = datetime(1970, 1, 1, tzinfo=UTC), timedelta(microseconds=1)
 
 
 class _Recorder(dict):
@@ -50,48 +60,64 @@ class Waiting:
     """The ticks waiting for `apply`, conflated: of each symbol's minute only the ticks that make its candle are
     kept (its first, highest, lowest and newest), so that a burst beyond what the database takes costs neither
     memory nor delay (each batch carries every symbol's newest price), while the candles, the trades' highs and
-    lows and the stops and targets a tick reaches come out as if every tick had been applied."""
+    lows and the stops and targets a tick reaches come out as if every tick had been applied. The stream keeps the
+    tickers it has not read yet in one too (`keep`)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._candles: dict[tuple[str, datetime], list[Tick]] = {}  # (symbol, minute) -> [first, high, low, newest]
+        self._kept: dict[Hashable, list[tuple]] = {}  # (symbol, minute) -> [first, high, low, newest]
         self._received = 0
 
     def put(self, tick: Tick) -> None:
-        key = (tick.symbol, tick.at.replace(second=0, microsecond=0))
+        self.keep((tick.symbol, tick.at.replace(second=0, microsecond=0)), tick.at, tick.price, tick)
+
+    def keep(self, minute: Hashable, at, price: Decimal, item) -> None:
+        """Keep `item`, of a symbol's `minute`, at `at` and `price`, if it is so far its first, highest, lowest
+        or newest (the later of two at the same time)."""
+        entry = (at, price, item)
         with self._lock:
             self._received += 1
-            kept = self._candles.get(key)
+            kept = self._kept.get(minute)
             if kept is None:
-                self._candles[key] = [tick] * 4
+                self._kept[minute] = [entry] * 4
                 return
-            first, high, low, newest = kept
-            kept[:] = [
-                tick if tick.at < first.at else first,
-                tick if tick.price > high.price else high,
-                tick if tick.price < low.price else low,
-                tick if tick.at >= newest.at else newest,
-            ]
+            if at < kept[0][0]:
+                kept[0] = entry
+            if price > kept[1][1]:
+                kept[1] = entry
+            if price < kept[2][1]:
+                kept[2] = entry
+            if at >= kept[3][0]:
+                kept[3] = entry
 
-    def take(self) -> tuple[list[Tick], int]:
-        """Every tick kept, in time order; and how many received since the last take were conflated away."""
+    def conflated_before(self, count: int) -> None:
+        """Count tickers conflated away before they were read as ticks: received, like those put."""
         with self._lock:
-            candles, self._candles = self._candles, {}
+            self._received += count
+
+    def take(self) -> tuple[list, int]:
+        """Every tick (or item) kept, in time order; and how many received since the last take were conflated
+        away."""
+        with self._lock:
+            kept, self._kept = self._kept, {}
             received, self._received = self._received, 0
-        ticks = sorted({id(tick): tick for kept in candles.values() for tick in kept}.values(), key=lambda t: t.at)
-        return ticks, received - len(ticks)
+        entries = sorted({id(entry): entry for four in kept.values() for entry in four}.values(), key=itemgetter(0))
+        return [item for _, _, item in entries], received - len(entries)
 
 
 class Stream:
-    """The exchange side of the feed, in its own thread and event loop: ticks go out through `waiting`."""
+    """The exchange side of the feed, in its own thread and event loop: ticks go out through `take`."""
 
     def __init__(self, config: FeedConfig) -> None:
         self.config = config
         self.waiting = Waiting()
+        # Streamed tickers not read yet (`_received`), by market and minute: (market, ticker, microseconds received)
+        self.unread = Waiting()
         self.errors = 0  # failures so far (each logged)
         self.unparsed = 0  # tickers that were not a price
         self.lots: queue.Queue[tuple[str, sizing.Lot]] = queue.Queue()  # each followed symbol's lot rules, once
         self.offset: timedelta | None = None  # the exchange's clock minus ours, once measured
+        self._correction = timedelta(0)  # what tick times are corrected by: the offset, unless within its noise
         self.wanted: frozenset[str] = frozenset()  # the ledger's symbols to follow, set by `follow`
         # Gaps for `apply` to fill from the exchange's history: None at the start (since each symbol's last candle),
         # then at each recovery from a failure the time of the newest tick before it.
@@ -105,6 +131,10 @@ class Stream:
         self._sent: dict[str, tuple] = {}  # market -> the last ticker queued, so none goes twice
         self._targets_now: dict[str, list[str]] = {}  # what the stream is subscribed to, for the recorder
         self._heard = 0.0  # time.monotonic() of the last ticker streamed
+        self._tickers_in = exchanges.TICKER_MESSAGES.get(config.exchange)  # None: every message is ccxt's at once
+        self._listening = False  # subscribed: tickers are kept unread (not before: the subscription awaits one)
+        self._delay = 0  # microseconds between the last ticker kept unread's time and its arrival
+        self._by_id: dict[str, str] = {}  # the exchange's id of each market followed -> the market
         self._fallback = False  # polling over REST while the stream is away
         self._index: dict[str, str] = {}  # market_index of the exchange's markets
         self._mapped: tuple[frozenset[str], dict[str, list[str]]] | None = None  # the last symbols mapped, and how
@@ -123,6 +153,22 @@ class Stream:
 
     def alive(self) -> bool:
         return self._thread.is_alive()
+
+    def behind(self) -> bool:
+        """Whether the last ticker kept unread arrived over BEHIND after its time: the stream reads behind."""
+        return self._delay > BEHIND // MICROSECOND
+
+    def take(self) -> tuple[list[Tick], int]:
+        """The ticks waiting (Waiting.take), the tickers kept unread read first, in the stream's loop (what it
+        keeps of each market is its own); once the stream has stopped, it has read them already."""
+        if self.alive():
+            read: concurrent.futures.Future = concurrent.futures.Future()
+            try:
+                self._loop.call_soon_threadsafe(self._read_unread, read)
+                read.result(timeout=READ_WAIT)
+            except (RuntimeError, TimeoutError):
+                pass  # its loop has ended (it read them), or is slow: read for the next batch
+        return self.waiting.take()
 
     def history(self, since: dict[str, datetime], until: datetime, *, stopping: Callable[[], bool]) -> History:
         """The symbols' 1-minute history (history.rows_since), read in the stream's loop by its exchange, while
@@ -182,9 +228,8 @@ class Stream:
         # the one that woke it. Recording each store keeps them all, so the stream subscribes once and then only
         # listens, instead of asking ccxt again for every ticker (half the feed's time under load).
         exchange.tickers = _Recorder(self._streamed)
-        # ccxt reads all that the socket holds in one go: under a flood, seconds of work that a stop would wait for.
-        read = exchange.handle_message
-        exchange.handle_message = lambda client, message: None if self._stopping.is_set() else read(client, message)
+        self._read = exchange.handle_message  # ccxt's own reading of a message, for what `_received` does not keep
+        exchange.handle_message = self._received
         subscribed: list[str] = []
         next_load = 0.0
         try:
@@ -203,11 +248,12 @@ class Stream:
                         self._recovered()
                         await self._sleep(self.config.interval)
                     elif markets != subscribed:
+                        self._listening = False
                         if subscribed:
                             await exchange.close_ws_clients()  # subscribe anew to the new set
                             subscribed = []
                         await self._subscribe(exchange, markets)
-                        subscribed = markets
+                        subscribed, self._listening = markets, True
                     else:
                         await self._listen(exchange)
                 except Exception as error:  # noqa: BLE001 - whatever the exchange or the network did, retry
@@ -221,10 +267,12 @@ class Stream:
                     if not streaming:
                         await self._sleep(delay)
                         continue
+                    self._listening = False
                     await exchange.close_ws_clients()  # a fresh connection, subscribed anew
                     subscribed = []
                     await self._poll_meanwhile(exchange, delay)
         finally:
+            self._read_unread()  # for the stop's last batch: what arrives from now on is not read
             await self._close(exchange)
 
     async def _close(self, exchange) -> None:
@@ -265,6 +313,7 @@ class Stream:
                 return
             # the exchange's time was read about halfway between the question and the answer
             self.offset = timedelta(milliseconds=served - (asked + answered) * 500)
+            self._correction = self.offset if abs(self.offset) >= CLOCK_TOLERANCE else timedelta(0)
             log.info("price feed: %s's clock is %+.3f s from ours", exchange.id, self.offset.total_seconds())
 
     async def _subscribe(self, exchange, markets: list[str]) -> None:
@@ -343,6 +392,9 @@ class Stream:
                 self.lots.put((symbol, lot))  # kept by the ledger (services.market_lots_record)
         self._mapped = wanted, targets
         self._followed = {symbol for symbols in targets.values() for symbol in symbols}
+        ids = {market: exchange.markets[market]["id"] for market in targets}
+        shared = Counter(ids.values())  # an id two markets share (a spot market's and a swap's) is left to ccxt
+        self._by_id = {market_id: market for market, market_id in ids.items() if shared[market_id] == 1}
         return targets
 
     async def _poll(self, exchange, markets: list[str]) -> dict[str, dict]:
@@ -350,13 +402,47 @@ class Stream:
             return await exchange.fetch_tickers(markets)  # one request for all
         return {market: await exchange.fetch_ticker(market) for market in markets}
 
+    def _received(self, client, message) -> None:
+        """Each message the stream receives, in place of ccxt's handle_message. Once subscribed, the tickers of an
+        exchange whose messages are known are kept unread, conflated with the others of their market and minute;
+        only those kept when a batch is taken are read (`_read_unread`): under a flood most never are. Anything
+        else, or a ticker whose market, time or price does not read, is ccxt's at once (which reports what is
+        wrong with it, as always). Times are counted here in microseconds, as `markets.tick_time` counts them."""
+        if self._stopping.is_set():
+            return  # ccxt reads all the socket holds in one go: under a flood, seconds a stop would wait for
+        read = self._tickers_in if self._listening and isinstance(message, dict) else None
+        tickers = read(message) if read else None
+        unread = tickers and [(self._by_id.get(market), _price(ticker["last"]), ticker) for market, ticker in tickers]
+        if not unread or not all(market and price and isinstance(t["timestamp"], int) for market, price, t in unread):
+            self._read(client, message)
+            return
+        received = time.time_ns() // 1000
+        correction = self._correction // MICROSECOND
+        self._heard = time.monotonic()
+        for market, price, ticker in unread:
+            at = min(ticker["timestamp"] * 1000 - correction, received)
+            self.unread.keep((market, at // 60_000_000), at, price, (market, ticker, received))
+        self._delay = received - at
+
+    def _read_unread(self, done: concurrent.futures.Future | None = None) -> None:
+        """The tickers kept unread, read (ccxt's `safe_ticker`, as for any ticker) and queued in the order they
+        came, each as when it arrived: as if each had been read at once."""
+        try:
+            unread, conflated = self.unread.take()
+            self.waiting.conflated_before(conflated)
+            for market, ticker, received in sorted(unread, key=itemgetter(2)):
+                read = self._exchange.safe_ticker(ticker)
+                self._queue({market: read}, self._targets_now, received=EPOCH + received * MICROSECOND)
+        finally:
+            if done is not None:
+                done.set_result(None)
+
     def _streamed(self, market: str, ticker: dict) -> None:
         self._heard = time.monotonic()
         self._queue({market: ticker}, self._targets_now)
 
-    def _queue(self, tickers: dict[str, dict], targets: dict[str, list[str]]) -> None:
-        received, offset = datetime.now(UTC), self.offset or timedelta(0)
-        offset = offset if abs(offset) >= CLOCK_TOLERANCE else timedelta(0)
+    def _queue(self, tickers: dict[str, dict], targets: dict[str, list[str]], received: datetime | None = None) -> None:
+        received, offset = received or datetime.now(UTC), self._correction
         for market, ticker in tickers.items():
             seen = (ticker.get("timestamp"), ticker.get("last"), ticker.get("bid"), ticker.get("ask"))
             if market not in targets or self._sent.get(market) == seen:
@@ -374,3 +460,12 @@ class Stream:
                     self._unreadable.discard(market)
                     self.waiting.put(tick)
                     self._newest_at = max(self._newest_at or tick.at, tick.at)
+
+
+def _price(text) -> Decimal | None:
+    """A ticker's last price as written, to conflate by; None if it is not a positive number."""
+    try:
+        price = Decimal(text) if isinstance(text, str) else None
+    except InvalidOperation:
+        return None
+    return price if price is not None and price.is_finite() and price > 0 else None

@@ -2,10 +2,10 @@
 each symbol's 1-minute candles streamed oldest first in pages of the (symbol, minute) index, the markets' lot
 rules, and the ledger's own trades of those signals to compare with. Nothing here writes."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import date, datetime
+from itertools import chain
 from typing import Any
 
 from django.conf import settings
@@ -17,9 +17,10 @@ from .. import replay, replay_report, sizing
 from ..days import day_bounds
 from ..errors import NotFound
 from ..models import MarketLot, PaperTrade, Replay, Signal
-from ..sql import HasElement, money_from_db
+from ..sql import HasElement, moment_from_db, money_from_db
 
 CANDLE_PAGE = 10_000  # candles a read: one keyset page of the (symbol, minute) index
+CACHED_MAX = 200_000  # distinct minutes or prices a replay's read keeps converted; past it, it starts again
 
 
 @dataclass(frozen=True)
@@ -82,35 +83,77 @@ def replay_symbols(selection: Selection) -> list[str]:
 
 
 # One page of a symbol's candles by keyset on the (symbol, minute) index. A raw query: Django's converters (a float
-# to a Decimal per value on SQLite, through a generic loop) cost ten times what the replay does with a candle.
+# to a Decimal per value on SQLite, through a generic loop) cost ten times what the replay does with a candle. The
+# minute is read as text, so that SQLite's datetime converter (a Python call a row) never runs: each distinct minute
+# is parsed once, for every symbol. PostgreSQL's prices are read as text too: psycopg would make a Decimal of each,
+# and hashing it to find its converted value costs more than the text's hash (SQLite's floats are cheaper as they
+# are than formatted as text).
 CANDLES_SQL = (
-    "SELECT minute, open, high, low, close, bid, ask FROM price_candles "
+    "SELECT CAST(minute AS TEXT) AS minute_text, {prices} FROM price_candles "
     "WHERE symbol = %s AND minute {after} %s AND minute < %s ORDER BY minute LIMIT %s"
 )
+PRICES = ("open", "high", "low", "close", "bid", "ask")
 
 
-def replay_candles(symbol: str, start: datetime, end: datetime) -> Iterator[replay.Candle]:
-    """The symbol's candles from start (included; PAPER_PRICE_MAX_AGE before it, so the period's first entry has a
-    price) to end (excluded), oldest first, read CANDLE_PAGE at a time. Prices are read as the columns hold them
-    (sql.money_from_db: SQLite's floats to the same Decimals the ORM gives), each distinct one converted once."""
-    adapt = connection.ops.adapt_datetimefield_value
-    numbers: dict[Any, Decimal | None] = {None: None}
-    after, since = ">=", start - settings.PAPER_PRICE_MAX_AGE
+def _candles_sql(after: str) -> str:
+    text = connection.vendor == "postgresql"
+    prices = ", ".join(f"CAST({name} AS TEXT) AS {name}_text" if text else name for name in PRICES)
+    return CANDLES_SQL.format(prices=prices, after=after)
+
+
+class _Converted(dict):
+    """Values read from the database, each converted once: a miss converts and keeps it (dict.__missing__), so a
+    row's lookups stay in C."""
+
+    def __init__(self, convert: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.convert = convert
+
+    def __missing__(self, value: Any) -> Any:
+        if len(self) > CACHED_MAX:
+            self.clear()
+        converted = self[value] = self.convert(value)
+        return converted
+
+
+def replay_candles(symbols: list[str], start: datetime, end: datetime) -> list[Iterator[replay.Candle]]:
+    """Each symbol's candles from start (included; PAPER_PRICE_MAX_AGE before it, so the period's first entry has a
+    price) to end (excluded), oldest first, read CANDLE_PAGE at a time: one stream a symbol, as replay.run merges
+    them. Prices are read as the columns hold them (sql.money_from_db: SQLite's floats to the same Decimals the ORM
+    gives) and minutes as aware UTC datetimes; the streams share one conversion of each distinct price and minute
+    (the symbols' minutes are the same ones, and their candles then hold the same objects)."""
+    minutes, prices = _Converted(moment_from_db), _Converted(_price)
+    # A chain over whole pages: the merge takes each candle from a list, not by resuming a generator.
+    return [chain.from_iterable(_pages(symbol, start, end, minutes=minutes, prices=prices)) for symbol in symbols]
+
+
+def _price(value: Any) -> Any:
+    return None if value is None else money_from_db(value)  # a candle without a bid or ask keeps None
+
+
+def _pages(
+    symbol: str, start: datetime, end: datetime, *, minutes: _Converted, prices: _Converted
+) -> Iterator[list[replay.Candle]]:
+    adapt, make, minute, price = (
+        connection.ops.adapt_datetimefield_value,
+        tuple.__new__,
+        minutes.__getitem__,
+        prices.__getitem__,
+    )
+    first, later = _candles_sql(">="), _candles_sql(">")
+    sql, since = first, start - settings.PAPER_PRICE_MAX_AGE
     while True:
         with connection.cursor() as cursor:
-            cursor.execute(CANDLES_SQL.format(after=after), [symbol, adapt(since), adapt(end), CANDLE_PAGE])
+            cursor.execute(sql, [symbol, adapt(since), adapt(end), CANDLE_PAGE])
             rows = cursor.fetchall()
-        if len(numbers) > 100_000:  # a symbol of very many distinct prices: the cache stays small
-            numbers = {None: None}
-        for value in {value for row in rows for value in row[1:]} - numbers.keys():
-            numbers[value] = money_from_db(value)
-        price = numbers.__getitem__
-        for minute, *prices in rows:  # SQLite gives naive UTC minutes, PostgreSQL aware ones
-            minute = minute if minute.tzinfo else minute.replace(tzinfo=UTC)
-            yield replay.Candle(symbol, minute, *map(price, prices))
+        # tuple.__new__ is what a named tuple's __new__ calls, without a Python call a candle around it.
+        yield [
+            make(replay.Candle, (symbol, minute(at), price(o), price(h), price(low), price(c), price(bid), price(ask)))
+            for at, o, h, low, c, bid, ask in rows
+        ]
         if len(rows) < CANDLE_PAGE:
             return
-        after, since = ">", rows[-1][0]
+        sql, since = later, minutes[rows[-1][0]]
 
 
 def replay_lots(symbols: list[str]) -> dict[str, sizing.Lot]:

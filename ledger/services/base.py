@@ -16,6 +16,7 @@ from ..errors import NotFound
 from ..models import Account, Event, Execution, PaperTrade, Signal
 from ..rules import ZERO
 from .events import events_record, trade_event
+from .rows import insert_rows
 
 ID_BATCH = 10_000  # ids per `IN (...)` list, well below SQLite's 32,766 variables
 CLOSE_FIELDS = [
@@ -135,8 +136,8 @@ def record_executions(trade: PaperTrade, fills: Iterable[brackets.Fill]) -> None
 
 
 def record_fills(fills: Sequence[tuple[PaperTrade, brackets.Fill]]) -> None:
-    """Executions of many trades in one INSERT a batch (a tick batch's, the end of day's)."""
-    Execution.objects.bulk_create(
+    """Executions of many trades in one statement (a tick batch's, the end of day's)."""
+    insert_rows(
         [
             Execution(
                 trade_id=trade.pk,
@@ -150,8 +151,7 @@ def record_fills(fills: Sequence[tuple[PaperTrade, brackets.Fill]]) -> None:
                 reason=fill.reason,
             )
             for trade, fill in fills
-        ],
-        batch_size=ID_BATCH // 10,
+        ]
     )
 
 

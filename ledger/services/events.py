@@ -16,9 +16,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from ..models import Account, Event, PaperTrade
+from .rows import insert_rows
 
 EVENTS_CHANNEL = "ledger_events"  # PostgreSQL's LISTEN/NOTIFY channel; one NOTIFY per transaction (they coalesce)
-EVENT_BATCH = 1_000  # rows per INSERT of a set of events
 
 
 def trade_facts(trade: PaperTrade) -> dict[str, Any]:
@@ -49,20 +49,22 @@ def _take_ids_in_commit_order() -> None:
 
 
 @transaction.atomic
-def events_record(*, events: Sequence[Event]) -> list[Event]:
-    """Record unsaved events, all stamped now, in a few INSERTs however many there are (EVENT_BATCH rows each),
-    and wake the streams on PostgreSQL when the transaction commits. Returns them with their ids."""
+def events_record(*, events: Sequence[Event]) -> None:
+    """Record unsaved events, all stamped now, in one statement however many there are, and wake the streams on
+    PostgreSQL when the transaction commits. One event gets its id back (event_record); a set does not."""
     if not events:
-        return []
+        return
     _take_ids_in_commit_order()
     now = timezone.now()
     for event in events:
         event.created_at = now
-    saved = Event.objects.bulk_create(events, batch_size=EVENT_BATCH)
+    if len(events) == 1:
+        events[0].save(force_insert=True)
+    else:
+        insert_rows(events)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_notify(%s, '')", [EVENTS_CHANNEL])
-    return saved
 
 
 def event_record(
@@ -70,7 +72,8 @@ def event_record(
 ) -> Event:
     """Record one event in the caller's transaction (a Decimal in the payload is kept as its string)."""
     event = Event(kind=kind, trade_id=trade_id, signal_id=signal_id, payload=payload or {})
-    return events_record(events=[event])[0]
+    events_record(events=[event])
+    return event
 
 
 def expired_events(signals: QuerySet) -> None:

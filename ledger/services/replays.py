@@ -164,7 +164,7 @@ def replay_run(*, replay_id: int, now: datetime | None = None) -> Replay:
     try:
         result = replay.run(
             signals=selectors.replay_signals(selection),
-            candles=[selectors.replay_candles(symbol, start, end) for symbol in symbols],
+            candles=selectors.replay_candles(symbols, start, end),
             overrides=overrides,
             starting_balance=starting_balance,
             lots=selectors.replay_lots(symbols),
