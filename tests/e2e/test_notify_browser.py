@@ -58,7 +58,11 @@ def test_after_opting_in_a_fill_and_an_exit_each_raise_one_notification_and_earl
     expect(page.locator(f"#journal-{trade.pk}")).to_have_count(1)
 
     # Closed at the target: (104 - 100) * 50 - (5 + 5.2) fees = +189.80
-    page.wait_for_function("window.shown.length >= 2")
+    # Read from here, not page.wait_for_function: its polling evaluates a string, which the page's CSP forbids.
+    for _ in range(100):
+        if page.evaluate("window.shown.length") >= 2:
+            break
+        page.wait_for_timeout(50)
     assert page.evaluate("window.shown") == [
         [f"Filled: LONG #{trade.pk} BTCUSDT", "Entry 100.00"],
         [f"Take profit: LONG #{trade.pk} BTCUSDT +189.80", "Exit 104.00"],
