@@ -329,6 +329,30 @@ def evaluate_replay(measured: dict) -> list[dict]:
     return rows
 
 
+def evaluate_live(live: dict) -> list[dict]:
+    """Live push (issue 26): a lone tick's way to the dashboard's price, p50 and p95 with one open stream and with
+    100, beside the same page polling on the same ticks; the server's memory with 1,000 idle streams against none;
+    and the bytes a watching tab receives in an hour of the demo's feed, holding its stream against polling."""
+    poll, rows = live["poll"], []
+    every = f"polling every {live['poll_ms'] / 1000:g} s"
+    for key, streams in (("stream_1", 1), ("stream_crowd", live["crowd"])):
+        measured = live[key]
+        for p, limit in (("p50", None), ("p95", 500)):
+            value, floor = measured[f"{p}_ms"], poll[f"{p}_ms"]
+            target, ok = (f"< {limit} ms", value < limit) if limit else ("< polling", value < floor)
+            what = f"tick -> DOM {p}, {streams} open stream{'s' if streams > 1 else ''} vs {every}"
+            rows.append(_row(what, value, "ms", floor, value / floor, target, ok))
+    none = live["rss_none_mb"]
+    added = live["rss_idle_mb"] - none
+    what = f"server RSS added by {live['idle']:,} idle streams (floor: none)"
+    rows.append(_row(what, added, "MB", none, None, "< 200 MB", added < 200))
+    sent = live["bytes"]
+    stream, polled = sent["stream_mb_per_hour"], sent["poll_mb_per_hour"]
+    what = "a tab's MB an hour of the demo's feed, stream vs polling"
+    rows.append(_row(what, stream, "MB", polled, stream / polled, "< polling", stream < polled))
+    return rows
+
+
 @contextmanager
 def scratch() -> Iterator[None]:
     """The smoke's database: an SQLite file in a temporary directory, or ledger_bench_smoke_<pid> on the server,
@@ -347,7 +371,7 @@ def scratch() -> Iterator[None]:
 def smoke() -> None:
     """`make bench-smoke`: every step of `make bench` at a small scale (a thousand trades with every page, floor,
     poll and export served, the ticks and the end of day, one batch of the feed, three seconds of its flood, a
-    chart), on a scratch database.
+    chart, two replays, three ticks to a browser and three seconds of the demo's feed), on a scratch database.
     It fails on any error, any answer other than 2xx/3xx, any refused signal or 'database is locked'; its ratios
     are not judged."""
     os.environ["BENCH_SMOKE"] = "1"  # read by bench/__init__.py in each step's process
@@ -360,6 +384,7 @@ def smoke() -> None:
         run("bench.flood", name=SMOKE_NAME)
         run("bench.feed", "--chart", str(CHART_ROWS[0]), name=SMOKE_NAME)
         run("bench.replay", name=SMOKE_NAME)
+        run("bench.live", name=SMOKE_NAME)  # last: it empties the database
     intake = served["intake"]
     failures = intake["errors"] + intake["non_2xx_3xx"] + served["locked"]
     if failures:
@@ -387,14 +412,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="make bench: all parts by default.")
     parser.add_argument(
         "--only",
-        choices=["ledger", "feed", "statistics", "replay"],
+        choices=["ledger", "feed", "statistics", "replay", "live"],
         help="ledger: the dashboard, intake and the write paths; feed: the price feed and candles; "
-        "statistics: the statistics by setup at 1M; replay: 10,000 signals over 30 days of 50 symbols",
+        "statistics: the statistics by setup at 1M; replay: 10,000 signals over 30 days of 50 symbols; "
+        "live: the pushed dashboard (a browser, 1,000 streams, the demo's feed)",
     )
     parser.add_argument("--smoke", action="store_true", help="every step at a small scale, on a scratch database")
     arguments = parser.parse_args()
     only = arguments.only
-    if only not in ("feed", "statistics", "replay") and not shutil.which("wrk"):
+    if only not in ("feed", "statistics", "replay", "live") and not shutil.which("wrk"):
         raise SystemExit("make bench needs wrk, the HTTP load tool: apt-get install -y wrk")
     if arguments.smoke:
         return smoke()
@@ -407,7 +433,7 @@ def main() -> None:
         print(f"measuring the statistics by setup at {closed:,} closed trades on {vendor} ...", file=sys.stderr)
         measured = run("bench.scale", "--closed", str(closed), "--statistics", name=str(closed))
         rows += evaluate_statistics(measured["statistics"])
-    if only not in ("feed", "statistics", "replay"):
+    if only not in ("feed", "statistics", "replay", "live"):
         scales = {}
         for closed in SCALES:
             print(f"measuring {closed:,} closed trades on {vendor} ...", file=sys.stderr)
@@ -418,7 +444,7 @@ def main() -> None:
         ops = run("bench.ops", name="ops")
         rows += evaluate(scales, ops)
         raw |= {"scales": {str(k): v for k, v in scales.items()}, "ops": ops}
-    if only not in ("ledger", "statistics", "replay"):
+    if only not in ("ledger", "statistics", "replay", "live"):
         print("measuring the price feed's path ...", file=sys.stderr)
         feed = {"ticks": run("bench.feed", "--ticks", name="feed")}
         print("flooding the price feed past its ceiling ...", file=sys.stderr)
@@ -434,6 +460,11 @@ def main() -> None:
         replayed = run("bench.replay", name="replay")
         rows += evaluate_replay(replayed)
         raw |= {"replay": replayed}
+    if only in (None, "live"):
+        print("measuring live push (a browser, 1,000 streams, a minute of the demo's feed) ...", file=sys.stderr)
+        live = run("bench.live", name="live")
+        rows += evaluate_live(live)
+        raw |= {"live": live}
     print_table(rows, vendor)
     if only:
         print("A partial run (--only): printed, not written to bench/results.json.")

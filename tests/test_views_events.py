@@ -9,17 +9,19 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
+from django.db import connection
 
 from ledger import services
 from ledger.inputs import Tick
 from ledger.models import ApiToken
-from tradingsite.serve import ROOT, gunicorn
+from tradingsite.serve import ROOT, Server, gunicorn
 
 from .conftest import T0, database_url
 
@@ -28,7 +30,7 @@ HEARTBEAT = 1  # seconds: the server checks a stream's login this often
 
 
 @pytest.fixture(scope="module")
-def server(django_db_setup, django_db_blocker) -> Iterator[str]:
+def served(django_db_setup, django_db_blocker) -> Iterator[Server]:
     with django_db_blocker.unblock():
         url = database_url()
     env = os.environ | {
@@ -39,7 +41,12 @@ def server(django_db_setup, django_db_blocker) -> Iterator[str]:
     }
     (ROOT / "artifacts").mkdir(exist_ok=True)
     with gunicorn(env=env, log_path=ROOT / "artifacts" / "gunicorn-events.log", workers=1) as running:
-        yield running.url
+        yield running
+
+
+@pytest.fixture
+def server(served: Server) -> str:
+    return served.url
 
 
 @pytest.fixture
@@ -139,6 +146,42 @@ def test_a_stream_cut_and_resumed_with_last_event_id_misses_nothing_and_repeats_
     assert ids == sorted(set(ids))  # in order, none twice
     assert ids == list(range(ids[0], ids[0] + 8))  # and none missing
     assert [m["data"]["payload"]["day"] for m in again] == [str(T0.date() - timedelta(days=n)) for n in range(3, 8)]
+
+
+def worker_threads(served: Server) -> int:
+    (worker,) = Path(f"/proc/{served.process.pid}/task/{served.process.pid}/children").read_text().split()
+    return int(Path(f"/proc/{worker}/status").read_text().split("Threads:", 1)[1].split()[0])
+
+
+def test_open_streams_hold_no_thread_each(served, session_key):
+    # Django answers each request in a thread-sensitive context whose thread lives until the answer ends; a stream
+    # lets it go at its first message (ledger/views/events.py), or a thousand idle streams held a thousand threads.
+    before = worker_threads(served)
+    streams = [page_stream(served.url, session_key) for _ in range(10)]
+    assert all(stream.ready is not None for stream in streams)
+    time.sleep(0.5)  # the threads let go end
+    held = worker_threads(served) - before
+    for stream in streams:
+        stream.close()
+    assert held < 5  # at most the streams' own pool starting (4 threads, ledger/live.py); not one a stream
+
+
+def server_connections() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL counts them")
+def test_open_streams_hold_no_database_connection_each(served, session_key):
+    before = server_connections()
+    streams = [page_stream(served.url, session_key) for _ in range(10)]
+    assert all(stream.ready is not None for stream in streams)
+    time.sleep(0.5)
+    held = server_connections() - before
+    for stream in streams:
+        stream.close()
+    assert held < 5  # the watcher's LISTEN and the streams' pool (ledger/live.py); not one a stream
 
 
 def test_after_in_the_url_starts_a_fresh_connection_where_the_page_was_drawn(server, session_key):

@@ -57,6 +57,20 @@ def test_the_summary_says_what_working_orders_reserve(trader_client, order):
     assert '<span class="num" id="reserved">2,002.00</span> reserved by working orders' in html
 
 
+def section_triggers(html: str) -> str:
+    return html.split('id="working-orders"', 1)[1].split('hx-trigger="', 1)[1].split('"', 1)[0]
+
+
+def test_the_part_hears_prices_while_an_order_works(trader_client, order):
+    assert "sse:prices.applied" in section_triggers(part(trader_client).content.decode())  # its distance to fill
+
+
+def test_the_part_with_no_order_does_not_hear_prices(trader_client):
+    triggers = section_triggers(part(trader_client).content.decode())
+    assert "sse:prices.applied" not in triggers  # a batch of prices cannot change an empty part
+    assert "sse:order.placed" in triggers
+
+
 def test_the_part_says_when_nothing_works(trader_client):
     assert "No working orders" in part(trader_client).content.decode()
 

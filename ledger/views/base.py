@@ -69,6 +69,9 @@ LIVE_KINDS = {
 }
 # As the templates read them (a key without a dash): "sse:prices.applied, sse:trade.opened, ...".
 SSE_TRIGGERS = {name.replace("-", "_"): ", ".join(f"sse:{k}" for k in kinds) for name, kinds in LIVE_KINDS.items()}
+# The working orders hear prices only while they show an order (prices move its distance to fill): the demo's feed
+# would otherwise refresh an empty part with every batch (bench/README.md, "Live push").
+SSE_TRIGGERS["no_working_orders"] = ", ".join(f"sse:{k}" for k in LIVE_KINDS["working-orders"] if k != "prices.applied")
 
 
 def live_context(*, live: bool, trade_id: int | None = None) -> dict:

@@ -155,3 +155,39 @@ def test_a_blocked_stream_falls_back_to_polling(logged_in, server_url, make_sign
     assert {target for target in sent if target} >= set(PARTS)  # a poll refreshes every live part
     assert_no_csp_violation(page)
     screenshot(page, "live-dashboard-polling-fallback")
+
+
+def test_each_event_refreshes_its_part_once_however_many_refreshes_came_before(logged_in, make_signal):
+    # htmx processes a part again after each refresh, and its SSE extension then added one more listener: the
+    # requests an event sent doubled with every refresh (static/ledger/live.js keeps one a part and kind).
+    page = logged_in
+    page.reload()
+    streaming(page)
+    sent = part_requests(page)
+    rows = page.locator("#signals tbody tr")
+    for n in range(1, 5):
+        make_signal(signal_id=f"refresh-{n}", timestamp=timezone.now())
+        expect(rows).to_have_count(n)
+    page.wait_for_timeout(500)  # time for a second request of the last event, had one been sent
+    assert [target for target in sent if target] == ["signals"] * 4
+
+
+def test_batches_of_prices_within_a_polls_interval_refresh_a_part_once_more_at_its_end(
+    logged_in, server_url, open_trade, token
+):
+    page = logged_in
+    trade = trade_now(open_trade)
+    page.reload()
+    streaming(page)
+    sent = part_requests(page)
+    price = page.locator(f"#trade-{trade.pk} td").nth(3)
+    post_tick(server_url, token, "100.25")
+    expect(price).to_have_text("100.25")  # the first batch after a quiet spell: at once
+    for moved in ("100.50", "100.75"):  # within the interval: held back
+        post_tick(server_url, token, moved)
+    page.wait_for_timeout(500)
+    expect(price).to_have_text("100.25")
+
+    page.clock.run_for(POLL)  # the interval's end: one refresh, with the last batch
+    expect(price).to_have_text("100.75")
+    assert [target for target in sent if target == "active-trades"] == ["active-trades"] * 2
