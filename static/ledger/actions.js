@@ -7,16 +7,21 @@
   // back into #confirm too, and opens it again with the new fill.
   // The browser gives focus back only to the very button that opened it: if a refresh of its part replaced that
   // button meanwhile, focus goes to the same place in the part instead (poll.js), not to the page's top.
+  // It opens once htmx has settled its content: before that its form is not yet htmx's, and a quick Enter on the
+  // focused Confirm would post it as a plain form (a whole new page, the focus gone).
   let opener = null;
-  document.body.addEventListener("htmx:afterSwap", (event) => {
+  document.body.addEventListener("htmx:afterSettle", (event) => {
     const dialog = event.detail.target;
     if (dialog.id === "confirm" && !dialog.open) {
       opener = window.ledgerFocus.where(document.activeElement);
       dialog.showModal();
     }
   });
-  document.getElementById("confirm")?.addEventListener("close", () => {
-    if (opener) window.ledgerFocus.restore(opener);
+  const confirm = document.getElementById("confirm");
+  confirm?.addEventListener("close", () => {
+    const focused = document.activeElement;
+    const lost = !focused || focused === document.body || confirm.contains(focused);
+    if (opener && lost) window.ledgerFocus.restore(opener);
   });
   // While open, its numbers refresh with each batch of prices the stream brings, or the poll (its own part,
   // confirm-live); once closed they wait.

@@ -59,7 +59,7 @@
   };
   const restore = ({ part: id, index, label }) => {
     const part = document.getElementById(id);
-    if (!part || (document.activeElement && document.activeElement !== document.body)) return;
+    if (!part) return;
     const rows = [...part.querySelectorAll("tbody tr")];
     const order = rows.map((row, i) => [Math.abs(i - index), row]).sort((a, b) => a[0] - b[0]).map(([, row]) => row);
     const buttons = (row) => [...row.querySelectorAll("button, a[href]")];
@@ -81,6 +81,6 @@
     if (!lost || event.detail.target.id !== lost.part) return;
     const place = lost;
     lost = null;
-    restore(place);
+    if (!document.activeElement || document.activeElement === document.body) restore(place);  // else it stayed
   });
 })();

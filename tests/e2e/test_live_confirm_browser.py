@@ -15,7 +15,7 @@ from ledger import services
 from ledger.inputs import Tick
 from ledger.models import PaperTrade, Signal
 
-from .conftest import POLL, assert_accessible, assert_no_csp_violation, screenshot, trade_now
+from .conftest import POLL, assert_accessible, assert_no_csp_violation, screenshot, trade_now, without_stream
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -127,6 +127,7 @@ def test_execute_confirmation_follows_the_price_and_is_refused_with_the_new_fill
     page = logged_in
     signal = make_signal(symbol="ETHUSDT", entry_price=Decimal("3000"), timestamp=timezone.now())
     tick("3000", "ETHUSDT")
+    without_stream(page)  # the dialog follows the polls the test makes, so the price can move unseen before a click
     page.reload()
     page.locator(f"#signal-{signal.signal_id}").get_by_role("button", name="Execute").click()
     dialog = page.get_by_role("dialog")

@@ -95,6 +95,24 @@ def test_focus_stays_on_its_button_across_three_polls_and_goes_to_the_next_row_a
     assert_no_csp_violation(page)
 
 
+def test_a_confirmation_whose_row_a_tick_closed_gives_focus_to_the_row_now_in_its_place(logged_in, open_trade):
+    page = logged_in
+    first, second = trade_now(open_trade), trade_now(open_trade, symbol="ETHUSDT")
+    without_stream(page)
+    page.reload()
+    page.locator(f"#trade-{first.pk}").get_by_role("button", name="Close").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Confirm: close")).to_be_focused()
+
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("97"), timezone.now())])  # through its stop, meanwhile
+    page.clock.run_for(POLL)
+    expect(page.locator(f"#trade-{first.pk}")).to_have_count(0)  # the button that opened the dialog is gone
+    page.keyboard.press("Escape")
+
+    expect(page.get_by_role("dialog")).to_be_hidden()
+    expect(page.locator(f"#trade-{second.pk}").get_by_role("button", name="Close")).to_be_focused()
+
+
 def test_rows_stay_still_under_the_pointer_and_the_part_catches_up_when_it_leaves(logged_in, make_signal):
     page = logged_in
     older = make_signal(timestamp=timezone.now())
