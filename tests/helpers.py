@@ -1,14 +1,19 @@
 """Plain functions and values the tests share; the fixtures are in tests/conftest.py.
 
-The API's JSON poster and the signal body it most often sends, the headers of an htmx request, and a streamed
-CSV read back into rows.
+The API's JSON poster and the signal body it most often sends, the entry order the order tests place, the headers
+of an htmx request, and a streamed CSV read back into rows.
 """
 
 import csv
 import io
 import json
+from decimal import Decimal
 
 from django.http import StreamingHttpResponse
+
+from ledger import services
+from ledger.inputs import OrderFields, SignalFields
+from ledger.models import Order
 
 API = "/api/v1/"
 HTMX = {"HTTP_HX_REQUEST": "true"}  # what htmx adds to a request for a part of a page
@@ -35,6 +40,21 @@ def signal_body(**fields) -> dict:
         "entry_price": "100",
         "confidence": "0.8",
     } | fields
+
+
+def place_order(signal_id: str, symbol: str = "BTCUSDT", order_type: str = "limit", expires_in=None) -> Order:
+    """A BUY at 100 (stop 95, target 120, confidence 0.8) placed as an entry order: a limit for the day unless told
+    otherwise. It works until a price reaches it (none seen: it cannot fill at once)."""
+    signal = SignalFields(
+        signal_id=signal_id,
+        symbol=symbol,
+        action="BUY",
+        entry_price=Decimal("100"),
+        confidence=Decimal("0.8"),
+        stop_loss=Decimal("95"),
+        take_profit=Decimal("120"),
+    )
+    return services.signal_intake(signal=signal, order=OrderFields(order_type, expires_in)).order
 
 
 def read_csv(response) -> list[dict]:

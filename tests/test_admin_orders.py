@@ -16,9 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ledger import selectors, services
-from ledger.inputs import OrderFields, SignalFields, Tick
+from ledger.inputs import Tick
 from ledger.models import Account, Event, Order, Signal
 
+from .helpers import place_order
 from .test_admin import post_action, texts
 
 pytestmark = pytest.mark.django_db
@@ -29,16 +30,7 @@ _ids = itertools.count(1)
 
 def place(*, symbol: str = "BTCUSDT") -> Order:
     """A working BUY limit at 100 (stop 95, target 120), a day order: no price seen, so it cannot fill at once."""
-    signal = SignalFields(
-        signal_id=f"lim-{next(_ids)}",
-        symbol=symbol,
-        action="BUY",
-        entry_price=D("100"),
-        confidence=D("0.8"),
-        stop_loss=D("95"),
-        take_profit=D("120"),
-    )
-    return services.signal_intake(signal=signal, order=OrderFields("limit")).order
+    return place_order(f"lim-{next(_ids)}", symbol)
 
 
 def bulk_orders(count: int) -> None:

@@ -19,6 +19,7 @@ from ledger.inputs import OrderFields, SignalFields, Tick
 from ledger.models import Account, Order, PaperTrade, Signal
 
 from .conftest import T0, assert_ledger_consistent
+from .helpers import place_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -136,21 +137,7 @@ def test_ticks_a_cancel_and_the_end_of_day_fill_or_end_each_working_order_once()
     now = timezone.now()
     symbols = [f"COIN{i}USDT" for i in range(5)]
     services.prices_apply(ticks=[Tick(symbol, Decimal("101"), now - timedelta(seconds=10)) for symbol in symbols])
-    orders = [
-        services.signal_intake(
-            signal=SignalFields(
-                signal_id=f"limit-{symbol}",
-                symbol=symbol,
-                action="BUY",
-                entry_price=Decimal("100"),
-                confidence=Decimal("0.5"),
-                stop_loss=Decimal("95"),
-                take_profit=Decimal("120"),
-            ),
-            order=OrderFields("limit"),  # a day order
-        ).order
-        for symbol in symbols
-    ]
+    orders = [place_order(f"limit-{symbol}", symbol) for symbol in symbols]  # day orders
     gap = [Tick(symbol, Decimal("99"), timezone.now()) for symbol in symbols]  # fills each at 99
 
     ticked, cancelled, ended = race(
@@ -272,19 +259,7 @@ def test_a_tick_that_fills_one_order_and_a_cancel_of_another_whose_time_is_up_en
     seen = timezone.now() - timedelta(seconds=10)
     services.prices_apply(ticks=[Tick(symbol, Decimal("101"), seen) for symbol in ("BTC", "ETH")])
 
-    def place(symbol: str, expires_in) -> Order:
-        fields = SignalFields(
-            signal_id=f"limit-{symbol}",
-            symbol=symbol,
-            action="BUY",
-            entry_price=Decimal("100"),
-            confidence=Decimal("0.5"),
-            stop_loss=Decimal("95"),
-            take_profit=Decimal("120"),
-        )
-        return services.signal_intake(signal=fields, order=OrderFields("limit", expires_in)).order
-
-    filling, due = place("BTC", "gtc"), place("ETH", 1)
+    filling, due = place_order("limit-BTC", "BTC", expires_in="gtc"), place_order("limit-ETH", "ETH", expires_in=1)
     time.sleep(1.1)  # the ETH order's second is up when the tick comes
 
     ticked, cancelled = race(

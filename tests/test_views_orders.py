@@ -8,11 +8,11 @@ from django.test import Client
 from django.urls import reverse
 
 from ledger import services
-from ledger.inputs import OrderFields, SignalFields, Tick
+from ledger.inputs import Tick
 from ledger.models import Order, Signal
 
 from .conftest import NOW
-from .helpers import HTMX
+from .helpers import HTMX, place_order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
 
@@ -22,16 +22,7 @@ def order(time_machine) -> Order:
     """A BUY limit at 100 placed two minutes ago with the market at 101, working for an hour."""
     time_machine.move_to(NOW - timedelta(minutes=2), tick=False)
     services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("101"), NOW - timedelta(minutes=2))])
-    signal = SignalFields(
-        signal_id="limit-1",
-        symbol="BTCUSDT",
-        action="BUY",
-        entry_price=Decimal("100"),
-        confidence=Decimal("0.8"),
-        stop_loss=Decimal("95"),
-        take_profit=Decimal("120"),
-    )
-    placed = services.signal_intake(signal=signal, order=OrderFields("limit", 3600)).order
+    placed = place_order("limit-1", expires_in=3600)
     time_machine.move_to(NOW, tick=False)
     return placed
 

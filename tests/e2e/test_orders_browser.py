@@ -8,8 +8,9 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from ledger import services
-from ledger.inputs import OrderFields, SignalFields, Tick
+from ledger.inputs import Tick
 from ledger.models import Order
+from tests.helpers import place_order
 
 from .conftest import POLL, assert_accessible, assert_no_csp_violation, screenshot
 
@@ -17,16 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def place(symbol: str, order_type: str = "limit", expires_in=None) -> Order:
-    signal = SignalFields(
-        signal_id=f"{order_type}-{symbol}",
-        symbol=symbol,
-        action="BUY",
-        entry_price=Decimal("100"),
-        confidence=Decimal("0.8"),
-        stop_loss=Decimal("95"),
-        take_profit=Decimal("120"),
-    )
-    return services.signal_intake(signal=signal, order=OrderFields(order_type, expires_in)).order
+    return place_order(f"{order_type}-{symbol}", symbol, order_type, expires_in)
 
 
 def test_working_orders_show_fill_and_cancel(logged_in):
