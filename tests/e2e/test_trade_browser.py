@@ -371,6 +371,7 @@ def test_a_bracket_trade_s_chart_marks_its_exits_and_trail_and_the_page_lists_th
     expect(rows).to_have_count(3)
     expect(rows.nth(1)).to_contain_text("Exit: Take profit")
     expect(rows.nth(2)).to_contain_text("Exit: Stop loss")
+    expect(page.locator("#facts")).to_contain_text("Exit (average)102.70")  # 25 at 103 and 25 at 102.40
     moves = "The stop moved to 100.50 (20 Nov 10:05), 102.00 (20 Nov 10:10), 102.50 (20 Nov 10:15)."
     expect(page.locator("#stop-moves")).to_have_text(moves)  # 102 - 1.5, then 103.5 - 1.5, 104 - 1.5
     assert_accessible(page)
