@@ -244,8 +244,8 @@ class PaperTrade(models.Model):
 
     @property
     def open_size(self) -> Decimal:
-        """What is still open: the size less what its targets have closed so far."""
-        return self.position_size - self.exited_size
+        """What is still open: the size less what its targets have closed so far (for the templates)."""
+        return rules.remaining(self)
 
     @property
     def pnl(self) -> Decimal:
