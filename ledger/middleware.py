@@ -1,7 +1,7 @@
 """What every request passes through besides Django's own: control characters and bodies sent in chunks
 refused at the door, answers that a login or a token unlocked kept out of every cache, a plain 503 page when a
 page's database fails (the API answers its own faults in its JSON shape: ledger/api/errors.py), and a whole tab
-sent to the login page when an HTMX request finds its login gone."""
+sent to the login page when an HTMX request finds its login gone; and the book a page shows (`request.book`)."""
 
 import logging
 import re
@@ -11,11 +11,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.middleware.gzip import GZipMiddleware
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
@@ -187,3 +188,35 @@ class CompressPages(GZipMiddleware):
         if response.get("Content-Type", "").split(";")[0] not in self.COMPRESSED:
             return response
         return super().process_response(request, response)
+
+
+BOOK_PARAM = "book"  # ?book=<slug> on any page switches the tab's session to that book (docs/books.md)
+
+
+def _current_book(request: HttpRequest):
+    """The book the pages show: `?book=<slug>` (then kept in the session), else the session's, else the first the
+    user may see. A slug the user may not see is a 404, never a word of that book."""
+    from . import selectors, services  # the models load after the middleware module
+
+    if not request.user.is_authenticated:
+        return None
+    slug = request.GET.get(BOOK_PARAM)
+    if slug:
+        book = selectors.books_visible(request.user).filter(slug=slug).first()
+        if book is None:
+            raise Http404(f"No book {slug!r}.")
+        request.session[BOOK_PARAM] = book.slug
+        return book
+    visible = selectors.books_visible(request.user)
+    book = visible.filter(slug=request.session.get(BOOK_PARAM, "")).first() or visible.first()
+    return book or services.default_book()  # a fresh database: the default book is made on first use
+
+
+def current_book(get_response):
+    """`request.book`, read when a view first asks for it (SimpleLazyObject): the API and static answers never do."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        request.book = SimpleLazyObject(lambda: _current_book(request))
+        return get_response(request)
+
+    return middleware

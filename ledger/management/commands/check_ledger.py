@@ -1,9 +1,11 @@
 """The ledger's consistency check: the first thing to run after an incident (docs/operations.md)."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
 from ledger import selectors
+from ledger.errors import LedgerError
+from ledger.models import Book
 
 
 class Command(BaseCommand):
@@ -13,17 +15,27 @@ class Command(BaseCommand):
         "account's state if it is in deficit."
     )
 
-    def handle(self, *args, **options) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--book", help="Check this book only (its slug); default: every book.")
+
+    def handle(self, *args, book: str | None, **options) -> None:
+        violations = []
         try:
-            violations = selectors.ledger_violations()
-            state = selectors.account_state()
+            books = [selectors.book(book)] if book else list(Book.objects.all())
+            for checked in books:
+                found = selectors.ledger_violations(checked)
+                state = selectors.account_state(checked)
+                prefix = f"{checked.slug}: " if len(books) > 1 or book else ""
+                if state:
+                    self.stdout.write(prefix + state)
+                violations += [prefix + str(violation) for violation in found]
+        except LedgerError as error:
+            raise CommandError(error.message) from error
         except DatabaseError as error:
             raise CommandError(f"Could not read the ledger to check it: {error}") from error
         if not violations:
             self.stdout.write("ledger consistent")
-            if state:
-                self.stdout.write(state)
             return
         for violation in violations:
-            self.stdout.write(str(violation))
+            self.stdout.write(violation)
         raise CommandError(f"{len(violations)} violations found; docs/operations.md says how to repair them.")
