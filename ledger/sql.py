@@ -118,7 +118,9 @@ class LocalPart(Func):
             moments.append(connection.ops.adapt_datetimefield_value(since))
         last = f"'{offsets[-1][1]:+d} seconds'"
         shift = f"CASE {' '.join(cases)} ELSE {last} END" if cases else last
-        return self.SQLITE[self.part].format(local=f"datetime({column}, {shift})"), moments
+        # To the second: SQLite reads a time in milliseconds, and would round 23:59:59.999999 (the last moment of a
+        # day, when the end of day closes) into the next day.
+        return self.SQLITE[self.part].format(local=f"datetime(substr({column}, 1, 19), {shift})"), moments
 
 
 class Tagged(Func):

@@ -20,12 +20,13 @@ Selectors never write and never import the services. Every name below is importa
 - orders: `order` (by id), `orders_working`, the working entry orders with their symbol's last price.
 - replays: what a replay reads: `replay_signals` (`Selection`), `replay_symbols`, `replay_candles`, `replay_lots`,
   `replay_live` (the ledger's own trades to compare with), `replay_get`, `replays_recent`.
-- checks: the consistency check: `ledger_violations` (`Violation`), `account_state` (a deficit), and `CENT`, how
+- checks: the consistency check: `ledger_violations` (`Violation`), `day_violations` (the per-day
+  aggregates), `account_state` (a deficit), and `CENT`, how
   far a recorded PnL may be from the rules.
 """
 
 from .books import book, book_visible, books_tradable, books_visible
-from .checks import CENT, Violation, account_state, ledger_violations
+from .checks import CENT, Violation, account_state, day_violations, ledger_violations
 from .core import (
     DailyPnl,
     DashboardSummary,
@@ -151,6 +152,7 @@ __all__ = [
     "open_since",
     "ledger_version",
     "ledger_violations",
+    "day_violations",
     "order",
     "order",
     "orders_working",

@@ -11,6 +11,7 @@ from ..errors import InvalidInput, NotFound
 from ..inputs import clean_fees, clean_price, clean_time
 from ..models import Event, Execution, PaperTrade
 from ..rules import ZERO
+from .aggregates import days_of
 from .base import book_add, book_rules, trade_for_update
 from .events import events_record, trade_event
 
@@ -75,7 +76,7 @@ def execution_correct(*, execution_id: int, changes: dict[str, Any], by: Any = N
             f"{', '.join(unknown)} cannot be corrected; only {', '.join(EXECUTION_CORRECTABLE)}.", field=unknown[0]
         )
     trade = trade_for_update(row.trade_id)
-    before = _counted(trade)
+    before, days = _counted(trade), days_of([trade])
     rows = list(trade.executions.select_for_update().order_by("pk"))
     row = next(r for r in rows if r.pk == execution_id)
     if "price" in changes:
@@ -99,7 +100,7 @@ def execution_correct(*, execution_id: int, changes: dict[str, Any], by: Any = N
         trade._history_user = by
     trade.save()
     after = _counted(trade)
-    book_add(trade.book_id, after[0] - before[0], open_cost=after[1] - before[1])
+    book_add(trade.book_id, after[0] - before[0], open_cost=after[1] - before[1], days=days | days_of([trade]))
     events_record(events=[trade_event(Event.Kind.TRADE_CORRECTED, trade, execution=row.pk, fields=sorted(changes))])
     return row
 

@@ -14,6 +14,7 @@ from ..errors import AlreadyClosed, InvalidInput, InvalidTransition
 from ..inputs import CORRECTABLE, clean_fees, clean_price, clean_time
 from ..models import Event, Execution, PaperTrade
 from ..rules import ZERO
+from .aggregates import days_of
 from .base import batches, book_add, book_rules, by_book, record_history, save_closes, trade_for_update
 from .events import events_record, trade_event
 from .executions import trade_from_executions
@@ -142,7 +143,7 @@ def trade_correct(*, trade_id: int, changes: dict[str, Any], by: Any = None, dry
     written, so a form can check the changes inside the transaction in which it then saves them.
     """
     trade = trade_for_update(trade_id)
-    before, cost_before = trade.realized_pnl or ZERO, _open_cost(trade)
+    before, cost_before, days = trade.realized_pnl or ZERO, _open_cost(trade), days_of([trade])
     with book_rules(trade.book_id):
         _corrected(trade, changes)
     if dry_run:
@@ -153,7 +154,12 @@ def trade_correct(*, trade_id: int, changes: dict[str, Any], by: Any = None, dry
     trade.save()
     with book_rules(trade.book_id):
         _executions_follow(trade)
-    book_add(trade.book_id, (trade.realized_pnl or ZERO) - before, open_cost=_open_cost(trade) - cost_before)
+    book_add(
+        trade.book_id,
+        (trade.realized_pnl or ZERO) - before,
+        open_cost=_open_cost(trade) - cost_before,
+        days=days | days_of([trade]),  # the day it closed in before and after
+    )
     events_record(events=[trade_event(Event.Kind.TRADE_CORRECTED, trade, fields=sorted(changes))])
     return trade
 
@@ -219,6 +225,7 @@ def trades_recompute(*, trade_ids: Sequence[int], by: Any = None) -> TradesRecom
     for batch in batches([trade.pk for trade in result.changed]):
         record_history(PaperTrade.objects.filter(pk__in=batch), reason="PnL recomputed", by=by)
     for book_id in sorted({trade.book_id for trade in trades}):
-        book_add(book_id, difference.get(book_id, ZERO))
+        changed = [trade for trade in result.changed if trade.book_id == book_id]
+        book_add(book_id, difference.get(book_id, ZERO), days=days_of(changed))
     events_record(events=[trade_event(Event.Kind.TRADE_CORRECTED, trade, fields=["pnl"]) for trade in result.changed])
     return result

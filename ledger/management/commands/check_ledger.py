@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
-from ledger import selectors
+from ledger import selectors, services
 from ledger.errors import LedgerError
 from ledger.models import Book
 
@@ -17,12 +17,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--book", help="Check this book only (its slug); default: every book.")
+        parser.add_argument(
+            "--recount",
+            action="store_true",
+            help="First write the per-day aggregates again from the trades (after a repair in SQL).",
+        )
 
-    def handle(self, *args, book: str | None, **options) -> None:
+    def handle(self, *args, book: str | None, recount: bool = False, **options) -> None:
         violations = []
         try:
             books = [selectors.book(book)] if book else list(Book.objects.all())
             for checked in books:
+                if recount:
+                    days = services.book_days_rebuild(book_id=checked.pk)
+                    self.stdout.write(f"{checked.slug}: {days} days recounted")
                 found = selectors.ledger_violations(checked)
                 state = selectors.account_state(checked)
                 prefix = f"{checked.slug}: " if len(books) > 1 or book else ""
