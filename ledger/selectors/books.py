@@ -2,12 +2,22 @@
 sees those; a user granted none sees the default book alone, as before there were books. Trading in a book takes
 the ledger.trade permission and, for a granted book, a grant to trade."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, F, QuerySet, Sum
 
+from ..days import day_bounds
 from ..errors import NotFound
-from ..models import Book, BookMember
+from ..models import Book, BookDay, BookMember, PaperTrade
+from ..rules import RATIO, ZERO
+from ..sql import by_element, money_from_db
+from .core import trades_active
+from .figures import DAY_COLUMNS, Figures, Group, figure_cells, grouped
+from .stats import PERCENT, day_sums, figures_from_days
 
 
 def book(slug: str) -> Book:
@@ -46,3 +56,122 @@ def books_tradable(user: Any) -> QuerySet[Book]:
     if user.is_superuser or not BookMember.objects.filter(user=user).exists():
         return visible
     return visible.filter(grants__user=user, grants__can_trade=True)
+
+
+@dataclass(frozen=True)
+class BookFigures(Figures):
+    """A book over a period, as /books/ compares it (docs/books.md, "Comparing books"): its figures, its balance
+    at the end of each day with a close, the deepest fall of that balance, and what it has open now."""
+
+    book: Book
+    starting_balance: Decimal
+    curve: list[tuple[date, Decimal]]  # the balance at the period's start, then at the end of each day with a close
+    max_drawdown: Decimal  # the deepest fall of the day-end balance from its running peak (>= 0)
+    max_drawdown_percent: Decimal | None  # of that peak, 2 places
+    open_trades: int
+    open_notional: Decimal  # the open trades' entry notional
+    unrealized_pnl: Decimal
+
+    @property
+    def ending_balance(self) -> Decimal:
+        return self.starting_balance + self.realized_pnl
+
+    @property
+    def return_pct(self) -> Decimal | None:
+        return (
+            (self.realized_pnl * 100 / self.starting_balance).quantize(PERCENT) if self.starting_balance > 0 else None
+        )
+
+    @property
+    def exposure(self) -> Decimal | None:
+        """Open notional as a fraction of equity (the balance now and the open trades' unrealized PnL)."""
+        equity = self.book.balance + self.unrealized_pnl
+        return (self.open_notional / equity).quantize(RATIO) if equity > 0 else None
+
+
+def _drawdown(curve: list[tuple[date, Decimal]]) -> tuple[Decimal, Decimal | None]:
+    """The deepest fall of a balance series from its running peak, and that fall as a percentage of the peak."""
+    peak, deepest, deepest_peak = None, ZERO, ZERO
+    for _, balance in curve:
+        peak = balance if peak is None or balance > peak else peak
+        if peak - balance > deepest:
+            deepest, deepest_peak = peak - balance, peak
+    return deepest, (deepest * 100 / deepest_peak).quantize(PERCENT) if deepest and deepest_peak > 0 else None
+
+
+def books_compared(books: Sequence[Book], start: date | None, end: date | None) -> list[BookFigures]:
+    """Each book over trading days start to end (None: all history), from the per-day aggregates (models.BookDay)
+    and the open trades: four queries whatever the number of books, days and trades (the figures summed per book,
+    the day rows, the balance before the period per book, the open trades per book)."""
+    ids = [book.pk for book in books]
+    days = BookDay.objects.filter(book__in=ids)
+    days = days.filter(day__gte=start) if start else days
+    days = days.filter(day__lte=end) if end else days
+    sums = {row["book"]: row for row in days.values("book").annotate(**day_sums()).order_by()}
+    curves: dict[int, list[tuple[date, Decimal]]] = {pk: [] for pk in ids}
+    for pk, day, realized in days.order_by("book", "day").values_list("book", "day", "realized_pnl"):
+        curves[pk].append((day, money_from_db(realized)))
+    before: dict[int, Decimal] = {}
+    if start:
+        earlier = BookDay.objects.filter(book__in=ids, day__lt=start).values("book").annotate(r=Sum("realized_pnl"))
+        before = {row["book"]: money_from_db(row["r"]) for row in earlier.order_by()}
+    open_rows = trades_active().filter(book__in=ids).order_by().values("book")
+    opened = {
+        row["book"]: row
+        for row in open_rows.annotate(
+            n=Count("pk"), unrealized=Sum("unrealized_pnl"), notional=Sum(F("entry_price") * F("position_size"))
+        )
+    }
+    compared = []
+    for book in books:
+        starting = book.terms.starting_balance + before.get(book.pk, ZERO)
+        balance, curve = starting, []
+        if curves[book.pk]:
+            curve.append((start or curves[book.pk][0][0] - timedelta(days=1), starting))
+        for day, realized in curves[book.pk]:
+            balance += realized
+            curve.append((day, balance))
+        deepest, percent = _drawdown(curve)
+        row = opened.get(book.pk, {})
+        compared.append(
+            BookFigures(
+                **figures_from_days(sums.get(book.pk, dict.fromkeys(DAY_COLUMNS.values()))),
+                book=book,
+                starting_balance=starting,
+                curve=curve,
+                max_drawdown=deepest,
+                max_drawdown_percent=percent,
+                open_trades=row.get("n", 0),
+                open_notional=money_from_db(row.get("notional")),
+                unrealized_pnl=money_from_db(row.get("unrealized")),
+            )
+        )
+    return compared
+
+
+@dataclass(frozen=True)
+class BookSetups:
+    """A book's best and worst setup (tag) of a period, by realized PnL (None: no tagged trade)."""
+
+    best: Group | None
+    worst: Group | None
+
+
+def books_setups(books: Sequence[Book], start: date | None, end: date | None) -> dict[int, BookSetups]:
+    """Each book's best and worst tag over the period by realized PnL (the earliest name of equals): one grouped
+    scan of the books' tagged closes (the tags are the trades' own, not in the per-day aggregates)."""
+    trades = PaperTrade.objects.filter(book__in=[book.pk for book in books], status__in=PaperTrade.CLOSED_STATUSES)
+    if start:
+        trades = trades.filter(exit_time__gte=day_bounds(start)[0])
+    if end:
+        trades = trades.filter(exit_time__lt=day_bounds(end)[1])
+    rows, element = by_element(trades.order_by(), "tags")
+    cells = figure_cells(rows, book_ref=F("book_id"), element=element)
+    setups = {}
+    for book in books:
+        groups = [g for g in grouped([c for c in cells if c[0]["book_ref"] == book.pk], "element") if g.key is not None]
+        setups[book.pk] = BookSetups(
+            best=min(groups, key=lambda g: (-g.realized_pnl, g.key), default=None),
+            worst=min(groups, key=lambda g: (g.realized_pnl, g.key), default=None),
+        )
+    return setups
