@@ -37,7 +37,7 @@ One module per subject; every service is importable from here (`services.trade_c
 - tokens: API tokens: `api_token_create`, `api_token_revoke`, `api_token_authenticate`, `api_token_hash`.
 """
 
-from .base import book_add, default_book, save_closes
+from .base import book_add, book_named, default_book, save_closes
 from .eod import DayClosed, day_close
 from .events import event_record, events_prune, events_record
 from .executions import EXECUTION_CORRECTABLE, execution_correct
@@ -67,6 +67,7 @@ __all__ = [
     "TicksApplied",
     "TradesRecomputed",
     "book_add",
+    "book_named",
     "default_book",
     "api_token_authenticate",
     "api_token_create",
