@@ -288,7 +288,7 @@ def test_the_page_costs_the_same_few_queries_whatever_the_number_of_trades(viewe
     )
 
     assert queries_for_page(viewer_client) == few
-    # The page: session, user, grants and book (2); the per-day figures summed, the equity before, the daily series, the
+    # The page: session, user and their books; the per-day figures summed, the equity before, the daily series, the
     # calendar's month: nothing that reads a trade.
     assert few[0] <= 9
     # Its part, besides those: the grouped figures, the drawdown; by tag, by confluence, by the signal's timeframe

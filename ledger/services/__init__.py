@@ -40,7 +40,7 @@ One module per subject; every service is importable from here (`services.trade_c
 """
 
 from .aggregates import book_days_rebuild, book_days_recount
-from .base import book_add, default_book, save_closes
+from .base import book_add, book_named, default_book, save_closes
 from .eod import DayClosed, day_close
 from .events import event_record, events_prune, events_record
 from .executions import EXECUTION_CORRECTABLE, execution_correct
@@ -72,6 +72,7 @@ __all__ = [
     "book_add",
     "book_days_rebuild",
     "book_days_recount",
+    "book_named",
     "default_book",
     "api_token_authenticate",
     "api_token_create",
