@@ -358,7 +358,7 @@ def test_the_page_draws_the_headline_and_asks_for_what_needs_the_trades_once_sho
     loading = html[html.index('id="trade-figures"') - 200 :]
     assert 'hx-trigger="load"' in loading
     assert 'aria-busy="true"' in loading
-    assert "period=all&amp;part=trade-figures" in loading
+    assert "period=all&amp;book=default&amp;part=trade-figures" in loading  # this page's book, whatever the session's
     assert 'id="drawdown"' not in html
     assert 'id="by-symbol"' not in html
 
