@@ -61,6 +61,9 @@ def test_books_page_compares_three_books_on_one_chart(page, server_url, viewer, 
     expect(fade.nth(3)).to_have_text("−1,240.00")
     screenshot(page, "books-three")
     assert_accessible(page)
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # a phone: nothing wider than the screen
+    screenshot(page, "books-phone")
     assert_no_csp_violation(page)
 
 
