@@ -429,24 +429,25 @@ DAY_SUM = {"max_digits": 48, "decimal_places": 20, "default": ZERO}
 class BookDay(models.Model):
     """The figures of a book's trades closed in one trading day (docs/books.md, "Aggregates"): the counts and sums
     that selectors.figures adds up, so the headline figures and the equity curve of any period read a row per day
-    instead of every trade. Written only by services.aggregates.book_days_recount, in the transaction of each
-    close and correction, from the trades themselves; check_ledger recomputes them. A day without a close has
-    no row."""
+    instead of every trade. Written only by services.aggregates, in the transaction of each close and correction,
+    from the trades themselves; check_ledger recomputes them. A day without a close has no row. The counts are
+    plain integers: a correction takes a trade out before it adds it back, and never stops on a drifted row
+    (check_ledger reports it)."""
 
     book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="+")
     day = models.DateField(help_text="The trading day of the closes (TRADING_DAY_TZ).")
-    trades = models.PositiveIntegerField(default=0)
-    wins = models.PositiveIntegerField(default=0)
-    losses = models.PositiveIntegerField(default=0)
+    trades = models.IntegerField(default=0)
+    wins = models.IntegerField(default=0)
+    losses = models.IntegerField(default=0)
     realized_pnl = models.DecimalField(**DAY_SUM)
     profit = models.DecimalField(**DAY_SUM, help_text="The winners' realized PnL.")
     loss = models.DecimalField(**DAY_SUM, help_text="The losers' realized PnL (0 or negative).")
     fees = models.DecimalField(**DAY_SUM)
     slippage = models.DecimalField(**DAY_SUM)
     held_seconds = models.DecimalField(**DAY_SUM)
-    r_trades = models.PositiveIntegerField(default=0)
-    r_wins = models.PositiveIntegerField(default=0)
-    r_losses = models.PositiveIntegerField(default=0)
+    r_trades = models.IntegerField(default=0)
+    r_wins = models.IntegerField(default=0)
+    r_losses = models.IntegerField(default=0)
     r_total = models.DecimalField(**DAY_SUM)
     r_won = models.DecimalField(**DAY_SUM)
     r_lost = models.DecimalField(**DAY_SUM)

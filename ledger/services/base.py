@@ -3,7 +3,7 @@ the guarded write of closes."""
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +16,7 @@ from .. import brackets, rules, selectors
 from ..errors import NotFound
 from ..models import Book, Event, Execution, PaperTrade, Signal
 from ..rules import ZERO
-from .aggregates import book_days_recount, days_of
+from .aggregates import book_days_add, book_days_recount, days_of
 from .events import events_record, trade_event
 from .rows import insert_rows
 
@@ -77,26 +77,13 @@ def book_rules(book_id: int) -> Iterator[None]:
         yield
 
 
-def book_add(
-    book_id: int,
-    amount: Decimal,
-    *,
-    open_cost: Decimal = ZERO,
-    reserved: Decimal = ZERO,
-    days: Iterable[date] = (),
-) -> None:
+def book_add(book_id: int, amount: Decimal, *, open_cost: Decimal = ZERO, reserved: Decimal = ZERO) -> None:
     """Every write calls this in its transaction for each book it changed: it adds realized PnL (zero for a write
     that realizes none) to the book's running total, what trades opened (+) or closed (-) to its open cost and what
     entry orders placed (+) or ended (-) to its reserved cash, read and added in Decimal, and bumps the version that
-    the dashboard's ETags are made of, so a poll can tell "nothing changed" from one row.
-
-    `days`: the trading days whose closes the write changed (a close's exit day; a correction's day before and
-    after, aggregates.days_of): the book's figures of those days are recounted from its trades (models.BookDay),
-    the book's row held, so that every close and correction keeps them, whatever path it took."""
+    the dashboard's ETags are made of, so a poll can tell "nothing changed" from one row."""
     rows = Book.objects.filter(pk=book_id)
     if not amount and not open_cost and not reserved and rows.update(version=F("version") + 1):
-        if days:
-            book_days_recount(book_id, days)  # the update holds the book's row (PostgreSQL), as the lock below
         return  # nothing realized or spent: one statement, no read (integer arithmetic in SQL is exact)
     book = book_for_update(book_id)
     book.realized_pnl_total = rules.money(book.realized_pnl_total + amount)
@@ -104,8 +91,6 @@ def book_add(
     book.reserved = rules.money(book.reserved + reserved)
     book.version += 1
     book.save(update_fields=["realized_pnl_total", "open_cost", "reserved", "version"])
-    if days:
-        book_days_recount(book_id, days)
 
 
 def by_book(items: Iterable[Any]) -> dict[int, list[Any]]:
@@ -211,11 +196,17 @@ def save_closes(trades: Sequence[PaperTrade], *, reason: str = "closed") -> int:
     takes their realized PnL. The caller holds the trades' rows (trade_for_update, or a batch's locking read), so
     what it computed from is what the rows hold: a partial exit between the read and the write cannot be lost."""
     won = PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).bulk_update(trades, CLOSE_FIELDS)
+    if won == len(trades):
+        book_days_add([trade.pk for trade in trades])  # their days' figures (docs/books.md, "Aggregates")
+    elif won:  # some were closed by someone else (the callers refuse that): their days counted from the trades
+        for book_id, closed in by_book(trades).items():
+            book_for_update(book_id)
+            book_days_recount(book_id, days_of(closed))
     if won:
         record_fills([(trade, brackets.closing_fill(trade)) for trade in trades])
         record_closes(trades, reason=reason)
         for book_id, closed in by_book(trades).items():
-            book_add(book_id, closed_amount(closed), open_cost=-entry_costs(closed), days=days_of(closed))
+            book_add(book_id, closed_amount(closed), open_cost=-entry_costs(closed))
     return won
 
 
