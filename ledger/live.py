@@ -17,6 +17,7 @@ import json
 import logging
 import time
 import weakref
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -50,28 +51,41 @@ def _read(function: Callable, *args: Any) -> Any:
     return sync_to_async(run, thread_sensitive=False, executor=READS)()
 
 
-def event_data(event: Event) -> dict[str, Any]:
-    """An event as the API and the streams give it."""
+def event_data(event: Event, *, for_page: bool = False) -> dict[str, Any]:
+    """An event as the API and the streams give it; for a page's stream, a batch of prices without its prices."""
+    payload = event.payload
+    if for_page and event.kind == Event.Kind.PRICES_APPLIED and "prices" in payload:
+        payload = {name: value for name, value in payload.items() if name != "prices"}
     return {
         "id": event.pk,
         "kind": event.kind,
         "trade_id": event.trade_id,
         "signal_id": event.signal_id or None,
-        "payload": event.payload,
+        "payload": payload,
         "created_at": event.created_at,
     }
 
 
-def sse_message(event: Event) -> str:
-    """An event as an SSE message; made once per event however many streams send it (the hub's batches are shared)."""
-    message = getattr(event, "_sse_message", None)
+def sse_message(event: Event, *, for_page: bool = False) -> str:
+    """An event as an SSE message; made once per event however many streams send it (the hub's batches are shared).
+    A page's stream (`for_page`) leaves out a batch's prices, every symbol's last (15 KB a batch at 500 symbols),
+    which no page reads: the parts an event refreshes read the ledger, and programs have the API's stream."""
+    cached = "_sse_page" if for_page else "_sse"
+    message = getattr(event, cached, None)
     if message is None:
-        data = json.dumps(event_data(event), cls=DjangoJSONEncoder, separators=(",", ":"))
-        message = event._sse_message = f"id: {event.pk}\nevent: {event.kind}\ndata: {data}\n\n"
+        data = json.dumps(event_data(event, for_page=for_page), cls=DjangoJSONEncoder, separators=(",", ":"))
+        message = f"id: {event.pk}\nevent: {event.kind}\ndata: {data}\n\n"
+        setattr(event, cached, message)
     return message
 
 
-def _page(after: int) -> list[Event]:
+def _newer(after: int) -> list[Event]:
+    """The hub's read: the next page of events after the newest it handed out."""
+    return list(selectors.events_after(after, limit=PAGE))
+
+
+def _backlog(after: int) -> list[Event]:
+    """A stream's own read: the next page of what it missed before it joined the hub."""
     return list(selectors.events_after(after, limit=PAGE))
 
 
@@ -87,22 +101,44 @@ def about_trade(event: Event, trade_id: int) -> bool:
 
 
 class Listener:
-    """A stream's place in the hub: the batches of events handed out since it joined, at most BACKLOG_BATCHES of
-    them (a stream that stops reading is dropped, `overflowed`, and reads the table again from where it was)."""
+    """A stream's place in the hub: the batches of events handed out since it joined and not yet sent, at most
+    BACKLOG_BATCHES (a stream that stops reading is let go, `overflowed`, and reads the table again from where it
+    was). Small on purpose (a deque, and a future only while it waits): a thousand idle streams hold one each."""
+
+    __slots__ = ("start", "batches", "overflowed", "_waiting")
 
     def __init__(self, start: int) -> None:
         self.start = start  # the hub's position when it joined: every event after it comes through `batches`
-        self.batches: asyncio.Queue[list[Event]] = asyncio.Queue(maxsize=BACKLOG_BATCHES)
+        self.batches: deque[list[Event]] = deque()
         self.overflowed = False
+        self._waiting: asyncio.Future | None = None
+
+    def put(self, events: list[Event]) -> bool:
+        """Hand it a batch; False if it already holds BACKLOG_BATCHES unsent (it is then `overflowed`)."""
+        if len(self.batches) >= BACKLOG_BATCHES:
+            self.overflowed = True
+            return False
+        self.batches.append(events)
+        if self._waiting is not None and not self._waiting.done():
+            self._waiting.set_result(None)
+        return True
+
+    @property
+    def let_go(self) -> bool:
+        """Overflowed, and every batch it was handed is sent: it must join again."""
+        return self.overflowed and not self.batches
 
     async def next(self, timeout: float) -> list[Event]:
-        """The next batch, or [] after `timeout` seconds (or at once, if it overflowed and has no batch left)."""
-        if self.overflowed and self.batches.empty():
-            return []
-        try:
-            return await asyncio.wait_for(self.batches.get(), timeout)
-        except TimeoutError:
-            return []
+        """The next batch, or [] after `timeout` seconds (at once if it was let go)."""
+        if not self.batches and not self.overflowed:
+            self._waiting = asyncio.get_running_loop().create_future()
+            try:
+                await asyncio.wait_for(self._waiting, timeout)
+            except TimeoutError:
+                pass
+            finally:
+                self._waiting = None
+        return self.batches.popleft() if self.batches else []
 
 
 class Hub:
@@ -134,17 +170,14 @@ class Hub:
             return
         self.position = events[-1].pk
         for listener in list(self._listeners):
-            try:
-                listener.batches.put_nowait(events)
-            except asyncio.QueueFull:  # it stopped reading: it catches up from the table, if it ever reads again
-                listener.overflowed = True
+            if not listener.put(events):  # it stopped reading: it catches up from the table, if it ever reads again
                 self._listeners.discard(listener)
 
     async def _read_new(self) -> None:
         """Every event after the position, handed out a page at a time."""
         while True:
+            events = await _read(_newer, self.position)
             self.reads += 1
-            events = await _read(_page, self.position)
             self._publish(events)
             if len(events) < PAGE:
                 return
@@ -207,10 +240,15 @@ def start_after(last_event_id: str | None, after: str | None) -> int | None:
 
 
 async def stream(
-    *, after: int | None, holds: Callable[[], bool], wanted: Callable[[Event], bool] = lambda event: True
+    *,
+    after: int | None,
+    holds: Callable[[], bool],
+    wanted: Callable[[Event], bool] = lambda event: True,
+    for_page: bool = False,
 ) -> AsyncIterator[str]:
     """The SSE text of the events after `after` (None: from now on) that `wanted` keeps, as they commit, with a
-    heartbeat between them; ends when `holds()` (run on the pool: the session's check) turns false.
+    heartbeat between them; ends when `holds()` (run on the pool: the session's check) turns false. `for_page`: as a
+    page's stream sends them (sse_message).
 
     The stream joins its process's hub, which hands it every event after the hub's position at that moment; what
     came before that and after `after` (a resumed stream's backlog) it reads from the table itself, once. Ids only
@@ -226,14 +264,14 @@ async def stream(
         listener = await shared.join()
         try:
             while sent < listener.start:  # the backlog: what the hub handed out before this stream joined
-                events = await _read(_page, sent)
+                events = await _read(_backlog, sent)
                 for event in events:
                     sent = event.pk
                     if wanted(event):
-                        yield sse_message(event)
+                        yield sse_message(event, for_page=for_page)
                 if len(events) < PAGE:
                     break
-            while not (listener.overflowed and listener.batches.empty()):
+            while not listener.let_go:
                 if time.monotonic() >= beat:
                     if not await _read(holds):
                         yield "event: session.ended\ndata: {}\n\n"
@@ -244,6 +282,6 @@ async def stream(
                     if event.pk > sent:
                         sent = event.pk
                         if wanted(event):
-                            yield sse_message(event)
+                            yield sse_message(event, for_page=for_page)
         finally:
             shared.leave(listener)
