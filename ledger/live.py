@@ -63,6 +63,11 @@ def sse_message(event: Event) -> str:
     return f"id: {event.pk}\nevent: {event.kind}\ndata: {data}\n\n"
 
 
+def of_book(event: Event, book_id: int) -> bool:
+    """Whether a page or a token of the book hears the event: the book's own, and those of every book (prices)."""
+    return event.book_id is None or event.book_id == book_id
+
+
 def about_trade(event: Event, trade_id: int) -> bool:
     """Whether an event changes what a trade's page shows: its own events, and a batch of prices that marked or
     closed it."""

@@ -24,7 +24,8 @@ from django.core.management import CommandError, call_command
 
 from ledger import legacy, selectors, services
 from ledger.errors import InvalidInput
-from ledger.models import Account, PaperTrade, Signal
+from ledger.models import Book, PaperTrade, Signal
+from tests.helpers import book
 
 from .conftest import assert_ledger_consistent, row_counts
 
@@ -213,11 +214,11 @@ def test_old_statuses_map_to_the_new_ones():
 
 def test_second_run_imports_nothing(old_db):
     import_legacy(*all_files(old_db))
-    before = list(PaperTrade.objects.order_by("pk").values()), statuses(), Account.objects.get().realized_pnl_total
+    before = list(PaperTrade.objects.order_by("pk").values()), statuses(), book().realized_pnl_total
 
     out = import_legacy(*all_files(old_db))
 
-    after = list(PaperTrade.objects.order_by("pk").values()), statuses(), Account.objects.get().realized_pnl_total
+    after = list(PaperTrade.objects.order_by("pk").values()), statuses(), book().realized_pnl_total
     assert after == before
     assert row_counts() == (6, 5)
     assert "Total: 0 new, 0 advanced, realized pnl +0 added to the account." in out
@@ -227,7 +228,7 @@ def test_dry_run_reports_what_it_would_do_and_writes_nothing(old_db):
     out = import_legacy(*all_files(old_db), "--dry-run")
 
     assert row_counts() == (0, 0)
-    assert not Account.objects.exists()
+    assert not Book.objects.filter(version__gt=0).exists()  # no book was written to
     assert out.startswith("Dry run: nothing is written.")
     assert "Total: 11 would be new, 2 advanced, realized pnl +328.02200000 would be added to the account." in out
 
@@ -252,7 +253,7 @@ def test_bad_row_rolls_back_its_file_and_only_its_file(old_db, bad_journal):
     assert trade_of("S6").status == "OPEN"  # row 1 of the journal would have closed it: rolled back
     assert statuses()["S6"] == "EXECUTED"
     assert row_counts() == (6, 5)  # the other files are in
-    assert Account.objects.get().realized_pnl_total == Decimal("252.102")  # 76.08 - 23.978 + 200, the table's
+    assert book().realized_pnl_total == Decimal("252.102")  # 76.08 - 23.978 + 200, the table's
 
 
 def test_bad_row_is_named_with_its_number_and_reason(old_db, bad_journal):
@@ -355,20 +356,20 @@ def test_open_version_never_reopens_a_closed_trade(old_db):
 def test_imported_trades_appear_in_the_journal_of_their_day(old_db):
     import_legacy(*all_files(old_db))
 
-    journal = selectors.journal_for_day(DAY)
+    journal = selectors.journal_for_day(book(), DAY)
     assert {t.symbol: t.realized_pnl for t in journal} == {
         "LINKUSDT": Decimal("-23.978"),
         "ETHUSDT": Decimal("76.08"),
         "SOLUSDT": Decimal("75.92"),
         "DOGEUSDT": Decimal("200"),  # closed at 23:59:59 without an offset: UTC, so still the 20th
     }
-    assert not selectors.journal_for_day(date(2026, 11, 21)).exists()
+    assert not selectors.journal_for_day(book(), date(2026, 11, 21)).exists()
 
 
 def test_imported_trades_count_in_the_daily_pnl(old_db):
     import_legacy(*all_files(old_db))
 
-    daily = selectors.pnl_daily(DAY)
+    daily = selectors.pnl_daily(book(), DAY)
     assert (daily.realized_pnl, daily.trades, daily.wins) == (TOTAL, 4, 3)  # 328.022; only S4 lost
 
 
@@ -378,8 +379,8 @@ def test_account_total_equals_the_sum_of_realized_pnl(old_db, open_trade):
 
     import_legacy(*all_files(old_db))
 
-    assert Account.objects.get().realized_pnl_total == Decimal("367.972")  # 39.95 + 328.022
-    assert selectors.balance() == Decimal("10367.972")
+    assert book().realized_pnl_total == Decimal("367.972")  # 39.95 + 328.022
+    assert book().balance == Decimal("10367.972")
     assert_ledger_consistent()  # the total is the sum of realized PnL, and signals agree with their trades
 
 

@@ -100,6 +100,7 @@ def tradingview(request: HttpRequest, body: TradingViewAlert):
     fields = {name: alert[key] for name in SignalFields.names() if (key := ALERT_FIELDS.get(name, name)) in alert}
     signal = SignalFields(**fields)
     try:
-        return intake_status(signal, execute=body.execute, order=OrderFields(body.order_type, body.expires_in))
+        order = OrderFields(body.order_type, body.expires_in)
+        return intake_status(signal, execute=body.execute, order=order, book=None)  # the default book
     except LedgerError as error:  # name the alert's own field, not the signal's
         raise type(error)(error.message, field=ALERT_FIELDS.get(error.field, error.field)) from None
