@@ -46,7 +46,8 @@ def test_create_book_keeps_its_balance_and_rules_and_leaves_the_others_to_the_se
     assert book.terms.fee_rate == Decimal("0")
     assert book.terms.one_trade_per_symbol is False
     assert book.terms.limit_fill == "touch"
-    assert book.max_open_trades is None and book.terms.max_open_trades == 7  # the setting's, now and later
+    assert book.max_open_trades is None  # left to the setting, now and later
+    assert book.terms.max_open_trades == 7
     assert book.balance == book.cash == Decimal("2500")
     assert "Book 'tv-strategy' (TV strategy) created" in said
     assert book.history.get().history_change_reason == "created"
