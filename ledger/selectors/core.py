@@ -44,9 +44,9 @@ def book_totals(book: Book) -> Book:
     return Book.objects.get(pk=book.pk)
 
 
-def ledger_version(book: Book) -> int:
-    """A number every write to the book bumps: what the dashboard's parts make their ETags of."""
-    return Book.objects.filter(pk=book.pk).values_list("version", flat=True).first() or 0
+def ledger_version(book: Book | int) -> int:
+    """A number every write to the book (a Book or its id) bumps: what the dashboard's parts make their ETags of."""
+    return Book.objects.filter(pk=getattr(book, "pk", book)).values_list("version", flat=True).first() or 0
 
 
 def trade(trade_id: int, *, books: Iterable[int] | None = None) -> PaperTrade:
@@ -249,18 +249,27 @@ def feed_status() -> FeedStatus | None:
     return FeedStatus.objects.order_by("-reported_at").first()
 
 
-def symbols(model: type[Signal] | type[PaperTrade] | type[PriceCandle]) -> list[str]:
-    """The distinct symbols of a table, in order: a skip scan that asks its symbol index for the next
-    symbol after the last one (a probe per symbol), not a DISTINCT that reads a million rows."""
+def symbols(
+    model: type[Signal] | type[PaperTrade] | type[PriceCandle], *, books: Iterable[int] | None = None
+) -> list[str]:
+    """The distinct symbols of a table (of the rows of `books`, ids, if given: another book's symbols are not
+    shown), in order: a skip scan that asks its symbol index for the next symbol after the last one (a probe per
+    symbol), not a DISTINCT that reads a million rows."""
     table = connection.ops.quote_name(model._meta.db_table)
     column = connection.ops.quote_name(model._meta.get_field("symbol").column)
+    of_books, params = "", []
+    if books is not None:
+        ids = [int(book_id) for book_id in books] or [0]
+        of_books = f" AND {connection.ops.quote_name('book_id')} IN ({', '.join(['%s'] * len(ids))})"
+        params = ids * 2
     sql = (
-        f"WITH RECURSIVE s(symbol) AS (SELECT MIN({column}) FROM {table} UNION ALL "
-        f"SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > s.symbol) FROM s WHERE s.symbol IS NOT NULL) "
+        f"WITH RECURSIVE s(symbol) AS (SELECT MIN({column}) FROM {table} WHERE 1 = 1{of_books} UNION ALL "
+        f"SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > s.symbol{of_books}) FROM s "
+        "WHERE s.symbol IS NOT NULL) "
         "SELECT symbol FROM s WHERE symbol IS NOT NULL"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(sql, params)
         return [symbol for (symbol,) in cursor.fetchall()]
 
 
