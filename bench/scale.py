@@ -214,7 +214,7 @@ def _statistics() -> dict:
     the time of day in the trading zone, a window over the closes)."""
     result = {}
     for period, start in (("30 days", today() - timedelta(days=STATS_DAYS - 1)), ("all history", None)):
-        trades = selectors.core.closed_between(start, today() if start else None)
+        trades = selectors.core.closed_between(book(), start, today() if start else None)
         entered = trades.aggregate(first=Min("entry_time"), last=Max("entry_time"))
         queries = {
             "by tag": lambda: _by_elements(trades, "tags"),

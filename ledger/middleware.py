@@ -193,29 +193,35 @@ class CompressPages(GZipMiddleware):
 BOOK_PARAM = "book"  # ?book=<slug> on any page switches the tab's session to that book (docs/books.md)
 
 
+def _books(request: HttpRequest) -> list:
+    """Every book the user may see, read once (one query); a fresh database makes the default book on first use."""
+    from . import selectors, services  # the models load after the middleware module
+
+    visible = list(selectors.books_visible(request.user))
+    if not visible and request.user.is_authenticated and not request.user.book_grants.exists():
+        visible = [services.default_book()]
+    return visible
+
+
 def _current_book(request: HttpRequest):
     """The book the pages show: `?book=<slug>` (then kept in the session), else the session's, else the first the
     user may see. A slug the user may not see is a 404, never a word of that book."""
-    from . import selectors, services  # the models load after the middleware module
-
-    if not request.user.is_authenticated:
-        return None
+    by_slug = {book.slug: book for book in request.books}
     slug = request.GET.get(BOOK_PARAM)
     if slug:
-        book = selectors.books_visible(request.user).filter(slug=slug).first()
-        if book is None:
+        if slug not in by_slug:
             raise Http404(f"No book {slug!r}.")
-        request.session[BOOK_PARAM] = book.slug
-        return book
-    visible = selectors.books_visible(request.user)
-    book = visible.filter(slug=request.session.get(BOOK_PARAM, "")).first() or visible.first()
-    return book or services.default_book()  # a fresh database: the default book is made on first use
+        request.session[BOOK_PARAM] = slug
+        return by_slug[slug]
+    return by_slug.get(request.session.get(BOOK_PARAM, "")) or next(iter(by_slug.values()), None)
 
 
 def current_book(get_response):
-    """`request.book`, read when a view first asks for it (SimpleLazyObject): the API and static answers never do."""
+    """`request.books` (every book the user may see) and `request.book` (the one the pages show), read when a view
+    first asks (SimpleLazyObject): the API and static answers never do."""
 
     def middleware(request: HttpRequest) -> HttpResponse:
+        request.books = SimpleLazyObject(lambda: _books(request))
         request.book = SimpleLazyObject(lambda: _current_book(request))
         return get_response(request)
 

@@ -213,6 +213,7 @@ def closed_trade_row(
     sum columns (statistics, exports), and fast enough to bulk_create by the hundred thousand."""
     return PaperTrade(
         **{
+            "book": services.default_book(),
             "symbol": "BTCUSDT",
             "direction": PaperTrade.Direction.LONG,
             "status": PaperTrade.Status.MANUAL_CLOSE,

@@ -69,6 +69,7 @@ def bulk_closed_trades(count: int) -> None:
     """Rows enough to show whether a page's queries grow with the table (made in bulk, not via services)."""
     Signal.objects.bulk_create(
         Signal(
+            book=book(),
             signal_id=f"bulk-{i}",
             symbol="BTCUSDT" if i % 2 else "ETHUSDT",
             action="BUY",
@@ -81,6 +82,7 @@ def bulk_closed_trades(count: int) -> None:
     )
     PaperTrade.objects.bulk_create(
         PaperTrade(
+            book=book(),
             signal_id=f"bulk-{i}",
             symbol="BTCUSDT" if i % 2 else "ETHUSDT",
             direction="LONG",

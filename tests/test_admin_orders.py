@@ -39,6 +39,7 @@ def bulk_orders(count: int) -> None:
     placed = timezone.now()
     Signal.objects.bulk_create(
         Signal(
+            book=book(),
             signal_id=f"bulk-{i}",
             symbol="BTCUSDT" if i % 2 else "ETHUSDT",
             action="BUY",
@@ -50,6 +51,7 @@ def bulk_orders(count: int) -> None:
     )
     Order.objects.bulk_create(
         Order(
+            book=book(),
             signal_id=f"bulk-{i}",
             symbol="BTCUSDT" if i % 2 else "ETHUSDT",
             order_type="limit" if i % 3 else "stop",

@@ -126,6 +126,7 @@ def test_check_ledger_reports_a_trade_number_beyond_the_envelope_instead_of_cras
 @pytest.mark.skipif("connection.vendor != 'sqlite'", reason="PostgreSQL's numeric(38, 8) refuses the write itself")
 def test_check_ledger_reports_an_account_total_sqlite_kept_beyond_its_column():
     book()
-    write_by_hand("UPDATE ledger_account SET realized_pnl_total = 1e31 WHERE id = 1")
+    write_by_hand("UPDATE ledger_books SET realized_pnl_total = 1e31 WHERE slug = 'default'")
 
-    assert [(v.kind, v.subject) for v in selectors.ledger_violations(book())] == [("out-of-range", "account")]
+    unreadable = selectors.book("default")  # its names only: the total cannot be read
+    assert [(v.kind, v.subject) for v in selectors.ledger_violations(unreadable)] == [("out-of-range", "account")]

@@ -44,9 +44,9 @@ def book_totals(book: Book) -> Book:
     return Book.objects.get(pk=book.pk)
 
 
-def ledger_version(book: Book | int) -> int:
-    """A number every write to the book (a Book or its id) bumps: what the dashboard's parts make their ETags of."""
-    return Book.objects.filter(pk=getattr(book, "pk", book)).values_list("version", flat=True).first() or 0
+def ledger_version(book_id: int) -> int:
+    """A number every write to the book bumps: what the dashboard's parts make their ETags of."""
+    return Book.objects.filter(pk=book_id).values_list("version", flat=True).first() or 0
 
 
 def trade(trade_id: int, *, books: Iterable[int] | None = None) -> PaperTrade:

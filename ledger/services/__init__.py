@@ -40,7 +40,7 @@ One module per subject; every service is importable from here (`services.trade_c
 - tokens: API tokens: `api_token_create`, `api_token_revoke`, `api_token_authenticate`, `api_token_hash`.
 """
 
-from .base import book_add, default_book, save_closes
+from .base import book_add, book_named, default_book, save_closes
 from .books import book_create, book_grant, book_passphrase_set, book_revoke, book_update, passphrase_hash
 from .eod import DayClosed, day_close
 from .events import event_record, events_prune, events_record
@@ -77,6 +77,7 @@ __all__ = [
     "book_revoke",
     "book_update",
     "passphrase_hash",
+    "book_named",
     "default_book",
     "api_token_authenticate",
     "api_token_create",

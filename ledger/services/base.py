@@ -50,6 +50,12 @@ def default_book() -> Book:
     return book
 
 
+def book_named(slug: str) -> Book:
+    """The book a command names: `default` is made on first use (as by every write that names no book), any other
+    must exist (selectors.book: NotFound naming the books there are)."""
+    return default_book() if slug == Book.DEFAULT_SLUG else selectors.book(slug)
+
+
 def book_for_update(book_id: int) -> Book:
     """The book's row, locked until the transaction ends: an entry sizes itself from its balance and cash."""
     return Book.objects.select_for_update().get(pk=book_id)

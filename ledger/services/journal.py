@@ -40,8 +40,8 @@ def _write(trade: PaperTrade, changes: dict[str, Any], *, reason: str, by: Any, 
     return written
 
 
-def _known_spelling(tags: list[str]) -> list[str]:
-    known = {tag.casefold(): tag for tag in selectors.tags_used()}
+def _known_spelling(tags: list[str], *, book: Book) -> list[str]:
+    known = {tag.casefold(): tag for tag in selectors.tags_used(book)}
     return [known.get(tag.casefold(), tag) for tag in tags]
 
 
@@ -77,8 +77,10 @@ def trade_annotate(
     (Outdated, 409) saying what changed: it would silently undo that change."""
     changes = {}
     cleaned_notes = None if notes is None else clean_notes(notes)
-    cleaned_tags = None if tags is None else _known_spelling(clean_tags(tags))
+    cleaned_tags = None if tags is None else clean_tags(tags)
     trade = trade_for_update(trade_id)
+    if cleaned_tags is not None:
+        cleaned_tags = _known_spelling(cleaned_tags, book=trade.book)
     if version is not None and version != trade.notes_version:
         raise Outdated(_changed_since(trade, version), field="version")
     if cleaned_notes is not None and cleaned_notes != trade.notes:

@@ -15,7 +15,6 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
-from django.utils.functional import SimpleLazyObject
 from django_htmx.middleware import HtmxDetails
 
 from .. import selectors
@@ -36,14 +35,12 @@ def books_context(request: HttpRequest) -> dict:
     """The book switcher's: the book the pages show and every book the user may see (read only if drawn)."""
     if not request.user.is_authenticated or not hasattr(request, "book"):
         return {}
-    return {"book": request.book, "books": SimpleLazyObject(lambda: list(selectors.books_visible(request.user)))}
+    return {"book": request.book, "books": request.books}
 
 
 def seen_books(request: HttpRequest) -> list[int]:
     """The ids of the books the user may see: what every lookup by id is limited to (another book's row is a 404)."""
-    if not hasattr(request, "_seen_books"):
-        request._seen_books = list(selectors.books_visible(request.user).values_list("pk", flat=True))
-    return request._seen_books
+    return [book.pk for book in request.books]
 
 
 def traded_books(request: HttpRequest) -> list[int]:

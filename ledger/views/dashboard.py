@@ -49,8 +49,8 @@ def _part_etag(request: HtmxHttpRequest, day: date | None = None) -> str | None:
     if part is None:
         return None
     minute = int(time.time() // 60) if part in ("active-trades", "working-orders", "signals") else 0
-    book = request.book.pk
-    return f"{part}.{book}.{day or today()}.{selectors.ledger_version(book)}.{request.user.pk}.{minute}"
+    book = request.book  # read in this request: its version is the one committed now
+    return f"{part}.{book.pk}.{day or today()}.{book.version}.{request.user.pk}.{minute}"
 
 
 @login_required

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
-from ledger import selectors, services
+from ledger import services
 from ledger.days import today
 from ledger.errors import LedgerError
 from ledger.models import Book
@@ -43,7 +43,7 @@ class Command(BaseCommand):
         if day > today():
             raise CommandError(f"--date {day} is in the future; a trading day can be closed once it has begun.")
         try:
-            books = [selectors.book(book)] if book else list(Book.objects.all()) or [services.default_book()]
+            books = [services.book_named(book)] if book else list(Book.objects.all()) or [services.default_book()]
         except LedgerError as error:
             raise CommandError(error.message) from error
         failed = []

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ledger import selectors, services
+from ledger import services
 from ledger.errors import LedgerError
 from ledger.models import ApiToken
 
@@ -22,7 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, name: str, scope: str, book: str, **options) -> None:
         try:
-            row, token = services.api_token_create(name=name, scope=scope, book=selectors.book(book))
+            row, token = services.api_token_create(name=name, scope=scope, book=services.book_named(book))
         except LedgerError as error:
             raise CommandError(error.message) from error
         self.stderr.write(
