@@ -121,7 +121,14 @@ class SymbolFilter(admin.SimpleListFilter):
     parameter_name = "symbol"
 
     def lookups(self, request, model_admin):
-        return [(symbol, symbol) for symbol in selectors.symbols(model_admin.model, books=seen_book_ids(request))]
+        if request.user.is_superuser:
+            return [(symbol, symbol) for symbol in selectors.symbols(model_admin.model)]
+        shown = {
+            symbol
+            for book in selectors.books_visible(request.user)
+            for symbol in selectors.symbols(model_admin.model, book)
+        }
+        return [(symbol, symbol) for symbol in sorted(shown)]
 
     def queryset(self, request, queryset):
         return queryset.filter(symbol=self.value()) if self.value() else queryset

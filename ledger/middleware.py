@@ -190,7 +190,8 @@ class CompressPages(GZipMiddleware):
         return super().process_response(request, response)
 
 
-BOOK_PARAM = "book"  # ?book=<slug> on any page switches the tab's session to that book (docs/books.md)
+BOOK_PARAM = "book"  # ?book=<slug> on any page switches the session to that book (docs/books.md)
+BOOK_HEADER = "X-Ledger-Book"  # what a page's own requests (htmx) send: the book the page was drawn with
 
 
 def _books(request: HttpRequest) -> list:
@@ -204,14 +205,16 @@ def _books(request: HttpRequest) -> list:
 
 
 def _current_book(request: HttpRequest):
-    """The book the pages show: `?book=<slug>` (then kept in the session), else the session's, else the first the
-    user may see. A slug the user may not see is a 404, never a word of that book."""
+    """The book a request is about: the page's own (its htmx requests send BOOK_HEADER, its stream `?book=`), so two
+    tabs on two books each keep theirs; else `?book=<slug>` on a page, then kept in the session; else the session's;
+    else the first the user may see. A slug the user may not see is a 404, never a word of that book."""
     by_slug = {book.slug: book for book in request.books}
-    slug = request.GET.get(BOOK_PARAM)
+    slug = request.headers.get(BOOK_HEADER) or request.GET.get(BOOK_PARAM)
     if slug:
         if slug not in by_slug:
             raise Http404(f"No book {slug!r}.")
-        request.session[BOOK_PARAM] = slug
+        if BOOK_HEADER not in request.headers and "text/event-stream" not in request.headers.get("Accept", ""):
+            request.session[BOOK_PARAM] = slug  # a page the trader opened on that book: the next ones follow
         return by_slug[slug]
     return by_slug.get(request.session.get(BOOK_PARAM, "")) or next(iter(by_slug.values()), None)
 

@@ -227,6 +227,7 @@ class PaperTrade(models.Model):
         indexes = [
             # The active trades: a small partial index however long the history grows.
             models.Index(fields=["symbol"], condition=Q(status="OPEN"), name="trade_open_by_symbol"),
+            models.Index(fields=["book", "symbol"], name="trade_book_symbol"),  # a book's symbols (selectors.symbols)
             models.Index(fields=["entry_time"], condition=Q(status="OPEN"), name="trade_open_by_entry"),
             # The history's orders besides the exit time's (/journal/ by PnL or by R), paged by keyset however deep.
             models.Index(fields=["realized_pnl", "id"], name="trade_by_pnl"),

@@ -249,24 +249,17 @@ def feed_status() -> FeedStatus | None:
     return FeedStatus.objects.order_by("-reported_at").first()
 
 
-def symbols(
-    model: type[Signal] | type[PaperTrade] | type[PriceCandle], *, books: Iterable[int] | None = None
-) -> list[str]:
-    """The distinct symbols of a table (of the rows of `books`, ids, if given: another book's symbols are not
-    shown), in order: a skip scan that asks its symbol index for the next symbol after the last one (a probe per
-    symbol), not a DISTINCT that reads a million rows."""
+def symbols(model: type[Signal] | type[PaperTrade] | type[PriceCandle], book: Book | None = None) -> list[str]:
+    """The distinct symbols of a table (of one book's rows, for the tables that have books), in order: a skip scan
+    that asks its (book, symbol) or symbol index for the next symbol after the last one (a probe per symbol), not a
+    DISTINCT that reads a million rows."""
     table = connection.ops.quote_name(model._meta.db_table)
     column = connection.ops.quote_name(model._meta.get_field("symbol").column)
-    of_books, params = "", []
-    if books is not None:
-        ids = [int(book_id) for book_id in books] or [0]
-        of_books = f" AND {connection.ops.quote_name('book_id')} IN ({', '.join(['%s'] * len(ids))})"
-        params = ids * 2
+    mine, params = ("", []) if book is None else (f"{connection.ops.quote_name('book_id')} = %s AND ", [book.pk] * 2)
     sql = (
-        f"WITH RECURSIVE s(symbol) AS (SELECT MIN({column}) FROM {table} WHERE 1 = 1{of_books} UNION ALL "
-        f"SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > s.symbol{of_books}) FROM s "
-        "WHERE s.symbol IS NOT NULL) "
-        "SELECT symbol FROM s WHERE symbol IS NOT NULL"
+        f"WITH RECURSIVE s(symbol) AS (SELECT MIN({column}) FROM {table} WHERE {mine}1 = 1 UNION ALL "
+        f"SELECT (SELECT MIN({column}) FROM {table} WHERE {mine}{column} > s.symbol) FROM s "
+        "WHERE s.symbol IS NOT NULL) SELECT symbol FROM s WHERE symbol IS NOT NULL"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
