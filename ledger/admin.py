@@ -145,16 +145,7 @@ class BookFilter(admin.SimpleListFilter):
         return list(books) if len(books) > 1 else []
 
     def queryset(self, request, queryset):
-        return (
-            queryset.filter(**{f"{model_admin_book_path(queryset.model)}__slug": self.value()})
-            if self.value()
-            else queryset
-        )
-
-
-def model_admin_book_path(model) -> str:
-    """How a row reaches its book: its own `book`, or an execution's through its trade."""
-    return "trade__book" if model is Execution else "book"
+        return queryset.filter(book__slug=self.value()) if self.value() else queryset
 
 
 class BookScoped:
@@ -162,12 +153,12 @@ class BookScoped:
     staff user may see (docs/books.md, "Who sees what"); a superuser sees every book. Another book's row is not
     there: its change page sends back to the list as for a row that does not exist, its history pages are 404."""
 
+    books_lookup = "book_id__in"  # how a row is found among the books' ids
+
     def get_queryset(self, request):
         rows = super().get_queryset(request)
         books = seen_book_ids(request)
-        if books is None:
-            return rows
-        return rows.filter(**{f"{model_admin_book_path(self.model)}_id__in": books})
+        return rows if books is None else rows.filter(**{self.books_lookup: books})
 
     def _check_seen(self, request, object_id) -> None:
         try:
@@ -490,6 +481,8 @@ class ExecutionAdmin(BookScoped, SimpleHistoryAdmin):
     """Each entry and exit of a trade. Correcting one (a wrong fill price, fee or time) recomputes its trade's
     columns and the account's running total (services.execution_correct), with who and when in both histories."""
 
+    books_lookup = "trade__book_id__in"  # an execution is its trade's book's
+
     form = ExecutionCorrectionForm
     list_display = ("id", "trade", "kind", "time", "price", "size", "fee", "pnl", "reason")
     list_filter = ("kind", "reason")
@@ -733,7 +726,7 @@ class BookForm(forms.ModelForm):
 
 
 @admin.register(Book)
-class BookAdmin(SimpleHistoryAdmin):
+class BookAdmin(BookScoped, SimpleHistoryAdmin):
     """The books the staff user sees; a superuser makes them (services.book_create) and changes their name and
     rules (services.book_update), every change in the book's history. The running totals follow from the trades;
     the webhook passphrase is set by `manage.py book_passphrase`."""
@@ -742,11 +735,7 @@ class BookAdmin(SimpleHistoryAdmin):
     list_display = ("slug", "name", "balance_", "cash_", "open_cost_", "passphrase")
     search_fields = ("=slug",)
     ordering = ("pk",)
-
-    def get_queryset(self, request):
-        rows = super().get_queryset(request)
-        books = seen_book_ids(request)
-        return rows if books is None else rows.filter(pk__in=books)
+    books_lookup = "pk__in"
 
     def get_readonly_fields(self, request, obj=None):
         return ("slug", "balance_", "cash_", "open_cost_", "passphrase") if obj else ()
@@ -767,14 +756,9 @@ class BookAdmin(SimpleHistoryAdmin):
     def revert_disabled(self, request, obj=None) -> bool:
         return True
 
-    def history_view(self, request, object_id, extra_context=None):
-        if not self.get_queryset(request).filter(pk=object_id).exists():
-            raise Http404(f"No book {object_id}.")
-        return super().history_view(request, object_id, extra_context)
-
     def history_form_view(self, request, object_id, version_id, extra_context=None):
-        if request.method != "GET" or not self.get_queryset(request).filter(pk=object_id).exists():
-            raise Http404(f"No book {object_id}.")
+        if request.method != "GET":
+            raise PermissionDenied("Past versions can be looked at, not saved; change the book instead.")
         return super().history_form_view(request, object_id, version_id, extra_context)
 
     balance_ = column("balance", "balance")
@@ -807,7 +791,7 @@ class BookMemberForm(forms.ModelForm):
 
 
 @admin.register(BookMember)
-class BookMemberAdmin(SimpleHistoryAdmin):
+class BookMemberAdmin(BookScoped, SimpleHistoryAdmin):
     """Who is granted which book, to view or to trade (docs/books.md, "Who sees what"). Staff see the grants of
     the books they see; only a superuser grants, changes and takes back (services.book_grant, book_revoke), each
     in the grant's history."""
@@ -818,19 +802,9 @@ class BookMemberAdmin(SimpleHistoryAdmin):
     list_select_related = ("user", "book")
     search_fields = ("=user__username",)
 
-    def get_queryset(self, request):
-        rows = super().get_queryset(request)
-        books = seen_book_ids(request)
-        return rows if books is None else rows.filter(book_id__in=books)
-
-    def history_view(self, request, object_id, extra_context=None):
-        if not self.get_queryset(request).filter(pk=object_id).exists():
-            raise Http404(f"No grant {object_id}.")
-        return super().history_view(request, object_id, extra_context)
-
     def history_form_view(self, request, object_id, version_id, extra_context=None):
-        if request.method != "GET" or not self.get_queryset(request).filter(pk=object_id).exists():
-            raise Http404(f"No grant {object_id}.")
+        if request.method != "GET":
+            raise PermissionDenied("Past versions can be looked at, not saved; change the grant instead.")
         return super().history_form_view(request, object_id, version_id, extra_context)
 
     def has_add_permission(self, request) -> bool:

@@ -29,6 +29,8 @@ def books(many_trades, django_user_model):
         *Permission.objects.filter(content_type__app_label="ledger", codename__in=[f"view_{m}" for m in MODELS])
     )
     services.book_grant(user=staff, book_id=a.book.pk)
+    someone = django_user_model.objects.create_user("someone-of-b", password="pw")
+    services.book_grant(user=someone, book_id=b.book.pk)  # a grant of B: not the staff user's to see
     return SimpleNamespace(a=a, b=b, staff=client_logged_in_as(staff))
 
 
