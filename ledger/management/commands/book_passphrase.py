@@ -4,7 +4,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ledger import selectors, services
+from ledger import services
 from ledger.errors import LedgerError
 
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
         if not clear and not passphrase:
             raise CommandError("Give the passphrase on standard input (or --clear to remove it).")
         try:
-            book = services.book_passphrase_set(book_id=selectors.book(slug).pk, passphrase=passphrase)
+            book = services.book_passphrase_set(book_id=services.book_named(slug).pk, passphrase=passphrase)
         except LedgerError as error:
             raise CommandError(f"Passphrase of {slug!r} not changed: {error.message}") from error
         done = "set" if book.webhook_passphrase_hash else "cleared"

@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ledger import selectors, services
+from ledger import services
 from ledger.errors import LedgerError
 
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
         if person is None:
             raise CommandError(f"No user {user!r}.")
         try:
-            book = selectors.book(slug)
+            book = services.book_named(slug)
         except LedgerError as error:
             raise CommandError(error.message) from error
         if revoke:
