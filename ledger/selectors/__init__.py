@@ -1,7 +1,8 @@
 """Every read that the pages, the API and the commands share (`selectors.trades_active`, ...).
 
 Selectors never write and never import the services. Every name below is importable from here:
-- books: who sees what: `book` (by slug, for the commands), `books_visible`, `book_visible` (by slug), `books_tradable`.
+- books: who sees what: `book` (by slug, for the commands), `books_visible`, `book_visible` (by slug), `books_tradable`;
+  `books_balances` (balance, equity, cash), `webhook_passphrases` and `book_of_passphrase` (the webhook's book).
 - core: a book's rows and the day's figures: `book_totals`, `ledger_version`, `trade`, `signal`,
   `market_quote` (a symbol's last tick), `market_lot` (its lot rules), `entry_plan` (`EntryPlan`: what executing a
   signal now would do), `candles`, `trades_active`, `trades_active_with_last_tick`, `symbols`, `symbols_followed`,
@@ -24,7 +25,16 @@ Selectors never write and never import the services. Every name below is importa
   far a recorded PnL may be from the rules.
 """
 
-from .books import book, book_visible, books_tradable, books_visible
+from .books import (
+    BookBalance,
+    book,
+    book_of_passphrase,
+    book_visible,
+    books_balances,
+    books_tradable,
+    books_visible,
+    webhook_passphrases,
+)
 from .checks import CENT, Violation, account_state, ledger_violations
 from .core import (
     DailyPnl,
@@ -102,6 +112,10 @@ __all__ = [
     "book",
     "book_totals",
     "books_tradable",
+    "BookBalance",
+    "book_of_passphrase",
+    "books_balances",
+    "webhook_passphrases",
     "book_visible",
     "books_visible",
     "events_after",

@@ -72,10 +72,16 @@ async def events(request: HttpRequest) -> HttpResponse:
     def holds() -> bool:
         return session_holds(session_key, user_id)
 
+    def shown(event):
+        return live.seen_by(event, book_id)
+
     if trade is None:
-        return event_stream(after=after, holds=holds, wanted=lambda event: live.of_book(event, book_id))
+        return event_stream(after=after, holds=holds, wanted=lambda event: live.of_book(event, book_id), shown=shown)
     return event_stream(
-        after=after, holds=holds, wanted=lambda event: live.of_book(event, book_id) and live.about_trade(event, trade)
+        after=after,
+        holds=holds,
+        wanted=lambda event: live.of_book(event, book_id) and live.about_trade(event, trade),
+        shown=shown,
     )
 
 
@@ -101,4 +107,5 @@ async def api_events(request: HttpRequest) -> HttpResponse:
         after=after,
         holds=lambda: ApiToken.objects.filter(pk=row.pk, revoked_at__isnull=True).exists(),
         wanted=lambda event: live.of_book(event, row.book_id),
+        shown=lambda event: live.seen_by(event, row.book_id),
     )
