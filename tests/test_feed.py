@@ -766,6 +766,33 @@ def test_a_burst_of_streamed_tickers_is_conflated_before_it_is_read_and_each_min
     assert MarketPrice.objects.get().price == D("100.05")
 
 
+def test_tickers_arriving_without_a_pause_are_applied_every_interval(fake, monkeypatch):
+    applied = []  # when each batch was committed, and the age of its newest tick then (both in seconds)
+    real_apply = services.prices_apply
+
+    def timed_apply(*, ticks):
+        result = real_apply(ticks=ticks)
+        applied.append((time.monotonic(), (datetime.now(UTC) - max(tick.at for tick in ticks)).total_seconds()))
+        return result
+
+    monkeypatch.setattr(services, "prices_apply", timed_apply)
+    after_subscribing(fake, lambda: fake.flood(list(MARKETS), 600))  # 200 tickers a second per symbol, no pause
+    try:
+        run_until(
+            config(fake, watchlist=list(MARKETS), interval=0.2),
+            lambda totals: len(applied) > 1 and applied[-1][0] - applied[0][0] >= 3,
+            seconds=30,
+        )
+    finally:
+        fake.unflood()
+
+    # 3 s of a stream that never paused: a batch each 0.2 s interval (15), not one at its end; none over 1 s late
+    assert len(applied) >= 10
+    gaps = [later - earlier for (earlier, _), (later, _) in zip(applied, applied[1:], strict=False)]
+    assert max(gaps) < 1
+    assert max(age for _, age in applied) < 1  # each batch's newest ticker, committed within the second
+
+
 def test_the_stream_reads_behind_once_a_ticker_arrives_over_two_seconds_after_its_time():
     stream = feed.stream.Stream(feed.FeedConfig(exchange="binance"))
     stream._listening, stream._by_id = True, {"BTCUSDT": "BTC/USDT"}  # subscribed to BTCUSDT (never started)
