@@ -735,6 +735,20 @@ def test_waiting_ticks_keep_of_each_minute_its_first_highest_lowest_and_newest()
     assert waiting.take() == ([], 0)
 
 
+def test_a_minute_s_first_tick_goes_once_and_later_takes_carry_its_highest_lowest_and_newest():
+    waiting = feed.stream.Waiting()
+    waiting.put(Tick("BTCUSDT", D("100"), START))
+    assert [tick.price for tick in waiting.take()[0]] == [D("100")]  # the minute's open
+    for n, price in enumerate(["100.5", "101", "99.5", "100.2"], start=1):
+        waiting.put(Tick("BTCUSDT", D(price), START + timedelta(seconds=n)))
+
+    ticks, conflated = waiting.take()
+
+    # 100.5 came first since the last take, but the minute's first went with it: only the highest, lowest, newest
+    assert [tick.price for tick in ticks] == [D("101"), D("99.5"), D("100.2")]
+    assert conflated == 1
+
+
 def test_a_burst_of_streamed_tickers_is_conflated_before_it_is_read_and_each_minute_comes_out_whole(
     either, open_trade, monkeypatch
 ):
