@@ -1,6 +1,7 @@
 """The price feed against a fake Binance on a loopback port (tests/fake_exchange.py): ccxt streams or polls it,
 its failures are retried, and what it says reaches the ledger through services.prices_apply."""
 
+import gc
 import json
 import os
 import re
@@ -805,6 +806,19 @@ def test_tickers_arriving_without_a_pause_are_applied_every_interval(fake, monke
     gaps = [later - earlier for (earlier, _), (later, _) in zip(applied, applied[1:], strict=False)]
     assert max(gaps) < 1
     assert max(age for _, age in applied) < 1  # each batch's newest ticker, committed within the second
+
+
+def test_what_the_feed_holds_for_its_life_is_out_of_the_collector_s_sight_while_it_runs(fake):
+    frozen = []  # objects the collector passes over, at each round of the feed
+    after_subscribing(fake, lambda: fake.push("BTCUSDT", "100", at(0)))
+
+    run_until(
+        config(fake, watchlist=["BTCUSDT"]),
+        lambda totals: frozen.append(gc.get_freeze_count()) or (totals.ticks == 1 and max(frozen) > 0),
+    )
+
+    assert max(frozen) > 100_000  # Django's and ccxt's modules and the markets, once the markets were loaded
+    assert gc.get_freeze_count() == 0  # handed back to the collector when it returned
 
 
 def test_the_stream_reads_behind_once_a_ticker_arrives_over_two_seconds_after_its_time():
