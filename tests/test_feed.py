@@ -805,7 +805,7 @@ def test_tickers_arriving_without_a_pause_are_applied_every_interval(fake, monke
     assert len(applied) >= 10
     gaps = [later - earlier for (earlier, _), (later, _) in zip(applied, applied[1:], strict=False)]
     assert max(gaps) < 1
-    assert max(age for _, age in applied) < 1  # each batch's newest ticker, committed within the second
+    assert max(age for _, age in applied) < 2  # each batch's newest ticker committed soon after it was sent
 
 
 def test_what_the_feed_holds_for_its_life_is_out_of_the_collector_s_sight_while_it_runs(fake):
