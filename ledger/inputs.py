@@ -475,13 +475,19 @@ def _check_quote(price: Decimal, bid: Decimal | None, ask: Decimal | None) -> No
             )
 
 
-def clean_tick(tick: Tick) -> Tick:
+@dataclass(frozen=True)
+class CleanTick(Tick):
+    """A tick as `clean_tick` returns it, its values checked: `clean_ticks` takes it as it is rather than checking
+    it again (the price feed cleans each tick as it reads it, then hands its batches to services.prices_apply)."""
+
+
+def clean_tick(tick: Tick) -> CleanTick:
     """The tick with its values checked, or refused naming the field."""
     bid, ask = clean_price(tick.bid, field="bid", required=False), clean_price(tick.ask, field="ask", required=False)
     price = clean_price(tick.price, field="price")
     _check_quote(price, bid, ask)
     at = not_ahead(clean_time(tick.at, field="time"), field="time")
-    return Tick(symbol=clean_symbol(tick.symbol), price=price, at=at, bid=bid, ask=ask, number=tick.number)
+    return CleanTick(symbol=clean_symbol(tick.symbol), price=price, at=at, bid=bid, ask=ask, number=tick.number)
 
 
 def refusal(tick: Tick, number: int, error: InvalidInput) -> TickRefused:
@@ -490,9 +496,12 @@ def refusal(tick: Tick, number: int, error: InvalidInput) -> TickRefused:
 
 def clean_ticks(ticks: Iterable[Tick]) -> tuple[list[Tick], list[TickRefused]]:
     """The ticks that pass (numbered by their place in the batch), in time order; and those refused, each
-    with its reason: one bad tick never holds back the others."""
+    with its reason: one bad tick never holds back the others. A CleanTick passes as it is."""
     cleaned, refused = [], []
     for number, tick in enumerate(ticks):
+        if type(tick) is CleanTick:  # checked once already; its time, not ahead then, is not ahead now
+            cleaned.append(CleanTick(tick.symbol, tick.price, tick.at, tick.bid, tick.ask, number))
+            continue
         try:
             cleaned.append(clean_tick(replace(tick, number=number)))
         except InvalidInput as error:
