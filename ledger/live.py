@@ -13,6 +13,7 @@ connection each.
 """
 
 import asyncio
+import copy
 import json
 import logging
 import time
@@ -87,6 +88,30 @@ def _newer(after: int) -> list[Event]:
 def _backlog(after: int) -> list[Event]:
     """A stream's own read: the next page of what it missed before it joined the hub."""
     return list(selectors.events_after(after, limit=PAGE))
+
+
+def seen_by(event: Event, book_id: int) -> Event:
+    """The event as a book's page or token gets it: a batch of prices (an event of every book) names only the
+    book's own trades among those it marked and closed, never another book's ids."""
+    if event.kind != Event.Kind.PRICES_APPLIED or "books" not in event.payload:
+        return event
+    copies = event.__dict__.setdefault("_seen_by", {})  # one a book, shared by the book's streams (sse_message)
+    if book_id in copies:
+        return copies[book_id]
+    shown = copies[book_id] = copy.copy(event)
+    for cached in ("_seen_by", "_sse", "_sse_page"):
+        shown.__dict__.pop(cached, None)
+    own = event.payload["books"].get(str(book_id), {})
+    shown.payload = {name: value for name, value in event.payload.items() if name != "books"} | {
+        "marked": own.get("marked", []),
+        "closed": own.get("closed", []),
+    }
+    return shown
+
+
+def of_book(event: Event, book_id: int) -> bool:
+    """Whether a page or a token of the book hears the event: the book's own, and those of every book (prices)."""
+    return event.book_id is None or event.book_id == book_id
 
 
 def about_trade(event: Event, trade_id: int) -> bool:
@@ -244,11 +269,12 @@ async def stream(
     after: int | None,
     holds: Callable[[], bool],
     wanted: Callable[[Event], bool] = lambda event: True,
+    shown: Callable[[Event], Event] = lambda event: event,
     for_page: bool = False,
 ) -> AsyncIterator[str]:
-    """The SSE text of the events after `after` (None: from now on) that `wanted` keeps, as they commit, with a
-    heartbeat between them; ends when `holds()` (run on the pool: the session's check) turns false. `for_page`: as a
-    page's stream sends them (sse_message).
+    """The SSE text of the events after `after` (None: from now on) that `wanted` keeps, each as `shown` gives it
+    (seen_by: as a book sees it), as they commit, with a heartbeat between them; ends when `holds()` (run on the
+    pool: the session's check) turns false. `for_page`: as a page's stream sends them (sse_message).
 
     The stream joins its process's hub, which hands it every event after the hub's position at that moment; what
     came before that and after `after` (a resumed stream's backlog) it reads from the table itself, once. Ids only
@@ -268,7 +294,7 @@ async def stream(
                 for event in events:
                     sent = event.pk
                     if wanted(event):
-                        yield sse_message(event, for_page=for_page)
+                        yield sse_message(shown(event), for_page=for_page)
                 if len(events) < PAGE:
                     break
             while not listener.let_go:
@@ -282,6 +308,6 @@ async def stream(
                     if event.pk > sent:
                         sent = event.pk
                         if wanted(event):
-                            yield sse_message(event, for_page=for_page)
+                            yield sse_message(shown(event), for_page=for_page)
         finally:
             shared.leave(listener)

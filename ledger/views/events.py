@@ -18,7 +18,7 @@ from ninja.errors import Throttled
 from .. import live
 from ..api.auth import READ
 from ..errors import error_body
-from ..models import ApiToken, Event
+from ..models import ApiToken
 
 
 def session_holds(session_key: str | None, user_id: int) -> bool:
@@ -92,17 +92,31 @@ async def events(request: HttpRequest) -> HttpResponse:
     except ValueError as error:
         return HttpResponse(str(error), status=400, content_type="text/plain")
     session_key, user_id = request.session.session_key, user.pk
+    book_id = await sync_to_async(lambda: request.book.pk)()  # the page's book: the events of others are not its
 
     def holds() -> bool:
         return session_holds(session_key, user_id)
 
+    def shown(event):
+        return live.seen_by(event, book_id)
+
     if trade is None:
-        return event_stream(request, after=after, holds=holds, for_page=True)
-
-    def wanted(event: Event) -> bool:
-        return live.about_trade(event, trade)
-
-    return event_stream(request, after=after, holds=holds, wanted=wanted, for_page=True)
+        return event_stream(
+            request,
+            after=after,
+            holds=holds,
+            wanted=lambda event: live.of_book(event, book_id),
+            shown=shown,
+            for_page=True,
+        )
+    return event_stream(
+        request,
+        after=after,
+        holds=holds,
+        wanted=lambda event: live.of_book(event, book_id) and live.about_trade(event, trade),
+        shown=shown,
+        for_page=True,
+    )
 
 
 @require_GET
@@ -123,8 +137,10 @@ async def api_events(request: HttpRequest) -> HttpResponse:
         after = live.start_after(request.headers.get("Last-Event-ID"), request.GET.get("after"))
     except ValueError as error:
         return JsonResponse(error_body(str(error), "after"), status=400)
-
-    def holds() -> bool:
-        return ApiToken.objects.filter(pk=row.pk, revoked_at__isnull=True).exists()
-
-    return event_stream(request, after=after, holds=holds)
+    return event_stream(
+        request,
+        after=after,
+        holds=lambda: ApiToken.objects.filter(pk=row.pk, revoked_at__isnull=True).exists(),
+        wanted=lambda event: live.of_book(event, row.book_id),
+        shown=lambda event: live.seen_by(event, row.book_id),
+    )
