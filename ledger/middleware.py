@@ -48,6 +48,28 @@ def _control_character(request: HttpRequest) -> str | None:
     return None
 
 
+# Headers that govern a document (what it may load, run, embed, open or be framed by): a browser applies them to a
+# page it displays and to nothing fetched into one.
+DOCUMENT_HEADERS = ("Content-Security-Policy", "Permissions-Policy", "X-Frame-Options", "Cross-Origin-Opener-Policy")
+
+
+def parts_without_document_headers(get_response):
+    """An answer to an HTMX request (a live part's refresh, a button's notice) is HTML that htmx merges into the page
+    that asked for it, under that page's policies; the document's own headers on it would do nothing and were
+    about 700 of a refresh's 1,100 bytes (docs/dashboard.md, "Live"). They are left off it. A URL opened as a page
+    (no HX-Request header, which only a script of this site's own pages sends) keeps every one. First in
+    MIDDLEWARE, so that it sees the answer after every middleware that adds them."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        response = get_response(request)
+        if request.headers.get("HX-Request") == "true":
+            for header in DOCUMENT_HEADERS:
+                del response[header]
+        return response
+
+    return middleware
+
+
 def refuse_control_characters(get_response):
     """NUL and the other control characters in a URL or a form answer 400 naming where they were, before any
     view runs: PostgreSQL refuses NUL in text (a 500 deep in a query), and no input of the ledger has them."""
@@ -190,7 +212,8 @@ class CompressPages(GZipMiddleware):
         return super().process_response(request, response)
 
 
-BOOK_PARAM = "book"  # ?book=<slug> on any page switches the tab's session to that book (docs/books.md)
+BOOK_PARAM = "book"  # ?book=<slug> on any page switches the session to that book (docs/books.md)
+BOOK_HEADER = "X-Ledger-Book"  # what a page's own requests (htmx) send: the book the page was drawn with
 
 
 def _books(request: HttpRequest) -> list:
@@ -204,14 +227,16 @@ def _books(request: HttpRequest) -> list:
 
 
 def _current_book(request: HttpRequest):
-    """The book the pages show: `?book=<slug>` (then kept in the session), else the session's, else the first the
-    user may see. A slug the user may not see is a 404, never a word of that book."""
+    """The book a request is about: the page's own (its htmx requests send BOOK_HEADER, its stream `?book=`), so two
+    tabs on two books each keep theirs; else `?book=<slug>` on a page, then kept in the session; else the session's;
+    else the first the user may see. A slug the user may not see is a 404, never a word of that book."""
     by_slug = {book.slug: book for book in request.books}
-    slug = request.GET.get(BOOK_PARAM)
+    slug = request.headers.get(BOOK_HEADER) or request.GET.get(BOOK_PARAM)
     if slug:
         if slug not in by_slug:
             raise Http404(f"No book {slug!r}.")
-        request.session[BOOK_PARAM] = slug
+        if BOOK_HEADER not in request.headers and "text/event-stream" not in request.headers.get("Accept", ""):
+            request.session[BOOK_PARAM] = slug  # a page the trader opened on that book: the next ones follow
         return by_slug[slug]
     return by_slug.get(request.session.get(BOOK_PARAM, "")) or next(iter(by_slug.values()), None)
 

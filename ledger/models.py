@@ -227,6 +227,7 @@ class PaperTrade(models.Model):
         indexes = [
             # The active trades: a small partial index however long the history grows.
             models.Index(fields=["symbol"], condition=Q(status="OPEN"), name="trade_open_by_symbol"),
+            models.Index(fields=["book", "symbol"], name="trade_book_symbol"),  # a book's symbols (selectors.symbols)
             models.Index(fields=["entry_time"], condition=Q(status="OPEN"), name="trade_open_by_entry"),
             # The history's orders besides the exit time's (/journal/ by PnL or by R), paged by keyset however deep.
             models.Index(fields=["realized_pnl", "id"], name="trade_by_pnl"),
@@ -384,7 +385,14 @@ class Book(models.Model):
     reserved = models.DecimalField(**TOTAL, default=ZERO)
     # Bumped by every write: the dashboard's parts answer 304 Not Modified while it stands still.
     version = models.BigIntegerField(default=0)
+    # The TradingView webhook's passphrase for this book (docs/books.md, "Commands"), kept as api_token_hash keeps a
+    # token: its SHA-256, never the passphrase. Empty: no passphrase leads here (the default book also answers
+    # TRADINGVIEW_PASSPHRASE).
+    webhook_passphrase_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="BookMember", related_name="books")
+    # Who changed its name or rules, and when (docs/admin.md, "Audit trail"); not its running totals, which every
+    # write moves (services.book_add saves them without a history row).
+    history = HistoricalRecords(excluded_fields=["realized_pnl_total", "open_cost", "reserved", "version"])
 
     class Meta:
         db_table = "ledger_books"
@@ -472,6 +480,7 @@ class BookMember(models.Model):
     book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="grants")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="book_grants")
     can_trade = models.BooleanField(default=False, help_text="Also trade (with the ledger.trade permission).")
+    history = HistoricalRecords()  # every grant, change and removal, with who and when
 
     class Meta:
         db_table = "ledger_book_members"

@@ -178,7 +178,7 @@ def test_existing_trades_get_an_entry_execution_and_closed_ones_an_exit():
 
 
 def test_the_per_day_aggregates_are_filled_from_the_closed_trades():
-    old = migrate([("ledger", "0026_books")])
+    old = migrate([("ledger", "0027_book_passphrase_and_history")])
     PaperTrade, Book = old.get_model("ledger", "PaperTrade"), old.get_model("ledger", "Book")
     book = Book.objects.get_or_create(slug="default", defaults={"name": "Default"})[0]
     common = {
@@ -207,7 +207,7 @@ def test_the_per_day_aggregates_are_filled_from_the_closed_trades():
         )
     PaperTrade.objects.create(**common)  # open: no day
 
-    new = migrate([("ledger", "0027_book_days")])
+    new = migrate([("ledger", "0028_book_days")])
 
     days = new.get_model("ledger", "BookDay").objects.order_by("day")
     assert [(row.day, row.trades, row.wins, row.realized_pnl) for row in days] == [
@@ -215,3 +215,48 @@ def test_the_per_day_aggregates_are_filled_from_the_closed_trades():
         (date(2026, 11, 21), 1, 1, Decimal("40")),  # 16:00 the next day
     ]
     assert days[0].r_total == Decimal("0.8")  # 1.9R - 1.1R
+
+
+def test_the_one_account_becomes_the_default_book_holding_every_row():
+    old = migrate([("ledger", "0025_order_history")])
+    get = old.get_model
+    get("ledger", "Account").objects.create(
+        pk=1, realized_pnl_total=Decimal("39.95"), open_cost=Decimal("5005"), reserved=Decimal("7"), version=12
+    )
+    common = {"symbol": "BTCUSDT", "action": "BUY", "entry_price": Decimal("100"), "confidence": Decimal("0.5")}
+    get("ledger", "Signal").objects.create(**common, signal_id="old", timestamp=AT, status="EXECUTED")
+    get("ledger", "PaperTrade").objects.create(
+        signal_id="old",
+        symbol="BTCUSDT",
+        direction="LONG",
+        entry_price=Decimal("100"),
+        position_size=Decimal("50"),
+        stop_loss=Decimal("98"),
+        take_profit=Decimal("104"),
+        entry_time=AT,
+        risk_amount=Decimal("100"),
+        current_price=Decimal("100"),
+        exit_quote=Decimal("100"),
+        max_price=Decimal("100"),
+        min_price=Decimal("100"),
+    )
+    get("ledger", "DayNote").objects.create(day=AT.date(), text="calm")
+    get("ledger", "ApiToken").objects.create(name="bot", key_hash="1" * 64, prefix="pt_bot")
+    Event = get("ledger", "Event")
+    Event.objects.create(kind="trade.opened", trade_id=1, created_at=AT)
+    Event.objects.create(kind="prices.applied", created_at=AT)
+
+    new = migrate([("ledger", "0026_books")])
+
+    book = new.get_model("ledger", "Book").objects.get()
+    assert (book.slug, book.name, book.starting_balance, book.risk_per_trade) == ("default", "Default", None, None)
+    assert (book.realized_pnl_total, book.open_cost, book.reserved, book.version) == (
+        Decimal("39.95"),
+        Decimal("5005"),
+        Decimal("7"),
+        12,
+    )
+    for name in ("Signal", "PaperTrade", "DayNote", "ApiToken"):
+        assert list(new.get_model("ledger", name).objects.values_list("book_id", flat=True)) == [book.pk], name
+    events = new.get_model("ledger", "Event").objects.order_by("pk").values_list("kind", "book_id")
+    assert list(events) == [("trade.opened", book.pk), ("prices.applied", None)]  # prices are every book's

@@ -151,6 +151,7 @@ def test_a_tick_batch_records_one_prices_event_with_the_symbols_and_trades_it_to
         "prices": {"BTCUSDT": "100.70000000", "ETHUSDT": "2000.00000000"},  # each symbol's last
         "marked": [trade.pk],
         "closed": [],
+        "books": {str(trade.book_id): {"marked": [trade.pk], "closed": []}},  # what each book's readers get
     }
 
 

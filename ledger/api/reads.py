@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from django.http import HttpRequest
 from ninja import Query, Router
 
-from .. import selectors
+from .. import live, selectors
 from ..days import today
 from ..errors import InvalidInput
 from ..inputs import ID_MAX, PERIOD_DAYS_MAX, RANGE_DAYS_MAX, check_period, clean_symbol
@@ -116,5 +116,6 @@ def events(
     unknown = sorted(set(kind or ()) - set(Event.Kind.values))
     if unknown:
         raise InvalidInput(f"kind {unknown[0]!r} is not one of {', '.join(Event.Kind.values)}.", field="kind")
-    items = list(selectors.events_after(after, limit=limit, kinds=kind, books=[request.auth.book_id]))
+    found = selectors.events_after(after, limit=limit, kinds=kind, books=[request.auth.book_id])
+    items = [live.seen_by(event, request.auth.book_id) for event in found]  # no other book's trade ids
     return {"items": items, "last_id": items[-1].pk if items else after}

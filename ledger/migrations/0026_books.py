@@ -305,4 +305,8 @@ class Migration(migrations.Migration):
             model_name="bookmember",
             constraint=models.UniqueConstraint(fields=("book", "user"), name="book_member_once"),
         ),
+        migrations.AddIndex(
+            model_name="papertrade",
+            index=models.Index(fields=["book", "symbol"], name="trade_book_symbol"),
+        ),
     ]

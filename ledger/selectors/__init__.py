@@ -2,6 +2,7 @@
 
 Selectors never write and never import the services. Every name below is importable from here:
 - books: who sees what: `book` (by slug, for the commands), `books_visible`, `book_visible` (by slug), `books_tradable`;
+  `books_balances` (balance, equity, cash), `webhook_passphrases` and `book_of_passphrase` (the webhook's book);
   /books/'s comparison: `books_compared` (`BookFigures`), `books_setups` (`BookSetups`).
 - core: a book's rows and the day's figures: `book_totals`, `ledger_version`, `trade`, `signal`,
   `market_quote` (a symbol's last tick), `market_lot` (its lot rules), `entry_plan` (`EntryPlan`: what executing a
@@ -27,14 +28,18 @@ Selectors never write and never import the services. Every name below is importa
 """
 
 from .books import (
+    BookBalance,
     BookFigures,
     BookSetups,
     book,
+    book_of_passphrase,
     book_visible,
+    books_balances,
     books_compared,
     books_setups,
     books_tradable,
     books_visible,
+    webhook_passphrases,
 )
 from .checks import CENT, Violation, account_state, day_violations, ledger_violations
 from .core import (
@@ -117,6 +122,10 @@ __all__ = [
     "books_setups",
     "BookFigures",
     "BookSetups",
+    "BookBalance",
+    "book_of_passphrase",
+    "books_balances",
+    "webhook_passphrases",
     "book_visible",
     "books_visible",
     "events_after",

@@ -2,7 +2,9 @@
 sees those; a user granted none sees the default book alone, as before there were books. Trading in a book takes
 the ledger.trade permission and, for a granted book, a grant to trade."""
 
-from collections.abc import Sequence
+import hashlib
+import hmac
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -175,3 +177,54 @@ def books_setups(books: Sequence[Book], start: date | None, end: date | None) ->
             worst=min(groups, key=lambda g: (g.realized_pnl, g.key), default=None),
         )
     return setups
+
+
+@dataclass(frozen=True)
+class BookBalance:
+    """A book's money now: its balance (starting balance and every realized PnL), equity (and the open trades'
+    unrealized PnL) and cash (what a new trade may spend: the balance less what the open trades hold)."""
+
+    book: Book
+    unrealized_pnl: Decimal
+
+    @property
+    def balance(self) -> Decimal:
+        return self.book.balance
+
+    @property
+    def equity(self) -> Decimal:
+        return self.book.balance + self.unrealized_pnl
+
+    @property
+    def cash(self) -> Decimal:
+        return self.book.cash
+
+
+def books_balances(books: QuerySet[Book]) -> list[BookBalance]:
+    """Each book's balance, equity and cash: the books' rows, and their open trades' unrealized PnL summed by book
+    (two queries however many books)."""
+    rows = list(books)
+    unrealized = dict(
+        PaperTrade.objects.filter(status=PaperTrade.Status.OPEN, book_id__in=[row.pk for row in rows])
+        .order_by()
+        .values("book_id")
+        .annotate(total=Sum("unrealized_pnl"))
+        .values_list("book_id", "total")
+    )
+    return [BookBalance(book=row, unrealized_pnl=money_from_db(unrealized.get(row.pk))) for row in rows]
+
+
+def webhook_passphrases() -> list[tuple[int, str]]:
+    """The books whose TradingView webhook has a passphrase: (id, its hash), a few rows."""
+    return list(Book.objects.exclude(webhook_passphrase_hash="").values_list("pk", "webhook_passphrase_hash"))
+
+
+def book_of_passphrase(passphrase: str, among: Iterable[tuple[int, str]]) -> int | None:
+    """The id of the book (of `among`, webhook_passphrases()) whose passphrase this is, compared in constant time
+    with every one of them, so the answer's timing says nothing of which came close."""
+    given = hashlib.sha256(passphrase.encode()).hexdigest().encode()
+    found = None
+    for book_id, stored in among:
+        if hmac.compare_digest(given, stored.encode()):
+            found = book_id
+    return found

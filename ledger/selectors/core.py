@@ -248,18 +248,20 @@ def feed_status() -> FeedStatus | None:
     return FeedStatus.objects.order_by("-reported_at").first()
 
 
-def symbols(model: type[Signal] | type[PaperTrade] | type[PriceCandle]) -> list[str]:
-    """The distinct symbols of a table, in order: a skip scan that asks its symbol index for the next
-    symbol after the last one (a probe per symbol), not a DISTINCT that reads a million rows."""
+def symbols(model: type[Signal] | type[PaperTrade] | type[PriceCandle], book: Book | None = None) -> list[str]:
+    """The distinct symbols of a table (of one book's rows, for the tables that have books), in order: a skip scan
+    that asks its (book, symbol) or symbol index for the next symbol after the last one (a probe per symbol), not a
+    DISTINCT that reads a million rows."""
     table = connection.ops.quote_name(model._meta.db_table)
     column = connection.ops.quote_name(model._meta.get_field("symbol").column)
+    mine, params = ("", []) if book is None else (f"{connection.ops.quote_name('book_id')} = %s AND ", [book.pk] * 2)
     sql = (
-        f"WITH RECURSIVE s(symbol) AS (SELECT MIN({column}) FROM {table} UNION ALL "
-        f"SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > s.symbol) FROM s WHERE s.symbol IS NOT NULL) "
-        "SELECT symbol FROM s WHERE symbol IS NOT NULL"
+        f"WITH RECURSIVE s(symbol) AS (SELECT MIN({column}) FROM {table} WHERE {mine}1 = 1 UNION ALL "
+        f"SELECT (SELECT MIN({column}) FROM {table} WHERE {mine}{column} > s.symbol) FROM s "
+        "WHERE s.symbol IS NOT NULL) SELECT symbol FROM s WHERE symbol IS NOT NULL"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(sql, params)
         return [symbol for (symbol,) in cursor.fetchall()]
 
 

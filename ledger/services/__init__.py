@@ -36,11 +36,15 @@ One module per subject; every service is importable from here (`services.trade_c
 - replays: `replay_queue` (its parameters checked by `replay_parameters`), `replay_claim` (the worker's guarded
   claim), `replay_run` (the engine of ledger/replay.py on the recorded candles), `replay_cancel`; they write only
   the `replays` table.
+- books: `book_create` (a book with its balance and rules), `book_update` (its name and rules),
+  `book_passphrase_set` (its TradingView webhook passphrase), `book_grant` and `book_revoke` (who may see and trade
+  in it).
 - tokens: API tokens: `api_token_create`, `api_token_revoke`, `api_token_authenticate`, `api_token_hash`.
 """
 
 from .aggregates import book_days_rebuild, book_days_recount
 from .base import book_add, book_named, default_book, save_closes
+from .books import book_create, book_grant, book_passphrase_set, book_revoke, book_update, passphrase_hash
 from .eod import DayClosed, day_close
 from .events import event_record, events_prune, events_record
 from .executions import EXECUTION_CORRECTABLE, execution_correct
@@ -72,6 +76,12 @@ __all__ = [
     "book_add",
     "book_days_rebuild",
     "book_days_recount",
+    "book_create",
+    "book_grant",
+    "book_passphrase_set",
+    "book_revoke",
+    "book_update",
+    "passphrase_hash",
     "book_named",
     "default_book",
     "api_token_authenticate",

@@ -92,7 +92,7 @@ def book_days_recount(book_id: int, days: Iterable[date]) -> None:
 
 def insert_day_figures(trades: QuerySet[PaperTrade], span: tuple[datetime, datetime]) -> None:
     """Insert the BookDay rows of the trades (day_figures) with one INSERT ... SELECT: none of them is read here.
-    Also what migration 0027 fills the table with from the trades there were."""
+    Also what migration 0028 fills the table with from the trades there were."""
     quote = connection.ops.quote_name
     sql, params = day_figures(trades, span).query.sql_with_params()
     columns = ", ".join(quote(column) for column in ["book_id", "day", *DAY_COLUMNS])

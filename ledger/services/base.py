@@ -90,7 +90,8 @@ def book_add(book_id: int, amount: Decimal, *, open_cost: Decimal = ZERO, reserv
     book.open_cost = rules.money(book.open_cost + open_cost)
     book.reserved = rules.money(book.reserved + reserved)
     book.version += 1
-    book.save(update_fields=["realized_pnl_total", "open_cost", "reserved", "version"])
+    # The totals are not in the book's history (models.Book.history): no history row for every write.
+    book.save_without_historical_record(update_fields=["realized_pnl_total", "open_cost", "reserved", "version"])
 
 
 def by_book(items: Iterable[Any]) -> dict[int, list[Any]]:

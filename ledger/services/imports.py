@@ -49,8 +49,9 @@ def signal_advance(*, signal: Signal, status: str, reason: str = "") -> None:
 def trade_import(*, trade: PaperTrade, created: datetime) -> PaperTrade:
     """Save a trade of the old system as it was there (valued by rules.mark or rules.settle, a recorded
     realized PnL kept), dated as it was created; a closed one adds its realized PnL to the running total, an
-    open one its entry cost to the cash it holds. It belongs to its signal's book (without one, the default book)."""
-    trade.book_id = trade.signal.book_id if trade.signal_id else default_book().pk
+    open one its entry cost to the cash it holds. It belongs to its signal's book; without a signal, to the book it
+    was given (default: the default book)."""
+    trade.book_id = trade.signal.book_id if trade.signal_id else trade.book_id or default_book().pk
     trade.save_without_historical_record()
     PaperTrade.objects.filter(pk=trade.pk).update(created_date=created)  # auto_now_add ignores a given value
     record_history(PaperTrade.objects.filter(pk=trade.pk), reason=IMPORTED)

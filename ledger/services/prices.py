@@ -201,6 +201,15 @@ def _forward(ticks: list[Tick]) -> tuple[list[Tick], int, dict[str, Decimal]]:
     return applied, len(ticks) - len(applied), {symbol: quote[0] for symbol, (_, quote) in newest.items()}
 
 
+def _ids_by_book(*, marked: Sequence[PaperTrade], closed: Sequence[PaperTrade]) -> dict[str, dict[str, list[int]]]:
+    """The ids of the trades a batch marked and closed, by book (the key: the book's id as text, as JSON has it)."""
+    books: dict[str, dict[str, list[int]]] = {}
+    for name, trades in (("marked", marked), ("closed", closed)):
+        for trade in trades:
+            books.setdefault(str(trade.book_id), {"marked": [], "closed": []})[name].append(trade.pk)
+    return books
+
+
 @transaction.atomic
 def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
     """Keep each symbol's last tick and its 1-minute candles, and mark every OPEN trade of each tick's symbol
@@ -290,6 +299,8 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
             "prices": {tick.symbol: tick.price for tick in applied},  # time order: each symbol's last
             "marked": [trade.pk for trade in result.marked],
             "closed": [trade.pk for trade in result.closed],
+            # The same by book: a book's stream and the events API give each book its own ids alone (live.seen_by).
+            "books": _ids_by_book(marked=result.marked, closed=result.closed),
         },
     )
     return result

@@ -98,14 +98,16 @@ SSE_TRIGGERS = {name.replace("-", "_"): ", ".join(f"sse:{k}" for k in kinds) for
 SSE_TRIGGERS["no_working_orders"] = ", ".join(f"sse:{k}" for k in LIVE_KINDS["working-orders"] if k != "prices.applied")
 
 
-def live_context(*, live: bool, trade_id: int | None = None) -> dict:
+def live_context(*, live: bool, book: Book, trade_id: int | None = None) -> dict:
     """What a live page's <body> needs to hold its stream (`sse-connect`): the newest event id when the page is
-    drawn (asked only by a whole page), so the stream starts where the page stands, and the parts' triggers."""
+    drawn (asked only by a whole page), so the stream starts where the page stands, its book, and the parts'
+    triggers. `book` is the page's: what the switcher shows and what its own requests send (base.html)."""
     if not live:
-        return {"sse_triggers": SSE_TRIGGERS}
-    query = "" if trade_id is None else f"&trade={trade_id}"
+        return {"sse_triggers": SSE_TRIGGERS, "book": book}
+    query = f"&book={book.slug}" + ("" if trade_id is None else f"&trade={trade_id}")
     return {
         "sse_triggers": SSE_TRIGGERS,
+        "book": book,
         "events_url": lambda: f"{reverse('live-events')}?after={selectors.events_newest_id()}{query}",
     }
 
@@ -120,7 +122,7 @@ PAST_PARTS = TODAY_PARTS | {
 def page_context(book: Book, day: date, *, notice: str = "", failed: bool = False) -> dict:
     """What every part of a day's page needs besides its own rows."""
     current = today()
-    return live_context(live=day == current) | {
+    return live_context(live=day == current, book=book) | {
         "day": day,
         "is_today": day == current,
         "previous_day": day - timedelta(days=1),

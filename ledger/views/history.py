@@ -68,7 +68,7 @@ def history_page(request: HtmxHttpRequest) -> HttpResponse:
 def history_choices(request: HtmxHttpRequest) -> HttpResponse:
     """The symbols and tags in use, which the history's filters suggest: fetched when the trader first
     focuses a filter, so the page itself does not read them."""
-    context = {"tag_choices": selectors.tags_used(request.book), "symbols": selectors.symbols(PaperTrade)}
+    context = {"tag_choices": selectors.tags_used(request.book), "symbols": selectors.symbols(PaperTrade, request.book)}
     return render_page(request, "ledger/history.html#choices", context)
 
 

@@ -51,7 +51,7 @@ def trade_context(
     """Everything the trade page shows about a trade, and whether its chart has any history to draw."""
     now = now or timezone.now()
     start, end, _ = selectors.chart_span(trade, now)
-    return live_context(live=trade.is_open, trade_id=trade.pk) | {
+    return live_context(live=trade.is_open, book=trade.book, trade_id=trade.pk) | {
         "trade": trade,
         "signal": trade.signal,
         "excursions": trade.excursions,

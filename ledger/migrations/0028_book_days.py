@@ -20,7 +20,7 @@ def count_days(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ledger", "0026_books"),
+        ("ledger", "0027_book_passphrase_and_history"),
     ]
 
     operations = [
