@@ -30,7 +30,7 @@ def books_page(request: HtmxHttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render_page(request, "ledger/books.html", context, status=400)
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-    books = list(selectors.books_visible(request.user))
+    books = list(request.books)  # every book the user may see, read once per request (middleware.current_book)
     context |= {"query": form.query(), "start": start, "end": end}
     if request.htmx and request.GET.get("part") == SETUPS:
         setups = selectors.books_setups(books, start, end)
