@@ -135,3 +135,16 @@ def test_one_book_shows_no_switcher(viewer_client):
 
     assert 'id="book-switch"' not in html
     assert 'href="/books/"' not in html
+
+
+def test_a_chart_over_years_draws_a_point_a_week(viewer_client, three_books):
+    default = three_books[0]
+    closes(default, *["1"] * 420)  # 420 days with a close, one a day from 2 Nov 2026
+
+    html = viewer_client.get("/books/", {"period": "all"}).content.decode()
+
+    curves = html[html.index('id="books-curves"') :]
+    default_curve = curves[curves.index('"Default"') : curves.index("]]", curves.index('"Default"'))]
+    # the name, the start, then each week's last close: 2 Nov 2026 is a Monday and 420 days are 60 weeks
+    assert default_curve.count('", "') == 1 + 1 + 60
+    assert '["2027-12-26", "10420' in default_curve  # the last close, a Sunday, ends the last week

@@ -60,6 +60,9 @@ def books_tradable(user: Any) -> QuerySet[Book]:
     return visible.filter(grants__user=user, grants__can_trade=True)
 
 
+CHART_DAYS = 400  # days with a close a book's chart line draws each; past them, a point a week
+
+
 @dataclass(frozen=True)
 class BookFigures(Figures):
     """A book over a period, as /books/ compares it (docs/books.md, "Comparing books"): its figures, its balance
@@ -83,6 +86,15 @@ class BookFigures(Figures):
         return (
             (self.realized_pnl * 100 / self.starting_balance).quantize(PERCENT) if self.starting_balance > 0 else None
         )
+
+    @property
+    def chart_curve(self) -> list[tuple[date, Decimal]]:
+        """The curve as the chart draws it: every day's point, or past CHART_DAYS of them the last of each week
+        (and the first point), so a chart over years stays a few hundred points a book whatever the trades."""
+        if len(self.curve) <= CHART_DAYS:
+            return self.curve
+        weekly = {day - timedelta(days=day.weekday()): (day, balance) for day, balance in self.curve[1:]}
+        return [self.curve[0], *weekly.values()]
 
     @property
     def exposure(self) -> Decimal | None:

@@ -40,7 +40,7 @@ def books_page(request: HtmxHttpRequest) -> HttpResponse:
     context |= {
         "compared": compared,
         "curves": [
-            {"name": row.book.name, "points": [[day.isoformat(), str(balance)] for day, balance in row.curve]}
+            {"name": row.book.name, "points": [[day.isoformat(), str(balance)] for day, balance in row.chart_curve]}
             for row in compared
         ],
     }
