@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, F, Q, QuerySet, Sum
+from django.db.models import Exists, F, Q, QuerySet, Sum
 
 from ..days import day_bounds
 from ..errors import NotFound
@@ -129,13 +129,17 @@ def books_compared(books: Sequence[Book], start: date | None, end: date | None) 
     if start:
         earlier = BookDay.objects.filter(book__in=ids, day__lt=start).values("book").annotate(r=Sum("realized_pnl"))
         before = {row["book"]: money_from_db(row["r"]) for row in earlier.order_by()}
-    open_rows = trades_active().filter(book__in=ids).order_by().values("book")
-    opened = {
-        row["book"]: row
-        for row in open_rows.annotate(
-            n=Count("pk"), unrealized=Sum("unrealized_pnl"), notional=Sum(F("entry_price") * F("position_size"))
-        )
-    }
+    # Every book's open trades by the partial index of the open ones (a filter on the book would lead SQLite to the
+    # book's index, every trade the book ever had), added up here: open trades are few.
+    opened: dict[int, dict] = {}
+    for book_id, unrealized, price, size in (
+        trades_active().order_by().values_list("book_id", "unrealized_pnl", "entry_price", "position_size")
+    ):
+        if book_id in curves:
+            row = opened.setdefault(book_id, {"n": 0, "unrealized": ZERO, "notional": ZERO})
+            row["n"] += 1
+            row["unrealized"] += unrealized
+            row["notional"] += price * size
     compared = []
     for book in books:
         starting = book.terms.starting_balance + before.get(book.pk, ZERO)
