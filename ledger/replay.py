@@ -11,6 +11,7 @@ on it (the feed may have been down); nothing fills on a price no candle shows. I
 the ledger are ledger/replay_report.py.
 """
 
+import gc
 import heapq
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -738,6 +739,22 @@ def _trade(position: Position) -> Trade:
     )
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while a replay runs: it makes millions of candles, positions and rows that
+    reference counting frees (none is in a cycle), and each of the collector's passes would walk every candle still
+    held (a page of each symbol, the positions' last ones): a third of the time it took to read them, measured. It
+    runs once at the end for whatever a cycle kept."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+            gc.collect(0)
+
+
 def run(
     *,
     signals: Iterable[Signal],
@@ -753,7 +770,7 @@ def run(
     first), as a fresh account holding `starting_balance`. A signal enters before the candles of its own minute
     (from the last candle before it); `progress`, if given, is called with the time reached every `every`
     candles (it may raise to stop the replay)."""
-    with overrides.applied():
+    with overrides.applied(), _collector_paused():
         replay = _Run(overrides=overrides, starting_balance=starting_balance, lots=lots, now=now)
         waiting = iter(signals)
         upcoming = next(waiting, None)
