@@ -1,7 +1,8 @@
 """A replay (docs/replay.md): what a set of signals would have done under other rules, on the recorded 1-minute
 candles, as a fresh account. Pure, like ledger/rules.py: values in, values out, nothing read from or written to
-the database. Every price, fee, PnL and size is the ledger's own rules' (ledger/rules.py, ledger/sizing.py): this
-module only walks time and decides which rule applies when.
+the database. Every price, fee, PnL and size is the ledger's own rules' (ledger/rules.py, ledger/sizing.py, a
+bracket's ledger/brackets.py, an entry order's ledger/orders.py): this module only walks time and decides which
+rule applies when.
 
 The candles of each symbol are streamed oldest first and merged by minute; only the open positions are kept.
 Within a minute the order of the high and the low is unknown: a position whose stop and target both lie inside
@@ -106,7 +107,7 @@ class Overrides:
                     raise InvalidInput(
                         f"{name} must be a number from {rules.plain(low)} to {rules.plain(high)}.", field=name
                     )
-                if name in ("stop_pct", "reward_risk", "trail_pct") and number == 0:
+                if name in ("stop_pct", "reward_risk") and number == 0:
                     raise InvalidInput(f"{name} must be above 0.", field=name)
                 cleaned[name] = number
         given = {name: values[name] for name in cls.BRACKET if values.get(name) not in (None, "")}
