@@ -30,7 +30,7 @@ from django.utils import timezone  # noqa: E402
 from bench import SMOKE, generate  # noqa: E402
 from ledger import brackets, rules, selectors, services  # noqa: E402
 from ledger.inputs import Tick  # noqa: E402
-from ledger.models import Account, PaperTrade, PriceCandle  # noqa: E402
+from ledger.models import PaperTrade, PriceCandle  # noqa: E402
 from ledger.services.base import record_fills  # noqa: E402
 from ledger.services.prices import CANDLES_SQL, EXTREMES, LAST_PRICE_SQL, MARKS_SQL, minute_of  # noqa: E402
 
@@ -76,7 +76,7 @@ def open_trades(count: int) -> None:
         generate.write(pairs)
         trades = list(PaperTrade.objects.all())
         record_fills([(trade, brackets.entry_fill(trade, at=trade.entry_time)) for trade in trades])
-        account, _ = Account.objects.get_or_create(pk=1)
+        account = services.default_book()
         account.open_cost = sum((rules.held(trade) for trade in trades), Decimal(0))
         account.save()  # a consistent ledger, each trade with its entry execution: check_ledger passes
 

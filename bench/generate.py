@@ -19,7 +19,7 @@ from django.utils import timezone
 from ledger import rules, selectors, services
 from ledger.days import day_bounds, today
 from ledger.inputs import SignalFields
-from ledger.models import Account, Order, PaperTrade, PriceCandle, Signal
+from ledger.models import Order, PaperTrade, PriceCandle, Signal
 
 HISTORY_DAYS = 3 * 365
 TODAY_CLOSED, TODAY_OPEN, TODAY_WAITING = 100, 20, 30
@@ -191,11 +191,12 @@ def working_orders(count: int, symbols: list[str], *, placed_at: datetime, price
     """`count` working BUY limit orders until cancelled, with their GENERATED signals, spread over `symbols`, at
     `price` (90: ticks within 1 % of 100 never fill them), one unit each; the account reserves their cost."""
     reserved = rules.entry_cost(price=price, size=Decimal(1))
-    signals, orders = [], []
+    signals, orders, book = [], [], services.default_book()
     for n in range(count):
         symbol, signal_id = symbols[n % len(symbols)], f"w{n}"
         signals.append(
             Signal(
+                book=book,
                 signal_id=signal_id,
                 symbol=symbol,
                 action="BUY",
@@ -208,6 +209,7 @@ def working_orders(count: int, symbols: list[str], *, placed_at: datetime, price
         )
         orders.append(
             Order(
+                book=book,
                 signal_id=signal_id,
                 symbol=symbol,
                 order_type="limit",
@@ -221,7 +223,7 @@ def working_orders(count: int, symbols: list[str], *, placed_at: datetime, price
         )
     Signal.objects.bulk_create(signals, batch_size=1000)
     Order.objects.bulk_create(orders, batch_size=1000)
-    account, _ = Account.objects.get_or_create(pk=1)
+    account = services.default_book()
     account.reserved += reserved * count
     account.save()
 
@@ -241,8 +243,9 @@ def write(pairs) -> Decimal:
 def _flush(chunk: list) -> Decimal:
     if not chunk:
         return Decimal(0)
-    insert("signals", SIGNAL_COLUMNS, [signal for signal, _ in chunk])
-    insert("paper_trades", TRADE_COLUMNS, [trade for _, trade in chunk])
+    book_id = services.default_book().pk
+    insert("signals", [*SIGNAL_COLUMNS, "book_id"], [(*signal, book_id) for signal, _ in chunk])
+    insert("paper_trades", [*TRADE_COLUMNS, "book_id"], [(*trade, book_id) for _, trade in chunk])
     return sum((Decimal(trade[11]) for _, trade in chunk if trade[11] is not None), Decimal(0))
 
 
@@ -251,7 +254,7 @@ def clear_today() -> None:
     """Take out the rows an earlier run made for its day (and their PnL from the running total)."""
     signals = Signal.objects.filter(signal_id__startswith=TODAY_PREFIX)
     trades = PaperTrade.objects.filter(signal__in=signals)
-    account, _ = Account.objects.get_or_create(pk=1)
+    account = services.default_book()
     account.realized_pnl_total -= sum(trades.exclude(status="OPEN").values_list("realized_pnl", flat=True), Decimal(0))
     account.open_cost = Decimal(0)  # only today's trades are open
     account.save()
@@ -267,7 +270,7 @@ def fill_history(closed: int, *, seed: int = 1) -> None:
     step = timedelta(days=HISTORY_DAYS - 1) / closed
     times = (first + step * n for n in range(closed))
     realized = write(rows(rng, "h", closed, times, hold=timedelta(hours=1)))
-    account, _ = Account.objects.get_or_create(pk=1)
+    account = services.default_book()
     account.realized_pnl_total += realized
     account.save()
 
@@ -301,7 +304,7 @@ def add_candles(trade: PaperTrade) -> int:
 @transaction.atomic
 def add_today(*, seed: int = 2) -> None:
     """Today's rows: 100 trades closed so far today, 20 open, 30 signals waiting (after clear_today)."""
-    account, _ = Account.objects.get_or_create(pk=1)
+    account = services.default_book()
     rng = random.Random(seed)
     start = day_bounds(today())[0]
     hold = timedelta(seconds=1)  # so even a run just after midnight has today's closes in the past

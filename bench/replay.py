@@ -124,9 +124,11 @@ def _write_signals(signals: list[replay.Signal]) -> None:
     for held in (Execution, Order, PaperTrade):  # the smoke's earlier steps leave trades, which hold their signals
         held.objects.all().delete()
     Signal.objects.all().delete()
+    book = services.default_book()
     Signal.objects.bulk_create(
         [
             Signal(
+                book=book,
                 signal_id=s.signal_id,
                 symbol=s.symbol,
                 action=s.action,

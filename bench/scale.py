@@ -46,6 +46,7 @@ from ledger.selectors.stats import (  # noqa: E402
     _longest_streaks,
     _r_histogram,
 )
+from ledger.services import default_book as book  # noqa: E402
 from tradingsite.serve import Server, gunicorn  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -109,7 +110,7 @@ def _query_counts(cookie: str, token: str, journal: dict[str, tuple[str, str | N
             assert client.get(url).status_code == 200
         counts[name] = len(queries)
     with CaptureQueriesContext(connection) as queries:
-        selectors.stats(today() - timedelta(days=STATS_DAYS - 1), today())
+        selectors.stats(book(), today() - timedelta(days=STATS_DAYS - 1), today())
     counts["statistics"] = len(queries)
     body = {"signal_id": "count-1", "symbol": "BTCUSDT", "action": "BUY", "entry_price": "100", "confidence": "0.5"}
     with CaptureQueriesContext(connection) as queries:
@@ -213,7 +214,7 @@ def _statistics() -> dict:
     the time of day in the trading zone, a window over the closes)."""
     result = {}
     for period, start in (("30 days", today() - timedelta(days=STATS_DAYS - 1)), ("all history", None)):
-        trades = selectors.core.closed_between(start, today() if start else None)
+        trades = selectors.core.closed_between(book(), start, today() if start else None)
         entered = trades.aggregate(first=Min("entry_time"), last=Max("entry_time"))
         queries = {
             "by tag": lambda: _by_elements(trades, "tags"),
@@ -230,7 +231,7 @@ def _statistics() -> dict:
             name: _timed(query) for name, query in queries.items()
         }
         result[period]["whole page's stats"] = _timed(
-            lambda: selectors.stats(start, today() if start else None), runs=1
+            lambda: selectors.stats(book(), start, today() if start else None), runs=1
         )  # for the record
     return result
 

@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from ledger import selectors
+from ledger import selectors, services
 from ledger.days import today
 from ledger.forms import HistoryForm
 from ledger.views import base, history, trades
@@ -28,8 +28,8 @@ def hello(request: HttpRequest) -> HttpResponse:
 @cache
 def _rows_in_memory() -> dict:
     """Each part's context, queried once per worker process and then reused for every request."""
-    day = today()
-    contexts = {name: build(day) for name, build in base.TODAY_PARTS.items()}
+    day, book = today(), services.default_book()
+    contexts = {name: build(book, day) for name, build in base.TODAY_PARTS.items()}
     for context in contexts.values():  # materialise querysets: no query after this
         for key, value in context.items():
             if hasattr(value, "_fetch_all"):
@@ -40,7 +40,7 @@ def _rows_in_memory() -> dict:
 @login_required
 def memory_part(request: HttpRequest, part: str) -> HttpResponse:
     return base.render_page(
-        request, "ledger/dashboard.html", base.page_context(today()) | _rows_in_memory()[part], part=part
+        request, "ledger/dashboard.html", base.page_context(request.book, today()) | _rows_in_memory()[part], part=part
     )
 
 
@@ -48,7 +48,7 @@ def memory_part(request: HttpRequest, part: str) -> HttpResponse:
 def _page_in_memory(name: str, key: str) -> tuple[str, dict]:
     """A journal page's template and complete context, built once per worker (every query run then)."""
     if name == "history":
-        return "ledger/history.html", history.history_context(HistoryForm({"after": key}))
+        return "ledger/history.html", history.history_context(HistoryForm({"after": key}), services.default_book())
     trade = selectors.trade(int(key))
     if name == "trade-chart":
         return "", trades.chart_data(trade, timezone.now())

@@ -5,16 +5,17 @@ same rules the ledger uses and the account's running total stays the sum of real
 added or deleted here (signals arrive through the API, trades open from signals, history must stay whole).
 """
 
+import functools
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import BadRequest, PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.functional import cached_property
@@ -24,8 +25,16 @@ from simple_history.template_utils import HistoricalRecordContextHelper
 
 from . import rules, selectors, services, sizing
 from .errors import LedgerError
-from .inputs import CORRECTABLE, EARLIEST_DAY, LATEST_DAY
-from .models import ApiToken, Execution, MarketLot, Order, PaperTrade, Signal
+from .inputs import (
+    BOOK_RULES,
+    CORRECTABLE,
+    EARLIEST_DAY,
+    LATEST_DAY,
+    clean_book_name,
+    clean_book_rule,
+    clean_book_slug,
+)
+from .models import ApiToken, Book, BookMember, Execution, MarketLot, Order, PaperTrade, Signal
 from .templatetags.ledger_format import money, percent, price, signed, trade_link
 
 COUNT_CAP = 10_000  # rows a list page counts at most
@@ -95,20 +104,80 @@ def _report(model_admin: admin.ModelAdmin, request, *, done: str, skipped: list,
         model_admin.message_user(request, f"Skipped {len(skipped)} {why}: {_named(skipped)}.", messages.WARNING)
 
 
+def seen_book_ids(request) -> list[int] | None:
+    """The ids of the books the staff user may see (selectors.books_visible); None for a superuser, who sees all."""
+    if request.user.is_superuser:
+        return None
+    if not hasattr(request, "_admin_books"):
+        request._admin_books = list(selectors.books_visible(request.user).values_list("pk", flat=True))
+    return request._admin_books
+
+
 class SymbolFilter(admin.SimpleListFilter):
-    """By symbol, offering the symbols the table holds (read by a skip scan of the symbol index)."""
+    """By symbol, offering the symbols the table holds in the books the user sees (read by a skip scan of the
+    symbol index)."""
 
     title = "symbol"
     parameter_name = "symbol"
 
     def lookups(self, request, model_admin):
-        return [(symbol, symbol) for symbol in selectors.symbols(model_admin.model)]
+        if request.user.is_superuser:
+            return [(symbol, symbol) for symbol in selectors.symbols(model_admin.model)]
+        shown = {
+            symbol
+            for book in selectors.books_visible(request.user)
+            for symbol in selectors.symbols(model_admin.model, book)
+        }
+        return [(symbol, symbol) for symbol in sorted(shown)]
 
     def queryset(self, request, queryset):
         return queryset.filter(symbol=self.value()) if self.value() else queryset
 
 
-class LedgerAdmin(SimpleHistoryAdmin):
+class BookFilter(admin.SimpleListFilter):
+    """By book, offering the books the user sees; shown only to whom sees more than one."""
+
+    title = "book"
+    parameter_name = "book"
+
+    def lookups(self, request, model_admin):
+        books = selectors.books_visible(request.user).values_list("slug", "name")
+        return list(books) if len(books) > 1 else []
+
+    def queryset(self, request, queryset):
+        return queryset.filter(book__slug=self.value()) if self.value() else queryset
+
+
+class BookScoped:
+    """Every list, change page, history page and action of the model's admin holds only the rows of the books the
+    staff user may see (docs/books.md, "Who sees what"); a superuser sees every book. Another book's row is not
+    there: its change page sends back to the list as for a row that does not exist, its history pages are 404."""
+
+    books_lookup = "book_id__in"  # how a row is found among the books' ids
+
+    def get_queryset(self, request):
+        rows = super().get_queryset(request)
+        books = seen_book_ids(request)
+        return rows if books is None else rows.filter(**{self.books_lookup: books})
+
+    def _check_seen(self, request, object_id) -> None:
+        try:
+            seen = self.get_queryset(request).filter(pk=object_id).exists()
+        except (ValueError, ValidationError):  # not an id at all
+            seen = False
+        if not seen:
+            raise Http404(f"No {self.model._meta.verbose_name} {object_id}.")
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._check_seen(request, object_id)  # simple-history would show a row it cannot find from its history
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._check_seen(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class LedgerAdmin(BookScoped, SimpleHistoryAdmin):
     """What the signal and trade pages share: lists that stay quick on a million rows, a history page per
     record (who, when, before and after), and no add, delete or revert-from-history."""
 
@@ -173,10 +242,21 @@ class LedgerAdmin(SimpleHistoryAdmin):
 
 @admin.register(Signal)
 class SignalAdmin(LedgerAdmin):
-    list_display = ("signal_id", "symbol", "action", "status", "price", "confidence_pct", "timestamp", "trade_link")
+    list_display = (
+        "signal_id",
+        "book",
+        "symbol",
+        "action",
+        "status",
+        "price",
+        "confidence_pct",
+        "timestamp",
+        "trade_link",
+    )
     # Read-only (a signal changes by its actions): every field shown, numbers as the dashboard writes them.
     fields = (
         "signal_id",
+        "book",
         "symbol",
         "action",
         "status",
@@ -191,8 +271,8 @@ class SignalAdmin(LedgerAdmin):
         "trade_link",
     )
     readonly_fields = ("price", "confidence_pct", "stop", "target", "trade_link")
-    list_filter = ("status", "action", SymbolFilter)
-    list_select_related = ("trade",)
+    list_filter = ("status", "action", SymbolFilter, BookFilter)
+    list_select_related = ("trade", "book")
     date_hierarchy = "timestamp"
     ordering = ("-timestamp", "-pk")
     actions = ["expire_selected"]
@@ -272,20 +352,22 @@ class TradeCorrectionForm(forms.ModelForm):
 class PaperTradeAdmin(LedgerAdmin):
     form = TradeCorrectionForm
     # Fits a 1366 px screen beside the admin's menu and filters; the rest is on the change page and the trade's page.
-    list_display = ("id", "page_link", "symbol", "side", "status", "entry", "exit", "pnl", "closed")
-    list_filter = ("status", "direction", SymbolFilter)
+    list_display = ("id", "page_link", "book", "symbol", "side", "status", "entry", "exit", "pnl", "closed")
+    list_filter = ("status", "direction", SymbolFilter, BookFilter)
+    list_select_related = ("book",)
     date_hierarchy = "exit_time"  # indexed (the journal's day); entry_time is indexed only for open trades
     ordering = ("-pk",)  # newest first, served by the primary key
     fieldsets = (
         ("Correctable (the PnL fields follow)", {"fields": CORRECTABLE}),
         ("Follows from the rules", {"fields": ("realized", "unrealized", "current", "risk")}),
-        ("Recorded", {"fields": ("signal_link", "symbol", "direction", "entry_time", "created_date")}),
+        ("Recorded", {"fields": ("book", "signal_link", "symbol", "direction", "entry_time", "created_date")}),
     )
     readonly_fields = (
         "realized",
         "unrealized",
         "current",
         "risk",
+        "book",
         "signal_link",
         "symbol",
         "direction",
@@ -395,9 +477,11 @@ class ExecutionCorrectionForm(forms.ModelForm):
 
 
 @admin.register(Execution)
-class ExecutionAdmin(SimpleHistoryAdmin):
+class ExecutionAdmin(BookScoped, SimpleHistoryAdmin):
     """Each entry and exit of a trade. Correcting one (a wrong fill price, fee or time) recomputes its trade's
     columns and the account's running total (services.execution_correct), with who and when in both histories."""
+
+    books_lookup = "trade__book_id__in"  # an execution is its trade's book's
 
     form = ExecutionCorrectionForm
     list_display = ("id", "trade", "kind", "time", "price", "size", "fee", "pnl", "reason")
@@ -439,12 +523,25 @@ class OrderAdmin(LedgerAdmin):
     time expires it, someone cancels it), so the one change here is the cancel action, through the service that
     releases its reservation and expires its signal with it, exactly once whoever else gets there first."""
 
-    list_display = ("id", "signal_link", "symbol", "side", "order_type", "status", "limit", "size_", "held", "placed")
-    list_filter = ("status", "order_type", "side", "time_in_force")
-    list_select_related = ("signal",)
+    list_display = (
+        "id",
+        "signal_link",
+        "book",
+        "symbol",
+        "side",
+        "order_type",
+        "status",
+        "limit",
+        "size_",
+        "held",
+        "placed",
+    )
+    list_filter = ("status", "order_type", "side", "time_in_force", BookFilter)
+    list_select_related = ("signal", "book")
     ordering = ("-pk",)  # newest first, served by the primary key
     fields = (
         "signal_link",
+        "book",
         "symbol",
         "side",
         "order_type",
@@ -460,7 +557,18 @@ class OrderAdmin(LedgerAdmin):
         "ended",
         "trade_link",
     )
-    readonly_fields = ("signal_link", "limit", "size_", "held", "placed", "expires", "filled", "ended", "trade_link")
+    readonly_fields = (
+        "signal_link",
+        "book",
+        "limit",
+        "size_",
+        "held",
+        "placed",
+        "expires",
+        "filled",
+        "ended",
+        "trade_link",
+    )
     actions = ["cancel_selected"]
 
     def has_change_permission(self, request, obj=None) -> bool:
@@ -507,7 +615,7 @@ class OrderAdmin(LedgerAdmin):
 class ApiTokenForm(forms.ModelForm):
     class Meta:
         model = ApiToken
-        fields = ("name", "scope")
+        fields = ("name", "scope", "book")
 
 
 @admin.register(MarketLot)
@@ -526,18 +634,27 @@ class MarketLotAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
-    """Tokens are made by the service, which returns the token once; only its hash is stored."""
+class ApiTokenAdmin(BookScoped, admin.ModelAdmin):
+    """Tokens are made by the service, which returns the token once; only its hash is stored. Each is bound to one
+    book, chosen among those the staff user sees."""
 
     form = ApiTokenForm
-    list_display = ("name", "scope", "prefix", "created_at", "last_used_at", "revoked_at")
-    list_filter = ("scope", ("revoked_at", admin.EmptyFieldListFilter))
+    list_display = ("name", "book", "scope", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("scope", ("revoked_at", admin.EmptyFieldListFilter), BookFilter)
+    list_select_related = ("book",)
     search_fields = ("=name",)
-    readonly_fields = ("name", "scope", "prefix", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("name", "book", "scope", "prefix", "created_at", "last_used_at", "revoked_at")
     actions = ["revoke_selected"]
 
     def get_fields(self, request, obj=None):
-        return self.readonly_fields if obj else ("name", "scope")
+        return self.readonly_fields if obj else ("name", "scope", "book")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "book":
+            kwargs["queryset"] = selectors.books_visible(request.user)
+            kwargs["required"] = False
+            kwargs["help_text"] = "The one book it reads and writes; empty: the first you see (the default book)."
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj else ()
@@ -550,11 +667,15 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False  # revoke instead, so the name and its last use stay on record
 
     def save_model(self, request, obj, form, change) -> None:
-        row, token = services.api_token_create(name=form.cleaned_data["name"], scope=form.cleaned_data["scope"])
+        row, token = services.api_token_create(
+            name=form.cleaned_data["name"],
+            scope=form.cleaned_data["scope"],
+            book=form.cleaned_data["book"] or selectors.books_visible(request.user).first(),
+        )
         obj.pk, obj.prefix, obj.created_at = row.pk, row.prefix, row.created_at
         self.message_user(
             request,
-            f"The API token for {row.name} ({row.scope}) is {token} . "
+            f"The API token for {row.name} ({row.scope}, book {row.book.slug}) is {token} . "
             "Copy it now: it is shown this once and not stored.",
             messages.WARNING,
         )
@@ -571,3 +692,143 @@ class ApiTokenAdmin(admin.ModelAdmin):
             skipped=skipped,
             why="revoked already",
         )
+
+
+class BookForm(forms.ModelForm):
+    """A book's name and rules (a rule left empty follows its PAPER_* setting), checked by the rules' own bounds
+    (ledger/inputs.py) while the form validates; the slug only when the book is made."""
+
+    class Meta:
+        model = Book
+        fields = ("slug", "name", "starting_balance", *BOOK_RULES[1:])
+        widgets = {
+            name: PlainNumberInput(attrs={"step": "any"})
+            for name in ("starting_balance", "risk_per_trade", "default_stop_pct", "reward_risk", "fee_rate")
+            + ("slippage", "min_notional")
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        checks = {"name": clean_book_name}
+        checks |= {rule: functools.partial(clean_book_rule, rule) for rule in BOOK_RULES}
+        if not self.instance.pk:
+            checks["slug"] = clean_book_slug
+        for field, check in checks.items():
+            if field not in cleaned or field in self.errors:
+                continue
+            try:
+                check(None if cleaned[field] == "" and field != "name" else cleaned[field])
+            except LedgerError as error:
+                self.add_error(field, error.message)
+        if not self.instance.pk and Book.objects.filter(slug=cleaned.get("slug")).exists():
+            self.add_error("slug", f"A book {cleaned.get('slug')!r} exists already.")
+        return cleaned
+
+
+@admin.register(Book)
+class BookAdmin(BookScoped, SimpleHistoryAdmin):
+    """The books the staff user sees; a superuser makes them (services.book_create) and changes their name and
+    rules (services.book_update), every change in the book's history. The running totals follow from the trades;
+    the webhook passphrase is set by `manage.py book_passphrase`."""
+
+    form = BookForm
+    list_display = ("slug", "name", "balance_", "cash_", "open_cost_", "passphrase")
+    search_fields = ("=slug",)
+    ordering = ("pk",)
+    books_lookup = "pk__in"
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("slug", "balance_", "cash_", "open_cost_", "passphrase") if obj else ()
+
+    def get_fields(self, request, obj=None):
+        fields = list(BookForm.Meta.fields)
+        return [*fields, "balance_", "cash_", "open_cost_", "passphrase"] if obj else fields
+
+    def has_add_permission(self, request) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # its rows hold the book (PROTECT): a book's history stays whole
+
+    def revert_disabled(self, request, obj=None) -> bool:
+        return True
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method != "GET":
+            raise PermissionDenied("Past versions can be looked at, not saved; change the book instead.")
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    balance_ = column("balance", "balance")
+    cash_ = column("cash", "cash")
+    open_cost_ = column("open_cost", "held by open trades")
+
+    @admin.display(description="webhook passphrase", boolean=True)
+    def passphrase(self, book: Book) -> bool:
+        return bool(book.webhook_passphrase_hash)
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            rules = {rule: form.cleaned_data.get(rule) for rule in BOOK_RULES[1:]}
+            made = services.book_create(
+                slug=form.cleaned_data["slug"],
+                name=form.cleaned_data["name"],
+                balance=form.cleaned_data.get("starting_balance"),
+                **{rule: value for rule, value in rules.items() if value not in (None, "")},
+            )
+            obj.pk = made.pk
+            return
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name != "slug"}
+        services.book_update(book_id=obj.pk, changes={k: (None if v == "" else v) for k, v in changes.items()})
+
+
+class BookMemberForm(forms.ModelForm):
+    class Meta:
+        model = BookMember
+        fields = ("user", "book", "can_trade")
+
+
+@admin.register(BookMember)
+class BookMemberAdmin(BookScoped, SimpleHistoryAdmin):
+    """Who is granted which book, to view or to trade (docs/books.md, "Who sees what"). Staff see the grants of
+    the books they see; only a superuser grants, changes and takes back (services.book_grant, book_revoke), each
+    in the grant's history."""
+
+    form = BookMemberForm
+    list_display = ("user", "book", "can_trade")
+    list_filter = ("can_trade", BookFilter)
+    list_select_related = ("user", "book")
+    search_fields = ("=user__username",)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method != "GET":
+            raise PermissionDenied("Past versions can be looked at, not saved; change the grant instead.")
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def has_add_permission(self, request) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def revert_disabled(self, request, obj=None) -> bool:
+        return True
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change and "user" in form.changed_data or change and "book" in form.changed_data:
+            was = BookMember.objects.get(pk=obj.pk)
+            services.book_revoke(user=was.user, book_id=was.book_id)
+        grant = services.book_grant(user=obj.user, book_id=obj.book_id, can_trade=obj.can_trade)
+        obj.pk = grant.pk
+
+    def delete_model(self, request, obj) -> None:
+        services.book_revoke(user=obj.user, book_id=obj.book_id)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for grant in queryset.select_related("user"):
+            services.book_revoke(user=grant.user, book_id=grant.book_id)

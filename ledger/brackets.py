@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.conf import settings
-
 from . import rules
 from .errors import NotExecutable
 from .rules import LIQUIDATION, STOP_LOSS, TAKE_PROFIT, ZERO, Position, fee, money, remaining, sign
@@ -90,7 +88,7 @@ def break_even(trade: Position) -> Decimal:
     """The entry plus the round-trip fees per unit (PAPER_FEE_RATE on each side), rounded against the trader: a
     stop there gives back no more than it paid."""
     side = sign(trade.direction)
-    return rules.against(trade.entry_price * (1 + side * 2 * settings.PAPER_FEE_RATE), buying=side > 0)
+    return rules.against(trade.entry_price * (1 + side * 2 * rules.terms().fee_rate), buying=side > 0)
 
 
 def _tighter(trade: Position, level: Decimal) -> None:

@@ -15,7 +15,7 @@ from . import selectors
 from .days import today
 from .errors import InvalidInput, LedgerError
 from .inputs import EARLIEST_DAY, LATEST_DAY, check_period, clean_symbol
-from .models import PaperTrade
+from .models import Book, PaperTrade
 
 LAST_DAYS = {"7": 7, "30": 30, "90": 90}  # the presets: this many trading days up to today
 
@@ -138,9 +138,11 @@ class HistoryForm(forms.Form):
             self.add_error("before", "Page forward (after) or back (before), not both.")
         return data
 
-    def filters(self) -> selectors.HistoryFilter:
+    def filters(self, book: Book) -> selectors.HistoryFilter:
+        """The book's closed trades the valid form asks for."""
         data = self.cleaned_data
         return selectors.HistoryFilter(
+            book=book,
             start=data["start"],
             end=data["end"],
             symbol=data["symbol"],

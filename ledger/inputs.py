@@ -475,13 +475,19 @@ def _check_quote(price: Decimal, bid: Decimal | None, ask: Decimal | None) -> No
             )
 
 
-def clean_tick(tick: Tick) -> Tick:
+@dataclass(frozen=True)
+class CleanTick(Tick):
+    """A tick as `clean_tick` returns it, its values checked: `clean_ticks` takes it as it is rather than checking
+    it again (the price feed cleans each tick as it reads it, then hands its batches to services.prices_apply)."""
+
+
+def clean_tick(tick: Tick) -> CleanTick:
     """The tick with its values checked, or refused naming the field."""
     bid, ask = clean_price(tick.bid, field="bid", required=False), clean_price(tick.ask, field="ask", required=False)
     price = clean_price(tick.price, field="price")
     _check_quote(price, bid, ask)
     at = not_ahead(clean_time(tick.at, field="time"), field="time")
-    return Tick(symbol=clean_symbol(tick.symbol), price=price, at=at, bid=bid, ask=ask, number=tick.number)
+    return CleanTick(symbol=clean_symbol(tick.symbol), price=price, at=at, bid=bid, ask=ask, number=tick.number)
 
 
 def refusal(tick: Tick, number: int, error: InvalidInput) -> TickRefused:
@@ -490,9 +496,12 @@ def refusal(tick: Tick, number: int, error: InvalidInput) -> TickRefused:
 
 def clean_ticks(ticks: Iterable[Tick]) -> tuple[list[Tick], list[TickRefused]]:
     """The ticks that pass (numbered by their place in the batch), in time order; and those refused, each
-    with its reason: one bad tick never holds back the others."""
+    with its reason: one bad tick never holds back the others. A CleanTick passes as it is."""
     cleaned, refused = [], []
     for number, tick in enumerate(ticks):
+        if type(tick) is CleanTick:  # checked once already; its time, not ahead then, is not ahead now
+            cleaned.append(CleanTick(tick.symbol, tick.price, tick.at, tick.bid, tick.ask, number))
+            continue
         try:
             cleaned.append(clean_tick(replace(tick, number=number)))
         except InvalidInput as error:
@@ -527,3 +536,90 @@ def clean_candle(candle: Candle) -> Candle:
     if minute.second or minute.microsecond:
         raise InvalidInput(f"minute {minute.isoformat()} is not the start of a minute.", field="minute")
     return Candle(minute.astimezone(UTC), **prices)
+
+
+# --- Books (docs/books.md, "Commands") ------------------------------------------------------------------------
+
+BOOK_SLUG_RE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")  # lower case, digits and single hyphens: it appears in URLs
+BOOK_SLUG_LENGTH_MAX = 40  # models.Book.slug
+BOOK_NAME_LENGTH_MAX = 100
+PASSPHRASE_LENGTH_MIN, PASSPHRASE_LENGTH_MAX = 16, 200  # a webhook passphrase: long enough not to be guessed
+# A book's own rules and the bounds its PAPER_* setting has (tradingsite/settings.py): (low, high, low allowed).
+BOOK_DECIMAL_RULES = {
+    "starting_balance": (Decimal(0), Decimal("1e12"), False),
+    "risk_per_trade": (Decimal(0), Decimal(1), False),
+    "default_stop_pct": (Decimal(0), Decimal("0.99"), False),
+    "reward_risk": (Decimal(0), Decimal(100), False),
+    "fee_rate": (Decimal(0), Decimal("0.1"), True),
+    "slippage": (Decimal(0), Decimal("0.1"), True),
+    "min_notional": (Decimal(0), Decimal("1e9"), True),
+}
+BOOK_OPEN_TRADES_MAX = 100_000  # max_open_trades, 0 meaning no limit, as PAPER_MAX_OPEN_TRADES
+BOOK_LIMIT_FILLS = ("through", "touch")
+BOOK_RULES = (*BOOK_DECIMAL_RULES, "max_open_trades", "one_trade_per_symbol", "limit_fill")
+
+
+def clean_book_slug(value: Any) -> str:
+    slug = str(value or "")
+    if not (len(slug) <= BOOK_SLUG_LENGTH_MAX and BOOK_SLUG_RE.fullmatch(slug)):
+        raise InvalidInput(
+            f"slug must be 1 to {BOOK_SLUG_LENGTH_MAX} lower-case letters, digits and single hyphens (such as "
+            f"tv-strategy), not {value!r}.",
+            field="slug",
+        )
+    return slug
+
+
+def clean_book_name(value: Any) -> str:
+    name = str(value or "").strip()
+    if not 0 < len(name) <= BOOK_NAME_LENGTH_MAX or re.search(CONTROL_TEXT, name):
+        raise InvalidInput(
+            f"name must be 1 to {BOOK_NAME_LENGTH_MAX} characters without control characters, not {value!r}.",
+            field="name",
+        )
+    return name
+
+
+def clean_book_rule(name: str, value: Any) -> Any:
+    """One of a book's rules (BOOK_RULES), in the bounds of its setting; None leaves it to the setting."""
+    if value is None:
+        return None
+    if name in BOOK_DECIMAL_RULES:
+        low, high, low_allowed = BOOK_DECIMAL_RULES[name]
+        number = decimal(value, field=name)
+        if not ((number >= low if low_allowed else number > low) and number <= high):
+            raise InvalidInput(
+                f"{name} must be {'at least' if low_allowed else 'above'} {low} and at most {high}, not {value}.",
+                field=name,
+            )
+        if number.as_tuple().exponent < -8:
+            raise InvalidInput(f"{name} has at most 8 decimal places, not {value}.", field=name)
+        return number
+    if name == "max_open_trades":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= BOOK_OPEN_TRADES_MAX:
+            raise InvalidInput(
+                f"max_open_trades must be a whole number from 0 (no limit) to {BOOK_OPEN_TRADES_MAX}, not {value!r}.",
+                field=name,
+            )
+        return value
+    if name == "one_trade_per_symbol":
+        if not isinstance(value, bool):
+            raise InvalidInput(f"one_trade_per_symbol must be true or false, not {value!r}.", field=name)
+        return value
+    if name == "limit_fill":
+        if value not in BOOK_LIMIT_FILLS:
+            raise InvalidInput(f"limit_fill must be one of {', '.join(BOOK_LIMIT_FILLS)}, not {value!r}.", field=name)
+        return value
+    raise InvalidInput(f"{name!r} is not one of a book's rules: {', '.join(BOOK_RULES)}.", field=name)
+
+
+def clean_passphrase(value: Any) -> str:
+    """A webhook passphrase as TradingView sends it in the alert's body: printable, and long enough."""
+    passphrase = str(value or "")
+    if not PASSPHRASE_LENGTH_MIN <= len(passphrase) <= PASSPHRASE_LENGTH_MAX or re.search(CONTROL_TEXT, passphrase):
+        raise InvalidInput(
+            f"the webhook passphrase must be {PASSPHRASE_LENGTH_MIN} to {PASSPHRASE_LENGTH_MAX} characters without "
+            "control characters.",
+            field="webhook_passphrase",
+        )
+    return passphrase

@@ -22,7 +22,7 @@ from django.db import DatabaseError, transaction
 from . import rules, services
 from .errors import InvalidInput
 from .inputs import CONTROL_RE, SignalFields, clean_price, clean_symbol
-from .models import PaperTrade, Signal
+from .models import Book, PaperTrade, Signal
 from .rules import PRICE_MAX, ZERO
 from .selectors import CENT  # recorded PnL further than this from the rules is reported, as check_ledger does
 
@@ -248,26 +248,28 @@ class ImportReport:
 # --- The import -------------------------------------------------------------------------------------
 
 
-def legacy_import(*, sources: list[Source], dry_run: bool = False) -> ImportReport:
-    """Import each file in its own transaction. A dry run does the same work and rolls it all back, so
-    that it reports exactly what a real run would, conflicts between its files included."""
+def legacy_import(*, sources: list[Source], dry_run: bool = False, book: Book | None = None) -> ImportReport:
+    """Import each file in its own transaction into the book (default: the default book), valued by its rules. A
+    dry run does the same work and rolls it all back, so that it reports exactly what a real run would, conflicts
+    between its files included."""
     if not dry_run:
-        return ImportReport([_import_file(source) for source in sources], dry_run=False)
+        return ImportReport([_import_file(source, book=book) for source in sources], dry_run=False)
     with transaction.atomic():
-        report = ImportReport([_import_file(source) for source in sources], dry_run=True)
+        report = ImportReport([_import_file(source, book=book) for source in sources], dry_run=True)
         transaction.set_rollback(True)
     return report
 
 
-def _import_file(source: Source) -> FileReport:
+def _import_file(source: Source, *, book: Book | None) -> FileReport:
     report = FileReport(source.label)
     importer = _import_signal if source.kind == "signals" else _import_trade
     try:
         rows = source.rows()
-        with transaction.atomic():
+        book = book or services.default_book()  # once the file is read: an unreadable file says so first
+        with transaction.atomic(), rules.under(book.terms):
             for where, record in rows:
                 try:
-                    importer(record, where=where, report=report)
+                    importer(record, where=where, report=report, book=book)
                 except (InvalidInput, DatabaseError) as error:
                     raise LegacyFileError(f"{where}: {getattr(error, 'message', error)}") from None
                 report.read += 1
@@ -276,7 +278,17 @@ def _import_file(source: Source) -> FileReport:
     return report
 
 
-def _import_signal(record: dict[str, Any], *, where: str, report: FileReport) -> None:
+def _in_book(signal: Signal, book: Book) -> Signal:
+    """A signal already in the ledger must be of the book imported into: a signal belongs to one book."""
+    if signal.book_id != book.pk:
+        raise InvalidInput(
+            f"signal {signal.signal_id} is in another book than {book.slug!r}: import it into its own book (--book).",
+            field="signal_id",
+        )
+    return signal
+
+
+def _import_signal(record: dict[str, Any], *, where: str, report: FileReport, book: Book) -> None:
     fields = SignalFields(
         signal_id=text(record.get("signal_id")),
         symbol=record.get("crypto", record.get("symbol")),
@@ -299,9 +311,10 @@ def _import_signal(record: dict[str, Any], *, where: str, report: FileReport) ->
             if CONTROL_RE.search(given):
                 fixed = f"status_reason held control characters: imported as {reason!r}"
                 report.conflict(where, f"signal {fields.signal_id}", fixed)
-        services.signal_import(signal=fields, status=status, reason=reason)
+        services.signal_import(signal=fields, status=status, reason=reason, book=book)
         report.created += 1
         return
+    _in_book(signal, book)
     name = f"signal {signal.signal_id}"
     report.kept_ledger(where, name, signal, fields.columns())
     was = signal.status
@@ -340,8 +353,8 @@ def _follow_trade(signal: Signal | None, trade: PaperTrade, *, where: str, repor
         report.conflict(where, name, f"GENERATED in the ledger but its trade is {trade.status}: set to {status}")
 
 
-def _parse_trade(record: dict[str, Any]) -> tuple[PaperTrade, Signal | None]:
-    """The trade a record describes, valued by the rules, in memory; a recorded realized PnL is kept."""
+def _parse_trade(record: dict[str, Any], *, book: Book) -> tuple[PaperTrade, Signal | None]:
+    """The trade a record describes, of the book, valued by its rules, in memory; a recorded realized PnL is kept."""
     signal_id = text(record.get("signal_id")) or None
     signal = None
     if signal_id:
@@ -352,6 +365,7 @@ def _parse_trade(record: dict[str, Any]) -> tuple[PaperTrade, Signal | None]:
                 "(or before), or remove signal_id to import it as a trade opened by hand.",
                 field="signal_id",
             )
+        _in_book(signal, book)
     status = to_choice(TRADE_STATUSES, record.get("status"), field="status")
     entry_price = to_price(record.get("entry_price"), field="entry_price")
     position_size = to_price(record.get("position_size"), field="position_size")
@@ -365,6 +379,7 @@ def _parse_trade(record: dict[str, Any]) -> tuple[PaperTrade, Signal | None]:
     if risk_amount is not None and risk_amount < 0:
         raise InvalidInput(f"risk_amount must not be negative, not {risk_amount}.", field="risk_amount")
     trade = PaperTrade(
+        book_id=book.pk,
         signal_id=signal_id,
         symbol=clean_symbol(record.get("symbol", record.get("crypto"))),
         direction=to_choice(DIRECTIONS, record.get("direction"), field="direction"),
@@ -428,17 +443,22 @@ def _describe(trade: PaperTrade) -> str:
 
 
 def _existing_trade(trade: PaperTrade) -> PaperTrade | None:
-    """The same trade in the ledger: by its signal, or, opened by hand, by symbol, direction and entry time."""
+    """The same trade in the ledger: by its signal, or, opened by hand, by its book, symbol, direction and entry
+    time."""
     trades = PaperTrade.objects.select_for_update()
     if trade.signal_id:
         return trades.filter(signal_id=trade.signal_id).first()
     return trades.filter(
-        signal__isnull=True, symbol=trade.symbol, direction=trade.direction, entry_time=trade.entry_time
+        signal__isnull=True,
+        book_id=trade.book_id,
+        symbol=trade.symbol,
+        direction=trade.direction,
+        entry_time=trade.entry_time,
     ).first()
 
 
-def _import_trade(record: dict[str, Any], *, where: str, report: FileReport) -> None:
-    trade, signal = _parse_trade(record)
+def _import_trade(record: dict[str, Any], *, where: str, report: FileReport, book: Book) -> None:
+    trade, signal = _parse_trade(record, book=book)
     existing = _existing_trade(trade)
     if existing is None:
         _check_pnl(trade, record, where=where, report=report)

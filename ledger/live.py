@@ -10,6 +10,7 @@ thousand idle streams hold neither a thread nor a connection each.
 """
 
 import asyncio
+import copy
 import json
 import logging
 import time
@@ -61,6 +62,25 @@ def event_data(event: Event) -> dict[str, Any]:
 def sse_message(event: Event) -> str:
     data = json.dumps(event_data(event), cls=DjangoJSONEncoder, separators=(",", ":"))
     return f"id: {event.pk}\nevent: {event.kind}\ndata: {data}\n\n"
+
+
+def seen_by(event: Event, book_id: int) -> Event:
+    """The event as a book's page or token gets it: a batch of prices (an event of every book) names only the
+    book's own trades among those it marked and closed, never another book's ids."""
+    if event.kind != Event.Kind.PRICES_APPLIED or "books" not in event.payload:
+        return event
+    shown = copy.copy(event)
+    own = event.payload["books"].get(str(book_id), {})
+    shown.payload = {name: value for name, value in event.payload.items() if name != "books"} | {
+        "marked": own.get("marked", []),
+        "closed": own.get("closed", []),
+    }
+    return shown
+
+
+def of_book(event: Event, book_id: int) -> bool:
+    """Whether a page or a token of the book hears the event: the book's own, and those of every book (prices)."""
+    return event.book_id is None or event.book_id == book_id
 
 
 def about_trade(event: Event, trade_id: int) -> bool:
@@ -162,10 +182,15 @@ def start_after(last_event_id: str | None, after: str | None) -> int | None:
 
 
 async def stream(
-    *, after: int | None, holds: Callable[[], bool], wanted: Callable[[Event], bool] = lambda event: True
+    *,
+    after: int | None,
+    holds: Callable[[], bool],
+    wanted: Callable[[Event], bool] = lambda event: True,
+    shown: Callable[[Event], Event] = lambda event: event,
 ) -> AsyncIterator[str]:
-    """The SSE text of the events after `after` (None: from now on) that `wanted` keeps, as they commit, with a
-    heartbeat between them; ends when `holds()` (run on the pool: the session's check) turns false."""
+    """The SSE text of the events after `after` (None: from now on) that `wanted` keeps, each as `shown` gives it
+    (seen_by: as a book sees it), as they commit, with a heartbeat between them; ends when `holds()` (run on the
+    pool: the session's check) turns false."""
     if after is None:
         after = await _read(selectors.events_newest_id)
     yield f'retry: 2000\nevent: stream.ready\ndata: {{"after":{after}}}\n\n'  # no id: the last one received stands
@@ -177,7 +202,7 @@ async def stream(
         for event in events:
             after = event.pk
             if wanted(event):
-                yield sse_message(event)
+                yield sse_message(shown(event))
         if len(events) == PAGE:
             continue
         if time.monotonic() >= beat:

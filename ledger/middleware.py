@@ -1,7 +1,7 @@
 """What every request passes through besides Django's own: control characters and bodies sent in chunks
 refused at the door, answers that a login or a token unlocked kept out of every cache, a plain 503 page when a
 page's database fails (the API answers its own faults in its JSON shape: ledger/api/errors.py), and a whole tab
-sent to the login page when an HTMX request finds its login gone."""
+sent to the login page when an HTMX request finds its login gone; and the book a page shows (`request.book`)."""
 
 import logging
 import re
@@ -11,11 +11,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.middleware.gzip import GZipMiddleware
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
@@ -187,3 +188,44 @@ class CompressPages(GZipMiddleware):
         if response.get("Content-Type", "").split(";")[0] not in self.COMPRESSED:
             return response
         return super().process_response(request, response)
+
+
+BOOK_PARAM = "book"  # ?book=<slug> on any page switches the session to that book (docs/books.md)
+BOOK_HEADER = "X-Ledger-Book"  # what a page's own requests (htmx) send: the book the page was drawn with
+
+
+def _books(request: HttpRequest) -> list:
+    """Every book the user may see, read once (one query); a fresh database makes the default book on first use."""
+    from . import selectors, services  # the models load after the middleware module
+
+    visible = list(selectors.books_visible(request.user))
+    if not visible and request.user.is_authenticated and not request.user.book_grants.exists():
+        visible = [services.default_book()]
+    return visible
+
+
+def _current_book(request: HttpRequest):
+    """The book a request is about: the page's own (its htmx requests send BOOK_HEADER, its stream `?book=`), so two
+    tabs on two books each keep theirs; else `?book=<slug>` on a page, then kept in the session; else the session's;
+    else the first the user may see. A slug the user may not see is a 404, never a word of that book."""
+    by_slug = {book.slug: book for book in request.books}
+    slug = request.headers.get(BOOK_HEADER) or request.GET.get(BOOK_PARAM)
+    if slug:
+        if slug not in by_slug:
+            raise Http404(f"No book {slug!r}.")
+        if BOOK_HEADER not in request.headers and "text/event-stream" not in request.headers.get("Accept", ""):
+            request.session[BOOK_PARAM] = slug  # a page the trader opened on that book: the next ones follow
+        return by_slug[slug]
+    return by_slug.get(request.session.get(BOOK_PARAM, "")) or next(iter(by_slug.values()), None)
+
+
+def current_book(get_response):
+    """`request.books` (every book the user may see) and `request.book` (the one the pages show), read when a view
+    first asks (SimpleLazyObject): the API and static answers never do."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        request.books = SimpleLazyObject(lambda: _books(request))
+        request.book = SimpleLazyObject(lambda: _current_book(request))
+        return get_response(request)
+
+    return middleware

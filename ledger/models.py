@@ -45,6 +45,7 @@ class Signal(models.Model):
         CLOSED = "CLOSED", "Closed"
 
     signal_id = models.CharField(max_length=64, unique=True, help_text="The sender's id; the idempotency key.")
+    book = models.ForeignKey("Book", on_delete=models.PROTECT, related_name="+", help_text="The book it belongs to.")
     symbol = models.CharField(max_length=SYMBOL_LENGTH_MAX, db_column="crypto", db_index=True)
     action = models.CharField(max_length=4, choices=Action.choices)
     entry_price = models.DecimalField(**DECIMAL)
@@ -116,6 +117,7 @@ class PaperTrade(models.Model):
 
     CLOSED_STATUSES = [Status.STOP_LOSS, Status.TAKE_PROFIT, Status.EOD_CLOSE, Status.MANUAL_CLOSE, Status.LIQUIDATION]
 
+    book = models.ForeignKey("Book", on_delete=models.PROTECT, related_name="+", help_text="The book it belongs to.")
     signal = models.OneToOneField(
         Signal,
         to_field="signal_id",
@@ -225,6 +227,7 @@ class PaperTrade(models.Model):
         indexes = [
             # The active trades: a small partial index however long the history grows.
             models.Index(fields=["symbol"], condition=Q(status="OPEN"), name="trade_open_by_symbol"),
+            models.Index(fields=["book", "symbol"], name="trade_book_symbol"),  # a book's symbols (selectors.symbols)
             models.Index(fields=["entry_time"], condition=Q(status="OPEN"), name="trade_open_by_entry"),
             # The history's orders besides the exit time's (/journal/ by PnL or by R), paged by keyset however deep.
             models.Index(fields=["realized_pnl", "id"], name="trade_by_pnl"),
@@ -333,13 +336,46 @@ class Execution(models.Model):
         return "Entry" if self.kind == self.Kind.ENTRY else f"Exit: {PaperTrade.Status(self.reason).label}"
 
 
-class Account(models.Model):
-    """One row: the sum of realized PnL of closed trades, kept by every close in the same transaction.
+class Book(models.Model):
+    """An account of its own (docs/books.md): a name, a starting balance and its own rules, and the running totals
+    of its trades, kept by every write in the same transaction. Signals, orders, trades (and through them their
+    executions), day notes and events belong to one book; cash, equity, limits and every figure are a book's.
 
-    It is derived from paper_trades (balance = starting balance + this), so sizing a trade reads one row
-    instead of scanning years of history; the consistency check recomputes it.
-    """
+    The totals are derived from paper_trades (balance = starting balance + realized_pnl_total), so sizing a trade
+    reads one row instead of scanning years of history; check_ledger recomputes them. A rule left empty follows
+    its PAPER_* setting (the `default` book, made by the migration, leaves them all empty): `terms` is the rules
+    in force."""
 
+    DEFAULT_SLUG = "default"  # the book the migration made of the one account there was
+
+    slug = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    starting_balance = models.DecimalField(**DECIMAL, null=True, blank=True, help_text="Empty: PAPER_STARTING_BALANCE.")
+    risk_per_trade = models.DecimalField(
+        max_digits=9, decimal_places=8, null=True, blank=True, help_text="Empty: PAPER_RISK_PER_TRADE."
+    )
+    default_stop_pct = models.DecimalField(
+        max_digits=9, decimal_places=8, null=True, blank=True, help_text="Empty: PAPER_DEFAULT_STOP_PCT."
+    )
+    reward_risk = models.DecimalField(
+        max_digits=11, decimal_places=8, null=True, blank=True, help_text="Empty: PAPER_REWARD_RISK."
+    )
+    fee_rate = models.DecimalField(
+        max_digits=9, decimal_places=8, null=True, blank=True, help_text="Empty: PAPER_FEE_RATE."
+    )
+    slippage = models.DecimalField(
+        max_digits=9, decimal_places=8, null=True, blank=True, help_text="Empty: PAPER_SLIPPAGE."
+    )
+    max_open_trades = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: PAPER_MAX_OPEN_TRADES.")
+    one_trade_per_symbol = models.BooleanField(null=True, blank=True, help_text="Empty: PAPER_ONE_TRADE_PER_SYMBOL.")
+    min_notional = models.DecimalField(**DECIMAL, null=True, blank=True, help_text="Empty: PAPER_MIN_NOTIONAL.")
+    limit_fill = models.CharField(
+        max_length=7,
+        choices=[("through", "through"), ("touch", "touch")],
+        blank=True,
+        default="",
+        help_text="Empty: PAPER_LIMIT_FILL.",
+    )
     realized_pnl_total = models.DecimalField(**TOTAL, default=ZERO)
     # What the open trades took out of cash: their entry notional and entry fee (rules.entry_cost), kept by
     # every open and close, so cash = starting balance + realized_pnl_total - open_cost reads one row.
@@ -349,18 +385,32 @@ class Account(models.Model):
     reserved = models.DecimalField(**TOTAL, default=ZERO)
     # Bumped by every write: the dashboard's parts answer 304 Not Modified while it stands still.
     version = models.BigIntegerField(default=0)
+    # The TradingView webhook's passphrase for this book (docs/books.md, "Commands"), kept as api_token_hash keeps a
+    # token: its SHA-256, never the passphrase. Empty: no passphrase leads here (the default book also answers
+    # TRADINGVIEW_PASSPHRASE).
+    webhook_passphrase_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="BookMember", related_name="books")
+    # Who changed its name or rules, and when (docs/admin.md, "Audit trail"); not its running totals, which every
+    # write moves (services.book_add saves them without a history row).
+    history = HistoricalRecords(excluded_fields=["realized_pnl_total", "open_cost", "reserved", "version"])
 
     class Meta:
-        db_table = "ledger_account"
+        db_table = "ledger_books"
+        ordering = ["pk"]
 
     def __str__(self) -> str:
-        return f"realized total {self.realized_pnl_total}, open cost {self.open_cost}"
+        return self.name
+
+    @property
+    def terms(self) -> rules.Terms:
+        """The rules in force for this book: its own, and the settings' where it has none."""
+        return rules.Terms.of(self)
 
     @property
     def balance(self) -> Decimal:
         """The starting balance plus the realized PnL of every closed trade: what the account holds with no trade
         open. Equity adds the open trades' unrealized PnL (selectors.dashboard_summary)."""
-        return settings.PAPER_STARTING_BALANCE + self.realized_pnl_total
+        return self.terms.starting_balance + self.realized_pnl_total
 
     @property
     def cash(self) -> Decimal:
@@ -377,6 +427,23 @@ class Account(models.Model):
         """What the account owes when cash is below 0: a gap took a short's loss beyond its collateral (or
         legacy data did). No entry is taken until cash is positive again (sizing.size)."""
         return max(-self.cash, ZERO)
+
+
+class BookMember(models.Model):
+    """A user granted a book: to view it, or to trade in it too (docs/books.md, "Who sees what"). A user with no
+    grant at all sees the default book only, as before books; a superuser sees every book."""
+
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="grants")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="book_grants")
+    can_trade = models.BooleanField(default=False, help_text="Also trade (with the ledger.trade permission).")
+    history = HistoricalRecords()  # every grant, change and removal, with who and when
+
+    class Meta:
+        db_table = "ledger_book_members"
+        constraints = [models.UniqueConstraint(fields=["book", "user"], name="book_member_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.book} ({'trade' if self.can_trade else 'view'})"
 
 
 class Order(models.Model):
@@ -399,6 +466,7 @@ class Order(models.Model):
         GTC = "gtc", "Until cancelled"
         GTD = "gtd", "Seconds"
 
+    book = models.ForeignKey("Book", on_delete=models.PROTECT, related_name="+", help_text="The book it belongs to.")
     signal = models.OneToOneField(
         Signal, to_field="signal_id", db_column="signal_id", related_name="order", on_delete=models.PROTECT
     )
@@ -460,13 +528,15 @@ class DayNote(models.Model):
     was learnt. A day is neither a signal nor a trade, and a day without any trade can have a note, so it has
     a small table of its own, one row per day that has been written about."""
 
-    day = models.DateField(unique=True, help_text="A trading day, in TRADING_DAY_TZ.")
+    book = models.ForeignKey("Book", on_delete=models.PROTECT, related_name="+")
+    day = models.DateField(help_text="A trading day, in TRADING_DAY_TZ.")
     text = models.TextField(blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()  # every edit, with who and when
 
     class Meta:
         db_table = "day_notes"
+        constraints = [models.UniqueConstraint(fields=["book", "day"], name="day_note_once_a_book")]
 
     def __str__(self) -> str:
         return f"{self.day}: {self.text[:40]}"
@@ -584,6 +654,9 @@ class ApiToken(models.Model):
         TRADE = "trade", "trade: every read and write"
 
     name = models.CharField(max_length=100, unique=True)
+    book = models.ForeignKey(
+        "Book", on_delete=models.PROTECT, related_name="+", help_text="The one book it may read (and write)."
+    )
     scope = models.CharField(max_length=5, choices=Scope.choices, default=Scope.READ)
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=12, help_text="The token's first characters, to recognise it by.")
@@ -636,6 +709,7 @@ class Event(models.Model):
         IMPORTED = "imported", "a row of the old system was imported"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
+    book_id = models.BigIntegerField(null=True, blank=True, help_text="The book's id; empty: every book's (prices).")
     trade_id = models.BigIntegerField(null=True, blank=True, help_text="The trade's id, if the event is a trade's.")
     signal_id = models.CharField(
         max_length=64, blank=True, default="", help_text="The sender's signal_id, if the event is a signal's."
@@ -694,6 +768,7 @@ class Replay(models.Model):
 
     FINISHED = [Status.DONE, Status.FAILED, Status.CANCELLED]
 
+    book = models.ForeignKey("Book", on_delete=models.PROTECT, related_name="+", help_text="Whose signals it replays.")
     parameters = models.JSONField(help_text="The period, the filters and the rules changed (services.replay_queue).")
     status = models.CharField(max_length=9, choices=Status.choices, default=Status.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent of the period replayed.")

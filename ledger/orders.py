@@ -12,10 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.conf import settings
-
 from .inputs import DAY, GTC, STOP, Tick
-from .rules import market_fill, span_words
+from .rules import market_fill, span_words, terms
 
 THROUGH, TOUCH = "through", "touch"
 GTD = "gtd"  # good till a date: `expires_in` seconds
@@ -68,7 +66,7 @@ def fill(
     at_market = market_fill(buying=order.buying, price=tick.price, bid=tick.bid, ask=tick.ask)
     if order.order_type == STOP:
         return at_market if stop_triggered(buying=order.buying, stop=order.price, price=tick.price) else None
-    touch = settings.PAPER_LIMIT_FILL == TOUCH if touch is None else touch
+    touch = terms().limit_fill == TOUCH if touch is None else touch
     if arriving:
         if not beyond(buying=order.buying, price=tick.price, level=order.price, touch=touch):
             return None
@@ -81,7 +79,7 @@ def within_reach(order: Resting, *, low: Decimal, high: Decimal, touch: bool | N
     orders are far from the market, and this one comparison spares them a look at every tick."""
     if order.order_type == STOP:
         return stop_triggered(buying=order.buying, stop=order.price, price=high if order.buying else low)
-    touch = settings.PAPER_LIMIT_FILL == TOUCH if touch is None else touch
+    touch = terms().limit_fill == TOUCH if touch is None else touch
     return beyond(buying=order.buying, price=low if order.buying else high, level=order.price, touch=touch)
 
 

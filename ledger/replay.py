@@ -16,13 +16,11 @@ import gc
 import heapq
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from operator import attrgetter
 from typing import Any, NamedTuple
-
-from django.test.utils import override_settings
 
 from . import brackets, orders, rules, sizing
 from .days import day_bounds, last_moment, trading_day
@@ -36,7 +34,7 @@ EOD_CLOSE, OPEN = "EOD_CLOSE", "OPEN"
 
 @dataclass(frozen=True)
 class Overrides:
-    """The rules a replay changes; None keeps the ledger's own (its PAPER_* settings). Percentages and rates are
+    """The rules a replay changes; None keeps the book's own (rules.Terms). Percentages and rates are
     fractions (0.01 is 1 %). A stop distance (PAPER_DEFAULT_STOP_PCT) replaces every signal's own stop; a target
     distance, as a multiple of the stop's (PAPER_REWARD_RISK), every signal's own target. A signal keeps its own
     target under a new stop unless a target distance is given; one without a target gets the default's."""
@@ -59,14 +57,14 @@ class Overrides:
     entry: str | None = None
     entry_expiry: int | str | None = None
 
-    SETTINGS = {
-        "stop_pct": "PAPER_DEFAULT_STOP_PCT",
-        "reward_risk": "PAPER_REWARD_RISK",
-        "risk": "PAPER_RISK_PER_TRADE",
-        "slippage": "PAPER_SLIPPAGE",
-        "fee_rate": "PAPER_FEE_RATE",
-        "max_open": "PAPER_MAX_OPEN_TRADES",
-        "one_per_symbol": "PAPER_ONE_TRADE_PER_SYMBOL",
+    TERMS = {  # the book's rule (rules.Terms) each override replaces
+        "stop_pct": "default_stop_pct",
+        "reward_risk": "reward_risk",
+        "risk": "risk_per_trade",
+        "slippage": "slippage",
+        "fee_rate": "fee_rate",
+        "max_open": "max_open_trades",
+        "one_per_symbol": "one_trade_per_symbol",
     }
     LIMITS = {  # the ranges tradingsite/settings.py accepts for the same settings
         "stop_pct": (ZERO, Decimal("0.99")),
@@ -142,14 +140,11 @@ class Overrides:
         """The targets as a form or the command writes them: 1:0.5,2:0.5."""
         return ",".join(f"{rules.plain(r)}:{rules.plain(part)}" for r, part in self.targets or ())
 
-    @contextmanager
-    def applied(self) -> Iterator[None]:
-        """The ledger's rules read their rates from the PAPER_* settings when applied: the overrides are those
-        settings for the replay's run. Settings are the process's, so a replay runs in a command or the worker,
-        never inside a web request (docs/replay.md)."""
-        changed = {setting: getattr(self, name) for name, setting in self.SETTINGS.items()}
-        with override_settings(**{setting: value for setting, value in changed.items() if value is not None}):
-            yield
+    def over(self, base: rules.Terms) -> rules.Terms:
+        """The rules of the replay: the book's (`base`) with these overrides."""
+        return replace(
+            base, **{rule: getattr(self, name) for name, rule in self.TERMS.items() if getattr(self, name) is not None}
+        )
 
 
 def _targets(value: Any) -> tuple[tuple[Decimal, Decimal], ...]:
@@ -764,14 +759,16 @@ def run(
     starting_balance: Decimal,
     lots: dict[str, sizing.Lot],
     now: datetime,
+    terms: rules.Terms | None = None,
     progress: Callable[[datetime], None] | None = None,
     every: int = 20_000,
 ) -> Result:
     """Replay the signals (in the order of their entry time) on the candles (one iterable a symbol, each oldest
-    first), as a fresh account holding `starting_balance`. A signal enters before the candles of its own minute
-    (from the last candle before it); `progress`, if given, is called with the time reached every `every`
-    candles (it may raise to stop the replay)."""
-    with overrides.applied(), _collector_paused():
+    first), as a fresh account holding `starting_balance`, by the book's rules (`terms`; default: those in force)
+    with the overrides. A signal enters before the candles of its own minute (from the last candle before it);
+    `progress`, if given, is called with the time reached every `every` candles (it may raise to stop the
+    replay)."""
+    with rules.under(overrides.over(terms or rules.terms())), _collector_paused():
         replay = _Run(overrides=overrides, starting_balance=starting_balance, lots=lots, now=now)
         waiting = iter(signals)
         upcoming = next(waiting, None)

@@ -3,16 +3,19 @@ account's limits (docs/fills.md says how each fill is priced, beside Freqtrade's
 market's lot rules are in ledger/sizing.py.
 
 Pure: values in, values out. Nothing here reads or writes the database (the services lock, load, call these
-and write); the rates are the PAPER_* settings, read when a rule is applied. `mark`, `settle` and
+and write); the rates are the book's (`terms()`: its own rules, or the PAPER_* settings where it has none),
+read when a rule is applied. `mark`, `settle` and
 `close_at_quote` fill in a trade object in memory, which is what the services then save. A value a rule
 refuses raises the ledger's own errors (ledger/errors.py), naming the input at fault.
 """
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
 
@@ -34,6 +37,51 @@ RATIO = Decimal("0.0001")  # R multiples and percentages, to 4 places
 LONG, SHORT = "LONG", "SHORT"
 BUY, SELL = "BUY", "SELL"
 STOP_LOSS, TAKE_PROFIT, LIQUIDATION = "STOP_LOSS", "TAKE_PROFIT", "LIQUIDATION"
+
+
+@dataclass(frozen=True)
+class Terms:
+    """A book's rules in force (docs/books.md): its own, or the PAPER_* setting where the book has none. The
+    services apply a book's rules `under` its terms; elsewhere (a replay's fresh account, a command with no book)
+    the settings' apply."""
+
+    starting_balance: Decimal
+    risk_per_trade: Decimal
+    default_stop_pct: Decimal
+    reward_risk: Decimal
+    fee_rate: Decimal
+    slippage: Decimal
+    max_open_trades: int
+    one_trade_per_symbol: bool
+    min_notional: Decimal
+    limit_fill: str
+
+    @classmethod
+    def of(cls, book: Any = None) -> "Terms":
+        """A book's terms (a Book, or anything with the same attributes); None: the settings' alone."""
+        values = {}
+        for rule in fields(cls):
+            own = getattr(book, rule.name, None)
+            values[rule.name] = getattr(settings, f"PAPER_{rule.name.upper()}") if own in (None, "") else own
+        return cls(**values)
+
+
+_in_force: ContextVar[Terms | None] = ContextVar("terms", default=None)
+
+
+def terms() -> Terms:
+    """The rules in force: the book's whose write is under way, or the settings'."""
+    return _in_force.get() or Terms.of()
+
+
+@contextmanager
+def under(book_terms: Terms) -> Iterator[None]:
+    """Apply `book_terms` to every rule called inside (a context variable: each thread and task has its own)."""
+    token = _in_force.set(book_terms)
+    try:
+        yield
+    finally:
+        _in_force.reset(token)
 
 
 class Position(Protocol):
@@ -120,7 +168,7 @@ def market_fill(*, buying: bool, price: Decimal, bid: Decimal | None = None, ask
     quote = ask if buying else bid
     if quote is not None:
         return quote
-    slip = settings.PAPER_SLIPPAGE
+    slip = terms().slippage
     return against(price * (1 + slip if buying else 1 - slip), buying=buying)
 
 
@@ -131,7 +179,7 @@ def opening_buys(direction: str) -> bool:
 
 def fee(*, price: Decimal, size: Decimal) -> Decimal:
     """The fee of one side: PAPER_FEE_RATE of the notional."""
-    return money(settings.PAPER_FEE_RATE * price * size)
+    return money(terms().fee_rate * price * size)
 
 
 def margin_for(direction: str) -> Decimal:
@@ -394,10 +442,10 @@ def levels(
     side = sign(direction)
     why = f"outside what a price can be (above 0, below {PRICE_MAX:,.0f})"
     if stop is None:
-        away = fill * (1 - side * settings.PAPER_DEFAULT_STOP_PCT)
+        away = fill * (1 - side * terms().default_stop_pct)
         stop = _in_range(_round(away, ROUND_CEILING if side == 1 else ROUND_FLOOR), field="stop_loss", why=why)
     if target is None:
-        multiple = settings.PAPER_REWARD_RISK if reward_risk is None else reward_risk
+        multiple = terms().reward_risk if reward_risk is None else reward_risk
         beyond = fill + side * multiple * abs(fill - stop)
         target = _in_range(_round(beyond, ROUND_CEILING if side == 1 else ROUND_FLOOR), field="take_profit", why=why)
     return stop, target
@@ -446,10 +494,11 @@ def check_fill_inside(direction: str, *, fill: Decimal, stop: Decimal, target: D
 
 def check_limits(*, symbol: str, open_trades: int, symbol_open: bool) -> None:
     """PAPER_MAX_OPEN_TRADES (0: no limit) and PAPER_ONE_TRADE_PER_SYMBOL."""
-    limit = settings.PAPER_MAX_OPEN_TRADES
+    book_terms = terms()
+    limit = book_terms.max_open_trades
     if limit and open_trades >= limit:
         raise NotExecutable(f"{open_trades} trades are open, the most the account allows at once.", field="signal_id")
-    if symbol_open and settings.PAPER_ONE_TRADE_PER_SYMBOL:
+    if symbol_open and book_terms.one_trade_per_symbol:
         raise NotExecutable(
             f"a trade on {symbol} is open already, and the account takes one trade a symbol.", field="symbol"
         )

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from . import rules
 from .errors import InvalidInput, NotExecutable
 from .rules import AMOUNT_MAX, PRICE_MAX, ZERO, entry_cost, margin_for, money, plain, units
 
@@ -21,7 +22,7 @@ def _largest(size: Decimal, fits: Callable[[Decimal], bool]) -> Decimal:
 
 def _affordable(*, cash: Decimal, fill: Decimal, margin: Decimal) -> Decimal:
     """The largest size whose collateral and entry fee fit in cash."""
-    size = units(cash / (fill * (margin + settings.PAPER_FEE_RATE))) if cash > 0 else ZERO
+    size = units(cash / (fill * (margin + rules.terms().fee_rate))) if cash > 0 else ZERO
     return _largest(size, lambda size: entry_cost(price=fill, size=size, margin=margin) <= cash)
 
 
@@ -58,7 +59,7 @@ def check_lot(*, symbol: str, size: Decimal, price: Decimal, lot: Lot) -> None:
     PAPER_MIN_NOTIONAL, is refused with the minimum it misses."""
     notional = money(size * price)
     floor, name = max(
-        (settings.PAPER_MIN_NOTIONAL, "the smallest trade the account makes"),
+        (rules.terms().min_notional, "the smallest trade the account makes"),
         (lot.min_cost, "the market's minimum cost"),
     )
     if notional < floor:
@@ -103,7 +104,7 @@ def size(
             "positive again.",
             field="signal_id",
         )
-    distance, asked_risk = abs(fill - stop), money(balance * settings.PAPER_RISK_PER_TRADE)
+    distance, asked_risk = abs(fill - stop), money(balance * rules.terms().risk_per_trade)
     full = units(asked_risk / distance)
     # The envelope is the ledger's own limit, not the account's: what it leaves is the risk asked.
     asked = min(full, _in_envelope(highest=max(fill, stop, target)))

@@ -19,7 +19,7 @@ from django.utils import timezone
 from ledger import services
 from ledger.days import day_bounds, today
 from ledger.inputs import SignalFields
-from ledger.models import Account, ApiToken, PaperTrade, Signal
+from ledger.models import ApiToken, Book, PaperTrade, Signal
 
 
 @pytest.fixture(autouse=True)
@@ -201,7 +201,7 @@ def assert_ledger_consistent() -> None:
     """Every trade closed at most once: the running total is the sum of realized PnL, and signals agree."""
     realized = sum((t.realized_pnl for t in PaperTrade.objects.exclude(status=PaperTrade.Status.OPEN)), Decimal(0))
     realized += sum((t.exited_pnl for t in PaperTrade.objects.filter(status=PaperTrade.Status.OPEN)), Decimal(0))
-    assert (Account.objects.values_list("realized_pnl_total", flat=True).first() or 0) == realized
+    assert (Book.objects.values_list("realized_pnl_total", flat=True).first() or 0) == realized
     assert not Signal.objects.filter(status=Signal.Status.EXECUTED, trade__status__in=PaperTrade.CLOSED_STATUSES)
     assert not Signal.objects.filter(status=Signal.Status.CLOSED, trade__status=PaperTrade.Status.OPEN)
 
@@ -213,6 +213,7 @@ def closed_trade_row(
     sum columns (statistics, exports), and fast enough to bulk_create by the hundred thousand."""
     return PaperTrade(
         **{
+            "book": services.default_book(),
             "symbol": "BTCUSDT",
             "direction": PaperTrade.Direction.LONG,
             "status": PaperTrade.Status.MANUAL_CLOSE,

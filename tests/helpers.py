@@ -1,6 +1,7 @@
 """Plain functions and values the tests share; the fixtures are in tests/conftest.py.
 
-The API's JSON poster and the signal body it most often sends, the entry order the order tests place, the headers
+The default book's row (`book`), the API's JSON poster and the signal body it most often sends, the entry order
+the order tests place, the headers
 of an htmx request, and a streamed CSV read back into rows.
 """
 
@@ -13,10 +14,15 @@ from django.http import StreamingHttpResponse
 
 from ledger import services
 from ledger.inputs import OrderFields, SignalFields
-from ledger.models import Order
+from ledger.models import Book, Order
 
 API = "/api/v1/"
 HTMX = {"HTTP_HX_REQUEST": "true"}  # what htmx adds to a request for a part of a page
+
+
+def book() -> Book:
+    """The default book's row as committed now: its running totals, balance, cash and reserve."""
+    return services.default_book()
 
 
 def api_post(client, path: str, body=None, *, content_type: str = "application/json", **extra):

@@ -19,7 +19,8 @@ from django.utils import timezone
 from ledger import selectors, services, sizing
 from ledger.errors import InvalidInput
 from ledger.inputs import CORRECTABLE, Tick
-from ledger.models import Account, ApiToken, MarketLot, PaperTrade, Signal
+from ledger.models import ApiToken, MarketLot, PaperTrade, Signal
+from tests.helpers import book
 
 from .conftest import EXIT_AT, T0
 
@@ -61,13 +62,14 @@ def snapshot(trade: PaperTrade) -> dict:
 
 
 def account_total() -> Decimal:
-    return Account.objects.get(pk=1).realized_pnl_total
+    return book().realized_pnl_total
 
 
 def bulk_closed_trades(count: int) -> None:
     """Rows enough to show whether a page's queries grow with the table (made in bulk, not via services)."""
     Signal.objects.bulk_create(
         Signal(
+            book=book(),
             signal_id=f"bulk-{i}",
             symbol="BTCUSDT" if i % 2 else "ETHUSDT",
             action="BUY",
@@ -80,6 +82,7 @@ def bulk_closed_trades(count: int) -> None:
     )
     PaperTrade.objects.bulk_create(
         PaperTrade(
+            book=book(),
             signal_id=f"bulk-{i}",
             symbol="BTCUSDT" if i % 2 else "ETHUSDT",
             direction="LONG",
@@ -198,7 +201,7 @@ def test_correcting_exit_price_recomputes_realized_pnl_and_moves_the_account(adm
     assert closed_trade.realized_pnl == Decimal("89.9")  # (102-100)*50 - 10.1
     assert account_total() == Decimal("89.9")  # 39.95 + (89.9 - 39.95)
     assert closed_trade.executions.get(kind="exit").pnl == Decimal("89.9")  # the exit execution follows
-    assert selectors.ledger_violations() == []
+    assert selectors.ledger_violations(book()) == []
 
 
 def test_correcting_an_execution_recomputes_its_trade_and_the_account(admin_client, closed_trade):
@@ -216,7 +219,7 @@ def test_correcting_an_execution_recomputes_its_trade_and_the_account(admin_clie
     assert (closed_trade.exit_price, closed_trade.realized_pnl) == (Decimal("102"), Decimal("89.9"))
     assert account_total() == Decimal("89.9")
     assert row.history.first().history_user.username == "admin"
-    assert selectors.ledger_violations() == []
+    assert selectors.ledger_violations(book()) == []
 
 
 def test_correcting_entry_price_recomputes_fees_and_realized_pnl(admin_client, closed_trade):
@@ -281,7 +284,7 @@ def test_correcting_an_open_trade_re_marks_it_at_its_current_price(admin_client,
     assert trade.fees == Decimal("10.075")  # 0.001*100.5*50 = 5.025, + 0.001*101*50 = 5.05
     assert trade.unrealized_pnl == Decimal("14.925")  # (101-100.5)*50 = 25, - 10.075
     assert trade.realized_pnl is None
-    assert selectors.balance() == Decimal("10000")  # nothing realized: the running total is untouched
+    assert book().balance == Decimal("10000")  # nothing realized: the running total is untouched
 
 
 def test_correction_message_names_the_new_pnl(admin_client, closed_trade):
@@ -433,7 +436,7 @@ def test_recompute_action_re_marks_an_open_trade_at_its_current_price(admin_clie
     trade.refresh_from_db()
     assert trade.fees == Decimal("10.05")  # 5 + 0.001*101*50
     assert trade.unrealized_pnl == Decimal("39.95")  # (101-100)*50 - 10.05
-    assert selectors.balance() == Decimal("10000")  # nothing realized
+    assert book().balance == Decimal("10000")  # nothing realized
     assert trade.history.first().history_change_reason == "PnL recomputed"
 
 
@@ -502,7 +505,7 @@ def test_day_close_keeps_history_in_a_number_of_queries_that_does_not_grow(open_
             services.day_close(day=T0.date(), at=T0 + timedelta(hours=12))
         return len(queries)
 
-    Account.objects.create(pk=1)  # so that neither run creates it
+    book()  # so that neither run creates it
     few = close_day(1)
     many = close_day(25)
 

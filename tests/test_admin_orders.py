@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from ledger import selectors, services
 from ledger.inputs import Tick
-from ledger.models import Account, Event, Order, Signal
+from ledger.models import Event, Order, Signal
+from tests.helpers import book
 
 from .helpers import place_order
 from .test_admin import post_action, texts
@@ -38,6 +39,7 @@ def bulk_orders(count: int) -> None:
     placed = timezone.now()
     Signal.objects.bulk_create(
         Signal(
+            book=book(),
             signal_id=f"bulk-{i}",
             symbol="BTCUSDT" if i % 2 else "ETHUSDT",
             action="BUY",
@@ -49,6 +51,7 @@ def bulk_orders(count: int) -> None:
     )
     Order.objects.bulk_create(
         Order(
+            book=book(),
             signal_id=f"bulk-{i}",
             symbol="BTCUSDT" if i % 2 else "ETHUSDT",
             order_type="limit" if i % 3 else "stop",
@@ -119,7 +122,7 @@ def test_the_order_list_writes_prices_and_money_as_the_dashboard_does(admin_clie
 def test_cancel_action_cancels_working_orders_through_the_service_and_skips_the_rest(admin_client):
     working, ended = place(), place(symbol="ETHUSDT")
     services.order_cancel(order_id=ended.pk)
-    assert Account.objects.get().reserved == D("2002")  # the working one's, the other released
+    assert book().reserved == D("2002")  # the working one's, the other released
 
     first = post_action(admin_client, "order", "cancel_selected", [working, ended])
     second = post_action(admin_client, "order", "cancel_selected", [working])
@@ -128,11 +131,11 @@ def test_cancel_action_cancels_working_orders_through_the_service_and_skips_the_
     signal = Signal.objects.get(signal_id=working.signal_id)
     assert (working.status, working.reason) == (Order.Status.CANCELLED, "Cancelled by admin in the admin.")
     assert (signal.status, signal.status_reason) == (Signal.Status.EXPIRED, "Cancelled by admin in the admin.")
-    assert Account.objects.get().reserved == D("0")  # released once, not twice
+    assert book().reserved == D("0")  # released once, not twice
     assert Event.objects.filter(kind=Event.Kind.ORDER_ENDED, payload__order_id=working.pk).count() == 1
     assert texts(first) == [f"Cancelled 1 order(s): {working.pk}.", f"Skipped 1 that were not working: {ended.pk}."]
     assert texts(second) == ["Cancelled 0 order(s): none.", f"Skipped 1 that were not working: {working.pk}."]
-    assert selectors.ledger_violations() == []
+    assert selectors.ledger_violations(book()) == []
 
 
 def test_cancel_action_leaves_a_filled_order_and_its_trade_alone(admin_client):

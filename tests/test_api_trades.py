@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from ledger import rules
-from ledger.models import Account, PaperTrade, Signal
+from ledger.models import PaperTrade, Signal
+from tests.helpers import book
 
 from .conftest import NOW, T0, row_counts
 from .helpers import api_post
@@ -222,7 +223,7 @@ def test_close_at_a_given_price_realizes_its_pnl(api_client, open_trade):
     assert response.json()["status"] == "MANUAL_CLOSE"
     assert Decimal(response.json()["exit_price"]) == Decimal("102")
     assert Decimal(response.json()["realized_pnl"]) == Decimal("89.9")  # (102-100)*50 - (5 + 0.001*102*50)
-    assert Account.objects.get().realized_pnl_total == Decimal("89.9")
+    assert book().realized_pnl_total == Decimal("89.9")
 
 
 def test_close_without_a_price_uses_the_last_mark(api_client, open_trade):
@@ -245,7 +246,7 @@ def test_closing_a_closed_trade_again_is_409_and_changes_nothing(api_client, ope
     assert response.json()["detail"][0]["field"] == "trade_id"
     trade.refresh_from_db()
     assert trade.exit_price == Decimal("102")
-    assert Account.objects.get().realized_pnl_total == Decimal("89.9")
+    assert book().realized_pnl_total == Decimal("89.9")
 
 
 @pytest.mark.parametrize(
@@ -302,7 +303,7 @@ def test_close_with_the_expected_price_closes_while_the_fill_is_within_the_devia
 def test_close_past_the_expected_price_is_409_with_the_new_fill_and_nothing_written(api_client, open_trade):
     trade = open_trade()
     post_prices(api_client, [{"symbol": "BTCUSDT", "price": "101", "time": TICK_TIME}])
-    before = row_counts(), Account.objects.get().version
+    before = row_counts(), book().version
 
     response = close(api_client, trade.pk, {"expected_price": "100"})  # +1 / 100 = +1%, past 0.5%
 
@@ -314,7 +315,7 @@ def test_close_past_the_expected_price_is_409_with_the_new_fill_and_nothing_writ
     }
     trade.refresh_from_db()
     assert trade.is_open
-    assert (row_counts(), Account.objects.get().version) == before  # nothing written, not even a version
+    assert (row_counts(), book().version) == before  # nothing written, not even a version
 
 
 def test_a_bad_expected_price_is_refused_naming_it(api_client, open_trade):

@@ -9,7 +9,8 @@ from django.db import connection
 
 from ledger import selectors, services
 from ledger.inputs import Tick
-from ledger.models import Account, PaperTrade, Signal
+from ledger.models import Book, PaperTrade, Signal
+from tests.helpers import book
 
 from .conftest import T0
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 def kinds() -> list[str]:
-    return [violation.kind for violation in selectors.ledger_violations()]
+    return [violation.kind for violation in selectors.ledger_violations(book())]
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ def test_an_executed_signal_without_a_trade_is_reported(make_signal):
     signal = make_signal()
     Signal.objects.filter(pk=signal.pk).update(status=Signal.Status.EXECUTED)
 
-    (violation,) = selectors.ledger_violations()
+    (violation,) = selectors.ledger_violations(book())
 
     assert (violation.kind, violation.subject) == ("executed-without-open-trade", f"signal {signal.signal_id}")
 
@@ -82,7 +83,7 @@ def test_a_closed_signal_whose_trade_is_open_is_reported(open_trade):
     trade = open_trade()
     Signal.objects.filter(trade=trade).update(status=Signal.Status.CLOSED)
 
-    (violation,) = selectors.ledger_violations()
+    (violation,) = selectors.ledger_violations(book())
 
     assert violation.kind == "closed-signal-trade-not-closed"
     assert f"trade #{trade.pk} is OPEN" in violation.detail
@@ -92,7 +93,7 @@ def test_a_trade_whose_signal_is_still_generated_is_reported(open_trade):
     trade = open_trade()
     Signal.objects.filter(trade=trade).update(status=Signal.Status.GENERATED)
 
-    (violation,) = selectors.ledger_violations()
+    (violation,) = selectors.ledger_violations(book())
 
     assert (violation.kind, violation.subject) == ("signal-disagrees", f"trade #{trade.pk}")
 
@@ -105,9 +106,9 @@ def test_a_closed_trade_without_exit_price_is_reported(closed_trade, without_che
 
 def test_a_realized_pnl_off_by_more_than_a_cent_is_reported(closed_trade):
     PaperTrade.objects.filter(pk=closed_trade.pk).update(realized_pnl=Decimal("39.97"))  # the rules give 39.95
-    Account.objects.filter(pk=1).update(realized_pnl_total=Decimal("39.97"))  # the total agrees with the row
+    Book.objects.filter(slug="default").update(realized_pnl_total=Decimal("39.97"))  # the total agrees with the row
 
-    violation, executions = selectors.ledger_violations()
+    violation, executions = selectors.ledger_violations(book())
 
     assert violation.kind == "realized-pnl"
     assert "the rules give 39.95000000" in violation.detail
@@ -117,7 +118,7 @@ def test_a_realized_pnl_off_by_more_than_a_cent_is_reported(closed_trade):
 
 def test_a_realized_pnl_within_a_cent_is_accepted(closed_trade):
     PaperTrade.objects.filter(pk=closed_trade.pk).update(realized_pnl=Decimal("39.955"))
-    Account.objects.filter(pk=1).update(realized_pnl_total=Decimal("39.955"))
+    Book.objects.filter(slug="default").update(realized_pnl_total=Decimal("39.955"))
 
     assert kinds() == []
 
@@ -128,7 +129,7 @@ def test_an_open_trade_not_valued_at_its_exit_quote_is_reported(open_trade):
     # the row keeps the valuation at its entry price (fees 10, PnL -10).
     PaperTrade.objects.filter(pk=trade.pk).update(current_price=Decimal("101"), exit_quote=Decimal("101"))
 
-    (violation,) = selectors.ledger_violations()
+    (violation,) = selectors.ledger_violations(book())
 
     assert violation.kind == "unrealized-pnl"
     assert "the rules give 10.05000000 and 39.95000000" in violation.detail
@@ -136,9 +137,9 @@ def test_an_open_trade_not_valued_at_its_exit_quote_is_reported(open_trade):
 
 def test_an_open_cost_that_differs_from_the_open_trades_is_reported(open_trade):
     open_trade()  # 50 units at 100: 5000 notional + 5 fee
-    Account.objects.filter(pk=1).update(open_cost=Decimal("4000"))
+    Book.objects.filter(slug="default").update(open_cost=Decimal("4000"))
 
-    (violation,) = selectors.ledger_violations()
+    (violation,) = selectors.ledger_violations(book())
 
     assert violation.kind == "open-cost"
     assert "open cost 4000" in violation.detail
@@ -150,19 +151,19 @@ def test_cash_below_zero_that_the_trades_explain_is_the_account_s_state_not_a_vi
     open_trade(symbol="ETHUSDT", action="SELL", stop_loss=Decimal("102"))  # SHORT 49.9000999 at 100, what is left
     services.prices_apply(ticks=[Tick("ETHUSDT", Decimal("250"), T0 + timedelta(minutes=5))])  # liquidated
 
-    assert selectors.ledger_violations() == []
+    assert selectors.ledger_violations(book()) == []
     # realized -(250 - 100) * 49.9000999 - (4.99000999 + 12.47502498) fees = -7502.48001997; equity 2497.51998003,
     # less the LONG's 5005: cash -2507.48001997
-    assert selectors.account_state() == (
+    assert selectors.account_state(book()) == (
         "account in deficit: cash -2507.48001997, balance 2497.51998003; a gap took a loss beyond its collateral, "
         "and no entry is taken until cash is positive again."
     )
 
 
 def test_a_running_total_that_differs_from_the_trades_is_reported(closed_trade):
-    Account.objects.filter(pk=1).update(realized_pnl_total=Decimal("0"))
+    Book.objects.filter(slug="default").update(realized_pnl_total=Decimal("0"))
 
-    (violation,) = selectors.ledger_violations()
+    (violation,) = selectors.ledger_violations(book())
 
     assert violation.kind == "account-total"
     assert "sum to 39.95000000" in violation.detail

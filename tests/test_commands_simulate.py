@@ -11,6 +11,7 @@ from ledger import selectors
 from ledger.days import today
 from ledger.management.commands.simulate import START_PRICES
 from ledger.models import PaperTrade, PriceCandle, Signal
+from tests.helpers import book
 
 from .conftest import NOW, assert_ledger_consistent
 
@@ -59,7 +60,9 @@ def test_simulate_refuses_nonsense_options():
 def test_the_demo_leaves_the_trader_signals_to_take_and_trades_that_end():
     call_command("simulate", steps=900, tick_ms=0, seed=11, stdout=StringIO())
 
-    waiting = [s for s in selectors.signals_board(today(), size=20, at=NOW) if s.status == Signal.Status.GENERATED]
+    waiting = [
+        s for s in selectors.signals_board(book(), today(), size=20, at=NOW) if s.status == Signal.Status.GENERATED
+    ]
     assert [s for s in waiting if s.plan], [s.refusal for s in waiting]  # some the trader can take now
     assert PaperTrade.objects.filter(status__in=[PaperTrade.Status.STOP_LOSS, PaperTrade.Status.TAKE_PROFIT]).exists()
     assert PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).count() <= 2  # the bot leaves a trade's cash free

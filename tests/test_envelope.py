@@ -11,7 +11,8 @@ from django.db import connection
 
 from ledger import selectors, services
 from ledger.errors import InvalidInput
-from ledger.models import Account, PaperTrade
+from ledger.models import PaperTrade
+from tests.helpers import book
 
 from .conftest import NOW, T0
 from .helpers import api_post
@@ -49,8 +50,8 @@ def test_a_dozen_legal_round_trips_to_the_largest_target_fit_the_account_on_both
         api_post(api_client, "prices", {"ticks": [{"symbol": "BTCUSDT", "price": "100"}]})  # back, for the next entry
 
     # 11 * 99899999898.901 = 1098899998887.911, kept to 15 digits: past the 12 integer digits the column had.
-    assert Account.objects.get().realized_pnl_total == Decimal("1098899998887.91")
-    assert selectors.ledger_violations() == []
+    assert book().realized_pnl_total == Decimal("1098899998887.91")
+    assert selectors.ledger_violations(book()) == []
     assert admin_client.get("/").status_code == 200
     assert api_client.get("/api/v1/stats").json()["realized_pnl"] == "1098899998887.91000000"  # the same 15 digits
     assert api_client.get("/healthz").status_code == 200
@@ -114,7 +115,7 @@ def test_check_ledger_reports_a_trade_number_beyond_the_envelope_instead_of_cras
     huge = "500000000000" if connection.vendor == "postgresql" else "1e15"
     write_by_hand(f"UPDATE paper_trades SET realized_pnl = {huge} WHERE id = %s", closed.pk)
 
-    violations = selectors.ledger_violations()
+    violations = selectors.ledger_violations(book())
 
     assert [(v.kind, v.subject) for v in violations] == [("out-of-range", f"trade #{closed.pk}")]
     with pytest.raises(CommandError, match="1 violations found"):
@@ -124,7 +125,8 @@ def test_check_ledger_reports_a_trade_number_beyond_the_envelope_instead_of_cras
 
 @pytest.mark.skipif("connection.vendor != 'sqlite'", reason="PostgreSQL's numeric(38, 8) refuses the write itself")
 def test_check_ledger_reports_an_account_total_sqlite_kept_beyond_its_column():
-    Account.objects.create(pk=1)
-    write_by_hand("UPDATE ledger_account SET realized_pnl_total = 1e31 WHERE id = 1")
+    book()
+    write_by_hand("UPDATE ledger_books SET realized_pnl_total = 1e31 WHERE slug = 'default'")
 
-    assert [(v.kind, v.subject) for v in selectors.ledger_violations()] == [("out-of-range", "account")]
+    unreadable = selectors.book("default")  # its names only: the total cannot be read
+    assert [(v.kind, v.subject) for v in selectors.ledger_violations(unreadable)] == [("out-of-range", "account")]

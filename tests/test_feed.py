@@ -1,6 +1,7 @@
 """The price feed against a fake Binance on a loopback port (tests/fake_exchange.py): ccxt streams or polls it,
 its failures are retried, and what it says reaches the ledger through services.prices_apply."""
 
+import gc
 import json
 import os
 import re
@@ -735,6 +736,20 @@ def test_waiting_ticks_keep_of_each_minute_its_first_highest_lowest_and_newest()
     assert waiting.take() == ([], 0)
 
 
+def test_a_minute_s_first_tick_goes_once_and_later_takes_carry_its_highest_lowest_and_newest():
+    waiting = feed.stream.Waiting()
+    waiting.put(Tick("BTCUSDT", D("100"), START))
+    assert [tick.price for tick in waiting.take()[0]] == [D("100")]  # the minute's open
+    for n, price in enumerate(["100.5", "101", "99.5", "100.2"], start=1):
+        waiting.put(Tick("BTCUSDT", D(price), START + timedelta(seconds=n)))
+
+    ticks, conflated = waiting.take()
+
+    # 100.5 came first since the last take, but the minute's first went with it: only the highest, lowest, newest
+    assert [tick.price for tick in ticks] == [D("101"), D("99.5"), D("100.2")]
+    assert conflated == 1
+
+
 def test_a_burst_of_streamed_tickers_is_conflated_before_it_is_read_and_each_minute_comes_out_whole(
     either, open_trade, monkeypatch
 ):
@@ -764,6 +779,46 @@ def test_a_burst_of_streamed_tickers_is_conflated_before_it_is_read_and_each_min
     trade.refresh_from_db()
     assert (trade.status, trade.max_price, trade.min_price) == (PaperTrade.Status.OPEN, D("101.25"), D("98.75"))
     assert MarketPrice.objects.get().price == D("100.05")
+
+
+def test_tickers_arriving_without_a_pause_are_applied_every_interval(fake, monkeypatch):
+    applied = []  # when each batch was committed, and the age of its newest tick then (both in seconds)
+    real_apply = services.prices_apply
+
+    def timed_apply(*, ticks):
+        result = real_apply(ticks=ticks)
+        applied.append((time.monotonic(), (datetime.now(UTC) - max(tick.at for tick in ticks)).total_seconds()))
+        return result
+
+    monkeypatch.setattr(services, "prices_apply", timed_apply)
+    after_subscribing(fake, lambda: fake.flood(list(MARKETS), 600))  # 200 tickers a second per symbol, no pause
+    try:
+        run_until(
+            config(fake, watchlist=list(MARKETS), interval=0.2),
+            lambda totals: len(applied) > 1 and applied[-1][0] - applied[0][0] >= 3,
+            seconds=30,
+        )
+    finally:
+        fake.unflood()
+
+    # 3 s of a stream that never paused: a batch each 0.2 s interval (15), not one at its end; none over 1 s late
+    assert len(applied) >= 10
+    gaps = [later - earlier for (earlier, _), (later, _) in zip(applied, applied[1:], strict=False)]
+    assert max(gaps) < 1
+    assert max(age for _, age in applied) < 2  # each batch's newest ticker committed soon after it was sent
+
+
+def test_what_the_feed_holds_for_its_life_is_out_of_the_collector_s_sight_while_it_runs(fake):
+    frozen = []  # objects the collector passes over, at each round of the feed
+    after_subscribing(fake, lambda: fake.push("BTCUSDT", "100", at(0)))
+
+    run_until(
+        config(fake, watchlist=["BTCUSDT"]),
+        lambda totals: frozen.append(gc.get_freeze_count()) or (totals.ticks == 1 and max(frozen) > 0),
+    )
+
+    assert max(frozen) > 100_000  # Django's and ccxt's modules and the markets, once the markets were loaded
+    assert gc.get_freeze_count() == 0  # handed back to the collector when it returned
 
 
 def test_the_stream_reads_behind_once_a_ticker_arrives_over_two_seconds_after_its_time():

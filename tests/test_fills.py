@@ -12,7 +12,8 @@ import time_machine
 
 from ledger import selectors, services
 from ledger.inputs import SignalFields, Tick
-from ledger.models import Account, MarketPrice, PaperTrade, Signal
+from ledger.models import MarketPrice, PaperTrade, Signal
+from tests.helpers import book
 
 from .conftest import T0, row_counts
 from .helpers import api_post, signal_body
@@ -209,13 +210,13 @@ def test_fifty_signals_on_distinct_symbols_never_hold_more_than_equity(api_clien
 
     opened = [answer["trade"] for answer in answers if answer["trade"]]
     held = sum(Decimal(t["entry_price"]) * Decimal(t["position_size"]) * Decimal("1.001") for t in opened)
-    assert held <= selectors.balance() == Decimal("10000")
+    assert held <= book().balance == Decimal("10000")
     # 100 / 2.001 = 49.97501249 units cost 5000.00000 + 5.0 fee; the second shrinks to what is left (4995.00000038
     # pays 49.87516232 units, 4995.00000011 with its fee); then 0.00000027 is left, below the minimum notional
     assert len(opened) == 2
     assert all("below the smallest trade the account makes, 10" in answer["refused"] for answer in answers[2:])
-    assert selectors.account().cash >= 0
-    assert selectors.ledger_violations() == []
+    assert book().cash >= 0
+    assert selectors.ledger_violations(book()) == []
 
 
 def test_a_second_signal_on_a_symbol_with_an_open_trade_is_refused(api_client):
@@ -238,12 +239,12 @@ def test_at_most_max_open_trades_are_open(api_client, settings):
 
 def test_closing_gives_the_cash_back(open_trade):
     trade = open_trade()  # 100 / 2.001 = 49.97501249 units at 100.05
-    assert Account.objects.get().open_cost == Decimal("5004.99999962")  # 4999.99999962 notional + 5.0 fee
-    assert selectors.account().cash == Decimal("4995.00000038")
+    assert book().open_cost == Decimal("5004.99999962")  # 4999.99999962 notional + 5.0 fee
+    assert book().cash == Decimal("4995.00000038")
 
     services.trade_close(trade_id=trade.pk, price=Decimal("100.05"), at=T0 + timedelta(minutes=5))
 
-    account = Account.objects.get()
+    account = book()
     assert account.open_cost == 0
     assert account.cash == account.balance
 

@@ -24,7 +24,8 @@ from django.core.management import CommandError, call_command
 
 from ledger import legacy, selectors, services
 from ledger.errors import InvalidInput
-from ledger.models import Account, PaperTrade, Signal
+from ledger.models import Book, PaperTrade, Signal
+from tests.helpers import book
 
 from .conftest import assert_ledger_consistent, row_counts
 
@@ -213,11 +214,11 @@ def test_old_statuses_map_to_the_new_ones():
 
 def test_second_run_imports_nothing(old_db):
     import_legacy(*all_files(old_db))
-    before = list(PaperTrade.objects.order_by("pk").values()), statuses(), Account.objects.get().realized_pnl_total
+    before = list(PaperTrade.objects.order_by("pk").values()), statuses(), book().realized_pnl_total
 
     out = import_legacy(*all_files(old_db))
 
-    after = list(PaperTrade.objects.order_by("pk").values()), statuses(), Account.objects.get().realized_pnl_total
+    after = list(PaperTrade.objects.order_by("pk").values()), statuses(), book().realized_pnl_total
     assert after == before
     assert row_counts() == (6, 5)
     assert "Total: 0 new, 0 advanced, realized pnl +0 added to the account." in out
@@ -227,7 +228,7 @@ def test_dry_run_reports_what_it_would_do_and_writes_nothing(old_db):
     out = import_legacy(*all_files(old_db), "--dry-run")
 
     assert row_counts() == (0, 0)
-    assert not Account.objects.exists()
+    assert not Book.objects.filter(version__gt=0).exists()  # no book was written to
     assert out.startswith("Dry run: nothing is written.")
     assert "Total: 11 would be new, 2 advanced, realized pnl +328.02200000 would be added to the account." in out
 
@@ -252,7 +253,7 @@ def test_bad_row_rolls_back_its_file_and_only_its_file(old_db, bad_journal):
     assert trade_of("S6").status == "OPEN"  # row 1 of the journal would have closed it: rolled back
     assert statuses()["S6"] == "EXECUTED"
     assert row_counts() == (6, 5)  # the other files are in
-    assert Account.objects.get().realized_pnl_total == Decimal("252.102")  # 76.08 - 23.978 + 200, the table's
+    assert book().realized_pnl_total == Decimal("252.102")  # 76.08 - 23.978 + 200, the table's
 
 
 def test_bad_row_is_named_with_its_number_and_reason(old_db, bad_journal):
@@ -355,20 +356,20 @@ def test_open_version_never_reopens_a_closed_trade(old_db):
 def test_imported_trades_appear_in_the_journal_of_their_day(old_db):
     import_legacy(*all_files(old_db))
 
-    journal = selectors.journal_for_day(DAY)
+    journal = selectors.journal_for_day(book(), DAY)
     assert {t.symbol: t.realized_pnl for t in journal} == {
         "LINKUSDT": Decimal("-23.978"),
         "ETHUSDT": Decimal("76.08"),
         "SOLUSDT": Decimal("75.92"),
         "DOGEUSDT": Decimal("200"),  # closed at 23:59:59 without an offset: UTC, so still the 20th
     }
-    assert not selectors.journal_for_day(date(2026, 11, 21)).exists()
+    assert not selectors.journal_for_day(book(), date(2026, 11, 21)).exists()
 
 
 def test_imported_trades_count_in_the_daily_pnl(old_db):
     import_legacy(*all_files(old_db))
 
-    daily = selectors.pnl_daily(DAY)
+    daily = selectors.pnl_daily(book(), DAY)
     assert (daily.realized_pnl, daily.trades, daily.wins) == (TOTAL, 4, 3)  # 328.022; only S4 lost
 
 
@@ -378,8 +379,8 @@ def test_account_total_equals_the_sum_of_realized_pnl(old_db, open_trade):
 
     import_legacy(*all_files(old_db))
 
-    assert Account.objects.get().realized_pnl_total == Decimal("367.972")  # 39.95 + 328.022
-    assert selectors.balance() == Decimal("10367.972")
+    assert book().realized_pnl_total == Decimal("367.972")  # 39.95 + 328.022
+    assert book().balance == Decimal("10367.972")
     assert_ledger_consistent()  # the total is the sum of realized PnL, and signals agree with their trades
 
 
@@ -439,3 +440,48 @@ def test_a_nul_byte_in_an_expiry_reason_is_removed_and_reported_with_its_row(tmp
         "signals.json (signals) row 1: signal S9: status_reason held control characters: imported as 'Stale price'."
         in out
     )
+
+
+# --- Into a chosen book (docs/books.md, "Commands") --------------------------------------------------------------
+
+
+def test_import_into_a_book_puts_every_signal_and_trade_in_it_and_its_totals_there(old_db):
+    into = services.book_create(slug="old-system", balance=Decimal("5000"))
+
+    import_legacy(*all_files(old_db), "--book", "old-system")
+
+    assert set(Signal.objects.values_list("book__slug", flat=True)) == {"old-system"}
+    assert set(PaperTrade.objects.values_list("book__slug", flat=True)) == {"old-system"}  # the hand trade too
+    into.refresh_from_db()
+    assert into.realized_pnl_total == TOTAL
+    assert book().realized_pnl_total == 0  # the default book is untouched
+    # The book's totals agree with its trades; only the hand trade's recorded 200 is not the rules' 199.6 (kept).
+    assert [violation.kind for violation in selectors.ledger_violations(into)] == ["realized-pnl"]
+
+
+def test_import_into_a_book_values_its_trades_by_that_book_s_fee_rate(old_db):
+    services.book_create(slug="no-fees", fee_rate=Decimal("0"))
+
+    import_legacy(*all_files(old_db), "--book", "no-fees")
+
+    s2 = trade_of("S2")  # LONG 50 BTCUSDT at 100 marked 101, no fee: unrealized 50
+    assert (s2.fees, s2.unrealized_pnl) == (Decimal("0"), Decimal("50"))
+
+
+def test_import_into_an_unknown_book_is_refused_before_anything_is_read(old_db):
+    services.default_book()
+
+    with pytest.raises(CommandError, match="No book 'nope'; the books are: default."):
+        import_legacy(*all_files(old_db), "--book", "nope")
+
+    assert row_counts() == (0, 0)
+
+
+def test_a_signal_of_another_book_stops_its_file(old_db):
+    services.book_create(slug="other")
+    import_legacy("--signals", str(FIXTURES / "live_signals.json"))  # into the default book
+
+    with pytest.raises(CommandError, match="1 of 1 files could not be imported"):
+        import_legacy("--signals", str(FIXTURES / "live_signals.json"), "--book", "other")
+
+    assert not Signal.objects.filter(book__slug="other").exists()

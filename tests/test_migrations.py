@@ -175,3 +175,48 @@ def test_existing_trades_get_an_entry_execution_and_closed_ones_an_exit():
         ("entry", AT, Decimal("100"), Decimal("50"), Decimal("5"), Decimal("0.5"), Decimal("0"), "ENTRY"),
         ("exit", AT, Decimal("104"), Decimal("50"), Decimal("5.2"), Decimal("0"), Decimal("189.8"), "TAKE_PROFIT"),
     ]
+
+
+def test_the_one_account_becomes_the_default_book_holding_every_row():
+    old = migrate([("ledger", "0025_order_history")])
+    get = old.get_model
+    get("ledger", "Account").objects.create(
+        pk=1, realized_pnl_total=Decimal("39.95"), open_cost=Decimal("5005"), reserved=Decimal("7"), version=12
+    )
+    common = {"symbol": "BTCUSDT", "action": "BUY", "entry_price": Decimal("100"), "confidence": Decimal("0.5")}
+    get("ledger", "Signal").objects.create(**common, signal_id="old", timestamp=AT, status="EXECUTED")
+    get("ledger", "PaperTrade").objects.create(
+        signal_id="old",
+        symbol="BTCUSDT",
+        direction="LONG",
+        entry_price=Decimal("100"),
+        position_size=Decimal("50"),
+        stop_loss=Decimal("98"),
+        take_profit=Decimal("104"),
+        entry_time=AT,
+        risk_amount=Decimal("100"),
+        current_price=Decimal("100"),
+        exit_quote=Decimal("100"),
+        max_price=Decimal("100"),
+        min_price=Decimal("100"),
+    )
+    get("ledger", "DayNote").objects.create(day=AT.date(), text="calm")
+    get("ledger", "ApiToken").objects.create(name="bot", key_hash="1" * 64, prefix="pt_bot")
+    Event = get("ledger", "Event")
+    Event.objects.create(kind="trade.opened", trade_id=1, created_at=AT)
+    Event.objects.create(kind="prices.applied", created_at=AT)
+
+    new = migrate([("ledger", "0026_books")])
+
+    book = new.get_model("ledger", "Book").objects.get()
+    assert (book.slug, book.name, book.starting_balance, book.risk_per_trade) == ("default", "Default", None, None)
+    assert (book.realized_pnl_total, book.open_cost, book.reserved, book.version) == (
+        Decimal("39.95"),
+        Decimal("5005"),
+        Decimal("7"),
+        12,
+    )
+    for name in ("Signal", "PaperTrade", "DayNote", "ApiToken"):
+        assert list(new.get_model("ledger", name).objects.values_list("book_id", flat=True)) == [book.pk], name
+    events = new.get_model("ledger", "Event").objects.order_by("pk").values_list("kind", "book_id")
+    assert list(events) == [("trade.opened", book.pk), ("prices.applied", None)]  # prices are every book's

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from ledger import services
 from ledger.api import api
-from ledger.models import Account, ApiToken, DayNote, PaperTrade, Signal
+from ledger.models import ApiToken, Book, DayNote, PaperTrade, Signal
 
 from .conftest import NOW
 
@@ -26,7 +26,7 @@ def ledger_state() -> tuple:
     return (
         list(Signal.objects.order_by("pk").values_list("signal_id", "status")),
         list(PaperTrade.objects.order_by("pk").values_list("pk", "status", "current_price")),
-        Account.objects.values_list("version", flat=True).first(),
+        Book.objects.values_list("version", flat=True).first(),
         list(DayNote.objects.values_list("day", "text")),
     )
 

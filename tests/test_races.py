@@ -16,7 +16,8 @@ from ledger import selectors, services
 from ledger.days import trading_day
 from ledger.errors import AlreadyClosed, InvalidTransition
 from ledger.inputs import OrderFields, SignalFields, Tick
-from ledger.models import Account, Order, PaperTrade, Signal
+from ledger.models import Order, PaperTrade, Signal
+from tests.helpers import book
 
 from .conftest import T0, assert_ledger_consistent
 from .helpers import place_order
@@ -110,7 +111,7 @@ def test_two_end_of_day_runs_close_each_trade_once(open_trade, many_trades):
     first, second = race(lambda: services.day_close(day=T0.date()), lambda: services.day_close(day=T0.date()))
 
     assert sorted(len(r.closed) for r in (first, second)) == [0, len(trades)]
-    assert Account.objects.get().realized_pnl_total == Decimal("-100")  # 10 trades, each paying 5 + 5 in fees
+    assert book().realized_pnl_total == Decimal("-100")  # 10 trades, each paying 5 + 5 in fees
     assert_ledger_consistent()
 
 
@@ -163,8 +164,8 @@ def test_ticks_a_cancel_and_the_end_of_day_fill_or_end_each_working_order_once()
             assert not PaperTrade.objects.filter(signal=signal).exists()
     assert (Order.objects.get(pk=orders[0].pk).status == Order.Status.CANCELLED) == isinstance(cancelled, Order)
     assert PaperTrade.objects.count() == len(filled)
-    assert Account.objects.get().reserved == Decimal(0)
-    assert selectors.ledger_violations() == []
+    assert book().reserved == Decimal(0)
+    assert selectors.ledger_violations(book()) == []
     assert_ledger_consistent()
 
 
@@ -192,7 +193,7 @@ def test_a_tick_a_close_by_hand_and_the_end_of_day_on_a_half_closed_trade_close_
     exits = list(trade.executions.filter(kind="exit").values_list("size", "pnl"))
     assert [size for size, _ in exits] == [Decimal("25"), Decimal("25")]  # each half exited once
     assert trade.realized_pnl == sum(pnl for _, pnl in exits)
-    assert selectors.ledger_violations() == []
+    assert selectors.ledger_violations(book()) == []
     assert_ledger_consistent()
 
 
@@ -239,7 +240,7 @@ def test_ticks_a_cancel_and_close_eod_at_once_fill_or_end_a_working_order_and_a_
     ]
     assert endings.count(True) == 1, (order.status, order.reason, ticked.filled, cancelled)
     assert PaperTrade.objects.filter(signal_id="limit-eth").count() == (order.status == Order.Status.FILLED)
-    assert Account.objects.get().reserved == Decimal(0)  # released once, whichever ended it
+    assert book().reserved == Decimal(0)  # released once, whichever ended it
     trade.refresh_from_db()
     by_tick = trade.pk in [t.pk for t in ticked.closed]
     by_eod = f"closed #{trade.pk} " in said.getvalue()
@@ -249,7 +250,7 @@ def test_ticks_a_cancel_and_close_eod_at_once_fill_or_end_a_working_order_and_a_
     assert [size for size, _, _ in exits] == [Decimal("25"), Decimal("25")]  # each half exited once
     assert exits[-1][2] == trade.status
     assert trade.realized_pnl == sum(pnl for _, pnl, _ in exits)
-    assert selectors.ledger_violations() == []
+    assert selectors.ledger_violations(book()) == []
     assert_ledger_consistent()
 
 
@@ -273,6 +274,6 @@ def test_a_tick_that_fills_one_order_and_a_cancel_of_another_whose_time_is_up_en
     due.refresh_from_db()
     assert due.status == (Order.Status.CANCELLED if isinstance(cancelled, Order) else Order.Status.EXPIRED)
     assert ticked.expired == (due.status == Order.Status.EXPIRED)
-    assert Account.objects.get().reserved == Decimal(0)
-    assert selectors.ledger_violations() == []
+    assert book().reserved == Decimal(0)
+    assert selectors.ledger_violations(book()) == []
     assert_ledger_consistent()

@@ -9,6 +9,7 @@ from django.db import connection
 from ledger import selectors, services
 from ledger.days import day_bounds, trading_day
 from ledger.inputs import Tick
+from tests.helpers import book
 
 from .conftest import T0
 
@@ -45,7 +46,7 @@ def test_daily_pnl_matches_raw_sql(history):
         start,
         end,
     )
-    daily = selectors.pnl_daily(DAY)
+    daily = selectors.pnl_daily(book(), DAY)
 
     assert daily.trades == count == 2
     assert daily.realized_pnl == Decimal(str(total)).quantize(Decimal("0.00000001"))
@@ -74,7 +75,7 @@ def test_signals_summary_matches_raw_sql(history):
         start,
         end,
     )
-    summary = selectors.signals_summary(DAY)
+    summary = selectors.signals_summary(book(), DAY)
 
     by_status, by_action = {}, {}
     for status, action, count in rows:
@@ -83,7 +84,7 @@ def test_signals_summary_matches_raw_sql(history):
     assert summary.total == sum(by_status.values()) == 5
     assert {k: v for k, v in summary.by_status.items() if v} == by_status
     assert {k: v for k, v in summary.by_action.items() if v} == by_action == {"BUY": 3, "SELL": 2}
-    assert [s.signal_id for s in selectors.signals_for_day(DAY)] == [r[0] for r in ids]
+    assert [s.signal_id for s in selectors.signals_for_day(book(), DAY)] == [r[0] for r in ids]
 
 
 def test_journal_matches_raw_sql(history):
@@ -94,7 +95,7 @@ def test_journal_matches_raw_sql(history):
         start,
         end,
     )
-    journal = list(selectors.journal_for_day(DAY))
+    journal = list(selectors.journal_for_day(book(), DAY))
 
     assert [t.pk for t in journal] == [r[0] for r in rows]
     assert journal[-1].pk == history.pk  # closed first, listed last

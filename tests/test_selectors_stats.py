@@ -18,6 +18,7 @@ import pytest
 
 from ledger import selectors
 from ledger.models import PaperTrade
+from tests.helpers import book
 
 from .conftest import closed_trade_row
 
@@ -92,7 +93,7 @@ def week(settings):
 
 
 def week_stats() -> selectors.Stats:
-    return selectors.stats(FIRST, LAST)
+    return selectors.stats(book(), FIRST, LAST)
 
 
 def test_expectancy_and_averages_in_r_and_slippage_paid(week):
@@ -168,14 +169,14 @@ def test_daily_series_has_every_day_of_the_period(week):
 
 
 def test_equity_at_the_start_of_a_period_counts_every_earlier_close(week):
-    stats = selectors.stats(date(2026, 11, 21), LAST)
+    stats = selectors.stats(book(), date(2026, 11, 21), LAST)
 
     assert stats.starting_balance == Decimal("10060")  # 10000 + 100 - 40 from the 20th
     assert stats.ending_balance == Decimal("10100")  # 10060 - 80 + 0 + 150 - 30
 
 
 def test_drawdown_percent_is_of_the_equity_at_the_peak_including_earlier_closes(week):
-    stats = selectors.stats(date(2026, 11, 21), LAST)
+    stats = selectors.stats(book(), date(2026, 11, 21), LAST)
 
     # cumulative in the period: -80, -80, 70, 40. The peak is the start (10060): fall 80, then 30 from 70.
     assert stats.max_drawdown == Decimal("80")
@@ -231,14 +232,14 @@ def test_figures_by_exit_reason(week):
 
 
 def test_a_period_counts_only_its_closes(week):
-    stats = selectors.stats(LAST, LAST)
+    stats = selectors.stats(book(), LAST, LAST)
 
     assert (stats.trades, stats.realized_pnl) == (2, Decimal("120"))  # E and F: 150 - 30
     assert stats.max_drawdown == Decimal("30")  # 150 down to 120
 
 
 def test_an_empty_period_has_zeros_nones_and_its_days(week):
-    stats = selectors.stats(date(2026, 11, 1), date(2026, 11, 3))
+    stats = selectors.stats(book(), date(2026, 11, 1), date(2026, 11, 3))
 
     assert (stats.trades, stats.realized_pnl, stats.fees, stats.max_drawdown) == (0, 0, 0, 0)
     assert stats.win_rate is stats.expectancy is stats.average_win is stats.average_holding is None
@@ -248,7 +249,7 @@ def test_an_empty_period_has_zeros_nones_and_its_days(week):
 
 
 def test_all_history_without_trades_has_no_days(settings):
-    stats = selectors.stats()
+    stats = selectors.stats(book())
 
     assert stats.trades == 0
     assert stats.daily == []
@@ -256,7 +257,7 @@ def test_all_history_without_trades_has_no_days(settings):
 
 
 def test_all_history_runs_from_the_first_close(week):
-    stats = selectors.stats()
+    stats = selectors.stats(book())
 
     assert stats.trades == 6
     assert stats.daily[0].day == FIRST
@@ -274,7 +275,7 @@ def test_deepest_fall_after_the_first_peak_wins_over_a_higher_later_peak(setting
     settings.PAPER_STARTING_BALANCE = Decimal("1000")
     curve("100", "-80", "150", "-50")  # cumulative 100, 20, 170, 120
 
-    stats = selectors.stats()
+    stats = selectors.stats(book())
 
     assert stats.max_drawdown == Decimal("80")  # 100 -> 20, deeper than 170 -> 120
     assert stats.max_drawdown_percent == Decimal("7.27")  # 80 / (1000 + 100) * 100 = 7.2727...
@@ -285,7 +286,7 @@ def test_deepest_fall_from_the_second_higher_peak(settings):
     settings.PAPER_STARTING_BALANCE = Decimal("1000")
     curve("100", "-30", "150", "-120", "10")  # cumulative 100, 70, 220, 100, 110
 
-    stats = selectors.stats()
+    stats = selectors.stats(book())
 
     assert stats.max_drawdown == Decimal("120")  # 220 -> 100, measured from the second peak, not the first
     assert stats.max_drawdown_percent == Decimal("9.84")  # 120 / (1000 + 220) * 100 = 9.8360...
@@ -295,7 +296,7 @@ def test_deepest_fall_from_the_second_higher_peak(settings):
 def test_a_curve_that_only_rises_has_no_drawdown(settings):
     curve("10", "20")
 
-    stats = selectors.stats()
+    stats = selectors.stats(book())
 
     assert stats.max_drawdown == 0
     assert stats.max_drawdown_percent is stats.drawdown_start is stats.drawdown_end is None

@@ -22,6 +22,7 @@ import pytest
 
 from ledger import selectors
 from ledger.models import PaperTrade
+from tests.helpers import book
 
 from .conftest import closed_trade_row
 
@@ -88,7 +89,7 @@ def setups(settings, make_signal):
 
 
 def day_stats() -> selectors.Stats:
-    return selectors.stats(DAY, DAY)
+    return selectors.stats(book(), DAY, DAY)
 
 
 def table(groups: list[selectors.Group]) -> dict:
@@ -227,7 +228,7 @@ def test_by_weekday_and_hour_of_entry_in_the_trading_days_zone(settings):
         )
         for k, entered in entries.items()
     )
-    stats = selectors.stats(None, None)
+    stats = selectors.stats(book(), None, None)
     assert table(stats.by_weekday) == {"Mon": (1, Decimal("4")), "Fri": (1, Decimal("1")), "Sat": (1, Decimal("2"))}
     assert [group.key for group in stats.by_weekday] == ["Mon", "Fri", "Sat"]  # in the week's order
     assert table(stats.by_hour) == {"00": (2, Decimal("6")), "23": (1, Decimal("1"))}
@@ -241,7 +242,7 @@ def test_weekday_and_hour_follow_a_daylight_saving_change(settings):
         closed_trade_row(exit_time=entered + timedelta(hours=1), realized_pnl=Decimal("1"))
         for entered in (before, after)
     )
-    stats = selectors.stats(None, None)
+    stats = selectors.stats(book(), None, None)
     assert table(stats.by_weekday) == {"Sun": (1, Decimal("1")), "Mon": (1, Decimal("1"))}
     assert table(stats.by_hour) == {"00": (2, Decimal("2"))}
 
@@ -257,7 +258,7 @@ def four_days(settings):
         for when, pnl in zip(noon, ["100", "-101", "0", "99.99"], strict=False)
         if pnl != "0"
     )
-    return selectors.stats(date(2026, 11, 29), date(2026, 12, 2))
+    return selectors.stats(book(), date(2026, 11, 29), date(2026, 12, 2))
 
 
 def test_sharpe_of_daily_returns(four_days):
@@ -273,9 +274,9 @@ def test_sortino_of_daily_returns(four_days):
 
 def test_no_sharpe_or_sortino_without_variation_or_a_losing_day(settings):
     PaperTrade.objects.bulk_create([closed_trade_row(exit_time=at(12), realized_pnl=Decimal("10"))])
-    one_day = selectors.stats(DAY, DAY)
+    one_day = selectors.stats(book(), DAY, DAY)
     assert (one_day.sharpe, one_day.sortino) == (None, None)  # one day: no deviation
-    three_days = selectors.stats(DAY - timedelta(days=1), DAY + timedelta(days=1))
+    three_days = selectors.stats(book(), DAY - timedelta(days=1), DAY + timedelta(days=1))
     assert three_days.sharpe is not None
     assert three_days.sortino is None
 

@@ -10,7 +10,8 @@ import pytest
 from ledger import selectors, services
 from ledger.errors import InvalidInput
 from ledger.inputs import SignalFields, Tick
-from ledger.models import Account, Execution, MarketLot, PaperTrade
+from ledger.models import Execution, MarketLot, PaperTrade
+from tests.helpers import book
 
 from .conftest import T0, assert_ledger_consistent
 
@@ -42,7 +43,7 @@ def test_half_at_110_moves_the_stop_to_break_even_and_a_tick_at_the_entry_closes
     assert (trade.status, trade.stop_loss, trade.take_profit) == ("OPEN", Decimal("100.2"), Decimal("120"))
     # Half realized: 10 x 25 - its exit fee 2.75 - its share of the entry fee 2.5 = 244.75, already in the balance;
     # the open cost gives back the 25 units' entry cost, 2,500 + 2.5 (5,005 held for 50 -> 2,502.5).
-    account = Account.objects.get()
+    account = book()
     assert (account.realized_pnl_total, account.open_cost) == (Decimal("244.75"), Decimal("2502.5"))
 
     services.prices_apply(ticks=ticks("100", start=3))
@@ -56,9 +57,9 @@ def test_half_at_110_moves_the_stop_to_break_even_and_a_tick_at_the_entry_closes
     assert trade.realized_pnl == Decimal("239.75") == Decimal("244.75") + Decimal("-5")
     assert (trade.status, trade.exit_price, trade.fees) == ("STOP_LOSS", Decimal("105"), Decimal("10.25"))
     assert trade.risk_amount == Decimal("100")  # the risk it opened with, whatever its later stops
-    account = Account.objects.get()
+    account = book()
     assert (account.realized_pnl_total, account.open_cost) == (Decimal("239.75"), Decimal("0"))
-    assert selectors.ledger_violations() == []
+    assert selectors.ledger_violations(book()) == []
 
 
 def test_a_two_percent_trailing_stop_follows_105_to_102_9_and_never_moves_back(open_trade):
@@ -72,7 +73,7 @@ def test_a_two_percent_trailing_stop_follows_105_to_102_9_and_never_moves_back(o
     trade.refresh_from_db()
     # A market order at 102.8 (no slippage): 2.8 x 50 - 5 - 0.001 x 102.8 x 50 (5.14) = 129.86.
     assert (trade.status, trade.exit_price, trade.realized_pnl) == ("STOP_LOSS", Decimal("102.8"), Decimal("129.86"))
-    assert selectors.ledger_violations() == []
+    assert selectors.ledger_violations(book()) == []
 
 
 def test_a_close_by_hand_of_a_half_closed_trade_closes_the_rest_once(open_trade):
@@ -85,8 +86,8 @@ def test_a_close_by_hand_of_a_half_closed_trade_closes_the_rest_once(open_trade)
     assert (closed.status, closed.realized_pnl) == ("MANUAL_CLOSE", Decimal("539.45"))
     assert closed.exit_price == Decimal("111")
     assert [row[-1] for row in executions(closed)] == ["ENTRY", "TAKE_PROFIT", "MANUAL_CLOSE"]
-    assert Account.objects.get().realized_pnl_total == Decimal("539.45")
-    assert selectors.ledger_violations() == []
+    assert book().realized_pnl_total == Decimal("539.45")
+    assert selectors.ledger_violations(book()) == []
 
 
 def test_the_end_of_day_closes_a_half_closed_trade_at_the_average_of_its_exits(open_trade):
@@ -99,7 +100,7 @@ def test_the_end_of_day_closes_a_half_closed_trade_at_the_average_of_its_exits(o
     # The rest at its last mark 108: 8 x 25 - 2.5 - 2.7 = 194.8; 244.75 + 194.8 = 439.55; (2,750 + 2,700) / 50 = 109.
     assert (trade.status, trade.realized_pnl, trade.exit_price) == ("EOD_CLOSE", Decimal("439.55"), Decimal("109"))
     assert executions(trade)[-1] == ("exit", Decimal(108), Decimal(25), Decimal("2.7"), Decimal("194.8"), "EOD_CLOSE")
-    assert selectors.ledger_violations() == []
+    assert selectors.ledger_violations(book()) == []
     assert_ledger_consistent()
 
 
@@ -132,9 +133,9 @@ def test_a_corrected_exit_execution_recomputes_the_trade_and_the_account(open_tr
     # 11 x 25 - 2.775 - 2.5 = 269.725 for the first half; the rest's -5 as before: 264.725.
     assert trade.realized_pnl == Decimal("264.725")
     assert trade.exit_price == Decimal("105.5")  # (25 x 111 + 25 x 100) / 50
-    assert Account.objects.get().realized_pnl_total == Decimal("264.725")
+    assert book().realized_pnl_total == Decimal("264.725")
     assert first_exit.history.first().history_change_reason == "corrected"
-    assert selectors.ledger_violations() == []
+    assert selectors.ledger_violations(book()) == []
 
 
 @pytest.mark.parametrize(

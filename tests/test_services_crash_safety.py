@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from ledger import selectors, services
-from ledger.models import Account, ApiToken, PaperTrade, Signal
+from ledger.models import ApiToken, Book, PaperTrade, Signal
+from tests.helpers import book
 
 from .conftest import database_url, roomy_environment, wait_out_the_day
 
@@ -121,7 +122,7 @@ def snapshot() -> tuple:
     return (
         list(Signal.objects.order_by("pk").values_list()),
         list(PaperTrade.objects.order_by("pk").values_list()),
-        list(Account.objects.values_list()),
+        list(Book.objects.values_list()),
         Signal.history.count(),
         PaperTrade.history.count(),
     )
@@ -140,13 +141,13 @@ def test_an_end_of_day_killed_inside_its_transaction_writes_nothing_and_a_rerun_
     run_child("eod", pause="commit:1")
 
     assert snapshot() == before
-    assert selectors.ledger_violations() == []
+    assert selectors.ledger_violations(book()) == []
     run_child("eod")
     assert PaperTrade.objects.filter(status=PaperTrade.Status.EOD_CLOSE).count() == TRADES
     assert "No open trades to close" in run_child("eod")
     # Each trade closed at its entry price 100 with size 50: realized -(5 + 5) = -10; 60 trades: -600.
-    assert Account.objects.get().realized_pnl_total == Decimal("-600")
-    assert selectors.ledger_violations() == []
+    assert book().realized_pnl_total == Decimal("-600")
+    assert selectors.ledger_violations(book()) == []
 
 
 # Each write of the two batch services, in order. The end of day: the trades' UPDATE, the signals' UPDATE,
@@ -161,7 +162,7 @@ def test_a_batch_killed_after_any_one_of_its_writes_leaves_every_row_as_it_was(m
     run_child(work, pause=f"write:{write}", count=TRADES)
 
     assert snapshot() == before
-    assert selectors.ledger_violations() == []
+    assert selectors.ledger_violations(book()) == []
 
 
 def test_a_tick_batch_killed_inside_its_transaction_writes_nothing_and_a_rerun_applies_it_once(many_open_trades):
@@ -170,17 +171,17 @@ def test_a_tick_batch_killed_inside_its_transaction_writes_nothing_and_a_rerun_a
     run_child("ticks", pause="commit:1", count=TRADES)
 
     assert snapshot() == before
-    assert selectors.ledger_violations() == []
+    assert selectors.ledger_violations(book()) == []
     run_child("ticks", count=TRADES)
     run_child("ticks", count=TRADES)  # the same batch again: the stopped trades are closed already
     # 30 even-numbered trades stopped at 97: (97 - 100) * 50 = -150, fees 5 + 0.001 * 97 * 50 = 9.85,
     # realized -159.85 each, -4795.5 in all. The 30 others stay open, marked at 101.
     assert PaperTrade.objects.filter(status=PaperTrade.Status.STOP_LOSS).count() == TRADES // 2
-    assert Account.objects.get().realized_pnl_total == Decimal("-4795.5")
+    assert book().realized_pnl_total == Decimal("-4795.5")
     assert set(PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).values_list("current_price", flat=True)) == {
         Decimal("101")
     }
-    assert selectors.ledger_violations() == []
+    assert selectors.ledger_violations(book()) == []
 
 
 def test_a_signal_intake_killed_inside_a_request_keeps_the_signals_before_it_and_a_resend_adds_each_once(many_trades):
@@ -195,8 +196,8 @@ def test_a_signal_intake_killed_inside_a_request_keeps_the_signals_before_it_and
         f"crash-{i}" for i in range(INTAKE // 2)
     )
     assert PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).count() == INTAKE // 2
-    assert selectors.ledger_violations() == []
+    assert selectors.ledger_violations(book()) == []
     run_child("intake", token=token, count=INTAKE)  # the sender resends everything: replays answer 200
     assert Signal.objects.filter(signal_id__startswith="crash-", status=Signal.Status.EXECUTED).count() == INTAKE
     assert PaperTrade.objects.count() == INTAKE
-    assert selectors.ledger_violations() == []
+    assert selectors.ledger_violations(book()) == []

@@ -12,8 +12,9 @@ from django.core.management import CommandError, call_command
 from ledger import selectors, services
 from ledger.days import last_moment, trading_day
 from ledger.inputs import Tick
-from ledger.models import Account, PaperTrade, PriceCandle, Signal
+from ledger.models import Book, PaperTrade, PriceCandle, Signal
 from ledger.selectors import DailyPnl
+from tests.helpers import book
 
 from .conftest import LAST_SECOND, MIDNIGHT, T0, TOKYO
 
@@ -49,8 +50,8 @@ def test_close_eod_closes_open_trades_at_their_current_price(open_trade, make_si
     waiting.refresh_from_db()
     assert waiting.status == Signal.Status.EXPIRED
     assert str(DAY) in waiting.status_reason
-    assert selectors.pnl_daily(DAY).realized_pnl == Decimal("29.95")  # 39.95 - 10
-    assert selectors.balance() == Decimal("1000029.95")  # the roomy account's 1,000,000 + 29.95
+    assert selectors.pnl_daily(book(), DAY).realized_pnl == Decimal("29.95")  # 39.95 - 10
+    assert book().balance == Decimal("1000029.95")  # the roomy account's 1,000,000 + 29.95
     assert f"closed #{marked.pk} LONG BTCUSDT" in out
     assert "closed 2 trades, realized pnl +29.95" in out
     assert "expired 1 signals" in out
@@ -59,13 +60,13 @@ def test_close_eod_closes_open_trades_at_their_current_price(open_trade, make_si
 def test_close_eod_twice_closes_nothing_the_second_time(open_trade):
     open_trade()
     close_eod("--date", str(DAY))
-    total = Account.objects.get().realized_pnl_total
+    total = book().realized_pnl_total
 
     out = close_eod("--date", str(DAY))
 
     assert "No open trades to close" in out
     assert "closed 0 trades" in out
-    assert Account.objects.get().realized_pnl_total == total == Decimal("-10")
+    assert book().realized_pnl_total == total == Decimal("-10")
 
 
 def test_dry_run_reports_and_writes_nothing(open_trade, make_signal):
@@ -73,7 +74,7 @@ def test_dry_run_reports_and_writes_nothing(open_trade, make_signal):
     make_signal()
 
     def everything():
-        return [list(model.objects.values()) for model in (PaperTrade, Signal, Account)]
+        return [list(model.objects.values()) for model in (PaperTrade, Signal, Book)]
 
     before = everything()
 
@@ -123,19 +124,19 @@ def test_a_signal_and_a_close_at_23_59_59_belong_to_that_day_and_at_midnight_to_
     m = around_midnight
     friday, saturday = date(2026, 11, 20), date(2026, 11, 21)
 
-    assert [t.pk for t in selectors.journal_for_day(friday)] == [m.won.pk]
-    assert [t.pk for t in selectors.journal_for_day(saturday)] == [m.lost.pk]
+    assert [t.pk for t in selectors.journal_for_day(book(), friday)] == [m.won.pk]
+    assert [t.pk for t in selectors.journal_for_day(book(), saturday)] == [m.lost.pk]
     friday_pnl = DailyPnl(friday, Decimal("139.85"), trades=1, wins=1)  # won alone: 3*50 - (5 + 5.15)
     saturday_pnl = DailyPnl(saturday, Decimal("-59.95"), trades=1, wins=0)  # lost alone: -1*50 - (5 + 4.95)
-    assert [selectors.pnl_daily(friday), selectors.pnl_daily(saturday)] == [friday_pnl, saturday_pnl]
-    assert selectors.pnl_daily_range(friday, saturday) == [friday_pnl, saturday_pnl]
+    assert [selectors.pnl_daily(book(), friday), selectors.pnl_daily(book(), saturday)] == [friday_pnl, saturday_pnl]
+    assert selectors.pnl_daily_range(book(), friday, saturday) == [friday_pnl, saturday_pnl]
     # newest first: late at 23:59:59, then the trades' own signals of 22:00 (the later id first)
-    assert [s.signal_id for s in selectors.signals_for_day(friday)] == [
+    assert [s.signal_id for s in selectors.signals_for_day(book(), friday)] == [
         m.late.signal_id,
         m.lost.signal_id,
         m.won.signal_id,
     ]
-    assert [s.signal_id for s in selectors.signals_for_day(saturday)] == [m.early.signal_id]
+    assert [s.signal_id for s in selectors.signals_for_day(book(), saturday)] == [m.early.signal_id]
 
 
 @pytest.mark.time_machine(LAST_SECOND, tick=False)
@@ -153,7 +154,7 @@ def test_close_eod_today_at_23_59_59_closes_that_day_at_that_second(settings, op
         LAST_SECOND,
     )  # now, not the day's last instant
     assert waiting.status == Signal.Status.EXPIRED
-    assert selectors.pnl_daily(date(2026, 11, 20)).trades == 1
+    assert selectors.pnl_daily(book(), date(2026, 11, 20)).trades == 1
     assert "2026-11-20: closed 1 trades" in out
 
 
@@ -191,7 +192,10 @@ def test_close_eod_today_at_midnight_closes_the_new_day(settings, open_trade):
 
     trade.refresh_from_db()
     assert (trade.status, trade.exit_time) == (PaperTrade.Status.EOD_CLOSE, MIDNIGHT)
-    assert (selectors.pnl_daily(date(2026, 11, 20)).trades, selectors.pnl_daily(date(2026, 11, 21)).trades) == (0, 1)
+    assert (
+        selectors.pnl_daily(book(), date(2026, 11, 20)).trades,
+        selectors.pnl_daily(book(), date(2026, 11, 21)).trades,
+    ) == (0, 1)
     assert "2026-11-21: closed 1 trades" in out
 
 

@@ -110,7 +110,7 @@ def test_a_failure_inside_a_service_after_its_event_leaves_no_event(open_trade, 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("ledger.services.base.account_add", broken)
+    monkeypatch.setattr("ledger.services.base.book_add", broken)
     with pytest.raises(RuntimeError):
         services.trade_close(trade_id=trade.pk, price=D("101"), at=EXIT_AT)  # its event is written before the total
     assert kinds() == before
@@ -151,6 +151,7 @@ def test_a_tick_batch_records_one_prices_event_with_the_symbols_and_trades_it_to
         "prices": {"BTCUSDT": "100.70000000", "ETHUSDT": "2000.00000000"},  # each symbol's last
         "marked": [trade.pk],
         "closed": [],
+        "books": {str(trade.book_id): {"marked": [trade.pk], "closed": []}},  # what each book's readers get
     }
 
 

@@ -9,6 +9,7 @@ from ledger import selectors, services
 from ledger.errors import AlreadyClosed, InvalidInput, NotFound
 from ledger.inputs import Tick
 from ledger.models import DayNote, PaperTrade
+from tests.helpers import book
 
 from .conftest import NOW, T0
 
@@ -37,10 +38,10 @@ def test_notes_and_tags_are_kept_with_who_and_when_and_the_before_is_in_the_hist
 def test_only_what_is_given_changes_and_the_same_again_writes_nothing(open_trade):
     trade = open_trade()
     services.trade_annotate(trade_id=trade.pk, notes="First thoughts.", tags=["FOMO"])
-    version, history = selectors.ledger_version(), trade.history.count()
+    version, history = selectors.ledger_version(book().pk), trade.history.count()
 
     services.trade_annotate(trade_id=trade.pk, tags=["FOMO"])  # the same tags, notes not given
-    assert (selectors.ledger_version(), trade.history.count()) == (version, history)
+    assert (selectors.ledger_version(book().pk), trade.history.count()) == (version, history)
 
     services.trade_annotate(trade_id=trade.pk, tags=[])
     trade.refresh_from_db()
@@ -164,13 +165,17 @@ def test_moving_only_the_target_leaves_the_stop(open_trade):
 )
 def test_a_level_on_the_wrong_side_of_the_price_is_refused_and_nothing_moves(open_trade, levels, field, says):
     trade = open_trade()
-    version = selectors.ledger_version()
+    version = selectors.ledger_version(book().pk)
     with pytest.raises(InvalidInput) as refused:
         services.trade_move_levels(trade_id=trade.pk, **levels)
     assert refused.value.field == field
     assert says in refused.value.message
     trade.refresh_from_db()
-    assert (trade.stop_loss, trade.take_profit, selectors.ledger_version()) == (Decimal("98"), Decimal("104"), version)
+    assert (trade.stop_loss, trade.take_profit, selectors.ledger_version(book().pk)) == (
+        Decimal("98"),
+        Decimal("104"),
+        version,
+    )
 
 
 def test_a_short_s_stop_lies_above_its_price(open_trade):

@@ -9,6 +9,7 @@ from ledger import selectors, services
 from ledger.days import trading_day
 from ledger.inputs import SignalFields, Tick
 from ledger.models import PaperTrade, Signal
+from tests.helpers import book
 
 from .conftest import T0
 
@@ -60,7 +61,7 @@ def test_tick_through_stop_closes_at_tick_price(open_trade):
 def test_short_closes_take_profit_at_its_target_and_equity_adds_up(open_trade):
     long = open_trade()
     services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("97.5"), T0 + timedelta(minutes=5))])
-    assert selectors.balance() == Decimal("9865.125")  # 10000 - 134.875
+    assert book().balance == Decimal("9865.125")  # 10000 - 134.875
 
     short = open_trade(
         symbol="ETHUSDT", action="SELL", entry_price=Decimal("200"), timestamp=T0 + timedelta(minutes=10)
@@ -78,10 +79,10 @@ def test_short_closes_take_profit_at_its_target_and_equity_adds_up(open_trade):
     assert short.exit_price == Decimal("192")  # a limit order fills at its own price, not at 191
     # gross 8*24.6628125 = 197.3025; fees 4.9325625 + 4.73526 (0.001*192*24.6628125)
     assert short.realized_pnl == Decimal("187.6346775")
-    day = selectors.pnl_daily(trading_day(T0))
+    day = selectors.pnl_daily(book(), trading_day(T0))
     assert day.realized_pnl == Decimal("52.7596775")  # -134.875 + 187.6346775
     assert (day.trades, day.wins) == (2, 1)
-    assert selectors.balance() == Decimal("10052.7596775")  # 10000 + 52.7596775
+    assert book().balance == Decimal("10052.7596775")  # 10000 + 52.7596775
     assert long.pk != short.pk
 
 
@@ -93,7 +94,7 @@ def test_size_is_shrunk_so_notional_and_entry_fee_fit_in_cash(open_trade, settin
     # 9990.00999 notional + 9.99000999 fee = 9999.99999999
     assert trade.position_size == Decimal("99.9000999")
     assert trade.risk_amount == Decimal("9.99000999")  # what 99.9000999 units really risk: * 0.1
-    assert selectors.account().cash == Decimal("0.00000001")
+    assert book().cash == Decimal("0.00000001")
 
 
 def test_signal_levels_are_used_when_given(open_trade):
@@ -112,7 +113,7 @@ def test_manual_close_at_current_price_realizes_the_last_unrealized_pnl(open_tra
     assert closed.status == PaperTrade.Status.MANUAL_CLOSE
     assert closed.exit_price == Decimal("101")
     assert closed.realized_pnl == Decimal("39.95")  # the unrealized PnL marked at 101
-    assert selectors.balance() == Decimal("10039.95")
+    assert book().balance == Decimal("10039.95")
 
 
 def test_ticks_in_one_batch_apply_in_time_order(open_trade):

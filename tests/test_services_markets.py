@@ -8,10 +8,11 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from ledger import selectors, services, sizing
+from ledger import services, sizing
 from ledger.errors import NotExecutable
 from ledger.inputs import Candle, SignalFields, Tick
 from ledger.models import MarketLot, PaperTrade, Signal
+from tests.helpers import book
 
 from .conftest import T0
 
@@ -42,7 +43,7 @@ def test_a_size_is_rounded_down_to_its_market_s_step(open_trade, settings):
     # risk 1% of 1234 = 12.34 over |1000 - 900| = 0.1234 units; in steps of 0.01: 0.12
     assert trade.position_size == Decimal("0.12")
     assert trade.risk_amount == Decimal("12")  # what 0.12 really risks: 0.12 * 100
-    assert selectors.account().cash == Decimal("1113.88")  # 1234 - 120 - 0.12 fee
+    assert book().cash == Decimal("1113.88")  # 1234 - 120 - 0.12 fee
 
 
 def test_a_market_without_rules_follows_the_settings(open_trade, settings):
@@ -109,7 +110,7 @@ def test_a_short_holds_its_collateral_out_of_cash(open_trade, settings):
     trade = open_trade(action="SELL", entry_price=Decimal("100"), stop_loss=Decimal("102"))
 
     assert (trade.position_size, trade.margin) == (Decimal("50"), Decimal("0.5"))
-    assert selectors.account().cash == Decimal("7495")  # 10000 - 0.5 * 5000 - 5 fee
+    assert book().cash == Decimal("7495")  # 10000 - 0.5 * 5000 - 5 fee
     assert check_ledger() == "ledger consistent\n"
 
 
@@ -124,7 +125,7 @@ def test_a_short_gapped_to_two_and_a_half_times_its_entry_is_liquidated_and_the_
     assert trade.fees == Decimal("17.5")  # 0.001 * 100 * 50 + 0.001 * 250 * 50
     assert trade.realized_pnl == Decimal("-7517.5")  # -(250 - 100) * 50 - 17.5: beyond its collateral of 5000
     assert Signal.objects.get(signal_id=trade.signal_id).status == Signal.Status.CLOSED
-    account = selectors.account()
+    account = book()
     assert (account.balance, account.cash, account.deficit) == (Decimal("2482.5"), Decimal("2482.5"), 0)
     assert check_ledger() == "ledger consistent\n"
 
@@ -152,7 +153,7 @@ def test_a_gap_beyond_the_account_leaves_a_deficit_that_is_said_and_refuses_entr
 
     trade.refresh_from_db()
     assert trade.realized_pnl == Decimal("-45055")  # -(1000 - 100) * 50 - (5 + 50) fees
-    account = selectors.account()
+    account = book()
     assert (account.balance, account.cash, account.deficit) == (Decimal("-35055"), Decimal("-35055"), Decimal("35055"))
     assert check_ledger() == (
         "ledger consistent\naccount in deficit: cash -35055, balance -35055; a gap took a loss beyond its "

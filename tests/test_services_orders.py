@@ -13,7 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from ledger import selectors, services
 from ledger.errors import InvalidInput, InvalidTransition
 from ledger.inputs import OrderFields, SignalFields, Tick
-from ledger.models import Account, Order, PaperTrade, Signal
+from ledger.models import Book, Order, PaperTrade, Signal
+from tests.helpers import book
 
 from .conftest import NOW
 
@@ -49,8 +50,8 @@ def tick(price: str, at, *, symbol="BTCUSDT", bid=None, ask=None):
     return services.prices_apply(ticks=[Tick(symbol, D(price), at, bid=bid, ask=ask)])
 
 
-def account() -> Account:
-    return Account.objects.get(pk=1)
+def account() -> Book:
+    return book()
 
 
 def test_a_buy_limit_at_100_with_the_market_at_101_works_and_reserves_its_cost():
@@ -62,7 +63,7 @@ def test_a_buy_limit_at_100_with_the_market_at_101_works_and_reserves_its_cost()
     assert intake.trade is None
     assert intake.signal.status == Signal.Status.GENERATED
     assert (account().reserved, account().available) == (D("2002"), D("7998"))
-    assert selectors.ledger_violations() == []
+    assert selectors.ledger_violations(book()) == []
 
 
 def test_a_tick_at_the_limit_leaves_it_working_under_through(clock):
@@ -101,7 +102,7 @@ def test_a_tick_at_99_9_after_100_fills_it_at_100(clock):
     assert trade.signal.status == Signal.Status.EXECUTED
     # the reservation became the trade's entry cost: 2,000 + 2 fee
     assert (account().reserved, account().open_cost) == (D("0"), D("2002"))
-    assert selectors.ledger_violations() == []
+    assert selectors.ledger_violations(book()) == []
 
 
 def test_a_gap_to_99_fills_it_at_99(clock):
@@ -136,7 +137,7 @@ def test_it_expires_after_expires_in_as_expired_with_its_reason(clock):
     signal = Signal.objects.get(signal_id=order.signal_id)
     assert (signal.status, signal.status_reason) == (Signal.Status.EXPIRED, "Not filled within 2 min of being placed.")
     assert account().reserved == D("0")
-    assert selectors.ledger_violations() == []
+    assert selectors.ledger_violations(book()) == []
 
 
 def test_a_stop_entry_triggers_at_its_price_and_fills_at_the_ask_against_the_trader(clock):
@@ -189,7 +190,7 @@ def test_the_end_of_day_expires_day_orders_and_keeps_orders_until_cancelled():
     assert gtc.status == Order.Status.WORKING
     assert Signal.objects.get(signal_id=gtc.signal_id).status == Signal.Status.GENERATED
     assert account().reserved == gtc.reserved
-    assert selectors.ledger_violations() == []
+    assert selectors.ledger_violations(book()) == []
 
 
 def test_a_working_order_outlives_the_signals_age_limit(clock):
@@ -272,4 +273,4 @@ def test_an_order_the_rules_refuse_at_its_fill_is_cancelled_with_the_reason(cloc
     assert (signal.status, signal.status_reason) == (Signal.Status.EXPIRED, order.reason)
     assert not PaperTrade.objects.exists()
     assert account().reserved == D("0")
-    assert selectors.ledger_violations() == []
+    assert selectors.ledger_violations(book()) == []

@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from ledger import selectors, services
-from ledger.inputs import Tick
-from ledger.models import PaperTrade, PriceCandle
+from ledger import inputs, selectors, services
+from ledger.inputs import Tick, clean_tick
+from ledger.models import MarketPrice, PaperTrade, PriceCandle
 
 from .conftest import T0
 
@@ -69,6 +69,19 @@ def test_a_ten_minute_stream_in_batches_across_minutes_makes_the_hand_computed_c
         (at[8], D("98.99"), D("100"), D("98.99"), D("100"), 3, D("99.99"), D("100.01")),
         (at[9], D("100"), D("100.5"), D("99.75"), D("99.75"), 3, D("99.74"), D("99.76")),
     ]
+
+
+def test_a_tick_cleaned_already_is_not_cleaned_again_and_the_others_are(monkeypatch):
+    fed = clean_tick(Tick("btcusdt", "100.5", START, bid="100.4", ask="100.6"))  # as the price feed reads a ticker
+    cleaned, real_clean = [], inputs.clean_tick
+    monkeypatch.setattr(inputs, "clean_tick", lambda tick: cleaned.append(tick.symbol) or real_clean(tick))
+
+    result = services.prices_apply(ticks=[fed, Tick("ethusdt", "10", START), Tick("SOLUSDT", "abc", START)])
+
+    assert cleaned == ["ethusdt", "SOLUSDT"]  # the batch's other ticks, each checked as always
+    assert [refused.field for refused in result.refused] == ["ticks[2].price"]
+    prices = {row.symbol: (row.price, row.bid, row.ask) for row in MarketPrice.objects.all()}
+    assert prices == {"BTCUSDT": (D("100.5"), D("100.4"), D("100.6")), "ETHUSDT": (D("10"), None, None)}
 
 
 def test_a_batch_writes_one_candle_statement_whatever_its_number_of_ticks():

@@ -9,7 +9,8 @@ from django.db import IntegrityError, transaction
 from ledger import services
 from ledger.errors import AlreadyClosed, InvalidInput, InvalidTransition, NotFound, SignalConflict
 from ledger.inputs import SignalFields, Tick
-from ledger.models import Account, PaperTrade, Signal
+from ledger.models import PaperTrade, Signal
+from tests.helpers import book
 
 from .conftest import T0, row_counts
 
@@ -114,12 +115,12 @@ def test_executing_an_unknown_signal_is_not_found():
 def test_closing_a_closed_trade_is_refused_and_changes_nothing(open_trade):
     trade = open_trade()
     services.trade_close(trade_id=trade.pk, price=Decimal("102"), at=T0 + timedelta(minutes=2))
-    before = PaperTrade.objects.values().get(pk=trade.pk), Account.objects.get().realized_pnl_total
+    before = PaperTrade.objects.values().get(pk=trade.pk), book().realized_pnl_total
 
     with pytest.raises(AlreadyClosed):
         services.trade_close(trade_id=trade.pk, price=Decimal("90"), at=T0 + timedelta(minutes=3))
 
-    assert (PaperTrade.objects.values().get(pk=trade.pk), Account.objects.get().realized_pnl_total) == before
+    assert (PaperTrade.objects.values().get(pk=trade.pk), book().realized_pnl_total) == before
 
 
 def test_expiring_an_executed_signal_is_refused(open_trade):

@@ -14,7 +14,7 @@ from ledger import replay as engine
 from ledger import selectors, services
 from ledger.errors import InvalidInput, InvalidTransition
 from ledger.inputs import SignalFields, Tick
-from ledger.models import Account, PaperTrade, PriceCandle, Replay, Signal
+from ledger.models import Book, PaperTrade, PriceCandle, Replay, Signal
 
 from .test_races import race
 
@@ -146,7 +146,7 @@ def test_a_replay_writes_nothing_to_signals_trades_or_the_account(live_day):
             list(Signal.history.order_by("pk").values()),
             list(PaperTrade.objects.order_by("pk").values()),
             list(PaperTrade.history.order_by("pk").values()),
-            list(Account.objects.values()),
+            list(Book.objects.values()),
         ]
 
     before = ledger()

@@ -11,6 +11,7 @@ import pytest
 from ledger import legacy, selectors, services
 from ledger.inputs import SignalFields, Tick
 from ledger.models import DayNote, PaperTrade, Signal
+from tests.helpers import book
 
 from .conftest import T0
 
@@ -114,11 +115,11 @@ def _import_trades(make_signal, open_trade):
     report = legacy.legacy_import(
         sources=legacy.sources(signals=[LEGACY / "live_signals.json", LEGACY / "archived_signals.json"])
     )
-    before = selectors.ledger_version(), history_rows()
+    before = selectors.ledger_version(book().pk), history_rows()
     report = legacy.legacy_import(sources=legacy.sources(trades=[LEGACY / "completed_paper_trades.json"]))
     assert not report.failed
     assert report.files[0].created
-    assert (selectors.ledger_version(), history_rows()) > before
+    assert (selectors.ledger_version(book().pk), history_rows()) > before
 
 
 WRITES = [
@@ -144,20 +145,20 @@ WRITES = [
 
 @pytest.mark.parametrize(("write", "changes_state"), WRITES, ids=[write.__name__.strip("_") for write, _ in WRITES])
 def test_every_write_moves_the_version_and_keeps_history(write, changes_state, make_signal, open_trade):
-    version, history = selectors.ledger_version(), history_rows()
+    version, history = selectors.ledger_version(book().pk), history_rows()
     fixtures_version, fixtures_history = version, history
 
     def counting(factory):  # the fixtures' own writes are not the write under test
         def made(*args, **kwargs):
             nonlocal fixtures_version, fixtures_history
             row = factory(*args, **kwargs)
-            fixtures_version, fixtures_history = selectors.ledger_version(), history_rows()
+            fixtures_version, fixtures_history = selectors.ledger_version(book().pk), history_rows()
             return row
 
         return made
 
     write(counting(make_signal), counting(open_trade))
 
-    assert selectors.ledger_version() > fixtures_version
+    assert selectors.ledger_version(book().pk) > fixtures_version
     if changes_state:
         assert history_rows() > fixtures_history

@@ -18,6 +18,7 @@ from django.urls import reverse
 from ledger import selectors
 from ledger.models import PaperTrade
 from ledger.views import exports, history
+from tests.helpers import book
 
 from .conftest import closed_trade_row
 from .helpers import HTMX, read_csv
@@ -128,7 +129,7 @@ def test_ties_in_the_order_are_paged_by_id_without_losing_or_repeating_a_row():
     trades = PaperTrade.objects.bulk_create(closed_trade_row(exit_time=at, realized_pnl=Decimal(n)) for n in range(5))
     seen, after = [], None
     for _ in range(3):
-        rows = selectors.history_page(selectors.HistoryFilter(), after=after, size=2)
+        rows = selectors.history_page(selectors.HistoryFilter(book()), after=after, size=2)
         seen += [trade.pk for trade in rows.rows]
         after = rows.after
     assert seen == sorted((trade.pk for trade in trades), reverse=True)

@@ -129,6 +129,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "ledger.middleware.login_ended",  # a login that ended: the login page says so, and a polling tab goes there
+    "ledger.middleware.current_book",  # request.book: the book the pages show (?book=<slug>, then the session's)
     "simple_history.middleware.HistoryRequestMiddleware",  # history rows name the logged-in user
     "axes.middleware.AxesMiddleware",  # answers 429 to a locked-out login; last, as django-axes asks
 ]
@@ -146,6 +147,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "ledger.views.base.books_context",
             ],
         },
     },

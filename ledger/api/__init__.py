@@ -10,9 +10,9 @@ What lives where:
 - site.py: the one NinjaAPI object (`api`), which every other module registers on.
 - errors.py: the error shape (ErrorOut), the errors each operation documents, the exception handlers.
 - schemas.py: the answers' schemas (SignalOut, TradeOut, StatsOut, ...).
-- signals.py, trades.py, reads.py, days.py, replays.py, webhook.py: the endpoints by resource, each a Router with
-  its own request bodies: signals; prices and trades; candles, journal, PnL and statistics; a day's diary; replays;
-  TradingView's alerts.
+- signals.py, trades.py, reads.py, days.py, replays.py, webhook.py, books.py: the endpoints by resource, each a
+  Router with its own request bodies: signals; prices and trades; candles, journal, PnL and statistics; a day's
+  diary; replays; TradingView's alerts; the token's book.
 - urls.py: the routers on the API, the JSON 404 for any other path, the URLs tradingsite/urls.py mounts.
 """
 

@@ -27,11 +27,13 @@ class DayNoteIn(Body):
 @router.get("/days/{date}/note", response={200: DayNoteOut, **ERRORS}, tags=["diary"])
 def day_note(request: HttpRequest, day: Day = DATE):
     """A trading day's diary; a day nobody wrote about answers an empty text."""
-    return selectors.day_note(day) or DayNote(day=day, updated_at=None)
+    return selectors.day_note(request.auth.book, day) or DayNote(day=day, updated_at=None)
 
 
 @router.put("/days/{date}/note", auth=TRADE, response={200: DayNoteOut, **WRITE_ERRORS}, tags=["diary"])
 def day_note_write(request: HttpRequest, body: DayNoteIn, day: Day = DATE):
     """Write a trading day's diary (today or a day before: a day to come is refused, 422). Kept in the day's
     history with the token's name."""
-    return services.day_note_write(day=day, text=body.text, via=f"API token {request.auth.name}")
+    return services.day_note_write(
+        day=day, text=body.text, via=f"API token {request.auth.name}", book=request.auth.book
+    )

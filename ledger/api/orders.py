@@ -15,7 +15,7 @@ router = Router()
 @router.get("/orders", response={200: list[OrderOut], **ERRORS}, tags=["orders"])
 def order_list(request: HttpRequest):
     """The working entry orders, oldest first, each with its symbol's last price and its distance to fill."""
-    return selectors.orders_working()
+    return selectors.orders_working(request.auth.book)
 
 
 class CancelIn(Body):
@@ -26,4 +26,5 @@ class CancelIn(Body):
 def order_cancel(request: HttpRequest, order_id: OrderId, body: CancelIn = CancelIn()):  # optional, never null
     """A working order becomes CANCELLED, its reservation released and its signal EXPIRED with the reason. An
     order no longer working (filled, cancelled, expired) answers 409; an unknown id 404."""
-    return services.order_cancel(order_id=order_id, reason=body.reason)
+    order = selectors.order(order_id, books=[request.auth.book_id])  # another book's order is not there: 404
+    return services.order_cancel(order_id=order.pk, reason=body.reason)

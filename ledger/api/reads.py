@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from django.http import HttpRequest
 from ninja import Query, Router
 
-from .. import selectors
+from .. import live, selectors
 from ..days import today
 from ..errors import InvalidInput
 from ..inputs import ID_MAX, PERIOD_DAYS_MAX, RANGE_DAYS_MAX, check_period, clean_symbol
@@ -47,7 +47,7 @@ def journal(
 ):
     """The trades closed during a trading day (in the journal's order, latest first), a page at a time."""
     day = day or today()
-    trades = selectors.journal_for_day(day)
+    trades = selectors.journal_for_day(request.auth.book, day)
     return {"day": day, "count": trades.count(), "items": trades[offset : offset + limit]}
 
 
@@ -67,7 +67,7 @@ def pnl_daily(
 ):
     """Realized PnL, closed trades and wins per trading day: one row for `date`, or one per day of from..to."""
     if start is None and end is None:
-        return [selectors.pnl_daily(day or today())]
+        return [selectors.pnl_daily(request.auth.book, day or today())]
     if day is not None:
         raise InvalidInput("Give either date, or from and to; not both.", field="date")
     if start is None or end is None:
@@ -76,7 +76,7 @@ def pnl_daily(
         )
     if not timedelta(0) <= end - start < timedelta(days=RANGE_DAYS_MAX):
         raise InvalidInput(f"to must be on or after from, and at most {RANGE_DAYS_MAX} days after it.", field="to")
-    return selectors.pnl_daily_range(start, end)
+    return selectors.pnl_daily_range(request.auth.book, start, end)
 
 
 @router.get("/stats", response={200: StatsOut, **ERRORS}, tags=["reads"])
@@ -101,7 +101,7 @@ def stats(
         check_period(start, end, field="to")
     elif start is not None:
         check_period(start, max(start, today()), field="from")  # `to` is today
-    return selectors.stats(start, end)
+    return selectors.stats(request.auth.book, start, end)
 
 
 @router.get("/events", response={200: EventsOut, **ERRORS}, tags=["reads"])
@@ -116,5 +116,6 @@ def events(
     unknown = sorted(set(kind or ()) - set(Event.Kind.values))
     if unknown:
         raise InvalidInput(f"kind {unknown[0]!r} is not one of {', '.join(Event.Kind.values)}.", field="kind")
-    items = list(selectors.events_after(after, limit=limit, kinds=kind))
+    found = selectors.events_after(after, limit=limit, kinds=kind, books=[request.auth.book_id])
+    items = [live.seen_by(event, request.auth.book_id) for event in found]  # no other book's trade ids
     return {"items": items, "last_id": items[-1].pk if items else after}

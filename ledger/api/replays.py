@@ -105,16 +105,16 @@ def replay_queue(request: HttpRequest, body: ReplayIn):
     """Queue a replay for the worker (`manage.py replay_worker`); 202 with its id. It writes only its own row:
     never the signals, the trades or the account."""
     parameters = body.model_dump(exclude={"rules"}) | {"rules": body.rules.model_dump(exclude_none=True)}
-    return Status(202, services.replay_queue(parameters=parameters))
+    return Status(202, services.replay_queue(parameters=parameters, book=request.auth.book))
 
 
 @router.get("/replays/{replay_id}", response={200: ReplayOut, **ERRORS}, tags=["replays"])
 def replay_detail(request: HttpRequest, replay_id: ReplayId):
     """A replay: its progress while it runs, its result once done."""
-    return selectors.replay_get(replay_id)
+    return selectors.replay_get(replay_id, books=[request.auth.book_id])
 
 
 @router.post("/replays/{replay_id}/cancel", auth=TRADE, response={200: ReplayOut, **WRITE_ERRORS}, tags=["replays"])
 def replay_cancel(request: HttpRequest, replay_id: ReplayId):
     """Cancel a queued or running replay (409 once it has finished)."""
-    return services.replay_cancel(replay_id=replay_id)
+    return services.replay_cancel(replay_id=selectors.replay_get(replay_id, books=[request.auth.book_id]).pk)

@@ -342,3 +342,24 @@ class EventOut(Schema):
 class EventsOut(Schema):
     items: list[EventOut]
     last_id: int = Field(description="The id to ask after next time: the last event's, or `after` if none came.")
+
+
+class BookOut(Schema):
+    slug: str
+    name: str
+    starting_balance: Amount = Field(description="What it started with (its own, or PAPER_STARTING_BALANCE).")
+    balance: Amount = Field(description="The starting balance and the realized PnL of every closed trade.")
+    equity: Amount = Field(description="The balance and the open trades' unrealized PnL.")
+    cash: Amount = Field(description="The balance less what the open trades hold: what a new trade may spend.")
+
+    @staticmethod
+    def resolve_slug(row) -> str:
+        return row.book.slug
+
+    @staticmethod
+    def resolve_name(row) -> str:
+        return row.book.name
+
+    @staticmethod
+    def resolve_starting_balance(row) -> Decimal:
+        return row.book.terms.starting_balance

@@ -9,6 +9,7 @@ from pydantic import StrictBool
 from .. import selectors, services
 from ..days import today
 from ..inputs import CONFLUENCES_MAX, OrderFields, SignalFields
+from ..models import Book
 from .auth import TRADE
 from .errors import ERRORS, WRITE_ERRORS
 from .schemas import SignalOut, SignalTradeOut
@@ -66,10 +67,10 @@ class SignalIn(Body):
     expires_in: ExpiresIn = None
 
 
-def intake_status(signal: SignalFields, *, execute: bool, order: OrderFields) -> Status:
-    """201 with the signal and its trade (or its order) on first receipt; 200 with their current state on a
-    replay."""
-    intake = services.signal_intake(signal=signal, execute=execute, order=order)
+def intake_status(signal: SignalFields, *, execute: bool, order: OrderFields, book: Book | None) -> Status:
+    """201 with the signal and its trade (or its order) on first receipt into the book; 200 with their current
+    state on a replay."""
+    intake = services.signal_intake(signal=signal, execute=execute, order=order, book=book)
     return Status(
         201 if intake.created else 200,
         {"signal": intake.signal, "trade": intake.trade, "refused": intake.refused, "order": intake.order},
@@ -85,7 +86,8 @@ def signal_create(request: HttpRequest, body: SignalIn):
     201 on first receipt; the same body again answers 200 with the signal and trade as they are now;
     another body under the same signal_id answers 409 and changes nothing."""
     signal = SignalFields(**body.dict(exclude={"execute", "order_type", "expires_in"}))
-    return intake_status(signal, execute=body.execute, order=OrderFields(body.order_type, body.expires_in))
+    order = OrderFields(body.order_type, body.expires_in)
+    return intake_status(signal, execute=body.execute, order=order, book=request.auth.book)
 
 
 class ExpireIn(Body):
@@ -95,7 +97,8 @@ class ExpireIn(Body):
 @router.post("/signals/{signal_id}/expire", auth=TRADE, response={200: SignalOut, **WRITE_ERRORS}, tags=["signals"])
 def signal_expire(request: HttpRequest, signal_id: SignalId, body: ExpireIn = ExpireIn()):  # optional, never null
     """A GENERATED signal becomes EXPIRED, with the reason kept on it."""
-    return services.signal_expire(signal_id=signal_id, reason=body.reason)
+    signal = selectors.signal(signal_id, books=[request.auth.book_id])  # another book's signal is not there: 404
+    return services.signal_expire(signal_id=signal.signal_id, reason=body.reason)
 
 
 @router.get("/signals", response={200: list[SignalOut], **ERRORS}, tags=["signals"])
@@ -107,4 +110,4 @@ def signal_list(
     status: Literal["GENERATED", "EXECUTED", "EXPIRED", "CLOSED"] | None = None,
 ):
     """The signals of a trading day, newest first, optionally of one status."""
-    return selectors.signals_for_day(day or today(), status=status)
+    return selectors.signals_for_day(request.auth.book, day or today(), status=status)

@@ -53,12 +53,12 @@ def prices_apply(request: HttpRequest, body: TicksIn):
 @router.get("/trades/active", response={200: list[TradeOut], **ERRORS}, tags=["trades"])
 def trade_list_active(request: HttpRequest):
     """The open trades, oldest first."""
-    return selectors.trades_active()
+    return selectors.trades_active(request.auth.book)
 
 
 @router.get("/trades/{trade_id}", response={200: TradeDetailOut, **ERRORS}, tags=["trades"])
 def trade_detail(request: HttpRequest, trade_id: TradeId):
-    return selectors.trade(trade_id)
+    return selectors.trade(trade_id, books=[request.auth.book_id])
 
 
 class CloseIn(Body):
@@ -82,7 +82,8 @@ class CloseIn(Body):
 @router.post("/trades/{trade_id}/close", auth=TRADE, response={200: TradeDetailOut, **WRITE_ERRORS}, tags=["trades"])
 def trade_close(request: HttpRequest, trade_id: TradeId, body: CloseIn = CloseIn()):  # optional, never null
     """Close an open trade by hand (MANUAL_CLOSE). A trade closes once: again answers 409."""
-    return services.trade_close(trade_id=trade_id, price=body.price, expected_price=body.expected_price)
+    trade = selectors.trade(trade_id, books=[request.auth.book_id])  # another book's trade is not there: 404
+    return services.trade_close(trade_id=trade.pk, price=body.price, expected_price=body.expected_price)
 
 
 class TradeEditIn(Body):
@@ -106,7 +107,11 @@ class TradeEditIn(Body):
 def trade_edit(request: HttpRequest, trade_id: TradeId, body: TradeEditIn):
     """Set a trade's notes, its tags, or both (open or closed). Kept in the trade's history with the token's name."""
     return services.trade_annotate(
-        trade_id=trade_id, notes=body.notes, tags=body.tags, version=body.version, via=f"API token {request.auth.name}"
+        trade_id=selectors.trade(trade_id, books=[request.auth.book_id]).pk,
+        notes=body.notes,
+        tags=body.tags,
+        version=body.version,
+        via=f"API token {request.auth.name}",
     )
 
 
@@ -120,5 +125,8 @@ def trade_levels(request: HttpRequest, trade_id: TradeId, body: LevelsIn):
     """Move an open trade's stop, target or both. A level the last price has crossed is refused (422);
     risk_amount keeps the risk at entry, so R stays measured against it."""
     return services.trade_move_levels(
-        trade_id=trade_id, stop_loss=body.stop_loss, take_profit=body.take_profit, via=f"API token {request.auth.name}"
+        trade_id=selectors.trade(trade_id, books=[request.auth.book_id]).pk,
+        stop_loss=body.stop_loss,
+        take_profit=body.take_profit,
+        via=f"API token {request.auth.name}",
     )

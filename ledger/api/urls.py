@@ -6,7 +6,7 @@ import functools
 from django.http import Http404, HttpRequest
 from ninja import Router
 
-from . import days, orders, reads, replays, signals, trades, webhook
+from . import books, days, orders, reads, replays, signals, trades, webhook
 from .errors import error_response
 from .site import api
 
@@ -20,6 +20,7 @@ api.add_router("", reads.router)
 api.add_router("", days.router)
 api.add_router("", replays.router)
 api.add_router("", webhook.router)
+api.add_router("", books.router)
 unknown = Router()
 
 

@@ -11,8 +11,10 @@ from ninja import Field, Router
 from ninja.errors import HttpError
 from pydantic import StrictBool
 
+from .. import selectors, services
 from ..errors import LedgerError
 from ..inputs import OrderFields, SignalFields
+from ..models import Book
 from ..proxy import locked_out
 from .errors import WEBHOOK_ERRORS
 from .schemas import SignalTradeOut
@@ -55,7 +57,10 @@ ALERT_FIELDS = {
 class TradingViewAlert(Body):
     """Refused across fields as POST /signals is (levels around price, time not ahead of the clock)."""
 
-    passphrase: Text = Field(description="TRADINGVIEW_PASSPHRASE; wrong ones lock the address out (docs/api.md).")
+    passphrase: Text = Field(
+        description="A book's webhook passphrase, or TRADINGVIEW_PASSPHRASE (the default book's); wrong ones lock the "
+        "address out (docs/api.md)."
+    )
     ticker: Symbol
     action: str = Field(
         pattern="^([Bb][Uu][Yy]|[Ss][Ee][Ll][Ll])$", description="buy or sell ({{strategy.order.action}})."
@@ -83,23 +88,33 @@ class TradingViewAlert(Body):
     url_name="tradingview",
 )
 def tradingview(request: HttpRequest, body: TradingViewAlert):
-    """A TradingView alert (JSON, or text/plain holding JSON) becomes a signal, as POST signals does.
+    """A TradingView alert (JSON, or text/plain holding JSON) becomes a signal of the book its passphrase leads to,
+    as POST signals does.
 
-    The body's passphrase must equal TRADINGVIEW_PASSPHRASE; while that setting is empty this answers 403.
-    Wrong passphrases are counted per address (django-axes, in the database): the AXES_FAILURE_LIMIT-th locks
-    that address out for AXES_COOLOFF_TIME (429), and no other address."""
+    The body's passphrase must be a book's (`create_book --webhook-passphrase`, `book_passphrase`) or equal
+    TRADINGVIEW_PASSPHRASE, which leads to the default book; while neither is set this answers 403. Wrong
+    passphrases are counted per address (django-axes, in the database): the AXES_FAILURE_LIMIT-th locks that address
+    out for AXES_COOLOFF_TIME (429), and no other address."""
     expected = settings.TRADINGVIEW_PASSPHRASE
-    if not expected:
-        raise HttpError(403, "The TradingView webhook is off: TRADINGVIEW_PASSPHRASE is not set.")
+    books = selectors.webhook_passphrases()
+    if not expected and not books:
+        raise HttpError(
+            403, "The TradingView webhook is off: no book has a passphrase and TRADINGVIEW_PASSPHRASE is not set."
+        )
     if AxesProxyHandler.is_locked(request, WEBHOOK_CREDENTIALS):
         return locked_out(request)
-    if not hmac.compare_digest(body.passphrase.encode(), expected.encode()):
+    book_id = selectors.book_of_passphrase(body.passphrase, books)
+    # The setting is compared whatever the books answered, so the time taken does not tell which matched.
+    the_setting = bool(expected) and hmac.compare_digest(body.passphrase.encode(), expected.encode())
+    if book_id is None and not the_setting:
         user_login_failed.send(sender=__name__, credentials=WEBHOOK_CREDENTIALS, request=request)  # axes counts it
         raise HttpError(403, "The passphrase is wrong.")
+    book = Book.objects.get(pk=book_id) if book_id is not None else services.default_book()
     alert = body.dict()
     fields = {name: alert[key] for name in SignalFields.names() if (key := ALERT_FIELDS.get(name, name)) in alert}
     signal = SignalFields(**fields)
     try:
-        return intake_status(signal, execute=body.execute, order=OrderFields(body.order_type, body.expires_in))
+        order = OrderFields(body.order_type, body.expires_in)
+        return intake_status(signal, execute=body.execute, order=order, book=book)
     except LedgerError as error:  # name the alert's own field, not the signal's
         raise type(error)(error.message, field=ALERT_FIELDS.get(error.field, error.field)) from None

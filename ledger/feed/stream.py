@@ -58,14 +58,15 @@ class Stalled(Exception):
 
 class Waiting:
     """The ticks waiting for `apply`, conflated: of each symbol's minute only the ticks that make its candle are
-    kept (its first, highest, lowest and newest), so that a burst beyond what the database takes costs neither
-    memory nor delay (each batch carries every symbol's newest price), while the candles, the trades' highs and
-    lows and the stops and targets a tick reaches come out as if every tick had been applied. The stream keeps the
-    tickers it has not read yet in one too (`keep`)."""
+    kept (its first, highest, lowest and newest; its first only in the batch that opens the minute), so that a burst
+    beyond what the database takes costs neither memory nor delay (each batch carries every symbol's newest price),
+    while the candles, the trades' highs and lows and the stops and targets a tick reaches come out as if every tick
+    had been applied. The stream keeps the tickers it has not read yet in one too (`keep`)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._kept: dict[Hashable, list[tuple]] = {}  # (symbol, minute) -> [first, high, low, newest]
+        self._opened: set[Hashable] = set()  # the minutes the last take handed out: their first went then
         self._received = 0
 
     def put(self, tick: Tick) -> None:
@@ -96,12 +97,17 @@ class Waiting:
             self._received += count
 
     def take(self) -> tuple[list, int]:
-        """Every tick (or item) kept, in time order; and how many received since the last take were conflated
-        away."""
+        """Every tick (or item) kept, in time order, but a minute's first when the last take handed out that
+        minute already (its candle has its open; what the tick reached, the minute's highest, lowest and newest
+        since hold); and how many received since the last take were conflated away."""
         with self._lock:
             kept, self._kept = self._kept, {}
             received, self._received = self._received, 0
-        entries = sorted({id(entry): entry for four in kept.values() for entry in four}.values(), key=itemgetter(0))
+            opened, self._opened = self._opened, set(kept)
+        entries = sorted(
+            {id(entry): entry for minute, four in kept.items() for entry in four[minute in opened :]}.values(),
+            key=itemgetter(0),
+        )
         return [item for _, _, item in entries], received - len(entries)
 
 
@@ -153,6 +159,10 @@ class Stream:
 
     def alive(self) -> bool:
         return self._thread.is_alive()
+
+    def loaded(self) -> bool:
+        """Whether the exchange's markets have been loaded."""
+        return bool(self._index)
 
     def behind(self) -> bool:
         """Whether the last ticker kept unread arrived over BEHIND after its time: the stream reads behind."""

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from .. import selectors
-from ..models import Event, PaperTrade
+from ..models import Book, Event, PaperTrade
 from ..templatetags.ledger_format import money, price, r_multiple, signed
 
 
@@ -94,7 +94,7 @@ def message_for(event: Event) -> Message | None:
             )
         case Event.Kind.DAY_CLOSED:
             day = date.fromisoformat(event.payload["day"])
-            end = selectors.day_end(day)
+            end = selectors.day_end(Book.objects.get(pk=event.book_id), day)
             return digest(
                 day=day,
                 closes=end.day.trades,

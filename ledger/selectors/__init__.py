@@ -1,7 +1,9 @@
 """Every read that the pages, the API and the commands share (`selectors.trades_active`, ...).
 
 Selectors never write and never import the services. Every name below is importable from here:
-- core: the ledger's rows and the day's figures: `account`, `balance`, `ledger_version`, `trade`, `signal`,
+- books: who sees what: `book` (by slug, for the commands), `books_visible`, `book_visible` (by slug), `books_tradable`;
+  `books_balances` (balance, equity, cash), `webhook_passphrases` and `book_of_passphrase` (the webhook's book).
+- core: a book's rows and the day's figures: `book_totals`, `ledger_version`, `trade`, `signal`,
   `market_quote` (a symbol's last tick), `market_lot` (its lot rules), `entry_plan` (`EntryPlan`: what executing a
   signal now would do), `candles`, `trades_active`, `trades_active_with_last_tick`, `symbols`, `symbols_followed`,
   `open_since`, `newest_tick_at`, `prices_last`, `candles_newest`, `feed_status` (what the price feed says of
@@ -16,13 +18,23 @@ Selectors never write and never import the services. Every name below is importa
   `history_page` (`HistoryFilter`, `HistoryPage`: keyset paging), `history_rows`, `history_totals`.
 - events: the outbox: `events_after` (the events after an id, in id order), `events_newest_id`, and
   `EVENTS_PAGE_MAX`.
-- orders: `orders_working`, the working entry orders with their symbol's last price.
+- orders: `order` (by id), `orders_working`, the working entry orders with their symbol's last price.
 - replays: what a replay reads: `replay_signals` (`Selection`), `replay_symbols`, `replay_candles`, `replay_lots`,
   `replay_live` (the ledger's own trades to compare with), `replay_get`, `replays_recent`.
 - checks: the consistency check: `ledger_violations` (`Violation`), `account_state` (a deficit), and `CENT`, how
   far a recorded PnL may be from the rules.
 """
 
+from .books import (
+    BookBalance,
+    book,
+    book_of_passphrase,
+    book_visible,
+    books_balances,
+    books_tradable,
+    books_visible,
+    webhook_passphrases,
+)
 from .checks import CENT, Violation, account_state, ledger_violations
 from .core import (
     DailyPnl,
@@ -30,8 +42,7 @@ from .core import (
     DayEnd,
     EntryPlan,
     SignalsSummary,
-    account,
-    balance,
+    book_totals,
     candles,
     candles_newest,
     dashboard_summary,
@@ -76,7 +87,7 @@ from .journal import (
     trade_chart,
     trade_executions,
 )
-from .orders import orders_working
+from .orders import order, orders_working
 from .replays import (
     Selection,
     replay_candles,
@@ -98,13 +109,20 @@ __all__ = [
     "replay_signals",
     "replay_symbols",
     "replays_recent",
-    "account",
+    "book",
+    "book_totals",
+    "books_tradable",
+    "BookBalance",
+    "book_of_passphrase",
+    "books_balances",
+    "webhook_passphrases",
+    "book_visible",
+    "books_visible",
     "events_after",
     "events_newest_id",
     "EVENTS_PAGE_MAX",
     "account_state",
     "market_lot",
-    "balance",
     "candles_newest",
     "feed_status",
     "prices_last",
@@ -147,6 +165,8 @@ __all__ = [
     "open_since",
     "ledger_version",
     "ledger_violations",
+    "order",
+    "order",
     "orders_working",
     "pnl_daily",
     "pnl_daily_range",

@@ -11,10 +11,10 @@ from functools import reduce
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Model, Q, QuerySet, Sum
 
 from .. import rules
-from ..models import Account, Execution, Order, PaperTrade, Signal
+from ..models import Book, Execution, Order, PaperTrade, Signal
 from ..rules import ZERO
 from ..sql import money_from_db
-from .core import account, trades_active
+from .core import trades_active
 
 CENT = Decimal("0.01")
 CHECK_CHUNK = 2000  # rows per fetch when PnL is recomputed in Python: memory stays flat at any size
@@ -37,13 +37,15 @@ def _beyond(model: type[Model], limit: Decimal) -> Q:
     return reduce(operator.or_, (Q(**{f"{name}__gte": limit}) | Q(**{f"{name}__lte": -limit}) for name in columns))
 
 
-def _out_of_envelope() -> tuple[list[Violation], list[int], bool]:
+def _out_of_envelope(book: Book) -> tuple[list[Violation], list[int], bool]:
     """Numbers outside the envelope (rules.AMOUNT_MAX for a trade's, rules.TOTAL_MAX for the account's), which
     only a write around the services can leave: reported, and those trades (and whether the account) left out of
     the checks that read them."""
     found = []
     trades = list(
-        PaperTrade.objects.filter(_beyond(PaperTrade, rules.AMOUNT_MAX)).order_by("pk").values_list("pk", flat=True)
+        PaperTrade.objects.filter(_beyond(PaperTrade, rules.AMOUNT_MAX), book=book)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
     for pk in trades:
         found.append(
@@ -51,7 +53,7 @@ def _out_of_envelope() -> tuple[list[Violation], list[int], bool]:
                 "out-of-range", f"trade #{pk}", f"a number at or beyond {rules.AMOUNT_MAX:.0E}; correct it in SQL."
             )
         )
-    account_unreadable = Account.objects.filter(_beyond(Account, rules.TOTAL_MAX)).exists()
+    account_unreadable = Book.objects.filter(_beyond(Book, rules.TOTAL_MAX), pk=book.pk).exists()
     if account_unreadable:
         found.append(
             Violation(
@@ -63,29 +65,33 @@ def _out_of_envelope() -> tuple[list[Violation], list[int], bool]:
     return found, trades, account_unreadable
 
 
-def ledger_violations() -> list[Violation]:
-    """Every way the two tables and the running total disagree with each other or with the rules.
+def ledger_violations(book: Book) -> list[Violation]:
+    """Every way the book's two tables and its running totals disagree with each other or with its rules.
 
     Links and states are checked by queries; PnL is recomputed row by row with the services' own rule
     (streamed, so a million trades do not load at once). An empty list means the ledger is consistent.
     """
-    found, unreadable, account_unreadable = _out_of_envelope()
-    executed = Signal.objects.filter(status=Signal.Status.EXECUTED).exclude(trade__status=PaperTrade.Status.OPEN)
+    found, unreadable, account_unreadable = _out_of_envelope(book)
+    signals, trades = Signal.objects.filter(book=book), PaperTrade.objects.filter(book=book)
+    elsewhere = trades.exclude(signal__book=book).filter(signal__isnull=False)
+    for pk, signal_id in elsewhere.values_list("pk", "signal").order_by("pk"):
+        found.append(Violation("book-disagrees", f"trade #{pk}", f"its signal {signal_id} is another book's."))
+    executed = signals.filter(status=Signal.Status.EXECUTED).exclude(trade__status=PaperTrade.Status.OPEN)
     for signal_id, trade_id in executed.values_list("signal_id", "trade").order_by("pk"):
         what = f"its trade #{trade_id} is closed" if trade_id else "it has no trade"
         found.append(Violation("executed-without-open-trade", f"signal {signal_id}", f"EXECUTED but {what}."))
-    closed = Signal.objects.filter(status=Signal.Status.CLOSED).exclude(trade__status__in=PaperTrade.CLOSED_STATUSES)
+    closed = signals.filter(status=Signal.Status.CLOSED).exclude(trade__status__in=PaperTrade.CLOSED_STATUSES)
     for signal_id, trade_id in closed.values_list("signal_id", "trade").order_by("pk"):
         what = f"its trade #{trade_id} is OPEN" if trade_id else "it has no trade"
         found.append(Violation("closed-signal-trade-not-closed", f"signal {signal_id}", f"CLOSED but {what}."))
-    unlinked = PaperTrade.objects.filter(signal__status__in=[Signal.Status.GENERATED, Signal.Status.EXPIRED])
+    unlinked = trades.filter(signal__status__in=[Signal.Status.GENERATED, Signal.Status.EXPIRED])
     for pk, status, signal_id, signal_status in unlinked.values_list(
         "pk", "status", "signal", "signal__status"
     ).order_by("pk"):
         found.append(
             Violation("signal-disagrees", f"trade #{pk}", f"{status}, but its signal {signal_id} is {signal_status}.")
         )
-    no_exit = PaperTrade.objects.filter(status__in=PaperTrade.CLOSED_STATUSES).filter(
+    no_exit = trades.filter(status__in=PaperTrade.CLOSED_STATUSES).filter(
         Q(exit_price__isnull=True) | Q(exit_time__isnull=True) | Q(realized_pnl__isnull=True)
     )
     for pk, status in no_exit.values_list("pk", "status").order_by("pk"):
@@ -111,7 +117,7 @@ def ledger_violations() -> list[Violation]:
         "exited_fees",
         "exited_slippage",
     ]
-    closed_trades = PaperTrade.objects.filter(
+    closed_trades = trades.filter(
         status__in=PaperTrade.CLOSED_STATUSES, exit_price__isnull=False, realized_pnl__isnull=False
     )
     closed_trades = closed_trades.exclude(pk__in=unreadable)
@@ -126,12 +132,12 @@ def ledger_violations() -> list[Violation]:
                 )
             )
     open_cost = ZERO
-    for trade in (
-        trades_active().exclude(pk__in=unreadable).only(*rule_fields).order_by("pk").iterator(chunk_size=CHECK_CHUNK)
-    ):
+    active = trades_active().filter(book=book).exclude(pk__in=unreadable).only(*rule_fields).order_by("pk")
+    for trade in active.iterator(chunk_size=CHECK_CHUNK):
         open_cost += rules.held(trade)
         valued = copy.copy(trade)
-        rules.revalue(valued)  # what a market exit of its rest at its exit quote would pay and realize
+        with rules.under(book.terms):
+            rules.revalue(valued)  # what a market exit of its rest at its exit quote would pay and realize
         fees, expected = valued.fees, valued.unrealized_pnl
         if abs(trade.fees - fees) > CENT or abs(trade.unrealized_pnl - expected) > CENT:
             found.append(
@@ -143,13 +149,13 @@ def ledger_violations() -> list[Violation]:
                 )
             )
 
-    found.extend(execution_violations(exclude=unreadable))
+    found.extend(execution_violations(book, exclude=unreadable))
     if unreadable or account_unreadable:
         return found  # the running totals cannot be compared with trades that cannot be read
     total = money_from_db(
-        PaperTrade.objects.filter(status__in=PaperTrade.CLOSED_STATUSES).aggregate(total=Sum("realized_pnl"))["total"]
-    ) + money_from_db(trades_active().aggregate(total=Sum("exited_pnl"))["total"])
-    kept = account()
+        trades.filter(status__in=PaperTrade.CLOSED_STATUSES).aggregate(total=Sum("realized_pnl"))["total"]
+    ) + money_from_db(trades_active().filter(book=book).aggregate(total=Sum("exited_pnl"))["total"])
+    kept = Book.objects.get(pk=book.pk)
     if abs(kept.realized_pnl_total - total) > CENT:
         found.append(
             Violation(
@@ -165,7 +171,7 @@ def ledger_violations() -> list[Violation]:
             )
         )
     reserved = money_from_db(
-        Order.objects.filter(status=Order.Status.WORKING).aggregate(total=Sum("reserved"))["total"]
+        Order.objects.filter(book=book, status=Order.Status.WORKING).aggregate(total=Sum("reserved"))["total"]
     )
     if abs(kept.reserved - reserved) > CENT:
         found.append(
@@ -191,17 +197,21 @@ def _sums(rows: QuerySet) -> dict[int, dict]:
     }
 
 
-def execution_violations(*, exclude: Iterable[int] = ()) -> list[Violation]:
+def execution_violations(book: Book, *, exclude: Iterable[int] = ()) -> list[Violation]:
     """Each trade's columns against its executions (ledger/brackets.py): one entry at its entry price and size; its
     exits' sizes adding up to its size once closed (to its partial exits' while open), their PnL to its realized
     PnL (its partial exits' while open), every fee to its fees once closed, and their size-weighted price to its
     exit price. Two grouped queries and the trades' columns, streamed."""
-    entries = _sums(Execution.objects.filter(kind=Execution.Kind.ENTRY))
-    exits = _sums(Execution.objects.filter(kind=Execution.Kind.EXIT))
+    entries = _sums(Execution.objects.filter(trade__book=book, kind=Execution.Kind.ENTRY))
+    exits = _sums(Execution.objects.filter(trade__book=book, kind=Execution.Kind.EXIT))
     found = []
     columns = ["status", "entry_price", "position_size", "exit_price", "realized_pnl", "fees", "exited_size"]
-    trades = PaperTrade.objects.exclude(pk__in=list(exclude)).exclude(  # those are closed-without-exit
-        Q(status__in=PaperTrade.CLOSED_STATUSES) & (Q(exit_price__isnull=True) | Q(realized_pnl__isnull=True))
+    trades = (
+        PaperTrade.objects.filter(book=book)
+        .exclude(pk__in=list(exclude))
+        .exclude(  # closed-without-exit
+            Q(status__in=PaperTrade.CLOSED_STATUSES) & (Q(exit_price__isnull=True) | Q(realized_pnl__isnull=True))
+        )
     )
     trades = trades.only(*columns, "exited_pnl").order_by("pk")
     for trade in trades.iterator(chunk_size=CHECK_CHUNK):
@@ -239,10 +249,10 @@ def execution_violations(*, exclude: Iterable[int] = ()) -> list[Violation]:
     return found
 
 
-def account_state() -> str | None:
-    """The account's state when it needs saying: a deficit (cash below 0) that a gap left. It is not a broken
+def account_state(book: Book) -> str | None:
+    """The book's state when it needs saying: a deficit (cash below 0) that a gap left. It is not a broken
     ledger when the running totals agree with the trades, which ledger_violations checks."""
-    kept = account()
+    kept = Book.objects.get(pk=book.pk)
     if not kept.deficit:
         return None
     return (

@@ -1,5 +1,5 @@
 """The reads of the dashboard, the API and the commands: one query (or a small aggregate) each over the
-ledger's tables (signals, paper_trades, the account row, market_prices, price_candles); a day is a [start, end)
+ledger's tables (signals, paper_trades, the book rows, market_prices, price_candles); a day is a [start, end)
 range on an indexed time column. Nothing here loads a table to filter it in Python."""
 
 from collections.abc import Iterable
@@ -25,7 +25,7 @@ from django.db.models.functions import Cast, Round
 from .. import brackets, rules, sizing
 from ..days import day_bounds, trading_day
 from ..errors import InvalidTransition, LedgerError, NotExecutable, NotFound
-from ..models import Account, FeedStatus, MarketLot, MarketPrice, Order, PaperTrade, PriceCandle, Signal
+from ..models import Book, FeedStatus, MarketLot, MarketPrice, Order, PaperTrade, PriceCandle, Signal
 from ..rules import RATIO, ZERO, Quote, money
 from ..sql import (
     HeldSeconds,
@@ -39,30 +39,30 @@ from ..sql import (
 )
 
 
-def account() -> Account:
-    """The running totals (an unsaved empty one before the first write): balance and cash."""
-    return Account.objects.filter(pk=1).first() or Account()
+def book_totals(book: Book) -> Book:
+    """The book's running totals as committed now (balance, cash): its row read again."""
+    return Book.objects.get(pk=book.pk)
 
 
-def balance() -> Decimal:
-    """Starting balance plus the realized PnL of every closed trade (kept as a running total)."""
-    return account().balance
+def ledger_version(book_id: int) -> int:
+    """A number every write to the book bumps: what the dashboard's parts make their ETags of."""
+    return Book.objects.filter(pk=book_id).values_list("version", flat=True).first() or 0
 
 
-def ledger_version() -> int:
-    """A number every write bumps: what the dashboard's parts make their ETags of."""
-    return Account.objects.filter(pk=1).values_list("version", flat=True).first() or 0
-
-
-def trade(trade_id: int) -> PaperTrade:
-    trade = PaperTrade.objects.filter(pk=trade_id).first()
+def trade(trade_id: int, *, books: Iterable[int] | None = None) -> PaperTrade:
+    """The trade, if it is of one of `books` (ids; None: of any book), or NotFound: another book's trade is not
+    there for whom may not see that book."""
+    rows = PaperTrade.objects.all() if books is None else PaperTrade.objects.filter(book__in=list(books))
+    trade = rows.filter(pk=trade_id).first()
     if trade is None:
         raise NotFound(f"No trade with id {trade_id}.", field="trade_id")
     return trade
 
 
-def signal(signal_id: str) -> Signal:
-    row = Signal.objects.filter(signal_id=signal_id).first()
+def signal(signal_id: str, *, books: Iterable[int] | None = None) -> Signal:
+    """The signal, if it is of one of `books` (ids; None: of any book), or NotFound."""
+    rows = Signal.objects.all() if books is None else Signal.objects.filter(book__in=list(books))
+    row = rows.filter(signal_id=signal_id).first()
     if row is None:
         raise NotFound(f"No signal with signal_id {signal_id!r}.", field="signal_id")
     return row
@@ -95,17 +95,17 @@ class EntryPlan:
 
 
 def entry_plan(
-    signal: Signal, *, account: Account, at: datetime, price: Decimal | None = None, tick: Quote | None = None
+    signal: Signal, *, account: Book, at: datetime, price: Decimal | None = None, tick: Quote | None = None
 ) -> EntryPlan:
-    """The signal's entry at `at` from the account's balance and available cash (cash less what working orders
+    """The signal's entry at `at` from its book's (`account`) balance and available cash (cash less what working orders
     reserve), by the rules of paper execution; raises what an execution would be refused with (not waiting, its
     day over or its time up, a level passed, no cash, a limit). Reads only: `signal_execute` calls it with the
     account row locked, then writes the plan.
 
     `price` prices an entry order instead of the market: its price at its placement, its fill at its fill. Its
     signal is then not held to its age or its trading day: the order's own expiry rules it (docs/fills.md); `tick`
-    is the tick that filled it, which marks the new trade."""
-    open_trades = trades_active()
+    is the tick that filled it, which marks the new trade. The book's rules are those in force (rules.under)."""
+    open_trades = trades_active(signal.book)
     return _plan(
         signal,
         account=account,
@@ -122,7 +122,7 @@ def entry_plan(
 def _plan(
     signal: Signal,
     *,
-    account: Account,
+    account: Book,
     at: datetime,
     last: Quote | None,
     open_count: int,
@@ -197,24 +197,25 @@ def candles(symbol: str, start: datetime, end: datetime) -> QuerySet[PriceCandle
     return PriceCandle.objects.filter(symbol=symbol, minute__gte=start, minute__lt=end).order_by("minute")
 
 
-def trades_active() -> QuerySet[PaperTrade]:
-    return PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).order_by("entry_time", "pk")
+def trades_active(book: Book | None = None) -> QuerySet[PaperTrade]:
+    """The book's open trades (None: every book's, as the price feed follows them), the oldest first."""
+    rows = PaperTrade.objects.filter(status=PaperTrade.Status.OPEN)
+    return (rows if book is None else rows.filter(book=book)).order_by("entry_time", "pk")
 
 
-def trades_active_with_last_tick() -> QuerySet[PaperTrade]:
-    """The open trades, each with `last_tick_at`, when its symbol's last tick was applied (None: never), read
+def trades_active_with_last_tick(book: Book) -> QuerySet[PaperTrade]:
+    """The book's open trades, each with `last_tick_at`, when its symbol's last tick was applied (None: never), read
     from market_prices by its unique symbol: how old the price the trade is marked at is."""
     last_tick = MarketPrice.objects.filter(symbol=OuterRef("symbol")).values("at")[:1]
-    return trades_active().annotate(last_tick_at=Subquery(last_tick))
+    return trades_active(book).annotate(last_tick_at=Subquery(last_tick))
 
 
 def symbols_followed(day: date, watchlist: Iterable[str]) -> list[str]:
-    """What a price feed follows: the symbols of open trades and of the day's waiting (GENERATED) signals, and
-    a watchlist; two small indexed reads."""
+    """What a price feed follows: the symbols of every book's open trades and of the day's waiting (GENERATED)
+    signals, and a watchlist; two small indexed reads."""
     trading = trades_active().order_by().values_list("symbol", flat=True).distinct()
-    waiting = (
-        signals_for_day(day, status=Signal.Status.GENERATED).order_by().values_list("symbol", flat=True).distinct()
-    )
+    waiting = _between(Signal.objects.filter(status=Signal.Status.GENERATED), "timestamp", day, day)
+    waiting = waiting.order_by().values_list("symbol", flat=True).distinct()
     return sorted({*trading, *waiting, *watchlist})
 
 
@@ -248,18 +249,20 @@ def feed_status() -> FeedStatus | None:
     return FeedStatus.objects.order_by("-reported_at").first()
 
 
-def symbols(model: type[Signal] | type[PaperTrade] | type[PriceCandle]) -> list[str]:
-    """The distinct symbols of a table, in order: a skip scan that asks its symbol index for the next
-    symbol after the last one (a probe per symbol), not a DISTINCT that reads a million rows."""
+def symbols(model: type[Signal] | type[PaperTrade] | type[PriceCandle], book: Book | None = None) -> list[str]:
+    """The distinct symbols of a table (of one book's rows, for the tables that have books), in order: a skip scan
+    that asks its (book, symbol) or symbol index for the next symbol after the last one (a probe per symbol), not a
+    DISTINCT that reads a million rows."""
     table = connection.ops.quote_name(model._meta.db_table)
     column = connection.ops.quote_name(model._meta.get_field("symbol").column)
+    mine, params = ("", []) if book is None else (f"{connection.ops.quote_name('book_id')} = %s AND ", [book.pk] * 2)
     sql = (
-        f"WITH RECURSIVE s(symbol) AS (SELECT MIN({column}) FROM {table} UNION ALL "
-        f"SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > s.symbol) FROM s WHERE s.symbol IS NOT NULL) "
-        "SELECT symbol FROM s WHERE symbol IS NOT NULL"
+        f"WITH RECURSIVE s(symbol) AS (SELECT MIN({column}) FROM {table} WHERE {mine}1 = 1 UNION ALL "
+        f"SELECT (SELECT MIN({column}) FROM {table} WHERE {mine}{column} > s.symbol) FROM s "
+        "WHERE s.symbol IS NOT NULL) SELECT symbol FROM s WHERE symbol IS NOT NULL"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(sql, params)
         return [symbol for (symbol,) in cursor.fetchall()]
 
 
@@ -272,19 +275,20 @@ def _between(rows: QuerySet, column: str, start: date | None, end: date | None) 
     return rows
 
 
-def closed_between(start: date | None, end: date | None) -> QuerySet[PaperTrade]:
+def closed_between(book: Book, start: date | None, end: date | None) -> QuerySet[PaperTrade]:
     return _between(
-        PaperTrade.objects.filter(status__in=PaperTrade.CLOSED_STATUSES).order_by(), "exit_time", start, end
+        PaperTrade.objects.filter(book=book, status__in=PaperTrade.CLOSED_STATUSES).order_by(), "exit_time", start, end
     )
 
 
-def signals_for_day(day: date, *, status: str | None = None) -> QuerySet[Signal]:
-    """The day's signals, the latest first; only those of one status if given."""
-    signals = Signal.objects.filter(status=status) if status else Signal.objects.all()
+def signals_for_day(book: Book, day: date, *, status: str | None = None) -> QuerySet[Signal]:
+    """The book's signals of the day, the latest first; only those of one status if given."""
+    signals = Signal.objects.filter(book=book)
+    signals = signals.filter(status=status) if status else signals
     return _between(signals, "timestamp", day, day).order_by("-timestamp", "-pk")
 
 
-def signals_board(day: date, *, size: int, at: datetime | None = None) -> list[Signal]:
+def signals_board(book: Book, day: date, *, size: int, at: datetime | None = None) -> list[Signal]:
     """The day's signals a page shows, `size` at most: the waiting (GENERATED) ones first, then the latest
     handled ones, each group the latest first, with each one's trade. Two index reads of `size` rows each,
     however many signals the day has.
@@ -292,14 +296,14 @@ def signals_board(day: date, *, size: int, at: datetime | None = None) -> list[S
     Given `at`, each waiting signal also says whether it could be executed then: `plan` (its EntryPlan) or
     `refusal` (why not, as Execute would say), from four more reads: the account, the last prices and lot rules of
     their symbols and the open trades' symbols."""
-    waiting = list(signals_for_day(day, status=Signal.Status.GENERATED).select_related("trade")[:size])
-    handled = signals_for_day(day).exclude(status=Signal.Status.GENERATED).select_related("trade")
+    waiting = list(signals_for_day(book, day, status=Signal.Status.GENERATED).select_related("trade")[:size])
+    handled = signals_for_day(book, day).exclude(status=Signal.Status.GENERATED).select_related("trade")
     if waiting and at is not None:
-        _judge(waiting, at=at)
+        _judge(book, waiting, at=at)
     return waiting + list(handled[: size - len(waiting)])
 
 
-def _judge(waiting: list[Signal], *, at: datetime) -> None:
+def _judge(book: Book, waiting: list[Signal], *, at: datetime) -> None:
     """Set each waiting signal's `plan` or `refusal` at `at`, as entry_plan would find them."""
     symbols = {signal.symbol for signal in waiting}
     quotes = {
@@ -307,8 +311,9 @@ def _judge(waiting: list[Signal], *, at: datetime) -> None:
         for row in MarketPrice.objects.filter(symbol__in=symbols)
     }
     lots = {row.symbol: row.lot for row in MarketLot.objects.filter(symbol__in=symbols)}
-    open_symbols = dict(trades_active().order_by().values("symbol").annotate(n=Count("pk")).values_list("symbol", "n"))
-    totals = account()
+    open_trades = trades_active(book).order_by().values("symbol").annotate(n=Count("pk"))
+    open_symbols = dict(open_trades.values_list("symbol", "n"))
+    totals = book_totals(book)
     ordered = dict(
         Order.objects.filter(
             signal__in=[signal.signal_id for signal in waiting], status=Order.Status.WORKING
@@ -320,22 +325,23 @@ def _judge(waiting: list[Signal], *, at: datetime) -> None:
             signal.refusal = f"its {ordered[signal.signal_id]} order is working (see Working orders)."
             continue
         try:
-            signal.plan = _plan(
-                signal,
-                account=totals,
-                at=at,
-                last=quotes.get(signal.symbol),
-                open_count=sum(open_symbols.values()),
-                symbol_open=signal.symbol in open_symbols,
-                lot=lots.get(signal.symbol) or sizing.lot_default(),
-            )
+            with rules.under(totals.terms):
+                signal.plan = _plan(
+                    signal,
+                    account=totals,
+                    at=at,
+                    last=quotes.get(signal.symbol),
+                    open_count=sum(open_symbols.values()),
+                    symbol_open=signal.symbol in open_symbols,
+                    lot=lots.get(signal.symbol) or sizing.lot_default(),
+                )
         except LedgerError as refused:
             signal.refusal = refused.message
 
 
-def journal_for_day(day: date) -> QuerySet[PaperTrade]:
-    """The trades closed during the day, the latest first."""
-    return closed_between(day, day).order_by("-exit_time", "-pk")
+def journal_for_day(book: Book, day: date) -> QuerySet[PaperTrade]:
+    """The book's trades closed during the day, the latest first."""
+    return closed_between(book, day, day).order_by("-exit_time", "-pk")
 
 
 @dataclass(frozen=True)
@@ -346,11 +352,11 @@ class SignalsSummary:
     by_action: dict[str, int]
 
 
-def signals_summary(day: date) -> SignalsSummary:
+def signals_summary(book: Book, day: date) -> SignalsSummary:
     """Counts of the day's signals by status and by action, in one aggregate query."""
     counts = {f"status_{s}": Count("pk", filter=Q(status=s)) for s in Signal.Status.values}
     counts |= {f"action_{a}": Count("pk", filter=Q(action=a)) for a in Signal.Action.values}
-    row = signals_for_day(day).aggregate(total=Count("pk"), **counts)
+    row = signals_for_day(book, day).aggregate(total=Count("pk"), **counts)
     return SignalsSummary(
         day=day,
         total=row["total"],
@@ -372,9 +378,9 @@ class DailyPnl:
         return Decimal(self.wins) / Decimal(self.trades) if self.trades else None
 
 
-def pnl_daily(day: date) -> DailyPnl:
-    """Realized PnL of the trades whose exit falls in the day, with counts, in one aggregate query."""
-    row = journal_for_day(day).aggregate(
+def pnl_daily(book: Book, day: date) -> DailyPnl:
+    """Realized PnL of the book's trades whose exit falls in the day, with counts, in one aggregate query."""
+    row = journal_for_day(book, day).aggregate(
         realized=Sum("realized_pnl"), trades=Count("pk"), wins=Count("pk", filter=Q(realized_pnl__gt=0))
     )
     return DailyPnl(day=day, realized_pnl=money_from_db(row["realized"]), trades=row["trades"], wins=row["wins"])
@@ -388,8 +394,8 @@ class DashboardSummary:
     open_trades: int
     unrealized_pnl: Decimal
     open_notional: Decimal  # the open trades' entry notional
-    deficit: Decimal  # what the account owes, cash below 0 (Account.deficit)
-    reserved: Decimal = ZERO  # what working entry orders hold back of cash (Account.reserved)
+    deficit: Decimal  # what the book owes, cash below 0 (Book.deficit)
+    reserved: Decimal = ZERO  # what working entry orders hold back of cash (Book.reserved)
 
     @property
     def equity(self) -> Decimal:
@@ -402,19 +408,19 @@ class DashboardSummary:
         return (self.open_notional / self.equity).quantize(RATIO) if self.equity > 0 else None
 
 
-def dashboard_summary(day: date) -> DashboardSummary:
-    """The header of the dashboard: balance, equity and cash, the day's realized PnL and win rate, and the open
-    trades."""
-    open_row = trades_active().aggregate(
+def dashboard_summary(book: Book, day: date) -> DashboardSummary:
+    """The header of the book's dashboard: balance, equity and cash, the day's realized PnL and win rate, and the
+    open trades."""
+    open_row = trades_active(book).aggregate(
         count=Count("pk"), unrealized=Sum("unrealized_pnl"), notional=Sum(F("entry_price") * F("position_size"))
     )
-    totals = account()
+    totals = book_totals(book)
     return DashboardSummary(
         balance=totals.balance,
         cash=totals.cash,
         deficit=totals.deficit,
         reserved=totals.reserved,
-        day=pnl_daily(day),
+        day=pnl_daily(book, day),
         open_trades=open_row["count"],
         unrealized_pnl=money_from_db(open_row["unrealized"]),
         open_notional=money_from_db(open_row["notional"]),
@@ -431,30 +437,30 @@ class DayEnd:
     open_trades: list[PaperTrade]  # opened before its end and closed after it (or open still), the oldest first
 
 
-def day_end(day: date) -> DayEnd:
+def day_end(book: Book, day: date) -> DayEnd:
     """The balance at the end of the day is today's less the realized PnL of every close since; the trades open
     at its end are those closed since that had opened before it, and the open ones that had. Both read the
     closes after the day (an index range on exit_time), so a recent day costs little and a day years back at a
     million trades reads every later close."""
     end = day_bounds(day)[1]
-    since = PaperTrade.objects.filter(exit_time__gte=end)
+    since = PaperTrade.objects.filter(book=book, exit_time__gte=end)
     later = since.aggregate(realized=Sum("realized_pnl"))["realized"]
-    still_open = trades_active().filter(entry_time__lt=end)
+    still_open = trades_active(book).filter(entry_time__lt=end)
     return DayEnd(
-        day=pnl_daily(day),
-        balance=money(account().balance - money_from_db(later)),
+        day=pnl_daily(book, day),
+        balance=money(book_totals(book).balance - money_from_db(later)),
         open_trades=[*since.filter(entry_time__lt=end).order_by("entry_time", "pk"), *still_open],
     )
 
 
-def pnl_daily_range(start: date, end: date) -> list[DailyPnl]:
+def pnl_daily_range(book: Book, start: date, end: date) -> list[DailyPnl]:
     """One row per trading day from start to end (both included), days without a close as zeros.
 
     One grouped query over the range of exit times; the day is the exit time's date in TRADING_DAY_TZ, which
     the database computes (sql.LocalPart; Django's TruncDate in a zone calls Python for every row on SQLite).
     """
     rows = (
-        closed_between(start, end)
+        closed_between(book, start, end)
         .annotate(day=LocalPart("exit_time", "date", span=(day_bounds(start)[0], day_bounds(end)[1])))
         .values("day")
         .annotate(realized=Sum("realized_pnl"), trades=Count("pk"), wins=Count("pk", filter=Q(realized_pnl__gt=0)))
@@ -486,12 +492,12 @@ def _excursions() -> dict[str, Rounded]:
     }
 
 
-def journal_between(start: date | None, end: date | None) -> QuerySet[PaperTrade]:
-    """The trades closed from trading day start to end (both included; None: no bound), oldest close first,
+def journal_between(book: Book, start: date | None, end: date | None) -> QuerySet[PaperTrade]:
+    """The book's trades closed from trading day start to end (both included; None: no bound), oldest close first,
     with the export's columns."""
-    return with_export_columns(closed_between(start, end)).order_by("exit_time", "pk")
+    return with_export_columns(closed_between(book, start, end)).order_by("exit_time", "pk")
 
 
-def signals_between(start: date | None, end: date | None) -> QuerySet[Signal]:
-    """The signals of trading days start to end (both included; None: no bound), oldest first."""
-    return _between(Signal.objects.all(), "timestamp", start, end).order_by("timestamp", "pk")
+def signals_between(book: Book, start: date | None, end: date | None) -> QuerySet[Signal]:
+    """The book's signals of trading days start to end (both included; None: no bound), oldest first."""
+    return _between(Signal.objects.filter(book=book), "timestamp", start, end).order_by("timestamp", "pk")

@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import F, Q, QuerySet, Subquery
 
 from .. import brackets
-from ..models import DayNote, Execution, PaperTrade
+from ..models import Book, DayNote, Execution, PaperTrade
 from ..sql import HasElement, Tagged, by_element, money_from_db, r_multiple
 from .core import candles as minute_candles
 from .core import closed_between, with_export_columns
@@ -23,18 +23,18 @@ CANDLE_MINUTES = (1, 5, 15, 60, 240, 1440)  # beyond 720 days of span: candles o
 DAY_MINUTES = 1440
 
 
-def tags_used() -> list[str]:
-    """The tags of the latest TAG_SUGGESTIONS_FROM tagged trades, alphabetically: what the tag editor and the
+def tags_used(book: Book) -> list[str]:
+    """The tags of the book's latest TAG_SUGGESTIONS_FROM tagged trades, alphabetically: what the tag editor and the
     history's filter suggest. A partial index holds the tagged trades only, so this costs the same at any
     size of history."""
-    latest = PaperTrade.objects.filter(Tagged()).order_by("-pk").values("pk")[:TAG_SUGGESTIONS_FROM]
+    latest = PaperTrade.objects.filter(Tagged(), book=book).order_by("-pk").values("pk")[:TAG_SUGGESTIONS_FROM]
     rows, tag = by_element(PaperTrade.objects.filter(pk__in=Subquery(latest)).order_by(), "tags")
     found = rows.annotate(tag=tag).filter(tag__isnull=False).values_list("tag", flat=True).distinct()
     return sorted(found, key=str.casefold)
 
 
-def day_note(day: date) -> DayNote | None:
-    return DayNote.objects.filter(day=day).first()
+def day_note(book: Book, day: date) -> DayNote | None:
+    return DayNote.objects.filter(book=book, day=day).first()
 
 
 # --- A trade's chart -----------------------------------------------------------------------------
@@ -141,8 +141,9 @@ def stop_moves(trade: PaperTrade, executions: list[Execution], now: datetime) ->
 
 @dataclass(frozen=True)
 class HistoryFilter:
-    """Which closed trades the history shows; None (or empty) is no condition."""
+    """Which closed trades of a book the history shows; None (or empty) is no condition."""
 
+    book: Book
     start: date | None = None  # the first trading day of exits
     end: date | None = None  # the last, included
     symbol: str = ""
@@ -168,7 +169,7 @@ SORTS = {
 
 def _matching(filters: HistoryFilter) -> QuerySet[PaperTrade]:
     """The closed trades that match, each with its R multiple `r` (None without a risk), in no order."""
-    rows = closed_between(filters.start, filters.end).annotate(r=r_multiple())
+    rows = closed_between(filters.book, filters.start, filters.end).annotate(r=r_multiple())
     conditions = {
         "symbol": filters.symbol,
         "direction": filters.side,

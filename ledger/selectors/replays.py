@@ -4,7 +4,7 @@ rules, and the ledger's own trades of those signals to compare with. Nothing her
 
 import functools
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce
 from .. import replay, replay_report, sizing
 from ..days import day_bounds
 from ..errors import NotFound
-from ..models import MarketLot, PaperTrade, Replay, Signal
+from ..models import Book, MarketLot, PaperTrade, Replay, Signal
 from ..sql import HasElement, moment_from_db, money_from_db
 
 CANDLE_PAGE = 10_000  # candles a read: one keyset page of the (symbol, minute) index
@@ -30,8 +30,9 @@ CACHED_MAX = 200_000  # distinct minutes or prices a replay's read keeps convert
 class Selection:
     """Which signals a replay takes: sent from the first day's start to the last day's end (trading days), of
     these symbols, with one of these confluences, whose trade carries one of these tags (empty: any); those the
-    ledger executed, and with `include_refused` also those it did not."""
+    ledger executed, and with `include_refused` also those it did not; of one book."""
 
+    book_id: int
     start: date
     end: date
     symbols: tuple[str, ...] = ()
@@ -53,7 +54,7 @@ def _any(path: str, values: tuple[str, ...]) -> Q:
 
 def replay_signals_selected(selection: Selection) -> QuerySet[Signal]:
     start, end = selection.span
-    rows = Signal.objects.filter(timestamp__gte=start, timestamp__lt=end)
+    rows = Signal.objects.filter(book_id=selection.book_id, timestamp__gte=start, timestamp__lt=end)
     rows = (
         rows.filter(trade__isnull=False)
         if not selection.include_refused
@@ -247,13 +248,14 @@ def replay_live(selection: Selection) -> list[replay_report.Live]:
     ]
 
 
-def replays_recent(limit: int = 10) -> QuerySet[Replay]:
-    return Replay.objects.order_by("-id")[:limit]
+def replays_recent(book: Book, limit: int = 10) -> QuerySet[Replay]:
+    return Replay.objects.filter(book=book).order_by("-id")[:limit]
 
 
-def replay_get(replay_id: int) -> Replay:
-
-    row = Replay.objects.filter(pk=replay_id).first()
+def replay_get(replay_id: int, *, books: Iterable[int] | None = None) -> Replay:
+    """The replay, if it is of one of `books` (ids; None: of any book), or NotFound."""
+    rows = Replay.objects.all() if books is None else Replay.objects.filter(book__in=list(books))
+    row = rows.filter(pk=replay_id).first()
     if row is None:
         raise NotFound(f"No replay with id {replay_id}.", field="replay_id")
     return row

@@ -7,7 +7,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import (
     Case,
@@ -26,7 +25,7 @@ from django.db.models import (
 from django.db.models.lookups import LessThan
 
 from ..days import month_of, today, trading_day, week_of
-from ..models import Execution, PaperTrade
+from ..models import Book, Execution, PaperTrade
 from ..rules import RATIO, ZERO
 from ..sql import LocalPart, by_element, moment_from_db, money_from_db, r_multiple
 from .core import DailyPnl, closed_between, pnl_daily_range
@@ -360,14 +359,14 @@ def _exits(trades: QuerySet[PaperTrade]) -> list[Exits]:
     return [Exits(row["reason"], row["count"], money_from_db(row["pnl"])) for row in rows]
 
 
-def stats(start: date | None = None, end: date | None = None) -> Stats:
-    """The figures of the trades closed between start and end (trading days, both included), the same per
+def stats(book: Book, start: date | None = None, end: date | None = None) -> Stats:
+    """The figures of the book's trades closed between start and end (trading days, both included), the same per
     symbol, direction and exit reason and per setup (tag, confluence, timeframe, confidence, weekday and hour
     of entry), the drawdown, the streaks, the R histogram and the daily series: a fixed number of aggregate
     queries whatever the number of trades. The figures come from ONE scan grouped by symbol, direction and
     exit reason (a few rows per symbol), added up here per symbol, per direction, per reason and in total;
     each other breakdown is one grouped scan of its own."""
-    trades = closed_between(start, end)
+    trades = closed_between(book, start, end)
     spans = {
         "first": Min("exit_time"),
         "last": Max("exit_time"),
@@ -377,11 +376,11 @@ def stats(start: date | None = None, end: date | None = None) -> Stats:
     groups = trades.values("symbol", "direction", "status").annotate(**figure_aggregates(), **spans)
     cells = [(row, figures_of(row)) for row in groups.order_by()]
     before = (
-        money_from_db(closed_between(None, start - timedelta(days=1)).aggregate(r=Sum("realized_pnl"))["r"])
+        money_from_db(closed_between(book, None, start - timedelta(days=1)).aggregate(r=Sum("realized_pnl"))["r"])
         if start
         else ZERO
     )
-    starting_balance = settings.PAPER_STARTING_BALANCE + before
+    starting_balance = book.terms.starting_balance + before
     drawdown = _max_drawdown(trades)
     peak_equity = starting_balance + drawdown.peak
     setups: dict[str, Any] = dict.fromkeys(
@@ -389,7 +388,7 @@ def stats(start: date | None = None, end: date | None = None) -> Stats:
     )
     if cells:
         first = start or trading_day(min(row["first"] for row, _ in cells))
-        daily = pnl_daily_range(first, end or max(today(), trading_day(max(row["last"] for row, _ in cells))))
+        daily = pnl_daily_range(book, first, end or max(today(), trading_day(max(row["last"] for row, _ in cells))))
         signal_cells = figure_cells(trades, timeframe=F("signal__timeframe"), band=_confidence_band())
         entered = (min(row["entered_first"] for row, _ in cells), max(row["entered_last"] for row, _ in cells))
         setups = {
@@ -400,7 +399,7 @@ def stats(start: date | None = None, end: date | None = None) -> Stats:
         }
         setups["by_weekday"], setups["by_hour"] = _by_entry_time(trades, entered)
     else:  # an empty period: its days if it has bounds, none for all of an empty history
-        daily = pnl_daily_range(start, end or today()) if start else []
+        daily = pnl_daily_range(book, start, end or today()) if start else []
     wins_in_a_row, losses_in_a_row = _longest_streaks(trades)
     return Stats(
         start=start,

@@ -7,7 +7,7 @@ trade rows (by id), then working entry orders (by id), then their signals, then 
 "Concurrency").
 
 One module per subject; every service is importable from here (`services.trade_close`):
-- base: what every write shares: the locked rows (`trade_for_update`, `account_for_update`), `account_add` (the
+- base: what every write shares: the locked rows (`trade_for_update`, `book_for_update`), `book_add` (a book's
   running total of realized PnL and open cost, and the version every write bumps), `save_closes` (the guarded
   write of closes), history rows for set-based writes (`record_history`, `record_closes`).
 - signals: `signal_record` (idempotent on signal_id), `signal_intake` (record and execute in one transaction;
@@ -34,10 +34,14 @@ One module per subject; every service is importable from here (`services.trade_c
 - replays: `replay_queue` (its parameters checked by `replay_parameters`), `replay_claim` (the worker's guarded
   claim), `replay_run` (the engine of ledger/replay.py on the recorded candles), `replay_cancel`; they write only
   the `replays` table.
+- books: `book_create` (a book with its balance and rules), `book_update` (its name and rules),
+  `book_passphrase_set` (its TradingView webhook passphrase), `book_grant` and `book_revoke` (who may see and trade
+  in it).
 - tokens: API tokens: `api_token_create`, `api_token_revoke`, `api_token_authenticate`, `api_token_hash`.
 """
 
-from .base import account_add, save_closes
+from .base import book_add, book_named, default_book, save_closes
+from .books import book_create, book_grant, book_passphrase_set, book_revoke, book_update, passphrase_hash
 from .eod import DayClosed, day_close
 from .events import event_record, events_prune, events_record
 from .executions import EXECUTION_CORRECTABLE, execution_correct
@@ -66,7 +70,15 @@ __all__ = [
     "Intake",
     "TicksApplied",
     "TradesRecomputed",
-    "account_add",
+    "book_add",
+    "book_create",
+    "book_grant",
+    "book_passphrase_set",
+    "book_revoke",
+    "book_update",
+    "passphrase_hash",
+    "book_named",
+    "default_book",
     "api_token_authenticate",
     "api_token_create",
     "api_token_hash",

@@ -1,7 +1,8 @@
-"""What every write shares: the account row every write bumps, history rows for set-based writes, and
+"""What every write shares: the book rows every write bumps, history rows for set-based writes, and
 the guarded write of closes."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -13,7 +14,7 @@ from simple_history.models import HistoricalRecords
 
 from .. import brackets, rules, selectors
 from ..errors import NotFound
-from ..models import Account, Event, Execution, PaperTrade, Signal
+from ..models import Book, Event, Execution, PaperTrade, Signal
 from ..rules import ZERO
 from .events import events_record, trade_event
 from .rows import insert_rows
@@ -43,10 +44,21 @@ CLOSE_FIELDS = [
 ]
 
 
-def account_for_update() -> Account:
-    """The account row, locked until the transaction ends: an entry sizes itself from its balance and cash."""
-    account, _ = Account.objects.select_for_update().get_or_create(pk=1)
-    return account
+def default_book() -> Book:
+    """The book of a write that names none: `default`, made by the migration (again after a test's flush)."""
+    book, _ = Book.objects.get_or_create(slug=Book.DEFAULT_SLUG, defaults={"name": "Default"})
+    return book
+
+
+def book_named(slug: str) -> Book:
+    """The book a command names: `default` is made on first use (as by every write that names no book), any other
+    must exist (selectors.book: NotFound naming the books there are)."""
+    return default_book() if slug == Book.DEFAULT_SLUG else selectors.book(slug)
+
+
+def book_for_update(book_id: int) -> Book:
+    """The book's row, locked until the transaction ends: an entry sizes itself from its balance and cash."""
+    return Book.objects.select_for_update().get(pk=book_id)
 
 
 def trade_for_update(trade_id: int) -> PaperTrade:
@@ -57,19 +69,36 @@ def trade_for_update(trade_id: int) -> PaperTrade:
     return trade
 
 
-def account_add(amount: Decimal, *, open_cost: Decimal = ZERO, reserved: Decimal = ZERO) -> None:
-    """Every write calls this in its transaction: it adds realized PnL (zero for a write that realizes
-    none) to the running total, what trades opened (+) or closed (-) to the open cost and what entry orders
-    placed (+) or ended (-) to the reserved cash, read and added in Decimal, and bumps the version that the
-    dashboard's ETags are made of, so a poll can tell "nothing changed" from one row."""
-    if not amount and not open_cost and not reserved and Account.objects.filter(pk=1).update(version=F("version") + 1):
+@contextmanager
+def book_rules(book_id: int) -> Iterator[None]:
+    """The book's rules (fees, slippage, sizing, limits) in force for the rules called inside (rules.under)."""
+    with rules.under(Book.objects.get(pk=book_id).terms):
+        yield
+
+
+def book_add(book_id: int, amount: Decimal, *, open_cost: Decimal = ZERO, reserved: Decimal = ZERO) -> None:
+    """Every write calls this in its transaction for each book it changed: it adds realized PnL (zero for a write
+    that realizes none) to the book's running total, what trades opened (+) or closed (-) to its open cost and what
+    entry orders placed (+) or ended (-) to its reserved cash, read and added in Decimal, and bumps the version that
+    the dashboard's ETags are made of, so a poll can tell "nothing changed" from one row."""
+    rows = Book.objects.filter(pk=book_id)
+    if not amount and not open_cost and not reserved and rows.update(version=F("version") + 1):
         return  # nothing realized or spent: one statement, no read (integer arithmetic in SQL is exact)
-    account = account_for_update()
-    account.realized_pnl_total = rules.money(account.realized_pnl_total + amount)
-    account.open_cost = rules.money(account.open_cost + open_cost)
-    account.reserved = rules.money(account.reserved + reserved)
-    account.version += 1
-    account.save(update_fields=["realized_pnl_total", "open_cost", "reserved", "version"])
+    book = book_for_update(book_id)
+    book.realized_pnl_total = rules.money(book.realized_pnl_total + amount)
+    book.open_cost = rules.money(book.open_cost + open_cost)
+    book.reserved = rules.money(book.reserved + reserved)
+    book.version += 1
+    # The totals are not in the book's history (models.Book.history): no history row for every write.
+    book.save_without_historical_record(update_fields=["realized_pnl_total", "open_cost", "reserved", "version"])
+
+
+def by_book(items: Iterable[Any]) -> dict[int, list[Any]]:
+    """Trades (or anything with a book_id) grouped by book, in book id order: the order books are locked in."""
+    groups: dict[int, list[Any]] = {}
+    for item in items:
+        groups.setdefault(item.book_id, []).append(item)
+    return dict(sorted(groups.items()))
 
 
 def entry_costs(trades: Iterable[PaperTrade]) -> Decimal:
@@ -170,7 +199,8 @@ def save_closes(trades: Sequence[PaperTrade], *, reason: str = "closed") -> int:
     if won:
         record_fills([(trade, brackets.closing_fill(trade)) for trade in trades])
         record_closes(trades, reason=reason)
-        account_add(closed_amount(trades), open_cost=-entry_costs(trades))
+        for book_id, closed in by_book(trades).items():
+            book_add(book_id, closed_amount(closed), open_cost=-entry_costs(closed))
     return won
 
 
@@ -178,6 +208,7 @@ def open_trade(*, signal: Signal, plan: selectors.EntryPlan, at: datetime) -> Pa
     """Write the trade of a plan, the signal locked and EXECUTED with it: the one way a signal's trade opens,
     at the market (signal_execute) or when its entry order fills (services.orders)."""
     trade = PaperTrade(
+        book_id=signal.book_id,
         signal=signal,
         symbol=signal.symbol,
         direction=plan.direction,
@@ -198,6 +229,6 @@ def open_trade(*, signal: Signal, plan: selectors.EntryPlan, at: datetime) -> Pa
     record_executions(trade, [brackets.entry_fill(trade, at=at)])
     signal.status = Signal.Status.EXECUTED
     signal.save(update_fields=["status"])
-    account_add(ZERO, open_cost=rules.held(trade))
+    book_add(trade.book_id, ZERO, open_cost=rules.held(trade))
     events_record(events=[trade_event(Event.Kind.TRADE_OPENED, trade)])
     return trade

@@ -11,9 +11,18 @@ from django.db.models import Exists, F, OuterRef
 from .. import brackets, rules, selectors
 from ..days import day_bounds, last_moment
 from ..inputs import REASON_LENGTH_MAX, clean_time
-from ..models import Event, Order, PaperTrade, PriceCandle, Signal
+from ..models import Book, Event, Order, PaperTrade, PriceCandle, Signal
 from ..rules import ZERO
-from .base import account_add, batches, closed_amount, entry_costs, record_closes, record_fills, record_history
+from .base import (
+    batches,
+    book_add,
+    closed_amount,
+    default_book,
+    entry_costs,
+    record_closes,
+    record_fills,
+    record_history,
+)
 from .events import event_record, expired_events
 from .orders import orders_expire
 
@@ -34,8 +43,9 @@ class DayClosed:
 
 
 @transaction.atomic
-def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -> DayClosed:
-    """End of a trading day: close every OPEN trade opened before the day's end by a market order at its last
+def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False, book: Book | None = None) -> DayClosed:
+    """End of a trading day in one book (default: the default book; `close_eod` closes each book in a transaction
+    of its own): close every OPEN trade opened before the day's end by a market order at its last
     mark's exit quote (EOD_CLOSE), mark their signals CLOSED, expire the working entry orders that end with the day
     (day orders, and those whose seconds run out before its end) and the GENERATED signals of the day and before,
     but those whose order works on (until cancelled, or past the day's end).
@@ -48,16 +58,18 @@ def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -
     """
     at = min(clean_time(at, field="at"), last_moment(day))
     end = day_bounds(day)[1]
-    open_trades = PaperTrade.objects.filter(status=PaperTrade.Status.OPEN, entry_time__lt=end).order_by("pk")
-    day_orders = Order.objects.filter(status=Order.Status.WORKING, expires_at__lte=end)
+    book = book or default_book()
+    open_trades = PaperTrade.objects.filter(book=book, status=PaperTrade.Status.OPEN, entry_time__lt=end).order_by("pk")
+    day_orders = Order.objects.filter(book=book, status=Order.Status.WORKING, expires_at__lte=end)
     working = Exists(Order.objects.filter(signal=OuterRef("signal_id"), status=Order.Status.WORKING))
     # A signal whose order works on (until cancelled, or for seconds past the day's end) waits for its order.
-    stale_signals = Signal.objects.filter(~working, status=Signal.Status.GENERATED, timestamp__lt=end)
+    stale_signals = Signal.objects.filter(~working, book=book, status=Signal.Status.GENERATED, timestamp__lt=end)
     if not dry_run:
         open_trades = open_trades.select_for_update()
     trades = list(open_trades)
-    for trade in trades:  # in memory, what the set-based update below writes
-        rules.close_at_quote(trade, reason=PaperTrade.Status.EOD_CLOSE, at=at)
+    with rules.under(book.terms):
+        for trade in trades:  # in memory, what the set-based update below writes
+            rules.close_at_quote(trade, reason=PaperTrade.Status.EOD_CLOSE, at=at)
     if dry_run:
         pruned = sum(old.count() for old in _old_candles(end))
         return DayClosed(
@@ -71,7 +83,7 @@ def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -
 
     # The day's orders end before the closes write: orders are locked before signals and the account, as every
     # writer locks them (services/__init__.py), or a cancel holding its order and waiting for the account deadlocks.
-    orders_expired = orders_expire(at=at, until=end)  # their signals expire with them
+    orders_expired = orders_expire(at=at, until=end, book=book)  # their signals expire with them
     whole = [trade.pk for trade in trades if not trade.exited_size]
     for batch in batches(whole):
         PaperTrade.objects.filter(pk__in=batch, status=PaperTrade.Status.OPEN).update(
@@ -89,7 +101,7 @@ def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -
     if trades:
         record_fills([(trade, brackets.closing_fill(trade)) for trade in trades])
         record_closes(trades, reason="closed at the end of the day")
-        account_add(closed_amount(trades), open_cost=-entry_costs(trades))
+        book_add(book.pk, closed_amount(trades), open_cost=-entry_costs(trades))
     expired = 0
     reason = f"Not executed before the end of trading day {day}."[:REASON_LENGTH_MAX]
     for batch in batches(list(stale_signals.order_by("pk").values_list("pk", flat=True))):  # ids: history follows
@@ -100,13 +112,14 @@ def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False) -
         record_history(now_expired, reason="expired")
         expired_events(now_expired)
     if expired and not trades and not orders_expired:  # closes and orders have counted themselves
-        account_add(ZERO)
+        book_add(book.pk, ZERO)
     pruned = sum(old.delete()[0] for old in _old_candles(end))
     closed = DayClosed(
         day=day, closed=trades, expired=expired, dry_run=False, pruned=pruned, orders_expired=orders_expired
     )
     event_record(
         kind=Event.Kind.DAY_CLOSED,
+        book_id=book.pk,
         payload={
             "day": day,
             "closed": len(trades),

@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from ..models import Account, Event, PaperTrade
+from ..models import Event, PaperTrade
 from .rows import insert_rows
 
 EVENTS_CHANNEL = "ledger_events"  # PostgreSQL's LISTEN/NOTIFY channel; one NOTIFY per transaction (they coalesce)
@@ -37,15 +37,25 @@ def trade_facts(trade: PaperTrade) -> dict[str, Any]:
 
 def trade_event(kind: str, trade: PaperTrade, **extra: Any) -> Event:
     """An unsaved event of a trade (for events_record), with the trade's facts and its signal's id."""
-    return Event(kind=kind, trade_id=trade.pk, signal_id=trade.signal_id or "", payload=trade_facts(trade) | extra)
+    return Event(
+        kind=kind,
+        book_id=trade.book_id,
+        trade_id=trade.pk,
+        signal_id=trade.signal_id or "",
+        payload=trade_facts(trade) | extra,
+    )
+
+
+EVENTS_LOCK = 7_305_001  # the outbox's advisory lock on PostgreSQL, last in the lock order (docs/design.md)
 
 
 def _take_ids_in_commit_order() -> None:
-    """Hold the account row (as every write does, last in the lock order) before an event takes its id, so that
-    ids are taken in the order their transactions commit: a reader that has seen id n never later finds a
+    """Hold the outbox's lock until the transaction ends (last in the lock order) before an event takes its id, so
+    that ids are taken in the order their transactions commit: a reader that has seen id n never later finds a
     committed id below n. SQLite's IMMEDIATE transactions already serialize every writer."""
     if connection.vendor == "postgresql":
-        Account.objects.select_for_update().get_or_create(pk=1)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EVENTS_LOCK])
 
 
 @transaction.atomic
@@ -68,21 +78,32 @@ def events_record(*, events: Sequence[Event]) -> None:
 
 
 def event_record(
-    *, kind: str, trade_id: int | None = None, signal_id: str = "", payload: dict[str, Any] | None = None
+    *,
+    kind: str,
+    book_id: int | None = None,
+    trade_id: int | None = None,
+    signal_id: str = "",
+    payload: dict[str, Any] | None = None,
 ) -> Event:
-    """Record one event in the caller's transaction (a Decimal in the payload is kept as its string)."""
-    event = Event(kind=kind, trade_id=trade_id, signal_id=signal_id, payload=payload or {})
+    """Record one event in the caller's transaction (a Decimal in the payload is kept as its string); a book's, or
+    (no book_id) every book's, as prices are."""
+    event = Event(kind=kind, book_id=book_id, trade_id=trade_id, signal_id=signal_id, payload=payload or {})
     events_record(events=[event])
     return event
 
 
 def expired_events(signals: QuerySet) -> None:
     """A `signal.expired` event, with its reason, for each of the signals a set-based update expired."""
-    rows = signals.order_by("pk").values_list("signal_id", "symbol", "status_reason")
+    rows = signals.order_by("pk").values_list("book_id", "signal_id", "symbol", "status_reason")
     events_record(
         events=[
-            Event(kind=Event.Kind.SIGNAL_EXPIRED, signal_id=signal_id, payload={"symbol": symbol, "reason": reason})
-            for signal_id, symbol, reason in rows
+            Event(
+                kind=Event.Kind.SIGNAL_EXPIRED,
+                book_id=book_id,
+                signal_id=signal_id,
+                payload={"symbol": symbol, "reason": reason},
+            )
+            for book_id, signal_id, symbol, reason in rows
         ]
     )
 

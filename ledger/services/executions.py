@@ -11,7 +11,7 @@ from ..errors import InvalidInput, NotFound
 from ..inputs import clean_fees, clean_price, clean_time
 from ..models import Event, Execution, PaperTrade
 from ..rules import ZERO
-from .base import account_add, trade_for_update
+from .base import book_add, book_rules, trade_for_update
 from .events import events_record, trade_event
 
 EXECUTION_CORRECTABLE = ("price", "fee", "time")
@@ -83,10 +83,12 @@ def execution_correct(*, execution_id: int, changes: dict[str, Any], by: Any = N
     if "fee" in changes:
         row.fee = clean_fees(changes["fee"])  # what was really paid, as given
     elif "price" in changes:
-        row.fee = rules.fee(price=row.price, size=row.size)  # the rate's, as trade_correct's fees follow a price
+        with book_rules(trade.book_id):
+            row.fee = rules.fee(price=row.price, size=row.size)  # the rate's, as trade_correct's fees follow a price
     if "time" in changes:
         row.time = _time(changes["time"], trade=trade, row=row)
-    changed = trade_from_executions(trade, rows)
+    with book_rules(trade.book_id):
+        changed = trade_from_executions(trade, rows)
     for corrected in {row, *changed}:
         corrected._change_reason = "corrected" if corrected is row else "recomputed from a corrected execution"
         if by is not None:
@@ -97,7 +99,7 @@ def execution_correct(*, execution_id: int, changes: dict[str, Any], by: Any = N
         trade._history_user = by
     trade.save()
     after = _counted(trade)
-    account_add(after[0] - before[0], open_cost=after[1] - before[1])
+    book_add(trade.book_id, after[0] - before[0], open_cost=after[1] - before[1])
     events_record(events=[trade_event(Event.Kind.TRADE_CORRECTED, trade, execution=row.pk, fields=sorted(changes))])
     return row
 

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from .. import selectors
 from ..models import Event, FeedStatus
-from .base import account_for_update
+from .base import book_for_update, default_book
 from .events import event_record
 
 
@@ -33,12 +33,12 @@ def feed_report(
 def feed_stall_record(*, now: datetime) -> Event | None:
     """A `feed.stalled` event when the newest price applied is older than PRICE_FEED_DEGRADED_LAG (when /healthz
     says "degraded"), once per stall: not again until a newer price has arrived and stopped in its turn. The
-    account row is taken first, so two checkers at once record it once. None when the feed is not stalled, or
+    default book's row is taken first, so two checkers at once record it once. None when the feed is not stalled, or
     the stall is told already."""
     last = selectors.newest_tick_at()
     if last is None or (now - last).total_seconds() < settings.PRICE_FEED_DEGRADED_LAG:
         return None
-    account_for_update()
+    book_for_update(default_book().pk)
     if Event.objects.filter(kind=Event.Kind.FEED_STALLED, payload__last_at=last.isoformat()).exists():
         return None
     lag = int((now - last).total_seconds())

@@ -14,9 +14,9 @@ from .. import rules, selectors
 from ..days import today
 from ..errors import AlreadyClosed, InvalidInput, Outdated
 from ..inputs import clean_notes, clean_price, clean_tags
-from ..models import DayNote, Event, PaperTrade
+from ..models import Book, DayNote, Event, PaperTrade
 from ..rules import ZERO, plain
-from .base import account_add, record_history, trade_for_update
+from .base import book_add, book_for_update, default_book, record_history, trade_for_update
 from .events import event_record, events_record, trade_event
 
 
@@ -32,7 +32,7 @@ def _write(trade: PaperTrade, changes: dict[str, Any], *, reason: str, by: Any, 
         raise AlreadyClosed(f"Trade {trade.pk} was closed a moment ago; nothing was changed.", field="trade_id")
     rows = PaperTrade.objects.filter(pk=trade.pk)
     record_history(rows, reason=reason, by=by)
-    account_add(ZERO)
+    book_add(trade.book_id, ZERO)
     written = rows.get()
     moved = {"stop_loss", "take_profit"} & set(changes)
     kind = Event.Kind.TRADE_MOVED if moved else Event.Kind.JOURNAL_CHANGED
@@ -40,8 +40,8 @@ def _write(trade: PaperTrade, changes: dict[str, Any], *, reason: str, by: Any, 
     return written
 
 
-def _known_spelling(tags: list[str]) -> list[str]:
-    known = {tag.casefold(): tag for tag in selectors.tags_used()}
+def _known_spelling(tags: list[str], *, book: Book) -> list[str]:
+    known = {tag.casefold(): tag for tag in selectors.tags_used(book)}
     return [known.get(tag.casefold(), tag) for tag in tags]
 
 
@@ -77,8 +77,10 @@ def trade_annotate(
     (Outdated, 409) saying what changed: it would silently undo that change."""
     changes = {}
     cleaned_notes = None if notes is None else clean_notes(notes)
-    cleaned_tags = None if tags is None else _known_spelling(clean_tags(tags))
+    cleaned_tags = None if tags is None else clean_tags(tags)
     trade = trade_for_update(trade_id)
+    if cleaned_tags is not None:
+        cleaned_tags = _known_spelling(cleaned_tags, book=trade.book)
     if version is not None and version != trade.notes_version:
         raise Outdated(_changed_since(trade, version), field="version")
     if cleaned_notes is not None and cleaned_notes != trade.notes:
@@ -126,15 +128,17 @@ def trade_move_levels(
 
 
 @transaction.atomic
-def day_note_write(*, day: date, text: str, by: Any = None, via: str = "") -> DayNote:
-    """Write the diary of a trading day that has begun (an empty text keeps the row, so its history shows
-    what was removed); `via` names a writer that is not a person, such as an API token, in the history."""
+def day_note_write(*, day: date, text: str, by: Any = None, via: str = "", book: Book | None = None) -> DayNote:
+    """Write the book's (default: the default book's) diary of a trading day that has begun (an empty text keeps
+    the row, so its history shows what was removed); `via` names a writer that is not a person, such as an API
+    token, in the history."""
     text = clean_notes(text, field="text")
     if day > today():
         raise InvalidInput(f"{day} has not begun; a diary is written for today or a day before.", field="date")
-    # The account row first: it serializes two first notes of one day, which would otherwise both insert.
-    account_add(ZERO)
-    note = DayNote.objects.filter(day=day).first() or DayNote(day=day)
+    # The book's row first: it serializes two first notes of one day, which would otherwise both insert.
+    book = book_for_update((book or default_book()).pk)
+    book_add(book.pk, ZERO)
+    note = DayNote.objects.filter(book=book, day=day).first() or DayNote(book=book, day=day)
     if note.pk is None or note.text != text:
         note.text = text
         if by is not None:
@@ -142,5 +146,5 @@ def day_note_write(*, day: date, text: str, by: Any = None, via: str = "") -> Da
         if via:
             note._change_reason = f"diary ({via})"
         note.save()
-        event_record(kind=Event.Kind.JOURNAL_CHANGED, payload={"day": day})
+        event_record(kind=Event.Kind.JOURNAL_CHANGED, book_id=book.pk, payload={"day": day})
     return note

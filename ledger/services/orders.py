@@ -14,9 +14,9 @@ from .. import orders, rules, selectors
 from ..days import day_bounds, trading_day
 from ..errors import AlreadyClosed, InvalidTransition, LedgerError, NotFound
 from ..inputs import REASON_LENGTH_MAX, OrderFields, Tick, clean_time
-from ..models import Event, Order, PaperTrade, Signal
+from ..models import Book, Event, Order, PaperTrade, Signal
 from ..rules import ZERO, Quote
-from .base import account_add, account_for_update, batches, open_trade, record_history
+from .base import batches, book_add, book_for_update, book_rules, by_book, open_trade, record_history
 from .events import events_record, expired_events
 
 
@@ -34,7 +34,11 @@ def _order_event(kind: str, order: Order, *, trade_id: int | None = None, **extr
     """An unsaved event of an order (for events_record): the order's id, type, status and price."""
     facts = {"order_id": order.pk, "symbol": order.symbol, "order_type": order.order_type, "status": order.status}
     return Event(
-        kind=kind, trade_id=trade_id, signal_id=order.signal_id, payload=facts | {"price": order.price} | extra
+        kind=kind,
+        book_id=order.book_id,
+        trade_id=trade_id,
+        signal_id=order.signal_id,
+        payload=facts | {"price": order.price} | extra,
     )
 
 
@@ -43,9 +47,15 @@ def order_place(*, signal: Signal, order: OrderFields, at: datetime) -> Order:
     account's rules from its available cash, it reserves that entry's cost. If the symbol's last tick is fresh and
     already beyond its price, it fills at once, as a marketable order would. Refused as an execution is (a level
     passed, no cash, a limit), with nothing written."""
-    plan = selectors.entry_plan(signal, account=account_for_update(), at=at, price=signal.entry_price)
+    with book_rules(signal.book_id):
+        return _place(signal=signal, order=order, at=at)
+
+
+def _place(*, signal: Signal, order: OrderFields, at: datetime) -> Order:
+    plan = selectors.entry_plan(signal, account=book_for_update(signal.book_id), at=at, price=signal.entry_price)
     reserved = rules.entry_cost(price=plan.fill, size=plan.size, margin=rules.margin_for(plan.direction))
     placed = Order.objects.create(
+        book_id=signal.book_id,
         signal=signal,
         symbol=signal.symbol,
         order_type=order.order_type,
@@ -57,7 +67,7 @@ def order_place(*, signal: Signal, order: OrderFields, at: datetime) -> Order:
         expires_at=orders.expires_at(order.expires_in, placed_at=at, day_end=day_bounds(trading_day(at))[1]),
         created_at=at,
     )
-    account_add(ZERO, reserved=reserved)
+    book_add(signal.book_id, ZERO, reserved=reserved)
     events_record(events=[_order_event(Event.Kind.ORDER_PLACED, placed)])
     last = selectors.market_quote(signal.symbol)
     if last is not None and rules.fresh(last.at, at=at):
@@ -73,7 +83,7 @@ def _fill(order: Order, *, signal: Signal, price: Decimal, tick: Quote, at: date
     account with its own reservation released, so the cash rule holds at the fill), through the same code as a
     market entry (base.open_trade). Refused by those rules (a level passed, no cash, a limit on open trades), it is
     cancelled with the reason instead, and its signal expires with it. Returns the trade, or None."""
-    account = account_for_update()
+    account = book_for_update(order.book_id)
     account.reserved -= order.reserved  # in memory: what the plan may spend
     try:
         plan = selectors.entry_plan(signal, account=account, at=at, price=price, tick=tick)  # reads only
@@ -88,7 +98,7 @@ def _fill(order: Order, *, signal: Signal, price: Decimal, tick: Quote, at: date
         raise AlreadyClosed(f"Order {order.pk} ended meanwhile; nothing was filled.", field="order_id")
     record_history(Order.objects.filter(pk=order.pk), reason=f"filled: trade #{trade.pk}")
     order.status = Order.Status.FILLED
-    account_add(ZERO, reserved=-order.reserved)
+    book_add(order.book_id, ZERO, reserved=-order.reserved)
     events_record(events=[_order_event(Event.Kind.ORDER_ENDED, order, trade_id=trade.pk)])
     return trade
 
@@ -109,8 +119,10 @@ def orders_fill(*, working: QuerySet[Order], ticks: Sequence[Tick], before: dict
         working.select_for_update().order_by("pk").values_list(*columns)
     ):
         resting = orders.Resting(order_type, side == Signal.Action.BUY, price, placed_at, expires_at)
-        if symbol in ranges and orders.within_reach(resting, low=ranges[symbol][0], high=ranges[symbol][1]):
+        # `touch` reaches what either way of filling a limit reaches: each order's book says which it uses (below).
+        if symbol in ranges and orders.within_reach(resting, low=ranges[symbol][0], high=ranges[symbol][1], touch=True):
             near[pk] = resting
+    books = {book.pk: book.terms for book in Book.objects.all()} if near else {}
     by_symbol: dict[str, list[Order]] = {}
     for order in Order.objects.filter(pk__in=near).order_by("pk"):
         by_symbol.setdefault(order.symbol, []).append(order)
@@ -120,15 +132,16 @@ def orders_fill(*, working: QuerySet[Order], ticks: Sequence[Tick], before: dict
         for order in by_symbol.get(tick.symbol, ()):
             if not order.is_working:
                 continue
-            price = orders.fill(near[order.pk], tick, before=last.get(tick.symbol))
-            if price is None:
-                continue
-            signal = Signal.objects.select_for_update().get(signal_id=order.signal_id)
-            quote = Quote(price=tick.price, bid=tick.bid, ask=tick.ask, at=tick.at)
-            if (trade := _fill(order, signal=signal, price=price, tick=quote, at=tick.at)) is not None:
-                opened.append(trade)
-            else:
-                order.status = Order.Status.CANCELLED
+            with rules.under(books[order.book_id]):
+                price = orders.fill(near[order.pk], tick, before=last.get(tick.symbol))
+                if price is None:
+                    continue
+                signal = Signal.objects.select_for_update().get(signal_id=order.signal_id)
+                quote = Quote(price=tick.price, bid=tick.bid, ask=tick.ask, at=tick.at)
+                if (trade := _fill(order, signal=signal, price=price, tick=quote, at=tick.at)) is not None:
+                    opened.append(trade)
+                else:
+                    order.status = Order.Status.CANCELLED
         last[tick.symbol] = tick.price
     return opened
 
@@ -156,8 +169,8 @@ def _end(ended: Sequence[Order], *, status: str, reasons: dict[int, str], at: da
     for batch in batches([order.signal_id for order in ended]):
         record_history(Signal.objects.filter(signal_id__in=batch), reason="order ended")
         expired_events(Signal.objects.filter(signal_id__in=batch, status=Signal.Status.EXPIRED))
-    if ended:
-        account_add(ZERO, reserved=-sum((order.reserved for order in ended), ZERO))
+    for book_id, book_orders in by_book(ended).items():
+        book_add(book_id, ZERO, reserved=-sum((order.reserved for order in book_orders), ZERO))
     for order in ended:
         order.status = status
     events_record(events=[_order_event(Event.Kind.ORDER_ENDED, order, reason=reasons[order.pk]) for order in ended])
@@ -182,16 +195,13 @@ def order_cancel(*, order_id: int, reason: str = "Cancelled by hand.", at: datet
     return Order.objects.select_related("signal", "trade").get(pk=order_id)
 
 
-def orders_expire(*, at: datetime, until: datetime | None = None) -> int:
-    """Expire, with their reason, the working orders whose time is up: their expires_at at or before `until`
-    (default `at`, the moment written). One locking read of the partial index and a few UPDATEs however many
-    expire. Called by prices_apply (at its last tick) and day_close (until the day's end: its day orders) in their
-    transactions."""
-    due = list(
-        Order.objects.select_for_update()
-        .filter(status=Order.Status.WORKING, expires_at__lte=until or at)
-        .order_by("pk")
-    )
+def orders_expire(*, at: datetime, until: datetime | None = None, book: Book | None = None) -> int:
+    """Expire, with their reason, the working orders (of one book, or of all) whose time is up: their expires_at at
+    or before `until` (default `at`, the moment written). One locking read of the partial index and a few UPDATEs
+    however many expire. Called by prices_apply (at its last tick) and day_close (until the day's end: its book's
+    day orders) in their transactions."""
+    due = Order.objects.select_for_update().filter(status=Order.Status.WORKING, expires_at__lte=until or at)
+    due = list((due if book is None else due.filter(book=book)).order_by("pk"))
     reasons = {
         order.pk: orders.expiry_words(
             time_in_force=order.time_in_force,

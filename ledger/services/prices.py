@@ -11,14 +11,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 
 from .. import brackets, rules
 from ..errors import AlreadyClosed, InvalidInput
 from ..inputs import Candle, Tick, TickRefused, clean_candle, clean_symbol, clean_ticks, refusal
-from ..models import Event, MarketPrice, Order, PaperTrade, PriceCandle
+from ..models import Book, Event, MarketPrice, Order, PaperTrade, PriceCandle
 from ..rules import AMOUNT_MAX, ZERO
-from .base import CLOSE_FIELDS, account_add, record_executions, record_fills, save_closes
+from .base import CLOSE_FIELDS, book_add, book_rules, by_book, record_executions, record_fills, save_closes
 from .events import event_record, events_record, trade_event
 from .orders import orders_expire, orders_fill
 from .signals import signals_lapse
@@ -152,14 +152,15 @@ def _parts_counted(trades: Iterable[PaperTrade], fills: Sequence[tuple[PaperTrad
     """What partial exits change beyond their trades' rows: the running total takes what they realized, the open
     cost gives back the entry cost of the units they closed (a trade also closed in the batch gives back the rest
     in save_closes), and each records a `trade.reduced` event (a target's part filled, the rest still open)."""
-    realized = sum((fill.pnl for _, fill in fills), ZERO)
-    freed = ZERO
-    for trade in trades:
-        exited = sum((fill.size for owner, fill in fills if owner is trade), ZERO)
-        before = copy.copy(trade)
-        before.exited_size -= exited
-        freed += rules.held(before) - rules.held(trade)
-    account_add(realized, open_cost=-freed)
+    for book_id, book_trades in by_book(trades).items():
+        realized = freed = ZERO
+        for trade in book_trades:
+            exited = [fill for owner, fill in fills if owner is trade]
+            before = copy.copy(trade)
+            before.exited_size -= sum((fill.size for fill in exited), ZERO)
+            realized += sum((fill.pnl for fill in exited), ZERO)
+            freed += rules.held(before) - rules.held(trade)
+        book_add(book_id, realized, open_cost=-freed)
     events_record(
         events=[
             trade_event(Event.Kind.TRADE_REDUCED, trade, exit_price=fill.price, exit_size=fill.size, pnl=fill.pnl)
@@ -198,6 +199,15 @@ def _forward(ticks: list[Tick]) -> tuple[list[Tick], int, dict[str, Decimal]]:
 
     applied = [tick for tick in ticks if forward(tick)]
     return applied, len(ticks) - len(applied), {symbol: quote[0] for symbol, (_, quote) in newest.items()}
+
+
+def _ids_by_book(*, marked: Sequence[PaperTrade], closed: Sequence[PaperTrade]) -> dict[str, dict[str, list[int]]]:
+    """The ids of the trades a batch marked and closed, by book (the key: the book's id as text, as JSON has it)."""
+    books: dict[str, dict[str, list[int]]] = {}
+    for name, trades in (("marked", marked), ("closed", closed)):
+        for trade in trades:
+            books.setdefault(str(trade.book_id), {"marked": [], "closed": []})[name].append(trade.pk)
+    return books
 
 
 @transaction.atomic
@@ -249,13 +259,15 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
         by_symbol.setdefault(trade.symbol, []).append(trade)
     last_tick: dict[int, tuple[PaperTrade, Tick]] = {}  # each trade is valued once, at its last tick
     parts: dict[int, PaperTrade] = {}  # trades a target's part exited in this batch
+    books = {book.pk: book.terms for book in Book.objects.all()}  # each trade's fees and slippage are its book's
     for tick in applied:
         for trade in by_symbol.get(tick.symbol, []):
             if not trade.is_open or tick.at < trade.entry_time:
                 continue
             rules.widen(trade, tick.price)
             # A comparison per tick, cheap: targets' parts exit, a stop or the last target closes, a trail moves.
-            fills = brackets.step(trade, tick.price, bid=tick.bid, ask=tick.ask, at=tick.at)
+            with rules.under(books[trade.book_id]):
+                fills = brackets.step(trade, tick.price, bid=tick.bid, ask=tick.ask, at=tick.at)
             if fills:
                 parts[trade.pk] = trade
                 result.executions.extend((trade, fill) for fill in fills)
@@ -265,7 +277,8 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
                 result.closed.append(trade)
     for trade, tick in last_tick.values():
         if trade.is_open:
-            rules.mark(trade, tick.price, bid=tick.bid, ask=tick.ask)
+            with rules.under(books[trade.book_id]):
+                rules.mark(trade, tick.price, bid=tick.bid, ask=tick.ask)
             result.marked.append(trade)
     _write_marks(result.marked)
     _write_parts(parts.values())
@@ -279,14 +292,15 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
         raise AlreadyClosed("A trade in this batch was closed by someone else; nothing was applied.")
     result.lapsed = signals_lapse(ticks={tick.symbol: tick for tick in applied}, at=applied[-1].at)
     result.expired = orders_expire(at=applied[-1].at)
-    if not result.closed:  # closes have counted themselves
-        account_add(ZERO)
+    Book.objects.update(version=F("version") + 1)  # prices change every book's marks (and its ETags)
     event_record(
         kind=Event.Kind.PRICES_APPLIED,
         payload={
             "prices": {tick.symbol: tick.price for tick in applied},  # time order: each symbol's last
             "marked": [trade.pk for trade in result.marked],
             "closed": [trade.pk for trade in result.closed],
+            # The same by book: a book's stream and the events API give each book its own ids alone (live.seen_by).
+            "books": _ids_by_book(marked=result.marked, closed=result.closed),
         },
     )
     return result
@@ -337,12 +351,14 @@ def candles_backfill(*, symbol: str, candles: Iterable[Candle]) -> CandlesBackfi
         seen = [candle for candle in missing if candle.minute >= trade.entry_time]
         if not seen:
             continue
-        parts, fill = brackets.candle_step(trade, seen)  # widened by the minutes up to its close, if any
+        with book_rules(trade.book_id):
+            parts, fill = brackets.candle_step(trade, seen)  # widened by the minutes up to its close, if any
+            if fill is None:
+                rules.revalue(trade)  # its partial exits, if any, are realized now
         if parts:
             record_executions(trade, parts)
             _parts_counted([trade], [(trade, part) for part in parts])
         if fill is None:
-            rules.revalue(trade)  # its partial exits, if any, are realized now
             PaperTrade.objects.filter(pk=trade.pk, status=PaperTrade.Status.OPEN).bulk_update([trade], BACKFILLED)
             continue
         how = "filled from 1-minute candles" + (
@@ -358,9 +374,8 @@ def candles_backfill(*, symbol: str, candles: Iterable[Candle]) -> CandlesBackfi
             f"{fill.minute:%Y-%m-%d %H:%M} candle while the feed was down"
             + (" (its target too: the stop assumed first)" if fill.both else "")
         )
-    if missing and not result.closed:  # closes have counted themselves
-        account_add(ZERO)
     if missing:
+        Book.objects.update(version=F("version") + 1)
         event_record(
             kind=Event.Kind.PRICES_APPLIED,
             payload={

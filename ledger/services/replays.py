@@ -9,14 +9,14 @@ import logging
 from datetime import date, datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from .. import replay, replay_report, selectors
 from ..errors import InvalidInput, InvalidTransition, LedgerError, NotFound
 from ..inputs import check_period, clean_confluences, clean_symbol, clean_tags
-from ..models import Replay
+from ..models import Book, Replay
+from .base import default_book
 
 logger = logging.getLogger(__name__)
 Status = Replay.Status
@@ -82,8 +82,9 @@ def replay_parameters(values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _selection(parameters: dict[str, Any]) -> selectors.Selection:
+def _selection(parameters: dict[str, Any], *, book_id: int) -> selectors.Selection:
     return selectors.Selection(
+        book_id=book_id,
         start=date.fromisoformat(parameters["start"]),
         end=date.fromisoformat(parameters["end"]),
         symbols=tuple(parameters["symbols"]),
@@ -94,9 +95,10 @@ def _selection(parameters: dict[str, Any]) -> selectors.Selection:
 
 
 @transaction.atomic
-def replay_queue(*, parameters: dict[str, Any], by: Any = None) -> Replay:
-    """A replay waiting for the worker, its parameters checked (replay_parameters)."""
-    return Replay.objects.create(parameters=replay_parameters(parameters), created_by=by)
+def replay_queue(*, parameters: dict[str, Any], by: Any = None, book: Book | None = None) -> Replay:
+    """A replay of the book's signals (default: the default book's) waiting for the worker, its parameters checked
+    (replay_parameters)."""
+    return Replay.objects.create(book=book or default_book(), parameters=replay_parameters(parameters), created_by=by)
 
 
 @transaction.atomic
@@ -142,7 +144,7 @@ def _finish(replay_id: int, **columns: Any) -> None:
 
 def replay_run(*, replay_id: int, now: datetime | None = None) -> Replay:
     """Run a claimed replay to its end: the selected signals on the candles of their symbols, by the rules with
-    its overrides, from PAPER_STARTING_BALANCE; its progress (percent of the period) written as it goes; then its
+    its overrides, from its book's starting balance; its progress (percent of the period) written as it goes; then its
     summary (the replay's figures and band, and the ledger's own figures for the same signals) and its result
     (trades, refusals, and every difference from the ledger's trades with its cause). Stops at a cancel."""
     row = Replay.objects.filter(pk=replay_id).first()
@@ -150,10 +152,11 @@ def replay_run(*, replay_id: int, now: datetime | None = None) -> Replay:
         raise NotFound(f"No replay with id {replay_id}.", field="replay_id")
     if row.status != Status.RUNNING:
         raise InvalidTransition(f"Replay #{replay_id} is {row.status}; claim it first.", field="replay_id")
-    selection = _selection(row.parameters)
+    selection = _selection(row.parameters, book_id=row.book_id)
     overrides = replay.Overrides.from_values(row.parameters["rules"])
     start, end = selection.span
-    starting_balance = settings.PAPER_STARTING_BALANCE
+    terms = row.book.terms
+    starting_balance = terms.starting_balance
 
     def progress(minute: datetime) -> None:
         percent = min(max(int((minute - start) * 100 / (end - start)), 0), 99)
@@ -167,6 +170,7 @@ def replay_run(*, replay_id: int, now: datetime | None = None) -> Replay:
             candles=selectors.replay_candles(symbols, start, end),
             overrides=overrides,
             starting_balance=starting_balance,
+            terms=terms,
             lots=selectors.replay_lots(symbols),
             now=now or timezone.now(),
             progress=progress,

@@ -13,9 +13,9 @@ from .. import rules, selectors
 from ..deviation import check_deviation
 from ..errors import InvalidInput, InvalidTransition, LedgerError, NotExecutable, NotFound, SignalConflict
 from ..inputs import REASON_LENGTH_MAX, OrderFields, SignalFields, Tick, clean_price, clean_time
-from ..models import Event, Order, PaperTrade, Signal
+from ..models import Book, Event, Order, PaperTrade, Signal
 from ..rules import ZERO
-from .base import account_add, account_for_update, batches, open_trade, record_history
+from .base import batches, book_add, book_for_update, book_rules, default_book, open_trade, record_history
 from .events import event_record, expired_events
 from .orders import order_cancel, order_place
 
@@ -27,28 +27,35 @@ def _differences(signal: Signal, fields: SignalFields, *, timestamp_given: bool)
 
 
 @transaction.atomic
-def signal_record(*, signal: SignalFields, now: datetime | None = None) -> tuple[Signal, bool]:
-    """Record a signal, idempotent on signal_id. Returns (signal, created). A signal sent without a time is
-    stamped `now` (default: the clock's now).
+def signal_record(
+    *, signal: SignalFields, now: datetime | None = None, book: Book | None = None
+) -> tuple[Signal, bool]:
+    """Record a signal into the book (default: the default book), idempotent on signal_id. Returns (signal,
+    created). A signal sent without a time is stamped `now` (default: the clock's now).
 
-    The same body again returns the recorded signal; a different body under the same id is refused.
+    The same body again returns the recorded signal; a different body under the same id is refused, and so is the
+    id of another book's signal (without a word of that signal: the sender may not see that book).
     """
     fields = signal.clean(now=now)
+    book = book or default_book()
     existing = Signal.objects.filter(signal_id=fields.signal_id).first()
     if existing is None:
         try:
             with transaction.atomic():
-                recorded = Signal.objects.create(**fields.columns())
+                recorded = Signal.objects.create(book=book, **fields.columns())
         except IntegrityError:  # another sender recorded the same id a moment ago
             existing = Signal.objects.get(signal_id=fields.signal_id)
         else:
-            account_add(ZERO)
+            book_add(book.pk, ZERO)
             event_record(
                 kind=Event.Kind.SIGNAL_RECORDED,
+                book_id=book.pk,
                 signal_id=recorded.signal_id,
                 payload={"symbol": recorded.symbol, "action": recorded.action, "price": recorded.entry_price},
             )
             return recorded, True
+    if existing.book_id != book.pk:
+        raise SignalConflict(f"signal_id {fields.signal_id!r} is taken; send each signal with an id of its own.")
     differences = _differences(existing, fields, timestamp_given=signal.timestamp is not None)
     if differences:
         raise SignalConflict(
@@ -68,7 +75,9 @@ class Intake:
 
 
 @transaction.atomic
-def signal_intake(*, signal: SignalFields, execute: bool = True, order: OrderFields | None = None) -> Intake:
+def signal_intake(
+    *, signal: SignalFields, execute: bool = True, order: OrderFields | None = None, book: Book | None = None
+) -> Intake:
     """Record a signal and, if asked, open its trade, or place its limit or stop entry order (`order`; default a
     market entry), in ONE transaction. Bad input records nothing; an execution the market or the account refuses
     (rules: stale, levels passed, no cash, limits) leaves the signal EXPIRED with the reason, so it is visible
@@ -80,7 +89,7 @@ def signal_intake(*, signal: SignalFields, execute: bool = True, order: OrderFie
             field="execute",
         )
     now = timezone.now()  # one moment for both: a signal stamped now is executed in its own trading day
-    recorded, created = signal_record(signal=signal, now=now)
+    recorded, created = signal_record(signal=signal, now=now, book=book)
     if created and execute:
         try:
             if order.working:
@@ -127,9 +136,10 @@ def signal_execute(*, signal_id: str, at: datetime | None = None, expected_price
             f"Signal {signal_id} has a working order; cancel it to execute the signal at the market.",
             field="signal_id",
         )
-    plan = selectors.entry_plan(signal, account=account_for_update(), at=at)
-    check_deviation(seen=seen, fill=plan.fill)
-    return open_trade(signal=signal, plan=plan, at=at)
+    with book_rules(signal.book_id):
+        plan = selectors.entry_plan(signal, account=book_for_update(signal.book_id), at=at)
+        check_deviation(seen=seen, fill=plan.fill)
+        return open_trade(signal=signal, plan=plan, at=at)
 
 
 @transaction.atomic
@@ -153,9 +163,12 @@ def _expire(signal_id: str, reason: str, *, kind: str) -> Signal:
     signal.status = Signal.Status.EXPIRED
     signal.status_reason = reason[:REASON_LENGTH_MAX]
     signal.save(update_fields=["status", "status_reason"])
-    account_add(ZERO)
+    book_add(signal.book_id, ZERO)
     event_record(
-        kind=kind, signal_id=signal.signal_id, payload={"symbol": signal.symbol, "reason": signal.status_reason}
+        kind=kind,
+        book_id=signal.book_id,
+        signal_id=signal.signal_id,
+        payload={"symbol": signal.symbol, "reason": signal.status_reason},
     )
     return signal
 
@@ -173,14 +186,16 @@ def signals_lapse(*, ticks: dict[str, Tick], at: datetime) -> int:
         for pk in waiting.filter(timestamp__lt=at - settings.PAPER_SIGNAL_MAX_AGE).values_list("pk", flat=True)
     }
     with_levels = waiting.filter(symbol__in=ticks).filter(Q(stop_loss__isnull=False) | Q(take_profit__isnull=False))
+    books = {book.pk: book.terms for book in Book.objects.all()}  # a few: each signal's is its book's rules
     for signal in with_levels.exclude(pk__in=reasons):
         tick, direction = ticks[signal.symbol], rules.direction_for(signal.action)
-        fill = rules.market_fill(buying=rules.opening_buys(direction), price=tick.price, bid=tick.bid, ask=tick.ask)
-        try:
-            stop, target = rules.levels(direction, fill=fill, stop=signal.stop_loss, target=signal.take_profit)
-            rules.check_fill_inside(direction, fill=fill, stop=stop, target=target)
-        except LedgerError as passed:
-            reasons[signal.pk] = f"Not executed: {passed.message}"
+        with rules.under(books[signal.book_id]):
+            fill = rules.market_fill(buying=rules.opening_buys(direction), price=tick.price, bid=tick.bid, ask=tick.ask)
+            try:
+                stop, target = rules.levels(direction, fill=fill, stop=signal.stop_loss, target=signal.take_profit)
+                rules.check_fill_inside(direction, fill=fill, stop=stop, target=target)
+            except LedgerError as passed:
+                reasons[signal.pk] = f"Not executed: {passed.message}"
     by_reason: dict[str, list[int]] = {}
     for pk, reason in reasons.items():
         by_reason.setdefault(reason, []).append(pk)

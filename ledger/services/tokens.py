@@ -10,7 +10,8 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from ..errors import InvalidInput, NotFound, NotPermitted
-from ..models import ApiToken
+from ..models import ApiToken, Book
+from .base import default_book
 
 log = logging.getLogger(__name__)
 TOKEN_USE_RESOLUTION = timedelta(minutes=1)  # last_used_at is written at most this often per token
@@ -21,9 +22,10 @@ def api_token_hash(token: str) -> str:
 
 
 @transaction.atomic
-def api_token_create(*, name: str, scope: str = ApiToken.Scope.READ) -> tuple[ApiToken, str]:
-    """Make a named token that may read (`read`, the default) or also write (`trade`). Returns the row and the
-    token itself, which is shown once and never stored."""
+def api_token_create(*, name: str, scope: str = ApiToken.Scope.READ, book: Book | None = None) -> tuple[ApiToken, str]:
+    """Make a named token of one book (default: the default book) that may read (`read`, the default) or also
+    write (`trade`) in it, and nothing of another book. Returns the row and the token itself, which is shown once
+    and never stored."""
     name = name.strip()
     if not 0 < len(name) <= 100:
         raise InvalidInput("name must be 1 to 100 characters.", field="name")
@@ -32,7 +34,9 @@ def api_token_create(*, name: str, scope: str = ApiToken.Scope.READ) -> tuple[Ap
     if ApiToken.objects.filter(name=name).exists():
         raise InvalidInput(f"A token named {name!r} exists already; revoke it or choose another name.", field="name")
     token = "pt_" + secrets.token_urlsafe(32)
-    row = ApiToken.objects.create(name=name, scope=scope, key_hash=api_token_hash(token), prefix=token[:10])
+    row = ApiToken.objects.create(
+        name=name, scope=scope, book=book or default_book(), key_hash=api_token_hash(token), prefix=token[:10]
+    )
     return row, token
 
 

@@ -14,7 +14,7 @@ from ..errors import AlreadyClosed, InvalidInput, InvalidTransition
 from ..inputs import CORRECTABLE, clean_fees, clean_price, clean_time
 from ..models import Event, Execution, PaperTrade
 from ..rules import ZERO
-from .base import account_add, batches, record_history, save_closes, trade_for_update
+from .base import batches, book_add, book_rules, by_book, record_history, save_closes, trade_for_update
 from .events import events_record, trade_event
 from .executions import trade_from_executions
 
@@ -38,11 +38,12 @@ def trade_close(
     if not trade.is_open:
         raise AlreadyClosed(f"Trade {trade_id} is already closed ({trade.get_status_display()}).", field="trade_id")
     exit_price = clean_price(price, field="price", required=False)
-    if exit_price is None:
-        check_deviation(seen=seen, fill=trade.exit_quote)
-        rules.close_at_quote(trade, reason=reason, at=at)
-    else:
-        rules.settle(trade, price=exit_price, reason=reason, at=at)
+    with book_rules(trade.book_id):
+        if exit_price is None:
+            check_deviation(seen=seen, fill=trade.exit_quote)
+            rules.close_at_quote(trade, reason=reason, at=at)
+        else:
+            rules.settle(trade, price=exit_price, reason=reason, at=at)
     if not save_closes([trade]):
         raise AlreadyClosed(f"Trade {trade_id} was closed a moment ago by someone else.", field="trade_id")
     return trade
@@ -142,15 +143,17 @@ def trade_correct(*, trade_id: int, changes: dict[str, Any], by: Any = None, dry
     """
     trade = trade_for_update(trade_id)
     before, cost_before = trade.realized_pnl or ZERO, _open_cost(trade)
-    _corrected(trade, changes)
+    with book_rules(trade.book_id):
+        _corrected(trade, changes)
     if dry_run:
         return trade
     trade._change_reason = "corrected"
     if by is not None:
         trade._history_user = by
     trade.save()
-    _executions_follow(trade)
-    account_add((trade.realized_pnl or ZERO) - before, open_cost=_open_cost(trade) - cost_before)
+    with book_rules(trade.book_id):
+        _executions_follow(trade)
+    book_add(trade.book_id, (trade.realized_pnl or ZERO) - before, open_cost=_open_cost(trade) - cost_before)
     events_record(events=[trade_event(Event.Kind.TRADE_CORRECTED, trade, fields=sorted(changes))])
     return trade
 
@@ -195,24 +198,27 @@ def trades_recompute(*, trade_ids: Sequence[int], by: Any = None) -> TradesRecom
         t for batch in batches(ids) for t in PaperTrade.objects.select_for_update().filter(pk__in=batch).order_by("pk")
     ]
     result = TradesRecomputed(changed=[], unchanged=[])
-    difference = ZERO
-    for trade in trades:
-        before = (trade.realized_pnl, trade.unrealized_pnl, trade.fees, trade.slippage)
-        if trade.is_open:
-            rules.revalue(trade)
-        elif trade.exited_size:  # exited in parts: its executions are the record
-            rows = list(trade.executions.all())
-            Execution.objects.bulk_update(trade_from_executions(trade, rows), ["pnl"])
-            difference += trade.realized_pnl - before[0]
-        else:
-            trade.realized_pnl = rules.pnl(trade, price=trade.exit_price, fees=trade.fees)
-            trade.executions.filter(kind=Execution.Kind.EXIT).update(pnl=trade.realized_pnl)
-            difference += trade.realized_pnl - before[0]
-        same = (trade.realized_pnl, trade.unrealized_pnl, trade.fees, trade.slippage) == before
-        (result.unchanged if same else result.changed).append(trade)
+    difference: dict[int, Decimal] = {}
+    for book_id, book_trades in by_book(trades).items():
+        with book_rules(book_id):
+            for trade in book_trades:
+                before = (trade.realized_pnl, trade.unrealized_pnl, trade.fees, trade.slippage)
+                if trade.is_open:
+                    rules.revalue(trade)
+                elif trade.exited_size:  # exited in parts: its executions are the record
+                    rows = list(trade.executions.all())
+                    Execution.objects.bulk_update(trade_from_executions(trade, rows), ["pnl"])
+                else:
+                    trade.realized_pnl = rules.pnl(trade, price=trade.exit_price, fees=trade.fees)
+                    trade.executions.filter(kind=Execution.Kind.EXIT).update(pnl=trade.realized_pnl)
+                if not trade.is_open:
+                    difference[book_id] = difference.get(book_id, ZERO) + trade.realized_pnl - before[0]
+                same = (trade.realized_pnl, trade.unrealized_pnl, trade.fees, trade.slippage) == before
+                (result.unchanged if same else result.changed).append(trade)
     PaperTrade.objects.bulk_update(result.changed, ["realized_pnl", "unrealized_pnl", "fees", "slippage"])
     for batch in batches([trade.pk for trade in result.changed]):
         record_history(PaperTrade.objects.filter(pk__in=batch), reason="PnL recomputed", by=by)
-    account_add(difference)
+    for book_id in sorted({trade.book_id for trade in trades}):
+        book_add(book_id, difference.get(book_id, ZERO))
     events_record(events=[trade_event(Event.Kind.TRADE_CORRECTED, trade, fields=["pnl"]) for trade in result.changed])
     return result

@@ -20,6 +20,7 @@ from django_htmx.middleware import HtmxDetails
 from .. import selectors
 from ..days import today
 from ..errors import LedgerError, NotPermitted
+from ..models import Book
 
 # The one permission for acting on the ledger from a page (models.PaperTrade.Meta.permissions).
 TRADE_PERMISSION = "ledger.trade"
@@ -30,23 +31,46 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-def _signals(day: date) -> dict:
+def books_context(request: HttpRequest) -> dict:
+    """The book switcher's: the book the pages show and every book the user may see (read only if drawn)."""
+    if not request.user.is_authenticated or not hasattr(request, "book"):
+        return {}
+    return {"book": request.book, "books": request.books}
+
+
+def seen_books(request: HttpRequest) -> list[int]:
+    """The ids of the books the user may see: what every lookup by id is limited to (another book's row is a 404)."""
+    return [book.pk for book in request.books]
+
+
+def traded_books(request: HttpRequest) -> list[int]:
+    """The ids of the books the user may trade in: what every action on a row by id is limited to."""
+    if not hasattr(request, "_traded_books"):
+        request._traded_books = list(selectors.books_tradable(request.user).values_list("pk", flat=True))
+    return request._traded_books
+
+
+def _signals(book: Book, day: date) -> dict:
     """Today's waiting signals say whether they can be taken now, and why not (selectors.signals_board)."""
+    at = timezone.now() if day == today() else None
     return {
-        "signals": selectors.signals_board(day, size=SIGNALS_SHOWN, at=timezone.now() if day == today() else None),
-        "signal_counts": selectors.signals_summary(day),
+        "signals": selectors.signals_board(book, day, size=SIGNALS_SHOWN, at=at),
+        "signal_counts": selectors.signals_summary(book, day),
     }
 
 
 # Each part's context on today's page and on a past day's, queried only when that part is rendered. A past day
 # shows how it ended (no live figure): the balance at its end, and the trades that were open then.
-TODAY_PARTS: dict[str, Callable[[date], dict]] = {
-    "summary": lambda day: {"summary": selectors.dashboard_summary(day)},
-    "active-trades": lambda day: {"active_trades": selectors.trades_active_with_last_tick()},
-    "working-orders": lambda day: {"working_orders": selectors.orders_working()},
+TODAY_PARTS: dict[str, Callable[[Book, date], dict]] = {
+    "summary": lambda book, day: {"summary": selectors.dashboard_summary(book, day)},
+    "active-trades": lambda book, day: {"active_trades": selectors.trades_active_with_last_tick(book)},
+    "working-orders": lambda book, day: {"working_orders": selectors.orders_working(book)},
     "signals": _signals,
-    "journal": lambda day: {"journal": selectors.journal_for_day(day), "journal_day": selectors.pnl_daily(day)},
-    "diary": lambda day: {"diary": selectors.day_note(day)},
+    "journal": lambda book, day: {
+        "journal": selectors.journal_for_day(book, day),
+        "journal_day": selectors.pnl_daily(book, day),
+    },
+    "diary": lambda book, day: {"diary": selectors.day_note(book, day)},
 }
 # The events that change each live part: its hx-trigger="sse:<kind>, ..." (docs/dashboard.md, "Live"). A trade's
 # page hears only its own trade's events (its stream's ?trade=), so its facts take every batch of prices it gets.
@@ -74,36 +98,38 @@ SSE_TRIGGERS = {name.replace("-", "_"): ", ".join(f"sse:{k}" for k in kinds) for
 SSE_TRIGGERS["no_working_orders"] = ", ".join(f"sse:{k}" for k in LIVE_KINDS["working-orders"] if k != "prices.applied")
 
 
-def live_context(*, live: bool, trade_id: int | None = None) -> dict:
+def live_context(*, live: bool, book: Book, trade_id: int | None = None) -> dict:
     """What a live page's <body> needs to hold its stream (`sse-connect`): the newest event id when the page is
-    drawn (asked only by a whole page), so the stream starts where the page stands, and the parts' triggers."""
+    drawn (asked only by a whole page), so the stream starts where the page stands, its book, and the parts'
+    triggers. `book` is the page's: what the switcher shows and what its own requests send (base.html)."""
     if not live:
-        return {"sse_triggers": SSE_TRIGGERS}
-    query = "" if trade_id is None else f"&trade={trade_id}"
+        return {"sse_triggers": SSE_TRIGGERS, "book": book}
+    query = f"&book={book.slug}" + ("" if trade_id is None else f"&trade={trade_id}")
     return {
         "sse_triggers": SSE_TRIGGERS,
+        "book": book,
         "events_url": lambda: f"{reverse('live-events')}?after={selectors.events_newest_id()}{query}",
     }
 
 
 PAST_PARTS = TODAY_PARTS | {
-    "summary": lambda day: {"day_end": selectors.day_end(day)},
-    "active-trades": lambda day: {},
-    "working-orders": lambda day: {},  # orders work now: a past day's page has none
+    "summary": lambda book, day: {"day_end": selectors.day_end(book, day)},
+    "active-trades": lambda book, day: {},
+    "working-orders": lambda book, day: {},  # orders work now: a past day's page has none
 }
 
 
-def page_context(day: date, *, notice: str = "", failed: bool = False) -> dict:
+def page_context(book: Book, day: date, *, notice: str = "", failed: bool = False) -> dict:
     """What every part of a day's page needs besides its own rows."""
     current = today()
-    return live_context(live=day == current) | {
+    return live_context(live=day == current, book=book) | {
         "day": day,
         "is_today": day == current,
         "previous_day": day - timedelta(days=1),
         "next_day": day + timedelta(days=1) if day < current else None,
         "poll_ms": settings.DASHBOARD_POLL_MS,
         "trading_tz": settings.TRADING_DAY_TZ,
-        "fee_rate": settings.PAPER_FEE_RATE,
+        "fee_rate": book.terms.fee_rate,
         "price_max_age": int(settings.PAPER_PRICE_MAX_AGE.total_seconds()),
         "notice": notice,
         "failed": failed,
@@ -126,10 +152,10 @@ def render_dashboard(
     request: HtmxHttpRequest, day: date, *, part: str | None = None, status: int = 200, notice: str = ""
 ) -> HttpResponse:
     """The day's page, or one part of it, querying only the parts it renders."""
-    context = page_context(day, notice=notice, failed=status >= 400)
+    context = page_context(request.book, day, notice=notice, failed=status >= 400)
     for name, build in (TODAY_PARTS if context["is_today"] else PAST_PARTS).items():
         if part in (None, name):
-            context |= build(day)
+            context |= build(request.book, day)
     return render_page(request, "ledger/dashboard.html", context, part=part, status=status)
 
 

@@ -19,9 +19,9 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.views.decorators.http import condition, require_GET, require_http_methods, require_POST
 
-from .. import selectors, services
+from .. import rules, selectors, services
 from ..days import today
-from ..errors import AlreadyClosed, LedgerError, PriceMoved
+from ..errors import AlreadyClosed, LedgerError, NotPermitted, PriceMoved
 from ..forms import DayForm
 from ..models import Order, PaperTrade, Signal
 from ..templatetags.ledger_format import money, price, r_multiple, signed, trade_link
@@ -35,6 +35,7 @@ from .base import (
     render_dashboard,
     render_page,
     trade_required,
+    traded_books,
 )
 
 SIGNALS_PAGE = 100  # rows of a page of all the day's signals
@@ -48,7 +49,8 @@ def _part_etag(request: HtmxHttpRequest, day: date | None = None) -> str | None:
     if part is None:
         return None
     minute = int(time.time() // 60) if part in ("active-trades", "working-orders", "signals") else 0
-    return f"{part}.{day or today()}.{selectors.ledger_version()}.{request.user.pk}.{minute}"
+    book = request.book  # read in this request: its version is the one committed now
+    return f"{part}.{book.pk}.{day or today()}.{book.version}.{request.user.pk}.{minute}"
 
 
 @login_required
@@ -80,9 +82,9 @@ def day_signals(request: HtmxHttpRequest, day: date) -> HttpResponse:
     shows the waiting ones and the latest handled)."""
     if day > today():
         return not_yet(request, day)
-    signals = selectors.signals_for_day(day).select_related("trade")
+    signals = selectors.signals_for_day(request.book, day).select_related("trade")
     page = Paginator(signals, SIGNALS_PAGE).get_page(request.GET.get("page"))
-    context = page_context(day) | {"signals": page.object_list, "page": page}
+    context = page_context(request.book, day) | {"signals": page.object_list, "page": page}
     return render_page(request, "ledger/signals.html", context)
 
 
@@ -137,7 +139,8 @@ def _close_confirmation(request: HtmxHttpRequest, trade_id: int, *, notice: str 
     context: dict = {"trade_id": trade_id, "notice": notice}
     refusal = None
     try:
-        context["trade"] = trade = selectors.trade(trade_id)  # named in the title, whatever the refusal
+        # named in the title, whatever the refusal; another book's, or one the user may only see: not found
+        context["trade"] = trade = selectors.trade(trade_id, books=traded_books(request))
         if not trade.is_open:
             raise AlreadyClosed(
                 f"Trade #{trade_id} is closed already ({trade.get_status_display()} at {price(trade.exit_price)}, "
@@ -156,8 +159,10 @@ def _execute_confirmation(request: HtmxHttpRequest, signal_id: str, *, notice: s
     context: dict = {"signal_id": signal_id, "notice": notice}
     refusal = None
     try:
-        context["signal"] = signal = selectors.signal(signal_id)  # named in the title, whatever the refusal
-        context["plan"] = selectors.entry_plan(signal, account=selectors.account(), at=timezone.now())
+        context["signal"] = signal = selectors.signal(signal_id, books=traded_books(request))  # named in the title
+        book = selectors.book_totals(signal.book)
+        with rules.under(book.terms):
+            context["plan"] = selectors.entry_plan(signal, account=book, at=timezone.now())
     except LedgerError as error:
         refusal = error
     return _confirmation(request, "execute-confirm", f"Execute {signal_id}", context, refusal=refusal, status=status)
@@ -206,7 +211,11 @@ def trade_close(request: HtmxHttpRequest, trade_id: int) -> HttpResponse:
     seen = request.POST.get("expected_price")
     return _act(
         request,
-        lambda: _closed(services.trade_close(trade_id=trade_id, expected_price=seen)),
+        lambda: _closed(
+            services.trade_close(
+                trade_id=selectors.trade(trade_id, books=traded_books(request)).pk, expected_price=seen
+            )
+        ),
         confirm=lambda request, **shown: _close_confirmation(request, trade_id, **shown),
     )
 
@@ -222,7 +231,11 @@ def signal_execute(request: HtmxHttpRequest, signal_id: str) -> HttpResponse:
     seen = request.POST.get("expected_price")
     return _act(
         request,
-        lambda: _opened(services.signal_execute(signal_id=signal_id, expected_price=seen)),
+        lambda: _opened(
+            services.signal_execute(
+                signal_id=selectors.signal(signal_id, books=traded_books(request)).signal_id, expected_price=seen
+            )
+        ),
         confirm=lambda request, **shown: _execute_confirmation(request, signal_id, **shown),
     )
 
@@ -243,7 +256,12 @@ def _cancelled(order: Order) -> SafeString:
 @trade_required
 def order_cancel(request: HtmxHttpRequest, order_id: int) -> HttpResponse:
     reason = f"Cancelled by {request.user.get_username()}."
-    return _act(request, lambda: _cancelled(services.order_cancel(order_id=order_id, reason=reason)))
+    return _act(
+        request,
+        lambda: _cancelled(
+            services.order_cancel(order_id=selectors.order(order_id, books=traded_books(request)).pk, reason=reason)
+        ),
+    )
 
 
 @login_required
@@ -251,7 +269,12 @@ def order_cancel(request: HtmxHttpRequest, order_id: int) -> HttpResponse:
 @trade_required
 def signal_expire(request: HtmxHttpRequest, signal_id: str) -> HttpResponse:
     reason = f"Dismissed by {request.user.get_username()}."
-    return _act(request, lambda: _expired(services.signal_expire(signal_id=signal_id, reason=reason)), confirm=refused)
+
+    def expire() -> SafeString:
+        signal = selectors.signal(signal_id, books=traded_books(request))
+        return _expired(services.signal_expire(signal_id=signal.signal_id, reason=reason))
+
+    return _act(request, expire, confirm=refused)
 
 
 @login_required
@@ -261,12 +284,14 @@ def day_diary(request: HtmxHttpRequest, day: date) -> HttpResponse:
     """Save a day's diary (services.day_note_write), written in the form at the foot of its dashboard."""
     text = request.POST.get("text", "")
     try:
-        note = services.day_note_write(day=day, text=text, by=request.user)
+        if request.book.pk not in traded_books(request):
+            raise NotPermitted(f"{request.user.get_username()} may look at {request.book} but not write in it.")
+        note = services.day_note_write(day=day, text=text, by=request.user, book=request.book)
     except LedgerError as error:
         if not request.htmx:
             return render_dashboard(request, min(day, today()), status=error.status_code, notice=error.message)
-        context = page_context(day) | {
-            "diary": selectors.day_note(day),
+        context = page_context(request.book, day) | {
+            "diary": selectors.day_note(request.book, day),
             "diary_text": text,
             "diary_notice": error.message,
             "diary_failed": True,
@@ -275,5 +300,7 @@ def day_diary(request: HtmxHttpRequest, day: date) -> HttpResponse:
     if not request.htmx:
         return redirect(day_url(day))
     return render_page(
-        request, "ledger/dashboard.html#diary", page_context(day) | {"diary": note, "diary_notice": "Saved."}
+        request,
+        "ledger/dashboard.html#diary",
+        page_context(request.book, day) | {"diary": note, "diary_notice": "Saved."},
     )

@@ -67,13 +67,22 @@ async def events(request: HttpRequest) -> HttpResponse:
     except ValueError as error:
         return HttpResponse(str(error), status=400, content_type="text/plain")
     session_key, user_id = request.session.session_key, user.pk
+    book_id = await sync_to_async(lambda: request.book.pk)()  # the page's book: the events of others are not its
 
     def holds() -> bool:
         return session_holds(session_key, user_id)
 
+    def shown(event):
+        return live.seen_by(event, book_id)
+
     if trade is None:
-        return event_stream(after=after, holds=holds)
-    return event_stream(after=after, holds=holds, wanted=lambda event: live.about_trade(event, trade))
+        return event_stream(after=after, holds=holds, wanted=lambda event: live.of_book(event, book_id), shown=shown)
+    return event_stream(
+        after=after,
+        holds=holds,
+        wanted=lambda event: live.of_book(event, book_id) and live.about_trade(event, trade),
+        shown=shown,
+    )
 
 
 @require_GET
@@ -94,4 +103,9 @@ async def api_events(request: HttpRequest) -> HttpResponse:
         after = live.start_after(request.headers.get("Last-Event-ID"), request.GET.get("after"))
     except ValueError as error:
         return JsonResponse(error_body(str(error), "after"), status=400)
-    return event_stream(after=after, holds=lambda: ApiToken.objects.filter(pk=row.pk, revoked_at__isnull=True).exists())
+    return event_stream(
+        after=after,
+        holds=lambda: ApiToken.objects.filter(pk=row.pk, revoked_at__isnull=True).exists(),
+        wanted=lambda event: live.of_book(event, row.book_id),
+        shown=lambda event: live.seen_by(event, row.book_id),
+    )

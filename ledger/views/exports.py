@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET
 from .. import selectors
 from ..days import today
 from ..forms import PeriodForm
+from ..models import Book
 from ..rules import RATIO
 
 CHUNK = 2000  # rows per fetch
@@ -147,25 +148,25 @@ def _export(
     request: HttpRequest,
     name: str,
     columns: list[tuple[str, str]],
-    rows_between: Callable[[date | None, date | None], QuerySet],
+    rows_between: Callable[[Book, date | None, date | None], QuerySet],
 ) -> HttpResponse:
     form = PeriodForm(request.GET)
     if not form.is_valid():
         errors = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in form.errors.items())
         return HttpResponseBadRequest(errors, content_type="text/plain; charset=utf-8")
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-    return export(request, rows_between(start, end), columns, filename=filename(name, start, end))
+    return export(request, rows_between(request.book, start, end), columns, filename=filename(name, start, end))
 
 
 @login_required
 @require_GET
 def journal_csv(request: HttpRequest) -> HttpResponse:
-    """The trades closed in the period, oldest close first."""
+    """The book's trades closed in the period, oldest close first."""
     return _export(request, "journal", JOURNAL, selectors.journal_between)
 
 
 @login_required
 @require_GET
 def signals_csv(request: HttpRequest) -> HttpResponse:
-    """The signals of the period, oldest first."""
+    """The book's signals of the period, oldest first."""
     return _export(request, "signals", SIGNALS, selectors.signals_between)

@@ -10,21 +10,21 @@ from django.views.decorators.http import require_GET
 
 from .. import selectors
 from ..forms import HistoryForm
-from ..models import PaperTrade
+from ..models import Book, PaperTrade
 from .base import HtmxHttpRequest, asked_part, render_page
 from .exports import JOURNAL, export, filename
 
 HISTORY_PAGE = 50  # closed trades on a page of the history
 
 
-def history_context(form: HistoryForm) -> dict:
+def history_context(form: HistoryForm, book: Book) -> dict:
     """The history page's context: a page of the filters and order of a valid form, or the form's errors."""
     context = {"form": form, "trading_tz": settings.TRADING_DAY_TZ}
     if not form.is_valid():
         return context
     data = form.cleaned_data
     page = selectors.history_page(
-        form.filters(), sort=form.order(), after=data["after"], before=data["before"], size=HISTORY_PAGE
+        form.filters(book), sort=form.order(), after=data["after"], before=data["before"], size=HISTORY_PAGE
     )
     return context | {
         "page": page,
@@ -48,11 +48,15 @@ def history_page(request: HtmxHttpRequest) -> HttpResponse:
     if not request.htmx and any(not value for value in request.GET.values()):
         return redirect(address)
     if asked_part(request, ["history-totals"]) and form.is_valid():
-        totals = selectors.history_totals(form.filters())
+        totals = selectors.history_totals(form.filters(request.book))
         return render_page(request, "ledger/history.html", {"totals": totals}, part="history-totals")
     part = asked_part(request, ["history-results"])
     response = render_page(
-        request, "ledger/history.html", history_context(form), part=part, status=200 if form.is_valid() else 400
+        request,
+        "ledger/history.html",
+        history_context(form, request.book),
+        part=part,
+        status=200 if form.is_valid() else 400,
     )
     if part:
         response["HX-Push-Url"] = address
@@ -64,7 +68,7 @@ def history_page(request: HtmxHttpRequest) -> HttpResponse:
 def history_choices(request: HtmxHttpRequest) -> HttpResponse:
     """The symbols and tags in use, which the history's filters suggest: fetched when the trader first
     focuses a filter, so the page itself does not read them."""
-    context = {"tag_choices": selectors.tags_used(), "symbols": selectors.symbols(PaperTrade)}
+    context = {"tag_choices": selectors.tags_used(request.book), "symbols": selectors.symbols(PaperTrade, request.book)}
     return render_page(request, "ledger/history.html#choices", context)
 
 
@@ -78,5 +82,5 @@ def history_csv(request: HtmxHttpRequest) -> HttpResponse:
         errors = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in form.errors.items())
         return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
     data = form.cleaned_data
-    rows = selectors.history_rows(form.filters(), sort=form.order())
+    rows = selectors.history_rows(form.filters(request.book), sort=form.order())
     return export(request, rows, JOURNAL, filename=filename("journal", data["start"], data["end"]))

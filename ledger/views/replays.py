@@ -9,9 +9,9 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import selectors, services
-from ..errors import LedgerError
-from ..models import Replay
-from .base import HtmxHttpRequest, refusal_status, render_page, trade_required
+from ..errors import LedgerError, NotPermitted
+from ..models import Book, Replay
+from .base import HtmxHttpRequest, refusal_status, render_page, seen_books, trade_required, traded_books
 
 RULE_FIELDS = (
     "stop_pct",
@@ -55,19 +55,22 @@ def _shown(values: dict) -> dict:
     return {name: ", ".join(value) if isinstance(value, list) else value for name, value in values.items()}
 
 
-def _context(replay: Replay | None, *, form: dict | None = None) -> dict:
+def _context(book: Book, replay: Replay | None, *, form: dict | None = None) -> dict:
+    """The page of the book's replays (a replay's own book, when one is shown)."""
+    book = replay.book if replay is not None else book
+    terms = book.terms
     context = {
         "replay": replay,
         "form": _shown(form or (replay.parameters if replay else {})),
-        "recent": [row for row in selectors.replays_recent() if row != replay],
+        "recent": [row for row in selectors.replays_recent(book) if row != replay],
         "poll_ms": settings.DASHBOARD_POLL_MS,
         "defaults": {
-            "stop_pct": settings.PAPER_DEFAULT_STOP_PCT,
-            "reward_risk": settings.PAPER_REWARD_RISK,
-            "risk": settings.PAPER_RISK_PER_TRADE,
-            "fee_rate": settings.PAPER_FEE_RATE,
-            "slippage": settings.PAPER_SLIPPAGE,
-            "max_open": settings.PAPER_MAX_OPEN_TRADES,
+            "stop_pct": terms.default_stop_pct,
+            "reward_risk": terms.reward_risk,
+            "risk": terms.risk_per_trade,
+            "fee_rate": terms.fee_rate,
+            "slippage": terms.slippage,
+            "max_open": terms.max_open_trades,
         },
     }
     if replay is not None and replay.status == Replay.Status.DONE:
@@ -87,16 +90,18 @@ def _context(replay: Replay | None, *, form: dict | None = None) -> dict:
 def replay_page(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "POST":
         return _queue(request)
-    return render_page(request, "ledger/replay.html", _context(None))
+    return render_page(request, "ledger/replay.html", _context(request.book, None))
 
 
 @trade_required
 def _queue(request: HtmxHttpRequest) -> HttpResponse:
     form = _parameters(request.POST)
     try:
-        queued = services.replay_queue(parameters=form, by=request.user)
+        if request.book.pk not in traded_books(request):
+            raise NotPermitted(f"{request.user.get_username()} may look at {request.book} but not replay its signals.")
+        queued = services.replay_queue(parameters=form, by=request.user, book=request.book)
     except LedgerError as error:
-        context = _context(None, form=form) | {"error": error.message, "error_field": error.field}
+        context = _context(request.book, None, form=form) | {"error": error.message, "error_field": error.field}
         return render_page(request, "ledger/replay.html", context, status=refusal_status(request, error))
     return redirect("replay-detail", replay_id=queued.pk)
 
@@ -105,12 +110,16 @@ def _queue(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 def replay_detail(request: HtmxHttpRequest, replay_id: int) -> HttpResponse:
     try:
-        replay = selectors.replay_get(replay_id)
+        replay = selectors.replay_get(replay_id, books=seen_books(request))
     except LedgerError as error:
-        return render_page(request, "ledger/replay.html", _context(None) | {"error": error.message}, status=404)
+        context = _context(request.book, None) | {"error": error.message}
+        return render_page(request, "ledger/replay.html", context, status=404)
     part = PART if request.htmx and request.htmx.target == PART else None
     return render_page(
-        request, "ledger/replay.html", _context(replay, form=replay.parameters | replay.parameters["rules"]), part=part
+        request,
+        "ledger/replay.html",
+        _context(request.book, replay, form=replay.parameters | replay.parameters["rules"]),
+        part=part,
     )
 
 
@@ -119,9 +128,9 @@ def replay_detail(request: HtmxHttpRequest, replay_id: int) -> HttpResponse:
 @trade_required
 def replay_cancel(request: HtmxHttpRequest, replay_id: int) -> HttpResponse:
     try:
-        services.replay_cancel(replay_id=replay_id)
+        services.replay_cancel(replay_id=selectors.replay_get(replay_id, books=traded_books(request)).pk)
     except LedgerError as error:
-        replay = Replay.objects.filter(pk=replay_id).first()
-        context = _context(replay) | {"error": error.message}
+        replay = Replay.objects.filter(pk=replay_id, book__in=seen_books(request)).first()
+        context = _context(request.book, replay) | {"error": error.message}
         return render_page(request, "ledger/replay.html", context, status=refusal_status(request, error))
     return redirect("replay-detail", replay_id=replay_id)

@@ -26,7 +26,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "ledger/stats.html", {"form": form, "presets": LAST_DAYS}, status=400)
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-    stats = selectors.stats(start, end)
+    stats = selectors.stats(request.book, start, end)
     month = form.cleaned_data["month"] or (end or today()).replace(day=1)
     month_end = month.replace(day=months.monthrange(month.year, month.month)[1])
     context = {
@@ -36,7 +36,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
         "stats": stats,
         "equity": charts.equity_chart(stats.daily, stats.starting_balance),
         "bars": charts.pnl_bars(stats.daily),
-        "calendar": charts.month_calendar(month, selectors.pnl_daily_range(month, month_end), today()),
+        "calendar": charts.month_calendar(month, selectors.pnl_daily_range(request.book, month, month_end), today()),
         "histogram": charts.r_histogram(stats.r_histogram),
         # (title, groups, what a group without a key holds, the history's filter that lists a group's trades)
         "breakdowns": [

@@ -28,16 +28,19 @@ from .base import (
     live_context,
     refusal_status,
     render_page,
+    seen_books,
     trade_required,
+    traded_books,
 )
 
 # The parts an HTMX request may ask for.
 TRADE_PARTS = ("facts", "levels", "notes", "trade-status", "manage", "executions", "chart-legend")
 
 
-def _trade(trade_id: int) -> PaperTrade:
+def _trade(request: HtmxHttpRequest, trade_id: int, *, acting: bool = False) -> PaperTrade:
+    """The trade, if of a book the user may see (to act on it: may trade in), or 404."""
     try:
-        return selectors.trade(trade_id)
+        return selectors.trade(trade_id, books=traded_books(request) if acting else seen_books(request))
     except NotFound as missing:
         raise Http404(missing.message) from None
 
@@ -48,7 +51,7 @@ def trade_context(
     """Everything the trade page shows about a trade, and whether its chart has any history to draw."""
     now = now or timezone.now()
     start, end, _ = selectors.chart_span(trade, now)
-    return live_context(live=trade.is_open, trade_id=trade.pk) | {
+    return live_context(live=trade.is_open, book=trade.book, trade_id=trade.pk) | {
         "trade": trade,
         "signal": trade.signal,
         "excursions": trade.excursions,
@@ -64,7 +67,7 @@ def trade_context(
         "poll_ms": settings.DASHBOARD_POLL_MS if trade.is_open else 0,
         "trading_tz": settings.TRADING_DAY_TZ,
         "editing": editing,
-        "tag_choices": selectors.tags_used() if editing else [],
+        "tag_choices": selectors.tags_used(trade.book) if editing else [],
         "notice": notice,
         "failed": failed,
     }
@@ -75,7 +78,8 @@ def _trade_etag(request: HtmxHttpRequest, trade_id: int) -> str | None:
     target = asked_part(request, TRADE_PARTS)
     if target is None:
         return None
-    return f"trade.{trade_id}.{target}.{selectors.ledger_version()}.{request.user.pk}.{int(time.time() // 60)}"
+    book_id = _trade(request, trade_id).book_id
+    return f"trade.{trade_id}.{target}.{selectors.ledger_version(book_id)}.{request.user.pk}.{int(time.time() // 60)}"
 
 
 @login_required
@@ -85,7 +89,7 @@ def trade_page(request: HtmxHttpRequest, trade_id: int) -> HttpResponse:
     """/trades/<id>/: everything about one trade. An open trade's facts refresh with the dashboard's poll; the
     refresh that finds it closed tells the page (`tradeClosed`), whose badge and Manage card then draw themselves
     closed."""
-    trade = _trade(trade_id)
+    trade = _trade(request, trade_id)
     editing = request.GET.get("edit") == "notes" and request.user.has_perm(
         TRADE_PERMISSION
     )  # the form without JavaScript
@@ -173,7 +177,7 @@ def trade_chart(request: HtmxHttpRequest, trade_id: int) -> JsonResponse:
         after = _after(request)
     except InvalidInput as error:
         return JsonResponse(error_body(error.message, error.field), status=error.status_code)
-    response = JsonResponse(chart_data(_trade(trade_id), timezone.now(), after=after))
+    response = JsonResponse(chart_data(_trade(request, trade_id), timezone.now(), after=after))
     patch_cache_control(response, private=True, no_cache=True)
     return response
 
@@ -196,6 +200,7 @@ def _edit(
     written trade) or `refused` (part, context of the reason), and a ledgerChanged event, so the live parts
     refresh (the trade may also have changed under the trader); a plain post is redirected to the page, or
     shown the page with the reason."""
+    _trade(request, trade_id, acting=True)  # another book's trade, or one the user may only see: 404
     try:
         trade = write()
     except LedgerError as error:
@@ -223,7 +228,9 @@ def _edit(
 def trade_notes(request: HtmxHttpRequest, trade_id: int) -> HttpResponse:
     """GET: the notes and tags as a form (the trade page's Edit). POST: save them (services.trade_annotate)."""
     if request.method == "GET":
-        return render_page(request, "ledger/trade.html#notes-form", trade_context(_trade(trade_id), editing=True))
+        return render_page(
+            request, "ledger/trade.html#notes-form", trade_context(_trade(request, trade_id), editing=True)
+        )
     notes, version, tags = request.POST.get("notes"), request.POST.get("version"), _tags_from(request)
 
     def save() -> PaperTrade:
@@ -235,7 +242,7 @@ def trade_notes(request: HtmxHttpRequest, trade_id: int) -> HttpResponse:
         return services.trade_annotate(trade_id=trade_id, notes=notes, tags=tags, version=version, by=request.user)
 
     def as_typed(error: LedgerError) -> dict:
-        trade = _trade(trade_id)
+        trade = _trade(request, trade_id)
         # After a conflict the form is drawn on what is there now (the notice says what changed): saving again
         # then replaces it knowingly. After another refusal it keeps the version it was drawn from.
         context = trade_context(trade, editing=True, notice=error.message, failed=True)
@@ -262,5 +269,5 @@ def trade_levels(request: HtmxHttpRequest, trade_id: int) -> HttpResponse:
                 trade, notice=f"Stop {rules.plain(trade.stop_loss)}, target {rules.plain(trade.take_profit)}."
             ),
         ),
-        refused=("levels", lambda error: trade_context(_trade(trade_id), notice=error.message, failed=True)),
+        refused=("levels", lambda error: trade_context(_trade(request, trade_id), notice=error.message, failed=True)),
     )

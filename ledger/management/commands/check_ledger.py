@@ -1,9 +1,11 @@
 """The ledger's consistency check: the first thing to run after an incident (docs/operations.md)."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
 from ledger import selectors
+from ledger.errors import LedgerError
+from ledger.models import Book
 
 
 class Command(BaseCommand):
@@ -13,17 +15,30 @@ class Command(BaseCommand):
         "account's state if it is in deficit."
     )
 
-    def handle(self, *args, **options) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--book", help="Check this book only (its slug); default: every book.")
+
+    def handle(self, *args, book: str | None, **options) -> None:
+        violations, states = [], []
         try:
-            violations = selectors.ledger_violations()
-            state = selectors.account_state()
+            # Only the names: a running total beyond its column (SQLite keeps it) cannot be read, and is reported.
+            books = Book.objects.only("pk", "slug")
+            books = [selectors.book(book)] if book else list(books)
+            for checked in books:
+                prefix = f"{checked.slug}: " if len(books) > 1 else ""
+                found = selectors.ledger_violations(checked)
+                violations += [prefix + str(violation) for violation in found]
+                if not found and (state := selectors.account_state(checked)):
+                    states.append(prefix + state)
+        except LedgerError as error:
+            raise CommandError(error.message) from error
         except DatabaseError as error:
             raise CommandError(f"Could not read the ledger to check it: {error}") from error
         if not violations:
             self.stdout.write("ledger consistent")
-            if state:
+            for state in states:
                 self.stdout.write(state)
             return
         for violation in violations:
-            self.stdout.write(str(violation))
+            self.stdout.write(violation)
         raise CommandError(f"{len(violations)} violations found; docs/operations.md says how to repair them.")

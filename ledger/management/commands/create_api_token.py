@@ -18,11 +18,14 @@ class Command(BaseCommand):
             default=ApiToken.Scope.READ,
             help="read (the default): every GET; trade: also send signals and prices, close trades, expire signals.",
         )
+        parser.add_argument("--book", default="default", help="The one book the token reads and writes (its slug).")
 
-    def handle(self, *args, name: str, scope: str, **options) -> None:
+    def handle(self, *args, name: str, scope: str, book: str, **options) -> None:
         try:
-            row, token = services.api_token_create(name=name, scope=scope)
+            row, token = services.api_token_create(name=name, scope=scope, book=services.book_named(book))
         except LedgerError as error:
             raise CommandError(error.message) from error
-        self.stderr.write(f"Token {row.name!r} ({row.scope}) created. It is shown only now; store it somewhere safe:")
+        self.stderr.write(
+            f"Token {row.name!r} ({row.scope}, book {book}) created. It is shown only now; store it somewhere safe:"
+        )
         self.stdout.write(token)

@@ -127,7 +127,7 @@ class Command(BaseCommand):
             trade = intake.trade
             self.stdout.write(
                 f"Opened #{trade.pk} {trade.direction} {symbol} at {trade.entry_price} "
-                f"(balance {selectors.balance():.2f})"
+                f"(balance {selectors.book_totals(trade.book).balance:.2f})"
             )
         elif intake.refused:
             self.stdout.write(f"Signal {name} not executed: {intake.refused}")
