@@ -8,7 +8,8 @@ Chromium (Playwright) on the dashboard, DATABASE_URL naming a scratch database, 
   static/ledger/live.js): a lone tick, as the trader sees one. The floor is the same page polling beside it (its
   stream refused in the browser, as by a proxy that will not hold it), timed on the same ticks: what the stream
   replaces.
-- Memory: the server's resident memory (VmRSS of its workers, summed) with 1,000 idle streams open, against none.
+- Memory: the server's memory (its master's and workers' proportional set sizes, summed: shared pages counted once;
+  their resident sizes beside) with 1,000 idle streams open, against none.
 - Bytes: two tabs on the dashboard, one holding its stream and one polling, while `manage.py simulate` (the demo's
   feed: five symbols, a batch a second, a signal every 15) runs; each tab reaches the server through a counting
   proxy of its own, which sums what the server sends it (headers and bodies, compressed as sent), from the moment
@@ -214,11 +215,20 @@ class Meter:
         self.url = f"http://{HOST}:{self.port}"
 
 
-def server_rss_mb(server: subprocess.Popen) -> float:
-    """The resident memory of the server's workers (VmRSS), summed."""
-    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
-    status = (Path(f"/proc/{pid}/status").read_text() for pid in children)
-    return sum(int(re.search(r"VmRSS:\s+(\d+) kB", text).group(1)) for text in status) / 1024
+def server_memory_mb(server: subprocess.Popen) -> dict:
+    """The server's memory, its master and its workers: the resident memory of each (VmRSS in /proc) summed, which
+    counts a page the workers share with the master (the application, loaded once: --preload) once in each; and
+    their proportional set size summed (Pss in /proc/<pid>/smaps_rollup: each page divided among the processes that
+    share it), which counts it once. The second is the memory the server holds; the first, with the workers' own, is
+    given beside it."""
+    pids = [server.pid, *Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()]
+
+    def kb(path: str, field: str, pid) -> int:
+        return int(re.search(rf"^{field}:\s+(\d+) kB", Path(f"/proc/{pid}/{path}").read_text(), re.M).group(1))
+
+    rss = [kb("status", "VmRSS", pid) for pid in pids]
+    pss = [kb("smaps_rollup", "Pss", pid) for pid in pids]
+    return {"pss": sum(pss) / 1024, "rss": sum(rss) / 1024, "workers_rss": sum(rss[1:]) / 1024}
 
 
 def dashboard(browser, url: str, cookie: str, *, stream: bool):
@@ -339,10 +349,10 @@ def measure() -> dict:
         page.context.close()
 
         time.sleep(1)
-        results["rss_none_mb"] = server_rss_mb(server.process)
+        results["memory_none_mb"] = server_memory_mb(server.process)
         with streams(loop, server.url, cookie, IDLE):
             time.sleep(POLL_MS / 1000)  # settled: every stream has sent its first message and waits
-            results["rss_idle_mb"] = server_rss_mb(server.process)
+            results["memory_idle_mb"] = server_memory_mb(server.process)
         results["bytes"] = feed_bytes(browser, loop, server.port, cookie)
         browser.close()
     return results

@@ -472,6 +472,16 @@ def test_the_dashboards_live_parts_stay_revalidated_so_a_poll_can_be_304(admin_c
     assert response.has_header("ETag")
 
 
+def test_a_parts_answer_to_htmx_leaves_off_the_documents_headers_that_the_page_keeps(admin_client):
+    page = admin_client.get("/")
+    part = admin_client.get("/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="summary")
+
+    for header in ("Content-Security-Policy", "Permissions-Policy", "X-Frame-Options", "Cross-Origin-Opener-Policy"):
+        assert page.has_header(header), header
+        assert not part.has_header(header), header
+    assert part["X-Content-Type-Options"] == "nosniff"  # not a document's: every answer keeps it
+
+
 def test_every_answer_denies_browser_features_the_app_never_uses(client, admin_client):
     for response in (client.get("/login/"), admin_client.get("/"), client.get("/healthz")):
         policy = response["Permissions-Policy"]

@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import time
+import zlib
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -72,7 +73,8 @@ class Stream:
         self.conn.request("GET", path, headers=headers | {"Accept": "text/event-stream"})
         self.response = self.conn.getresponse()
         # The first message says where the stream starts; once it is read, what commits next is streamed.
-        self.ready = self.next()["data"] if self.response.status == 200 else None
+        plain = self.response.status == 200 and not self.response.getheader("Content-Encoding")
+        self.ready = self.next()["data"] if plain else None
 
     def next(self, *, seconds: float = 10) -> dict:
         """The next message that is not a comment: its fields, with `data` parsed."""
@@ -148,6 +150,28 @@ def test_a_stream_cut_and_resumed_with_last_event_id_misses_nothing_and_repeats_
     assert [m["data"]["payload"]["day"] for m in again] == [str(T0.date() - timedelta(days=n)) for n in range(3, 8)]
 
 
+def test_a_stream_asked_for_gzip_sends_each_message_compressed_as_it_commits(server, session_key):
+    stream = page_stream(server, session_key, **{"Accept-Encoding": "gzip"})
+    assert stream.response.getheader("Content-Encoding") == "gzip"
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    received = b""
+
+    def read_until(text: str) -> str:
+        nonlocal received
+        deadline = time.monotonic() + 10
+        while text.encode() not in received:
+            assert time.monotonic() < deadline, received
+            received += inflate.decompress(stream.response.read1(65536))
+        return received.decode()
+
+    assert "event: stream.ready" in read_until("stream.ready")
+    note(0, "compressed")
+    # The stream is still open: the message was flushed whole as it was sent, not held for more.
+    assert f'"payload":{{"day":"{T0.date()}"}}' in read_until("journal.changed\ndata:")
+    assert read_until("\n\n").endswith("\n\n")
+    stream.close()
+
+
 def worker_threads(served: Server) -> int:
     (worker,) = Path(f"/proc/{served.process.pid}/task/{served.process.pid}/children").read_text().split()
     return int(Path(f"/proc/{worker}/status").read_text().split("Threads:", 1)[1].split()[0])
@@ -207,6 +231,20 @@ def test_a_trades_page_hears_only_what_changes_that_trade(server, session_key, o
     assert [m["event"] for m in heard] == ["prices.applied", "trade.closed"]
     assert heard[0]["data"]["payload"]["marked"] == [mine.pk]
     assert heard[1]["data"]["trade_id"] == mine.pk
+
+
+def test_a_pages_batch_of_prices_leaves_out_the_prices_that_a_programs_keeps(server, session_key, open_trade):
+    trade = open_trade()
+    _, token = services.api_token_create(name="prices", scope=ApiToken.Scope.READ)
+    page = page_stream(server, session_key)
+    program = Stream(server, f"/api/v1/events/stream?after={page.ready['after']}", {"Authorization": f"Bearer {token}"})
+    services.prices_apply(ticks=[Tick("BTCUSDT", Decimal("100.5"), T0 + timedelta(minutes=2))])
+    on_page, for_program = page.next(), program.next()
+    page.close()
+    program.close()
+    assert on_page["event"] == for_program["event"] == "prices.applied"
+    assert on_page["data"]["payload"] == {"marked": [trade.pk], "closed": []}  # no page reads the prices
+    assert for_program["data"]["payload"]["prices"] == {"BTCUSDT": "100.50000000"}
 
 
 def test_the_stream_ends_with_its_session(server, session_key):

@@ -14,8 +14,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
-# The application and the worker that serves it: the same in `make run`, here and in production.
-ASGI = ["tradingsite.asgi:application", "--worker-class", "tradingsite.worker.Worker"]
+# The application and the worker that serves it: the same in `make run`, here and in production. `--preload` loads
+# the application once, in the master, before it forks the workers: they share its memory (frozen out of the
+# garbage collector's writes, gunicorn.conf.py) instead of each loading a copy (bench/RESULTS.md, "Live push").
+ASGI = ["tradingsite.asgi:application", "--worker-class", "tradingsite.worker.Worker", "--preload"]
 
 
 @dataclass(frozen=True)
