@@ -223,6 +223,18 @@ def test_the_command_prints_trades_and_summary_as_json(live_day):
 
 
 @pytest.mark.django_db
+def test_the_command_replays_the_book_it_names_by_that_books_rules(live_day):
+    services.book_create(slug="quiet", balance=Decimal("5000"))  # no signal of its own
+    out = StringIO()
+    call_command("replay", "--start", "2026-11-20", "--end", "2026-11-20", "--book", "quiet", "--json", stdout=out)
+    body = json.loads(out.getvalue())
+    assert (body["trades"], body["summary"]["starting_balance"]) == ([], "5000.00000000")
+    assert Replay.objects.get(pk=body["id"]).book.slug == "quiet"
+    with pytest.raises(CommandError, match="No book 'loud'"):
+        call_command("replay", "--start", "2026-11-20", "--end", "2026-11-20", "--book", "loud")
+
+
+@pytest.mark.django_db
 def test_the_command_refuses_a_bad_option_naming_it():
     with pytest.raises(CommandError, match="--stop-pct"):
         call_command("replay", "--start", "2026-11-20", "--end", "2026-11-20", "--stop-pct", "7")

@@ -38,6 +38,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--start", required=True, help="The first trading day, YYYY-MM-DD.")
         parser.add_argument("--end", required=True, help="The last trading day, YYYY-MM-DD.")
+        parser.add_argument("--book", default="default", help="Whose signals, by whose rules: a book's slug.")
         for name, text in RULES.items():
             # argparse formats help with %: "1 %" is written "1 %%" (--help failed on it)
             help_text = f"{text}. Default: the ledger's own.".replace("%", "%%")
@@ -72,7 +73,7 @@ class Command(BaseCommand):
             "rules": rules,
         }
         try:
-            queued = services.replay_queue(parameters=parameters)
+            queued = services.replay_queue(parameters=parameters, book=services.book_named(options["book"]))
         except LedgerError as error:
             flag = (error.field or "").removeprefix("rules.").replace("_", "-")
             raise CommandError(f"--{flag}: {error.message}" if flag else error.message) from error
