@@ -175,18 +175,33 @@ def candle_step(trade: Position, candles: Iterable) -> tuple[list[Fill], rules.C
     widened by the candles up to the one that closed it. Returns the partial exits' executions, as `step`, and
     the fill that closed the trade (None if none did)."""
     fills = []
-    side = sign(trade.direction)
     for candle in candles:
         rules.widen(trade, candle.high, candle.low)
-        fill = rules.candle_fill(trade, [candle])
-        while fill is not None and fill.reason == TAKE_PROFIT and not last_target(trade):
-            fills.append(take_part(trade, at=candle.minute, price=fill.price))
-            fill = rules.candle_fill(trade, [candle])
+        parts, fill = candle_parts(trade, candle)
+        fills += parts
         if fill is not None:
             rules.settle(trade, price=fill.price, reason=fill.reason, at=candle.minute)
             return fills, fill
-        trail(trade, candle.high if side > 0 else candle.low)
     return fills, None
+
+
+def candle_parts(
+    trade: Position, candle: object, *, at_open: bool = True
+) -> tuple[list[Fill], rules.CandleFill | None]:
+    """One 1-minute candle on an open trade, up to what closes it: the targets before the last that it reaches
+    fill in order (rules.candle_fill; a stop moved to break even by one of them may then be reached in the same
+    minute), each at its level or, `at_open`, at the open beyond it (the backfill: a gap the feed did not see; a
+    replay fills it at its price, as a tick beyond a target does). The fill that closes the rest is returned, not
+    applied: the backfill settles it at its level (candle_step), a replay fills a stop as a market order
+    (ledger/replay.py). A candle that closes nothing moves a trailing stop by its best price."""
+    fills = []
+    fill = rules.candle_fill(trade, (candle,))
+    while fill is not None and fill.reason == TAKE_PROFIT and not last_target(trade):
+        fills.append(take_part(trade, at=candle.minute, price=fill.price if at_open else None))
+        fill = rules.candle_fill(trade, (candle,))
+    if fill is None:
+        trail(trade, candle.high if sign(trade.direction) > 0 else candle.low)
+    return fills, fill
 
 
 def entry_fill(trade: Position, *, at: datetime) -> Fill:

@@ -17,6 +17,7 @@ from .rules import market_fill, span_words, terms
 
 THROUGH, TOUCH = "through", "touch"
 GTD = "gtd"  # good till a date: `expires_in` seconds
+CANDLE = timedelta(minutes=1)  # a candle's span
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,21 @@ def within_reach(order: Resting, *, low: Decimal, high: Decimal, touch: bool | N
         return stop_triggered(buying=order.buying, stop=order.price, price=high if order.buying else low)
     touch = terms().limit_fill == TOUCH if touch is None else touch
     return beyond(buying=order.buying, price=low if order.buying else high, level=order.price, touch=touch)
+
+
+def candle_fill(order: Resting, candle: object, *, before: Decimal | None, touch: bool | None = None) -> Decimal | None:
+    """Where a 1-minute candle (minute, open, high, low) of a later minute than the order's placement fills it, or
+    None. Only a candle that ends by the order's expiry may fill it (one that ends after cannot say whether the
+    price came before the expiry). Its open is the minute's first tick, after `before` (the close before it): a
+    limit it gapped through fills at the open, a stop it opened beyond at the open, as a market order (`fill`).
+    Otherwise a range that reaches the order (`within_reach`) fills a limit at its limit, a stop at its price as a
+    market order: where the price passed, not the candle's extreme."""
+    if order.expires_at is not None and candle.minute + CANDLE > order.expires_at:
+        return None
+    opened = fill(order, Tick(symbol="", price=candle.open, at=candle.minute), before=before, touch=touch)
+    if opened is not None or not within_reach(order, low=candle.low, high=candle.high, touch=touch):
+        return opened
+    return order.price if order.order_type != STOP else market_fill(buying=order.buying, price=order.price)
 
 
 def expired(expires_at: datetime | None, *, at: datetime) -> bool:

@@ -1,7 +1,8 @@
 """A replay (docs/replay.md): what a set of signals would have done under other rules, on the recorded 1-minute
 candles, as a fresh account. Pure, like ledger/rules.py: values in, values out, nothing read from or written to
-the database. Every price, fee, PnL and size is the ledger's own rules' (ledger/rules.py, ledger/sizing.py): this
-module only walks time and decides which rule applies when.
+the database. Every price, fee, PnL and size is the ledger's own rules' (ledger/rules.py, ledger/sizing.py, a
+bracket's ledger/brackets.py, an entry order's ledger/orders.py): this module only walks time and decides which
+rule applies when.
 
 The candles of each symbol are streamed oldest first and merged by minute; only the open positions are kept.
 Within a minute the order of the high and the low is unknown: a position whose stop and target both lie inside
@@ -11,18 +12,21 @@ on it (the feed may have been down); nothing fills on a price no candle shows. I
 the ledger are ledger/replay_report.py.
 """
 
+import gc
 import heapq
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from operator import attrgetter
 from typing import Any, NamedTuple
 
-from . import rules, sizing
+from . import brackets, orders, rules, sizing
 from .days import day_bounds, last_moment, trading_day
 from .errors import InvalidInput, LedgerError
-from .rules import TAKE_PROFIT, ZERO, Quote
+from .inputs import DAY, LIMIT, MARKET, STOP, TARGETS_MAX, OrderFields, Tick
+from .rules import LONG, TAKE_PROFIT, ZERO, Quote
 
 MINUTE = timedelta(minutes=1)
 EOD_CLOSE, OPEN = "EOD_CLOSE", "OPEN"
@@ -42,6 +46,16 @@ class Overrides:
     fee_rate: Decimal | None = None
     max_open: int | None = None
     one_per_symbol: bool | None = None
+    # A bracket (ledger/brackets.py) instead of every signal's own: targets as (multiple of the stop's distance,
+    # fraction closed there), in order away from the entry; the stop to break even once the n-th has filled; a
+    # trailing stop at a fraction of the price (0.01: 1 %, as the bracket's {"percent": 1}).
+    targets: tuple[tuple[Decimal, Decimal], ...] | None = None
+    break_even_after: int | None = None
+    trail_pct: Decimal | None = None
+    # The entry: at the market, or a limit or stop order at the signal's price (ledger/orders.py) working until
+    # `entry_expiry` (seconds, "day" or "gtc"; "day" by default).
+    entry: str | None = None
+    entry_expiry: int | str | None = None
 
     TERMS = {  # the book's rule (rules.Terms) each override replaces
         "stop_pct": "default_stop_pct",
@@ -58,7 +72,9 @@ class Overrides:
         "risk": (ZERO, Decimal(1)),
         "slippage": (ZERO, Decimal("0.1")),
         "fee_rate": (ZERO, Decimal("0.1")),
+        "trail_pct": (ZERO, Decimal("0.99")),
     }
+    BRACKET = ("targets", "break_even_after", "trail_pct", "entry", "entry_expiry")  # checked together
 
     @classmethod
     def from_values(cls, values: dict[str, Any]) -> "Overrides":
@@ -69,7 +85,7 @@ class Overrides:
             raise InvalidInput(f"{unknown[0]} is not a rule a replay can change.", field=unknown[0])
         cleaned: dict[str, Any] = {}
         for name, value in values.items():
-            if value is None or value == "":
+            if value is None or value == "" or name in cls.BRACKET:
                 continue
             if name == "one_per_symbol":
                 if not isinstance(value, bool):
@@ -92,21 +108,113 @@ class Overrides:
                 if name in ("stop_pct", "reward_risk") and number == 0:
                     raise InvalidInput(f"{name} must be above 0.", field=name)
                 cleaned[name] = number
-        return cls(**cleaned)
+        given = {name: values[name] for name in cls.BRACKET if values.get(name) not in (None, "")}
+        if "trail_pct" in given:
+            cleaned |= cls._number(given["trail_pct"], "trail_pct")
+        return cls(**cleaned | _bracket(given, reward_risk=cleaned.get("reward_risk")))
+
+    @classmethod
+    def _number(cls, value: Any, name: str) -> dict[str, Decimal]:
+        try:
+            number = Decimal(str(value))
+        except ArithmeticError:
+            number = None
+        low, high = cls.LIMITS[name]
+        if number is None or not number.is_finite() or not low < number <= high:
+            raise InvalidInput(
+                f"{name} must be a number above {rules.plain(low)}, at most {rules.plain(high)}.", field=name
+            )
+        return {name: number}
 
     def as_json(self) -> dict[str, Any]:
-        """The overrides given, as JSON keeps them (numbers as strings)."""
-        return {
-            name: str(value) if isinstance(value, Decimal) else value
-            for name, value in asdict(self).items()
-            if value is not None
-        }
+        """The overrides given, as JSON keeps them (numbers as strings; targets as [{"r", "fraction"}, …])."""
+        kept = {}
+        for name, value in asdict(self).items():
+            if name == "targets" and value is not None:
+                kept[name] = [{"r": rules.plain(r), "fraction": rules.plain(part)} for r, part in value]
+            elif value is not None:
+                kept[name] = str(value) if isinstance(value, Decimal) else value
+        return kept
+
+    def targets_text(self) -> str:
+        """The targets as a form or the command writes them: 1:0.5,2:0.5."""
+        return ",".join(f"{rules.plain(r)}:{rules.plain(part)}" for r, part in self.targets or ())
 
     def over(self, base: rules.Terms) -> rules.Terms:
         """The rules of the replay: the book's (`base`) with these overrides."""
         return replace(
             base, **{rule: getattr(self, name) for name, rule in self.TERMS.items() if getattr(self, name) is not None}
         )
+
+
+def _targets(value: Any) -> tuple[tuple[Decimal, Decimal], ...]:
+    """Targets as a form or the command write them ("1:0.5,2:0.5") or as JSON ([{"r": 1, "fraction": 0.5}, …]):
+    each a multiple of the stop's distance and the fraction closed there, in order away from the entry, the
+    fractions adding up to 1, at most TARGETS_MAX (as a signal's own, inputs.clean_bracket)."""
+    shape = 'targets must be pairs of a multiple of the stop\'s distance and a fraction, as "1:0.5,2:0.5".'
+    if isinstance(value, str):
+        pairs = [item.split(":") for item in value.replace(" ", "").split(",") if item]
+    elif isinstance(value, (list, tuple)):
+        pairs = [[item.get("r"), item.get("fraction")] if isinstance(item, dict) else item for item in value]
+    else:
+        raise InvalidInput(shape, field="targets")
+    if not 1 <= len(pairs) <= TARGETS_MAX:
+        raise InvalidInput(f'targets must be 1 to {TARGETS_MAX} pairs, as "1:0.5,2:0.5".', field="targets")
+    cleaned: list[tuple[Decimal, Decimal]] = []
+    for pair in pairs:
+        try:
+            r, part = (Decimal(str(item)) for item in pair)
+        except (ArithmeticError, TypeError, ValueError):
+            raise InvalidInput(shape, field="targets") from None
+        high = Overrides.LIMITS["reward_risk"][1]
+        if not (r.is_finite() and ZERO < r <= high):
+            raise InvalidInput(f"each target's multiple must be above 0, at most {rules.plain(high)}.", field="targets")
+        if not (part.is_finite() and ZERO < part <= 1):
+            raise InvalidInput("each target's fraction must be above 0 and at most 1.", field="targets")
+        if cleaned and r <= cleaned[-1][0]:
+            raise InvalidInput(
+                "targets go in order away from the entry: each multiple above the one before.", field="targets"
+            )
+        cleaned.append((r, part))
+    total = sum((part for _, part in cleaned), ZERO)
+    if total != 1:
+        raise InvalidInput(
+            f"the targets' fractions add up to {rules.plain(total)}; they must add up to 1.", field="targets"
+        )
+    return tuple(cleaned)
+
+
+def _bracket(given: dict[str, Any], *, reward_risk: Decimal | None) -> dict[str, Any]:
+    """The bracket and entry overrides checked together, each refused naming its field."""
+    cleaned: dict[str, Any] = {}
+    if "targets" in given:
+        if reward_risk is not None:
+            raise InvalidInput("Give reward_risk for one target or targets for several, not both.", field="targets")
+        cleaned["targets"] = _targets(given["targets"])
+    if "break_even_after" in given:
+        after, count = given["break_even_after"], len(cleaned.get("targets", ()))
+        if isinstance(after, str) and after.isascii() and after.isdigit():
+            after = int(after)
+        if isinstance(after, bool) or not isinstance(after, int) or not 1 <= after < count:
+            raise InvalidInput(
+                f"break_even_after must be the number of a target before the last (1 to {count - 1})."
+                if count > 1
+                else "break_even_after needs targets, two or more: the stop moves after a target that leaves a rest.",
+                field="break_even_after",
+            )
+        cleaned["break_even_after"] = after
+    if "entry" in given or "entry_expiry" in given:
+        try:
+            order = OrderFields(given.get("entry") or MARKET, given.get("entry_expiry")).clean()
+        except InvalidInput as error:
+            raise InvalidInput(
+                error.message.replace("order_type", "entry").replace("expires_in", "entry_expiry"),
+                field={"order_type": "entry", "expires_in": "entry_expiry"}[error.field],
+            ) from None
+        cleaned["entry"] = order.order_type
+        if order.working:
+            cleaned["entry_expiry"] = order.expires_in
+    return cleaned
 
 
 @dataclass(frozen=True)
@@ -121,6 +229,7 @@ class Signal:
     stop_loss: Decimal | None
     take_profit: Decimal | None
     at: datetime
+    bracket: dict = field(default_factory=dict)  # its own targets, break-even and trailing stop (signals.bracket)
 
 
 class Candle(NamedTuple):
@@ -163,8 +272,7 @@ class Position:
     exit_price: Decimal | None = None
     exit_time: datetime | None = None
     status: str = OPEN
-    # A replayed trade has one target (docs/replay.md): no bracket, so nothing exits in parts.
-    bracket: dict = field(default_factory=dict)
+    bracket: dict = field(default_factory=dict)  # its targets with their sizes, break-even, trailing stop
     targets_filled: int = 0
     exited_size: Decimal = ZERO
     exited_value: Decimal = ZERO
@@ -176,6 +284,32 @@ class Position:
     last: Candle | None = None  # ... and that candle: its close is the last mark
     missing_minutes: int = 0
     best: tuple[str, Decimal, Decimal] | None = None  # (reason, price, pnl) on the favourable path, if it differs
+    opened: tuple[Decimal, Decimal] = (ZERO, ZERO)  # its stop and (first) target when it opened
+
+
+@dataclass
+class _Working:
+    """An entry order working (ledger/orders.py): the signal, the order as the fill rules read it, what it reserves
+    of the cash, and the minute it was placed in (a later minute's candle may fill it)."""
+
+    signal: Signal
+    order: orders.Resting
+    reserved: Decimal
+    minute: datetime
+    time_in_force: str
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """An entry as selectors.entry_plan makes it: the fill, levels, size and risk, and the bracket sized."""
+
+    direction: str
+    fill: Decimal
+    stop: Decimal
+    target: Decimal
+    size: Decimal
+    risk: Decimal
+    bracket: dict
 
 
 @dataclass(frozen=True)
@@ -259,15 +393,17 @@ def _closed(position: Position) -> tuple[str, Decimal, Decimal]:
 
 
 class _Run:
-    """One replay's account and open positions, walked through the events in time order."""
+    """One replay's account, open positions and working orders, walked through the events in time order."""
 
     def __init__(
         self, *, overrides: Overrides, starting_balance: Decimal, lots: dict[str, sizing.Lot], now: datetime
     ) -> None:
         self.overrides, self.starting_balance, self.lots, self.now = overrides, starting_balance, lots, now
-        self.realized = self.open_cost = ZERO
+        self.realized = self.open_cost = self.reserved = ZERO
         self.open: dict[str, list[Position]] = {}
         self.open_count = 0
+        self.working: dict[str, list[_Working]] = {}
+        self.next_expiry: datetime | None = None  # the soonest a working order expires
         self.last: dict[str, Candle] = {}
         self.day_end: datetime | None = None
         self.result = Result()
@@ -279,88 +415,244 @@ class _Run:
 
     def enter(self, signal: Signal) -> None:
         self.end_days(signal.at)
+        self.expire(signal.at)
         try:
-            position = self._position(signal)
+            if self.overrides.entry in (LIMIT, STOP):
+                self._place(signal)
+            else:
+                self._market(signal)
         except LedgerError as refusal:
             self.result.refused.append(Refusal(signal.signal_id, signal.symbol, signal.at, refusal.message))
-            return
-        self.open.setdefault(signal.symbol, []).append(position)
-        self.open_count += 1
-        self.open_cost = rules.money(self.open_cost + rules.held(position))
-        self.day_end = self.day_end or day_bounds(trading_day(signal.at))[1]
 
-    def _position(self, signal: Signal) -> Position:
-        """The signal's trade at its entry time as services.signal_execute opens it (selectors.entry_plan's
-        rules), or the refusal the ledger would give."""
-        direction = rules.direction_for(signal.action)
+    def _market(self, signal: Signal) -> None:
+        """A market entry at its entry time, as services.signal_execute makes it: priced from the symbol's last
+        candle if fresh, else from the signal's own price."""
         last = _quote(self.last.get(signal.symbol), at=signal.at)
         quote = rules.reference(last=last, signal_price=signal.entry_price, signal_time=signal.at, at=signal.at)
-        fill = rules.market_fill(buying=rules.opening_buys(direction), price=quote.price, bid=quote.bid, ask=quote.ask)
-        stop = None if self.overrides.stop_pct is not None else signal.stop_loss
-        target = None if self.overrides.reward_risk is not None else signal.take_profit
-        stop, target = rules.levels(direction, fill=fill, stop=stop, target=target)
+        buying = rules.opening_buys(rules.direction_for(signal.action))
+        fill = rules.market_fill(buying=buying, price=quote.price, bid=quote.bid, ask=quote.ask)
+        self._open(signal, self._plan(signal, fill=fill), quote=quote, at=signal.at)
+
+    def _plan(self, signal: Signal, *, fill: Decimal) -> _Plan:
+        """The signal's entry at `fill` as selectors.entry_plan makes it (its levels, the limits on open trades, the
+        size from the replay's balance and cash, the bracket's parts), or the refusal the ledger would give."""
+        overrides = self.overrides
+        direction = rules.direction_for(signal.action)
+        own_targets = overrides.reward_risk is None and overrides.targets is None
+        stop = None if overrides.stop_pct is not None else signal.stop_loss
+        first = overrides.targets[0][0] if overrides.targets else None
+        stop, target = rules.levels(
+            direction, fill=fill, stop=stop, target=signal.take_profit if own_targets else None, reward_risk=first
+        )
+        bracket = dict(signal.bracket)
+        if not own_targets:
+            bracket.pop("targets", None)
+            bracket.pop("break_even_after", None)
+        if overrides.targets and len(overrides.targets) > 1:
+            bracket["targets"] = [
+                {"price": rules.plain(price), "fraction": rules.plain(part)}
+                for price, part in (
+                    (rules.levels(direction, fill=fill, stop=stop, target=None, reward_risk=r)[1], part)
+                    for r, part in overrides.targets
+                )
+            ]
+        if overrides.break_even_after is not None:
+            bracket["break_even_after"] = overrides.break_even_after
+        if overrides.trail_pct is not None:
+            bracket["trailing_stop"] = {"percent": rules.plain(overrides.trail_pct * 100)}
         rules.check_fill_inside(direction, fill=fill, stop=stop, target=target)
         rules.check_limits(
             symbol=signal.symbol, open_trades=self.open_count, symbol_open=bool(self.open.get(signal.symbol))
         )
+        lot = self.lots.get(signal.symbol) or sizing.lot_default()
         sized = sizing.size(
             symbol=signal.symbol,
             direction=direction,
             balance=self.balance,
-            cash=self.balance - self.open_cost,
+            cash=self.balance - self.open_cost - self.reserved,
             fill=fill,
             stop=stop,
-            target=target,
-            lot=self.lots.get(signal.symbol) or sizing.lot_default(),
+            target=Decimal(bracket["targets"][-1]["price"]) if bracket.get("targets") else target,  # the farthest
+            lot=lot,
         )
+        bracket = brackets.sized(bracket, size=sized.size, step=lot.step)
+        return _Plan(direction, fill, stop, target, sized.size, sized.risk, bracket)
+
+    def _open(self, signal: Signal, plan: _Plan, *, quote: Quote, at: datetime) -> None:
+        """The position of a plan (services.base.open_trade), marked at the quote that priced it."""
         position = Position(
             signal_id=signal.signal_id,
             symbol=signal.symbol,
-            direction=direction,
-            entry_price=fill,
-            entry_slippage=rules.sign(direction) * (fill - signal.entry_price),
-            position_size=sized.size,
-            stop_loss=stop,
-            take_profit=target,
-            entry_time=signal.at,
-            risk_amount=sized.risk,
-            margin=rules.margin_for(direction),
-            last_minute=minute_of(signal.at),
+            direction=plan.direction,
+            entry_price=plan.fill,
+            entry_slippage=rules.sign(plan.direction) * (plan.fill - signal.entry_price),
+            position_size=plan.size,
+            stop_loss=plan.stop,
+            take_profit=plan.target,
+            entry_time=at,
+            risk_amount=plan.risk,
+            margin=rules.margin_for(plan.direction),
+            bracket=plan.bracket,
+            last_minute=minute_of(at),
+            opened=(plan.stop, plan.target),
         )
         position.max_price = position.min_price = quote.price
         rules.mark(position, quote.price, bid=quote.bid, ask=quote.ask)
-        return position
+        self.open.setdefault(signal.symbol, []).append(position)
+        self.open_count += 1
+        self.open_cost = rules.money(self.open_cost + rules.held(position))
+        self.day_end = self.day_end or day_bounds(trading_day(at))[1]
+
+    def _place(self, signal: Signal) -> None:
+        """A limit or stop entry at the signal's price, as services.order_place places it: sized at its price from
+        the cash not reserved, it reserves that entry's cost; a fresh last price already beyond it fills it at once,
+        as a marketable order."""
+        plan = self._plan(signal, fill=signal.entry_price)
+        expiry = self.overrides.entry_expiry or DAY
+        day_end = day_bounds(trading_day(signal.at))[1]
+        working = _Working(
+            signal=signal,
+            order=orders.Resting(
+                order_type=self.overrides.entry,
+                buying=rules.opening_buys(plan.direction),
+                price=signal.entry_price,
+                placed_at=signal.at,
+                expires_at=orders.expires_at(expiry, placed_at=signal.at, day_end=day_end),
+            ),
+            reserved=rules.entry_cost(price=plan.fill, size=plan.size, margin=rules.margin_for(plan.direction)),
+            minute=minute_of(signal.at),
+            time_in_force=orders.time_in_force(expiry),
+        )
+        self.reserved += working.reserved
+        last = _quote(self.last.get(signal.symbol), at=signal.at)
+        if last is not None and rules.fresh(last.at, at=signal.at):
+            tick = Tick(symbol=signal.symbol, price=last.price, at=signal.at, bid=last.bid, ask=last.ask)
+            price = orders.fill(working.order, tick, before=None, arriving=True)
+            if price is not None:
+                self._fill(working, price=price, quote=last, at=signal.at)
+                return
+        self.working.setdefault(signal.symbol, []).append(working)
+        expires = working.order.expires_at
+        if expires is not None and (self.next_expiry is None or expires < self.next_expiry):
+            self.next_expiry = expires
+
+    def _fill(self, working: _Working, *, price: Decimal, quote: Quote, at: datetime) -> None:
+        """The order fills: its reservation is released and the trade sized again at the fill from the account as
+        it stands (services.orders); refused by the rules then, it is cancelled with the reason."""
+        self.reserved -= working.reserved
+        signal = working.signal
+        try:
+            plan = self._plan(signal, fill=price)
+        except LedgerError as refusal:
+            self.result.refused.append(Refusal(signal.signal_id, signal.symbol, at, f"Not filled: {refusal.message}"))
+            return
+        self._open(signal, plan, quote=quote, at=at)
+
+    def expire(self, moment: datetime) -> None:
+        """Working orders whose time is up by `moment` expire (services.orders_expire), releasing what they held."""
+        if self.next_expiry is None or moment < self.next_expiry:
+            return
+        self.next_expiry = None
+        for waiting in self.working.values():
+            for working in list(waiting):
+                expires = working.order.expires_at
+                if expires is not None and expires <= moment:
+                    waiting.remove(working)
+                    self._expired(working)
+                elif expires is not None and (self.next_expiry is None or expires < self.next_expiry):
+                    self.next_expiry = expires
+
+    def _expired(self, working: _Working) -> None:
+        self.reserved -= working.reserved
+        order = working.order
+        reason = orders.expiry_words(
+            time_in_force=working.time_in_force,
+            placed_at=order.placed_at,
+            expires_at=order.expires_at,
+            day=trading_day(order.placed_at),
+        )
+        self.result.refused.append(Refusal(working.signal.signal_id, working.signal.symbol, order.expires_at, reason))
 
     def candle(self, candle: Candle) -> None:
-        """A minute of a symbol: each of its positions entered before that minute is closed if the candle reaches
-        its stop or target (rules.candle_fill: the stop first if both); then the candle is the symbol's last."""
-        self.end_days(candle.minute)
-        self.last[candle.symbol] = candle
-        positions = self.open.get(candle.symbol)
-        if not positions:
-            return
+        """A minute of a symbol: each of its positions entered before that minute takes it (its targets' parts,
+        then its stop or last target: brackets.candle_parts), each of its working orders placed before that minute
+        may fill (orders.candle_fill); then the candle is the symbol's last."""
+        minute = candle.minute
+        self.end_days(minute)
+        if self.next_expiry is not None and minute >= self.next_expiry:
+            self.expire(minute)
+        symbol = candle.symbol
+        positions = self.open.get(symbol)
+        if positions:
+            self._exits(candle, positions)
+        waiting = self.working.get(symbol)
+        if waiting:
+            self._orders(candle, waiting)
+        self.last[symbol] = candle
+
+    def _exits(self, candle: Candle, positions: list[Position]) -> None:
+        minute = candle.minute
         for position in list(positions):
-            if candle.minute <= position.last_minute:  # the entry's own minute: its range mixes earlier ticks
+            if minute <= position.last_minute:  # the entry's own minute: its range mixes earlier ticks
                 continue
-            position.missing_minutes += (candle.minute - position.last_minute) // MINUTE - 1
-            position.last_minute, position.last = candle.minute, candle
-            fill = rules.candle_fill(position, (candle,))
+            position.missing_minutes += (minute - position.last_minute) // MINUTE - 1
+            position.last_minute, position.last = minute, candle
+            long = position.direction == LONG
+            # A candle reaching the target in force may fill parts and decide on a path: the position as it was
+            # before it is kept for the favourable path.
+            before = (
+                _copy(position)
+                if (candle.high >= position.take_profit if long else candle.low <= position.take_profit)
+                else None
+            )
+            if position.bracket.get("trailing_stop"):
+                rules.widen(position, candle.high, candle.low)  # a trail's activation reads the best price seen
+            parts, fill = brackets.candle_parts(position, candle, at_open=False)
+            if parts:
+                self.realized = rules.money(self.realized + sum((part.pnl for part in parts), ZERO))
+                self.open_cost = rules.money(self.open_cost - (rules.held(before) - rules.held(position)))
             if fill is not None:
+                if fill.both and before is not None:
+                    position.best = _closed(self._favourable(before, candle))
                 self._exit(position, fill)
 
-    def _exit(self, position: Position, fill: rules.CandleFill) -> None:
+    def _orders(self, candle: Candle, waiting: list[_Working]) -> None:
+        previous = self.last.get(candle.symbol)
+        for working in list(waiting):
+            if candle.minute <= working.minute:  # the placement's own minute: its range mixes earlier ticks
+                continue
+            price = orders.candle_fill(working.order, candle, before=previous.close if previous else None)
+            if price is not None:
+                waiting.remove(working)
+                self._fill(working, price=price, quote=Quote(price, None, None, candle.minute), at=candle.minute)
+
+    def _favourable(self, before: Position, candle: Candle) -> Position:
+        """The position on the candle's favourable path: to its best price first (the targets there fill, the last
+        closing all: brackets.step), then to its worst (the stop in force, moved by a target perhaps, closes the
+        rest)."""
+        best = _copy(before)
+        long = best.direction == LONG
+        extreme = candle.high if long else candle.low
+        brackets.step(best, extreme, bid=None, ask=None, at=candle.minute)
+        if best.status == OPEN:
+            down = Candle(candle.symbol, candle.minute, extreme, candle.high, candle.low, candle.close)
+            fill = rules.candle_fill(best, (down,))
+            if fill is not None:
+                self._fill_exit(best, fill)
+        return best
+
+    @staticmethod
+    def _fill_exit(position: Position, fill: rules.CandleFill) -> None:
         """A stop or a liquidation is a market order at the level (or the open beyond it), as a tick at that price
-        would fill it; a target a limit order at the target. Where the candle reached both, the target's outcome
-        is kept as the favourable path's."""
-        if fill.both:
-            best = _copy(position)
-            rules.settle(best, price=position.take_profit, reason=TAKE_PROFIT, at=fill.minute)
-            position.best = _closed(best)
+        would fill it; a target a limit order at the target."""
         if fill.reason == TAKE_PROFIT:
             rules.settle(position, price=position.take_profit, reason=TAKE_PROFIT, at=fill.minute)
         else:
             rules.mark(position, fill.price)
             rules.close_at_quote(position, reason=fill.reason, at=fill.minute)
+
+    def _exit(self, position: Position, fill: rules.CandleFill) -> None:
+        self._fill_exit(position, fill)
         self._close(position)
 
     def end_days(self, moment: datetime) -> None:
@@ -382,7 +674,9 @@ class _Run:
         self._close(position)
 
     def _close(self, position: Position) -> None:
-        self.realized = rules.money(self.realized + position.realized_pnl)
+        """The account takes what the close realized beyond its partial exits (services.base.closed_amount) and
+        gives back the rest's entry cost."""
+        self.realized = rules.money(self.realized + position.realized_pnl - position.exited_pnl)
         self.open_cost = rules.money(self.open_cost - rules.held(position))
         self.open[position.symbol].remove(position)
         self.open_count -= 1
@@ -390,9 +684,16 @@ class _Run:
 
     def finish(self) -> Result:
         """The candles have ended: a day that is over closes as at its end; a day still going leaves its positions
-        open, valued at their last mark."""
+        open, valued at their last mark; orders whose time is up by now expire, the others are listed as working."""
         if self.day_end is not None and self.day_end <= self.now:
             self.end_days(self.day_end)
+        self.expire(self.now)
+        for waiting in self.working.values():
+            for working in waiting:
+                signal = working.signal
+                self.result.refused.append(
+                    Refusal(signal.signal_id, signal.symbol, signal.at, "Still working when the candles end.")
+                )
         for positions in self.open.values():
             for position in positions:
                 if position.last is not None:
@@ -417,8 +718,8 @@ def _trade(position: Position) -> Trade:
         entry_time=position.entry_time,
         entry_price=position.entry_price,
         size=position.position_size,
-        stop_loss=position.stop_loss,
-        take_profit=position.take_profit,
+        stop_loss=position.opened[0],
+        take_profit=position.opened[1],
         risk=position.risk_amount,
         exit_time=position.exit_time,
         exit_price=position.exit_price,
@@ -432,6 +733,22 @@ def _trade(position: Position) -> Trade:
         best_pnl=best_pnl,
         missing_minutes=position.missing_minutes,
     )
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while a replay runs: it makes millions of candles, positions and rows that
+    reference counting frees (none is in a cycle), and each of the collector's passes would walk every candle still
+    held (a page of each symbol, the positions' last ones): a third of the time it took to read them, measured. It
+    runs once at the end for whatever a cycle kept."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+            gc.collect(0)
 
 
 def run(
@@ -451,7 +768,7 @@ def run(
     with the overrides. A signal enters before the candles of its own minute (from the last candle before it);
     `progress`, if given, is called with the time reached every `every` candles (it may raise to stop the
     replay)."""
-    with rules.under(overrides.over(terms or rules.terms())):
+    with rules.under(overrides.over(terms or rules.terms())), _collector_paused():
         replay = _Run(overrides=overrides, starting_balance=starting_balance, lots=lots, now=now)
         waiting = iter(signals)
         upcoming = next(waiting, None)

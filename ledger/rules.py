@@ -427,17 +427,26 @@ def _in_range(level: Decimal, *, field: str, why: str) -> Decimal:
     return level
 
 
-def levels(direction: str, *, fill: Decimal, stop: Decimal | None, target: Decimal | None) -> tuple[Decimal, Decimal]:
+def levels(
+    direction: str,
+    *,
+    fill: Decimal,
+    stop: Decimal | None,
+    target: Decimal | None,
+    reward_risk: Decimal | None = None,
+) -> tuple[Decimal, Decimal]:
     """The trade's stop and target. A signal's own levels are absolute prices and kept; the defaults are
-    PAPER_DEFAULT_STOP_PCT from the fill, rounded toward it (never further than that), and PAPER_REWARD_RISK
-    times that distance beyond it, rounded away from it. A default outside (0, PRICE_MAX) is refused."""
+    PAPER_DEFAULT_STOP_PCT from the fill, rounded toward it (never further than that), and PAPER_REWARD_RISK (or
+    `reward_risk`: a replay's targets, each at its own multiple) times that distance beyond it, rounded away from
+    it. A default outside (0, PRICE_MAX) is refused."""
     side = sign(direction)
     why = f"outside what a price can be (above 0, below {PRICE_MAX:,.0f})"
     if stop is None:
         away = fill * (1 - side * terms().default_stop_pct)
         stop = _in_range(_round(away, ROUND_CEILING if side == 1 else ROUND_FLOOR), field="stop_loss", why=why)
     if target is None:
-        beyond = fill + side * terms().reward_risk * abs(fill - stop)
+        multiple = terms().reward_risk if reward_risk is None else reward_risk
+        beyond = fill + side * multiple * abs(fill - stop)
         target = _in_range(_round(beyond, ROUND_CEILING if side == 1 else ROUND_FLOOR), field="take_profit", why=why)
     return stop, target
 

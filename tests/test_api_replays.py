@@ -46,6 +46,12 @@ def test_a_replay_is_queued_then_read_once_the_worker_has_run_it(api_client, liv
         (DAY | {"rules": {"risk": 2}}, "risk"),
         (DAY | {"rules": {"leverage": 5}}, "leverage"),
         ({"end": "2026-11-20"}, "start"),
+        (DAY | {"rules": {"targets": [{"r": 1, "fraction": "0.5"}, {"r": 2, "fraction": "0.4"}]}}, "rules.targets"),
+        (DAY | {"rules": {"targets": [{"r": 1}]}}, "fraction"),
+        (DAY | {"rules": {"break_even_after": 1}}, "rules.break_even_after"),
+        (DAY | {"rules": {"trail_pct": "1.5"}}, "trail_pct"),
+        (DAY | {"rules": {"entry": "iceberg"}}, "entry"),
+        (DAY | {"rules": {"entry_expiry": 600}}, "rules.entry_expiry"),
     ],
 )
 def test_bad_bodies_are_refused_naming_the_field_and_nothing_is_queued(api_client, body, field):
@@ -72,3 +78,18 @@ def test_cancel_stops_a_queued_replay_and_a_second_cancel_is_a_conflict(api_clie
 def test_an_unknown_replay_is_a_404_naming_it(api_client):
     answer = api_client.get("/api/v1/replays/12345")
     assert (answer.status_code, answer.json()["detail"][0]["field"]) == (404, "replay_id")
+
+
+def test_a_bracket_and_an_entry_order_are_rules_a_replay_takes(api_client):
+    rules = {
+        "targets": [{"r": "1", "fraction": "0.5"}, {"r": 2, "fraction": 0.5}],
+        "break_even_after": 1,
+        "trail_pct": "0.01",
+        "entry": "limit",
+        "entry_expiry": 3600,
+    }
+    answer = api_post(api_client, "replays", DAY | {"rules": rules})
+    assert answer.status_code == 202
+    assert answer.json()["parameters"]["rules"] == rules | {
+        "targets": [{"r": "1", "fraction": "0.5"}, {"r": "2", "fraction": "0.5"}]
+    } | {"trail_pct": "0.01"}

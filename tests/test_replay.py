@@ -140,3 +140,190 @@ def test_a_day_not_over_leaves_its_positions_open():
     )
     assert [t.exit_reason for t in result.trades] == ["OPEN"]
     assert result.trades[0].exit_time is None
+
+
+# --- A bracket and an entry order instead of the signals' own (issue 28's rules) ----------------------------
+
+
+def one_buy(*later: replay.Candle, **overrides) -> replay.Result:
+    """A BUY at 100 on BTCUSDT at 10:00:30 (the market at 100 in the minute before), 0.1 % risk, 1 % stop: stop 99,
+    size 10 / 1 = 10; then the candles given."""
+    return replay.run(
+        signals=five_signals()[:1],
+        candles=[[candle("BTCUSDT", at(9, 59), "100", "100", "100"), *later]],
+        overrides=replay.Overrides.from_values({"stop_pct": "0.01", "risk": "0.001"} | overrides),
+        starting_balance=Decimal(10000),
+        lots={},
+        now=NOW,
+    )
+
+
+def test_two_targets_and_break_even_close_half_at_the_first_and_half_at_break_even():
+    # targets 1R = 101 and 2R = 102, 5 units each; after the first fills the stop moves to break even, the entry
+    # plus the round-trip fees: 100 * (1 + 2 * 0.001) = 100.2. The price reaches 101, then comes back to 100.
+    result = one_buy(
+        replay.Candle("BTCUSDT", at(10, 5), Decimal("100.5"), Decimal("101.2"), Decimal("100.5"), Decimal(101)),
+        replay.Candle("BTCUSDT", at(10, 6), Decimal("100.8"), Decimal("100.8"), Decimal(100), Decimal(100)),
+        targets="1:0.5,2:0.5",
+        break_even_after="1",
+    )
+    [trade] = result.trades
+    # T1: 5 * (101 - 100) - its share of the entry fee (1 - 0.5 = 0.5) - its exit fee 0.505 = 3.995
+    # the rest at 100.2 (a market order at the stop: no slippage here): 5 * 0.2 - 0.5 - 0.501 = -0.001
+    assert (trade.exit_reason, trade.pnl) == ("STOP_LOSS", Decimal("3.99400000"))
+    assert trade.exit_price == Decimal("100.60000000")  # (5 * 101 + 5 * 100.2) / 10
+    assert (trade.stop_loss, trade.take_profit, trade.size) == (Decimal(99), Decimal(101), Decimal(10))
+    assert not trade.path_dependent
+    summary = replay_report.summary(result, starting_balance=Decimal(10000), since=DAY)
+    assert summary["realized_pnl"] == "3.99400000"
+
+
+def test_both_targets_reached_close_everything_at_their_prices():
+    result = one_buy(
+        replay.Candle("BTCUSDT", at(10, 5), Decimal("100.5"), Decimal("102.2"), Decimal("100.5"), Decimal(102)),
+        targets="1:0.5,2:0.5",
+        break_even_after="1",
+    )
+    [trade] = result.trades
+    # 3.995 at 101, then 5 * 2 - 0.5 - 0.51 = 8.99 at 102: 12.985
+    assert (trade.exit_reason, trade.exit_price, trade.pnl) == (
+        "TAKE_PROFIT",
+        Decimal("101.50000000"),
+        Decimal("12.98500000"),
+    )
+
+
+def test_a_minute_reaching_the_first_target_and_the_moved_stop_depends_on_its_path():
+    # 10:05 reaches 101 (T1) and 102 (T2) and falls to 100: the adverse path fills T1, then the stop at 100.2
+    # (3.994); the favourable path fills both targets (12.985)
+    [trade] = one_buy(
+        replay.Candle("BTCUSDT", at(10, 5), Decimal("100.5"), Decimal("102.2"), Decimal(100), Decimal(101)),
+        targets="1:0.5,2:0.5",
+        break_even_after="1",
+    ).trades
+    assert trade.path_dependent
+    assert (trade.exit_reason, trade.pnl) == ("STOP_LOSS", Decimal("3.99400000"))
+    assert (trade.best_exit_reason, trade.best_pnl) == ("TAKE_PROFIT", Decimal("12.98500000"))
+
+
+def test_a_trailing_stop_follows_the_best_price_of_each_minute():
+    # a 1 % trail: 10:05's high of 103 moves the stop to 101.97 (103 * 0.99); 10:06 falls to 101.5 and closes
+    # the 10 units there: 10 * 1.97 - 1 - 1.0197 = 17.6803
+    [trade] = one_buy(
+        replay.Candle("BTCUSDT", at(10, 5), Decimal("100.5"), Decimal(103), Decimal("100.5"), Decimal(103)),
+        replay.Candle("BTCUSDT", at(10, 6), Decimal("102.8"), Decimal("102.8"), Decimal("101.5"), Decimal("101.5")),
+        reward_risk="10",
+        trail_pct="0.01",
+    ).trades
+    assert (trade.exit_reason, trade.exit_price, trade.pnl) == (
+        "STOP_LOSS",
+        Decimal("101.97000000"),
+        Decimal("17.68030000"),
+    )
+
+
+def test_a_limit_entry_fills_at_its_price_when_a_later_minute_trades_through_it():
+    # the market is at 100.5 when the BUY limit at 100 is placed; 10:03 trades down to 99.8: filled at 100, stop 99,
+    # target 102; 10:07 reaches 102: 10 * 2 - 1 - 1.02 = 17.98
+    result = replay.run(
+        signals=five_signals()[:1],
+        candles=[
+            [
+                candle("BTCUSDT", at(9, 59), "100.5", "100.5", "100.5"),
+                replay.Candle("BTCUSDT", at(10, 3), Decimal("100.4"), Decimal("100.4"), Decimal("99.8"), Decimal(100)),
+                candle("BTCUSDT", at(10, 7), "100.5", "102.1", "102"),
+            ]
+        ],
+        overrides=replay.Overrides.from_values(
+            {"stop_pct": "0.01", "risk": "0.001", "entry": "limit", "entry_expiry": "3600"}
+        ),
+        starting_balance=Decimal(10000),
+        lots={},
+        now=NOW,
+    )
+    [trade] = result.trades
+    assert (trade.entry_time, trade.entry_price, trade.size) == (at(10, 3), Decimal(100), Decimal(10))
+    assert (trade.exit_reason, trade.pnl) == ("TAKE_PROFIT", Decimal("17.98000000"))
+
+
+def test_a_limit_entry_not_reached_before_its_expiry_expires_with_the_ledgers_reason():
+    result = replay.run(
+        signals=five_signals()[:1],
+        candles=[
+            [
+                candle("BTCUSDT", at(9, 59), "100.5", "100.5", "100.5"),
+                candle("BTCUSDT", at(10, 30), "100.2", "100.6", "100.4"),
+                candle("BTCUSDT", at(11, 0), "99", "100.6", "99.5"),  # through 100, but it ends after 11:00:30
+                candle("BTCUSDT", at(11, 1), "99", "100.6", "99.5"),  # the order has expired
+            ]
+        ],
+        overrides=replay.Overrides.from_values(
+            {"stop_pct": "0.01", "risk": "0.001", "entry": "limit", "entry_expiry": 3600}
+        ),
+        starting_balance=Decimal(10000),
+        lots={},
+        now=NOW,
+    )
+    assert result.trades == []
+    [refusal] = result.refused
+    assert (refusal.at, refusal.reason) == (at(11, 0, 30), "Not filled within 60 min of being placed.")
+
+
+def test_a_stop_entry_fills_as_a_market_order_when_a_later_minute_reaches_it():
+    # a BUY stop at 100 with the market at 99.5: 10:03 opens at 99.6 and reaches 100.3: filled at 100 (a market
+    # order at the stop; slippage 0 here), 10 units; the end of day closes them at 10:10's close, 100.3:
+    # 3 - 1 - 1.003 = 0.997
+    result = replay.run(
+        signals=five_signals()[:1],
+        candles=[
+            [
+                candle("BTCUSDT", at(9, 59), "99.5", "99.5", "99.5"),
+                replay.Candle(
+                    "BTCUSDT", at(10, 3), Decimal("99.6"), Decimal("100.3"), Decimal("99.6"), Decimal("100.3")
+                ),
+                candle("BTCUSDT", at(10, 10), "100.3", "100.3", "100.3"),
+            ]
+        ],
+        overrides=replay.Overrides.from_values({"stop_pct": "0.01", "risk": "0.001", "entry": "stop"}),
+        starting_balance=Decimal(10000),
+        lots={},
+        now=NOW,
+    )
+    [trade] = result.trades
+    assert (trade.entry_price, trade.exit_reason, trade.pnl) == (Decimal(100), "EOD_CLOSE", Decimal("0.99700000"))
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"targets": "1:0.5,2:0.4"}, "targets"),
+        ({"targets": "2:0.5,1:0.5"}, "targets"),
+        ({"targets": "1-0.5"}, "targets"),
+        ({"targets": "1:1", "reward_risk": "2"}, "targets"),
+        ({"break_even_after": "1"}, "break_even_after"),
+        ({"targets": "1:0.5,2:0.5", "break_even_after": "2"}, "break_even_after"),
+        ({"trail_pct": "0"}, "trail_pct"),
+        ({"trail_pct": "1"}, "trail_pct"),
+        ({"entry": "iceberg"}, "entry"),
+        ({"entry_expiry": "3600"}, "entry_expiry"),
+        ({"entry": "limit", "entry_expiry": "soon"}, "entry_expiry"),
+    ],
+)
+def test_bracket_and_entry_overrides_out_of_range_are_refused_naming_the_field(values, field):
+    with pytest.raises(InvalidInput) as refused:
+        replay.Overrides.from_values(values)
+    assert refused.value.field == field
+
+
+def test_bracket_overrides_keep_their_json_and_read_it_back():
+    given = replay.Overrides.from_values(
+        {"targets": "1:0.5, 2:0.5", "break_even_after": 1, "trail_pct": "0.01", "entry": "limit", "entry_expiry": 600}
+    )
+    assert given.as_json() == {
+        "targets": [{"r": "1", "fraction": "0.5"}, {"r": "2", "fraction": "0.5"}],
+        "break_even_after": 1,
+        "trail_pct": "0.01",
+        "entry": "limit",
+        "entry_expiry": 600,
+    }
+    assert replay.Overrides.from_values(given.as_json()) == given

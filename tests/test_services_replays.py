@@ -223,6 +223,18 @@ def test_the_command_prints_trades_and_summary_as_json(live_day):
 
 
 @pytest.mark.django_db
+def test_the_command_replays_the_book_it_names_by_that_books_rules(live_day):
+    services.book_create(slug="quiet", balance=Decimal("5000"))  # no signal of its own
+    out = StringIO()
+    call_command("replay", "--start", "2026-11-20", "--end", "2026-11-20", "--book", "quiet", "--json", stdout=out)
+    body = json.loads(out.getvalue())
+    assert (body["trades"], body["summary"]["starting_balance"]) == ([], "5000.00000000")
+    assert Replay.objects.get(pk=body["id"]).book.slug == "quiet"
+    with pytest.raises(CommandError, match="No book 'loud'"):
+        call_command("replay", "--start", "2026-11-20", "--end", "2026-11-20", "--book", "loud")
+
+
+@pytest.mark.django_db
 def test_the_command_refuses_a_bad_option_naming_it():
     with pytest.raises(CommandError, match="--stop-pct"):
         call_command("replay", "--start", "2026-11-20", "--end", "2026-11-20", "--stop-pct", "7")
@@ -261,3 +273,113 @@ def test_symbols_read_together_each_get_their_own_candles_sharing_each_minute(li
             stored.values_list("symbol", "minute", "open", "high", "low", "close")
         )
     assert btc[0].minute is eth[0].minute  # 09:59, converted once for both
+
+
+# --- A bracket and an entry order instead of the signals' own ------------------------------------------------
+
+
+@pytest.fixture
+def bracket_day(settings):
+    """Two BUY signals at 100 taken at 10:00:30 from the ticks of 09:59:50 (risk 0.1 % of 10,000 = 10): b-own on
+    ETHUSDT with its own bracket (stop 99, targets 101 and 102 closing half each, break even after the first:
+    10 units), b-plain on BTCUSDT without levels (the ledger's 2 % stop, 98, and 2R target, 104: 5 units). Each
+    symbol then trades up to 101.2 in the 10:05 minute and back to 100.2 in the 10:06 one; the day ends."""
+    settings.PAPER_RISK_PER_TRADE = Decimal("0.001")
+    ticks(("ETHUSDT", "100", at(9, 59, 50)), ("BTCUSDT", "100", at(9, 59, 50)))
+    own = {"stop_loss": Decimal(99), "break_even_after": 1}
+    own["targets"] = [{"price": "101", "fraction": "0.5"}, {"price": "102", "fraction": "0.5"}]
+    for signal_id, symbol, levels in (("b-own", "ETHUSDT", own), ("b-plain", "BTCUSDT", {})):
+        fields = SignalFields(
+            signal_id=signal_id,
+            symbol=symbol,
+            action="BUY",
+            entry_price=Decimal(100),
+            confidence=Decimal("0.8"),
+            timestamp=at(10, 0, 30),
+            **levels,
+        )
+        services.signal_record(signal=fields)
+        services.signal_execute(signal_id=signal_id, at=at(10, 0, 30))
+    for symbol in ("ETHUSDT", "BTCUSDT"):
+        ticks((symbol, "100.5", at(10, 5, 5)), (symbol, "101.2", at(10, 5, 20)), (symbol, "101", at(10, 5, 40)))
+        ticks((symbol, "100.8", at(10, 6, 5)), (symbol, "100.2", at(10, 6, 30)))
+    services.day_close(day=DAY)
+
+
+@pytest.mark.django_db
+def test_a_signals_own_bracket_is_replayed_as_the_ledger_closed_it(bracket_day):
+    live = {t.signal_id: (t.status, str(t.exit_price), str(t.realized_pnl)) for t in PaperTrade.objects.all()}
+    assert live == {
+        # 5 at 101: 5 * 1 - its share of the entry fee (1 - 0.5) - 0.505 = 3.995; the stop moves to break even,
+        # 100 * (1 + 2 * 0.001) = 100.2, where the rest closes: 5 * 0.2 - 0.5 - 0.501 = -0.001; 3.994 in all,
+        # exiting at (5 * 101 + 5 * 100.2) / 10 = 100.6
+        "b-own": ("STOP_LOSS", "100.60000000", "3.99400000"),
+        "b-plain": ("EOD_CLOSE", "100.20000000", "-0.00100000"),  # 5 * 0.2 - 0.5 - 0.501
+    }
+    done = run()
+    assert outcomes(done) == live
+    assert done.result["differences"] == []
+
+
+@pytest.mark.django_db
+def test_two_targets_and_break_even_close_half_at_the_first_and_half_at_break_even(bracket_day):
+    done = run(rules={"stop_pct": "0.01", "targets": "1:0.5,2:0.5", "break_even_after": "1"})
+    assert done.parameters["rules"]["targets"] == [{"r": "1", "fraction": "0.5"}, {"r": "2", "fraction": "0.5"}]
+    # b-plain now as b-own: stop 99, targets 101 and 102 (1R and 2R), 10 units; half at 101, half at 100.2
+    assert outcomes(done) == {
+        "b-own": ("STOP_LOSS", "100.60000000", "3.99400000"),
+        "b-plain": ("STOP_LOSS", "100.60000000", "3.99400000"),
+    }
+    assert done.summary["replay"]["realized_pnl"] == "7.98800000"
+    [changed] = [d for d in done.result["differences"] if d["changed"]]
+    assert (changed["signal_id"], changed["cause"]) == (
+        "b-plain",
+        "the replay's rules: its stop, 99 stop and 101 target",
+    )
+
+
+@pytest.mark.django_db
+def test_a_limit_entry_the_market_never_trades_through_expires_at_the_end_of_its_day(bracket_day):
+    # BUY limits at 100: the market is at 100 when they are placed, then never below it (through: below, not at)
+    done = run(rules={"entry": "limit"})
+    assert done.result["trades"] == []
+    assert {(r["signal_id"], r["reason"]) for r in done.result["refused"]} == {
+        (signal_id, "Not filled before the end of trading day 2026-11-20.") for signal_id in ("b-own", "b-plain")
+    }
+
+
+@pytest.mark.django_db
+def test_the_command_takes_the_bracket_and_entry_options(bracket_day):
+    out = StringIO()
+    call_command(
+        "replay",
+        *("--start", "2026-11-20", "--end", "2026-11-20", "--stop-pct", "0.01"),
+        *("--targets", "1:0.5,2:0.5", "--break-even-after", "1", "--trail-pct", "0.5", "--json"),
+        stdout=out,
+    )
+    body = json.loads(out.getvalue())
+    # a 50 % trail is far behind: the same closes as without it
+    assert {t["signal_id"]: t["pnl"] for t in body["trades"]} == {"b-own": "3.99400000", "b-plain": "3.99400000"}
+    with pytest.raises(CommandError, match="--break-even-after: break_even_after needs targets, two or more"):
+        call_command(
+            "replay", "--start", "2026-11-20", "--end", "2026-11-20", "--targets", "2:1", "--break-even-after", "1"
+        )
+    with pytest.raises(CommandError, match="--entry-expiry"):
+        call_command(
+            "replay", "--start", "2026-11-20", "--end", "2026-11-20", "--entry", "limit", "--entry-expiry", "0"
+        )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_candles_read_ahead_outside_a_transaction_are_those_the_orm_reads(monkeypatch):
+    monkeypatch.setattr("ledger.selectors.replays.CANDLE_PAGE", 2)  # pages of two: a page read ahead each time
+    ticks(
+        *((symbol, price, at(10, minute)) for minute, price in enumerate("12345") for symbol in ("BTCUSDT", "ETHUSDT"))
+    )
+    btc, eth = map(list, selectors.replay_candles(["BTCUSDT", "ETHUSDT"], at(0, 0), at(23, 59)))
+    for symbol, read in (("BTCUSDT", btc), ("ETHUSDT", eth)):
+        stored = PriceCandle.objects.filter(symbol=symbol).order_by("minute")
+        assert [(c.symbol, c.minute, c.open, c.high, c.low, c.close, c.bid) for c in read] == list(
+            stored.values_list("symbol", "minute", "open", "high", "low", "close", "bid")
+        )
+    assert len(btc) == 5

@@ -44,6 +44,30 @@ def test_bad_input_is_refused_naming_the_field_and_nothing_is_queued(trader_clie
     assert not Replay.objects.exists()
 
 
+def test_the_form_takes_a_bracket_and_an_entry_order(trader_client):
+    fields = {"targets": "1:0.5, 2:0.5", "break_even_after": "1", "trail_pct": "0.01", "entry": "limit"}
+    answer = trader_client.post("/replay/", DAY | fields | {"entry_expiry": "600"})
+    queued = Replay.objects.get()
+    assert answer.status_code == 302
+    assert queued.parameters["rules"] == {
+        "targets": [{"r": "1", "fraction": "0.5"}, {"r": "2", "fraction": "0.5"}],
+        "break_even_after": 1,
+        "trail_pct": "0.01",
+        "entry": "limit",
+        "entry_expiry": 600,
+    }
+    page = trader_client.get(f"/replay/{queued.pk}/").content.decode()
+    assert 'name="targets" value="1:0.5, 2:0.5"' in page  # the form shows what was replayed
+    assert '<option value="limit" selected>' in page
+
+
+def test_bad_targets_are_refused_naming_the_field(trader_client):
+    answer = trader_client.post("/replay/", DAY | {"targets": "1:0.5, 2:0.6"})
+    assert answer.status_code == 422
+    assert b"rules.targets: the targets&#x27; fractions add up to 1.1; they must add up to 1." in answer.content
+    assert not Replay.objects.exists()
+
+
 def test_a_viewer_may_look_but_not_run_a_replay(viewer_client):
     assert viewer_client.get("/replay/").status_code == 200
     assert viewer_client.post("/replay/", DAY).status_code == 403

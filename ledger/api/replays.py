@@ -2,13 +2,14 @@
 token while they run and once done, cancelled with a `trade` token."""
 
 from datetime import datetime
-from typing import Annotated, Any
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from .. import replay, selectors, services
-from ..inputs import CONFLUENCES_MAX, ID_MAX, TAG_LENGTH_MAX, TAGS_MAX
+from ..inputs import CONFLUENCES_MAX, EXPIRES_IN_MAX, ID_MAX, TAG_LENGTH_MAX, TAGS_MAX, TARGETS_MAX
 from .auth import TRADE
 from .errors import ERRORS, WRITE_ERRORS
 from .types import Body, Confluence, Day, Symbol, bounded
@@ -17,6 +18,13 @@ router = Router()
 LIMITS = replay.Overrides.LIMITS
 SYMBOLS_MAX = 100
 ReplayId = Annotated[int, Field(ge=1, le=ID_MAX)]
+
+
+class TargetIn(Body):
+    r: bounded(*LIMITS["reward_risk"]) = Field(
+        description="Its distance from the fill, a multiple of the stop's, above 0."
+    )
+    fraction: bounded(Decimal(0), Decimal(1)) = Field(description="The fraction of the position it closes, above 0.")
 
 
 class RulesIn(Body):
@@ -39,6 +47,25 @@ class RulesIn(Body):
     )
     max_open: int | None = Field(None, ge=0, le=100_000, description="The most trades open at once; 0: no limit.")
     one_per_symbol: bool | None = Field(None, description="At most one open trade a symbol.")
+    targets: list[TargetIn] | None = Field(
+        None,
+        min_length=1,
+        max_length=TARGETS_MAX,
+        description="Targets instead of every signal's own, in order away from the entry, the fractions adding up "
+        "to 1 (ledger/brackets.py); not with reward_risk.",
+    )
+    break_even_after: int | None = Field(
+        None, ge=1, le=TARGETS_MAX - 1, description="The stop to break even once this target (not the last) filled."
+    )
+    trail_pct: bounded(*LIMITS["trail_pct"]) | None = Field(
+        None, description="A trailing stop this fraction of the price behind it, above 0."
+    )
+    entry: Literal["market", "limit", "stop"] | None = Field(
+        None, description="The entry: at the market, or a limit or stop order at the signal's price."
+    )
+    entry_expiry: Annotated[int, Field(ge=1, le=EXPIRES_IN_MAX)] | Literal["day", "gtc"] | None = Field(
+        None, description="How long a limit or stop entry works: seconds, day (the default) or gtc."
+    )
 
 
 class ReplayIn(Body):

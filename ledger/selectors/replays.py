@@ -2,7 +2,10 @@
 each symbol's 1-minute candles streamed oldest first in pages of the (symbol, minute) index, the markets' lot
 rules, and the ledger's own trades of those signals to compare with. Nothing here writes."""
 
+import functools
+import weakref
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import chain
@@ -73,7 +76,7 @@ def replay_signals(selection: Selection) -> Iterator[replay.Signal]:
         replay_signals_selected(selection)
         .annotate(at=Coalesce("trade__entry_time", "timestamp"))
         .order_by("at", "pk")
-        .values_list("signal_id", "symbol", "action", "entry_price", "stop_loss", "take_profit", "at")
+        .values_list("signal_id", "symbol", "action", "entry_price", "stop_loss", "take_profit", "at", "bracket")
     )
     for row in rows.iterator(chunk_size=2_000):
         yield replay.Signal(*row)
@@ -120,41 +123,95 @@ class _Converted(dict):
 def replay_candles(symbols: list[str], start: datetime, end: datetime) -> list[Iterator[replay.Candle]]:
     """Each symbol's candles from start (included; PAPER_PRICE_MAX_AGE before it, so the period's first entry has a
     price) to end (excluded), oldest first, read CANDLE_PAGE at a time: one stream a symbol, as replay.run merges
-    them. Prices are read as the columns hold them (sql.money_from_db: SQLite's floats to the same Decimals the ORM
-    gives) and minutes as aware UTC datetimes; the streams share one conversion of each distinct price and minute
-    (the symbols' minutes are the same ones, and their candles then hold the same objects)."""
+    them. Minutes are aware UTC datetimes, each distinct one converted once for all the streams. A candle's prices
+    are converted when the engine first reads them (sql.money_from_db: SQLite's floats to the same Decimals the ORM
+    gives), each distinct one once: most candles are only a symbol's last price, never read (no position open), and
+    a conversion a value was most of what reading them cost.
+
+    Outside a transaction the next page of each symbol is read ahead on a connection of its own, by one thread, while
+    the engine works on the page before: the database's own time to find and send a page is then spent beside the
+    engine, not before it. Inside one (a test's, a caller's) the pages are read on the caller's connection, which sees
+    what the transaction wrote."""
     minutes, prices = _Converted(moment_from_db), _Converted(_price)
+    made = _candle_class(prices)
+    if connection.in_atomic_block:
+        read = functools.partial(_page, made=made, minutes=minutes)
+        return [chain.from_iterable(_pages(symbol, start, end, read=read)) for symbol in symbols]
+    ahead = _ReadAhead(made=made, minutes=minutes, streams=len(symbols))
     # A chain over whole pages: the merge takes each candle from a list, not by resuming a generator.
-    return [chain.from_iterable(_pages(symbol, start, end, minutes=minutes, prices=prices)) for symbol in symbols]
+    return [chain.from_iterable(ahead.pages(symbol, start, end)) for symbol in symbols]
 
 
 def _price(value: Any) -> Any:
     return None if value is None else money_from_db(value)  # a candle without a bid or ask keeps None
 
 
+def _candle_class(prices: _Converted) -> type:
+    """Candles as read: the symbol and the minute converted, the prices as the database sent them, converted (once
+    a distinct value) when read. The engine sees a replay.Candle."""
+    price, item = prices.__getitem__, tuple.__getitem__
+
+    class Read(replay.Candle):
+        __slots__ = ()
+        open = property(lambda candle: price(item(candle, 2)))
+        high = property(lambda candle: price(item(candle, 3)))
+        low = property(lambda candle: price(item(candle, 4)))
+        close = property(lambda candle: price(item(candle, 5)))
+        bid = property(lambda candle: price(item(candle, 6)))
+        ask = property(lambda candle: price(item(candle, 7)))
+
+    return Read
+
+
+def _page(symbol: str, since: datetime, end: datetime, first: bool, *, made: type, minutes: _Converted) -> list:
+    """One page of a symbol's candles from `since` (included if `first`) to `end`, as candles."""
+    adapt, make, minute = connection.ops.adapt_datetimefield_value, tuple.__new__, minutes.__getitem__
+    with connection.cursor() as cursor:
+        cursor.execute(_candles_sql(">=" if first else ">"), [symbol, adapt(since), adapt(end), CANDLE_PAGE])
+        rows = cursor.fetchall()
+    # tuple.__new__ is what a named tuple's __new__ calls, without a Python call a candle around it.
+    return [make(made, (symbol, minute(at), o, h, low, c, bid, ask)) for at, o, h, low, c, bid, ask in rows]
+
+
 def _pages(
-    symbol: str, start: datetime, end: datetime, *, minutes: _Converted, prices: _Converted
+    symbol: str, start: datetime, end: datetime, *, read: Callable[[str, datetime, datetime, bool], list]
 ) -> Iterator[list[replay.Candle]]:
-    adapt, make, minute, price = (
-        connection.ops.adapt_datetimefield_value,
-        tuple.__new__,
-        minutes.__getitem__,
-        prices.__getitem__,
-    )
-    first, later = _candles_sql(">="), _candles_sql(">")
-    sql, since = first, start - settings.PAPER_PRICE_MAX_AGE
+    since, first = start - settings.PAPER_PRICE_MAX_AGE, True
     while True:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [symbol, adapt(since), adapt(end), CANDLE_PAGE])
-            rows = cursor.fetchall()
-        # tuple.__new__ is what a named tuple's __new__ calls, without a Python call a candle around it.
-        yield [
-            make(replay.Candle, (symbol, minute(at), price(o), price(h), price(low), price(c), price(bid), price(ask)))
-            for at, o, h, low, c, bid, ask in rows
-        ]
-        if len(rows) < CANDLE_PAGE:
+        page = read(symbol, since, end, first)
+        yield page
+        if len(page) < CANDLE_PAGE:
             return
-        sql, since = later, minutes[rows[-1][0]]
+        since, first = page[-1].minute, False
+
+
+class _ReadAhead:
+    """Pages read by one thread on its own connection, each symbol's next page asked for as its page is handed
+    over: at most one page a symbol waits in memory. The thread's connection is closed when the last stream ends
+    (a stream never started, as when a replay is cancelled, leaves it to the thread's end)."""
+
+    def __init__(self, *, made: type, minutes: _Converted, streams: int) -> None:
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-candles")
+        self.read = functools.partial(_page, made=made, minutes=minutes)
+        self.streams = streams
+        weakref.finalize(self, self.executor.shutdown, wait=False, cancel_futures=True)
+
+    def pages(self, symbol: str, start: datetime, end: datetime) -> Iterator[list[replay.Candle]]:
+        try:
+            since = start - settings.PAPER_PRICE_MAX_AGE
+            future = self.executor.submit(self.read, symbol, since, end, True)
+            while True:
+                page = future.result()
+                if len(page) == CANDLE_PAGE:
+                    future = self.executor.submit(self.read, symbol, page[-1].minute, end, False)
+                yield page
+                if len(page) < CANDLE_PAGE:
+                    return
+        finally:
+            self.streams -= 1
+            if not self.streams:
+                self.executor.submit(connection.close)
+                self.executor.shutdown(wait=True)
 
 
 def replay_lots(symbols: list[str]) -> dict[str, sizing.Lot]:

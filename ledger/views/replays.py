@@ -13,7 +13,19 @@ from ..errors import LedgerError, NotPermitted
 from ..models import Book, Replay
 from .base import HtmxHttpRequest, refusal_status, render_page, seen_books, trade_required, traded_books
 
-RULE_FIELDS = ("stop_pct", "reward_risk", "risk", "fee_rate", "slippage", "max_open")
+RULE_FIELDS = (
+    "stop_pct",
+    "reward_risk",
+    "risk",
+    "fee_rate",
+    "slippage",
+    "max_open",
+    "targets",
+    "break_even_after",
+    "trail_pct",
+    "entry",
+    "entry_expiry",
+)
 TRADES_SHOWN = 200  # rows of the changed trades on the page; the API and the command give them all
 PART = "replay-status"
 
@@ -35,8 +47,11 @@ def _parameters(post) -> dict:
 
 
 def _shown(values: dict) -> dict:
-    """A replay's parameters (its rules beside them) as the form's fields show them: lists as text."""
+    """A replay's parameters (its rules beside them) as the form's fields show them: lists as text, targets as
+    1:0.5, 2:0.5."""
     values = values | values.get("rules", {})
+    if isinstance(values.get("targets"), list):
+        values["targets"] = ", ".join(f"{target['r']}:{target['fraction']}" for target in values["targets"])
     return {name: ", ".join(value) if isinstance(value, list) else value for name, value in values.items()}
 
 

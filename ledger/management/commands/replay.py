@@ -17,6 +17,15 @@ RULES = {  # option: (the override's name, what it sets)
     "fee_rate": "the fee of one side, a fraction of the notional, as PAPER_FEE_RATE",
     "slippage": "a market order's slippage without a bid or ask, a fraction, as PAPER_SLIPPAGE",
     "max_open": "the most trades open at once (0: no limit), as PAPER_MAX_OPEN_TRADES",
+    "targets": "targets instead of every signal's own: each a multiple of the stop's distance and the fraction "
+    "closed there, in order, the fractions adding up to 1, as 1:0.5,2:0.5",
+    "break_even_after": "the stop moves to break even (the entry plus the round-trip fees) once this target "
+    "has filled: the number of a target before the last of --targets",
+    "trail_pct": "a trailing stop this fraction of the price behind it (0.01 is 1 %), moving only in the "
+    "trader's favour",
+    "entry": "market (the default), or a limit or stop order at the signal's price",
+    "entry_expiry": "how long a limit or stop entry works: seconds, day (the default: to the end of its trading "
+    "day) or gtc",
 }
 
 
@@ -29,8 +38,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--start", required=True, help="The first trading day, YYYY-MM-DD.")
         parser.add_argument("--end", required=True, help="The last trading day, YYYY-MM-DD.")
+        parser.add_argument("--book", default="default", help="Whose signals, by whose rules: a book's slug.")
         for name, text in RULES.items():
-            parser.add_argument(f"--{name.replace('_', '-')}", dest=name, help=f"{text}. Default: the ledger's own.")
+            # argparse formats help with %: "1 %" is written "1 %%" (--help failed on it)
+            help_text = f"{text}. Default: the ledger's own.".replace("%", "%%")
+            parser.add_argument(f"--{name.replace('_', '-')}", dest=name, help=help_text)
         parser.add_argument(
             "--one-per-symbol",
             choices=["yes", "no"],
@@ -61,7 +73,7 @@ class Command(BaseCommand):
             "rules": rules,
         }
         try:
-            queued = services.replay_queue(parameters=parameters)
+            queued = services.replay_queue(parameters=parameters, book=services.book_named(options["book"]))
         except LedgerError as error:
             flag = (error.field or "").removeprefix("rules.").replace("_", "-")
             raise CommandError(f"--{flag}: {error.message}" if flag else error.message) from error
