@@ -147,4 +147,5 @@ def test_a_chart_over_years_draws_a_point_a_week(viewer_client, three_books):
     default_curve = curves[curves.index('"Default"') : curves.index("]]", curves.index('"Default"'))]
     # the name, the start, then each week's last close: 2 Nov 2026 is a Monday and 420 days are 60 weeks
     assert default_curve.count('", "') == 1 + 1 + 60
+    assert default_curve.startswith('"Default", "points": [["2026-11-01", "10000"], ["2026-11-08", "10007')
     assert '["2027-12-26", "10420' in default_curve  # the last close, a Sunday, ends the last week

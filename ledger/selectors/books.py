@@ -10,13 +10,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, F, Q, QuerySet, Sum
+from django.db.models import Exists, F, Max, Min, Q, QuerySet, Sum
 
 from ..days import day_bounds
 from ..errors import NotFound
 from ..models import Book, BookDay, BookMember, PaperTrade
 from ..rules import RATIO, ZERO
-from ..sql import by_element, money_from_db
+from ..sql import WeekOf, by_element, money_from_db
 from .core import trades_active
 from .figures import DAY_COLUMNS, Figures, Group, figure_cells, grouped
 from .stats import PERCENT, day_sums, figures_from_days
@@ -116,15 +116,24 @@ def _drawdown(curve: list[tuple[date, Decimal]]) -> tuple[Decimal, Decimal | Non
 def books_compared(books: Sequence[Book], start: date | None, end: date | None) -> list[BookFigures]:
     """Each book over trading days start to end (None: all history), from the per-day aggregates (models.BookDay)
     and the open trades: four queries whatever the number of books, days and trades (the figures summed per book,
-    the day rows, the balance before the period per book, the open trades per book)."""
+    the days or, past CHART_DAYS, the weeks, the balance before the period per book, the open trades)."""
     ids = [book.pk for book in books]
     days = BookDay.objects.filter(book__in=ids)
     days = days.filter(day__gte=start) if start else days
     days = days.filter(day__lte=end) if end else days
-    sums = {row["book"]: row for row in days.values("book").annotate(**day_sums()).order_by()}
+    spans = {"first": Min("day"), "last": Max("day")}
+    sums = {row["book"]: row for row in days.values("book").annotate(**day_sums(), **spans).order_by()}
+    firsts = [row["first"] for row in sums.values()]
+    lasts = [row["last"] for row in sums.values()]
+    # Past CHART_DAYS days, a point a week (each week's PnL at its last close): a row per book and week, whatever the
+    # trades; the drawdown is then the week-end balance's.
+    weekly = bool(sums) and ((end or max(lasts)) - (start or min(firsts))).days > CHART_DAYS
+    group = {"week": WeekOf("day")} if weekly else {}
+    points = days.annotate(**group).values("book", *(group or ["day"]))
+    points = points.annotate(at=Max("day"), realized=Sum("realized_pnl")).order_by("book", "at")
     curves: dict[int, list[tuple[date, Decimal]]] = {pk: [] for pk in ids}
-    for pk, day, realized in days.order_by("book", "day").values_list("book", "day", "realized_pnl"):
-        curves[pk].append((day, money_from_db(realized)))
+    for row in points.values_list("book", "at", "realized"):
+        curves[row[0]].append((row[1], money_from_db(row[2])))
     before: dict[int, Decimal] = {}
     if start:
         earlier = BookDay.objects.filter(book__in=ids, day__lt=start).values("book").annotate(r=Sum("realized_pnl"))
@@ -145,7 +154,7 @@ def books_compared(books: Sequence[Book], start: date | None, end: date | None) 
         starting = book.terms.starting_balance + before.get(book.pk, ZERO)
         balance, curve = starting, []
         if curves[book.pk]:
-            curve.append((start or curves[book.pk][0][0] - timedelta(days=1), starting))
+            curve.append((start or sums[book.pk]["first"] - timedelta(days=1), starting))  # before its first close
         for day, realized in curves[book.pk]:
             balance += realized
             curve.append((day, balance))
