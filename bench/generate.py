@@ -1,7 +1,9 @@
 """Fill a ledger database with years of closed trades and a live day, fast (bulk inserts, no ORM objects).
 
 History: N closed trades, each with its CLOSED signal, spread evenly over the 3 years before today, with
-setups that vary (timeframe, confidence, confluences, tags, notes on one in ten).
+setups that vary (timeframe, confidence, confluences, tags, notes on one in ten), in BOOKS books: every other one
+in the default book (the dashboard's, the journal's and the statistics' measurements read it), the rest shared by
+the other 19 in turn; each book's per-day aggregates written from them (services.book_days_rebuild).
 Today: 100 trades closed (a busy day's journal), 20 open trades, and a day of signals (the executed
 ones plus 30 GENERATED). History is reused between runs; today's rows are made anew each run, so the
 dashboard always has a live day. Numbers follow the ledger's rules (rules.pnl, rules.fee).
@@ -19,9 +21,10 @@ from django.utils import timezone
 from ledger import rules, selectors, services
 from ledger.days import day_bounds, today
 from ledger.inputs import SignalFields
-from ledger.models import Order, PaperTrade, PriceCandle, Signal
+from ledger.models import Book, Order, PaperTrade, PriceCandle, Signal
 
 HISTORY_DAYS = 3 * 365
+BOOKS = 20  # the default book and bench-01 .. bench-19
 TODAY_CLOSED, TODAY_OPEN, TODAY_WAITING = 100, 20, 30
 SYMBOLS = [f"C{n:02d}USDT" for n in range(40)]
 # Setups that vary from trade to trade, so the statistics by setup group real variety (docs/statistics.md).
@@ -228,25 +231,43 @@ def working_orders(count: int, symbols: list[str], *, placed_at: datetime, price
     account.save()
 
 
-def write(pairs) -> Decimal:
-    """Insert signals and trades in chunks; returns the realized PnL written."""
-    realized = Decimal(0)
+def books() -> list[int]:
+    """The ids of the BOOKS books the history is spread over, the default book first (made if missing)."""
+    ids = [services.default_book().pk]
+    for n in range(1, BOOKS):
+        book, _ = Book.objects.get_or_create(slug=f"bench-{n:02d}", defaults={"name": f"Bench {n:02d}"})
+        ids.append(book.pk)
+    return ids
+
+
+def book_of(n: int, ids: list[int]) -> int:
+    """The book of the history's n-th trade: every other one the default book's, the rest the others' in turn."""
+    return ids[0] if n % 2 == 0 else ids[1 + (n // 2) % (len(ids) - 1)]
+
+
+def write(pairs, *, book_ids: list[int] | None = None) -> dict[int, Decimal]:
+    """Insert signals and trades in chunks, in the default book, or spread over `book_ids` (book_of); returns the
+    realized PnL written per book."""
+    realized: dict[int, Decimal] = {}
+    ids = book_ids or [services.default_book().pk]
     chunk: list = []
-    for pair in pairs:
-        chunk.append(pair)
+    for n, (signal, trade) in enumerate(pairs):
+        chunk.append((signal, trade, book_of(n, ids) if len(ids) > 1 else ids[0]))
         if len(chunk) == 50_000:
-            realized += _flush(chunk)
+            _flush(chunk, realized)
             chunk = []
-    return realized + _flush(chunk)
+    _flush(chunk, realized)
+    return realized
 
 
-def _flush(chunk: list) -> Decimal:
+def _flush(chunk: list, realized: dict[int, Decimal]) -> None:
     if not chunk:
-        return Decimal(0)
-    book_id = services.default_book().pk
-    insert("signals", [*SIGNAL_COLUMNS, "book_id"], [(*signal, book_id) for signal, _ in chunk])
-    insert("paper_trades", [*TRADE_COLUMNS, "book_id"], [(*trade, book_id) for _, trade in chunk])
-    return sum((Decimal(trade[11]) for _, trade in chunk if trade[11] is not None), Decimal(0))
+        return
+    insert("signals", [*SIGNAL_COLUMNS, "book_id"], [(*signal, book_id) for signal, _, book_id in chunk])
+    insert("paper_trades", [*TRADE_COLUMNS, "book_id"], [(*trade, book_id) for _, trade, book_id in chunk])
+    for _, trade, book_id in chunk:
+        if trade[11] is not None:
+            realized[book_id] = realized.get(book_id, Decimal(0)) + Decimal(trade[11])
 
 
 @transaction.atomic
@@ -260,6 +281,7 @@ def clear_today() -> None:
     account.save()
     trades.delete()
     signals.delete()
+    services.book_days_recount(account.pk, [today()])  # today's closes went with them
 
 
 @transaction.atomic
@@ -269,10 +291,12 @@ def fill_history(closed: int, *, seed: int = 1) -> None:
     first = day_bounds(today() - timedelta(days=HISTORY_DAYS))[0]
     step = timedelta(days=HISTORY_DAYS - 1) / closed
     times = (first + step * n for n in range(closed))
-    realized = write(rows(rng, "h", closed, times, hold=timedelta(hours=1)))
-    account = services.default_book()
-    account.realized_pnl_total += realized
-    account.save()
+    realized = write(rows(rng, "h", closed, times, hold=timedelta(hours=1)), book_ids=books())
+    for book_id, amount in realized.items():
+        book = Book.objects.get(pk=book_id)
+        book.realized_pnl_total += amount  # in Decimal, as book_add adds
+        book.save(update_fields=["realized_pnl_total"])
+        services.book_days_rebuild(book_id=book_id)  # one INSERT ... SELECT of its days
 
 
 @transaction.atomic
@@ -310,7 +334,7 @@ def add_today(*, seed: int = 2) -> None:
     hold = timedelta(seconds=1)  # so even a run just after midnight has today's closes in the past
     spread = (timezone.now() - start - hold) / (TODAY_CLOSED + TODAY_OPEN + TODAY_WAITING + 1)
     times = (start + spread * n for n in range(1, 10**6))
-    account.realized_pnl_total += write(rows(rng, f"{TODAY_PREFIX}c", TODAY_CLOSED, times, hold=hold))
+    account.realized_pnl_total += sum(write(rows(rng, f"{TODAY_PREFIX}c", TODAY_CLOSED, times, hold=hold)).values())
     write(rows(rng, f"{TODAY_PREFIX}o", TODAY_OPEN, times, hold=hold, open_=True))
     opened = PaperTrade.objects.filter(
         signal__signal_id__startswith=f"{TODAY_PREFIX}o"
@@ -330,3 +354,4 @@ def add_today(*, seed: int = 2) -> None:
                 confluences=["breakout"],
             )
         )
+    services.book_days_recount(account.pk, [today()])  # today's closes, written around the services

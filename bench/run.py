@@ -32,6 +32,7 @@ JOURNAL = (
     "history first page",
     "history deepest page",
 )  # bench/scale.py journal_pages
+AGGREGATED = ("books page", "statistics all history")  # bench/scale.py: read from the per-day aggregates
 SETUPS = ("by tag", "by confluence", "by timeframe and confidence", "by weekday and hour", "R histogram", "streaks")
 
 
@@ -204,6 +205,33 @@ def evaluate(scales: dict[int, dict], ops: dict) -> list[dict]:
                 same,
             )
         )
+    for name in AGGREGATED:
+        p50, base = full[name]["p50_ms"], small[name]["p50_ms"]
+        rows.append(_row(f"{name} p50 at 1M vs 10k", p50, "ms", base, p50 / base, "<= 1.5x", p50 <= 1.5 * base))
+        counts = {s: scales[s]["queries"][name] for s in SCALES}
+        rows.append(
+            _row(
+                f"{name} queries at 10k/100k/1M {'/'.join(map(str, counts.values()))}",
+                counts[SCALES[-1]],
+                "queries",
+                counts[SCALES[0]],
+                None,
+                "identical",
+                len(set(counts.values())) == 1,
+            )
+        )
+    apart = {s: scales[s]["aggregates_apart"] for s in SCALES}
+    rows.append(
+        _row(
+            f"per-day aggregates apart from the trades at 10k/100k/1M {'/'.join(map(str, apart.values()))}",
+            sum(apart.values()),
+            "days",
+            None,
+            None,
+            "0",
+            sum(apart.values()) == 0,
+        )
+    )
     rows += evaluate_statistics(full["statistics"])
     intake, floor = full["intake"], full["hello_post"]
     errors = sum(
@@ -391,6 +419,8 @@ def smoke() -> None:
         run("bench.live", name=SMOKE_NAME)  # last: it empties the database
     intake = served["intake"]
     failures = intake["errors"] + intake["non_2xx_3xx"] + served["locked"]
+    if served["aggregates_apart"]:
+        raise SystemExit(f"bench smoke: {served['aggregates_apart']} per-day aggregates differ from the trades.")
     if failures:
         raise SystemExit(
             f"bench smoke: intake had {intake['errors']} errors and {intake['non_2xx_3xx']} answers not 2xx/3xx, "

@@ -34,7 +34,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from bench import SMOKE, generate  # noqa: E402
 from ledger import selectors, services  # noqa: E402
 from ledger.days import today  # noqa: E402
-from ledger.models import ApiToken, PaperTrade, Signal  # noqa: E402
+from ledger.models import ApiToken, Book, BookMember, PaperTrade, Signal  # noqa: E402
 
 # The grouped queries selectors.stats runs, timed one by one (`ledger.selectors.stats` the module, not the function).
 from ledger.selectors.figures import figure_aggregates, figure_cells  # noqa: E402
@@ -55,6 +55,8 @@ WORKERS = 2  # the same for every endpoint and floor
 ENV = os.environ | {"DJANGO_SETTINGS_MODULE": "bench.settings"}
 LOG = Path(os.environ.get("BENCH_DATA", HERE / "data")) / "gunicorn.log"  # the smoke's: in its scratch directory
 INTAKE_CLIENTS = 8
+# The pages that read the per-day aggregates over all history (docs/books.md, "Aggregates"), at each scale.
+AGGREGATED = {"books page": "/books/?period=all", "statistics all history": "/stats/?period=all"}
 SECONDS = int(os.environ.get("BENCH_SECONDS", "1" if SMOKE else "4"))  # per measurement
 WARM_UP = not SMOKE  # 1 s before each measurement; the smoke only checks the answers
 
@@ -65,13 +67,15 @@ def _prepare(closed: int) -> tuple[str, str]:
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     generate.clear_today()
-    if PaperTrade.objects.count() != closed:
+    if PaperTrade.objects.count() != closed or Book.objects.count() != generate.BOOKS:
         call_command("flush", interactive=False, verbosity=0)
         started = time.monotonic()
         generate.fill_history(closed)
         print(f"  generated {closed:,} closed trades in {time.monotonic() - started:.0f} s", file=sys.stderr)
     generate.add_today()
     user, _ = get_user_model().objects.get_or_create(username="bench")
+    for each in Book.objects.all():  # /books/ compares the 20; the pages show the first, the default book
+        BookMember.objects.get_or_create(book=each, user=user)
     client = Client()
     client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
     ApiToken.objects.filter(name="bench").delete()
@@ -112,6 +116,10 @@ def _query_counts(cookie: str, token: str, journal: dict[str, tuple[str, str | N
     with CaptureQueriesContext(connection) as queries:
         selectors.stats(book(), today() - timedelta(days=STATS_DAYS - 1), today())
     counts["statistics"] = len(queries)
+    for name, url in AGGREGATED.items():
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        counts[name] = len(queries)
     body = {"signal_id": "count-1", "symbol": "BTCUSDT", "action": "BUY", "entry_price": "100", "confidence": "0.5"}
     with CaptureQueriesContext(connection) as queries:
         response = client.post(
@@ -121,6 +129,14 @@ def _query_counts(cookie: str, token: str, journal: dict[str, tuple[str, str | N
     counts["intake"] = len(queries)
     _remove_intake()
     return counts
+
+
+def _aggregates_apart() -> tuple[int, float]:
+    """How many per-day aggregates of the books differ from a recomputation from the trades (check_ledger's
+    selectors.day_violations, book by book), and the seconds that took."""
+    started = time.monotonic()
+    apart = sum(len(selectors.day_violations(each)) for each in Book.objects.all())
+    return apart, time.monotonic() - started
 
 
 def _remove_intake() -> None:
@@ -242,6 +258,7 @@ def measure(closed: int, *, full: bool) -> dict:
     cookie, token = _prepare(closed)
     journal = journal_pages(closed)
     result: dict = {"closed": closed, "queries": _query_counts(cookie, token, journal)}
+    result["aggregates_apart"], result["aggregates_check_s"] = _aggregates_apart()
     if full:
         result["statistics"] = _statistics()
     try:
@@ -282,6 +299,8 @@ def _measure_served(server: Server, result: dict, cookie: str, token: str, journ
         measures[name] = partial(_wrk, f"{url}{path}", headers=session)
         if full and floor:
             measures[f"{name}:memory"] = partial(_wrk, f"{url}{floor}", headers=session)
+    for name, path in AGGREGATED.items():
+        measures[name] = partial(_wrk, f"{url}{path}", headers=session)
     intake = partial(_wrk, connections=INTAKE_CLIENTS, script="intake.lua", args=[token], failures_counted=True)
     measures["intake"] = partial(intake, f"{url}/api/v1/signals")
     if SMOKE:

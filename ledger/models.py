@@ -429,6 +429,50 @@ class Book(models.Model):
         return max(-self.cash, ZERO)
 
 
+# The sums of a book's day, to 20 places: the per-day figures add up to the whole period's as the trades' own
+# figures do (the R multiples and excursions have more places than money).
+DAY_SUM = {"max_digits": 48, "decimal_places": 20, "default": ZERO}
+
+
+class BookDay(models.Model):
+    """The figures of a book's trades closed in one trading day (docs/books.md, "Aggregates"): the counts and sums
+    that selectors.figures adds up, so the headline figures and the equity curve of any period read a row per day
+    instead of every trade. Written only by services.aggregates, in the transaction of each close and correction,
+    from the trades themselves; check_ledger recomputes them. A day without a close has no row. The counts are
+    plain integers: a correction takes a trade out before it adds it back, and never stops on a drifted row
+    (check_ledger reports it)."""
+
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(help_text="The trading day of the closes (TRADING_DAY_TZ).")
+    trades = models.IntegerField(default=0)
+    wins = models.IntegerField(default=0)
+    losses = models.IntegerField(default=0)
+    realized_pnl = models.DecimalField(**DAY_SUM)
+    profit = models.DecimalField(**DAY_SUM, help_text="The winners' realized PnL.")
+    loss = models.DecimalField(**DAY_SUM, help_text="The losers' realized PnL (0 or negative).")
+    fees = models.DecimalField(**DAY_SUM)
+    slippage = models.DecimalField(**DAY_SUM)
+    held_seconds = models.DecimalField(**DAY_SUM)
+    r_trades = models.IntegerField(default=0)
+    r_wins = models.IntegerField(default=0)
+    r_losses = models.IntegerField(default=0)
+    r_total = models.DecimalField(**DAY_SUM)
+    r_won = models.DecimalField(**DAY_SUM)
+    r_lost = models.DecimalField(**DAY_SUM)
+    mfe = models.DecimalField(**DAY_SUM)
+    mae = models.DecimalField(**DAY_SUM)
+    mfe_r = models.DecimalField(**DAY_SUM)
+    mae_r = models.DecimalField(**DAY_SUM)
+
+    class Meta:
+        db_table = "ledger_book_days"
+        ordering = ["book", "day"]
+        constraints = [models.UniqueConstraint(fields=["book", "day"], name="book_day_once")]
+
+    def __str__(self) -> str:
+        return f"{self.book_id} {self.day}: {self.trades} closed"
+
+
 class BookMember(models.Model):
     """A user granted a book: to view it, or to trade in it too (docs/books.md, "Who sees what"). A user with no
     grant at all sees the default book only, as before books; a superuser sees every book."""

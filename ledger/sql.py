@@ -118,7 +118,9 @@ class LocalPart(Func):
             moments.append(connection.ops.adapt_datetimefield_value(since))
         last = f"'{offsets[-1][1]:+d} seconds'"
         shift = f"CASE {' '.join(cases)} ELSE {last} END" if cases else last
-        return self.SQLITE[self.part].format(local=f"datetime({column}, {shift})"), moments
+        # To the second: SQLite reads a time in milliseconds, and would round 23:59:59.999999 (the last moment of a
+        # day, when the end of day closes) into the next day.
+        return self.SQLITE[self.part].format(local=f"datetime(substr({column}, 1, 19), {shift})"), moments
 
 
 class Tagged(Func):
@@ -242,3 +244,18 @@ def excursions_in_money() -> tuple[Greatest, Least]:
     return Greatest(best * F("position_size"), Value(0), output_field=amount), Least(
         worst * F("position_size"), Value(0), output_field=amount
     )
+
+
+class WeekOf(Func):
+    """The Monday of a date's ISO week, by the database: a series over years summed by week."""
+
+    output_field = DateField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="CAST(date_trunc('week', %(expressions)s) AS DATE)", **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        assert not params  # a column: written twice
+        shift = f"((CAST(strftime('%%w', {column}) AS INTEGER) + 6) %% 7)"
+        return f"date({column}, '-' || {shift} || ' days')", []

@@ -3,7 +3,7 @@ from datetime import date
 from django.urls import path, register_converter
 
 from .inputs import EARLIEST_DAY
-from .views import dashboard, events, exports, history, replays, stats, trades
+from .views import books, dashboard, events, exports, history, replays, stats, trades
 
 
 class DayConverter:
@@ -41,6 +41,7 @@ urlpatterns = [
     path("journal/export.csv", history.history_csv, name="history-csv"),
     path("journal/choices/", history.history_choices, name="history-choices"),
     path("stats/", stats.stats_page, name="stats"),
+    path("books/", books.books_page, name="books"),
     path("live/events", events.events, name="live-events"),
     path("replay/", replays.replay_page, name="replay"),
     path("replay/<int:replay_id>/", replays.replay_detail, name="replay-detail"),

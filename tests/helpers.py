@@ -1,7 +1,7 @@
 """Plain functions and values the tests share; the fixtures are in tests/conftest.py.
 
-The default book's row (`book`), the API's JSON poster and the signal body it most often sends, the entry order
-the order tests place, the headers
+The default book's row (`book`), closed trades saved by hand with their aggregates (`saved_closed`), the API's
+JSON poster and the signal body it most often sends, the entry order the order tests place, the headers
 of an htmx request, and a streamed CSV read back into rows.
 """
 
@@ -14,7 +14,7 @@ from django.http import StreamingHttpResponse
 
 from ledger import services
 from ledger.inputs import OrderFields, SignalFields
-from ledger.models import Book, Order
+from ledger.models import Book, Order, PaperTrade
 
 API = "/api/v1/"
 HTMX = {"HTTP_HX_REQUEST": "true"}  # what htmx adds to a request for a part of a page
@@ -23,6 +23,19 @@ HTMX = {"HTTP_HX_REQUEST": "true"}  # what htmx adds to a request for a part of 
 def book() -> Book:
     """The default book's row as committed now: its running totals, balance, cash and reserve."""
     return services.default_book()
+
+
+def saved_closed(rows) -> list[PaperTrade]:
+    """Closed trades made by hand (conftest.closed_trade_row) saved in one INSERT, in the default book unless they
+    name theirs, and their books' per-day aggregates written again from them (services.book_days_rebuild), as a
+    close through the services would have kept them: for the reads that sum columns, at any number of rows."""
+    rows = list(rows)
+    for row in rows:
+        row.book_id = row.book_id or book().pk
+    PaperTrade.objects.bulk_create(rows)
+    for book_id in sorted({row.book_id for row in rows}):
+        services.book_days_rebuild(book_id=book_id)
+    return rows
 
 
 def api_post(client, path: str, body=None, *, content_type: str = "application/json", **extra):

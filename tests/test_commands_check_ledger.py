@@ -108,12 +108,14 @@ def test_a_realized_pnl_off_by_more_than_a_cent_is_reported(closed_trade):
     PaperTrade.objects.filter(pk=closed_trade.pk).update(realized_pnl=Decimal("39.97"))  # the rules give 39.95
     Book.objects.filter(slug="default").update(realized_pnl_total=Decimal("39.97"))  # the total agrees with the row
 
-    violation, executions = selectors.ledger_violations(book())
+    violation, executions, day = selectors.ledger_violations(book())
 
     assert violation.kind == "realized-pnl"
     assert "the rules give 39.95000000" in violation.detail
     assert executions.kind == "executions"  # and its exit execution realized 39.95
     assert executions.detail == "PnL 39.97, its executions give 39.95000000."
+    assert day.kind == "day-aggregate"  # and its day's figures kept 39.95
+    assert day.detail.startswith("realized_pnl 39.95000000 kept, the closed trades give 39.97000000")
 
 
 def test_a_realized_pnl_within_a_cent_is_accepted(closed_trade):

@@ -24,7 +24,7 @@ from django.core.management import CommandError, call_command
 
 from ledger import legacy, selectors, services
 from ledger.errors import InvalidInput
-from ledger.models import Book, PaperTrade, Signal
+from ledger.models import Book, BookDay, PaperTrade, Signal
 from tests.helpers import book
 
 from .conftest import assert_ledger_consistent, row_counts
@@ -440,6 +440,14 @@ def test_a_nul_byte_in_an_expiry_reason_is_removed_and_reported_with_its_row(tmp
         "signals.json (signals) row 1: signal S9: status_reason held control characters: imported as 'Stale price'."
         in out
     )
+
+
+def test_the_imported_closes_are_counted_in_their_days(old_db):
+    import_legacy(*all_files(old_db))
+
+    assert sum(BookDay.objects.values_list("realized_pnl", flat=True)) == TOTAL
+    assert sum(BookDay.objects.values_list("trades", flat=True)) == 4  # the four closed of the five
+    assert selectors.day_violations(book()) == []
 
 
 # --- Into a chosen book (docs/books.md, "Commands") --------------------------------------------------------------

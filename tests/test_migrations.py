@@ -2,7 +2,7 @@
 before the upgrade is revalued, and the account learns what its open trades hold of its cash), the known highs
 and lows of 0007, and API tokens that could write before they had scopes (0010)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -175,6 +175,46 @@ def test_existing_trades_get_an_entry_execution_and_closed_ones_an_exit():
         ("entry", AT, Decimal("100"), Decimal("50"), Decimal("5"), Decimal("0.5"), Decimal("0"), "ENTRY"),
         ("exit", AT, Decimal("104"), Decimal("50"), Decimal("5.2"), Decimal("0"), Decimal("189.8"), "TAKE_PROFIT"),
     ]
+
+
+def test_the_per_day_aggregates_are_filled_from_the_closed_trades():
+    old = migrate([("ledger", "0027_book_passphrase_and_history")])
+    PaperTrade, Book = old.get_model("ledger", "PaperTrade"), old.get_model("ledger", "Book")
+    book = Book.objects.get_or_create(slug="default", defaults={"name": "Default"})[0]
+    common = {
+        "book": book,
+        "symbol": "BTCUSDT",
+        "direction": "LONG",
+        "entry_price": Decimal("100"),
+        "position_size": Decimal("50"),
+        "stop_loss": Decimal("98"),
+        "take_profit": Decimal("104"),
+        "entry_time": AT,
+        "risk_amount": Decimal("100"),
+        "current_price": Decimal("104"),
+        "exit_quote": Decimal("104"),
+        "max_price": Decimal("104"),
+        "min_price": Decimal("100"),
+        "fees": Decimal("10"),
+    }
+    for pnl, exit_price, hours in (("190", "104", 1), ("-110", "98", 2), ("40", "101", 30)):
+        PaperTrade.objects.create(
+            **common,
+            status="MANUAL_CLOSE",
+            exit_price=Decimal(exit_price),
+            exit_time=AT + timedelta(hours=hours),
+            realized_pnl=Decimal(pnl),
+        )
+    PaperTrade.objects.create(**common)  # open: no day
+
+    new = migrate([("ledger", "0028_book_days")])
+
+    days = new.get_model("ledger", "BookDay").objects.order_by("day")
+    assert [(row.day, row.trades, row.wins, row.realized_pnl) for row in days] == [
+        (date(2026, 11, 20), 2, 1, Decimal("80")),  # 190 - 110, closed at 11:00 and 12:00 UTC
+        (date(2026, 11, 21), 1, 1, Decimal("40")),  # 16:00 the next day
+    ]
+    assert days[0].r_total == Decimal("0.8")  # 1.9R - 1.1R
 
 
 def test_the_one_account_becomes_the_default_book_holding_every_row():

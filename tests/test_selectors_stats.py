@@ -17,8 +17,11 @@ from decimal import Decimal
 import pytest
 
 from ledger import selectors
+from ledger.days import trading_day
 from ledger.models import PaperTrade
-from tests.helpers import book
+from ledger.selectors.core import closed_between
+from ledger.selectors.figures import NO_FIGURES, figures_for
+from tests.helpers import book, saved_closed
 
 from .conftest import closed_trade_row
 
@@ -33,8 +36,7 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 def close(when: datetime, pnl: str, **fields) -> PaperTrade:
-    trade = closed_trade_row(exit_time=when, realized_pnl=Decimal(pnl), **fields)
-    trade.save()
+    (trade,) = saved_closed([closed_trade_row(exit_time=when, realized_pnl=Decimal(pnl), **fields)])
     return trade
 
 
@@ -318,3 +320,42 @@ def test_the_api_shows_the_same_figures(week, api_client):
     assert [g["key"] for g in body["by_exit_reason"]] == ["EOD_CLOSE", "MANUAL_CLOSE", "STOP_LOSS", "TAKE_PROFIT"]
     assert body["by_symbol"][2]["key"] == "SOLUSDT"
     assert Decimal(body["by_symbol"][2]["realized_pnl"]) == 150
+
+
+def test_all_history_from_the_aggregates_equals_the_scan_of_the_trades():
+    """The headline figures and the daily series read the per-day aggregates; the trades' own sums say the same."""
+    saved_closed(
+        closed_trade_row(
+            exit_time=datetime(2026, 10, 1, 9, tzinfo=UTC) + timedelta(hours=7 * i),
+            realized_pnl=Decimal(f"{(i * 37) % 23 - 11}.{i % 100:02d}"),
+            fees=Decimal(f"0.{i % 90 + 10}"),
+            risk_amount=Decimal(i % 5),  # 0: no R
+            max_price=Decimal("103"),
+            min_price=Decimal("99"),
+            held=timedelta(minutes=13 * (i % 11) + 1),
+        )
+        for i in range(300)
+    )
+    scanned = figures_for(closed_between(book(), None, None))
+
+    kept = selectors.stats(book(), trades=False)
+
+    assert {name: getattr(kept, name) for name in NO_FIGURES} == {name: getattr(scanned, name) for name in NO_FIGURES}
+    assert kept.trades == 300
+    days = closed_between(book(), None, None).values_list("exit_time", "realized_pnl")
+    by_day: dict = {}
+    for moment, pnl in days:
+        by_day[trading_day(moment)] = by_day.get(trading_day(moment), Decimal(0)) + pnl
+    assert {day.day: day.realized_pnl for day in kept.daily if day.trades} == by_day
+
+
+def test_a_period_from_the_aggregates_starts_from_the_balance_its_earlier_closes_left():
+    close(datetime(2026, 11, 19, 12, tzinfo=UTC), "100")
+    close(datetime(2026, 11, 20, 12, tzinfo=UTC), "-30")
+
+    kept = selectors.stats(book(), FIRST, LAST, trades=False)
+
+    assert kept.starting_balance == Decimal("10100")  # 10,000 and the 19th's +100
+    assert kept.realized_pnl == Decimal("-30")
+    assert kept.trades_loaded is False
+    assert kept.by_symbol == []

@@ -22,7 +22,7 @@ import pytest
 
 from ledger import selectors
 from ledger.models import PaperTrade
-from tests.helpers import book
+from tests.helpers import book, saved_closed
 
 from .conftest import closed_trade_row
 
@@ -84,7 +84,7 @@ def setups(settings, make_signal):
         ),
         "T4": close(15, "-2", risk="2", high="100.5", low="98", tags=["FOMO"], signal=signal("1", "", [])),
     }
-    PaperTrade.objects.bulk_create(rows.values())
+    saved_closed(rows.values())
     return rows
 
 
@@ -200,7 +200,7 @@ def test_r_histogram_counts_the_trades_with_a_risk_in_half_r_buckets(setups):
 
 
 def test_r_histogram_puts_the_far_ends_in_the_open_buckets(settings):
-    PaperTrade.objects.bulk_create(
+    saved_closed(
         [
             closed_trade_row(exit_time=at(10), realized_pnl=Decimal("-7"), risk_amount=Decimal("2")),  # -3.5R
             closed_trade_row(exit_time=at(11), realized_pnl=Decimal("6"), risk_amount=Decimal("2")),  # exactly 3R
@@ -222,7 +222,7 @@ def test_by_weekday_and_hour_of_entry_in_the_trading_days_zone(settings):
         "c": datetime(2026, 11, 22, 15, 59, tzinfo=UTC),  # Mon 00:59 in Tokyo (Sun in UTC)
     }
     pnl = {"a": "1", "b": "2", "c": "4"}
-    PaperTrade.objects.bulk_create(
+    saved_closed(
         closed_trade_row(
             exit_time=entered + timedelta(minutes=10), held=timedelta(minutes=10), realized_pnl=Decimal(pnl[k])
         )
@@ -238,7 +238,7 @@ def test_weekday_and_hour_follow_a_daylight_saving_change(settings):
     settings.TRADING_DAY_TZ = ZoneInfo("Europe/Paris")  # UTC+1, then UTC+2 from 2026-03-29 01:00 UTC
     before = datetime(2026, 3, 28, 23, 30, tzinfo=UTC)  # Sun 29 Mar 00:30 in Paris (UTC+1)
     after = datetime(2026, 3, 29, 22, 30, tzinfo=UTC)  # Mon 30 Mar 00:30 in Paris (UTC+2); 23:30 Sun at UTC+1
-    PaperTrade.objects.bulk_create(
+    saved_closed(
         closed_trade_row(exit_time=entered + timedelta(hours=1), realized_pnl=Decimal("1"))
         for entered in (before, after)
     )
@@ -253,7 +253,7 @@ def four_days(settings):
     +100 on 10000, -101 on 10100, nothing on 9999, +99.99 on 9999."""
     settings.PAPER_STARTING_BALANCE = Decimal("10000")
     noon = [datetime(2026, 11, 29, 12, tzinfo=UTC) + timedelta(days=n) for n in range(4)]
-    PaperTrade.objects.bulk_create(
+    saved_closed(
         closed_trade_row(exit_time=when, realized_pnl=Decimal(pnl))
         for when, pnl in zip(noon, ["100", "-101", "0", "99.99"], strict=False)
         if pnl != "0"
@@ -273,7 +273,7 @@ def test_sortino_of_daily_returns(four_days):
 
 
 def test_no_sharpe_or_sortino_without_variation_or_a_losing_day(settings):
-    PaperTrade.objects.bulk_create([closed_trade_row(exit_time=at(12), realized_pnl=Decimal("10"))])
+    saved_closed([closed_trade_row(exit_time=at(12), realized_pnl=Decimal("10"))])
     one_day = selectors.stats(book(), DAY, DAY)
     assert (one_day.sharpe, one_day.sortino) == (None, None)  # one day: no deviation
     three_days = selectors.stats(book(), DAY - timedelta(days=1), DAY + timedelta(days=1))

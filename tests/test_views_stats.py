@@ -12,10 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from ledger import services
 from ledger.days import today
 from ledger.inputs import Tick
-from ledger.models import PaperTrade
 from ledger.selectors import figures as group_figures
+from tests.helpers import HTMX, saved_closed
 
-from .conftest import NOW, closed_trade_row
+from .conftest import NOW, T0, closed_trade_row
 
 # The default period and the calendar end today: the clock stands still at NOW.
 pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
@@ -23,14 +23,15 @@ pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
 
 def closes(*pnls: str, first=datetime(2026, 11, 20, 10, tzinfo=UTC)) -> None:
     """One close a day from `first`, with these realized PnLs."""
-    PaperTrade.objects.bulk_create(
+    saved_closed(
         closed_trade_row(exit_time=first + timedelta(days=i), realized_pnl=Decimal(p), fees=Decimal("1"))
         for i, p in enumerate(pnls)
     )
 
 
 def page(client, **params) -> str:
-    response = client.get("/stats/", params)
+    """The whole page with what needs the trades in it (its part's link, as a browser without script asks)."""
+    response = client.get("/stats/", params | {"part": "trade-figures"})
     assert response.status_code == 200
     return response.content.decode()
 
@@ -42,7 +43,7 @@ def card(html: str, name: str) -> str:
 
 
 def test_ten_thousand_distinct_tags_show_the_largest_fifty_and_one_row_for_the_rest(viewer_client):
-    PaperTrade.objects.bulk_create(
+    saved_closed(
         closed_trade_row(exit_time=NOW - timedelta(hours=1), realized_pnl=Decimal("1"), tags=[f"tag {n}"])
         for n in range(10_000)
     )
@@ -264,16 +265,20 @@ def test_export_links_carry_the_period(viewer_client):
     assert 'href="/export/signals.csv?start=2026-11-20&amp;end=2026-11-21"' in html
 
 
-def queries_for_page(client) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        page(client, start="2026-11-01", end="2026-11-30")
-    return len(captured)
+def queries_for_page(client) -> tuple[int, int]:
+    """The queries of the page, and of its part that needs the trades (asked for once the page shows)."""
+    period = {"start": "2026-11-01", "end": "2026-11-30"}
+    with CaptureQueriesContext(connection) as headline:
+        assert client.get("/stats/", period).status_code == 200
+    with CaptureQueriesContext(connection) as trades:
+        assert client.get("/stats/", period | {"part": "trade-figures"}, **HTMX).status_code == 200
+    return len(headline), len(trades)
 
 
 def test_the_page_costs_the_same_few_queries_whatever_the_number_of_trades(viewer_client):
     closes("1", "-1")
     few = queries_for_page(viewer_client)
-    PaperTrade.objects.bulk_create(
+    saved_closed(
         closed_trade_row(
             exit_time=datetime(2026, 11, 1 + i % 28, 12, tzinfo=UTC),
             realized_pnl=Decimal(i % 7 - 3),
@@ -283,10 +288,13 @@ def test_the_page_costs_the_same_few_queries_whatever_the_number_of_trades(viewe
     )
 
     assert queries_for_page(viewer_client) == few
-    # session, user and their books; the grouped figures, the equity before, the drawdown, 2 daily series; by tag, by
-    # confluence, by the signal's timeframe and confidence, by entry weekday and hour, the R histogram, the streaks;
-    # the exits by reason (partial ones included) and the trades that exited in parts
-    assert few <= 16
+    # The page: session, user and their books; the per-day figures summed, the equity before, the daily series, the
+    # calendar's month: nothing that reads a trade.
+    assert few[0] <= 9
+    # Its part, besides those: the grouped figures, the drawdown; by tag, by confluence, by the signal's timeframe
+    # and confidence, by entry weekday and hour, the R histogram, the streaks; the exits by reason (partial ones
+    # included) and the trades that exited in parts
+    assert few[1] <= 19
 
 
 def test_the_nav_bar_links_to_the_statistics(viewer_client):
@@ -338,3 +346,37 @@ def test_the_exits_count_partial_exits_and_liquidations(viewer_client, open_trad
     assert re.search(r"Liquidation</th><td class=\"num\">1<", exits)
     assert re.search(r"Stop loss</th><td class=\"num\">1<", exits)
     assert re.search(r"Take profit</th><td class=\"num\">1<", exits)
+
+
+def test_the_page_draws_the_headline_and_asks_for_what_needs_the_trades_once_shown(viewer_client):
+    saved_closed([closed_trade_row(exit_time=T0 + timedelta(hours=n), realized_pnl=Decimal("10")) for n in range(3)])
+
+    html = viewer_client.get("/stats/", {"period": "all"}).content.decode()
+
+    assert 'id="figures"' in html
+    assert ">+30.00<" in card(html, "figures")
+    loading = html[html.index('id="trade-figures"') - 200 :]
+    assert 'hx-trigger="load"' in loading
+    assert 'aria-busy="true"' in loading
+    assert "period=all&amp;book=default&amp;part=trade-figures" in loading  # this page's book, whatever the session's
+    assert 'id="drawdown"' not in html
+    assert 'id="by-symbol"' not in html
+
+
+def test_the_trade_figures_part_alone_answers_htmx(viewer_client):
+    saved_closed(
+        [
+            closed_trade_row(exit_time=T0 + timedelta(hours=n), realized_pnl=Decimal(p))
+            for n, p in enumerate(["10", "-25", "5"])
+        ]
+    )
+
+    response = viewer_client.get("/stats/", {"period": "all", "part": "trade-figures"}, **HTMX)
+    html = response.content.decode()
+
+    assert html.lstrip().startswith('<div id="trade-figures">')
+    assert "<html" not in html
+    assert 'id="figures"' not in html
+    assert ">25.00<" in card(html, "drawdown")  # from +10 down to -15
+    assert 'id="by-symbol"' in html
+    assert "HX-Request" in response["Vary"]

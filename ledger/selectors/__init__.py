@@ -2,7 +2,8 @@
 
 Selectors never write and never import the services. Every name below is importable from here:
 - books: who sees what: `book` (by slug, for the commands), `books_visible`, `book_visible` (by slug), `books_tradable`;
-  `books_balances` (balance, equity, cash), `webhook_passphrases` and `book_of_passphrase` (the webhook's book).
+  `books_balances` (balance, equity, cash), `webhook_passphrases` and `book_of_passphrase` (the webhook's book);
+  /books/'s comparison: `books_compared` (`BookFigures`), `books_setups` (`BookSetups`).
 - core: a book's rows and the day's figures: `book_totals`, `ledger_version`, `trade`, `signal`,
   `market_quote` (a symbol's last tick), `market_lot` (its lot rules), `entry_plan` (`EntryPlan`: what executing a
   signal now would do), `candles`, `trades_active`, `trades_active_with_last_tick`, `symbols`, `symbols_followed`,
@@ -21,21 +22,26 @@ Selectors never write and never import the services. Every name below is importa
 - orders: `order` (by id), `orders_working`, the working entry orders with their symbol's last price.
 - replays: what a replay reads: `replay_signals` (`Selection`), `replay_symbols`, `replay_candles`, `replay_lots`,
   `replay_live` (the ledger's own trades to compare with), `replay_get`, `replays_recent`.
-- checks: the consistency check: `ledger_violations` (`Violation`), `account_state` (a deficit), and `CENT`, how
+- checks: the consistency check: `ledger_violations` (`Violation`), `day_violations` (the per-day
+  aggregates), `account_state` (a deficit), and `CENT`, how
   far a recorded PnL may be from the rules.
 """
 
 from .books import (
     BookBalance,
+    BookFigures,
+    BookSetups,
     book,
     book_of_passphrase,
     book_visible,
     books_balances,
+    books_compared,
+    books_setups,
     books_tradable,
     books_visible,
     webhook_passphrases,
 )
-from .checks import CENT, Violation, account_state, ledger_violations
+from .checks import CENT, Violation, account_state, day_violations, ledger_violations
 from .core import (
     DailyPnl,
     DashboardSummary,
@@ -112,6 +118,10 @@ __all__ = [
     "book",
     "book_totals",
     "books_tradable",
+    "books_compared",
+    "books_setups",
+    "BookFigures",
+    "BookSetups",
     "BookBalance",
     "book_of_passphrase",
     "books_balances",
@@ -165,6 +175,7 @@ __all__ = [
     "open_since",
     "ledger_version",
     "ledger_violations",
+    "day_violations",
     "order",
     "order",
     "orders_working",

@@ -5,16 +5,18 @@ import copy
 import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from functools import reduce
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Model, Q, QuerySet, Sum
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Min, Model, Q, QuerySet, Sum
 
 from .. import rules
-from ..models import Book, Execution, Order, PaperTrade, Signal
+from ..models import Book, BookDay, Execution, Order, PaperTrade, Signal
 from ..rules import ZERO
 from ..sql import money_from_db
 from .core import trades_active
+from .figures import DAY_COLUMNS, NO_FIGURES, day_figures, figures_of
 
 CENT = Decimal("0.01")
 CHECK_CHUNK = 2000  # rows per fetch when PnL is recomputed in Python: memory stays flat at any size
@@ -150,6 +152,7 @@ def ledger_violations(book: Book) -> list[Violation]:
             )
 
     found.extend(execution_violations(book, exclude=unreadable))
+    found.extend(day_violations(book))
     if unreadable or account_unreadable:
         return found  # the running totals cannot be compared with trades that cannot be read
     total = money_from_db(
@@ -180,6 +183,47 @@ def ledger_violations(book: Book) -> list[Violation]:
             )
         )
     return found  # cash below 0, with totals that agree with the trades, is the account's state (account_state)
+
+
+def day_violations(book: Book) -> list[Violation]:
+    """The book's per-day aggregates (models.BookDay) against a recomputation from its closed trades: one grouped
+    scan and one read of a row per day. A day missing, extra, or with any count or sum apart is reported."""
+    closed = PaperTrade.objects.filter(book=book, exit_time__isnull=False)
+    span = closed.aggregate(first=Min("exit_time"), last=Max("exit_time"))
+    expected = (
+        {row["day"]: figures_of(row) for row in day_figures(closed, (span["first"], span["last"]))}
+        if span["first"] is not None
+        else {}
+    )
+    kept = {
+        row["day"]: figures_of(row | {alias: row[column] for column, alias in DAY_COLUMNS.items()})
+        for row in BookDay.objects.filter(book=book).values("day", *DAY_COLUMNS)
+    }
+    found = []
+    for day in sorted({*expected, *kept}, key=str):
+        want, have = expected.get(day, NO_FIGURES), kept.get(day, NO_FIGURES)
+        apart = [name for name in NO_FIGURES if not _close(want[name], have[name])]
+        if apart:
+            name = apart[0]
+            found.append(
+                Violation(
+                    "day-aggregate",
+                    f"day {day}",
+                    f"{name} {have[name]} kept, the closed trades give {want[name]}"
+                    + (f" ({len(apart) - 1} more apart)" if len(apart) > 1 else "")
+                    + "; `manage.py check_ledger --recount` writes them again.",
+                )
+            )
+    return found
+
+
+def _close(want: object, have: object) -> bool:
+    """Equal counts; sums equal to the cent (SQLite sums floats in whatever order it reads the rows)."""
+    if isinstance(want, Decimal):
+        return abs(want - have) <= CENT
+    if isinstance(want, timedelta):
+        return abs(want - have) <= timedelta(seconds=1)
+    return want == have
 
 
 def _sums(rows: QuerySet) -> dict[int, dict]:

@@ -25,11 +25,10 @@ from django.db.models.functions import Cast, Round
 from .. import brackets, rules, sizing
 from ..days import day_bounds, trading_day
 from ..errors import InvalidTransition, LedgerError, NotExecutable, NotFound
-from ..models import Book, FeedStatus, MarketLot, MarketPrice, Order, PaperTrade, PriceCandle, Signal
+from ..models import Book, BookDay, FeedStatus, MarketLot, MarketPrice, Order, PaperTrade, PriceCandle, Signal
 from ..rules import RATIO, ZERO, Quote, money
 from ..sql import (
     HeldSeconds,
-    LocalPart,
     NonZero,
     Ratio,
     Rounded,
@@ -454,21 +453,13 @@ def day_end(book: Book, day: date) -> DayEnd:
 
 
 def pnl_daily_range(book: Book, start: date, end: date) -> list[DailyPnl]:
-    """One row per trading day from start to end (both included), days without a close as zeros.
-
-    One grouped query over the range of exit times; the day is the exit time's date in TRADING_DAY_TZ, which
-    the database computes (sql.LocalPart; Django's TruncDate in a zone calls Python for every row on SQLite).
-    """
-    rows = (
-        closed_between(book, start, end)
-        .annotate(day=LocalPart("exit_time", "date", span=(day_bounds(start)[0], day_bounds(end)[1])))
-        .values("day")
-        .annotate(realized=Sum("realized_pnl"), trades=Count("pk"), wins=Count("pk", filter=Q(realized_pnl__gt=0)))
-        .order_by("day")
+    """One row per trading day from start to end (both included), days without a close as zeros: the book's
+    per-day aggregates (models.BookDay, kept by every close and correction), one indexed read of a row per day
+    with a close, however many trades each closed."""
+    rows = BookDay.objects.filter(book=book, day__gte=start, day__lte=end).values_list(
+        "day", "realized_pnl", "trades", "wins"
     )
-    by_day = {
-        row["day"]: DailyPnl(row["day"], money_from_db(row["realized"]), row["trades"], row["wins"]) for row in rows
-    }
+    by_day = {day: DailyPnl(day, money_from_db(realized), trades, wins) for day, realized, trades, wins in rows}
     days = (start + timedelta(days=n) for n in range((end - start).days + 1))
     return [by_day.get(day) or DailyPnl(day=day, realized_pnl=ZERO, trades=0, wins=0) for day in days]
 

@@ -3,14 +3,15 @@ SQL (docs/statistics.md defines each one): a period's, or one symbol's, directio
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet, Sum
 
+from ..models import PaperTrade
 from ..rules import QUANTUM, RATIO
-from ..sql import HeldSeconds, Ratio, excursions_in_money, money_from_db
+from ..sql import HeldSeconds, LocalPart, Ratio, excursions_in_money, money_from_db
 
 # The least sample before a ratio says something about the trading rather than about luck (docs/statistics.md,
 # "Thin data"): below it the pages say "not enough data"; the API gives the numbers with the counts beside them.
@@ -145,6 +146,30 @@ def figure_aggregates() -> dict:
     }
 
 
+# models.BookDay's columns, each the figure_aggregates() sum (or count) it keeps for its book's day.
+DAY_COLUMNS = {
+    "trades": "trades",
+    "wins": "wins",
+    "losses": "losses",
+    "realized_pnl": "realized",
+    "profit": "profit",
+    "loss": "loss",
+    "fees": "fees_paid",
+    "slippage": "slippage_paid",
+    "held_seconds": "held",
+    "r_trades": "r_trades",
+    "r_wins": "r_wins",
+    "r_losses": "r_losses",
+    "r_total": "r_total",
+    "r_won": "r_won",
+    "r_lost": "r_lost",
+    "mfe": "mfe",
+    "mae": "mae",
+    "mfe_r": "mfe_r",
+    "mae_r": "mae_r",
+}
+
+
 def figures_of(row: dict) -> dict:
     return {
         "trades": row["trades"],
@@ -193,6 +218,18 @@ def grouped(cells: list[tuple[dict, dict]], key: str, *, label: Callable[[Any], 
         parts.setdefault(None if row[key] in (None, "") else row[key], []).append(figures)
     ordered = sorted(parts, key=lambda value: (value is None, value if value is not None else 0))
     return [Group(key=None if value is None else label(value), **added_up(parts[value])) for value in ordered]
+
+
+def day_figures(trades: QuerySet[PaperTrade], span: tuple[datetime, datetime]) -> QuerySet:
+    """The trades' figures grouped by book and trading day of their exit: what a BookDay row holds, one grouped
+    scan. `span`: the exit times they fall between (sql.LocalPart)."""
+    return (
+        trades.filter(status__in=PaperTrade.CLOSED_STATUSES)
+        .annotate(day=LocalPart("exit_time", "date", span=span))
+        .values("book_id", "day")
+        .annotate(**figure_aggregates())
+        .order_by()
+    )
 
 
 def figure_cells(rows: QuerySet, **keys: Any) -> list[tuple[dict, dict]]:

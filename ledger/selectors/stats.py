@@ -24,12 +24,22 @@ from django.db.models import (
 )
 from django.db.models.lookups import LessThan
 
-from ..days import month_of, today, trading_day, week_of
-from ..models import Book, Execution, PaperTrade
+from ..days import month_of, today, week_of
+from ..models import Book, BookDay, Execution, PaperTrade
 from ..rules import RATIO, ZERO
 from ..sql import LocalPart, by_element, moment_from_db, money_from_db, r_multiple
 from .core import DailyPnl, closed_between, pnl_daily_range
-from .figures import NO_FIGURES, Figures, Group, added_up, figure_aggregates, figure_cells, figures_of, grouped
+from .figures import (
+    DAY_COLUMNS,
+    NO_FIGURES,
+    Figures,
+    Group,
+    added_up,
+    figure_aggregates,
+    figure_cells,
+    figures_of,
+    grouped,
+)
 
 PERCENT = Decimal("0.01")
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
@@ -110,6 +120,7 @@ class Stats(Figures):
     longest_loss_streak: int
     exits: list["Exits"]  # every exit of the period's trades by reason, partial exits included
     in_parts: int  # trades that exited in parts (a target's part before the close)
+    trades_loaded: bool = True  # False: the headline alone (stats(trades=False)); the groups above are empty
 
     @property
     def ending_balance(self) -> Decimal:
@@ -359,36 +370,88 @@ def _exits(trades: QuerySet[PaperTrade]) -> list[Exits]:
     return [Exits(row["reason"], row["count"], money_from_db(row["pnl"])) for row in rows]
 
 
-def stats(book: Book, start: date | None = None, end: date | None = None) -> Stats:
+def day_rows(book: Book, start: date | None, end: date | None) -> QuerySet[BookDay]:
+    """The book's per-day figures (models.BookDay) of trading days start to end (both included; None: no bound)."""
+    rows = BookDay.objects.filter(book=book)
+    if start is not None:
+        rows = rows.filter(day__gte=start)
+    if end is not None:
+        rows = rows.filter(day__lte=end)
+    return rows.order_by()
+
+
+def day_sums() -> dict:
+    """BookDay's columns added up, under the names figure_aggregates gives the trades' own sums."""
+    return {alias: Sum(column) for column, alias in DAY_COLUMNS.items()}
+
+
+def figures_from_days(row: dict) -> dict:
+    """figures_of a sum of BookDay rows (a count with no row is None there)."""
+    counts = {name: row[name] or 0 for name in ("trades", "wins", "losses", "r_trades", "r_wins", "r_losses")}
+    return figures_of(row | counts)
+
+
+def stats(book: Book, start: date | None = None, end: date | None = None, *, trades: bool = True) -> Stats:
     """The figures of the book's trades closed between start and end (trading days, both included), the same per
     symbol, direction and exit reason and per setup (tag, confluence, timeframe, confidence, weekday and hour
     of entry), the drawdown, the streaks, the R histogram and the daily series: a fixed number of aggregate
-    queries whatever the number of trades. The figures come from ONE scan grouped by symbol, direction and
-    exit reason (a few rows per symbol), added up here per symbol, per direction, per reason and in total;
-    each other breakdown is one grouped scan of its own."""
-    trades = closed_between(book, start, end)
-    spans = {
-        "first": Min("exit_time"),
-        "last": Max("exit_time"),
-        "entered_first": Min("entry_time"),
-        "entered_last": Max("entry_time"),
-    }
-    groups = trades.values("symbol", "direction", "status").annotate(**figure_aggregates(), **spans)
-    cells = [(row, figures_of(row)) for row in groups.order_by()]
+    queries whatever the number of trades.
+
+    The headline figures, the balance the period started with and the daily series read the per-day aggregates
+    (models.BookDay: a row per day, however many trades a day closed), so all history costs what a year does. With
+    `trades` False that is all (what /stats/ draws at once; `trades_loaded` False): the rest needs the trades. Their
+    figures by symbol, direction and exit reason come from ONE scan grouped by all three, added up here; each
+    other breakdown is one grouped scan of its own."""
+    days = day_rows(book, start, end)
+    total = days.aggregate(**day_sums(), first=Min("day"), last=Max("day"))
     before = (
-        money_from_db(closed_between(book, None, start - timedelta(days=1)).aggregate(r=Sum("realized_pnl"))["r"])
+        money_from_db(day_rows(book, None, start - timedelta(days=1)).aggregate(r=Sum("realized_pnl"))["r"])
         if start
         else ZERO
     )
     starting_balance = book.terms.starting_balance + before
-    drawdown = _max_drawdown(trades)
-    peak_equity = starting_balance + drawdown.peak
-    setups: dict[str, Any] = dict.fromkeys(
-        ("by_tag", "by_confluence", "by_timeframe", "by_confidence", "by_weekday", "by_hour"), []
+    if total["first"] is not None:
+        daily = pnl_daily_range(book, start or total["first"], end or max(today(), total["last"]))
+    else:  # an empty period: its days if it has bounds, none for all of an empty history
+        daily = pnl_daily_range(book, start, end or today()) if start else []
+    headline = Stats(
+        start=start,
+        end=end,
+        **figures_from_days(total),
+        starting_balance=starting_balance,
+        max_drawdown=ZERO,
+        max_drawdown_percent=None,
+        drawdown_start=None,
+        drawdown_end=None,
+        daily=daily,
+        by_symbol=[],
+        by_direction=[],
+        by_exit_reason=[],
+        by_tag=[],
+        by_confluence=[],
+        by_timeframe=[],
+        by_confidence=[],
+        by_weekday=[],
+        by_hour=[],
+        r_histogram=[],
+        longest_win_streak=0,
+        longest_loss_streak=0,
+        exits=[],
+        in_parts=0,
+        trades_loaded=False,
     )
+    return _with_trades(headline, closed_between(book, start, end)) if trades else headline
+
+
+def _with_trades(headline: Stats, trades: QuerySet[PaperTrade]) -> Stats:
+    """The figures that need the trades themselves, added to the headline's."""
+    spans = {"entered_first": Min("entry_time"), "entered_last": Max("entry_time")}
+    groups = trades.values("symbol", "direction", "status").annotate(**figure_aggregates(), **spans)
+    cells = [(row, figures_of(row)) for row in groups.order_by()]
+    drawdown = _max_drawdown(trades)
+    peak_equity = headline.starting_balance + drawdown.peak
+    setups: dict[str, Any] = {}
     if cells:
-        first = start or trading_day(min(row["first"] for row, _ in cells))
-        daily = pnl_daily_range(book, first, end or max(today(), trading_day(max(row["last"] for row, _ in cells))))
         signal_cells = figure_cells(trades, timeframe=F("signal__timeframe"), band=_confidence_band())
         entered = (min(row["entered_first"] for row, _ in cells), max(row["entered_last"] for row, _ in cells))
         setups = {
@@ -398,21 +461,15 @@ def stats(book: Book, start: date | None = None, end: date | None = None) -> Sta
             "by_confidence": grouped(signal_cells, "band"),
         }
         setups["by_weekday"], setups["by_hour"] = _by_entry_time(trades, entered)
-    else:  # an empty period: its days if it has bounds, none for all of an empty history
-        daily = pnl_daily_range(book, start, end or today()) if start else []
     wins_in_a_row, losses_in_a_row = _longest_streaks(trades)
-    return Stats(
-        start=start,
-        end=end,
-        **added_up([figures for _, figures in cells]),
-        starting_balance=starting_balance,
+    return replace(
+        headline,
         max_drawdown=drawdown.amount,
         max_drawdown_percent=(drawdown.amount * 100 / peak_equity).quantize(PERCENT)
         if drawdown.amount and peak_equity > 0
         else None,
         drawdown_start=drawdown.start,
         drawdown_end=drawdown.end,
-        daily=daily,
         by_symbol=grouped(cells, "symbol"),
         by_direction=grouped(cells, "direction"),
         by_exit_reason=grouped(cells, "status"),
@@ -422,6 +479,7 @@ def stats(book: Book, start: date | None = None, end: date | None = None) -> Sta
         longest_loss_streak=losses_in_a_row,
         exits=_exits(trades) if cells else [],
         in_parts=trades.filter(exited_size__gt=0).count() if cells else 0,
+        trades_loaded=True,
     )
 
 

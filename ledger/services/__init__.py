@@ -24,6 +24,8 @@ One module per subject; every service is importable from here (`services.trade_c
   feed recorded as a `feed.stalled` event once per stall (for the notifier).
 - eod: `day_close`, the end of a trading day (returns `DayClosed`).
 - journal: `trade_annotate` (notes and tags), `trade_move_levels` (stop and target), `day_note_write` (a day's diary).
+- aggregates: the per-book, per-day figures of the closed trades (models.BookDay), recounted by `book_add` for the
+  days a close or correction changed (`book_days_recount`), or all of a book's (`book_days_rebuild`).
 - imports: the legacy import's writes: `signal_import`, `signal_advance`, `trade_import`.
 - health: `health_probe_write`, the health check's committed write.
 - notify: where the notifier stands on each channel: `notify_channel_open`, `notify_claim` (recorded before a send),
@@ -40,6 +42,7 @@ One module per subject; every service is importable from here (`services.trade_c
 - tokens: API tokens: `api_token_create`, `api_token_revoke`, `api_token_authenticate`, `api_token_hash`.
 """
 
+from .aggregates import book_days_rebuild, book_days_recount
 from .base import book_add, book_named, default_book, save_closes
 from .books import book_create, book_grant, book_passphrase_set, book_revoke, book_update, passphrase_hash
 from .eod import DayClosed, day_close
@@ -71,6 +74,8 @@ __all__ = [
     "TicksApplied",
     "TradesRecomputed",
     "book_add",
+    "book_days_rebuild",
+    "book_days_recount",
     "book_create",
     "book_grant",
     "book_passphrase_set",

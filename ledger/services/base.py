@@ -16,6 +16,7 @@ from .. import brackets, rules, selectors
 from ..errors import NotFound
 from ..models import Book, Event, Execution, PaperTrade, Signal
 from ..rules import ZERO
+from .aggregates import book_days_add, book_days_recount, days_of
 from .events import events_record, trade_event
 from .rows import insert_rows
 
@@ -196,6 +197,12 @@ def save_closes(trades: Sequence[PaperTrade], *, reason: str = "closed") -> int:
     takes their realized PnL. The caller holds the trades' rows (trade_for_update, or a batch's locking read), so
     what it computed from is what the rows hold: a partial exit between the read and the write cannot be lost."""
     won = PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).bulk_update(trades, CLOSE_FIELDS)
+    if won == len(trades):
+        book_days_add([trade.pk for trade in trades])  # their days' figures (docs/books.md, "Aggregates")
+    elif won:  # some were closed by someone else (the callers refuse that): their days counted from the trades
+        for book_id, closed in by_book(trades).items():
+            book_for_update(book_id)
+            book_days_recount(book_id, days_of(closed))
     if won:
         record_fills([(trade, brackets.closing_fill(trade)) for trade in trades])
         record_closes(trades, reason=reason)

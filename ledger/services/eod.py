@@ -13,6 +13,7 @@ from ..days import day_bounds, last_moment
 from ..inputs import REASON_LENGTH_MAX, clean_time
 from ..models import Book, Event, Order, PaperTrade, PriceCandle, Signal
 from ..rules import ZERO
+from .aggregates import book_days_add
 from .base import (
     batches,
     book_add,
@@ -101,6 +102,7 @@ def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False, b
     if trades:
         record_fills([(trade, brackets.closing_fill(trade)) for trade in trades])
         record_closes(trades, reason="closed at the end of the day")
+        book_days_add([trade.pk for trade in trades])  # their day's figures (docs/books.md, "Aggregates")
         book_add(book.pk, closed_amount(trades), open_cost=-entry_costs(trades))
     expired = 0
     reason = f"Not executed before the end of trading day {day}."[:REASON_LENGTH_MAX]

@@ -11,6 +11,7 @@ from ..errors import InvalidInput, NotFound
 from ..inputs import clean_fees, clean_price, clean_time
 from ..models import Event, Execution, PaperTrade
 from ..rules import ZERO
+from .aggregates import book_days_moved
 from .base import book_add, book_rules, trade_for_update
 from .events import events_record, trade_event
 
@@ -97,7 +98,8 @@ def execution_correct(*, execution_id: int, changes: dict[str, Any], by: Any = N
     trade._change_reason = "execution corrected"
     if by is not None:
         trade._history_user = by
-    trade.save()
+    with book_days_moved([trade.pk]):  # a closed trade's figures follow its executions, maybe to another day
+        trade.save()
     after = _counted(trade)
     book_add(trade.book_id, after[0] - before[0], open_cost=after[1] - before[1])
     events_record(events=[trade_event(Event.Kind.TRADE_CORRECTED, trade, execution=row.pk, fields=sorted(changes))])

@@ -12,6 +12,7 @@ from .. import brackets
 from ..inputs import REASON_LENGTH_MAX, SignalFields
 from ..models import Book, Event, PaperTrade, Signal
 from ..rules import ZERO
+from .aggregates import book_days_add
 from .base import book_add, default_book, entry_costs, record_executions, record_history
 from .events import event_record, events_record, trade_event
 
@@ -56,6 +57,7 @@ def trade_import(*, trade: PaperTrade, created: datetime) -> PaperTrade:
     record_history(PaperTrade.objects.filter(pk=trade.pk), reason=IMPORTED)
     entry = brackets.entry_fill(trade, at=trade.entry_time)
     record_executions(trade, [entry] if trade.is_open else [entry, brackets.closing_fill(trade)])
+    book_days_add([trade.pk])  # a closed one's day (docs/books.md, "Aggregates")
     book_add(trade.book_id, trade.realized_pnl or ZERO, open_cost=entry_costs([trade]) if trade.is_open else ZERO)
     events_record(events=[trade_event(Event.Kind.IMPORTED, trade)])
     return trade

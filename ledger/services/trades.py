@@ -14,6 +14,7 @@ from ..errors import AlreadyClosed, InvalidInput, InvalidTransition
 from ..inputs import CORRECTABLE, clean_fees, clean_price, clean_time
 from ..models import Event, Execution, PaperTrade
 from ..rules import ZERO
+from .aggregates import book_days_moved
 from .base import batches, book_add, book_rules, by_book, record_history, save_closes, trade_for_update
 from .events import events_record, trade_event
 from .executions import trade_from_executions
@@ -150,7 +151,8 @@ def trade_correct(*, trade_id: int, changes: dict[str, Any], by: Any = None, dry
     trade._change_reason = "corrected"
     if by is not None:
         trade._history_user = by
-    trade.save()
+    with book_days_moved([trade.pk]):  # out of the day it closed in, into the day it closes in now
+        trade.save()
     with book_rules(trade.book_id):
         _executions_follow(trade)
     book_add(trade.book_id, (trade.realized_pnl or ZERO) - before, open_cost=_open_cost(trade) - cost_before)
@@ -215,7 +217,8 @@ def trades_recompute(*, trade_ids: Sequence[int], by: Any = None) -> TradesRecom
                     difference[book_id] = difference.get(book_id, ZERO) + trade.realized_pnl - before[0]
                 same = (trade.realized_pnl, trade.unrealized_pnl, trade.fees, trade.slippage) == before
                 (result.unchanged if same else result.changed).append(trade)
-    PaperTrade.objects.bulk_update(result.changed, ["realized_pnl", "unrealized_pnl", "fees", "slippage"])
+    with book_days_moved([trade.pk for trade in result.changed]):
+        PaperTrade.objects.bulk_update(result.changed, ["realized_pnl", "unrealized_pnl", "fees", "slippage"])
     for batch in batches([trade.pk for trade in result.changed]):
         record_history(PaperTrade.objects.filter(pk__in=batch), reason="PnL recomputed", by=by)
     for book_id in sorted({trade.book_id for trade in trades}):

@@ -9,24 +9,27 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from .. import charts, selectors
 from ..days import today
 from ..forms import LAST_DAYS, PeriodForm
+from .base import HtmxHttpRequest, render_page
 
 
 @login_required
 @require_GET
-def stats_page(request: HttpRequest) -> HttpResponse:
+def stats_page(request: HtmxHttpRequest) -> HttpResponse:
     form = PeriodForm(request.GET)
     if not form.is_valid():
         return render(request, "ledger/stats.html", {"form": form, "presets": LAST_DAYS}, status=400)
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-    stats = selectors.stats(request.book, start, end)
+    # The page reads the per-day aggregates alone; what needs the trades is its part, asked for once it shows (a
+    # page without script asks with a link, and gets both).
+    part = request.GET.get("part") == "trade-figures"
+    stats = selectors.stats(request.book, start, end, trades=part)
     month = form.cleaned_data["month"] or (end or today()).replace(day=1)
     month_end = month.replace(day=months.monthrange(month.year, month.month)[1])
     context = {
@@ -37,7 +40,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
         "equity": charts.equity_chart(stats.daily, stats.starting_balance),
         "bars": charts.pnl_bars(stats.daily),
         "calendar": charts.month_calendar(month, selectors.pnl_daily_range(request.book, month, month_end), today()),
-        "histogram": charts.r_histogram(stats.r_histogram),
+        "histogram": charts.r_histogram(stats.r_histogram) if stats.trades_loaded else None,
         # (title, groups, what a group without a key holds, the history's filter that lists a group's trades)
         "breakdowns": [
             ("By symbol", stats.by_symbol, "", "symbol"),
@@ -64,5 +67,5 @@ def stats_page(request: HttpRequest) -> HttpResponse:
         "sample_trades": selectors.SAMPLE_TRADES,
         "sample_days": selectors.SAMPLE_DAYS,
     }
-    with timezone.override(settings.TRADING_DAY_TZ):  # the drawdown's times in the trading day's zone
-        return render(request, "ledger/stats.html", context)
+    # the drawdown's times in the trading day's zone
+    return render_page(request, "ledger/stats.html", context, part="trade-figures" if part and request.htmx else None)

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from ledger.days import today
 from ledger.models import PaperTrade
 from tests.conftest import closed_trade_row
+from tests.helpers import saved_closed
 
 from .conftest import assert_accessible, log_in, screenshot
 
@@ -37,7 +38,7 @@ def month_of_closes(one_trading_day):
                     fees=Decimal("1.2"),
                 )
             )
-    PaperTrade.objects.bulk_create(rows)
+    saved_closed(rows)
 
 
 def test_statistics_page_draws_its_charts_and_a_calendar_day_opens_the_dashboard(
@@ -70,7 +71,7 @@ def test_statistics_page_draws_its_charts_and_a_calendar_day_opens_the_dashboard
 
 def test_past_the_fifty_largest_tags_the_rest_are_one_row(page, server_url, viewer, one_trading_day):
     at = datetime.combine(today(), time(0, 30), tzinfo=UTC)
-    PaperTrade.objects.bulk_create(
+    saved_closed(
         closed_trade_row(exit_time=at, realized_pnl=Decimal(1), tags=[f"setup {n:02d}"] + (["A+"] if n < 3 else []))
         for n in range(60)
     )

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
-from ledger import selectors
+from ledger import selectors, services
 from ledger.errors import LedgerError
 from ledger.models import Book
 
@@ -17,8 +17,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--book", help="Check this book only (its slug); default: every book.")
+        parser.add_argument(
+            "--recount",
+            action="store_true",
+            help="First write the per-day aggregates again from the trades (after a repair in SQL).",
+        )
 
-    def handle(self, *args, book: str | None, **options) -> None:
+    def handle(self, *args, book: str | None, recount: bool = False, **options) -> None:
         violations, states = [], []
         try:
             # Only the names: a running total beyond its column (SQLite keeps it) cannot be read, and is reported.
@@ -26,6 +31,9 @@ class Command(BaseCommand):
             books = [selectors.book(book)] if book else list(books)
             for checked in books:
                 prefix = f"{checked.slug}: " if len(books) > 1 else ""
+                if recount:
+                    days = services.book_days_rebuild(book_id=checked.pk)
+                    self.stdout.write(f"{checked.slug}: {days} days recounted")
                 found = selectors.ledger_violations(checked)
                 violations += [prefix + str(violation) for violation in found]
                 if not found and (state := selectors.account_state(checked)):
