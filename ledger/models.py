@@ -45,7 +45,11 @@ class Signal(models.Model):
         CLOSED = "CLOSED", "Closed"
 
     signal_id = models.CharField(max_length=64, unique=True, help_text="The sender's id; the idempotency key.")
-    book = models.ForeignKey("Book", on_delete=models.PROTECT, related_name="+", help_text="The book it belongs to.")
+    # Its index is one of the composite ones below, which start with the book: a plain one would tempt the planner
+    # into reading the book's whole history where a composite one reads a day's or the open trades'.
+    book = models.ForeignKey(
+        "Book", on_delete=models.PROTECT, related_name="+", db_index=False, help_text="The book it belongs to."
+    )
     symbol = models.CharField(max_length=SYMBOL_LENGTH_MAX, db_column="crypto", db_index=True)
     action = models.CharField(max_length=4, choices=Action.choices)
     entry_price = models.DecimalField(**DECIMAL)
@@ -83,6 +87,9 @@ class Signal(models.Model):
         indexes = [
             # Today's GENERATED signals, and the end of day's expiry of them.
             models.Index(fields=["status", "timestamp"], name="signal_status_time"),
+            # A book's signals of a day (its dashboard, its exports), and of one status (its waiting ones).
+            models.Index(fields=["book", "timestamp"], name="signal_book_time"),
+            models.Index(fields=["book", "status", "timestamp"], name="signal_book_status_time"),
         ]
 
     def __str__(self) -> str:
@@ -117,7 +124,11 @@ class PaperTrade(models.Model):
 
     CLOSED_STATUSES = [Status.STOP_LOSS, Status.TAKE_PROFIT, Status.EOD_CLOSE, Status.MANUAL_CLOSE, Status.LIQUIDATION]
 
-    book = models.ForeignKey("Book", on_delete=models.PROTECT, related_name="+", help_text="The book it belongs to.")
+    # Its index is one of the composite ones below, which start with the book: a plain one would tempt the planner
+    # into reading the book's whole history where a composite one reads a day's or the open trades'.
+    book = models.ForeignKey(
+        "Book", on_delete=models.PROTECT, related_name="+", db_index=False, help_text="The book it belongs to."
+    )
     signal = models.OneToOneField(
         Signal,
         to_field="signal_id",
@@ -227,13 +238,14 @@ class PaperTrade(models.Model):
         indexes = [
             # The active trades: a small partial index however long the history grows.
             models.Index(fields=["symbol"], condition=Q(status="OPEN"), name="trade_open_by_symbol"),
+            models.Index(fields=["book", "entry_time"], condition=Q(status="OPEN"), name="trade_open_by_book"),
             models.Index(fields=["book", "symbol"], name="trade_book_symbol"),  # a book's symbols (selectors.symbols)
-            models.Index(fields=["entry_time"], condition=Q(status="OPEN"), name="trade_open_by_entry"),
-            # The history's orders besides the exit time's (/journal/ by PnL or by R), paged by keyset however deep.
-            models.Index(fields=["realized_pnl", "id"], name="trade_by_pnl"),
-            models.Index(r_multiple(indexed=True), F("id"), name="trade_by_r"),
-            # The tagged trades only, newest first: where the tags in use are read (selectors.tags_used).
-            models.Index(fields=["-id"], condition=Q(Tagged()), name="trade_tagged"),
+            models.Index(fields=["book", "exit_time"], name="trade_book_exit"),  # a book's closes of a day or period
+            # A book's history in its other orders (/journal/ by PnL or by R), paged by keyset however deep.
+            models.Index(fields=["book", "realized_pnl", "id"], name="trade_by_pnl"),
+            models.Index(F("book"), r_multiple(indexed=True), F("id"), name="trade_by_r"),
+            # A book's tagged trades only, newest first: where the tags in use are read (selectors.tags_used).
+            models.Index(F("book"), F("id").desc(), condition=Q(Tagged()), name="trade_tagged"),
         ]
 
     def __str__(self) -> str:
@@ -510,7 +522,11 @@ class Order(models.Model):
         GTC = "gtc", "Until cancelled"
         GTD = "gtd", "Seconds"
 
-    book = models.ForeignKey("Book", on_delete=models.PROTECT, related_name="+", help_text="The book it belongs to.")
+    # Its index is one of the composite ones below, which start with the book: a plain one would tempt the planner
+    # into reading the book's whole history where a composite one reads a day's or the open trades'.
+    book = models.ForeignKey(
+        "Book", on_delete=models.PROTECT, related_name="+", db_index=False, help_text="The book it belongs to."
+    )
     signal = models.OneToOneField(
         Signal, to_field="signal_id", db_column="signal_id", related_name="order", on_delete=models.PROTECT
     )
@@ -549,6 +565,7 @@ class Order(models.Model):
         indexes = [
             # What a tick reads: the working orders of its symbols, a small partial index however many have been.
             models.Index(fields=["symbol"], condition=Q(status="WORKING"), name="order_working_by_symbol"),
+            models.Index(fields=["book", "created_at"], condition=Q(status="WORKING"), name="order_working_by_book"),
             models.Index(fields=["expires_at"], condition=Q(status="WORKING"), name="order_working_by_expiry"),
         ]
 
