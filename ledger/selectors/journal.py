@@ -156,7 +156,7 @@ class HistoryFilter:
 
 
 # The history's orders: a sort key (a column or an expression) and its direction. Each is served by an index
-# (exit_time; trade_by_pnl; trade_by_r), with the id as the tie-breaker.
+# (trade_book_exit; trade_by_pnl; trade_by_r, each starting with the book), with the id as the tie-breaker.
 SORTS = {
     "-closed": ("exit_time", True),
     "closed": ("exit_time", False),
