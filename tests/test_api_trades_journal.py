@@ -12,7 +12,7 @@ from ledger import services
 from ledger.models import PaperTrade
 
 from .conftest import closed_trade_row
-from .helpers import api_post
+from .helpers import api_post, saved_closed
 
 pytestmark = pytest.mark.django_db
 
@@ -136,7 +136,7 @@ def test_levels_of_a_closed_trade_answer_409(api_client, open_trade):
 def test_stats_answer_the_figures_by_setup(api_client, settings, make_signal):
     settings.PAPER_STARTING_BALANCE = Decimal("10000")
     noon = datetime(2026, 11, 20, 12, tzinfo=UTC)  # a Friday
-    PaperTrade.objects.bulk_create(
+    saved_closed(
         [
             closed_trade_row(
                 exit_time=noon, realized_pnl=Decimal("4"), tags=["A+ setup"], signal=make_signal(confluences=["trend"])

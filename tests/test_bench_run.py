@@ -38,7 +38,9 @@ def test_the_smoke_run_goes_through_every_step_on_this_database():
 def test_a_refused_signal_in_the_smoke_fails_it(monkeypatch):
     monkeypatch.delenv("BENCH_SMOKE", raising=False)  # smoke() sets it for its steps: gone again after the test
     intake = {"errors": 0, "non_2xx_3xx": 3}  # three signals answered 4xx/5xx while wrk posted them
-    monkeypatch.setattr(bench, "run", lambda module, *args, name: {"intake": intake, "locked": 0})
+    monkeypatch.setattr(
+        bench, "run", lambda module, *args, name: {"intake": intake, "locked": 0, "aggregates_apart": 0}
+    )
 
     with pytest.raises(SystemExit, match="3 answers not 2xx/3xx"):
         bench.smoke()

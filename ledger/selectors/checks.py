@@ -152,9 +152,9 @@ def ledger_violations(book: Book) -> list[Violation]:
             )
 
     found.extend(execution_violations(book, exclude=unreadable))
-    found.extend(day_violations(book))
     if unreadable or account_unreadable:
-        return found  # the running totals cannot be compared with trades that cannot be read
+        return found  # the running totals and the days' figures cannot be compared with trades that cannot be read
+    found.extend(day_violations(book))
     total = money_from_db(
         trades.filter(status__in=PaperTrade.CLOSED_STATUSES).aggregate(total=Sum("realized_pnl"))["total"]
     ) + money_from_db(trades_active().filter(book=book).aggregate(total=Sum("exited_pnl"))["total"])
