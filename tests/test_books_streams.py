@@ -6,15 +6,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 
 from ledger import services
 from ledger.inputs import SignalFields, Tick
 from ledger.models import ApiToken
 
 from .conftest import T0
-from .test_views_events import Stream, page_stream, served  # noqa: F401 (the module's server, shared)
+from .test_views_events import Stream, logged_in, page_stream, served  # noqa: F401 (the module's server, shared)
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the server reads what the tests commit
 
@@ -48,16 +46,7 @@ def books(trader, many_trades):
 @pytest.fixture
 def session_of_a(trader, books) -> str:
     """A login of the trader, who is granted book A alone."""
-    session = SessionStore()
-    session.update(
-        {
-            SESSION_KEY: str(trader.pk),
-            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
-            HASH_SESSION_KEY: trader.get_session_auth_hash(),
-        }
-    )
-    session.create()
-    return session.session_key
+    return logged_in(trader)
 
 
 def test_a_page_of_book_a_hears_nothing_of_book_b(server, books, session_of_a):

@@ -50,18 +50,23 @@ def server(served: Server) -> str:
     return served.url
 
 
-@pytest.fixture
-def session_key(trader) -> str:
+def logged_in(user) -> str:
+    """The key of a session in which the user is logged in, as the login form would leave it."""
     session = SessionStore()
     session.update(
         {
-            SESSION_KEY: str(trader.pk),
+            SESSION_KEY: str(user.pk),
             BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
-            HASH_SESSION_KEY: trader.get_session_auth_hash(),
+            HASH_SESSION_KEY: user.get_session_auth_hash(),
         }
     )
     session.create()
     return session.session_key
+
+
+@pytest.fixture
+def session_key(trader) -> str:
+    return logged_in(trader)
 
 
 class Stream:
