@@ -3,8 +3,8 @@
 The rules they apply live in ledger/rules.py and the cleaning of their input in ledger/inputs.py; a
 service locks, loads, applies the rules and writes. Closing a trade is guarded by `status = OPEN`, so a
 trade closes exactly once whoever races to close it. Lock order, to keep PostgreSQL free of deadlocks:
-trade rows (by id), then working entry orders (by id), then their signals, then the account row (docs/design.md,
-"Concurrency").
+trade rows (by id), then working entry orders (by id), then their signals, then the writers' lock
+(events.writers_lock), then the book rows (by id) (docs/design.md, "Concurrency").
 
 One module per subject; every service is importable from here (`services.trade_close`):
 - base: what every write shares: the locked rows (`trade_for_update`, `book_for_update`), `book_add` (a book's

@@ -15,6 +15,7 @@ from django.db.models import Max, Min, Q, QuerySet
 from ..days import day_bounds, trading_day
 from ..models import Book, BookDay, PaperTrade
 from ..selectors.figures import DAY_COLUMNS, day_figures
+from .events import writers_lock
 
 DAYS_PER_STATEMENT = 200  # days recounted by one INSERT ... SELECT: a short OR of exit-time ranges
 ID_BATCH = 10_000  # trade ids per statement, well below SQLite's 32,766 variables
@@ -108,6 +109,7 @@ def insert_day_figures(trades: QuerySet[PaperTrade], span: tuple[datetime, datet
 def book_days_rebuild(*, book_id: int) -> int:
     """Write every BookDay row of the book again from its closed trades (`check_ledger --recount`, after a repair
     in SQL): the book's row locked, one DELETE and one INSERT ... SELECT. Returns how many days it holds now."""
+    writers_lock()  # before the book's row, as every writer takes them
     Book.objects.select_for_update().get(pk=book_id)
     BookDay.objects.filter(book_id=book_id).delete()
     closed = PaperTrade.objects.filter(book_id=book_id, exit_time__isnull=False)

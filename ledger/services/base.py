@@ -17,7 +17,7 @@ from ..errors import NotFound
 from ..models import Book, Event, Execution, PaperTrade, Signal
 from ..rules import ZERO
 from .aggregates import book_days_add, book_days_recount, days_of
-from .events import events_record, trade_event
+from .events import events_record, trade_event, writers_lock
 from .rows import insert_rows
 
 ID_BATCH = 10_000  # ids per `IN (...)` list, well below SQLite's 32,766 variables
@@ -58,7 +58,9 @@ def book_named(slug: str) -> Book:
 
 
 def book_for_update(book_id: int) -> Book:
-    """The book's row, locked until the transaction ends: an entry sizes itself from its balance and cash."""
+    """The book's row, locked until the transaction ends (after the writers' lock, events.writers_lock): an entry
+    sizes itself from its balance and cash."""
+    writers_lock()
     return Book.objects.select_for_update().get(pk=book_id)
 
 
@@ -82,6 +84,7 @@ def book_add(book_id: int, amount: Decimal, *, open_cost: Decimal = ZERO, reserv
     that realizes none) to the book's running total, what trades opened (+) or closed (-) to its open cost and what
     entry orders placed (+) or ended (-) to its reserved cash, read and added in Decimal, and bumps the version that
     the dashboard's ETags are made of, so a poll can tell "nothing changed" from one row."""
+    writers_lock()  # before the book's row, as every writer takes them
     rows = Book.objects.filter(pk=book_id)
     if not amount and not open_cost and not reserved and rows.update(version=F("version") + 1):
         return  # nothing realized or spent: one statement, no read (integer arithmetic in SQL is exact)

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from ..errors import Conflict, InvalidInput
 from ..inputs import BOOK_RULES, clean_book_name, clean_book_rule, clean_book_slug, clean_passphrase
 from ..models import Book, BookMember
+from .base import book_for_update
 
 
 def passphrase_hash(passphrase: str) -> str:
@@ -62,7 +63,7 @@ def book_create(
 @transaction.atomic
 def book_passphrase_set(*, book_id: int, passphrase: str) -> Book:
     """Set the book's webhook passphrase (replacing any it had), or clear it with an empty one."""
-    book = Book.objects.select_for_update().get(pk=book_id)
+    book = book_for_update(book_id)
     book.webhook_passphrase_hash = _check_passphrase_free(passphrase, book_id=book.pk) if passphrase else ""
     book._change_reason = "webhook passphrase set" if passphrase else "webhook passphrase cleared"
     book.save(update_fields=["webhook_passphrase_hash"])
@@ -98,7 +99,7 @@ def book_revoke(*, user: Any, book_id: int) -> bool:
 def book_update(*, book_id: int, changes: dict[str, Any]) -> Book:
     """Change a book's name or rules (a rule set to None follows its setting again), kept in its history with who
     and when. Its totals and slug are not changed here: the totals follow from its trades, the slug is in URLs."""
-    book = Book.objects.select_for_update().get(pk=book_id)
+    book = book_for_update(book_id)
     for field, value in changes.items():
         if field == "name":
             book.name = clean_book_name(value)

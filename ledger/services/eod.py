@@ -82,8 +82,11 @@ def day_close(*, day: date, at: datetime | None = None, dry_run: bool = False, b
             orders_expired=day_orders.count(),
         )
 
-    # The day's orders end before the closes write: orders are locked before signals and the account, as every
-    # writer locks them (services/__init__.py), or a cancel holding its order and waiting for the account deadlocks.
+    # The day's orders end before the closes write: orders are locked before signals and the writers' lock, as every
+    # writer locks them (services/__init__.py), or a cancel holding its order and waiting for that lock deadlocks.
+    # The stale signals are locked with them, before the first event takes that lock.
+    list(day_orders.select_for_update().order_by("pk").values_list("pk", flat=True))
+    list(stale_signals.select_for_update().order_by("pk").values_list("pk", flat=True))
     orders_expired = orders_expire(at=at, until=end, book=book)  # their signals expire with them
     whole = [trade.pk for trade in trades if not trade.exited_size]
     for batch in batches(whole):

@@ -49,10 +49,12 @@ def trade_event(kind: str, trade: PaperTrade, **extra: Any) -> Event:
 EVENTS_LOCK = 7_305_001  # the outbox's advisory lock on PostgreSQL, last in the lock order (docs/design.md)
 
 
-def _take_ids_in_commit_order() -> None:
-    """Hold the outbox's lock until the transaction ends (last in the lock order) before an event takes its id, so
-    that ids are taken in the order their transactions commit: a reader that has seen id n never later finds a
-    committed id below n. SQLite's IMMEDIATE transactions already serialize every writer."""
+def writers_lock() -> None:
+    """Hold the outbox's lock until the transaction ends: before an event takes its id, so that ids are taken in the
+    order their transactions commit (a reader that has seen id n never later finds a committed id below n), and
+    before any book's row, so that a writer holding a book's row never waits for it (docs/design.md, lock order:
+    trades, orders, signals, this lock, books). Taken again in the same transaction, it is already held. SQLite's
+    IMMEDIATE transactions already serialize every writer."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EVENTS_LOCK])
@@ -64,7 +66,7 @@ def events_record(*, events: Sequence[Event]) -> None:
     PostgreSQL when the transaction commits. One event gets its id back (event_record); a set does not."""
     if not events:
         return
-    _take_ids_in_commit_order()
+    writers_lock()
     now = timezone.now()
     for event in events:
         event.created_at = now

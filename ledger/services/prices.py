@@ -16,10 +16,10 @@ from django.db.models import F, Q
 from .. import brackets, rules
 from ..errors import AlreadyClosed, InvalidInput
 from ..inputs import Candle, Tick, TickRefused, clean_candle, clean_symbol, clean_ticks, refusal
-from ..models import Book, Event, MarketPrice, Order, PaperTrade, PriceCandle
+from ..models import Book, Event, MarketPrice, Order, PaperTrade, PriceCandle, Signal
 from ..rules import AMOUNT_MAX, ZERO
 from .base import CLOSE_FIELDS, book_add, book_rules, by_book, record_executions, record_fills, save_closes
-from .events import event_record, events_record, trade_event
+from .events import event_record, events_record, trade_event, writers_lock
 from .orders import orders_expire, orders_fill
 from .signals import signals_lapse
 
@@ -102,8 +102,10 @@ def _write_parts(trades: Iterable[PaperTrade]) -> None:
 
 
 def _write_last_prices(ticks: dict[str, Tick]) -> None:
+    """Each symbol's last tick, upserted in the symbols' order: two batches that both insert new symbols take their
+    rows in one order, never each waiting for the other's (a deadlock found by the load test on PostgreSQL)."""
     moment = connection.ops.adapt_datetimefield_value
-    rows = [(t.symbol, t.price, t.bid, t.ask, moment(t.at)) for t in ticks.values()]
+    rows = [(t.symbol, t.price, t.bid, t.ask, moment(t.at)) for _, t in sorted(ticks.items())]
     with connection.cursor() as cursor:
         cursor.executemany(LAST_PRICE_SQL, rows)
 
@@ -131,7 +133,7 @@ def _write_candles(ticks: Sequence[Tick]) -> None:
                 tick.ask,
             ]
     minutes = {minute: connection.ops.adapt_datetimefield_value(minute) for _, minute in candles}  # a few per batch
-    rows = [(symbol, minutes[minute], *candle) for (symbol, minute), candle in candles.items()]
+    rows = [(symbol, minutes[minute], *candle) for (symbol, minute), candle in sorted(candles.items())]  # one order
     with connection.cursor() as cursor:
         cursor.executemany(CANDLES_SQL.format(**EXTREMES[connection.vendor]), rows)
 
@@ -254,6 +256,11 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
         Q(symbol__in={tick.symbol for tick in applied}) | Q(expires_at__lte=applied[-1].at),
         status=Order.Status.WORKING,
     )
+    # The waiting signals too (those of the orders, and those that may lapse below), before a fill or an event takes
+    # the writers' lock: the order every writer keeps (trades, orders, signals, then that lock and the books).
+    list(working.select_for_update().order_by("pk").values_list("pk", flat=True))
+    waiting = Signal.objects.filter(status=Signal.Status.GENERATED, timestamp__lte=applied[-1].at)
+    list(waiting.select_for_update().order_by("pk").values_list("pk", flat=True))
     result.filled = orders_fill(working=working, ticks=applied, before=before)
     for trade in result.filled:  # the ticks after its fill mark it, or close it
         by_symbol.setdefault(trade.symbol, []).append(trade)
@@ -292,6 +299,7 @@ def prices_apply(*, ticks: Iterable[Tick]) -> TicksApplied:
         raise AlreadyClosed("A trade in this batch was closed by someone else; nothing was applied.")
     result.lapsed = signals_lapse(ticks={tick.symbol: tick for tick in applied}, at=applied[-1].at)
     result.expired = orders_expire(at=applied[-1].at)
+    writers_lock()  # before the books' rows, as every writer takes them
     Book.objects.update(version=F("version") + 1)  # prices change every book's marks (and its ETags)
     event_record(
         kind=Event.Kind.PRICES_APPLIED,
@@ -375,6 +383,7 @@ def candles_backfill(*, symbol: str, candles: Iterable[Candle]) -> CandlesBackfi
             + (" (its target too: the stop assumed first)" if fill.both else "")
         )
     if missing:
+        writers_lock()
         Book.objects.update(version=F("version") + 1)
         event_record(
             kind=Event.Kind.PRICES_APPLIED,
